@@ -1,0 +1,53 @@
+# Thin wrapper over scripts/ and CMake. `make demo` and `make test` install
+# what is missing (Debian packages, Go-built tools into the tools cache).
+BUILD_DIR ?= build
+FUZZ_BUILD_DIR ?= build-fuzz
+JOBS ?= 2
+FUZZ_SECONDS ?= 60
+BUILD_TYPE ?= RelWithDebInfo
+
+.PHONY: all deps tools build test unit e2e fuzz demo bench format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+tools: deps
+	@scripts/tools.sh crossplane >/dev/null
+
+build: deps tools
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every test: unit, gRPC, end to end with the real crossplane CLI, then a
+# bounded fuzzing run.
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+
+# One suite or test: make unit ARGS='-R Fields'
+unit: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -LE e2e $(ARGS)
+
+e2e: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e $(ARGS)
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	@$(BUILD_DIR)/bench/runfunction_bench $(ARGS)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -1,0 +1,15 @@
+// The renderers this function ships, by XR kind.
+#include <memory>
+
+#include "function/registry.h"
+#include "function/renderers/xenvironment.h"
+
+namespace platform::fn {
+
+Registry BuiltinRegistry() {
+  Registry r;
+  r.Add("XEnvironment", std::make_unique<renderers::XEnvironment>());
+  return r;
+}
+
+}  // namespace platform::fn

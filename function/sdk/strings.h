@@ -1,0 +1,30 @@
+// String building on fmt. Debian's Abseil is built with its own string_view
+// type, so the project builds strings with fmt, which takes std::string_view.
+#ifndef PLATFORM_FUNCTION_SDK_STRINGS_H_
+#define PLATFORM_FUNCTION_SDK_STRINGS_H_
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <iterator>
+#include <string>
+
+namespace platform::fn::sdk {
+
+// Concatenates the text form of every argument.
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::string out;
+  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+  return out;
+}
+
+// Appends the text form of every argument to `out`.
+template <typename... Args>
+void Append(std::string& out, const Args&... args) {
+  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+}
+
+}  // namespace platform::fn::sdk
+
+#endif  // PLATFORM_FUNCTION_SDK_STRINGS_H_

@@ -1,0 +1,163 @@
+#include "function/sdk/strings.h"
+#include "function/server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
+#include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
+
+namespace platform::fn {
+namespace {
+
+namespace v1 = ::apiextensions::fn::proto::v1;
+namespace v1beta1 = ::apiextensions::fn::proto::v1beta1;
+
+// Decodes, runs and encodes one call. Shared by both services.
+grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::ByteBuffer* out) {
+  // Copying a ByteBuffer takes references to its slices, not the bytes.
+  grpc::ByteBuffer buffer(in);
+  pb::RunFunctionRequest req;
+  {
+    grpc::ProtoBufferReader reader(&buffer);
+    if (!req.ParseFromZeroCopyStream(&reader)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "cannot decode RunFunctionRequest");
+    }
+  }
+  pb::RunFunctionResponse rsp = runner.Run(req);
+  bool own_buffer = false;
+  return grpc::GenericSerialize<grpc::ProtoBufferWriter, pb::RunFunctionResponse>(rsp, out,
+                                                                                  &own_buffer);
+}
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  *ok = f.good() || f.eof();
+  if (!f.is_open()) *ok = false;
+  return s.str();
+}
+
+}  // namespace
+
+// One RunFunction service, v1 or v1beta1, registered with raw byte handling.
+class FunctionServer::Service {
+ public:
+  virtual ~Service() = default;
+  virtual grpc::Service* service() = 0;
+};
+
+namespace {
+
+template <typename Generated>
+class RawService final : public FunctionServer::Service {
+ public:
+  explicit RawService(const Runner& runner) : impl_(runner) {}
+  grpc::Service* service() override { return &impl_; }
+
+ private:
+  class Impl final
+      : public Generated::template WithRawCallbackMethod_RunFunction<typename Generated::Service> {
+   public:
+    explicit Impl(const Runner& runner) : runner_(&runner) {}
+    grpc::ServerUnaryReactor* RunFunction(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(Handle(*runner_, *request, response));
+      return reactor;
+    }
+
+   private:
+    const Runner* runner_;
+  };
+  Impl impl_;
+};
+
+}  // namespace
+
+absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir) {
+  TlsFiles files;
+  struct Entry {
+    const char* name;
+    std::string* into;
+  } entries[] = {{"tls.crt", &files.cert_chain}, {"tls.key", &files.private_key},
+                 {"ca.crt", &files.ca}};
+  for (const Entry& e : entries) {
+    const std::string path = sdk::Cat(dir, "/", e.name);
+    bool ok = false;
+    *e.into = ReadFile(path, &ok);
+    if (!ok) return absl::NotFoundError(sdk::Cat("--tls-certs-dir: cannot read ", path));
+    if (e.into->empty()) return absl::InvalidArgumentError(sdk::Cat(path, ": empty file"));
+  }
+  return files;
+}
+
+absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
+    const Runner& runner, const ServerOptions& options) {
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (options.insecure) {
+    creds = grpc::InsecureServerCredentials();
+  } else if (!options.tls_certs_dir.empty()) {
+    absl::StatusOr<TlsFiles> files = ReadTlsFiles(options.tls_certs_dir);
+    if (!files.ok()) return files.status();
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = files->ca;
+    ssl.pem_key_cert_pairs.push_back({files->private_key, files->cert_chain});
+    creds = grpc::SslServerCredentials(ssl);
+  } else {
+    return absl::InvalidArgumentError(
+        "no transport security configured: pass --tls-certs-dir (or set TLS_SERVER_CERTS_DIR) "
+        "to a directory with tls.crt, tls.key and ca.crt for mutual TLS, or pass --insecure "
+        "to serve plaintext");
+  }
+  if (options.max_message_mib <= 0 || options.max_message_mib > 1024) {
+    return absl::InvalidArgumentError(sdk::Cat(
+        "--max-recv-message-size: must be between 1 and 1024 MiB, not ", options.max_message_mib));
+  }
+
+  std::unique_ptr<FunctionServer> server(new FunctionServer());
+  server->v1_ = std::make_unique<RawService<v1::FunctionRunnerService>>(runner);
+  server->v1beta1_ = std::make_unique<RawService<v1beta1::FunctionRunnerService>>(runner);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.address, creds, &server->port_);
+  builder.RegisterService(server->v1_->service());
+  builder.RegisterService(server->v1beta1_->service());
+  const int max_bytes = options.max_message_mib * 1024 * 1024;
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(sdk::Cat("cannot listen on ", options.address));
+  }
+  return server;
+}
+
+void FunctionServer::Shutdown(absl::Duration grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  server_->Wait();
+}
+
+FunctionServer::~FunctionServer() {
+  if (server_ != nullptr) Shutdown(absl::ZeroDuration());
+}
+
+}  // namespace platform::fn

@@ -1,0 +1,73 @@
+// The gRPC server: serves RunFunction on both apiextensions.fn.proto.v1 and
+// v1beta1 through one handler, plus gRPC health and server reflection.
+//
+// Calls are handled as raw bytes: the request is decoded once into a message
+// the handler owns, so the desired state and context can be moved into the
+// response instead of copied, and since v1beta1 is wire-identical to v1 the
+// same decoding serves both services.
+#ifndef PLATFORM_FUNCTION_SERVER_SERVER_H_
+#define PLATFORM_FUNCTION_SERVER_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "function/runner.h"
+
+namespace platform::fn {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free port (see FunctionServer::port()).
+  std::string address = "0.0.0.0:9443";
+  // Serve plaintext. Takes precedence over tls_certs_dir.
+  bool insecure = false;
+  // Directory with tls.crt, tls.key and ca.crt. Clients must present a
+  // certificate signed by ca.crt.
+  std::string tls_certs_dir;
+  // Largest request (and response) accepted, in MiB.
+  int max_message_mib = 4;
+};
+
+class FunctionServer {
+ public:
+  // Builds and starts a server. `runner` must outlive it. Fails with a
+  // message that says what to pass when neither insecure nor a certificate
+  // directory is set, or when the certificates cannot be read.
+  static absl::StatusOr<std::unique_ptr<FunctionServer>> Start(const Runner& runner,
+                                                               const ServerOptions& options);
+  ~FunctionServer();
+
+  // The bound TCP port.
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`,
+  // then cancels what is left. Returns once the server has stopped.
+  void Shutdown(absl::Duration grace);
+
+ // One registered RunFunction service (v1 or v1beta1); defined in server.cc.
+  class Service;
+
+ private:
+  FunctionServer() = default;
+
+  std::unique_ptr<Service> v1_;
+  std::unique_ptr<Service> v1beta1_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+// Reads tls.crt, tls.key and ca.crt from `dir`; the error names a missing file.
+struct TlsFiles {
+  std::string cert_chain;
+  std::string private_key;
+  std::string ca;
+};
+absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir);
+
+}  // namespace platform::fn
+
+#endif  // PLATFORM_FUNCTION_SERVER_SERVER_H_

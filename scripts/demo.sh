@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts function-platform on a free loopback port and renders every bundled
+# example with the real crossplane CLI, printing what it renders.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:-build}
+crossplane=$(scripts/tools.sh crossplane)
+fn="${build_dir}/function/function-platform"
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$fn" --insecure --address "127.0.0.1:${port}" 2>"${work}/function.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null && break
+  sleep 0.05
+done
+sed "s|localhost:9443|127.0.0.1:${port}|" examples/functions.yaml >"${work}/functions.yaml"
+
+render() {  # <xr> <composition>
+  echo "# crossplane render $1 $2"
+  "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results
+  echo
+}
+render examples/xenvironment/xr.yaml compositions/xenvironment.yaml
+render examples/xenvironment/xr-namespaced.yaml compositions/xenvironment-namespaced.yaml
