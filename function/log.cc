@@ -1,4 +1,3 @@
-#include "function/sdk/strings.h"
 #include "function/log.h"
 
 #include <spdlog/pattern_formatter.h>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "function/sdk/strings.h"
 
 namespace platform::fn {
 namespace {
@@ -41,8 +41,8 @@ class JsonFormatter : public spdlog::formatter {
 }  // namespace
 
 absl::Status SetUpLogging(std::string_view format, bool debug) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "function-platform", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("function-platform",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else if (format == "text") {

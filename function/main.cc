@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
       "Serves apiextensions.fn.proto.v1 and v1beta1 RunFunction over gRPC.");
   absl::ParseCommandLine(argc, argv);
 
-  if (absl::Status s = platform::fn::SetUpLogging(absl::GetFlag(FLAGS_log_format),
-                                                  absl::GetFlag(FLAGS_debug));
+  if (absl::Status s =
+          platform::fn::SetUpLogging(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_debug));
       !s.ok()) {
     fprintf(stderr, "function-platform: %s\n", std::string(s.message()).c_str());
     return 2;

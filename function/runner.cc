@@ -1,4 +1,3 @@
-#include "function/sdk/strings.h"
 #include "function/runner.h"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +5,7 @@
 #include <exception>
 #include <string>
 
+#include "function/sdk/strings.h"
 
 namespace platform::fn {
 namespace {
@@ -65,9 +65,9 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
   } catch (const std::exception& e) {
     spdlog::error("RunFunction kind={} name={}: internal error: {}", kind, name, e.what());
     try {
-      return sdk::Response::FatalOnly(req, options_.ttl,
-                                      sdk::Cat("internal error rendering ", kind, " ", name,
-                                                   ": ", e.what()));
+      return sdk::Response::FatalOnly(
+          req, options_.ttl,
+          sdk::Cat("internal error rendering ", kind, " ", name, ": ", e.what()));
     } catch (...) {
     }
   } catch (...) {

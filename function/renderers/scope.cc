@@ -1,6 +1,6 @@
-#include "function/sdk/strings.h"
 #include "function/renderers/scope.h"
 
+#include "function/sdk/strings.h"
 
 namespace platform::fn::renderers {
 

@@ -1,4 +1,3 @@
-#include "function/sdk/strings.h"
 #include "function/renderers/xenvironment.h"
 
 #include <string>
@@ -6,6 +5,7 @@
 
 #include "function/renderers/scope.h"
 #include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
 
 namespace platform::fn::renderers {
 namespace {
@@ -38,7 +38,8 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
   const sdk::Fields xr = req.Composite();
   PLATFORM_ASSIGN_OR_RETURN(auto name, xr.String("metadata.name"));
   PLATFORM_ASSIGN_OR_RETURN(auto params, xr.Object("spec.parameters"));
-  PLATFORM_ASSIGN_OR_RETURN(auto cls, params.Enum("environment", {"dev", "test", "sandbox", "prod"}));
+  PLATFORM_ASSIGN_OR_RETURN(auto cls,
+                            params.Enum("environment", {"dev", "test", "sandbox", "prod"}));
   PLATFORM_ASSIGN_OR_RETURN(auto region, params.String("region"));
   PLATFORM_ASSIGN_OR_RETURN(auto team, params.String("team"));
   PLATFORM_ASSIGN_OR_RETURN(auto cost_center, params.String("costCenter", ""));

@@ -1,10 +1,10 @@
-#include "function/sdk/strings.h"
 #include "function/sdk/fields.h"
 
 #include <charconv>
 #include <cmath>
 #include <utility>
 
+#include "function/sdk/strings.h"
 
 namespace platform::fn::sdk {
 namespace {
@@ -128,8 +128,7 @@ bool Fields::Has(std::string_view rel) const {
   return v.ok() && *v != nullptr;
 }
 
-absl::StatusOr<const Json*> Fields::Typed(std::string_view rel, bool required,
-                                          Json::value_t want,
+absl::StatusOr<const Json*> Fields::Typed(std::string_view rel, bool required, Json::value_t want,
                                           std::string_view type_name) const {
   absl::StatusOr<const Json*> v = Find(rel);
   if (!v.ok()) return v.status();
@@ -251,14 +250,13 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Fields::StringM
 absl::StatusOr<std::string> Fields::Enum(std::string_view rel,
                                          std::initializer_list<std::string_view> allowed,
                                          std::string_view fallback) const {
-  absl::StatusOr<std::string> v =
-      fallback.empty() ? String(rel) : String(rel, fallback);
+  absl::StatusOr<std::string> v = fallback.empty() ? String(rel) : String(rel, fallback);
   if (!v.ok()) return v.status();
   for (std::string_view a : allowed) {
     if (*v == a) return v;
   }
-  return FieldError(JoinPath(path_, rel), fmt::format("must be one of {}, not \"{}\"",
-                                                     fmt::join(allowed, ", "), *v));
+  return FieldError(JoinPath(path_, rel),
+                    fmt::format("must be one of {}, not \"{}\"", fmt::join(allowed, ", "), *v));
 }
 
 absl::Status SetPath(Json& object, std::string_view path, Json value) {
@@ -270,12 +268,11 @@ absl::Status SetPath(Json& object, std::string_view path, Json value) {
     if (seg.is_index) {
       if (cur->is_null()) *cur = Json::array();
       if (!cur->is_array()) {
-        return absl::InvalidArgumentError(
-            sdk::Cat(path, ": cannot index into ", TypeName(*cur)));
+        return absl::InvalidArgumentError(sdk::Cat(path, ": cannot index into ", TypeName(*cur)));
       }
       if (seg.index > cur->size()) {
-        return absl::InvalidArgumentError(sdk::Cat(path, ": index ", seg.index,
-                                                       " is past the end of the list"));
+        return absl::InvalidArgumentError(
+            sdk::Cat(path, ": index ", seg.index, " is past the end of the list"));
       }
       if (seg.index == cur->size()) cur->push_back(nullptr);
       cur = &(*cur)[seg.index];

@@ -87,8 +87,8 @@ class Fields {
 };
 
 // Sets `value` at `path` inside `object`, creating intermediate objects as
-// needed; an index may address an existing item or append one. Fails for a malformed path or when a step
-// runs into a value of another type.
+// needed; an index may address an existing item or append one. Fails for a malformed path or when a
+// step runs into a value of another type.
 absl::Status SetPath(Json& object, std::string_view path, Json value);
 
 }  // namespace platform::fn::sdk

@@ -6,9 +6,7 @@ namespace platform::fn::sdk {
 
 Request::Request(const pb::RunFunctionRequest& req) : req_(&req) {}
 
-bool Request::AdvertisesCapabilities() const {
-  return HasCapability(pb::CAPABILITY_CAPABILITIES);
-}
+bool Request::AdvertisesCapabilities() const { return HasCapability(pb::CAPABILITY_CAPABILITIES); }
 
 bool Request::HasCapability(pb::Capability capability) const {
   const auto& caps = req_->meta().capabilities();
@@ -64,8 +62,7 @@ std::optional<std::vector<Json>> Request::RequiredResources(std::string_view key
   return out;
 }
 
-std::optional<std::map<std::string, std::string>> Request::Credential(
-    std::string_view name) const {
+std::optional<std::map<std::string, std::string>> Request::Credential(std::string_view name) const {
   auto it = req_->credentials().find(std::string(name));
   if (it == req_->credentials().end()) return std::nullopt;
   std::map<std::string, std::string> out;

@@ -1,10 +1,10 @@
-#include "function/sdk/strings.h"
 #include "function/sdk/response.h"
 
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "function/sdk/fields.h"
+#include "function/sdk/strings.h"
 
 namespace platform::fn::sdk {
 namespace {
@@ -80,8 +80,7 @@ absl::Status Response::SetCondition(std::string_view type, pb::Status status,
         sdk::Cat("condition type ", type, " is reserved for Crossplane"));
   }
   if (!IsPascalCase(type)) {
-    return absl::InvalidArgumentError(
-        sdk::Cat("condition type \"", type, "\" must be PascalCase"));
+    return absl::InvalidArgumentError(sdk::Cat("condition type \"", type, "\" must be PascalCase"));
   }
   if (!IsPascalCase(reason)) {
     return absl::InvalidArgumentError(
@@ -114,9 +113,7 @@ void Response::RequireSchema(const std::string& key, std::string api_version, st
   s.set_kind(std::move(kind));
 }
 
-void Response::SetContext(const std::string& key, Json value) {
-  context_[key] = std::move(value);
-}
+void Response::SetContext(const std::string& key, Json value) { context_[key] = std::move(value); }
 
 absl::StatusOr<pb::RunFunctionResponse> Response::Finish() && {
   // Convert everything this step adds before touching the request, so that a
@@ -126,8 +123,8 @@ absl::StatusOr<pb::RunFunctionResponse> Response::Finish() && {
   resources.reserve(desired_.size());
   for (auto& [name, d] : desired_) {
     pb::Resource r;
-    absl::Status s = ToStruct(d.object, sdk::Cat("desired.resources[", name, "]"),
-                              r.mutable_resource());
+    absl::Status s =
+        ToStruct(d.object, sdk::Cat("desired.resources[", name, "]"), r.mutable_resource());
     if (!s.ok()) return s;
     r.set_ready(d.ready);
     resources.emplace_back(name, std::move(r));

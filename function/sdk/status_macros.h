@@ -13,13 +13,13 @@
   PLATFORM_ASSIGN_OR_RETURN_IMPL(PLATFORM_STATUS_CONCAT(status_or_, __LINE__), lhs, (__VA_ARGS__))
 
 #define PLATFORM_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return std::move(tmp).status();      \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return std::move(tmp).status();       \
   lhs = *std::move(tmp)
 
 // Returns a non-OK Status.
-#define PLATFORM_RETURN_IF_ERROR(expr)              \
-  do {                                              \
+#define PLATFORM_RETURN_IF_ERROR(expr)                 \
+  do {                                                 \
     if (absl::Status s_ = (expr); !s_.ok()) return s_; \
   } while (false)
 

@@ -1,10 +1,10 @@
-#include "function/sdk/strings.h"
 #include "function/sdk/struct_json.h"
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "function/sdk/strings.h"
 
 namespace platform::fn::sdk {
 namespace {
@@ -79,7 +79,7 @@ absl::Status Convert(const Json& in, PathStack& path, Value* out) {
       if (v > kMaxExactInteger || v < -kMaxExactInteger) {
         return absl::InvalidArgumentError(
             sdk::Cat(path.Render(), ": integer ", v,
-                         " is beyond 2^53 and cannot be sent exactly; use a string"));
+                     " is beyond 2^53 and cannot be sent exactly; use a string"));
       }
       out->set_number_value(static_cast<double>(v));
       return absl::OkStatus();
@@ -89,7 +89,7 @@ absl::Status Convert(const Json& in, PathStack& path, Value* out) {
       if (v > static_cast<std::uint64_t>(kMaxExactInteger)) {
         return absl::InvalidArgumentError(
             sdk::Cat(path.Render(), ": integer ", v,
-                         " is beyond 2^53 and cannot be sent exactly; use a string"));
+                     " is beyond 2^53 and cannot be sent exactly; use a string"));
       }
       out->set_number_value(static_cast<double>(v));
       return absl::OkStatus();
@@ -97,8 +97,7 @@ absl::Status Convert(const Json& in, PathStack& path, Value* out) {
     case Json::value_t::number_float: {
       const double v = in.get<double>();
       if (!std::isfinite(v)) {
-        return absl::InvalidArgumentError(
-            sdk::Cat(path.Render(), ": must be a finite number"));
+        return absl::InvalidArgumentError(sdk::Cat(path.Render(), ": must be a finite number"));
       }
       out->set_number_value(v);
       return absl::OkStatus();
@@ -144,7 +143,8 @@ Json FromValue(const Value& in) {
       return FromStruct(in.struct_value());
     case Value::kListValue: {
       Json out = Json::array();
-      out.get_ref<Json::array_t&>().reserve(static_cast<std::size_t>(in.list_value().values_size()));
+      out.get_ref<Json::array_t&>().reserve(
+          static_cast<std::size_t>(in.list_value().values_size()));
       for (const Value& v : in.list_value().values()) out.push_back(FromValue(v));
       return out;
     }

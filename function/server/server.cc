@@ -1,4 +1,3 @@
-#include "function/sdk/strings.h"
 #include "function/server/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -16,6 +15,7 @@
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
+#include "function/sdk/strings.h"
 
 namespace platform::fn {
 namespace {
@@ -31,8 +31,7 @@ grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::Byte
   {
     grpc::ProtoBufferReader reader(&buffer);
     if (!req.ParseFromZeroCopyStream(&reader)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "cannot decode RunFunctionRequest");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
     }
   }
   pb::RunFunctionResponse rsp = runner.Run(req);
@@ -93,8 +92,8 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir) {
   struct Entry {
     const char* name;
     std::string* into;
-  } entries[] = {{"tls.crt", &files.cert_chain}, {"tls.key", &files.private_key},
-                 {"ca.crt", &files.ca}};
+  } entries[] = {
+      {"tls.crt", &files.cert_chain}, {"tls.key", &files.private_key}, {"ca.crt", &files.ca}};
   for (const Entry& e : entries) {
     const std::string path = sdk::Cat(dir, "/", e.name);
     bool ok = false;

@@ -47,7 +47,7 @@ class FunctionServer {
   // then cancels what is left. Returns once the server has stopped.
   void Shutdown(absl::Duration grace);
 
- // One registered RunFunction service (v1 or v1beta1); defined in server.cc.
+  // One registered RunFunction service (v1 or v1beta1); defined in server.cc.
   class Service;
 
  private:

@@ -51,17 +51,17 @@ class RenderTest : public ::testing::Test {
         std::vector<std::string>{FUNCTION_PLATFORM_BIN, "--insecure", "--debug", "--address",
                                  "127.0.0.1:" + std::to_string(port_)},
         log_);
-    ASSERT_TRUE(WaitForPort(port_, std::chrono::seconds(10)))
-        << "function did not start:\n"
-        << ReadFile(log_);
+    ASSERT_TRUE(WaitForPort(port_, std::chrono::seconds(10))) << "function did not start:\n"
+                                                              << ReadFile(log_);
     functions_ = dir_.Write("functions.yaml", R"(apiVersion: pkg.crossplane.io/v1
 kind: Function
 metadata:
   name: function-platform
   annotations:
     render.crossplane.io/runtime: Development
-    render.crossplane.io/runtime-development-target: 127.0.0.1:)" + std::to_string(port_) +
-                                                      R"(
+    render.crossplane.io/runtime-development-target: 127.0.0.1:)" +
+                                                  std::to_string(port_) +
+                                                  R"(
 spec:
   package: xpkg.crossplane.io/terraforming/function-platform:v0.1.0
 )");
@@ -75,8 +75,9 @@ spec:
 
   RunResult Render(const std::string& xr, const std::string& composition,
                    std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {Crossplane(), "render", xr, composition, functions_,
-                                     "--include-function-results", "--timeout=60s"};
+    std::vector<std::string> argv = {Crossplane(),   "render",   xr,
+                                     composition,    functions_, "--include-function-results",
+                                     "--timeout=60s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv);
   }
@@ -96,8 +97,8 @@ spec:
       const std::string kind = doc["kind"].as<std::string>("");
       if (api == "render.crossplane.io/v1beta1" && kind == "Result") {
         r.results.push_back(doc);
-      } else if (std::string name = Str(doc, {"metadata", "annotations",
-                                               "crossplane.io/composition-resource-name"});
+      } else if (std::string name = Str(
+                     doc, {"metadata", "annotations", "crossplane.io/composition-resource-name"});
                  !name.empty()) {
         r.resources[name] = doc;
       } else {
@@ -158,8 +159,7 @@ TEST_F(RenderTest, RendersNamespacedEnvironmentIntoNamespacedKinds) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Rendered out = Parse(r.out);
   ASSERT_EQ(out.resources.count("vpc"), 1u) << r.out;
-  EXPECT_EQ(Str(out.resources["vpc"], {"apiVersion"}),
-            "ec2.aws.m.upbound.io/v1beta1");
+  EXPECT_EQ(Str(out.resources["vpc"], {"apiVersion"}), "ec2.aws.m.upbound.io/v1beta1");
   EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "namespace"}), "team-payments");
 }
 
@@ -182,9 +182,9 @@ status:
     reason: Available
     lastTransitionTime: "2024-01-01T00:00:00Z"
 )");
-  RunResult r = Render(kSource + "/examples/xenvironment/xr.yaml",
-                       kSource + "/compositions/xenvironment.yaml",
-                       {"--observed-resources=" + observed});
+  RunResult r =
+      Render(kSource + "/examples/xenvironment/xr.yaml",
+             kSource + "/compositions/xenvironment.yaml", {"--observed-resources=" + observed});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Rendered out = Parse(r.out);
   EXPECT_EQ(Str(out.xr, {"status", "vpcId"}), "vpc-0123456789abcdef0") << r.out;

@@ -20,7 +20,7 @@ struct RunResult {
 // Runs `argv` and waits for it, with stdout and stderr captured. Kills it
 // after `timeout`.
 RunResult RunCommand(const std::vector<std::string>& argv,
-              std::chrono::seconds timeout = std::chrono::seconds(120));
+                     std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // A background process that is sent SIGTERM (then SIGKILL) when destroyed,
 // so a failing test never leaves it behind. Its stderr goes to a file.
