@@ -10,11 +10,30 @@
 namespace platform::fn {
 namespace {
 
+// The longest FATAL message sent. Crossplane copies it into an event and the
+// XR's Synced condition, and an object in etcd is at most 1.5 MiB, so a
+// message that quotes a huge value from the request is cut.
+constexpr std::size_t kMaxMessageBytes = 4096;
+// The longest value from the request quoted in a log line or a message.
+constexpr std::size_t kMaxQuotedBytes = 256;
+
+// `s` cut to at most `max` bytes at a UTF-8 character boundary, with a note
+// of how long it was.
+std::string Bounded(std::string s, std::size_t max) {
+  if (s.size() <= max) return s;
+  const std::size_t full = s.size();
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  sdk::Append(s, "... (truncated, ", full, " bytes)");
+  return s;
+}
+
 // A name for the XR in log lines and messages: namespace/name, or name.
 std::string XrName(const sdk::Fields& xr) {
   std::string name = xr.String("metadata.name", "").value_or("");
   std::string ns = xr.String("metadata.namespace", "").value_or("");
-  return ns.empty() ? name : sdk::Cat(ns, "/", name);
+  return Bounded(ns.empty() ? name : sdk::Cat(ns, "/", name), kMaxQuotedBytes);
 }
 
 }  // namespace
@@ -32,18 +51,21 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
     absl::StatusOr<std::string> k = xr.String("kind");
     if (!api_version.ok() || !k.ok()) {
       const absl::Status& s = !api_version.ok() ? api_version.status() : k.status();
-      std::string msg = sdk::Cat("observed.composite.resource.", std::string(s.message()));
-      spdlog::error("RunFunction tag={}: {}", req.meta().tag(), msg);
+      std::string msg = Bounded(sdk::Cat("observed.composite.resource.", std::string(s.message())),
+                                kMaxMessageBytes);
+      spdlog::error("RunFunction tag={}: {}", Bounded(req.meta().tag(), kMaxQuotedBytes), msg);
       return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     }
-    kind = *std::move(k);
+    // `kind` is quoted in logs and messages; the lookup uses the full value.
+    kind = Bounded(*k, kMaxQuotedBytes);
     name = XrName(xr);
     spdlog::debug("RunFunction kind={} name={} tag={}", kind, name, req.meta().tag());
 
-    const Renderer* renderer = registry_->Find(kind);
+    const Renderer* renderer = registry_->Find(*k);
     if (renderer == nullptr) {
       std::string msg = fmt::format("no renderer for XR kind {} ({}); this function renders {}",
-                                    kind, *api_version, fmt::join(registry_->Kinds(), ", "));
+                                    kind, Bounded(*std::move(api_version), kMaxQuotedBytes),
+                                    fmt::join(registry_->Kinds(), ", "));
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
       return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     }
@@ -51,31 +73,46 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
     sdk::Response response(req, options_.ttl);
     absl::Status rendered = renderer->Render(request, response);
     if (!rendered.ok()) {
-      std::string msg = std::string(rendered.message());
+      std::string msg = Bounded(std::string(rendered.message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
       return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     }
     absl::StatusOr<pb::RunFunctionResponse> rsp = std::move(response).Finish();
     if (!rsp.ok()) {
-      std::string msg = std::string(rsp.status().message());
+      std::string msg = Bounded(std::string(rsp.status().message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
       return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     }
     return *std::move(rsp);
   } catch (const std::exception& e) {
-    spdlog::error("RunFunction kind={} name={}: internal error: {}", kind, name, e.what());
     try {
-      return sdk::Response::FatalOnly(
-          req, options_.ttl,
-          sdk::Cat("internal error rendering ", kind, " ", name, ": ", e.what()));
+      std::string msg = Bounded(
+          sdk::Cat("internal error rendering ", kind, " ", name, ": ", e.what()), kMaxMessageBytes);
+      spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
+      return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     } catch (...) {
     }
   } catch (...) {
+    // Not a std::exception: nothing to say about it but that it happened. The
+    // response still echoes the tag and passes the desired state through.
+    try {
+      std::string msg =
+          sdk::Cat("internal error rendering ", kind, " ", name, ": unknown exception");
+      spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
+      return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
+    } catch (...) {
+    }
   }
-  // Out of memory while building even the error: an empty response with a
-  // FATAL result is the most that can be said.
+  // Out of memory while building even the error: a response with the tag and
+  // a FATAL result is the most that can be said.
   pb::RunFunctionResponse rsp;
-  rsp.add_results()->set_severity(pb::SEVERITY_FATAL);
+  try {
+    rsp.mutable_meta()->set_tag(req.meta().tag());
+    pb::Result* r = rsp.add_results();
+    r->set_severity(pb::SEVERITY_FATAL);
+    r->set_message("internal error");
+  } catch (...) {
+  }
   return rsp;
 }
 

@@ -73,7 +73,8 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
   rsp.SetDesired("vpc", std::move(vpc), vpc_ready ? pb::READY_TRUE : pb::READY_UNSPECIFIED);
 
   if (const sdk::Observed* observed = req.ObservedResource("vpc")) {
-    const sdk::Fields o(observed->object);
+    // Errors name the observed resource, not a field of the XR.
+    const sdk::Fields o(observed->object, "observed.resources[vpc]");
     PLATFORM_ASSIGN_OR_RETURN(auto vpc_id, o.String("status.atProvider.id", ""));
     if (!vpc_id.empty()) {
       PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("vpcId", vpc_id));

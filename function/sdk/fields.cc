@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "function/sdk/strings.h"
@@ -37,6 +39,12 @@ bool IsA(const Json& v, Json::value_t want) {
   return v.type() == want;
 }
 
+// An integer value, or a whole double that Typed() accepted as one.
+std::int64_t AsInt(const Json& v) {
+  if (v.is_number_float()) return static_cast<std::int64_t>(v.get<double>());
+  return v.get<std::int64_t>();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<PathSegment>> ParseFieldPath(std::string_view path) {
@@ -65,6 +73,8 @@ absl::StatusOr<std::vector<PathSegment>> ParseFieldPath(std::string_view path) {
       if (i < path.size() && path[i] == '.') {
         ++i;
         if (i == path.size()) return bad("trailing '.'");
+      } else if (i < path.size() && path[i] != '[') {
+        return bad("expected '.' or '[' after ']'");
       }
       continue;
     }
@@ -72,6 +82,7 @@ absl::StatusOr<std::vector<PathSegment>> ParseFieldPath(std::string_view path) {
     const std::string_view key =
         path.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
     if (key.empty()) return bad("empty field name");
+    if (key.find(']') != std::string_view::npos) return bad("unexpected ']'");
     out.push_back(PathSegment{std::string(key)});
     if (end == std::string_view::npos) break;
     i = end;
@@ -117,7 +128,9 @@ absl::StatusOr<const Json*> Fields::Find(std::string_view rel) const {
       auto it = cur->find(seg.key);
       if (it == cur->end()) return nullptr;
       cur = &*it;
-      walked = JoinPath(walked, seg.key);
+      walked = seg.key.find_first_of(".[]") == std::string::npos
+                   ? JoinPath(walked, seg.key)
+                   : sdk::Cat(walked, "[", seg.key, "]");
     }
   }
   return cur->is_null() ? nullptr : cur;
@@ -136,10 +149,23 @@ absl::StatusOr<const Json*> Fields::Typed(std::string_view rel, bool required, J
     if (required) return FieldError(JoinPath(path_, rel), "required");
     return nullptr;
   }
+  if (want == Json::value_t::number_integer && (*v)->is_number_unsigned() &&
+      (*v)->get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return FieldError(JoinPath(path_, rel), "is too large for an integer");
+  }
   if (!IsA(**v, want)) {
     // A whole number that arrived as a double is still an integer.
     if (want == Json::value_t::number_integer && (*v)->is_number_float()) {
-      return FieldError(JoinPath(path_, rel), "must be a whole number");
+      const double d = (*v)->get<double>();
+      if (!std::isfinite(d) || std::trunc(d) != d) {
+        return FieldError(JoinPath(path_, rel), "must be a whole number");
+      }
+      // 2^63 is exact as a double; every whole double below it fits.
+      if (d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
+        return FieldError(JoinPath(path_, rel), "is too large for an integer");
+      }
+      return *v;
     }
     return FieldError(JoinPath(path_, rel),
                       sdk::Cat("must be ", type_name, ", not ", TypeName(**v)));
@@ -162,13 +188,13 @@ absl::StatusOr<std::string> Fields::String(std::string_view rel, std::string_vie
 absl::StatusOr<std::int64_t> Fields::Int(std::string_view rel) const {
   absl::StatusOr<const Json*> v = Typed(rel, true, Json::value_t::number_integer, "an integer");
   if (!v.ok()) return v.status();
-  return (*v)->get<std::int64_t>();
+  return AsInt(**v);
 }
 
 absl::StatusOr<std::int64_t> Fields::Int(std::string_view rel, std::int64_t fallback) const {
   absl::StatusOr<const Json*> v = Typed(rel, false, Json::value_t::number_integer, "an integer");
   if (!v.ok()) return v.status();
-  return *v == nullptr ? fallback : (*v)->get<std::int64_t>();
+  return *v == nullptr ? fallback : AsInt(**v);
 }
 
 absl::StatusOr<bool> Fields::Bool(std::string_view rel) const {
@@ -263,6 +289,36 @@ absl::Status SetPath(Json& object, std::string_view path, Json value) {
   absl::StatusOr<std::vector<PathSegment>> segments = ParseFieldPath(path);
   if (!segments.ok()) return segments.status();
   if (segments->empty()) return absl::InvalidArgumentError("empty field path");
+  // Check every step first, so that a failure leaves `object` unchanged.
+  const Json* probe = &object;
+  for (const PathSegment& seg : *segments) {
+    if (probe == nullptr || probe->is_null()) {
+      // From here on every step is created: a new list is empty.
+      if (seg.is_index && seg.index > 0) {
+        return absl::InvalidArgumentError(
+            sdk::Cat(path, ": index ", seg.index, " is past the end of the list"));
+      }
+      probe = nullptr;
+      continue;
+    }
+    if (seg.is_index) {
+      if (!probe->is_array()) {
+        return absl::InvalidArgumentError(sdk::Cat(path, ": cannot index into ", TypeName(*probe)));
+      }
+      if (seg.index > probe->size()) {
+        return absl::InvalidArgumentError(
+            sdk::Cat(path, ": index ", seg.index, " is past the end of the list"));
+      }
+      probe = seg.index == probe->size() ? nullptr : &(*probe)[seg.index];
+    } else {
+      if (!probe->is_object()) {
+        return absl::InvalidArgumentError(
+            sdk::Cat(path, ": cannot set field \"", seg.key, "\" in ", TypeName(*probe)));
+      }
+      auto it = probe->find(seg.key);
+      probe = it == probe->end() ? nullptr : &*it;
+    }
+  }
   Json* cur = &object;
   for (const PathSegment& seg : *segments) {
     if (seg.is_index) {

@@ -19,6 +19,13 @@ void StartFrom(pb::RunFunctionRequest& req, absl::Duration ttl, pb::RunFunctionR
   if (req.has_context()) rsp.mutable_context()->Swap(req.mutable_context());
 }
 
+// The path of `key` below `base` as error messages show it: a key that
+// holds '.', '[' or ']' is bracketed, as ToStruct renders keys below it.
+std::string ChildPath(std::string_view base, std::string_view key) {
+  if (key.find_first_of(".[]") != std::string_view::npos) return sdk::Cat(base, "[", key, "]");
+  return sdk::Cat(base, ".", key);
+}
+
 bool IsPascalCase(std::string_view s) {
   if (s.empty() || !absl::ascii_isupper(static_cast<unsigned char>(s.front()))) return false;
   for (char c : s) {
@@ -131,13 +138,13 @@ absl::StatusOr<pb::RunFunctionResponse> Response::Finish() && {
   }
   google::protobuf::Struct status;
   for (auto it = composite_status_.begin(); it != composite_status_.end(); ++it) {
-    absl::Status s = ToValue(it.value(), sdk::Cat("desired.composite.status.", it.key()),
+    absl::Status s = ToValue(it.value(), ChildPath("desired.composite.status", it.key()),
                              &(*status.mutable_fields())[it.key()]);
     if (!s.ok()) return s;
   }
   google::protobuf::Struct context;
   for (auto& [k, v] : context_) {
-    absl::Status s = ToValue(v, sdk::Cat("context.", k), &(*context.mutable_fields())[k]);
+    absl::Status s = ToValue(v, ChildPath("context", k), &(*context.mutable_fields())[k]);
     if (!s.ok()) return s;
   }
 
