@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "function/sdk/strings.h"
 
@@ -36,6 +37,22 @@ std::string XrName(const sdk::Fields& xr) {
   return Bounded(ns.empty() ? name : sdk::Cat(ns, "/", name), kMaxQuotedBytes);
 }
 
+// The step input's responseTTL, a Go-style duration such as "60s" or "5m".
+absl::StatusOr<absl::Duration> ResponseTtl(const sdk::Request& request, absl::Duration fallback) {
+  const sdk::Fields input(request.Input(), "input");
+  absl::StatusOr<std::string> text = input.String("responseTTL", "");
+  if (!text.ok()) return text.status();
+  if (text->empty()) return fallback;
+  absl::Duration ttl;
+  if (!absl::ParseDuration(*text, &ttl) || ttl <= absl::ZeroDuration() || ttl > absl::Hours(24)) {
+    return sdk::FieldError("input.responseTTL",
+                           fmt::format("must be a duration between 1s and 24h such as 60s, not "
+                                       "\"{}\"",
+                                       Bounded(*text, kMaxQuotedBytes)));
+  }
+  return ttl;
+}
+
 }  // namespace
 
 Runner::Runner(const Registry& registry, RunnerOptions options)
@@ -61,27 +78,36 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
     name = XrName(xr);
     spdlog::debug("RunFunction kind={} name={} tag={}", kind, name, req.meta().tag());
 
-    const Renderer* renderer = registry_->Find(*k);
-    if (renderer == nullptr) {
-      std::string msg = fmt::format("no renderer for XR kind {} ({}); this function renders {}",
-                                    kind, Bounded(*std::move(api_version), kMaxQuotedBytes),
-                                    fmt::join(registry_->Kinds(), ", "));
+    absl::StatusOr<absl::Duration> ttl = ResponseTtl(request, options_.ttl);
+    if (!ttl.ok()) {
+      std::string msg = Bounded(std::string(ttl.status().message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
       return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
     }
 
-    sdk::Response response(req, options_.ttl);
+    const Renderer* renderer = registry_->Find(*k);
+    if (renderer == nullptr) {
+      const std::vector<std::string> kinds = registry_->Kinds();
+      std::string msg =
+          fmt::format("no renderer for XR kind {} ({}); this function renders {}", kind,
+                      Bounded(*std::move(api_version), kMaxQuotedBytes),
+                      kinds.empty() ? "no kinds" : fmt::format("{}", fmt::join(kinds, ", ")));
+      spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
+      return sdk::Response::FatalOnly(req, *ttl, std::move(msg));
+    }
+
+    sdk::Response response(req, *ttl);
     absl::Status rendered = renderer->Render(request, response);
     if (!rendered.ok()) {
       std::string msg = Bounded(std::string(rendered.message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
-      return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
+      return sdk::Response::FatalOnly(req, *ttl, std::move(msg));
     }
     absl::StatusOr<pb::RunFunctionResponse> rsp = std::move(response).Finish();
     if (!rsp.ok()) {
       std::string msg = Bounded(std::string(rsp.status().message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
-      return sdk::Response::FatalOnly(req, options_.ttl, std::move(msg));
+      return sdk::Response::FatalOnly(req, *ttl, std::move(msg));
     }
     return *std::move(rsp);
   } catch (const std::exception& e) {

@@ -393,6 +393,63 @@ TEST(RunnerOptions, Ttl) {
   EXPECT_EQ(CountSeverity(rsp, pb::SEVERITY_FATAL), 1);
 }
 
+TEST(RunnerOptions, InputResponseTtlOverridesTheDefault) {
+  const Runner runner(TestRegistry(), RunnerOptions{absl::Seconds(15)});
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(
+      R"({"input": {"apiVersion": "platform.fn.terraforming.io/v1beta1", "kind": "Input",
+          "responseTTL": "2m30s"}, )" +
+      Observed(Xr("XBucket")) + "}");
+  const pb::RunFunctionResponse rsp = runner.Run(req);
+  EXPECT_EQ(CountSeverity(rsp, pb::SEVERITY_FATAL), 0);
+  EXPECT_EQ(rsp.meta().ttl().seconds(), 150);
+}
+
+struct BadTtlCase {
+  std::string name;
+  std::string value;  // JSON
+  std::string message;
+};
+
+class RunnerBadTtlTest : public ::testing::TestWithParam<BadTtlCase> {};
+
+TEST_P(RunnerBadTtlTest, IsFatalNamingTheField) {
+  const Runner runner(TestRegistry(), RunnerOptions{absl::Seconds(15)});
+  pb::RunFunctionRequest req =
+      FromJson<pb::RunFunctionRequest>(R"({"meta": {"tag": "t"}, "input": {"responseTTL": )" +
+                                       GetParam().value + "}, " + Observed(Xr("XBucket")) + "}");
+  const pb::RunFunctionResponse rsp = runner.Run(req);
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), GetParam().message);
+  EXPECT_EQ(rsp.meta().tag(), "t");
+  EXPECT_EQ(rsp.meta().ttl().seconds(), 15);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RunnerBadTtlTest,
+    ::testing::Values(
+        BadTtlCase{
+            "NotADuration", R"("soon")",
+            R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "soon")"},
+        BadTtlCase{
+            "Negative", R"("-5s")",
+            R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "-5s")"},
+        BadTtlCase{
+            "TooLong", R"("25h")",
+            R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "25h")"},
+        BadTtlCase{"Number", "60", "input.responseTTL: must be a string, not an integer"}),
+    CaseName<BadTtlCase>);
+
+TEST(RunnerUnknownKind, EmptyRegistrySaysSo) {
+  const Registry registry;
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(
+      "{" + Observed(R"({"apiVersion": "other.org/v2", "kind": "XBeta"})") + "}");
+  const pb::RunFunctionResponse rsp = Runner(registry).Run(req);
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).message(),
+            "no renderer for XR kind XBeta (other.org/v2); this function renders no kinds");
+}
+
 TEST(RunnerUnknownKind, ListsRegisteredKinds) {
   Registry registry;
   registry.Add("XZeta", std::make_unique<LambdaRenderer>(RenderEcho));
