@@ -1,5 +1,6 @@
 #include "function/server/server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -135,6 +136,9 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second server bind the
+  // port of a running one and silently share its connections. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.address, creds, &server->port_);
   builder.RegisterService(server->v1_->service());
   builder.RegisterService(server->v1beta1_->service());
