@@ -14,11 +14,12 @@ deps:
 	@scripts/install-deps.sh
 
 tools: deps
-	@scripts/tools.sh crossplane >/dev/null
+	@for t in crossplane kube-apiserver kubectl etcd; do scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) >/dev/null
+	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
+	  >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Every test: unit, gRPC, end to end with the real crossplane CLI, then a

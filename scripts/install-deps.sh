@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev
   clang libclang-rt-14-dev clang-format
-  golang-go
+  golang-go python3-yaml
 )
 
 missing=()

@@ -8,7 +8,8 @@
 # $PLATFORM_TOOLS_DIR, default ~/.cache/terraforming-platform/tools, one
 # folder per tool and version. Builds go through a small wrapper module so
 # that modules with replace lines build too; the Go build cache is kept.
-# To use a binary of your own, set CROSSPLANE_BIN.
+# To use binaries of your own, set CROSSPLANE_BIN, KUBE_APISERVER_BIN,
+# KUBECTL_BIN or ETCD_BIN.
 set -euo pipefail
 
 tools_dir="${PLATFORM_TOOLS_DIR:-${HOME}/.cache/terraforming-platform/tools}"
@@ -18,6 +19,13 @@ tools_dir="${PLATFORM_TOOLS_DIR:-${HOME}/.cache/terraforming-platform/tools}"
 # comes from v1.20.11, the newest release it serves.
 CROSSPLANE_MODULE=github.com/crossplane/crossplane
 CROSSPLANE_VERSION=v1.20.11
+
+# kube-apiserver and kubectl from k8s.io/kubernetes. Its go.mod replaces every
+# staging module with a folder, so the wrapper module replaces each with the
+# published module of the matching v0 version instead.
+KUBERNETES_VERSION=v1.35.4
+# etcd: the v3.6 line the Kubernetes 1.35 client is built against.
+ETCD_VERSION=v3.6.16
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
@@ -36,18 +44,71 @@ go_build() {  # <name> <version> <module@version> <main package> <output> [ldfla
   mv "$out.tmp" "$out"
 }
 
+# Writes the wrapper go.mod for k8s.io/kubernetes: its godebug line, and one
+# replace per staging module, read from the upstream go.mod itself.
+kubernetes_wrapper() {  # <src dir>
+  local src=$1 upstream staging_version
+  staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  mkdir -p "$src"
+  [[ -f "$src/go.mod" ]] && return 0
+  upstream=$(cd "$src" && GOTOOLCHAIN=local go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  {
+    printf 'module local/kubernetes\n\ngo 1.26\n\n'
+    grep -E '^godebug ' "$upstream" || true
+    echo
+    sed -n 's|^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*|replace \1 => \1 '"${staging_version}"'|p' "$upstream"
+  } >"$src/go.mod.tmp"
+  mv "$src/go.mod.tmp" "$src/go.mod"
+}
+
+kubernetes_ldflags() {
+  local minor=${KUBERNETES_VERSION#v1.}
+  minor=${minor%%.*}
+  local flags=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X ${pkg}.gitVersion=${KUBERNETES_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor}"
+  done
+  echo "$flags"
+}
+
 case "${1:-}" in
   crossplane)
     if [[ -n "${CROSSPLANE_BIN:-}" ]]; then echo "$CROSSPLANE_BIN"; exit 0; fi
     out="${tools_dir}/crossplane-${CROSSPLANE_VERSION}/crossplane"
     if [[ ! -x "$out" ]]; then
+      # The version stamp names the Crossplane image whose built-in schemas
+      # `beta validate` looks up in its cache.
       go_build crossplane "$CROSSPLANE_VERSION" "${CROSSPLANE_MODULE}/cmd/crank@${CROSSPLANE_VERSION}" \
-        "${CROSSPLANE_MODULE}/cmd/crank" "$out"
+        "${CROSSPLANE_MODULE}/cmd/crank" "$out" \
+        "-X ${CROSSPLANE_MODULE}/internal/version.version=${CROSSPLANE_VERSION}"
+    fi
+    echo "$out"
+    ;;
+  kube-apiserver | kubectl)
+    tool=$1
+    override_var=$([[ $tool == kubectl ]] && echo KUBECTL_BIN || echo KUBE_APISERVER_BIN)
+    if [[ -n "${!override_var:-}" ]]; then echo "${!override_var}"; exit 0; fi
+    out="${tools_dir}/kubernetes-${KUBERNETES_VERSION}/${tool}"
+    if [[ ! -x "$out" ]]; then
+      src="${tools_dir}/src/kubernetes-${KUBERNETES_VERSION}"
+      kubernetes_wrapper "$src"
+      go_build kubernetes "$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/${tool}@${KUBERNETES_VERSION}" \
+        "k8s.io/kubernetes/cmd/${tool}" "$out" "$(kubernetes_ldflags)"
+    fi
+    echo "$out"
+    ;;
+  etcd)
+    if [[ -n "${ETCD_BIN:-}" ]]; then echo "$ETCD_BIN"; exit 0; fi
+    out="${tools_dir}/etcd-${ETCD_VERSION}/etcd"
+    if [[ ! -x "$out" ]]; then
+      go_build etcd "$ETCD_VERSION" "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" \
+        go.etcd.io/etcd/server/v3 "$out"
     fi
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane" >&2
+    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd" >&2
     exit 2
     ;;
 esac

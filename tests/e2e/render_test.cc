@@ -1,6 +1,8 @@
 // End to end with the real crossplane CLI: start function-platform with
 // --insecure on a free port, run `crossplane render` on the bundled examples
 // through the Development runtime, and check what it prints.
+#include "tests/support/render.h"
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -17,109 +19,42 @@ namespace {
 
 const std::string kSource = PLATFORM_SOURCE_DIR;
 
-// The node at `path`, or an undefined node when any step is missing. (Chained
-// operator[] on a missing key throws in yaml-cpp.)
-YAML::Node At(const YAML::Node& node, std::initializer_list<const char*> path) {
-  YAML::Node cur = YAML::Clone(node);
-  for (const char* key : path) {
-    if (!cur.IsMap() || !cur[key]) return YAML::Node(YAML::NodeType::Undefined);
-    cur = cur[key];
-  }
-  return cur;
-}
-
-std::string Str(const YAML::Node& node, std::initializer_list<const char*> path) {
-  YAML::Node n = At(node, path);
-  return n.IsScalar() ? n.as<std::string>() : "";
-}
-
-std::string Crossplane() {
-  const char* bin = std::getenv("CROSSPLANE");
-  return bin != nullptr ? bin : "";
-}
-
 // One running function and a functions.yaml that points render at it.
 class RenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(Crossplane().empty())
+    ASSERT_FALSE(Tool("CROSSPLANE").empty())
         << "CROSSPLANE is not set: run through `make test`, or set it to the path printed by "
            "scripts/tools.sh crossplane";
-    port_ = FreePort();
-    log_ = dir_.path() + "/function.log";
-    function_ = std::make_unique<Background>(
-        std::vector<std::string>{FUNCTION_PLATFORM_BIN, "--insecure", "--debug", "--address",
-                                 "127.0.0.1:" + std::to_string(port_)},
-        log_);
-    ASSERT_TRUE(WaitForPort(port_, std::chrono::seconds(10))) << "function did not start:\n"
-                                                              << ReadFile(log_);
-    functions_ = dir_.Write("functions.yaml", R"(apiVersion: pkg.crossplane.io/v1
-kind: Function
-metadata:
-  name: function-platform
-  annotations:
-    render.crossplane.io/runtime: Development
-    render.crossplane.io/runtime-development-target: 127.0.0.1:)" +
-                                                  std::to_string(port_) +
-                                                  R"(
-spec:
-  package: xpkg.crossplane.io/terraforming/function-platform:v0.1.0
-)");
+    function_ = std::make_unique<FunctionUnderTest>(FUNCTION_PLATFORM_BIN);
+    ASSERT_TRUE(function_->ok()) << "function did not start:\n" << function_->log();
   }
 
   void TearDown() override {
     if (function_ != nullptr) {
-      EXPECT_EQ(function_->Stop(), 0) << "function did not stop cleanly:\n" << ReadFile(log_);
+      EXPECT_EQ(function_->Stop(), 0) << "function did not stop cleanly:\n" << function_->log();
     }
   }
 
   RunResult Render(const std::string& xr, const std::string& composition,
-                   std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {Crossplane(),   "render",   xr,
-                                     composition,    functions_, "--include-function-results",
-                                     "--timeout=60s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunCommand(argv);
+                   const std::vector<std::string>& extra = {}) {
+    return function_->Render(xr, composition, extra);
   }
-
-  // Splits render's output into the XR, composed resources by composition
-  // resource name, and results.
-  struct Rendered {
-    YAML::Node xr;
-    std::map<std::string, YAML::Node> resources;
-    std::vector<YAML::Node> results;
-  };
   static Rendered Parse(const std::string& out) {
-    Rendered r;
-    for (const YAML::Node& doc : YAML::LoadAll(out)) {
-      if (!doc.IsMap()) continue;
-      const std::string api = doc["apiVersion"].as<std::string>("");
-      const std::string kind = doc["kind"].as<std::string>("");
-      if (api == "render.crossplane.io/v1beta1" && kind == "Result") {
-        r.results.push_back(doc);
-      } else if (std::string name = Str(
-                     doc, {"metadata", "annotations", "crossplane.io/composition-resource-name"});
-                 !name.empty()) {
-        r.resources[name] = doc;
-      } else {
-        EXPECT_FALSE(r.xr.IsMap()) << "two documents without a composition resource name";
-        r.xr = doc;
-      }
-    }
+    Rendered r = ParseRendered(out);
+    EXPECT_LE(r.xr_documents, 1) << "two documents without a composition resource name";
     return r;
   }
+  std::string ReadLog() const { return function_->log(); }
+  const TempDir& dir() const { return function_->dir(); }
 
-  TempDir dir_;
-  int port_ = 0;
-  std::string log_;
-  std::string functions_;
-  std::unique_ptr<Background> function_;
+  std::unique_ptr<FunctionUnderTest> function_;
 };
 
 TEST_F(RenderTest, RendersClaimBasedEnvironmentIntoClusterScopedKinds) {
   RunResult r = Render(kSource + "/examples/xenvironment/xr.yaml",
                        kSource + "/compositions/xenvironment.yaml");
-  ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadFile(log_);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
   Rendered out = Parse(r.out);
 
   ASSERT_TRUE(out.xr.IsMap());
@@ -150,7 +85,7 @@ TEST_F(RenderTest, RendersClaimBasedEnvironmentIntoClusterScopedKinds) {
   EXPECT_EQ(Str(out.results[0], {"severity"}), "SEVERITY_NORMAL");
 
   // The call was logged at --debug with the XR's kind and name.
-  EXPECT_NE(ReadFile(log_).find("kind=XEnvironment name=payments-dev"), std::string::npos);
+  EXPECT_NE(ReadLog().find("kind=XEnvironment name=payments-dev"), std::string::npos);
 }
 
 TEST_F(RenderTest, RendersNamespacedEnvironmentIntoNamespacedKinds) {
@@ -164,7 +99,8 @@ TEST_F(RenderTest, RendersNamespacedEnvironmentIntoNamespacedKinds) {
 }
 
 TEST_F(RenderTest, ObservedReadyResourcesMakeTheCompositeReadyWithoutNewEvents) {
-  const std::string observed = dir_.Write("observed.yaml", R"(apiVersion: ec2.aws.upbound.io/v1beta1
+  const std::string observed =
+      dir().Write("observed.yaml", R"(apiVersion: ec2.aws.upbound.io/v1beta1
 kind: VPC
 metadata:
   name: payments-dev-abcde
@@ -199,7 +135,7 @@ status:
 }
 
 TEST_F(RenderTest, MissingRequiredFieldFailsRenderNamingTheField) {
-  const std::string xr = dir_.Write("xr.yaml", R"(apiVersion: platform.terraforming.io/v1alpha1
+  const std::string xr = dir().Write("xr.yaml", R"(apiVersion: platform.terraforming.io/v1alpha1
 kind: XEnvironment
 metadata:
   name: broken
@@ -214,14 +150,14 @@ spec:
 }
 
 TEST_F(RenderTest, UnknownKindFailsRenderNamingTheKind) {
-  const std::string xr = dir_.Write("xr.yaml", R"(apiVersion: example.org/v1
+  const std::string xr = dir().Write("xr.yaml", R"(apiVersion: example.org/v1
 kind: XBucket
 metadata:
   name: b
 spec: {}
 )");
-  const std::string composition = dir_.Write("composition.yaml",
-                                             R"(apiVersion: apiextensions.crossplane.io/v1
+  const std::string composition = dir().Write("composition.yaml",
+                                              R"(apiVersion: apiextensions.crossplane.io/v1
 kind: Composition
 metadata:
   name: xbuckets

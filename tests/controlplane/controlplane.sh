@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# A private Kubernetes control plane for tests: etcd and kube-apiserver on
+# loopback, free ports, TLS from certificates made here, an admin kubeconfig,
+# and the CRDs our manifests and rendered resources are checked against.
+#
+#   controlplane.sh up   <state-dir>   start, load CRDs, print the kubeconfig path
+#   controlplane.sh down <state-dir>   stop what `up` started there, remove it
+#
+# `up` records the processes it starts in <state-dir>/pids; `down` stops only
+# those, so it is safe to run when a test failed half-way or never started.
+# Upstream CRDs come from ../shared/crds beside the clone (override with
+# PLATFORM_SHARED_CRDS); they are read, never changed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cmd=${1:-}
+state=${2:-}
+[[ -n "$cmd" && -n "$state" ]] || { echo "usage: $0 up|down <state-dir>" >&2; exit 2; }
+
+log() { printf 'controlplane: %s\n' "$*" >&2; }
+
+# True while <pid> runs; a zombie (exited, not yet reaped) counts as gone.
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n "$st" && "$st" != Z ]]
+}
+
+stop_pids() {
+  [[ -f "$state/pids" ]] || return 0
+  local pid
+  # Newest first: the API server before etcd.
+  for pid in $(tac "$state/pids"); do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in $(tac "$state/pids"); do
+    # A throwaway control plane needs no graceful drain: two seconds, then kill.
+    for _ in $(seq 20); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -f "$state/pids"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_for() {  # <what> <seconds> <command...>
+  local what=$1 secs=$2
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "$what not ready after ${secs}s"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+make_pki() {
+  local pki=$1
+  mkdir -p "$pki"
+  (
+    cd "$pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=platform-test-ca" \
+      -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+      -keyout apiserver.key -out apiserver.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=platform-admin" \
+      -keyout admin.key -out admin.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >admin.ext
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile admin.ext -out admin.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  )
+}
+
+up() {
+  local etcd apiserver kubectl
+  etcd=$("$repo/scripts/tools.sh" etcd)
+  apiserver=$("$repo/scripts/tools.sh" kube-apiserver)
+  kubectl=$("$repo/scripts/tools.sh" kubectl)
+
+  stop_pids
+  rm -rf "$state"
+  mkdir -p "$state/logs"
+  make_pki "$state/pki"
+  local pki="$state/pki"
+
+  local etcd_port etcd_peer api_port
+  etcd_port=$(free_port)
+  etcd_peer=$(free_port)
+  api_port=$(free_port)
+
+  local etcd_url="http://127.0.0.1:${etcd_port}"
+  setsid "$etcd" --name test --data-dir "$state/etcd" \
+    --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
+    --listen-peer-urls "http://127.0.0.1:${etcd_peer}" \
+    --initial-advertise-peer-urls "http://127.0.0.1:${etcd_peer}" \
+    --initial-cluster "test=http://127.0.0.1:${etcd_peer}" \
+    --unsafe-no-fsync --log-level warn >"$state/logs/etcd.log" 2>&1 </dev/null &
+  echo $! >>"$state/pids"
+  wait_for etcd 30 curl -sf "${etcd_url}/health" || { tail -20 "$state/logs/etcd.log" >&2; return 1; }
+
+  setsid "$apiserver" \
+    --etcd-servers="$etcd_url" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --client-ca-file="$pki/ca.crt" \
+    --service-account-issuer="https://127.0.0.1:${api_port}" \
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+    --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount \
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --cert-dir="$state/apiserver-certs" >"$state/logs/kube-apiserver.log" 2>&1 </dev/null &
+  echo $! >>"$state/pids"
+
+  local kubeconfig="$state/kubeconfig"
+  cat >"$kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: https://127.0.0.1:${api_port}
+    certificate-authority: ${pki}/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: ${pki}/admin.crt
+    client-key: ${pki}/admin.key
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+KUBECONFIG
+  wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" \
+    --key "$pki/admin.key" "https://127.0.0.1:${api_port}/readyz" ||
+    { tail -30 "$state/logs/kube-apiserver.log" >&2; return 1; }
+
+  # What Crossplane would generate for our XRDs, so XRs and claims validate.
+  /usr/bin/python3 "$here/xrd_crds.py" "$state/xrd-crds" "$repo"/xrds/*.yaml
+  load_crds "$kubectl" "$kubeconfig"
+  echo "$kubeconfig"
+}
+
+load_crds() {  # <kubectl> <kubeconfig>
+  local kubectl=$1 kubeconfig=$2
+  local shared=${PLATFORM_SHARED_CRDS:-$repo/../shared/crds}
+  [[ -d "$shared" ]] || { log "no upstream CRDs at $shared (set PLATFORM_SHARED_CRDS)"; return 1; }
+  local dirs=("$shared/crossplane" "$shared/provider-aws" "$shared/capi" "$shared/argocd")
+  # The project's own CRDs: the function's input, and the provider's.
+  local own
+  for own in "$repo/package/input" "$repo/provider/package/crds" "$state/xrd-crds"; do
+    [[ -d "$own" ]] && dirs+=("$own")
+  done
+  local d args=()
+  for d in "${dirs[@]}"; do args+=(-f "$d"); done
+  "$kubectl" --kubeconfig "$kubeconfig" apply --server-side --field-manager=platform-tests \
+    "${args[@]}" >"$state/logs/crds.log"
+  "$kubectl" --kubeconfig "$kubeconfig" wait --for condition=Established --timeout=60s \
+    crd --all >>"$state/logs/crds.log"
+  log "$(grep -c 'serverside-applied' "$state/logs/crds.log") CRDs established"
+}
+
+case "$cmd" in
+  up) up ;;
+  down)
+    stop_pids
+    rm -rf "$state"
+    ;;
+  *)
+    echo "usage: $0 up|down <state-dir>" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,251 @@
+// Everything we ship, and everything the function renders, checked by a real
+// kube-apiserver (with etcd) that has the upstream CRDs loaded: OpenAPI
+// schemas and CEL rules included. The control plane is started and stopped by
+// the ctest fixture around these tests (tests/controlplane/controlplane.sh).
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/render.h"
+#include "tests/support/subprocess.h"
+
+namespace platform::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = PLATFORM_SOURCE_DIR;
+
+std::string SharedCrds() {
+  const std::string env = Tool("PLATFORM_SHARED_CRDS");
+  return env.empty() ? kSource + "/../shared/crds" : env;
+}
+
+// Every YAML manifest we ship. package/crossplane.yaml is package metadata
+// read by `crossplane xpkg build`, never applied to a cluster.
+std::vector<std::string> ShippedManifests() {
+  std::vector<std::string> files;
+  for (const char* dir : {"xrds", "compositions", "package", "examples", "deploy"}) {
+    const fs::path root = fs::path(kSource) / dir;
+    if (!fs::exists(root)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      const fs::path& p = entry.path();
+      if (!entry.is_regular_file() || (p.extension() != ".yaml" && p.extension() != ".yml")) {
+        continue;
+      }
+      if (p == fs::path(kSource) / "package" / "crossplane.yaml") continue;
+      files.push_back(p.string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// One example the function renders, and where its resources must land.
+struct Example {
+  std::string name;
+  std::string xr;
+  std::string composition;
+  std::string namespace_;  // empty for claim-based (cluster-scoped) XRs
+};
+
+void PrintTo(const Example& e, std::ostream* os) { *os << e.name; }
+
+const Example kExamples[] = {
+    {"ClaimBasedEnvironment", "examples/xenvironment/xr.yaml", "compositions/xenvironment.yaml",
+     ""},
+    {"NamespacedEnvironment", "examples/xenvironment/xr-namespaced.yaml",
+     "compositions/xenvironment-namespaced.yaml", "team-payments"},
+};
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(Tool("CROSSPLANE").empty()) << "CROSSPLANE is not set: run through `make test`";
+    ASSERT_FALSE(std::string(KUBECTL_BIN).empty())
+        << "configure with -DKUBECTL_BIN (the Makefile does): run through `make test`";
+    ASSERT_TRUE(fs::exists(CONTROLPLANE_KUBECONFIG))
+        << "no control plane: these tests run inside ctest's controlplane fixture";
+  }
+
+  static RunResult Kubectl(std::vector<std::string> args) {
+    args.insert(args.begin(), {KUBECTL_BIN, "--kubeconfig", CONTROLPLANE_KUBECONFIG});
+    return RunCommand(args);
+  }
+
+  // Namespaced objects can only be dry-run into a namespace that exists.
+  void EnsureNamespace(const std::string& ns) {
+    const std::string file = dir_.Write(
+        "ns-" + ns + ".yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+    RunResult r = Kubectl({"apply", "--server-side", "-f", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(ControlPlaneTest, EveryShippedManifestIsAcceptedByServerSideDryRun) {
+  const std::vector<std::string> files = ShippedManifests();
+  ASSERT_GE(files.size(), 8u) << "the manifest walk found too few files";
+  std::set<std::string> namespaces;
+  for (const std::string& f : files) {
+    for (const YAML::Node& doc : YAML::LoadAllFromFile(f)) {
+      if (const std::string ns = Str(doc, {"metadata", "namespace"}); !ns.empty()) {
+        namespaces.insert(ns);
+      }
+    }
+  }
+  for (const std::string& ns : namespaces) EnsureNamespace(ns);
+
+  for (const std::string& f : files) {
+    RunResult r = Kubectl(
+        {"apply", "--server-side", "--dry-run=server", "--field-manager=platform-tests", "-f", f});
+    EXPECT_EQ(r.exit_code, 0) << f << " rejected:\n" << r.err;
+    EXPECT_NE(r.out.find("(server dry run)"), std::string::npos) << f << ":\n" << r.out;
+  }
+}
+
+class RenderedTest : public ControlPlaneTest, public ::testing::WithParamInterface<Example> {};
+
+TEST_P(RenderedTest, EveryRenderedResourceIsAcceptedByTheApiServer) {
+  const Example& ex = GetParam();
+  FunctionUnderTest function(FUNCTION_PLATFORM_BIN);
+  ASSERT_TRUE(function.ok()) << function.log();
+  RunResult r = function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Rendered out = ParseRendered(r.out);
+  ASSERT_FALSE(out.resources.empty()) << r.out;
+  if (!ex.namespace_.empty()) EnsureNamespace(ex.namespace_);
+
+  for (auto& [name, doc] : out.resources) {
+    if (ex.namespace_.empty()) {
+      EXPECT_FALSE(At(doc, {"metadata", "namespace"})) << name << " of a claim-based XR";
+    } else {
+      EXPECT_EQ(Str(doc, {"metadata", "namespace"}), ex.namespace_) << name;
+    }
+  }
+  const std::string file = dir_.Write("rendered.yaml", ApiObjects(r.out, false, true));
+  // `create`, not `apply`: composed resources carry generateName, which only
+  // create accepts (Crossplane names them on create too).
+  RunResult created = Kubectl({"create", "--dry-run=server", "-o", "name", "-f", file});
+  EXPECT_EQ(created.exit_code, 0) << "rejected:\n" << created.err << "\nrendered:\n" << r.out;
+  const auto accepted = std::count(created.out.begin(), created.out.end(), '\n');
+  EXPECT_EQ(static_cast<std::size_t>(accepted), out.resources.size()) << created.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, RenderedTest, ::testing::ValuesIn(kExamples),
+                         [](const ::testing::TestParamInfo<Example>& p) { return p.param.name; });
+
+// Shows the check can fail: SecurityGroupIngressRule requires ipProtocol
+// only through a CEL rule (x-kubernetes-validations), not an OpenAPI
+// `required`, so only a real API server catches its absence.
+TEST_F(ControlPlaneTest, NegativeControlCelRequiredFieldIsRejected) {
+  const std::string rule = R"(apiVersion: ec2.aws.upbound.io/v1beta1
+kind: SecurityGroupIngressRule
+metadata:
+  name: negative-control
+spec:
+  forProvider:
+    region: eu-west-1
+    cidrIpv4: 10.0.0.0/16
+    fromPort: 443
+    toPort: 443
+    securityGroupId: sg-0123456789abcdef0
+)";
+  RunResult missing = Kubectl(
+      {"apply", "--server-side", "--dry-run=server", "-f", dir_.Write("missing.yaml", rule)});
+  EXPECT_NE(missing.exit_code, 0) << missing.out;
+  EXPECT_NE(missing.err.find("spec.forProvider.ipProtocol is a required parameter"),
+            std::string::npos)
+      << missing.err;
+
+  RunResult complete = Kubectl({"apply", "--server-side", "--dry-run=server", "-f",
+                                dir_.Write("complete.yaml", rule + "    ipProtocol: tcp\n")});
+  EXPECT_EQ(complete.exit_code, 0) << complete.err;
+}
+
+// A second opinion, offline: `crossplane beta validate` over the examples and
+// the rendered output, against the upstream CRDs and our XRDs.
+class ValidateTest : public ControlPlaneTest {
+ protected:
+  void SetUp() override {
+    ControlPlaneTest::SetUp();
+    extensions_ = dir_.path() + "/extensions";
+    for (const std::string& d :
+         {SharedCrds() + "/provider-aws", SharedCrds() + "/capi", SharedCrds() + "/argocd",
+          kSource + "/xrds", kSource + "/package/input"}) {
+      ASSERT_TRUE(fs::exists(d)) << d;
+      fs::create_directories(extensions_);
+      for (const auto& e : fs::directory_iterator(d)) {
+        fs::copy_file(e.path(), fs::path(extensions_) / e.path().filename(),
+                      fs::copy_options::overwrite_existing);
+      }
+    }
+    // validate looks up Crossplane's own schemas by the CLI's version in its
+    // cache; seed it from the upstream CRDs so it never downloads.
+    RunResult v = RunCommand({Tool("CROSSPLANE"), "version", "--client"});
+    ASSERT_EQ(v.exit_code, 0) << v.err;
+    const std::string version =
+        v.out.substr(v.out.find(": ") + 2, v.out.find('\n') - v.out.find(": ") - 2);
+    cache_ = dir_.path() + "/cache";
+    const fs::path builtin =
+        fs::path(cache_) / "xpkg.crossplane.io/crossplane" / ("crossplane@" + version);
+    fs::create_directories(builtin);
+    for (const auto& e : fs::directory_iterator(SharedCrds() + "/crossplane")) {
+      fs::copy_file(e.path(), builtin / e.path().filename());
+    }
+  }
+
+  RunResult Validate(const std::string& resources) {
+    return RunCommand({Tool("CROSSPLANE"), "beta", "validate", extensions_, resources,
+                       "--cache-dir", cache_, "--error-on-missing-schemas"});
+  }
+
+  std::string extensions_;
+  std::string cache_;
+};
+
+TEST_F(ValidateTest, ExamplesPass) {
+  RunResult r = Validate(kSource + "/examples");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" 0 failure cases"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 0 missing schemas"), std::string::npos) << r.out;
+}
+
+TEST_F(ValidateTest, RenderedOutputPasses) {
+  FunctionUnderTest function(FUNCTION_PLATFORM_BIN);
+  ASSERT_TRUE(function.ok()) << function.log();
+  for (const Example& ex : kExamples) {
+    RunResult r = function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition,
+                                  {"--include-full-xr"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Results are render's own documents, not API objects.
+    RunResult v = Validate(dir_.Write(ex.name + ".yaml", ApiObjects(r.out, true, false)));
+    EXPECT_EQ(v.exit_code, 0) << ex.name << ":\n" << v.out << v.err;
+    EXPECT_NE(v.out.find(" 0 failure cases"), std::string::npos) << v.out;
+  }
+}
+
+TEST_F(ValidateTest, AnInvalidExampleFails) {
+  const std::string xr = dir_.Write("bad/xr.yaml", R"(apiVersion: platform.terraforming.io/v1alpha1
+kind: XEnvironment
+metadata:
+  name: bad
+spec:
+  parameters:
+    environment: qa
+    region: eu-west-1
+    team: payments
+)");
+  RunResult r = Validate(xr);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("spec.parameters.environment"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace platform::testing
