@@ -44,7 +44,7 @@ absl::StatusOr<absl::Duration> ResponseTtl(const sdk::Request& request, absl::Du
   if (!text.ok()) return text.status();
   if (text->empty()) return fallback;
   absl::Duration ttl;
-  if (!absl::ParseDuration(*text, &ttl) || ttl <= absl::ZeroDuration() || ttl > absl::Hours(24)) {
+  if (!absl::ParseDuration(*text, &ttl) || ttl < absl::Seconds(1) || ttl > absl::Hours(24)) {
     return sdk::FieldError("input.responseTTL",
                            fmt::format("must be a duration between 1s and 24h such as 60s, not "
                                        "\"{}\"",
@@ -134,6 +134,7 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
   pb::RunFunctionResponse rsp;
   try {
     rsp.mutable_meta()->set_tag(req.meta().tag());
+    rsp.mutable_meta()->mutable_ttl()->set_seconds(absl::ToInt64Seconds(options_.ttl));
     pb::Result* r = rsp.add_results();
     r->set_severity(pb::SEVERITY_FATAL);
     r->set_message("internal error");

@@ -435,6 +435,12 @@ INSTANTIATE_TEST_SUITE_P(
             "Negative", R"("-5s")",
             R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "-5s")"},
         BadTtlCase{
+            "SubSecond", R"("500ms")",
+            R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "500ms")"},
+        BadTtlCase{
+            "SubNanosecond", R"("0.25ns")",
+            R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "0.25ns")"},
+        BadTtlCase{
             "TooLong", R"("25h")",
             R"(input.responseTTL: must be a duration between 1s and 24h such as 60s, not "25h")"},
         BadTtlCase{"Number", "60", "input.responseTTL: must be a string, not an integer"}),
