@@ -159,13 +159,27 @@ load_crds() {  # <kubectl> <kubeconfig>
   for own in "$repo/package/input" "$repo/provider/package/crds" "$state/xrd-crds"; do
     [[ -d "$own" ]] && dirs+=("$own")
   done
-  local d args=()
-  for d in "${dirs[@]}"; do args+=(-f "$d"); done
-  "$kubectl" --kubeconfig "$kubeconfig" apply --server-side --field-manager=platform-tests \
-    "${args[@]}" >"$state/logs/crds.log"
-  "$kubectl" --kubeconfig "$kubeconfig" wait --for condition=Established --timeout=60s \
-    crd --all >>"$state/logs/crds.log"
-  log "$(grep -c 'serverside-applied' "$state/logs/crds.log") CRDs established"
+  # One kubectl per folder, in parallel, then one poll for Established:
+  # several times faster than a serial apply and `kubectl wait --all`.
+  local d total=0 pids=()
+  for d in "${dirs[@]}"; do
+    total=$((total + $(find "$d" -maxdepth 1 -name '*.yaml' | wc -l)))
+    "$kubectl" --kubeconfig "$kubeconfig" create -f "$d" >>"$state/logs/crds.log" 2>&1 &
+    pids+=($!)
+  done
+  for d in "${pids[@]}"; do
+    wait "$d" || { tail -20 "$state/logs/crds.log" >&2; return 1; }
+  done
+  local established=0 deadline=$((SECONDS + 120))
+  while ((established < total)); do
+    if ((SECONDS >= deadline)); then
+      log "only ${established} of ${total} CRDs established after 120s"
+      return 1
+    fi
+    sleep 0.2
+    established=$("$kubectl" --kubeconfig "$kubeconfig" get crd -o go-template='{{range .items}}{{range .status.conditions}}{{if eq .type "Established"}}{{.status}}{{"\n"}}{{end}}{{end}}{{end}}' | grep -c True || true)
+  done
+  log "${total} CRDs established"
 }
 
 case "$cmd" in
