@@ -6,7 +6,8 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps tools build test unit e2e fuzz demo bench format format-check clean
+.PHONY: all deps tools build test unit e2e fuzz demo bench format format-check clean \
+        controlplane-up controlplane-down
 
 all: build
 
@@ -43,6 +44,16 @@ demo: build
 
 bench: build
 	@$(BUILD_DIR)/bench/runfunction_bench $(ARGS)
+
+# A control plane to poke at by hand, with every CRD the tests load.
+CONTROLPLANE_DIR ?= $(BUILD_DIR)/controlplane-manual
+controlplane-up: tools
+	@kubeconfig=$$(tests/controlplane/controlplane.sh up $(abspath $(CONTROLPLANE_DIR))) && \
+	  echo "export KUBECONFIG=$$kubeconfig" && \
+	  echo "kubectl: $$(scripts/tools.sh kubectl)"
+
+controlplane-down:
+	@tests/controlplane/controlplane.sh down $(abspath $(CONTROLPLANE_DIR))
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
