@@ -29,54 +29,20 @@
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 #include "function/sdk/struct_json.h"
+#include "function/testing/proto_test_util.h"
 
 namespace platform::fn {
 namespace {
+
+using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::EqualsProto;
+using ::platform::fn::testing::FromJson;
+using ::platform::fn::testing::WireBytes;
 
 using sdk::Json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-template <typename M>
-M FromJson(const std::string& json) {
-  M m;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &m);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return m;
-}
-
-::testing::AssertionResult EqualsProto(const google::protobuf::Message& want,
-                                       const google::protobuf::Message& got) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(want, got)) return ::testing::AssertionSuccess();
-  // Huge messages are summarised rather than printed.
-  const std::string want_text = want.ByteSizeLong() < 65536 ? want.DebugString() : "(large)\n";
-  const std::string got_text = got.ByteSizeLong() < 65536 ? got.DebugString() : "(large)\n";
-  return ::testing::AssertionFailure() << "differences:\n"
-                                       << diff.substr(0, 65536) << "want:\n"
-                                       << want_text << "got:\n"
-                                       << got_text;
-}
-
-// The deterministic wire bytes of a message, to check pass-through is exact.
-std::string WireBytes(const google::protobuf::Message& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    EXPECT_TRUE(m.SerializeToCodedStream(&coded));
-  }
-  return out;
-}
-
-template <typename Case>
-std::string CaseName(const ::testing::TestParamInfo<Case>& param) {
-  return param.param.name;
-}
 
 int CountSeverity(const pb::RunFunctionResponse& rsp, pb::Severity severity) {
   int n = 0;

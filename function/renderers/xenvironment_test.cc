@@ -16,36 +16,17 @@
 #include "function/renderers/scope.h"
 #include "function/runner.h"
 #include "function/sdk/struct_json.h"
+#include "function/testing/proto_test_util.h"
 
 namespace platform::fn::renderers {
 namespace {
 
+using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::EqualsProto;
+using ::platform::fn::testing::FromJson;
+using ::platform::fn::testing::WireBytes;
+
 using sdk::Json;
-
-template <typename M>
-M FromJson(const std::string& json) {
-  M m;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &m);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return m;
-}
-
-::testing::AssertionResult EqualsProto(const google::protobuf::Message& want,
-                                       const google::protobuf::Message& got) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(want, got)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "differences:\n"
-                                       << diff << "want:\n"
-                                       << want.DebugString() << "got:\n"
-                                       << got.DebugString();
-}
-
-template <typename Case>
-std::string CaseName(const ::testing::TestParamInfo<Case>& param) {
-  return param.param.name;
-}
 
 // --- Builders for requests and expected responses ---------------------------------
 //

@@ -16,8 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "function/testing/proto_test_util.h"
+
 namespace platform::fn::sdk {
 namespace {
+
+using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::EqualsProto;
+using ::platform::fn::testing::FromJson;
+using ::platform::fn::testing::WireBytes;
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -31,24 +38,6 @@ Struct StructFromJson(const std::string& json) {
   auto status = google::protobuf::util::JsonStringToMessage(json, &s);
   EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
   return s;
-}
-
-::testing::AssertionResult EqualsProto(const google::protobuf::Message& want,
-                                       const google::protobuf::Message& got) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(want, got)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "differences:\n"
-                                       << diff << "want:\n"
-                                       << want.DebugString() << "got:\n"
-                                       << got.DebugString();
-}
-
-// Names parameterized cases after their `name` field.
-template <typename Case>
-std::string CaseName(const ::testing::TestParamInfo<Case>& param) {
-  return param.param.name;
 }
 
 Value NumberValue(double d) {
