@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "function/policy/policy.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn {
@@ -101,6 +104,16 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
     if (!rendered.ok()) {
       std::string msg = Bounded(std::string(rendered.message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
+      // A policy violation also says why in a condition the claim shows.
+      if (std::optional<policy::ViolationCondition> c = policy::ConditionOf(rendered)) {
+        pb::Condition condition;
+        condition.set_type(std::move(c->type));
+        condition.set_status(pb::STATUS_CONDITION_FALSE);
+        condition.set_reason(std::move(c->reason));
+        condition.set_message(msg);
+        condition.set_target(pb::TARGET_COMPOSITE_AND_CLAIM);
+        return sdk::Response::FatalOnly(req, *ttl, std::move(msg), std::move(condition));
+      }
       return sdk::Response::FatalOnly(req, *ttl, std::move(msg));
     }
     absl::StatusOr<pb::RunFunctionResponse> rsp = std::move(response).Finish();

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "function/policy/policy.h"
 #include "function/registry.h"
 #include "function/sdk/request.h"
 #include "function/sdk/response.h"
@@ -760,6 +761,101 @@ TEST(RunnerMalformed, TruncationKeepsUtf8Valid) {
     pb::RunFunctionResponse back;
     EXPECT_TRUE(back.ParseFromString(wire));
   }
+}
+
+// --- Policy violations -------------------------------------------------------------
+
+// Renderers that fail with a policy violation after doing some work, which
+// the FATAL response drops.
+const Registry& ViolationRegistry() {
+  static const Registry registry = [] {
+    Registry r;
+    auto violating = [](absl::Status violation) {
+      return std::make_unique<LambdaRenderer>(
+          [violation](const sdk::Request&, sdk::Response& rsp) -> absl::Status {
+            rsp.SetDesired("half", Json{{"kind", "Half"}});
+            EXPECT_TRUE(rsp.SetCondition("Other", pb::STATUS_CONDITION_TRUE, "Fine").ok());
+            return violation;
+          });
+    };
+    r.Add("XDenied", violating(policy::Violation(
+                         absl::StatusCode::kPermissionDenied, policy::kConditionAuthorized,
+                         policy::kReasonDenied,
+                         "team \"web\" may not create prod XDenieds in us-east-1: rule \"web\" "
+                         "allows classes dev in any region")));
+    r.Add("XTooBig", violating(policy::FieldViolation("spec.parameters.zoneCount",
+                                                      "dev allows at most 2 zones, not 3")));
+    r.Add("XHugeViolation", violating(policy::FieldViolation(
+                                "spec.parameters.x", "bad value " + std::string(1 << 20, 'e'))));
+    r.Add("XReservedCondition", violating(policy::Violation(absl::StatusCode::kFailedPrecondition,
+                                                            "Ready", "NotReady", "spec.x: nope")));
+    r.Add("XPlainError", violating(absl::FailedPreconditionError("spec.x: not a violation")));
+    return r;
+  }();
+  return registry;
+}
+
+std::string ConditionJson(const std::string& type, const std::string& reason,
+                          const std::string& message) {
+  return R"({"type": ")" + type + R"(", "status": "STATUS_CONDITION_FALSE", "reason": ")" + reason +
+         R"(", "message": )" + Json(message).dump() +
+         R"(, "target": "TARGET_COMPOSITE_AND_CLAIM"})";
+}
+
+// FatalPassThrough plus conditions.
+std::string FatalWithConditions(const std::string& message, const std::string& conditions) {
+  std::string out = FatalPassThrough(message);
+  out.pop_back();
+  return out + R"(, "conditions": [)" + conditions + "]}";
+}
+
+class RunnerPolicyViolationTest : public ::testing::TestWithParam<RunCase> {};
+
+TEST_P(RunnerPolicyViolationTest, FatalWithCondition) {
+  const RunCase& c = GetParam();
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(c.request);
+  const pb::RunFunctionResponse got = Runner(ViolationRegistry()).Run(req);
+  EXPECT_TRUE(EqualsProto(FromJson<pb::RunFunctionResponse>(c.want), got));
+}
+
+const std::string kDenied =
+    "team \"web\" may not create prod XDenieds in us-east-1: rule \"web\" allows classes dev in "
+    "any region";
+
+INSTANTIATE_TEST_SUITE_P(
+    Runner, RunnerPolicyViolationTest,
+    ::testing::Values(
+        RunCase{"Denied", WithEarlierState(Observed(Xr("XDenied"))),
+                FatalWithConditions(kDenied, ConditionJson("Authorized", "Denied", kDenied))},
+        RunCase{"LimitBroken", WithEarlierState(Observed(Xr("XTooBig"))),
+                FatalWithConditions(
+                    "spec.parameters.zoneCount: dev allows at most 2 zones, not 3",
+                    ConditionJson("PolicyCompliant", "PolicyViolation",
+                                  "spec.parameters.zoneCount: dev allows at most 2 zones, not 3"))},
+        // Crossplane's own condition types cannot be set: the FATAL says why
+        // the condition is missing.
+        RunCase{"ReservedConditionTypeLeftOut",
+                WithEarlierState(Observed(Xr("XReservedCondition"))),
+                FatalPassThrough("spec.x: nope (condition left out: condition type Ready is "
+                                 "reserved for Crossplane)")},
+        RunCase{"PlainErrorHasNoCondition", WithEarlierState(Observed(Xr("XPlainError"))),
+                FatalPassThrough("spec.x: not a violation")}),
+    CaseName<RunCase>);
+
+TEST(RunnerPolicyViolation, ConditionMessageIsBoundedLikeTheResult) {
+  pb::RunFunctionRequest req =
+      FromJson<pb::RunFunctionRequest>(WithEarlierState(Observed(Xr("XHugeViolation"))));
+  const pb::RunFunctionResponse rsp = Runner(ViolationRegistry()).Run(req);
+  ASSERT_EQ(rsp.results_size(), 1);
+  ASSERT_EQ(rsp.conditions_size(), 1);
+  const pb::Condition& c = rsp.conditions(0);
+  EXPECT_EQ(c.type(), "PolicyCompliant");
+  EXPECT_EQ(c.status(), pb::STATUS_CONDITION_FALSE);
+  EXPECT_EQ(c.target(), pb::TARGET_COMPOSITE_AND_CLAIM);
+  EXPECT_THAT(c.message(), StartsWith("spec.parameters.x: bad value eeee"));
+  EXPECT_THAT(c.message(), HasSubstr("(truncated, "));
+  EXPECT_LE(c.message().size(), 4200u);
+  EXPECT_EQ(c.message(), rsp.results(0).message());
 }
 
 // --- Threads ------------------------------------------------------------------------

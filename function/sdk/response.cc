@@ -34,6 +34,22 @@ bool IsPascalCase(std::string_view s) {
   return true;
 }
 
+// Crossplane's rules for a condition a function sets.
+absl::Status CheckCondition(std::string_view type, std::string_view reason) {
+  if (IsReservedConditionType(type)) {
+    return absl::InvalidArgumentError(
+        sdk::Cat("condition type ", type, " is reserved for Crossplane"));
+  }
+  if (!IsPascalCase(type)) {
+    return absl::InvalidArgumentError(sdk::Cat("condition type \"", type, "\" must be PascalCase"));
+  }
+  if (!IsPascalCase(reason)) {
+    return absl::InvalidArgumentError(
+        sdk::Cat("condition reason \"", reason, "\" must be non-empty PascalCase"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsReservedConditionType(std::string_view type) {
@@ -82,17 +98,7 @@ bool Response::HasFatal() const {
 absl::Status Response::SetCondition(std::string_view type, pb::Status status,
                                     std::string_view reason, std::string_view message,
                                     pb::Target target) {
-  if (IsReservedConditionType(type)) {
-    return absl::InvalidArgumentError(
-        sdk::Cat("condition type ", type, " is reserved for Crossplane"));
-  }
-  if (!IsPascalCase(type)) {
-    return absl::InvalidArgumentError(sdk::Cat("condition type \"", type, "\" must be PascalCase"));
-  }
-  if (!IsPascalCase(reason)) {
-    return absl::InvalidArgumentError(
-        sdk::Cat("condition reason \"", reason, "\" must be non-empty PascalCase"));
-  }
+  if (absl::Status s = CheckCondition(type, reason); !s.ok()) return s;
   pb::Condition* c = nullptr;
   for (pb::Condition& existing : *rsp_.mutable_conditions()) {
     if (existing.type() == type) c = &existing;
@@ -180,6 +186,17 @@ pb::RunFunctionResponse Response::FatalOnly(pb::RunFunctionRequest& req, absl::D
   r->set_message(std::move(message));
   r->set_reason("ComposeResources");
   r->set_target(pb::TARGET_COMPOSITE);
+  return rsp;
+}
+
+pb::RunFunctionResponse Response::FatalOnly(pb::RunFunctionRequest& req, absl::Duration ttl,
+                                            std::string message, pb::Condition condition) {
+  if (absl::Status s = CheckCondition(condition.type(), condition.reason()); !s.ok()) {
+    Append(message, " (condition left out: ", std::string(s.message()), ")");
+    return FatalOnly(req, ttl, std::move(message));
+  }
+  pb::RunFunctionResponse rsp = FatalOnly(req, ttl, std::move(message));
+  *rsp.add_conditions() = std::move(condition);
   return rsp;
 }
 

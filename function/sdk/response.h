@@ -49,6 +49,8 @@ class Response {
   // A resource this response set; nullptr when none by that name.
   DesiredResource* Desired(std::string_view name);
   const std::map<std::string, DesiredResource, std::less<>>& desired() const { return desired_; }
+  // The resources this response set, for passes over all of them (policies).
+  std::map<std::string, DesiredResource, std::less<>>& mutable_desired() { return desired_; }
 
   // Sets a field under the XR's status, e.g. SetCompositeStatus("vpcId", id)
   // writes status.vpcId. Fields earlier steps set are kept.
@@ -98,6 +100,12 @@ class Response {
   // carries one FATAL result; for errors found before or during rendering.
   static pb::RunFunctionResponse FatalOnly(pb::RunFunctionRequest& req, absl::Duration ttl,
                                            std::string message);
+  // The same, plus a condition saying why (a policy violation, say).
+  // Crossplane sets a step's conditions even when the step is FATAL. A
+  // condition that breaks SetCondition's rules is left out, and the FATAL
+  // message says so.
+  static pb::RunFunctionResponse FatalOnly(pb::RunFunctionRequest& req, absl::Duration ttl,
+                                           std::string message, pb::Condition condition);
 
  private:
   pb::RunFunctionRequest* req_;

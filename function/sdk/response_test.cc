@@ -12,6 +12,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "function/sdk/request.h"
@@ -563,6 +564,41 @@ TEST(ResponseFatalOnly, AbsentMetaAndState) {
                           got));
   EXPECT_FALSE(got.has_context());
   EXPECT_FALSE(got.has_requirements());
+}
+
+TEST(ResponseFatalOnly, WithCondition) {
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(R"({"meta": {"tag": "t"}})");
+  pb::Condition c;
+  c.set_type("Authorized");
+  c.set_status(pb::STATUS_CONDITION_FALSE);
+  c.set_reason("Denied");
+  c.set_message("team web may not");
+  c.set_target(pb::TARGET_COMPOSITE_AND_CLAIM);
+  EXPECT_TRUE(EqualsProto(FromJson<pb::RunFunctionResponse>(R"({
+    "meta": {"tag": "t", "ttl": "60s"}, "desired": {},
+    "results": [{"severity": "SEVERITY_FATAL", "message": "team web may not",
+                 "reason": "ComposeResources", "target": "TARGET_COMPOSITE"}],
+    "conditions": [{"type": "Authorized", "status": "STATUS_CONDITION_FALSE", "reason": "Denied",
+                    "message": "team web may not", "target": "TARGET_COMPOSITE_AND_CLAIM"}]})"),
+                          Response::FatalOnly(req, absl::Seconds(60), "team web may not", c)));
+}
+
+TEST(ResponseFatalOnly, InvalidConditionLeftOut) {
+  for (const auto& [type, reason, note] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"Synced", "Denied", "condition type Synced is reserved for Crossplane"},
+           {"not-pascal", "Denied", "condition type \"not-pascal\" must be PascalCase"},
+           {"Authorized", "", "condition reason \"\" must be non-empty PascalCase"}}) {
+    SCOPED_TRACE(type);
+    pb::RunFunctionRequest req;
+    pb::Condition c;
+    c.set_type(type);
+    c.set_reason(reason);
+    const pb::RunFunctionResponse got = Response::FatalOnly(req, absl::Seconds(60), "boom", c);
+    EXPECT_EQ(got.conditions_size(), 0);
+    ASSERT_EQ(got.results_size(), 1);
+    EXPECT_EQ(got.results(0).message(), "boom (condition left out: " + note + ")");
+  }
 }
 
 }  // namespace

@@ -1,0 +1,78 @@
+#include "function/policy/defaults.h"
+
+#include <string>
+
+namespace platform::fn::policy::internal {
+namespace {
+
+constexpr std::string_view kNoneSingle[] = {"None", "Single"};
+constexpr std::string_view kAllNat[] = {"None", "Single", "PerZone"};
+constexpr std::string_view kSinglePerZone[] = {"Single", "PerZone"};
+constexpr std::string_view kNone[] = {"None"};
+
+// The defaults per class. Keep in step with the table in policy.h and the
+// descriptions in package/input/platform.fn.terraforming.io_inputs.yaml.
+constexpr ClassDefaults kDefaults[] = {
+    // class      zones  NAT allowed     default    VPC prefix  never
+    {"dev", 2, kNoneSingle, "Single", 16, 20, {}},
+    {"test", 3, kAllNat, "Single", 16, 20, {}},
+    {"sandbox", 2, kNoneSingle, "Single", 16, 20, {}},
+    // A prod network always has NAT.
+    {"prod", 6, kSinglePerZone, "PerZone", 16, 20, kNone},
+};
+
+// Kinds of the AWS providers that have no tags: associations, attachments,
+// rules and sub-resources of something taggable. Any other kind in an AWS
+// API group is tagged.
+constexpr std::string_view kUntaggable[] = {
+    // ec2
+    "Route",
+    "RouteTableAssociation",
+    "MainRouteTableAssociation",
+    "SecurityGroupRule",
+    "VPCEndpointRouteTableAssociation",
+    "VPCEndpointSubnetAssociation",
+    "EIPAssociation",
+    "NetworkACLRule",
+    // eks
+    "ClusterAuth",
+    "AccessPolicyAssociation",
+    // iam
+    "RolePolicyAttachment",
+    "RolePolicy",
+    "UserPolicyAttachment",
+    "GroupPolicyAttachment",
+    // s3
+    "BucketVersioning",
+    "BucketPublicAccessBlock",
+    "BucketServerSideEncryptionConfiguration",
+    "BucketPolicy",
+    "BucketOwnershipControls",
+    "BucketLifecycleConfiguration",
+    // kms
+    "Alias",
+};
+
+}  // namespace
+
+const ClassDefaults* DefaultsFor(std::string_view environment_class) {
+  for (const ClassDefaults& d : kDefaults) {
+    if (d.environment_class == environment_class) return &d;
+  }
+  return nullptr;
+}
+
+ClassLimits DefaultLimits(const ClassDefaults& d) {
+  ClassLimits l;
+  l.environment_class = std::string(d.environment_class);
+  l.max_zones = d.max_zones;
+  for (std::string_view s : d.allowed_nat_strategies) l.allowed_nat_strategies.emplace_back(s);
+  l.default_nat_strategy = std::string(d.default_nat_strategy);
+  l.min_vpc_prefix = d.min_vpc_prefix;
+  l.max_vpc_prefix = d.max_vpc_prefix;
+  return l;
+}
+
+std::span<const std::string_view> UntaggableKinds() { return kUntaggable; }
+
+}  // namespace platform::fn::policy::internal

@@ -1,0 +1,47 @@
+// The built-in policy data: per-class defaults and bounds, and the AWS kinds
+// that cannot be tagged. Internal to function/policy.
+#ifndef PLATFORM_FUNCTION_POLICY_DEFAULTS_H_
+#define PLATFORM_FUNCTION_POLICY_DEFAULTS_H_
+
+#include <span>
+#include <string_view>
+
+#include "function/policy/policy.h"
+
+namespace platform::fn::policy::internal {
+
+// Bounds every class's values must keep, whoever sets them.
+inline constexpr int kMinZones = 1;
+inline constexpr int kMaxZones = 6;
+// AWS allows VPC blocks from /16 to /28.
+inline constexpr int kMinVpcPrefix = 16;
+inline constexpr int kMaxVpcPrefix = 28;
+// AWS allows 50 tags per resource; the platform sets 5 of them and leaves
+// room for the renderer's own (Name, role tags) and the user's.
+inline constexpr int kMaxExtraTags = 30;
+inline constexpr std::size_t kMaxTagKeyBytes = 128;
+inline constexpr std::size_t kMaxTagValueBytes = 256;
+
+// The built-in defaults of one class.
+struct ClassDefaults {
+  std::string_view environment_class;
+  int max_zones;
+  std::span<const std::string_view> allowed_nat_strategies;
+  std::string_view default_nat_strategy;
+  int min_vpc_prefix;
+  int max_vpc_prefix;
+  // NAT strategies the class may never allow, whatever the input says.
+  std::span<const std::string_view> forbidden_nat_strategies;
+};
+// The defaults of a class, or nullptr for an unknown class.
+const ClassDefaults* DefaultsFor(std::string_view environment_class);
+
+// The defaults as limits (any region, no mandated security groups).
+ClassLimits DefaultLimits(const ClassDefaults& d);
+
+// AWS kinds without tags.
+std::span<const std::string_view> UntaggableKinds();
+
+}  // namespace platform::fn::policy::internal
+
+#endif  // PLATFORM_FUNCTION_POLICY_DEFAULTS_H_

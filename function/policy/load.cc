@@ -1,0 +1,468 @@
+// Policies::Load: the input's `policy`, overlaid by an EnvironmentConfig's
+// `data.policy`, on top of the built-in defaults. Every value remembers the
+// field that set it, so that an error found only once all layers are read
+// (a default NAT strategy the class no longer allows) still names a field.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "function/policy/defaults.h"
+#include "function/policy/policy.h"
+#include "function/sdk/fields.h"
+#include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::policy {
+namespace {
+
+using sdk::FieldError;
+using sdk::Fields;
+using sdk::JoinPath;
+using sdk::Json;
+
+// Where a value comes from; a later layer overrides an earlier one.
+enum Layer : int { kDefault = 0, kInput = 1, kEnvironmentConfig = 2 };
+
+// A value and the field that set it (empty for a built-in default).
+template <typename T>
+struct Setting {
+  T value{};
+  int layer = kDefault;
+  std::string path;
+};
+
+struct ClassDraft {
+  const internal::ClassDefaults* defaults = nullptr;
+  Setting<std::vector<std::string>> allowed_regions;
+  Setting<int> max_zones;
+  Setting<std::vector<std::string>> allowed_nat;
+  Setting<std::string> default_nat;
+  Setting<int> min_prefix;
+  Setting<int> max_prefix;
+  Setting<std::vector<std::string>> security_groups;
+};
+
+struct Draft {
+  std::vector<ClassDraft> classes;  // in kEnvironmentClasses order
+  std::vector<AuthorizationRule> rules;
+  std::map<std::string, std::string> tags;
+};
+
+constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "classes",
+                                              "authorization"};
+constexpr std::string_view kClassFields[] = {
+    "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
+    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds"};
+constexpr std::string_view kRefFields[] = {"name"};
+constexpr std::string_view kRuleFields[] = {"name", "teams", "namespaces", "classes", "regions"};
+
+// The path of `key` below `base`, bracketed when the key holds '.', '[' or
+// ']', as Fields shows such keys.
+std::string Child(std::string_view base, std::string_view key) {
+  if (key.find_first_of(".[]") != std::string_view::npos) return sdk::Cat(base, "[", key, "]");
+  return JoinPath(base, key);
+}
+
+std::string Item(std::string_view list_path, std::size_t i) {
+  return sdk::Cat(list_path, "[", i, "]");
+}
+
+template <typename Range>
+std::string List(const Range& items) {
+  return fmt::format("{}", fmt::join(items, ", "));
+}
+
+std::string Quoted(std::string_view s) { return sdk::Cat("\"", s, "\""); }
+
+absl::Status CheckKnownFields(const Fields& object, std::span<const std::string_view> known) {
+  const Json& v = object.value();
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      return FieldError(Child(object.path(), it.key()),
+                        sdk::Cat("unknown field; the fields here are ", List(known)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsLowerAlpha(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+bool IsDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool IsDnsChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+// An RFC 1123 label: a namespace name.
+bool IsDnsLabel(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), IsDnsChar) &&
+         s.front() != '-' && s.back() != '-';
+}
+
+// An RFC 1123 subdomain: the name of a cluster-scoped object.
+bool IsDnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = s.find('.', start);
+    if (!IsDnsLabel(s.substr(start, dot == std::string_view::npos ? dot : dot - start))) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// The checks of list items: empty when the item is fine, else the rule.
+std::string CheckRegion(std::string_view s) {
+  // us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dash = s.find('-', start);
+    parts.push_back(s.substr(start, dash == std::string_view::npos ? dash : dash - start));
+    if (dash == std::string_view::npos) break;
+    start = dash + 1;
+  }
+  bool ok = parts.size() >= 3 && parts.front().size() == 2 && IsLowerAlpha(parts.front()) &&
+            IsDigits(parts.back());
+  for (std::size_t i = 1; ok && i + 1 < parts.size(); ++i) ok = IsLowerAlpha(parts[i]);
+  if (ok) return {};
+  return sdk::Cat("must be an AWS region such as eu-west-1, not ", Quoted(s));
+}
+
+std::string CheckNat(std::string_view s) {
+  if (std::find(std::begin(kNatStrategies), std::end(kNatStrategies), s) !=
+      std::end(kNatStrategies)) {
+    return {};
+  }
+  return sdk::Cat("must be one of ", List(kNatStrategies), ", not ", Quoted(s));
+}
+
+std::string CheckClassName(std::string_view s) {
+  if (internal::DefaultsFor(s) != nullptr) return {};
+  return sdk::Cat("must be one of ", List(kEnvironmentClasses), ", not ", Quoted(s));
+}
+
+std::string CheckSecurityGroup(std::string_view s) {
+  const std::string_view id = s.substr(std::min<std::size_t>(3, s.size()));
+  if (s.starts_with("sg-") && (id.size() == 8 || id.size() == 17) && IsLowerHex(id)) return {};
+  return sdk::Cat("must be a security group id such as sg-0123456789abcdef0, not ", Quoted(s));
+}
+
+std::string CheckTeam(std::string_view s) {
+  if (!s.empty()) return {};
+  return "must not be empty";
+}
+
+std::string CheckNamespace(std::string_view s) {
+  if (IsDnsLabel(s)) return {};
+  if (s.ends_with('*')) {
+    const std::string_view prefix = s.substr(0, s.size() - 1);
+    if (prefix.size() < 63 && std::all_of(prefix.begin(), prefix.end(), IsDnsChar) &&
+        (prefix.empty() || prefix.front() != '-')) {
+      return {};
+    }
+  }
+  return sdk::Cat("must be a namespace name, or a prefix ending in *, not ", Quoted(s));
+}
+
+using ItemCheck = std::string (*)(std::string_view);
+
+// A list of strings each of which passes `check`, none twice.
+absl::StatusOr<std::vector<std::string>> CheckedList(const Fields& f, std::string_view rel,
+                                                     ItemCheck check) {
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> items, f.StringList(rel));
+  const std::string path = JoinPath(f.path(), rel);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (std::string why = check(items[i]); !why.empty()) return FieldError(Item(path, i), why);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (items[j] == items[i]) {
+        return FieldError(Item(path, i),
+                          sdk::Cat(Quoted(items[i]), " is listed twice, also at [", j, "]"));
+      }
+    }
+  }
+  return items;
+}
+
+absl::Status OverlayList(const Fields& f, std::string_view rel, int layer, ItemCheck check,
+                         Setting<std::vector<std::string>>& out) {
+  if (!f.Has(rel)) return absl::OkStatus();
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> items, CheckedList(f, rel, check));
+  out = {std::move(items), layer, JoinPath(f.path(), rel)};
+  return absl::OkStatus();
+}
+
+absl::Status OverlayInt(const Fields& f, std::string_view rel, int layer, int lo, int hi,
+                        Setting<int>& out) {
+  if (!f.Has(rel)) return absl::OkStatus();
+  PLATFORM_ASSIGN_OR_RETURN(std::int64_t v, f.Int(rel));
+  std::string path = JoinPath(f.path(), rel);
+  if (v < lo || v > hi) return FieldError(path, sdk::Cat("must be between ", lo, " and ", hi));
+  out = {static_cast<int>(v), layer, std::move(path)};
+  return absl::OkStatus();
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool Forbidden(const internal::ClassDefaults& d, std::string_view nat) {
+  return std::find(d.forbidden_nat_strategies.begin(), d.forbidden_nat_strategies.end(), nat) !=
+         d.forbidden_nat_strategies.end();
+}
+
+absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(c, kClassFields));
+  const std::string_view cls = d.defaults->environment_class;
+  PLATFORM_RETURN_IF_ERROR(OverlayList(c, "allowedRegions", layer, CheckRegion, d.allowed_regions));
+  PLATFORM_RETURN_IF_ERROR(
+      OverlayInt(c, "maxZones", layer, internal::kMinZones, internal::kMaxZones, d.max_zones));
+
+  if (c.Has("allowedNatStrategies")) {
+    Setting<std::vector<std::string>> nat;
+    PLATFORM_RETURN_IF_ERROR(OverlayList(c, "allowedNatStrategies", layer, CheckNat, nat));
+    if (nat.value.empty()) {
+      return FieldError(nat.path, sdk::Cat("must allow at least one of ", List(kNatStrategies)));
+    }
+    for (std::size_t i = 0; i < nat.value.size(); ++i) {
+      if (Forbidden(*d.defaults, nat.value[i])) {
+        return FieldError(Item(nat.path, i),
+                          sdk::Cat(cls, " environments may never use NAT strategy ", nat.value[i]));
+      }
+    }
+    d.allowed_nat = std::move(nat);
+  }
+  if (c.Has("defaultNatStrategy")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::string nat,
+                              c.Enum("defaultNatStrategy", {"None", "Single", "PerZone"}));
+    std::string path = JoinPath(c.path(), "defaultNatStrategy");
+    if (Forbidden(*d.defaults, nat)) {
+      return FieldError(path, sdk::Cat(cls, " environments may never use NAT strategy ", nat));
+    }
+    d.default_nat = {std::move(nat), layer, std::move(path)};
+  }
+  PLATFORM_RETURN_IF_ERROR(OverlayInt(c, "minVpcPrefix", layer, internal::kMinVpcPrefix,
+                                      internal::kMaxVpcPrefix, d.min_prefix));
+  PLATFORM_RETURN_IF_ERROR(OverlayInt(c, "maxVpcPrefix", layer, internal::kMinVpcPrefix,
+                                      internal::kMaxVpcPrefix, d.max_prefix));
+  PLATFORM_RETURN_IF_ERROR(
+      OverlayList(c, "securityGroupIds", layer, CheckSecurityGroup, d.security_groups));
+  return absl::OkStatus();
+}
+
+absl::Status OverlayTags(const Fields& policy, Draft& d) {
+  PLATFORM_ASSIGN_OR_RETURN(auto tags, policy.StringMap("tags"));
+  const std::string path = JoinPath(policy.path(), "tags");
+  for (auto& [key, value] : tags) {
+    const std::string at = sdk::Cat(path, "[", key, "]");
+    if (key.empty()) return FieldError(at, "a tag key must not be empty");
+    if (key.starts_with(kPlatformTagPrefix)) {
+      return FieldError(at, sdk::Cat("keys under ", kPlatformTagPrefix,
+                                     " are the platform's own and cannot be set here"));
+    }
+    if (absl::AsciiStrToLower(key.substr(0, 4)) == "aws:") {
+      return FieldError(at, "keys starting with aws: are reserved by AWS");
+    }
+    if (key.size() > internal::kMaxTagKeyBytes) {
+      return FieldError(at, sdk::Cat("a tag key must be at most ", internal::kMaxTagKeyBytes,
+                                     " bytes long, not ", key.size()));
+    }
+    if (value.size() > internal::kMaxTagValueBytes) {
+      return FieldError(at, sdk::Cat("a tag value must be at most ", internal::kMaxTagValueBytes,
+                                     " bytes long, not ", value.size()));
+    }
+    d.tags[key] = std::move(value);
+  }
+  if (d.tags.size() > static_cast<std::size_t>(internal::kMaxExtraTags)) {
+    return FieldError(path, sdk::Cat("mandates ", d.tags.size(), " tags in all, more than the ",
+                                     internal::kMaxExtraTags,
+                                     " that fit beside the platform's own in AWS's 50 per "
+                                     "resource"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AuthorizationRule>> ReadRules(const Fields& policy) {
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<Fields> items, policy.ObjectList("authorization"));
+  const std::string list_path = JoinPath(policy.path(), "authorization");
+  std::vector<AuthorizationRule> rules;
+  rules.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Fields& f = items[i];
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(f, kRuleFields));
+    AuthorizationRule r;
+    PLATFORM_ASSIGN_OR_RETURN(r.name, f.String("name"));
+    if (r.name.empty()) return FieldError(JoinPath(f.path(), "name"), "must not be empty");
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      if (rules[j].name == r.name) {
+        return FieldError(
+            JoinPath(f.path(), "name"),
+            sdk::Cat("rule ", Quoted(r.name), " is defined twice, also at ", Item(list_path, j)));
+      }
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.teams, CheckedList(f, "teams", CheckTeam));
+    PLATFORM_ASSIGN_OR_RETURN(r.namespaces, CheckedList(f, "namespaces", CheckNamespace));
+    PLATFORM_ASSIGN_OR_RETURN(r.classes, CheckedList(f, "classes", CheckClassName));
+    PLATFORM_ASSIGN_OR_RETURN(r.regions, CheckedList(f, "regions", CheckRegion));
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+// Reads one layer's `policy` object over what the layers below set.
+absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(policy, kPolicyFields));
+  if (policy.Has("environmentConfigRef")) {
+    const std::string path = JoinPath(policy.path(), "environmentConfigRef");
+    if (layer != kInput) {
+      return FieldError(path, "only the function's input may name an EnvironmentConfig");
+    }
+    PLATFORM_ASSIGN_OR_RETURN(Fields ref, policy.Object("environmentConfigRef"));
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(ref, kRefFields));
+    PLATFORM_ASSIGN_OR_RETURN(std::string name, ref.String("name"));
+    if (!IsDnsSubdomain(name)) {
+      return FieldError(JoinPath(path, "name"),
+                        sdk::Cat("must be the name of an EnvironmentConfig (lower case letters, "
+                                 "digits, '-' and '.'), not ",
+                                 Quoted(name)));
+    }
+  }
+  PLATFORM_RETURN_IF_ERROR(OverlayTags(policy, d));
+  if (policy.Has("classes")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields classes, policy.Object("classes"));
+    const Json& v = classes.value();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const auto pos =
+          std::find(std::begin(kEnvironmentClasses), std::end(kEnvironmentClasses), it.key());
+      if (pos == std::end(kEnvironmentClasses)) {
+        return FieldError(
+            Child(classes.path(), it.key()),
+            sdk::Cat("unknown environment class; the classes are ", List(kEnvironmentClasses)));
+      }
+      if (it.value().is_null()) continue;
+      PLATFORM_ASSIGN_OR_RETURN(Fields c, classes.Object(it.key()));
+      PLATFORM_RETURN_IF_ERROR(OverlayClass(
+          c, layer, d.classes[static_cast<std::size_t>(pos - std::begin(kEnvironmentClasses))]));
+    }
+  }
+  if (policy.Has("authorization")) {
+    PLATFORM_ASSIGN_OR_RETURN(d.rules, ReadRules(policy));
+  }
+  return absl::OkStatus();
+}
+
+// The checks between fields of a class, once every layer is read. The field
+// set last is named: it is the one that broke the rule.
+absl::Status CheckClass(const ClassDraft& c) {
+  const std::string_view cls = c.defaults->environment_class;
+  if (!Contains(c.allowed_nat.value, c.default_nat.value)) {
+    if (c.default_nat.layer >= c.allowed_nat.layer) {
+      return FieldError(c.default_nat.path,
+                        sdk::Cat("must be one of the allowedNatStrategies of ", cls, " (",
+                                 List(c.allowed_nat.value), "), not ", c.default_nat.value));
+    }
+    return FieldError(
+        c.allowed_nat.path,
+        sdk::Cat("must include the defaultNatStrategy of ", cls, ", ", c.default_nat.value,
+                 c.default_nat.layer == kDefault ? std::string(" (the built-in default)")
+                                                 : sdk::Cat(" (set at ", c.default_nat.path, ")"),
+                 ", or defaultNatStrategy must be set too"));
+  }
+  if (c.min_prefix.value > c.max_prefix.value) {
+    if (c.min_prefix.layer >= c.max_prefix.layer) {
+      return FieldError(c.min_prefix.path, sdk::Cat("must not be greater than maxVpcPrefix of ",
+                                                    cls, ", ", c.max_prefix.value));
+    }
+    return FieldError(c.max_prefix.path, sdk::Cat("must not be less than minVpcPrefix of ", cls,
+                                                  ", ", c.min_prefix.value));
+  }
+  return absl::OkStatus();
+}
+
+Draft DefaultDraft() {
+  Draft d;
+  for (std::string_view name : kEnvironmentClasses) {
+    const internal::ClassDefaults* defaults = internal::DefaultsFor(name);
+    const ClassLimits l = internal::DefaultLimits(*defaults);
+    ClassDraft c;
+    c.defaults = defaults;
+    c.max_zones.value = l.max_zones;
+    c.allowed_nat.value = l.allowed_nat_strategies;
+    c.default_nat.value = l.default_nat_strategy;
+    c.min_prefix.value = l.min_vpc_prefix;
+    c.max_prefix.value = l.max_vpc_prefix;
+    d.classes.push_back(std::move(c));
+  }
+  return d;
+}
+
+}  // namespace
+
+std::optional<pb::ResourceSelector> Policies::EnvironmentConfigSelector(const sdk::Json& input) {
+  const Fields in(input, "input");
+  absl::StatusOr<std::string> name = in.String("policy.environmentConfigRef.name", "");
+  if (!name.ok() || !IsDnsSubdomain(*name)) return std::nullopt;
+  pb::ResourceSelector selector;
+  selector.set_api_version("apiextensions.crossplane.io/v1beta1");
+  selector.set_kind("EnvironmentConfig");
+  selector.set_match_name(*std::move(name));
+  return selector;
+}
+
+absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
+                                        const sdk::Json* environment_config) {
+  Draft d = DefaultDraft();
+  const Fields in(input, "input");
+  PLATFORM_ASSIGN_OR_RETURN(const Json* policy_json, in.Find("policy"));
+  if (policy_json != nullptr) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields policy, in.Object("policy"));
+    PLATFORM_RETURN_IF_ERROR(Overlay(policy, kInput, d));
+  }
+  if (environment_config != nullptr) {
+    std::string name =
+        Fields(*environment_config).String("metadata.name", "").value_or(std::string());
+    if (name.empty()) name = "(unnamed)";
+    const Fields ec(*environment_config, sdk::Cat("environmentconfig/", name));
+    PLATFORM_ASSIGN_OR_RETURN(const Json* ec_policy_json, ec.Find("data.policy"));
+    if (ec_policy_json != nullptr) {
+      PLATFORM_ASSIGN_OR_RETURN(Fields policy, ec.Object("data.policy"));
+      PLATFORM_RETURN_IF_ERROR(Overlay(policy, kEnvironmentConfig, d));
+    }
+  }
+  for (const ClassDraft& c : d.classes) PLATFORM_RETURN_IF_ERROR(CheckClass(c));
+
+  Policies p;
+  p.classes_.clear();
+  for (ClassDraft& c : d.classes) {
+    ClassLimits l;
+    l.environment_class = std::string(c.defaults->environment_class);
+    l.allowed_regions = std::move(c.allowed_regions.value);
+    l.max_zones = c.max_zones.value;
+    l.allowed_nat_strategies = std::move(c.allowed_nat.value);
+    l.default_nat_strategy = std::move(c.default_nat.value);
+    l.min_vpc_prefix = c.min_prefix.value;
+    l.max_vpc_prefix = c.max_prefix.value;
+    l.security_group_ids = std::move(c.security_groups.value);
+    p.classes_.push_back(std::move(l));
+  }
+  p.rules_ = std::move(d.rules);
+  p.extra_tags_.assign(std::make_move_iterator(d.tags.begin()),
+                       std::make_move_iterator(d.tags.end()));
+  return p;
+}
+
+}  // namespace platform::fn::policy

@@ -1,0 +1,199 @@
+// Policies: limits by class, authorization, mandated tags, and violations as
+// Statuses that carry a condition. Loading lives in load.cc, the built-in
+// data in defaults.cc.
+#include "function/policy/policy.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "function/policy/defaults.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::policy {
+namespace {
+
+using sdk::Json;
+
+constexpr char kConditionPayloadUrl[] = "type.platform.terraforming.io/condition";
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string List(const std::vector<std::string>& v) {
+  return fmt::format("{}", fmt::join(v, ", "));
+}
+
+// A namespace against a rule's entry: a name, or a prefix ending in '*'.
+bool NamespaceMatches(std::string_view pattern, std::string_view ns) {
+  if (ns.empty()) return false;
+  if (pattern.ends_with('*')) return ns.starts_with(pattern.substr(0, pattern.size() - 1));
+  return pattern == ns;
+}
+
+// Whether a rule applies to the subject at all.
+bool AppliesTo(const AuthorizationRule& r, const Subject& s) {
+  if (r.teams.empty() && r.namespaces.empty()) return true;
+  if (!s.team.empty() && Contains(r.teams, s.team)) return true;
+  return std::any_of(r.namespaces.begin(), r.namespaces.end(),
+                     [&](const std::string& p) { return NamespaceMatches(p, s.origin_namespace); });
+}
+
+bool Allows(const AuthorizationRule& r, const Subject& s) {
+  return (r.classes.empty() || Contains(r.classes, s.environment_class)) &&
+         (r.regions.empty() || Contains(r.regions, s.region));
+}
+
+// What a rule allows, for a denial: `rule "x" allows classes dev, test in
+// any region`.
+std::string Describe(const AuthorizationRule& r) {
+  return sdk::Cat("rule \"", r.name, "\" allows ",
+                  r.classes.empty() ? std::string("any class") : "classes " + List(r.classes),
+                  " in ",
+                  r.regions.empty() ? std::string("any region") : "regions " + List(r.regions));
+}
+
+// `team "web" (namespace "web-dev")`, or whichever part is known.
+std::string Who(const Subject& s) {
+  if (s.team.empty()) return sdk::Cat("namespace \"", s.origin_namespace, "\"");
+  if (s.origin_namespace.empty()) return sdk::Cat("team \"", s.team, "\"");
+  return sdk::Cat("team \"", s.team, "\" (namespace \"", s.origin_namespace, "\")");
+}
+
+bool HasAwsGroup(std::string_view api_version) {
+  const std::size_t slash = api_version.find('/');
+  if (slash == std::string_view::npos) return false;  // the core group
+  const std::string_view group = api_version.substr(0, slash);
+  return group.ends_with(".aws.upbound.io") || group.ends_with(".aws.m.upbound.io");
+}
+
+std::string StringField(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+bool ClassLimits::AllowsRegion(std::string_view region) const {
+  return allowed_regions.empty() || Contains(allowed_regions, region);
+}
+
+bool ClassLimits::AllowsNatStrategy(std::string_view strategy) const {
+  return Contains(allowed_nat_strategies, strategy);
+}
+
+Policies::Policies() {
+  for (std::string_view name : kEnvironmentClasses) {
+    classes_.push_back(internal::DefaultLimits(*internal::DefaultsFor(name)));
+  }
+}
+
+const ClassLimits& Policies::Limits(std::string_view environment_class) const {
+  for (const ClassLimits& l : classes_) {
+    if (l.environment_class == environment_class) return l;
+  }
+  // Allows nothing, so that a renderer that skipped validating the class
+  // fails its limits rather than passing them.
+  static const ClassLimits* const kNothing = [] {
+    auto* l = new ClassLimits;
+    l->max_zones = 0;
+    l->min_vpc_prefix = 0;
+    l->max_vpc_prefix = -1;
+    return l;
+  }();
+  return *kNothing;
+}
+
+absl::Status Policies::Authorize(const Subject& subject) const {
+  if (rules_.empty()) return absl::OkStatus();
+  std::vector<const AuthorizationRule*> applied;
+  for (const AuthorizationRule& r : rules_) {
+    if (!AppliesTo(r, subject)) continue;
+    if (Allows(r, subject)) return absl::OkStatus();
+    applied.push_back(&r);
+  }
+  std::string message = sdk::Cat(Who(subject), " may not create ", subject.environment_class, " ",
+                                 subject.xr_kind.empty() ? std::string("XR") : subject.xr_kind,
+                                 "s in ", subject.region, ": ");
+  if (applied.empty()) {
+    sdk::Append(message, "no rule matches team \"", subject.team, "\" / ",
+                subject.origin_namespace.empty()
+                    ? std::string("no namespace")
+                    : sdk::Cat("namespace \"", subject.origin_namespace, "\""));
+  } else {
+    for (std::size_t i = 0; i < applied.size(); ++i) {
+      sdk::Append(message, i == 0 ? "" : "; ", Describe(*applied[i]));
+    }
+  }
+  return Violation(absl::StatusCode::kPermissionDenied, kConditionAuthorized, kReasonDenied,
+                   message);
+}
+
+sdk::Json Policies::MandatedTags(const Subject& subject) const {
+  Json tags = Json::object();
+  for (const auto& [k, v] : extra_tags_) tags[k] = v;
+  tags[std::string(kTagEnvironment)] = subject.environment_class;
+  if (!subject.team.empty()) tags[std::string(kTagTeam)] = subject.team;
+  if (!subject.cost_center.empty()) tags[std::string(kTagCostCenter)] = subject.cost_center;
+  tags[std::string(kTagManagedBy)] = std::string(kManagedBy);
+  tags[std::string(kTagComposite)] = subject.xr_name;
+  return tags;
+}
+
+const std::vector<std::string>& Policies::MandatedSecurityGroups(
+    std::string_view environment_class) const {
+  return Limits(environment_class).security_group_ids;
+}
+
+bool Policies::IsTaggableKind(std::string_view kind) {
+  const auto untaggable = internal::UntaggableKinds();
+  return std::find(untaggable.begin(), untaggable.end(), kind) == untaggable.end();
+}
+
+void Policies::ApplyMandatedTags(const Subject& subject, sdk::Response& rsp) const {
+  const Json mandated = MandatedTags(subject);
+  for (auto& [name, d] : rsp.mutable_desired()) {
+    Json& o = d.object;
+    if (!o.is_object() || !HasAwsGroup(StringField(o, "apiVersion")) ||
+        !IsTaggableKind(StringField(o, "kind"))) {
+      continue;
+    }
+    Json& spec = o["spec"];
+    if (spec.is_null()) spec = Json::object();
+    if (!spec.is_object()) continue;
+    Json& for_provider = spec["forProvider"];
+    if (for_provider.is_null()) for_provider = Json::object();
+    if (!for_provider.is_object()) continue;
+    Json& tags = for_provider["tags"];
+    if (!tags.is_object()) tags = Json::object();
+    for (auto it = mandated.begin(); it != mandated.end(); ++it) tags[it.key()] = it.value();
+  }
+}
+
+absl::Status Violation(absl::StatusCode code, std::string_view condition_type,
+                       std::string_view reason, std::string_view message) {
+  if (code == absl::StatusCode::kOk) code = absl::StatusCode::kFailedPrecondition;
+  absl::Status status(code, std::string(message));
+  status.SetPayload(kConditionPayloadUrl, absl::Cord(sdk::Cat(condition_type, "/", reason)));
+  return status;
+}
+
+absl::Status FieldViolation(std::string_view path, std::string_view rule) {
+  return Violation(absl::StatusCode::kFailedPrecondition, kConditionCompliant, kReasonViolation,
+                   sdk::Cat(path, ": ", rule));
+}
+
+std::optional<ViolationCondition> ConditionOf(const absl::Status& status) {
+  if (status.ok()) return std::nullopt;
+  auto payload = status.GetPayload(kConditionPayloadUrl);
+  if (!payload) return std::nullopt;
+  const std::string text(*payload);
+  const std::size_t slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  return ViolationCondition{text.substr(0, slash), text.substr(slash + 1)};
+}
+
+}  // namespace platform::fn::policy

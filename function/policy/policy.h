@@ -1,0 +1,200 @@
+// The platform team's policies, applied by the function to every XR it
+// renders: mutate (mandated tags and security groups), validate (limits per
+// environment class) and authorize (which teams may create which classes in
+// which regions).
+//
+// Policies come from the pipeline step's input (`policy:` in the Input of
+// platform.fn.terraforming.io/v1beta1), optionally overlaid by the `data` of
+// an EnvironmentConfig that the input names, which the function reads as a
+// required resource. Every value has a default per environment class, so a
+// step with no policy input still enforces a sane baseline:
+//
+//   class    regions  maxZones  NAT allowed            NAT default  VPC prefix
+//   dev      any      2         None, Single           Single       /16../20
+//   test     any      3         None, Single, PerZone  Single       /16../20
+//   sandbox  any      2         None, Single           Single       /16../20
+//   prod     any      6         Single, PerZone        PerZone      /16../20
+//
+// Policy violations are Statuses made by Violation(): the runner turns them
+// into a FATAL result plus a False condition on the XR and its claim.
+//   Authorize()        -> condition Authorized, reason Denied
+//   FieldViolation()   -> condition PolicyCompliant, reason PolicyViolation
+#ifndef PLATFORM_FUNCTION_POLICY_POLICY_H_
+#define PLATFORM_FUNCTION_POLICY_POLICY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "function/sdk/proto.h"
+#include "function/sdk/request.h"
+#include "function/sdk/response.h"
+#include "function/sdk/struct_json.h"
+
+namespace platform::fn::policy {
+
+// The environment classes, in the order the defaults list them.
+inline constexpr std::string_view kEnvironmentClasses[] = {"dev", "test", "sandbox", "prod"};
+// The NAT strategies a class may allow.
+inline constexpr std::string_view kNatStrategies[] = {"None", "Single", "PerZone"};
+
+// The platform's tag keys. Input tags may not use the prefix.
+inline constexpr std::string_view kPlatformTagPrefix = "platform.terraforming.io/";
+inline constexpr std::string_view kTagEnvironment = "platform.terraforming.io/environment";
+inline constexpr std::string_view kTagTeam = "platform.terraforming.io/team";
+inline constexpr std::string_view kTagCostCenter = "platform.terraforming.io/cost-center";
+inline constexpr std::string_view kTagManagedBy = "platform.terraforming.io/managed-by";
+inline constexpr std::string_view kTagComposite = "platform.terraforming.io/composite";
+inline constexpr std::string_view kManagedBy = "function-platform";
+
+// Condition types and reasons of policy violations.
+inline constexpr std::string_view kConditionAuthorized = "Authorized";
+inline constexpr std::string_view kReasonDenied = "Denied";
+inline constexpr std::string_view kConditionCompliant = "PolicyCompliant";
+inline constexpr std::string_view kReasonViolation = "PolicyViolation";
+
+// Who asks for what: read from the XR by the renderer.
+struct Subject {
+  std::string xr_kind;  // e.g. XEnvironment
+  std::string xr_name;  // metadata.name
+  // The namespace the request came from: the claim's namespace (label
+  // crossplane.io/claim-namespace) for claim-based XRs, the XR's own
+  // namespace for namespaced XRs; empty for a bare cluster-scoped XR.
+  std::string origin_namespace;
+  std::string team;               // spec.parameters.team
+  std::string environment_class;  // dev | test | sandbox | prod
+  std::string region;             // spec.parameters.region
+  std::string cost_center;        // spec.parameters.costCenter, may be empty
+};
+
+// What an environment class may have. Defaults per class; the input and the
+// EnvironmentConfig may override any field of any class. Load() guarantees:
+// 1 <= max_zones <= 6; 16 <= min_vpc_prefix <= max_vpc_prefix <= 28;
+// allowed_nat_strategies is non-empty and holds default_nat_strategy; prod
+// never allows None.
+struct ClassLimits {
+  std::string environment_class;
+  // Regions this class may use; empty means any region.
+  std::vector<std::string> allowed_regions;
+  int max_zones = 3;
+  // NAT strategies this class may use, of None, Single, PerZone.
+  std::vector<std::string> allowed_nat_strategies;
+  // The NAT strategy used when the XR does not choose one.
+  std::string default_nat_strategy;
+  // Smallest and largest VPC prefix length allowed (e.g. 16 and 20).
+  int min_vpc_prefix = 16;
+  int max_vpc_prefix = 20;
+  // Security group ids (sg-...) every workload of the class must carry; empty
+  // by default.
+  std::vector<std::string> security_group_ids;
+
+  bool AllowsRegion(std::string_view region) const;
+  bool AllowsNatStrategy(std::string_view strategy) const;
+};
+
+// An authorization rule: members of `teams` (or origin namespaces matching
+// `namespaces`; an entry ending in `*` matches by prefix) may create XRs of
+// `classes` in `regions`. A rule whose `teams` and `namespaces` are both
+// empty applies to everyone; an empty `classes` or `regions` allows any.
+//
+// Rules add up, as RBAC roles do: a subject is allowed when any rule that
+// applies to its team or namespace allows the class in the region. A subject
+// no rule applies to is denied when any rule exists, and allowed when there
+// are no rules at all.
+struct AuthorizationRule {
+  std::string name;  // named in denials, e.g. "payments-nonprod"
+  std::vector<std::string> teams;
+  std::vector<std::string> namespaces;
+  std::vector<std::string> classes;
+  std::vector<std::string> regions;
+};
+
+class Policies {
+ public:
+  // The selector of the EnvironmentConfig the input names under
+  // `policy.environmentConfigRef.name`, to be asked for as a required
+  // resource under RequirementKey(); nullopt when the input names none (or
+  // names it so badly that Load() reports the error).
+  static std::optional<pb::ResourceSelector> EnvironmentConfigSelector(const sdk::Json& input);
+  static constexpr std::string_view RequirementKey() { return "platform-policy"; }
+
+  // Reads the policies from the step input (the whole Input object, as
+  // Request::Input() returns it) and, when given, an EnvironmentConfig whose
+  // `data.policy` overlays the input's `policy` field by field: a class's
+  // fields replace the input's, `authorization` replaces the input's list
+  // when present, `tags` merge (the EnvironmentConfig wins). Errors name the
+  // field and the rule, e.g. "input.policy.classes.prod.maxZones: must be
+  // between 1 and 6" or "environmentconfig/<name>.data.policy.tags[x]: ...".
+  // Unknown fields are errors, so a typo does not silently weaken a policy.
+  static absl::StatusOr<Policies> Load(const sdk::Json& input, const sdk::Json* environment_config);
+
+  // The built-in defaults alone, as Load() of an empty input gives them.
+  Policies();
+
+  // The limits for an environment class (dev, test, sandbox, prod). An
+  // unknown class gets limits that allow no zones, NAT or VPC at all.
+  const ClassLimits& Limits(std::string_view environment_class) const;
+
+  // OK, or PermissionDenied made by Violation() (condition Authorized, reason
+  // Denied) whose message names the subject and the rules that applied, e.g.
+  // `team "web" (namespace "web-dev") may not create prod XEnvironments in
+  // us-east-1: rule "web-nonprod" allows classes dev, test in any region`,
+  // or `...: no rule matches team "web" / namespace "web-dev"`.
+  absl::Status Authorize(const Subject& subject) const;
+
+  // The tags every taggable resource must carry: environment, team,
+  // cost-center (when set), managed-by, the XR's name, plus the input's extra
+  // mandated tags. Keys under platform.terraforming.io/ are the platform's.
+  sdk::Json MandatedTags(const Subject& subject) const;
+
+  // Security group ids the class mandates on every workload (attached by the
+  // XCluster and XDatabase renderers).
+  const std::vector<std::string>& MandatedSecurityGroups(std::string_view environment_class) const;
+
+  // Sets the mandated tags on spec.forProvider.tags of every desired composed
+  // resource in `rsp` that is an AWS managed resource (API group
+  // *.aws.upbound.io or *.aws.m.upbound.io) of a taggable kind (all but a
+  // few, such as Route, RouteTableAssociation, SecurityGroupRule,
+  // RolePolicyAttachment, ClusterAuth, BucketVersioning); mandated tags win
+  // over tags of the same key already there. Other objects are left alone.
+  void ApplyMandatedTags(const Subject& subject, sdk::Response& rsp) const;
+
+  // False for the few AWS kinds that have no tags (see ApplyMandatedTags).
+  static bool IsTaggableKind(std::string_view kind);
+
+  const std::vector<AuthorizationRule>& authorization_rules() const { return rules_; }
+  // The input's extra mandated tags after the overlay, in key order.
+  const std::vector<std::pair<std::string, std::string>>& extra_tags() const { return extra_tags_; }
+
+ private:
+  std::vector<ClassLimits> classes_;
+  std::vector<AuthorizationRule> rules_;
+  std::vector<std::pair<std::string, std::string>> extra_tags_;
+};
+
+// A policy violation as a Status that the runner turns into a FATAL result
+// and a False condition of `condition_type` with `reason` (both PascalCase;
+// the type not one of Crossplane's own) on the XR and its claim. An OK `code`
+// is taken as FailedPrecondition: a violation is never OK.
+absl::Status Violation(absl::StatusCode code, std::string_view condition_type,
+                       std::string_view reason, std::string_view message);
+
+// A limit of the class broken by a field of the XR: FailedPrecondition
+// "<path>: <rule>" with condition PolicyCompliant, reason PolicyViolation.
+absl::Status FieldViolation(std::string_view path, std::string_view rule);
+
+// The condition a Status carries, if it was made by Violation().
+struct ViolationCondition {
+  std::string type;
+  std::string reason;
+};
+std::optional<ViolationCondition> ConditionOf(const absl::Status& status);
+
+}  // namespace platform::fn::policy
+
+#endif  // PLATFORM_FUNCTION_POLICY_POLICY_H_

@@ -1,0 +1,917 @@
+// Policies: the defaults per class, the input and EnvironmentConfig overlay,
+// every load error naming its field, authorization, mandated tags, and
+// violations as Statuses that carry a condition.
+#include "function/policy/policy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "function/sdk/request.h"
+#include "function/sdk/response.h"
+#include "function/sdk/strings.h"
+#include "function/sdk/struct_json.h"
+#include "function/testing/proto_test_util.h"
+
+namespace platform::fn::policy {
+namespace {
+
+using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::EqualsProto;
+using ::platform::fn::testing::FromJson;
+using sdk::Json;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+// A ClassLimits as JSON, so that a case states all of it in one line.
+Json ToJson(const ClassLimits& l) {
+  return Json{{"class", l.environment_class},
+              {"allowedRegions", l.allowed_regions},
+              {"maxZones", l.max_zones},
+              {"allowedNatStrategies", l.allowed_nat_strategies},
+              {"defaultNatStrategy", l.default_nat_strategy},
+              {"minVpcPrefix", l.min_vpc_prefix},
+              {"maxVpcPrefix", l.max_vpc_prefix},
+              {"securityGroupIds", l.security_group_ids}};
+}
+
+// An Input object with `policy` set to `policy_json` (none when empty).
+Json Input(const std::string& policy_json) {
+  Json input = {{"apiVersion", "platform.fn.terraforming.io/v1beta1"}, {"kind", "Input"}};
+  if (!policy_json.empty()) input["policy"] = Json::parse(policy_json);
+  return input;
+}
+
+// An EnvironmentConfig named platform-policy with `data.policy` set to
+// `policy_json`.
+Json EnvironmentConfig(const std::string& policy_json) {
+  return Json{{"apiVersion", "apiextensions.crossplane.io/v1beta1"},
+              {"kind", "EnvironmentConfig"},
+              {"metadata", {{"name", "platform-policy"}}},
+              {"data", {{"policy", Json::parse(policy_json)}, {"other", "kept out of it"}}}};
+}
+
+// Loads from an input policy and, when `ec_policy` is non-empty, an
+// EnvironmentConfig's.
+absl::StatusOr<Policies> LoadFrom(const std::string& input_policy, const std::string& ec_policy) {
+  const Json input = Input(input_policy);
+  if (ec_policy.empty()) return Policies::Load(input, nullptr);
+  const Json ec = EnvironmentConfig(ec_policy);
+  return Policies::Load(input, &ec);
+}
+
+// --- Defaults per class -------------------------------------------------------------
+
+struct DefaultsCase {
+  std::string name;
+  std::string want;  // ToJson of the class's limits
+};
+
+void PrintTo(const DefaultsCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyDefaultsTest : public ::testing::TestWithParam<DefaultsCase> {};
+
+TEST_P(PolicyDefaultsTest, WithoutInput) {
+  const DefaultsCase& c = GetParam();
+  const Json want = Json::parse(c.want);
+  // Built-in, from an input with no policy, from an empty input, and from an
+  // empty policy: all the same.
+  EXPECT_EQ(ToJson(Policies().Limits(c.name)), want);
+  for (const Json& input : {Input(""), Json::object(), Input("{}"), Input("null")}) {
+    SCOPED_TRACE(input.dump());
+    absl::StatusOr<Policies> p = Policies::Load(input, nullptr);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(ToJson(p->Limits(c.name)), want);
+    EXPECT_TRUE(p->MandatedSecurityGroups(c.name).empty());
+    EXPECT_TRUE(p->authorization_rules().empty());
+    EXPECT_TRUE(p->extra_tags().empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyDefaultsTest,
+    ::testing::Values(DefaultsCase{"dev", R"({"class": "dev", "allowedRegions": [], "maxZones": 2,
+          "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+          "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+                      DefaultsCase{"test", R"({"class": "test", "allowedRegions": [], "maxZones": 3,
+          "allowedNatStrategies": ["None", "Single", "PerZone"], "defaultNatStrategy": "Single",
+          "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+                      DefaultsCase{"sandbox",
+                                   R"({"class": "sandbox", "allowedRegions": [], "maxZones": 2,
+          "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+          "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+                      DefaultsCase{"prod", R"({"class": "prod", "allowedRegions": [], "maxZones": 6,
+          "allowedNatStrategies": ["Single", "PerZone"], "defaultNatStrategy": "PerZone",
+          "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"}),
+    CaseName<DefaultsCase>);
+
+TEST(PolicyLimits, UnknownClassAllowsNothing) {
+  const ClassLimits& l = Policies().Limits("staging");
+  EXPECT_EQ(l.max_zones, 0);
+  EXPECT_TRUE(l.allowed_nat_strategies.empty());
+  EXPECT_GT(l.min_vpc_prefix, l.max_vpc_prefix);
+  EXPECT_FALSE(l.AllowsNatStrategy("Single"));
+}
+
+TEST(PolicyLimits, Allows) {
+  absl::StatusOr<Policies> p =
+      LoadFrom(R"({"classes": {"prod": {"allowedRegions": ["eu-west-1", "eu-central-1"]}}})", "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Limits("prod").AllowsRegion("eu-central-1"));
+  EXPECT_FALSE(p->Limits("prod").AllowsRegion("us-east-1"));
+  EXPECT_TRUE(p->Limits("dev").AllowsRegion("us-east-1"));  // empty: any
+  EXPECT_TRUE(p->Limits("prod").AllowsNatStrategy("PerZone"));
+  EXPECT_FALSE(p->Limits("prod").AllowsNatStrategy("None"));
+}
+
+// --- Input and EnvironmentConfig overlay --------------------------------------------
+
+struct OverlayCase {
+  std::string name;
+  std::string input;  // the input's policy; empty for none
+  std::string ec;     // the EnvironmentConfig's data.policy; empty for no EnvironmentConfig
+  std::string environment_class;
+  std::string want;  // ToJson of the class's limits
+};
+
+void PrintTo(const OverlayCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyOverlayTest : public ::testing::TestWithParam<OverlayCase> {};
+
+TEST_P(PolicyOverlayTest, Limits) {
+  const OverlayCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(c.input, c.ec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ToJson(p->Limits(c.environment_class)), Json::parse(c.want));
+  EXPECT_EQ(p->MandatedSecurityGroups(c.environment_class),
+            p->Limits(c.environment_class).security_group_ids);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyOverlayTest,
+    ::testing::Values(
+        OverlayCase{"InputOverridesOneField", R"({"classes": {"dev": {"maxZones": 1}}})", "", "dev",
+                    R"({"class": "dev", "allowedRegions": [], "maxZones": 1,
+                        "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+        OverlayCase{"InputOverridesEveryField", R"({"classes": {"prod": {
+                      "allowedRegions": ["eu-west-1", "us-gov-west-1"], "maxZones": 3,
+                      "allowedNatStrategies": ["PerZone"], "defaultNatStrategy": "PerZone",
+                      "minVpcPrefix": 18, "maxVpcPrefix": 24,
+                      "securityGroupIds": ["sg-0123456789abcdef0", "sg-89abcdef"]}}})",
+                    "", "prod",
+                    R"({"class": "prod", "allowedRegions": ["eu-west-1", "us-gov-west-1"],
+                        "maxZones": 3, "allowedNatStrategies": ["PerZone"],
+                        "defaultNatStrategy": "PerZone", "minVpcPrefix": 18, "maxVpcPrefix": 24,
+                        "securityGroupIds": ["sg-0123456789abcdef0", "sg-89abcdef"]})"},
+        OverlayCase{"OtherClassesKeepTheirDefaults",
+                    R"({"classes": {"dev": {"maxZones": 1}, "prod": {"maxZones": 2}}})", "", "test",
+                    R"({"class": "test", "allowedRegions": [], "maxZones": 3,
+                        "allowedNatStrategies": ["None", "Single", "PerZone"],
+                        "defaultNatStrategy": "Single", "minVpcPrefix": 16, "maxVpcPrefix": 20,
+                        "securityGroupIds": []})"},
+        OverlayCase{"NullClassAndFieldsAreAbsent",
+                    R"({"classes": {"dev": null, "test": {"maxZones": null}}, "tags": null})", "",
+                    "test",
+                    R"({"class": "test", "allowedRegions": [], "maxZones": 3,
+                        "allowedNatStrategies": ["None", "Single", "PerZone"],
+                        "defaultNatStrategy": "Single", "minVpcPrefix": 16, "maxVpcPrefix": 20,
+                        "securityGroupIds": []})"},
+        OverlayCase{"DefaultNatChangedWithinTheDefaults",
+                    R"({"classes": {"test": {"defaultNatStrategy": "None"}}})", "", "test",
+                    R"({"class": "test", "allowedRegions": [], "maxZones": 3,
+                        "allowedNatStrategies": ["None", "Single", "PerZone"],
+                        "defaultNatStrategy": "None", "minVpcPrefix": 16, "maxVpcPrefix": 20,
+                        "securityGroupIds": []})"},
+        OverlayCase{"EnvironmentConfigOverridesFieldByField",
+                    R"({"classes": {"dev": {"maxZones": 1, "minVpcPrefix": 18,
+                                            "allowedRegions": ["us-east-1"]}}})",
+                    R"({"classes": {"dev": {"maxZones": 2, "allowedRegions": ["eu-west-1"]}}})",
+                    "dev",
+                    R"({"class": "dev", "allowedRegions": ["eu-west-1"], "maxZones": 2,
+                        "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 18, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+        OverlayCase{"EnvironmentConfigEmptyListMeansAnyRegion",
+                    R"({"classes": {"dev": {"allowedRegions": ["us-east-1"]}}})",
+                    R"({"classes": {"dev": {"allowedRegions": []}}})", "dev",
+                    R"({"class": "dev", "allowedRegions": [], "maxZones": 2,
+                        "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+        OverlayCase{"EnvironmentConfigAloneWithoutInputPolicy", "",
+                    R"({"classes": {"prod": {"securityGroupIds": ["sg-0123456789abcdef0"]}}})",
+                    "prod",
+                    R"({"class": "prod", "allowedRegions": [], "maxZones": 6,
+                        "allowedNatStrategies": ["Single", "PerZone"],
+                        "defaultNatStrategy": "PerZone", "minVpcPrefix": 16, "maxVpcPrefix": 20,
+                        "securityGroupIds": ["sg-0123456789abcdef0"]})"},
+        // The input's default is no longer allowed once the EnvironmentConfig
+        // narrows the list, but the EnvironmentConfig sets a new default too.
+        OverlayCase{"LaterLayerRepairsTheDefault",
+                    R"({"classes": {"test": {"defaultNatStrategy": "PerZone"}}})",
+                    R"({"classes": {"test": {"allowedNatStrategies": ["Single"],
+                                             "defaultNatStrategy": "Single"}}})",
+                    "test",
+                    R"({"class": "test", "allowedRegions": [], "maxZones": 3,
+                        "allowedNatStrategies": ["Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"},
+        OverlayCase{"PrefixBoundsMovedTogether",
+                    R"({"classes": {"sandbox": {"minVpcPrefix": 24, "maxVpcPrefix": 28}}})", "",
+                    "sandbox",
+                    R"({"class": "sandbox", "allowedRegions": [], "maxZones": 2,
+                        "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 24, "maxVpcPrefix": 28, "securityGroupIds": []})"},
+        OverlayCase{"WholeNumberAsDouble", R"({"classes": {"dev": {"maxZones": 1.0}}})", "", "dev",
+                    R"({"class": "dev", "allowedRegions": [], "maxZones": 1,
+                        "allowedNatStrategies": ["None", "Single"], "defaultNatStrategy": "Single",
+                        "minVpcPrefix": 16, "maxVpcPrefix": 20, "securityGroupIds": []})"}),
+    CaseName<OverlayCase>);
+
+TEST(PolicyOverlay, TagsMergeWithEnvironmentConfigWinning) {
+  absl::StatusOr<Policies> p =
+      LoadFrom(R"({"tags": {"owner": "platform", "compliance": "soc2"}})",
+               R"({"tags": {"compliance": "iso27001", "data-class": "internal"}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->extra_tags(),
+              ElementsAre(Pair("compliance", "iso27001"), Pair("data-class", "internal"),
+                          Pair("owner", "platform")));
+}
+
+constexpr char kInputRules[] = R"({"authorization": [
+  {"name": "web-nonprod", "teams": ["web"], "classes": ["dev", "test"]}]})";
+
+TEST(PolicyOverlay, AuthorizationFromInput) {
+  absl::StatusOr<Policies> p = LoadFrom(kInputRules, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->authorization_rules().size(), 1u);
+  const AuthorizationRule& r = p->authorization_rules()[0];
+  EXPECT_EQ(r.name, "web-nonprod");
+  EXPECT_THAT(r.teams, ElementsAre("web"));
+  EXPECT_TRUE(r.namespaces.empty());
+  EXPECT_THAT(r.classes, ElementsAre("dev", "test"));
+  EXPECT_TRUE(r.regions.empty());
+}
+
+TEST(PolicyOverlay, AuthorizationReplacedByEnvironmentConfig) {
+  absl::StatusOr<Policies> p =
+      LoadFrom(kInputRules, R"({"authorization": [{"name": "ops", "namespaces": ["ops-*"]},
+                                         {"name": "data", "teams": ["data"],
+                                          "regions": ["eu-west-1"]}]})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->authorization_rules().size(), 2u);
+  EXPECT_EQ(p->authorization_rules()[0].name, "ops");
+  EXPECT_THAT(p->authorization_rules()[0].namespaces, ElementsAre("ops-*"));
+  EXPECT_EQ(p->authorization_rules()[1].name, "data");
+  EXPECT_THAT(p->authorization_rules()[1].regions, ElementsAre("eu-west-1"));
+}
+
+TEST(PolicyOverlay, AuthorizationKeptWhenEnvironmentConfigHasNone) {
+  absl::StatusOr<Policies> p = LoadFrom(kInputRules, R"({"tags": {"a": "b"}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->authorization_rules().size(), 1u);
+  EXPECT_EQ(p->authorization_rules()[0].name, "web-nonprod");
+}
+
+TEST(PolicyOverlay, AuthorizationEmptiedByEnvironmentConfig) {
+  absl::StatusOr<Policies> p = LoadFrom(kInputRules, R"({"authorization": []})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->authorization_rules().empty());
+}
+
+TEST(PolicyOverlay, EnvironmentConfigWithoutPolicyChangesNothing) {
+  const Json input = Input(R"({"classes": {"dev": {"maxZones": 1}}})");
+  for (const char* ec_json :
+       {R"({"apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+            "metadata": {"name": "p"}})",
+        R"({"metadata": {"name": "p"}, "data": {"region": "eu-west-1"}})",
+        R"({"metadata": {"name": "p"}, "data": {"policy": null}})"}) {
+    SCOPED_TRACE(ec_json);
+    const Json ec = Json::parse(ec_json);
+    absl::StatusOr<Policies> p = Policies::Load(input, &ec);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(p->Limits("dev").max_zones, 1);
+  }
+}
+
+// --- Load errors ----------------------------------------------------------------------
+
+struct ErrorCase {
+  std::string name;
+  std::string input;  // the input's policy
+  std::string ec;     // the EnvironmentConfig's data.policy; empty for none
+  std::string want;   // the whole message
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyLoadErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(PolicyLoadErrorTest, NamesTheField) {
+  const ErrorCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(c.input, c.ec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(p.status().message()), c.want);
+  // A configuration error of the platform team, not a violation by the user.
+  EXPECT_FALSE(ConditionOf(p.status()).has_value());
+}
+
+constexpr char kEc[] = "environmentconfig/platform-policy.data.policy";
+
+std::string EcPath(const std::string& rest) { return kEc + rest; }
+
+std::string ManyTags(int n) {
+  Json tags = Json::object();
+  for (int i = 0; i < n; ++i) tags[sdk::Cat("tag-", i)] = "v";
+  return Json{{"tags", tags}}.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyLoadErrorTest,
+    ::testing::Values(
+        // The shape of `policy`.
+        ErrorCase{"PolicyNotAnObject", R"("strict")", "",
+                  "input.policy: must be an object, not a string"},
+        ErrorCase{"UnknownPolicyField", R"({"tag": {}})", "",
+                  "input.policy.tag: unknown field; the fields here are environmentConfigRef, "
+                  "tags, classes, authorization"},
+        ErrorCase{"UnknownClass", R"({"classes": {"staging": {"maxZones": 2}}})", "",
+                  "input.policy.classes.staging: unknown environment class; the classes are dev, "
+                  "test, sandbox, prod"},
+        ErrorCase{"UnknownClassWithDots", R"({"classes": {"prod.eu": {}}})", "",
+                  "input.policy.classes[prod.eu]: unknown environment class; the classes are dev, "
+                  "test, sandbox, prod"},
+        ErrorCase{"ClassesNotAnObject", R"({"classes": ["dev"]})", "",
+                  "input.policy.classes: must be an object, not a list"},
+        ErrorCase{"ClassNotAnObject", R"({"classes": {"dev": 3}})", "",
+                  "input.policy.classes.dev: must be an object, not an integer"},
+        ErrorCase{"UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
+                  "input.policy.classes.dev.maxZone: unknown field; the fields here are "
+                  "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
+                  "minVpcPrefix, maxVpcPrefix, securityGroupIds"},
+        // Class fields.
+        ErrorCase{"MaxZonesTooMany", R"({"classes": {"prod": {"maxZones": 7}}})", "",
+                  "input.policy.classes.prod.maxZones: must be between 1 and 6"},
+        ErrorCase{"MaxZonesZero", R"({"classes": {"dev": {"maxZones": 0}}})", "",
+                  "input.policy.classes.dev.maxZones: must be between 1 and 6"},
+        ErrorCase{"MaxZonesHuge", R"({"classes": {"dev": {"maxZones": 4294967298}}})", "",
+                  "input.policy.classes.dev.maxZones: must be between 1 and 6"},
+        ErrorCase{"MaxZonesNotAnInteger", R"({"classes": {"dev": {"maxZones": "two"}}})", "",
+                  "input.policy.classes.dev.maxZones: must be an integer, not a string"},
+        ErrorCase{"MaxZonesFraction", R"({"classes": {"dev": {"maxZones": 1.5}}})", "",
+                  "input.policy.classes.dev.maxZones: must be a whole number"},
+        ErrorCase{"RegionMalformed",
+                  R"({"classes": {"dev": {"allowedRegions": ["us-east-1", "Europe"]}}})", "",
+                  "input.policy.classes.dev.allowedRegions[1]: must be an AWS region such as "
+                  "eu-west-1, not \"Europe\""},
+        ErrorCase{"RegionWithZoneLetter",
+                  R"({"classes": {"dev": {"allowedRegions": ["us-east-1a"]}}})", "",
+                  "input.policy.classes.dev.allowedRegions[0]: must be an AWS region such as "
+                  "eu-west-1, not \"us-east-1a\""},
+        ErrorCase{"RegionTwice",
+                  R"({"classes": {"dev": {"allowedRegions": ["us-east-1", "us-east-1"]}}})", "",
+                  "input.policy.classes.dev.allowedRegions[1]: \"us-east-1\" is listed twice, also "
+                  "at [0]"},
+        ErrorCase{"RegionNotAString", R"({"classes": {"dev": {"allowedRegions": [1]}}})", "",
+                  "input.policy.classes.dev.allowedRegions[0]: must be a string, not an integer"},
+        ErrorCase{"RegionsNotAList", R"({"classes": {"dev": {"allowedRegions": "us-east-1"}}})", "",
+                  "input.policy.classes.dev.allowedRegions: must be a list, not a string"},
+        ErrorCase{"NatUnknown",
+                  R"({"classes": {"test": {"allowedNatStrategies": ["None", "Double"]}}})", "",
+                  "input.policy.classes.test.allowedNatStrategies[1]: must be one of None, "
+                  "Single, PerZone, not \"Double\""},
+        ErrorCase{"NatEmpty", R"({"classes": {"test": {"allowedNatStrategies": []}}})", "",
+                  "input.policy.classes.test.allowedNatStrategies: must allow at least one of "
+                  "None, Single, PerZone"},
+        ErrorCase{"NatTwice",
+                  R"({"classes": {"test": {"allowedNatStrategies": ["Single", "Single"]}}})", "",
+                  "input.policy.classes.test.allowedNatStrategies[1]: \"Single\" is listed twice, "
+                  "also at [0]"},
+        ErrorCase{"ProdNeverAllowsNoNat",
+                  R"({"classes": {"prod": {"allowedNatStrategies": ["None", "Single"]}}})", "",
+                  "input.policy.classes.prod.allowedNatStrategies[0]: prod environments may never "
+                  "use NAT strategy None"},
+        ErrorCase{"ProdNeverDefaultsToNoNat",
+                  R"({"classes": {"prod": {"defaultNatStrategy": "None"}}})", "",
+                  "input.policy.classes.prod.defaultNatStrategy: prod environments may never use "
+                  "NAT strategy None"},
+        ErrorCase{"DefaultNatUnknown", R"({"classes": {"dev": {"defaultNatStrategy": "Double"}}})",
+                  "",
+                  "input.policy.classes.dev.defaultNatStrategy: must be one of None, Single, "
+                  "PerZone, not \"Double\""},
+        ErrorCase{"DefaultNatNotAllowed",
+                  R"({"classes": {"dev": {"defaultNatStrategy": "PerZone"}}})", "",
+                  "input.policy.classes.dev.defaultNatStrategy: must be one of the "
+                  "allowedNatStrategies of dev (None, Single), not PerZone"},
+        ErrorCase{"AllowedDropsTheBuiltInDefault",
+                  R"({"classes": {"dev": {"allowedNatStrategies": ["None"]}}})", "",
+                  "input.policy.classes.dev.allowedNatStrategies: must include the "
+                  "defaultNatStrategy of dev, Single (the built-in default), or "
+                  "defaultNatStrategy must be set too"},
+        ErrorCase{"EnvironmentConfigDropsTheInputDefault",
+                  R"({"classes": {"test": {"defaultNatStrategy": "PerZone"}}})",
+                  R"({"classes": {"test": {"allowedNatStrategies": ["None", "Single"]}}})",
+                  EcPath(".classes.test.allowedNatStrategies: must include the defaultNatStrategy "
+                         "of test, PerZone (set at input.policy.classes.test.defaultNatStrategy), "
+                         "or defaultNatStrategy must be set too")},
+        ErrorCase{"EnvironmentConfigDefaultNotInInputList",
+                  R"({"classes": {"test": {"allowedNatStrategies": ["Single"],
+                                           "defaultNatStrategy": "Single"}}})",
+                  R"({"classes": {"test": {"defaultNatStrategy": "PerZone"}}})",
+                  EcPath(".classes.test.defaultNatStrategy: must be one of the "
+                         "allowedNatStrategies of test (Single), not PerZone")},
+        ErrorCase{"PrefixTooShort", R"({"classes": {"dev": {"minVpcPrefix": 8}}})", "",
+                  "input.policy.classes.dev.minVpcPrefix: must be between 16 and 28"},
+        ErrorCase{"PrefixTooLong", R"({"classes": {"dev": {"maxVpcPrefix": 29}}})", "",
+                  "input.policy.classes.dev.maxVpcPrefix: must be between 16 and 28"},
+        ErrorCase{"MinPrefixAboveDefaultMax", R"({"classes": {"dev": {"minVpcPrefix": 24}}})", "",
+                  "input.policy.classes.dev.minVpcPrefix: must not be greater than maxVpcPrefix "
+                  "of dev, 20"},
+        ErrorCase{"MaxPrefixBelowInputMin", R"({"classes": {"dev": {"minVpcPrefix": 18}}})",
+                  R"({"classes": {"dev": {"maxVpcPrefix": 17}}})",
+                  EcPath(".classes.dev.maxVpcPrefix: must not be less than minVpcPrefix of dev, "
+                         "18")},
+        ErrorCase{"SecurityGroupMalformed",
+                  R"({"classes": {"prod": {"securityGroupIds": ["sg-123"]}}})", "",
+                  "input.policy.classes.prod.securityGroupIds[0]: must be a security group id such "
+                  "as sg-0123456789abcdef0, not \"sg-123\""},
+        ErrorCase{"SecurityGroupUpperCase",
+                  R"({"classes": {"prod": {"securityGroupIds": ["sg-0123456789ABCDEF0"]}}})", "",
+                  "input.policy.classes.prod.securityGroupIds[0]: must be a security group id such "
+                  "as sg-0123456789abcdef0, not \"sg-0123456789ABCDEF0\""},
+        // Tags.
+        ErrorCase{"TagOverridesPlatformKey",
+                  R"({"tags": {"platform.terraforming.io/team": "everyone"}})", "",
+                  "input.policy.tags[platform.terraforming.io/team]: keys under "
+                  "platform.terraforming.io/ are the platform's own and cannot be set here"},
+        ErrorCase{"TagAwsReserved", R"({"tags": {"AWS:createdBy": "me"}})", "",
+                  "input.policy.tags[AWS:createdBy]: keys starting with aws: are reserved by AWS"},
+        ErrorCase{"TagEmptyKey", R"({"tags": {"": "x"}})", "",
+                  "input.policy.tags[]: a tag key must not be empty"},
+        ErrorCase{"TagKeyTooLong", Json{{"tags", {{std::string(129, 'k'), "v"}}}}.dump(), "",
+                  "input.policy.tags[" + std::string(129, 'k') +
+                      "]: a tag key must be at most 128 bytes long, not 129"},
+        ErrorCase{"TagValueTooLong", Json{{"tags", {{"k", std::string(257, 'v')}}}}.dump(), "",
+                  "input.policy.tags[k]: a tag value must be at most 256 bytes long, not 257"},
+        ErrorCase{"TagValueNotAString", R"({"tags": {"owner": 1}})", "",
+                  "input.policy.tags[owner]: must be a string, not an integer"},
+        ErrorCase{"TooManyTags", ManyTags(31), "",
+                  "input.policy.tags: mandates 31 tags in all, more than the 30 that fit beside "
+                  "the platform's own in AWS's 50 per resource"},
+        ErrorCase{"TooManyTagsOnceMerged", ManyTags(30), R"({"tags": {"one-more": "v"}})",
+                  EcPath(".tags: mandates 31 tags in all, more than the 30 that fit beside the "
+                         "platform's own in AWS's 50 per resource")},
+        ErrorCase{"EnvironmentConfigTagOverridesPlatformKey", "",
+                  R"({"tags": {"platform.terraforming.io/managed-by": "me"}})",
+                  EcPath(".tags[platform.terraforming.io/managed-by]: keys under "
+                         "platform.terraforming.io/ are the platform's own and cannot be set "
+                         "here")},
+        // environmentConfigRef.
+        ErrorCase{"RefNameMissing", R"({"environmentConfigRef": {}})", "",
+                  "input.policy.environmentConfigRef.name: required"},
+        ErrorCase{"RefNameInvalid", R"({"environmentConfigRef": {"name": "Platform_Policy"}})", "",
+                  "input.policy.environmentConfigRef.name: must be the name of an "
+                  "EnvironmentConfig (lower case letters, digits, '-' and '.'), not "
+                  "\"Platform_Policy\""},
+        ErrorCase{"RefNotAnObject", R"({"environmentConfigRef": "platform-policy"})", "",
+                  "input.policy.environmentConfigRef: must be an object, not a string"},
+        ErrorCase{"RefUnknownField", R"({"environmentConfigRef": {"nme": "p"}})", "",
+                  "input.policy.environmentConfigRef.nme: unknown field; the fields here are "
+                  "name"},
+        ErrorCase{"RefInEnvironmentConfig", "", R"({"environmentConfigRef": {"name": "another"}})",
+                  EcPath(".environmentConfigRef: only the function's input may name an "
+                         "EnvironmentConfig")},
+        // Authorization rules.
+        ErrorCase{"RulesNotAList", R"({"authorization": {"name": "x"}})", "",
+                  "input.policy.authorization: must be a list, not an object"},
+        ErrorCase{"RuleNotAnObject", R"({"authorization": ["web"]})", "",
+                  "input.policy.authorization[0]: must be an object, not a string"},
+        ErrorCase{"RuleNameMissing", R"({"authorization": [{"teams": ["web"]}]})", "",
+                  "input.policy.authorization[0].name: required"},
+        ErrorCase{"RuleNameEmpty", R"({"authorization": [{"name": ""}]})", "",
+                  "input.policy.authorization[0].name: must not be empty"},
+        ErrorCase{"RuleNameTwice",
+                  R"({"authorization": [{"name": "web"}, {"name": "ops"}, {"name": "web"}]})", "",
+                  "input.policy.authorization[2].name: rule \"web\" is defined twice, also at "
+                  "input.policy.authorization[0]"},
+        ErrorCase{"RuleUnknownField", R"({"authorization": [{"name": "web", "team": "web"}]})", "",
+                  "input.policy.authorization[0].team: unknown field; the fields here are name, "
+                  "teams, namespaces, classes, regions"},
+        ErrorCase{"RuleUnknownClass",
+                  R"({"authorization": [{"name": "web", "classes": ["staging"]}]})", "",
+                  "input.policy.authorization[0].classes[0]: must be one of dev, test, sandbox, "
+                  "prod, not \"staging\""},
+        ErrorCase{"RuleBadRegion", R"({"authorization": [{"name": "web", "regions": ["eu"]}]})", "",
+                  "input.policy.authorization[0].regions[0]: must be an AWS region such as "
+                  "eu-west-1, not \"eu\""},
+        ErrorCase{"RuleBadNamespace",
+                  R"({"authorization": [{"name": "web", "namespaces": ["Web_Dev"]}]})", "",
+                  "input.policy.authorization[0].namespaces[0]: must be a namespace name, or a "
+                  "prefix ending in *, not \"Web_Dev\""},
+        ErrorCase{"RuleEmptyTeam", R"({"authorization": [{"name": "web", "teams": [""]}]})", "",
+                  "input.policy.authorization[0].teams[0]: must not be empty"},
+        ErrorCase{"EnvironmentConfigRuleError", "",
+                  R"({"authorization": [{"name": "web", "classes": ["qa"]}]})",
+                  EcPath(".authorization[0].classes[0]: must be one of dev, test, sandbox, prod, "
+                         "not \"qa\"")},
+        // The EnvironmentConfig's own shape.
+        ErrorCase{"EnvironmentConfigClassError", "", R"({"classes": {"prod": {"maxZones": 9}}})",
+                  EcPath(".classes.prod.maxZones: must be between 1 and 6")},
+        ErrorCase{"EnvironmentConfigPolicyNotAnObject", "", R"([])",
+                  "environmentconfig/platform-policy.data.policy: must be an object, not a list"},
+        ErrorCase{"EnvironmentConfigUnknownField", "", R"({"class": {}})",
+                  EcPath(".class: unknown field; the fields here are environmentConfigRef, tags, "
+                         "classes, authorization")}),
+    CaseName<ErrorCase>);
+
+TEST(PolicyLoadError, EnvironmentConfigDataNotAnObject) {
+  const Json ec = Json::parse(R"({"metadata": {"name": "p"}, "data": "policy"})");
+  absl::StatusOr<Policies> p = Policies::Load(Input(""), &ec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()),
+            "environmentconfig/p.data: must be an object, not a string");
+}
+
+TEST(PolicyLoadError, UnnamedEnvironmentConfig) {
+  const Json ec = Json::parse(R"({"data": {"policy": {"classes": {"dev": {"maxZones": 0}}}}})");
+  absl::StatusOr<Policies> p = Policies::Load(Input(""), &ec);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()),
+            "environmentconfig/(unnamed).data.policy.classes.dev.maxZones: must be between 1 and "
+            "6");
+}
+
+TEST(PolicyLoadError, InputNotAnObject) {
+  absl::StatusOr<Policies> p = Policies::Load(Json::array(), nullptr);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(std::string(p.status().message()), "input: must be an object, not a list");
+}
+
+// --- EnvironmentConfig selector -------------------------------------------------------
+
+TEST(PolicySelector, NamedByTheInput) {
+  const std::optional<pb::ResourceSelector> s = Policies::EnvironmentConfigSelector(
+      Input(R"({"environmentConfigRef": {"name": "platform-policy"}})"));
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(EqualsProto(FromJson<pb::ResourceSelector>(R"({
+    "apiVersion": "apiextensions.crossplane.io/v1beta1", "kind": "EnvironmentConfig",
+    "matchName": "platform-policy"})"),
+                          *s));
+  EXPECT_EQ(Policies::RequirementKey(), "platform-policy");
+}
+
+TEST(PolicySelector, NoneWithoutAValidName) {
+  for (const std::string policy :
+       {"", "{}", R"({"environmentConfigRef": null})", R"({"environmentConfigRef": {}})",
+        R"({"environmentConfigRef": {"name": ""}})", R"({"environmentConfigRef": {"name": 3}})",
+        R"({"environmentConfigRef": {"name": "Not_A_Name"}})", R"({"environmentConfigRef": "x"})",
+        R"("policy")"}) {
+    SCOPED_TRACE(policy);
+    EXPECT_FALSE(Policies::EnvironmentConfigSelector(Input(policy)).has_value());
+  }
+  EXPECT_FALSE(Policies::EnvironmentConfigSelector(Json::object()).has_value());
+}
+
+// --- Authorization ----------------------------------------------------------------------
+
+constexpr char kRules[] = R"({"authorization": [
+  {"name": "web-nonprod", "teams": ["web"], "classes": ["dev", "test"]},
+  {"name": "web-prod-eu", "teams": ["web"], "classes": ["prod"], "regions": ["eu-west-1"]},
+  {"name": "payments", "namespaces": ["payments-*", "billing"], "classes": ["dev", "prod"],
+   "regions": ["us-east-1"]}]})";
+
+struct AuthorizeCase {
+  std::string name;
+  std::string policy;  // the input's policy
+  Subject subject;
+  std::string want;  // empty: allowed; else the denial's whole message
+};
+
+void PrintTo(const AuthorizeCase& c, std::ostream* os) { *os << c.name; }
+
+Subject Who(std::string team, std::string ns, std::string cls, std::string region) {
+  return Subject{"XEnvironment",    "env-1", std::move(ns), std::move(team), std::move(cls),
+                 std::move(region), ""};
+}
+
+class PolicyAuthorizeTest : public ::testing::TestWithParam<AuthorizeCase> {};
+
+TEST_P(PolicyAuthorizeTest, Authorize) {
+  const AuthorizeCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(c.policy, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const absl::Status s = p->Authorize(c.subject);
+  if (c.want.empty()) {
+    EXPECT_TRUE(s.ok()) << s;
+    return;
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(std::string(s.message()), c.want);
+  const std::optional<ViolationCondition> cond = ConditionOf(s);
+  ASSERT_TRUE(cond.has_value());
+  EXPECT_EQ(cond->type, "Authorized");
+  EXPECT_EQ(cond->reason, "Denied");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyAuthorizeTest,
+    ::testing::Values(
+        AuthorizeCase{"NoRulesAtAllAllowsEveryone", "", Who("anyone", "", "prod", "us-east-1"), ""},
+        AuthorizeCase{"EmptyRuleListAllowsEveryone", R"({"authorization": []})",
+                      Who("anyone", "x", "prod", "us-east-1"), ""},
+        AuthorizeCase{"AllowedByTeam", kRules, Who("web", "web-dev", "dev", "us-east-1"), ""},
+        AuthorizeCase{"AllowedByTeamWithoutNamespace", kRules, Who("web", "", "test", "eu-west-1"),
+                      ""},
+        AuthorizeCase{"AllowedByALaterRuleOfTheSameTeam", kRules,
+                      Who("web", "web-prod", "prod", "eu-west-1"), ""},
+        AuthorizeCase{"AllowedByNamespacePrefix", kRules,
+                      Who("pay", "payments-prod", "prod", "us-east-1"), ""},
+        AuthorizeCase{"AllowedByExactNamespace", kRules, Who("", "billing", "dev", "us-east-1"),
+                      ""},
+        AuthorizeCase{"DeniedByClass", kRules, Who("web", "web-dev", "sandbox", "eu-west-1"),
+                      "team \"web\" (namespace \"web-dev\") may not create sandbox XEnvironments "
+                      "in eu-west-1: rule \"web-nonprod\" allows classes dev, test in any region; "
+                      "rule \"web-prod-eu\" allows classes prod in regions eu-west-1"},
+        AuthorizeCase{"DeniedByRegion", kRules, Who("web", "web-dev", "prod", "us-east-1"),
+                      "team \"web\" (namespace \"web-dev\") may not create prod XEnvironments in "
+                      "us-east-1: rule \"web-nonprod\" allows classes dev, test in any region; "
+                      "rule \"web-prod-eu\" allows classes prod in regions eu-west-1"},
+        AuthorizeCase{"DeniedByRegionOfANamespaceRule", kRules,
+                      Who("pay", "payments-dev", "dev", "eu-west-1"),
+                      "team \"pay\" (namespace \"payments-dev\") may not create dev XEnvironments "
+                      "in eu-west-1: rule \"payments\" allows classes dev, prod in regions "
+                      "us-east-1"},
+        AuthorizeCase{"DeniedByClassOfANamespaceRuleWithoutTeam", kRules,
+                      Who("", "billing", "test", "us-east-1"),
+                      "namespace \"billing\" may not create test XEnvironments in us-east-1: rule "
+                      "\"payments\" allows classes dev, prod in regions us-east-1"},
+        AuthorizeCase{"NoRuleMatches", kRules, Who("data", "data-dev", "dev", "us-east-1"),
+                      "team \"data\" (namespace \"data-dev\") may not create dev XEnvironments in "
+                      "us-east-1: no rule matches team \"data\" / namespace \"data-dev\""},
+        AuthorizeCase{"NoRuleMatchesWithoutNamespace", kRules, Who("data", "", "dev", "us-east-1"),
+                      "team \"data\" may not create dev XEnvironments in us-east-1: no rule "
+                      "matches team \"data\" / no namespace"},
+        AuthorizeCase{"PrefixIsNotASubstring", kRules,
+                      Who("data", "old-payments-dev", "dev", "us-east-1"),
+                      "team \"data\" (namespace \"old-payments-dev\") may not create dev "
+                      "XEnvironments in us-east-1: no rule matches team \"data\" / namespace "
+                      "\"old-payments-dev\""},
+        AuthorizeCase{"TeamNamesAreExact", kRules, Who("Web", "", "dev", "us-east-1"),
+                      "team \"Web\" may not create dev XEnvironments in us-east-1: no rule "
+                      "matches team \"Web\" / no namespace"},
+        AuthorizeCase{"RuleForEveryoneAllows",
+                      R"({"authorization": [{"name": "sandbox-anyone", "classes": ["sandbox"]}]})",
+                      Who("data", "data-dev", "sandbox", "ap-southeast-2"), ""},
+        AuthorizeCase{"RuleForEveryoneDenies",
+                      R"({"authorization": [{"name": "sandbox-anyone", "classes": ["sandbox"]}]})",
+                      Who("data", "data-dev", "prod", "ap-southeast-2"),
+                      "team \"data\" (namespace \"data-dev\") may not create prod XEnvironments "
+                      "in ap-southeast-2: rule \"sandbox-anyone\" allows classes sandbox in any "
+                      "region"},
+        AuthorizeCase{"StarMatchesAnyNamespace",
+                      R"({"authorization": [{"name": "all-ns", "namespaces": ["*"],
+                                             "regions": ["eu-west-1"]}]})",
+                      Who("data", "data-dev", "prod", "us-east-1"),
+                      "team \"data\" (namespace \"data-dev\") may not create prod XEnvironments "
+                      "in us-east-1: rule \"all-ns\" allows any class in regions eu-west-1"},
+        AuthorizeCase{"StarDoesNotMatchAClusterScopedXr",
+                      R"({"authorization": [{"name": "all-ns", "namespaces": ["*"]}]})",
+                      Who("data", "", "prod", "us-east-1"),
+                      "team \"data\" may not create prod XEnvironments in us-east-1: no rule "
+                      "matches team \"data\" / no namespace"}),
+    CaseName<AuthorizeCase>);
+
+TEST(PolicyAuthorize, NamesAnUnknownKindAsXrs) {
+  absl::StatusOr<Policies> p = LoadFrom(kRules, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  Subject s = Who("data", "", "dev", "us-east-1");
+  s.xr_kind = "";
+  EXPECT_EQ(std::string(p->Authorize(s).message()),
+            "team \"data\" may not create dev XRs in us-east-1: no rule matches team \"data\" / "
+            "no namespace");
+}
+
+// --- Mandated tags ----------------------------------------------------------------------
+
+struct TagsCase {
+  std::string name;
+  std::string input;  // the input's policy
+  std::string ec;     // the EnvironmentConfig's data.policy; empty for none
+  Subject subject;
+  std::string want;
+};
+
+void PrintTo(const TagsCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyMandatedTagsTest : public ::testing::TestWithParam<TagsCase> {};
+
+TEST_P(PolicyMandatedTagsTest, Tags) {
+  const TagsCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(c.input, c.ec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->MandatedTags(c.subject), Json::parse(c.want));
+}
+
+Subject WithCostCenter(Subject s, std::string cost_center) {
+  s.cost_center = std::move(cost_center);
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyMandatedTagsTest,
+    ::testing::Values(TagsCase{"PlatformKeysWithCostCenter", "", "",
+                               WithCostCenter(Who("web", "web-dev", "dev", "eu-west-1"), "cc-1234"),
+                               R"({"platform.terraforming.io/environment": "dev",
+                     "platform.terraforming.io/team": "web",
+                     "platform.terraforming.io/cost-center": "cc-1234",
+                     "platform.terraforming.io/managed-by": "function-platform",
+                     "platform.terraforming.io/composite": "env-1"})"},
+                      TagsCase{"CostCenterAbsent", "", "",
+                               Who("web", "web-dev", "prod", "eu-west-1"),
+                               R"({"platform.terraforming.io/environment": "prod",
+                     "platform.terraforming.io/team": "web",
+                     "platform.terraforming.io/managed-by": "function-platform",
+                     "platform.terraforming.io/composite": "env-1"})"},
+                      TagsCase{"ExtraTagsFromInputAndEnvironmentConfig",
+                               R"({"tags": {"owner": "platform", "compliance": "soc2"}})",
+                               R"({"tags": {"compliance": "iso27001"}})",
+                               Who("web", "web-dev", "test", "eu-west-1"),
+                               R"({"owner": "platform", "compliance": "iso27001",
+                     "platform.terraforming.io/environment": "test",
+                     "platform.terraforming.io/team": "web",
+                     "platform.terraforming.io/managed-by": "function-platform",
+                     "platform.terraforming.io/composite": "env-1"})"}),
+    CaseName<TagsCase>);
+
+// Applies the mandated tags to `desired` (name -> object) and returns the
+// objects as they end up.
+Json Apply(const Policies& p, const Subject& s, const Json& desired) {
+  pb::RunFunctionRequest req;
+  sdk::Response rsp(req, absl::Seconds(60));
+  for (auto it = desired.begin(); it != desired.end(); ++it) rsp.SetDesired(it.key(), it.value());
+  p.ApplyMandatedTags(s, rsp);
+  Json out = Json::object();
+  for (const auto& [name, d] : rsp.desired()) out[name] = d.object;
+  return out;
+}
+
+const Subject kSubject = WithCostCenter(Who("web", "web-dev", "dev", "eu-west-1"), "cc-1");
+
+constexpr char kMandated[] = R"({"owner": "platform",
+  "platform.terraforming.io/environment": "dev", "platform.terraforming.io/team": "web",
+  "platform.terraforming.io/cost-center": "cc-1",
+  "platform.terraforming.io/managed-by": "function-platform",
+  "platform.terraforming.io/composite": "env-1"})";
+
+TEST(PolicyApplyMandatedTags, MandatedTagsWinOverTagsThere) {
+  absl::StatusOr<Policies> p = LoadFrom(R"({"tags": {"owner": "platform"}})", "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Json got = Apply(*p, kSubject, Json::parse(R"({
+    "vpc": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC",
+            "spec": {"forProvider": {"region": "eu-west-1", "tags": {
+              "Name": "env-1", "owner": "someone else", "platform.terraforming.io/team": "evil"}}}}
+  })"));
+  Json want_tags = Json::parse(kMandated);
+  want_tags["Name"] = "env-1";
+  EXPECT_EQ(got["vpc"]["spec"]["forProvider"]["tags"], want_tags);
+  EXPECT_EQ(got["vpc"]["spec"]["forProvider"]["region"], "eu-west-1");
+}
+
+TEST(PolicyApplyMandatedTags, TaggableKindsGetTagsCreated) {
+  absl::StatusOr<Policies> p = LoadFrom(R"({"tags": {"owner": "platform"}})", "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Json got = Apply(*p, kSubject, Json::parse(R"({
+    "subnet": {"apiVersion": "ec2.aws.m.upbound.io/v1beta1", "kind": "Subnet",
+               "metadata": {"namespace": "web-dev"},
+               "spec": {"forProvider": {"cidrBlock": "10.0.0.0/24"}}},
+    "cluster": {"apiVersion": "eks.aws.upbound.io/v1beta2", "kind": "Cluster",
+                "spec": {"forProvider": {"tags": null}}},
+    "role": {"apiVersion": "iam.aws.upbound.io/v1beta1", "kind": "Role", "spec": {}},
+    "db": {"apiVersion": "rds.aws.upbound.io/v1beta3", "kind": "Instance"},
+    "bad-tags": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "NATGateway",
+                 "spec": {"forProvider": {"tags": ["not", "a", "map"]}}}
+  })"));
+  const Json mandated = Json::parse(kMandated);
+  for (const char* name : {"subnet", "cluster", "role", "db", "bad-tags"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(got[name]["spec"]["forProvider"]["tags"], mandated);
+  }
+  EXPECT_EQ(got["subnet"]["spec"]["forProvider"]["cidrBlock"], "10.0.0.0/24");
+  EXPECT_EQ(got["subnet"]["metadata"]["namespace"], "web-dev");
+}
+
+TEST(PolicyApplyMandatedTags, OthersAreLeftAlone) {
+  const Json desired = Json::parse(R"({
+    "rta": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "RouteTableAssociation",
+            "spec": {"forProvider": {"subnetId": "s"}}},
+    "route": {"apiVersion": "ec2.aws.m.upbound.io/v1beta1", "kind": "Route",
+              "spec": {"forProvider": {}}},
+    "sgr": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "SecurityGroupRule",
+            "spec": {"forProvider": {}}},
+    "auth": {"apiVersion": "eks.aws.upbound.io/v1beta1", "kind": "ClusterAuth",
+             "spec": {"forProvider": {}}},
+    "rpa": {"apiVersion": "iam.aws.upbound.io/v1beta1", "kind": "RolePolicyAttachment",
+            "spec": {"forProvider": {}}},
+    "apa": {"apiVersion": "eks.aws.m.upbound.io/v1beta1", "kind": "AccessPolicyAssociation",
+            "spec": {"forProvider": {}}},
+    "bv": {"apiVersion": "s3.aws.upbound.io/v1beta2", "kind": "BucketVersioning",
+           "spec": {"forProvider": {}}},
+    "bpab": {"apiVersion": "s3.aws.upbound.io/v1beta1", "kind": "BucketPublicAccessBlock",
+             "spec": {"forProvider": {}}},
+    "bsse": {"apiVersion": "s3.aws.upbound.io/v1beta2",
+             "kind": "BucketServerSideEncryptionConfiguration", "spec": {"forProvider": {}}},
+    "capi": {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Cluster",
+             "spec": {"forProvider": {"tags": {"a": "b"}}}},
+    "usage": {"apiVersion": "protection.crossplane.io/v1beta1", "kind": "Usage",
+              "spec": {"of": {"kind": "VPC"}}},
+    "secret": {"apiVersion": "v1", "kind": "Secret", "data": {}},
+    "providerconfig": {"apiVersion": "aws.upbound.io/v1beta1", "kind": "ProviderConfig",
+                       "spec": {}},
+    "lookalike": {"apiVersion": "ec2.aws.upbound.io.example.org/v1", "kind": "VPC",
+                  "spec": {"forProvider": {}}},
+    "no-version": {"kind": "VPC", "spec": {"forProvider": {}}},
+    "spec-not-object": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC",
+                        "spec": "odd"}
+  })");
+  const Json got = Apply(Policies(), kSubject, desired);
+  EXPECT_EQ(got, desired);
+}
+
+TEST(PolicyApplyMandatedTags, TaggableKinds) {
+  for (const char* kind :
+       {"VPC", "Subnet", "SecurityGroup", "NATGateway", "EIP", "RouteTable", "InternetGateway",
+        "Cluster", "NodeGroup", "Role", "Bucket", "Instance", "SubnetGroup"}) {
+    EXPECT_TRUE(Policies::IsTaggableKind(kind)) << kind;
+  }
+  for (const char* kind : {"Route", "RouteTableAssociation", "SecurityGroupRule", "ClusterAuth",
+                           "RolePolicyAttachment", "AccessPolicyAssociation", "BucketVersioning",
+                           "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration"}) {
+    EXPECT_FALSE(Policies::IsTaggableKind(kind)) << kind;
+  }
+}
+
+// --- Violations ---------------------------------------------------------------------
+
+struct ViolationCase {
+  std::string name;
+  absl::StatusCode code;
+  std::string type;
+  std::string reason;
+  absl::StatusCode want_code;
+};
+
+void PrintTo(const ViolationCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyViolationTest : public ::testing::TestWithParam<ViolationCase> {};
+
+TEST_P(PolicyViolationTest, RoundTrip) {
+  const ViolationCase& c = GetParam();
+  const absl::Status s = Violation(c.code, c.type, c.reason, "spec.parameters.zones: too many");
+  EXPECT_EQ(s.code(), c.want_code);
+  EXPECT_EQ(std::string(s.message()), "spec.parameters.zones: too many");
+  const absl::Status copy = s;  // the condition travels with the status
+  const std::optional<ViolationCondition> cond = ConditionOf(copy);
+  ASSERT_TRUE(cond.has_value());
+  EXPECT_EQ(cond->type, c.type);
+  EXPECT_EQ(cond->reason, c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyViolationTest,
+    ::testing::Values(ViolationCase{"Denied", absl::StatusCode::kPermissionDenied, "Authorized",
+                                    "Denied", absl::StatusCode::kPermissionDenied},
+                      ViolationCase{"Limit", absl::StatusCode::kFailedPrecondition,
+                                    "PolicyCompliant", "PolicyViolation",
+                                    absl::StatusCode::kFailedPrecondition},
+                      ViolationCase{"InvalidArgument", absl::StatusCode::kInvalidArgument,
+                                    "NetworkValid", "OverlappingCidr",
+                                    absl::StatusCode::kInvalidArgument},
+                      ViolationCase{"OkIsNeverAViolation", absl::StatusCode::kOk, "Authorized",
+                                    "Denied", absl::StatusCode::kFailedPrecondition}),
+    CaseName<ViolationCase>);
+
+TEST(PolicyViolation, FieldViolation) {
+  const absl::Status s = FieldViolation("spec.parameters.zoneCount", "dev allows at most 2 zones");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(s.message()), "spec.parameters.zoneCount: dev allows at most 2 zones");
+  const std::optional<ViolationCondition> cond = ConditionOf(s);
+  ASSERT_TRUE(cond.has_value());
+  EXPECT_EQ(cond->type, kConditionCompliant);
+  EXPECT_EQ(cond->reason, kReasonViolation);
+}
+
+TEST(PolicyViolation, NoConditionOnOtherStatuses) {
+  EXPECT_FALSE(ConditionOf(absl::OkStatus()).has_value());
+  EXPECT_FALSE(ConditionOf(absl::InvalidArgumentError("spec.x: required")).has_value());
+  absl::Status other = absl::InternalError("x");
+  other.SetPayload("type.example.org/other", absl::Cord("Authorized/Denied"));
+  EXPECT_FALSE(ConditionOf(other).has_value());
+}
+
+}  // namespace
+}  // namespace platform::fn::policy
