@@ -6,7 +6,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps tools build test unit e2e fuzz demo bench format format-check clean \
+.PHONY: all deps tools build test unit e2e golden fuzz demo bench format format-check clean \
         controlplane-up controlplane-down
 
 all: build
@@ -35,6 +35,10 @@ unit: build
 
 e2e: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e $(ARGS)
+
+# Rewrites tests/e2e/golden/ from the current renderer; review the diff.
+golden: build
+	UPDATE_GOLDEN=1 ctest --test-dir $(BUILD_DIR) -R GoldenRenderTest --output-on-failure
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)

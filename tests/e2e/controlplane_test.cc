@@ -61,6 +61,11 @@ const Example kExamples[] = {
      ""},
     {"NamespacedEnvironment", "examples/xenvironment/xr-namespaced.yaml",
      "compositions/xenvironment-namespaced.yaml", "team-payments"},
+    {"ProdEnvironment", "examples/xenvironment/xr-prod.yaml", "compositions/xenvironment.yaml", ""},
+    {"TwoZoneTestEnvironment", "examples/xenvironment/xr-test-2zones.yaml",
+     "compositions/xenvironment.yaml", ""},
+    {"FourZoneProdEnvironment", "examples/xenvironment/xr-prod-4zones.yaml",
+     "compositions/xenvironment.yaml", ""},
 };
 
 class ControlPlaneTest : public ::testing::Test {

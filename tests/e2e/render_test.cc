@@ -7,8 +7,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,87 +53,188 @@ class RenderTest : public ::testing::Test {
   std::unique_ptr<FunctionUnderTest> function_;
 };
 
-TEST_F(RenderTest, RendersClaimBasedEnvironmentIntoClusterScopedKinds) {
-  RunResult r = Render(kSource + "/examples/xenvironment/xr.yaml",
-                       kSource + "/compositions/xenvironment.yaml");
-  ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
-  Rendered out = Parse(r.out);
+// Golden files: render's whole output for each example, compared exactly.
+// Regenerate them with `make golden` (UPDATE_GOLDEN=1) after a deliberate
+// change, and review the diff like code.
+struct GoldenCase {
+  std::string name;
+  std::string xr;
+  std::string composition;
+  bool observe_all = false;  // render once, then again with everything observed ready
+};
 
-  ASSERT_TRUE(out.xr.IsMap());
-  EXPECT_EQ(Str(out.xr, {"kind"}), "XEnvironment");
-  EXPECT_EQ(Str(out.xr, {"metadata", "name"}), "payments-dev");
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
 
-  ASSERT_EQ(out.resources.count("vpc"), 1u) << r.out;
-  const YAML::Node vpc = out.resources["vpc"];
-  EXPECT_EQ(Str(vpc, {"apiVersion"}), "ec2.aws.upbound.io/v1beta1");
-  EXPECT_EQ(Str(vpc, {"kind"}), "VPC");
-  EXPECT_FALSE(At(vpc, {"metadata", "namespace"}));
-  EXPECT_FALSE(vpc["status"]);
-  const YAML::Node fp = At(vpc, {"spec", "forProvider"});
-  EXPECT_EQ(Str(fp, {"region"}), "eu-west-1");
-  EXPECT_EQ(Str(fp, {"cidrBlock"}), "10.10.0.0/16");
-  EXPECT_TRUE(At(fp, {"enableDnsHostnames"}).as<bool>(false));
-  EXPECT_EQ(Str(fp, {"tags", "platform.terraforming.io/team"}), "payments");
-  EXPECT_EQ(Str(fp, {"tags", "owner"}), "payments-oncall");
-
-  // Not ready yet: nothing is observed, so the XR is still creating.
-  bool creating = false;
-  for (const YAML::Node& c : At(out.xr, {"status", "conditions"})) {
-    if (Str(c, {"type"}) == "Ready") creating = Str(c, {"reason"}) == "Creating";
+// Everything of a first render, as Crossplane would observe it once created
+// and ready: a name, an id in status.atProvider and a Ready condition. Built
+// on the original text so quoting survives.
+std::string ObserveAll(const std::string& rendered) {
+  std::string out;
+  for (const std::string& doc : SplitDocuments(ApiObjects(rendered, false, false))) {
+    const YAML::Node node = YAML::Load(doc);
+    const std::string resource =
+        Str(node, {"metadata", "annotations", "crossplane.io/composition-resource-name"});
+    const std::string prefix = Str(node, {"metadata", "generateName"});
+    std::string text = doc;
+    const std::string generate = "  generateName: " + prefix + "\n";
+    const std::size_t at = text.find(generate);
+    if (at != std::string::npos) {
+      text.insert(at + generate.size(), "  name: " + prefix + resource + "\n");
+    }
+    text += "status:\n  atProvider:\n    id: " + resource + "-0123456789\n" +
+            "  conditions:\n  - type: Ready\n    status: \"True\"\n    reason: Available\n" +
+            "    lastTransitionTime: \"2024-01-01T00:00:00Z\"\n";
+    out += "---\n" + text;
   }
-  EXPECT_TRUE(creating) << r.out;
-
-  ASSERT_EQ(out.results.size(), 1u) << r.out;
-  EXPECT_EQ(Str(out.results[0], {"severity"}), "SEVERITY_NORMAL");
-
-  // The call was logged at --debug with the XR's kind and name.
-  EXPECT_NE(ReadLog().find("kind=XEnvironment name=payments-dev"), std::string::npos);
+  return out;
 }
 
-TEST_F(RenderTest, RendersNamespacedEnvironmentIntoNamespacedKinds) {
-  RunResult r = Render(kSource + "/examples/xenvironment/xr-namespaced.yaml",
-                       kSource + "/compositions/xenvironment-namespaced.yaml");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  Rendered out = Parse(r.out);
-  ASSERT_EQ(out.resources.count("vpc"), 1u) << r.out;
-  EXPECT_EQ(Str(out.resources["vpc"], {"apiVersion"}), "ec2.aws.m.upbound.io/v1beta1");
-  EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "namespace"}), "team-payments");
+class GoldenRenderTest : public RenderTest, public ::testing::WithParamInterface<GoldenCase> {};
+
+TEST_P(GoldenRenderTest, MatchesGolden) {
+  const GoldenCase& c = GetParam();
+  RunResult r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
+  if (c.observe_all) {
+    const std::string observed = dir().Write("observed.yaml", ObserveAll(r.out));
+    r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition,
+               {"--observed-resources=" + observed});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string golden = kSource + "/tests/e2e/golden/" + c.name + ".yaml";
+  if (!Tool("UPDATE_GOLDEN").empty()) {
+    std::ofstream(golden) << r.out;
+    GTEST_SKIP() << "wrote " << golden;
+  }
+  EXPECT_EQ(r.out, ReadFile(golden)) << "render output differs from " << golden
+                                     << "; if the change is intended, run `make golden`";
 }
 
-TEST_F(RenderTest, ObservedReadyResourcesMakeTheCompositeReadyWithoutNewEvents) {
-  const std::string observed =
-      dir().Write("observed.yaml", R"(apiVersion: ec2.aws.upbound.io/v1beta1
-kind: VPC
-metadata:
-  name: payments-dev-abcde
-  annotations:
-    crossplane.io/composition-resource-name: vpc
-spec:
-  forProvider:
-    region: eu-west-1
-status:
-  atProvider:
-    id: vpc-0123456789abcdef0
-  conditions:
-  - type: Ready
-    status: "True"
-    reason: Available
-    lastTransitionTime: "2024-01-01T00:00:00Z"
-)");
-  RunResult r =
-      Render(kSource + "/examples/xenvironment/xr.yaml",
-             kSource + "/compositions/xenvironment.yaml", {"--observed-resources=" + observed});
+INSTANTIATE_TEST_SUITE_P(
+    Examples, GoldenRenderTest,
+    ::testing::Values(
+        GoldenCase{"dev", "examples/xenvironment/xr.yaml", "compositions/xenvironment.yaml"},
+        GoldenCase{"dev-observed", "examples/xenvironment/xr.yaml",
+                   "compositions/xenvironment.yaml", true},
+        GoldenCase{"prod", "examples/xenvironment/xr-prod.yaml", "compositions/xenvironment.yaml"},
+        GoldenCase{"test-2zones", "examples/xenvironment/xr-test-2zones.yaml",
+                   "compositions/xenvironment.yaml"},
+        GoldenCase{"prod-4zones", "examples/xenvironment/xr-prod-4zones.yaml",
+                   "compositions/xenvironment.yaml"},
+        GoldenCase{"namespaced", "examples/xenvironment/xr-namespaced.yaml",
+                   "compositions/xenvironment-namespaced.yaml"}),
+    [](const ::testing::TestParamInfo<GoldenCase>& p) {
+      std::string n = p.param.name;
+      for (char& ch : n) {
+        if (ch == '-') ch = '_';
+      }
+      return n;
+    });
+
+// The facts the goldens encode, asserted directly so a regenerated golden
+// cannot quietly lose them.
+TEST_F(RenderTest, ProdHasANatGatewayPerZoneAndPrivateRoutesNeverToTheInternetGateway) {
+  RunResult r = Render(kSource + "/examples/xenvironment/xr-prod.yaml",
+                       kSource + "/compositions/xenvironment.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Rendered out = Parse(r.out);
-  EXPECT_EQ(Str(out.xr, {"status", "vpcId"}), "vpc-0123456789abcdef0") << r.out;
+  for (const char* zone : {"a", "b", "c"}) {
+    const std::string z(zone);
+    ASSERT_EQ(out.resources.count("nat-" + z), 1u) << r.out;
+    const YAML::Node route = out.resources["route-private-nat-" + z];
+    EXPECT_EQ(Str(route, {"spec", "forProvider", "natGatewayIdSelector", "matchLabels",
+                          "platform.terraforming.io/resource"}),
+              "nat-" + z);
+    EXPECT_FALSE(At(route, {"spec", "forProvider", "gatewayIdSelector"}));
+    EXPECT_EQ(Str(out.resources["subnet-private-" + z], {"spec", "forProvider", "cidrBlock"}),
+              z == "a"   ? "10.0.0.0/20"
+              : z == "b" ? "10.0.16.0/20"
+                         : "10.0.32.0/20");
+  }
+  EXPECT_EQ(Str(out.resources["vpc"],
+                {"spec", "forProvider", "tags", "platform.terraforming.io/environment"}),
+            "prod");
+  // The database tier has no way out of the VPC.
+  for (const auto& [name, doc] : out.resources) {
+    if (Str(doc, {"kind"}) != "Route") continue;
+    EXPECT_NE(Str(doc, {"spec", "forProvider", "routeTableIdSelector", "matchLabels",
+                        "platform.terraforming.io/resource"}),
+              "rt-database")
+        << name;
+  }
+}
+
+TEST_F(RenderTest, ObservedResourcesFillStatusAndMakeTheCompositeReady) {
+  const std::string xr = kSource + "/examples/xenvironment/xr.yaml";
+  const std::string composition = kSource + "/compositions/xenvironment.yaml";
+  RunResult first = Render(xr, composition);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string observed = dir().Write("observed.yaml", ObserveAll(first.out));
+  RunResult r = Render(xr, composition, {"--observed-resources=" + observed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Rendered out = Parse(r.out);
+  EXPECT_EQ(Str(out.xr, {"status", "vpcId"}), "vpc-0123456789") << r.out;
+  EXPECT_EQ(Str(out.xr, {"status", "subnets", "private", "a", "id"}),
+            "subnet-private-a-0123456789");
+  EXPECT_EQ(Str(out.xr, {"status", "natGatewayIds", "a"}), "nat-a-0123456789");
+  EXPECT_EQ(At(out.xr, {"status", "privateSubnetIds"}).size(), 2u) << r.out;
   bool available = false;
   for (const YAML::Node& c : At(out.xr, {"status", "conditions"})) {
     if (Str(c, {"type"}) == "Ready") available = Str(c, {"reason"}) == "Available";
   }
   EXPECT_TRUE(available) << r.out;
-  EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "name"}), "payments-dev-abcde");
-  // Steady state: no event.
+  // Names Crossplane gave stay; steady state announces nothing.
+  EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "name"}), "payments-dev-vpc");
   EXPECT_TRUE(out.results.empty()) << r.out;
+}
+
+TEST_F(RenderTest, NamespacedEnvironmentUsesNamespacedKindsInItsNamespace) {
+  RunResult r = Render(kSource + "/examples/xenvironment/xr-namespaced.yaml",
+                       kSource + "/compositions/xenvironment-namespaced.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Rendered out = Parse(r.out);
+  ASSERT_FALSE(out.resources.empty());
+  for (const auto& [name, doc] : out.resources) {
+    const std::string api = Str(doc, {"apiVersion"});
+    EXPECT_TRUE(api.find(".aws.m.upbound.io/v1beta1") != std::string::npos ||
+                api == "protection.crossplane.io/v1beta1")
+        << name << ": " << api;
+    if (api == "protection.crossplane.io/v1beta1") {
+      EXPECT_EQ(Str(doc, {"kind"}), "Usage") << name;
+    }
+    EXPECT_EQ(Str(doc, {"metadata", "namespace"}), "team-payments") << name;
+  }
+}
+
+TEST_F(RenderTest, AuthorizationDenialFailsRenderNamingTheRule) {
+  RunResult r = Render(kSource + "/examples/xenvironment/xr-prod.yaml",
+                       kSource + "/tests/e2e/testdata/composition-authorization.yaml");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("payments-nonprod"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("prod"), std::string::npos) << r.err;
+  // The same policy lets the team create a dev environment.
+  RunResult dev = Render(kSource + "/examples/xenvironment/xr.yaml",
+                         kSource + "/tests/e2e/testdata/composition-authorization.yaml");
+  EXPECT_EQ(dev.exit_code, 0) << dev.err;
+}
+
+TEST_F(RenderTest, PolicyViolationFailsRenderNamingTheFieldAndTheRule) {
+  const std::string xr = dir().Write("xr.yaml", R"(apiVersion: platform.terraforming.io/v1alpha1
+kind: XEnvironment
+metadata:
+  name: too-many-zones
+spec:
+  parameters:
+    environment: dev
+    region: us-east-1
+    team: payments
+    zoneCount: 4
+)");
+  RunResult r = Render(xr, kSource + "/compositions/xenvironment.yaml");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("spec.parameters.zoneCount: dev environments may use at most 2 zones"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(RenderTest, MissingRequiredFieldFailsRenderNamingTheField) {
