@@ -23,5 +23,9 @@ render() {  # <xr> <composition>
   "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results
   echo
 }
-render examples/xenvironment/xr.yaml compositions/xenvironment.yaml
-render examples/xenvironment/xr-namespaced.yaml compositions/xenvironment-namespaced.yaml
+for xr in examples/xenvironment/xr*.yaml; do
+  case "$xr" in
+    *namespaced*) render "$xr" compositions/xenvironment-namespaced.yaml ;;
+    *) render "$xr" compositions/xenvironment.yaml ;;
+  esac
+done
