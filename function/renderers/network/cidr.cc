@@ -7,13 +7,10 @@
 namespace platform::fn::renderers::network {
 namespace {
 
-std::uint32_t Mask(int prefix) {
-  return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
-}
+std::uint32_t Mask(int prefix) { return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix); }
 
 absl::Status Invalid(std::string_view text, std::string_view why) {
-  return absl::InvalidArgumentError(
-      sdk::Cat("\"", text, "\" is not an IPv4 CIDR block: ", why));
+  return absl::InvalidArgumentError(sdk::Cat("\"", text, "\" is not an IPv4 CIDR block: ", why));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ absl::StatusOr<Cidr> SubnetFor(const Cidr& vpc, Tier tier, int slot) {
   }
   // The tier's share of the VPC: private = half 0, public = quarter 2,
   // database = quarter 3.
-  absl::StatusOr<Cidr> share = tier == Tier::kPrivate ? vpc.Subnet(1, 0)
+  absl::StatusOr<Cidr> share = tier == Tier::kPrivate  ? vpc.Subnet(1, 0)
                                : tier == Tier::kPublic ? vpc.Subnet(2, 2)
                                                        : vpc.Subnet(2, 3);
   if (!share.ok()) return share.status();

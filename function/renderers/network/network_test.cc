@@ -109,18 +109,14 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, LayoutTest,
     ::testing::Values(LayoutCase{"Private16A", "10.0.0.0/16", Tier::kPrivate, 0, "10.0.0.0/20"},
                       LayoutCase{"Private16C", "10.0.0.0/16", Tier::kPrivate, 2, "10.0.32.0/20"},
-                      LayoutCase{"Private16H", "10.0.0.0/16", Tier::kPrivate, 7,
-                                 "10.0.112.0/20"},
+                      LayoutCase{"Private16H", "10.0.0.0/16", Tier::kPrivate, 7, "10.0.112.0/20"},
                       LayoutCase{"Public16A", "10.0.0.0/16", Tier::kPublic, 0, "10.0.128.0/21"},
                       LayoutCase{"Public16F", "10.0.0.0/16", Tier::kPublic, 5, "10.0.168.0/21"},
-                      LayoutCase{"Database16A", "10.0.0.0/16", Tier::kDatabase, 0,
-                                 "10.0.192.0/21"},
-                      LayoutCase{"Database16H", "10.0.0.0/16", Tier::kDatabase, 7,
-                                 "10.0.248.0/21"},
+                      LayoutCase{"Database16A", "10.0.0.0/16", Tier::kDatabase, 0, "10.0.192.0/21"},
+                      LayoutCase{"Database16H", "10.0.0.0/16", Tier::kDatabase, 7, "10.0.248.0/21"},
                       LayoutCase{"Private20B", "10.1.0.0/20", Tier::kPrivate, 1, "10.1.1.0/24"},
                       LayoutCase{"Public20A", "10.1.0.0/20", Tier::kPublic, 0, "10.1.8.0/25"},
-                      LayoutCase{"Database20C", "10.1.0.0/20", Tier::kDatabase, 2,
-                                 "10.1.13.0/25"}),
+                      LayoutCase{"Database20C", "10.1.0.0/20", Tier::kDatabase, 2, "10.1.13.0/25"}),
     CaseName<LayoutCase>);
 
 TEST(Layout, EverySubnetIsInsideTheVpcAndNoTwoOverlap) {

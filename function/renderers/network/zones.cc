@@ -12,6 +12,7 @@ using Table = std::map<std::string_view, std::vector<std::string_view>, std::les
 // Zone names of the commercial regions. A few regions skip letters (for
 // example ap-northeast-1 has no "b").
 const Table& Regions() {
+  // clang-format off
   static const Table* table = new Table{
       {"af-south-1", {"a", "b", "c"}},
       {"ap-east-1", {"a", "b", "c"}},
@@ -43,6 +44,7 @@ const Table& Regions() {
       {"us-west-1", {"a", "b", "c"}},
       {"us-west-2", {"a", "b", "c", "d"}},
   };
+  // clang-format on
   return *table;
 }
 
