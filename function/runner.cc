@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "function/policy/policy.h"
+#include "function/sdk/errors.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn {
@@ -105,7 +105,7 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
       std::string msg = Bounded(std::string(rendered.message()), kMaxMessageBytes);
       spdlog::error("RunFunction kind={} name={}: {}", kind, name, msg);
       // A policy violation also says why in a condition the claim shows.
-      if (std::optional<policy::ViolationCondition> c = policy::ConditionOf(rendered)) {
+      if (std::optional<sdk::ErrorCondition> c = sdk::ConditionOf(rendered)) {
         pb::Condition condition;
         condition.set_type(std::move(c->type));
         condition.set_status(pb::STATUS_CONDITION_FALSE);

@@ -10,14 +10,13 @@
 
 #include "absl/strings/cord.h"
 #include "function/policy/defaults.h"
+#include "function/sdk/errors.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn::policy {
 namespace {
 
 using sdk::Json;
-
-constexpr char kConditionPayloadUrl[] = "type.platform.terraforming.io/condition";
 
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -175,25 +174,12 @@ void Policies::ApplyMandatedTags(const Subject& subject, sdk::Response& rsp) con
 
 absl::Status Violation(absl::StatusCode code, std::string_view condition_type,
                        std::string_view reason, std::string_view message) {
-  if (code == absl::StatusCode::kOk) code = absl::StatusCode::kFailedPrecondition;
-  absl::Status status(code, std::string(message));
-  status.SetPayload(kConditionPayloadUrl, absl::Cord(sdk::Cat(condition_type, "/", reason)));
-  return status;
+  return sdk::ErrorWithCondition(code, condition_type, reason, message);
 }
 
 absl::Status FieldViolation(std::string_view path, std::string_view rule) {
   return Violation(absl::StatusCode::kFailedPrecondition, kConditionCompliant, kReasonViolation,
                    sdk::Cat(path, ": ", rule));
-}
-
-std::optional<ViolationCondition> ConditionOf(const absl::Status& status) {
-  if (status.ok()) return std::nullopt;
-  auto payload = status.GetPayload(kConditionPayloadUrl);
-  if (!payload) return std::nullopt;
-  const std::string text(*payload);
-  const std::size_t slash = text.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  return ViolationCondition{text.substr(0, slash), text.substr(slash + 1)};
 }
 
 }  // namespace platform::fn::policy

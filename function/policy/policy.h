@@ -177,7 +177,7 @@ class Policies {
   std::vector<std::pair<std::string, std::string>> extra_tags_;
 };
 
-// A policy violation as a Status that the runner turns into a FATAL result
+// A policy violation: sdk::ErrorWithCondition, which the runner turns into a FATAL result
 // and a False condition of `condition_type` with `reason` (both PascalCase;
 // the type not one of Crossplane's own) on the XR and its claim. An OK `code`
 // is taken as FailedPrecondition: a violation is never OK.
@@ -188,12 +188,7 @@ absl::Status Violation(absl::StatusCode code, std::string_view condition_type,
 // "<path>: <rule>" with condition PolicyCompliant, reason PolicyViolation.
 absl::Status FieldViolation(std::string_view path, std::string_view rule);
 
-// The condition a Status carries, if it was made by Violation().
-struct ViolationCondition {
-  std::string type;
-  std::string reason;
-};
-std::optional<ViolationCondition> ConditionOf(const absl::Status& status);
+// The condition a violation carries: sdk::ConditionOf (function/sdk/errors.h).
 
 }  // namespace platform::fn::policy
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "function/sdk/errors.h"
 #include "function/sdk/request.h"
 #include "function/sdk/response.h"
 #include "function/sdk/strings.h"
@@ -318,7 +319,7 @@ TEST_P(PolicyLoadErrorTest, NamesTheField) {
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(p.status().message()), c.want);
   // A configuration error of the platform team, not a violation by the user.
-  EXPECT_FALSE(ConditionOf(p.status()).has_value());
+  EXPECT_FALSE(sdk::ConditionOf(p.status()).has_value());
 }
 
 constexpr char kEc[] = "environmentconfig/platform-policy.data.policy";
@@ -612,7 +613,7 @@ TEST_P(PolicyAuthorizeTest, Authorize) {
   }
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(std::string(s.message()), c.want);
-  const std::optional<ViolationCondition> cond = ConditionOf(s);
+  const std::optional<sdk::ErrorCondition> cond = sdk::ConditionOf(s);
   ASSERT_TRUE(cond.has_value());
   EXPECT_EQ(cond->type, "Authorized");
   EXPECT_EQ(cond->reason, "Denied");
@@ -875,7 +876,7 @@ TEST_P(PolicyViolationTest, RoundTrip) {
   EXPECT_EQ(s.code(), c.want_code);
   EXPECT_EQ(std::string(s.message()), "spec.parameters.zones: too many");
   const absl::Status copy = s;  // the condition travels with the status
-  const std::optional<ViolationCondition> cond = ConditionOf(copy);
+  const std::optional<sdk::ErrorCondition> cond = sdk::ConditionOf(copy);
   ASSERT_TRUE(cond.has_value());
   EXPECT_EQ(cond->type, c.type);
   EXPECT_EQ(cond->reason, c.reason);
@@ -899,18 +900,18 @@ TEST(PolicyViolation, FieldViolation) {
   const absl::Status s = FieldViolation("spec.parameters.zoneCount", "dev allows at most 2 zones");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(std::string(s.message()), "spec.parameters.zoneCount: dev allows at most 2 zones");
-  const std::optional<ViolationCondition> cond = ConditionOf(s);
+  const std::optional<sdk::ErrorCondition> cond = sdk::ConditionOf(s);
   ASSERT_TRUE(cond.has_value());
   EXPECT_EQ(cond->type, kConditionCompliant);
   EXPECT_EQ(cond->reason, kReasonViolation);
 }
 
 TEST(PolicyViolation, NoConditionOnOtherStatuses) {
-  EXPECT_FALSE(ConditionOf(absl::OkStatus()).has_value());
-  EXPECT_FALSE(ConditionOf(absl::InvalidArgumentError("spec.x: required")).has_value());
+  EXPECT_FALSE(sdk::ConditionOf(absl::OkStatus()).has_value());
+  EXPECT_FALSE(sdk::ConditionOf(absl::InvalidArgumentError("spec.x: required")).has_value());
   absl::Status other = absl::InternalError("x");
   other.SetPayload("type.example.org/other", absl::Cord("Authorized/Denied"));
-  EXPECT_FALSE(ConditionOf(other).has_value());
+  EXPECT_FALSE(sdk::ConditionOf(other).has_value());
 }
 
 }  // namespace

@@ -61,11 +61,6 @@ struct Params {
   Json user_tags = Json::object();
 };
 
-absl::Status PolicyViolation(std::string_view field, std::string_view rule) {
-  return policy::Violation(absl::StatusCode::kFailedPrecondition, "PolicyCompliant",
-                           "PolicyViolation", sdk::Cat(field, ": ", rule));
-}
-
 // The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
 // (the region's first N zones), never both.
 absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std::string& region,
@@ -115,9 +110,10 @@ absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std
     }
   }
   if (static_cast<int>(zones.size()) > limits.max_zones) {
-    return PolicyViolation(JoinPath(params.path(), named.empty() ? "zoneCount" : "zones"),
-                           sdk::Cat(limits.environment_class, " environments may use at most ",
-                                    limits.max_zones, " zones, not ", zones.size()));
+    return policy::FieldViolation(
+        JoinPath(params.path(), named.empty() ? "zoneCount" : "zones"),
+        sdk::Cat(limits.environment_class, " environments may use at most ", limits.max_zones,
+                 " zones, not ", zones.size()));
   }
   return zones;
 }
@@ -249,9 +245,10 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   if (!limits.allowed_regions.empty() &&
       std::find(limits.allowed_regions.begin(), limits.allowed_regions.end(), p.subject.region) ==
           limits.allowed_regions.end()) {
-    return PolicyViolation(JoinPath(params.path(), "region"),
-                           sdk::Cat(p.subject.environment_class, " environments may only use ",
-                                    fmt::format("{}", fmt::join(limits.allowed_regions, ", "))));
+    return policy::FieldViolation(
+        JoinPath(params.path(), "region"),
+        sdk::Cat(p.subject.environment_class, " environments may only use ",
+                 fmt::format("{}", fmt::join(limits.allowed_regions, ", "))));
   }
 
   PLATFORM_ASSIGN_OR_RETURN(p.zones, ReadZones(params, p.subject.region, limits));
@@ -263,7 +260,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
     return FieldError(JoinPath(params.path(), "vpcCidr"), std::string(vpc.status().message()));
   }
   if (vpc->prefix() < limits.min_vpc_prefix || vpc->prefix() > limits.max_vpc_prefix) {
-    return PolicyViolation(
+    return policy::FieldViolation(
         JoinPath(params.path(), "vpcCidr"),
         sdk::Cat(p.subject.environment_class, " VPCs must be /", limits.min_vpc_prefix, " to /",
                  limits.max_vpc_prefix, ", not /", vpc->prefix()));
@@ -275,7 +272,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                                                limits.default_nat_strategy));
   if (std::find(limits.allowed_nat_strategies.begin(), limits.allowed_nat_strategies.end(),
                 p.nat) == limits.allowed_nat_strategies.end()) {
-    return PolicyViolation(
+    return policy::FieldViolation(
         JoinPath(params.path(), "natStrategy"),
         sdk::Cat(p.subject.environment_class, " environments may use NAT strategies ",
                  fmt::format("{}", fmt::join(limits.allowed_nat_strategies, ", ")), ", not ",
