@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "function/registry.h"
+#include "function/renderers/xcluster.h"
 #include "function/renderers/xenvironment.h"
 
 namespace platform::fn {
@@ -9,6 +10,7 @@ namespace platform::fn {
 Registry BuiltinRegistry() {
   Registry r;
   r.Add("XEnvironment", std::make_unique<renderers::XEnvironment>());
+  r.Add("XCluster", std::make_unique<renderers::XCluster>());
   return r;
 }
 

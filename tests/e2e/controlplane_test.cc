@@ -52,6 +52,11 @@ struct Example {
   std::string xr;
   std::string composition;
   std::string namespace_;  // empty for claim-based (cluster-scoped) XRs
+  // Where a claim-based XR's namespaced objects (Cluster API kinds) land: the
+  // claim's namespace. Empty when it composes none.
+  std::string objects_namespace = "";
+  // Extra flags for render, e.g. --observed-resources.
+  std::vector<std::string> render_flags = {};
 };
 
 void PrintTo(const Example& e, std::ostream* os) { *os << e.name; }
@@ -66,6 +71,22 @@ const Example kExamples[] = {
      "compositions/xenvironment.yaml", ""},
     {"FourZoneProdEnvironment", "examples/xenvironment/xr-prod-4zones.yaml",
      "compositions/xenvironment.yaml", ""},
+    // Node pools are only rendered once the control plane is observed ready.
+    {"ClaimBasedCluster", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml", "",
+     "team-payments"},
+    {"ClaimBasedClusterControlPlaneReady",
+     "examples/xcluster/xr.yaml",
+     "compositions/xcluster.yaml",
+     "",
+     "team-payments",
+     {"--observed-resources=" + kSource + "/tests/e2e/testdata/xcluster-controlplane-ready.yaml"}},
+    {"NamespacedCluster",
+     "examples/xcluster/xr-namespaced.yaml",
+     "compositions/xcluster-namespaced.yaml",
+     "team-payments",
+     "",
+     {"--observed-resources=" + kSource +
+      "/tests/e2e/testdata/xcluster-namespaced-controlplane-ready.yaml"}},
 };
 
 class ControlPlaneTest : public ::testing::Test {
@@ -121,15 +142,19 @@ TEST_P(RenderedTest, EveryRenderedResourceIsAcceptedByTheApiServer) {
   const Example& ex = GetParam();
   FunctionUnderTest function(FUNCTION_PLATFORM_BIN);
   ASSERT_TRUE(function.ok()) << function.log();
-  RunResult r = function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition);
+  RunResult r =
+      function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition, ex.render_flags);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Rendered out = ParseRendered(r.out);
   ASSERT_FALSE(out.resources.empty()) << r.out;
   if (!ex.namespace_.empty()) EnsureNamespace(ex.namespace_);
+  if (!ex.objects_namespace.empty()) EnsureNamespace(ex.objects_namespace);
 
   for (auto& [name, doc] : out.resources) {
     if (ex.namespace_.empty()) {
-      EXPECT_FALSE(At(doc, {"metadata", "namespace"})) << name << " of a claim-based XR";
+      const std::string ns = Str(doc, {"metadata", "namespace"});
+      EXPECT_TRUE(ns.empty() || ns == ex.objects_namespace)
+          << name << " of a claim-based XR in namespace " << ns;
     } else {
       EXPECT_EQ(Str(doc, {"metadata", "namespace"}), ex.namespace_) << name;
     }
@@ -226,8 +251,9 @@ TEST_F(ValidateTest, RenderedOutputPasses) {
   FunctionUnderTest function(FUNCTION_PLATFORM_BIN);
   ASSERT_TRUE(function.ok()) << function.log();
   for (const Example& ex : kExamples) {
-    RunResult r = function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition,
-                                  {"--include-full-xr"});
+    std::vector<std::string> flags = ex.render_flags;
+    flags.push_back("--include-full-xr");
+    RunResult r = function.Render(kSource + "/" + ex.xr, kSource + "/" + ex.composition, flags);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Results are render's own documents, not API objects.
     RunResult v = Validate(dir_.Write(ex.name + ".yaml", ApiObjects(r.out, true, false)));
