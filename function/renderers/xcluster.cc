@@ -24,7 +24,6 @@ using sdk::Json;
 
 // Cluster API core at its storage version (v1beta2: references are
 // {apiGroup, kind, name}); CAPA's own kinds at theirs (v1beta2 too).
-constexpr std::string_view kCapiGroup = "cluster.x-k8s.io";
 constexpr std::string_view kCapiVersion = "cluster.x-k8s.io/v1beta2";
 constexpr std::string_view kControlPlaneGroup = "controlplane.cluster.x-k8s.io";
 constexpr std::string_view kControlPlaneVersion = "controlplane.cluster.x-k8s.io/v1beta2";
