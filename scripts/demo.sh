@@ -23,9 +23,11 @@ render() {  # <xr> <composition>
   "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results
   echo
 }
-for xr in examples/xenvironment/xr*.yaml; do
-  case "$xr" in
-    *namespaced*) render "$xr" compositions/xenvironment-namespaced.yaml ;;
-    *) render "$xr" compositions/xenvironment.yaml ;;
-  esac
+for kind in xenvironment xcluster; do
+  for xr in examples/${kind}/xr*.yaml; do
+    case "$xr" in
+      *namespaced*) render "$xr" "compositions/${kind}-namespaced.yaml" ;;
+      *) render "$xr" "compositions/${kind}.yaml" ;;
+    esac
+  done
 done
