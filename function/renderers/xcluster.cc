@@ -12,6 +12,7 @@
 #include "function/policy/policy.h"
 #include "function/renderers/network/zones.h"
 #include "function/renderers/scope.h"
+#include "function/renderers/subject.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -266,21 +267,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   PLATFORM_ASSIGN_OR_RETURN(std::string flavor, params.Enum("flavor", {"EKS"}, "EKS"));
   (void)provisioner;
   (void)flavor;
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.environment_class,
-                            params.Enum("environment", {"dev", "test", "sandbox", "prod"}));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.region, params.String("region"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.team, params.String("team"));
-  if (p.subject.team.empty()) return FieldError(JoinPath(params.path(), "team"), "required");
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.cost_center, params.String("costCenter", ""));
-  PLATFORM_ASSIGN_OR_RETURN(auto tags, params.StringMap("tags"));
-  for (auto& [k, v] : tags) {
-    if (k.starts_with(policy::kPlatformTagPrefix)) continue;
-    if (absl::AsciiStrToLower(k.substr(0, 4)) == "aws:") {
-      return FieldError(sdk::Cat(JoinPath(params.path(), "tags"), "[", k, "]"),
-                        "keys starting with aws: are reserved by AWS");
-    }
-    p.user_tags[k] = v;
-  }
+  PLATFORM_RETURN_IF_ERROR(ReadSubjectParams(params, p.subject, p.user_tags));
 
   // Authorization first: a denied request learns nothing else.
   PLATFORM_RETURN_IF_ERROR(policies.Authorize(p.subject));

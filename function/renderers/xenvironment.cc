@@ -7,12 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "function/policy/policy.h"
 #include "function/renderers/network/cidr.h"
 #include "function/renderers/network/layout.h"
 #include "function/renderers/network/zones.h"
 #include "function/renderers/scope.h"
+#include "function/renderers/subject.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -220,24 +220,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   p.subject.origin_namespace = ns.empty() ? claim_ns : ns;
 
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.environment_class,
-                            params.Enum("environment", {"dev", "test", "sandbox", "prod"}));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.region, params.String("region"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.team, params.String("team"));
-  if (p.subject.team.empty()) return FieldError(JoinPath(params.path(), "team"), "required");
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.cost_center, params.String("costCenter", ""));
-  PLATFORM_ASSIGN_OR_RETURN(auto tags, params.StringMap("tags"));
-  for (auto& [k, v] : tags) {
-    // The platform's own keys are the platform's: a user value would stand
-    // wherever the platform sets none (cost-center without costCenter, tier
-    // on a VPC), so it is dropped.
-    if (k.starts_with(policy::kPlatformTagPrefix)) continue;
-    if (absl::AsciiStrToLower(k.substr(0, 4)) == "aws:") {
-      return FieldError(sdk::Cat(JoinPath(params.path(), "tags"), "[", k, "]"),
-                        "keys starting with aws: are reserved by AWS");
-    }
-    p.user_tags[k] = v;
-  }
+  PLATFORM_RETURN_IF_ERROR(ReadSubjectParams(params, p.subject, p.user_tags));
 
   // Authorization first: a denied request learns nothing else.
   PLATFORM_RETURN_IF_ERROR(policies.Authorize(p.subject));

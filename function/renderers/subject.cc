@@ -1,0 +1,35 @@
+#include "function/renderers/subject.h"
+
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::renderers {
+
+absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subject,
+                               sdk::Json& user_tags) {
+  PLATFORM_ASSIGN_OR_RETURN(subject.environment_class,
+                            params.Enum("environment", {"dev", "test", "sandbox", "prod"}));
+  PLATFORM_ASSIGN_OR_RETURN(subject.region, params.String("region"));
+  PLATFORM_ASSIGN_OR_RETURN(subject.team, params.String("team"));
+  if (subject.team.empty())
+    return sdk::FieldError(sdk::JoinPath(params.path(), "team"), "required");
+  PLATFORM_ASSIGN_OR_RETURN(subject.cost_center, params.String("costCenter", ""));
+  PLATFORM_ASSIGN_OR_RETURN(auto tags, params.StringMap("tags"));
+  for (auto& [k, v] : tags) {
+    // The platform's own keys are the platform's: a user value would stand
+    // wherever the platform sets none (cost-center without costCenter, tier
+    // on a VPC), so it is dropped.
+    if (k.starts_with(policy::kPlatformTagPrefix)) continue;
+    if (absl::AsciiStrToLower(k.substr(0, 4)) == "aws:") {
+      return sdk::FieldError(sdk::Cat(sdk::JoinPath(params.path(), "tags"), "[", k, "]"),
+                             "keys starting with aws: are reserved by AWS");
+    }
+    user_tags[k] = v;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace platform::fn::renderers

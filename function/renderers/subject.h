@@ -1,0 +1,22 @@
+// The parameters every platform XR shares: environment class, region, team,
+// cost center and extra tags. Read once here so every renderer validates
+// them the same way and names the same fields in its errors.
+#ifndef PLATFORM_FUNCTION_RENDERERS_SUBJECT_H_
+#define PLATFORM_FUNCTION_RENDERERS_SUBJECT_H_
+
+#include "absl/status/status.h"
+#include "function/policy/policy.h"
+#include "function/sdk/fields.h"
+
+namespace platform::fn::renderers {
+
+// Fills subject.environment_class, region, team and cost_center from
+// `params` (the XR's spec.parameters), and `user_tags` with the XR's extra
+// tags. Tags under the platform's prefix are dropped (they are the
+// platform's); keys starting with aws: are an error naming the key.
+absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subject,
+                               sdk::Json& user_tags);
+
+}  // namespace platform::fn::renderers
+
+#endif  // PLATFORM_FUNCTION_RENDERERS_SUBJECT_H_
