@@ -20,9 +20,15 @@
 #include "function/sdk/strings.h"
 #include "function/sdk/struct_json.h"
 #include "function/testing/proto_test_util.h"
+#include "function/testing/render_test_util.h"
 
 namespace platform::fn::renderers {
 namespace {
+
+using ::platform::fn::testing::Call;
+using ::platform::fn::testing::PolicyInput;
+using ::platform::fn::testing::RequestOf;
+using ::platform::fn::testing::RunProto;
 
 using ::platform::fn::testing::CaseName;
 using ::platform::fn::testing::FromJson;
@@ -67,28 +73,6 @@ Json Xr(const Json& parameters, const std::string& ns = "",
     xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", claim_ns}};
   }
   return xr;
-}
-
-Json PolicyInput(const Json& policy) {
-  return {
-      {"apiVersion", "platform.fn.terraforming.io/v1beta1"}, {"kind", "Input"}, {"policy", policy}};
-}
-
-struct Call {
-  Json xr;
-  Json observed = Json::object();
-  Json input = nullptr;
-};
-
-pb::RunFunctionResponse RunProto(const Call& c) {
-  Json req = {{"meta", {{"tag", "tag-1"}}}, {"observed", {{"composite", {{"resource", c.xr}}}}}};
-  for (auto it = c.observed.begin(); it != c.observed.end(); ++it) {
-    req["observed"]["resources"][it.key()] = {{"resource", it.value()}};
-  }
-  if (!c.input.is_null()) req["input"] = c.input;
-  static const Registry* const registry = new Registry(BuiltinRegistry());
-  pb::RunFunctionRequest proto = FromJson<pb::RunFunctionRequest>(req.dump());
-  return Runner(*registry).Run(proto);
 }
 
 Json At(const Json& object, std::string_view path) {

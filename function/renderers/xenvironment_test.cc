@@ -31,9 +31,15 @@
 #include "function/sdk/strings.h"
 #include "function/sdk/struct_json.h"
 #include "function/testing/proto_test_util.h"
+#include "function/testing/render_test_util.h"
 
 namespace platform::fn::renderers {
 namespace {
+
+using ::platform::fn::testing::Call;
+using ::platform::fn::testing::PolicyInput;
+using ::platform::fn::testing::RequestOf;
+using ::platform::fn::testing::RunProto;
 
 using ::platform::fn::testing::CaseName;
 using ::platform::fn::testing::EqualsProto;
@@ -80,53 +86,6 @@ Json ClaimXr(const Json& parameters, const std::string& claim_ns) {
   xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", claim_ns},
                               {"crossplane.io/claim-name", "payments"}};
   return xr;
-}
-
-// The step input with a `policy` object.
-Json PolicyInput(const Json& policy) {
-  return {
-      {"apiVersion", "platform.fn.terraforming.io/v1beta1"}, {"kind", "Input"}, {"policy", policy}};
-}
-
-struct Call {
-  Json xr;
-  // Observed composed resources by composition resource name.
-  Json observed = Json::object();
-  // The step input; none when null.
-  Json input = nullptr;
-  // Answers to requirements: key -> list of objects (an empty list: asked,
-  // nothing found). None when null.
-  Json required = nullptr;
-  // What earlier steps left (proto JSON of State) and the context.
-  Json desired = nullptr;
-  Json context = nullptr;
-};
-
-pb::RunFunctionRequest RequestOf(const Call& c) {
-  Json req = {{"meta",
-               {{"tag", "tag-1"},
-                {"capabilities", {"CAPABILITY_CAPABILITIES", "CAPABILITY_REQUIRED_RESOURCES"}}}},
-              {"observed", {{"composite", {{"resource", c.xr}}}}}};
-  for (auto it = c.observed.begin(); it != c.observed.end(); ++it) {
-    req["observed"]["resources"][it.key()] = {{"resource", it.value()}};
-  }
-  if (!c.input.is_null()) req["input"] = c.input;
-  if (!c.required.is_null()) {
-    for (auto it = c.required.begin(); it != c.required.end(); ++it) {
-      Json items = Json::array();
-      for (const Json& o : it.value()) items.push_back({{"resource", o}});
-      req["requiredResources"][it.key()] = {{"items", items}};
-    }
-  }
-  if (!c.desired.is_null()) req["desired"] = c.desired;
-  if (!c.context.is_null()) req["context"] = c.context;
-  return FromJson<pb::RunFunctionRequest>(req.dump());
-}
-
-pb::RunFunctionResponse RunProto(const Call& c) {
-  static const Registry* const registry = new Registry(BuiltinRegistry());
-  pb::RunFunctionRequest req = RequestOf(c);
-  return Runner(*registry).Run(req);
 }
 
 // --- Reading responses --------------------------------------------------------------

@@ -1,0 +1,68 @@
+// Helpers for renderer tests: one RunFunction call through the Runner with
+// the built-in renderers, described as JSON (the XR, observed resources,
+// step input, answered requirements, earlier steps' state and context).
+#ifndef PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_
+#define PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_
+
+#include "function/registry.h"
+#include "function/runner.h"
+#include "function/sdk/proto.h"
+#include "function/sdk/struct_json.h"
+#include "function/testing/proto_test_util.h"
+
+namespace platform::fn::testing {
+
+struct Call {
+  sdk::Json xr;
+  // Observed composed resources by composition resource name.
+  sdk::Json observed = sdk::Json::object();
+  // The step input; none when null.
+  sdk::Json input = nullptr;
+  // Answers to requirements: key -> list of objects (an empty list: asked,
+  // nothing found). None when null.
+  sdk::Json required = nullptr;
+  // What earlier steps left (proto JSON of State) and the context.
+  sdk::Json desired = nullptr;
+  sdk::Json context = nullptr;
+};
+
+// The request for `c`, with tag "tag-1" and the capabilities Crossplane v2.2
+// advertises for required resources.
+inline pb::RunFunctionRequest RequestOf(const Call& c) {
+  sdk::Json req = {
+      {"meta",
+       {{"tag", "tag-1"},
+        {"capabilities", {"CAPABILITY_CAPABILITIES", "CAPABILITY_REQUIRED_RESOURCES"}}}},
+      {"observed", {{"composite", {{"resource", c.xr}}}}}};
+  for (auto it = c.observed.begin(); it != c.observed.end(); ++it) {
+    req["observed"]["resources"][it.key()] = {{"resource", it.value()}};
+  }
+  if (!c.input.is_null()) req["input"] = c.input;
+  if (!c.required.is_null()) {
+    for (auto it = c.required.begin(); it != c.required.end(); ++it) {
+      sdk::Json items = sdk::Json::array();
+      for (const sdk::Json& o : it.value()) items.push_back({{"resource", o}});
+      req["requiredResources"][it.key()] = {{"items", items}};
+    }
+  }
+  if (!c.desired.is_null()) req["desired"] = c.desired;
+  if (!c.context.is_null()) req["context"] = c.context;
+  return FromJson<pb::RunFunctionRequest>(req.dump());
+}
+
+// Runs `c` through the Runner with BuiltinRegistry().
+inline pb::RunFunctionResponse RunProto(const Call& c) {
+  static const Registry* const registry = new Registry(BuiltinRegistry());
+  pb::RunFunctionRequest req = RequestOf(c);
+  return Runner(*registry).Run(req);
+}
+
+// The step input with a `policy` object.
+inline sdk::Json PolicyInput(const sdk::Json& policy) {
+  return {
+      {"apiVersion", "platform.fn.terraforming.io/v1beta1"}, {"kind", "Input"}, {"policy", policy}};
+}
+
+}  // namespace platform::fn::testing
+
+#endif  // PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_
