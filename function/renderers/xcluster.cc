@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "function/policy/policy.h"
 #include "function/renderers/network/zones.h"
 #include "function/renderers/scope.h"
@@ -725,6 +726,40 @@ absl::StatusOr<policy::Policies> LoadPolicies(const sdk::Request& req, sdk::Resp
 
 }  // namespace
 
+namespace {
+
+// Claim-based XRs publish the kubeconfig as their connection details, which
+// Crossplane writes to the claim's connection Secret. Cluster API writes it
+// to the Secret <name>-kubeconfig (key "value") once the control plane is up;
+// the function asks for that Secret as a required resource from then on.
+// Namespaced XRs have no connection details: their users read that Secret,
+// named in status.kubeconfigSecretName, in their own namespace.
+constexpr std::string_view kKubeconfigRequirement = "kubeconfig";
+
+absl::Status PublishKubeconfig(const Params& p, const Scope& scope, const Staging& s,
+                               const sdk::Request& req, sdk::Response& rsp) {
+  if (scope.namespaced || !s.control_plane_ready) return absl::OkStatus();
+  pb::ResourceSelector selector;
+  selector.set_api_version("v1");
+  selector.set_kind("Secret");
+  selector.set_match_name(sdk::Cat(p.name, "-kubeconfig"));
+  selector.set_namespace_(p.namespace_);
+  rsp.RequireResources(std::string(kKubeconfigRequirement), std::move(selector));
+  const std::optional<std::vector<Json>> found = req.RequiredResources(kKubeconfigRequirement);
+  if (!found || found->empty()) return absl::OkStatus();
+  const sdk::Fields secret(found->front(), sdk::Cat("required resource ", kKubeconfigRequirement));
+  PLATFORM_ASSIGN_OR_RETURN(std::string encoded, secret.String("data.value", ""));
+  if (encoded.empty()) return absl::OkStatus();
+  std::string kubeconfig;
+  if (!absl::Base64Unescape(encoded, &kubeconfig)) {
+    return sdk::FieldError(sdk::JoinPath(secret.path(), "data.value"), "must be base64");
+  }
+  rsp.SetConnectionDetail("kubeconfig", std::move(kubeconfig));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const {
   bool waiting = false;
   PLATFORM_ASSIGN_OR_RETURN(policy::Policies policies, LoadPolicies(req, rsp, waiting));
@@ -742,6 +777,7 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
   Composer composer(p, req, rsp);
   const Staging staging = Compose(p, tags, req, composer);
   PLATFORM_RETURN_IF_ERROR(WriteStatus(p, staging, req, rsp));
+  PLATFORM_RETURN_IF_ERROR(PublishKubeconfig(p, scope, staging, req, rsp));
   // Crossplane would call the XR ready once everything desired so far is;
   // pools still held back mean it is not.
   if (!staging.waiting.empty()) rsp.SetCompositeReady(pb::READY_FALSE);

@@ -662,3 +662,74 @@ TEST(XCluster, PoliciesPassedAreReported) {
 
 }  // namespace
 }  // namespace platform::fn::renderers
+
+namespace platform::fn::renderers {
+namespace {
+
+// The kubeconfig Secret Cluster API writes, as Crossplane returns it for a
+// required resource (data base64-encoded).
+Json KubeconfigSecret(const std::string& value_base64) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", "payments-eks-kubeconfig"}, {"namespace", "team-payments"}}},
+          {"data", {{"value", value_base64}}}};
+}
+
+TEST(XClusterKubeconfig, NotAskedForBeforeTheControlPlaneIsReady) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_FALSE(r.proto().has_requirements());
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+}
+
+TEST(XClusterKubeconfig, AskedForOnceTheControlPlaneIsReady) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}});
+  ASSERT_TRUE(r.proto().has_requirements()) << r.proto().DebugString();
+  const auto& wanted = r.proto().requirements().resources();
+  ASSERT_EQ(wanted.count("kubeconfig"), 1u);
+  const pb::ResourceSelector& s = wanted.at("kubeconfig");
+  EXPECT_EQ(s.api_version(), "v1");
+  EXPECT_EQ(s.kind(), "Secret");
+  EXPECT_EQ(s.match_name(), "payments-eks-kubeconfig");
+  EXPECT_EQ(s.namespace_(), "team-payments");
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+}
+
+TEST(XClusterKubeconfig, PublishedAsConnectionDetailsWhenTheSecretIsThere) {
+  // "apiVersion: v1\n" in base64.
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"controlplane", ReadyControlPlane()}},
+                 .required = {{"kubeconfig", {KubeconfigSecret("YXBpVmVyc2lvbjogdjEK")}}}});
+  const auto& details = r.proto().desired().composite().connection_details();
+  ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
+  EXPECT_EQ(details.at("kubeconfig"), "apiVersion: v1\n");
+  // Still asked for, so the requirements stay the same between calls.
+  EXPECT_EQ(r.proto().requirements().resources().count("kubeconfig"), 1u);
+}
+
+TEST(XClusterKubeconfig, NotYetWrittenMeansNoConnectionDetails) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params()),
+                                .observed = {{"controlplane", ReadyControlPlane()}},
+                                .required = {{"kubeconfig", Json::array()}}});
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+}
+
+TEST(XClusterKubeconfig, BadBase64IsFatalNamingTheField) {
+  const pb::RunFunctionResponse rsp =
+      RunProto(Call{.xr = Xr(Params()),
+                    .observed = {{"controlplane", ReadyControlPlane()}},
+                    .required = {{"kubeconfig", {KubeconfigSecret("not base64!")}}}});
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), "required resource kubeconfig.data.value: must be base64");
+}
+
+TEST(XClusterKubeconfig, NamespacedXrsDoNotAskForIt) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params(), "team-payments"),
+                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  EXPECT_FALSE(r.proto().has_requirements());
+}
+
+}  // namespace
+}  // namespace platform::fn::renderers
