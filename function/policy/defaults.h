@@ -32,7 +32,16 @@ struct ClassDefaults {
   int max_vpc_prefix;
   // NAT strategies the class may never allow, whatever the input says.
   std::span<const std::string_view> forbidden_nat_strategies;
+  // Cluster limits.
+  std::span<const std::string_view> kubernetes_versions;
+  int max_nodes_per_pool;
+  std::span<const std::string_view> endpoint_access;
+  std::span<const std::string_view> instance_families;  // empty: any
 };
+
+// Bounds of maxNodesPerPool.
+inline constexpr int kMinNodesPerPool = 1;
+inline constexpr int kMaxNodesPerPool = 1000;
 // The defaults of a class, or nullptr for an unknown class.
 const ClassDefaults* DefaultsFor(std::string_view environment_class);
 

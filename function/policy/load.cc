@@ -45,6 +45,11 @@ struct ClassDraft {
   Setting<int> min_prefix;
   Setting<int> max_prefix;
   Setting<std::vector<std::string>> security_groups;
+  // Cluster limits.
+  Setting<std::vector<std::string>> kubernetes_versions;
+  Setting<int> max_nodes_per_pool;
+  Setting<std::vector<std::string>> endpoint_access;
+  Setting<std::vector<std::string>> instance_families;
 };
 
 struct Draft {
@@ -57,7 +62,9 @@ constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "c
                                               "authorization"};
 constexpr std::string_view kClassFields[] = {
     "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
-    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds"};
+    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds",     "cluster"};
+constexpr std::string_view kClusterFields[] = {"kubernetesVersions", "maxNodesPerPool",
+                                               "endpointAccess", "instanceFamilies"};
 constexpr std::string_view kRefFields[] = {"name"};
 constexpr std::string_view kRuleFields[] = {"name", "teams", "namespaces", "classes", "regions"};
 
@@ -162,6 +169,31 @@ std::string CheckSecurityGroup(std::string_view s) {
   return sdk::Cat("must be a security group id such as sg-0123456789abcdef0, not ", Quoted(s));
 }
 
+std::string CheckKubernetesVersion(std::string_view s) {
+  if (std::find(std::begin(kKubernetesVersions), std::end(kKubernetesVersions), s) !=
+      std::end(kKubernetesVersions)) {
+    return {};
+  }
+  return sdk::Cat("must be one of ", List(kKubernetesVersions), ", not ", Quoted(s));
+}
+
+std::string CheckEndpointAccess(std::string_view s) {
+  if (std::find(std::begin(kEndpointAccessModes), std::end(kEndpointAccessModes), s) !=
+      std::end(kEndpointAccessModes)) {
+    return {};
+  }
+  return sdk::Cat("must be one of ", List(kEndpointAccessModes), ", not ", Quoted(s));
+}
+
+// m6i, t4g, c7gn, u-6tb1 (the part of an instance type before the dot).
+std::string CheckInstanceFamily(std::string_view s) {
+  if (!s.empty() && s.size() <= 16 && IsLowerAlpha(s.substr(0, 1)) &&
+      std::all_of(s.begin(), s.end(), IsDnsChar) && s.find('.') == std::string_view::npos) {
+    return {};
+  }
+  return sdk::Cat("must be an EC2 instance family such as m6i (no size), not ", Quoted(s));
+}
+
 std::string CheckTeam(std::string_view s) {
   if (!s.empty()) return {};
   return "must not be empty";
@@ -261,6 +293,33 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
                                       internal::kMaxVpcPrefix, d.max_prefix));
   PLATFORM_RETURN_IF_ERROR(
       OverlayList(c, "securityGroupIds", layer, CheckSecurityGroup, d.security_groups));
+  if (c.Has("cluster")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields k, c.Object("cluster"));
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(k, kClusterFields));
+    PLATFORM_RETURN_IF_ERROR(OverlayList(k, "kubernetesVersions", layer, CheckKubernetesVersion,
+                                         d.kubernetes_versions));
+    if (k.Has("kubernetesVersions") && d.kubernetes_versions.value.empty()) {
+      return FieldError(d.kubernetes_versions.path,
+                        sdk::Cat("must allow at least one of ", List(kKubernetesVersions)));
+    }
+    PLATFORM_RETURN_IF_ERROR(OverlayInt(k, "maxNodesPerPool", layer, internal::kMinNodesPerPool,
+                                        internal::kMaxNodesPerPool, d.max_nodes_per_pool));
+    PLATFORM_RETURN_IF_ERROR(
+        OverlayList(k, "endpointAccess", layer, CheckEndpointAccess, d.endpoint_access));
+    if (k.Has("endpointAccess")) {
+      if (d.endpoint_access.value.empty()) {
+        return FieldError(d.endpoint_access.path,
+                          sdk::Cat("must allow at least one of ", List(kEndpointAccessModes)));
+      }
+      // A production API server is never reachable from the internet alone.
+      if (cls == "prod" && Contains(d.endpoint_access.value, "Public")) {
+        return FieldError(d.endpoint_access.path,
+                          "prod clusters may never use endpoint access Public");
+      }
+    }
+    PLATFORM_RETURN_IF_ERROR(OverlayList(k, "instanceFamilies", layer, CheckInstanceFamily,
+                                         d.instance_families));
+  }
   return absl::OkStatus();
 }
 
@@ -405,6 +464,10 @@ Draft DefaultDraft() {
     c.default_nat.value = l.default_nat_strategy;
     c.min_prefix.value = l.min_vpc_prefix;
     c.max_prefix.value = l.max_vpc_prefix;
+    c.kubernetes_versions.value = l.cluster.kubernetes_versions;
+    c.max_nodes_per_pool.value = l.cluster.max_nodes_per_pool;
+    c.endpoint_access.value = l.cluster.endpoint_access;
+    c.instance_families.value = l.cluster.instance_families;
     d.classes.push_back(std::move(c));
   }
   return d;
@@ -457,6 +520,10 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
     l.min_vpc_prefix = c.min_prefix.value;
     l.max_vpc_prefix = c.max_prefix.value;
     l.security_group_ids = std::move(c.security_groups.value);
+    l.cluster.kubernetes_versions = std::move(c.kubernetes_versions.value);
+    l.cluster.max_nodes_per_pool = c.max_nodes_per_pool.value;
+    l.cluster.endpoint_access = std::move(c.endpoint_access.value);
+    l.cluster.instance_families = std::move(c.instance_families.value);
     p.classes_.push_back(std::move(l));
   }
   p.rules_ = std::move(d.rules);

@@ -84,6 +84,18 @@ bool ClassLimits::AllowsNatStrategy(std::string_view strategy) const {
   return Contains(allowed_nat_strategies, strategy);
 }
 
+bool ClusterLimits::AllowsVersion(std::string_view version) const {
+  return Contains(kubernetes_versions, version);
+}
+
+bool ClusterLimits::AllowsEndpointAccess(std::string_view access) const {
+  return Contains(endpoint_access, access);
+}
+
+bool ClusterLimits::AllowsInstanceFamily(std::string_view family) const {
+  return instance_families.empty() || Contains(instance_families, family);
+}
+
 Policies::Policies() {
   for (std::string_view name : kEnvironmentClasses) {
     classes_.push_back(internal::DefaultLimits(*internal::DefaultsFor(name)));

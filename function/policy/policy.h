@@ -43,6 +43,13 @@ inline constexpr std::string_view kEnvironmentClasses[] = {"dev", "test", "sandb
 // The NAT strategies a class may allow.
 inline constexpr std::string_view kNatStrategies[] = {"None", "Single", "PerZone"};
 
+// The Kubernetes versions (MAJOR.MINOR) the XCluster XRD offers, newest
+// first: the default is the first, and a class may only ever allow these.
+inline constexpr std::string_view kKubernetesVersions[] = {"1.34", "1.33", "1.32", "1.31"};
+// The API endpoint access modes the XCluster XRD offers.
+inline constexpr std::string_view kEndpointAccessModes[] = {"Private", "PublicAndPrivate",
+                                                            "Public"};
+
 // The platform's tag keys. Input tags may not use the prefix.
 inline constexpr std::string_view kPlatformTagPrefix = "platform.terraforming.io/";
 inline constexpr std::string_view kTagEnvironment = "platform.terraforming.io/environment";
@@ -72,6 +79,28 @@ struct Subject {
   std::string cost_center;        // spec.parameters.costCenter, may be empty
 };
 
+// What a cluster (XCluster) of an environment class may have. Defaults:
+//
+//   class    Kubernetes   max nodes/pool  endpoint access            instance families
+//   dev      1.31..1.34   5               any                        small (see defaults.cc)
+//   test     1.31..1.34   10              any                        small
+//   sandbox  1.31..1.34   5               any                        small
+//   prod     1.32..1.34   100             Private, PublicAndPrivate  any
+struct ClusterLimits {
+  // MAJOR.MINOR versions allowed, of those the XRD offers.
+  std::vector<std::string> kubernetes_versions;
+  // Largest maxSize of one node pool.
+  int max_nodes_per_pool = 5;
+  // Of Private, PublicAndPrivate, Public.
+  std::vector<std::string> endpoint_access;
+  // EC2 instance families (m6i of m6i.large) allowed; empty allows any.
+  std::vector<std::string> instance_families;
+
+  bool AllowsVersion(std::string_view version) const;
+  bool AllowsEndpointAccess(std::string_view access) const;
+  bool AllowsInstanceFamily(std::string_view family) const;
+};
+
 // What an environment class may have. Defaults per class; the input and the
 // EnvironmentConfig may override any field of any class. Load() guarantees:
 // 1 <= max_zones <= 6; 16 <= min_vpc_prefix <= max_vpc_prefix <= 28;
@@ -92,6 +121,8 @@ struct ClassLimits {
   // Security group ids (sg-...) every workload of the class must carry; empty
   // by default.
   std::vector<std::string> security_group_ids;
+  // What its clusters may have.
+  ClusterLimits cluster;
 
   bool AllowsRegion(std::string_view region) const;
   bool AllowsNatStrategy(std::string_view strategy) const;

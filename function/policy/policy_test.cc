@@ -354,7 +354,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
                   "input.policy.classes.dev.maxZone: unknown field; the fields here are "
                   "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
-                  "minVpcPrefix, maxVpcPrefix, securityGroupIds"},
+                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster"},
         // Class fields.
         ErrorCase{"MaxZonesTooMany", R"({"classes": {"prod": {"maxZones": 7}}})", "",
                   "input.policy.classes.prod.maxZones: must be between 1 and 6"},

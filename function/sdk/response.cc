@@ -117,6 +117,12 @@ absl::Status Response::SetCondition(std::string_view type, pb::Status status,
 }
 
 void Response::RequireResources(const std::string& key, pb::ResourceSelector selector) {
+  if (req_->meta().capabilities().empty()) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    (*rsp_.mutable_requirements()->mutable_extra_resources())[key] = selector;
+#pragma GCC diagnostic pop
+  }
   (*rsp_.mutable_requirements()->mutable_resources())[key] = std::move(selector);
 }
 

@@ -86,6 +86,10 @@ class Response {
                             pb::Target target = pb::TARGET_COMPOSITE);
 
   // Asks Crossplane for resources or schemas; it calls again with them.
+  // Resources go under requirements.resources; for a caller that advertises
+  // no capabilities (Crossplane before v2.2, crossplane render v1.x) also
+  // under the deprecated requirements.extra_resources, which is all v1.x
+  // knows. Crossplane v2.0 and v2.1 then fetch the selector twice.
   void RequireResources(const std::string& key, pb::ResourceSelector selector);
   void RequireSchema(const std::string& key, std::string api_version, std::string kind);
 

@@ -270,7 +270,9 @@ INSTANTIATE_TEST_SUITE_P(
                          "reason": "Available", "target": "TARGET_COMPOSITE"},
                         {"type": "PolicyApplied", "status": "STATUS_CONDITION_TRUE",
                          "reason": "Applied", "target": "TARGET_COMPOSITE_AND_CLAIM"}]})"},
-        BuildCase{"RequireResources", R"({"meta": {"tag": "t"}})",
+        BuildCase{"RequireResources",
+                  R"({"meta": {"tag": "t", "capabilities": ["CAPABILITY_CAPABILITIES",
+                                                             "CAPABILITY_REQUIRED_RESOURCES"]}})",
                   [](Response& r) {
                     pb::ResourceSelector sel;
                     sel.set_api_version("v1");
@@ -283,6 +285,22 @@ INSTANTIATE_TEST_SUITE_P(
                       "requirements": {"resources": {"defaults": {
                         "apiVersion": "v1", "kind": "ConfigMap", "matchName": "platform-defaults",
                         "namespace": "crossplane-system"}}}})"},
+        // A caller that advertises no capabilities (before Crossplane v2.2)
+        // may only know the deprecated field: both are set.
+        BuildCase{"RequireResourcesFromAnOlderCaller", R"({"meta": {"tag": "t"}})",
+                  [](Response& r) {
+                    pb::ResourceSelector sel;
+                    sel.set_api_version("v1");
+                    sel.set_kind("ConfigMap");
+                    sel.set_match_name("platform-defaults");
+                    r.RequireResources("defaults", sel);
+                  },
+                  R"({"meta": {"tag": "t", "ttl": "60s"}, "desired": {},
+                      "requirements": {
+                        "resources": {"defaults": {
+                          "apiVersion": "v1", "kind": "ConfigMap", "matchName": "platform-defaults"}},
+                        "extraResources": {"defaults": {
+                          "apiVersion": "v1", "kind": "ConfigMap", "matchName": "platform-defaults"}}}})"},
         BuildCase{"RequireSchema", R"({"meta": {"tag": "t"}})",
                   [](Response& r) { r.RequireSchema("vpc", "ec2.aws.upbound.io/v1beta1", "VPC"); },
                   R"({"meta": {"tag": "t", "ttl": "60s"}, "desired": {},

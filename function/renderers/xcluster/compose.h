@@ -1,0 +1,144 @@
+// What every XCluster provisioner shares: the composer that adds desired
+// resources with their readiness, the readiness rules, and the outcome a
+// provisioner hands back for the XR's status and connection details.
+#ifndef PLATFORM_FUNCTION_RENDERERS_XCLUSTER_COMPOSE_H_
+#define PLATFORM_FUNCTION_RENDERERS_XCLUSTER_COMPOSE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "function/renderers/xcluster/params.h"
+#include "function/sdk/request.h"
+#include "function/sdk/response.h"
+
+namespace platform::fn::renderers::xcluster {
+
+// The label every composed object carries with its composition resource
+// name, and Cluster API's label naming the cluster.
+inline constexpr std::string_view kResourceLabel = "platform.terraforming.io/resource";
+inline constexpr std::string_view kClusterNameLabel = "cluster.x-k8s.io/cluster-name";
+
+// Cluster API core at its storage version (v1beta2: references are
+// {apiGroup, kind, name}); CAPA's kinds and the kubeadm providers' at theirs.
+inline constexpr std::string_view kCapiGroup = "cluster.x-k8s.io";
+inline constexpr std::string_view kCapiVersion = "cluster.x-k8s.io/v1beta2";
+inline constexpr std::string_view kControlPlaneGroup = "controlplane.cluster.x-k8s.io";
+inline constexpr std::string_view kControlPlaneVersion = "controlplane.cluster.x-k8s.io/v1beta2";
+inline constexpr std::string_view kBootstrapGroup = "bootstrap.cluster.x-k8s.io";
+inline constexpr std::string_view kBootstrapVersion = "bootstrap.cluster.x-k8s.io/v1beta2";
+inline constexpr std::string_view kInfraGroup = "infrastructure.cluster.x-k8s.io";
+inline constexpr std::string_view kInfraVersion = "infrastructure.cluster.x-k8s.io/v1beta2";
+
+// --- Readiness rules: true when an observed object is ready ------------------------
+
+using ReadyRule = bool (*)(const sdk::Json& observed);
+
+// A condition of `type` with status True, in status.conditions or in the
+// v1beta1 conditions Cluster API v1beta2 keeps under
+// status.deprecated.v1beta1.conditions.
+bool ConditionTrue(const sdk::Json& object, std::string_view type);
+// A string at `path`, or "" when absent or not a string.
+std::string StringAt(const sdk::Json& object, std::string_view path);
+// An integer at `path`, or nullopt.
+std::optional<std::int64_t> IntAt(const sdk::Json& object, std::string_view path);
+
+// Managed resources and Usages: condition Ready=True.
+bool ReadyCondition(const sdk::Json& o);
+// CAPA objects: status.ready true, or Ready=True.
+bool ReadyFlagOrCondition(const sdk::Json& o);
+// Cluster: Available=True, or Ready=True, or phase Provisioned.
+bool ReadyCapiCluster(const sdk::Json& o);
+// MachinePool, MachineDeployment: phase Running, or Available=True, or Ready=True.
+bool ReadyMachines(const sdk::Json& o);
+// KubeadmControlPlane: status.initialization.controlPlaneInitialized (v1beta2) or
+// status.initialized with Available=True or Ready=True, or status.ready.
+bool ReadyKubeadmControlPlane(const sdk::Json& o);
+
+// Adds desired composed resources, each with the readiness its rule gives
+// its observed state (not ready while not observed), and remembers which are
+// new this call.
+class Composer {
+ public:
+  Composer(const sdk::Request& req, sdk::Response& rsp) : req_(req), rsp_(rsp) {}
+
+  void Add(const std::string& name, sdk::Json object, ReadyRule ready);
+
+  // The observed object of a composition resource, or nullptr.
+  const sdk::Json* Observed(std::string_view name) const;
+  bool Exists(std::string_view name) const { return Observed(name) != nullptr; }
+  bool IsReady(std::string_view name, ReadyRule ready) const;
+
+  const std::vector<std::string>& NewNames() const { return new_; }
+  const sdk::Request& request() const { return req_; }
+
+ private:
+  const sdk::Request& req_;
+  sdk::Response& rsp_;
+  std::vector<std::string> new_;
+};
+
+// A Cluster API (or CAPA, kubeadm) object: namespaced, in p.namespace_,
+// labelled with its resource name and the cluster's name.
+sdk::Json CapiObject(const Params& p, std::string_view resource, std::string_view api_version,
+                     std::string_view kind, std::string_view object_name, sdk::Json spec);
+
+// A namespaced Usage (protection.crossplane.io/v1beta1) named
+// <xr>-<by_resource>, in p.namespace_: the object `of` is kept until `by` is
+// gone. Both are named objects in that namespace.
+struct ObjectRef {
+  std::string_view api_version;
+  std::string_view kind;
+  std::string name;
+};
+sdk::Json NamespacedUsage(const Params& p, std::string_view usage_resource,
+                          std::string_view by_resource, const ObjectRef& of, const ObjectRef& by);
+
+// --- Outcome ----------------------------------------------------------------------
+
+struct PoolState {
+  std::string phase;
+  bool ready = false;
+  std::optional<std::int64_t> replicas;
+  std::optional<std::int64_t> ready_replicas;
+};
+
+// What a provisioner composed, for the XR's status and connection details.
+struct Outcome {
+  bool control_plane_ready = false;
+  // Pools held back until the control plane is ready (not composed yet).
+  std::vector<std::string> waiting;
+  // Observed facts, empty until known.
+  std::string version;      // the control plane's Kubernetes version
+  std::string endpoint;     // https://... of the API server
+  std::string oidc_issuer;  // https://oidc.eks...
+  // Per composed pool.
+  std::map<std::string, PoolState> pools;
+  // The Secret holding the kubeconfig, in p.namespace_, and its key.
+  std::string kubeconfig_secret;
+  std::string kubeconfig_key;
+  // A second Secret for users (CAPA writes one for EKS), or empty.
+  std::string user_kubeconfig_secret;
+  // The kubeconfig when the provisioner already has it (from an observed
+  // composed resource's connection details); else the renderer reads the
+  // Secret as a required resource once the control plane is ready.
+  std::optional<std::string> kubeconfig;
+  // A short description of what is composed, for the event, e.g.
+  // "EKS cluster payments (Cluster API)".
+  std::string description;
+};
+
+// Each provisioner composes every resource of the cluster into `c` and
+// describes the outcome. `tags` are the tags every AWS resource carries
+// (user tags under the mandated ones).
+absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const sdk::Json& tags, Composer& c);
+absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const sdk::Json& tags, Composer& c);
+absl::StatusOr<Outcome> ComposeAws(const Params& p, const sdk::Json& tags, Composer& c);
+
+}  // namespace platform::fn::renderers::xcluster
+
+#endif  // PLATFORM_FUNCTION_RENDERERS_XCLUSTER_COMPOSE_H_

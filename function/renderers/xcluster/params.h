@@ -1,0 +1,112 @@
+// The parameters of an XCluster, read and validated once, for every
+// provisioner. See docs/xcluster.md for the API.
+#ifndef PLATFORM_FUNCTION_RENDERERS_XCLUSTER_PARAMS_H_
+#define PLATFORM_FUNCTION_RENDERERS_XCLUSTER_PARAMS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "function/policy/policy.h"
+#include "function/renderers/scope.h"
+#include "function/sdk/fields.h"
+
+namespace platform::fn::renderers::xcluster {
+
+// Who provisions the cluster, and how.
+enum class Provisioner {
+  kCapiEks,      // Cluster API: AWSManagedControlPlane + managed node groups
+  kCapiKubeadm,  // Cluster API: KubeadmControlPlane on EC2 + MachineDeployments
+  kAws,          // the AWS provider's eks and iam kinds
+};
+
+struct NodePool {
+  std::string name;
+  std::string instance_type;
+  std::int64_t min = 1;
+  std::int64_t max = 3;
+  std::int64_t desired = 1;
+  std::string capacity_type;  // ON_DEMAND | SPOT
+  // Kubernetes label key -> value.
+  sdk::Json labels = sdk::Json::object();
+  // As the XRD has them: [{key, value, effect: NoSchedule|NoExecute|PreferNoSchedule}].
+  sdk::Json taints = sdk::Json::array();
+  std::int64_t disk_size = 50;  // GiB
+};
+
+struct Addon {
+  std::string name;
+  std::string version;  // empty: EKS's own (vpc-cni, coredns, kube-proxy only)
+};
+
+// vpc-cni, coredns and kube-proxy: EKS installs them itself; listed without
+// a version they stay EKS's.
+bool IsSelfManagedAddon(std::string_view name);
+
+struct AccessEntry {
+  std::string principal_arn;
+  std::string policy;  // ClusterAdmin | Admin | Edit | View
+  std::vector<std::string> namespaces;
+};
+
+struct Network {
+  // The XEnvironment named by spec.parameters.network.environment, or empty
+  // when the ids are given. Its ids are filled in by ResolveNetwork() in
+  // network.h before composing.
+  std::string environment;
+  std::string vpc_id;
+  std::vector<std::string> private_subnet_ids;
+  // Only for load balancers of a public API endpoint (Kubeadm flavor).
+  std::vector<std::string> public_subnet_ids;
+  // Extra groups for every node: the user's, then the class's mandated ones.
+  std::vector<std::string> security_group_ids;
+};
+
+// The self-managed control plane of the Kubeadm flavor.
+struct KubeadmControlPlane {
+  std::int64_t replicas = 1;  // 1, 3 or 5
+  std::string instance_type;
+  std::int64_t disk_size = 50;
+};
+
+struct Params {
+  policy::Subject subject;
+  Scope scope;
+  Provisioner provisioner = Provisioner::kCapiEks;
+  // Namespace of the Cluster API objects and of the kubeconfig Secret: a
+  // namespaced XR's own; for a claim-based XR the claim's, else
+  // spec.parameters.namespace.
+  std::string namespace_;
+  // metadata.name of the Cluster API objects: the XR's name.
+  std::string name;
+  // The cluster's name in AWS: the XR's name, prefixed by the namespace for
+  // namespaced XRs so two namespaces can use one name.
+  std::string cluster_name;
+  std::string version;  // MAJOR.MINOR, e.g. 1.34
+  std::string endpoint_access;  // Private | PublicAndPrivate | Public
+  Network network;
+  KubeadmControlPlane control_plane;
+  std::vector<NodePool> pools;
+  std::vector<Addon> addons;
+  std::vector<AccessEntry> access_entries;
+  sdk::Json user_tags = sdk::Json::object();
+  // The class's cluster limits, for renderers that check more.
+  const policy::ClusterLimits* limits = nullptr;
+};
+
+// Reads and validates the XR's parameters against the class's limits.
+// Authorization comes first: a denied request learns nothing else.
+absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies,
+                                  const Scope& scope);
+
+// The family of an instance type: "m6i" of "m6i.large".
+std::string_view Family(std::string_view instance_type);
+// Graviton families have a `g` right after the generation: m7g, t4g, c7gn.
+bool IsArm(std::string_view family);
+bool IsDnsLabel(std::string_view s);
+
+}  // namespace platform::fn::renderers::xcluster
+
+#endif  // PLATFORM_FUNCTION_RENDERERS_XCLUSTER_PARAMS_H_
