@@ -87,6 +87,27 @@ const Example kExamples[] = {
      "",
      {"--observed-resources=" + kSource +
       "/tests/e2e/testdata/xcluster-namespaced-controlplane-ready.yaml"}},
+    {"ClaimBasedKubeadmClusterControlPlaneReady",
+     "examples/xcluster/xr-kubeadm.yaml",
+     "compositions/xcluster.yaml",
+     "",
+     "team-payments",
+     {"--observed-resources=" + kSource +
+      "/tests/e2e/testdata/xcluster-kubeadm-controlplane-ready.yaml"}},
+    {"ClaimBasedAwsClusterControlPlaneReady",
+     "examples/xcluster/xr-aws.yaml",
+     "compositions/xcluster.yaml",
+     "",
+     "",
+     {"--observed-resources=" + kSource +
+      "/tests/e2e/testdata/xcluster-aws-controlplane-ready.yaml"}},
+    {"NamespacedAwsClusterControlPlaneReady",
+     "examples/xcluster/xr-aws-namespaced.yaml",
+     "compositions/xcluster-namespaced.yaml",
+     "team-payments",
+     "",
+     {"--observed-resources=" + kSource +
+      "/tests/e2e/testdata/xcluster-aws-namespaced-controlplane-ready.yaml"}},
 };
 
 class ControlPlaneTest : public ::testing::Test {

@@ -61,6 +61,8 @@ struct GoldenCase {
   std::string xr;
   std::string composition;
   bool observe_all = false;  // render once, then again with everything observed ready
+  // Extra flags for every render, e.g. --extra-resources.
+  std::vector<std::string> render_flags = {};
 };
 
 void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
@@ -94,12 +96,13 @@ class GoldenRenderTest : public RenderTest, public ::testing::WithParamInterface
 
 TEST_P(GoldenRenderTest, MatchesGolden) {
   const GoldenCase& c = GetParam();
-  RunResult r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition);
+  RunResult r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition, c.render_flags);
   ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
   if (c.observe_all) {
     const std::string observed = dir().Write("observed.yaml", ObserveAll(r.out));
-    r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition,
-               {"--observed-resources=" + observed});
+    std::vector<std::string> flags = c.render_flags;
+    flags.push_back("--observed-resources=" + observed);
+    r = Render(kSource + "/" + c.xr, kSource + "/" + c.composition, flags);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   const std::string golden = kSource + "/tests/e2e/golden/" + c.name + ".yaml";
@@ -131,7 +134,18 @@ INSTANTIATE_TEST_SUITE_P(
         GoldenCase{"xcluster-eks-ready", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml",
                    true},
         GoldenCase{"xcluster-namespaced", "examples/xcluster/xr-namespaced.yaml",
-                   "compositions/xcluster-namespaced.yaml"}),
+                   "compositions/xcluster-namespaced.yaml"},
+        // Cluster API, flavor Kubeadm: before and after the control plane.
+        GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
+                   "compositions/xcluster.yaml"},
+        GoldenCase{"xcluster-kubeadm-ready", "examples/xcluster/xr-kubeadm.yaml",
+                   "compositions/xcluster.yaml", true},
+        // Provisioner AWS (the AWS provider's eks and iam kinds).
+        GoldenCase{"xcluster-aws", "examples/xcluster/xr-aws.yaml", "compositions/xcluster.yaml"},
+        GoldenCase{"xcluster-aws-ready", "examples/xcluster/xr-aws.yaml",
+                   "compositions/xcluster.yaml", true},
+        GoldenCase{"xcluster-aws-namespaced", "examples/xcluster/xr-aws-namespaced.yaml",
+                   "compositions/xcluster-namespaced.yaml", true}),
     [](const ::testing::TestParamInfo<GoldenCase>& p) {
       std::string n = p.param.name;
       for (char& ch : n) {
