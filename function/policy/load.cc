@@ -296,8 +296,8 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
   if (c.Has("cluster")) {
     PLATFORM_ASSIGN_OR_RETURN(Fields k, c.Object("cluster"));
     PLATFORM_RETURN_IF_ERROR(CheckKnownFields(k, kClusterFields));
-    PLATFORM_RETURN_IF_ERROR(OverlayList(k, "kubernetesVersions", layer, CheckKubernetesVersion,
-                                         d.kubernetes_versions));
+    PLATFORM_RETURN_IF_ERROR(
+        OverlayList(k, "kubernetesVersions", layer, CheckKubernetesVersion, d.kubernetes_versions));
     if (k.Has("kubernetesVersions") && d.kubernetes_versions.value.empty()) {
       return FieldError(d.kubernetes_versions.path,
                         sdk::Cat("must allow at least one of ", List(kKubernetesVersions)));
@@ -317,8 +317,8 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
                           "prod clusters may never use endpoint access Public");
       }
     }
-    PLATFORM_RETURN_IF_ERROR(OverlayList(k, "instanceFamilies", layer, CheckInstanceFamily,
-                                         d.instance_families));
+    PLATFORM_RETURN_IF_ERROR(
+        OverlayList(k, "instanceFamilies", layer, CheckInstanceFamily, d.instance_families));
   }
   return absl::OkStatus();
 }

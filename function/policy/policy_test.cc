@@ -131,6 +131,56 @@ TEST(PolicyLimits, Allows) {
   EXPECT_FALSE(p->Limits("prod").AllowsNatStrategy("None"));
 }
 
+// --- Cluster limits -------------------------------------------------------------------
+
+Json ToJson(const ClusterLimits& l) {
+  return {{"kubernetesVersions", l.kubernetes_versions},
+          {"maxNodesPerPool", l.max_nodes_per_pool},
+          {"endpointAccess", l.endpoint_access},
+          {"instanceFamilies", l.instance_families}};
+}
+
+TEST(PolicyClusterLimits, Defaults) {
+  const Policies p;
+  const Json small = {"t3",  "t3a", "t4g", "m5",  "m6a", "m6g", "m6i",
+                      "m7g", "m7i", "c6g", "c6i", "c7g", "c7i", "r6i"};
+  for (const char* cls : {"dev", "sandbox"}) {
+    EXPECT_EQ(ToJson(p.Limits(cls).cluster),
+              Json({{"kubernetesVersions", {"1.34", "1.33", "1.32", "1.31"}},
+                    {"maxNodesPerPool", 5},
+                    {"endpointAccess", {"Private", "PublicAndPrivate", "Public"}},
+                    {"instanceFamilies", small}}))
+        << cls;
+  }
+  EXPECT_EQ(p.Limits("test").cluster.max_nodes_per_pool, 10);
+  EXPECT_EQ(ToJson(p.Limits("prod").cluster),
+            Json({{"kubernetesVersions", {"1.34", "1.33", "1.32"}},
+                  {"maxNodesPerPool", 100},
+                  {"endpointAccess", {"Private", "PublicAndPrivate"}},
+                  {"instanceFamilies", Json::array()}}));
+  EXPECT_TRUE(p.Limits("prod").cluster.AllowsInstanceFamily("x2idn"));
+  EXPECT_FALSE(p.Limits("dev").cluster.AllowsInstanceFamily("x2idn"));
+  EXPECT_FALSE(p.Limits("prod").cluster.AllowsVersion("1.31"));
+  EXPECT_FALSE(p.Limits("prod").cluster.AllowsEndpointAccess("Public"));
+}
+
+TEST(PolicyClusterLimits, InputThenEnvironmentConfigFieldByField) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"dev": {"cluster": {"kubernetesVersions": ["1.34", "1.33"],
+                                           "maxNodesPerPool": 8}}}})",
+      R"({"classes": {"dev": {"cluster": {"maxNodesPerPool": 3, "instanceFamilies": []}},
+                      "prod": {"cluster": {"instanceFamilies": ["m7i", "r7i"]}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ToJson(p->Limits("dev").cluster),
+            Json({{"kubernetesVersions", {"1.34", "1.33"}},
+                  {"maxNodesPerPool", 3},
+                  {"endpointAccess", {"Private", "PublicAndPrivate", "Public"}},
+                  {"instanceFamilies", Json::array()}}));
+  EXPECT_EQ(p->Limits("prod").cluster.instance_families, std::vector<std::string>({"m7i", "r7i"}));
+  // Other classes keep their defaults.
+  EXPECT_EQ(p->Limits("test").cluster.max_nodes_per_pool, 10);
+}
+
 // --- Input and EnvironmentConfig overlay --------------------------------------------
 
 struct OverlayCase {
@@ -355,6 +405,36 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.classes.dev.maxZone: unknown field; the fields here are "
                   "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
                   "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster"},
+        // Cluster limits.
+        ErrorCase{"ClusterUnknownField", R"({"classes": {"dev": {"cluster": {"maxNodes": 3}}}})",
+                  "",
+                  "input.policy.classes.dev.cluster.maxNodes: unknown field; the fields here are "
+                  "kubernetesVersions, maxNodesPerPool, endpointAccess, instanceFamilies"},
+        ErrorCase{"ClusterVersionNotOffered",
+                  R"({"classes": {"dev": {"cluster": {"kubernetesVersions": ["1.29"]}}}})", "",
+                  "input.policy.classes.dev.cluster.kubernetesVersions[0]: must be one of 1.34, "
+                  "1.33, 1.32, 1.31, not \"1.29\""},
+        ErrorCase{"ClusterNoVersion",
+                  R"({"classes": {"dev": {"cluster": {"kubernetesVersions": []}}}})", "",
+                  "input.policy.classes.dev.cluster.kubernetesVersions: must allow at least one "
+                  "of 1.34, 1.33, 1.32, 1.31"},
+        ErrorCase{"ClusterNodesZero",
+                  R"({"classes": {"dev": {"cluster": {"maxNodesPerPool": 0}}}})", "",
+                  "input.policy.classes.dev.cluster.maxNodesPerPool: must be between 1 and 1000"},
+        ErrorCase{"ClusterProdPublic", "",
+                  R"({"classes": {"prod": {"cluster": {"endpointAccess": ["Public"]}}}})",
+                  EcPath(".classes.prod.cluster.endpointAccess") +
+                      ": prod clusters may never use endpoint access Public"},
+        ErrorCase{"ClusterUnknownAccess",
+                  R"({"classes": {"dev": {"cluster": {"endpointAccess": ["Internal"]}}}})", "",
+                  "input.policy.classes.dev.cluster.endpointAccess[0]: must be one of Private, "
+                  "PublicAndPrivate, Public, not \"Internal\""},
+        ErrorCase{"ClusterFamilyWithSize",
+                  R"({"classes": {"dev": {"cluster": {"instanceFamilies": ["m6i.large"]}}}})", "",
+                  "input.policy.classes.dev.cluster.instanceFamilies[0]: must be an EC2 instance "
+                  "family such as m6i (no size), not \"m6i.large\""},
+        ErrorCase{"ClusterNotAnObject", R"({"classes": {"dev": {"cluster": []}}})", "",
+                  "input.policy.classes.dev.cluster: must be an object, not a list"},
         // Class fields.
         ErrorCase{"MaxZonesTooMany", R"({"classes": {"prod": {"maxZones": 7}}})", "",
                   "input.policy.classes.prod.maxZones: must be between 1 and 6"},

@@ -183,15 +183,15 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
 
   const std::vector<std::string>& fresh = composer.NewNames();
   if (!fresh.empty()) {
-    rsp.Normal("ComposeResources",
-               sdk::Cat("creating ", fresh.size(), " resources for ", outcome.description,
-                        ": Kubernetes ", p.version, ", ", p.subject.environment_class, ", ",
-                        p.subject.region,
-                        outcome.waiting.empty()
-                            ? std::string()
-                            : sdk::Cat("; node pools ",
-                                       fmt::format("{}", fmt::join(outcome.waiting, ", ")),
-                                       " wait for the control plane")));
+    rsp.Normal(
+        "ComposeResources",
+        sdk::Cat(
+            "creating ", fresh.size(), " resources for ", outcome.description, ": Kubernetes ",
+            p.version, ", ", p.subject.environment_class, ", ", p.subject.region,
+            outcome.waiting.empty()
+                ? std::string()
+                : sdk::Cat("; node pools ", fmt::format("{}", fmt::join(outcome.waiting, ", ")),
+                           " wait for the control plane")));
   }
   return absl::OkStatus();
 }

@@ -566,8 +566,8 @@ std::vector<ErrorCase> ErrorCases() {
        Xr(With(Params(), {{"network", {{"environment", "payments-dev"}}}})),
        "spec.parameters.network.environment: give either an environment or vpcId and subnet "
        "ids, not both"},
-      {"NetworkMissing", Xr(With(Params(), {{"network", {{"vpcId", nullptr},
-                                                         {"privateSubnetIds", nullptr}}}})),
+      {"NetworkMissing",
+       Xr(With(Params(), {{"network", {{"vpcId", nullptr}, {"privateSubnetIds", nullptr}}}})),
        "spec.parameters.network.vpcId: required unless network.environment names an "
        "XEnvironment"},
       {"UnknownVersion", Xr(With(Params(), {{"kubernetesVersion", "1.29"}})),
@@ -743,6 +743,191 @@ TEST(XClusterKubeconfig, NamespacedXrsDoNotAskForIt) {
                                 .observed = {{"controlplane", ReadyControlPlane()}}});
   EXPECT_FALSE(r.proto().has_requirements());
 }
+
+// --- Class limits from the platform's policy ------------------------------------------
+
+TEST(XClusterPolicy, ClusterLimitsComeFromTheInput) {
+  const Json input = PolicyInput(
+      {{"classes",
+        {{"dev", {{"cluster", {{"maxNodesPerPool", 2}, {"instanceFamilies", {"t4g"}}}}}}}}});
+  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = Xr(Params()), .input = input});
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.nodePools[0].instanceType: dev clusters may use instance families "
+            "t4g, not m6i");
+  const Rendered r = RunOk(Call{
+      .xr = Xr(With(
+          Params(),
+          {{"nodePools", {{{"name", "arm"}, {"instanceType", "t4g.large"}, {"maxSize", 2}}}}})),
+      .input = input});
+  EXPECT_EQ(r.names(), kBase);
+  const pb::RunFunctionResponse too_big = RunProto(Call{
+      .xr = Xr(With(Params(), {{"nodePools", {{{"name", "arm"}, {"instanceType", "t4g.large"}}}}})),
+      .input = input});
+  ASSERT_EQ(too_big.results_size(), 1);
+  EXPECT_EQ(too_big.results(0).message(),
+            "spec.parameters.nodePools[0].maxSize: dev clusters may have at most 2 nodes per "
+            "pool, not 3");
+}
+
+// --- Network from an XEnvironment -----------------------------------------------------
+
+Json EnvironmentParams(const std::string& environment = "dev") {
+  Json p = Params(environment);
+  p["network"] = {{"environment", "payments-net"}, {"securityGroupIds", {"sg-0user"}}};
+  return p;
+}
+
+// The XEnvironment as Crossplane returns it for the requirement.
+Json Environment(const std::string& cls = "dev", const std::string& region = "eu-west-1",
+                 bool with_status = true) {
+  Json env = {{"apiVersion", "platform.terraforming.io/v1alpha1"},
+              {"kind", "XEnvironment"},
+              {"metadata",
+               {{"name", "payments-net-x7k2p"},
+                {"labels",
+                 {{"crossplane.io/claim-name", "payments-net"},
+                  {"crossplane.io/claim-namespace", "team-payments"}}}}},
+              {"spec", {{"parameters", {{"environment", cls}, {"region", region}}}}}};
+  if (with_status) {
+    env["status"] = {{"vpcId", "vpc-0env"},
+                     {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+                     {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
+                     {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
+  }
+  return env;
+}
+
+TEST(XClusterNetwork, AsksForTheClaimedEnvironmentInTheClaimsNamespace) {
+  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams())});
+  // Nothing is composed until Crossplane answers (it calls again at once).
+  EXPECT_TRUE(r.names().empty());
+  EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
+  ASSERT_EQ(r.proto().requirements().resources().count("network-environment"), 1u);
+  const pb::ResourceSelector& s = r.proto().requirements().resources().at("network-environment");
+  EXPECT_EQ(s.api_version(), "platform.terraforming.io/v1alpha1");
+  EXPECT_EQ(s.kind(), "XEnvironment");
+  EXPECT_EQ(s.match_labels().labels().at("crossplane.io/claim-name"), "payments-net");
+  EXPECT_EQ(s.match_labels().labels().at("crossplane.io/claim-namespace"), "team-payments");
+}
+
+TEST(XClusterNetwork, AsksForTheNamespacedEnvironmentInItsOwnNamespace) {
+  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams(), "team-payments")});
+  const pb::ResourceSelector& s = r.proto().requirements().resources().at("network-environment");
+  EXPECT_EQ(s.api_version(), "platform.m.terraforming.io/v1alpha1");
+  EXPECT_EQ(s.match_name(), "payments-net");
+  EXPECT_EQ(s.namespace_(), "team-payments");
+}
+
+TEST(XClusterNetwork, ABareXrNamesTheXEnvironmentItself) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"namespace", "clusters"}}), "", "")});
+  const pb::ResourceSelector& s = r.proto().requirements().resources().at("network-environment");
+  EXPECT_EQ(s.api_version(), "platform.terraforming.io/v1alpha1");
+  EXPECT_EQ(s.match_name(), "payments-net");
+  EXPECT_FALSE(s.has_match_labels());
+}
+
+TEST(XClusterNetwork, UsesTheIdsTheEnvironmentPublishes) {
+  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams()),
+                                .observed = {{"controlplane", ReadyControlPlane()}},
+                                .required = {{"network-environment", {Environment()}}}});
+  EXPECT_EQ(r.names(), PoolNames({"general"}));
+  EXPECT_EQ(r.Get("controlplane", "spec.network.vpc.id"), "vpc-0env");
+  EXPECT_EQ(r.Get("controlplane", "spec.network.subnets"),
+            Json({{{"id", "subnet-0p1"}}, {{"id", "subnet-0p2"}}}));
+  // Nodes only in the private subnets; in the environment's baseline group
+  // first, then the user's.
+  EXPECT_EQ(r.Get("awsmachinepool-general", "spec.subnetIDs"), Json({"subnet-0p1", "subnet-0p2"}));
+  EXPECT_EQ(r.Get("awsmachinepool-general", "spec.awsLaunchTemplate.additionalSecurityGroups"),
+            Json({{{"id", "sg-0baseline"}}, {{"id", "sg-0user"}}}));
+  EXPECT_EQ(r.Status("vpcId"), "vpc-0env");
+}
+
+TEST(XClusterNetwork, WaitsWhileTheEnvironmentPublishesNoNetworkYet) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(EnvironmentParams()),
+                 .required = {{"network-environment", {Environment("dev", "eu-west-1", false)}}}});
+  EXPECT_TRUE(r.names().empty());
+  EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
+  ASSERT_EQ(r.Normal().size(), 1u);
+  EXPECT_EQ(r.Normal()[0],
+            "waiting for Environment claim \"payments-net\" in namespace \"team-payments\" to "
+            "publish vpcId in its status");
+}
+
+TEST(XClusterNetwork, NeverDropsAnExistingClusterWhenTheNetworkIsGone) {
+  // The cluster exists; its environment lost its status: FATAL (Crossplane
+  // then keeps every composed resource), never an empty desired state.
+  const pb::RunFunctionResponse rsp = RunProto(
+      Call{.xr = Xr(EnvironmentParams()),
+           .observed = {{"controlplane", ReadyControlPlane()}},
+           .required = {{"network-environment", {Environment("dev", "eu-west-1", false)}}}});
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.network.environment: Environment claim \"payments-net\" in "
+            "namespace \"team-payments\" publishes no vpcId in its status; the cluster is kept "
+            "as it is");
+}
+
+struct NetworkErrorCase {
+  std::string name;
+  Json xr;
+  Json required;
+  std::string want;
+  bool violation = false;
+};
+
+void PrintTo(const NetworkErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class XClusterNetworkErrorTest : public ::testing::TestWithParam<NetworkErrorCase> {};
+
+TEST_P(XClusterNetworkErrorTest, FailsNamingTheField) {
+  const NetworkErrorCase& c = GetParam();
+  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = c.xr, .required = c.required});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), c.want);
+  EXPECT_EQ(rsp.desired().resources_size(), 0);
+  // Violations of the platform's policy also say so in a condition.
+  EXPECT_EQ(rsp.conditions_size(), c.violation ? 1 : 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    XCluster, XClusterNetworkErrorTest,
+    ::testing::Values(
+        NetworkErrorCase{"NotFound",
+                         Xr(EnvironmentParams()),
+                         {{"network-environment", Json::array()}},
+                         "spec.parameters.network.environment: Environment claim "
+                         "\"payments-net\" in namespace \"team-payments\" does not exist"},
+        NetworkErrorCase{"TwoFound",
+                         Xr(EnvironmentParams()),
+                         {{"network-environment", {Environment(), Environment()}}},
+                         "spec.parameters.network.environment: Environment claim "
+                         "\"payments-net\" in namespace \"team-payments\" matches 2 "
+                         "XEnvironments; expected one"},
+        NetworkErrorCase{"OtherClass",
+                         Xr(EnvironmentParams()),
+                         {{"network-environment", {Environment("prod")}}},
+                         "spec.parameters.network.environment: a dev cluster may not use "
+                         "Environment claim \"payments-net\" in namespace \"team-payments\", a "
+                         "prod environment",
+                         true},
+        NetworkErrorCase{"OtherRegion",
+                         Xr(EnvironmentParams()),
+                         {{"network-environment", {Environment("dev", "us-east-1")}}},
+                         "spec.parameters.network.environment: Environment claim "
+                         "\"payments-net\" in namespace \"team-payments\" is in region "
+                         "us-east-1, not eu-west-1"},
+        NetworkErrorCase{"BareXrWithoutNamespace",
+                         Xr(EnvironmentParams(), "", ""),
+                         {{"network-environment", Json::array()}},
+                         "spec.parameters.namespace: required for an XR without the "
+                         "crossplane.io/claim-namespace label: the kubeconfig Secret (and Cluster "
+                         "API objects) are namespaced"}),
+    [](const ::testing::TestParamInfo<NetworkErrorCase>& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace platform::fn::renderers

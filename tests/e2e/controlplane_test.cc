@@ -87,6 +87,13 @@ const Example kExamples[] = {
      "",
      {"--observed-resources=" + kSource +
       "/tests/e2e/testdata/xcluster-namespaced-controlplane-ready.yaml"}},
+    // The network from an Environment claim, answered by --extra-resources.
+    {"ClaimBasedClusterFromEnvironment",
+     "examples/xcluster/xr-environment.yaml",
+     "compositions/xcluster.yaml",
+     "",
+     "team-payments",
+     {"--extra-resources=" + kSource + "/tests/e2e/testdata/xcluster-environment.yaml"}},
     {"ClaimBasedKubeadmClusterControlPlaneReady",
      "examples/xcluster/xr-kubeadm.yaml",
      "compositions/xcluster.yaml",
@@ -218,6 +225,55 @@ spec:
   RunResult complete = Kubectl({"apply", "--server-side", "--dry-run=server", "-f",
                                 dir_.Write("complete.yaml", rule + "    ipProtocol: tcp\n")});
   EXPECT_EQ(complete.exit_code, 0) << complete.err;
+}
+
+// The XCluster XRD's own CEL rules, on the CRD Crossplane would generate: a
+// claim asking for something no provisioner makes is refused by the API
+// server, with the rule's message, before the function ever sees it.
+TEST_F(ControlPlaneTest, XClusterRulesRefuseImpossibleClaims) {
+  const std::string claim = R"(apiVersion: platform.terraforming.io/v1alpha1
+kind: Cluster
+metadata:
+  name: rules
+  namespace: default
+spec:
+  parameters:
+    environment: dev
+    region: eu-west-1
+    team: payments
+    nodePools: [{name: general, instanceType: m6i.large}]
+)";
+  struct Case {
+    std::string extra;
+    std::string message;  // empty: accepted
+  };
+  const Case cases[] = {
+      {"    network: {vpcId: vpc-0a1b, privateSubnetIds: [subnet-0a, subnet-0b]}\n", ""},
+      {"    network: {environment: payments-dev}\n", ""},
+      {"    network: {environment: payments-dev, vpcId: vpc-0a1b}\n",
+       "give either environment or vpcId and subnet ids"},
+      {"    network: {vpcId: vpc-0a1b}\n",
+       "vpcId and privateSubnetIds are required without environment"},
+      {"    network: {environment: payments-dev}\n    provisioner: AWS\n    flavor: Kubeadm\n",
+       "provisioner AWS makes EKS clusters; Kubeadm needs provisioner CAPI"},
+      {"    network: {environment: payments-dev}\n    controlPlane: {replicas: 3}\n",
+       "controlPlane is only for flavor Kubeadm"},
+      {"    network: {environment: payments-dev}\n    flavor: Kubeadm\n"
+       "    addons: [{name: vpc-cni}]\n",
+       "EKS add-ons need an EKS cluster"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.extra);
+    RunResult r = Kubectl({"create", "--dry-run=server", "-f",
+                           dir_.Write("claim-" + std::to_string(i++) + ".yaml", claim + c.extra)});
+    if (c.message.empty()) {
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    } else {
+      EXPECT_NE(r.exit_code, 0) << r.out;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    }
+  }
 }
 
 // A second opinion, offline: `crossplane beta validate` over the examples and

@@ -135,6 +135,14 @@ INSTANTIATE_TEST_SUITE_P(
                    true},
         GoldenCase{"xcluster-namespaced", "examples/xcluster/xr-namespaced.yaml",
                    "compositions/xcluster-namespaced.yaml"},
+        // The network from the team's Environment claim, read as a required
+        // resource; everything observed ready: node pools in its baseline group.
+        GoldenCase{
+            "xcluster-eks-environment",
+            "examples/xcluster/xr-environment.yaml",
+            "compositions/xcluster.yaml",
+            true,
+            {"--extra-resources=" + kSource + "/tests/e2e/testdata/xcluster-environment.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
         GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
                    "compositions/xcluster.yaml"},

@@ -124,15 +124,16 @@ Json MachinePoolSpec(const Params& p, const NodePool& pool) {
 }  // namespace
 
 absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Composer& c) {
-  c.Add(std::string(kClusterResource),
-        CapiObject(p, kClusterResource, kCapiVersion, "Cluster", p.name,
-                   {{"controlPlaneRef",
-                     {{"apiGroup", kControlPlaneGroup},
-                      {"kind", "AWSManagedControlPlane"},
-                      {"name", ControlPlaneName(p)}}},
-                    {"infrastructureRef",
-                     {{"apiGroup", kInfraGroup}, {"kind", "AWSManagedCluster"}, {"name", p.name}}}}),
-        ReadyCapiCluster);
+  c.Add(
+      std::string(kClusterResource),
+      CapiObject(p, kClusterResource, kCapiVersion, "Cluster", p.name,
+                 {{"controlPlaneRef",
+                   {{"apiGroup", kControlPlaneGroup},
+                    {"kind", "AWSManagedControlPlane"},
+                    {"name", ControlPlaneName(p)}}},
+                  {"infrastructureRef",
+                   {{"apiGroup", kInfraGroup}, {"kind", "AWSManagedCluster"}, {"name", p.name}}}}),
+      ReadyCapiCluster);
   c.Add(std::string(kInfraClusterResource),
         CapiObject(p, kInfraClusterResource, kInfraVersion, "AWSManagedCluster", p.name,
                    Json::object()),
@@ -172,8 +173,7 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Compos
           CapiObject(p, amp, kInfraVersion, "AWSManagedMachinePool", object_name,
                      AwsMachinePoolSpec(p, pool, tags)),
           ReadyFlagOrCondition);
-    c.Add(mp,
-          CapiObject(p, mp, kCapiVersion, "MachinePool", object_name, MachinePoolSpec(p, pool)),
+    c.Add(mp, CapiObject(p, mp, kCapiVersion, "MachinePool", object_name, MachinePoolSpec(p, pool)),
           ReadyMachines);
     // Node groups go before the control plane: EKS refuses to delete a
     // cluster that still has node groups.

@@ -87,24 +87,22 @@ Json CapiObject(const Params& p, std::string_view resource, std::string_view api
            {{"name", object_name},
             {"namespace", p.namespace_},
             {"labels",
-             {{std::string(kResourceLabel), resource},
-              {std::string(kClusterNameLabel), p.name}}}}},
+             {{std::string(kResourceLabel), resource}, {std::string(kClusterNameLabel), p.name}}}}},
           {"spec", std::move(spec)}};
 }
 
-Json NamespacedUsage(const Params& p, std::string_view usage_resource,
-                     std::string_view by_resource, const ObjectRef& of, const ObjectRef& by) {
-  return CapiObject(p, usage_resource, "protection.crossplane.io/v1beta1", "Usage",
-                    sdk::Cat(p.name, "-", by_resource),
-                    {{"replayDeletion", true},
-                     {"of",
-                      {{"apiVersion", of.api_version},
-                       {"kind", of.kind},
-                       {"resourceRef", {{"name", of.name}}}}},
-                     {"by",
-                      {{"apiVersion", by.api_version},
-                       {"kind", by.kind},
-                       {"resourceRef", {{"name", by.name}}}}}});
+Json NamespacedUsage(const Params& p, std::string_view usage_resource, std::string_view by_resource,
+                     const ObjectRef& of, const ObjectRef& by) {
+  return CapiObject(
+      p, usage_resource, "protection.crossplane.io/v1beta1", "Usage",
+      sdk::Cat(p.name, "-", by_resource),
+      {{"replayDeletion", true},
+       {"of",
+        {{"apiVersion", of.api_version}, {"kind", of.kind}, {"resourceRef", {{"name", of.name}}}}},
+       {"by",
+        {{"apiVersion", by.api_version},
+         {"kind", by.kind},
+         {"resourceRef", {{"name", by.name}}}}}});
 }
 
 }  // namespace platform::fn::renderers::xcluster

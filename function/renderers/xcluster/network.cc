@@ -51,8 +51,8 @@ bool AnythingExists(const sdk::Request& req) { return !req.ObservedResourceNames
 
 }  // namespace
 
-absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
-                                            sdk::Response& rsp, std::string& why) {
+absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Response& rsp,
+                                            std::string& why) {
   if (p.network.environment.empty()) return NetworkState::kReady;
   rsp.RequireResources(std::string(kEnvironmentRequirement), Selector(p));
   const std::optional<std::vector<sdk::Json>> found =
@@ -68,8 +68,8 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
     return sdk::FieldError(kField, sdk::Cat(Described(p), " does not exist"));
   }
   if (found->size() > 1) {
-    return sdk::FieldError(kField, sdk::Cat(Described(p), " matches ", found->size(),
-                                            " XEnvironments; expected one"));
+    return sdk::FieldError(
+        kField, sdk::Cat(Described(p), " matches ", found->size(), " XEnvironments; expected one"));
   }
   const sdk::Fields env(found->front(), sdk::Cat("required resource ", kEnvironmentRequirement));
 
@@ -82,8 +82,8 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
   }
   PLATFORM_ASSIGN_OR_RETURN(std::string env_region, env.String("spec.parameters.region", ""));
   if (env_region != p.subject.region) {
-    return sdk::FieldError(kField, sdk::Cat(Described(p), " is in region ", env_region,
-                                            ", not ", p.subject.region));
+    return sdk::FieldError(
+        kField, sdk::Cat(Described(p), " is in region ", env_region, ", not ", p.subject.region));
   }
 
   PLATFORM_ASSIGN_OR_RETURN(std::string vpc, env.String("status.vpcId", ""));
@@ -91,12 +91,14 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
                             env.StringList("status.privateSubnetIds"));
   PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> public_ids,
                             env.StringList("status.publicSubnetIds"));
-  PLATFORM_ASSIGN_OR_RETURN(std::string baseline, env.String("status.securityGroupIds.baseline", ""));
+  PLATFORM_ASSIGN_OR_RETURN(std::string baseline,
+                            env.String("status.securityGroupIds.baseline", ""));
   const bool needs_public =
       p.provisioner == Provisioner::kCapiKubeadm && p.endpoint_access != "Private";
   if (vpc.empty() || private_ids.size() < 2 || (needs_public && public_ids.empty())) {
-    const std::string missing =
-        vpc.empty() ? "vpcId" : private_ids.size() < 2 ? "privateSubnetIds" : "publicSubnetIds";
+    const std::string missing = vpc.empty()              ? "vpcId"
+                                : private_ids.size() < 2 ? "privateSubnetIds"
+                                                         : "publicSubnetIds";
     if (AnythingExists(req)) {
       return sdk::FieldError(kField, sdk::Cat(Described(p), " publishes no ", missing,
                                               " in its status; the cluster is kept as it is"));

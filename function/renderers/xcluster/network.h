@@ -34,8 +34,8 @@ enum class NetworkState {
 // cannot be read is an error (FATAL keeps everything as it is), never an
 // empty desired state. `why` says what is
 // awaited. Errors name the field: network.environment.
-absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
-                                            sdk::Response& rsp, std::string& why);
+absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Response& rsp,
+                                            std::string& why);
 
 }  // namespace platform::fn::renderers::xcluster
 

@@ -137,12 +137,12 @@ absl::Status ReadNetwork(const sdk::Fields& params, const policy::Policies& poli
   Network& n = p.network;
   PLATFORM_ASSIGN_OR_RETURN(n.environment, net.String("environment", ""));
   PLATFORM_ASSIGN_OR_RETURN(n.vpc_id, net.String("vpcId", ""));
-  PLATFORM_RETURN_IF_ERROR(ReadIds(net, "privateSubnetIds", "subnet-", "subnet",
-                                   n.private_subnet_ids));
-  PLATFORM_RETURN_IF_ERROR(ReadIds(net, "publicSubnetIds", "subnet-", "subnet",
-                                   n.public_subnet_ids));
-  PLATFORM_RETURN_IF_ERROR(ReadIds(net, "securityGroupIds", "sg-", "security group",
-                                   n.security_group_ids));
+  PLATFORM_RETURN_IF_ERROR(
+      ReadIds(net, "privateSubnetIds", "subnet-", "subnet", n.private_subnet_ids));
+  PLATFORM_RETURN_IF_ERROR(
+      ReadIds(net, "publicSubnetIds", "subnet-", "subnet", n.public_subnet_ids));
+  PLATFORM_RETURN_IF_ERROR(
+      ReadIds(net, "securityGroupIds", "sg-", "security group", n.security_group_ids));
   if (!n.environment.empty()) {
     if (!IsDnsLabel(n.environment)) {
       return FieldError(JoinPath(net.path(), "environment"),
@@ -309,10 +309,10 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                                fmt::format("{}", fmt::join(network::KnownRegions(), ", "))));
   }
   if (!class_limits.AllowsRegion(p.subject.region)) {
-    return policy::FieldViolation(JoinPath(params.path(), "region"),
-                                  sdk::Cat(p.subject.environment_class,
-                                           " environments may only use ",
-                                           JoinList(class_limits.allowed_regions)));
+    return policy::FieldViolation(
+        JoinPath(params.path(), "region"),
+        sdk::Cat(p.subject.environment_class, " environments may only use ",
+                 JoinList(class_limits.allowed_regions)));
   }
 
   // Where the Cluster API objects and the kubeconfig Secret go.

@@ -84,7 +84,7 @@ struct Params {
   // The cluster's name in AWS: the XR's name, prefixed by the namespace for
   // namespaced XRs so two namespaces can use one name.
   std::string cluster_name;
-  std::string version;  // MAJOR.MINOR, e.g. 1.34
+  std::string version;          // MAJOR.MINOR, e.g. 1.34
   std::string endpoint_access;  // Private | PublicAndPrivate | Public
   Network network;
   KubeadmControlPlane control_plane;
