@@ -133,6 +133,37 @@ absl::Status PublishKubeconfig(const Params& p, const Outcome& o, const sdk::Req
   return absl::OkStatus();
 }
 
+// The cluster goes before its network: when the network is an XEnvironment,
+// a Usage keeps that XEnvironment until the cluster's control plane is gone.
+// A namespaced XR's Usage and both objects share its namespace; a claim-based
+// XR's XEnvironment is cluster-scoped, so the Usage is a ClusterUsage, which
+// can only name a cluster-scoped `by` (a managed resource of the AWS
+// provisioner). Cluster API objects are namespaced: there the deletion order
+// rests on AWS itself, which refuses to delete subnets and a VPC that still
+// hold the cluster's network interfaces (Crossplane retries until they are gone).
+constexpr std::string_view kEnvironmentUsage = "usage-environment-by-controlplane";
+
+void AddEnvironmentUsage(const Params& p, const Outcome& o, Composer& c) {
+  if (p.network.environment_object.empty() || o.control_plane_usage_ref.is_null()) return;
+  if (p.scope.namespaced == o.control_plane_cluster_scoped) return;
+  Json metadata = {{"name", sdk::Cat(p.name, "-environment")},
+                   {"labels", {{std::string(xcluster::kResourceLabel), kEnvironmentUsage}}}};
+  if (p.scope.namespaced) metadata["namespace"] = p.scope.namespace_;
+  c.Add(std::string(kEnvironmentUsage),
+        {{"apiVersion", "protection.crossplane.io/v1beta1"},
+         {"kind", p.scope.namespaced ? "Usage" : "ClusterUsage"},
+         {"metadata", std::move(metadata)},
+         {"spec",
+          {{"replayDeletion", true},
+           {"of",
+            {{"apiVersion", p.scope.namespaced ? "platform.m.terraforming.io/v1alpha1"
+                                               : "platform.terraforming.io/v1alpha1"},
+             {"kind", "XEnvironment"},
+             {"resourceRef", {{"name", p.network.environment_object}}}}},
+           {"by", o.control_plane_usage_ref}}}},
+        xcluster::ReadyCondition);
+}
+
 absl::StatusOr<Outcome> Compose(const Params& p, const Json& tags, Composer& c) {
   switch (p.provisioner) {
     case Provisioner::kCapiEks:
@@ -170,6 +201,7 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
 
   Composer composer(req, rsp);
   PLATFORM_ASSIGN_OR_RETURN(Outcome outcome, Compose(p, tags, composer));
+  AddEnvironmentUsage(p, outcome, composer);
   PLATFORM_RETURN_IF_ERROR(WriteStatus(p, outcome, rsp));
   PLATFORM_RETURN_IF_ERROR(PublishKubeconfig(p, outcome, req, rsp));
   // Crossplane would call the XR ready once everything desired so far is;

@@ -844,6 +844,33 @@ TEST(XClusterNetwork, UsesTheIdsTheEnvironmentPublishes) {
   EXPECT_EQ(r.Status("vpcId"), "vpc-0env");
 }
 
+TEST(XClusterNetwork, TheNamespacedEnvironmentIsKeptUntilTheControlPlaneIsGone) {
+  Json env = Environment("sandbox", "eu-west-1");
+  env["apiVersion"] = "platform.m.terraforming.io/v1alpha1";
+  env["metadata"] = {{"name", "payments-net"}, {"namespace", "team-payments"}};
+  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams("sandbox"), "team-payments"),
+                                .required = {{"network-environment", {env}}}});
+  Names want = kBase;
+  want.insert("usage-environment-by-controlplane");
+  EXPECT_EQ(r.names(), want);
+  const std::string u = "usage-environment-by-controlplane";
+  EXPECT_EQ(r.Get(u, "kind"), "Usage");
+  EXPECT_EQ(r.Get(u, "metadata.namespace"), "team-payments");
+  EXPECT_EQ(r.Get(u, "spec.of"), Json({{"apiVersion", "platform.m.terraforming.io/v1alpha1"},
+                                       {"kind", "XEnvironment"},
+                                       {"resourceRef", {{"name", "payments-net"}}}}));
+  EXPECT_EQ(r.Get(u, "spec.by"),
+            Json({{"apiVersion", "controlplane.cluster.x-k8s.io/v1beta2"},
+                  {"kind", "AWSManagedControlPlane"},
+                  {"resourceRef", {{"name", "payments-eks-control-plane"}}}}));
+}
+
+TEST(XClusterNetwork, NoUsageFromANamespacedControlPlaneToAClusterScopedEnvironment) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});
+  EXPECT_EQ(r.names(), kBase);
+}
+
 TEST(XClusterNetwork, WaitsWhileTheEnvironmentPublishesNoNetworkYet) {
   const Rendered r =
       RunOk(Call{.xr = Xr(EnvironmentParams()),

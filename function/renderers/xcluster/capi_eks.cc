@@ -149,6 +149,9 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Compos
   out.kubeconfig_key = "value";
   out.user_kubeconfig_secret = sdk::Cat(p.name, "-user-kubeconfig");
   out.control_plane_ready = c.IsReady(kControlPlaneResource, ReadyFlagOrCondition);
+  out.control_plane_usage_ref = {{"apiVersion", kControlPlaneVersion},
+                                 {"kind", "AWSManagedControlPlane"},
+                                 {"resourceRef", {{"name", ControlPlaneName(p)}}}};
   if (const Json* cp = c.Observed(kControlPlaneResource); cp != nullptr) {
     out.version = StringAt(*cp, "status.version");
     const std::string host = StringAt(*cp, "spec.controlPlaneEndpoint.host");

@@ -127,6 +127,14 @@ struct Outcome {
   // composed resource's connection details); else the renderer reads the
   // Secret as a required resource once the control plane is ready.
   std::optional<std::string> kubeconfig;
+  // The object whose deletion ends the cluster's (its control plane), as the
+  // `by` of a Usage: {apiVersion, kind, resourceRef: {name}} or
+  // {apiVersion, kind, resourceSelector}; null when there is none. The
+  // network's XEnvironment is kept until it is gone.
+  sdk::Json control_plane_usage_ref = nullptr;
+  // Whether that object is cluster-scoped (a claim-based XR's managed
+  // resource) or in p.namespace_.
+  bool control_plane_cluster_scoped = false;
   // A short description of what is composed, for the event, e.g.
   // "EKS cluster payments (Cluster API)".
   std::string description;

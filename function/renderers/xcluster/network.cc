@@ -106,6 +106,7 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, 
     why = sdk::Cat("waiting for ", Described(p), " to publish ", missing, " in its status");
     return NetworkState::kWaiting;
   }
+  PLATFORM_ASSIGN_OR_RETURN(p.network.environment_object, env.String("metadata.name"));
   p.network.vpc_id = std::move(vpc);
   p.network.private_subnet_ids = std::move(private_ids);
   p.network.public_subnet_ids = std::move(public_ids);

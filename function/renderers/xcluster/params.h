@@ -56,6 +56,8 @@ struct Network {
   // when the ids are given. Its ids are filled in by ResolveNetwork() in
   // network.h before composing.
   std::string environment;
+  // metadata.name of that XEnvironment, once resolved.
+  std::string environment_object;
   std::string vpc_id;
   std::vector<std::string> private_subnet_ids;
   // Only for load balancers of a public API endpoint (Kubeadm flavor).
