@@ -19,8 +19,14 @@ done
 sed "s|localhost:9443|127.0.0.1:${port}|" examples/functions.yaml >"${work}/functions.yaml"
 
 render() {  # <xr> <composition>
-  echo "# crossplane render $1 $2"
-  "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results
+  # What Crossplane would hand the function as required resources (an
+  # XEnvironment named by the XR, say) sits beside the example under required/.
+  local extra=()
+  local required
+  required="$(dirname "$1")/required/$(basename "$1")"
+  [[ -f "$required" ]] && extra=("--extra-resources=${required}")
+  echo "# crossplane render $1 $2 ${extra[*]}"
+  "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results "${extra[@]}"
   echo
 }
 for kind in xenvironment xcluster; do

@@ -859,15 +859,14 @@ TEST(XClusterNetwork, TheNamespacedEnvironmentIsKeptUntilTheControlPlaneIsGone) 
   EXPECT_EQ(r.Get(u, "spec.of"), Json({{"apiVersion", "platform.m.terraforming.io/v1alpha1"},
                                        {"kind", "XEnvironment"},
                                        {"resourceRef", {{"name", "payments-net"}}}}));
-  EXPECT_EQ(r.Get(u, "spec.by"),
-            Json({{"apiVersion", "controlplane.cluster.x-k8s.io/v1beta2"},
-                  {"kind", "AWSManagedControlPlane"},
-                  {"resourceRef", {{"name", "payments-eks-control-plane"}}}}));
+  EXPECT_EQ(r.Get(u, "spec.by"), Json({{"apiVersion", "controlplane.cluster.x-k8s.io/v1beta2"},
+                                       {"kind", "AWSManagedControlPlane"},
+                                       {"resourceRef", {{"name", "payments-eks-control-plane"}}}}));
 }
 
 TEST(XClusterNetwork, NoUsageFromANamespacedControlPlaneToAClusterScopedEnvironment) {
-  const Rendered r =
-      RunOk(Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});
+  const Rendered r = RunOk(
+      Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.names(), kBase);
 }
 

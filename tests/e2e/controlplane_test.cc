@@ -93,7 +93,7 @@ const Example kExamples[] = {
      "compositions/xcluster.yaml",
      "",
      "team-payments",
-     {"--extra-resources=" + kSource + "/tests/e2e/testdata/xcluster-environment.yaml"}},
+     {"--extra-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
     {"ClaimBasedKubeadmClusterControlPlaneReady",
      "examples/xcluster/xr-kubeadm.yaml",
      "compositions/xcluster.yaml",

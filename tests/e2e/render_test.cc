@@ -142,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(
             "examples/xcluster/xr-environment.yaml",
             "compositions/xcluster.yaml",
             true,
-            {"--extra-resources=" + kSource + "/tests/e2e/testdata/xcluster-environment.yaml"}},
+            {"--extra-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
         GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
                    "compositions/xcluster.yaml"},
