@@ -146,6 +146,7 @@ constexpr std::string_view kEnvironmentUsage = "usage-environment-by-controlplan
 void AddEnvironmentUsage(const Params& p, const Outcome& o, Composer& c) {
   if (p.network.environment_object.empty() || o.control_plane_usage_ref.is_null()) return;
   if (p.scope.namespaced == o.control_plane_cluster_scoped) return;
+  if (p.parent == p.network.environment_object) return;
   Json metadata = {{"name", sdk::Cat(p.name, "-environment")},
                    {"labels", {{std::string(xcluster::kResourceLabel), kEnvironmentUsage}}}};
   if (p.scope.namespaced) metadata["namespace"] = p.scope.namespace_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "function/policy/policy.h"
+#include "function/renderers/nested.h"
 #include "function/renderers/network/cidr.h"
 #include "function/renderers/network/layout.h"
 #include "function/renderers/network/zones.h"
@@ -59,6 +60,8 @@ struct Params {
   std::vector<Cidr> subnets[3];
   std::string nat;  // None | Single | PerZone
   Json user_tags = Json::object();
+  // Clusters composed inside the environment.
+  std::vector<NestedXr> clusters;
 };
 
 // The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
@@ -261,6 +264,13 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                  fmt::format("{}", fmt::join(limits.allowed_nat_strategies, ", ")), ", not ",
                  p.nat));
   }
+  Parent parent;
+  parent.scope = ScopeOf(xr);
+  parent.subject = p.subject;
+  parent.user_tags = p.user_tags;
+  PLATFORM_ASSIGN_OR_RETURN(parent.claim_name,
+                            xr.String("metadata.labels[crossplane.io/claim-name]", ""));
+  PLATFORM_ASSIGN_OR_RETURN(p.clusters, ReadNestedXrs(params, kNestedClusters, parent));
   return p;
 }
 
@@ -315,6 +325,29 @@ class Composer {
                                       : scope_.AwsApiVersion(by_service, by_cluster_version)},
                    {"kind", by_kind},
                    {"resourceSelector", Select(by_name)}}}}}});
+  }
+
+  // A platform XR composed inside the environment, and a usage that keeps
+  // the VPC until it is gone (its nodes or instances hold network
+  // interfaces in the environment's subnets).
+  void Nested(const NestedXr& n) {
+    Add(n.resource, n.object);
+    const std::string name = sdk::Cat("usage-vpc-by-", n.resource);
+    Json metadata = scope_.Metadata();
+    metadata["labels"] = {{std::string(kResourceLabel), name}};
+    Add(name, {{"apiVersion", "protection.crossplane.io/v1beta1"},
+               {"kind", scope_.namespaced ? "Usage" : "ClusterUsage"},
+               {"metadata", std::move(metadata)},
+               {"spec",
+                {{"replayDeletion", true},
+                 {"of",
+                  {{"apiVersion", scope_.AwsApiVersion("ec2")},
+                   {"kind", "VPC"},
+                   {"resourceSelector", Select("vpc")}}},
+                 {"by",
+                  {{"apiVersion", n.api_version},
+                   {"kind", n.object.value("kind", "")},
+                   {"resourceRef", {{"name", n.object_name}}}}}}}});
   }
 
   std::vector<std::string> NewNames() const { return new_; }
@@ -477,6 +510,8 @@ void Compose(const Params& p, const Scope& scope, const sdk::Request& req, sdk::
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-s3")}}}},
         Json::object(), "v1beta2");
   (void)scope;
+
+  for (const NestedXr& n : p.clusters) c.Nested(n);
 }
 
 // The id of an observed resource (status.atProvider.id), or "".
@@ -589,6 +624,7 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
   policies.ApplyMandatedTags(p.subject, rsp);
 
   PLATFORM_RETURN_IF_ERROR(WriteStatus(p, req, rsp));
+  PLATFORM_RETURN_IF_ERROR(WriteNestedStatus(kNestedClusters, p.clusters, req, rsp));
 
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.

@@ -1621,5 +1621,125 @@ TEST(XEnvironmentAuthorization, AllowedTeamsRender) {
   }
 }
 
+// --- Nested clusters ------------------------------------------------------------------
+
+Json WithCluster(const Json& base,
+                 const Json& cluster_params = {
+                     {"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}) {
+  return With(base, {{"costCenter", "cc-1"},
+                     {"tags", {{"owner", "oncall"}}},
+                     {"clusters", {{{"name", "apps"}, {"parameters", cluster_params}}}}});
+}
+
+TEST(XEnvironmentNested, ComposesTheClusterInItsOwnNetwork) {
+  const Rendered r = RunOk(ClaimXr(WithCluster(Params()), "team-payments"));
+  ASSERT_TRUE(r.Has("xcluster-apps"));
+  EXPECT_EQ(r.Get("xcluster-apps", "apiVersion"), "platform.terraforming.io/v1alpha1");
+  EXPECT_EQ(r.Get("xcluster-apps", "kind"), "XCluster");
+  EXPECT_EQ(r.Get("xcluster-apps", "metadata.name"), "payments-dev-apps");
+  // The claim's labels, so the nested XR is the claim's too.
+  EXPECT_EQ(r.Get("xcluster-apps", "metadata.labels[crossplane.io/claim-namespace]"),
+            "team-payments");
+  EXPECT_EQ(r.Get("xcluster-apps", "spec.parameters"),
+            Json({{"environment", "dev"},
+                  {"region", "eu-west-1"},
+                  {"team", "payments"},
+                  {"costCenter", "cc-1"},
+                  {"tags", {{"owner", "oncall"}}},
+                  // Found by the claim's name, in the claim's namespace.
+                  {"network", {{"environment", "payments"}}},
+                  {"namespace", "team-payments"},
+                  {"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}));
+  // The VPC stays until the cluster is gone.
+  const std::string u = "usage-vpc-by-xcluster-apps";
+  EXPECT_EQ(r.Get(u, "kind"), "ClusterUsage");
+  EXPECT_EQ(Target(r.Get(u, "spec.of.resourceSelector")), "vpc");
+  EXPECT_EQ(r.Get(u, "spec.by"), Json({{"apiVersion", "platform.terraforming.io/v1alpha1"},
+                                       {"kind", "XCluster"},
+                                       {"resourceRef", {{"name", "payments-dev-apps"}}}}));
+  EXPECT_EQ(r.Status("clusters.apps.name"), "payments-dev-apps");
+  EXPECT_EQ(r.Status("clusters.apps.ready"), false);
+}
+
+TEST(XEnvironmentNested, NamespacedEnvironmentNestsANamespacedCluster) {
+  const Rendered r = RunOk(Xr(WithCluster(Params()), "team-payments"));
+  EXPECT_EQ(r.Get("xcluster-apps", "apiVersion"), "platform.m.terraforming.io/v1alpha1");
+  EXPECT_EQ(r.Get("xcluster-apps", "metadata.namespace"), "team-payments");
+  EXPECT_EQ(r.Get("xcluster-apps", "spec.parameters.network.environment"), kXrName);
+  EXPECT_EQ(r.Get("xcluster-apps", "spec.parameters.namespace"), nullptr);
+  EXPECT_EQ(r.Get("usage-vpc-by-xcluster-apps", "kind"), "Usage");
+  EXPECT_EQ(r.Get("usage-vpc-by-xcluster-apps", "spec.of.apiVersion"),
+            "ec2.aws.m.upbound.io/v1beta1");
+}
+
+TEST(XEnvironmentNested, StatusFromTheObservedCluster) {
+  const Rendered r =
+      RunOk(Call{.xr = ClaimXr(WithCluster(Params()), "team-payments"),
+                 .observed = {{"xcluster-apps",
+                               {{"status",
+                                 {{"clusterName", "payments-dev-apps"},
+                                  {"endpoint", "https://example.eks.amazonaws.com"},
+                                  {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}}}}});
+  EXPECT_EQ(r.Status("clusters.apps.ready"), true);
+  EXPECT_EQ(r.Status("clusters.apps.endpoint"), "https://example.eks.amazonaws.com");
+  EXPECT_EQ(r.Status("clusters.apps.clusterName"), "payments-dev-apps");
+}
+
+TEST(XEnvironmentNested, TheNestedNameMustFitTheNestedKind) {
+  Json xr = ClaimXr(
+      With(Params(), {{"clusters", {{{"name", "apps-cluster"}, {"parameters", Json::object()}}}}}),
+      "team-payments");
+  xr["metadata"]["name"] = "payments-development-eu-west-x7k2p";
+  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = xr});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.clusters[0].name: names the XCluster "
+            "\"payments-development-eu-west-x7k2p-apps-cluster\", longer than 40 characters; use "
+            "a shorter name");
+}
+
+struct NestedErrorCase {
+  std::string name;
+  Json clusters;
+  std::string want;
+};
+
+void PrintTo(const NestedErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class XEnvironmentNestedErrorTest : public ::testing::TestWithParam<NestedErrorCase> {};
+
+TEST_P(XEnvironmentNestedErrorTest, NamesTheField) {
+  const NestedErrorCase& c = GetParam();
+  const pb::RunFunctionResponse rsp =
+      RunProto(Call{.xr = ClaimXr(With(Params(), {{"clusters", c.clusters}}), "team-payments")});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), c.want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    XEnvironment, XEnvironmentNestedErrorTest,
+    ::testing::Values(
+        NestedErrorCase{"Region",
+                        {{{"name", "apps"}, {"parameters", {{"region", "us-east-1"}}}}},
+                        "spec.parameters.clusters[0].parameters.region: set by the XEnvironment; "
+                        "leave it out"},
+        NestedErrorCase{"NetworkIds",
+                        {{{"name", "apps"}, {"parameters", {{"network", {{"vpcId", "vpc-1"}}}}}}},
+                        "spec.parameters.clusters[0].parameters.network.vpcId: set by the "
+                        "XEnvironment (its own network); leave it out"},
+        NestedErrorCase{"Namespace",
+                        {{{"name", "apps"}, {"parameters", {{"namespace", "other"}}}}},
+                        "spec.parameters.clusters[0].parameters.namespace: set by the "
+                        "XEnvironment to its claim's namespace \"team-payments\"; leave it out"},
+        NestedErrorCase{"Twice",
+                        {{{"name", "apps"}, {"parameters", Json::object()}},
+                         {{"name", "apps"}, {"parameters", Json::object()}}},
+                        "spec.parameters.clusters[1].name: \"apps\" is listed twice"},
+        NestedErrorCase{"NoParameters",
+                        {{{"name", "apps"}}},
+                        "spec.parameters.clusters[0].parameters: required"}),
+    CaseName<NestedErrorCase>);
+
 }  // namespace
 }  // namespace platform::fn::renderers

@@ -71,6 +71,8 @@ const Example kExamples[] = {
      "compositions/xenvironment.yaml", ""},
     {"FourZoneProdEnvironment", "examples/xenvironment/xr-prod-4zones.yaml",
      "compositions/xenvironment.yaml", ""},
+    {"EnvironmentWithCluster", "examples/xenvironment/xr-with-cluster.yaml",
+     "compositions/xenvironment.yaml", ""},
     // Node pools are only rendered once the control plane is observed ready.
     {"ClaimBasedCluster", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml", "",
      "team-payments"},

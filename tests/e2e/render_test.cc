@@ -125,6 +125,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "compositions/xenvironment.yaml"},
         GoldenCase{"prod-4zones", "examples/xenvironment/xr-prod-4zones.yaml",
                    "compositions/xenvironment.yaml"},
+        // An environment nesting a cluster, everything observed ready.
+        GoldenCase{"with-cluster", "examples/xenvironment/xr-with-cluster.yaml",
+                   "compositions/xenvironment.yaml", true},
         GoldenCase{"namespaced", "examples/xenvironment/xr-namespaced.yaml",
                    "compositions/xenvironment-namespaced.yaml"},
         // Before the control plane is ready: no node pools yet.
@@ -217,6 +220,45 @@ TEST_F(RenderTest, ObservedResourcesFillStatusAndMakeTheCompositeReady) {
   // Names Crossplane gave stay; steady state announces nothing.
   EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "name"}), "payments-dev-vpc");
   EXPECT_TRUE(out.results.empty()) << r.out;
+}
+
+// The whole chain of a nested cluster, through the real CLI: the environment
+// composes an XCluster; that XCluster, rendered on its own with the
+// environment's XR as a required resource (as Crossplane hands it over), finds
+// its network through the status the environment published.
+TEST_F(RenderTest, NestedClusterFindsItsEnvironmentsNetwork) {
+  const std::string xr = kSource + "/examples/xenvironment/xr-with-cluster.yaml";
+  const std::string composition = kSource + "/compositions/xenvironment.yaml";
+  RunResult first = Render(xr, composition);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string observed = dir().Write("observed.yaml", ObserveAll(first.out));
+  RunResult env =
+      Render(xr, composition, {"--observed-resources=" + observed, "--include-full-xr"});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  std::string environment, cluster;
+  for (const std::string& doc : SplitDocuments(ApiObjects(env.out, true, false))) {
+    const YAML::Node node = YAML::Load(doc);
+    if (Str(node, {"kind"}) == "XEnvironment") environment = doc;
+    if (Str(node, {"kind"}) == "XCluster") cluster = doc;
+  }
+  ASSERT_FALSE(environment.empty()) << env.out;
+  ASSERT_FALSE(cluster.empty()) << env.out;
+
+  RunResult r =
+      Render(dir().Write("xcluster.yaml", cluster), kSource + "/compositions/xcluster.yaml",
+             {"--extra-resources=" + dir().Write("environment.yaml", environment)});
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
+  Rendered out = Parse(r.out);
+  const YAML::Node cp = out.resources["controlplane"];
+  EXPECT_EQ(Str(cp, {"spec", "network", "vpc", "id"}), "vpc-0123456789") << r.out;
+  const YAML::Node subnets = At(cp, {"spec", "network", "subnets"});
+  ASSERT_EQ(subnets.size(), 2u) << r.out;
+  EXPECT_EQ(subnets[0]["id"].as<std::string>(), "subnet-private-a-0123456789");
+  EXPECT_EQ(Str(cp, {"spec", "version"}), "v1.33");
+  EXPECT_EQ(Str(cp, {"metadata", "namespace"}), "team-payments");
+  EXPECT_EQ(Str(out.xr, {"status", "vpcId"}), "vpc-0123456789");
+  // No Usage of its own parent: that would block the environment's deletion.
+  EXPECT_EQ(out.resources.count("usage-environment-by-controlplane"), 0u);
 }
 
 TEST_F(RenderTest, NamespacedEnvironmentUsesNamespacedKindsInItsNamespace) {

@@ -283,6 +283,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   PLATFORM_ASSIGN_OR_RETURN(std::string claim_ns,
                             xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
   p.subject.origin_namespace = scope.namespaced ? scope.namespace_ : claim_ns;
+  PLATFORM_ASSIGN_OR_RETURN(p.parent, xr.String("metadata.labels[crossplane.io/composite]", ""));
 
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
   PLATFORM_ASSIGN_OR_RETURN(std::string provisioner,

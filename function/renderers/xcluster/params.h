@@ -94,6 +94,9 @@ struct Params {
   std::vector<Addon> addons;
   std::vector<AccessEntry> access_entries;
   sdk::Json user_tags = sdk::Json::object();
+  // The XR that composed this one (label crossplane.io/composite), or empty:
+  // an XEnvironment nesting the cluster.
+  std::string parent;
   // The class's cluster limits, for renderers that check more.
   const policy::ClusterLimits* limits = nullptr;
 };
