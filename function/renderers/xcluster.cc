@@ -214,6 +214,19 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
   PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("PolicyCompliant", pb::STATUS_CONDITION_TRUE,
                                             "Compliant", "", pb::TARGET_COMPOSITE_AND_CLAIM));
 
+  // Say what goes: resources observed but no longer desired (a node pool
+  // removed from the spec) are deleted by Crossplane after this call.
+  std::vector<std::string> gone;
+  for (const std::string& name : req.ObservedResourceNames()) {
+    if (rsp.Desired(name) == nullptr) gone.push_back(name);
+  }
+  if (!gone.empty()) {
+    std::sort(gone.begin(), gone.end());
+    rsp.Normal("DeleteResources",
+               sdk::Cat("deleting ", gone.size(), " resources no longer asked for: ",
+                        fmt::format("{}", fmt::join(gone, ", "))));
+  }
+
   const std::vector<std::string>& fresh = composer.NewNames();
   if (!fresh.empty()) {
     rsp.Normal(

@@ -1,5 +1,6 @@
 #include "function/server/server.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
@@ -36,9 +38,25 @@ grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::Byte
     }
   }
   pb::RunFunctionResponse rsp = runner.Run(req);
-  bool own_buffer = false;
-  return grpc::GenericSerialize<grpc::ProtoBufferWriter, pb::RunFunctionResponse>(rsp, out,
-                                                                                  &own_buffer);
+  // Deterministic: map entries in key order. Crossplane compares each
+  // response's requirements with the previous one's to decide whether to
+  // call again; a caller that does not know a field keeps it as unknown
+  // bytes and compares those, so a map serialized in hash order (required
+  // resources under two keys, to crossplane render v1.x) would differ from
+  // call to call and never settle.
+  const std::size_t size = rsp.ByteSizeLong();
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "response too large");
+  }
+  grpc::ProtoBufferWriter writer(out, grpc::kProtoBufferWriterMaxBufferLength,
+                                 static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&writer);
+  coded.SetSerializationDeterministic(true);
+  rsp.SerializeWithCachedSizes(&coded);
+  if (coded.HadError()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot encode RunFunctionResponse");
+  }
+  return grpc::Status::OK;
 }
 
 std::string ReadFile(const std::string& path, bool* ok) {
