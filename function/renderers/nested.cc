@@ -40,9 +40,9 @@ absl::StatusOr<std::vector<NestedXr>> ReadNestedXrs(const sdk::Fields& params,
   // its name; a claim-based one by its claim's name, which is how an XR of
   // a claim looks environments up (the nested XR carries the environment's
   // claim labels, as Crossplane copies them to composed resources).
-  const std::string environment_ref =
-      parent.scope.namespaced || parent.claim_name.empty() ? parent.subject.xr_name
-                                                           : parent.claim_name;
+  const std::string environment_ref = parent.scope.namespaced || parent.claim_name.empty()
+                                          ? parent.subject.xr_name
+                                          : parent.claim_name;
   for (const sdk::Fields& e : entries) {
     NestedXr n;
     PLATFORM_ASSIGN_OR_RETURN(n.name, e.String("name"));

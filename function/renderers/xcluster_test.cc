@@ -585,7 +585,7 @@ std::vector<ErrorCase> ErrorCases() {
       {"BadVpc", Xr(With(Params(), {{"network", {{"vpcId", "abc"}}}})),
        "spec.parameters.network.vpcId: \"abc\" is not a VPC id"},
       {"OneSubnet", Xr(With(Params(), {{"network", {{"privateSubnetIds", {"subnet-0a"}}}}})),
-       "spec.parameters.network.privateSubnetIds: EKS needs at least two subnets"},
+       "spec.parameters.network.privateSubnetIds: a cluster needs at least two subnets"},
       {"DuplicateSubnet",
        Xr(With(Params(), {{"network", {{"privateSubnetIds", {"subnet-0a", "subnet-0a"}}}}})),
        "spec.parameters.network.privateSubnetIds[1]: subnet-0a is listed twice"},

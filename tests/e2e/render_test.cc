@@ -112,8 +112,8 @@ TEST_P(GoldenRenderTest, MatchesGolden) {
           dir().Write("observed-" + std::to_string(round) + ".yaml", ObserveAll(r.out));
       std::vector<std::string> flags = c.render_flags;
       flags.push_back("--observed-resources=" + observed);
-      r = Render(round + 1 == rounds ? kSource + "/" + c.xr : first,
-                 kSource + "/" + c.composition, flags);
+      r = Render(round + 1 == rounds ? kSource + "/" + c.xr : first, kSource + "/" + c.composition,
+                 flags);
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
   }

@@ -405,6 +405,9 @@ absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags, Co
   out.kubeconfig_secret = sdk::Cat(p.name, "-kubeconfig");
   out.kubeconfig_key = "value";
   out.control_plane_ready = c.IsReady(kControlPlaneResource, ReadyKubeadmControlPlane);
+  out.control_plane_usage_ref = {{"apiVersion", kControlPlaneVersion},
+                                 {"kind", "KubeadmControlPlane"},
+                                 {"resourceRef", {{"name", ControlPlaneName(p)}}}};
   if (const Json* cp = c.Observed(kControlPlaneResource); cp != nullptr) {
     out.version = StringAt(*cp, "status.version");
   }

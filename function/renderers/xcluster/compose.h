@@ -55,8 +55,8 @@ bool ReadyFlagOrCondition(const sdk::Json& o);
 bool ReadyCapiCluster(const sdk::Json& o);
 // MachinePool, MachineDeployment: phase Running, or Available=True, or Ready=True.
 bool ReadyMachines(const sdk::Json& o);
-// KubeadmControlPlane: status.initialization.controlPlaneInitialized (v1beta2) or
-// status.initialized with Available=True or Ready=True, or status.ready.
+// KubeadmControlPlane: Available=True, or Ready=True (also the v1beta1
+// conditions), or status.ready.
 bool ReadyKubeadmControlPlane(const sdk::Json& o);
 
 // Adds desired composed resources, each with the readiness its rule gives

@@ -162,7 +162,7 @@ absl::Status ReadNetwork(const sdk::Fields& params, const policy::Policies& poli
     }
     if (n.private_subnet_ids.size() < 2) {
       return FieldError(JoinPath(net.path(), "privateSubnetIds"),
-                        "EKS needs at least two subnets, in different availability zones");
+                        "a cluster needs at least two subnets, in different availability zones");
     }
     if (p.provisioner == Provisioner::kCapiKubeadm && p.endpoint_access != "Private" &&
         n.public_subnet_ids.empty()) {
