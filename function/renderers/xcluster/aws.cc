@@ -1,9 +1,376 @@
+// Provisioner AWS: the EKS cluster as managed resources of the AWS provider
+// (eks and iam kinds), wired to each other through selectors, staged behind
+// the control plane and deleted in order through Usages. See
+// docs/xcluster-aws.md.
+#include <charconv>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "function/policy/policy.h"
 #include "function/renderers/xcluster/compose.h"
+#include "function/sdk/strings.h"
 
 namespace platform::fn::renderers::xcluster {
+namespace {
 
-absl::StatusOr<Outcome> ComposeAws(const Params&, const sdk::Json&, Composer&) {
-  return absl::UnimplementedError("provisioner AWS is not implemented yet");
+using sdk::Json;
+
+// One kind of the AWS provider. Cluster-scoped kinds are composed at their
+// storage version; every namespaced kind is v1beta1.
+struct Kind {
+  std::string_view service;  // eks | iam
+  std::string_view kind;
+  std::string_view cluster_version;
+};
+
+constexpr Kind kRole{"iam", "Role", "v1beta1"};
+constexpr Kind kRolePolicyAttachment{"iam", "RolePolicyAttachment", "v1beta1"};
+constexpr Kind kOidcProvider{"iam", "OpenIDConnectProvider", "v1beta1"};
+constexpr Kind kCluster{"eks", "Cluster", "v1beta2"};
+constexpr Kind kNodeGroup{"eks", "NodeGroup", "v1beta2"};
+constexpr Kind kAddon{"eks", "Addon", "v1beta1"};
+constexpr Kind kAccessEntry{"eks", "AccessEntry", "v1beta1"};
+constexpr Kind kAccessPolicyAssociation{"eks", "AccessPolicyAssociation", "v1beta1"};
+constexpr Kind kClusterAuth{"eks", "ClusterAuth", "v1beta1"};
+
+constexpr std::string_view kControlPlane = "controlplane";
+constexpr std::string_view kRoleControlPlane = "role-controlplane";
+constexpr std::string_view kRoleNodes = "role-nodes";
+constexpr std::string_view kOidc = "oidc";
+constexpr std::string_view kClusterAuthResource = "clusterauth";
+constexpr std::string_view kExternalName = "crossplane.io/external-name";
+// The key of the kubeconfig in ClusterAuth's connection details (and so in
+// the Secret it writes).
+constexpr std::string_view kKubeconfigKey = "kubeconfig";
+
+// AWS managed policies of the two roles (partition aws).
+struct Attachment {
+  std::string_view resource;
+  std::string_view role;
+  std::string_view policy;
+};
+constexpr Attachment kAttachments[] = {
+    {"rpa-controlplane-cluster", kRoleControlPlane, "AmazonEKSClusterPolicy"},
+    {"rpa-nodes-worker", kRoleNodes, "AmazonEKSWorkerNodePolicy"},
+    {"rpa-nodes-cni", kRoleNodes, "AmazonEKS_CNI_Policy"},
+    {"rpa-nodes-ecr", kRoleNodes, "AmazonEC2ContainerRegistryReadOnly"},
+};
+
+std::string NodeGroupResource(std::string_view pool) { return sdk::Cat("nodegroup-", pool); }
+std::string AddonResource(std::string_view addon) { return sdk::Cat("addon-", addon); }
+std::string AccessEntryResource(std::size_t i) { return sdk::Cat("accessentry-", i); }
+std::string AccessPolicyResource(std::size_t i) { return sdk::Cat("accesspolicy-", i); }
+std::string UsageResource(std::string_view of, std::string_view by) {
+  return sdk::Cat("usage-", of, "-by-", by);
+}
+
+std::string TrustPolicy(std::string_view service) {
+  return Json({{"Version", "2012-10-17"},
+               {"Statement",
+                {{{"Effect", "Allow"},
+                  {"Principal", {{"Service", service}}},
+                  {"Action", "sts:AssumeRole"}}}}})
+      .dump();
+}
+
+// EKS spells taint effects in upper snake case.
+Json EksTaints(const Json& taints) {
+  Json out = Json::array();
+  for (const Json& t : taints) {
+    const std::string effect = t.at("effect").get<std::string>();
+    out.push_back({{"key", t.at("key")},
+                   {"value", t.at("value")},
+                   {"effect", effect == "NoSchedule"  ? "NO_SCHEDULE"
+                              : effect == "NoExecute" ? "NO_EXECUTE"
+                                                      : "PREFER_NO_SCHEDULE"}});
+  }
+  return out;
+}
+
+// MAJOR.MINOR as a comparable pair, or nullopt.
+std::optional<std::pair<int, int>> MinorVersion(std::string_view v) {
+  const std::size_t dot = v.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string_view minor = v.substr(dot + 1);
+  minor = minor.substr(0, minor.find('.'));
+  int major_n = 0;
+  int minor_n = 0;
+  const std::string_view major = v.substr(0, dot);
+  if (std::from_chars(major.data(), major.data() + major.size(), major_n).ec != std::errc() ||
+      std::from_chars(minor.data(), minor.data() + minor.size(), minor_n).ec != std::errc()) {
+    return std::nullopt;
+  }
+  return std::pair{major_n, minor_n};
+}
+
+// Managed resources of one cluster: each labelled with its composition
+// resource name, in the XR's namespace when it has one, with the region on
+// regional kinds and the tags on taggable ones.
+class Resources {
+ public:
+  Resources(const Params& p, const Json& tags, Composer& c) : p_(p), tags_(tags), c_(c) {}
+
+  std::string ApiVersion(const Kind& k) const {
+    return p_.scope.namespaced ? p_.scope.AwsApiVersion(k.service)
+                               : p_.scope.AwsApiVersion(k.service, k.cluster_version);
+  }
+
+  static Json Select(std::string_view resource) {
+    return {{"matchControllerRef", true},
+            {"matchLabels", {{std::string(kResourceLabel), std::string(resource)}}}};
+  }
+
+  // Adds one managed resource; `spec` may carry more than forProvider
+  // (initProvider, writeConnectionSecretToRef).
+  void Add(std::string_view resource, const Kind& k, Json for_provider, Json spec = Json::object(),
+           Json annotations = Json::object()) {
+    if (k.service != "iam") for_provider["region"] = p_.subject.region;
+    if (policy::Policies::IsTaggableKind(k.kind)) for_provider["tags"] = tags_;
+    spec["forProvider"] = std::move(for_provider);
+    Json metadata = p_.scope.Metadata();
+    metadata["labels"] = {{std::string(kResourceLabel), std::string(resource)}};
+    if (!annotations.empty()) metadata["annotations"] = std::move(annotations);
+    c_.Add(std::string(resource),
+           {{"apiVersion", ApiVersion(k)},
+            {"kind", k.kind},
+            {"metadata", std::move(metadata)},
+            {"spec", std::move(spec)}},
+           ReadyCondition);
+  }
+
+  // Deletion order: `of` is kept until `by` is gone. A ClusterUsage for
+  // cluster-scoped resources, a Usage in the XR's namespace for namespaced
+  // ones.
+  void Use(std::string_view of, const Kind& of_kind, std::string_view by, const Kind& by_kind) {
+    const std::string name = UsageResource(of, by);
+    Json metadata = p_.scope.Metadata();
+    metadata["labels"] = {{std::string(kResourceLabel), name}};
+    c_.Add(name,
+           {{"apiVersion", "protection.crossplane.io/v1beta1"},
+            {"kind", p_.scope.namespaced ? "Usage" : "ClusterUsage"},
+            {"metadata", std::move(metadata)},
+            {"spec",
+             {{"replayDeletion", true},
+              {"of",
+               {{"apiVersion", ApiVersion(of_kind)},
+                {"kind", of_kind.kind},
+                {"resourceSelector", Select(of)}}},
+              {"by",
+               {{"apiVersion", ApiVersion(by_kind)},
+                {"kind", by_kind.kind},
+                {"resourceSelector", Select(by)}}}}}},
+           ReadyCondition);
+  }
+
+ private:
+  const Params& p_;
+  const Json& tags_;
+  Composer& c_;
+};
+
+void ComposeIam(Resources& r) {
+  r.Add(kRoleControlPlane, kRole,
+        {{"assumeRolePolicy", TrustPolicy("eks.amazonaws.com")},
+         {"description", "EKS control plane"},
+         {"forceDetachPolicies", true}});
+  r.Add(kRoleNodes, kRole,
+        {{"assumeRolePolicy", TrustPolicy("ec2.amazonaws.com")},
+         {"description", "EKS managed node groups"},
+         {"forceDetachPolicies", true}});
+  for (const Attachment& a : kAttachments) {
+    r.Add(a.resource, kRolePolicyAttachment,
+          {{"roleSelector", Resources::Select(a.role)},
+           {"policyArn", sdk::Cat("arn:aws:iam::aws:policy/", a.policy)}});
+  }
+}
+
+Json ClusterForProvider(const Params& p) {
+  Json vpc = {{"subnetIds", p.network.private_subnet_ids},
+              {"endpointPrivateAccess", p.endpoint_access != "Public"},
+              {"endpointPublicAccess", p.endpoint_access != "Private"}};
+  if (!p.network.security_group_ids.empty()) {
+    vpc["securityGroupIds"] = p.network.security_group_ids;
+  }
+  return {{"version", p.version},
+          {"roleArnSelector", Resources::Select(kRoleControlPlane)},
+          {"vpcConfig", std::move(vpc)},
+          // Access entries need the API authentication mode; the config map
+          // stays so nothing mapped through aws-auth loses access.
+          {"accessConfig",
+           {{"authenticationMode", "API_AND_CONFIG_MAP"},
+            {"bootstrapClusterCreatorAdminPermissions", true}}},
+          // vpc-cni, coredns and kube-proxy as EKS installs them; listed with
+          // a version they become Addons below.
+          {"bootstrapSelfManagedAddons", true}};
+}
+
+// Node groups run the version asked for, but never one ahead of the
+// observed control plane: during an upgrade they follow once it is done
+// (EKS refuses node groups newer than their cluster).
+std::string NodeVersion(const Params& p, std::string_view observed) {
+  const auto want = MinorVersion(p.version);
+  const auto have = MinorVersion(observed);
+  if (want && have && *have < *want) return sdk::Cat(have->first, ".", have->second);
+  return p.version;
+}
+
+Json NodeGroupForProvider(const Params& p, const NodePool& pool, std::string_view version) {
+  Json fp = {
+      {"clusterNameSelector", Resources::Select(kControlPlane)},
+      {"nodeRoleArnSelector", Resources::Select(kRoleNodes)},
+      // Nodes only ever in the private subnets.
+      {"subnetIds", p.network.private_subnet_ids},
+      {"scalingConfig", {{"minSize", pool.min}, {"maxSize", pool.max}}},
+      {"instanceTypes", {pool.instance_type}},
+      {"capacityType", pool.capacity_type},
+      {"diskSize", pool.disk_size},
+      // AL2 images are not published for Kubernetes 1.33 and later.
+      {"amiType",
+       IsArm(Family(pool.instance_type)) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"},
+      {"version", version},
+  };
+  if (!pool.labels.empty()) fp["labels"] = pool.labels;
+  if (!pool.taints.empty()) fp["taint"] = EksTaints(pool.taints);
+  return fp;
+}
+
+// The kubeconfig ClusterAuth publishes: its connection details when
+// Crossplane passes them; nullopt (read the Secret it writes) when it is
+// observed without them; empty while it does not exist.
+std::optional<std::string> Kubeconfig(const Composer& c) {
+  const sdk::Observed* auth = c.request().ObservedResource(kClusterAuthResource);
+  if (auth == nullptr) return std::string();
+  if (auth->connection_details != nullptr) {
+    auto it = auth->connection_details->find(std::string(kKubeconfigKey));
+    if (it != auth->connection_details->end() && !it->second.empty()) return it->second;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& c) {
+  Resources r(p, tags, c);
+  ComposeIam(r);
+  r.Add(kControlPlane, kCluster, ClusterForProvider(p), Json::object(),
+        {{std::string(kExternalName), p.cluster_name}});
+  // The roles and their policies outlive the cluster: EKS needs them to
+  // delete what it created (network interfaces, security groups, nodes).
+  r.Use(kRoleControlPlane, kRole, kControlPlane, kCluster);
+  for (const Attachment& a : kAttachments) {
+    r.Use(a.resource, kRolePolicyAttachment, kControlPlane, kCluster);
+  }
+
+  Outcome out;
+  out.description = sdk::Cat("the EKS cluster ", p.cluster_name, " (AWS provider)");
+  out.kubeconfig_secret = sdk::Cat(p.name, "-kubeconfig");
+  out.kubeconfig_key = std::string(kKubeconfigKey);
+  out.control_plane_ready = c.IsReady(kControlPlane, ReadyCondition);
+  if (const Json* cp = c.Observed(kControlPlane); cp != nullptr) {
+    out.version = StringAt(*cp, "status.atProvider.version");
+    out.endpoint = StringAt(*cp, "status.atProvider.endpoint");
+    out.oidc_issuer = StringAt(*cp, "status.atProvider.identity[0].oidc[0].issuer");
+  }
+
+  // Everything below waits for the control plane. Once any resource of a
+  // group is observed the group stays desired whatever the control plane's
+  // readiness does: dropping it would delete it.
+  auto staged = [&](std::initializer_list<std::string_view> group) {
+    if (out.control_plane_ready) return true;
+    for (std::string_view name : group) {
+      if (c.Exists(name)) return true;
+    }
+    return false;
+  };
+
+  const std::string node_version = NodeVersion(p, out.version);
+  for (const NodePool& pool : p.pools) {
+    const std::string ng = NodeGroupResource(pool.name);
+    const std::string usage_cp = UsageResource(kControlPlane, ng);
+    const std::string usage_role = UsageResource(kRoleNodes, ng);
+    if (!staged({ng, usage_cp, usage_role})) {
+      out.waiting.push_back(pool.name);
+      continue;
+    }
+    // desiredSize only on create: afterwards the cluster autoscaler (or a
+    // person) owns it, and the function never scales the group back.
+    r.Add(ng, kNodeGroup, NodeGroupForProvider(p, pool, node_version),
+          {{"initProvider", {{"scalingConfig", {{"desiredSize", pool.desired}}}}}},
+          {{std::string(kExternalName), pool.name}});
+    // EKS refuses to delete a cluster that has node groups.
+    r.Use(kControlPlane, kCluster, ng, kNodeGroup);
+    r.Use(kRoleNodes, kRole, ng, kNodeGroup);
+
+    PoolState& state = out.pools[pool.name];
+    const Json* observed = c.Observed(ng);
+    state.phase = observed == nullptr ? "" : StringAt(*observed, "status.atProvider.status");
+    if (state.phase.empty()) state.phase = "Pending";
+    state.ready = observed != nullptr && ReadyCondition(*observed);
+    if (observed != nullptr) {
+      state.replicas = IntAt(*observed, "status.atProvider.scalingConfig.desiredSize");
+    }
+  }
+
+  for (const Addon& a : p.addons) {
+    if (a.version.empty()) continue;  // EKS's own, see IsSelfManagedAddon
+    const std::string addon = AddonResource(a.name);
+    const std::string usage = UsageResource(kControlPlane, addon);
+    if (!staged({addon, usage})) continue;
+    r.Add(addon, kAddon,
+          {{"clusterNameSelector", Resources::Select(kControlPlane)},
+           {"addonName", a.name},
+           {"addonVersion", a.version},
+           // Take over what EKS installed itself (vpc-cni, coredns, kube-proxy).
+           {"resolveConflictsOnCreate", "OVERWRITE"},
+           {"resolveConflictsOnUpdate", "OVERWRITE"}});
+    r.Use(kControlPlane, kCluster, addon, kAddon);
+  }
+
+  for (std::size_t i = 0; i < p.access_entries.size(); ++i) {
+    const AccessEntry& e = p.access_entries[i];
+    const std::string entry = AccessEntryResource(i);
+    const std::string policy = AccessPolicyResource(i);
+    const std::string usage_cp = UsageResource(kControlPlane, entry);
+    const std::string usage_entry = UsageResource(entry, policy);
+    if (!staged({entry, policy, usage_cp, usage_entry})) continue;
+    r.Add(entry, kAccessEntry,
+          {{"clusterNameSelector", Resources::Select(kControlPlane)},
+           {"principalArn", e.principal_arn},
+           {"type", "STANDARD"}});
+    Json scope = {{"type", e.namespaces.empty() ? "cluster" : "namespace"}};
+    if (!e.namespaces.empty()) scope["namespaces"] = e.namespaces;
+    // The principal through the entry, so the association waits for it.
+    r.Add(policy, kAccessPolicyAssociation,
+          {{"clusterNameSelector", Resources::Select(kControlPlane)},
+           {"principalArnSelector", Resources::Select(entry)},
+           {"policyArn",
+            sdk::Cat("arn:aws:eks::aws:cluster-access-policy/AmazonEKS", e.policy, "Policy")},
+           {"accessScope", std::move(scope)}});
+    r.Use(kControlPlane, kCluster, entry, kAccessEntry);
+    r.Use(entry, kAccessEntry, policy, kAccessPolicyAssociation);
+  }
+
+  // IRSA: the cluster's OIDC issuer as an IAM identity provider, once EKS
+  // has published it. Kept with the URL it was created with should the
+  // issuer ever go missing from the observed cluster.
+  if (const Json* oidc = c.Observed(kOidc); !out.oidc_issuer.empty() || oidc != nullptr) {
+    const std::string url =
+        out.oidc_issuer.empty() ? StringAt(*oidc, "spec.forProvider.url") : out.oidc_issuer;
+    r.Add(kOidc, kOidcProvider, {{"url", url}, {"clientIdList", {"sts.amazonaws.com"}}});
+  }
+
+  if (staged({kClusterAuthResource})) {
+    Json secret = {{"name", out.kubeconfig_secret}};
+    if (!p.scope.namespaced) secret["namespace"] = p.namespace_;
+    r.Add(kClusterAuthResource, kClusterAuth,
+          {{"clusterNameSelector", Resources::Select(kControlPlane)}},
+          {{"writeConnectionSecretToRef", std::move(secret)}});
+  }
+  out.kubeconfig = Kubeconfig(c);
+  return out;
 }
 
 }  // namespace platform::fn::renderers::xcluster

@@ -1,1 +1,937 @@
-// Tests of function/renderers/xcluster/aws.cc.
+// Tests of function/renderers/xcluster/aws.cc: the XCluster renderer with
+// provisioner AWS, through the Runner and the builtin registry as Crossplane
+// calls it. What is composed before and after the control plane is ready,
+// the API groups of each scope, the wiring through selectors, the deletion
+// order, tags, the kubeconfig and the status.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "function/registry.h"
+#include "function/runner.h"
+#include "function/sdk/fields.h"
+#include "function/sdk/struct_json.h"
+#include "function/testing/proto_test_util.h"
+#include "function/testing/render_test_util.h"
+
+namespace platform::fn::renderers {
+namespace {
+
+using ::platform::fn::testing::Call;
+using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::PolicyInput;
+using ::platform::fn::testing::RequestOf;
+using ::platform::fn::testing::RunProto;
+using ::testing::HasSubstr;
+
+using sdk::Json;
+using Names = std::set<std::string>;
+
+constexpr char kXrName[] = "payments-eks";
+constexpr char kLabel[] = "platform.terraforming.io/resource";
+constexpr char kIssuer[] = "https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF";
+
+// --- Requests ---------------------------------------------------------------------
+
+Json Params() {
+  return {{"provisioner", "AWS"},
+          {"environment", "dev"},
+          {"region", "eu-west-1"},
+          {"team", "payments"},
+          {"costCenter", "cc-1234"},
+          {"kubernetesVersion", "1.33"},
+          {"network",
+           {{"vpcId", "vpc-0abc"}, {"privateSubnetIds", {"subnet-0a", "subnet-0b", "subnet-0c"}}}},
+          {"nodePools", {{{"name", "general"}, {"instanceType", "m6i.large"}}}}};
+}
+
+// One of everything that is staged: a pool, a versioned add-on (and one of
+// EKS's own), an access entry.
+Json Full() {
+  Json p = Params();
+  p["addons"] = {{{"name", "vpc-cni"}}, {{"name", "coredns"}, {"version", "v1.11.4-eksbuild.2"}}};
+  p["accessEntries"] = {
+      {{"principalArn", "arn:aws:iam::123456789012:role/admins"}, {"policy", "ClusterAdmin"}}};
+  return p;
+}
+
+Json With(Json base, const Json& patch) {
+  base.merge_patch(patch);
+  return base;
+}
+
+// A namespaced XR when `ns` is set, else a claim-based one from team-payments.
+Json Xr(const Json& parameters, const std::string& ns = "") {
+  Json xr = {
+      {"apiVersion",
+       ns.empty() ? "platform.terraforming.io/v1alpha1" : "platform.m.terraforming.io/v1alpha1"},
+      {"kind", "XCluster"},
+      {"metadata", {{"name", kXrName}}},
+      {"spec", {{"parameters", parameters}}},
+  };
+  if (ns.empty()) {
+    xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", "team-payments"}};
+  } else {
+    xr["metadata"]["namespace"] = ns;
+  }
+  return xr;
+}
+
+Json At(const Json& object, std::string_view path) {
+  absl::StatusOr<const Json*> v = sdk::Fields(object).Find(path);
+  if (!v.ok() || *v == nullptr) return nullptr;
+  return **v;
+}
+
+class Rendered {
+ public:
+  explicit Rendered(pb::RunFunctionResponse rsp) : rsp_(std::move(rsp)) {
+    for (const auto& [name, r] : rsp_.desired().resources()) {
+      resources_[name] = sdk::FromStruct(r.resource());
+    }
+    if (rsp_.desired().has_composite()) {
+      status_ = At(sdk::FromStruct(rsp_.desired().composite().resource()), "status");
+    }
+  }
+  const pb::RunFunctionResponse& proto() const { return rsp_; }
+  const std::map<std::string, Json>& resources() const { return resources_; }
+  Names names() const {
+    Names out;
+    for (const auto& [name, unused] : resources_) out.insert(name);
+    return out;
+  }
+  Json Get(const std::string& name, std::string_view path) const {
+    auto it = resources_.find(name);
+    if (it == resources_.end()) {
+      ADD_FAILURE() << "no desired resource " << name;
+      return nullptr;
+    }
+    return At(it->second, path);
+  }
+  pb::Ready Ready(const std::string& name) const {
+    auto it = rsp_.desired().resources().find(name);
+    return it == rsp_.desired().resources().end() ? pb::READY_UNSPECIFIED : it->second.ready();
+  }
+  pb::Ready CompositeReady() const { return rsp_.desired().composite().ready(); }
+  Json Status(std::string_view path) const { return At(status_, path); }
+  std::string Fatal() const {
+    for (const pb::Result& r : rsp_.results()) {
+      if (r.severity() == pb::SEVERITY_FATAL) return r.message();
+    }
+    return "";
+  }
+  std::vector<std::string> Normal() const {
+    std::vector<std::string> out;
+    for (const pb::Result& r : rsp_.results()) {
+      if (r.severity() == pb::SEVERITY_NORMAL) out.push_back(r.message());
+    }
+    return out;
+  }
+
+ private:
+  pb::RunFunctionResponse rsp_;
+  std::map<std::string, Json> resources_;
+  Json status_ = Json::object();
+};
+
+Rendered RunOk(const Call& c) {
+  Rendered r(RunProto(c));
+  EXPECT_EQ(r.Fatal(), "");
+  return r;
+}
+
+// Like RunOk, with connection details on observed resources (the Call of
+// render_test_util.h has no field for them).
+Rendered RunWithDetails(const Call& c,
+                        const std::map<std::string, std::map<std::string, std::string>>& details) {
+  static const Registry* const registry = new Registry(BuiltinRegistry());
+  pb::RunFunctionRequest req = RequestOf(c);
+  for (const auto& [resource, kv] : details) {
+    auto& cd =
+        *(*req.mutable_observed()->mutable_resources())[resource].mutable_connection_details();
+    for (const auto& [k, v] : kv) cd[k] = v;
+  }
+  Rendered r(Runner(*registry).Run(req));
+  EXPECT_EQ(r.Fatal(), "");
+  return r;
+}
+
+// Observed managed resources, as Crossplane reports them back.
+Json ReadyConditions() {
+  return {{"conditions", {{{"type", "Ready"}, {"status", "True"}, {"reason", "Available"}}}}};
+}
+Json Obj(Json status = Json::object()) { return {{"status", std::move(status)}}; }
+Json ReadyObj() { return Obj(ReadyConditions()); }
+
+// The eks Cluster: ready or not, with what EKS has published so far.
+Json Cluster(bool ready, const std::string& version = "1.33", const std::string& issuer = "") {
+  Json s =
+      ready ? ReadyConditions() : Json{{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}};
+  s["atProvider"] = {{"status", ready ? "ACTIVE" : "CREATING"}};
+  if (!version.empty()) s["atProvider"]["version"] = version;
+  if (ready) {
+    s["atProvider"]["endpoint"] = "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com";
+  }
+  if (!issuer.empty()) s["atProvider"]["identity"] = {{{"oidc", {{{"issuer", issuer}}}}}};
+  return Obj(std::move(s));
+}
+
+// What is there from the first call on.
+const Names kBase = {
+    "role-controlplane",
+    "role-nodes",
+    "rpa-controlplane-cluster",
+    "rpa-nodes-worker",
+    "rpa-nodes-cni",
+    "rpa-nodes-ecr",
+    "controlplane",
+    "usage-role-controlplane-by-controlplane",
+    "usage-rpa-controlplane-cluster-by-controlplane",
+    "usage-rpa-nodes-worker-by-controlplane",
+    "usage-rpa-nodes-cni-by-controlplane",
+    "usage-rpa-nodes-ecr-by-controlplane",
+};
+const Names kPool = {"nodegroup-general", "usage-controlplane-by-nodegroup-general",
+                     "usage-role-nodes-by-nodegroup-general"};
+const Names kAddon = {"addon-coredns", "usage-controlplane-by-addon-coredns"};
+const Names kEntry = {"accessentry-0", "accesspolicy-0", "usage-controlplane-by-accessentry-0",
+                      "usage-accessentry-0-by-accesspolicy-0"};
+const Names kAuth = {"clusterauth"};
+const Names kOidc = {"oidc"};
+
+Names Union(std::initializer_list<Names> sets) {
+  Names out;
+  for (const Names& s : sets) out.insert(s.begin(), s.end());
+  return out;
+}
+
+// --- Staging ----------------------------------------------------------------------
+
+struct StageCase {
+  std::string name;
+  Json observed;
+  Names want;
+  bool pool_waits;
+};
+
+void PrintTo(const StageCase& c, std::ostream* os) { *os << c.name; }
+
+class AwsStagingTest : public ::testing::TestWithParam<StageCase> {};
+
+TEST_P(AwsStagingTest, ComposesWhatTheControlPlaneAllowsAndKeepsWhatExists) {
+  const StageCase& c = GetParam();
+  const Rendered r = RunOk(Call{.xr = Xr(Full()), .observed = c.observed});
+  EXPECT_EQ(r.names(), c.want);
+  EXPECT_EQ(r.Status("nodePools.general.phase") == "WaitingForControlPlane", c.pool_waits);
+  if (c.pool_waits) {
+    EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Aws, AwsStagingTest,
+    ::testing::Values(
+        StageCase{"NothingObserved", Json::object(), kBase, true},
+        StageCase{"ControlPlaneCreating", {{"controlplane", Cluster(false, "")}}, kBase, true},
+        StageCase{"ControlPlaneReady",
+                  {{"controlplane", Cluster(true)}},
+                  Union({kBase, kPool, kAddon, kEntry, kAuth}),
+                  false},
+        StageCase{"ControlPlaneReadyWithIssuer",
+                  {{"controlplane", Cluster(true, "1.33", kIssuer)}},
+                  Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
+                  false},
+        // The OIDC provider needs the issuer, not readiness.
+        StageCase{"IssuerBeforeReady",
+                  {{"controlplane", Cluster(false, "1.33", kIssuer)}},
+                  Union({kBase, kOidc}),
+                  true},
+        // The guard: whatever exists stays desired when the control plane
+        // flaps to not ready, and nothing else is added.
+        StageCase{"FlappedWithNodeGroupObserved",
+                  {{"controlplane", Cluster(false)}, {"nodegroup-general", ReadyObj()}},
+                  Union({kBase, kPool}),
+                  false},
+        StageCase{"FlappedWithOnlyAUsageOfThePoolObserved",
+                  {{"controlplane", Cluster(false)},
+                   {"usage-role-nodes-by-nodegroup-general", ReadyObj()}},
+                  Union({kBase, kPool}),
+                  false},
+        StageCase{"FlappedWithAddonObserved",
+                  {{"controlplane", Cluster(false)}, {"addon-coredns", ReadyObj()}},
+                  Union({kBase, kAddon}),
+                  true},
+        StageCase{"FlappedWithAccessPolicyObserved",
+                  {{"controlplane", Cluster(false)}, {"accesspolicy-0", ReadyObj()}},
+                  Union({kBase, kEntry}),
+                  true},
+        StageCase{"FlappedWithClusterAuthObserved",
+                  {{"controlplane", Cluster(false)}, {"clusterauth", ReadyObj()}},
+                  Union({kBase, kAuth}),
+                  true},
+        StageCase{"FlappedWithEverythingObserved",
+                  {{"controlplane", Cluster(false)},
+                   {"nodegroup-general", ReadyObj()},
+                   {"addon-coredns", ReadyObj()},
+                   {"accessentry-0", ReadyObj()},
+                   {"clusterauth", ReadyObj()},
+                   {"oidc", {{"spec", {{"forProvider", {{"url", kIssuer}}}}}}}},
+                  Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
+                  false},
+        StageCase{"ControlPlaneGoneButNodeGroupObserved",
+                  {{"nodegroup-general", ReadyObj()}},
+                  Union({kBase, kPool}),
+                  false}),
+    CaseName<StageCase>);
+
+TEST(Aws, OnlyUnobservedPoolsWaitWhenTheControlPlaneFlaps) {
+  const Json params = With(Params(), {{"nodePools",
+                                       {{{"name", "general"}, {"instanceType", "m6i.large"}},
+                                        {{"name", "extra"}, {"instanceType", "m6i.large"}}}}});
+  const Rendered r = RunOk(
+      Call{.xr = Xr(params),
+           .observed = {{"controlplane", Cluster(false)},
+                        {"nodegroup-general", Obj({{"atProvider", {{"status", "ACTIVE"}}}})}}});
+  EXPECT_EQ(r.names(), Union({kBase, kPool}));
+  EXPECT_EQ(r.Status("nodePools.extra.phase"), "WaitingForControlPlane");
+  EXPECT_EQ(r.Status("nodePools.general.phase"), "ACTIVE");
+}
+
+TEST(Aws, TheOidcProviderKeepsItsUrlWhenTheIssuerGoesMissing) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"controlplane", Cluster(true, "1.33")},
+                              {"oidc", {{"spec", {{"forProvider", {{"url", kIssuer}}}}}}}}});
+  EXPECT_EQ(r.Get("oidc", "spec.forProvider.url"), kIssuer);
+}
+
+TEST(Aws, TheOidcProviderTrustsTheIssuerForSts) {
+  const Rendered r = RunOk(
+      Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  EXPECT_EQ(r.Get("oidc", "spec.forProvider.url"), kIssuer);
+  EXPECT_EQ(r.Get("oidc", "spec.forProvider.clientIdList"), Json({"sts.amazonaws.com"}));
+  EXPECT_EQ(r.Get("oidc", "kind"), "OpenIDConnectProvider");
+}
+
+// --- Scope: API groups, versions, namespaces ---------------------------------------
+
+struct KindCase {
+  std::string resource;
+  std::string kind;
+  std::string cluster_api_version;
+  std::string namespaced_api_version;
+};
+
+const std::vector<KindCase>& Kinds() {
+  static const auto* const kinds = new std::vector<KindCase>{
+      {"role-controlplane", "Role", "iam.aws.upbound.io/v1beta1", "iam.aws.m.upbound.io/v1beta1"},
+      {"role-nodes", "Role", "iam.aws.upbound.io/v1beta1", "iam.aws.m.upbound.io/v1beta1"},
+      {"rpa-nodes-cni", "RolePolicyAttachment", "iam.aws.upbound.io/v1beta1",
+       "iam.aws.m.upbound.io/v1beta1"},
+      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "eks.aws.m.upbound.io/v1beta1"},
+      {"nodegroup-general", "NodeGroup", "eks.aws.upbound.io/v1beta2",
+       "eks.aws.m.upbound.io/v1beta1"},
+      {"addon-coredns", "Addon", "eks.aws.upbound.io/v1beta1", "eks.aws.m.upbound.io/v1beta1"},
+      {"accessentry-0", "AccessEntry", "eks.aws.upbound.io/v1beta1",
+       "eks.aws.m.upbound.io/v1beta1"},
+      {"accesspolicy-0", "AccessPolicyAssociation", "eks.aws.upbound.io/v1beta1",
+       "eks.aws.m.upbound.io/v1beta1"},
+      {"clusterauth", "ClusterAuth", "eks.aws.upbound.io/v1beta1", "eks.aws.m.upbound.io/v1beta1"},
+      {"oidc", "OpenIDConnectProvider", "iam.aws.upbound.io/v1beta1",
+       "iam.aws.m.upbound.io/v1beta1"},
+  };
+  return *kinds;
+}
+
+Rendered RenderAll(const std::string& ns = "") {
+  return RunOk(
+      Call{.xr = Xr(Full(), ns), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+}
+
+TEST(Aws, ClaimBasedXrsComposeClusterScopedKinds) {
+  const Rendered r = RenderAll();
+  for (const KindCase& k : Kinds()) {
+    EXPECT_EQ(r.Get(k.resource, "apiVersion"), k.cluster_api_version) << k.resource;
+    EXPECT_EQ(r.Get(k.resource, "kind"), k.kind) << k.resource;
+  }
+  for (const auto& [name, o] : r.resources()) {
+    EXPECT_EQ(At(o, "metadata.namespace"), nullptr) << name;
+    if (name.starts_with("usage-")) {
+      EXPECT_EQ(At(o, "kind"), "ClusterUsage") << name;
+    } else {
+      EXPECT_THAT(At(o, "apiVersion").get<std::string>(), HasSubstr(".aws.upbound.io/")) << name;
+    }
+  }
+}
+
+TEST(Aws, NamespacedXrsComposeNamespacedKindsInTheirNamespace) {
+  const Rendered r = RenderAll("team-web");
+  for (const KindCase& k : Kinds()) {
+    EXPECT_EQ(r.Get(k.resource, "apiVersion"), k.namespaced_api_version) << k.resource;
+    EXPECT_EQ(r.Get(k.resource, "kind"), k.kind) << k.resource;
+  }
+  for (const auto& [name, o] : r.resources()) {
+    EXPECT_EQ(At(o, "metadata.namespace"), "team-web") << name;
+    if (name.starts_with("usage-")) {
+      EXPECT_EQ(At(o, "kind"), "Usage") << name;
+    }
+  }
+}
+
+// --- The control plane and the node groups --------------------------------------------
+
+TEST(Aws, VersionIsReallySetOnTheClusterAndTheNodeGroups) {
+  for (const std::string v : {"1.31", "1.32", "1.33", "1.34"}) {
+    const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", v}})),
+                                  .observed = {{"controlplane", Cluster(true, v)}}});
+    EXPECT_EQ(r.Get("controlplane", "spec.forProvider.version"), v);
+    EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.version"), v);
+  }
+  // The default, before anything is observed.
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", nullptr}}))});
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.version"), "1.34");
+}
+
+struct UpgradeCase {
+  std::string name;
+  std::string observed;  // the control plane's version
+  std::string want;      // the node groups'
+};
+
+void PrintTo(const UpgradeCase& c, std::ostream* os) { *os << c.name; }
+
+class AwsUpgradeTest : public ::testing::TestWithParam<UpgradeCase> {};
+
+TEST_P(AwsUpgradeTest, NodeGroupsNeverRunAheadOfTheControlPlane) {
+  const UpgradeCase& c = GetParam();
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", "1.34"}})),
+                                .observed = {{"controlplane", Cluster(true, c.observed)}}});
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.version"), "1.34");
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.version"), c.want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Aws, AwsUpgradeTest,
+                         ::testing::Values(UpgradeCase{"Upgrading", "1.33", "1.33"},
+                                           UpgradeCase{"Upgraded", "1.34", "1.34"},
+                                           UpgradeCase{"NotObserved", "", "1.34"},
+                                           UpgradeCase{"Unparsable", "latest", "1.34"}),
+                         CaseName<UpgradeCase>);
+
+TEST(Aws, NodesAndControlPlaneOnlyInPrivateSubnets) {
+  const Json params =
+      With(Full(), {{"network", {{"publicSubnetIds", {"subnet-0pub1", "subnet-0pub2"}}}}});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  const Json priv = {"subnet-0a", "subnet-0b", "subnet-0c"};
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.subnetIds"), priv);
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.subnetIds"), priv);
+  for (const auto& [name, o] : r.resources()) {
+    EXPECT_THAT(o.dump(), ::testing::Not(HasSubstr("subnet-0pub"))) << name;
+  }
+}
+
+struct EndpointCase {
+  std::string name;
+  bool private_access;
+  bool public_access;
+};
+
+void PrintTo(const EndpointCase& c, std::ostream* os) { *os << c.name; }
+
+class AwsEndpointTest : public ::testing::TestWithParam<EndpointCase> {};
+
+TEST_P(AwsEndpointTest, EndpointAccessMapsToTheVpcConfig) {
+  const EndpointCase& c = GetParam();
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"endpointAccess", c.name}}))});
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.endpointPrivateAccess"),
+            c.private_access);
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.endpointPublicAccess"),
+            c.public_access);
+}
+
+INSTANTIATE_TEST_SUITE_P(Aws, AwsEndpointTest,
+                         ::testing::Values(EndpointCase{"Private", true, false},
+                                           EndpointCase{"PublicAndPrivate", true, true},
+                                           EndpointCase{"Public", false, true}),
+                         CaseName<EndpointCase>);
+
+TEST(Aws, TheClusterNamesItsRoleAndBootstrapsAccessAndAddons) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.accessConfig"),
+            Json({{"authenticationMode", "API_AND_CONFIG_MAP"},
+                  {"bootstrapClusterCreatorAdminPermissions", true}}));
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.bootstrapSelfManagedAddons"), true);
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.roleArn"), nullptr);
+  // No groups given and none mandated: none set.
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.securityGroupIds"), nullptr);
+}
+
+TEST(Aws, SecurityGroupsGoOnTheControlPlane) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(Params(), {{"network", {{"securityGroupIds", {"sg-0user"}}}}})),
+                 .observed = {{"controlplane", Cluster(true)}},
+                 .input = PolicyInput(
+                     {{"classes", {{"dev", {{"securityGroupIds", {"sg-0123456789abcdef0"}}}}}}})});
+  EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.securityGroupIds"),
+            Json({"sg-0user", "sg-0123456789abcdef0"}));
+  // No launch template among our kinds: node groups cannot carry them.
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.launchTemplate"), nullptr);
+}
+
+TEST(Aws, ExternalNamesAreTheEksNames) {
+  const Rendered claim =
+      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(claim.Get("controlplane", "metadata.annotations[crossplane.io/external-name]"),
+            "payments-eks");
+  EXPECT_EQ(claim.Get("nodegroup-general", "metadata.annotations[crossplane.io/external-name]"),
+            "general");
+  const Rendered ns =
+      RunOk(Call{.xr = Xr(Params(), "team-web"), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(ns.Get("controlplane", "metadata.annotations[crossplane.io/external-name]"),
+            "team-web-payments-eks");
+  EXPECT_EQ(ns.Status("clusterName"), "team-web-payments-eks");
+  // IAM roles keep Crossplane's generated (unique) names.
+  EXPECT_EQ(ns.Get("role-nodes", "metadata.annotations"), nullptr);
+}
+
+TEST(Aws, PoolFieldsMapToTheNodeGroup) {
+  const Json pools = {{{"name", "batch"},
+                       {"instanceType", "m7g.large"},
+                       {"minSize", 2},
+                       {"maxSize", 5},
+                       {"desiredSize", 3},
+                       {"capacityType", "SPOT"},
+                       {"diskSize", 100},
+                       {"labels", {{"workload", "batch"}}},
+                       {"taints",
+                        {{{"key", "a"}, {"value", "1"}, {"effect", "NoSchedule"}},
+                         {{"key", "b"}, {"value", "2"}, {"effect", "NoExecute"}},
+                         {{"key", "c"}, {"value", "3"}, {"effect", "PreferNoSchedule"}}}}},
+                      {{"name", "general"}, {"instanceType", "m6i.large"}}};
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"nodePools", pools}})),
+                                .observed = {{"controlplane", Cluster(true)}}});
+  const std::string ng = "nodegroup-batch";
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.instanceTypes"), Json({"m7g.large"}));
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.capacityType"), "SPOT");
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.diskSize"), 100);
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.amiType"), "AL2023_ARM_64_STANDARD");
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.labels"), Json({{"workload", "batch"}}));
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.taint"),
+            Json::array({{{"key", "a"}, {"value", "1"}, {"effect", "NO_SCHEDULE"}},
+                         {{"key", "b"}, {"value", "2"}, {"effect", "NO_EXECUTE"}},
+                         {{"key", "c"}, {"value", "3"}, {"effect", "PREFER_NO_SCHEDULE"}}}));
+  // min and max are enforced; desiredSize is only the size on creation, so
+  // the cluster autoscaler owns it afterwards.
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.scalingConfig"), Json({{"minSize", 2}, {"maxSize", 5}}));
+  EXPECT_EQ(r.Get(ng, "spec.initProvider"), Json({{"scalingConfig", {{"desiredSize", 3}}}}));
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.capacityType"), "ON_DEMAND");
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.amiType"), "AL2023_x86_64_STANDARD");
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.taint"), nullptr);
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.labels"), nullptr);
+}
+
+TEST(Aws, RolesTrustTheirServiceAndCarryTheEksPolicies) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  for (const auto& [role, service] : std::map<std::string, std::string>{
+           {"role-controlplane", "eks.amazonaws.com"}, {"role-nodes", "ec2.amazonaws.com"}}) {
+    const Json policy =
+        Json::parse(r.Get(role, "spec.forProvider.assumeRolePolicy").get<std::string>());
+    EXPECT_EQ(policy["Statement"][0]["Principal"]["Service"], service) << role;
+    EXPECT_EQ(policy["Statement"][0]["Action"], "sts:AssumeRole") << role;
+    EXPECT_EQ(policy["Statement"][0]["Effect"], "Allow") << role;
+  }
+  for (const auto& [rpa, want] : std::map<std::string, std::pair<std::string, std::string>>{
+           {"rpa-controlplane-cluster", {"role-controlplane", "AmazonEKSClusterPolicy"}},
+           {"rpa-nodes-worker", {"role-nodes", "AmazonEKSWorkerNodePolicy"}},
+           {"rpa-nodes-cni", {"role-nodes", "AmazonEKS_CNI_Policy"}},
+           {"rpa-nodes-ecr", {"role-nodes", "AmazonEC2ContainerRegistryReadOnly"}}}) {
+    EXPECT_EQ(r.Get(rpa, "spec.forProvider.policyArn"), "arn:aws:iam::aws:policy/" + want.second);
+    EXPECT_EQ(r.Get(rpa, "spec.forProvider.roleSelector.matchLabels"),
+              Json({{kLabel, want.first}}));
+  }
+}
+
+TEST(Aws, AddonsWithAVersionAreComposedEksOwnAreNot) {
+  const Rendered r = RenderAll();
+  EXPECT_EQ(r.Get("addon-coredns", "spec.forProvider.addonName"), "coredns");
+  EXPECT_EQ(r.Get("addon-coredns", "spec.forProvider.addonVersion"), "v1.11.4-eksbuild.2");
+  EXPECT_EQ(r.Get("addon-coredns", "spec.forProvider.resolveConflictsOnCreate"), "OVERWRITE");
+  EXPECT_EQ(r.Get("addon-coredns", "spec.forProvider.resolveConflictsOnUpdate"), "OVERWRITE");
+  EXPECT_EQ(r.resources().count("addon-vpc-cni"), 0u);
+}
+
+struct EntryCase {
+  std::string name;
+  Json entry;
+  std::string policy_arn;
+  Json scope;
+};
+
+void PrintTo(const EntryCase& c, std::ostream* os) { *os << c.name; }
+
+class AwsAccessEntryTest : public ::testing::TestWithParam<EntryCase> {};
+
+TEST_P(AwsAccessEntryTest, EntryAndPolicyAssociation) {
+  const EntryCase& c = GetParam();
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {c.entry}}})),
+                                .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(r.Get("accessentry-0", "spec.forProvider.principalArn"), c.entry["principalArn"]);
+  EXPECT_EQ(r.Get("accessentry-0", "spec.forProvider.type"), "STANDARD");
+  EXPECT_EQ(r.Get("accesspolicy-0", "spec.forProvider.policyArn"), c.policy_arn);
+  EXPECT_EQ(r.Get("accesspolicy-0", "spec.forProvider.accessScope"), c.scope);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Aws, AwsAccessEntryTest,
+    ::testing::Values(
+        EntryCase{
+            "ClusterAdmin",
+            {{"principalArn", "arn:aws:iam::123456789012:role/admins"}, {"policy", "ClusterAdmin"}},
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            {{"type", "cluster"}}},
+        EntryCase{"EditInNamespaces",
+                  {{"principalArn", "arn:aws:iam::123456789012:role/devs"},
+                   {"policy", "Edit"},
+                   {"namespaces", {"payments", "jobs"}}},
+                  "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+                  {{"type", "namespace"}, {"namespaces", {"payments", "jobs"}}}},
+        EntryCase{"ViewByDefault",
+                  {{"principalArn", "arn:aws:iam::123456789012:user/auditor"}},
+                  "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                  {{"type", "cluster"}}}),
+    CaseName<EntryCase>);
+
+// --- Selectors ----------------------------------------------------------------------
+
+struct SelectorCase {
+  std::string resource;
+  std::string field;  // under spec.forProvider
+  std::string target;
+};
+
+TEST(Aws, EveryReferenceIsASelectorOnTheResourceLabel) {
+  const Rendered r = RenderAll();
+  const std::vector<SelectorCase> cases = {
+      {"controlplane", "roleArnSelector", "role-controlplane"},
+      {"nodegroup-general", "clusterNameSelector", "controlplane"},
+      {"nodegroup-general", "nodeRoleArnSelector", "role-nodes"},
+      {"addon-coredns", "clusterNameSelector", "controlplane"},
+      {"accessentry-0", "clusterNameSelector", "controlplane"},
+      {"accesspolicy-0", "clusterNameSelector", "controlplane"},
+      {"accesspolicy-0", "principalArnSelector", "accessentry-0"},
+      {"clusterauth", "clusterNameSelector", "controlplane"},
+      {"rpa-controlplane-cluster", "roleSelector", "role-controlplane"},
+      {"rpa-nodes-ecr", "roleSelector", "role-nodes"},
+  };
+  for (const SelectorCase& c : cases) {
+    EXPECT_EQ(r.Get(c.resource, "spec.forProvider." + c.field),
+              Json({{"matchControllerRef", true}, {"matchLabels", {{kLabel, c.target}}}}))
+        << c.resource << " " << c.field;
+    // The selector finds its target: the target carries the label.
+    EXPECT_EQ(r.Get(c.target, std::string("metadata.labels[") + kLabel + "]"), c.target);
+  }
+  // No ids the user must copy.
+  for (const auto& [resource, field] :
+       std::vector<std::pair<std::string, std::string>>{{"controlplane", "roleArn"},
+                                                        {"nodegroup-general", "clusterName"},
+                                                        {"nodegroup-general", "nodeRoleArn"},
+                                                        {"accesspolicy-0", "principalArn"},
+                                                        {"clusterauth", "clusterName"}}) {
+    EXPECT_EQ(r.Get(resource, "spec.forProvider." + field), nullptr) << resource << " " << field;
+  }
+}
+
+// --- Usages -------------------------------------------------------------------------
+
+struct UsageCase {
+  std::string of;
+  std::string of_kind;
+  std::string of_version;  // of the cluster-scoped kind
+  std::string by;
+  std::string by_kind;
+  std::string by_version;
+};
+
+const std::vector<UsageCase>& Usages() {
+  static const auto* const usages = new std::vector<UsageCase>{
+      {"role-controlplane", "Role", "iam.aws.upbound.io/v1beta1", "controlplane", "Cluster",
+       "eks.aws.upbound.io/v1beta2"},
+      {"rpa-controlplane-cluster", "RolePolicyAttachment", "iam.aws.upbound.io/v1beta1",
+       "controlplane", "Cluster", "eks.aws.upbound.io/v1beta2"},
+      {"rpa-nodes-worker", "RolePolicyAttachment", "iam.aws.upbound.io/v1beta1", "controlplane",
+       "Cluster", "eks.aws.upbound.io/v1beta2"},
+      {"rpa-nodes-cni", "RolePolicyAttachment", "iam.aws.upbound.io/v1beta1", "controlplane",
+       "Cluster", "eks.aws.upbound.io/v1beta2"},
+      {"rpa-nodes-ecr", "RolePolicyAttachment", "iam.aws.upbound.io/v1beta1", "controlplane",
+       "Cluster", "eks.aws.upbound.io/v1beta2"},
+      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "nodegroup-general", "NodeGroup",
+       "eks.aws.upbound.io/v1beta2"},
+      {"role-nodes", "Role", "iam.aws.upbound.io/v1beta1", "nodegroup-general", "NodeGroup",
+       "eks.aws.upbound.io/v1beta2"},
+      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "addon-coredns", "Addon",
+       "eks.aws.upbound.io/v1beta1"},
+      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "accessentry-0", "AccessEntry",
+       "eks.aws.upbound.io/v1beta1"},
+      {"accessentry-0", "AccessEntry", "eks.aws.upbound.io/v1beta1", "accesspolicy-0",
+       "AccessPolicyAssociation", "eks.aws.upbound.io/v1beta1"},
+  };
+  return *usages;
+}
+
+Json Selector(const std::string& resource) {
+  return {{"matchControllerRef", true}, {"matchLabels", {{kLabel, resource}}}};
+}
+
+// The namespaced form of a cluster-scoped apiVersion: .m. group, v1beta1.
+std::string Namespaced(const std::string& api_version) {
+  std::string group = api_version.substr(0, api_version.find('/'));
+  group.replace(group.find(".aws."), 5, ".aws.m.");
+  return group + "/v1beta1";
+}
+
+TEST(Aws, DeletionOrderThroughUsagesOfTheComposedVersions) {
+  for (const std::string ns : {"", "team-web"}) {
+    const Rendered r = RenderAll(ns);
+    Names usages;
+    for (const auto& [name, unused] : r.resources()) {
+      if (name.starts_with("usage-")) usages.insert(name);
+    }
+    Names want;
+    for (const UsageCase& u : Usages()) {
+      const std::string name = "usage-" + u.of + "-by-" + u.by;
+      want.insert(name);
+      EXPECT_EQ(r.Get(name, "apiVersion"), "protection.crossplane.io/v1beta1");
+      EXPECT_EQ(r.Get(name, "kind"), ns.empty() ? "ClusterUsage" : "Usage");
+      EXPECT_EQ(r.Get(name, "spec.replayDeletion"), true) << name;
+      EXPECT_EQ(r.Get(name, "spec.of"),
+                Json({{"apiVersion", ns.empty() ? u.of_version : Namespaced(u.of_version)},
+                      {"kind", u.of_kind},
+                      {"resourceSelector", Selector(u.of)}}))
+          << name;
+      EXPECT_EQ(r.Get(name, "spec.by"),
+                Json({{"apiVersion", ns.empty() ? u.by_version : Namespaced(u.by_version)},
+                      {"kind", u.by_kind},
+                      {"resourceSelector", Selector(u.by)}}))
+          << name;
+      // The usage names the version the object is composed at.
+      EXPECT_EQ(r.Get(name, "spec.of.apiVersion"), r.Get(u.of, "apiVersion")) << name;
+      EXPECT_EQ(r.Get(name, "spec.by.apiVersion"), r.Get(u.by, "apiVersion")) << name;
+    }
+    EXPECT_EQ(usages, want) << "namespace " << ns;
+  }
+}
+
+// --- Tags and region ------------------------------------------------------------------
+
+TEST(Aws, TaggableKindsCarryUserAndMandatedTagsOthersNone) {
+  const Json params =
+      With(Full(), {{"tags", {{"owner", "oncall"}, {"platform.terraforming.io/team", "evil"}}}});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  const std::set<std::string> untaggable = {"RolePolicyAttachment", "AccessPolicyAssociation",
+                                            "ClusterAuth", "ClusterUsage"};
+  int tagged = 0;
+  for (const auto& [name, o] : r.resources()) {
+    const Json tags = At(o, "spec.forProvider.tags");
+    if (untaggable.count(At(o, "kind").get<std::string>()) > 0) {
+      EXPECT_EQ(tags, nullptr) << name;
+      continue;
+    }
+    ++tagged;
+    EXPECT_EQ(tags["owner"], "oncall") << name;
+    EXPECT_EQ(tags["platform.terraforming.io/team"], "payments") << name;
+    EXPECT_EQ(tags["platform.terraforming.io/environment"], "dev") << name;
+    EXPECT_EQ(tags["platform.terraforming.io/cost-center"], "cc-1234") << name;
+    EXPECT_EQ(tags["platform.terraforming.io/managed-by"], "function-platform") << name;
+    EXPECT_EQ(tags["platform.terraforming.io/composite"], kXrName) << name;
+  }
+  // Roles, cluster, node group, add-on, access entry, OIDC provider.
+  EXPECT_EQ(tagged, 7);
+}
+
+TEST(Aws, RegionOnRegionalKindsOnlyIamIsGlobal) {
+  const Rendered r = RenderAll();
+  for (const auto& [name, o] : r.resources()) {
+    if (name.starts_with("usage-")) continue;
+    const bool iam = At(o, "apiVersion").get<std::string>().starts_with("iam.");
+    EXPECT_EQ(At(o, "spec.forProvider.region"), iam ? Json(nullptr) : Json("eu-west-1")) << name;
+  }
+}
+
+// --- Readiness ------------------------------------------------------------------------
+
+struct ReadyCase {
+  std::string name;
+  std::string resource;
+  Json observed;
+  pb::Ready want;
+};
+
+void PrintTo(const ReadyCase& c, std::ostream* os) { *os << c.name; }
+
+class AwsReadyTest : public ::testing::TestWithParam<ReadyCase> {};
+
+TEST_P(AwsReadyTest, ReadyConditionDecides) {
+  const ReadyCase& c = GetParam();
+  Json observed = {{"controlplane", Cluster(true)}};
+  if (!c.observed.is_null()) observed[c.resource] = c.observed;
+  const Rendered r = RunOk(Call{.xr = Xr(Full()), .observed = observed});
+  EXPECT_EQ(r.Ready(c.resource), c.want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Aws, AwsReadyTest,
+    ::testing::Values(ReadyCase{"ControlPlaneReady", "controlplane", Cluster(true), pb::READY_TRUE},
+                      ReadyCase{"NodeGroupReady", "nodegroup-general", ReadyObj(), pb::READY_TRUE},
+                      ReadyCase{"NodeGroupActiveButNotReady", "nodegroup-general",
+                                Obj({{"atProvider", {{"status", "ACTIVE"}}}}), pb::READY_FALSE},
+                      ReadyCase{"NodeGroupNotObserved", "nodegroup-general", nullptr,
+                                pb::READY_FALSE},
+                      ReadyCase{"RoleReady", "role-nodes", ReadyObj(), pb::READY_TRUE},
+                      ReadyCase{"RoleNotReady", "role-nodes",
+                                Obj({{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}),
+                                pb::READY_FALSE},
+                      ReadyCase{"UsageReady", "usage-controlplane-by-nodegroup-general", ReadyObj(),
+                                pb::READY_TRUE},
+                      ReadyCase{"UsageNotReady", "usage-controlplane-by-nodegroup-general", Obj(),
+                                pb::READY_FALSE},
+                      ReadyCase{"ClusterAuthReady", "clusterauth", ReadyObj(), pb::READY_TRUE}),
+    CaseName<ReadyCase>);
+
+// --- Status ---------------------------------------------------------------------------
+
+TEST(Aws, StatusPublishesWhatTheClusterReports) {
+  const Rendered r = RunOk(
+      Call{.xr = Xr(Params()),
+           .observed = {
+               {"controlplane", Cluster(true, "1.33", kIssuer)},
+               {"nodegroup-general",
+                Obj({{"atProvider",
+                      {{"status", "ACTIVE"},
+                       {"scalingConfig", {{"desiredSize", 2}, {"minSize", 1}, {"maxSize", 3}}}}},
+                     {"conditions", ReadyConditions()["conditions"]}})}}});
+  EXPECT_EQ(r.Status("clusterName"), "payments-eks");
+  EXPECT_EQ(r.Status("namespace"), "team-payments");
+  EXPECT_EQ(r.Status("kubeconfigSecretName"), "payments-eks-kubeconfig");
+  EXPECT_EQ(r.Status("userKubeconfigSecretName"), nullptr);
+  EXPECT_EQ(r.Status("controlPlaneReady"), true);
+  EXPECT_EQ(r.Status("version"), "1.33");
+  EXPECT_EQ(r.Status("endpoint"), "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com");
+  EXPECT_EQ(r.Status("oidcIssuer"), kIssuer);
+  EXPECT_EQ(r.Status("nodePools.general"),
+            Json({{"phase", "ACTIVE"}, {"ready", true}, {"replicas", 2}}));
+}
+
+TEST(Aws, StatusBeforeAnythingIsObserved) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_EQ(r.Status("controlPlaneReady"), false);
+  EXPECT_EQ(r.Status("version"), nullptr);
+  EXPECT_EQ(r.Status("endpoint"), nullptr);
+  EXPECT_EQ(r.Status("oidcIssuer"), nullptr);
+  EXPECT_EQ(r.Status("nodePools.general"),
+            Json({{"phase", "WaitingForControlPlane"}, {"ready", false}}));
+  // A composed node group not yet reported on.
+  const Rendered pending =
+      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(pending.Status("nodePools.general"), Json({{"phase", "Pending"}, {"ready", false}}));
+}
+
+TEST(Aws, AnnouncesNewResourcesOnce) {
+  const Rendered first = RunOk(Call{.xr = Xr(Params())});
+  ASSERT_EQ(first.Normal().size(), 1u);
+  EXPECT_THAT(first.Normal()[0],
+              HasSubstr("creating 12 resources for the EKS cluster payments-eks (AWS provider)"));
+  EXPECT_THAT(first.Normal()[0], HasSubstr("node pools general wait for the control plane"));
+  Json all = {{"controlplane", Cluster(true)}};
+  for (const std::string& n : Union({kBase, kPool, kAuth})) {
+    if (n != "controlplane") all[n] = ReadyObj();
+  }
+  const Rendered steady = RunOk(Call{.xr = Xr(Params()), .observed = all});
+  EXPECT_TRUE(steady.Normal().empty());
+  EXPECT_EQ(steady.names(), Union({kBase, kPool, kAuth}));
+  EXPECT_EQ(steady.CompositeReady(), pb::READY_UNSPECIFIED);
+}
+
+// --- Kubeconfig -----------------------------------------------------------------------
+
+TEST(AwsKubeconfig, ClusterAuthWritesItNextToTheClaim) {
+  const Rendered claim =
+      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(claim.Get("clusterauth", "spec.writeConnectionSecretToRef"),
+            Json({{"name", "payments-eks-kubeconfig"}, {"namespace", "team-payments"}}));
+  const Rendered ns =
+      RunOk(Call{.xr = Xr(Params(), "team-web"), .observed = {{"controlplane", Cluster(true)}}});
+  // Namespaced managed resources write to their own namespace.
+  EXPECT_EQ(ns.Get("clusterauth", "spec.writeConnectionSecretToRef"),
+            Json({{"name", "payments-eks-kubeconfig"}}));
+}
+
+TEST(AwsKubeconfig, PublishedFromClusterAuthsConnectionDetails) {
+  const Rendered r = RunWithDetails(
+      Call{.xr = Xr(Params()),
+           .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}},
+      {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}, {"endpoint", "https://x"}}}});
+  const auto& details = r.proto().desired().composite().connection_details();
+  ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
+  EXPECT_EQ(details.at("kubeconfig"), "apiVersion: v1\n");
+  EXPECT_EQ(details.size(), 1u);
+  // No need to read the Secret.
+  EXPECT_FALSE(r.proto().has_requirements()) << r.proto().DebugString();
+}
+
+TEST(AwsKubeconfig, NotPublishedForNamespacedXrs) {
+  const Rendered r = RunWithDetails(
+      Call{.xr = Xr(Params(), "team-web"),
+           .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}},
+      {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}}}});
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+  EXPECT_FALSE(r.proto().has_requirements());
+}
+
+TEST(AwsKubeconfig, NothingBeforeClusterAuthExists) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+  EXPECT_FALSE(r.proto().has_requirements());
+}
+
+TEST(AwsKubeconfig, NotPublishedWhileTheControlPlaneIsNotReady) {
+  const Rendered r = RunWithDetails(
+      Call{.xr = Xr(Params()),
+           .observed = {{"controlplane", Cluster(false)}, {"clusterauth", ReadyObj()}}},
+      {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}}}});
+  EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
+}
+
+TEST(AwsKubeconfig, ReadFromTheSecretWhenCrossplanePassesNoConnectionDetails) {
+  const Call call{.xr = Xr(Params()),
+                  .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}};
+  const Rendered asked = RunOk(call);
+  ASSERT_EQ(asked.proto().requirements().resources().count("kubeconfig"), 1u)
+      << asked.proto().DebugString();
+  const pb::ResourceSelector& s = asked.proto().requirements().resources().at("kubeconfig");
+  EXPECT_EQ(s.kind(), "Secret");
+  EXPECT_EQ(s.match_name(), "payments-eks-kubeconfig");
+  EXPECT_EQ(s.namespace_(), "team-payments");
+
+  Call answered = call;
+  // "apiVersion: v1\n" in base64, under ClusterAuth's key.
+  answered.required = {
+      {"kubeconfig",
+       {{{"apiVersion", "v1"},
+         {"kind", "Secret"},
+         {"metadata", {{"name", "payments-eks-kubeconfig"}, {"namespace", "team-payments"}}},
+         {"data", {{"kubeconfig", "YXBpVmVyc2lvbjogdjEK"}}}}}}};
+  const Rendered r = RunOk(answered);
+  const auto& details = r.proto().desired().composite().connection_details();
+  ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
+  EXPECT_EQ(details.at("kubeconfig"), "apiVersion: v1\n");
+}
+
+}  // namespace
+}  // namespace platform::fn::renderers
