@@ -864,6 +864,20 @@ TEST(XClusterNetwork, TheNamespacedEnvironmentIsKeptUntilTheControlPlaneIsGone) 
                                        {"resourceRef", {{"name", "payments-eks-control-plane"}}}}));
 }
 
+TEST(XClusterNetwork, TheClaimedEnvironmentIsKeptUntilTheEksClusterIsGone) {
+  const Rendered r = RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"provisioner", "AWS"}})),
+                                .required = {{"network-environment", {Environment()}}}});
+  const std::string u = "usage-environment-by-controlplane";
+  ASSERT_EQ(r.names().count(u), 1u);
+  EXPECT_EQ(r.Get(u, "kind"), "ClusterUsage");
+  EXPECT_EQ(r.Get(u, "metadata.namespace"), nullptr);
+  EXPECT_EQ(r.Get(u, "spec.of.resourceRef.name"), "payments-net-x7k2p");
+  EXPECT_EQ(r.Get(u, "spec.by.apiVersion"), "eks.aws.upbound.io/v1beta2");
+  EXPECT_EQ(r.Get(u, "spec.by.kind"), "Cluster");
+  EXPECT_EQ(r.Get(u, "spec.by.resourceSelector.matchLabels[platform.terraforming.io/resource]"),
+            "controlplane");
+}
+
 TEST(XClusterNetwork, NoUsageFromANamespacedControlPlaneToAClusterScopedEnvironment) {
   const Rendered r = RunOk(
       Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});

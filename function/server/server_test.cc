@@ -4,9 +4,9 @@
 #include "function/server/server.h"
 
 #include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>

@@ -269,6 +269,10 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
   out.kubeconfig_secret = sdk::Cat(p.name, "-kubeconfig");
   out.kubeconfig_key = std::string(kKubeconfigKey);
   out.control_plane_ready = c.IsReady(kControlPlane, ReadyCondition);
+  out.control_plane_usage_ref = {{"apiVersion", r.ApiVersion(kCluster)},
+                                 {"kind", kCluster.kind},
+                                 {"resourceSelector", Resources::Select(kControlPlane)}};
+  out.control_plane_cluster_scoped = !p.scope.namespaced;
   if (const Json* cp = c.Observed(kControlPlane); cp != nullptr) {
     out.version = StringAt(*cp, "status.atProvider.version");
     out.endpoint = StringAt(*cp, "status.atProvider.endpoint");
