@@ -5,6 +5,7 @@
 #include <charconv>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,8 +62,24 @@ constexpr Attachment kAttachments[] = {
 
 std::string NodeGroupResource(std::string_view pool) { return sdk::Cat("nodegroup-", pool); }
 std::string AddonResource(std::string_view addon) { return sdk::Cat("addon-", addon); }
-std::string AccessEntryResource(std::size_t i) { return sdk::Cat("accessentry-", i); }
-std::string AccessPolicyResource(std::size_t i) { return sdk::Cat("accesspolicy-", i); }
+// Access entries are named by their principal, not their position, so
+// removing or reordering one never touches the others (a principal cannot
+// change in place). The key is 8 hex digits of the ARN's FNV-1a hash: short
+// enough for the label values of the usages that name two of them.
+std::string PrincipalKey(std::string_view arn) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : arn) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:08x}", static_cast<std::uint32_t>(h ^ (h >> 32)));
+}
+std::string AccessEntryResource(std::string_view arn) {
+  return sdk::Cat("accessentry-", PrincipalKey(arn));
+}
+std::string AccessPolicyResource(std::string_view arn) {
+  return sdk::Cat("accesspolicy-", PrincipalKey(arn));
+}
 std::string UsageResource(std::string_view of, std::string_view by) {
   return sdk::Cat("usage-", of, "-by-", by);
 }
@@ -333,10 +350,14 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
     r.Use(kControlPlane, kCluster, addon, kAddon);
   }
 
-  for (std::size_t i = 0; i < p.access_entries.size(); ++i) {
-    const AccessEntry& e = p.access_entries[i];
-    const std::string entry = AccessEntryResource(i);
-    const std::string policy = AccessPolicyResource(i);
+  std::set<std::string> entries;
+  for (const AccessEntry& e : p.access_entries) {
+    const std::string entry = AccessEntryResource(e.principal_arn);
+    const std::string policy = AccessPolicyResource(e.principal_arn);
+    if (!entries.insert(entry).second) {
+      return absl::InternalError(
+          sdk::Cat("two access entries hash to ", entry, "; rename one principal"));
+    }
     const std::string usage_cp = UsageResource(kControlPlane, entry);
     const std::string usage_entry = UsageResource(entry, policy);
     if (!staged({entry, policy, usage_cp, usage_entry})) continue;

@@ -200,8 +200,9 @@ const Names kBase = {
 const Names kPool = {"nodegroup-general", "usage-controlplane-by-nodegroup-general",
                      "usage-role-nodes-by-nodegroup-general"};
 const Names kAddon = {"addon-coredns", "usage-controlplane-by-addon-coredns"};
-const Names kEntry = {"accessentry-0", "accesspolicy-0", "usage-controlplane-by-accessentry-0",
-                      "usage-accessentry-0-by-accesspolicy-0"};
+const Names kEntry = {"accessentry-bb782724", "accesspolicy-bb782724",
+                      "usage-controlplane-by-accessentry-bb782724",
+                      "usage-accessentry-bb782724-by-accesspolicy-bb782724"};
 const Names kAuth = {"clusterauth"};
 const Names kOidc = {"oidc"};
 
@@ -268,7 +269,7 @@ INSTANTIATE_TEST_SUITE_P(
                   Union({kBase, kAddon}),
                   true},
         StageCase{"FlappedWithAccessPolicyObserved",
-                  {{"controlplane", Cluster(false)}, {"accesspolicy-0", ReadyObj()}},
+                  {{"controlplane", Cluster(false)}, {"accesspolicy-bb782724", ReadyObj()}},
                   Union({kBase, kEntry}),
                   true},
         StageCase{"FlappedWithClusterAuthObserved",
@@ -279,7 +280,7 @@ INSTANTIATE_TEST_SUITE_P(
                   {{"controlplane", Cluster(false)},
                    {"nodegroup-general", ReadyObj()},
                    {"addon-coredns", ReadyObj()},
-                   {"accessentry-0", ReadyObj()},
+                   {"accessentry-bb782724", ReadyObj()},
                    {"clusterauth", ReadyObj()},
                    {"oidc", {{"spec", {{"forProvider", {{"url", kIssuer}}}}}}}},
                   Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
@@ -338,9 +339,9 @@ const std::vector<KindCase>& Kinds() {
       {"nodegroup-general", "NodeGroup", "eks.aws.upbound.io/v1beta2",
        "eks.aws.m.upbound.io/v1beta1"},
       {"addon-coredns", "Addon", "eks.aws.upbound.io/v1beta1", "eks.aws.m.upbound.io/v1beta1"},
-      {"accessentry-0", "AccessEntry", "eks.aws.upbound.io/v1beta1",
+      {"accessentry-bb782724", "AccessEntry", "eks.aws.upbound.io/v1beta1",
        "eks.aws.m.upbound.io/v1beta1"},
-      {"accesspolicy-0", "AccessPolicyAssociation", "eks.aws.upbound.io/v1beta1",
+      {"accesspolicy-bb782724", "AccessPolicyAssociation", "eks.aws.upbound.io/v1beta1",
        "eks.aws.m.upbound.io/v1beta1"},
       {"clusterauth", "ClusterAuth", "eks.aws.upbound.io/v1beta1", "eks.aws.m.upbound.io/v1beta1"},
       {"oidc", "OpenIDConnectProvider", "iam.aws.upbound.io/v1beta1",
@@ -581,10 +582,43 @@ TEST_P(AwsAccessEntryTest, EntryAndPolicyAssociation) {
   const EntryCase& c = GetParam();
   const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {c.entry}}})),
                                 .observed = {{"controlplane", Cluster(true)}}});
-  EXPECT_EQ(r.Get("accessentry-0", "spec.forProvider.principalArn"), c.entry["principalArn"]);
-  EXPECT_EQ(r.Get("accessentry-0", "spec.forProvider.type"), "STANDARD");
-  EXPECT_EQ(r.Get("accesspolicy-0", "spec.forProvider.policyArn"), c.policy_arn);
-  EXPECT_EQ(r.Get("accesspolicy-0", "spec.forProvider.accessScope"), c.scope);
+  std::string entry, policy;
+  for (const std::string& n : r.names()) {
+    if (n.starts_with("accessentry-")) entry = n;
+    if (n.starts_with("accesspolicy-")) policy = n;
+  }
+  ASSERT_FALSE(entry.empty());
+  EXPECT_EQ(entry.substr(std::string("accessentry-").size()),
+            policy.substr(std::string("accesspolicy-").size()));
+  EXPECT_EQ(r.Get(entry, "spec.forProvider.principalArn"), c.entry["principalArn"]);
+  EXPECT_EQ(r.Get(entry, "spec.forProvider.type"), "STANDARD");
+  EXPECT_EQ(r.Get(policy, "spec.forProvider.policyArn"), c.policy_arn);
+  EXPECT_EQ(r.Get(policy, "spec.forProvider.accessScope"), c.scope);
+}
+
+// Entries are named by their principal: reordering or removing one leaves
+// the others' names (and so their resources) as they are.
+TEST(AwsAccessEntries, NamedByPrincipalNotPosition) {
+  const Json admins = {{"principalArn", "arn:aws:iam::123456789012:role/admins"}};
+  const Json devs = {{"principalArn", "arn:aws:iam::123456789012:role/devs"}};
+  auto entries = [](const Rendered& r) {
+    Names out;
+    for (const std::string& n : r.names()) {
+      if (n.starts_with("accessentry-")) out.insert(n);
+    }
+    return out;
+  };
+  const Rendered both = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {admins, devs}}})),
+                                   .observed = {{"controlplane", Cluster(true)}}});
+  const Rendered swapped = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs, admins}}})),
+                                      .observed = {{"controlplane", Cluster(true)}}});
+  const Rendered devs_only = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs}}})),
+                                        .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_EQ(entries(both), Names({"accessentry-bb782724", "accessentry-b4c6f40e"}));
+  EXPECT_EQ(entries(swapped), entries(both));
+  EXPECT_EQ(entries(devs_only), Names({"accessentry-b4c6f40e"}));
+  EXPECT_EQ(devs_only.Get("accessentry-b4c6f40e", "spec.forProvider.principalArn"),
+            devs["principalArn"]);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -622,9 +656,9 @@ TEST(Aws, EveryReferenceIsASelectorOnTheResourceLabel) {
       {"nodegroup-general", "clusterNameSelector", "controlplane"},
       {"nodegroup-general", "nodeRoleArnSelector", "role-nodes"},
       {"addon-coredns", "clusterNameSelector", "controlplane"},
-      {"accessentry-0", "clusterNameSelector", "controlplane"},
-      {"accesspolicy-0", "clusterNameSelector", "controlplane"},
-      {"accesspolicy-0", "principalArnSelector", "accessentry-0"},
+      {"accessentry-bb782724", "clusterNameSelector", "controlplane"},
+      {"accesspolicy-bb782724", "clusterNameSelector", "controlplane"},
+      {"accesspolicy-bb782724", "principalArnSelector", "accessentry-bb782724"},
       {"clusterauth", "clusterNameSelector", "controlplane"},
       {"rpa-controlplane-cluster", "roleSelector", "role-controlplane"},
       {"rpa-nodes-ecr", "roleSelector", "role-nodes"},
@@ -641,7 +675,7 @@ TEST(Aws, EveryReferenceIsASelectorOnTheResourceLabel) {
        std::vector<std::pair<std::string, std::string>>{{"controlplane", "roleArn"},
                                                         {"nodegroup-general", "clusterName"},
                                                         {"nodegroup-general", "nodeRoleArn"},
-                                                        {"accesspolicy-0", "principalArn"},
+                                                        {"accesspolicy-bb782724", "principalArn"},
                                                         {"clusterauth", "clusterName"}}) {
     EXPECT_EQ(r.Get(resource, "spec.forProvider." + field), nullptr) << resource << " " << field;
   }
@@ -676,9 +710,9 @@ const std::vector<UsageCase>& Usages() {
        "eks.aws.upbound.io/v1beta2"},
       {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "addon-coredns", "Addon",
        "eks.aws.upbound.io/v1beta1"},
-      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "accessentry-0", "AccessEntry",
-       "eks.aws.upbound.io/v1beta1"},
-      {"accessentry-0", "AccessEntry", "eks.aws.upbound.io/v1beta1", "accesspolicy-0",
+      {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "accessentry-bb782724",
+       "AccessEntry", "eks.aws.upbound.io/v1beta1"},
+      {"accessentry-bb782724", "AccessEntry", "eks.aws.upbound.io/v1beta1", "accesspolicy-bb782724",
        "AccessPolicyAssociation", "eks.aws.upbound.io/v1beta1"},
   };
   return *usages;
