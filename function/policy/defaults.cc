@@ -1,6 +1,7 @@
 #include "function/policy/defaults.h"
 
 #include <string>
+#include <vector>
 
 namespace platform::fn::policy::internal {
 namespace {
@@ -19,16 +20,94 @@ constexpr std::string_view kPrivateAccess[] = {"Private", "PublicAndPrivate"};
 constexpr std::string_view kSmallFamilies[] = {"t3",  "t3a", "t4g", "m5",  "m6a", "m6g", "m6i",
                                                "m7g", "m7i", "c6g", "c6i", "c7g", "c7i", "r6i"};
 
+constexpr std::string_view kPostgres[] = {"17", "16", "15"};
+constexpr std::string_view kProdPostgres[] = {"17", "16"};
+constexpr std::string_view kMysql[] = {"8.4", "8.0"};
+constexpr std::string_view kMariadb[] = {"11.4", "10.11"};
+constexpr std::string_view kProdMariadb[] = {"11.4"};
+constexpr std::string_view kSmallDbFamilies[] = {"db.t4g", "db.t3"};
+constexpr std::string_view kTestDbFamilies[] = {"db.t4g", "db.t3", "db.m7g", "db.m6g", "db.r7g"};
+
 // The defaults per class. Keep in step with the table in policy.h and the
 // descriptions in package/input/platform.fn.terraforming.io_inputs.yaml.
 constexpr ClassDefaults kDefaults[] = {
     // class  zones  NAT allowed  default  VPC prefix  never  | Kubernetes  nodes  access  families
-    {"dev", 2, kNoneSingle, "Single", 16, 20, {}, kVersions, 5, kAnyAccess, kSmallFamilies},
-    {"test", 3, kAllNat, "Single", 16, 20, {}, kVersions, 10, kAnyAccess, kSmallFamilies},
-    {"sandbox", 2, kNoneSingle, "Single", 16, 20, {}, kVersions, 5, kAnyAccess, kSmallFamilies},
+    //   | postgres  mysql  mariadb  db families  storage  multi-AZ  deletion protection
+    {"dev",
+     2,
+     kNoneSingle,
+     "Single",
+     16,
+     20,
+     {},
+     kVersions,
+     5,
+     kAnyAccess,
+     kSmallFamilies,
+     kPostgres,
+     kMysql,
+     kMariadb,
+     kSmallDbFamilies,
+     100,
+     false,
+     false},
+    {"test",
+     3,
+     kAllNat,
+     "Single",
+     16,
+     20,
+     {},
+     kVersions,
+     10,
+     kAnyAccess,
+     kSmallFamilies,
+     kPostgres,
+     kMysql,
+     kMariadb,
+     kTestDbFamilies,
+     500,
+     false,
+     false},
+    {"sandbox",
+     2,
+     kNoneSingle,
+     "Single",
+     16,
+     20,
+     {},
+     kVersions,
+     5,
+     kAnyAccess,
+     kSmallFamilies,
+     kPostgres,
+     kMysql,
+     kMariadb,
+     kSmallDbFamilies,
+     100,
+     false,
+     false},
     // A prod network always has NAT; a prod cluster's API is never public
-    // only, and runs a supported version.
-    {"prod", 6, kSinglePerZone, "PerZone", 16, 20, kNone, kProdVersions, 100, kPrivateAccess, {}},
+    // only, and runs a supported version; a prod database survives a zone
+    // and an accidental delete.
+    {"prod",
+     6,
+     kSinglePerZone,
+     "PerZone",
+     16,
+     20,
+     kNone,
+     kProdVersions,
+     100,
+     kPrivateAccess,
+     {},
+     kProdPostgres,
+     kMysql,
+     kProdMariadb,
+     {},
+     16384,
+     true,
+     true},
 };
 
 // Kinds of the AWS providers that have no tags: associations, attachments,
@@ -84,7 +163,27 @@ ClassLimits DefaultLimits(const ClassDefaults& d) {
   l.cluster.max_nodes_per_pool = d.max_nodes_per_pool;
   for (std::string_view a : d.endpoint_access) l.cluster.endpoint_access.emplace_back(a);
   for (std::string_view f : d.instance_families) l.cluster.instance_families.emplace_back(f);
+  auto versions = [](std::span<const std::string_view> v) {
+    return std::vector<std::string>(v.begin(), v.end());
+  };
+  l.database.engine_versions = {{"postgres", versions(d.postgres_versions)},
+                                {"mysql", versions(d.mysql_versions)},
+                                {"mariadb", versions(d.mariadb_versions)}};
+  for (std::string_view f : d.db_instance_families) l.database.instance_families.emplace_back(f);
+  l.database.max_storage_gib = d.max_storage_gib;
+  l.database.require_multi_az = d.require_multi_az;
+  l.database.require_deletion_protection = d.require_deletion_protection;
   return l;
+}
+
+std::span<const std::string_view> KnownDatabaseVersions(std::string_view engine) {
+  static constexpr std::string_view kKnownPostgres[] = {"17", "16", "15", "14", "13"};
+  static constexpr std::string_view kKnownMysql[] = {"8.4", "8.0"};
+  static constexpr std::string_view kKnownMariadb[] = {"11.4", "10.11", "10.6"};
+  if (engine == "postgres") return kKnownPostgres;
+  if (engine == "mysql") return kKnownMysql;
+  if (engine == "mariadb") return kKnownMariadb;
+  return {};
 }
 
 std::span<const std::string_view> UntaggableKinds() { return kUntaggable; }

@@ -37,7 +37,23 @@ struct ClassDefaults {
   int max_nodes_per_pool;
   std::span<const std::string_view> endpoint_access;
   std::span<const std::string_view> instance_families;  // empty: any
+  // Database limits.
+  std::span<const std::string_view> postgres_versions;
+  std::span<const std::string_view> mysql_versions;
+  std::span<const std::string_view> mariadb_versions;
+  std::span<const std::string_view> db_instance_families;  // empty: any
+  int max_storage_gib;
+  // Prod: both required, and no input may turn them off.
+  bool require_multi_az;
+  bool require_deletion_protection;
 };
+
+// The major versions an engine may ever be allowed (what the XRD and the
+// renderer know how to run), or an empty span for an unknown engine.
+std::span<const std::string_view> KnownDatabaseVersions(std::string_view engine);
+// Bounds of maxStorageGiB.
+inline constexpr int kMinStorageGib = 20;
+inline constexpr int kMaxStorageGib = 65536;
 
 // Bounds of maxNodesPerPool.
 inline constexpr int kMinNodesPerPool = 1;

@@ -50,6 +50,8 @@ struct ClassDraft {
   Setting<int> max_nodes_per_pool;
   Setting<std::vector<std::string>> endpoint_access;
   Setting<std::vector<std::string>> instance_families;
+  // Database limits.
+  DatabaseLimits database;
 };
 
 struct Draft {
@@ -61,8 +63,12 @@ struct Draft {
 constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "classes",
                                               "authorization"};
 constexpr std::string_view kClassFields[] = {
-    "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
-    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds",     "cluster"};
+    "allowedRegions",     "maxZones",     "allowedNatStrategies",
+    "defaultNatStrategy", "minVpcPrefix", "maxVpcPrefix",
+    "securityGroupIds",   "cluster",      "database"};
+constexpr std::string_view kDatabaseFields[] = {"engineVersions", "instanceFamilies",
+                                                "maxStorageGiB", "requireMultiAZ",
+                                                "requireDeletionProtection"};
 constexpr std::string_view kClusterFields[] = {"kubernetesVersions", "maxNodesPerPool",
                                                "endpointAccess", "instanceFamilies"};
 constexpr std::string_view kRefFields[] = {"name"};
@@ -194,6 +200,16 @@ std::string CheckInstanceFamily(std::string_view s) {
   return sdk::Cat("must be an EC2 instance family such as m6i (no size), not ", Quoted(s));
 }
 
+// db.t4g, db.r7g, db.x2iedn (the part of an instance class before its size).
+std::string CheckDbInstanceFamily(std::string_view s) {
+  const std::string_view rest = s.substr(std::min<std::size_t>(3, s.size()));
+  if (s.starts_with("db.") && !rest.empty() && rest.size() <= 16 &&
+      IsLowerAlpha(rest.substr(0, 1)) && std::all_of(rest.begin(), rest.end(), IsDnsChar)) {
+    return {};
+  }
+  return sdk::Cat("must be an RDS instance class family such as db.r7g (no size), not ", Quoted(s));
+}
+
 std::string CheckTeam(std::string_view s) {
   if (!s.empty()) return {};
   return "must not be empty";
@@ -255,6 +271,61 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 bool Forbidden(const internal::ClassDefaults& d, std::string_view nat) {
   return std::find(d.forbidden_nat_strategies.begin(), d.forbidden_nat_strategies.end(), nat) !=
          d.forbidden_nat_strategies.end();
+}
+
+// A class's database limits; each field given replaces the one below it.
+absl::Status OverlayDatabase(const Fields& db, std::string_view cls, DatabaseLimits& d) {
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(db, kDatabaseFields));
+  if (db.Has("engineVersions")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields ev, db.Object("engineVersions"));
+    std::vector<std::pair<std::string, std::vector<std::string>>> engines;
+    for (auto it = ev.value().begin(); it != ev.value().end(); ++it) {
+      const std::string path = Child(ev.path(), it.key());
+      const auto known = internal::KnownDatabaseVersions(it.key());
+      if (known.empty()) {
+        return FieldError(path,
+                          sdk::Cat("unknown engine; the engines are ", List(kDatabaseEngines)));
+      }
+      PLATFORM_ASSIGN_OR_RETURN(
+          std::vector<std::string> versions,
+          CheckedList(ev, it.key(), [](std::string_view) { return std::string(); }));
+      for (std::size_t i = 0; i < versions.size(); ++i) {
+        if (std::find(known.begin(), known.end(), versions[i]) == known.end()) {
+          return FieldError(Item(path, i), sdk::Cat("must be one of ", List(known), ", not ",
+                                                    Quoted(versions[i])));
+        }
+      }
+      if (!versions.empty()) engines.emplace_back(it.key(), std::move(versions));
+    }
+    if (engines.empty()) {
+      return FieldError(ev.path(), "must allow at least one engine with at least one version");
+    }
+    d.engine_versions = std::move(engines);
+  }
+  if (db.Has("instanceFamilies")) {
+    PLATFORM_ASSIGN_OR_RETURN(d.instance_families,
+                              CheckedList(db, "instanceFamilies", CheckDbInstanceFamily));
+  }
+  if (db.Has("maxStorageGiB")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t v, db.Int("maxStorageGiB"));
+    if (v < internal::kMinStorageGib || v > internal::kMaxStorageGib) {
+      return FieldError(JoinPath(db.path(), "maxStorageGiB"),
+                        sdk::Cat("must be between ", internal::kMinStorageGib, " and ",
+                                 internal::kMaxStorageGib));
+    }
+    d.max_storage_gib = static_cast<int>(v);
+  }
+  for (auto [field, value] :
+       {std::pair{"requireMultiAZ", &d.require_multi_az},
+        std::pair{"requireDeletionProtection", &d.require_deletion_protection}}) {
+    if (!db.Has(field)) continue;
+    PLATFORM_ASSIGN_OR_RETURN(bool v, db.Bool(field));
+    if (!v && cls == "prod") {
+      return FieldError(JoinPath(db.path(), field), "prod databases always require it");
+    }
+    *value = v;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
@@ -319,6 +390,10 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
     }
     PLATFORM_RETURN_IF_ERROR(
         OverlayList(k, "instanceFamilies", layer, CheckInstanceFamily, d.instance_families));
+  }
+  if (c.Has("database")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields db, c.Object("database"));
+    PLATFORM_RETURN_IF_ERROR(OverlayDatabase(db, cls, d.database));
   }
   return absl::OkStatus();
 }
@@ -468,6 +543,7 @@ Draft DefaultDraft() {
     c.max_nodes_per_pool.value = l.cluster.max_nodes_per_pool;
     c.endpoint_access.value = l.cluster.endpoint_access;
     c.instance_families.value = l.cluster.instance_families;
+    c.database = l.database;
     d.classes.push_back(std::move(c));
   }
   return d;
@@ -524,6 +600,7 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
     l.cluster.max_nodes_per_pool = c.max_nodes_per_pool.value;
     l.cluster.endpoint_access = std::move(c.endpoint_access.value);
     l.cluster.instance_families = std::move(c.instance_families.value);
+    l.database = std::move(c.database);
     p.classes_.push_back(std::move(l));
   }
   p.rules_ = std::move(d.rules);

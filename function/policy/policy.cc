@@ -96,6 +96,17 @@ bool ClusterLimits::AllowsInstanceFamily(std::string_view family) const {
   return instance_families.empty() || Contains(instance_families, family);
 }
 
+const std::vector<std::string>* DatabaseLimits::VersionsOf(std::string_view engine) const {
+  for (const auto& [e, versions] : engine_versions) {
+    if (e == engine) return &versions;
+  }
+  return nullptr;
+}
+
+bool DatabaseLimits::AllowsInstanceFamily(std::string_view family) const {
+  return instance_families.empty() || Contains(instance_families, family);
+}
+
 Policies::Policies() {
   for (std::string_view name : kEnvironmentClasses) {
     classes_.push_back(internal::DefaultLimits(*internal::DefaultsFor(name)));

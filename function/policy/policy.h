@@ -101,6 +101,32 @@ struct ClusterLimits {
   bool AllowsInstanceFamily(std::string_view family) const;
 };
 
+// The database engines the XDatabase XRD offers, and the major versions each
+// may ever use (postgres: MAJOR; mysql, mariadb: MAJOR.MINOR).
+inline constexpr std::string_view kDatabaseEngines[] = {"postgres", "mysql", "mariadb"};
+
+// What a database (XDatabase) of an environment class may have. Defaults:
+//
+//   class    postgres      mysql     mariadb       instance families          storage  multi-AZ
+//   deletion protection dev      17, 16, 15    8.4, 8.0  11.4, 10.11   db.t4g, db.t3 100 GiB  - -
+//   test     17, 16, 15    8.4, 8.0  11.4, 10.11   db.t4g, db.t3, db.m7g, ..  500 GiB  -         -
+//   sandbox  17, 16, 15    8.4, 8.0  11.4, 10.11   db.t4g, db.t3              100 GiB  -         -
+//   prod     17, 16        8.4, 8.0  11.4          any                        16 TiB   required
+//   required
+struct DatabaseLimits {
+  // Per engine, the major versions allowed; an engine not listed is not.
+  std::vector<std::pair<std::string, std::vector<std::string>>> engine_versions;
+  // Instance class families (db.r7g of db.r7g.large); empty allows any.
+  std::vector<std::string> instance_families;
+  int max_storage_gib = 100;
+  bool require_multi_az = false;
+  bool require_deletion_protection = false;
+
+  // The allowed major versions of `engine`, or nullptr when the engine is not allowed.
+  const std::vector<std::string>* VersionsOf(std::string_view engine) const;
+  bool AllowsInstanceFamily(std::string_view family) const;
+};
+
 // What an environment class may have. Defaults per class; the input and the
 // EnvironmentConfig may override any field of any class. Load() guarantees:
 // 1 <= max_zones <= 6; 16 <= min_vpc_prefix <= max_vpc_prefix <= 28;
@@ -123,6 +149,8 @@ struct ClassLimits {
   std::vector<std::string> security_group_ids;
   // What its clusters may have.
   ClusterLimits cluster;
+  // What its databases may have.
+  DatabaseLimits database;
 
   bool AllowsRegion(std::string_view region) const;
   bool AllowsNatStrategy(std::string_view strategy) const;

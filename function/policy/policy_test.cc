@@ -181,6 +181,44 @@ TEST(PolicyClusterLimits, InputThenEnvironmentConfigFieldByField) {
   EXPECT_EQ(p->Limits("test").cluster.max_nodes_per_pool, 10);
 }
 
+// --- Database limits ------------------------------------------------------------------
+
+TEST(PolicyDatabaseLimits, Defaults) {
+  const Policies p;
+  const DatabaseLimits& dev = p.Limits("dev").database;
+  ASSERT_NE(dev.VersionsOf("postgres"), nullptr);
+  EXPECT_EQ(*dev.VersionsOf("postgres"), std::vector<std::string>({"17", "16", "15"}));
+  EXPECT_EQ(*dev.VersionsOf("mysql"), std::vector<std::string>({"8.4", "8.0"}));
+  EXPECT_EQ(dev.instance_families, std::vector<std::string>({"db.t4g", "db.t3"}));
+  EXPECT_EQ(dev.max_storage_gib, 100);
+  EXPECT_FALSE(dev.require_multi_az);
+  EXPECT_FALSE(dev.require_deletion_protection);
+  EXPECT_EQ(p.Limits("test").database.max_storage_gib, 500);
+  const DatabaseLimits& prod = p.Limits("prod").database;
+  EXPECT_EQ(*prod.VersionsOf("mariadb"), std::vector<std::string>({"11.4"}));
+  EXPECT_TRUE(prod.AllowsInstanceFamily("db.x2iedn"));
+  EXPECT_FALSE(dev.AllowsInstanceFamily("db.r7g"));
+  EXPECT_TRUE(prod.require_multi_az);
+  EXPECT_TRUE(prod.require_deletion_protection);
+  EXPECT_EQ(p.Limits("staging").database.VersionsOf("postgres"), nullptr);
+}
+
+TEST(PolicyDatabaseLimits, InputThenEnvironmentConfig) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"dev": {"database": {"engineVersions": {"postgres": ["16"], "mysql": []},
+                                            "maxStorageGiB": 50}}}})",
+      R"({"classes": {"dev": {"database": {"maxStorageGiB": 40, "requireMultiAZ": true}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const DatabaseLimits& dev = p->Limits("dev").database;
+  EXPECT_EQ(*dev.VersionsOf("postgres"), std::vector<std::string>({"16"}));
+  // An engine given no versions, or left out, is not allowed.
+  EXPECT_EQ(dev.VersionsOf("mysql"), nullptr);
+  EXPECT_EQ(dev.VersionsOf("mariadb"), nullptr);
+  EXPECT_EQ(dev.max_storage_gib, 40);
+  EXPECT_TRUE(dev.require_multi_az);
+  EXPECT_EQ(p->Limits("test").database.max_storage_gib, 500);
+}
+
 // --- Input and EnvironmentConfig overlay --------------------------------------------
 
 struct OverlayCase {
@@ -404,7 +442,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
                   "input.policy.classes.dev.maxZone: unknown field; the fields here are "
                   "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
-                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster"},
+                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster, database"},
         // Cluster limits.
         ErrorCase{"ClusterUnknownField", R"({"classes": {"dev": {"cluster": {"maxNodes": 3}}}})",
                   "",
@@ -435,6 +473,39 @@ INSTANTIATE_TEST_SUITE_P(
                   "family such as m6i (no size), not \"m6i.large\""},
         ErrorCase{"ClusterNotAnObject", R"({"classes": {"dev": {"cluster": []}}})", "",
                   "input.policy.classes.dev.cluster: must be an object, not a list"},
+        // Database limits.
+        ErrorCase{"DatabaseUnknownField", R"({"classes": {"dev": {"database": {"engines": []}}}})",
+                  "",
+                  "input.policy.classes.dev.database.engines: unknown field; the fields here are "
+                  "engineVersions, instanceFamilies, maxStorageGiB, requireMultiAZ, "
+                  "requireDeletionProtection"},
+        ErrorCase{"DatabaseUnknownEngine",
+                  R"({"classes": {"dev": {"database": {"engineVersions": {"oracle": ["19"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.database.engineVersions.oracle: unknown engine; the "
+                  "engines are postgres, mysql, mariadb"},
+        ErrorCase{
+            "DatabaseUnknownVersion",
+            R"({"classes": {"dev": {"database": {"engineVersions": {"postgres": ["16", "9.6"]}}}}})",
+            "",
+            "input.policy.classes.dev.database.engineVersions.postgres[1]: must be one of "
+            "17, 16, 15, 14, 13, not \"9.6\""},
+        ErrorCase{"DatabaseNoEngine",
+                  R"({"classes": {"dev": {"database": {"engineVersions": {"postgres": []}}}}})", "",
+                  "input.policy.classes.dev.database.engineVersions: must allow at least one "
+                  "engine with at least one version"},
+        ErrorCase{"DatabaseFamilyWithSize",
+                  R"({"classes": {"dev": {"database": {"instanceFamilies": ["db.t4g.micro"]}}}})",
+                  "",
+                  "input.policy.classes.dev.database.instanceFamilies[0]: must be an RDS instance "
+                  "class family such as db.r7g (no size), not \"db.t4g.micro\""},
+        ErrorCase{"DatabaseStorageTooSmall",
+                  R"({"classes": {"dev": {"database": {"maxStorageGiB": 10}}}})", "",
+                  "input.policy.classes.dev.database.maxStorageGiB: must be between 20 and 65536"},
+        ErrorCase{
+            "DatabaseProdWithoutMultiAz", "",
+            R"({"classes": {"prod": {"database": {"requireMultiAZ": false}}}})",
+            EcPath(".classes.prod.database.requireMultiAZ") + ": prod databases always require it"},
         // Class fields.
         ErrorCase{"MaxZonesTooMany", R"({"classes": {"prod": {"maxZones": 7}}})", "",
                   "input.policy.classes.prod.maxZones: must be between 1 and 6"},

@@ -20,8 +20,6 @@
 
 namespace platform::fn::renderers::xcluster {
 
-inline constexpr std::string_view kEnvironmentRequirement = "network-environment";
-
 enum class NetworkState {
   kReady,    // p.network holds the ids
   kWaiting,  // not known yet; compose nothing (nothing exists yet)

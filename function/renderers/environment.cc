@@ -1,0 +1,75 @@
+#include "function/renderers/environment.h"
+
+#include <utility>
+#include <vector>
+
+#include "function/sdk/fields.h"
+#include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::renderers {
+namespace {
+
+pb::ResourceSelector Selector(const EnvironmentLookup& l) {
+  pb::ResourceSelector s;
+  s.set_kind("XEnvironment");
+  if (l.scope.namespaced) {
+    s.set_api_version("platform.m.terraforming.io/v1alpha1");
+    s.set_match_name(l.name);
+    s.set_namespace_(l.scope.namespace_);
+  } else if (!l.subject.origin_namespace.empty()) {
+    s.set_api_version("platform.terraforming.io/v1alpha1");
+    auto& labels = *s.mutable_match_labels()->mutable_labels();
+    labels["crossplane.io/claim-name"] = l.name;
+    labels["crossplane.io/claim-namespace"] = l.subject.origin_namespace;
+  } else {
+    s.set_api_version("platform.terraforming.io/v1alpha1");
+    s.set_match_name(l.name);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string Describe(const EnvironmentLookup& l) {
+  if (l.scope.namespaced) {
+    return sdk::Cat("XEnvironment \"", l.name, "\" in namespace \"", l.scope.namespace_, "\"");
+  }
+  if (!l.subject.origin_namespace.empty()) {
+    return sdk::Cat("Environment claim \"", l.name, "\" in namespace \"",
+                    l.subject.origin_namespace, "\"");
+  }
+  return sdk::Cat("XEnvironment \"", l.name, "\"");
+}
+
+absl::StatusOr<std::optional<sdk::Json>> LookUpEnvironment(const EnvironmentLookup& l,
+                                                           const sdk::Request& req,
+                                                           sdk::Response& rsp) {
+  rsp.RequireResources(std::string(kEnvironmentRequirement), Selector(l));
+  std::optional<std::vector<sdk::Json>> found = req.RequiredResources(kEnvironmentRequirement);
+  if (!found) return std::nullopt;
+  if (found->empty()) {
+    return sdk::FieldError(kEnvironmentField, sdk::Cat(Describe(l), " does not exist"));
+  }
+  if (found->size() > 1) {
+    return sdk::FieldError(kEnvironmentField, sdk::Cat(Describe(l), " matches ", found->size(),
+                                                       " XEnvironments; expected one"));
+  }
+  const sdk::Fields env(found->front(), sdk::Cat("required resource ", kEnvironmentRequirement));
+  // The XR belongs to the environment: same class, same region.
+  PLATFORM_ASSIGN_OR_RETURN(std::string env_class, env.String("spec.parameters.environment", ""));
+  if (env_class != l.subject.environment_class) {
+    return policy::FieldViolation(
+        kEnvironmentField,
+        sdk::Cat("a ", l.subject.environment_class, " ", l.what, " may not use ", Describe(l),
+                 ", a ", env_class.empty() ? "(unknown)" : env_class, " environment"));
+  }
+  PLATFORM_ASSIGN_OR_RETURN(std::string env_region, env.String("spec.parameters.region", ""));
+  if (env_region != l.subject.region) {
+    return sdk::FieldError(kEnvironmentField, sdk::Cat(Describe(l), " is in region ", env_region,
+                                                       ", not ", l.subject.region));
+  }
+  return std::move(found->front());
+}
+
+}  // namespace platform::fn::renderers
