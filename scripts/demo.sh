@@ -29,7 +29,7 @@ render() {  # <xr> <composition>
   "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results "${extra[@]}"
   echo
 }
-for kind in xenvironment xcluster; do
+for kind in xenvironment xcluster xdatabase; do
   for xr in examples/${kind}/xr*.yaml; do
     case "$xr" in
       *namespaced*) render "$xr" "compositions/${kind}-namespaced.yaml" ;;

@@ -3,6 +3,7 @@
 
 #include "function/registry.h"
 #include "function/renderers/xcluster.h"
+#include "function/renderers/xdatabase.h"
 #include "function/renderers/xenvironment.h"
 
 namespace platform::fn {
@@ -11,6 +12,7 @@ Registry BuiltinRegistry() {
   Registry r;
   r.Add("XEnvironment", std::make_unique<renderers::XEnvironment>());
   r.Add("XCluster", std::make_unique<renderers::XCluster>());
+  r.Add("XDatabase", std::make_unique<renderers::XDatabase>());
   return r;
 }
 

@@ -166,6 +166,27 @@ INSTANTIATE_TEST_SUITE_P(
             "compositions/xcluster.yaml",
             true,
             {"--extra-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
+        // XDatabase: each engine and mode; observed ready with the RDS
+        // resource's connection Secret answered (examples/xdatabase/required/).
+        GoldenCase{"xdatabase-postgres", "examples/xdatabase/xr.yaml",
+                   "compositions/xdatabase.yaml"},
+        GoldenCase{"xdatabase-postgres-ready",
+                   "examples/xdatabase/xr.yaml",
+                   "compositions/xdatabase.yaml",
+                   true,
+                   {"--extra-resources=" + kSource + "/examples/xdatabase/required/xr.yaml"}},
+        GoldenCase{"xdatabase-mysql-aurora", "examples/xdatabase/xr-aurora-mysql.yaml",
+                   "compositions/xdatabase.yaml", true},
+        GoldenCase{"xdatabase-mariadb", "examples/xdatabase/xr-mariadb.yaml",
+                   "compositions/xdatabase.yaml"},
+        GoldenCase{"xdatabase-prod", "examples/xdatabase/xr-prod.yaml",
+                   "compositions/xdatabase.yaml", true},
+        GoldenCase{"xdatabase-namespaced",
+                   "examples/xdatabase/xr-namespaced.yaml",
+                   "compositions/xdatabase-namespaced.yaml",
+                   true,
+                   {"--extra-resources=" + kSource +
+                    "/examples/xdatabase/required/xr-namespaced.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
         GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
                    "compositions/xcluster.yaml"},

@@ -1,0 +1,1 @@
+// Tests of function/renderers/xdatabase.cc.
