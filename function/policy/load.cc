@@ -562,6 +562,25 @@ std::optional<pb::ResourceSelector> Policies::EnvironmentConfigSelector(const sd
   return selector;
 }
 
+absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request& req,
+                                                              sdk::Response& rsp) {
+  const sdk::Json& input = req.Input();
+  std::optional<std::vector<Json>> configs;
+  const sdk::Json* environment_config = nullptr;
+  if (std::optional<pb::ResourceSelector> selector = EnvironmentConfigSelector(input)) {
+    configs = req.RequiredResources(RequirementKey());
+    rsp.RequireResources(std::string(RequirementKey()), *selector);
+    if (!configs) return std::nullopt;
+    if (configs->empty()) {
+      return FieldError(
+          "input.policy.environmentConfigRef.name",
+          sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
+    }
+    environment_config = &configs->front();
+  }
+  return Load(input, environment_config);
+}
+
 absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
                                         const sdk::Json* environment_config) {
   Draft d = DefaultDraft();

@@ -192,6 +192,15 @@ class Policies {
   // Unknown fields are errors, so a typo does not silently weaken a policy.
   static absl::StatusOr<Policies> Load(const sdk::Json& input, const sdk::Json* environment_config);
 
+  // Load() from a RunFunction call: the step input and, when the input names
+  // one, the EnvironmentConfig Crossplane provides as a required resource
+  // (asked for on every call, so the requirements stay the same). nullopt
+  // while Crossplane has not provided it yet: it calls again at once, so the
+  // renderer returns without composing. An EnvironmentConfig that does not
+  // exist is an error naming input.policy.environmentConfigRef.name.
+  static absl::StatusOr<std::optional<Policies>> FromRequest(const sdk::Request& req,
+                                                             sdk::Response& rsp);
+
   // The built-in defaults alone, as Load() of an empty input gives them.
   Policies();
 

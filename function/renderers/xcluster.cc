@@ -28,31 +28,6 @@ using xcluster::Params;
 using xcluster::PoolState;
 using xcluster::Provisioner;
 
-absl::StatusOr<policy::Policies> LoadPolicies(const sdk::Request& req, sdk::Response& rsp,
-                                              bool& waiting) {
-  const sdk::Json& input = req.Input();
-  const sdk::Json* environment_config = nullptr;
-  std::optional<std::vector<Json>> configs;
-  waiting = false;
-  if (std::optional<pb::ResourceSelector> selector =
-          policy::Policies::EnvironmentConfigSelector(input)) {
-    configs = req.RequiredResources(policy::Policies::RequirementKey());
-    rsp.RequireResources(std::string(policy::Policies::RequirementKey()), *selector);
-    if (!configs) {
-      // Crossplane calls again with the EnvironmentConfig.
-      waiting = true;
-      return policy::Policies();
-    }
-    if (configs->empty()) {
-      return FieldError(
-          "input.policy.environmentConfigRef.name",
-          sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
-    }
-    environment_config = &configs->front();
-  }
-  return policy::Policies::Load(input, environment_config);
-}
-
 absl::Status WriteStatus(const Params& p, const Outcome& o, sdk::Response& rsp) {
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("clusterName", p.cluster_name));
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("namespace", p.namespace_));
@@ -180,9 +155,10 @@ absl::StatusOr<Outcome> Compose(const Params& p, const Json& tags, Composer& c) 
 }  // namespace
 
 absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const {
-  bool waiting = false;
-  PLATFORM_ASSIGN_OR_RETURN(policy::Policies policies, LoadPolicies(req, rsp, waiting));
-  if (waiting) return absl::OkStatus();
+  PLATFORM_ASSIGN_OR_RETURN(std::optional<policy::Policies> loaded,
+                            policy::Policies::FromRequest(req, rsp));
+  if (!loaded) return absl::OkStatus();  // Crossplane calls again with the EnvironmentConfig
+  const policy::Policies& policies = *loaded;
 
   const sdk::Fields xr = req.Composite();
   PLATFORM_ASSIGN_OR_RETURN(Params p, xcluster::ReadParams(xr, policies, ScopeOf(xr)));

@@ -578,28 +578,10 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
 }  // namespace
 
 absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) const {
-  const sdk::Json& input = req.Input();
-  const sdk::Json* environment_config = nullptr;
-  std::optional<std::vector<Json>> configs;
-  if (std::optional<pb::ResourceSelector> selector =
-          policy::Policies::EnvironmentConfigSelector(input)) {
-    configs = req.RequiredResources(policy::Policies::RequirementKey());
-    if (!configs) {
-      // Ask Crossplane for the EnvironmentConfig; it calls again with it.
-      rsp.RequireResources(std::string(policy::Policies::RequirementKey()), *selector);
-      return absl::OkStatus();
-    }
-    if (configs->empty()) {
-      return FieldError(
-          "input.policy.environmentConfigRef.name",
-          sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
-    }
-    environment_config = &configs->front();
-    // Keep asking for it, so Crossplane keeps answering.
-    rsp.RequireResources(std::string(policy::Policies::RequirementKey()), *selector);
-  }
-  PLATFORM_ASSIGN_OR_RETURN(policy::Policies policies,
-                            policy::Policies::Load(input, environment_config));
+  PLATFORM_ASSIGN_OR_RETURN(std::optional<policy::Policies> loaded,
+                            policy::Policies::FromRequest(req, rsp));
+  if (!loaded) return absl::OkStatus();  // Crossplane calls again with the EnvironmentConfig
+  const policy::Policies& policies = *loaded;
 
   const sdk::Fields xr = req.Composite();
   PLATFORM_ASSIGN_OR_RETURN(Params p, ReadParams(xr, policies));

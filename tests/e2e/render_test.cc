@@ -181,12 +181,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "compositions/xdatabase.yaml"},
         GoldenCase{"xdatabase-prod", "examples/xdatabase/xr-prod.yaml",
                    "compositions/xdatabase.yaml", true},
-        GoldenCase{"xdatabase-namespaced",
-                   "examples/xdatabase/xr-namespaced.yaml",
-                   "compositions/xdatabase-namespaced.yaml",
-                   true,
-                   {"--extra-resources=" + kSource +
-                    "/examples/xdatabase/required/xr-namespaced.yaml"}},
+        GoldenCase{
+            "xdatabase-namespaced",
+            "examples/xdatabase/xr-namespaced.yaml",
+            "compositions/xdatabase-namespaced.yaml",
+            true,
+            {"--extra-resources=" + kSource + "/examples/xdatabase/required/xr-namespaced.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
         GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
                    "compositions/xcluster.yaml"},

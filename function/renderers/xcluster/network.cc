@@ -18,13 +18,11 @@ bool AnythingExists(const sdk::Request& req) { return !req.ObservedResourceNames
 
 }  // namespace
 
-absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
-                                            sdk::Response& rsp, std::string& why) {
+absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Response& rsp,
+                                            std::string& why) {
   if (p.network.environment.empty()) return NetworkState::kReady;
-  const EnvironmentLookup lookup{.name = p.network.environment,
-                                 .scope = p.scope,
-                                 .subject = p.subject,
-                                 .what = "cluster"};
+  const EnvironmentLookup lookup{
+      .name = p.network.environment, .scope = p.scope, .subject = p.subject, .what = "cluster"};
   PLATFORM_ASSIGN_OR_RETURN(std::optional<sdk::Json> found, LookUpEnvironment(lookup, req, rsp));
   if (!found) {
     // Crossplane fetches it and calls again at once, within the same
@@ -44,8 +42,9 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req,
   const bool needs_public =
       p.provisioner == Provisioner::kCapiKubeadm && p.endpoint_access != "Private";
   if (vpc.empty() || private_ids.size() < 2 || (needs_public && public_ids.empty())) {
-    const std::string missing =
-        vpc.empty() ? "vpcId" : private_ids.size() < 2 ? "privateSubnetIds" : "publicSubnetIds";
+    const std::string missing = vpc.empty()              ? "vpcId"
+                                : private_ids.size() < 2 ? "privateSubnetIds"
+                                                         : "publicSubnetIds";
     if (AnythingExists(req)) {
       return sdk::FieldError(kEnvironmentField,
                              sdk::Cat(Describe(lookup), " publishes no ", missing,
