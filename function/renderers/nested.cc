@@ -97,7 +97,8 @@ absl::StatusOr<std::vector<NestedXr>> ReadNestedXrs(const sdk::Fields& params,
     // A claim-based environment's nested XR has no claim of its own; its
     // namespaced objects (and kubeconfig Secret) go to the environment's
     // claim namespace.
-    if (!parent.scope.namespaced && !parent.subject.origin_namespace.empty()) {
+    if (kind.takes_namespace && !parent.scope.namespaced &&
+        !parent.subject.origin_namespace.empty()) {
       if (p.contains("namespace")) {
         return FieldError(JoinPath(nested_params.path(), "namespace"),
                           sdk::Cat("set by the XEnvironment to its claim's namespace \"",

@@ -1,5 +1,6 @@
 // Platform XRs an XEnvironment composes inside its own network: clusters
-// (XCluster) under spec.parameters.clusters. Each entry is
+// (XCluster) under spec.parameters.clusters, databases (XDatabase) under
+// spec.parameters.databases. Each entry is
 // {name, parameters}; the nested XR gets the entry's parameters plus what
 // the environment decides: its class, region, team, cost center, tags, and
 // `network.environment` naming the environment itself, so the nested XR
@@ -30,6 +31,9 @@ struct NestedKind {
   // Status fields of the nested XR copied to the environment's
   // status.<field>.<name>.
   std::vector<std::string_view> status_fields;
+  // Whether the nested kind takes spec.parameters.namespace (where a
+  // claim-based XR puts its namespaced objects), set to the claim's namespace.
+  bool takes_namespace;
 };
 
 inline const NestedKind kNestedClusters = {
@@ -37,7 +41,16 @@ inline const NestedKind kNestedClusters = {
     "XCluster",
     "xcluster",
     40,
-    {"clusterName", "namespace", "endpoint", "version", "kubeconfigSecretName"}};
+    {"clusterName", "namespace", "endpoint", "version", "kubeconfigSecretName"},
+    true};
+
+inline const NestedKind kNestedDatabases = {
+    "databases",
+    "XDatabase",
+    "xdatabase",
+    63,
+    {"endpoint", "address", "engineVersion", "identifier", "connectionSecretName"},
+    false};
 
 // The environment, as its nested XRs need to know it.
 struct Parent {

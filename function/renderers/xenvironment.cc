@@ -60,8 +60,9 @@ struct Params {
   std::vector<Cidr> subnets[3];
   std::string nat;  // None | Single | PerZone
   Json user_tags = Json::object();
-  // Clusters composed inside the environment.
+  // Clusters and databases composed inside the environment.
   std::vector<NestedXr> clusters;
+  std::vector<NestedXr> databases;
 };
 
 // The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
@@ -271,6 +272,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   PLATFORM_ASSIGN_OR_RETURN(parent.claim_name,
                             xr.String("metadata.labels[crossplane.io/claim-name]", ""));
   PLATFORM_ASSIGN_OR_RETURN(p.clusters, ReadNestedXrs(params, kNestedClusters, parent));
+  PLATFORM_ASSIGN_OR_RETURN(p.databases, ReadNestedXrs(params, kNestedDatabases, parent));
   return p;
 }
 
@@ -512,6 +514,7 @@ void Compose(const Params& p, const Scope& scope, const sdk::Request& req, sdk::
   (void)scope;
 
   for (const NestedXr& n : p.clusters) c.Nested(n);
+  for (const NestedXr& n : p.databases) c.Nested(n);
 }
 
 // The id of an observed resource (status.atProvider.id), or "".
@@ -607,6 +610,7 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
 
   PLATFORM_RETURN_IF_ERROR(WriteStatus(p, req, rsp));
   PLATFORM_RETURN_IF_ERROR(WriteNestedStatus(kNestedClusters, p.clusters, req, rsp));
+  PLATFORM_RETURN_IF_ERROR(WriteNestedStatus(kNestedDatabases, p.databases, req, rsp));
 
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.

@@ -1661,6 +1661,23 @@ TEST(XEnvironmentNested, ComposesTheClusterInItsOwnNetwork) {
   EXPECT_EQ(r.Status("clusters.apps.ready"), false);
 }
 
+TEST(XEnvironmentNested, ComposesADatabaseInItsOwnNetwork) {
+  const Rendered r = RunOk(ClaimXr(
+      With(Params(),
+           {{"databases", {{{"name", "orders"}, {"parameters", {{"engine", "postgres"}}}}}}}),
+      "team-payments"));
+  EXPECT_EQ(r.Get("xdatabase-orders", "kind"), "XDatabase");
+  EXPECT_EQ(r.Get("xdatabase-orders", "metadata.name"), "payments-dev-orders");
+  EXPECT_EQ(r.Get("xdatabase-orders", "spec.parameters"),
+            Json({{"engine", "postgres"},
+                  {"environment", "dev"},
+                  {"region", "eu-west-1"},
+                  {"team", "payments"},
+                  {"network", {{"environment", "payments"}}}}));
+  EXPECT_EQ(r.Get("usage-vpc-by-xdatabase-orders", "spec.by.kind"), "XDatabase");
+  EXPECT_EQ(r.Status("databases.orders.name"), "payments-dev-orders");
+}
+
 TEST(XEnvironmentNested, NamespacedEnvironmentNestsANamespacedCluster) {
   const Rendered r = RunOk(Xr(WithCluster(Params()), "team-payments"));
   EXPECT_EQ(r.Get("xcluster-apps", "apiVersion"), "platform.m.terraforming.io/v1alpha1");

@@ -73,6 +73,8 @@ const Example kExamples[] = {
      "compositions/xenvironment.yaml", ""},
     {"EnvironmentWithCluster", "examples/xenvironment/xr-with-cluster.yaml",
      "compositions/xenvironment.yaml", ""},
+    {"EnvironmentWithDatabase", "examples/xenvironment/xr-with-database.yaml",
+     "compositions/xenvironment-namespaced.yaml", "team-payments"},
     // Node pools are only rendered once the control plane is observed ready.
     {"ClaimBasedCluster", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml", "",
      "team-payments"},

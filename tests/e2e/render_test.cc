@@ -140,6 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
         // An environment nesting a cluster, everything observed ready.
         GoldenCase{"with-cluster", "examples/xenvironment/xr-with-cluster.yaml",
                    "compositions/xenvironment.yaml", true},
+        GoldenCase{"with-database", "examples/xenvironment/xr-with-database.yaml",
+                   "compositions/xenvironment-namespaced.yaml"},
         GoldenCase{"namespaced", "examples/xenvironment/xr-namespaced.yaml",
                    "compositions/xenvironment-namespaced.yaml"},
         // Before the control plane is ready: no node pools yet.
