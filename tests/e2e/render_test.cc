@@ -198,6 +198,14 @@ INSTANTIATE_TEST_SUITE_P(
         GoldenCase{"xcluster-aws", "examples/xcluster/xr-aws.yaml", "compositions/xcluster.yaml"},
         GoldenCase{"xcluster-aws-ready", "examples/xcluster/xr-aws.yaml",
                    "compositions/xcluster.yaml", true},
+        // The EKS cluster observed as the provider reports it (version,
+        // endpoint, OIDC issuer): the staged resources and the OIDC provider.
+        GoldenCase{"xcluster-aws-controlplane-ready",
+                   "examples/xcluster/xr-aws.yaml",
+                   "compositions/xcluster.yaml",
+                   false,
+                   {"--observed-resources=" + kSource +
+                    "/tests/e2e/testdata/xcluster-aws-controlplane-ready.yaml"}},
         GoldenCase{"xcluster-aws-namespaced", "examples/xcluster/xr-aws-namespaced.yaml",
                    "compositions/xcluster-namespaced.yaml", true}),
     [](const ::testing::TestParamInfo<GoldenCase>& p) {
