@@ -6,8 +6,8 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps tools build test unit e2e golden fuzz demo bench format format-check clean \
-        controlplane-up controlplane-down
+.PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format \
+        format-check clean controlplane-up controlplane-down
 
 all: build
 
@@ -23,9 +23,18 @@ build: deps tools
 	  >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every test: unit, gRPC, end to end with the real crossplane CLI, then a
-# bounded fuzzing run.
-test: build
+# The function's runtime image (podman, no Docker daemon), into podman's store
+# and $(BUILD_DIR)/image/function-platform.tar.
+image: build
+	@scripts/image.sh $(BUILD_DIR)
+
+# The Function and Configuration packages, into $(BUILD_DIR)/package/.
+package: image
+	@scripts/package.sh $(BUILD_DIR)
+
+# Every test: unit, gRPC, end to end with the real crossplane CLI, the image
+# and packages, then a bounded fuzzing run.
+test: build image package
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
 

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libssl-dev
   clang libclang-rt-14-dev clang-format
   golang-go python3-yaml
+  podman runc
 )
 
 missing=()

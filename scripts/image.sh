@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the function's runtime image without a Docker daemon (podman), from
+# nothing but the built binary and exactly the shared libraries it loads:
+# no shell, no package manager, a non-root user. Reproducible: every file and
+# the image itself carry the time of the last commit.
+#
+#   scripts/image.sh <build dir>
+#
+# Writes <build dir>/image/function-platform.tar (docker-archive, what
+# `crossplane xpkg build --embed-runtime-image-tarball` takes) and leaves the
+# image in podman's store as $PLATFORM_IMAGE, the name examples and the
+# Function package use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:?usage: scripts/image.sh <build dir>}
+image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v0.1.0}
+binary="${build_dir}/function/function-platform"
+out="${build_dir}/image"
+[[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
+
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+rootfs="${out}/rootfs"
+rm -rf "$rootfs"
+mkdir -p "$rootfs/etc" "$rootfs/tmp"
+chmod 1777 "$rootfs/tmp"
+install -m 0755 "$binary" "$rootfs/function-platform"
+strip --strip-unneeded "$rootfs/function-platform"
+# The loader and every library ldd resolves, at the paths the binary asks for.
+ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u |
+  while read -r lib; do
+    install -D -m 0755 "$(readlink -f "$lib")" "${rootfs}${lib}"
+  done
+printf 'root:x:0:0::/:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n' >"$rootfs/etc/passwd"
+printf 'root:x:0:\nnonroot:x:65532:\n' >"$rootfs/etc/group"
+find "$rootfs" -exec touch -h -d "@${epoch}" {} +
+
+cat >"${out}/Containerfile" <<'CONTAINERFILE'
+FROM scratch
+COPY rootfs/ /
+USER 65532:65532
+EXPOSE 9443
+ENTRYPOINT ["/function-platform"]
+CONTAINERFILE
+
+scripts/podman.sh build --quiet --timestamp "$epoch" --tag "$image" --file "${out}/Containerfile" "$out" >/dev/null
+rm -f "${out}/function-platform.tar"
+scripts/podman.sh save --quiet --format docker-archive --output "${out}/function-platform.tar" "$image"
+echo "${image} $(scripts/podman.sh image inspect --format '{{.Id}}' "$image")"
