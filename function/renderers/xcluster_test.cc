@@ -557,6 +557,14 @@ std::vector<ErrorCase> ErrorCases() {
        "spec.parameters.provisioner: must be one of CAPI, AWS"},
       {"UnknownFlavor", Xr(With(Params(), {{"flavor", "K3s"}})),
        "spec.parameters.flavor: must be one of EKS, Kubeadm"},
+      {"CidrsForAPrivateEndpoint",
+       Xr(With(Params(), {{"endpointPublicAccessCidrs", {"203.0.113.0/24"}}})),
+       "spec.parameters.endpointPublicAccessCidrs: only with endpoint access Public or "
+       "PublicAndPrivate"},
+      {"CidrNotABlock",
+       Xr(With(Params(),
+               {{"endpointAccess", "Public"}, {"endpointPublicAccessCidrs", {"203.0.113.7/24"}}})),
+       "spec.parameters.endpointPublicAccessCidrs[0]: "},
       {"KubeadmThroughAws", Xr(With(Params(), {{"provisioner", "AWS"}, {"flavor", "Kubeadm"}})),
        "spec.parameters.flavor: provisioner AWS makes EKS clusters; Kubeadm needs provisioner "
        "CAPI"},
@@ -745,6 +753,20 @@ TEST(XClusterKubeconfig, NamespacedXrsDoNotAskForIt) {
 }
 
 // --- Class limits from the platform's policy ------------------------------------------
+
+TEST(XClusterEndpoint, PublicAccessLimitedToTheGivenBlocks) {
+  const Rendered eks =
+      RunOk(Call{.xr = Xr(With(Params(), {{"endpointAccess", "PublicAndPrivate"},
+                                          {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
+  EXPECT_EQ(eks.Get("controlplane", "spec.endpointAccess"),
+            Json({{"public", true}, {"private", true}, {"publicCIDRs", {"203.0.113.0/24"}}}));
+  const Rendered aws =
+      RunOk(Call{.xr = Xr(With(Params(), {{"provisioner", "AWS"},
+                                          {"endpointAccess", "Public"},
+                                          {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
+  EXPECT_EQ(aws.Get("controlplane", "spec.forProvider.vpcConfig.publicAccessCidrs"),
+            Json({"203.0.113.0/24"}));
+}
 
 TEST(XClusterPolicy, ClusterLimitsComeFromTheInput) {
   const Json input = PolicyInput(

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -13,7 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <algorithm>
 
 #include "tests/support/render.h"
 #include "tests/support/subprocess.h"
@@ -99,8 +99,8 @@ class PackageTest : public ::testing::Test {
 // --- The runtime image ------------------------------------------------------------
 
 TEST_F(PackageTest, ImageIsTheBinaryAndItsLibrariesRunAsNonRoot) {
-  RunResult loaded = Cmd({Podman(), "load", "--quiet", "--input",
-                          kBuild + "/image/function-platform.tar"});
+  RunResult loaded =
+      Cmd({Podman(), "load", "--quiet", "--input", kBuild + "/image/function-platform.tar"});
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   RunResult inspect = Cmd({Podman(), "image", "inspect", kImage});
   ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
@@ -158,7 +158,8 @@ TEST_F(PackageTest, FunctionPackageHoldsTheMetadataTheInputCrdAndTheRuntime) {
   Archive xpkg(kBuild + "/package/function-platform.xpkg");
   const std::string layer = xpkg.PackageLayer();
   ASSERT_FALSE(layer.empty()) << "no layer labelled io.crossplane.xpkg ... base";
-  const std::vector<YAML::Node> docs = Documents(ExtractFile(xpkg.LayerPath(layer), "package.yaml"));
+  const std::vector<YAML::Node> docs =
+      Documents(ExtractFile(xpkg.LayerPath(layer), "package.yaml"));
   ASSERT_GE(docs.size(), 2u);
   EXPECT_EQ(Str(docs[0], {"apiVersion"}), "meta.pkg.crossplane.io/v1");
   EXPECT_EQ(Str(docs[0], {"kind"}), "Function");
@@ -205,18 +206,18 @@ TEST_F(PackageTest, ConfigurationPackageHoldsTheApisAndItsDependencies) {
     depends.insert(d["function"] ? d["function"].as<std::string>()
                                  : d["provider"].as<std::string>());
   }
-  for (const char* want : {"xpkg.crossplane.io/terraforming/function-platform",
-                           "xpkg.upbound.io/upbound/provider-aws-ec2",
-                           "xpkg.upbound.io/upbound/provider-aws-eks",
-                           "xpkg.upbound.io/upbound/provider-aws-iam",
-                           "xpkg.upbound.io/upbound/provider-aws-rds",
-                           "xpkg.upbound.io/upbound/provider-aws-kms",
-                           "xpkg.crossplane.io/terraforming/provider-workloads"}) {
+  for (const char* want :
+       {"xpkg.crossplane.io/terraforming/function-platform",
+        "xpkg.upbound.io/upbound/provider-aws-ec2", "xpkg.upbound.io/upbound/provider-aws-eks",
+        "xpkg.upbound.io/upbound/provider-aws-iam", "xpkg.upbound.io/upbound/provider-aws-rds",
+        "xpkg.upbound.io/upbound/provider-aws-kms",
+        "xpkg.crossplane.io/terraforming/provider-workloads"}) {
     EXPECT_TRUE(depends.contains(want)) << want;
   }
   std::set<std::string> xrds, compositions;
   for (const YAML::Node& d : docs) {
-    if (Str(d, {"kind"}) == "CompositeResourceDefinition") xrds.insert(Str(d, {"metadata", "name"}));
+    if (Str(d, {"kind"}) == "CompositeResourceDefinition")
+      xrds.insert(Str(d, {"metadata", "name"}));
     if (Str(d, {"kind"}) == "Composition") compositions.insert(Str(d, {"metadata", "name"}));
   }
   const std::set<std::string> want = {
@@ -266,8 +267,8 @@ std::vector<Case> Examples() {
 }
 
 TEST_F(PackageTest, RenderRunsTheImageAndRendersAsTheDevelopmentRuntimeDoes) {
-  RunResult loaded = Cmd({Podman(), "load", "--quiet", "--input",
-                          kBuild + "/image/function-platform.tar"});
+  RunResult loaded =
+      Cmd({Podman(), "load", "--quiet", "--input", kBuild + "/image/function-platform.tar"});
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   TempDir dir;
   const std::string socket = dir.path() + "/podman.sock";
@@ -295,10 +296,14 @@ spec:
     SCOPED_TRACE(c.xr);
     RunResult want = development.Render(c.xr, c.composition, c.flags);
     ASSERT_EQ(want.exit_code, 0) << want.err;
-    std::vector<std::string> argv = {"env",      "DOCKER_HOST=unix://" + socket,
-                                     Tool("CROSSPLANE"), "render",
-                                     c.xr,       c.composition,
-                                     functions,  "--include-function-results",
+    std::vector<std::string> argv = {"env",
+                                     "DOCKER_HOST=unix://" + socket,
+                                     Tool("CROSSPLANE"),
+                                     "render",
+                                     c.xr,
+                                     c.composition,
+                                     functions,
+                                     "--include-function-results",
                                      "--timeout=120s"};
     argv.insert(argv.end(), c.flags.begin(), c.flags.end());
     RunResult got = Cmd(argv);

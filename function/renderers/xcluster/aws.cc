@@ -211,6 +211,7 @@ Json ClusterForProvider(const Params& p) {
   if (!p.network.security_group_ids.empty()) {
     vpc["securityGroupIds"] = p.network.security_group_ids;
   }
+  if (!p.public_access_cidrs.empty()) vpc["publicAccessCidrs"] = p.public_access_cidrs;
   return {{"version", p.version},
           {"roleArnSelector", Resources::Select(kRoleControlPlane)},
           {"vpcConfig", std::move(vpc)},

@@ -45,6 +45,9 @@ Json ControlPlaneSpec(const Params& p, const Json& tags) {
         {"bootstrapClusterCreatorAdminPermissions", true}}},
       {"additionalTags", tags},
   };
+  if (!p.public_access_cidrs.empty()) {
+    spec["endpointAccess"]["publicCIDRs"] = p.public_access_cidrs;
+  }
   Json addons = Json::array();
   for (const Addon& a : p.addons) {
     if (a.version.empty()) continue;  // EKS's own, see IsSelfManagedAddon

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "function/renderers/network/cidr.h"
 #include "function/renderers/network/zones.h"
 #include "function/renderers/subject.h"
 #include "function/sdk/status_macros.h"
@@ -244,6 +245,27 @@ absl::Status ReadControlPlane(const sdk::Fields& params, Params& p) {
   return absl::OkStatus();
 }
 
+absl::Status ReadPublicAccessCidrs(const sdk::Fields& params, Params& p) {
+  PLATFORM_ASSIGN_OR_RETURN(p.public_access_cidrs, params.StringList("endpointPublicAccessCidrs"));
+  const std::string path = JoinPath(params.path(), "endpointPublicAccessCidrs");
+  if (p.public_access_cidrs.empty()) return absl::OkStatus();
+  if (p.endpoint_access == "Private") {
+    return FieldError(path, "only with endpoint access Public or PublicAndPrivate");
+  }
+  if (p.provisioner == Provisioner::kCapiKubeadm) {
+    // The internet-facing load balancer serves the nodes too, through their
+    // NAT gateways, which a list of CIDRs would have to name.
+    return FieldError(path, "not supported for flavor Kubeadm; use endpoint access Private");
+  }
+  for (std::size_t i = 0; i < p.public_access_cidrs.size(); ++i) {
+    absl::StatusOr<network::Cidr> c = network::Cidr::Parse(p.public_access_cidrs[i]);
+    if (!c.ok()) {
+      return FieldError(sdk::Cat(path, "[", i, "]"), std::string(c.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsSelfManagedAddon(std::string_view name) {
@@ -368,6 +390,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                  JoinList(p.limits->endpoint_access), ", not ", p.endpoint_access));
   }
 
+  PLATFORM_RETURN_IF_ERROR(ReadPublicAccessCidrs(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadNetwork(params, policies, p));
   PLATFORM_RETURN_IF_ERROR(ReadControlPlane(params, p));
 

@@ -88,6 +88,8 @@ struct Params {
   std::string cluster_name;
   std::string version;          // MAJOR.MINOR, e.g. 1.34
   std::string endpoint_access;  // Private | PublicAndPrivate | Public
+  // Who may reach a public endpoint; empty: anyone (EKS's default).
+  std::vector<std::string> public_access_cidrs;
   Network network;
   KubeadmControlPlane control_plane;
   std::vector<NodePool> pools;
