@@ -160,13 +160,28 @@ Json ConnectionData(const Params& p, const Connection& c) {
 // Crossplane v2: their Secret <xr>-connection is composed in the XR's
 // namespace once the values are known, and stays desired from then on.
 // Returns the name of that Secret once composed, else empty.
-std::string PublishConnection(const Params& p, const std::optional<Connection>& c,
-                              xcluster::Composer& composer, sdk::Response& rsp) {
+std::string PublishConnection(const Params& p, const Outcome& o,
+                              const std::optional<Connection>& c, xcluster::Composer& composer,
+                              const sdk::Request& req, sdk::Response& rsp) {
   if (!p.scope.namespaced) {
     if (!c) return "";
     Json data = ConnectionData(p, *c);
+    bool changed = false;
+    const auto& had = req.CompositeConnectionDetails();
     for (auto it = data.begin(); it != data.end(); ++it) {
-      rsp.SetConnectionDetail(it.key(), it.value().get<std::string>());
+      const std::string value = it.value().get<std::string>();
+      auto before = had.find(it.key());
+      changed = changed || before == had.end() || before->second != value;
+      rsp.SetConnectionDetail(it.key(), value);
+    }
+    // Said once, when they change (values other than the password named,
+    // so `crossplane render`, which prints no connection details, shows it).
+    if (changed) {
+      rsp.Normal("PublishConnectionDetails",
+                 sdk::Cat("connection details endpoint, host, port, username, password, "
+                          "database from ",
+                          o.description, ": endpoint ", c->endpoint, ", user ", c->username,
+                          ", database ", p.database_name));
     }
     return "";
   }
@@ -260,7 +275,8 @@ absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) cons
   PLATFORM_ASSIGN_OR_RETURN(Outcome outcome, xdatabase::ComposeDatabase(p, tags, composer));
   PLATFORM_ASSIGN_OR_RETURN(std::optional<Connection> connection,
                             FindConnection(p, outcome, req, rsp));
-  const std::string connection_secret = PublishConnection(p, connection, composer, rsp);
+  const std::string connection_secret =
+      PublishConnection(p, outcome, connection, composer, req, rsp);
   PLATFORM_RETURN_IF_ERROR(WriteStatus(p, outcome, req, connection_secret, rsp));
   // Not ready while the database waits for something, nor (namespaced) while
   // its users have no Secret to read.

@@ -1025,6 +1025,34 @@ TEST(XDatabaseConnection, FromTheSecretTheProviderWrites) {
   EXPECT_EQ(r.Details(), kDetails);
 }
 
+TEST(XDatabaseConnection, SaysSoOnlyWhenTheDetailsChange) {
+  const Call c{.xr = Xr(Params()),
+               .observed = {{"instance", ReadyObject()}},
+               .required = {{"rds-connection-secret", {ConnectionSecret()}}}};
+  const auto said = [](const Rendered& r) {
+    std::vector<std::string> out;
+    for (const pb::Result& res : r.proto().results()) {
+      if (res.reason() == "PublishConnectionDetails") out.push_back(res.message());
+    }
+    return out;
+  };
+  const Rendered first = RunOk(c);
+  ASSERT_EQ(said(first).size(), 1u);
+  EXPECT_EQ(said(first)[0],
+            "connection details endpoint, host, port, username, password, database from the "
+            "postgres 17 RDS instance payments-db: endpoint db.example:5432, user dbadmin, "
+            "database app");
+  // The XR already has them: nothing to say.
+  pb::RunFunctionRequest req = RequestOf(c);
+  auto& had = *req.mutable_observed()->mutable_composite()->mutable_connection_details();
+  for (const auto& [k, v] : kDetails) had[k] = v;
+  static const Registry* const registry = new Registry(BuiltinRegistry());
+  const Rendered again(Runner(*registry).Run(req));
+  EXPECT_EQ(again.Fatal(), "");
+  EXPECT_TRUE(said(again).empty());
+  EXPECT_EQ(again.Details(), kDetails);
+}
+
 TEST(XDatabaseConnection, AuroraPublishesTheWriterEndpoint) {
   Json secret = ConnectionSecret();
   // endpoint: writer.example (the cluster's writer host), master_username.
