@@ -54,8 +54,15 @@ absl::StatusOr<bool> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Res
                             env.StringList("status.databaseSubnetIds"));
   PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> zones,
                             env.StringList("status.availabilityZones"));
-  if (vpc.empty() || subnets.size() < 2) {
-    const std::string missing = vpc.empty() ? "vpcId" : "databaseSubnetIds";
+  PLATFORM_ASSIGN_OR_RETURN(std::string baseline,
+                            env.String("status.securityGroupIds.baseline", ""));
+  // Without clients of its own the database admits the environment's
+  // workloads: its baseline group.
+  const bool needs_baseline = p.clients.empty();
+  if (vpc.empty() || subnets.size() < 2 || (needs_baseline && baseline.empty())) {
+    const std::string missing = vpc.empty()          ? "vpcId"
+                                : subnets.size() < 2 ? "databaseSubnetIds"
+                                                     : "securityGroupIds.baseline";
     if (AnythingExists(req)) {
       return FieldError(kEnvironmentField,
                         sdk::Cat(Describe(lookup), " publishes no ", missing,
@@ -69,6 +76,12 @@ absl::StatusOr<bool> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Res
   if (!cidr.empty()) p.network.vpc_cidr = std::move(cidr);
   p.network.subnet_ids = std::move(subnets);
   p.network.availability_zones = std::move(zones);
+  if (needs_baseline) {
+    p.clients.push_back({.security_group_id = baseline,
+                         .cidr = "",
+                         .path = "spec.parameters.clients",
+                         .resource = sdk::Cat("sgr-", xdatabase::ShortHash(baseline))});
+  }
   PLATFORM_RETURN_IF_ERROR(xdatabase::CheckClientsInVpc(p));
   return true;
 }
@@ -132,8 +145,7 @@ absl::StatusOr<std::optional<Connection>> FindConnection(const Params& p, const 
   rsp.RequireResources(std::string(kConnectionRequirement), std::move(selector));
   const std::optional<std::vector<Json>> found = req.RequiredResources(kConnectionRequirement);
   if (!found || found->empty()) return std::nullopt;
-  const sdk::Fields secret(found->front(),
-                           sdk::Cat("required resource ", kConnectionRequirement));
+  const sdk::Fields secret(found->front(), sdk::Cat("required resource ", kConnectionRequirement));
   absl::Status error = absl::OkStatus();
   std::optional<Connection> c = ConnectionFrom(aurora, [&](const char* key) {
     const std::string path = sdk::Cat("data[", key, "]");
@@ -160,9 +172,9 @@ Json ConnectionData(const Params& p, const Connection& c) {
 // Crossplane v2: their Secret <xr>-connection is composed in the XR's
 // namespace once the values are known, and stays desired from then on.
 // Returns the name of that Secret once composed, else empty.
-std::string PublishConnection(const Params& p, const Outcome& o,
-                              const std::optional<Connection>& c, xcluster::Composer& composer,
-                              const sdk::Request& req, sdk::Response& rsp) {
+std::string PublishConnection(const Params& p, const Outcome& o, const std::optional<Connection>& c,
+                              xcluster::Composer& composer, const sdk::Request& req,
+                              sdk::Response& rsp) {
   if (!p.scope.namespaced) {
     if (!c) return "";
     Json data = ConnectionData(p, *c);
@@ -305,8 +317,8 @@ absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) cons
   if (!fresh.empty()) {
     rsp.Normal("ComposeResources",
                sdk::Cat("creating ", fresh.size(), " resources for ", outcome.description, " (",
-                        p.subject.environment_class, ", ", p.subject.region, "): ",
-                        fmt::format("{}", fmt::join(fresh, ", ")),
+                        p.subject.environment_class, ", ", p.subject.region,
+                        "): ", fmt::format("{}", fmt::join(fresh, ", ")),
                         outcome.held_back.empty()
                             ? std::string()
                             : sdk::Cat("; the database waits for ", outcome.held_back)));

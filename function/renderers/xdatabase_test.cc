@@ -214,8 +214,9 @@ TEST_P(XDatabaseEngineTest, ComposesTheEngineInItsMode) {
     if (!n.starts_with("instance-")) continue;
     EXPECT_EQ(r.Get(n, "kind"), "ClusterInstance");
     EXPECT_EQ(r.Get(n, "spec.forProvider.engine"), c.rds_engine);
-    EXPECT_EQ(r.Get(n, "spec.forProvider.clusterIdentifierSelector.matchLabels"
-                       "[platform.terraforming.io/resource]"),
+    EXPECT_EQ(r.Get(n,
+                    "spec.forProvider.clusterIdentifierSelector.matchLabels"
+                    "[platform.terraforming.io/resource]"),
               "cluster");
     EXPECT_EQ(r.Get(n, "metadata.annotations[crossplane.io/external-name]"),
               sdk::Cat("payments-db-", n.substr(9)));
@@ -224,52 +225,63 @@ TEST_P(XDatabaseEngineTest, ComposesTheEngineInItsMode) {
 
 INSTANTIATE_TEST_SUITE_P(
     XDatabase, XDatabaseEngineTest,
-    ::testing::Values(
-        EngineCase{"PostgresInstance", Json::object(), "Instance", "postgres", "17", "postgres17",
-                   5432, {"instance"}},
-        EngineCase{"PostgresInstance15",
-                   {{"engineVersion", "15.8"}},
-                   "Instance",
-                   "postgres",
-                   "15.8",
-                   "postgres15",
-                   5432,
-                   {"instance"}},
-        EngineCase{"MysqlInstance", {{"engine", "mysql"}}, "Instance", "mysql", "8.4", "mysql8.4",
-                   3306, {"instance"}},
-        EngineCase{"MariadbInstance",
-                   {{"engine", "mariadb"}},
-                   "Instance",
-                   "mariadb",
-                   "11.4",
-                   "mariadb11.4",
-                   3306,
-                   {"instance"}},
-        EngineCase{"AuroraPostgres",
-                   {{"mode", "Aurora"}},
-                   "Cluster",
-                   "aurora-postgresql",
-                   "17.4",
-                   "aurora-postgresql17",
-                   5432,
-                   {"cluster", "instance-1"}},
-        EngineCase{"AuroraPostgres16MultiAz",
-                   {{"mode", "Aurora"}, {"engineVersion", "16"}, {"multiAZ", true}},
-                   "Cluster",
-                   "aurora-postgresql",
-                   "16.6",
-                   "aurora-postgresql16",
-                   5432,
-                   {"cluster", "instance-1", "instance-2"}},
-        // The newest mysql dev allows is 8.4, which Aurora does not run.
-        EngineCase{"AuroraMysql",
-                   {{"mode", "Aurora"}, {"engine", "mysql"}},
-                   "Cluster",
-                   "aurora-mysql",
-                   "8.0.mysql_aurora.3.08.0",
-                   "aurora-mysql8.0",
-                   3306,
-                   {"cluster", "instance-1"}}),
+    ::testing::Values(EngineCase{"PostgresInstance",
+                                 Json::object(),
+                                 "Instance",
+                                 "postgres",
+                                 "17",
+                                 "postgres17",
+                                 5432,
+                                 {"instance"}},
+                      EngineCase{"PostgresInstance15",
+                                 {{"engineVersion", "15.8"}},
+                                 "Instance",
+                                 "postgres",
+                                 "15.8",
+                                 "postgres15",
+                                 5432,
+                                 {"instance"}},
+                      EngineCase{"MysqlInstance",
+                                 {{"engine", "mysql"}},
+                                 "Instance",
+                                 "mysql",
+                                 "8.4",
+                                 "mysql8.4",
+                                 3306,
+                                 {"instance"}},
+                      EngineCase{"MariadbInstance",
+                                 {{"engine", "mariadb"}},
+                                 "Instance",
+                                 "mariadb",
+                                 "11.4",
+                                 "mariadb11.4",
+                                 3306,
+                                 {"instance"}},
+                      EngineCase{"AuroraPostgres",
+                                 {{"mode", "Aurora"}},
+                                 "Cluster",
+                                 "aurora-postgresql",
+                                 "17.4",
+                                 "aurora-postgresql17",
+                                 5432,
+                                 {"cluster", "instance-1"}},
+                      EngineCase{"AuroraPostgres16MultiAz",
+                                 {{"mode", "Aurora"}, {"engineVersion", "16"}, {"multiAZ", true}},
+                                 "Cluster",
+                                 "aurora-postgresql",
+                                 "16.6",
+                                 "aurora-postgresql16",
+                                 5432,
+                                 {"cluster", "instance-1", "instance-2"}},
+                      // The newest mysql dev allows is 8.4, which Aurora does not run.
+                      EngineCase{"AuroraMysql",
+                                 {{"mode", "Aurora"}, {"engine", "mysql"}},
+                                 "Cluster",
+                                 "aurora-mysql",
+                                 "8.0.mysql_aurora.3.08.0",
+                                 "aurora-mysql8.0",
+                                 3306,
+                                 {"cluster", "instance-1"}}),
     CaseName<EngineCase>);
 
 TEST(XDatabase, InstanceIsPrivateEncryptedAndWiredBySelectors) {
@@ -285,17 +297,16 @@ TEST(XDatabase, InstanceIsPrivateEncryptedAndWiredBySelectors) {
   EXPECT_EQ(r.Get("instance", "spec.forProvider.storageType"), "gp3");
   EXPECT_EQ(r.Get("instance", "spec.forProvider.kmsKeyIdSelector"), sel("kms-key"));
   EXPECT_EQ(r.Get("instance", "spec.forProvider.dbSubnetGroupNameSelector"), sel("subnetgroup"));
-  EXPECT_EQ(r.Get("instance", "spec.forProvider.vpcSecurityGroupIdSelector"),
-            sel("securitygroup"));
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.vpcSecurityGroupIdSelector"), sel("securitygroup"));
   EXPECT_EQ(r.Get("instance", "spec.forProvider.parameterGroupNameSelector"), nullptr);
   EXPECT_EQ(r.Get("instance", "spec.forProvider.autoMinorVersionUpgrade"), true);
   EXPECT_EQ(r.Get("instance", "spec.forProvider.dbName"), "app");
   EXPECT_EQ(r.Get("instance", "spec.forProvider.username"), "dbadmin");
   EXPECT_EQ(r.Get("instance", "spec.forProvider.autoGeneratePassword"), true);
-  EXPECT_EQ(r.Get("instance", "spec.forProvider.passwordSecretRef"),
-            Json({{"name", "payments-db-password"},
-                  {"namespace", "team-payments"},
-                  {"key", "password"}}));
+  EXPECT_EQ(
+      r.Get("instance", "spec.forProvider.passwordSecretRef"),
+      Json(
+          {{"name", "payments-db-password"}, {"namespace", "team-payments"}, {"key", "password"}}));
   EXPECT_EQ(r.Get("instance", "spec.writeConnectionSecretToRef"),
             Json({{"name", "payments-db-rds"}, {"namespace", "team-payments"}}));
   EXPECT_EQ(r.Get("kms-key", "spec.forProvider.enableKeyRotation"), true);
@@ -362,8 +373,8 @@ TEST(XDatabase, PinnedVersionsAreNotUpgradedByRds) {
 }
 
 TEST(XDatabase, AuroraClusterCarriesTheDatabaseSettings) {
-  const Rendered r = RunOk(
-      Call{.xr = Xr(With(Params("prod"), {{"mode", "Aurora"}, {"databaseName", "ledger"}}))});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(Params("prod"), {{"mode", "Aurora"}, {"databaseName", "ledger"}}))});
   EXPECT_EQ(r.Get("cluster", "apiVersion"), "rds.aws.upbound.io/v1beta2");
   EXPECT_EQ(r.Get("cluster", "metadata.annotations[crossplane.io/external-name]"), "payments-db");
   EXPECT_EQ(r.Get("cluster", "spec.forProvider.databaseName"), "ledger");
@@ -463,8 +474,8 @@ TEST(XDatabase, StorageAutoscalingStaysWithinTheClass) {
     Json max;
   };
   const Case cases[] = {
-      {{{"storageGiB", 60}}, 60, 100},                         // 2x capped by dev's 100
-      {{{"storageGiB", 100}}, 100, nullptr},                   // no room: no autoscaling
+      {{{"storageGiB", 60}}, 60, 100},                             // 2x capped by dev's 100
+      {{{"storageGiB", 100}}, 100, nullptr},                       // no room: no autoscaling
       {{{"storageGiB", 50}, {"maxStorageGiB", 50}}, 50, nullptr},  // asked: none
       {{{"storageGiB", 50}, {"maxStorageGiB", 80}}, 50, 80},
   };
@@ -483,11 +494,11 @@ TEST(XDatabase, SubnetsAreTheDatabaseSubnetsOnly) {
 }
 
 TEST(XDatabase, IngressOnlyOnTheEnginePortFromTheClients) {
-  const Rendered r = RunOk(Call{.xr = Xr(With(
-      Params(), {{"engine", "mysql"},
-                 {"clients",
-                  {{"securityGroupIds", {"sg-0app", "sg-0batch"}},
-                   {"cidrBlocks", {"10.0.32.0/20"}}}}}))});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"},
+                                          {"clients",
+                                           {{"securityGroupIds", {"sg-0app", "sg-0batch"}},
+                                            {"cidrBlocks", {"10.0.32.0/20"}}}}}))});
   const Names rules = Rules(r);
   ASSERT_EQ(rules.size(), 3u);
   std::set<std::string> sources;
@@ -496,8 +507,9 @@ TEST(XDatabase, IngressOnlyOnTheEnginePortFromTheClients) {
     EXPECT_EQ(r.Get(rule, "spec.forProvider.ipProtocol"), "tcp");
     EXPECT_EQ(r.Get(rule, "spec.forProvider.fromPort"), 3306);
     EXPECT_EQ(r.Get(rule, "spec.forProvider.toPort"), 3306);
-    EXPECT_EQ(r.Get(rule, "spec.forProvider.securityGroupIdSelector.matchLabels"
-                          "[platform.terraforming.io/resource]"),
+    EXPECT_EQ(r.Get(rule,
+                    "spec.forProvider.securityGroupIdSelector.matchLabels"
+                    "[platform.terraforming.io/resource]"),
               "securitygroup");
     const Json sg = r.Get(rule, "spec.forProvider.referencedSecurityGroupId");
     const Json cidr = r.Get(rule, "spec.forProvider.cidrIpv4");
@@ -506,9 +518,11 @@ TEST(XDatabase, IngressOnlyOnTheEnginePortFromTheClients) {
   }
   EXPECT_EQ(sources, std::set<std::string>({"sg-0app", "sg-0batch", "10.0.32.0/20"}));
   // Rules are named by their client: dropping one keeps the others' names.
-  const Rendered fewer = RunOk(Call{.xr = Xr(With(
-      Params(), {{"engine", "mysql"},
-                 {"clients", {{"securityGroupIds", {"sg-0batch"}}, {"cidrBlocks", nullptr}}}}))});
+  const Rendered fewer = RunOk(Call{
+      .xr =
+          Xr(With(Params(),
+                  {{"engine", "mysql"},
+                   {"clients", {{"securityGroupIds", {"sg-0batch"}}, {"cidrBlocks", nullptr}}}}))});
   ASSERT_EQ(Rules(fewer).size(), 1u);
   EXPECT_EQ(rules.count(*Rules(fewer).begin()), 1u);
   // The security group has no rules of its own.
@@ -546,7 +560,8 @@ Json Environment(const std::string& cls = "dev", bool with_status = true) {
                      {"availabilityZones", {"eu-west-1a", "eu-west-1b"}},
                      {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
                      {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
-                     {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}}};
+                     {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}},
+                     {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
   }
   return env;
 }
@@ -583,10 +598,33 @@ TEST(XDatabaseNetwork, UsesTheDatabaseSubnetsTheEnvironmentPublishes) {
   EXPECT_EQ(r.Get(u, "spec.by.kind"), "Instance");
 }
 
-TEST(XDatabaseNetwork, AuroraInstancesGoToTheEnvironmentsZones) {
-  const Rendered r = RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"mode", "Aurora"},
-                                                                    {"multiAZ", true}})),
+TEST(XDatabaseNetwork, WithoutClientsTheEnvironmentsWorkloadsMayConnect) {
+  const Rendered r = RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"clients", nullptr}})),
                                 .required = {{"network-environment", {Environment()}}}});
+  const Names rules = Rules(r);
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(r.Get(*rules.begin(), "spec.forProvider.referencedSecurityGroupId"), "sg-0baseline");
+  EXPECT_EQ(r.Get(*rules.begin(), "spec.forProvider.fromPort"), 5432);
+  // Clients of its own replace the default.
+  const Rendered own = RunOk(
+      Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});
+  for (const std::string& rule : Rules(own)) {
+    EXPECT_NE(own.Get(rule, "spec.forProvider.referencedSecurityGroupId"), "sg-0baseline");
+  }
+  // An environment without a baseline group: wait for it.
+  Json env = Environment();
+  env["status"].erase("securityGroupIds");
+  const Rendered waiting = RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"clients", nullptr}})),
+                                      .required = {{"network-environment", {env}}}});
+  EXPECT_TRUE(waiting.names().empty());
+  ASSERT_EQ(waiting.Normal().size(), 1u);
+  EXPECT_THAT(waiting.Normal()[0], HasSubstr("to publish securityGroupIds.baseline"));
+}
+
+TEST(XDatabaseNetwork, AuroraInstancesGoToTheEnvironmentsZones) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"mode", "Aurora"}, {"multiAZ", true}})),
+                 .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.Get("instance-1", "spec.forProvider.availabilityZone"), "eu-west-1a");
   EXPECT_EQ(r.Get("instance-2", "spec.forProvider.availabilityZone"), "eu-west-1b");
   EXPECT_EQ(r.names().count("usage-environment-by-cluster"), 1u);
@@ -595,8 +633,7 @@ TEST(XDatabaseNetwork, AuroraInstancesGoToTheEnvironmentsZones) {
 TEST(XDatabaseNetwork, NoUsageOfTheEnvironmentNestingTheDatabase) {
   Json xr = Xr(EnvironmentParams());
   xr["metadata"]["labels"]["crossplane.io/composite"] = "payments-net-x7k2p";
-  const Rendered r =
-      RunOk(Call{.xr = xr, .required = {{"network-environment", {Environment()}}}});
+  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.names().count("instance"), 1u);
   EXPECT_EQ(r.names().count("usage-environment-by-instance"), 0u);
 }
@@ -683,12 +720,12 @@ INSTANTIATE_TEST_SUITE_P(
                          "Environment claim \"payments-net\" in namespace \"team-payments\", a "
                          "prod environment",
                          true},
-        NetworkErrorCase{"ClientOutsideTheEnvironmentsVpc",
-                         Xr(With(EnvironmentParams(),
-                                 {{"clients", {{"cidrBlocks", {"192.168.0.0/24"}}}}})),
-                         {{"network-environment", {Environment()}}},
-                         "spec.parameters.clients.cidrBlocks[0]: 192.168.0.0/24 is outside the "
-                         "VPC's block 10.0.0.0/16"}),
+        NetworkErrorCase{
+            "ClientOutsideTheEnvironmentsVpc",
+            Xr(With(EnvironmentParams(), {{"clients", {{"cidrBlocks", {"192.168.0.0/24"}}}}})),
+            {{"network-environment", {Environment()}}},
+            "spec.parameters.clients.cidrBlocks[0]: 192.168.0.0/24 is outside the "
+            "VPC's block 10.0.0.0/16"}),
     [](const ::testing::TestParamInfo<NetworkErrorCase>& p) { return p.param.name; });
 
 // --- Errors and policy violations --------------------------------------------------
@@ -716,15 +753,15 @@ std::vector<ErrorCase> ErrorCases() {
       {"UnauthorizedLearnsNothingElse", Xr(With(Params("prod"), {{"engine", "oracle"}})),
        "team \"payments\" (namespace \"team-payments\") may not create prod XDatabases",
        "Authorized",
-       PolicyInput({{"authorization", {{{"name", "x"}, {"teams", {"payments"}},
-                                        {"classes", {"dev"}}}}}})},
+       PolicyInput(
+           {{"authorization", {{{"name", "x"}, {"teams", {"payments"}}, {"classes", {"dev"}}}}}})},
       {"RegionOfTheClass", Xr(Params()),
        "spec.parameters.region: dev databases may only use us-east-1", "PolicyCompliant",
        PolicyInput({{"classes", {{"dev", {{"allowedRegions", {"us-east-1"}}}}}}})},
-      {"EngineNotAllowed", Xr(Params()), "spec.parameters.engine: dev databases may not use postgres",
-       "PolicyCompliant",
-       PolicyInput({{"classes", {{"dev", {{"database", {{"engineVersions",
-                                                         {{"mysql", {"8.0"}}}}}}}}}}})},
+      {"EngineNotAllowed", Xr(Params()),
+       "spec.parameters.engine: dev databases may not use postgres", "PolicyCompliant",
+       PolicyInput(
+           {{"classes", {{"dev", {{"database", {{"engineVersions", {{"mysql", {"8.0"}}}}}}}}}}})},
       {"VersionNotAllowed", Xr(With(Params("prod"), {{"engineVersion", "15"}})),
        "spec.parameters.engineVersion: prod databases may use postgres 17, 16, not 15",
        "PolicyCompliant"},
@@ -737,13 +774,14 @@ std::vector<ErrorCase> ErrorCases() {
        "spec.parameters.engineVersion: postgres versions are MAJOR or MAJOR.MINOR"},
       {"AuroraMariadb", Xr(With(Params(), {{"engine", "mariadb"}, {"mode", "Aurora"}})),
        "spec.parameters.mode: Aurora runs postgres and mysql only"},
-      {"AuroraMysql84", Xr(With(Params(), {{"engine", "mysql"}, {"mode", "Aurora"},
-                                           {"engineVersion", "8.4"}})),
+      {"AuroraMysql84",
+       Xr(With(Params(), {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.4"}})),
        "spec.parameters.engineVersion: Aurora does not run mysql 8.4"},
-      {"AuroraMysqlFullVersion", Xr(With(Params(), {{"engine", "mysql"}, {"mode", "Aurora"},
-                                                    {"engineVersion", "8.0.36"}})),
+      {"AuroraMysqlFullVersion",
+       Xr(With(Params(), {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.36"}})),
        "spec.parameters.engineVersion: Aurora MySQL names its versions"},
-      {"AuroraTooSmall", Xr(With(Params(), {{"mode", "Aurora"}, {"instanceClass", "db.t4g.micro"}})),
+      {"AuroraTooSmall",
+       Xr(With(Params(), {{"mode", "Aurora"}, {"instanceClass", "db.t4g.micro"}})),
        "spec.parameters.instanceClass: Aurora runs on"},
       {"AuroraStorage", Xr(With(Params(), {{"mode", "Aurora"}, {"storageGiB", 50}})),
        "spec.parameters.storageGiB: only for mode Instance"},
@@ -773,8 +811,8 @@ std::vector<ErrorCase> ErrorCases() {
        "spec.parameters.clients: at least one security group or CIDR block"},
       {"OpenToTheInternet", Xr(With(Params(), {{"clients", {{"cidrBlocks", {"0.0.0.0/0"}}}}})),
        "spec.parameters.clients.cidrBlocks[0]: 0.0.0.0/0 is not a private range"},
-      {"PublicRange", Xr(With(Params(), {{"clients", {{"cidrBlocks", {"10.0.0.0/16",
-                                                                      "52.16.0.0/16"}}}}})),
+      {"PublicRange",
+       Xr(With(Params(), {{"clients", {{"cidrBlocks", {"10.0.0.0/16", "52.16.0.0/16"}}}}})),
        "spec.parameters.clients.cidrBlocks[1]: 52.16.0.0/16 is not a private range"},
       {"NotACidr", Xr(With(Params(), {{"clients", {{"cidrBlocks", {"10.0.1.5/24"}}}}})),
        "spec.parameters.clients.cidrBlocks[0]: \"10.0.1.5/24\" is not an IPv4 CIDR block"},
@@ -827,8 +865,7 @@ TEST(XDatabase, PoliciesPassedAreReported) {
 
 TEST(XDatabase, DatabaseLimitsComeFromTheInput) {
   const Json input = PolicyInput(
-      {{"classes",
-        {{"dev", {{"database", {{"engineVersions", {{"postgres", {"15", "16"}}}}}}}}}}});
+      {{"classes", {{"dev", {{"database", {{"engineVersions", {{"postgres", {"15", "16"}}}}}}}}}}});
   const Rendered r = RunOk(Call{.xr = Xr(Params()), .input = input});
   // The newest the class allows, whatever the order.
   EXPECT_EQ(r.Get("instance", "spec.forProvider.engineVersion"), "16");
@@ -872,8 +909,7 @@ TEST(XDatabase, ClaimBasedXrsComposeClusterScopedKinds) {
 
 TEST(XDatabase, SecretsOfABareXrGoToCrossplaneSystem) {
   const Rendered r = RunOk(Call{.xr = Xr(Params(), "", "")});
-  EXPECT_EQ(r.Get("instance", "spec.forProvider.passwordSecretRef.namespace"),
-            "crossplane-system");
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.passwordSecretRef.namespace"), "crossplane-system");
   EXPECT_EQ(r.Get("instance", "spec.writeConnectionSecretToRef.namespace"), "crossplane-system");
 }
 
@@ -894,8 +930,7 @@ TEST(XDatabase, MandatedTagsWinOverUserTagsOnEveryManagedResource) {
 Rendered RunWithDetails(const Call& c, const std::string& resource,
                         const std::map<std::string, std::string>& details) {
   pb::RunFunctionRequest req = RequestOf(c);
-  auto& d =
-      *(*req.mutable_observed()->mutable_resources())[resource].mutable_connection_details();
+  auto& d = *(*req.mutable_observed()->mutable_resources())[resource].mutable_connection_details();
   for (const auto& [k, v] : details) d[k] = v;
   static const Registry* const registry = new Registry(BuiltinRegistry());
   Rendered r(Runner(*registry).Run(req));
@@ -904,11 +939,13 @@ Rendered RunWithDetails(const Call& c, const std::string& resource,
 }
 
 TEST(XDatabase, PasswordNeverInAnySpec) {
-  const std::map<std::string, std::string> details = {
-      {"endpoint", "db.example"}, {"address", "db.example"},
-      {"port", "5432"}, {"username", "dbadmin"}, {"password", "s3cr3t-from-provider"}};
-  for (const Json& xr : {Xr(Params()), Xr(Params(), "team-payments"),
-                         Xr(With(Params(), {{"mode", "Aurora"}}))}) {
+  const std::map<std::string, std::string> details = {{"endpoint", "db.example"},
+                                                      {"address", "db.example"},
+                                                      {"port", "5432"},
+                                                      {"username", "dbadmin"},
+                                                      {"password", "s3cr3t-from-provider"}};
+  for (const Json& xr :
+       {Xr(Params()), Xr(Params(), "team-payments"), Xr(With(Params(), {{"mode", "Aurora"}}))}) {
     const bool aurora = At(xr, "spec.parameters.mode") == "Aurora";
     const std::string rds = aurora ? "cluster" : "instance";
     const Rendered r = RunWithDetails(
@@ -952,9 +989,9 @@ TEST(XDatabase, TheDatabaseKeepsWhatItUsesUntilItIsGone) {
 }
 
 TEST(XDatabase, ReadyOnTheReadyConditionOnly) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params()),
-                                .observed = {{"instance", ReadyObject()},
-                                             {"subnetgroup", {{"status", Json::object()}}}}});
+  const Rendered r = RunOk(Call{
+      .xr = Xr(Params()),
+      .observed = {{"instance", ReadyObject()}, {"subnetgroup", {{"status", Json::object()}}}}});
   EXPECT_EQ(r.Ready("instance"), pb::READY_TRUE);
   EXPECT_EQ(r.Ready("subnetgroup"), pb::READY_FALSE);
   EXPECT_EQ(r.Ready("securitygroup"), pb::READY_FALSE);
@@ -969,8 +1006,7 @@ TEST(XDatabase, AnnouncesNewResourcesAndWhatGoes) {
   observed["parametergroup"] = ReadyObject();
   const Rendered again = RunOk(Call{.xr = Xr(Params()), .observed = observed});
   ASSERT_EQ(again.Normal().size(), 1u);
-  EXPECT_EQ(again.Normal()[0],
-            "deleting 1 resources no longer asked for: parametergroup");
+  EXPECT_EQ(again.Normal()[0], "deleting 1 resources no longer asked for: parametergroup");
 }
 
 // --- Connection details and status -------------------------------------------------
@@ -999,20 +1035,19 @@ TEST(XDatabaseConnection, NotAskedForBeforeTheDatabaseExists) {
 }
 
 TEST(XDatabaseConnection, FromTheObservedConnectionDetails) {
-  const Rendered r = RunWithDetails(Call{.xr = Xr(Params()), .observed = {{"instance", ReadyObject()}}},
-                                    "instance",
-                                    {{"endpoint", "db.example:5432"},
-                                     {"address", "db.example"},
-                                     {"port", "5432"},
-                                     {"username", "dbadmin"},
-                                     {"password", "pw"}});
+  const Rendered r = RunWithDetails(
+      Call{.xr = Xr(Params()), .observed = {{"instance", ReadyObject()}}}, "instance",
+      {{"endpoint", "db.example:5432"},
+       {"address", "db.example"},
+       {"port", "5432"},
+       {"username", "dbadmin"},
+       {"password", "pw"}});
   EXPECT_EQ(r.Details(), kDetails);
   EXPECT_FALSE(r.proto().has_requirements());
 }
 
 TEST(XDatabaseConnection, FromTheSecretTheProviderWrites) {
-  const Rendered asked =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"instance", ReadyObject()}}});
+  const Rendered asked = RunOk(Call{.xr = Xr(Params()), .observed = {{"instance", ReadyObject()}}});
   const pb::ResourceSelector& s =
       asked.proto().requirements().resources().at("rds-connection-secret");
   EXPECT_EQ(s.kind(), "Secret");
@@ -1063,9 +1098,12 @@ TEST(XDatabaseConnection, AuroraPublishesTheWriterEndpoint) {
   const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}, {"engine", "mysql"}})),
                                 .observed = {{"cluster", ReadyObject()}},
                                 .required = {{"rds-connection-secret", {secret}}}});
-  const std::map<std::string, std::string> want = {
-      {"endpoint", "writer.example:3306"}, {"host", "writer.example"}, {"port", "3306"},
-      {"username", "dbadmin"},             {"password", "pw"},         {"database", "app"}};
+  const std::map<std::string, std::string> want = {{"endpoint", "writer.example:3306"},
+                                                   {"host", "writer.example"},
+                                                   {"port", "3306"},
+                                                   {"username", "dbadmin"},
+                                                   {"password", "pw"},
+                                                   {"database", "app"}};
   EXPECT_EQ(r.Details(), want);
 }
 
@@ -1091,13 +1129,12 @@ TEST(XDatabaseConnection, NamespacedXrsGetASecretOnceTheValuesAreKnown) {
   EXPECT_EQ(r.Get("connection-secret", "kind"), "Secret");
   EXPECT_EQ(r.Get("connection-secret", "metadata.name"), "payments-db-connection");
   EXPECT_EQ(r.Get("connection-secret", "metadata.namespace"), "team-payments");
-  EXPECT_EQ(r.Get("connection-secret", "data"),
-            Json({{"endpoint", "ZGIuZXhhbXBsZTo1NDMy"},
-                  {"host", "ZGIuZXhhbXBsZQ=="},
-                  {"port", "NTQzMg=="},
-                  {"username", "ZGJhZG1pbg=="},
-                  {"password", "cHc="},
-                  {"database", "YXBw"}}));
+  EXPECT_EQ(r.Get("connection-secret", "data"), Json({{"endpoint", "ZGIuZXhhbXBsZTo1NDMy"},
+                                                      {"host", "ZGIuZXhhbXBsZQ=="},
+                                                      {"port", "NTQzMg=="},
+                                                      {"username", "ZGJhZG1pbg=="},
+                                                      {"password", "cHc="},
+                                                      {"database", "YXBw"}}));
   EXPECT_EQ(r.Status("connectionSecretName"), "payments-db-connection");
   // Once composed it stays, even while the values cannot be read.
   const Rendered kept =
@@ -1110,27 +1147,26 @@ TEST(XDatabaseConnection, NamespacedXrsGetASecretOnceTheValuesAreKnown) {
 }
 
 TEST(XDatabase, StatusFromTheObservedDatabase) {
-  const Rendered r = RunOk(Call{
-      .xr = Xr(Params()),
-      .observed = {{"instance",
-                    ReadyObject({{"endpoint", "db.example:5432"},
-                                 {"address", "db.example"},
-                                 {"port", 5432},
-                                 {"arn", "arn:aws:rds:eu-west-1:1:db:payments-db"},
-                                 {"engineVersion", "17"},
-                                 {"engineVersionActual", "17.4"}})}}});
+  const Rendered r = RunOk(
+      Call{.xr = Xr(Params()),
+           .observed = {{"instance", ReadyObject({{"endpoint", "db.example:5432"},
+                                                  {"address", "db.example"},
+                                                  {"port", 5432},
+                                                  {"arn", "arn:aws:rds:eu-west-1:1:db:payments-db"},
+                                                  {"engineVersion", "17"},
+                                                  {"engineVersionActual", "17.4"}})}}});
   EXPECT_EQ(r.Status("endpoint"), "db.example:5432");
   EXPECT_EQ(r.Status("address"), "db.example");
   EXPECT_EQ(r.Status("port"), 5432);
   EXPECT_EQ(r.Status("arn"), "arn:aws:rds:eu-west-1:1:db:payments-db");
   EXPECT_EQ(r.Status("engineVersion"), "17.4");
   EXPECT_EQ(r.Status("identifier"), "payments-db");
-  const Rendered a = RunOk(
-      Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}})),
-           .observed = {{"cluster", ReadyObject({{"endpoint", "w.example"},
-                                                 {"readerEndpoint", "r.example"},
-                                                 {"port", 5432},
-                                                 {"engineVersion", "17.4"}})}}});
+  const Rendered a =
+      RunOk(Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}})),
+                 .observed = {{"cluster", ReadyObject({{"endpoint", "w.example"},
+                                                       {"readerEndpoint", "r.example"},
+                                                       {"port", 5432},
+                                                       {"engineVersion", "17.4"}})}}});
   EXPECT_EQ(a.Status("endpoint"), "w.example:5432");
   EXPECT_EQ(a.Status("address"), "w.example");
   EXPECT_EQ(a.Status("readerEndpoint"), "r.example");

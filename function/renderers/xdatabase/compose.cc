@@ -362,8 +362,8 @@ absl::StatusOr<Outcome> ComposeDatabase(const Params& p, const Json& tags, xclus
   ComposeShared(p, r);
   if (p.mode == Mode::kAurora) {
     out.rds_resource = std::string(kCluster);
-    out.description = sdk::Cat("the Aurora ", p.rds_engine, " ", p.engine_version, " cluster ",
-                               p.identifier);
+    out.description =
+        sdk::Cat("the Aurora ", p.rds_engine, " ", p.engine_version, " cluster ", p.identifier);
     PLATFORM_RETURN_IF_ERROR(ComposeAurora(p, r, c, out));
   } else {
     out.rds_resource = std::string(kInstance);

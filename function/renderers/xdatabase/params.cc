@@ -156,9 +156,9 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
     p.version_pinned = p.major != version;
   }
   if (std::find(allowed->begin(), allowed->end(), p.major) == allowed->end()) {
-    return policy::FieldViolation(version_path,
-                                  sdk::Cat(subject.environment_class, " databases may use ",
-                                           p.engine, " ", JoinList(*allowed), ", not ", p.major));
+    return policy::FieldViolation(
+        version_path, sdk::Cat(subject.environment_class, " databases may use ", p.engine, " ",
+                               JoinList(*allowed), ", not ", p.major));
   }
   if (!aurora) {
     p.rds_engine = p.engine;
@@ -170,14 +170,14 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
   p.parameter_family = sdk::Cat(p.rds_engine, p.major);
   const AuroraDefault* d = AuroraDefaultOf(p.engine, p.major);
   if (d == nullptr) {
-    return FieldError(version_path,
-                      sdk::Cat("Aurora does not run ", p.engine, " ", p.major,
-                               "; use mode Instance, or a major Aurora runs"));
+    return FieldError(version_path, sdk::Cat("Aurora does not run ", p.engine, " ", p.major,
+                                             "; use mode Instance, or a major Aurora runs"));
   }
   if (p.version_pinned && p.engine == "mysql") {
-    return FieldError(version_path,
-                      sdk::Cat("Aurora MySQL names its versions 8.0.mysql_aurora.3.x, not ", version,
-                               "; give the major version 8.0 (created with ", d->version, ")"));
+    return FieldError(
+        version_path,
+        sdk::Cat("Aurora MySQL names its versions 8.0.mysql_aurora.3.x, not ", version,
+                 "; give the major version 8.0 (created with ", d->version, ")"));
   }
   p.engine_version = p.version_pinned ? version : std::string(d->version);
   return absl::OkStatus();
@@ -330,8 +330,10 @@ absl::Status ReadClients(const sdk::Fields& params, Params& p) {
     PLATFORM_RETURN_IF_ERROR(ReadIds(clients, "securityGroupIds", "sg-", "security group", groups));
     PLATFORM_ASSIGN_OR_RETURN(cidrs, clients.StringList("cidrBlocks"));
   }
-  // A database nobody can reach is a mistake, not a state to keep.
-  if (groups.empty() && cidrs.empty()) {
+  // A database nobody can reach is a mistake, not a state to keep. In an
+  // environment's network the default is its baseline group, which the
+  // environment's workloads (its clusters' nodes) join.
+  if (groups.empty() && cidrs.empty() && p.network.environment.empty()) {
     return FieldError(clients_path,
                       "at least one security group or CIDR block must be allowed to connect");
   }
@@ -346,8 +348,8 @@ absl::Status ReadClients(const sdk::Fields& params, Params& p) {
     const std::string path = sdk::Cat(clients_path, ".cidrBlocks[", i, "]");
     absl::StatusOr<Cidr> c = Cidr::Parse(cidrs[i]);
     if (!c.ok()) {
-      return FieldError(path, sdk::Cat("\"", cidrs[i],
-                                       "\" is not an IPv4 CIDR block with its network address"));
+      return FieldError(
+          path, sdk::Cat("\"", cidrs[i], "\" is not an IPv4 CIDR block with its network address"));
     }
     if (c->prefix() == 0 || !IsPrivate(*c)) {
       return FieldError(path, sdk::Cat(cidrs[i],
@@ -384,8 +386,8 @@ absl::Status ReadKmsKey(const sdk::Fields& params, Params& p) {
     return FieldError(path, sdk::Cat("\"", p.kms_key_arn, "\" is not a KMS key ARN"));
   }
   if (parts[3] != p.subject.region) {
-    return FieldError(path, sdk::Cat("the key is in ", parts[3], "; RDS needs a key in ",
-                                     p.subject.region));
+    return FieldError(
+        path, sdk::Cat("the key is in ", parts[3], "; RDS needs a key in ", p.subject.region));
   }
   return absl::OkStatus();
 }
@@ -466,7 +468,8 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
       scope.namespaced ? std::string() : (claim_ns.empty() ? "crossplane-system" : claim_ns);
 
   PLATFORM_ASSIGN_OR_RETURN(p.engine, params.Enum("engine", {"postgres", "mysql", "mariadb"}));
-  PLATFORM_ASSIGN_OR_RETURN(std::string mode, params.Enum("mode", {"Instance", "Aurora"}, "Instance"));
+  PLATFORM_ASSIGN_OR_RETURN(std::string mode,
+                            params.Enum("mode", {"Instance", "Aurora"}, "Instance"));
   p.mode = mode == "Aurora" ? Mode::kAurora : Mode::kInstance;
   if (p.mode == Mode::kAurora && p.engine == "mariadb") {
     return FieldError(JoinPath(params.path(), "mode"),
@@ -488,13 +491,13 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
       p.deletion_protection,
       params.Bool("deletionProtection", prod || limits.require_deletion_protection));
   if (limits.require_deletion_protection && !p.deletion_protection) {
-    return policy::FieldViolation(JoinPath(params.path(), "deletionProtection"),
-                                  sdk::Cat(s.environment_class,
-                                           " databases must have deletion protection"));
+    return policy::FieldViolation(
+        JoinPath(params.path(), "deletionProtection"),
+        sdk::Cat(s.environment_class, " databases must have deletion protection"));
   }
   p.final_snapshot = prod;
   PLATFORM_ASSIGN_OR_RETURN(p.backup_retention_days,
-                            params.Int("backupRetentionDays", prod                              ? 14
+                            params.Int("backupRetentionDays", prod                            ? 14
                                                               : s.environment_class == "test" ? 7
                                                                                               : 1));
   if (p.backup_retention_days < 1 || p.backup_retention_days > 35) {
@@ -503,11 +506,11 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   PLATFORM_ASSIGN_OR_RETURN(p.database_name, params.String("databaseName", "app"));
   {
     const std::string& d = p.database_name;
-    const bool ok =
-        !d.empty() && d.size() <= 63 && absl::ascii_isalpha(static_cast<unsigned char>(d[0])) &&
-        std::all_of(d.begin(), d.end(), [](char c) {
-          return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-        });
+    const bool ok = !d.empty() && d.size() <= 63 &&
+                    absl::ascii_isalpha(static_cast<unsigned char>(d[0])) &&
+                    std::all_of(d.begin(), d.end(), [](char c) {
+                      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+                    });
     if (!ok) {
       return FieldError(JoinPath(params.path(), "databaseName"),
                         "must be a letter then up to 62 letters, digits or '_'");

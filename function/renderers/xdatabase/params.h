@@ -37,8 +37,8 @@ struct Network {
   std::string environment;
   std::string environment_object;  // its metadata.name
   std::string vpc_id;
-  std::string vpc_cidr;  // may stay empty with ids
-  std::vector<std::string> subnet_ids;  // database subnets only
+  std::string vpc_cidr;                         // may stay empty with ids
+  std::vector<std::string> subnet_ids;          // database subnets only
   std::vector<std::string> availability_zones;  // from the environment, else empty
 };
 
@@ -52,27 +52,27 @@ struct Params {
   // Aurora instances' `-1`, `-2` fit in RDS's 63.
   std::string identifier;
 
-  std::string engine;      // postgres | mysql | mariadb: as asked for
+  std::string engine;  // postgres | mysql | mariadb: as asked for
   Mode mode = Mode::kInstance;
   std::string rds_engine;  // what RDS runs: the engine, or aurora-postgresql / aurora-mysql
   std::string major;       // postgres 16; mysql 8.0; mariadb 11.4
   // The version given to RDS: the major (RDS picks and upgrades the minor),
   // a full version as given, or for Aurora a full default for the major.
   std::string engine_version;
-  bool version_pinned = false;  // a full version was asked for
+  bool version_pinned = false;   // a full version was asked for
   std::string parameter_family;  // postgres16, aurora-mysql8.0, ...
   int port = 5432;
 
   std::string instance_class;
-  std::int64_t storage_gib = 20;      // Instance mode
-  std::int64_t max_storage_gib = 0;   // autoscaling limit; 0: none
+  std::int64_t storage_gib = 20;     // Instance mode
+  std::int64_t max_storage_gib = 0;  // autoscaling limit; 0: none
   bool multi_az = false;
   bool deletion_protection = false;
   bool final_snapshot = false;  // prod: a final snapshot on delete
   std::int64_t backup_retention_days = 1;
   std::string database_name;
   std::vector<std::pair<std::string, std::string>> parameters;  // in name order
-  std::string kms_key_arn;  // empty: a key is composed
+  std::string kms_key_arn;                                      // empty: a key is composed
 
   Network network;
   std::vector<Client> clients;
