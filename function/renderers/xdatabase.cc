@@ -1,9 +1,329 @@
 #include "function/renderers/xdatabase.h"
 
-namespace platform::fn::renderers {
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
-absl::Status XDatabase::Render(const sdk::Request&, sdk::Response&) const {
-  return absl::UnimplementedError("XDatabase is not implemented yet");
+#include "absl/strings/escaping.h"
+#include "function/policy/policy.h"
+#include "function/renderers/environment.h"
+#include "function/renderers/scope.h"
+#include "function/renderers/xcluster/compose.h"
+#include "function/renderers/xdatabase/compose.h"
+#include "function/renderers/xdatabase/params.h"
+#include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::renderers {
+namespace {
+
+using sdk::FieldError;
+using sdk::Json;
+using xdatabase::Mode;
+using xdatabase::Outcome;
+using xdatabase::Params;
+
+// The requirement key of the RDS resource's connection Secret.
+constexpr std::string_view kConnectionRequirement = "rds-connection-secret";
+
+// True when anything of the database has been observed: from then on the
+// desired state must never shrink.
+bool AnythingExists(const sdk::Request& req) { return !req.ObservedResourceNames().empty(); }
+
+// Fills p.network from the XEnvironment named by network.environment, as
+// xcluster/network.h does for clusters: waiting (false) until Crossplane
+// provides it, and while it publishes no database subnets yet, but the
+// latter only while nothing of the database exists; from then on a network
+// that cannot be read is an error (FATAL keeps everything as it is).
+absl::StatusOr<bool> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Response& rsp,
+                                    std::string& why) {
+  if (p.network.environment.empty()) return true;
+  const EnvironmentLookup lookup{
+      .name = p.network.environment, .scope = p.scope, .subject = p.subject, .what = "database"};
+  PLATFORM_ASSIGN_OR_RETURN(std::optional<Json> found, LookUpEnvironment(lookup, req, rsp));
+  if (!found) {
+    why = sdk::Cat("waiting for Crossplane to provide ", Describe(lookup));
+    return false;
+  }
+  const sdk::Fields env(*found, sdk::Cat("required resource ", kEnvironmentRequirement));
+  PLATFORM_ASSIGN_OR_RETURN(std::string vpc, env.String("status.vpcId", ""));
+  PLATFORM_ASSIGN_OR_RETURN(std::string cidr, env.String("status.vpcCidr", ""));
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> subnets,
+                            env.StringList("status.databaseSubnetIds"));
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> zones,
+                            env.StringList("status.availabilityZones"));
+  PLATFORM_ASSIGN_OR_RETURN(std::string baseline,
+                            env.String("status.securityGroupIds.baseline", ""));
+  // Without clients of its own the database admits the environment's
+  // workloads: its baseline group.
+  const bool needs_baseline = p.clients.empty();
+  if (vpc.empty() || subnets.size() < 2 || (needs_baseline && baseline.empty())) {
+    const std::string missing = vpc.empty()          ? "vpcId"
+                                : subnets.size() < 2 ? "databaseSubnetIds"
+                                                     : "securityGroupIds.baseline";
+    if (AnythingExists(req)) {
+      return FieldError(kEnvironmentField,
+                        sdk::Cat(Describe(lookup), " publishes no ", missing,
+                                 " in its status; the database is kept as it is"));
+    }
+    why = sdk::Cat("waiting for ", Describe(lookup), " to publish ", missing, " in its status");
+    return false;
+  }
+  PLATFORM_ASSIGN_OR_RETURN(p.network.environment_object, env.String("metadata.name"));
+  p.network.vpc_id = std::move(vpc);
+  if (!cidr.empty()) p.network.vpc_cidr = std::move(cidr);
+  p.network.subnet_ids = std::move(subnets);
+  p.network.availability_zones = std::move(zones);
+  if (needs_baseline) {
+    p.clients.push_back({.security_group_id = baseline,
+                         .cidr = "",
+                         .path = "spec.parameters.clients",
+                         .resource = sdk::Cat("sgr-", xdatabase::ShortHash(baseline))});
+  }
+  PLATFORM_RETURN_IF_ERROR(xdatabase::CheckClientsInVpc(p));
+  return true;
+}
+
+// What an application needs to connect.
+struct Connection {
+  std::string endpoint;  // host:port
+  std::string host;
+  std::string port;
+  std::string username;
+  std::string password;
+};
+
+// From the keys the provider publishes: an Instance's endpoint (host:port),
+// address, port, username, password; a Cluster's endpoint (the writer's
+// host), port, master_username, password. nullopt until host and password
+// are known.
+template <typename Get>
+std::optional<Connection> ConnectionFrom(bool aurora, const Get& get) {
+  Connection c;
+  c.port = get("port");
+  if (aurora) {
+    c.host = get("endpoint");
+  } else {
+    c.host = get("address");
+    if (c.host.empty()) c.host = get("host");
+    c.endpoint = get("endpoint");
+  }
+  if (c.endpoint.empty() && !c.host.empty() && !c.port.empty()) {
+    c.endpoint = sdk::Cat(c.host, ":", c.port);
+  }
+  c.username = get("username");
+  if (c.username.empty()) c.username = get("master_username");
+  c.password = get("password");
+  if (c.host.empty() || c.password.empty()) return std::nullopt;
+  return c;
+}
+
+// The connection, once the RDS resource is observed: from its connection
+// details when Crossplane passes them, else from the Secret the provider
+// writes, asked for as a required resource.
+absl::StatusOr<std::optional<Connection>> FindConnection(const Params& p, const Outcome& o,
+                                                         const sdk::Request& req,
+                                                         sdk::Response& rsp) {
+  const bool aurora = p.mode == Mode::kAurora;
+  const sdk::Observed* rds = req.ObservedResource(o.rds_resource);
+  if (rds == nullptr) return std::nullopt;
+  if (rds->connection_details != nullptr && !rds->connection_details->empty()) {
+    const auto& details = *rds->connection_details;
+    std::optional<Connection> c = ConnectionFrom(aurora, [&](const char* key) {
+      auto it = details.find(std::string(key));
+      return it == details.end() ? std::string() : it->second;
+    });
+    if (c) return c;
+  }
+  pb::ResourceSelector selector;
+  selector.set_api_version("v1");
+  selector.set_kind("Secret");
+  selector.set_match_name(o.connection_secret);
+  selector.set_namespace_(p.scope.namespaced ? p.scope.namespace_ : p.secret_namespace);
+  rsp.RequireResources(std::string(kConnectionRequirement), std::move(selector));
+  const std::optional<std::vector<Json>> found = req.RequiredResources(kConnectionRequirement);
+  if (!found || found->empty()) return std::nullopt;
+  const sdk::Fields secret(found->front(), sdk::Cat("required resource ", kConnectionRequirement));
+  absl::Status error = absl::OkStatus();
+  std::optional<Connection> c = ConnectionFrom(aurora, [&](const char* key) {
+    const std::string path = sdk::Cat("data[", key, "]");
+    absl::StatusOr<std::string> encoded = secret.String(path, "");
+    std::string decoded;
+    if (!encoded.ok()) {
+      error.Update(encoded.status());
+    } else if (!absl::Base64Unescape(*encoded, &decoded)) {
+      error.Update(FieldError(sdk::JoinPath(secret.path(), path), "must be base64"));
+    }
+    return decoded;
+  });
+  PLATFORM_RETURN_IF_ERROR(error);
+  return c;
+}
+
+Json ConnectionData(const Params& p, const Connection& c) {
+  return {{"endpoint", c.endpoint}, {"host", c.host},         {"port", c.port},
+          {"username", c.username}, {"password", c.password}, {"database", p.database_name}};
+}
+
+// Claim-based XRs publish the connection as their connection details, which
+// Crossplane writes to the claim's Secret. Namespaced XRs have none in
+// Crossplane v2: their Secret <xr>-connection is composed in the XR's
+// namespace once the values are known, and stays desired from then on.
+// Returns the name of that Secret once composed, else empty.
+std::string PublishConnection(const Params& p, const Outcome& o, const std::optional<Connection>& c,
+                              xcluster::Composer& composer, const sdk::Request& req,
+                              sdk::Response& rsp) {
+  if (!p.scope.namespaced) {
+    if (!c) return "";
+    Json data = ConnectionData(p, *c);
+    bool changed = false;
+    const auto& had = req.CompositeConnectionDetails();
+    for (auto it = data.begin(); it != data.end(); ++it) {
+      const std::string value = it.value().get<std::string>();
+      auto before = had.find(it.key());
+      changed = changed || before == had.end() || before->second != value;
+      rsp.SetConnectionDetail(it.key(), value);
+    }
+    // Said once, when they change (values other than the password named,
+    // so `crossplane render`, which prints no connection details, shows it).
+    if (changed) {
+      rsp.Normal("PublishConnectionDetails",
+                 sdk::Cat("connection details endpoint, host, port, username, password, "
+                          "database from ",
+                          o.description, ": endpoint ", c->endpoint, ", user ", c->username,
+                          ", database ", p.database_name));
+    }
+    return "";
+  }
+  Json data = Json::object();
+  if (c) {
+    Json plain = ConnectionData(p, *c);
+    for (auto it = plain.begin(); it != plain.end(); ++it) {
+      data[it.key()] = absl::Base64Escape(it.value().get<std::string>());
+    }
+  } else if (const Json* observed = composer.Observed(xdatabase::kConnectionSecret);
+             observed != nullptr) {
+    auto it = observed->find("data");
+    if (it != observed->end() && it->is_object()) data = *it;
+  } else {
+    return "";
+  }
+  const std::string name = sdk::Cat(p.name, "-connection");
+  composer.Add(
+      std::string(xdatabase::kConnectionSecret),
+      {{"apiVersion", "v1"},
+       {"kind", "Secret"},
+       {"metadata",
+        {{"name", name},
+         {"namespace", p.scope.namespace_},
+         {"labels",
+          {{std::string(xcluster::kResourceLabel), std::string(xdatabase::kConnectionSecret)}}}}},
+       {"type", "Opaque"},
+       {"data", std::move(data)}},
+      +[](const Json&) { return true; });
+  return name;
+}
+
+absl::Status WriteStatus(const Params& p, const Outcome& o, const sdk::Request& req,
+                         const std::string& connection_secret, sdk::Response& rsp) {
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("identifier", p.identifier));
+  if (!connection_secret.empty()) {
+    PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("connectionSecretName", connection_secret));
+  }
+  const sdk::Observed* rds = req.ObservedResource(o.rds_resource);
+  if (rds == nullptr) return absl::OkStatus();
+  const Json& obj = rds->object;
+  using xcluster::StringAt;
+  const std::optional<std::int64_t> port = xcluster::IntAt(obj, "status.atProvider.port");
+  std::string address;
+  std::string endpoint;
+  if (p.mode == Mode::kAurora) {
+    address = StringAt(obj, "status.atProvider.endpoint");
+    if (!address.empty() && port) endpoint = sdk::Cat(address, ":", *port);
+    const std::string reader = StringAt(obj, "status.atProvider.readerEndpoint");
+    if (!reader.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("readerEndpoint", reader));
+  } else {
+    address = StringAt(obj, "status.atProvider.address");
+    endpoint = StringAt(obj, "status.atProvider.endpoint");
+  }
+  if (!endpoint.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("endpoint", endpoint));
+  if (!address.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("address", address));
+  if (port) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("port", *port));
+  const std::string arn = StringAt(obj, "status.atProvider.arn");
+  if (!arn.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("arn", arn));
+  std::string version = StringAt(obj, "status.atProvider.engineVersionActual");
+  if (version.empty()) version = StringAt(obj, "status.atProvider.engineVersion");
+  if (!version.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("engineVersion", version));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) const {
+  PLATFORM_ASSIGN_OR_RETURN(std::optional<policy::Policies> loaded,
+                            policy::Policies::FromRequest(req, rsp));
+  if (!loaded) return absl::OkStatus();  // Crossplane calls again with the EnvironmentConfig
+  const policy::Policies& policies = *loaded;
+
+  const sdk::Fields xr = req.Composite();
+  PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr, policies, ScopeOf(xr)));
+  std::string why;
+  PLATFORM_ASSIGN_OR_RETURN(bool network_ready, ResolveNetwork(p, req, rsp, why));
+  if (!network_ready) {
+    // Nothing of the database exists yet (ResolveNetwork makes sure).
+    rsp.SetCompositeReady(pb::READY_FALSE);
+    rsp.Normal("WaitingForNetwork", why);
+    return absl::OkStatus();
+  }
+
+  // Every AWS resource carries the user's tags, then the platform's
+  // mandated tags on top.
+  Json tags = p.user_tags;
+  tags.update(policies.MandatedTags(p.subject));
+
+  xcluster::Composer composer(req, rsp);
+  PLATFORM_ASSIGN_OR_RETURN(Outcome outcome, xdatabase::ComposeDatabase(p, tags, composer));
+  PLATFORM_ASSIGN_OR_RETURN(std::optional<Connection> connection,
+                            FindConnection(p, outcome, req, rsp));
+  const std::string connection_secret =
+      PublishConnection(p, outcome, connection, composer, req, rsp);
+  PLATFORM_RETURN_IF_ERROR(WriteStatus(p, outcome, req, connection_secret, rsp));
+  // Not ready while the database waits for something, nor (namespaced) while
+  // its users have no Secret to read.
+  if (!outcome.held_back.empty() || (p.scope.namespaced && connection_secret.empty())) {
+    rsp.SetCompositeReady(pb::READY_FALSE);
+  }
+
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("Authorized", pb::STATUS_CONDITION_TRUE, "Allowed", "",
+                                            pb::TARGET_COMPOSITE_AND_CLAIM));
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("PolicyCompliant", pb::STATUS_CONDITION_TRUE,
+                                            "Compliant", "", pb::TARGET_COMPOSITE_AND_CLAIM));
+
+  // Say what goes: resources observed but no longer desired (a client
+  // removed, parameters dropped) are deleted by Crossplane after this call.
+  std::vector<std::string> gone;
+  for (const std::string& name : req.ObservedResourceNames()) {
+    if (rsp.Desired(name) == nullptr) gone.push_back(name);
+  }
+  if (!gone.empty()) {
+    std::sort(gone.begin(), gone.end());
+    rsp.Normal("DeleteResources",
+               sdk::Cat("deleting ", gone.size(), " resources no longer asked for: ",
+                        fmt::format("{}", fmt::join(gone, ", "))));
+  }
+  const std::vector<std::string>& fresh = composer.NewNames();
+  if (!fresh.empty()) {
+    rsp.Normal("ComposeResources",
+               sdk::Cat("creating ", fresh.size(), " resources for ", outcome.description, " (",
+                        p.subject.environment_class, ", ", p.subject.region,
+                        "): ", fmt::format("{}", fmt::join(fresh, ", ")),
+                        outcome.held_back.empty()
+                            ? std::string()
+                            : sdk::Cat("; the database waits for ", outcome.held_back)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace platform::fn::renderers
