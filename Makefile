@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format \
-        format-check clean controlplane-up controlplane-down
+        format-check clean controlplane-up controlplane-down delivery helmfile-lock
 
 all: build
 
@@ -15,11 +15,12 @@ deps:
 	@scripts/install-deps.sh
 
 tools: deps
-	@for t in crossplane kube-apiserver kubectl etcd; do scripts/tools.sh $$t >/dev/null; done
+	@for t in crossplane kube-apiserver kubectl etcd helm helmfile; do scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
+	  -DHELM_BIN=$$(scripts/tools.sh helm) -DHELMFILE_BIN=$$(scripts/tools.sh helmfile) \
 	  >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
@@ -44,6 +45,14 @@ unit: build
 
 e2e: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e $(ARGS)
+
+# The GitOps delivery's tests (deploy/): kustomize, Helm, helmfile, Argo CD.
+delivery: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L delivery $(ARGS)
+
+# Rewrites deploy/helm/helmfile.lock after a chart's version changes.
+helmfile-lock: tools
+	@deploy/helm/update-lock.sh
 
 # Rewrites tests/e2e/golden/ from the current renderer; review the diff.
 golden: build

@@ -9,7 +9,7 @@
 # folder per tool and version. Builds go through a small wrapper module so
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, KUBE_APISERVER_BIN,
-# KUBECTL_BIN or ETCD_BIN.
+# KUBECTL_BIN, ETCD_BIN, HELM_BIN or HELMFILE_BIN.
 set -euo pipefail
 
 tools_dir="${PLATFORM_TOOLS_DIR:-${HOME}/.cache/terraforming-platform/tools}"
@@ -26,6 +26,14 @@ CROSSPLANE_VERSION=v1.20.11
 KUBERNETES_VERSION=v1.35.4
 # etcd: the v3.6 line the Kubernetes 1.35 client is built against.
 ETCD_VERSION=v3.6.16
+
+# helm (v4: its default .Capabilities.KubeVersion follows the client-go it is
+# built with, so `helm template` needs no --kube-version to match the tests).
+HELM_VERSION=v4.2.4
+# helmfile: its go.mod pins k8s.io modules with replace lines, which `go get`
+# ignores in a dependency, so the wrapper module repeats them (read from the
+# upstream go.mod, as for Kubernetes).
+HELMFILE_VERSION=v1.7.4
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
@@ -59,6 +67,26 @@ kubernetes_wrapper() {  # <src dir>
     echo
     sed -n 's|^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*|replace \1 => \1 '"${staging_version}"'|p' "$upstream"
   } >"$src/go.mod.tmp"
+  mv "$src/go.mod.tmp" "$src/go.mod"
+}
+
+# Writes the wrapper go.mod for helmfile: every replace of the upstream
+# go.mod that points at a module version (none points at a folder).
+helmfile_wrapper() {  # <src dir>
+  local src=$1 upstream
+  mkdir -p "$src"
+  [[ -f "$src/go.mod" ]] && return 0
+  upstream=$(cd "$src" && GOTOOLCHAIN=local go mod download -json "github.com/helmfile/helmfile@${HELMFILE_VERSION}" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  {
+    printf 'module local/helmfile\n\ngo 1.26\n\n'
+    # Lines inside `replace (...)` and one-line `replace a => b vX`.
+    awk '/^replace \(/ {block=1; next}
+         block && /^\)/ {block=0; next}
+         block && /=>/ {sub(/^[[:space:]]+/, ""); print "replace " $0; next}
+         /^replace [^(]/ {print}' "$upstream" | grep -E '=> [^ .][^ ]* v[0-9]'
+  } >"$src/go.mod.tmp"
+  grep -q '^replace ' "$src/go.mod.tmp" || { echo "no replace lines in $upstream" >&2; return 1; }
   mv "$src/go.mod.tmp" "$src/go.mod"
 }
 
@@ -107,8 +135,28 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  helm)
+    if [[ -n "${HELM_BIN:-}" ]]; then echo "$HELM_BIN"; exit 0; fi
+    out="${tools_dir}/helm-${HELM_VERSION}/helm"
+    if [[ ! -x "$out" ]]; then
+      go_build helm "$HELM_VERSION" "helm.sh/helm/v4/cmd/helm@${HELM_VERSION}" \
+        helm.sh/helm/v4/cmd/helm "$out" \
+        "-X helm.sh/helm/v4/internal/version.version=${HELM_VERSION}"
+    fi
+    echo "$out"
+    ;;
+  helmfile)
+    if [[ -n "${HELMFILE_BIN:-}" ]]; then echo "$HELMFILE_BIN"; exit 0; fi
+    out="${tools_dir}/helmfile-${HELMFILE_VERSION}/helmfile"
+    if [[ ! -x "$out" ]]; then
+      helmfile_wrapper "${tools_dir}/src/helmfile-${HELMFILE_VERSION}"
+      go_build helmfile "$HELMFILE_VERSION" "github.com/helmfile/helmfile@${HELMFILE_VERSION}" \
+        github.com/helmfile/helmfile "$out" "-X go.szostok.io/version.version=${HELMFILE_VERSION}"
+    fi
+    echo "$out"
+    ;;
   *)
-    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd" >&2
+    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd|helm|helmfile" >&2
     exit 2
     ;;
 esac

@@ -27,15 +27,24 @@ std::string SharedCrds() {
   return env.empty() ? kSource + "/../shared/crds" : env;
 }
 
-// Every YAML manifest we ship.
+// Every YAML manifest we ship. deploy/kustomize and deploy/helm are sources
+// of manifests (kustomizations, patches, chart templates, helmfile), not
+// manifests: delivery_test.cc renders them with kustomize, helm and helmfile
+// and dry-runs what they render.
 std::vector<std::string> ShippedManifests() {
   std::vector<std::string> files;
+  const fs::path deploy = fs::path(kSource) / "deploy";
   for (const char* dir : {"xrds", "compositions", "package", "examples", "deploy"}) {
     const fs::path root = fs::path(kSource) / dir;
     if (!fs::exists(root)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-      const fs::path& p = entry.path();
-      if (!entry.is_regular_file() || (p.extension() != ".yaml" && p.extension() != ".yml")) {
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+         ++it) {
+      const fs::path& p = it->path();
+      if (it->is_directory() && (p == deploy / "kustomize" || p == deploy / "helm")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file() || (p.extension() != ".yaml" && p.extension() != ".yml")) {
         continue;
       }
       // Package metadata (package/crossplane.yaml, package/configuration/

@@ -1,0 +1,628 @@
+// The GitOps delivery (deploy/): the kustomize base and overlays, the Helm
+// chart and its helmfile, and the Argo CD manifests, rendered with the real
+// tools and checked by the real kube-apiserver of the controlplane fixture
+// (tests/controlplane/controlplane.sh), which has Crossplane's, Argo CD's and
+// the function input's CRDs loaded, and CRDs generated from our XRDs.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/render.h"
+#include "tests/support/subprocess.h"
+
+namespace platform::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = PLATFORM_SOURCE_DIR;
+const std::string kDeploy = kSource + "/deploy";
+const std::string kChart = kDeploy + "/helm/platform";
+const std::vector<std::string> kStages = {"dev", "test", "sandbox"};
+
+// One parsed document of a YAML stream, with its original text.
+struct Doc {
+  YAML::Node node;
+  std::string text;
+  std::string kind() const { return Str(node, {"kind"}); }
+  std::string name() const { return Str(node, {"metadata", "name"}); }
+};
+
+std::vector<Doc> Docs(const std::string& stream) {
+  std::vector<Doc> docs;
+  for (const std::string& text : SplitDocuments(stream)) {
+    YAML::Node node = YAML::Load(text);
+    if (node.IsMap()) docs.push_back({node, text});
+  }
+  return docs;
+}
+
+// The one document of `kind` (and `name`, when given); undefined node if
+// there is not exactly one.
+Doc Find(const std::vector<Doc>& docs, const std::string& kind, const std::string& name = "") {
+  std::vector<Doc> found;
+  for (const Doc& d : docs) {
+    if (d.kind() == kind && (name.empty() || d.name() == name)) found.push_back(d);
+  }
+  if (found.size() != 1) return {YAML::Node(YAML::NodeType::Undefined), ""};
+  return found.front();
+}
+
+// A node as text with map keys sorted, so two renderings compare equal
+// whatever order their tools emit keys in.
+std::string Canonical(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence: {
+      std::string out = "[";
+      for (const YAML::Node& item : n) out += Canonical(item) + ",";
+      return out + "]";
+    }
+    case YAML::NodeType::Map: {
+      std::map<std::string, std::string> items;
+      for (const auto& kv : n) items[kv.first.Scalar()] = Canonical(kv.second);
+      std::string out = "{";
+      for (const auto& [k, v] : items) out += k + ":" + v + ",";
+      return out + "}";
+    }
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "<undefined>";
+}
+
+// The node at a dotted path ("classes.dev.maxZones").
+YAML::Node Path(const YAML::Node& node, const std::string& dotted) {
+  YAML::Node cur = YAML::Clone(node);
+  std::size_t start = 0;
+  while (start <= dotted.size()) {
+    std::size_t end = dotted.find('.', start);
+    if (end == std::string::npos) end = dotted.size();
+    const std::string key = dotted.substr(start, end - start);
+    if (!cur.IsMap() || !cur[key]) return YAML::Node(YAML::NodeType::Undefined);
+    cur = cur[key];
+    start = end + 1;
+  }
+  return cur;
+}
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(std::string(KUBECTL_BIN).empty())
+        << "configure with -DKUBECTL_BIN (the Makefile does): run through `make test`";
+    ASSERT_FALSE(Tool("HELM").empty()) << "HELM is not set: run through `make test`";
+    ASSERT_FALSE(Tool("HELMFILE").empty()) << "HELMFILE is not set: run through `make test`";
+    ASSERT_TRUE(fs::exists(CONTROLPLANE_KUBECONFIG))
+        << "no control plane: these tests run inside ctest's controlplane fixture";
+    // helm and helmfile get a home of their own: no repositories, plugins or
+    // caches of the machine's user, so nothing can come from the network.
+    home_ = dir_.path() + "/home";
+    fs::create_directories(home_);
+  }
+
+  static RunResult Kubectl(std::vector<std::string> args) {
+    args.insert(args.begin(), {KUBECTL_BIN, "--kubeconfig", CONTROLPLANE_KUBECONFIG});
+    return RunCommand(args);
+  }
+
+  // Runs helm or helmfile with an empty HOME and the XDG folders in it.
+  RunResult Offline(const std::string& tool, const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {"env",
+                                     "HOME=" + home_,
+                                     "XDG_CACHE_HOME=" + home_ + "/cache",
+                                     "XDG_CONFIG_HOME=" + home_ + "/config",
+                                     "XDG_DATA_HOME=" + home_ + "/data",
+                                     "HELM_CACHE_HOME=" + home_ + "/cache/helm",
+                                     "HELM_CONFIG_HOME=" + home_ + "/config/helm",
+                                     "HELM_DATA_HOME=" + home_ + "/data/helm",
+                                     "KUBECONFIG=" + std::string(CONTROLPLANE_KUBECONFIG),
+                                     tool};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, std::chrono::seconds(180));
+  }
+
+  RunResult Helm(const std::vector<std::string>& args) const { return Offline(Tool("HELM"), args); }
+
+  RunResult Helmfile(std::vector<std::string> args) const {
+    args.insert(args.begin(),
+                {"--file", kDeploy + "/helm/helmfile.yaml", "--helm-binary", Tool("HELM")});
+    return Offline(Tool("HELMFILE"), args);
+  }
+
+  // `kubectl kustomize` of deploy/kustomize/<dir>.
+  std::vector<Doc> Kustomize(const std::string& dir) {
+    RunResult r = Kubectl({"kustomize", kDeploy + "/kustomize/" + dir});
+    EXPECT_EQ(r.exit_code, 0) << dir << ":\n" << r.err;
+    return Docs(r.out);
+  }
+
+  // The API server's version, e.g. 1.35.4, for helm's --kube-version.
+  static std::string ServerVersion() {
+    RunResult r = Kubectl({"version", "-o", "json"});
+    if (r.exit_code != 0) return "";
+    std::string v = Str(YAML::Load(r.out), {"serverVersion", "gitVersion"});
+    if (!v.empty() && v[0] == 'v') v.erase(0, 1);
+    return v.substr(0, v.find_first_of("-+"));
+  }
+
+  void EnsureNamespace(const std::string& ns) {
+    RunResult r = Kubectl({"create", "namespace", ns});
+    ASSERT_TRUE(r.exit_code == 0 || r.err.find("AlreadyExists") != std::string::npos) << r.err;
+  }
+
+  // `kubectl create --dry-run=server` of every document; expects each one
+  // accepted.
+  void ExpectAccepted(const std::vector<Doc>& docs, const std::string& what) {
+    ASSERT_FALSE(docs.empty()) << what << ": nothing to create";
+    std::set<std::string> namespaces;
+    std::string stream;
+    for (const Doc& d : docs) {
+      if (const std::string ns = Str(d.node, {"metadata", "namespace"}); !ns.empty()) {
+        namespaces.insert(ns);
+      }
+      stream += "---\n" + d.text;
+    }
+    for (const std::string& ns : namespaces) EnsureNamespace(ns);
+    const std::string file = dir_.Write("created-" + std::to_string(files_++) + ".yaml", stream);
+    RunResult r = Kubectl({"create", "--dry-run=server", "-o", "name", "-f", file});
+    EXPECT_EQ(r.exit_code, 0) << what << " rejected:\n" << r.err << "\n" << stream;
+    const auto accepted = std::count(r.out.begin(), r.out.end(), '\n');
+    EXPECT_EQ(static_cast<std::size_t>(accepted), docs.size()) << what << ":\n" << r.out;
+  }
+
+  TempDir dir_;
+  std::string home_;
+  int files_ = 0;
+};
+
+// What every rendering of the install (kustomize base or overlay, chart,
+// helmfile environment) must hold.
+void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
+  SCOPED_TRACE(what);
+  const Doc function = Find(docs, "Function", "function-platform");
+  ASSERT_TRUE(function.node.IsDefined()) << "no Function function-platform";
+  EXPECT_EQ(Str(function.node, {"spec", "package"}),
+            "xpkg.crossplane.io/terraforming/function-platform:v0.1.0");
+  EXPECT_EQ(Str(function.node, {"apiVersion"}), "pkg.crossplane.io/v1");
+  const std::string runtime = Str(function.node, {"spec", "runtimeConfigRef", "name"});
+  EXPECT_EQ(Str(function.node, {"spec", "runtimeConfigRef", "kind"}), "DeploymentRuntimeConfig");
+
+  const Doc drc = Find(docs, "DeploymentRuntimeConfig", runtime);
+  ASSERT_TRUE(drc.node.IsDefined()) << "no DeploymentRuntimeConfig " << runtime;
+  const YAML::Node pod = At(drc.node, {"spec", "deploymentTemplate", "spec", "template", "spec"});
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsNonRoot"}), "true");
+  ASSERT_TRUE(pod["containers"].IsSequence() && pod["containers"].size() == 1u);
+  const YAML::Node container = pod["containers"][0];
+  EXPECT_EQ(Str(container, {"name"}), "package-runtime");
+  EXPECT_EQ(Str(container, {"securityContext", "allowPrivilegeEscalation"}), "false");
+  EXPECT_EQ(Str(container, {"securityContext", "readOnlyRootFilesystem"}), "true");
+  for (const char* kind : {"requests", "limits"}) {
+    for (const char* resource : {"cpu", "memory"}) {
+      EXPECT_FALSE(Str(container, {"resources", kind, resource}).empty())
+          << kind << "." << resource;
+    }
+  }
+
+  const Doc configuration = Find(docs, "Configuration", "configuration-platform");
+  ASSERT_TRUE(configuration.node.IsDefined()) << "no Configuration configuration-platform";
+  EXPECT_EQ(Str(configuration.node, {"spec", "package"}),
+            "xpkg.crossplane.io/terraforming/configuration-platform:v0.1.0");
+
+  const Doc ec = Find(docs, "EnvironmentConfig", "platform-policy");
+  ASSERT_TRUE(ec.node.IsDefined()) << "no EnvironmentConfig platform-policy";
+  EXPECT_EQ(Str(ec.node, {"apiVersion"}), "apiextensions.crossplane.io/v1beta1");
+  EXPECT_TRUE(At(ec.node, {"data", "policy", "classes"}).IsMap());
+  EXPECT_FALSE(At(ec.node, {"data", "policy", "environmentConfigRef"}).IsDefined());
+
+  // Argo CD sync waves: runtime config and function before the
+  // Configuration (its XRDs and Compositions), and that before the policies.
+  auto wave = [](const Doc& d) {
+    return std::stoi(Str(d.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}));
+  };
+  EXPECT_LT(wave(drc), wave(function));
+  EXPECT_LT(wave(function), wave(configuration));
+  EXPECT_LT(wave(configuration), wave(ec));
+}
+
+TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
+  std::vector<std::string> dirs = {"base"};
+  for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
+  for (const std::string& d : dirs) {
+    const std::vector<Doc> docs = Kustomize(d);
+    ASSERT_EQ(docs.size(), 4u) << d;
+    ExpectInstall(docs, d);
+    ExpectAccepted(docs, d);
+    if (d != "base") {
+      const std::string stage = d.substr(d.find('/') + 1);
+      for (const Doc& doc : docs) {
+        EXPECT_EQ(Str(doc.node, {"metadata", "labels", "platform.terraforming.io/stage"}), stage)
+            << d << ": " << doc.kind();
+      }
+    }
+  }
+}
+
+// The overlays really change the policies in flight, and only what they
+// mean to change.
+TEST_F(DeliveryTest, OverlaysChangeThePolicyAsIntended) {
+  const YAML::Node base = At(Find(Kustomize("base"), "EnvironmentConfig").node, {"data", "policy"});
+  ASSERT_TRUE(base.IsMap());
+  struct Change {
+    std::string stage;
+    std::string path;
+    std::string base;     // canonical text in the base
+    std::string overlay;  // canonical text in the overlay
+  };
+  const Change changes[] = {
+      {"dev", "classes.dev.allowedRegions", "['eu-west-1','eu-central-1',]", "['eu-west-1',]"},
+      {"dev", "classes.dev.cluster.maxNodesPerPool", "'5'", "'3'"},
+      {"dev", "classes.dev.database.maxStorageGiB", "'100'", "'50'"},
+      {"dev", "classes.prod.maxZones", "'4'", "'2'"},
+      {"dev", "tags.stage", "<undefined>", "'dev'"},
+      {"test", "classes.test.maxZones", "'3'", "'2'"},
+      {"test", "classes.test.cluster.maxNodesPerPool", "'10'", "'20'"},
+      {"test", "classes.test.database.maxStorageGiB", "'200'", "'500'"},
+      {"test", "tags.stage", "<undefined>", "'test'"},
+      {"sandbox", "classes.sandbox.allowedRegions", "['eu-west-1','eu-central-1','us-east-1',]",
+       "['us-east-1',]"},
+      {"sandbox", "classes.sandbox.maxZones", "'2'", "'1'"},
+      {"sandbox", "classes.sandbox.defaultNatStrategy", "'Single'", "'None'"},
+      {"sandbox", "classes.sandbox.cluster.maxNodesPerPool", "'3'", "'2'"},
+      {"sandbox", "classes.sandbox.database.maxStorageGiB", "'50'", "'20'"},
+      {"sandbox", "tags.expires-after", "<undefined>", "'14d'"},
+  };
+  // What no overlay touches stays as in the base.
+  const char* kept[] = {"tags.owner", "classes.prod.allowedRegions",
+                        "classes.prod.database.requireMultiAZ",
+                        "classes.dev.cluster.endpointAccess"};
+  for (const std::string& stage : kStages) {
+    SCOPED_TRACE(stage);
+    const YAML::Node policy =
+        At(Find(Kustomize("overlays/" + stage), "EnvironmentConfig", "platform-policy").node,
+           {"data", "policy"});
+    ASSERT_TRUE(policy.IsMap());
+    EXPECT_NE(Canonical(policy), Canonical(base)) << "the overlay changes nothing";
+    for (const Change& c : changes) {
+      if (c.stage != stage) continue;
+      EXPECT_EQ(Canonical(Path(base, c.path)), c.base) << "base " << c.path;
+      EXPECT_EQ(Canonical(Path(policy, c.path)), c.overlay) << c.path;
+    }
+    for (const char* k : kept) {
+      EXPECT_EQ(Canonical(Path(policy, k)), Canonical(Path(base, k))) << k;
+    }
+    // Tags merge: the base's stay beside the overlay's.
+    EXPECT_EQ(Str(policy, {"tags", "data-classification"}), "internal");
+  }
+  // Lists replace: the sandbox's rules replace the base's.
+  const YAML::Node sandbox =
+      At(Find(Kustomize("overlays/sandbox"), "EnvironmentConfig").node, {"data", "policy"});
+  ASSERT_TRUE(sandbox["authorization"].IsSequence());
+  ASSERT_EQ(sandbox["authorization"].size(), 1u);
+  EXPECT_EQ(Str(sandbox["authorization"][0], {"name"}), "everyone-sandbox");
+}
+
+// Every policy we ship is a valid function input: wrapped in an Input, the
+// API server checks it against package/input/'s schema.
+TEST_F(DeliveryTest, EveryShippedPolicyIsAValidFunctionInput) {
+  EnsureNamespace("platform-delivery");
+  auto input = [](const YAML::Node& policy) {
+    YAML::Node in;
+    in["apiVersion"] = "platform.fn.terraforming.io/v1beta1";
+    in["kind"] = "Input";
+    in["metadata"]["name"] = "policy";
+    in["metadata"]["namespace"] = "platform-delivery";
+    in["policy"] = policy;
+    return YAML::Dump(in) + "\n";
+  };
+  std::vector<std::string> dirs = {"base"};
+  for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
+  for (const std::string& d : dirs) {
+    const YAML::Node policy = At(Find(Kustomize(d), "EnvironmentConfig").node, {"data", "policy"});
+    ASSERT_TRUE(policy.IsMap()) << d;
+    ExpectAccepted(Docs(input(policy)), d + " as an Input");
+  }
+
+  // The check can fail: a class may span at most 6 zones.
+  YAML::Node bad = YAML::Clone(At(Find(Kustomize("base"), "EnvironmentConfig").node, {"data"}));
+  bad["policy"]["classes"]["dev"]["maxZones"] = 7;
+  RunResult r = Kubectl(
+      {"create", "--dry-run=server", "-f", dir_.Write("bad-input.yaml", input(bad["policy"]))});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("maxZones"), std::string::npos) << r.err;
+}
+
+// The function itself applies an overlay's policy: the Composition's step
+// input names platform-policy (as the platform team sets it), and render
+// answers that requirement with the overlay's EnvironmentConfig.
+TEST_F(DeliveryTest, FunctionAppliesTheOverlayPolicy) {
+  ASSERT_FALSE(Tool("CROSSPLANE").empty()) << "CROSSPLANE is not set: run through `make test`";
+  FunctionUnderTest function(FUNCTION_PLATFORM_BIN);
+  ASSERT_TRUE(function.ok()) << function.log();
+
+  std::string composition = ReadFile(kSource + "/compositions/xenvironment.yaml");
+  const std::string kind = "        kind: Input\n";
+  const std::size_t at = composition.find(kind);
+  ASSERT_NE(at, std::string::npos) << composition;
+  composition.insert(at + kind.size(),
+                     "        policy:\n          environmentConfigRef: {name: platform-policy}\n");
+  const std::string comp = dir_.Write("composition.yaml", composition);
+
+  // A test environment in three zones: the base allows it, the test
+  // overlay (at most 2 zones) does not.
+  const std::string xr = dir_.Write("xr.yaml", R"(apiVersion: platform.terraforming.io/v1alpha1
+kind: XEnvironment
+metadata:
+  name: search-test
+spec:
+  parameters:
+    environment: test
+    region: eu-west-1
+    team: search
+    zoneCount: 3
+)");
+  auto render = [&](const std::string& dir) {
+    const Doc ec = Find(Kustomize(dir), "EnvironmentConfig", "platform-policy");
+    EXPECT_TRUE(ec.node.IsDefined()) << dir;
+    const std::string file = dir_.Write("ec-" + std::to_string(files_++) + ".yaml", ec.text);
+    return function.Render(xr, comp, {"--extra-resources=" + file});
+  };
+
+  RunResult base = render("base");
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  const Rendered out = ParseRendered(base.out);
+  ASSERT_TRUE(out.resources.count("vpc")) << base.out;
+  // The EnvironmentConfig's mandated tags reach the AWS resources.
+  EXPECT_EQ(Str(out.resources.at("vpc"), {"spec", "forProvider", "tags", "owner"}),
+            "platform-team");
+
+  RunResult test = render("overlays/test");
+  EXPECT_NE(test.exit_code, 0) << test.out;
+  EXPECT_NE(test.err.find("spec.parameters.zoneCount"), std::string::npos) << test.err;
+  EXPECT_NE(test.err.find("at most 2 zones"), std::string::npos) << test.err;
+
+  // The dev overlay allows it, and tags it with its stage.
+  RunResult dev = render("overlays/dev");
+  ASSERT_EQ(dev.exit_code, 0) << dev.err;
+  const Rendered dev_out = ParseRendered(dev.out);
+  ASSERT_TRUE(dev_out.resources.count("vpc")) << dev.out;
+  EXPECT_EQ(Str(dev_out.resources.at("vpc"), {"spec", "forProvider", "tags", "stage"}), "dev");
+}
+
+TEST_F(DeliveryTest, HelmLintPassesAndCanFail) {
+  RunResult r = Helm({"lint", "--strict", kChart});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 chart(s) failed"), std::string::npos) << r.out;
+  for (const std::string& stage : kStages) {
+    RunResult s =
+        Helm({"lint", "--strict", kChart, "-f", kDeploy + "/helm/environments/" + stage + ".yaml"});
+    EXPECT_EQ(s.exit_code, 0) << stage << ":\n" << s.out << s.err;
+  }
+  // The check can fail: lint refuses a name the API server would.
+  RunResult bad = Helm({"lint", "--strict", kChart, "--set", "function.name=Not_Valid"});
+  EXPECT_NE(bad.exit_code, 0) << bad.out;
+  EXPECT_NE(bad.out.find("does not conform to Kubernetes naming"), std::string::npos) << bad.out;
+  // And the chart refuses a policy naming an EnvironmentConfig.
+  RunResult ref =
+      Helm({"template", "platform", kChart, "--set", "policy.environmentConfigRef.name=x"});
+  EXPECT_NE(ref.exit_code, 0) << ref.out;
+  EXPECT_NE(ref.err.find("only a Composition's step input"), std::string::npos) << ref.err;
+}
+
+TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
+  const std::string version = ServerVersion();
+  ASSERT_FALSE(version.empty());
+  RunResult r = Helm({"template", "platform", kChart, "--namespace", "platform-delivery",
+                      "--kube-version", version});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<Doc> docs = Docs(r.out);
+  ExpectInstall(docs, "helm template");
+  ExpectAccepted(docs, "helm template");
+
+  // The same install as the kustomize base.
+  const std::vector<Doc> base = Kustomize("base");
+  for (const char* kind : {"Function", "Configuration", "DeploymentRuntimeConfig"}) {
+    EXPECT_EQ(Canonical(At(Find(docs, kind).node, {"spec"})),
+              Canonical(At(Find(base, kind).node, {"spec"})))
+        << kind;
+  }
+  EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
+            Canonical(At(Find(base, "EnvironmentConfig").node, {"data"})));
+
+  // The Helm test: a Pod that applies the example claim from a ConfigMap
+  // with kubectl (image from the values), then waits for it to be Ready.
+  const Doc pod = Find(docs, "Pod");
+  ASSERT_TRUE(pod.node.IsDefined()) << r.out;
+  EXPECT_EQ(Str(pod.node, {"metadata", "annotations", "helm.sh/hook"}), "test");
+  const YAML::Node init = At(pod.node, {"spec", "initContainers"});
+  const YAML::Node main = At(pod.node, {"spec", "containers"});
+  ASSERT_TRUE(init.IsSequence() && init.size() == 1u && main.IsSequence() && main.size() == 1u);
+  EXPECT_EQ(Str(init[0], {"image"}), "registry.k8s.io/kubectl:v1.35.4");
+  EXPECT_EQ(Canonical(init[0]["args"][0]), "'apply'");
+  std::string wait_args;
+  for (const YAML::Node& a : main[0]["args"]) wait_args += a.Scalar() + " ";
+  EXPECT_NE(wait_args.find("wait "), std::string::npos) << wait_args;
+  EXPECT_NE(wait_args.find("--for=condition=Ready "), std::string::npos) << wait_args;
+  EXPECT_NE(wait_args.find("-f /claim/claim.yaml"), std::string::npos) << wait_args;
+
+  const Doc cm = Find(docs, "ConfigMap");
+  ASSERT_TRUE(cm.node.IsDefined());
+  const std::string claim_text = Str(cm.node, {"data", "claim.yaml"});
+  const YAML::Node claim = YAML::Load(claim_text);
+  // It is the bundled example claim, in the test's namespace.
+  const YAML::Node example = YAML::LoadFile(kSource + "/examples/xenvironment/claim.yaml");
+  EXPECT_EQ(Canonical(claim["spec"]), Canonical(example["spec"]));
+  EXPECT_EQ(Str(claim, {"kind"}), Str(example, {"kind"}));
+  EXPECT_EQ(Str(claim, {"metadata", "namespace"}), "platform-delivery");
+  // The claim itself passes the XRD's schema.
+  ExpectAccepted(Docs(claim_text), "the test's claim");
+
+  // And the image is the values' one.
+  RunResult other = Helm({"template", "platform", kChart, "--kube-version", version, "--set",
+                          "tests.image.repository=example.org/kubectl"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(Str(Find(Docs(other.out), "Pod").node["spec"]["containers"][0], {"image"}),
+            "example.org/kubectl:v1.35.4");
+}
+
+TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
+  const std::string version = ServerVersion();
+  ASSERT_FALSE(version.empty());
+  for (const std::string env : {"default", "dev", "test", "sandbox"}) {
+    SCOPED_TRACE(env);
+    RunResult r = Helmfile({"--environment", env, "template", "--skip-deps", "--skip-tests",
+                            "--args", "--kube-version=" + version});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::vector<Doc> docs = Docs(r.out);
+    ASSERT_EQ(docs.size(), 4u) << r.out;
+    ExpectInstall(docs, "helmfile -e " + env);
+    ExpectAccepted(docs, "helmfile -e " + env);
+    // The same policies and runtime as the matching kustomize overlay.
+    const std::vector<Doc> k = Kustomize(env == "default" ? "base" : "overlays/" + env);
+    EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
+              Canonical(At(Find(k, "EnvironmentConfig").node, {"data"})));
+    EXPECT_EQ(Canonical(At(Find(docs, "DeploymentRuntimeConfig").node, {"spec"})),
+              Canonical(At(Find(k, "DeploymentRuntimeConfig").node, {"spec"})));
+    if (env != "default") {
+      EXPECT_EQ(Str(Find(docs, "Function").node,
+                    {"metadata", "labels", "platform.terraforming.io/stage"}),
+                env);
+    }
+  }
+  // Nothing was fetched: no repository was added, no chart downloaded.
+  EXPECT_FALSE(fs::exists(home_ + "/config/helm/repositories.yaml"));
+  EXPECT_FALSE(fs::exists(home_ + "/cache/helm/repository"));
+
+  // An environment helmfile does not know fails.
+  RunResult bad = Helmfile({"--environment", "staging", "template", "--skip-deps"});
+  EXPECT_NE(bad.exit_code, 0) << bad.out;
+}
+
+TEST_F(DeliveryTest, HelmfileLockPinsTheChartVersion) {
+  const YAML::Node chart = YAML::LoadFile(kChart + "/Chart.yaml");
+  const YAML::Node helmfile = YAML::LoadAllFromFile(kDeploy + "/helm/helmfile.yaml").back();
+  const YAML::Node lock = YAML::LoadFile(kDeploy + "/helm/helmfile.lock");
+  ASSERT_TRUE(helmfile["releases"].IsSequence());
+  for (const YAML::Node& release : helmfile["releases"]) {
+    EXPECT_EQ(Str(release, {"version"}), Str(chart, {"version"})) << Str(release, {"name"});
+  }
+  ASSERT_TRUE(lock["dependencies"].IsSequence()) << YAML::Dump(lock);
+  bool pinned = false;
+  for (const YAML::Node& dep : lock["dependencies"]) {
+    if (Str(dep, {"name"}) == Str(chart, {"name"})) {
+      pinned = true;
+      EXPECT_EQ(Str(dep, {"version"}), Str(chart, {"version"}));
+      // A local chart: no repository to reach.
+      EXPECT_TRUE(Str(dep, {"repository"}).empty() ||
+                  Str(dep, {"repository"}).rfind("file://", 0) == 0)
+          << Str(dep, {"repository"});
+    }
+  }
+  EXPECT_TRUE(pinned) << YAML::Dump(lock);
+  EXPECT_FALSE(Str(lock, {"digest"}).empty());
+
+  // The lock is current: helm, resolving the releases again, agrees.
+  const std::string fresh = dir_.path() + "/helmfile.lock";
+  RunResult r = RunCommand({"env", "HELM_BIN=" + Tool("HELM"), "HELMFILE_BIN=" + Tool("HELMFILE"),
+                            kDeploy + "/helm/update-lock.sh", fresh},
+                           std::chrono::seconds(180));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node again = YAML::LoadFile(fresh);
+  EXPECT_EQ(Canonical(again["dependencies"]), Canonical(lock["dependencies"]))
+      << "helmfile.lock is stale: run `make helmfile-lock`";
+  EXPECT_EQ(Str(again, {"digest"}), Str(lock, {"digest"}))
+      << "helmfile.lock is stale: run `make helmfile-lock`";
+  EXPECT_EQ(Str(again, {"version"}), Str(lock, {"version"}));
+}
+
+// The Argo CD manifests are accepted, and wired together: the root syncs
+// the folder of child Applications, one per overlay, all inside the
+// project's sources, destinations and kinds.
+TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
+  std::vector<Doc> docs;
+  std::vector<Doc> children;
+  for (const std::string& dir : {kDeploy + "/argocd", kDeploy + "/argocd/apps"}) {
+    ASSERT_TRUE(fs::is_directory(dir)) << dir;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() != ".yaml") continue;
+      for (const Doc& d : Docs(ReadFile(e.path().string()))) {
+        docs.push_back(d);
+        if (dir.ends_with("/apps")) children.push_back(d);
+      }
+    }
+  }
+  ExpectAccepted(docs, "deploy/argocd");
+
+  const Doc project = Find(docs, "AppProject", "platform");
+  ASSERT_TRUE(project.node.IsDefined());
+  std::set<std::string> repos, destinations, kinds;
+  for (const YAML::Node& r : project.node["spec"]["sourceRepos"]) repos.insert(r.Scalar());
+  for (const YAML::Node& d : project.node["spec"]["destinations"]) {
+    destinations.insert(Str(d, {"name"}) + "/" + Str(d, {"namespace"}));
+  }
+  for (const YAML::Node& k : project.node["spec"]["clusterResourceWhitelist"]) {
+    kinds.insert(Str(k, {"group"}) + "/" + Str(k, {"kind"}));
+  }
+  EXPECT_FALSE(repos.count("*")) << "the project takes any repository";
+  EXPECT_FALSE(kinds.count("*/*")) << "the project takes any kind";
+
+  auto check_app = [&](const Doc& app) {
+    SCOPED_TRACE(app.name());
+    EXPECT_EQ(Str(app.node, {"spec", "project"}), "platform");
+    EXPECT_TRUE(repos.count(Str(app.node, {"spec", "source", "repoURL"})));
+    EXPECT_EQ(Str(app.node, {"spec", "source", "targetRevision"}), "main");
+    EXPECT_TRUE(destinations.count(Str(app.node, {"spec", "destination", "name"}) + "/" +
+                                   Str(app.node, {"spec", "destination", "namespace"})));
+    const std::string path = Str(app.node, {"spec", "source", "path"});
+    EXPECT_TRUE(fs::is_directory(kSource + "/" + path)) << path;
+    return path;
+  };
+  const Doc root = Find(docs, "Application", "platform");
+  ASSERT_TRUE(root.node.IsDefined());
+  EXPECT_EQ(check_app(root), "deploy/argocd/apps");
+
+  std::set<std::string> paths;
+  for (const Doc& app : children) {
+    ASSERT_EQ(app.kind(), "Application");
+    const std::string path = check_app(app);
+    paths.insert(path);
+    EXPECT_FALSE(Str(app.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}).empty())
+        << app.name();
+    // Every kind the overlay ships is one the project allows.
+    for (const Doc& d : Kustomize(path.substr(std::string("deploy/kustomize/").size()))) {
+      const std::string api = Str(d.node, {"apiVersion"});
+      const std::string kind = api.substr(0, api.find('/')) + "/" + d.kind();
+      EXPECT_TRUE(kinds.count(kind)) << path << ": " << kind << " is not in the project";
+    }
+  }
+  std::set<std::string> want;
+  for (const std::string& s : kStages) want.insert("deploy/kustomize/overlays/" + s);
+  EXPECT_EQ(paths, want);
+
+  // The check can fail: an Application without a destination is refused.
+  RunResult r = Kubectl({"create", "--dry-run=server", "-f",
+                         dir_.Write("bad-app.yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: bad
+  namespace: argocd
+spec:
+  project: platform
+  source: {repoURL: https://github.com/terraforming/platform.git, path: deploy}
+)")});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("destination"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace platform::testing
