@@ -71,7 +71,7 @@ constexpr std::string_view kDatabaseFields[] = {"engineVersions", "instanceFamil
                                                 "requireDeletionProtection"};
 constexpr std::string_view kClusterFields[] = {"kubernetesVersions", "maxNodesPerPool",
                                                "endpointAccess", "instanceFamilies"};
-constexpr std::string_view kRefFields[] = {"name"};
+constexpr std::string_view kRefFields[] = {"name", "optional"};
 constexpr std::string_view kRuleFields[] = {"name", "teams", "namespaces", "classes", "regions"};
 
 // The path of `key` below `base`, bracketed when the key holds '.', '[' or
@@ -467,6 +467,7 @@ absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
     }
     PLATFORM_ASSIGN_OR_RETURN(Fields ref, policy.Object("environmentConfigRef"));
     PLATFORM_RETURN_IF_ERROR(CheckKnownFields(ref, kRefFields));
+    PLATFORM_RETURN_IF_ERROR(ref.Bool("optional", false).status());
     PLATFORM_ASSIGN_OR_RETURN(std::string name, ref.String("name"));
     if (!IsDnsSubdomain(name)) {
       return FieldError(JoinPath(path, "name"),
@@ -572,11 +573,23 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
     rsp.RequireResources(std::string(RequirementKey()), *selector);
     if (!configs) return std::nullopt;
     if (configs->empty()) {
-      return FieldError(
-          "input.policy.environmentConfigRef.name",
-          sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
+      const bool optional = Fields(input, "input")
+                                .Bool("policy.environmentConfigRef.optional", false)
+                                .value_or(false);
+      if (!optional) {
+        return FieldError(
+            "input.policy.environmentConfigRef.name",
+            sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
+      }
+      // Said every time, so a platform team notices a policy it meant to
+      // deliver is missing; the input's policy and the defaults apply.
+      rsp.Warning("PolicyNotFound",
+                  sdk::Cat("EnvironmentConfig \"", selector->match_name(),
+                           "\" (input.policy.environmentConfigRef, optional) does not exist; the "
+                           "input's policy and the built-in defaults apply"));
+    } else {
+      environment_config = &configs->front();
     }
-    environment_config = &configs->front();
   }
   return Load(input, environment_config);
 }

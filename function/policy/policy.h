@@ -197,7 +197,9 @@ class Policies {
   // (asked for on every call, so the requirements stay the same). nullopt
   // while Crossplane has not provided it yet: it calls again at once, so the
   // renderer returns without composing. An EnvironmentConfig that does not
-  // exist is an error naming input.policy.environmentConfigRef.name.
+  // exist is an error naming input.policy.environmentConfigRef.name, unless
+  // the reference says `optional: true`: then a Warning result says so and
+  // the input's policy and the defaults apply.
   static absl::StatusOr<std::optional<Policies>> FromRequest(const sdk::Request& req,
                                                              sdk::Response& rsp);
 

@@ -634,7 +634,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.environmentConfigRef: must be an object, not a string"},
         ErrorCase{"RefUnknownField", R"({"environmentConfigRef": {"nme": "p"}})", "",
                   "input.policy.environmentConfigRef.nme: unknown field; the fields here are "
-                  "name"},
+                  "name, optional"},
         ErrorCase{"RefInEnvironmentConfig", "", R"({"environmentConfigRef": {"name": "another"}})",
                   EcPath(".environmentConfigRef: only the function's input may name an "
                          "EnvironmentConfig")},

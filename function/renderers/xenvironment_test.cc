@@ -1621,6 +1621,39 @@ TEST(XEnvironmentAuthorization, AllowedTeamsRender) {
   }
 }
 
+// --- An optional EnvironmentConfig ---------------------------------------------------
+
+TEST(XEnvironmentPolicy, AMissingOptionalEnvironmentConfigWarnsAndTheDefaultsApply) {
+  const Json input =
+      PolicyInput({{"environmentConfigRef", {{"name", "platform-policy"}, {"optional", true}}}});
+  const pb::RunFunctionResponse rsp =
+      RunProto(Call{.xr = Xr(Params()), .input = input, .required = {{kPolicyKey, Json::array()}}});
+  bool warned = false;
+  for (const pb::Result& r : rsp.results()) {
+    ASSERT_NE(r.severity(), pb::SEVERITY_FATAL) << r.message();
+    if (r.severity() == pb::SEVERITY_WARNING) {
+      warned = true;
+      EXPECT_EQ(r.message(),
+                "EnvironmentConfig \"platform-policy\" (input.policy.environmentConfigRef, "
+                "optional) does not exist; the input's policy and the built-in defaults apply");
+    }
+  }
+  EXPECT_TRUE(warned);
+  EXPECT_GT(rsp.desired().resources_size(), 10);
+  // Still asked for, so it takes effect once it exists.
+  EXPECT_EQ(rsp.requirements().resources().count(kPolicyKey), 1u);
+
+  // Not optional: an error naming the field.
+  const pb::RunFunctionResponse strict =
+      RunProto(Call{.xr = Xr(Params()),
+                    .input = PolicyInput({{"environmentConfigRef", {{"name", "platform-policy"}}}}),
+                    .required = {{kPolicyKey, Json::array()}}});
+  ASSERT_EQ(strict.results_size(), 1);
+  EXPECT_EQ(strict.results(0).message(),
+            "input.policy.environmentConfigRef.name: EnvironmentConfig \"platform-policy\" does "
+            "not exist");
+}
+
 // --- Nested clusters ------------------------------------------------------------------
 
 Json WithCluster(const Json& base,
