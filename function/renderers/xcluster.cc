@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "function/policy/policy.h"
+#include "function/renderers/events.h"
 #include "function/renderers/scope.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/renderers/xcluster/network.h"
@@ -185,23 +186,11 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
   // pools still held back mean it is not.
   if (!outcome.waiting.empty()) rsp.SetCompositeReady(pb::READY_FALSE);
 
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("Authorized", pb::STATUS_CONDITION_TRUE, "Allowed", "",
-                                            pb::TARGET_COMPOSITE_AND_CLAIM));
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("PolicyCompliant", pb::STATUS_CONDITION_TRUE,
-                                            "Compliant", "", pb::TARGET_COMPOSITE_AND_CLAIM));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
 
   // Say what goes: resources observed but no longer desired (a node pool
   // removed from the spec) are deleted by Crossplane after this call.
-  std::vector<std::string> gone;
-  for (const std::string& name : req.ObservedResourceNames()) {
-    if (rsp.Desired(name) == nullptr) gone.push_back(name);
-  }
-  if (!gone.empty()) {
-    std::sort(gone.begin(), gone.end());
-    rsp.Normal("DeleteResources",
-               sdk::Cat("deleting ", gone.size(), " resources no longer asked for: ",
-                        fmt::format("{}", fmt::join(gone, ", "))));
-  }
+  AnnounceDeleted(req, rsp);
 
   const std::vector<std::string>& fresh = composer.NewNames();
   if (!fresh.empty()) {

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "function/policy/policy.h"
 #include "function/renderers/environment.h"
+#include "function/renderers/events.h"
 #include "function/renderers/scope.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/renderers/xdatabase/compose.h"
@@ -296,23 +297,11 @@ absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) cons
     rsp.SetCompositeReady(pb::READY_FALSE);
   }
 
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("Authorized", pb::STATUS_CONDITION_TRUE, "Allowed", "",
-                                            pb::TARGET_COMPOSITE_AND_CLAIM));
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("PolicyCompliant", pb::STATUS_CONDITION_TRUE,
-                                            "Compliant", "", pb::TARGET_COMPOSITE_AND_CLAIM));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
 
   // Say what goes: resources observed but no longer desired (a client
   // removed, parameters dropped) are deleted by Crossplane after this call.
-  std::vector<std::string> gone;
-  for (const std::string& name : req.ObservedResourceNames()) {
-    if (rsp.Desired(name) == nullptr) gone.push_back(name);
-  }
-  if (!gone.empty()) {
-    std::sort(gone.begin(), gone.end());
-    rsp.Normal("DeleteResources",
-               sdk::Cat("deleting ", gone.size(), " resources no longer asked for: ",
-                        fmt::format("{}", fmt::join(gone, ", "))));
-  }
+  AnnounceDeleted(req, rsp);
   const std::vector<std::string>& fresh = composer.NewNames();
   if (!fresh.empty()) {
     rsp.Normal("ComposeResources",

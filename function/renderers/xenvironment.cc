@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "function/policy/policy.h"
+#include "function/renderers/events.h"
 #include "function/renderers/nested.h"
 #include "function/renderers/network/cidr.h"
 #include "function/renderers/network/layout.h"
@@ -614,10 +615,9 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
 
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("Authorized", pb::STATUS_CONDITION_TRUE, "Allowed", "",
-                                            pb::TARGET_COMPOSITE_AND_CLAIM));
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCondition("PolicyCompliant", pb::STATUS_CONDITION_TRUE,
-                                            "Compliant", "", pb::TARGET_COMPOSITE_AND_CLAIM));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
+  // A changed NAT strategy or zone list leaves resources behind: say so.
+  AnnounceDeleted(req, rsp);
 
   // Announce new resources once, when they are first asked for.
   const std::vector<std::string> fresh = composer.NewNames();

@@ -1465,9 +1465,15 @@ TEST(XEnvironmentObserved, IdsOfResourcesNoLongerDesiredAreNotPublished) {
   EXPECT_EQ(r.Status("routeTableIds"),
             Json({{"public", "id-rt-public"}, {"database", "id-rt-database"}}));
   EXPECT_EQ(r.Status("natStrategy"), "Single");
-  // The shared table and its route are new.
+  // The per-zone NAT gateways, tables and routes go (and are named); the
+  // shared table and its route are new.
   EXPECT_THAT(r.Results(pb::SEVERITY_NORMAL),
-              ElementsAre(Creating(2, "test", "eu-west-1", 3, "Single")));
+              ElementsAre("deleting 14 resources no longer asked for: eip-nat-b, eip-nat-c, "
+                          "nat-b, nat-c, route-private-nat-a, route-private-nat-b, "
+                          "route-private-nat-c, rt-private-a, rt-private-b, rt-private-c, "
+                          "usage-eip-nat-b-by-nat-b, usage-eip-nat-c-by-nat-c, "
+                          "usage-subnet-public-b-by-nat-b, usage-subnet-public-c-by-nat-c",
+                          Creating(2, "test", "eu-west-1", 3, "Single")));
 }
 
 TEST(XEnvironmentObserved, ObservedStateNeverLeaksIntoDesired) {

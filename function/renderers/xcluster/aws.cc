@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "function/policy/policy.h"
+#include "function/renderers/aws_resources.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/sdk/strings.h"
 
@@ -21,11 +22,7 @@ using sdk::Json;
 
 // One kind of the AWS provider. Cluster-scoped kinds are composed at their
 // storage version; every namespaced kind is v1beta1.
-struct Kind {
-  std::string_view service;  // eks | iam
-  std::string_view kind;
-  std::string_view cluster_version;
-};
+using Kind = AwsKind;
 
 constexpr Kind kRole{"iam", "Role", "v1beta1"};
 constexpr Kind kRolePolicyAttachment{"iam", "RolePolicyAttachment", "v1beta1"};
@@ -80,9 +77,6 @@ std::string AccessEntryResource(std::string_view arn) {
 std::string AccessPolicyResource(std::string_view arn) {
   return sdk::Cat("accesspolicy-", PrincipalKey(arn));
 }
-std::string UsageResource(std::string_view of, std::string_view by) {
-  return sdk::Cat("usage-", of, "-by-", by);
-}
 
 std::string TrustPolicy(std::string_view service) {
   return Json({{"Version", "2012-10-17"},
@@ -123,70 +117,7 @@ std::optional<std::pair<int, int>> MinorVersion(std::string_view v) {
   return std::pair{major_n, minor_n};
 }
 
-// Managed resources of one cluster: each labelled with its composition
-// resource name, in the XR's namespace when it has one, with the region on
-// regional kinds and the tags on taggable ones.
-class Resources {
- public:
-  Resources(const Params& p, const Json& tags, Composer& c) : p_(p), tags_(tags), c_(c) {}
-
-  std::string ApiVersion(const Kind& k) const {
-    return p_.scope.namespaced ? p_.scope.AwsApiVersion(k.service)
-                               : p_.scope.AwsApiVersion(k.service, k.cluster_version);
-  }
-
-  static Json Select(std::string_view resource) {
-    return {{"matchControllerRef", true},
-            {"matchLabels", {{std::string(kResourceLabel), std::string(resource)}}}};
-  }
-
-  // Adds one managed resource; `spec` may carry more than forProvider
-  // (initProvider, writeConnectionSecretToRef).
-  void Add(std::string_view resource, const Kind& k, Json for_provider, Json spec = Json::object(),
-           Json annotations = Json::object()) {
-    if (k.service != "iam") for_provider["region"] = p_.subject.region;
-    if (policy::Policies::IsTaggableKind(k.kind)) for_provider["tags"] = tags_;
-    spec["forProvider"] = std::move(for_provider);
-    Json metadata = p_.scope.Metadata();
-    metadata["labels"] = {{std::string(kResourceLabel), std::string(resource)}};
-    if (!annotations.empty()) metadata["annotations"] = std::move(annotations);
-    c_.Add(std::string(resource),
-           {{"apiVersion", ApiVersion(k)},
-            {"kind", k.kind},
-            {"metadata", std::move(metadata)},
-            {"spec", std::move(spec)}},
-           ReadyCondition);
-  }
-
-  // Deletion order: `of` is kept until `by` is gone. A ClusterUsage for
-  // cluster-scoped resources, a Usage in the XR's namespace for namespaced
-  // ones.
-  void Use(std::string_view of, const Kind& of_kind, std::string_view by, const Kind& by_kind) {
-    const std::string name = UsageResource(of, by);
-    Json metadata = p_.scope.Metadata();
-    metadata["labels"] = {{std::string(kResourceLabel), name}};
-    c_.Add(name,
-           {{"apiVersion", "protection.crossplane.io/v1beta1"},
-            {"kind", p_.scope.namespaced ? "Usage" : "ClusterUsage"},
-            {"metadata", std::move(metadata)},
-            {"spec",
-             {{"replayDeletion", true},
-              {"of",
-               {{"apiVersion", ApiVersion(of_kind)},
-                {"kind", of_kind.kind},
-                {"resourceSelector", Select(of)}}},
-              {"by",
-               {{"apiVersion", ApiVersion(by_kind)},
-                {"kind", by_kind.kind},
-                {"resourceSelector", Select(by)}}}}}},
-           ReadyCondition);
-  }
-
- private:
-  const Params& p_;
-  const Json& tags_;
-  Composer& c_;
-};
+using Resources = AwsResources;
 
 void ComposeIam(Resources& r) {
   r.Add(kRoleControlPlane, kRole,
@@ -271,7 +202,7 @@ std::optional<std::string> Kubeconfig(const Composer& c) {
 }  // namespace
 
 absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& c) {
-  Resources r(p, tags, c);
+  Resources r(p.scope, p.subject.region, tags, c);
   ComposeIam(r);
   r.Add(kControlPlane, kCluster, ClusterForProvider(p), Json::object(),
         {{std::string(kExternalName), p.cluster_name}});

@@ -19,18 +19,24 @@
 #include "function/sdk/struct_json.h"
 #include "function/testing/proto_test_util.h"
 #include "function/testing/render_test_util.h"
+#include "function/testing/rendered.h"
 
 namespace platform::fn::renderers {
 namespace {
 
+using ::platform::fn::testing::At;
 using ::platform::fn::testing::Call;
 using ::platform::fn::testing::CaseName;
+using ::platform::fn::testing::Names;
 using ::platform::fn::testing::PolicyInput;
+using ::platform::fn::testing::Rendered;
+using ::platform::fn::testing::RunOk;
 using ::platform::fn::testing::RunProto;
+using ::platform::fn::testing::With;
+using ::platform::fn::testing::XrOf;
 using ::testing::HasSubstr;
 
 using sdk::Json;
-using Names = std::set<std::string>;
 
 constexpr char kXrName[] = "payments-kubeadm";
 
@@ -47,11 +53,6 @@ Json Params(const std::string& environment = "dev") {
           {"nodePools", {{{"name", "general"}, {"instanceType", "m6i.large"}}}}};
 }
 
-Json With(Json base, const Json& patch) {
-  base.merge_patch(patch);
-  return base;
-}
-
 Json Pools(const Json& pool) {
   return {{"nodePools",
            Json::array({With({{"name", "general"}, {"instanceType", "m6i.large"}}, pool)})}};
@@ -59,82 +60,7 @@ Json Pools(const Json& pool) {
 
 // A claim-based XR in team-payments, or a namespaced one in `ns`.
 Json Xr(const Json& parameters, const std::string& ns = "") {
-  Json xr = {
-      {"apiVersion",
-       ns.empty() ? "platform.terraforming.io/v1alpha1" : "platform.m.terraforming.io/v1alpha1"},
-      {"kind", "XCluster"},
-      {"metadata", {{"name", kXrName}}},
-      {"spec", {{"parameters", parameters}}},
-  };
-  if (ns.empty()) {
-    xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", "team-payments"}};
-  } else {
-    xr["metadata"]["namespace"] = ns;
-  }
-  return xr;
-}
-
-Json At(const Json& object, std::string_view path) {
-  absl::StatusOr<const Json*> v = sdk::Fields(object).Find(path);
-  if (!v.ok() || *v == nullptr) return nullptr;
-  return **v;
-}
-
-class Rendered {
- public:
-  explicit Rendered(pb::RunFunctionResponse rsp) : rsp_(std::move(rsp)) {
-    for (const auto& [name, r] : rsp_.desired().resources()) {
-      resources_[name] = sdk::FromStruct(r.resource());
-    }
-    if (rsp_.desired().has_composite()) {
-      status_ = At(sdk::FromStruct(rsp_.desired().composite().resource()), "status");
-    }
-  }
-  const pb::RunFunctionResponse& proto() const { return rsp_; }
-  const std::map<std::string, Json>& resources() const { return resources_; }
-  Names names() const {
-    Names out;
-    for (const auto& [name, unused] : resources_) out.insert(name);
-    return out;
-  }
-  Json Get(const std::string& name, std::string_view path) const {
-    auto it = resources_.find(name);
-    if (it == resources_.end()) {
-      ADD_FAILURE() << "no desired resource " << name;
-      return nullptr;
-    }
-    return At(it->second, path);
-  }
-  pb::Ready Ready(const std::string& name) const {
-    auto it = rsp_.desired().resources().find(name);
-    return it == rsp_.desired().resources().end() ? pb::READY_UNSPECIFIED : it->second.ready();
-  }
-  pb::Ready CompositeReady() const { return rsp_.desired().composite().ready(); }
-  Json Status(std::string_view path) const { return At(status_, path); }
-  std::string Fatal() const {
-    for (const pb::Result& r : rsp_.results()) {
-      if (r.severity() == pb::SEVERITY_FATAL) return r.message();
-    }
-    return "";
-  }
-  std::vector<std::string> Normal() const {
-    std::vector<std::string> out;
-    for (const pb::Result& r : rsp_.results()) {
-      if (r.severity() == pb::SEVERITY_NORMAL) out.push_back(r.message());
-    }
-    return out;
-  }
-
- private:
-  pb::RunFunctionResponse rsp_;
-  std::map<std::string, Json> resources_;
-  Json status_ = Json::object();
-};
-
-Rendered RunOk(const Call& c) {
-  Rendered r(RunProto(c));
-  EXPECT_EQ(r.Fatal(), "");
-  return r;
+  return XrOf("XCluster", kXrName, parameters, ns);
 }
 
 // Observed objects: what Crossplane reports back once they exist.

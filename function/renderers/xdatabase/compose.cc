@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "function/policy/policy.h"
+#include "function/renderers/aws_resources.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -18,11 +19,7 @@ using xcluster::ReadyCondition;
 
 // One kind of the AWS provider: cluster-scoped kinds at their storage
 // version, every namespaced kind at v1beta1.
-struct Kind {
-  std::string_view service;
-  std::string_view kind;
-  std::string_view cluster_version;
-};
+using Kind = AwsKind;
 
 constexpr Kind kKeyKind{"kms", "Key", "v1beta1"};
 constexpr Kind kSecurityGroupKind{"ec2", "SecurityGroup", "v1beta1"};
@@ -35,65 +32,13 @@ constexpr Kind kClusterInstanceKind{"rds", "ClusterInstance", "v1beta1"};
 
 constexpr std::string_view kExternalName = "crossplane.io/external-name";
 
-std::string UsageResource(std::string_view of, std::string_view by) {
-  return sdk::Cat("usage-", of, "-by-", by);
-}
-
 // The managed resources of one database: each labelled with its composition
 // resource name, in the XR's namespace when it has one, with the region and
 // (on taggable kinds) the tags.
-class Resources {
+class Resources : public AwsResources {
  public:
-  Resources(const Params& p, const Json& tags, xcluster::Composer& c) : p_(p), tags_(tags), c_(c) {}
-
-  std::string ApiVersion(const Kind& k) const {
-    return p_.scope.namespaced ? p_.scope.AwsApiVersion(k.service)
-                               : p_.scope.AwsApiVersion(k.service, k.cluster_version);
-  }
-
-  static Json Select(std::string_view resource) {
-    return {{"matchControllerRef", true},
-            {"matchLabels", {{std::string(kResourceLabel), std::string(resource)}}}};
-  }
-
-  void Add(std::string_view resource, const Kind& k, Json for_provider, Json spec = Json::object(),
-           Json annotations = Json::object()) {
-    for_provider["region"] = p_.subject.region;
-    if (policy::Policies::IsTaggableKind(k.kind)) for_provider["tags"] = tags_;
-    spec["forProvider"] = std::move(for_provider);
-    Json metadata = p_.scope.Metadata();
-    metadata["labels"] = {{std::string(kResourceLabel), std::string(resource)}};
-    if (!annotations.empty()) metadata["annotations"] = std::move(annotations);
-    c_.Add(std::string(resource),
-           {{"apiVersion", ApiVersion(k)},
-            {"kind", k.kind},
-            {"metadata", std::move(metadata)},
-            {"spec", std::move(spec)}},
-           ReadyCondition);
-  }
-
-  // `of` is kept until `by` is gone: a ClusterUsage for cluster-scoped
-  // resources, a Usage in the XR's namespace for namespaced ones.
-  void Use(std::string_view of, const Kind& of_kind, std::string_view by, const Kind& by_kind) {
-    const std::string name = UsageResource(of, by);
-    Json metadata = p_.scope.Metadata();
-    metadata["labels"] = {{std::string(kResourceLabel), name}};
-    c_.Add(name,
-           {{"apiVersion", "protection.crossplane.io/v1beta1"},
-            {"kind", p_.scope.namespaced ? "Usage" : "ClusterUsage"},
-            {"metadata", std::move(metadata)},
-            {"spec",
-             {{"replayDeletion", true},
-              {"of",
-               {{"apiVersion", ApiVersion(of_kind)},
-                {"kind", of_kind.kind},
-                {"resourceSelector", Select(of)}}},
-              {"by",
-               {{"apiVersion", ApiVersion(by_kind)},
-                {"kind", by_kind.kind},
-                {"resourceSelector", Select(by)}}}}}},
-           ReadyCondition);
-  }
+  Resources(const Params& p, const Json& tags, xcluster::Composer& c)
+      : AwsResources(p.scope, p.subject.region, tags, c), p_(p) {}
 
   // The XEnvironment of the network is kept until the database is gone. A
   // namespaced XR's Usage names the namespaced XEnvironment beside it; a
@@ -135,8 +80,6 @@ class Resources {
 
  private:
   const Params& p_;
-  const Json& tags_;
-  xcluster::Composer& c_;
 };
 
 std::string EngineLabel(const Params& p) {

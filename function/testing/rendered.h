@@ -1,0 +1,137 @@
+// What renderer tests read from a RunFunction response: the desired
+// resources as JSON, the XR's desired status, readiness, connection details
+// and results, with small helpers to build requests from JSON.
+#ifndef PLATFORM_FUNCTION_TESTING_RENDERED_H_
+#define PLATFORM_FUNCTION_TESTING_RENDERED_H_
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "function/sdk/fields.h"
+#include "function/sdk/struct_json.h"
+#include "function/testing/render_test_util.h"
+
+namespace platform::fn::testing {
+
+using Names = std::set<std::string>;
+
+// `base` with `patch` merged in (RFC 7386: a null removes a field).
+inline sdk::Json With(sdk::Json base, const sdk::Json& patch) {
+  base.merge_patch(patch);
+  return base;
+}
+
+// The value at `path` (Fields syntax: `spec.forProvider.tags[Name]`), or null.
+inline sdk::Json At(const sdk::Json& object, std::string_view path) {
+  absl::StatusOr<const sdk::Json*> v = sdk::Fields(object).Find(path);
+  if (!v.ok() || *v == nullptr) return nullptr;
+  return **v;
+}
+
+// A platform XR of `kind` named `name`: namespaced when `ns` is set, else
+// claim-based from a claim in `claim_ns` (no claim label when that is empty
+// too).
+inline sdk::Json XrOf(std::string_view kind, std::string_view name, const sdk::Json& parameters,
+                      const std::string& ns = "", const std::string& claim_ns = "team-payments") {
+  sdk::Json xr = {
+      {"apiVersion",
+       ns.empty() ? "platform.terraforming.io/v1alpha1" : "platform.m.terraforming.io/v1alpha1"},
+      {"kind", kind},
+      {"metadata", {{"name", name}}},
+      {"spec", {{"parameters", parameters}}},
+  };
+  if (!ns.empty()) {
+    xr["metadata"]["namespace"] = ns;
+  } else if (!claim_ns.empty()) {
+    xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", claim_ns}};
+  }
+  return xr;
+}
+
+class Rendered {
+ public:
+  explicit Rendered(pb::RunFunctionResponse rsp) : rsp_(std::move(rsp)) {
+    for (const auto& [name, r] : rsp_.desired().resources()) {
+      resources_[name] = sdk::FromStruct(r.resource());
+    }
+    if (rsp_.desired().has_composite()) {
+      status_ = At(sdk::FromStruct(rsp_.desired().composite().resource()), "status");
+    }
+    if (status_.is_null()) status_ = sdk::Json::object();
+  }
+
+  const pb::RunFunctionResponse& proto() const { return rsp_; }
+  const std::map<std::string, sdk::Json>& resources() const { return resources_; }
+  bool Has(const std::string& name) const { return resources_.contains(name); }
+  Names names() const {
+    Names out;
+    for (const auto& [name, unused] : resources_) out.insert(name);
+    return out;
+  }
+  // Names starting with `prefix`.
+  Names NamesWith(std::string_view prefix) const {
+    Names out;
+    for (const auto& [name, unused] : resources_) {
+      if (name.starts_with(prefix)) out.insert(name);
+    }
+    return out;
+  }
+  // A desired resource; null (and a test failure) when there is none.
+  sdk::Json Resource(const std::string& name) const {
+    auto it = resources_.find(name);
+    if (it == resources_.end()) {
+      ADD_FAILURE() << "no desired resource " << name;
+      return nullptr;
+    }
+    return it->second;
+  }
+  sdk::Json Get(const std::string& name, std::string_view path) const {
+    return At(Resource(name), path);
+  }
+  pb::Ready Ready(const std::string& name) const {
+    auto it = rsp_.desired().resources().find(name);
+    return it == rsp_.desired().resources().end() ? pb::READY_UNSPECIFIED : it->second.ready();
+  }
+  pb::Ready CompositeReady() const { return rsp_.desired().composite().ready(); }
+  sdk::Json Status(std::string_view path) const { return At(status_, path); }
+  std::map<std::string, std::string> Details() const {
+    const auto& d = rsp_.desired().composite().connection_details();
+    return {d.begin(), d.end()};
+  }
+  // The first FATAL result's message, or "".
+  std::string Fatal() const {
+    for (const pb::Result& r : rsp_.results()) {
+      if (r.severity() == pb::SEVERITY_FATAL) return r.message();
+    }
+    return "";
+  }
+  std::vector<std::string> Normal() const {
+    std::vector<std::string> out;
+    for (const pb::Result& r : rsp_.results()) {
+      if (r.severity() == pb::SEVERITY_NORMAL) out.push_back(r.message());
+    }
+    return out;
+  }
+
+ private:
+  pb::RunFunctionResponse rsp_;
+  std::map<std::string, sdk::Json> resources_;
+  sdk::Json status_ = sdk::Json::object();
+};
+
+// Runs `c`, expecting no FATAL result.
+inline Rendered RunOk(const Call& c) {
+  Rendered r(RunProto(c));
+  EXPECT_EQ(r.Fatal(), "");
+  return r;
+}
+
+}  // namespace platform::fn::testing
+
+#endif  // PLATFORM_FUNCTION_TESTING_RENDERED_H_
