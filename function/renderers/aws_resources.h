@@ -28,8 +28,7 @@ std::string UsageResource(std::string_view of, std::string_view by);
 
 class AwsResources {
  public:
-  AwsResources(const Scope& scope, std::string region, const sdk::Json& tags,
-               xcluster::Composer& c)
+  AwsResources(const Scope& scope, std::string region, const sdk::Json& tags, xcluster::Composer& c)
       : scope_(scope), region_(std::move(region)), tags_(tags), c_(c) {}
 
   std::string ApiVersion(const AwsKind& k) const;

@@ -23,9 +23,9 @@ void AnnounceDeleted(const sdk::Request& req, sdk::Response& rsp) {
   }
   if (gone.empty()) return;
   std::sort(gone.begin(), gone.end());
-  rsp.Normal("DeleteResources", sdk::Cat("deleting ", gone.size(),
-                                         " resources no longer asked for: ",
-                                         fmt::format("{}", fmt::join(gone, ", "))));
+  rsp.Normal("DeleteResources",
+             sdk::Cat("deleting ", gone.size(), " resources no longer asked for: ",
+                      fmt::format("{}", fmt::join(gone, ", "))));
 }
 
 }  // namespace platform::fn::renderers
