@@ -83,8 +83,8 @@ void Response::AddResult(pb::Severity severity, std::string_view reason, std::st
                          pb::Target target) {
   pb::Result* r = rsp_.add_results();
   r->set_severity(severity);
-  r->set_message(std::move(message));
-  if (!reason.empty()) r->set_reason(std::string(reason));
+  r->set_message(ValidUtf8(std::move(message)));
+  if (!reason.empty()) r->set_reason(ValidUtf8(std::string(reason)));
   r->set_target(target);
 }
 
@@ -110,7 +110,7 @@ absl::Status Response::SetCondition(std::string_view type, pb::Status status,
   if (message.empty()) {
     c->clear_message();
   } else {
-    c->set_message(std::string(message));
+    c->set_message(ValidUtf8(std::string(message)));
   }
   c->set_target(target);
   return absl::OkStatus();
@@ -189,7 +189,7 @@ pb::RunFunctionResponse Response::FatalOnly(pb::RunFunctionRequest& req, absl::D
   StartFrom(req, ttl, rsp);
   pb::Result* r = rsp.add_results();
   r->set_severity(pb::SEVERITY_FATAL);
-  r->set_message(std::move(message));
+  r->set_message(ValidUtf8(std::move(message)));
   r->set_reason("ComposeResources");
   r->set_target(pb::TARGET_COMPOSITE);
   return rsp;
@@ -202,6 +202,7 @@ pb::RunFunctionResponse Response::FatalOnly(pb::RunFunctionRequest& req, absl::D
     return FatalOnly(req, ttl, std::move(message));
   }
   pb::RunFunctionResponse rsp = FatalOnly(req, ttl, std::move(message));
+  condition.set_message(ValidUtf8(std::move(*condition.mutable_message())));
   *rsp.add_conditions() = std::move(condition);
   return rsp;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "function/sdk/request.h"
+#include "function/sdk/strings.h"
 #include "function/testing/proto_test_util.h"
 
 namespace platform::fn::sdk {
@@ -307,6 +308,41 @@ INSTANTIATE_TEST_SUITE_P(
                       "requirements": {"schemas": {"vpc": {
                         "apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC"}}}})"}),
     CaseName<BuildCase>);
+
+// --- UTF-8 ------------------------------------------------------------------------
+
+TEST(ValidUtf8, KeepsWellFormedTextAndReplacesTheRest) {
+  EXPECT_EQ(ValidUtf8("plain"), "plain");
+  EXPECT_EQ(ValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  // 0xff is no lead byte.
+  EXPECT_EQ(ValidUtf8(std::string("a\xff") + "b"), std::string("a\xef\xbf\xbd") + "b");
+  EXPECT_EQ(ValidUtf8("a\xe2\x82"), "a\xef\xbf\xbd\xef\xbf\xbd");  // cut short
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");    // overlong
+  EXPECT_EQ(ValidUtf8("\xed\xa0\x80"),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");     // a surrogate
+  EXPECT_EQ(ValidUtf8("\xf4\x90\x80\x80").size(), 12u);  // above U+10FFFF
+}
+
+// Text from bytes fields (connection details, Secret data) may be anything;
+// a string field that is not UTF-8 makes the whole response undecodable.
+TEST(ResponseObligations, ResultAndConditionMessagesAreAlwaysUtf8) {
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(R"({"meta": {"tag": "t"}})");
+  Response rsp(req, absl::Seconds(60));
+  rsp.Normal("Published", "endpoint db.\xcf\xd1\x8d.example");
+  ASSERT_TRUE(rsp.SetCondition("Published", pb::STATUS_CONDITION_TRUE, "Done", "x\xff").ok());
+  absl::StatusOr<pb::RunFunctionResponse> out = std::move(rsp).Finish();
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::string wire;
+  ASSERT_TRUE(out->SerializeToString(&wire));
+  pb::RunFunctionResponse back;
+  EXPECT_TRUE(back.ParseFromString(wire)) << "the response does not decode";
+  EXPECT_EQ(out->results(0).message(), "endpoint db.\xef\xbf\xbd\xd1\x8d.example");
+  EXPECT_EQ(out->conditions(0).message(), "x\xef\xbf\xbd");
+
+  pb::RunFunctionResponse fatal = Response::FatalOnly(req, absl::Seconds(60), "bad \xff");
+  EXPECT_EQ(fatal.results(0).message(), "bad \xef\xbf\xbd");
+}
 
 // --- Single obligations ---------------------------------------------------------
 

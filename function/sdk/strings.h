@@ -25,6 +25,12 @@ void Append(std::string& out, const Args&... args) {
   (fmt::format_to(std::back_inserter(out), "{}", args), ...);
 }
 
+// `s` with every byte that is not part of well-formed UTF-8 replaced by
+// U+FFFD. Protobuf string fields (result and condition messages) must be
+// UTF-8, or the caller cannot decode the response; text from bytes fields
+// (connection details, Secret data) may be anything.
+std::string ValidUtf8(std::string s);
+
 }  // namespace platform::fn::sdk
 
 #endif  // PLATFORM_FUNCTION_SDK_STRINGS_H_
