@@ -31,9 +31,11 @@ render() {  # <xr> <composition>
 }
 for kind in xenvironment xcluster xdatabase; do
   for xr in examples/${kind}/xr*.yaml; do
-    case "$xr" in
-      *namespaced*) render "$xr" "compositions/${kind}-namespaced.yaml" ;;
-      *) render "$xr" "compositions/${kind}.yaml" ;;
-    esac
+    # A namespaced XR (metadata.namespace set) takes the namespaced Composition.
+    if python3 -c 'import sys, yaml; sys.exit(0 if (yaml.safe_load(open(sys.argv[1]))["metadata"].get("namespace")) else 1)' "$xr"; then
+      render "$xr" "compositions/${kind}-namespaced.yaml"
+    else
+      render "$xr" "compositions/${kind}.yaml"
+    fi
   done
 done
