@@ -10,7 +10,10 @@ packages=(
   libgtest-dev libgmock-dev libssl-dev
   clang libclang-rt-14-dev clang-format
   golang-go python3-yaml
-  podman runc
+  # podman and what it needs to build, run and publish ports of the
+  # function's image as root (apt-get runs with --no-install-recommends)
+  podman runc conmon netavark aardvark-dns containernetworking-plugins iptables nftables
+  fuse-overlayfs slirp4netns uidmap catatonit
 )
 
 missing=()
