@@ -72,4 +72,31 @@ absl::StatusOr<std::optional<sdk::Json>> LookUpEnvironment(const EnvironmentLook
   return std::move(found->front());
 }
 
+absl::Status AwaitPublished(const EnvironmentLookup& l, std::string_view missing,
+                            const sdk::Request& req, std::string& why) {
+  if (!req.ObservedResourceNames().empty()) {
+    return sdk::FieldError(kEnvironmentField,
+                           sdk::Cat(Describe(l), " publishes no ", missing, " in its status; the ",
+                                    l.what, " is kept as it is"));
+  }
+  why = sdk::Cat("waiting for ", Describe(l), " to publish ", missing, " in its status");
+  return absl::OkStatus();
+}
+
+sdk::Json EnvironmentUsage(const Scope& scope, std::string_view environment, sdk::Json metadata,
+                           sdk::Json by) {
+  if (scope.namespaced) metadata["namespace"] = scope.namespace_;
+  return {{"apiVersion", "protection.crossplane.io/v1beta1"},
+          {"kind", scope.namespaced ? "Usage" : "ClusterUsage"},
+          {"metadata", std::move(metadata)},
+          {"spec",
+           {{"replayDeletion", true},
+            {"of",
+             {{"apiVersion", scope.namespaced ? "platform.m.terraforming.io/v1alpha1"
+                                              : "platform.terraforming.io/v1alpha1"},
+              {"kind", "XEnvironment"},
+              {"resourceRef", {{"name", environment}}}}},
+            {"by", std::move(by)}}}};
+}
+
 }  // namespace platform::fn::renderers

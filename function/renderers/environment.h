@@ -51,6 +51,21 @@ absl::StatusOr<std::optional<sdk::Json>> LookUpEnvironment(const EnvironmentLook
                                                            const sdk::Request& req,
                                                            sdk::Response& rsp);
 
+// When the environment publishes no `missing` (e.g. "vpcId") yet: OK, with
+// `why` saying what is awaited, while nothing of the XR has been observed (it
+// composes nothing and waits); once something has, an error naming
+// kEnvironmentField, so Crossplane keeps every composed resource as it is
+// (a desired state never shrinks because a network went away).
+absl::Status AwaitPublished(const EnvironmentLookup& l, std::string_view missing,
+                            const sdk::Request& req, std::string& why);
+
+// The Usage (namespaced XR, in its namespace) or ClusterUsage (claim-based
+// XR) that keeps the XEnvironment named `environment` until `by` (a Usage's
+// `by`: apiVersion, kind and resourceRef or resourceSelector) is gone.
+// `metadata` is the Usage's own (name or labels); its namespace is set here.
+sdk::Json EnvironmentUsage(const Scope& scope, std::string_view environment, sdk::Json metadata,
+                           sdk::Json by);
+
 }  // namespace platform::fn::renderers
 
 #endif  // PLATFORM_FUNCTION_RENDERERS_ENVIRONMENT_H_

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "function/policy/policy.h"
+#include "function/renderers/environment.h"
 #include "function/renderers/events.h"
 #include "function/renderers/scope.h"
 #include "function/renderers/xcluster/compose.h"
@@ -123,21 +124,11 @@ void AddEnvironmentUsage(const Params& p, const Outcome& o, Composer& c) {
   if (p.network.environment_object.empty() || o.control_plane_usage_ref.is_null()) return;
   if (p.scope.namespaced == o.control_plane_cluster_scoped) return;
   if (p.parent == p.network.environment_object) return;
-  Json metadata = {{"name", sdk::Cat(p.name, "-environment")},
-                   {"labels", {{std::string(xcluster::kResourceLabel), kEnvironmentUsage}}}};
-  if (p.scope.namespaced) metadata["namespace"] = p.scope.namespace_;
   c.Add(std::string(kEnvironmentUsage),
-        {{"apiVersion", "protection.crossplane.io/v1beta1"},
-         {"kind", p.scope.namespaced ? "Usage" : "ClusterUsage"},
-         {"metadata", std::move(metadata)},
-         {"spec",
-          {{"replayDeletion", true},
-           {"of",
-            {{"apiVersion", p.scope.namespaced ? "platform.m.terraforming.io/v1alpha1"
-                                               : "platform.terraforming.io/v1alpha1"},
-             {"kind", "XEnvironment"},
-             {"resourceRef", {{"name", p.network.environment_object}}}}},
-           {"by", o.control_plane_usage_ref}}}},
+        EnvironmentUsage(p.scope, p.network.environment_object,
+                         {{"name", sdk::Cat(p.name, "-environment")},
+                          {"labels", {{std::string(xcluster::kResourceLabel), kEnvironmentUsage}}}},
+                         o.control_plane_usage_ref),
         xcluster::ReadyCondition);
 }
 

@@ -29,10 +29,6 @@ using xdatabase::Params;
 // The requirement key of the RDS resource's connection Secret.
 constexpr std::string_view kConnectionRequirement = "rds-connection-secret";
 
-// True when anything of the database has been observed: from then on the
-// desired state must never shrink.
-bool AnythingExists(const sdk::Request& req) { return !req.ObservedResourceNames().empty(); }
-
 // Fills p.network from the XEnvironment named by network.environment, as
 // xcluster/network.h does for clusters: waiting (false) until Crossplane
 // provides it, and while it publishes no database subnets yet, but the
@@ -64,12 +60,7 @@ absl::StatusOr<bool> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Res
     const std::string missing = vpc.empty()          ? "vpcId"
                                 : subnets.size() < 2 ? "databaseSubnetIds"
                                                      : "securityGroupIds.baseline";
-    if (AnythingExists(req)) {
-      return FieldError(kEnvironmentField,
-                        sdk::Cat(Describe(lookup), " publishes no ", missing,
-                                 " in its status; the database is kept as it is"));
-    }
-    why = sdk::Cat("waiting for ", Describe(lookup), " to publish ", missing, " in its status");
+    PLATFORM_RETURN_IF_ERROR(AwaitPublished(lookup, missing, req, why));
     return false;
   }
   PLATFORM_ASSIGN_OR_RETURN(p.network.environment_object, env.String("metadata.name"));

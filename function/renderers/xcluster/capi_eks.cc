@@ -194,15 +194,7 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Compos
             ReadyCondition);
     }
 
-    PoolState& state = out.pools[pool.name];
-    const Json* observed = c.Observed(mp);
-    state.phase = observed == nullptr ? "" : StringAt(*observed, "status.phase");
-    if (state.phase.empty()) state.phase = "Pending";
-    state.ready = observed != nullptr && ReadyMachines(*observed);
-    if (observed != nullptr) {
-      state.replicas = IntAt(*observed, "status.replicas");
-      state.ready_replicas = IntAt(*observed, "status.readyReplicas");
-    }
+    out.pools[pool.name] = MachinesState(c.Observed(mp));
   }
   return out;
 }

@@ -62,6 +62,18 @@ bool ReadyKubeadmControlPlane(const Json& o) {
   return ConditionTrue(o, "Available") || ConditionTrue(o, "Ready") || TrueAt(o, "status.ready");
 }
 
+PoolState MachinesState(const Json* observed) {
+  PoolState state;
+  state.phase = observed == nullptr ? "" : StringAt(*observed, "status.phase");
+  if (state.phase.empty()) state.phase = "Pending";
+  state.ready = observed != nullptr && ReadyMachines(*observed);
+  if (observed != nullptr) {
+    state.replicas = IntAt(*observed, "status.replicas");
+    state.ready_replicas = IntAt(*observed, "status.readyReplicas");
+  }
+  return state;
+}
+
 void Composer::Add(const std::string& name, Json object, ReadyRule ready) {
   const Json* observed = Observed(name);
   if (observed == nullptr) new_.push_back(name);

@@ -107,6 +107,10 @@ struct PoolState {
   std::optional<std::int64_t> ready_replicas;
 };
 
+// A pool's state from its observed MachinePool or MachineDeployment (nullptr
+// when not observed yet: phase Pending, not ready).
+PoolState MachinesState(const sdk::Json* observed);
+
 // What a provisioner composed, for the XR's status and connection details.
 struct Outcome {
   bool control_plane_ready = false;

@@ -10,13 +10,7 @@
 #include "function/sdk/strings.h"
 
 namespace platform::fn::renderers::xcluster {
-namespace {
-
-// True when any resource of the cluster has been observed: from then on the
-// desired state must never shrink.
-bool AnythingExists(const sdk::Request& req) { return !req.ObservedResourceNames().empty(); }
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, sdk::Response& rsp,
                                             std::string& why) {
@@ -45,12 +39,7 @@ absl::StatusOr<NetworkState> ResolveNetwork(Params& p, const sdk::Request& req, 
     const std::string missing = vpc.empty()              ? "vpcId"
                                 : private_ids.size() < 2 ? "privateSubnetIds"
                                                          : "publicSubnetIds";
-    if (AnythingExists(req)) {
-      return sdk::FieldError(kEnvironmentField,
-                             sdk::Cat(Describe(lookup), " publishes no ", missing,
-                                      " in its status; the cluster is kept as it is"));
-    }
-    why = sdk::Cat("waiting for ", Describe(lookup), " to publish ", missing, " in its status");
+    PLATFORM_RETURN_IF_ERROR(AwaitPublished(lookup, missing, req, why));
     return NetworkState::kWaiting;
   }
   PLATFORM_ASSIGN_OR_RETURN(p.network.environment_object, env.String("metadata.name"));

@@ -1,15 +1,7 @@
 // The network of a cluster named by an XEnvironment: the function asks
 // Crossplane for that XEnvironment as a required resource and takes the
 // ids it publishes in its status.
-//
-// Which XEnvironment `network.environment: <name>` means:
-// - a namespaced XCluster: the namespaced XEnvironment <name> in its own
-//   namespace (platform.m.terraforming.io);
-// - a claim-based XCluster from a claim: the XEnvironment of the
-//   `Environment` claim <name> in the claim's own namespace (found by the
-//   labels crossplane.io/claim-name and crossplane.io/claim-namespace), so a
-//   team can only build on networks claimed in its namespace;
-// - a claim-based XCluster without a claim: the XEnvironment <name>.
+// Which XEnvironment a name means, and the checks on it: environment.h.
 #ifndef PLATFORM_FUNCTION_RENDERERS_XCLUSTER_NETWORK_H_
 #define PLATFORM_FUNCTION_RENDERERS_XCLUSTER_NETWORK_H_
 

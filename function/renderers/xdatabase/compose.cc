@@ -7,6 +7,7 @@
 
 #include "function/policy/policy.h"
 #include "function/renderers/aws_resources.h"
+#include "function/renderers/environment.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -49,23 +50,11 @@ class Resources : public AwsResources {
     const std::string& env = p_.network.environment_object;
     if (env.empty() || p_.parent == env) return;
     const std::string name = sdk::Cat(kEnvironmentUsage, "-by-", by);
-    Json metadata = p_.scope.Metadata();
-    metadata["labels"] = {{std::string(kResourceLabel), name}};
     c_.Add(name,
-           {{"apiVersion", "protection.crossplane.io/v1beta1"},
-            {"kind", p_.scope.namespaced ? "Usage" : "ClusterUsage"},
-            {"metadata", std::move(metadata)},
-            {"spec",
-             {{"replayDeletion", true},
-              {"of",
-               {{"apiVersion", p_.scope.namespaced ? "platform.m.terraforming.io/v1alpha1"
-                                                   : "platform.terraforming.io/v1alpha1"},
-                {"kind", "XEnvironment"},
-                {"resourceRef", {{"name", env}}}}},
-              {"by",
-               {{"apiVersion", ApiVersion(by_kind)},
-                {"kind", by_kind.kind},
-                {"resourceSelector", Select(by)}}}}}},
+           EnvironmentUsage(p_.scope, env, {{"labels", {{std::string(kResourceLabel), name}}}},
+                            {{"apiVersion", ApiVersion(by_kind)},
+                             {"kind", by_kind.kind},
+                             {"resourceSelector", Select(by)}}),
            ReadyCondition);
   }
 
