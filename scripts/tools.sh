@@ -9,7 +9,7 @@
 # folder per tool and version. Builds go through a small wrapper module so
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, KUBE_APISERVER_BIN,
-# KUBECTL_BIN, ETCD_BIN, HELM_BIN or HELMFILE_BIN.
+# KUBECTL_BIN, ETCD_BIN, HELM_BIN, HELMFILE_BIN or TOFU_BIN.
 set -euo pipefail
 
 tools_dir="${PLATFORM_TOOLS_DIR:-${HOME}/.cache/terraforming-platform/tools}"
@@ -34,6 +34,11 @@ HELM_VERSION=v4.2.4
 # ignores in a dependency, so the wrapper module repeats them (read from the
 # upstream go.mod, as for Kubernetes).
 HELMFILE_VERSION=v1.7.4
+
+# OpenTofu, which the provider's Workspace kind runs. Its go.mod replaces
+# hashicorp/hcl/v2 with OpenTofu's fork (and sets two godebug keys); `go get`
+# ignores both in a dependency, so the wrapper module repeats them.
+TOFU_VERSION=v1.12.6
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
@@ -85,6 +90,25 @@ helmfile_wrapper() {  # <src dir>
          block && /^\)/ {block=0; next}
          block && /=>/ {sub(/^[[:space:]]+/, ""); print "replace " $0; next}
          /^replace [^(]/ {print}' "$upstream" | grep -E '=> [^ .][^ ]* v[0-9]'
+  } >"$src/go.mod.tmp"
+  grep -q '^replace ' "$src/go.mod.tmp" || { echo "no replace lines in $upstream" >&2; return 1; }
+  mv "$src/go.mod.tmp" "$src/go.mod"
+}
+
+# Writes the wrapper go.mod for OpenTofu: its godebug block and replace lines.
+tofu_wrapper() {  # <src dir>
+  local src=$1 upstream
+  mkdir -p "$src"
+  [[ -f "$src/go.mod" ]] && return 0
+  upstream=$(cd "$src" && GOTOOLCHAIN=local go mod download -json "github.com/opentofu/opentofu@${TOFU_VERSION}" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  {
+    printf 'module local/tofu\n\ngo 1.26\n\n'
+    awk '/^godebug \(/ {block=1; print; next}
+         block {print; if ($0 ~ /^\)/) block=0; next}
+         /^godebug [^(]/ {print}' "$upstream"
+    echo
+    grep -E '^replace [^(]' "$upstream"
   } >"$src/go.mod.tmp"
   grep -q '^replace ' "$src/go.mod.tmp" || { echo "no replace lines in $upstream" >&2; return 1; }
   mv "$src/go.mod.tmp" "$src/go.mod"
@@ -155,8 +179,18 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  tofu)
+    if [[ -n "${TOFU_BIN:-}" ]]; then echo "$TOFU_BIN"; exit 0; fi
+    out="${tools_dir}/tofu-${TOFU_VERSION}/tofu"
+    if [[ ! -x "$out" ]]; then
+      tofu_wrapper "${tools_dir}/src/tofu-${TOFU_VERSION}"
+      go_build tofu "$TOFU_VERSION" "github.com/opentofu/opentofu/cmd/tofu@${TOFU_VERSION}" \
+        github.com/opentofu/opentofu/cmd/tofu "$out" "-X 'github.com/opentofu/opentofu/version.dev=no'"
+    fi
+    echo "$out"
+    ;;
   *)
-    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd|helm|helmfile" >&2
+    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd|helm|helmfile|tofu" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,33 @@
+// Time as the reconciler sees it, so tests can move it.
+#ifndef PROVIDER_RUNTIME_CLOCK_H_
+#define PROVIDER_RUNTIME_CLOCK_H_
+
+#include <chrono>
+#include <string>
+
+namespace runtime {
+
+using Time = std::chrono::system_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Time Now() const = 0;
+};
+
+class SystemClock : public Clock {
+ public:
+  Time Now() const override { return std::chrono::system_clock::now(); }
+};
+
+// RFC 3339 in UTC with second precision ("2026-11-27T16:28:11Z"), as
+// Kubernetes writes metav1.Time.
+std::string Rfc3339(Time t);
+// RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime (Leases).
+std::string Rfc3339Micro(Time t);
+// Parses either form (and a numeric offset); false when malformed.
+bool ParseRfc3339(const std::string& text, Time* out);
+
+}  // namespace runtime
+
+#endif  // PROVIDER_RUNTIME_CLOCK_H_
