@@ -24,7 +24,8 @@ namespace kube::testing {
 
 class FakeClient : public Client {
  public:
-  using Hook = std::function<void(const std::string& verb, const Resource& r, const ObjectKey& key)>;
+  using Hook =
+      std::function<void(const std::string& verb, const Resource& r, const ObjectKey& key)>;
 
   Json Get(const Resource& r, const ObjectKey& key) override {
     std::lock_guard lock(mu_);
@@ -138,7 +139,7 @@ class FakeClient : public Client {
   }
 
   void Delete(const Resource& r, const ObjectKey& k,
-              const std::optional<std::string>& uid) override {
+              const std::optional<std::string>& uid = std::nullopt) override {
     std::lock_guard lock(mu_);
     const ObjectKey key = Scoped(r, k);
     Call("delete", r, key);

@@ -1,0 +1,462 @@
+#include "provider/runtime/managed.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
+#include "provider/runtime/conditions.h"
+#include "provider/runtime/duration.h"
+#include "provider/runtime/policies.h"
+
+namespace runtime {
+namespace {
+
+using Json = kube::Json;
+
+constexpr char kPausedMessage[] =
+    "Reconciliation is paused either through the `spec.managementPolicies` or the pause "
+    "annotation";
+constexpr char kCreateIncompleteMessage[] =
+    "cannot determine creation result - remove the crossplane.io/external-create-pending "
+    "annotation if it is safe to proceed";
+
+bool Has(const Json& list, const std::string& value) {
+  if (!list.is_array()) return false;
+  for (const auto& v : list) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+// Runs Disconnect when the reconcile is over, whatever way it ends.
+class Disconnector {
+ public:
+  explicit Disconnector(ExternalClient* c) : c_(c) {}
+  ~Disconnector() {
+    try {
+      if (c_) c_->Disconnect();
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot disconnect from provider: {}", e.what());
+    }
+  }
+  Disconnector(const Disconnector&) = delete;
+  Disconnector& operator=(const Disconnector&) = delete;
+
+ private:
+  ExternalClient* c_;
+};
+
+}  // namespace
+
+std::string Annotation(const Json& object, const std::string& key) {
+  const Json meta = object.value("metadata", Json::object());
+  const Json annotations = meta.value("annotations", Json::object());
+  if (!annotations.is_object()) return "";
+  const auto it = annotations.find(key);
+  return it != annotations.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+void SetAnnotation(Json& object, const std::string& key, const std::string& value) {
+  Json& annotations = object["metadata"]["annotations"];
+  if (!annotations.is_object()) annotations = Json::object();
+  annotations[key] = value;
+}
+
+ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+                                     Connector& connector, const ProviderConfigs& configs,
+                                     ManagedOptions options, std::function<double()> random01)
+    : client_(client),
+      events_(events),
+      clock_(clock),
+      connector_(connector),
+      configs_(configs),
+      options_(std::move(options)),
+      random01_(std::move(random01)) {
+  if (!random01_) {
+    random01_ = [] {
+      thread_local std::mt19937_64 rng{std::random_device{}()};
+      return std::uniform_real_distribution<double>(0, 1)(rng);
+    };
+  }
+}
+
+Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
+  Json mr;
+  try {
+    mr = client_.Get(options_.resource, key);
+  } catch (const kube::ApiError& e) {
+    if (kube::IsNotFound(e)) return Result::Done();
+    spdlog::warn("cannot get {} {}: {}", options_.resource.kind, key.String(), e.what());
+    return Result::Backoff();
+  }
+  try {
+    return ReconcileObject(mr);
+  } catch (const kube::ApiError& e) {
+    // A conflict means someone else wrote the object: the watch brings the
+    // new version, and it is simply reconciled again.
+    if (!kube::IsConflict(e)) {
+      spdlog::warn("cannot reconcile {} {}: {}", options_.resource.kind, key.String(), e.what());
+    }
+    return Result::Backoff();
+  }
+}
+
+Result ManagedReconciler::WriteStatus(Json& mr, Result result) {
+  mr["status"]["observedGeneration"] = mr["metadata"].value("generation", int64_t{0});
+  try {
+    const Json updated = client_.UpdateStatus(options_.resource, mr);
+    mr["metadata"] = updated["metadata"];
+  } catch (const kube::ApiError& e) {
+    if (kube::IsNotFound(e)) return Result::Done();
+    if (!kube::IsConflict(e)) {
+      spdlog::warn("cannot update status of {} {}: {}", options_.resource.kind,
+                   kube::KeyOf(mr).String(), e.what());
+    }
+    return Result::Backoff();
+  }
+  return result;
+}
+
+void ManagedReconciler::UpdateObject(Json& mr) {
+  const Json updated = client_.Update(options_.resource, mr);
+  mr["metadata"] = updated["metadata"];
+  if (updated.contains("spec")) mr["spec"] = updated["spec"];
+}
+
+void ManagedReconciler::PersistAnnotations(Json& mr,
+                                           const std::map<std::string, std::string>& annotations) {
+  std::chrono::milliseconds wait{50};
+  for (int attempt = 0;; ++attempt) {
+    try {
+      UpdateObject(mr);
+      return;
+    } catch (const kube::ApiError& e) {
+      if (attempt >= 5) throw;
+      if (kube::IsConflict(e)) {
+        // Someone else wrote the object: take theirs and put ours back on.
+        const Json fresh = client_.Get(options_.resource, kube::KeyOf(mr));
+        mr["metadata"] = fresh["metadata"];
+        mr["spec"] = fresh.value("spec", Json::object());
+        for (const auto& [k, v] : annotations) SetAnnotation(mr, k, v);
+      }
+    }
+    std::this_thread::sleep_for(wait);
+    wait *= 2;
+  }
+}
+
+bool ManagedReconciler::CreateIncomplete(const Json& mr) const {
+  Time pending, succeeded{}, failed{};
+  if (!ParseRfc3339(Annotation(mr, kCreatePending), &pending)) return false;
+  ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded);
+  ParseRfc3339(Annotation(mr, kCreateFailed), &failed);
+  return pending > succeeded && pending > failed;
+}
+
+bool ManagedReconciler::WithinCreationGrace(const Json& mr) const {
+  Time succeeded;
+  if (!ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded)) return false;
+  return clock_.Now() - succeeded < options_.creation_grace;
+}
+
+std::chrono::milliseconds ManagedReconciler::PollInterval(const Json& mr) const {
+  std::chrono::milliseconds interval = options_.poll;
+  if (const std::string a = Annotation(mr, kPollInterval); !a.empty()) {
+    const auto parsed = ParseDuration(a);
+    if (parsed && parsed->count() > 0) {
+      interval = std::max(*parsed, options_.min_poll);
+    } else {
+      spdlog::warn("{} {}: ignoring annotation {}: {:?} is not a positive duration",
+                   options_.resource.kind, kube::KeyOf(mr).String(), kPollInterval, a);
+    }
+  }
+  if (options_.poll_jitter.count() > 0) {
+    const double j = (random01_() * 2 - 1) * static_cast<double>(options_.poll_jitter.count());
+    interval += std::chrono::milliseconds(static_cast<int64_t>(j));
+    interval = std::max(interval, options_.min_poll);
+  }
+  return interval;
+}
+
+void ManagedReconciler::RemoveFinalizer(Json& mr) {
+  const Json finalizers = mr["metadata"].value("finalizers", Json::array());
+  if (Has(finalizers, kFinalizer)) {
+    Json kept = Json::array();
+    for (const auto& f : finalizers) {
+      if (f != kFinalizer) kept.push_back(f);
+    }
+    mr["metadata"]["finalizers"] = kept;
+    try {
+      UpdateObject(mr);
+    } catch (const kube::ApiError& e) {
+      if (!kube::IsNotFound(e)) throw;
+    }
+  }
+  configs_.ReleaseUsage(mr);
+}
+
+Result ManagedReconciler::ReconcileObject(Json& mr) {
+  const Time now = clock_.Now();
+  const Policies policies(mr, options_.legacy, options_.management_policies);
+  auto set = [&](const Condition& c) { SetCondition(mr, c, now); };
+  auto external_name = [&] {
+    return std::map<std::string, std::string>{{"external-name", Annotation(mr, kExternalName)}};
+  };
+  auto warn = [&](const std::string& reason, const std::string& message) {
+    events_.Warning(mr, reason, message, external_name());
+  };
+  auto normal = [&](const std::string& reason, const std::string& message) {
+    events_.Normal(mr, reason, message, external_name());
+  };
+
+  // Paused: nothing happens, not even deletion, until un-paused.
+  if (Annotation(mr, kPaused) == "true" || policies.Paused()) {
+    if (GetCondition(mr, "Synced").value("reason", "") != "ReconcilePaused") {
+      normal("ReconciliationPaused", kPausedMessage);
+    }
+    set(ReconcilePaused());
+    return WriteStatus(mr, Result::Done());
+  }
+
+  // An on-demand reconcile: acknowledge the token on this pass's status.
+  if (const std::string token = Annotation(mr, kReconcileRequestedAt);
+      !token.empty() &&
+      token != mr.value("status", Json::object()).value("lastHandledReconcileAt", "")) {
+    normal("ReconcileRequestHandled", "Reconcile request " + token + " handled");
+    mr["status"]["lastHandledReconcileAt"] = token;
+  }
+
+  if (const std::string invalid = policies.Validate(); !invalid.empty()) {
+    warn("CannotUseInvalidManagementPolicy", invalid);
+    set(ReconcileError(invalid));
+    return WriteStatus(mr, Result::Done());
+  }
+
+  const bool deleting = mr["metadata"].contains("deletionTimestamp");
+  if (deleting && !policies.ShouldDelete()) {
+    // Orphaned: the external resource stays; only our finalizer goes.
+    RemoveFinalizer(mr);
+    return Result::Done();
+  }
+
+  if (Annotation(mr, kExternalName).empty()) {
+    SetAnnotation(mr, kExternalName, mr["metadata"].value("name", ""));
+    try {
+      UpdateObject(mr);
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) throw;
+      warn("CannotInitializeManagedResource", e.what());
+      set(ReconcileError(std::string("cannot initialize managed resource: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
+  }
+
+  if (CreateIncomplete(mr)) {
+    if (!options_.deterministic_external_name) {
+      warn("CannotInitializeManagedResource", kCreateIncompleteMessage);
+      set(Creating());
+      set(ReconcileError(kCreateIncompleteMessage));
+      return WriteStatus(mr, Result::Done());
+    }
+    spdlog::info(
+        "{} {}: the last create's outcome was not recorded; its external name is deterministic, "
+        "so it is observed again",
+        options_.resource.kind, kube::KeyOf(mr).String());
+  }
+
+  std::unique_ptr<ExternalClient> external;
+  try {
+    const Json pc = configs_.Resolve(mr);
+    configs_.TrackUsage(mr, pc);
+    external = connector_.Connect(mr, pc);
+  } catch (const std::exception& e) {
+    const std::string message = std::string("connect failed: ") + e.what();
+    warn("CannotConnectToProvider", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  }
+  Disconnector disconnect(external.get());
+
+  Observation observation;
+  try {
+    observation = external->Observe(mr);
+  } catch (const kube::ApiError& e) {
+    if (kube::IsConflict(e)) throw;
+    const std::string message = std::string("observe failed: ") + e.what();
+    warn("CannotObserveExternalResource", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  } catch (const std::exception& e) {
+    const std::string message = std::string("observe failed: ") + e.what();
+    warn("CannotObserveExternalResource", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  }
+
+  if (policies.ShouldObserveOnly() && !observation.exists) {
+    const std::string message = "observe failed: external resource does not exist";
+    warn("CannotObserveExternalResource", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::After(PollInterval(mr)));
+  }
+
+  if (!observation.exists && WithinCreationGrace(mr)) {
+    normal("PendingExternalResource", "Waiting for external resource existence to be confirmed");
+    return Result::Backoff();
+  }
+
+  if (deleting) {
+    if (mr["metadata"].value("finalizers", Json::array()).size() > 1) {
+      // Someone else (a Usage, say) still holds the object: wait for them.
+      return Result::Backoff();
+    }
+    if (observation.exists && policies.ShouldDelete()) {
+      try {
+        external->Delete(mr);
+      } catch (const kube::ApiError& e) {
+        if (kube::IsConflict(e)) throw;
+        const std::string message = std::string("delete failed: ") + e.what();
+        warn("CannotDeleteExternalResource", message);
+        set(Deleting());
+        set(ReconcileError(message));
+        return WriteStatus(mr, Result::Backoff());
+      } catch (const std::exception& e) {
+        const std::string message = std::string("delete failed: ") + e.what();
+        warn("CannotDeleteExternalResource", message);
+        set(Deleting());
+        set(ReconcileError(message));
+        return WriteStatus(mr, Result::Backoff());
+      }
+      normal("DeletedExternalResource", "Successfully requested deletion of external resource");
+      set(Deleting());
+      set(ReconcileSuccess());
+      // Observe again: the finalizer goes once the resource is gone.
+      return WriteStatus(mr, Result::After(std::chrono::milliseconds(0)));
+    }
+    RemoveFinalizer(mr);
+    return Result::Done();
+  }
+
+  try {
+    PublishConnectionDetails(client_, mr, observation.details);
+  } catch (const kube::ApiError& e) {
+    if (kube::IsConflict(e) && std::string(e.what()).find("controlled by") == std::string::npos) {
+      throw;
+    }
+    const std::string message = std::string("cannot publish connection details: ") + e.what();
+    warn("CannotPublishConnectionDetails", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  }
+
+  if (!Has(mr["metadata"].value("finalizers", Json::array()), kFinalizer)) {
+    Json finalizers = mr["metadata"].value("finalizers", Json::array());
+    finalizers.push_back(kFinalizer);
+    mr["metadata"]["finalizers"] = finalizers;
+    try {
+      UpdateObject(mr);
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) throw;
+      set(ReconcileError(std::string("cannot add finalizer: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
+  }
+
+  if (!observation.exists && policies.ShouldCreate()) {
+    SetAnnotation(mr, kCreatePending, Rfc3339(clock_.Now()));
+    try {
+      // A plain update: a conflict here proves someone else moved first.
+      UpdateObject(mr);
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) throw;
+      warn("CannotUpdateManagedResource", e.what());
+      set(Creating());
+      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
+
+    ExternalResult created;
+    try {
+      created = external->Create(mr);
+    } catch (const std::exception& e) {
+      const std::string message = std::string("create failed: ") + e.what();
+      warn("CannotCreateExternalResource", message);
+      SetAnnotation(mr, kCreateFailed, Rfc3339(clock_.Now()));
+      try {
+        PersistAnnotations(mr, {{kCreateFailed, Annotation(mr, kCreateFailed)}});
+      } catch (const kube::ApiError& persist) {
+        spdlog::error("{} {}: cannot record the failed create: {}", options_.resource.kind,
+                      kube::KeyOf(mr).String(), persist.what());
+      }
+      set(Creating());
+      set(ReconcileError(message));
+      return WriteStatus(mr, Result::Backoff());
+    }
+
+    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
+    try {
+      std::map<std::string, std::string> ours{{kCreateSucceeded, Annotation(mr, kCreateSucceeded)},
+                                              {kExternalName, Annotation(mr, kExternalName)}};
+      PersistAnnotations(mr, ours);
+    } catch (const kube::ApiError& e) {
+      warn("CannotUpdateManagedResource", e.what());
+      set(Creating());
+      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
+    try {
+      PublishConnectionDetails(client_, mr, created.details);
+    } catch (const kube::ApiError& e) {
+      const std::string message = std::string("cannot publish connection details: ") + e.what();
+      warn("CannotPublishConnectionDetails", message);
+      set(ReconcileError(message));
+      return WriteStatus(mr, Result::Backoff());
+    }
+    normal("CreatedExternalResource", "Successfully requested creation of external resource");
+    // The provider's own Ready condition (Available, say) stands; the
+    // runtime only marks a resource Creating when the client said nothing.
+    if (GetCondition(mr, "Ready").empty()) set(Creating());
+    set(ReconcileSuccess());
+    return WriteStatus(mr, Result::After(std::chrono::milliseconds(0)));
+  }
+
+  if (observation.late_initialized && policies.ShouldLateInitialize()) {
+    try {
+      UpdateObject(mr);
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) throw;
+      warn("CannotUpdateManagedResource", e.what());
+      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
+  }
+
+  if (observation.up_to_date || !policies.ShouldUpdate()) {
+    set(ReconcileSuccess());
+    return WriteStatus(mr, Result::After(PollInterval(mr)));
+  }
+
+  ExternalResult updated;
+  try {
+    updated = external->Update(mr);
+  } catch (const std::exception& e) {
+    const std::string message = std::string("update failed: ") + e.what();
+    warn("CannotUpdateExternalResource", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  }
+  try {
+    PublishConnectionDetails(client_, mr, updated.details);
+  } catch (const kube::ApiError& e) {
+    const std::string message = std::string("cannot publish connection details: ") + e.what();
+    warn("CannotPublishConnectionDetails", message);
+    set(ReconcileError(message));
+    return WriteStatus(mr, Result::Backoff());
+  }
+  normal("UpdatedExternalResource", "Successfully requested update of external resource");
+  set(ReconcileSuccess());
+  return WriteStatus(mr, Result::After(PollInterval(mr)));
+}
+
+}  // namespace runtime

@@ -1,0 +1,723 @@
+// The managed reconciler against an in-memory API server: every branch of
+// Crossplane's managed-resource contract.
+#include "provider/runtime/managed.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "provider/kube/resources.h"
+#include "provider/runtime/conditions.h"
+#include "provider/runtime/duration.h"
+#include "provider/runtime/policies.h"
+#include "provider/testing/fake_client.h"
+
+namespace runtime {
+namespace {
+
+using kube::Json;
+using kube::testing::FakeClient;
+using namespace std::chrono_literals;
+
+const kube::Resource kWidgets{"test.workloads.terraforming.io", "v1alpha1", "widgets", "Widget",
+                              false};
+const kube::Resource kNsWidgets{"test.workloads.m.terraforming.io", "v1alpha1", "widgets", "Widget",
+                                true};
+const kube::Resource kConfigs{"test.workloads.terraforming.io", "v1alpha1", "providerconfigs",
+                              "ProviderConfig", false};
+const kube::Resource kUsages{"test.workloads.terraforming.io", "v1alpha1", "providerconfigusages",
+                             "ProviderConfigUsage", false};
+const kube::Resource kNsConfigs{"test.workloads.m.terraforming.io", "v1alpha1", "providerconfigs",
+                                "ProviderConfig", true};
+const kube::Resource kClusterConfigs{"test.workloads.m.terraforming.io", "v1alpha1",
+                                     "clusterproviderconfigs", "ClusterProviderConfig", false};
+const kube::Resource kNsUsages{"test.workloads.m.terraforming.io", "v1alpha1",
+                               "providerconfigusages", "ProviderConfigUsage", true};
+
+class FakeClock : public Clock {
+ public:
+  Time Now() const override { return now; }
+  Time now = Time(std::chrono::seconds(1'800'000'000));
+};
+
+struct Recorded {
+  std::string type, reason, message;
+  std::map<std::string, std::string> annotations;
+};
+
+class RecordingSink : public EventSink {
+ public:
+  void Event(const Json&, const std::string& type, const std::string& reason,
+             const std::string& message,
+             const std::map<std::string, std::string>& annotations) override {
+    events.push_back({type, reason, message, annotations});
+  }
+  bool Has(const std::string& reason) const {
+    for (const auto& e : events) {
+      if (e.reason == reason) return true;
+    }
+    return false;
+  }
+  std::vector<Recorded> events;
+};
+
+// Scripted external system: observations are taken from the front of a
+// queue (the last one repeats); every call is logged.
+struct Script {
+  std::deque<Observation> observations{Observation{}};
+  std::string connect_error, observe_error, create_error, update_error, delete_error;
+  ConnectionDetails create_details;
+  std::vector<std::string> calls;
+  Json annotations_seen_at_create;  // what the API server held when Create ran
+  std::string set_ready;            // Ready reason to set in Create/Update
+};
+
+class ScriptedClient : public ExternalClient {
+ public:
+  ScriptedClient(Script& s, FakeClient& api, const kube::Resource& r) : s_(s), api_(api), r_(r) {}
+  Observation Observe(Json&) override {
+    s_.calls.push_back("observe");
+    if (!s_.observe_error.empty()) throw std::runtime_error(s_.observe_error);
+    Observation o = s_.observations.front();
+    if (s_.observations.size() > 1) s_.observations.pop_front();
+    return o;
+  }
+  ExternalResult Create(Json& mr) override {
+    s_.calls.push_back("create");
+    s_.annotations_seen_at_create =
+        api_.Peek(r_, kube::KeyOf(mr))["metadata"].value("annotations", Json::object());
+    if (!s_.create_error.empty()) throw std::runtime_error(s_.create_error);
+    if (!s_.set_ready.empty()) SetCondition(mr, Available(), Time{});
+    return {s_.create_details};
+  }
+  ExternalResult Update(Json&) override {
+    s_.calls.push_back("update");
+    if (!s_.update_error.empty()) throw std::runtime_error(s_.update_error);
+    return {};
+  }
+  void Delete(Json&) override {
+    s_.calls.push_back("delete");
+    if (!s_.delete_error.empty()) throw std::runtime_error(s_.delete_error);
+  }
+  void Disconnect() override { s_.calls.push_back("disconnect"); }
+
+ private:
+  Script& s_;
+  FakeClient& api_;
+  const kube::Resource& r_;
+};
+
+class ScriptedConnector : public Connector {
+ public:
+  ScriptedConnector(Script& s, FakeClient& api, const kube::Resource& r)
+      : s_(s), api_(api), r_(r) {}
+  std::unique_ptr<ExternalClient> Connect(Json&, const Json& pc) override {
+    s_.calls.push_back("connect " + pc["metadata"].value("name", ""));
+    if (!s_.connect_error.empty()) throw std::runtime_error(s_.connect_error);
+    return std::make_unique<ScriptedClient>(s_, api_, r_);
+  }
+
+ private:
+  Script& s_;
+  FakeClient& api_;
+  const kube::Resource& r_;
+};
+
+Observation Exists(bool up_to_date = true) {
+  Observation o;
+  o.exists = true;
+  o.up_to_date = up_to_date;
+  return o;
+}
+
+class ManagedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    api.Seed(kConfigs, {{"metadata", {{"name", "default"}}}, {"spec", Json::object()}});
+  }
+
+  ManagedReconciler Reconciler(ManagedOptions o = {}) {
+    o.resource = kWidgets;
+    o.legacy = true;
+    o.poll = 10min;
+    return ManagedReconciler(api, sink, clock, connector, configs, o, [] { return 0.5; });
+  }
+
+  Json Widget(Json spec = Json::object(), Json annotations = Json::object()) {
+    Json w = {{"metadata", {{"name", "w1"}}}, {"spec", spec}};
+    if (!annotations.empty()) w["metadata"]["annotations"] = annotations;
+    return api.Seed(kWidgets, w);
+  }
+
+  Json Get() { return api.Peek(kWidgets, {"", "w1"}); }
+  Json Condition(const std::string& type) { return GetCondition(Get(), type); }
+  std::string Reason(const std::string& type) { return Condition(type).value("reason", ""); }
+
+  FakeClient api;
+  FakeClock clock;
+  RecordingSink sink;
+  Script script;
+  ScriptedConnector connector{script, api, kWidgets};
+  ProviderConfigs configs{api, {kConfigs, std::nullopt, kUsages, false}};
+};
+
+TEST_F(ManagedTest, GoneObjectIsDone) {
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "missing"}).kind, Result::Kind::kDone);
+  EXPECT_TRUE(script.calls.empty());
+}
+
+TEST_F(ManagedTest, PauseAnnotationStopsEverything) {
+  Widget({}, {{kPaused, "true"}});
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_EQ(Reason("Synced"), "ReconcilePaused");
+  EXPECT_TRUE(sink.Has("ReconciliationPaused"));
+  EXPECT_TRUE(script.calls.empty());
+  // Paused again: no second event.
+  sink.events.clear();
+  r.Reconcile({"", "w1"});
+  EXPECT_FALSE(sink.Has("ReconciliationPaused"));
+}
+
+TEST_F(ManagedTest, EmptyManagementPoliciesPause) {
+  Widget({{"managementPolicies", Json::array()}});
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Reason("Synced"), "ReconcilePaused");
+  EXPECT_TRUE(script.calls.empty());
+}
+
+TEST_F(ManagedTest, PausedObjectIsNotDeleted) {
+  Widget({}, {{kPaused, "true"}});
+  Json w = Get();
+  w["metadata"]["finalizers"] = {kFinalizer};
+  api.Update(kWidgets, w);
+  api.Delete(kWidgets, {"", "w1"});
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_TRUE(api.Has(kWidgets, {"", "w1"}));
+  EXPECT_TRUE(script.calls.empty());
+}
+
+TEST_F(ManagedTest, UnsupportedPolicySetIsRefused) {
+  Widget({{"managementPolicies", {"Create", "Delete"}}});
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_EQ(Reason("Synced"), "ReconcileError");
+  EXPECT_EQ(Condition("Synced")["message"],
+            "`spec.managementPolicies` is set to a value([Create, Delete]) which is not "
+            "supported. Check docs for supported policies");
+  EXPECT_TRUE(sink.Has("CannotUseInvalidManagementPolicy"));
+  EXPECT_TRUE(script.calls.empty());
+}
+
+TEST_F(ManagedTest, NonDefaultPoliciesNeedTheFeature) {
+  Widget({{"managementPolicies", {"Observe"}}});
+  ManagedOptions o;
+  o.management_policies = false;
+  auto r = Reconciler(o);
+  r.Reconcile({"", "w1"});
+  EXPECT_NE(Condition("Synced").value("message", "").find("the feature is not enabled"),
+            std::string::npos);
+}
+
+TEST_F(ManagedTest, ExternalNameDefaultsToTheName) {
+  Widget();
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Annotation(Get(), kExternalName), "w1");
+  // Never changed afterwards.
+  Json w = Get();
+  SetAnnotation(w, kExternalName, "chosen");
+  api.Update(kWidgets, w);
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Annotation(Get(), kExternalName), "chosen");
+}
+
+TEST_F(ManagedTest, IncompleteCreateBlocksUnlessNamesAreDeterministic) {
+  Widget({}, {{kCreatePending, "2026-01-01T00:00:00Z"}, {kExternalName, "w1"}});
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_EQ(Reason("Ready"), "Creating");
+  EXPECT_EQ(Condition("Synced")["message"],
+            "cannot determine creation result - remove the crossplane.io/external-create-pending "
+            "annotation if it is safe to proceed");
+  EXPECT_TRUE(script.calls.empty());
+
+  ManagedOptions o;
+  o.deterministic_external_name = true;
+  script.observations = {Exists()};
+  auto deterministic = Reconciler(o);
+  deterministic.Reconcile({"", "w1"});
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+  EXPECT_EQ(script.calls.front(), "connect default");
+}
+
+TEST_F(ManagedTest, ARecordedOutcomeClearsTheGuard) {
+  Widget({}, {{kCreatePending, "2026-01-01T00:00:00Z"},
+              {kCreateFailed, "2026-01-01T00:00:05Z"},
+              {kExternalName, "w1"}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+}
+
+TEST_F(ManagedTest, MissingProviderConfigIsAConnectError) {
+  Widget({{"providerConfigRef", {{"name", "other"}}}});
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(Reason("Synced"), "ReconcileError");
+  EXPECT_EQ(Condition("Synced")["message"],
+            "connect failed: cannot get ProviderConfig \"other\": not found "
+            "(spec.providerConfigRef names it)");
+  EXPECT_TRUE(sink.Has("CannotConnectToProvider"));
+}
+
+TEST_F(ManagedTest, ConnectRecordsProviderConfigUsage) {
+  Json w = Widget();
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  const Json usage = api.Peek(kUsages, {"", w["metadata"]["uid"]});
+  EXPECT_EQ(usage["providerConfigRef"], (Json{{"name", "default"}}));
+  EXPECT_EQ(usage["metadata"]["labels"][kProviderConfigLabel], "default");
+  EXPECT_EQ(usage["resourceRef"]["kind"], "Widget");
+  EXPECT_EQ(usage["metadata"]["ownerReferences"][0]["uid"], w["metadata"]["uid"]);
+  EXPECT_TRUE(usage["metadata"]["ownerReferences"][0]["controller"].get<bool>());
+}
+
+TEST_F(ManagedTest, ConnectorErrorsAreReported) {
+  Widget();
+  script.connect_error = "no credentials";
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(Condition("Synced")["message"], "connect failed: no credentials");
+}
+
+TEST_F(ManagedTest, ObserveErrorsAreReportedAndDisconnectStillRuns) {
+  Widget();
+  script.observe_error = "plan failed: boom";
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(Condition("Synced")["message"], "observe failed: plan failed: boom");
+  EXPECT_TRUE(sink.Has("CannotObserveExternalResource"));
+  EXPECT_EQ(script.calls.back(), "disconnect");
+}
+
+TEST_F(ManagedTest, ObserveOnlyOfAMissingResourceWaitsAPoll) {
+  Widget({{"managementPolicies", {"Observe"}}});
+  auto r = Reconciler();
+  const Result result = r.Reconcile({"", "w1"});
+  EXPECT_EQ(result.kind, Result::Kind::kAfter);
+  EXPECT_EQ(result.after, 10min);
+  EXPECT_EQ(Condition("Synced")["message"], "observe failed: external resource does not exist");
+}
+
+TEST_F(ManagedTest, CreateRecordsPendingFirstThenSucceeded) {
+  Widget({{"writeConnectionSecretToRef", {{"name", "conn"}, {"namespace", "team"}}}});
+  script.create_details = {{"endpoint", "https://x"}};
+  auto r = Reconciler();
+  const Result result = r.Reconcile({"", "w1"});
+  EXPECT_EQ(result.kind, Result::Kind::kAfter);
+  EXPECT_EQ(result.after, 0ms);
+  EXPECT_TRUE(script.annotations_seen_at_create.contains(kCreatePending))
+      << "the pending annotation must be persisted before Create runs";
+  const Json w = Get();
+  EXPECT_EQ(Annotation(w, kCreatePending), "2027-01-15T08:00:00Z");
+  EXPECT_EQ(Annotation(w, kCreateSucceeded), "2027-01-15T08:00:00Z");
+  EXPECT_EQ(w["metadata"]["finalizers"], Json::array({kFinalizer}));
+  EXPECT_EQ(Reason("Ready"), "Creating");
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+  EXPECT_TRUE(sink.Has("CreatedExternalResource"));
+  const Json secret = api.Peek(kube::kSecrets, {"team", "conn"});
+  EXPECT_EQ(secret["type"], "connection.crossplane.io/v1alpha1");
+  EXPECT_EQ(Base64Decode(secret["data"]["endpoint"]), "https://x");
+  EXPECT_EQ(secret["metadata"]["ownerReferences"][0]["uid"], w["metadata"]["uid"]);
+  // Every event names the external name.
+  EXPECT_EQ(sink.events.back().annotations.at("external-name"), "w1");
+}
+
+TEST_F(ManagedTest, AReadyConditionSetByCreateStands) {
+  Widget();
+  script.set_ready = "Available";
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Reason("Ready"), "Available");
+}
+
+TEST_F(ManagedTest, FailedCreateIsRecordedAndRetried) {
+  Widget();
+  script.create_error = "apply failed: quota";
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  Json w = Get();
+  EXPECT_FALSE(Annotation(w, kCreateFailed).empty());
+  EXPECT_EQ(Reason("Ready"), "Creating");
+  EXPECT_EQ(Condition("Synced")["message"], "create failed: apply failed: quota");
+  EXPECT_TRUE(sink.Has("CannotCreateExternalResource"));
+
+  // The next pass is not blocked by the pending annotation: it creates again.
+  clock.now += 5s;
+  script.create_error.clear();
+  script.calls.clear();
+  r.Reconcile({"", "w1"});
+  EXPECT_NE(std::find(script.calls.begin(), script.calls.end(), "create"), script.calls.end());
+}
+
+TEST_F(ManagedTest, FailedCreateIsRecordedDespiteAConflict) {
+  Widget();
+  script.create_error = "apply failed";
+  int conflicts = 0;
+  api.hook = [&](const std::string& verb, const kube::Resource& r, const kube::ObjectKey&) {
+    // The pending annotation's update goes through; the failure's first
+    // write meets a conflict.
+    if (verb == "update" && r == kWidgets && !script.calls.empty() &&
+        script.calls.back() == "create" && conflicts++ == 0) {
+      throw kube::ApiError(409, "Conflict", "modified");
+    }
+  };
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(conflicts, 2);
+  EXPECT_FALSE(Annotation(Get(), kCreateFailed).empty());
+}
+
+TEST_F(ManagedTest, CreationGracePeriodWaits) {
+  Widget({}, {{kCreatePending, "2027-01-15T07:59:50Z"},
+              {kCreateSucceeded, "2027-01-15T07:59:55Z"},
+              {kExternalName, "w1"}});
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_TRUE(sink.Has("PendingExternalResource"));
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "create"), 0);
+}
+
+TEST_F(ManagedTest, UpToDateWaitsAPollWithJitterAndTheAnnotation) {
+  Widget();
+  script.observations = {Exists()};
+  ManagedOptions o;
+  o.poll_jitter = 1min;
+  auto r = ManagedReconciler(api, sink, clock, connector, configs,
+                             {kWidgets, true, 10min, 1min, 1s, 30s, false, true},
+                             [] { return 1.0; });  // the top of the jitter range
+  Result result = r.Reconcile({"", "w1"});
+  EXPECT_EQ(result.kind, Result::Kind::kAfter);
+  EXPECT_EQ(result.after, 11min);
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "update"), 0);
+
+  Json w = Get();
+  SetAnnotation(w, kPollInterval, "30s");
+  api.Update(kWidgets, w);
+  result = Reconciler().Reconcile({"", "w1"});
+  EXPECT_EQ(result.after, 30s);
+  w = Get();
+  SetAnnotation(w, kPollInterval, "1ms");
+  api.Update(kWidgets, w);
+  EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).after, 1s) << "clamped to the minimum";
+  w = Get();
+  SetAnnotation(w, kPollInterval, "soon");
+  api.Update(kWidgets, w);
+  EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).after, 10min) << "a bad value is ignored";
+}
+
+TEST_F(ManagedTest, DriftIsUpdated) {
+  Widget();
+  script.observations = {Exists(false)};
+  auto r = Reconciler();
+  const Result result = r.Reconcile({"", "w1"});
+  EXPECT_EQ(result.after, 10min);
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "update"), 1);
+  EXPECT_TRUE(sink.Has("UpdatedExternalResource"));
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+}
+
+TEST_F(ManagedTest, UpdateErrorsAreReported) {
+  Widget();
+  script.observations = {Exists(false)};
+  script.update_error = "apply failed: denied";
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(Condition("Synced")["message"], "update failed: apply failed: denied");
+  EXPECT_TRUE(sink.Has("CannotUpdateExternalResource"));
+}
+
+TEST_F(ManagedTest, PoliciesWithoutUpdateOnlyObserveDrift) {
+  Widget({{"managementPolicies", {"Observe", "Create"}}});
+  script.observations = {Exists(false)};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "update"), 0);
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+}
+
+TEST_F(ManagedTest, PoliciesWithoutCreateNeverCreate) {
+  Widget({{"managementPolicies", {"Observe", "Update"}}});
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "create"), 0);
+}
+
+class DeletionTest : public ManagedTest {
+ protected:
+  void Delete(Json spec = Json::object(), Json finalizers = Json::array({kFinalizer})) {
+    Widget(spec, {{kExternalName, "w1"}});
+    Json w = Get();
+    w["metadata"]["finalizers"] = finalizers;
+    api.Update(kWidgets, w);
+    api.Delete(kWidgets, {"", "w1"});
+  }
+};
+
+TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
+  Delete();
+  script.observations = {Exists(), Observation{}};
+  auto r = Reconciler();
+  const Result first = r.Reconcile({"", "w1"});
+  EXPECT_EQ(first.kind, Result::Kind::kAfter);
+  EXPECT_EQ(first.after, 0ms);
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "delete"), 1);
+  EXPECT_EQ(Reason("Ready"), "Deleting");
+  EXPECT_TRUE(sink.Has("DeletedExternalResource"));
+  EXPECT_TRUE(api.Has(kUsages, {"", Get()["metadata"]["uid"]}));
+
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_FALSE(api.Has(kWidgets, {"", "w1"})) << "the finalizer went, so did the object";
+  EXPECT_TRUE(api.All(kUsages).empty()) << "its ProviderConfigUsage goes with it";
+}
+
+TEST_F(DeletionTest, DeleteErrorsKeepTheFinalizer) {
+  Delete();
+  script.observations = {Exists()};
+  script.delete_error = "destroy failed: locked";
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(Reason("Ready"), "Deleting");
+  EXPECT_EQ(Condition("Synced")["message"], "delete failed: destroy failed: locked");
+  EXPECT_TRUE(sink.Has("CannotDeleteExternalResource"));
+  EXPECT_TRUE(api.Has(kWidgets, {"", "w1"}));
+}
+
+TEST_F(DeletionTest, WaitsForOtherFinalizers) {
+  Delete(Json::object(), {kFinalizer, "protection.crossplane.io/usage"});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "delete"), 0);
+}
+
+TEST_F(DeletionTest, OrphanKeepsTheExternalResource) {
+  Delete({{"deletionPolicy", "Orphan"}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_TRUE(script.calls.empty());
+  EXPECT_FALSE(api.Has(kWidgets, {"", "w1"}));
+}
+
+TEST_F(DeletionTest, NonDefaultPoliciesWinOverDeletionPolicy) {
+  Delete({{"deletionPolicy", "Orphan"}, {"managementPolicies", {"Observe", "Delete"}}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "delete"), 1);
+}
+
+TEST_F(ManagedTest, ReconcileRequestIsAcknowledged) {
+  Widget({}, {{kReconcileRequestedAt, "token-1"}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Get()["status"]["lastHandledReconcileAt"], "token-1");
+  EXPECT_TRUE(sink.Has("ReconcileRequestHandled"));
+  sink.events.clear();
+  r.Reconcile({"", "w1"});
+  EXPECT_FALSE(sink.Has("ReconcileRequestHandled"));
+}
+
+TEST_F(ManagedTest, ConnectionDetailsAreAdditiveAndOwned) {
+  Widget({{"writeConnectionSecretToRef", {{"name", "conn"}, {"namespace", "team"}}}});
+  api.Seed(kube::kSecrets, {{"metadata", {{"name", "conn"}, {"namespace", "team"}}},
+                            {"data", {{"kept", Base64Encode("old")}}}});
+  Observation o = Exists();
+  o.details = {{"url", "u"}};
+  script.observations = {o};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  Json secret = api.Peek(kube::kSecrets, {"team", "conn"});
+  EXPECT_EQ(Base64Decode(secret["data"]["kept"]), "old");
+  EXPECT_EQ(Base64Decode(secret["data"]["url"]), "u");
+  // Unchanged details: no write.
+  const std::string version = secret["metadata"]["resourceVersion"];
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(api.Peek(kube::kSecrets, {"team", "conn"})["metadata"]["resourceVersion"], version);
+}
+
+TEST_F(ManagedTest, ASecretControlledByAnotherResourceIsNotOverwritten) {
+  Widget({{"writeConnectionSecretToRef", {{"name", "conn"}, {"namespace", "team"}}}});
+  api.Seed(kube::kSecrets,
+           {{"metadata",
+             {{"name", "conn"},
+              {"namespace", "team"},
+              {"ownerReferences",
+               {{{"kind", "Widget"}, {"name", "other"}, {"uid", "x"}, {"controller", true}}}}}}});
+  Observation o = Exists();
+  o.details = {{"url", "u"}};
+  script.observations = {o};
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_NE(Condition("Synced").value("message", "").find("controlled by another resource"),
+            std::string::npos);
+  EXPECT_TRUE(sink.Has("CannotPublishConnectionDetails"));
+}
+
+TEST_F(ManagedTest, AStatusConflictIsRetriedQuietly) {
+  Widget({}, {{kExternalName, "w1"}});
+  script.observations = {Exists()};
+  api.hook = [](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
+    if (verb == "status") throw kube::ApiError(409, "Conflict", "modified");
+  };
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_TRUE(sink.events.empty());
+}
+
+TEST_F(ManagedTest, UnchangedConditionsKeepTheirTransitionTime) {
+  Widget();
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});
+  const std::string first = Condition("Synced")["lastTransitionTime"];
+  clock.now += 1h;
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(Condition("Synced")["lastTransitionTime"], first);
+  EXPECT_EQ(Get()["status"]["observedGeneration"], 1);
+}
+
+TEST(ModernManagedTest, NamespacedResourcesUseTypedProviderConfigs) {
+  FakeClient api;
+  FakeClock clock;
+  RecordingSink sink;
+  Script script;
+  script.observations = {Exists()};
+  ScriptedConnector connector(script, api, kNsWidgets);
+  ProviderConfigs configs(api, {kNsConfigs, kClusterConfigs, kNsUsages, true});
+  api.Seed(kClusterConfigs, {{"metadata", {{"name", "default"}}}});
+  api.Seed(kNsConfigs, {{"metadata", {{"name", "team"}, {"namespace", "a"}}}});
+  api.Seed(kNsWidgets, {{"metadata", {{"name", "w"}, {"namespace", "a"}}}});
+  api.Seed(kNsWidgets,
+           {{"metadata", {{"name", "w"}, {"namespace", "b"}}},
+            {"spec", {{"providerConfigRef", {{"kind", "ProviderConfig"}, {"name", "team"}}}}}});
+  ManagedOptions o;
+  o.resource = kNsWidgets;
+  ManagedReconciler r(api, sink, clock, connector, configs, o);
+
+  r.Reconcile({"a", "w"});
+  EXPECT_EQ(script.calls.front(), "connect default") << "ClusterProviderConfig by default";
+  const Json a = api.Peek(kNsWidgets, {"a", "w"});
+  const Json usage = api.Peek(kNsUsages, {"a", a["metadata"]["uid"]});
+  EXPECT_EQ(usage["providerConfigRef"],
+            (Json{{"kind", "ClusterProviderConfig"}, {"name", "default"}}));
+  EXPECT_EQ(usage["metadata"]["labels"][kProviderConfigKindLabel], "ClusterProviderConfig");
+
+  // A ProviderConfig is looked up in the resource's own namespace: "team"
+  // lives in a, not b.
+  r.Reconcile({"b", "w"});
+  EXPECT_EQ(GetCondition(api.Peek(kNsWidgets, {"b", "w"}), "Synced")["message"],
+            "connect failed: cannot get ProviderConfig \"b/team\": not found "
+            "(spec.providerConfigRef names it)");
+}
+
+TEST(ModernManagedTest, DeletionFollowsManagementPoliciesOnly) {
+  FakeClient api;
+  FakeClock clock;
+  RecordingSink sink;
+  Script script;
+  script.observations = {Exists()};
+  ScriptedConnector connector(script, api, kNsWidgets);
+  ProviderConfigs configs(api, {kNsConfigs, kClusterConfigs, kNsUsages, true});
+  api.Seed(kClusterConfigs, {{"metadata", {{"name", "default"}}}});
+  api.Seed(kNsWidgets,
+           {{"metadata", {{"name", "w"}, {"namespace", "a"}, {"finalizers", {kFinalizer}}}},
+            {"spec", {{"managementPolicies", {"Observe", "Create", "Update"}}}}});
+  api.Delete(kNsWidgets, {"a", "w"});
+  ManagedOptions o;
+  o.resource = kNsWidgets;
+  ManagedReconciler r(api, sink, clock, connector, configs, o);
+  r.Reconcile({"a", "w"});
+  EXPECT_FALSE(api.Has(kNsWidgets, {"a", "w"}));
+  EXPECT_TRUE(script.calls.empty());
+}
+
+TEST(ProviderConfigReconcilerTest, CountsUsersAndHoldsDeletionWhileUsed) {
+  FakeClient api;
+  FakeClock clock;
+  RecordingSink sink;
+  api.Seed(kConfigs, {{"metadata", {{"name", "default"}}}});
+  api.Seed(kUsages,
+           {{"metadata", {{"name", "u1"}, {"labels", {{kProviderConfigLabel, "default"}}}}},
+            {"providerConfigRef", {{"name", "default"}}}});
+  api.Seed(kUsages, {{"metadata", {{"name", "u2"}, {"labels", {{kProviderConfigLabel, "other"}}}}},
+                     {"providerConfigRef", {{"name", "other"}}}});
+  ProviderConfigReconciler r(api, sink, clock, kConfigs, kUsages, false);
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  Json pc = api.Peek(kConfigs, {"", "default"});
+  EXPECT_EQ(pc["status"]["users"], 1);
+  EXPECT_EQ(pc["metadata"]["finalizers"], Json::array({kInUseFinalizer}));
+
+  api.Delete(kConfigs, {"", "default"});
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  pc = api.Peek(kConfigs, {"", "default"});
+  EXPECT_EQ(GetCondition(pc, "Terminating")["reason"], "InUse");
+  EXPECT_TRUE(sink.Has("UsageAccounting"));
+
+  api.Delete(kUsages, {"", "u1"});
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  EXPECT_FALSE(api.Has(kConfigs, {"", "default"}));
+}
+
+TEST(PoliciesTest, DeletionDecisions) {
+  auto should_delete = [](Json spec, bool legacy, bool enabled = true) {
+    return Policies({{"spec", spec}}, legacy, enabled).ShouldDelete();
+  };
+  EXPECT_TRUE(should_delete(Json::object(), true));
+  EXPECT_FALSE(should_delete({{"deletionPolicy", "Orphan"}}, true));
+  EXPECT_FALSE(should_delete({{"deletionPolicy", "Orphan"}}, true, false));
+  EXPECT_TRUE(should_delete(
+      {{"deletionPolicy", "Orphan"}, {"managementPolicies", {"Observe", "Delete"}}}, true));
+  EXPECT_FALSE(should_delete({{"managementPolicies", {"Observe", "Create"}}}, true));
+  EXPECT_TRUE(should_delete(Json::object(), false));
+  EXPECT_FALSE(should_delete({{"managementPolicies", {"Observe"}}}, false));
+  EXPECT_TRUE(should_delete({{"managementPolicies", {"Observe"}}}, false, false));
+}
+
+TEST(DurationTest, ParsesGoDurations) {
+  EXPECT_EQ(ParseDuration("90s"), std::chrono::milliseconds(90000));
+  EXPECT_EQ(ParseDuration("1h30m"), std::chrono::milliseconds(5400000));
+  EXPECT_EQ(ParseDuration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(ParseDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(ParseDuration("10"));
+  EXPECT_FALSE(ParseDuration("-1s"));
+  EXPECT_FALSE(ParseDuration("1d"));
+  EXPECT_FALSE(ParseDuration(""));
+  EXPECT_EQ(FormatDuration(std::chrono::milliseconds(5400000)), "1h30m");
+  EXPECT_EQ(FormatDuration(std::chrono::milliseconds(1500)), "1.5s");
+}
+
+TEST(ClockTest, Rfc3339RoundTrips) {
+  Time t;
+  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11Z", &t));
+  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
+  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11.123456Z", &t));
+  EXPECT_EQ(Rfc3339Micro(t), "2026-11-27T16:28:11.123456Z");
+  ASSERT_TRUE(ParseRfc3339("2026-11-27T17:28:11+01:00", &t));
+  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
+  EXPECT_FALSE(ParseRfc3339("yesterday", &t));
+  EXPECT_FALSE(ParseRfc3339("2026-11-27T16:28:11", &t));
+}
+
+}  // namespace
+}  // namespace runtime

@@ -1,0 +1,81 @@
+// ProviderConfigs: finding the one a managed resource names, recording that
+// it is in use (a ProviderConfigUsage per resource), and the reconciler that
+// counts a ProviderConfig's users and holds its deletion while any remain.
+#ifndef PROVIDER_RUNTIME_PROVIDERCONFIG_H_
+#define PROVIDER_RUNTIME_PROVIDERCONFIG_H_
+
+#include <optional>
+#include <string>
+
+#include "provider/kube/client.h"
+#include "provider/runtime/clock.h"
+#include "provider/runtime/events.h"
+
+namespace runtime {
+
+inline constexpr char kInUseFinalizer[] = "in-use.crossplane.io";
+inline constexpr char kProviderConfigLabel[] = "crossplane.io/provider-config";
+inline constexpr char kProviderConfigKindLabel[] = "crossplane.io/provider-config-kind";
+
+struct ProviderConfigKinds {
+  // Legacy (cluster-scoped resources): the cluster-scoped ProviderConfig.
+  // Modern (namespaced resources): the namespaced ProviderConfig.
+  kube::Resource provider_config;
+  // Modern only: ClusterProviderConfig.
+  std::optional<kube::Resource> cluster_provider_config;
+  kube::Resource usage;
+  bool modern = false;
+};
+
+class ProviderConfigs {
+ public:
+  ProviderConfigs(kube::Client& client, ProviderConfigKinds kinds)
+      : client_(client), kinds_(std::move(kinds)) {}
+
+  // The ProviderConfig spec.providerConfigRef names (default "default").
+  // Throws std::runtime_error naming it when it cannot be read.
+  kube::Json Resolve(const kube::Json& mr) const;
+
+  // Creates or refreshes the ProviderConfigUsage named after the resource's
+  // uid (in its namespace when namespaced), controlled by the resource.
+  void TrackUsage(const kube::Json& mr, const kube::Json& provider_config) const;
+
+  // Removes the resource's usage (when its finalizer goes; the garbage
+  // collector would too, but not before the resource is gone).
+  void ReleaseUsage(const kube::Json& mr) const;
+
+  const ProviderConfigKinds& kinds() const { return kinds_; }
+
+ private:
+  kube::Client& client_;
+  ProviderConfigKinds kinds_;
+};
+
+// Reconciles one ProviderConfig kind: status.users, the in-use finalizer,
+// and a Terminating condition while a deleted config is still used.
+class ProviderConfigReconciler {
+ public:
+  ProviderConfigReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+                           kube::Resource config, kube::Resource usage, bool modern)
+      : client_(client),
+        events_(events),
+        clock_(clock),
+        config_(std::move(config)),
+        usage_(std::move(usage)),
+        modern_(modern) {}
+
+  // Returns false when it should be retried.
+  bool Reconcile(const kube::ObjectKey& key);
+
+ private:
+  kube::Client& client_;
+  EventSink& events_;
+  const Clock& clock_;
+  kube::Resource config_;
+  kube::Resource usage_;
+  bool modern_;
+};
+
+}  // namespace runtime
+
+#endif  // PROVIDER_RUNTIME_PROVIDERCONFIG_H_
