@@ -1,0 +1,173 @@
+#include "provider/runtime/metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace runtime {
+namespace {
+
+std::string Escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+void Metrics::Put(const std::string& name, const std::string& type, const Labels& labels,
+                  double value, bool add, const std::string& help) {
+  std::lock_guard lock(mu_);
+  Family& f = families_[name];
+  if (f.type.empty()) f.type = type;
+  if (f.help.empty()) f.help = help;
+  if (add) {
+    f.samples[labels] += value;
+  } else {
+    f.samples[labels] = value;
+  }
+}
+
+void Metrics::Add(const std::string& name, const Labels& labels, double value,
+                  const std::string& help) {
+  Put(name, "counter", labels, value, true, help);
+}
+
+void Metrics::Set(const std::string& name, const Labels& labels, double value,
+                  const std::string& help) {
+  Put(name, "gauge", labels, value, false, help);
+}
+
+void Metrics::AddCollector(std::function<void(Metrics&)> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
+}
+
+double Metrics::Value(const std::string& name, const Labels& labels) {
+  std::lock_guard lock(mu_);
+  auto f = families_.find(name);
+  if (f == families_.end()) return 0;
+  auto s = f->second.samples.find(labels);
+  return s == f->second.samples.end() ? 0 : s->second;
+}
+
+std::string Metrics::Render() {
+  std::vector<std::function<void(Metrics&)>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  for (auto& c : collectors) c(*this);
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& [name, f] : families_) {
+    if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
+    out += "# TYPE " + name + " " + f.type + "\n";
+    for (const auto& [labels, value] : f.samples) {
+      out += name;
+      if (!labels.empty()) {
+        out += "{";
+        bool first = true;
+        for (const auto& [k, v] : labels) {
+          out += (first ? "" : ",") + k + "=\"" + Escape(v) + "\"";
+          first = false;
+        }
+        out += "}";
+      }
+      out += " " + Number(value) + "\n";
+    }
+  }
+  return out;
+}
+
+struct MetricsHandler {
+  static MHD_Result Handle(void* cls, MHD_Connection* connection, const char* url,
+                           const char* method, const char*, const char*, size_t*, void**) {
+    auto* server = static_cast<MetricsServer*>(cls);
+    if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
+      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
+    }
+    const std::string path = url;
+    if (path == "/metrics") {
+      return Reply(connection, MHD_HTTP_OK, server->metrics_.Render(),
+                   "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (path == "/healthz") return Reply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
+    if (path == "/readyz") {
+      const bool ready = !server->ready_ || server->ready_();
+      return Reply(connection, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                   ready ? "ok\n" : "not ready\n", "text/plain");
+    }
+    return Reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+  }
+
+  static MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
+                          const char* type) {
+    MHD_Response* response = MHD_create_response_from_buffer(
+        body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(response, "Content-Type", type);
+    const MHD_Result r = MHD_queue_response(connection, code, response);
+    MHD_destroy_response(response);
+    return r;
+  }
+};
+
+MetricsServer::MetricsServer(Metrics& metrics, const std::string& address,
+                             std::function<bool()> ready)
+    : metrics_(metrics), ready_(std::move(ready)) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::invalid_argument("--metrics-address: want [host]:port, got \"" + address + "\"");
+  }
+  const std::string host = address.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--metrics-address: bad port in \"" + address + "\"");
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (!host.empty() && inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    throw std::invalid_argument("--metrics-address: \"" + host + "\" is not an IPv4 address");
+  }
+  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr,
+                             nullptr, &MetricsHandler::Handle, this, MHD_OPTION_SOCK_ADDR,
+                             reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_END);
+  if (daemon_ == nullptr) {
+    throw std::runtime_error("cannot serve metrics on " + address);
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  port_ = info != nullptr ? info->port : port;
+}
+
+MetricsServer::~MetricsServer() {
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+}
+
+}  // namespace runtime
