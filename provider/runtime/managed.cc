@@ -252,7 +252,8 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     }
   }
 
-  if (CreateIncomplete(mr)) {
+  const bool incomplete = CreateIncomplete(mr);
+  if (incomplete) {
     if (!options_.deterministic_external_name) {
       warn("CannotInitializeManagedResource", kCreateIncompleteMessage);
       set(Creating());
@@ -292,6 +293,20 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     warn("CannotObserveExternalResource", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
+  }
+
+  if (incomplete && observation.exists && options_.deterministic_external_name && !deleting) {
+    // The interrupted create did happen: record it, so the resource does not
+    // carry a pending create forever.
+    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
+    try {
+      PersistAnnotations(mr, {{kCreateSucceeded, Annotation(mr, kCreateSucceeded)}});
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) throw;
+      warn("CannotUpdateManagedResource", e.what());
+      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      return WriteStatus(mr, Result::Backoff());
+    }
   }
 
   if (policies.ShouldObserveOnly() && !observation.exists) {

@@ -253,6 +253,11 @@ TEST_F(ManagedTest, IncompleteCreateBlocksUnlessNamesAreDeterministic) {
   deterministic.Reconcile({"", "w1"});
   EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
   EXPECT_EQ(script.calls.front(), "connect default");
+  // It existed after all: the create is recorded as done, the guard is gone.
+  EXPECT_EQ(Annotation(Get(), kCreateSucceeded), "2027-01-15T08:00:00Z");
+  script.calls.clear();
+  Reconciler().Reconcile({"", "w1"});
+  EXPECT_EQ(script.calls.front(), "connect default");
 }
 
 TEST_F(ManagedTest, ARecordedOutcomeClearsTheGuard) {

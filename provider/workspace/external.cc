@@ -1,0 +1,684 @@
+#include "provider/workspace/external.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "provider/kube/lease.h"
+#include "provider/kube/resources.h"
+#include "provider/runtime/conditions.h"
+#include "provider/runtime/connection.h"
+#include "provider/runtime/duration.h"
+#include "provider/workspace/kinds.h"
+#include "provider/workspace/source.h"
+#include "provider/workspace/state_store.h"
+#include "provider/workspace/tofu.h"
+#include "provider/workspace/vars.h"
+
+namespace workspace {
+namespace {
+
+namespace fs = std::filesystem;
+using kube::Json;
+
+constexpr char kPlanFile[] = "tfplan";
+constexpr char kStateFile[] = "terraform.tfstate";
+
+// Everything a run needs, read from the Workspace, its ProviderConfig and
+// the Secrets and ConfigMaps they name, before any run starts.
+struct Settings {
+  std::string uid;
+  std::string state_ns;
+  int history = 5;
+  std::optional<std::string> key;
+  std::vector<std::pair<std::string, std::string>> files;  // credentials, provider-config.tf
+  bool plugin_cache = true;
+
+  std::string source;
+  std::string module;
+  bool json = false;
+  GitSource git;
+  std::vector<VarFile> var_files;
+  Json varmap;
+  std::vector<std::pair<std::string, std::string>> vars;
+  std::vector<std::string> env;
+  std::chrono::milliseconds timeout{0};
+  std::vector<std::string> secrets;  // values to redact
+};
+
+Json ObjectAt(const Json& j, const std::string& key) {
+  if (!j.is_object()) return Json::object();
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : Json::object();
+}
+
+Json ArrayAt(const Json& j, const std::string& key) {
+  if (!j.is_object()) return Json::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : Json::array();
+}
+
+std::string StringAt(const Json& j, const std::string& key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Reads one key of a Secret or ConfigMap. `field` names the reference in
+// errors ("spec.forProvider.env[1].secretKeyRef").
+std::string ReadKey(kube::Client& client, bool secret, const Json& ref,
+                    const std::string& forced_ns, const std::string& field) {
+  const std::string name = StringAt(ref, "name");
+  const std::string key = StringAt(ref, "key");
+  const std::string ns = forced_ns.empty() ? StringAt(ref, "namespace") : forced_ns;
+  if (name.empty()) throw std::runtime_error(field + ".name is required");
+  if (key.empty()) throw std::runtime_error(field + ".key is required");
+  if (ns.empty()) throw std::runtime_error(field + ".namespace is required");
+  const std::string kind = secret ? "Secret" : "ConfigMap";
+  Json object;
+  try {
+    object = client.Get(secret ? kube::kSecrets : kube::kConfigMaps, {ns, name});
+  } catch (const kube::ApiError& e) {
+    throw std::runtime_error(field + ": cannot read " + kind + " " + ns + "/" + name + ": " +
+                             (kube::IsNotFound(e) ? std::string("not found") : e.what()));
+  }
+  const Json data = ObjectAt(object, "data");
+  if (data.contains(key) && data[key].is_string()) {
+    const std::string value = data[key].get<std::string>();
+    return secret ? runtime::Base64Decode(value) : value;
+  }
+  const Json binary = ObjectAt(object, "binaryData");
+  if (!secret && binary.contains(key) && binary[key].is_string()) {
+    return runtime::Base64Decode(binary[key].get<std::string>());
+  }
+  throw std::runtime_error(field + ": " + kind + " " + ns + "/" + name + " has no key \"" + key +
+                           "\"");
+}
+
+// Leaf values of a JSON document, for redaction.
+void CollectValues(const Json& j, std::vector<std::string>& out) {
+  if (j.is_string()) {
+    out.push_back(j.get<std::string>());
+  } else if (j.is_number()) {
+    out.push_back(j.dump());
+  } else if (j.is_structured()) {
+    for (const auto& v : j) CollectValues(v, out);
+  }
+}
+
+void WriteFile(const fs::path& path, const std::string& content, mode_t mode = 0600) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) throw std::runtime_error("cannot write " + path.filename().string());
+  }
+  ::chmod(path.c_str(), mode);
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
+                 const WorkspaceOptions& options) {
+  Settings s;
+  s.uid = mr["metadata"].value("uid", "");
+  const std::string mr_ns = mr["metadata"].value("namespace", "");
+  const std::string pc_ns = pc["metadata"].value("namespace", "");
+  const Json pc_spec = ObjectAt(pc, "spec");
+
+  // ProviderConfig: where state lives, how it is protected, credentials.
+  const Json state = ObjectAt(pc_spec, "state");
+  s.state_ns = !pc_ns.empty() ? pc_ns : StringAt(state, "namespace");
+  if (s.state_ns.empty()) s.state_ns = options.default_state_namespace;
+  s.history = state.value("history", 5);
+  if (state.contains("encryptionKeySecretRef")) {
+    s.key = ReadKey(client, true, state["encryptionKeySecretRef"], pc_ns,
+                    "ProviderConfig spec.state.encryptionKeySecretRef");
+    if (s.key->empty()) {
+      throw std::runtime_error("ProviderConfig spec.state.encryptionKeySecretRef: the key is empty");
+    }
+  }
+  s.plugin_cache = pc_spec.value("pluginCache", true);
+  const Json credentials = ArrayAt(pc_spec, "credentials");
+  for (size_t i = 0; i < credentials.size(); ++i) {
+    const Json& c = credentials[i];
+    const std::string field = "ProviderConfig spec.credentials[" + std::to_string(i) + "]";
+    const std::string filename = StringAt(c, "filename");
+    if (filename.empty() || filename.find('/') != std::string::npos || filename == "." ||
+        filename == "..") {
+      throw std::runtime_error(field + ".filename must be a plain file name");
+    }
+    const std::string source = c.value("source", "None");
+    std::string content;
+    if (source == "Secret") {
+      content = ReadKey(client, true, ObjectAt(c, "secretRef"), pc_ns, field + ".secretRef");
+    } else if (source == "Environment") {
+      const std::string var = StringAt(ObjectAt(c, "env"), "name");
+      const char* value = var.empty() ? nullptr : std::getenv(var.c_str());
+      if (value == nullptr) {
+        throw std::runtime_error(field + ".env.name: the provider has no variable \"" + var + "\"");
+      }
+      content = value;
+    } else if (source != "None") {
+      throw std::runtime_error(field + ".source: \"" + source + "\" is not None, Secret or Environment");
+    }
+    s.secrets.push_back(content);
+    s.files.emplace_back(filename, content);
+  }
+  if (const std::string configuration = StringAt(pc_spec, "configuration"); !configuration.empty()) {
+    s.files.emplace_back("provider-config.tf", configuration);
+  }
+
+  // The Workspace.
+  const Json fp = ObjectAt(ObjectAt(mr, "spec"), "forProvider");
+  s.source = StringAt(fp, "source");
+  if (s.source == "Inline") {
+    s.module = StringAt(fp, "module");
+    s.json = StringAt(fp, "inlineFormat") == "JSON";
+    if (s.module.empty()) {
+      throw std::runtime_error("spec.forProvider.module is required when source is Inline");
+    }
+  } else if (s.source == "Git") {
+    const Json git = ObjectAt(fp, "git");
+    s.git = {StringAt(git, "url"), StringAt(git, "ref"), StringAt(git, "path")};
+    if (s.git.url.empty() || s.git.ref.empty()) {
+      throw std::runtime_error("spec.forProvider.git.url and git.ref are required when source is Git");
+    }
+  } else {
+    throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
+  }
+  const Json var_files = ArrayAt(fp, "varFiles");
+  for (size_t i = 0; i < var_files.size(); ++i) {
+    const Json& v = var_files[i];
+    const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
+    const std::string source = StringAt(v, "source");
+    VarFile file;
+    file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJson : VarFormat::kHcl;
+    if (source == "SecretKey") {
+      file.content = ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
+    } else if (source == "ConfigMapKey") {
+      file.content =
+          ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns, field + ".configMapKeyRef");
+    } else {
+      throw std::runtime_error(field + ".source: \"" + source + "\" is not SecretKey or ConfigMapKey");
+    }
+    // Values in a var file are what errors must never show.
+    if (file.format == VarFormat::kJson) {
+      const Json parsed = Json::parse(file.content, nullptr, false);
+      if (parsed.is_discarded()) throw std::runtime_error(field + ": the content is not valid JSON");
+      CollectValues(parsed, s.secrets);
+    } else {
+      std::istringstream lines(file.content);
+      for (std::string line; std::getline(lines, line);) {
+        const size_t eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        std::string value = line.substr(eq + 1);
+        value.erase(0, value.find_first_not_of(" \t\""));
+        while (!value.empty() && (value.back() == '"' || value.back() == ' ' || value.back() == '\r')) {
+          value.pop_back();
+        }
+        s.secrets.push_back(value);
+      }
+    }
+    s.var_files.push_back(std::move(file));
+  }
+  s.varmap = fp.contains("varmap") && fp["varmap"].is_object() ? fp["varmap"] : Json::object();
+  CollectValues(s.varmap, s.secrets);
+  for (const auto& v : ArrayAt(fp, "vars")) {
+    s.vars.emplace_back(StringAt(v, "key"), StringAt(v, "value"));
+    s.secrets.push_back(StringAt(v, "value"));
+  }
+  const Json env = ArrayAt(fp, "env");
+  for (size_t i = 0; i < env.size(); ++i) {
+    const Json& e = env[i];
+    const std::string field = "spec.forProvider.env[" + std::to_string(i) + "]";
+    const std::string name = StringAt(e, "name");
+    if (name.empty() || name.find('=') != std::string::npos) {
+      throw std::runtime_error(field + ".name must be a variable name");
+    }
+    std::string value;
+    if (e.contains("value")) {
+      value = StringAt(e, "value");
+    } else if (e.contains("secretKeyRef")) {
+      value = ReadKey(client, true, e["secretKeyRef"], mr_ns, field + ".secretKeyRef");
+      s.secrets.push_back(value);
+    } else if (e.contains("configMapKeyRef")) {
+      value = ReadKey(client, false, e["configMapKeyRef"], mr_ns, field + ".configMapKeyRef");
+    }
+    s.env.push_back(name + "=" + value);
+  }
+  s.timeout = options.default_timeout;
+  if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
+    const auto parsed = runtime::ParseDuration(t);
+    if (!parsed || parsed->count() <= 0) {
+      throw std::runtime_error("spec.forProvider.timeout: \"" + t + "\" is not a duration like 10m");
+    }
+    s.timeout = *parsed;
+  }
+  return s;
+}
+
+// True when a process holds OpenTofu's lock on the state file in `dir`: an
+// interrupted run's tofu is still writing its state.
+bool StateFileLocked(const fs::path& state) {
+  const int fd = ::open(state.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  const bool locked = ::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+  ::close(fd);
+  return locked;
+}
+
+std::string PlanSummary(int add, int change, int destroy) {
+  return std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
+         std::to_string(destroy) + " to destroy";
+}
+
+class WorkspaceClient : public runtime::ExternalClient {
+ public:
+  WorkspaceClient(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+                  const WorkspaceOptions& options, Settings settings, const Json& mr)
+      : client_(client),
+        events_(events),
+        clock_(clock),
+        options_(options),
+        s_(std::move(settings)),
+        dir_(fs::path(options.work_root) / s_.uid),
+        store_(client, StateStore::Options{s_.state_ns, s_.uid, s_.history, s_.key,
+                                            {{"workloads.terraforming.io/workspace",
+                                              kube::KeyOf(mr).String()},
+                                             {"workloads.terraforming.io/kind",
+                                              mr.value("apiVersion", "") + "/" +
+                                                  mr.value("kind", "")}}}),
+        lock_(client, clock, {s_.state_ns, "tflock-" + s_.uid}, options.identity,
+              options.lock_duration,
+              {{"workloads.terraforming.io/workspace-uid", s_.uid}}) {}
+
+  ~WorkspaceClient() override { Disconnect(); }
+
+  runtime::Observation Observe(Json& mr) override {
+    Lock(mr);
+    Recover(mr);
+    Rollback(mr);
+    current_ = store_.Load();
+
+    runtime::Observation o;
+    o.exists = current_.has_value();
+    Json& at = mr["status"]["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    if (current_) {
+      PublishOutputs(mr, current_->json, o.details);
+      at["state"] = {{"serial", current_->serial},
+                     {"lineage", current_->lineage},
+                     {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
+                     {"versions", store_.Versions()}};
+    }
+    if (mr["metadata"].contains("deletionTimestamp")) {
+      // Deleting: Delete destroys from the state; no plan is needed.
+      o.up_to_date = true;
+      return o;
+    }
+
+    Prepare(mr);
+    const runtime::Time started = clock_.Now();
+    PlanResult plan = tofu_->Plan(kPlanFile);
+    if (!plan.ok) {
+      RecordRun(mr, "Plan", false, started, plan.error);
+      mr["status"]["atProvider"] = at;
+      throw std::runtime_error(plan.error);
+    }
+    planned_ = true;
+    at["plan"] = {{"add", plan.add},
+                  {"change", plan.change},
+                  {"destroy", plan.destroy},
+                  {"plannedAt", runtime::Rfc3339(clock_.Now())}};
+    if (plan.changes && o.exists) {
+      events_.Normal(mr, "PlannedChanges",
+                     "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
+    }
+    o.up_to_date = o.exists && !plan.changes;
+    if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
+    return o;
+  }
+
+  runtime::ExternalResult Create(Json& mr) override { return Apply(mr); }
+  runtime::ExternalResult Update(Json& mr) override { return Apply(mr); }
+
+  void Delete(Json& mr) override {
+    if (!tofu_) Prepare(mr);
+    const runtime::Time started = clock_.Now();
+    const RunResult run = tofu_->Destroy();
+    const std::string after = SaveState();
+    if (!run.ok) {
+      RecordRun(mr, "Destroy", false, started, run.error);
+      events_.Warning(mr, "DestroyFailed", run.error);
+      throw std::runtime_error(run.error);
+    }
+    RecordRun(mr, "Destroy", true, started, "");
+    if (after.empty() || ResourceCount(after) == 0) {
+      // Nothing is left: the state and its lock go with the Workspace.
+      store_.Remove();
+      remove_lease_ = true;
+    }
+    events_.Normal(mr, "Destroyed", "Destroyed every resource of the workspace");
+  }
+
+  void Disconnect() override {
+    if (disconnected_) return;
+    disconnected_ = true;
+    StopRenewing();
+    std::error_code ec;
+    if (tofu_ || fs::exists(dir_, ec)) fs::remove_all(dir_, ec);
+    if (ec) spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
+    if (locked_) {
+      try {
+        if (remove_lease_) {
+          client_.Delete(kube::kLeases, {s_.state_ns, "tflock-" + s_.uid});
+        } else {
+          lock_.Release();
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("cannot release the state lock of workspace {}: {}", s_.uid, e.what());
+      }
+    }
+  }
+
+ private:
+  // Takes the state lock, waiting a little for a live holder; a holder that
+  // is an earlier life of this provider is taken over at once.
+  void Lock(const Json& mr) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
+    for (;;) {
+      if (lock_.TryAcquire()) break;
+      const std::string holder = lock_.Holder();
+      if (HolderIsGone(holder, options_.identity)) {
+        ForceRelease(holder);
+        if (lock_.TryAcquire()) break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw std::runtime_error("the state is locked by " + holder +
+                                 "; retrying until it is released or its lease expires");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    locked_ = true;
+    (void)mr;
+    renewer_ = std::thread([this] {
+      std::unique_lock l(renew_mu_);
+      const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lock_duration) / 3;
+      while (!renew_cv_.wait_for(l, period, [this] { return stop_renewing_; })) {
+        l.unlock();
+        bool ok = false;
+        try {
+          ok = lock_.Renew();
+        } catch (const std::exception& e) {
+          spdlog::warn("cannot renew the state lock of workspace {}: {}", s_.uid, e.what());
+        }
+        if (!ok) spdlog::warn("the state lock of workspace {} could not be renewed", s_.uid);
+        l.lock();
+      }
+    });
+  }
+
+  void ForceRelease(const std::string& holder) {
+    try {
+      Json lease = client_.Get(kube::kLeases, {s_.state_ns, "tflock-" + s_.uid});
+      if (StringAt(ObjectAt(lease, "spec"), "holderIdentity") != holder) return;
+      lease["spec"]["holderIdentity"] = "";
+      client_.Update(kube::kLeases, lease);
+      spdlog::info("workspace {}: took over the state lock of {}, an earlier life of this provider",
+                   s_.uid, holder);
+    } catch (const kube::ApiError& e) {
+      if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
+    }
+  }
+
+  void StopRenewing() {
+    {
+      std::lock_guard l(renew_mu_);
+      stop_renewing_ = true;
+    }
+    renew_cv_.notify_all();
+    if (renewer_.joinable()) renewer_.join();
+  }
+
+  // A working folder that exists before this run is what an interrupted run
+  // left: its state file may be newer than the stored one.
+  void Recover(Json& mr) {
+    std::error_code ec;
+    if (!fs::exists(dir_, ec)) return;
+    const fs::path state = dir_ / kStateFile;
+    if (StateFileLocked(state)) {
+      throw std::runtime_error("an interrupted run is still writing its state; waiting for it");
+    }
+    if (fs::exists(state, ec)) {
+      const std::string text = ReadFile(state);
+      const Json parsed = Json::parse(text, nullptr, false);
+      const auto stored = store_.Load();
+      if (!parsed.is_discarded() && parsed.is_object()) {
+        const int64_t serial = parsed.value("serial", int64_t{0});
+        const std::string lineage = parsed.value("lineage", "");
+        if (!stored || (stored->lineage == lineage && serial > stored->serial)) {
+          store_.Save(text);
+          events_.Warning(mr, "RecoveredState",
+                          "Recovered state serial " + std::to_string(serial) +
+                              " written by an interrupted run");
+        }
+      } else {
+        spdlog::warn("workspace {}: the interrupted run's state file is unreadable; the stored "
+                     "state stands",
+                     s_.uid);
+      }
+    }
+    fs::remove_all(dir_, ec);
+  }
+
+  void Rollback(Json& mr) {
+    const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
+    if (want.empty()) return;
+    Json& at = mr["status"]["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    if (StringAt(at, "lastRollback") == want) return;
+    int64_t serial = 0;
+    try {
+      size_t used = 0;
+      serial = std::stoll(want, &used);
+      if (used != want.size()) throw std::invalid_argument(want);
+    } catch (const std::exception&) {
+      throw std::runtime_error(std::string("annotation ") + kRollbackAnnotation + ": \"" + want +
+                               "\" is not a state serial");
+    }
+    store_.Restore(serial);
+    at["lastRollback"] = want;
+    events_.Warning(mr, "RolledBack", "Restored state serial " + want);
+  }
+
+  // Writes the module, provider configuration, credentials, variables and
+  // the state into the working folder and runs init.
+  void Prepare(Json& mr) {
+    fs::create_directories(dir_);
+    ::chmod(dir_.c_str(), 0700);
+    SourceResult source;
+    if (s_.source == "Git") {
+      source = PrepareGit(dir_.string(), s_.git, (fs::path(options_.cache_root) / "git").string(),
+                          BaseEnv());
+      mr["status"]["atProvider"]["source"] = {{"commit", source.commit}};
+    } else {
+      source = PrepareInline(dir_.string(), s_.module, s_.json);
+    }
+    for (const auto& [name, content] : s_.files) WriteFile(dir_ / name, content);
+    const std::vector<std::string> var_files = WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars);
+    if (current_) WriteFile(dir_ / kStateFile, current_->json);
+
+    Tofu::Options o;
+    o.binary = options_.tofu_binary;
+    o.dir = dir_.string();
+    o.env = BaseEnv();
+    o.env.insert(o.env.end(), s_.env.begin(), s_.env.end());
+    o.timeout = s_.timeout;
+    o.cancel = options_.cancel;
+    o.var_files = var_files;
+    o.secrets = s_.secrets;
+    tofu_ = std::make_unique<Tofu>(o);
+    const runtime::Time started = clock_.Now();
+    const RunResult init = tofu_->Init();
+    if (!init.ok) {
+      RecordRun(mr, "Init", false, started, init.error);
+      throw std::runtime_error(init.error);
+    }
+  }
+
+  std::vector<std::string> BaseEnv() const {
+    std::vector<std::string> env;
+    for (const char* name : {"PATH", "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY",
+                             "HTTP_PROXY", "NO_PROXY"}) {
+      if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+    }
+    env.push_back("HOME=" + (fs::path(options_.cache_root) / "home").string());
+    if (s_.plugin_cache) {
+      const fs::path cache = fs::path(options_.cache_root) / "plugins";
+      std::error_code ec;
+      fs::create_directories(cache, ec);
+      env.push_back("TF_PLUGIN_CACHE_DIR=" + cache.string());
+    }
+    return env;
+  }
+
+  runtime::ExternalResult Apply(Json& mr) {
+    if (!planned_) throw std::runtime_error("no plan to apply (observe did not plan)");
+    const runtime::Time started = clock_.Now();
+    const RunResult run = tofu_->Apply(kPlanFile);
+    // Whatever happened, what tofu recorded is kept: a failed apply may
+    // still have created things.
+    const std::string after = SaveState();
+    if (!run.ok) {
+      RecordRun(mr, "Apply", false, started, run.error);
+      runtime::SetCondition(mr, runtime::Unavailable(run.error), clock_.Now());
+      events_.Warning(mr, "ApplyFailed", run.error);
+      throw std::runtime_error(run.error);
+    }
+    RecordRun(mr, "Apply", true, started, "");
+    runtime::ExternalResult result;
+    if (!after.empty()) {
+      PublishOutputs(mr, after, result.details);
+      const auto saved = store_.Load();
+      if (saved) {
+        mr["status"]["atProvider"]["state"] = {
+            {"serial", saved->serial},
+            {"lineage", saved->lineage},
+            {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
+            {"versions", store_.Versions()}};
+      }
+    }
+    const Json plan = ObjectAt(ObjectAt(ObjectAt(mr, "status"), "atProvider"), "plan");
+    events_.Normal(mr, "Applied",
+                   "Applied: " + PlanSummary(plan.value("add", 0), plan.value("change", 0),
+                                             plan.value("destroy", 0)));
+    runtime::SetCondition(mr, runtime::Available(), clock_.Now());
+    return result;
+  }
+
+  // Stores the working folder's state file; returns its text ("" if none).
+  std::string SaveState() {
+    const fs::path state = dir_ / kStateFile;
+    std::error_code ec;
+    if (!fs::exists(state, ec)) return "";
+    const std::string text = ReadFile(state);
+    if (text.empty()) return "";
+    store_.Save(text);
+    return text;
+  }
+
+  void PublishOutputs(Json& mr, const std::string& state, runtime::ConnectionDetails& details) {
+    Json outputs = Json::object();
+    for (const auto& [name, output] : ParseOutputs(state)) {
+      details[name] = output.value.is_string() ? output.value.get<std::string>() : output.value.dump();
+      if (!output.sensitive) outputs[name] = output.value;
+    }
+    mr["status"]["atProvider"]["outputs"] = outputs;
+  }
+
+  void RecordRun(Json& mr, const std::string& operation, bool ok, runtime::Time started,
+                 const std::string& message) {
+    Json run = {{"operation", operation},
+                {"result", ok ? "Succeeded" : "Failed"},
+                {"startedAt", runtime::Rfc3339(started)},
+                {"finishedAt", runtime::Rfc3339(clock_.Now())}};
+    if (!message.empty()) run["message"] = runtime::Truncate(message, 512);
+    Json& at = mr["status"]["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    at["lastRun"] = run;
+  }
+
+  kube::Client& client_;
+  runtime::EventSink& events_;
+  const runtime::Clock& clock_;
+  const WorkspaceOptions& options_;
+  Settings s_;
+  fs::path dir_;
+  StateStore store_;
+  kube::LeaseLock lock_;
+  std::optional<State> current_;
+  std::unique_ptr<Tofu> tofu_;
+  bool planned_ = false;
+  bool locked_ = false;
+  bool remove_lease_ = false;
+  bool disconnected_ = false;
+
+  std::thread renewer_;
+  std::mutex renew_mu_;
+  std::condition_variable renew_cv_;
+  bool stop_renewing_ = false;
+};
+
+}  // namespace
+
+std::string NewIdentity() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  std::ostringstream s;
+  s << host << "-" << ::getpid() << "-" << std::hex << (static_cast<uint64_t>(rd()) << 32 | rd());
+  return s.str();
+}
+
+bool HolderIsGone(const std::string& holder, const std::string& self) {
+  if (holder.empty() || holder == self) return false;
+  // <host>-<pid>-<random>: split from the right, hosts may contain dashes.
+  const size_t r = holder.rfind('-');
+  const size_t p = r == std::string::npos || r == 0 ? std::string::npos : holder.rfind('-', r - 1);
+  const size_t sr = self.rfind('-');
+  const size_t sp = sr == std::string::npos || sr == 0 ? std::string::npos : self.rfind('-', sr - 1);
+  if (p == std::string::npos || sp == std::string::npos) return false;
+  if (holder.substr(0, p) != self.substr(0, sp)) return false;  // another host: trust the lease
+  const std::string pid_text = holder.substr(p + 1, r - p - 1);
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  if (pid == ::getpid()) return true;  // this pid, another life
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+WorkspaceConnector::WorkspaceConnector(kube::Client& client, runtime::EventSink& events,
+                                       const runtime::Clock& clock, WorkspaceOptions options)
+    : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
+
+std::unique_ptr<runtime::ExternalClient> WorkspaceConnector::Connect(Json& mr, const Json& pc) {
+  Settings settings = Resolve(client_, mr, pc, options_);
+  return std::make_unique<WorkspaceClient>(client_, events_, clock_, options_, std::move(settings),
+                                           mr);
+}
+
+}  // namespace workspace

@@ -1,0 +1,59 @@
+// The Workspace kind's external client: a Workspace is an OpenTofu root
+// module whose state the provider keeps in a Kubernetes Secret. Observe
+// plans (drift detection); Create and Update apply exactly the plan Observe
+// made in the same reconcile; Delete destroys. Every run happens in a
+// working folder of its own, under a Lease that says who holds the state,
+// and the folder is removed afterwards: a folder found at the start of a
+// reconcile is the trace of a run that was interrupted, and the state it
+// holds is recovered before anything else happens.
+#ifndef PROVIDER_WORKSPACE_EXTERNAL_H_
+#define PROVIDER_WORKSPACE_EXTERNAL_H_
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "provider/kube/client.h"
+#include "provider/runtime/clock.h"
+#include "provider/runtime/events.h"
+#include "provider/runtime/managed.h"
+
+namespace workspace {
+
+struct WorkspaceOptions {
+  std::string tofu_binary;
+  std::string work_root;   // one folder per Workspace uid
+  std::string cache_root;  // git mirrors, plugin cache
+  std::string default_state_namespace = "crossplane-system";
+  std::string identity;  // this provider instance, for Leases
+  std::chrono::milliseconds default_timeout{std::chrono::minutes(20)};
+  std::chrono::seconds lock_duration{60};
+  // How long Observe waits for a lock another live holder has.
+  std::chrono::milliseconds lock_wait{std::chrono::seconds(10)};
+  const std::atomic<bool>* cancel = nullptr;  // set when the provider stops
+};
+
+class WorkspaceConnector : public runtime::Connector {
+ public:
+  WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+                     WorkspaceOptions options);
+  std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
+                                                   const kube::Json& provider_config) override;
+
+ private:
+  kube::Client& client_;
+  runtime::EventSink& events_;
+  const runtime::Clock& clock_;
+  WorkspaceOptions options_;
+};
+
+// A unique identity for this process: <host>-<pid>-<random>. A lock whose
+// holder names this host and a process that is gone (or this very pid with
+// another random part: an earlier life of this process) is free.
+std::string NewIdentity();
+bool HolderIsGone(const std::string& holder, const std::string& self);
+
+}  // namespace workspace
+
+#endif  // PROVIDER_WORKSPACE_EXTERNAL_H_

@@ -1,0 +1,44 @@
+// The API types of the Workspace kind and its ProviderConfigs
+// (provider/API.md).
+#ifndef PROVIDER_WORKSPACE_KINDS_H_
+#define PROVIDER_WORKSPACE_KINDS_H_
+
+#include "provider/kube/client.h"
+#include "provider/runtime/providerconfig.h"
+
+namespace workspace {
+
+inline constexpr char kGroup[] = "terraform.workloads.terraforming.io";
+inline constexpr char kModernGroup[] = "terraform.workloads.m.terraforming.io";
+inline constexpr char kVersion[] = "v1alpha1";
+
+inline const kube::Resource kWorkspaces{kGroup, kVersion, "workspaces", "Workspace", false};
+inline const kube::Resource kProviderConfigs{kGroup, kVersion, "providerconfigs",
+                                             "ProviderConfig", false};
+inline const kube::Resource kProviderConfigUsages{kGroup, kVersion, "providerconfigusages",
+                                                  "ProviderConfigUsage", false};
+
+inline const kube::Resource kModernWorkspaces{kModernGroup, kVersion, "workspaces", "Workspace",
+                                              true};
+inline const kube::Resource kModernProviderConfigs{kModernGroup, kVersion, "providerconfigs",
+                                                   "ProviderConfig", true};
+inline const kube::Resource kClusterProviderConfigs{kModernGroup, kVersion,
+                                                    "clusterproviderconfigs",
+                                                    "ClusterProviderConfig", false};
+inline const kube::Resource kModernProviderConfigUsages{kModernGroup, kVersion,
+                                                        "providerconfigusages",
+                                                        "ProviderConfigUsage", true};
+
+inline runtime::ProviderConfigKinds LegacyConfigKinds() {
+  return {kProviderConfigs, std::nullopt, kProviderConfigUsages, false};
+}
+inline runtime::ProviderConfigKinds ModernConfigKinds() {
+  return {kModernProviderConfigs, kClusterProviderConfigs, kModernProviderConfigUsages, true};
+}
+
+// The annotation that restores a kept state version.
+inline constexpr char kRollbackAnnotation[] = "workloads.terraforming.io/rollback-to";
+
+}  // namespace workspace
+
+#endif  // PROVIDER_WORKSPACE_KINDS_H_
