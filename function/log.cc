@@ -12,33 +12,11 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/log_format.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn {
 namespace {
-
-// Formats each record as {"ts":..., "level":..., "logger":..., "msg":...}.
-// The message goes through a JSON encoder, so quotes and control characters
-// in it cannot break the line.
-class JsonFormatter : public spdlog::formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const absl::Time t = absl::FromChrono(msg.time);
-    nlohmann::json line = {
-        {"ts", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone())},
-        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
-                              spdlog::level::to_string_view(msg.level).size())},
-        {"logger", "function-platform"},
-        {"msg", std::string(msg.payload.data(), msg.payload.size())},
-    };
-    const std::string text =
-        sdk::Cat(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "\n");
-    dest.append(text.data(), text.data() + text.size());
-  }
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>();
-  }
-};
 
 // gRPC's own log lines (a failed TLS handshake, for one) would otherwise go
 // straight to stderr in gRPC's format, breaking one-JSON-object-per-line.
@@ -60,19 +38,10 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
 }  // namespace
 
 absl::Status SetUpLogging(std::string_view format, bool debug) {
-  auto logger = std::make_shared<spdlog::logger>("function-platform",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else if (format == "text") {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-  } else {
+  if (!platform::SetUpLogger("function-platform", std::string(format), debug)) {
     return absl::InvalidArgumentError(
         sdk::Cat("--log-format: must be text or json, not \"", format, "\""));
   }
-  logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(std::move(logger));
   gpr_set_log_function(&ForwardGrpcLog);
   return absl::OkStatus();
 }

@@ -12,9 +12,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "common/flags.h"
 #include "function/log.h"
 #include "function/registry.h"
 #include "function/runner.h"
@@ -34,43 +34,6 @@ ABSL_FLAG(int, shutdown_grace_seconds, 30,
 
 namespace {
 
-// Abseil names flags with underscores and does not accept dashes, but the
-// function spec, the SDKs and this program's usage spell them with dashes
-// (--tls-certs-dir, --max-recv-message-size, --log-format). Rewrites every
-// argument that names a defined flag with dashes into the underscore form;
-// values, unknown flags and everything after "--" are left as they are.
-std::vector<std::string> UnderscoreFlagNames(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    std::string& arg = args[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;
-    const std::size_t begin = arg[1] == '-' ? 2 : 1;
-    const std::size_t end = std::min(arg.find('='), arg.size());
-    const bool inline_value = end < arg.size();
-    std::string name = arg.substr(begin, end - begin);
-    std::replace(name.begin(), name.end(), '-', '_');
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    bool negated = false;
-    if (flag == nullptr && name.rfind("no", 0) == 0) {
-      // --no-debug: Abseil spells the negation of a boolean --nodebug.
-      std::string positive = name.substr(name.rfind("no_", 0) == 0 ? 3 : 2);
-      flag = absl::FindCommandLineFlag(positive);
-      negated = flag != nullptr && flag->IsOfType<bool>();
-      if (!negated) {
-        flag = nullptr;
-      } else {
-        name = "no" + positive;
-      }
-    }
-    if (flag == nullptr) continue;
-    arg.replace(begin, end - begin, name);
-    // "--flag value": the value is the next argument; leave it alone.
-    if (!negated && !inline_value && !flag->IsOfType<bool>()) ++i;
-  }
-  return args;
-}
-
 // Blocks SIGTERM and SIGINT in every thread (gRPC's included, since they are
 // created later) so that main can wait for them with sigwait.
 sigset_t BlockShutdownSignals() {
@@ -88,7 +51,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Crossplane composition function for XEnvironment, XCluster and XDatabase.\n"
       "Serves apiextensions.fn.proto.v1 and v1beta1 RunFunction over gRPC.");
-  std::vector<std::string> args = UnderscoreFlagNames(argc, argv);
+  std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
   absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
