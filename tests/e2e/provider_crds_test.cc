@@ -36,6 +36,15 @@ std::string SharedCrds() {
   return env.empty() ? kSource + "/../shared/crds" : env;
 }
 
+// The first lines of a manifest of ours: apiVersion, kind and metadata.
+std::string Head(const std::string& group, const std::string& kind, const std::string& name,
+                 const std::string& ns = "") {
+  std::string head =
+      "apiVersion: " + group + "/v1alpha1\nkind: " + kind + "\nmetadata:\n  name: " + name + "\n";
+  if (!ns.empty()) head += "  namespace: " + ns + "\n";
+  return head;
+}
+
 std::vector<std::string> YamlFiles(const std::string& dir) {
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -70,7 +79,8 @@ class ProviderCrdsTest : public ::testing::Test {
   RunResult DryRunCreate(const std::string& manifest, bool strict = false) {
     std::vector<std::string> args = {"create", "--dry-run=server", "-o", "yaml"};
     if (strict) args.push_back("--validate=strict");
-    args.insert(args.end(), {"-f", dir_.Write("object-" + std::to_string(n_++) + ".yaml", manifest)});
+    args.insert(args.end(),
+                {"-f", dir_.Write("object-" + std::to_string(n_++) + ".yaml", manifest)});
     return Kubectl(args);
   }
 
@@ -174,11 +184,7 @@ TEST_F(ProviderCrdsTest, EveryExampleIsAcceptedByServerSideDryRun) {
 // Created for real and read back, so what is checked is what etcd holds.
 TEST_F(ProviderCrdsTest, DefaultsAreApplied) {
   EnsureNamespace(kTestNamespace);
-  const std::string legacy = std::string("apiVersion: ") + kLegacyGroup + R"(/v1alpha1
-kind: Workspace
-metadata:
-  name: provider-crds-defaults
-spec:
+  const std::string legacy = Head(kLegacyGroup, "Workspace", "provider-crds-defaults") + R"(spec:
   forProvider:
     source: Inline
     module: 'resource "terraform_data" "x" {}'
@@ -186,12 +192,8 @@ spec:
       - source: ConfigMapKey
         configMapKeyRef: {name: vars, key: a.tfvars, namespace: default}
 )";
-  const std::string modern = std::string("apiVersion: ") + kModernGroup + R"(/v1alpha1
-kind: Workspace
-metadata:
-  name: provider-crds-defaults
-  namespace: )" + kTestNamespace + R"(
-spec:
+  const std::string modern =
+      Head(kModernGroup, "Workspace", "provider-crds-defaults", kTestNamespace) + R"(spec:
   forProvider:
     source: Inline
     module: 'resource "terraform_data" "x" {}'
@@ -233,13 +235,9 @@ spec:
 TEST_F(ProviderCrdsTest, ProviderConfigDefaultsAndHistoryBounds) {
   EnsureNamespace(kTestNamespace);
   const std::string kinds[] = {
-      std::string("apiVersion: ") + kLegacyGroup +
-          "/v1alpha1\nkind: ProviderConfig\nmetadata:\n  name: provider-crds-pc\n",
-      std::string("apiVersion: ") + kModernGroup +
-          "/v1alpha1\nkind: ClusterProviderConfig\nmetadata:\n  name: provider-crds-pc\n",
-      std::string("apiVersion: ") + kModernGroup +
-          "/v1alpha1\nkind: ProviderConfig\nmetadata:\n  name: provider-crds-pc\n  namespace: " +
-          kTestNamespace + "\n",
+      Head(kLegacyGroup, "ProviderConfig", "provider-crds-pc"),
+      Head(kModernGroup, "ClusterProviderConfig", "provider-crds-pc"),
+      Head(kModernGroup, "ProviderConfig", "provider-crds-pc", kTestNamespace),
   };
   for (const std::string& head : kinds) {
     SCOPED_TRACE(head);
@@ -287,7 +285,8 @@ TEST_F(ProviderCrdsTest, CelRulesRefuseBadWorkspaces) {
        "    source: Git\n    git: {url: 'https://example.com/m.git', ref: v1.2.0, path: "
        "modules/net}\n",
        ""},
-      {"GitSsh", "    source: Git\n    git: {url: 'git@example.com:org/m.git', ref: 0a1b2c3}\n", ""},
+      {"GitSsh", "    source: Git\n    git: {url: 'git@example.com:org/m.git', ref: 0a1b2c3}\n",
+       ""},
       {"GitWithoutRef", "    source: Git\n    git: {url: 'https://example.com/m.git'}\n",
        "spec.forProvider.git.ref is required when source is Git"},
       {"GitWithoutUrl", "    source: Git\n    git: {ref: v1.2.0}\n",
@@ -336,11 +335,8 @@ TEST_F(ProviderCrdsTest, CelRulesRefuseBadWorkspaces) {
        "spec.forProvider.timeout must be a positive duration such as 90s, 10m or 1h30m"},
   };
   const std::string heads[] = {
-      std::string("apiVersion: ") + kLegacyGroup +
-          "/v1alpha1\nkind: Workspace\nmetadata:\n  name: provider-crds-cel\n",
-      std::string("apiVersion: ") + kModernGroup +
-          "/v1alpha1\nkind: Workspace\nmetadata:\n  name: provider-crds-cel\n  namespace: " +
-          kTestNamespace + "\n",
+      Head(kLegacyGroup, "Workspace", "provider-crds-cel"),
+      Head(kModernGroup, "Workspace", "provider-crds-cel", kTestNamespace),
   };
   for (const std::string& head : heads) {
     for (const Case& c : cases) {
@@ -363,41 +359,31 @@ TEST_F(ProviderCrdsTest, OnlyTheClusterScopedWorkspaceHasDeletionPolicy) {
   EnsureNamespace(kTestNamespace);
   const std::string spec =
       "spec:\n  deletionPolicy: Orphan\n  forProvider:\n    source: Inline\n    module: x\n";
-  RunResult legacy = DryRunCreate(std::string("apiVersion: ") + kLegacyGroup +
-                                      "/v1alpha1\nkind: Workspace\nmetadata:\n"
-                                      "  name: provider-crds-orphan\n" +
-                                      spec,
-                                  true);
+  RunResult legacy =
+      DryRunCreate(Head(kLegacyGroup, "Workspace", "provider-crds-orphan") + spec, true);
   EXPECT_EQ(legacy.exit_code, 0) << legacy.err;
   EXPECT_EQ(Str(YAML::Load(legacy.out), {"spec", "deletionPolicy"}), "Orphan") << legacy.out;
 
-  RunResult modern = DryRunCreate(std::string("apiVersion: ") + kModernGroup +
-                                      "/v1alpha1\nkind: Workspace\nmetadata:\n"
-                                      "  name: provider-crds-orphan\n  namespace: " +
-                                      kTestNamespace + "\n" + spec,
-                                  true);
+  RunResult modern = DryRunCreate(
+      Head(kModernGroup, "Workspace", "provider-crds-orphan", kTestNamespace) + spec, true);
   EXPECT_NE(modern.exit_code, 0) << modern.out;
   EXPECT_NE(modern.err.find("unknown field \"spec.deletionPolicy\""), std::string::npos)
       << modern.err;
 
   // Refs of the namespaced kind carry no namespace either.
-  RunResult ref = DryRunCreate(
-      std::string("apiVersion: ") + kModernGroup +
-          "/v1alpha1\nkind: Workspace\nmetadata:\n  name: provider-crds-orphan\n  namespace: " +
-          kTestNamespace +
-          "\nspec:\n  forProvider:\n    source: Inline\n    module: x\n"
-          "    env: [{name: A, secretKeyRef: {name: s, key: k, namespace: other}}]\n",
-      true);
+  RunResult ref =
+      DryRunCreate(Head(kModernGroup, "Workspace", "provider-crds-orphan", kTestNamespace) +
+                       "spec:\n  forProvider:\n    source: Inline\n    module: x\n"
+                       "    env: [{name: A, secretKeyRef: {name: s, key: k, namespace: other}}]\n",
+                   true);
   EXPECT_NE(ref.exit_code, 0) << ref.out;
   EXPECT_NE(ref.err.find("unknown field"), std::string::npos) << ref.err;
 }
 
 TEST_F(ProviderCrdsTest, ProviderConfigUsagesAreAccepted) {
   EnsureNamespace(kTestNamespace);
-  RunResult legacy = DryRunCreate(std::string("apiVersion: ") + kLegacyGroup + R"(/v1alpha1
-kind: ProviderConfigUsage
-metadata:
-  name: provider-crds-pcu
+  RunResult legacy =
+      DryRunCreate(Head(kLegacyGroup, "ProviderConfigUsage", "provider-crds-pcu") + R"(
 providerConfigRef: {name: default}
 resourceRef:
   apiVersion: terraform.workloads.terraforming.io/v1alpha1
@@ -406,11 +392,9 @@ resourceRef:
   uid: 2c4b1f5e-0000-4000-8000-000000000001
 )");
   EXPECT_EQ(legacy.exit_code, 0) << legacy.err;
-  RunResult modern = DryRunCreate(std::string("apiVersion: ") + kModernGroup + R"(/v1alpha1
-kind: ProviderConfigUsage
-metadata:
-  name: provider-crds-pcu
-  namespace: )" + kTestNamespace + R"(
+  const std::string modern_head =
+      Head(kModernGroup, "ProviderConfigUsage", "provider-crds-pcu", kTestNamespace);
+  RunResult modern = DryRunCreate(modern_head + R"(
 providerConfigRef: {kind: ClusterProviderConfig, name: default}
 resourceRef:
   apiVersion: terraform.workloads.m.terraforming.io/v1alpha1
@@ -419,11 +403,7 @@ resourceRef:
 )");
   EXPECT_EQ(modern.exit_code, 0) << modern.err;
   // The typed reference needs its kind.
-  RunResult untyped = DryRunCreate(std::string("apiVersion: ") + kModernGroup + R"(/v1alpha1
-kind: ProviderConfigUsage
-metadata:
-  name: provider-crds-pcu
-  namespace: )" + kTestNamespace + R"(
+  RunResult untyped = DryRunCreate(modern_head + R"(
 providerConfigRef: {name: default}
 resourceRef: {apiVersion: v1, kind: Workspace, name: hello}
 )");
@@ -506,12 +486,8 @@ TEST_F(ProviderCrdsValidateTest, ExamplesPass) {
 
 // Shows validate evaluates the CRDs' CEL rules, so ExamplesPass means something.
 TEST_F(ProviderCrdsValidateTest, AnInvalidWorkspaceFails) {
-  const std::string bad = dir_.Write("bad/workspace.yaml", std::string("apiVersion: ") +
-                                                                kLegacyGroup + R"(/v1alpha1
-kind: Workspace
-metadata:
-  name: bad
-spec:
+  const std::string bad =
+      dir_.Write("bad/workspace.yaml", Head(kLegacyGroup, "Workspace", "bad") + R"(spec:
   forProvider:
     source: Git
     git: {url: 'https://example.com/m.git', ref: v1, path: ../outside}
