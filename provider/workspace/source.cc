@@ -200,8 +200,9 @@ SourceResult PrepareGit(const std::string& dir, const GitSource& source,
     }
   }
 
-  const std::string tree = path.empty() ? commit : commit + ":" + path;
-  if (!git.Run({git.git(), "-C", mirror, "cat-file", "-e", tree + "^{tree}"}).ok()) {
+  const std::string tree = commit + ":" + path;  // "<commit>:" is the root tree
+  const exec::ProcessResult type = git.Run({git.git(), "-C", mirror, "cat-file", "-t", tree});
+  if (!type.ok() || type.out.substr(0, 4) != "tree") {
     throw std::runtime_error("git.path \"" + path + "\" is not a folder at commit " + commit +
                              " of " + url);
   }

@@ -1,6 +1,7 @@
 #include "provider/workspace/tofu.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <stdexcept>
 
@@ -38,6 +39,45 @@ std::string Seconds(std::chrono::milliseconds ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(count) / 1000.0);
   return buf;
+}
+
+// The first error of tofu's human-readable diagnostics:
+//   Error: <summary>
+//
+//     on <file> line <n>, in ...:
+//      n: <source>
+//
+//   <detail>
+std::string ErrorFromText(const std::string& err) {
+  const size_t at = err.find("Error: ");
+  if (at == std::string::npos) return "";
+  std::vector<std::string> paragraphs;
+  size_t start = at;
+  while (start < err.size()) {
+    size_t end = err.find("\n\n", start);
+    if (end == std::string::npos) end = err.size();
+    paragraphs.push_back(err.substr(start, end - start));
+    start = end + 2;
+  }
+  std::string summary = OneLine(paragraphs[0].substr(7));
+  std::string location, detail;
+  for (size_t i = 1; i < paragraphs.size(); ++i) {
+    const std::string p = OneLine(paragraphs[i]);
+    if (p.rfind("Error: ", 0) == 0 || p.rfind("Warning: ", 0) == 0) break;
+    if (location.empty() && p.rfind("on ", 0) == 0 && p.find(" line ") != std::string::npos) {
+      const size_t line_at = p.find(" line ");
+      size_t digits_end = line_at + 6;
+      while (digits_end < p.size() && std::isdigit(static_cast<unsigned char>(p[digits_end]))) {
+        ++digits_end;
+      }
+      location = p.substr(3, line_at - 3) + ":" + p.substr(line_at + 6, digits_end - line_at - 6);
+    } else if (detail.empty()) {
+      detail = p;
+    }
+  }
+  if (!detail.empty()) summary += ": " + detail;
+  if (!location.empty()) summary += " (" + location + ")";
+  return summary;
 }
 
 }  // namespace
@@ -169,21 +209,10 @@ RunResult Tofu::Init() {
   r.ok = o.process.ok();
   r.timed_out = o.timed_out;
   if (!r.ok) {
-    // init has no -json: its errors are text on stderr ("Error: ...").
+    // init has no -json: its errors are text on stderr.
     std::string error;
-    const std::string& err = o.process.err;
-    const size_t at = err.find("Error: ");
-    if (!o.timed_out && !o.process.cancelled && at != std::string::npos) {
-      size_t end = err.find("\n\n", at);
-      const std::string summary =
-          OneLine(err.substr(at + 7, end == std::string::npos ? end : end - at - 7));
-      std::string detail;
-      if (end != std::string::npos) {
-        size_t detail_end = err.find("\n\n", end + 2);
-        detail = OneLine(err.substr(
-            end + 2, detail_end == std::string::npos ? detail_end : detail_end - end - 2));
-      }
-      error = Cap(Redact(detail.empty() ? summary : summary + ": " + detail, options_.secrets));
+    if (!o.timed_out && !o.process.cancelled) {
+      error = Cap(Redact(ErrorFromText(o.process.err), options_.secrets));
     }
     r.error = error.empty() ? ErrorOf(o) : error;
   }
