@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -147,6 +150,31 @@ TEST(ProcessTest, CancelInterruptsTheChild) {
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.signal, SIGTERM);
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
+}
+
+TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
+  char dir_template[] = "/tmp/process-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string pid_file = std::string(dir_template) + "/pid";
+  const pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    exec::Run(Shell("echo $$ > " + pid_file + ".tmp; mv " + pid_file + ".tmp " + pid_file +
+                    "; exec sleep 30"));
+    ::_exit(0);
+  }
+  pid_t tool = 0;
+  for (int i = 0; i < 300 && tool == 0; ++i) {
+    std::ifstream in(pid_file);
+    if (!(in >> tool)) tool = 0;
+    if (tool == 0) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_NE(tool, 0);
+  ::kill(caller, SIGKILL);
+  ::waitpid(caller, nullptr, 0);
+  EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
+  std::remove(pid_file.c_str());
+  ::rmdir(dir_template);
 }
 
 TEST(ProcessTest, StreamsStdoutLines) {

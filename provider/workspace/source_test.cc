@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "provider/exec/process.h"
 #include "provider/workspace/test_dir.h"
@@ -94,6 +95,20 @@ TEST_F(GitSourceTest, AnOlderCommit) {
   const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env);
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(ReadFile(work / "main.tf"), "# app v1\n");
+}
+
+TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
+  TempDir other;
+  std::string error;
+  std::thread t([&] {
+    error = ErrorOf([&] { PrepareGit(other.path(), {url, first, "app"}, cache.path(), env); });
+  });
+  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
+  t.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(r.commit, first);
+  EXPECT_EQ(ReadFile(other / "main.tf"), "# app v1\n");
+  EXPECT_EQ(ReadFile(work / "main.tf"), "# root v1\n");
 }
 
 TEST_F(GitSourceTest, PathsMustStayInTheRepository) {
