@@ -187,6 +187,21 @@ SourceResult PrepareGit(const std::string& dir, const GitSource& source,
   if (is_sha &&
       git.Run({git.git(), "-C", mirror, "cat-file", "-e", source.ref + "^{commit}"}).ok()) {
     commit = source.ref;  // already fetched
+  } else if (is_sha) {
+    // Servers that refuse unadvertised objects: fetch the branches and tags
+    // instead and look for the commit there.
+    const exec::ProcessResult by_sha = git.Run({git.git(), "-C", mirror, "fetch", "-q", "--depth",
+                                                "1", "--no-tags", "--", source.url, source.ref});
+    if (!by_sha.ok()) {
+      git.Must({git.git(), "-C", mirror, "fetch", "-q", "--tags", "--", source.url,
+                "+refs/heads/*:refs/remotes/origin/*"},
+               "git fetch " + url);
+      if (!git.Run({git.git(), "-C", mirror, "cat-file", "-e", source.ref + "^{commit}"}).ok()) {
+        throw std::runtime_error(
+            Short("git fetch " + url + " " + source.ref + ": " + GitReason(by_sha)));
+      }
+    }
+    commit = source.ref;
   } else {
     git.Must({git.git(), "-C", mirror, "fetch", "-q", "--depth", "1", "--no-tags", "--", source.url,
               source.ref},
@@ -195,9 +210,6 @@ SourceResult PrepareGit(const std::string& dir, const GitSource& source,
         git.Must({git.git(), "-C", mirror, "rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"},
                  "git rev-parse " + source.ref);
     commit = r.out.substr(0, r.out.find_first_of("\r\n"));
-    if (is_sha && commit != source.ref) {
-      throw std::runtime_error("git fetch " + url + " " + source.ref + ": got commit " + commit);
-    }
   }
 
   const std::string tree = commit + ":" + path;  // "<commit>:" is the root tree

@@ -133,6 +133,10 @@ TEST_F(GitSourceTest, ClearErrors) {
   EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
   EXPECT_NE(error.find("v9"), std::string::npos) << error;
   EXPECT_LE(error.size(), 300u);
+  const std::string unknown(40, 'a');
+  error = ErrorOf([&] { PrepareGit(work.path(), {url, unknown, ""}, cache.path(), env); });
+  EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
+  EXPECT_NE(error.find(unknown), std::string::npos) << error;
   error = ErrorOf([&] {
     PrepareGit(work.path(), {url, "--upload-pack=x", ""}, cache.path(), env);
   });
