@@ -197,7 +197,7 @@ ProcessResult Run(const ProcessSpec& spec) {
   auto interrupt = [&]() {
     if (terminating) return;
     terminating = true;
-    ::killpg(pid, SIGTERM);
+    ::killpg(pid, spec.stop_signal);
     kill_at = Clock::now() + spec.grace;
   };
   auto on_out = [&](const char* data, size_t len) {

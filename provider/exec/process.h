@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -25,8 +26,12 @@ struct ProcessSpec {
   std::string cwd;
   // 0 = no timeout.
   std::chrono::milliseconds timeout{0};
-  // After a timeout or cancel the group gets SIGTERM, then SIGKILL after this.
+  // After a timeout or cancel the group gets `stop_signal`, then SIGKILL
+  // after `grace`. SIGINT suits tools that run plugins in their group
+  // (OpenTofu): the plugins ignore it as they do a terminal's Ctrl-C, and the
+  // tool stops them in order.
   std::chrono::milliseconds grace{10000};
+  int stop_signal = SIGTERM;
   // Each of out and err keeps at most this many bytes (the last ones).
   size_t max_output = size_t{4} << 20;
   // Polled while the child runs; true interrupts it like a timeout.

@@ -177,6 +177,18 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
   ::rmdir(dir_template);
 }
 
+TEST(ProcessTest, StopSignalIsConfigurable) {
+  ProcessSpec spec =
+      Shell("trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done");
+  spec.timeout = milliseconds(200);
+  spec.grace = milliseconds(3000);
+  spec.stop_signal = SIGINT;
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 7);
+  EXPECT_EQ(r.out, "ready\ngot INT\n");
+}
+
 TEST(ProcessTest, StreamsStdoutLines) {
   std::vector<std::string> lines;
   ProcessSpec spec = Shell("printf 'a\\nb\\nlast'");

@@ -1,5 +1,7 @@
 #include "provider/workspace/tofu.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -173,6 +175,9 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
   spec.env = options_.env;
   spec.cwd = options_.dir;
   spec.grace = options_.grace;
+  // As a terminal's Ctrl-C: OpenTofu stops gracefully and writes its state;
+  // its provider plugins ignore SIGINT and are stopped by it.
+  spec.stop_signal = SIGINT;
   spec.cancel = options_.cancel;
   Outcome outcome;
   if (options_.timeout.count() > 0) {

@@ -42,7 +42,8 @@ class Tofu {
     std::vector<std::string> env;
     // The budget of all commands of this object together; 0 = none.
     std::chrono::milliseconds timeout{0};
-    // SIGTERM first (OpenTofu then stops and writes its state), SIGKILL after.
+    // On timeout or cancel: SIGINT to the process group first (OpenTofu then
+    // stops and writes its state), SIGKILL after this.
     std::chrono::milliseconds grace{10000};
     const std::atomic<bool>* cancel = nullptr;
     // Names of var files in dir, in precedence order (WriteVarFiles).
