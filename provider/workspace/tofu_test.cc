@@ -210,6 +210,8 @@ TEST_F(TofuTest, TimeoutStopsALongApply) {
   EXPECT_TRUE(apply.timed_out);
   EXPECT_EQ(apply.error, "timed out after 2s");
   EXPECT_LT(took, opts.timeout + opts.grace + std::chrono::seconds(1));
+  // Interrupted gracefully: OpenTofu recorded the half-made resource.
+  EXPECT_EQ(ResourceCount(State()), 1);
   // Once the budget is spent, further commands fail at once.
   EXPECT_TRUE(tofu.Destroy().timed_out);
 }
