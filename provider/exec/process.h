@@ -1,0 +1,66 @@
+// Child processes for the tools the provider runs (OpenTofu, git): a complete
+// environment given by the caller, a working folder, a timeout and a cancel
+// flag that interrupt the whole process group (SIGTERM, then SIGKILL after a
+// grace period), and captured output.
+//
+// Secrets never go on argv: the caller passes them in files or in `env`.
+#ifndef PROVIDER_EXEC_PROCESS_H_
+#define PROVIDER_EXEC_PROCESS_H_
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace exec {
+
+struct ProcessSpec {
+  // argv[0] is the program: a path, or a name looked up in the PATH of `env`.
+  std::vector<std::string> argv;
+  // The complete environment of the child, KEY=VALUE (nothing is inherited).
+  std::vector<std::string> env;
+  // Working folder; "" = the caller's.
+  std::string cwd;
+  // 0 = no timeout.
+  std::chrono::milliseconds timeout{0};
+  // After a timeout or cancel the group gets `stop_signal`, then SIGKILL
+  // after `grace`. SIGINT suits tools that run plugins in their group
+  // (OpenTofu): the plugins ignore it as they do a terminal's Ctrl-C, and the
+  // tool stops them in order.
+  std::chrono::milliseconds grace{10000};
+  int stop_signal = SIGTERM;
+  // Each of out and err keeps at most this many bytes (the last ones).
+  size_t max_output = size_t{4} << 20;
+  // Polled while the child runs; true interrupts it like a timeout.
+  const std::atomic<bool>* cancel = nullptr;
+  // Optional: called with each stdout line (without the newline) as it comes.
+  std::function<void(const std::string& line)> on_stdout_line;
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;      // the signal that ended it, if any
+  bool timed_out = false;
+  bool cancelled = false;
+  std::string out, err;
+
+  bool ok() const { return exit_code == 0 && !timed_out && !cancelled; }
+};
+
+// Runs the child to completion. The child runs in its own process group with
+// stdin from /dev/null, no file descriptors of the caller but 0-2, and
+// PR_SET_PDEATHSIG(SIGTERM) so it is interrupted gracefully when the caller
+// dies. When it cannot be started (no such program, bad cwd) the result has
+// exit_code 127 and the reason in `err`. Throws std::system_error only when
+// the caller cannot create pipes or fork.
+ProcessResult Run(const ProcessSpec& spec);
+
+// The value of `name` in a KEY=VALUE list ("" when absent).
+std::string EnvValue(const std::vector<std::string>& env, const std::string& name);
+
+}  // namespace exec
+
+#endif  // PROVIDER_EXEC_PROCESS_H_

@@ -1,0 +1,219 @@
+#include "provider/exec/process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace exec {
+namespace {
+
+using std::chrono::milliseconds;
+
+const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin"};
+
+ProcessSpec Shell(const std::string& script) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", script};
+  spec.env = kEnv;
+  return spec;
+}
+
+// True when the process is gone or a zombie (dead, waiting to be reaped by
+// whoever adopted it).
+bool Dead(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = content.rfind(')');
+  return paren == std::string::npos || content.substr(paren + 2, 1) == "Z" ||
+         content.substr(paren + 2, 1) == "X";
+}
+
+bool DeadWithin(pid_t pid, milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (Dead(pid)) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return Dead(pid);
+}
+
+TEST(ProcessTest, CapturesOutputAndExitCode) {
+  const ProcessResult r = exec::Run(Shell("echo out; echo err >&2; exit 3"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "err\n");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(exec::Run(Shell("true")).ok());
+}
+
+TEST(ProcessTest, PassesExactlyTheGivenEnvironment) {
+  ProcessSpec spec;
+  spec.argv = {"/usr/bin/env"};
+  spec.env = {"A=1", "B=two words"};
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "A=1\nB=two words\n");
+}
+
+TEST(ProcessTest, LooksUpTheProgramInTheGivenPath) {
+  ProcessSpec spec;
+  spec.argv = {"echo", "hi"};
+  spec.env = kEnv;
+  EXPECT_EQ(exec::Run(spec).out, "hi\n");
+}
+
+TEST(ProcessTest, RunsInTheWorkingFolderWithStdinClosed) {
+  ProcessSpec spec = Shell("pwd; cat; echo done");
+  spec.cwd = "/tmp";
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(r.out, "/tmp\ndone\n");
+}
+
+TEST(ProcessTest, ClosesTheCallersDescriptors) {
+  const int fd = ::dup(1);
+  ASSERT_GE(fd, 3);
+  const ProcessResult r = exec::Run(
+      Shell("test -e /proc/self/fd/" + std::to_string(fd) + " && echo open || echo closed"));
+  ::close(fd);
+  EXPECT_EQ(r.out, "closed\n");
+}
+
+TEST(ProcessTest, ReportsExecFailure) {
+  ProcessSpec spec;
+  spec.argv = {"/nonexistent/tool", "x"};
+  spec.env = kEnv;
+  ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.err.find("/nonexistent/tool"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+
+  spec.argv = {"no-such-program-anywhere"};
+  r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.err.find("no-such-program-anywhere"), std::string::npos) << r.err;
+
+  spec = Shell("true");
+  spec.cwd = "/nonexistent/dir";
+  r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.err.find("chdir /nonexistent/dir"), std::string::npos) << r.err;
+}
+
+TEST(ProcessTest, TimeoutKillsTheChildAndItsGrandchild) {
+  ProcessSpec spec = Shell("sleep 30 & echo $!; wait");
+  spec.timeout = milliseconds(300);
+  spec.grace = milliseconds(2000);
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult r = exec::Run(spec);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_FALSE(r.ok());
+  EXPECT_LT(took, milliseconds(2000));
+  const pid_t grandchild = std::stoi(r.out);
+  EXPECT_TRUE(DeadWithin(grandchild, milliseconds(1000)));
+}
+
+TEST(ProcessTest, TimeoutEscalatesToSigkillAfterGrace) {
+  ProcessSpec spec = Shell("trap '' TERM; sleep 30 & echo $!; while :; do sleep 0.05; done");
+  spec.timeout = milliseconds(200);
+  spec.grace = milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult r = exec::Run(spec);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_GE(took, milliseconds(450));
+  EXPECT_LT(took, milliseconds(3000));
+  EXPECT_TRUE(DeadWithin(std::stoi(r.out), milliseconds(1000)));
+}
+
+TEST(ProcessTest, CancelInterruptsTheChild) {
+  std::atomic<bool> cancel{false};
+  ProcessSpec spec = Shell("echo started; exec sleep 30");
+  spec.cancel = &cancel;
+  spec.on_stdout_line = [&](const std::string& line) {
+    if (line == "started") cancel = true;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
+}
+
+TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
+  char dir_template[] = "/tmp/process-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string pid_file = std::string(dir_template) + "/pid";
+  const pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    exec::Run(Shell("echo $$ > " + pid_file + ".tmp; mv " + pid_file + ".tmp " + pid_file +
+                    "; exec sleep 30"));
+    ::_exit(0);
+  }
+  pid_t tool = 0;
+  for (int i = 0; i < 300 && tool == 0; ++i) {
+    std::ifstream in(pid_file);
+    if (!(in >> tool)) tool = 0;
+    if (tool == 0) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_NE(tool, 0);
+  ::kill(caller, SIGKILL);
+  ::waitpid(caller, nullptr, 0);
+  EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
+  std::remove(pid_file.c_str());
+  ::rmdir(dir_template);
+}
+
+TEST(ProcessTest, StopSignalIsConfigurable) {
+  ProcessSpec spec =
+      Shell("trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done");
+  spec.timeout = milliseconds(200);
+  spec.grace = milliseconds(3000);
+  spec.stop_signal = SIGINT;
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 7);
+  EXPECT_EQ(r.out, "ready\ngot INT\n");
+}
+
+TEST(ProcessTest, StreamsStdoutLines) {
+  std::vector<std::string> lines;
+  ProcessSpec spec = Shell("printf 'a\\nb\\nlast'");
+  spec.on_stdout_line = [&](const std::string& line) { lines.push_back(line); };
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(lines, (std::vector<std::string>{"a", "b", "last"}));
+  EXPECT_EQ(r.out, "a\nb\nlast");
+}
+
+TEST(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
+  ProcessSpec spec = Shell("head -c 300000 /dev/zero | tr '\\0' x; echo; echo tail");
+  spec.max_output = 1000;
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.size(), 1000u);
+  EXPECT_EQ(r.out.substr(r.out.size() - 5), "tail\n");
+}
+
+TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
+  const auto start = std::chrono::steady_clock::now();
+  const ProcessResult r = exec::Run(Shell("sleep 30 & echo bye"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "bye\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
+}
+
+}  // namespace
+}  // namespace exec

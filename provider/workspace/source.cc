@@ -1,0 +1,231 @@
+#include "provider/workspace/source.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+#include <stdexcept>
+
+#include "provider/exec/process.h"
+#include "provider/workspace/crypto.h"
+#include "provider/workspace/vars.h"
+
+namespace workspace {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxError = 300;
+
+// An exclusive flock on a file, held while the object lives.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw std::runtime_error("lock " + path + ": " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd_);
+      throw std::runtime_error("lock " + path + ": " + std::strerror(saved));
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+bool IsHex(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The line of git's stderr that says what went wrong.
+std::string GitReason(const exec::ProcessResult& r) {
+  if (r.timed_out) return "timed out";
+  if (r.cancelled) return "cancelled";
+  std::string best;
+  size_t start = 0;
+  const std::string& err = r.err;
+  while (start < err.size()) {
+    size_t end = err.find('\n', start);
+    if (end == std::string::npos) end = err.size();
+    std::string line = err.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) {
+      if (line.rfind("fatal:", 0) == 0 || line.rfind("error:", 0) == 0 || best.empty() ||
+          (best.rfind("fatal:", 0) != 0 && best.rfind("error:", 0) != 0)) {
+        best = line;
+      }
+    }
+    start = end + 1;
+  }
+  if (best.empty()) best = "exit code " + std::to_string(r.exit_code);
+  return best;
+}
+
+std::string Short(std::string text) {
+  text = RedactUrls(text);
+  if (text.size() > kMaxError) text = text.substr(0, kMaxError - 3) + "...";
+  return text;
+}
+
+class Git {
+ public:
+  Git(std::vector<std::string> env, const GitOptions& options)
+      : env_(std::move(env)), options_(options) {
+    bool has_path = false;
+    for (const auto& kv : env_) has_path = has_path || kv.rfind("PATH=", 0) == 0;
+    if (!has_path) env_.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+    env_.push_back("GIT_TERMINAL_PROMPT=0");
+    env_.push_back("GIT_CONFIG_NOSYSTEM=1");
+    deadline_ = std::chrono::steady_clock::now() + options_.timeout;
+  }
+
+  exec::ProcessResult Run(std::vector<std::string> args, const std::string& cwd = "") {
+    exec::ProcessSpec spec;
+    spec.argv = std::move(args);
+    spec.env = env_;
+    spec.cwd = cwd;
+    spec.cancel = options_.cancel;
+    spec.grace = std::chrono::seconds(5);
+    if (options_.timeout.count() > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline_ - std::chrono::steady_clock::now());
+      spec.timeout = std::max(left, std::chrono::milliseconds(1));
+    }
+    return exec::Run(spec);
+  }
+
+  exec::ProcessResult Must(std::vector<std::string> args, const std::string& what,
+                           const std::string& cwd = "") {
+    exec::ProcessResult r = Run(std::move(args), cwd);
+    if (!r.ok()) throw std::runtime_error(Short(what + ": " + GitReason(r)));
+    return r;
+  }
+
+  const std::string& git() const { return options_.git; }
+
+ private:
+  std::vector<std::string> env_;
+  GitOptions options_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+}  // namespace
+
+std::string RedactUrls(const std::string& text) {
+  static const std::regex kUserInfo(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@)");
+  return std::regex_replace(text, kUserInfo, "$1***@");
+}
+
+std::string CheckGitPath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') {
+    throw std::runtime_error("git.path \"" + path + "\" must be relative to the repository root");
+  }
+  std::string out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string part = path.substr(start, end - start);
+    if (part == "..") {
+      throw std::runtime_error("git.path \"" + path + "\" must not contain \"..\"");
+    }
+    if (part.find('\0') != std::string::npos || part.find('\\') != std::string::npos ||
+        part.find(':') != std::string::npos) {
+      throw std::runtime_error("git.path \"" + path + "\" contains a forbidden character");
+    }
+    if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
+    start = end + 1;
+  }
+  return out;
+}
+
+SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json) {
+  WritePrivateFile(dir + (json ? "/main.tf.json" : "/main.tf"), module);
+  return {};
+}
+
+SourceResult PrepareGit(const std::string& dir, const GitSource& source,
+                        const std::string& cache_dir, std::vector<std::string> env,
+                        const GitOptions& options) {
+  const std::string path = CheckGitPath(source.path);
+  const std::string url = RedactUrls(source.url);
+  if (source.url.empty() || source.url[0] == '-') {
+    throw std::runtime_error("git.url \"" + url + "\" is not a repository URL");
+  }
+  if (source.ref.empty() || source.ref[0] == '-' ||
+      source.ref.find_first_of(" \t\r\n:^~?*[\\") != std::string::npos) {
+    throw std::runtime_error("git.ref \"" + source.ref + "\" is not a commit SHA or a tag");
+  }
+
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) throw std::runtime_error("git cache " + cache_dir + ": " + ec.message());
+  const std::string key = Sha256Hex(source.url);
+  const std::string mirror = cache_dir + "/" + key + ".git";
+  FileLock lock(cache_dir + "/" + key + ".lock");
+
+  Git git(std::move(env), options);
+  if (!fs::exists(mirror + "/HEAD")) {
+    fs::remove_all(mirror, ec);
+    git.Must({git.git(), "init", "--bare", "-q", mirror}, "git init");
+  }
+
+  std::string commit;
+  const bool is_sha = IsHex(source.ref) && (source.ref.size() == 40 || source.ref.size() == 64);
+  if (is_sha &&
+      git.Run({git.git(), "-C", mirror, "cat-file", "-e", source.ref + "^{commit}"}).ok()) {
+    commit = source.ref;  // already fetched
+  } else if (is_sha) {
+    // Servers that refuse unadvertised objects: fetch the branches and tags
+    // instead and look for the commit there.
+    const exec::ProcessResult by_sha = git.Run({git.git(), "-C", mirror, "fetch", "-q", "--depth",
+                                                "1", "--no-tags", "--", source.url, source.ref});
+    if (!by_sha.ok()) {
+      git.Must({git.git(), "-C", mirror, "fetch", "-q", "--tags", "--", source.url,
+                "+refs/heads/*:refs/remotes/origin/*"},
+               "git fetch " + url);
+      if (!git.Run({git.git(), "-C", mirror, "cat-file", "-e", source.ref + "^{commit}"}).ok()) {
+        throw std::runtime_error(
+            Short("git fetch " + url + " " + source.ref + ": " + GitReason(by_sha)));
+      }
+    }
+    commit = source.ref;
+  } else {
+    git.Must({git.git(), "-C", mirror, "fetch", "-q", "--depth", "1", "--no-tags", "--", source.url,
+              source.ref},
+             "git fetch " + url + " " + source.ref);
+    const exec::ProcessResult r =
+        git.Must({git.git(), "-C", mirror, "rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"},
+                 "git rev-parse " + source.ref);
+    commit = r.out.substr(0, r.out.find_first_of("\r\n"));
+  }
+
+  const std::string tree = commit + ":" + path;  // "<commit>:" is the root tree
+  const exec::ProcessResult type = git.Run({git.git(), "-C", mirror, "cat-file", "-t", tree});
+  if (!type.ok() || type.out.substr(0, 4) != "tree") {
+    throw std::runtime_error("git.path \"" + path + "\" is not a folder at commit " + commit +
+                             " of " + url);
+  }
+  fs::create_directories(dir, ec);
+  const std::string tar = dir + "/.source.tar";
+  git.Must({git.git(), "-C", mirror, "archive", "--format=tar", "--output=" + tar, tree},
+           "git archive " + commit);
+  const exec::ProcessResult untar = git.Run({"tar", "-xf", tar, "-C", dir, "--no-same-owner"});
+  fs::remove(tar, ec);
+  if (!untar.ok()) throw std::runtime_error(Short("extract " + commit + ": " + GitReason(untar)));
+  return {commit};
+}
+
+}  // namespace workspace

@@ -1,0 +1,54 @@
+// The root module of a run: inline text, or a folder of a Git repository at a
+// pinned ref, exported into the working folder.
+#ifndef PROVIDER_WORKSPACE_SOURCE_H_
+#define PROVIDER_WORKSPACE_SOURCE_H_
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace workspace {
+
+struct SourceResult {
+  std::string commit;  // Git: the resolved commit; "" for inline
+};
+
+// Writes `module` to dir/main.tf (dir/main.tf.json when `json`).
+SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json);
+
+struct GitSource {
+  std::string url;   // https, ssh or file
+  std::string ref;   // a commit SHA or a tag
+  std::string path;  // folder inside the repository ("" = its root); no ".."
+};
+
+struct GitOptions {
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  const std::atomic<bool>* cancel = nullptr;
+  std::string git = "git";  // the git binary (looked up in the PATH of env)
+};
+
+// Fetches `ref` (depth 1) into a bare mirror per URL under cache_dir (named by
+// the SHA-256 of the URL, guarded by an flock so workspaces sharing a URL take
+// turns) and exports the folder `path` of the resolved commit into `dir` (the
+// contents of `path` become the root of `dir`). `env` is git's environment
+// (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
+// Throws std::runtime_error with a short message, credentials in URLs
+// redacted.
+SourceResult PrepareGit(const std::string& dir, const GitSource& source,
+                        const std::string& cache_dir, std::vector<std::string> env,
+                        const GitOptions& options = {});
+
+// Checks a repository folder: relative, no ".." component. Returns it
+// normalised ("" for the root; no "./" or trailing "/"); throws
+// std::runtime_error otherwise.
+std::string CheckGitPath(const std::string& path);
+
+// `text` with the user information of URLs ("https://user:token@host")
+// replaced by "***".
+std::string RedactUrls(const std::string& text);
+
+}  // namespace workspace
+
+#endif  // PROVIDER_WORKSPACE_SOURCE_H_

@@ -1,0 +1,340 @@
+#include "provider/workspace/state_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "provider/kube/resources.h"
+#include "provider/workspace/crypto.h"
+
+namespace workspace {
+namespace {
+
+using kube::Json;
+
+constexpr char kCurrentKey[] = "tfstate";
+constexpr char kHistoryPrefix[] = "tfstate.";
+constexpr int kAttempts = 10;
+
+// The serial of a history data key ("tfstate.12" -> 12), or nullopt.
+std::optional<int64_t> HistorySerial(const std::string& key) {
+  const std::string prefix = kHistoryPrefix;
+  if (key.size() <= prefix.size() || key.compare(0, prefix.size(), prefix) != 0) {
+    return std::nullopt;
+  }
+  const std::string digits = key.substr(prefix.size());
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      digits.size() > 18) {
+    return std::nullopt;
+  }
+  return std::stoll(digits);
+}
+
+std::map<int64_t, std::string> HistoryOf(const Json& secret) {
+  std::map<int64_t, std::string> out;
+  const Json data = secret.value("data", Json::object());
+  for (const auto& [k, v] : data.items()) {
+    if (auto serial = HistorySerial(k); serial && v.is_string())
+      out[*serial] = v.get<std::string>();
+  }
+  return out;
+}
+
+std::string Annotation(const Json& secret, const std::string& name) {
+  const Json annotations = secret["metadata"].value("annotations", Json::object());
+  const auto it = annotations.find(name);
+  return it != annotations.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string JoinSerials(const std::vector<int64_t>& serials) {
+  std::string out;
+  for (int64_t s : serials) {
+    if (!out.empty()) out += ",";
+    out += std::to_string(s);
+  }
+  return out;
+}
+
+bool SameState(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  const Json ja = Json::parse(a, nullptr, false);
+  const Json jb = Json::parse(b, nullptr, false);
+  return !ja.is_discarded() && !jb.is_discarded() && ja == jb;
+}
+
+}  // namespace
+
+State ParseState(const std::string& state_json) {
+  const Json doc = Json::parse(state_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    throw std::runtime_error("the state is not a JSON object");
+  }
+  State s;
+  s.json = state_json;
+  if (const auto it = doc.find("serial"); it != doc.end() && it->is_number_integer()) {
+    s.serial = it->get<int64_t>();
+  }
+  if (const auto it = doc.find("lineage"); it != doc.end() && it->is_string()) {
+    s.lineage = it->get<std::string>();
+  }
+  return s;
+}
+
+StateStore::StateStore(kube::Client& client, Options options)
+    : client_(client), options_(std::move(options)) {
+  options_.history = std::clamp(options_.history, 0, 20);
+  if (options_.key && options_.key->empty()) options_.key.reset();
+}
+
+std::string StateStore::SecretName(const std::string& uid) { return "tfstate-" + uid; }
+
+std::optional<Json> StateStore::Get() {
+  try {
+    return client_.Get(kube::kSecrets, Key());
+  } catch (const kube::ApiError& e) {
+    if (kube::IsNotFound(e)) return std::nullopt;
+    throw;
+  }
+}
+
+std::string StateStore::Encode(const std::string& plaintext) const {
+  std::string blob = Gzip(plaintext);
+  if (options_.key) blob = Seal(*options_.key, blob);
+  return Base64Encode(blob);
+}
+
+std::string StateStore::Decode(const std::string& b64, bool* needs_reseal) const {
+  const std::string where = "state Secret " + Key().String() + ": ";
+  std::string blob;
+  try {
+    blob = Base64Decode(b64);
+  } catch (const std::exception&) {
+    throw std::runtime_error(where + "state is corrupt (not base64)");
+  }
+  try {
+    if (IsSealed(blob)) {
+      std::vector<std::string> keys;
+      if (options_.key) keys.push_back(*options_.key);
+      keys.insert(keys.end(), options_.old_keys.begin(), options_.old_keys.end());
+      if (keys.empty()) Open("", blob);  // throws: no key is configured
+      std::string error;
+      bool opened = false;
+      for (size_t i = 0; i < keys.size() && !opened; ++i) {
+        try {
+          blob = Open(keys[i], blob);
+          opened = true;
+          if (i > 0 || !options_.key) *needs_reseal = true;
+        } catch (const std::runtime_error& e) {
+          if (error.empty()) error = e.what();
+        }
+      }
+      if (!opened) throw std::runtime_error(error);
+    } else if (options_.key) {
+      *needs_reseal = true;
+    }
+    if (!blob.empty() && blob[0] == '{') return blob;  // plain JSON, written by hand
+    return Gunzip(blob);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(where + e.what());
+  }
+}
+
+Json StateStore::Build(const Json* existing, const std::string& current, const State& state,
+                       std::map<int64_t, std::string> history) const {
+  Json secret = existing != nullptr
+                    ? *existing
+                    : Json{{"apiVersion", "v1"},
+                           {"kind", "Secret"},
+                           {"metadata", {{"name", Key().name}, {"namespace", Key().ns}}}};
+  secret["type"] = "Opaque";
+  Json& meta = secret["metadata"];
+  meta["labels"][kStateLabel] = "true";
+  meta["labels"][kWorkspaceUidLabel] = options_.uid;
+  for (const auto& [k, v] : options_.annotations) meta["annotations"][k] = v;
+
+  while (history.size() > static_cast<size_t>(options_.history)) history.erase(history.begin());
+  auto data_size = [&]() {
+    size_t size = std::char_traits<char>::length(kCurrentKey) + current.size();
+    for (const auto& [serial, blob] : history) {
+      size += std::char_traits<char>::length(kHistoryPrefix) + std::to_string(serial).size() +
+              blob.size();
+    }
+    return size;
+  };
+  while (data_size() > kMaxDataBytes && !history.empty()) {
+    spdlog::warn("state Secret {}: dropping state version {} to stay under {} KiB", Key().String(),
+                 history.begin()->first, kMaxDataBytes / 1024);
+    history.erase(history.begin());
+  }
+  if (data_size() > kMaxDataBytes) {
+    throw std::runtime_error("state Secret " + Key().String() + ": the state takes " +
+                             std::to_string(data_size() / 1024) +
+                             " KiB stored, more than a Secret may hold (" +
+                             std::to_string(kMaxDataBytes / 1024) + " KiB)");
+  }
+
+  Json data = Json::object();
+  data[kCurrentKey] = current;
+  std::vector<int64_t> kept;
+  for (const auto& [serial, blob] : history) {
+    data[kHistoryPrefix + std::to_string(serial)] = blob;
+    kept.push_back(serial);
+  }
+  secret["data"] = data;
+  secret.erase("stringData");
+  meta["annotations"][kSerialAnnotation] = std::to_string(state.serial);
+  meta["annotations"][kLineageAnnotation] = state.lineage;
+  meta["annotations"][kVersionsAnnotation] = JoinSerials(kept);
+  meta["annotations"][kEncryptionAnnotation] = options_.key ? "aes-256-gcm" : "none";
+  return secret;
+}
+
+std::optional<State> StateStore::Load() {
+  const auto secret = Get();
+  if (!secret) return std::nullopt;
+  const Json data = secret->value("data", Json::object());
+  if (!data.contains(kCurrentKey) || !data[kCurrentKey].is_string()) return std::nullopt;
+  bool reseal = false;
+  const std::string json = Decode(data[kCurrentKey].get<std::string>(), &reseal);
+  try {
+    return ParseState(json);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("state Secret " + Key().String() + ": " + e.what());
+  }
+}
+
+bool StateStore::Save(const std::string& state_json) {
+  const State state = ParseState(state_json);
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const auto existing = Get();
+    if (!existing) {
+      try {
+        client_.Create(kube::kSecrets, Build(nullptr, Encode(state_json), state, {}));
+        return true;
+      } catch (const kube::ApiError& e) {
+        if (kube::IsAlreadyExists(e) || kube::IsConflict(e)) continue;
+        throw;
+      }
+    }
+    const Json data = existing->value("data", Json::object());
+    const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
+    bool reseal =
+        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none");
+    std::string current;
+    if (has_current) current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
+
+    std::string lineage = Annotation(*existing, kLineageAnnotation);
+    int64_t serial = 0;
+    if (has_current) {
+      const State stored = ParseState(current);
+      if (lineage.empty()) lineage = stored.lineage;
+      serial = stored.serial;
+    }
+    if (!lineage.empty() && state.lineage != lineage) {
+      throw std::runtime_error("state Secret " + Key().String() + " holds lineage " + lineage +
+                               ", refusing to overwrite it with a state of lineage " +
+                               (state.lineage.empty() ? "(none)" : state.lineage));
+    }
+    const bool same = has_current && SameState(current, state_json);
+    if (same && !reseal) return false;
+
+    std::map<int64_t, std::string> history = HistoryOf(*existing);
+    if (reseal) {
+      for (auto& [s, blob] : history) {
+        bool ignored = false;
+        blob = Encode(Decode(blob, &ignored));
+      }
+    }
+    if (has_current && !same) {
+      history[serial] = reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
+    }
+    try {
+      client_.Update(kube::kSecrets, Build(&*existing, Encode(state_json), state, history));
+      return true;
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) continue;
+      throw;
+    }
+  }
+  throw std::runtime_error("state Secret " + Key().String() + ": gave up after " +
+                           std::to_string(kAttempts) + " conflicting writes");
+}
+
+std::vector<int64_t> StateStore::Versions() {
+  std::vector<int64_t> out;
+  if (const auto secret = Get()) {
+    for (const auto& [serial, blob] : HistoryOf(*secret)) out.push_back(serial);
+  }
+  return out;
+}
+
+void StateStore::Restore(int64_t serial) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const auto existing = Get();
+    if (!existing) {
+      throw std::runtime_error("state version " + std::to_string(serial) +
+                               " is not kept: no state is stored (Secret " + Key().String() + ")");
+    }
+    std::map<int64_t, std::string> history = HistoryOf(*existing);
+    const auto wanted = history.find(serial);
+    if (wanted == history.end()) {
+      std::vector<int64_t> kept;
+      for (const auto& [s, blob] : history) kept.push_back(s);
+      throw std::runtime_error(
+          "state version " + std::to_string(serial) +
+          " is not kept; available: " + (kept.empty() ? std::string("none") : JoinSerials(kept)));
+    }
+    bool reseal =
+        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none");
+    const std::string restored_plain = Decode(wanted->second, &reseal);
+    const Json data = existing->value("data", Json::object());
+    const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
+    std::string current;
+    int64_t current_serial = 0;
+    if (has_current) {
+      current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
+      current_serial = ParseState(current).serial;
+    }
+
+    nlohmann::ordered_json doc = nlohmann::ordered_json::parse(restored_plain, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      throw std::runtime_error("state Secret " + Key().String() + ": state version " +
+                               std::to_string(serial) + " is not a JSON object");
+    }
+    const int64_t next = std::max(current_serial, history.rbegin()->first) + 1;
+    doc["serial"] = next;
+    const std::string restored = doc.dump(2) + "\n";
+
+    if (reseal) {
+      for (auto& [s, blob] : history) {
+        bool ignored = false;
+        blob = Encode(Decode(blob, &ignored));
+      }
+    }
+    if (has_current) {
+      history[current_serial] = reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
+    }
+    try {
+      client_.Update(kube::kSecrets,
+                     Build(&*existing, Encode(restored), ParseState(restored), history));
+      return;
+    } catch (const kube::ApiError& e) {
+      if (kube::IsConflict(e)) continue;
+      throw;
+    }
+  }
+  throw std::runtime_error("state Secret " + Key().String() + ": gave up after " +
+                           std::to_string(kAttempts) + " conflicting writes");
+}
+
+void StateStore::Remove() {
+  try {
+    client_.Delete(kube::kSecrets, Key());
+  } catch (const kube::ApiError& e) {
+    if (!kube::IsNotFound(e)) throw;
+  }
+}
+
+}  // namespace workspace

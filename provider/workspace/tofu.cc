@@ -1,0 +1,311 @@
+#include "provider/workspace/tofu.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <stdexcept>
+
+#include "provider/exec/process.h"
+#include "provider/workspace/vars.h"
+
+namespace workspace {
+namespace {
+
+using nlohmann::json;
+
+std::string OneLine(const std::string& text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string Cap(std::string text) {
+  if (text.size() > kMaxErrorLength) text = text.substr(0, kMaxErrorLength - 3) + "...";
+  return text;
+}
+
+std::string Seconds(std::chrono::milliseconds ms) {
+  const auto count = ms.count();
+  if (count % 1000 == 0) return std::to_string(count / 1000) + "s";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(count) / 1000.0);
+  return buf;
+}
+
+// The first error of tofu's human-readable diagnostics:
+//   Error: <summary>
+//
+//     on <file> line <n>, in ...:
+//      n: <source>
+//
+//   <detail>
+std::string ErrorFromText(const std::string& err) {
+  const size_t at = err.find("Error: ");
+  if (at == std::string::npos) return "";
+  std::vector<std::string> paragraphs;
+  size_t start = at;
+  while (start < err.size()) {
+    size_t end = err.find("\n\n", start);
+    if (end == std::string::npos) end = err.size();
+    paragraphs.push_back(err.substr(start, end - start));
+    start = end + 2;
+  }
+  std::string summary = OneLine(paragraphs[0].substr(7));
+  std::string location, detail;
+  for (size_t i = 1; i < paragraphs.size(); ++i) {
+    const std::string p = OneLine(paragraphs[i]);
+    if (p.rfind("Error: ", 0) == 0 || p.rfind("Warning: ", 0) == 0) break;
+    if (location.empty() && p.rfind("on ", 0) == 0 && p.find(" line ") != std::string::npos) {
+      const size_t line_at = p.find(" line ");
+      size_t digits_end = line_at + 6;
+      while (digits_end < p.size() && std::isdigit(static_cast<unsigned char>(p[digits_end]))) {
+        ++digits_end;
+      }
+      location = p.substr(3, line_at - 3) + ":" + p.substr(line_at + 6, digits_end - line_at - 6);
+    } else if (detail.empty()) {
+      detail = p;
+    }
+  }
+  if (!detail.empty()) summary += ": " + detail;
+  if (!location.empty()) summary += " (" + location + ")";
+  return summary;
+}
+
+}  // namespace
+
+struct Tofu::Outcome {
+  exec::ProcessResult process;
+  bool timed_out = false;
+};
+
+std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+  std::vector<std::string> values;
+  for (const auto& s : secrets) {
+    if (s.size() >= 4) values.push_back(s);
+  }
+  std::sort(values.begin(), values.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& v : values) {
+    size_t pos = 0;
+    while ((pos = text.find(v, pos)) != std::string::npos) {
+      text.replace(pos, v.size(), "***");
+      pos += 3;
+    }
+  }
+  return text;
+}
+
+std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::string& stderr_text,
+                               const std::vector<std::string>& secrets) {
+  std::vector<std::string> errors;
+  size_t start = 0;
+  while (start < stdout_lines.size() && errors.size() < 2) {
+    size_t end = stdout_lines.find('\n', start);
+    if (end == std::string::npos) end = stdout_lines.size();
+    const json line = json::parse(stdout_lines.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (line.is_discarded() || !line.is_object() || line.value("type", "") != "diagnostic") {
+      continue;
+    }
+    const json d = line.value("diagnostic", json::object());
+    if (!d.is_object() || d.value("severity", "") != "error") continue;
+    std::string text = OneLine(d.value("summary", ""));
+    const std::string detail = OneLine(d.value("detail", ""));
+    if (!detail.empty()) text += (text.empty() ? "" : ": ") + detail;
+    const json range = d.value("range", json::object());
+    if (range.is_object() && range.contains("filename")) {
+      text += " (" + range.value("filename", "");
+      const json start_pos = range.value("start", json::object());
+      if (start_pos.is_object() && start_pos.contains("line")) {
+        text += ":" + std::to_string(start_pos.value("line", 0));
+      }
+      text += ")";
+    }
+    if (std::find(errors.begin(), errors.end(), text) == errors.end()) errors.push_back(text);
+  }
+  std::string message;
+  for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
+  if (message.empty()) {
+    // The last non-empty stderr line.
+    size_t end = stderr_text.size();
+    while (end > 0 && message.empty()) {
+      const size_t nl = stderr_text.rfind('\n', end - 1);
+      const size_t begin = nl == std::string::npos ? 0 : nl + 1;
+      message = OneLine(stderr_text.substr(begin, end - begin));
+      if (nl == std::string::npos) break;
+      end = nl;
+    }
+  }
+  return Cap(Redact(message, secrets));
+}
+
+Tofu::Tofu(Options options) : options_(std::move(options)) {
+  deadline_ = std::chrono::steady_clock::now() + options_.timeout;
+  bool has_config = false;
+  bool has_path = false;
+  for (const auto& kv : options_.env) {
+    has_config = has_config || kv.rfind("TF_CLI_CONFIG_FILE=", 0) == 0;
+    has_path = has_path || kv.rfind("PATH=", 0) == 0;
+  }
+  if (!has_config) {
+    const std::string rc = options_.dir + "/.tofurc";
+    WritePrivateFile(rc, "");
+    options_.env.push_back("TF_CLI_CONFIG_FILE=" + rc);
+  }
+  if (!has_path) options_.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+  options_.env.push_back("TF_IN_AUTOMATION=1");
+  options_.env.push_back("CHECKPOINT_DISABLE=1");
+}
+
+Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
+  exec::ProcessSpec spec;
+  spec.argv = {options_.binary};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = options_.env;
+  spec.cwd = options_.dir;
+  spec.grace = options_.grace;
+  // As a terminal's Ctrl-C: OpenTofu stops gracefully and writes its state;
+  // its provider plugins ignore SIGINT and are stopped by it.
+  spec.stop_signal = SIGINT;
+  spec.cancel = options_.cancel;
+  Outcome outcome;
+  if (options_.timeout.count() > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      outcome.timed_out = true;
+      outcome.process.timed_out = true;
+      return outcome;
+    }
+    spec.timeout = left;
+  }
+  outcome.process = exec::Run(spec);
+  outcome.timed_out = outcome.process.timed_out;
+  return outcome;
+}
+
+std::string Tofu::ErrorOf(const Outcome& outcome) const {
+  if (outcome.timed_out) return "timed out after " + Seconds(options_.timeout);
+  if (outcome.process.cancelled) return "cancelled";
+  std::string error =
+      ErrorFromJsonLines(outcome.process.out, outcome.process.err, options_.secrets);
+  if (error.empty()) {
+    error = outcome.process.signal != 0
+                ? "tofu was killed by signal " + std::to_string(outcome.process.signal)
+                : "tofu exited with code " + std::to_string(outcome.process.exit_code);
+  }
+  return error;
+}
+
+RunResult Tofu::Init() {
+  const Outcome o = Command({"init", "-input=false", "-no-color"});
+  RunResult r;
+  r.ok = o.process.ok();
+  r.timed_out = o.timed_out;
+  if (!r.ok) {
+    // init has no -json: its errors are text on stderr.
+    std::string error;
+    if (!o.timed_out && !o.process.cancelled) {
+      error = Cap(Redact(ErrorFromText(o.process.err), options_.secrets));
+    }
+    r.error = error.empty() ? ErrorOf(o) : error;
+  }
+  return r;
+}
+
+PlanResult Tofu::Plan(const std::string& plan_file) {
+  std::vector<std::string> args = {"plan",  "-input=false",       "-no-color",
+                                   "-json", "-detailed-exitcode", "-out=" + plan_file};
+  for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
+  const Outcome o = Command(std::move(args));
+  PlanResult r;
+  r.timed_out = o.timed_out;
+  const int code = o.process.exit_code;
+  r.ok = !o.timed_out && !o.process.cancelled && (code == 0 || code == 2);
+  if (!r.ok) {
+    r.error = ErrorOf(o);
+    return r;
+  }
+  r.changes = code == 2;
+  size_t start = 0;
+  const std::string& out = o.process.out;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    const json line = json::parse(out.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (line.is_discarded() || !line.is_object() || line.value("type", "") != "change_summary") {
+      continue;
+    }
+    const json c = line.value("changes", json::object());
+    if (!c.is_object()) continue;
+    r.add = c.value("add", 0);
+    r.change = c.value("change", 0);
+    r.destroy = c.value("remove", 0);
+  }
+  return r;
+}
+
+RunResult Tofu::Apply(const std::string& plan_file) {
+  const Outcome o = Command({"apply", "-input=false", "-no-color", "-json", plan_file});
+  RunResult r;
+  r.ok = o.process.ok();
+  r.timed_out = o.timed_out;
+  if (!r.ok) r.error = ErrorOf(o);
+  return r;
+}
+
+RunResult Tofu::Destroy() {
+  std::vector<std::string> args = {"destroy", "-input=false", "-no-color", "-json",
+                                   "-auto-approve"};
+  for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
+  const Outcome o = Command(std::move(args));
+  RunResult r;
+  r.ok = o.process.ok();
+  r.timed_out = o.timed_out;
+  if (!r.ok) r.error = ErrorOf(o);
+  return r;
+}
+
+std::map<std::string, Output> ParseOutputs(const std::string& state_json) {
+  std::map<std::string, Output> out;
+  const json doc = json::parse(state_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return out;
+  const json outputs = doc.value("outputs", json::object());
+  if (!outputs.is_object()) return out;
+  for (const auto& [name, o] : outputs.items()) {
+    if (!o.is_object()) continue;
+    Output output;
+    output.value = o.value("value", json());
+    output.sensitive = o.value("sensitive", false);
+    out[name] = std::move(output);
+  }
+  return out;
+}
+
+int64_t ResourceCount(const std::string& state_json) {
+  const json doc = json::parse(state_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return 0;
+  const json resources = doc.value("resources", json::array());
+  if (!resources.is_array()) return 0;
+  int64_t count = 0;
+  for (const auto& r : resources) {
+    if (!r.is_object() || r.value("mode", "") != "managed") continue;
+    const json instances = r.value("instances", json::array());
+    count += instances.is_array() ? static_cast<int64_t>(instances.size()) : 0;
+  }
+  return count;
+}
+
+}  // namespace workspace

@@ -1,0 +1,100 @@
+// OpenTofu commands in a working folder: init, plan, apply, destroy with the
+// local backend (state in dir/terraform.tfstate; the caller copies it in and
+// out), machine-readable output and short, redacted errors.
+#ifndef PROVIDER_WORKSPACE_TOFU_H_
+#define PROVIDER_WORKSPACE_TOFU_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace workspace {
+
+inline constexpr char kStateFile[] = "terraform.tfstate";
+inline constexpr size_t kMaxErrorLength = 400;
+
+struct RunResult {
+  bool ok = false;
+  std::string error;  // short and redacted; "" when ok
+  bool timed_out = false;
+};
+
+struct PlanResult {
+  bool ok = false;
+  bool changes = false;
+  int add = 0, change = 0, destroy = 0;
+  std::string error;
+  bool timed_out = false;
+};
+
+class Tofu {
+ public:
+  struct Options {
+    std::string binary;  // the tofu executable
+    std::string dir;     // the working folder (root module, var files, state)
+    // The environment of every command (KEY=VALUE); TF_IN_AUTOMATION=1,
+    // CHECKPOINT_DISABLE=1 and TF_CLI_CONFIG_FILE (an empty file written in
+    // dir, unless env sets one) are added.
+    std::vector<std::string> env;
+    // The budget of all commands of this object together; 0 = none.
+    std::chrono::milliseconds timeout{0};
+    // On timeout or cancel: SIGINT to the process group first (OpenTofu then
+    // stops and writes its state), SIGKILL after this.
+    std::chrono::milliseconds grace{10000};
+    const std::atomic<bool>* cancel = nullptr;
+    // Names of var files in dir, in precedence order (WriteVarFiles).
+    std::vector<std::string> var_files;
+    // Values removed from errors (those of at least 4 characters).
+    std::vector<std::string> secrets;
+  };
+
+  explicit Tofu(Options options);
+
+  RunResult Init();
+  // Plans into dir/<plan_file>; `changes` from -detailed-exitcode, the counts
+  // from the change summary.
+  PlanResult Plan(const std::string& plan_file);
+  // Applies a saved plan.
+  RunResult Apply(const std::string& plan_file);
+  RunResult Destroy();
+
+  // The state file the commands read and write.
+  std::string StatePath() const { return options_.dir + "/" + kStateFile; }
+
+ private:
+  struct Outcome;
+  Outcome Command(std::vector<std::string> args);
+  std::string ErrorOf(const Outcome& outcome) const;
+
+  Options options_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+// `text` with every value of `secrets` of at least 4 characters replaced by
+// "***" (longest first).
+std::string Redact(std::string text, const std::vector<std::string>& secrets);
+
+// The short error of a tofu -json run: the first one or two error
+// diagnostics as "summary: detail (file:line)", else the last stderr line;
+// redacted and at most kMaxErrorLength characters.
+std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::string& stderr_text,
+                               const std::vector<std::string>& secrets);
+
+struct Output {
+  nlohmann::json value;
+  bool sensitive = false;
+};
+
+// The root module outputs recorded in a state document (empty when it has
+// none or is not JSON).
+std::map<std::string, Output> ParseOutputs(const std::string& state_json);
+// The number of managed resource instances in a state document.
+int64_t ResourceCount(const std::string& state_json);
+
+}  // namespace workspace
+
+#endif  // PROVIDER_WORKSPACE_TOFU_H_

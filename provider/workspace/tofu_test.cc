@@ -1,0 +1,261 @@
+#include "provider/workspace/tofu.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "provider/workspace/source.h"
+#include "provider/workspace/test_dir.h"
+#include "provider/workspace/vars.h"
+
+namespace workspace {
+namespace {
+
+using nlohmann::json;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+const char kModule[] = R"(variable "name" {
+  type = string
+}
+variable "secret" {
+  type      = string
+  default   = "none"
+  sensitive = true
+}
+resource "terraform_data" "this" {
+  input = var.name
+}
+output "name" {
+  value = terraform_data.this.output
+}
+output "secret" {
+  value     = var.secret
+  sensitive = true
+}
+)";
+
+class TofuTest : public ::testing::Test {
+ protected:
+  Tofu::Options Opts(std::vector<std::string> var_files = {}) {
+    Tofu::Options o;
+    o.binary = TOFU_BIN;
+    o.dir = dir.path();
+    o.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir.path()};
+    o.timeout = std::chrono::seconds(60);
+    o.grace = std::chrono::seconds(2);
+    o.var_files = std::move(var_files);
+    return o;
+  }
+  std::string State() { return ReadFile(dir / kStateFile); }
+  TempDir dir;
+};
+
+TEST_F(TofuTest, PlanApplyOutputsAndDestroy) {
+  PrepareInline(dir.path(), kModule, false);
+  auto files =
+      WriteVarFiles(dir.path(), {}, json::object(), {{"name", "first"}, {"secret", "hunter22"}});
+  Tofu tofu(Opts(files));
+  const RunResult init = tofu.Init();
+  ASSERT_TRUE(init.ok) << init.error;
+
+  PlanResult plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok) << plan.error;
+  EXPECT_TRUE(plan.changes);
+  EXPECT_EQ(plan.add, 1);
+  EXPECT_EQ(plan.change, 0);
+  EXPECT_EQ(plan.destroy, 0);
+
+  const RunResult apply = tofu.Apply("tfplan");
+  ASSERT_TRUE(apply.ok) << apply.error;
+  const auto outputs = ParseOutputs(State());
+  ASSERT_EQ(outputs.size(), 2u);
+  EXPECT_EQ(outputs.at("name").value, "first");
+  EXPECT_FALSE(outputs.at("name").sensitive);
+  EXPECT_EQ(outputs.at("secret").value, "hunter22");
+  EXPECT_TRUE(outputs.at("secret").sensitive);
+  EXPECT_EQ(ResourceCount(State()), 1);
+
+  plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok) << plan.error;
+  EXPECT_FALSE(plan.changes);
+  EXPECT_EQ(plan.add + plan.change + plan.destroy, 0);
+
+  files = WriteVarFiles(dir.path(), {}, json::object(), {{"name", "second"}});
+  Tofu changed(Opts(files));
+  plan = changed.Plan("tfplan");
+  ASSERT_TRUE(plan.ok) << plan.error;
+  EXPECT_TRUE(plan.changes);
+  EXPECT_EQ(plan.change, 1);
+
+  const RunResult destroy = changed.Destroy();
+  ASSERT_TRUE(destroy.ok) << destroy.error;
+  EXPECT_EQ(ResourceCount(State()), 0);
+  EXPECT_TRUE(ParseOutputs(State()).empty());
+}
+
+TEST_F(TofuTest, VarFilesPrecedence) {
+  PrepareInline(dir.path(), R"(
+variable "a" { type = string }
+variable "b" { type = string }
+variable "c" { type = string }
+variable "d" { type = string }
+variable "n" {
+  type    = number
+  default = 0
+}
+variable "l" {
+  type    = list(string)
+  default = []
+}
+output "all" { value = [var.a, var.b, var.c, var.d] }
+output "n" { value = var.n }
+output "l" { value = var.l }
+)",
+                false);
+  const auto files =
+      WriteVarFiles(dir.path(),
+                    {{"a = \"f0\"\nb = \"f0\"\nc = \"f0\"\nd = \"f0\"\n", VarFormat::kHCL},
+                     {R"({"b": "f1", "c": "f1", "d": "f1"})", VarFormat::kJSON}},
+                    json{{"c", "map"}, {"d", "map"}, {"n", 3}, {"l", {"x", "y"}}},
+                    {{"d", "ignored"}, {"d", "vars"}});
+  EXPECT_EQ(files, (std::vector<std::string>{"varfile-0.tfvars", "varfile-1.tfvars.json",
+                                             "varmap.tfvars.json", "vars.tfvars.json"}));
+  for (const auto& f : files) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  EXPECT_EQ(json::parse(ReadFile(dir / "vars.tfvars.json")), (json{{"d", "vars"}}));
+  EXPECT_EQ(json::parse(ReadFile(dir / "varmap.tfvars.json"))["n"], 3);
+
+  Tofu tofu(Opts(files));
+  ASSERT_TRUE(tofu.Init().ok);
+  const PlanResult plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok) << plan.error;
+  const RunResult apply = tofu.Apply("tfplan");
+  ASSERT_TRUE(apply.ok) << apply.error;
+  const auto outputs = ParseOutputs(State());
+  EXPECT_EQ(outputs.at("all").value, (json{"f0", "f1", "map", "vars"}));
+  EXPECT_EQ(outputs.at("n").value, 3);
+  EXPECT_EQ(outputs.at("l").value, (json{"x", "y"}));
+
+  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, json(), {}).empty());
+  EXPECT_THROW(WriteVarFiles(dir.path(), {}, json::array(), {}), std::runtime_error);
+}
+
+TEST_F(TofuTest, InvalidModuleNamesFileAndLine) {
+  PrepareInline(dir.path(), "locals {\n  a = 1\n}\nresource \"terraform_data\" {\n}\n", false);
+  Tofu tofu(Opts());
+  const RunResult init = tofu.Init();
+  EXPECT_FALSE(init.ok);
+  EXPECT_NE(init.error.find("main.tf:4"), std::string::npos) << init.error;
+  EXPECT_LE(init.error.size(), kMaxErrorLength);
+}
+
+TEST_F(TofuTest, PlanErrorIsShortAndNamesFileAndLine) {
+  PrepareInline(dir.path(), "locals {\n  a = 1\n}\noutput \"x\" {\n  value = var.missing\n}\n",
+                false);
+  Tofu tofu(Opts());
+  ASSERT_TRUE(tofu.Init().ok);
+  const PlanResult plan = tofu.Plan("tfplan");
+  EXPECT_FALSE(plan.ok);
+  EXPECT_NE(plan.error.find("Reference to undeclared input variable"), std::string::npos)
+      << plan.error;
+  EXPECT_NE(plan.error.find("(main.tf:5)"), std::string::npos) << plan.error;
+  EXPECT_EQ(plan.error.find('\n'), std::string::npos);
+  EXPECT_LE(plan.error.size(), kMaxErrorLength);
+}
+
+TEST_F(TofuTest, SecretValuesAreRedactedFromErrors) {
+  PrepareInline(dir.path(), R"(variable "token" { type = string }
+locals {
+  n = tonumber(var.token)
+}
+output "n" { value = local.n }
+)",
+                false);
+  const auto files = WriteVarFiles(dir.path(), {}, json(), {{"token", "s3cr3t-t0ken-value"}});
+  auto opts = Opts(files);
+  opts.secrets = {"s3cr3t-t0ken-value", "abc"};
+  Tofu tofu(opts);
+  ASSERT_TRUE(tofu.Init().ok);
+  const PlanResult plan = tofu.Plan("tfplan");
+  EXPECT_FALSE(plan.ok);
+  EXPECT_EQ(plan.error.find("s3cr3t"), std::string::npos) << plan.error;
+  EXPECT_NE(plan.error.find("***"), std::string::npos) << plan.error;
+  EXPECT_NE(plan.error.find("main.tf:3"), std::string::npos) << plan.error;
+}
+
+TEST_F(TofuTest, TimeoutStopsALongApply) {
+  PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 30"
+  }
+}
+)",
+                false);
+  auto opts = Opts();
+  opts.timeout = std::chrono::seconds(2);
+  Tofu tofu(opts);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(tofu.Init().ok);
+  const PlanResult plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok) << plan.error;
+  const RunResult apply = tofu.Apply("tfplan");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(apply.ok);
+  EXPECT_TRUE(apply.timed_out);
+  EXPECT_EQ(apply.error, "timed out after 2s");
+  EXPECT_LT(took, opts.timeout + opts.grace + std::chrono::seconds(1));
+  // Interrupted gracefully: OpenTofu recorded the half-made resource.
+  EXPECT_EQ(ResourceCount(State()), 1);
+  // Once the budget is spent, further commands fail at once.
+  EXPECT_TRUE(tofu.Destroy().timed_out);
+}
+
+TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
+  const std::string lines =
+      R"({"type":"version","terraform":"1.12.6"})"
+      "\n"
+      R"({"type":"diagnostic","@level":"warning","diagnostic":{"severity":"warning","summary":"W"}})"
+      "\n"
+      R"({"type":"diagnostic","@level":"error","diagnostic":{"severity":"error","summary":"First","detail":"line one\nline two","range":{"filename":"main.tf","start":{"line":3}}}})"
+      "\n"
+      R"({"type":"diagnostic","@level":"error","diagnostic":{"severity":"error","summary":"Second"}})"
+      "\n"
+      R"({"type":"diagnostic","@level":"error","diagnostic":{"severity":"error","summary":"Third"}})"
+      "\n";
+  EXPECT_EQ(ErrorFromJsonLines(lines, "", {}), "First: line one line two (main.tf:3); Second");
+  EXPECT_EQ(
+      ErrorFromJsonLines("not json\n", "noise\nfailed with password hunter2\n\n", {"hunter2"}),
+      "failed with password ***");
+  const std::string long_detail =
+      R"({"type":"diagnostic","diagnostic":{"severity":"error","summary":"S","detail":")" +
+      std::string(1000, 'x') + "\"}}";
+  EXPECT_EQ(ErrorFromJsonLines(long_detail, "", {}).size(), kMaxErrorLength);
+  EXPECT_EQ(Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
+}
+
+TEST(TofuStateTest, OutputsAndResourceCount) {
+  const std::string state = R"({
+    "version": 4, "serial": 3, "lineage": "l",
+    "outputs": {"a": {"value": {"k": [1, 2]}, "type": ["object"]},
+                "s": {"value": "x", "sensitive": true}},
+    "resources": [
+      {"mode": "managed", "type": "terraform_data", "name": "a", "instances": [{}, {}]},
+      {"mode": "data", "type": "x", "name": "b", "instances": [{}]}
+    ]})";
+  const auto outputs = ParseOutputs(state);
+  EXPECT_EQ(outputs.at("a").value, (json{{"k", {1, 2}}}));
+  EXPECT_FALSE(outputs.at("a").sensitive);
+  EXPECT_TRUE(outputs.at("s").sensitive);
+  EXPECT_EQ(ResourceCount(state), 2);
+  EXPECT_TRUE(ParseOutputs("garbage").empty());
+  EXPECT_EQ(ResourceCount("[]"), 0);
+}
+
+}  // namespace
+}  // namespace workspace
