@@ -204,7 +204,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
     const std::string source = StringAt(v, "source");
     VarFile file;
-    file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJson : VarFormat::kHcl;
+    file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJSON : VarFormat::kHCL;
     if (source == "SecretKey") {
       file.content = ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
     } else if (source == "ConfigMapKey") {
@@ -214,7 +214,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
       throw std::runtime_error(field + ".source: \"" + source + "\" is not SecretKey or ConfigMapKey");
     }
     // Values in a var file are what errors must never show.
-    if (file.format == VarFormat::kJson) {
+    if (file.format == VarFormat::kJSON) {
       const Json parsed = Json::parse(file.content, nullptr, false);
       if (parsed.is_discarded()) throw std::runtime_error(field + ": the content is not valid JSON");
       CollectValues(parsed, s.secrets);
@@ -536,7 +536,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     const runtime::Time started = clock_.Now();
     const RunResult init = tofu_->Init();
     if (!init.ok) {
-      RecordRun(mr, "Init", false, started, init.error);
+      RecordRun(mr, "Plan", false, started, init.error);
       throw std::runtime_error(init.error);
     }
   }

@@ -1,0 +1,320 @@
+// provider-workloads: a Crossplane provider that runs OpenTofu workspaces
+// (and, later, Ansible runs) as managed resources.
+//
+// Usage: provider-workloads [--kubeconfig FILE] [--poll 10m] [--poll-jitter 1m]
+//          [--max-reconcile-rate 2] [--timeout 20m] [--leader-election] [--debug]
+//          [--metrics-address :8080] [--work-dir DIR] [--cache-dir DIR]
+//          [--state-namespace NS] [--state-lock-duration 60s] [--tofu PATH]
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/flags.h"
+#include "common/log_format.h"
+#include "provider/kube/config.h"
+#include "provider/kube/events.h"
+#include "provider/kube/lease.h"
+#include "provider/kube/rest_client.h"
+#include "provider/runtime/conditions.h"
+#include "provider/runtime/controller.h"
+#include "provider/runtime/duration.h"
+#include "provider/runtime/managed.h"
+#include "provider/runtime/metrics.h"
+#include "provider/runtime/providerconfig.h"
+#include "provider/workspace/external.h"
+#include "provider/workspace/kinds.h"
+
+ABSL_FLAG(std::string, kubeconfig, "",
+          "Kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then "
+          "~/.kube/config).");
+ABSL_FLAG(std::string, poll, "10m", "How often an up-to-date resource is checked for drift.");
+ABSL_FLAG(std::string, poll_jitter, "1m", "Random spread added to each poll (plus or minus).");
+ABSL_FLAG(int, max_reconcile_rate, 2,
+          "Reconciles running at once, and reconciles started per second.");
+ABSL_FLAG(std::string, timeout, "20m",
+          "Longest run of one OpenTofu command; a Workspace's spec.forProvider.timeout overrides "
+          "it.");
+ABSL_FLAG(bool, leader_election, false, "Run only while holding the leader Lease (for HA).");
+ABSL_FLAG(std::string, leader_election_namespace, "",
+          "Namespace of the leader Lease (default: $POD_NAMESPACE, else crossplane-system).");
+ABSL_FLAG(bool, debug, false, "Log every reconcile.");
+ABSL_FLAG(std::string, log_format, "text", "Log format: text or json.");
+ABSL_FLAG(std::string, metrics_address, ":8080", "Where to serve /metrics, /healthz and /readyz.");
+ABSL_FLAG(std::string, work_dir, "",
+          "Working folders, one per Workspace (default: $TMPDIR/provider-workloads/work).");
+ABSL_FLAG(std::string, cache_dir, "",
+          "Git mirrors and the plugin cache (default: $TMPDIR/provider-workloads/cache).");
+ABSL_FLAG(std::string, state_namespace, "",
+          "Where state Secrets and locks live when a ProviderConfig does not say (default: "
+          "$POD_NAMESPACE, else crossplane-system).");
+ABSL_FLAG(std::string, state_lock_duration, "60s",
+          "How long a state lock lasts without renewal; another provider takes an abandoned "
+          "lock over after it.");
+ABSL_FLAG(std::string, tofu, "tofu", "The OpenTofu binary (a terraform binary works too).");
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+std::chrono::milliseconds DurationFlag(const std::string& name, const std::string& value) {
+  const auto d = runtime::ParseDuration(value);
+  if (!d) {
+    spdlog::error("--{}: \"{}\" is not a duration like 90s, 10m or 1h", name, value);
+    std::exit(2);
+  }
+  return *d;
+}
+
+std::string DefaultNamespace() {
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  return "crossplane-system";
+}
+
+std::string TempRoot() {
+  const char* tmp = std::getenv("TMPDIR");
+  return (std::filesystem::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") /
+          "provider-workloads")
+      .string();
+}
+
+// Adapts the API server's event recorder to the runtime's event sink.
+class Events : public runtime::EventSink {
+ public:
+  explicit Events(kube::Recorder& r) : r_(r) {}
+  void Event(const kube::Json& involved, const std::string& type, const std::string& reason,
+             const std::string& message,
+             const std::map<std::string, std::string>& annotations) override {
+    r_.Event(involved, type, reason, message, annotations);
+  }
+
+ private:
+  kube::Recorder& r_;
+};
+
+// Crossplane's managed-resource state gauges, from a controller's cache.
+void CollectStates(runtime::Metrics& m, const std::string& gvk, const runtime::Controller& c) {
+  double exists = 0, ready = 0, synced = 0;
+  for (const auto& o : c.Objects()) {
+    ++exists;
+    if (runtime::GetCondition(o, "Ready").value("status", "") == "True") ++ready;
+    if (runtime::GetCondition(o, "Synced").value("status", "") == "True") ++synced;
+  }
+  m.Set("crossplane_managed_resource_exists", {{"gvk", gvk}}, exists,
+        "The number of managed resources that exist.");
+  m.Set("crossplane_managed_resource_ready", {{"gvk", gvk}}, ready,
+        "The number of managed resources in Ready=True state.");
+  m.Set("crossplane_managed_resource_synced", {{"gvk", gvk}}, synced,
+        "The number of managed resources in Synced=True state.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Crossplane provider for OpenTofu workspaces: Workspace "
+      "(terraform.workloads.terraforming.io, terraform.workloads.m.terraforming.io).");
+  std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  if (!platform::SetUpLogger("provider-workloads", absl::GetFlag(FLAGS_log_format),
+                             absl::GetFlag(FLAGS_debug))) {
+    fprintf(stderr, "provider-workloads: --log-format: must be text or json\n");
+    return 2;
+  }
+
+  const int rate = absl::GetFlag(FLAGS_max_reconcile_rate);
+  if (rate < 1) {
+    spdlog::error("--max-reconcile-rate: must be at least 1, not {}", rate);
+    return 2;
+  }
+  const auto poll = DurationFlag("poll", absl::GetFlag(FLAGS_poll));
+  const auto jitter = DurationFlag("poll-jitter", absl::GetFlag(FLAGS_poll_jitter));
+  const auto timeout = DurationFlag("timeout", absl::GetFlag(FLAGS_timeout));
+  const auto lock = DurationFlag("state-lock-duration", absl::GetFlag(FLAGS_state_lock_duration));
+  if (poll.count() <= 0 || timeout.count() <= 0 || lock.count() < 1000) {
+    spdlog::error("--poll and --timeout must be positive, --state-lock-duration at least 1s");
+    return 2;
+  }
+
+  // SIGTERM and SIGINT are waited for by main; every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<kube::RestClient> client;
+  try {
+    kube::RestOptions o;
+    o.qps = 5.0 * rate + 20;
+    o.burst = 10 * rate + 40;
+    client = std::make_unique<kube::RestClient>(
+        kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig)), o);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot configure the Kubernetes client: {}", e.what());
+    return 2;
+  }
+
+  runtime::SystemClock clock;
+  const std::string identity = workspace::NewIdentity();
+  kube::EventRecorder recorder(*client, clock, "provider-workloads", identity);
+  Events events(recorder);
+
+  workspace::WorkspaceOptions wo;
+  wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
+  wo.work_root = absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work"
+                                                       : absl::GetFlag(FLAGS_work_dir);
+  wo.cache_root = absl::GetFlag(FLAGS_cache_dir).empty() ? TempRoot() + "/cache"
+                                                         : absl::GetFlag(FLAGS_cache_dir);
+  wo.default_state_namespace = absl::GetFlag(FLAGS_state_namespace).empty()
+                                   ? DefaultNamespace()
+                                   : absl::GetFlag(FLAGS_state_namespace);
+  wo.identity = identity;
+  wo.default_timeout = timeout;
+  wo.lock_duration = std::chrono::duration_cast<std::chrono::seconds>(lock);
+  wo.cancel = &g_stop;
+  std::error_code ec;
+  std::filesystem::create_directories(wo.work_root, ec);
+  std::filesystem::create_directories(wo.cache_root, ec);
+  if (ec) {
+    spdlog::error("cannot create {} or {}: {}", wo.work_root, wo.cache_root, ec.message());
+    return 2;
+  }
+  workspace::WorkspaceConnector connector(*client, events, clock, wo);
+
+  runtime::ProviderConfigs legacy_configs(*client, workspace::LegacyConfigKinds());
+  runtime::ProviderConfigs modern_configs(*client, workspace::ModernConfigKinds());
+  auto managed_options = [&](const kube::Resource& r, bool legacy) {
+    runtime::ManagedOptions o;
+    o.resource = r;
+    o.legacy = legacy;
+    o.poll = poll;
+    o.poll_jitter = jitter;
+    // A workspace is its state, keyed by the resource's uid: a create whose
+    // outcome was lost can be observed again safely.
+    o.deterministic_external_name = true;
+    return o;
+  };
+  runtime::ManagedReconciler legacy(*client, events, clock, connector, legacy_configs,
+                                    managed_options(workspace::kWorkspaces, true));
+  runtime::ManagedReconciler modern(*client, events, clock, connector, modern_configs,
+                                    managed_options(workspace::kModernWorkspaces, false));
+
+  runtime::TokenBucket limiter(rate, 10.0 * rate);
+  runtime::Metrics metrics;
+  std::vector<std::unique_ptr<runtime::Controller>> controllers;
+  auto managed_controller = [&](const kube::Resource& r, runtime::ManagedReconciler& rec) {
+    controllers.push_back(std::make_unique<runtime::Controller>(
+        "managed/" + r.plural + "." + r.group, *client, r,
+        [&rec](const kube::ObjectKey& k) { return rec.Reconcile(k); }, rate, &limiter, &metrics));
+  };
+  managed_controller(workspace::kWorkspaces, legacy);
+  managed_controller(workspace::kModernWorkspaces, modern);
+
+  // ProviderConfig controllers: each also wakes up when its usages change.
+  struct ConfigKind {
+    kube::Resource config;
+    kube::Resource usage;
+    bool modern;
+  };
+  const std::vector<ConfigKind> config_kinds = {
+      {workspace::kProviderConfigs, workspace::kProviderConfigUsages, false},
+      {workspace::kModernProviderConfigs, workspace::kModernProviderConfigUsages, true},
+      {workspace::kClusterProviderConfigs, workspace::kModernProviderConfigUsages, true},
+  };
+  std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>> config_reconcilers;
+  for (const auto& k : config_kinds) {
+    config_reconcilers.push_back(std::make_unique<runtime::ProviderConfigReconciler>(
+        *client, events, clock, k.config, k.usage, k.modern));
+    auto* rec = config_reconcilers.back().get();
+    auto c = std::make_unique<runtime::Controller>(
+        "providerconfig/" + k.config.plural + "." + k.config.group, *client, k.config,
+        [rec](const kube::ObjectKey& key) {
+          return rec->Reconcile(key) ? runtime::Result::Done() : runtime::Result::Backoff();
+        },
+        1, nullptr, &metrics);
+    const kube::Resource& config = k.config;
+    c->Watch(k.usage, [config](const kube::Json& usage) -> std::optional<kube::ObjectKey> {
+      const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
+      // Legacy usages name no kind: theirs is always the ProviderConfig.
+      if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
+      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "",
+                             ref.value("name", "")};
+    });
+    controllers.push_back(std::move(c));
+  }
+  metrics.AddCollector([&](runtime::Metrics& m) {
+    CollectStates(m, "terraform.workloads.terraforming.io/v1alpha1, Kind=Workspace",
+                  *controllers[0]);
+    CollectStates(m, "terraform.workloads.m.terraforming.io/v1alpha1, Kind=Workspace",
+                  *controllers[1]);
+  });
+
+  std::atomic<bool> running{false};
+  std::unique_ptr<runtime::MetricsServer> server;
+  try {
+    server = std::make_unique<runtime::MetricsServer>(
+        metrics, absl::GetFlag(FLAGS_metrics_address), [&] {
+          if (!running) return false;
+          for (const auto& c : controllers) {
+            if (!c->Synced()) return false;
+          }
+          return true;
+        });
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+
+  auto start = [&] {
+    for (auto& c : controllers) c->Start();
+    running = true;
+    spdlog::info("provider-workloads {} running: poll {}, {} reconciles at once, state in {} by "
+                 "default, metrics on port {}",
+                 identity, runtime::FormatDuration(poll), rate, wo.default_state_namespace,
+                 server->port());
+  };
+
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::thread election;
+  if (absl::GetFlag(FLAGS_leader_election)) {
+    const std::string ns = absl::GetFlag(FLAGS_leader_election_namespace).empty()
+                               ? DefaultNamespace()
+                               : absl::GetFlag(FLAGS_leader_election_namespace);
+    elector = std::make_unique<kube::LeaderElector>(
+        *client, clock, kube::ObjectKey{ns, "provider-workloads-leader"}, identity);
+    election = std::thread([&] {
+      elector->Run(start, [] {
+        // Another instance leads now: stop at once, as controller-runtime does.
+        spdlog::error("lost the leader lease; exiting");
+        std::_Exit(1);
+      });
+    });
+  } else {
+    start();
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}; stopping (runs in progress are interrupted and their state kept)",
+               strsignal(sig));
+  g_stop = true;
+  for (auto& c : controllers) c->Stop();
+  if (elector) {
+    elector->Stop();
+    if (election.joinable()) election.join();
+  }
+  return 0;
+}

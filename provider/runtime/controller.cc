@@ -1,0 +1,146 @@
+#include "provider/runtime/controller.h"
+
+#include <spdlog/spdlog.h>
+
+namespace runtime {
+
+std::string DesiredState(const kube::Json& object) {
+  const kube::Json meta = object.value("metadata", kube::Json::object());
+  kube::Json annotations = meta.value("annotations", kube::Json::object());
+  if (annotations.is_object()) {
+    annotations.erase(kCreatePending);
+    annotations.erase(kCreateFailed);
+  }
+  return kube::Json{{"generation", meta.value("generation", int64_t{0})},
+                    {"labels", meta.value("labels", kube::Json::object())},
+                    {"annotations", annotations},
+                    {"deleting", meta.contains("deletionTimestamp")},
+                    {"finalizers", meta.value("finalizers", kube::Json::array())}}
+      .dump();
+}
+
+Controller::Controller(std::string name, kube::Client& client, kube::Resource resource,
+                       ReconcileFn reconcile, int workers, TokenBucket* limiter, Metrics* metrics)
+    : name_(std::move(name)),
+      client_(client),
+      resource_(std::move(resource)),
+      reconcile_(std::move(reconcile)),
+      workers_(std::max(workers, 1)),
+      limiter_(limiter),
+      metrics_(metrics) {}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Watch(const kube::Resource& resource, MapFn map) {
+  watches_.emplace_back(resource, std::move(map));
+}
+
+void Controller::OnPrimary(const kube::Json& object) {
+  const kube::ObjectKey key = kube::KeyOf(object);
+  const std::string state = DesiredState(object);
+  {
+    std::lock_guard lock(seen_mu_);
+    auto it = seen_.find(key);
+    if (it != seen_.end() && it->second == state) return;
+    seen_[key] = state;
+  }
+  queue_.Add(key);
+}
+
+void Controller::Start() {
+  kube::Informer::Handlers handlers;
+  handlers.on_upsert = [this](const kube::Json& o) { OnPrimary(o); };
+  handlers.on_delete = [this](const kube::Json& o) {
+    std::lock_guard lock(seen_mu_);
+    seen_.erase(kube::KeyOf(o));
+  };
+  primary_ = std::make_unique<kube::Informer>(client_, resource_, "", "", handlers);
+  for (auto& [resource, map] : watches_) {
+    kube::Informer::Handlers h;
+    auto enqueue = [this, m = map](const kube::Json& o) {
+      if (auto key = m(o)) queue_.Add(*key);
+    };
+    h.on_upsert = enqueue;
+    h.on_delete = enqueue;
+    secondary_.push_back(std::make_unique<kube::Informer>(client_, resource, "", "", h));
+  }
+  primary_->Start();
+  for (auto& s : secondary_) s->Start();
+  if (metrics_ != nullptr) {
+    metrics_->AddCollector([this](Metrics& m) {
+      m.Set("workqueue_depth", {{"name", name_}}, static_cast<double>(queue_.Len()),
+            "Current depth of the work queue.");
+    });
+  }
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
+  spdlog::info("controller {} started with {} workers", name_, workers_);
+}
+
+void Controller::Stop() {
+  if (stop_.exchange(true)) return;
+  queue_.ShutDown();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  if (primary_) primary_->Stop();
+  for (auto& s : secondary_) s->Stop();
+}
+
+bool Controller::Synced() const {
+  if (!primary_ || !primary_->HasSynced()) return false;
+  for (const auto& s : secondary_) {
+    if (!s->HasSynced()) return false;
+  }
+  return true;
+}
+
+std::vector<kube::Json> Controller::Objects() const {
+  return primary_ ? primary_->List() : std::vector<kube::Json>{};
+}
+
+void Controller::Work() {
+  while (auto key = queue_.Get()) {
+    if (limiter_ != nullptr && !limiter_->Take(stop_)) {
+      queue_.Done(*key);
+      break;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Result result;
+    try {
+      result = reconcile_(*key);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: reconciling {} failed: {}", name_, key->String(), e.what());
+      result = Result::Backoff();
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string outcome;
+    switch (result.kind) {
+      case Result::Kind::kDone:
+        queue_.Forget(*key);
+        outcome = "success";
+        break;
+      case Result::Kind::kBackoff:
+        queue_.AddRateLimited(*key);
+        outcome = "requeue";
+        break;
+      case Result::Kind::kAfter:
+        queue_.Forget(*key);
+        queue_.AddAfter(*key, result.after);
+        outcome = result.after.count() == 0 ? "requeue" : "requeue_after";
+        break;
+    }
+    spdlog::debug("{}: reconciled {} in {:.3f}s: {}", name_, key->String(), seconds, outcome);
+    if (metrics_ != nullptr) {
+      metrics_->Add("controller_runtime_reconcile_total", {{"controller", name_}, {"result", outcome}},
+                    1, "Total number of reconciliations per controller.");
+      metrics_->Add("controller_runtime_reconcile_time_seconds_sum", {{"controller", name_}},
+                    seconds, "Total time spent reconciling, in seconds.");
+      metrics_->Add("controller_runtime_reconcile_time_seconds_count", {{"controller", name_}}, 1,
+                    "Number of timed reconciliations.");
+    }
+    queue_.Done(*key);
+  }
+}
+
+}  // namespace runtime

@@ -1,0 +1,75 @@
+// A controller: an informer on one resource feeding a work queue, workers
+// that call a reconcile function, and the queue's verdicts (done, backoff,
+// requeue after) applied. Changes that do not touch the desired state
+// (status writes, the create-pending and create-failed annotations) do not
+// trigger a reconcile, as crossplane-runtime's DesiredStateChanged filter.
+#ifndef PROVIDER_RUNTIME_CONTROLLER_H_
+#define PROVIDER_RUNTIME_CONTROLLER_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "provider/kube/client.h"
+#include "provider/kube/informer.h"
+#include "provider/runtime/managed.h"
+#include "provider/runtime/metrics.h"
+#include "provider/runtime/workqueue.h"
+
+namespace runtime {
+
+// What of an object counts as its desired state: generation, labels,
+// annotations but the create-pending/failed ones, and whether it is being
+// deleted.
+std::string DesiredState(const kube::Json& object);
+
+class Controller {
+ public:
+  using ReconcileFn = std::function<Result(const kube::ObjectKey&)>;
+  // Maps an object of a secondary resource to the key to reconcile.
+  using MapFn = std::function<std::optional<kube::ObjectKey>(const kube::Json&)>;
+
+  Controller(std::string name, kube::Client& client, kube::Resource resource, ReconcileFn reconcile,
+             int workers, TokenBucket* limiter, Metrics* metrics);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Also reconcile when objects of `resource` change (before Start).
+  void Watch(const kube::Resource& resource, MapFn map);
+
+  void Start();
+  void Stop();
+  bool Synced() const;
+  const std::string& name() const { return name_; }
+  // The primary resource's cached objects.
+  std::vector<kube::Json> Objects() const;
+
+ private:
+  void Work();
+  void OnPrimary(const kube::Json& object);
+
+  std::string name_;
+  kube::Client& client_;
+  kube::Resource resource_;
+  ReconcileFn reconcile_;
+  int workers_;
+  TokenBucket* limiter_;
+  Metrics* metrics_;
+  WorkQueue queue_;
+  std::unique_ptr<kube::Informer> primary_;
+  std::vector<std::unique_ptr<kube::Informer>> secondary_;
+  std::vector<std::pair<kube::Resource, MapFn>> watches_;
+  std::mutex seen_mu_;
+  std::map<kube::ObjectKey, std::string> seen_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace runtime
+
+#endif  // PROVIDER_RUNTIME_CONTROLLER_H_
