@@ -56,7 +56,9 @@ class ApiError : public std::runtime_error {
 };
 
 inline bool IsNotFound(const ApiError& e) { return e.code() == 404; }
-inline bool IsConflict(const ApiError& e) { return e.code() == 409 && e.reason() != "AlreadyExists"; }
+inline bool IsConflict(const ApiError& e) {
+  return e.code() == 409 && e.reason() != "AlreadyExists";
+}
 inline bool IsAlreadyExists(const ApiError& e) {
   return e.code() == 409 && e.reason() == "AlreadyExists";
 }
@@ -71,9 +73,9 @@ struct ListOptions {
 };
 
 enum class PatchType {
-  kMerge,   // application/merge-patch+json
-  kApply,   // application/apply-patch+yaml (server-side apply; JSON is YAML)
-  kJson,    // application/json-patch+json
+  kMerge,  // application/merge-patch+json
+  kApply,  // application/apply-patch+yaml (server-side apply; JSON is YAML)
+  kJson,   // application/json-patch+json
 };
 
 struct PatchOptions {
