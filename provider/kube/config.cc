@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -34,15 +35,17 @@ std::string Scalar(const YAML::Node& node, const char* key) {
 
 // Finds the entry named `name` in a kubeconfig list (clusters, users,
 // contexts) and returns its inner map (cluster, user, context).
-YAML::Node Named(const YAML::Node& root, const char* list, const char* inner,
-                 const std::string& name) {
+std::optional<YAML::Node> Named(const YAML::Node& root, const char* list, const char* inner,
+                                const std::string& name) {
   const YAML::Node items = root[list];
   if (items && items.IsSequence()) {
     for (const auto& item : items) {
-      if (Scalar(item, "name") == name) return item[inner];
+      if (Scalar(item, "name") != name) continue;
+      const YAML::Node body = item[inner];
+      return body && body.IsMap() ? body : YAML::Node(YAML::NodeType::Map);
     }
   }
-  return YAML::Node();
+  return std::nullopt;
 }
 
 // A PEM from `<key>-data` (base64) or the file `<key>` (relative to `dir`).
@@ -112,15 +115,19 @@ Config LoadKubeconfig(const std::string& path, const std::string& context) {
 
   const std::string ctx_name = context.empty() ? Scalar(root, "current-context") : context;
   if (ctx_name.empty()) throw std::runtime_error(where + ": no current-context and none named");
-  const YAML::Node ctx = Named(root, "contexts", "context", ctx_name);
-  if (!ctx) throw std::runtime_error(where + ": context \"" + ctx_name + "\" not found");
+  const std::optional<YAML::Node> found_ctx = Named(root, "contexts", "context", ctx_name);
+  if (!found_ctx) throw std::runtime_error(where + ": context \"" + ctx_name + "\" not found");
 
+  const YAML::Node& ctx = *found_ctx;
   const std::string cluster_name = Scalar(ctx, "cluster");
   if (cluster_name.empty()) {
     throw std::runtime_error(where + ": context \"" + ctx_name + "\" has no cluster");
   }
-  const YAML::Node cluster = Named(root, "clusters", "cluster", cluster_name);
-  if (!cluster) throw std::runtime_error(where + ": cluster \"" + cluster_name + "\" not found");
+  const std::optional<YAML::Node> found_cluster = Named(root, "clusters", "cluster", cluster_name);
+  if (!found_cluster) {
+    throw std::runtime_error(where + ": cluster \"" + cluster_name + "\" not found");
+  }
+  const YAML::Node& cluster = *found_cluster;
 
   const fs::path dir = fs::absolute(fs::path(path)).parent_path();
   Config c;
@@ -135,8 +142,9 @@ Config LoadKubeconfig(const std::string& path, const std::string& context) {
 
   const std::string user_name = Scalar(ctx, "user");
   if (!user_name.empty()) {
-    const YAML::Node user = Named(root, "users", "user", user_name);
-    if (!user) throw std::runtime_error(where + ": user \"" + user_name + "\" not found");
+    const std::optional<YAML::Node> found_user = Named(root, "users", "user", user_name);
+    if (!found_user) throw std::runtime_error(where + ": user \"" + user_name + "\" not found");
+    const YAML::Node& user = *found_user;
     c.client_cert_pem = Pem(user, "client-certificate", dir, where);
     c.client_key_pem = Pem(user, "client-key", dir, where);
     if (c.client_cert_pem.empty() != c.client_key_pem.empty()) {

@@ -115,15 +115,19 @@ void Informer::Relist() {
     }
     cache_ = fresh;
     resource_version_ = version;
-    synced_ = true;
   }
-  cv_.notify_all();
   for (const Json& object : gone) {
     if (handlers_.on_delete) handlers_.on_delete(object);
   }
   if (handlers_.on_upsert) {
     for (const auto& [key, object] : fresh) handlers_.on_upsert(object);
   }
+  // Synced once the handlers have seen the first list.
+  {
+    std::lock_guard lock(mu_);
+    synced_ = true;
+  }
+  cv_.notify_all();
 }
 
 void Informer::Run() {

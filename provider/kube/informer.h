@@ -55,7 +55,8 @@ class Informer {
   // with a real server is quiet.
   void Stop();
 
-  // True once the first full list is in the cache.
+  // True once the first full list is in the cache and the handlers have
+  // seen it.
   bool HasSynced() const;
   bool WaitForSync(std::chrono::milliseconds timeout) const;
 
