@@ -299,6 +299,16 @@ TEST_F(KubeTest, WatchSeesChangesAndBookmarks) {
   cm["data"] = {{"x", "1"}};
   client_->Update(kConfigMaps, cm);
   client_->Delete(kConfigMaps, {ns_, "watched"});
+  // The server sends a bookmark (2s before a watch's timeout) only with a
+  // resource version newer than the watch's: writes elsewhere provide one.
+  const std::string elsewhere = "bookmark-" + ns_;
+  client_->Create(kConfigMaps, Object("default", elsewhere));
+  for (int i = 0; i < 40 && !done; ++i) {
+    client_->Patch(kConfigMaps, {"default", elsewhere}, PatchType::kMerge,
+                   {{"data", {{"i", std::to_string(i)}}}}, {});
+    std::this_thread::sleep_for(250ms);
+  }
+  client_->Delete(kConfigMaps, {"default", elsewhere});
   watcher.join();
   std::lock_guard lock(mu);
   std::vector<std::string> changes;
