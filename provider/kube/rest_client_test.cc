@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <microhttpd.h>
+#include <stdlib.h>
 
 #include <deque>
 #include <filesystem>
@@ -195,10 +196,8 @@ TEST(RestClient, StatusBodiesBecomeApiErrors) {
 
 TEST(RestClient, HeadersBodiesAndQueries) {
   Server server;
-  const auto dir =
-      std::filesystem::temp_directory_path() /
-      ("rest-client-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
-  std::filesystem::create_directories(dir);
+  std::string tmpl = (std::filesystem::temp_directory_path() / "rest-client-test-XXXXXX").string();
+  const std::filesystem::path dir = mkdtemp(tmpl.data());
   std::ofstream(dir / "token") << "from-file\n";
   Config config;
   config.server = server.url() + "/";
