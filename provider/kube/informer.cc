@@ -1,0 +1,219 @@
+#include "provider/kube/informer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "provider/kube/rest_client.h"
+
+namespace kube {
+namespace {
+
+std::string VersionOf(const Json& object) {
+  const Json meta = object.value("metadata", Json::object());
+  return meta.value("resourceVersion", "");
+}
+
+}  // namespace
+
+Informer::Informer(Client& client, Resource resource, std::string ns, std::string label_selector,
+                   Handlers handlers, Options options)
+    : client_(client),
+      resource_(std::move(resource)),
+      ns_(std::move(ns)),
+      label_selector_(std::move(label_selector)),
+      handlers_(std::move(handlers)),
+      options_(options) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Informer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::HasSynced() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
+bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return synced_; });
+}
+
+std::optional<Json> Informer::Get(const ObjectKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(resource_.namespaced ? key : ObjectKey{"", key.name});
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Json> Informer::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<Json> out;
+  out.reserve(cache_.size());
+  for (const auto& [key, object] : cache_) out.push_back(object);
+  return out;
+}
+
+std::string Informer::ResourceVersion() const {
+  std::lock_guard lock(mu_);
+  return resource_version_;
+}
+
+ObjectKey Informer::Key(const Json& object) const {
+  ObjectKey key = KeyOf(object);
+  if (!resource_.namespaced) key.ns.clear();
+  return key;
+}
+
+bool Informer::Pause(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
+}
+
+void Informer::Relist() {
+  std::map<ObjectKey, Json> fresh;
+  std::string version;
+  std::string cont;
+  do {
+    ListOptions opts;
+    opts.label_selector = label_selector_;
+    opts.limit = options_.page_size;
+    opts.continue_token = cont;
+    const Json page = client_.List(resource_, ns_, opts);
+    const Json meta = page.value("metadata", Json::object());
+    if (version.empty()) version = meta.value("resourceVersion", "");
+    cont = meta.value("continue", "");
+    for (Json item : page.value("items", Json::array())) {
+      // Items of a list carry no apiVersion and kind.
+      item["apiVersion"] = resource_.ApiVersion();
+      item["kind"] = resource_.kind;
+      const ObjectKey key = Key(item);
+      fresh[key] = std::move(item);
+    }
+  } while (!cont.empty() && !stopping_);
+  if (stopping_) return;
+
+  std::vector<Json> gone;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, object] : cache_) {
+      if (fresh.count(key) == 0) gone.push_back(object);
+    }
+    cache_ = fresh;
+    resource_version_ = version;
+  }
+  for (const Json& object : gone) {
+    if (handlers_.on_delete) handlers_.on_delete(object);
+  }
+  if (handlers_.on_upsert) {
+    for (const auto& [key, object] : fresh) handlers_.on_upsert(object);
+  }
+  // Synced once the handlers have seen the first list.
+  {
+    std::lock_guard lock(mu_);
+    synced_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Informer::Run() {
+  bool need_list = true;
+  std::chrono::milliseconds backoff = options_.min_backoff;
+  const ScopedWatchStop watch_stop([this] { return stopping_.load(); });
+  while (!stopping_) {
+    bool listing = need_list;
+    try {
+      if (need_list) {
+        Relist();
+        need_list = false;
+        listing = false;
+      }
+      WatchOptions opts;
+      opts.label_selector = label_selector_;
+      opts.resource_version = ResourceVersion();
+      opts.allow_bookmarks = true;
+      opts.timeout = options_.watch_timeout;
+      bool expired = false;
+      std::optional<ApiError> failure;
+      bool changes = false;
+      const auto started = std::chrono::steady_clock::now();
+      client_.Watch(resource_, ns_, opts, [&](const WatchEvent& e) {
+        if (stopping_) return false;
+        if (e.type == "ERROR") {
+          const int code = e.object.value("code", 0);
+          if (code == 410) {
+            expired = true;
+          } else {
+            failure.emplace(code, e.object.value("reason", "Unknown"),
+                            "watch " + resource_.plural + ": " + e.object.value("message", ""));
+          }
+          return false;
+        }
+        const std::string version = VersionOf(e.object);
+        if (e.type == "BOOKMARK") {
+          std::lock_guard lock(mu_);
+          if (!version.empty()) resource_version_ = version;
+          return !stopping_;
+        }
+        const ObjectKey key = Key(e.object);
+        if (e.type == "ADDED" || e.type == "MODIFIED") {
+          {
+            std::lock_guard lock(mu_);
+            cache_[key] = e.object;
+            if (!version.empty()) resource_version_ = version;
+          }
+          changes = true;
+          if (handlers_.on_upsert) handlers_.on_upsert(e.object);
+        } else if (e.type == "DELETED") {
+          {
+            std::lock_guard lock(mu_);
+            cache_.erase(key);
+            if (!version.empty()) resource_version_ = version;
+          }
+          changes = true;
+          if (handlers_.on_delete) handlers_.on_delete(e.object);
+        }
+        return !stopping_;
+      });
+      if (expired) {
+        need_list = true;
+        continue;
+      }
+      if (failure) throw *failure;
+      backoff = options_.min_backoff;
+      if (!changes && std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+        Pause(options_.rewatch_pause);
+      }
+    } catch (const ApiError& e) {
+      if (IsGone(e) && !listing) {
+        need_list = true;
+        continue;
+      }
+      spdlog::warn("informer {}: {} (code {}); retrying in {}ms", resource_.plural, e.what(),
+                   e.code(), backoff.count());
+      Pause(backoff);
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    } catch (const std::exception& e) {
+      spdlog::warn("informer {}: {}; retrying in {}ms", resource_.plural, e.what(),
+                   backoff.count());
+      Pause(backoff);
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+  }
+}
+
+}  // namespace kube

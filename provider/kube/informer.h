@@ -1,0 +1,93 @@
+// A cache of one resource type kept current by list + watch, with handlers
+// for changes: lists (paged), watches from the list's resource version,
+// follows bookmarks, relists when the version expires (410) and backs off on
+// other errors.
+#ifndef PROVIDER_KUBE_INFORMER_H_
+#define PROVIDER_KUBE_INFORMER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "provider/kube/client.h"
+
+namespace kube {
+
+struct InformerOptions {
+  int page_size = 500;
+  // Server-side timeout of each watch (the watch then restarts from the last
+  // resource version).
+  std::chrono::seconds watch_timeout{60};
+  std::chrono::milliseconds min_backoff{1000};
+  std::chrono::milliseconds max_backoff{30000};
+  // A watch that ended at once is restarted after this pause (a server that
+  // closes watches immediately must not make us spin).
+  std::chrono::milliseconds rewatch_pause{1000};
+};
+
+class Informer {
+ public:
+  // Called on the informer's thread, without the cache's lock held (they may
+  // call Get and List). on_upsert for added or changed objects, on_delete
+  // with the last known state of a removed one.
+  struct Handlers {
+    std::function<void(const Json&)> on_upsert;
+    std::function<void(const Json&)> on_delete;
+  };
+  using Options = InformerOptions;
+
+  Informer(Client& client, Resource resource, std::string ns, std::string label_selector,
+           Handlers handlers, Options options = Options());
+  ~Informer();  // Stop()
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Starts the list-and-watch thread (once).
+  void Start();
+  // Stops and joins it; returns within about a second also while a watch
+  // with a real server is quiet.
+  void Stop();
+
+  // True once the first full list is in the cache and the handlers have
+  // seen it.
+  bool HasSynced() const;
+  bool WaitForSync(std::chrono::milliseconds timeout) const;
+
+  std::optional<Json> Get(const ObjectKey& key) const;
+  std::vector<Json> List() const;
+  // The resource version the cache is at.
+  std::string ResourceVersion() const;
+
+ private:
+  void Run();
+  void Relist();
+  // Waits up to `d`; false when stopping.
+  bool Pause(std::chrono::milliseconds d);
+  ObjectKey Key(const Json& object) const;
+
+  Client& client_;
+  const Resource resource_;
+  const std::string ns_;
+  const std::string label_selector_;
+  const Handlers handlers_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::map<ObjectKey, Json> cache_;
+  std::string resource_version_;
+  bool synced_ = false;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace kube
+
+#endif  // PROVIDER_KUBE_INFORMER_H_

@@ -1,0 +1,280 @@
+#include "provider/kube/lease.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "provider/kube/resources.h"
+
+namespace kube {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string HolderOf(const Json& lease) {
+  const Json spec = lease.value("spec", Json::object());
+  const Json holder = spec.value("holderIdentity", Json());
+  return holder.is_string() ? holder.get<std::string>() : "";
+}
+
+}  // namespace
+
+LeaseLock::LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease,
+                     std::string identity, std::chrono::seconds duration,
+                     std::map<std::string, std::string> labels)
+    : client_(client),
+      clock_(clock),
+      key_(std::move(lease)),
+      identity_(std::move(identity)),
+      duration_(duration),
+      labels_(std::move(labels)) {}
+
+std::string LeaseLock::Holder() const {
+  std::lock_guard lock(mu_);
+  return last_.is_null() ? "" : HolderOf(last_);
+}
+
+bool LeaseLock::Expired(const Json& spec) const {
+  const Json renew = spec.value("renewTime", Json());
+  const Json acquire = spec.value("acquireTime", Json());
+  const Json& stamp = renew.is_string() ? renew : acquire;
+  if (!stamp.is_string()) return true;
+  runtime::Time at;
+  if (!runtime::ParseRfc3339(stamp.get<std::string>(), &at)) return true;
+  const Json secs = spec.value("leaseDurationSeconds", Json());
+  const auto duration =
+      secs.is_number_integer() ? std::chrono::seconds(secs.get<int64_t>()) : duration_;
+  return at + duration < clock_.Now();
+}
+
+Json LeaseLock::Write(Json lease) {
+  Json out = client_.Update(kLeases, lease);
+  std::lock_guard lock(mu_);
+  last_ = out;
+  return out;
+}
+
+bool LeaseLock::TryAcquire() {
+  const std::string now = runtime::Rfc3339Micro(clock_.Now());
+  Json lease;
+  try {
+    lease = client_.Get(kLeases, key_);
+  } catch (const ApiError& e) {
+    if (!IsNotFound(e)) throw;
+    Json fresh = {{"apiVersion", kLeases.ApiVersion()},
+                  {"kind", kLeases.kind},
+                  {"metadata", {{"name", key_.name}, {"namespace", key_.ns}}},
+                  {"spec",
+                   {{"holderIdentity", identity_},
+                    {"leaseDurationSeconds", duration_.count()},
+                    {"acquireTime", now},
+                    {"renewTime", now},
+                    {"leaseTransitions", 0}}}};
+    if (!labels_.empty()) fresh["metadata"]["labels"] = labels_;
+    try {
+      Json created = client_.Create(kLeases, fresh);
+      std::lock_guard lock(mu_);
+      last_ = std::move(created);
+      return true;
+    } catch (const ApiError& create_error) {
+      if (IsAlreadyExists(create_error) || IsConflict(create_error)) {
+        // A contender created it first; whose it is shows on the next try.
+        return false;
+      }
+      throw;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    last_ = lease;
+  }
+  Json& spec = lease["spec"];
+  if (!spec.is_object()) spec = Json::object();
+  const std::string holder = HolderOf(lease);
+  if (holder != identity_) {
+    if (!holder.empty() && !Expired(spec)) return false;
+    spec["holderIdentity"] = identity_;
+    spec["acquireTime"] = now;
+    const Json transitions = spec.value("leaseTransitions", Json());
+    spec["leaseTransitions"] =
+        (transitions.is_number_integer() ? transitions.get<int64_t>() : int64_t{0}) + 1;
+    for (const auto& [k, v] : labels_) lease["metadata"]["labels"][k] = v;
+  }
+  spec["renewTime"] = now;
+  spec["leaseDurationSeconds"] = duration_.count();
+  try {
+    Write(std::move(lease));
+    return true;
+  } catch (const ApiError& e) {
+    if (IsConflict(e)) return false;
+    throw;
+  }
+}
+
+bool LeaseLock::Renew() {
+  Json lease;
+  {
+    std::lock_guard lock(mu_);
+    lease = last_;
+  }
+  auto reread = [&] {
+    lease = client_.Get(kLeases, key_);
+    std::lock_guard lock(mu_);
+    last_ = lease;
+  };
+  try {
+    // Not known to be ours: someone may have released or taken it.
+    if (lease.is_null() || HolderOf(lease) != identity_) reread();
+    for (int attempt = 0; HolderOf(lease) == identity_; ++attempt) {
+      lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
+      lease["spec"]["leaseDurationSeconds"] = duration_.count();
+      try {
+        Write(lease);
+        return true;
+      } catch (const ApiError& e) {
+        if (!IsConflict(e) || attempt > 0) throw;
+        reread();  // our copy was stale: once more if it is still ours
+      }
+    }
+    return false;
+  } catch (const ApiError& e) {
+    if (IsNotFound(e) || IsConflict(e)) return false;
+    throw;
+  }
+}
+
+void LeaseLock::Release() {
+  try {
+    Json lease = client_.Get(kLeases, key_);
+    {
+      std::lock_guard lock(mu_);
+      last_ = lease;
+    }
+    if (HolderOf(lease) != identity_) return;
+    lease["spec"]["holderIdentity"] = nullptr;
+    lease["spec"].erase("acquireTime");
+    lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
+    lease["spec"]["leaseDurationSeconds"] = 1;
+    Write(std::move(lease));
+  } catch (const std::exception& e) {
+    if (const auto* api = dynamic_cast<const ApiError*>(&e); api != nullptr && IsNotFound(*api)) {
+      return;
+    }
+    spdlog::warn("lease {}: release by {} failed: {}", key_.String(), identity_, e.what());
+  }
+}
+
+LeaseHolder::LeaseHolder(Client& client, const runtime::Clock& clock, ObjectKey lease,
+                         std::string identity, std::chrono::seconds duration,
+                         std::chrono::milliseconds wait, std::map<std::string, std::string> labels,
+                         std::chrono::milliseconds poll)
+    : lock_(client, clock, std::move(lease), std::move(identity), duration, std::move(labels)) {
+  const auto deadline = SteadyClock::now() + wait;
+  while (true) {
+    try {
+      acquired_ = lock_.TryAcquire();
+      error_.clear();
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+    if (acquired_ || SteadyClock::now() + poll > deadline) break;
+    std::this_thread::sleep_for(poll);
+  }
+  if (acquired_) renewer_ = std::thread([this] { RenewLoop(); });
+}
+
+LeaseHolder::~LeaseHolder() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (renewer_.joinable()) renewer_.join();
+  if (acquired_ && !lost_) lock_.Release();
+}
+
+void LeaseHolder::RenewLoop() {
+  const auto period =
+      std::max<std::chrono::milliseconds>(lock_.duration() / 3, std::chrono::milliseconds(10));
+  auto last_renewal = SteadyClock::now();
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    lock.unlock();
+    bool ours = true;
+    try {
+      if (lock_.Renew()) {
+        last_renewal = SteadyClock::now();
+      } else {
+        ours = false;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("lease {}: renewal failed: {}", lock_.key().String(), e.what());
+    }
+    if (!ours || SteadyClock::now() - last_renewal > lock_.duration()) {
+      spdlog::warn("lease {}: lost by {} (holder now {})", lock_.key().String(), lock_.identity(),
+                   lock_.Holder());
+      lost_ = true;
+      return;
+    }
+    lock.lock();
+  }
+}
+
+LeaderElector::LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease,
+                             std::string identity, Options options)
+    : lock_(client, clock, std::move(lease), std::move(identity), options.lease_duration),
+      options_(options) {}
+
+bool LeaderElector::Wait(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void LeaderElector::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+void LeaderElector::Run(const std::function<void()>& on_started_leading,
+                        const std::function<void()>& on_stopped_leading) {
+  // Become the leader.
+  while (true) {
+    bool acquired = false;
+    try {
+      acquired = lock_.TryAcquire();
+    } catch (const std::exception& e) {
+      spdlog::warn("leader election {}: {}", lock_.key().String(), e.what());
+    }
+    if (acquired) break;
+    if (!Wait(options_.retry_period)) return;
+  }
+  spdlog::info("leader election {}: {} is the leader", lock_.key().String(), lock_.identity());
+  leading_ = true;
+  if (on_started_leading) on_started_leading();
+
+  // Stay the leader.
+  auto last_renewal = SteadyClock::now();
+  bool ours = true;
+  while (Wait(options_.retry_period)) {
+    try {
+      if (lock_.Renew()) {
+        last_renewal = SteadyClock::now();
+      } else {
+        ours = false;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("leader election {}: renewal failed: {}", lock_.key().String(), e.what());
+    }
+    if (!ours || SteadyClock::now() - last_renewal > options_.lease_duration) break;
+  }
+  leading_ = false;
+  spdlog::info("leader election {}: {} stopped leading", lock_.key().String(), lock_.identity());
+  if (on_stopped_leading) on_stopped_leading();
+  if (ours) lock_.Release();
+}
+
+}  // namespace kube
