@@ -88,20 +88,6 @@ std::string TempRoot() {
       .string();
 }
 
-// Adapts the API server's event recorder to the runtime's event sink.
-class Events : public runtime::EventSink {
- public:
-  explicit Events(kube::Recorder& r) : r_(r) {}
-  void Event(const kube::Json& involved, const std::string& type, const std::string& reason,
-             const std::string& message,
-             const std::map<std::string, std::string>& annotations) override {
-    r_.Event(involved, type, reason, message, annotations);
-  }
-
- private:
-  kube::Recorder& r_;
-};
-
 // Crossplane's managed-resource state gauges, from a controller's cache.
 void CollectStates(runtime::Metrics& m, const std::string& gvk, const runtime::Controller& c) {
   double exists = 0, ready = 0, synced = 0;
@@ -160,8 +146,8 @@ int main(int argc, char** argv) {
     kube::RestOptions o;
     o.qps = 5.0 * rate + 20;
     o.burst = 10 * rate + 40;
-    client = std::make_unique<kube::RestClient>(
-        kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig)), o);
+    client =
+        std::make_unique<kube::RestClient>(kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig)), o);
   } catch (const std::exception& e) {
     spdlog::error("cannot configure the Kubernetes client: {}", e.what());
     return 2;
@@ -169,13 +155,12 @@ int main(int argc, char** argv) {
 
   runtime::SystemClock clock;
   const std::string identity = workspace::NewIdentity();
-  kube::EventRecorder recorder(*client, clock, "provider-workloads", identity);
-  Events events(recorder);
+  kube::EventRecorder events(*client, clock, "provider-workloads", identity);
 
   workspace::WorkspaceOptions wo;
   wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
-  wo.work_root = absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work"
-                                                       : absl::GetFlag(FLAGS_work_dir);
+  wo.work_root =
+      absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work" : absl::GetFlag(FLAGS_work_dir);
   wo.cache_root = absl::GetFlag(FLAGS_cache_dir).empty() ? TempRoot() + "/cache"
                                                          : absl::GetFlag(FLAGS_cache_dir);
   wo.default_state_namespace = absl::GetFlag(FLAGS_state_namespace).empty()
@@ -250,8 +235,7 @@ int main(int argc, char** argv) {
       const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
       // Legacy usages name no kind: theirs is always the ProviderConfig.
       if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
-      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "",
-                             ref.value("name", "")};
+      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "", ref.value("name", "")};
     });
     controllers.push_back(std::move(c));
   }
@@ -265,14 +249,14 @@ int main(int argc, char** argv) {
   std::atomic<bool> running{false};
   std::unique_ptr<runtime::MetricsServer> server;
   try {
-    server = std::make_unique<runtime::MetricsServer>(
-        metrics, absl::GetFlag(FLAGS_metrics_address), [&] {
-          if (!running) return false;
-          for (const auto& c : controllers) {
-            if (!c->Synced()) return false;
-          }
-          return true;
-        });
+    server = std::make_unique<runtime::MetricsServer>(metrics, absl::GetFlag(FLAGS_metrics_address),
+                                                      [&] {
+                                                        if (!running) return false;
+                                                        for (const auto& c : controllers) {
+                                                          if (!c->Synced()) return false;
+                                                        }
+                                                        return true;
+                                                      });
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 2;
@@ -281,10 +265,10 @@ int main(int argc, char** argv) {
   auto start = [&] {
     for (auto& c : controllers) c->Start();
     running = true;
-    spdlog::info("provider-workloads {} running: poll {}, {} reconciles at once, state in {} by "
-                 "default, metrics on port {}",
-                 identity, runtime::FormatDuration(poll), rate, wo.default_state_namespace,
-                 server->port());
+    spdlog::info(
+        "provider-workloads {} running: poll {}, {} reconciles at once, state in {} by "
+        "default, metrics on port {}",
+        identity, runtime::FormatDuration(poll), rate, wo.default_state_namespace, server->port());
   };
 
   std::unique_ptr<kube::LeaderElector> elector;

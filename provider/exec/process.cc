@@ -75,7 +75,7 @@ std::string Resolve(const std::string& program, const std::vector<std::string>& 
 
 // Only async-signal-safe calls from here on: the caller may have threads.
 [[noreturn]] void Child(pid_t parent, const char* path, char* const* argv, char* const* envp,
-                        const char* cwd, int out_fd, int err_fd, int fail_fd) {
+                        const char* cwd, int out_fd, int err_fd, int fail_fd, int death_signal) {
   auto fail = [fail_fd](int stage) {
     ChildFailure f{stage, errno};
     ssize_t ignored = ::write(fail_fd, &f, sizeof f);
@@ -83,7 +83,7 @@ std::string Resolve(const std::string& program, const std::vector<std::string>& 
     ::_exit(127);
   };
   ::setpgid(0, 0);
-  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail(2);
+  if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0) fail(2);
   if (::getppid() != parent) ::_exit(127);  // the parent is already gone
 
   sigset_t all;
@@ -153,18 +153,32 @@ ProcessResult Run(const ProcessSpec& spec) {
   MakePipe(&out_r, &out_w);
   MakePipe(&err_r, &err_w);
   MakePipe(&fail_r, &fail_w);
+  // Output files replace the pipes' write ends in the child; the pipes then
+  // simply see their end at once.
+  Fd out_file, err_file;
+  auto open_output = [&](const std::string& file, Fd* fd) {
+    if (file.empty()) return;
+    fd->Reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd->get() < 0) throw std::system_error(errno, std::generic_category(), "open " + file);
+  };
+  open_output(spec.stdout_file, &out_file);
+  open_output(spec.stderr_file, &err_file);
+  const int child_out = out_file.get() >= 0 ? out_file.get() : out_w.get();
+  const int child_err = err_file.get() >= 0 ? err_file.get() : err_w.get();
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid == 0) {
-    Child(parent, path.c_str(), argv.data(), envp.data(), cwd, out_w.get(), err_w.get(),
-          fail_w.get());
+    Child(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out, child_err, fail_w.get(),
+          spec.stop_signal);
   }
   ::setpgid(pid, pid);  // also in the parent: no race with the signals below
   out_w.Close();
   err_w.Close();
   fail_w.Close();
+  out_file.Close();
+  err_file.Close();
 
   ChildFailure failure{};
   ssize_t n;
@@ -297,6 +311,23 @@ ProcessResult Run(const ProcessSpec& spec) {
   }
   // Nothing of the group outlives a timeout or cancel.
   if (terminating) ::killpg(pid, SIGKILL);
+
+  auto read_back = [&](const std::string& file, std::string* into) {
+    if (file.empty()) return;
+    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return;
+    ssize_t got;
+    while ((got = ::read(fd.get(), buf, sizeof buf)) > 0) {
+      Append(into, buf, static_cast<size_t>(got), spec.max_output);
+    }
+  };
+  if (!spec.stdout_file.empty()) {
+    std::string out;
+    read_back(spec.stdout_file, &out);
+    on_out(out.data(), out.size());
+    if (spec.on_stdout_line && !line.empty()) spec.on_stdout_line(line);
+  }
+  read_back(spec.stderr_file, &result.err);
 
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);

@@ -36,8 +36,16 @@ struct ProcessSpec {
   size_t max_output = size_t{4} << 20;
   // Polled while the child runs; true interrupts it like a timeout.
   const std::atomic<bool>* cancel = nullptr;
-  // Optional: called with each stdout line (without the newline) as it comes.
+  // Optional: called with each stdout line (without the newline) as it comes
+  // (with output files: once the child is done).
   std::function<void(const std::string& line)> on_stdout_line;
+  // Optional: the child's stdout and stderr go to these files (created 0600,
+  // truncated) instead of pipes, and are read back when it is done. A child
+  // that writes only to files outlives its caller gracefully: when the caller
+  // dies (the child gets `stop_signal`), it is not also killed by a broken
+  // pipe on its next log line, so OpenTofu still writes its state.
+  std::string stdout_file;
+  std::string stderr_file;
 };
 
 struct ProcessResult {

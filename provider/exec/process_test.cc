@@ -215,5 +215,65 @@ TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
 }
 
+TEST(ProcessTest, OutputFilesAreReadBack) {
+  char dir_template[] = "/tmp/process-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  std::vector<std::string> lines;
+  ProcessSpec spec = Shell("echo one; echo two; echo oops >&2; exit 3");
+  spec.stdout_file = dir + "/out";
+  spec.stderr_file = dir + "/err";
+  spec.on_stdout_line = [&](const std::string& line) { lines.push_back(line); };
+  const ProcessResult r = exec::Run(spec);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "one\ntwo\n");
+  EXPECT_EQ(r.err, "oops\n");
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+  std::remove(spec.stdout_file.c_str());
+  std::remove(spec.stderr_file.c_str());
+  ::rmdir(dir_template);
+}
+
+// With pipes, a child that logs after its caller died is killed by SIGPIPE
+// before it can finish; with output files it handles the stop signal and
+// finishes its work (OpenTofu writing its state).
+TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
+  char dir_template[] = "/tmp/process-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    ProcessSpec spec =
+        Shell("trap 'echo interrupted; echo saved > " + dir + "/state; exit 0' INT; touch " + dir +
+              "/started; "
+              "while :; do sleep 0.05; done");
+    spec.stop_signal = SIGINT;
+    spec.stdout_file = dir + "/out";
+    spec.stderr_file = dir + "/err";
+    exec::Run(spec);
+    ::_exit(0);
+  }
+  for (int i = 0; i < 300 && ::access((dir + "/started").c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ::kill(caller, SIGKILL);
+  ::waitpid(caller, nullptr, 0);
+  bool saved = false;
+  for (int i = 0; i < 300 && !saved; ++i) {
+    std::ifstream in(dir + "/state");
+    std::string word;
+    saved = static_cast<bool>(in >> word) && word == "saved";
+    if (!saved) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(saved) << "the child did not finish after its caller died";
+  std::ifstream out(dir + "/out");
+  std::string first;
+  std::getline(out, first);
+  EXPECT_EQ(first, "interrupted");
+  for (const char* f : {"/state", "/out", "/err", "/started"}) std::remove((dir + f).c_str());
+  ::rmdir(dir_template);
+}
+
 }  // namespace
 }  // namespace exec

@@ -132,8 +132,9 @@ void Controller::Work() {
     }
     spdlog::debug("{}: reconciled {} in {:.3f}s: {}", name_, key->String(), seconds, outcome);
     if (metrics_ != nullptr) {
-      metrics_->Add("controller_runtime_reconcile_total", {{"controller", name_}, {"result", outcome}},
-                    1, "Total number of reconciliations per controller.");
+      metrics_->Add("controller_runtime_reconcile_total",
+                    {{"controller", name_}, {"result", outcome}}, 1,
+                    "Total number of reconciliations per controller.");
       metrics_->Add("controller_runtime_reconcile_time_seconds_sum", {{"controller", name_}},
                     seconds, "Total time spent reconciling, in seconds.");
       metrics_->Add("controller_runtime_reconcile_time_seconds_count", {{"controller", name_}}, 1,

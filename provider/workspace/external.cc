@@ -1,6 +1,7 @@
 #include "provider/workspace/external.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -146,7 +147,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     s.key = ReadKey(client, true, state["encryptionKeySecretRef"], pc_ns,
                     "ProviderConfig spec.state.encryptionKeySecretRef");
     if (s.key->empty()) {
-      throw std::runtime_error("ProviderConfig spec.state.encryptionKeySecretRef: the key is empty");
+      throw std::runtime_error(
+          "ProviderConfig spec.state.encryptionKeySecretRef: the key is empty");
     }
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
@@ -171,12 +173,14 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
       }
       content = value;
     } else if (source != "None") {
-      throw std::runtime_error(field + ".source: \"" + source + "\" is not None, Secret or Environment");
+      throw std::runtime_error(field + ".source: \"" + source +
+                               "\" is not None, Secret or Environment");
     }
     s.secrets.push_back(content);
     s.files.emplace_back(filename, content);
   }
-  if (const std::string configuration = StringAt(pc_spec, "configuration"); !configuration.empty()) {
+  if (const std::string configuration = StringAt(pc_spec, "configuration");
+      !configuration.empty()) {
     s.files.emplace_back("provider-config.tf", configuration);
   }
 
@@ -193,7 +197,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     const Json git = ObjectAt(fp, "git");
     s.git = {StringAt(git, "url"), StringAt(git, "ref"), StringAt(git, "path")};
     if (s.git.url.empty() || s.git.ref.empty()) {
-      throw std::runtime_error("spec.forProvider.git.url and git.ref are required when source is Git");
+      throw std::runtime_error(
+          "spec.forProvider.git.url and git.ref are required when source is Git");
     }
   } else {
     throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
@@ -206,17 +211,20 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     VarFile file;
     file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJSON : VarFormat::kHCL;
     if (source == "SecretKey") {
-      file.content = ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
+      file.content =
+          ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
     } else if (source == "ConfigMapKey") {
       file.content =
           ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns, field + ".configMapKeyRef");
     } else {
-      throw std::runtime_error(field + ".source: \"" + source + "\" is not SecretKey or ConfigMapKey");
+      throw std::runtime_error(field + ".source: \"" + source +
+                               "\" is not SecretKey or ConfigMapKey");
     }
     // Values in a var file are what errors must never show.
     if (file.format == VarFormat::kJSON) {
       const Json parsed = Json::parse(file.content, nullptr, false);
-      if (parsed.is_discarded()) throw std::runtime_error(field + ": the content is not valid JSON");
+      if (parsed.is_discarded())
+        throw std::runtime_error(field + ": the content is not valid JSON");
       CollectValues(parsed, s.secrets);
     } else {
       std::istringstream lines(file.content);
@@ -225,7 +233,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
         if (eq == std::string::npos) continue;
         std::string value = line.substr(eq + 1);
         value.erase(0, value.find_first_not_of(" \t\""));
-        while (!value.empty() && (value.back() == '"' || value.back() == ' ' || value.back() == '\r')) {
+        while (!value.empty() &&
+               (value.back() == '"' || value.back() == ' ' || value.back() == '\r')) {
           value.pop_back();
         }
         s.secrets.push_back(value);
@@ -262,7 +271,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
     const auto parsed = runtime::ParseDuration(t);
     if (!parsed || parsed->count() <= 0) {
-      throw std::runtime_error("spec.forProvider.timeout: \"" + t + "\" is not a duration like 10m");
+      throw std::runtime_error("spec.forProvider.timeout: \"" + t +
+                               "\" is not a duration like 10m");
     }
     s.timeout = *parsed;
   }
@@ -297,15 +307,18 @@ class WorkspaceClient : public runtime::ExternalClient {
         options_(options),
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid),
-        store_(client, StateStore::Options{s_.state_ns, s_.uid, s_.history, s_.key,
-                                            {{"workloads.terraforming.io/workspace",
-                                              kube::KeyOf(mr).String()},
-                                             {"workloads.terraforming.io/kind",
-                                              mr.value("apiVersion", "") + "/" +
-                                                  mr.value("kind", "")}}}),
+        store_(
+            client,
+            StateStore::Options{s_.state_ns,
+                                s_.uid,
+                                s_.history,
+                                s_.key,
+                                {},
+                                {{"workloads.terraforming.io/workspace", kube::KeyOf(mr).String()},
+                                 {"workloads.terraforming.io/kind",
+                                  mr.value("apiVersion", "") + "/" + mr.value("kind", "")}}}),
         lock_(client, clock, {s_.state_ns, "tflock-" + s_.uid}, options.identity,
-              options.lock_duration,
-              {{"workloads.terraforming.io/workspace-uid", s_.uid}}) {}
+              options.lock_duration, {{"workloads.terraforming.io/workspace-uid", s_.uid}}) {}
 
   ~WorkspaceClient() override { Disconnect(); }
 
@@ -327,8 +340,10 @@ class WorkspaceClient : public runtime::ExternalClient {
                      {"versions", store_.Versions()}};
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
-      // Deleting: Delete destroys from the state; no plan is needed.
+      // Deleting: Delete destroys from the state; no plan is needed. Once
+      // the state is gone its lock goes too.
       o.up_to_date = true;
+      if (!current_) remove_lease_ = true;
       return o;
     }
 
@@ -382,7 +397,8 @@ class WorkspaceClient : public runtime::ExternalClient {
     StopRenewing();
     std::error_code ec;
     if (tofu_ || fs::exists(dir_, ec)) fs::remove_all(dir_, ec);
-    if (ec) spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
+    if (ec)
+      spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
     if (locked_) {
       try {
         if (remove_lease_) {
@@ -418,7 +434,8 @@ class WorkspaceClient : public runtime::ExternalClient {
     (void)mr;
     renewer_ = std::thread([this] {
       std::unique_lock l(renew_mu_);
-      const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lock_duration) / 3;
+      const auto period =
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.lock_duration) / 3;
       while (!renew_cv_.wait_for(l, period, [this] { return stop_renewing_; })) {
         l.unlock();
         bool ok = false;
@@ -478,9 +495,10 @@ class WorkspaceClient : public runtime::ExternalClient {
                               " written by an interrupted run");
         }
       } else {
-        spdlog::warn("workspace {}: the interrupted run's state file is unreadable; the stored "
-                     "state stands",
-                     s_.uid);
+        spdlog::warn(
+            "workspace {}: the interrupted run's state file is unreadable; the stored "
+            "state stands",
+            s_.uid);
       }
     }
     fs::remove_all(dir_, ec);
@@ -520,7 +538,8 @@ class WorkspaceClient : public runtime::ExternalClient {
       source = PrepareInline(dir_.string(), s_.module, s_.json);
     }
     for (const auto& [name, content] : s_.files) WriteFile(dir_ / name, content);
-    const std::vector<std::string> var_files = WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars);
+    const std::vector<std::string> var_files =
+        WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars);
     if (current_) WriteFile(dir_ / kStateFile, current_->json);
 
     Tofu::Options o;
@@ -605,7 +624,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   void PublishOutputs(Json& mr, const std::string& state, runtime::ConnectionDetails& details) {
     Json outputs = Json::object();
     for (const auto& [name, output] : ParseOutputs(state)) {
-      details[name] = output.value.is_string() ? output.value.get<std::string>() : output.value.dump();
+      details[name] =
+          output.value.is_string() ? output.value.get<std::string>() : output.value.dump();
       if (!output.sensitive) outputs[name] = output.value;
     }
     mr["status"]["atProvider"]["outputs"] = outputs;
@@ -661,11 +681,13 @@ bool HolderIsGone(const std::string& holder, const std::string& self) {
   const size_t r = holder.rfind('-');
   const size_t p = r == std::string::npos || r == 0 ? std::string::npos : holder.rfind('-', r - 1);
   const size_t sr = self.rfind('-');
-  const size_t sp = sr == std::string::npos || sr == 0 ? std::string::npos : self.rfind('-', sr - 1);
+  const size_t sp =
+      sr == std::string::npos || sr == 0 ? std::string::npos : self.rfind('-', sr - 1);
   if (p == std::string::npos || sp == std::string::npos) return false;
   if (holder.substr(0, p) != self.substr(0, sp)) return false;  // another host: trust the lease
   const std::string pid_text = holder.substr(p + 1, r - p - 1);
-  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
   if (pid == ::getpid()) return true;  // this pid, another life
   return ::kill(pid, 0) != 0 && errno == ESRCH;

@@ -13,8 +13,8 @@ inline constexpr char kModernGroup[] = "terraform.workloads.m.terraforming.io";
 inline constexpr char kVersion[] = "v1alpha1";
 
 inline const kube::Resource kWorkspaces{kGroup, kVersion, "workspaces", "Workspace", false};
-inline const kube::Resource kProviderConfigs{kGroup, kVersion, "providerconfigs",
-                                             "ProviderConfig", false};
+inline const kube::Resource kProviderConfigs{kGroup, kVersion, "providerconfigs", "ProviderConfig",
+                                             false};
 inline const kube::Resource kProviderConfigUsages{kGroup, kVersion, "providerconfigusages",
                                                   "ProviderConfigUsage", false};
 
@@ -22,12 +22,10 @@ inline const kube::Resource kModernWorkspaces{kModernGroup, kVersion, "workspace
                                               true};
 inline const kube::Resource kModernProviderConfigs{kModernGroup, kVersion, "providerconfigs",
                                                    "ProviderConfig", true};
-inline const kube::Resource kClusterProviderConfigs{kModernGroup, kVersion,
-                                                    "clusterproviderconfigs",
-                                                    "ClusterProviderConfig", false};
-inline const kube::Resource kModernProviderConfigUsages{kModernGroup, kVersion,
-                                                        "providerconfigusages",
-                                                        "ProviderConfigUsage", true};
+inline const kube::Resource kClusterProviderConfigs{
+    kModernGroup, kVersion, "clusterproviderconfigs", "ClusterProviderConfig", false};
+inline const kube::Resource kModernProviderConfigUsages{
+    kModernGroup, kVersion, "providerconfigusages", "ProviderConfigUsage", true};
 
 inline runtime::ProviderConfigKinds LegacyConfigKinds() {
   return {kProviderConfigs, std::nullopt, kProviderConfigUsages, false};

@@ -179,6 +179,11 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
   // its provider plugins ignore SIGINT and are stopped by it.
   spec.stop_signal = SIGINT;
   spec.cancel = options_.cancel;
+  // Files, not pipes: if the provider dies mid-run, OpenTofu is interrupted
+  // (the stop signal above) and writes its state instead of dying on a
+  // broken pipe; the next reconcile recovers that state.
+  spec.stdout_file = options_.dir + "/.tofu-stdout.log";
+  spec.stderr_file = options_.dir + "/.tofu-stderr.log";
   Outcome outcome;
   if (options_.timeout.count() > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

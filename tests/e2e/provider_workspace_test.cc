@@ -5,14 +5,15 @@
 // resource, local-exec provisioners and outputs, so nothing is downloaded:
 // their "infrastructure" is files in a temporary folder, which the tests
 // change behind the provider's back.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -51,29 +52,36 @@ bool Eventually(const std::function<bool()>& check, std::chrono::seconds timeout
   return check();
 }
 
-// A module whose resource is a file: written by a create-time provisioner,
-// removed by a destroy-time one. Its trigger reads the file at plan time, so
-// a file changed behind the provider's back makes the plan replace it.
+// A module whose "infrastructure" is a file. terraform_data.file writes it
+// and is replaced (so writes it again) when the content or the file on disk
+// differs from what it last saw: its trigger reads the file at plan time, so
+// a file changed behind the provider's back shows up in the plan. Each
+// change takes two applies to settle (the trigger records what the plan saw,
+// before the write). terraform_data.cleanup removes the file on destroy.
 constexpr char kFileModule[] = R"(variable "path" { type = string }
 variable "content" { type = string }
 variable "token" {
   type      = string
   sensitive = true
 }
+resource "terraform_data" "cleanup" {
+  input = var.path
+  provisioner "local-exec" {
+    when        = destroy
+    command     = "rm -f \"$FILE\""
+    environment = { FILE = self.output }
+  }
+}
 resource "terraform_data" "file" {
   input            = { path = var.path, content = var.content }
-  triggers_replace = [fileexists(var.path) ? file(var.path) : "absent"]
+  triggers_replace = [var.content, fileexists(var.path) ? file(var.path) : "absent"]
+  depends_on       = [terraform_data.cleanup]
   provisioner "local-exec" {
     command     = "printf '%s' \"$CONTENT\" > \"$FILE\""
     environment = { FILE = self.input.path, CONTENT = self.input.content }
   }
-  provisioner "local-exec" {
-    when        = destroy
-    command     = "rm -f \"$FILE\""
-    environment = { FILE = self.input.path }
-  }
 }
-output "path" { value = terraform_data.file.output.path }
+output "path" { value = terraform_data.cleanup.output }
 output "content" { value = var.content }
 output "token" {
   value     = var.token
@@ -101,7 +109,10 @@ class ProviderWorkspaceTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(kKubeconfig))
         << "no control plane: these tests run inside ctest's controlplane fixture";
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    suffix_ = std::to_string(std::hash<std::string>{}(name) % 100000);
+    // Unique per test and per run: objects a failed run left behind never
+    // meet this run's.
+    suffix_ = std::to_string((std::hash<std::string>{}(name) + static_cast<size_t>(::getpid())) %
+                             1000000);
     state_ns_ = "wl-state-" + suffix_;
     Apply("namespace", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + state_ns_ + "\n");
     // The key that encrypts state at rest, and the ProviderConfigs.
@@ -109,12 +120,13 @@ class ProviderWorkspaceTest : public ::testing::Test {
           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: state-key\n  namespace: " + state_ns_ +
               "\nstringData:\n  key: correct-horse-battery-staple\n---\n"
               "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: ProviderConfig\n"
-              "metadata:\n  name: pc-" + suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ +
+              "metadata:\n  name: pc-" +
+              suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ +
               "\n    history: 3\n    encryptionKeySecretRef: {namespace: " + state_ns_ +
               ", name: state-key, key: key}\n---\n"
               "apiVersion: terraform.workloads.m.terraforming.io/v1alpha1\n"
-              "kind: ClusterProviderConfig\nmetadata:\n  name: cpc-" + suffix_ +
-              "\nspec:\n  state:\n    namespace: " + state_ns_ + "\n");
+              "kind: ClusterProviderConfig\nmetadata:\n  name: cpc-" +
+              suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ + "\n");
   }
 
   void TearDown() override {
@@ -124,17 +136,22 @@ class ProviderWorkspaceTest : public ::testing::Test {
       RunResult tail = RunCommand({"tail", "-60", log_});
       std::cerr << tail.out;
     }
-    // Leave nothing that a finalizer would hold.
+    // Leave nothing behind, finalizers included.
     for (const auto& [kind, key] : created_) {
-      std::vector<std::string> args = {"patch", kind};
+      std::vector<std::string> target = {kind};
       const size_t slash = key.find('/');
       if (slash != std::string::npos) {
-        args.insert(args.end(), {key.substr(slash + 1), "-n", key.substr(0, slash)});
+        target.insert(target.end(), {key.substr(slash + 1), "-n", key.substr(0, slash)});
       } else {
-        args.push_back(key);
+        target.push_back(key);
       }
-      args.insert(args.end(), {"--type=merge", "-p", R"({"metadata":{"finalizers":null}})"});
-      Kubectl(args);
+      std::vector<std::string> del = {"delete", "--ignore-not-found", "--wait=false"};
+      del.insert(del.end(), target.begin(), target.end());
+      Kubectl(del);
+      std::vector<std::string> patch = {"patch"};
+      patch.insert(patch.end(), target.begin(), target.end());
+      patch.insert(patch.end(), {"--type=merge", "-p", R"({"metadata":{"finalizers":null}})"});
+      Kubectl(patch);
     }
   }
 
@@ -167,11 +184,15 @@ class ProviderWorkspaceTest : public ::testing::Test {
                               const std::string& content, const std::string& module = kFileModule) {
     created_.emplace_back("workspaces.terraform.workloads.terraforming.io", name);
     return "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\nmetadata:\n"
-           "  name: " + name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ + "}\n"
-           "  writeConnectionSecretToRef: {name: " + name + "-conn, namespace: " + state_ns_ +
+           "  name: " +
+           name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+           "}\n"
+           "  writeConnectionSecretToRef: {name: " +
+           name + "-conn, namespace: " + state_ns_ +
            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(module, 6) +
-           "    vars:\n    - {key: path, value: " + path + "}\n    - {key: content, value: " +
-           content + "}\n    - {key: token, value: tok-" + content + "}\n";
+           "    vars:\n    - {key: path, value: " + path +
+           "}\n    - {key: content, value: " + content + "}\n    - {key: token, value: tok-" +
+           content + "}\n";
   }
 
   Json Get(const std::string& kind, const std::string& name, const std::string& ns = "") {
@@ -182,7 +203,8 @@ class ProviderWorkspaceTest : public ::testing::Test {
     return Json::parse(r.out, nullptr, false);
   }
 
-  static std::string Condition(const Json& o, const std::string& type, const char* field = "status") {
+  static std::string Condition(const Json& o, const std::string& type,
+                               const char* field = "status") {
     if (!o.is_object() || !o.contains("status")) return "";
     for (const auto& c : o["status"].value("conditions", Json::array())) {
       if (c.value("type", "") == type) return c.value(field, "");
@@ -199,7 +221,9 @@ class ProviderWorkspaceTest : public ::testing::Test {
                            "involvedObject.name=" + involved_name, "-o", "json"});
     std::vector<Json> out;
     if (r.exit_code != 0) return out;
-    for (const auto& e : Json::parse(r.out)["items"]) out.push_back(e);
+    const Json list = Json::parse(r.out, nullptr, false);
+    if (!list.is_object()) return out;
+    for (const auto& e : list.value("items", Json::array())) out.push_back(e);
     return out;
   }
 
@@ -238,8 +262,8 @@ TEST_F(ProviderWorkspaceTest, BecomesReadyAppliesChangesCorrectsDriftAndDestroys
   EXPECT_EQ(outputs["content"], "one");
   EXPECT_EQ(outputs["path"], file);
   EXPECT_FALSE(outputs.contains("token")) << "a sensitive output never reaches status";
-  RunResult token = Kubectl({"get", "secret", name + "-conn", "-n", state_ns_, "-o",
-                             "jsonpath={.data.token}"});
+  RunResult token =
+      Kubectl({"get", "secret", name + "-conn", "-n", state_ns_, "-o", "jsonpath={.data.token}"});
   RunResult decoded = RunCommand({"sh", "-c", "printf '%s' '" + token.out + "' | base64 -d"});
   EXPECT_EQ(decoded.out, "tok-one");
   EXPECT_EQ(ws["metadata"]["annotations"]["crossplane.io/external-name"], name);
@@ -249,9 +273,11 @@ TEST_F(ProviderWorkspaceTest, BecomesReadyAppliesChangesCorrectsDriftAndDestroys
   const std::string secret = StateSecret(ws);
   Json state = Get("secret", secret, state_ns_);
   ASSERT_TRUE(state.is_object()) << "no state Secret " << secret;
-  EXPECT_EQ(state["metadata"]["annotations"]["workloads.terraforming.io/encryption"], "aes-256-gcm");
-  RunResult raw = RunCommand(
-      {"sh", "-c", "printf '%s' '" + state["data"]["tfstate"].get<std::string>() + "' | base64 -d"});
+  EXPECT_EQ(state["metadata"]["annotations"]["workloads.terraforming.io/encryption"],
+            "aes-256-gcm");
+  RunResult raw =
+      RunCommand({"sh", "-c",
+                  "printf '%s' '" + state["data"]["tfstate"].get<std::string>() + "' | base64 -d"});
   EXPECT_EQ(raw.out.find("terraform_data"), std::string::npos) << "state is readable at rest";
   EXPECT_EQ(raw.out.rfind("tfenc1:", 0), 0u);
   EXPECT_TRUE(HasEvent(name, "default", "Applied"));
@@ -284,8 +310,8 @@ TEST_F(ProviderWorkspaceTest, BecomesReadyAppliesChangesCorrectsDriftAndDestroys
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
   EXPECT_FALSE(fs::exists(file)) << "destroy ran the module's destroy provisioner";
   EXPECT_FALSE(Get("secret", secret, state_ns_).is_object()) << "state Secret left behind";
-  EXPECT_FALSE(Get("lease", "tflock-" + ws["metadata"]["uid"].get<std::string>(), state_ns_)
-                   .is_object());
+  EXPECT_FALSE(
+      Get("lease", "tflock-" + ws["metadata"]["uid"].get<std::string>(), state_ns_).is_object());
   EXPECT_TRUE(HasEvent(name, "default", "Destroyed"));
   EXPECT_TRUE(fs::is_empty(dir_.path() + "/work")) << "working folders are cleaned up";
 }
@@ -298,16 +324,24 @@ TEST_F(ProviderWorkspaceTest, SameNameInTwoNamespacesKeepsSeparateState) {
     const std::string file = dir_.path() + "/" + team + ".txt";
     files.push_back(file);
     created_.emplace_back(kNsWs, ns + "/app");
-    Apply("ns", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n---\n"
-                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: vars\n  namespace: " + ns +
-                "\nstringData:\n  token: 'token = \"secret-" + team + "\"'\n---\n"
-                "apiVersion: terraform.workloads.m.terraforming.io/v1alpha1\nkind: Workspace\n"
-                "metadata:\n  name: app\n  namespace: " + ns + "\nspec:\n"
-                "  providerConfigRef: {kind: ClusterProviderConfig, name: cpc-" + suffix_ + "}\n"
-                "  forProvider:\n    source: Inline\n    module: |\n" + Indent(kFileModule, 6) +
-                "    varmap: {path: " + file + ", content: team-" + team + "}\n"
-                "    varFiles:\n    - source: SecretKey\n      format: HCL\n"
-                "      secretKeyRef: {name: vars, key: token}\n");
+    Apply("ns", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns +
+                    "\n---\n"
+                    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: vars\n  namespace: " +
+                    ns + "\nstringData:\n  token: 'token = \"secret-" + team +
+                    "\"'\n---\n"
+                    "apiVersion: terraform.workloads.m.terraforming.io/v1alpha1\nkind: Workspace\n"
+                    "metadata:\n  name: app\n  namespace: " +
+                    ns +
+                    "\nspec:\n"
+                    "  providerConfigRef: {kind: ClusterProviderConfig, name: cpc-" +
+                    suffix_ +
+                    "}\n"
+                    "  forProvider:\n    source: Inline\n    module: |\n" +
+                    Indent(kFileModule, 6) + "    varmap: {path: " + file + ", content: team-" +
+                    team +
+                    "}\n"
+                    "    varFiles:\n    - source: SecretKey\n      format: HCL\n"
+                    "      secretKeyRef: {name: vars, key: token}\n");
   }
   ASSERT_TRUE(Eventually([&] {
     return FileHas(files[0], "team-a") && FileHas(files[1], "team-b") &&
@@ -323,13 +357,14 @@ TEST_F(ProviderWorkspaceTest, SameNameInTwoNamespacesKeepsSeparateState) {
   EXPECT_EQ(b["status"]["atProvider"]["outputs"]["content"], "team-b");
   // Their ProviderConfigUsages, in their namespaces, count as users.
   ASSERT_TRUE(Eventually([&] {
-    const Json cpc = Get("clusterproviderconfigs.terraform.workloads.m.terraforming.io",
-                         "cpc-" + suffix_);
+    const Json cpc =
+        Get("clusterproviderconfigs.terraform.workloads.m.terraforming.io", "cpc-" + suffix_);
     return cpc.is_object() && cpc["status"].value("users", 0) == 2;
   }));
 
   // Deleting one leaves the other's state and file alone.
-  ASSERT_EQ(Kubectl({"delete", kNsWs, "app", "-n", "wl-a-" + suffix_, "--wait=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", kNsWs, "app", "-n", "wl-a-" + suffix_, "--wait=false"}).exit_code,
+            0);
   ASSERT_TRUE(Eventually([&] { return !Get(kNsWs, "app", "wl-a-" + suffix_).is_object(); }));
   EXPECT_FALSE(fs::exists(files[0]));
   EXPECT_TRUE(FileHas(files[1], "team-b"));
@@ -339,14 +374,17 @@ TEST_F(ProviderWorkspaceTest, SameNameInTwoNamespacesKeepsSeparateState) {
 TEST_F(ProviderWorkspaceTest, AWrongModuleGivesAClearConditionNotACrash) {
   StartProvider();
   const std::string name = "broken-" + suffix_;
-  const std::string module = "resource \"terraform_data\" \"x\" {\n  input = var.missing\n}\n"
-                             "variable \"token\" { type = string }\n"
-                             "output \"leak\" { value = nonexistent_function(var.token) }\n";
+  const std::string module =
+      "resource \"terraform_data\" \"x\" {\n  input = var.missing\n}\n"
+      "variable \"token\" { type = string }\n"
+      "output \"leak\" { value = nonexistent_function(var.token) }\n";
   created_.emplace_back(kWs, name);
-  Apply("ws", "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
-              "metadata:\n  name: " + name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
-              "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(module, 6) +
-              "    vars:\n    - {key: token, value: hunter2-very-secret}\n");
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(module, 6) +
+            "    vars:\n    - {key: token, value: hunter2-very-secret}\n");
   std::string message;
   ASSERT_TRUE(Eventually([&] {
     const Json ws = Get(kWs, name);
@@ -393,23 +431,26 @@ TEST_F(ProviderWorkspaceTest, AKillDuringApplyIsRecoveredWithoutLosingState) {
   fs::create_directories(infra);
   const std::string name = "crash-" + suffix_;
   created_.emplace_back(kWs, name);
-  Apply("ws", "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
-              "metadata:\n  name: " + name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
-              "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kSlowModule, 6) +
-              "    vars:\n    - {key: dir, value: " + infra + "}\n");
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kSlowModule, 6) +
+            "    vars:\n    - {key: dir, value: " + infra + "}\n");
   ASSERT_TRUE(Eventually([&] { return fs::exists(infra + "/slow.started"); }));
   ASSERT_TRUE(FileHas(infra + "/first.log", "created\n"));
   // kill -9: no chance to clean up or to record anything.
   ::kill(provider_->pid(), SIGKILL);
   provider_->Stop(100ms);
   const Json before = Get(kWs, name);
-  EXPECT_FALSE(before["metadata"]["annotations"].value("crossplane.io/external-create-pending", "")
-                   .empty());
+  EXPECT_FALSE(
+      before["metadata"]["annotations"].value("crossplane.io/external-create-pending", "").empty());
 
   StartProvider();
-  ASSERT_TRUE(Eventually([&] {
-    return ReadyAndSynced(Get(kWs, name)) && FileHas(infra + "/slow.txt", "done\n");
-  }, 120s)) << Get(kWs, name).dump(2);
+  ASSERT_TRUE(Eventually(
+      [&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(infra + "/slow.txt", "done\n"); },
+      120s))
+      << Get(kWs, name).dump(2);
   EXPECT_EQ(ReadFile(infra + "/first.log"), "created\n")
       << "the resource created before the kill was created again: its state was lost";
   const Json ws = Get(kWs, name);
@@ -443,12 +484,11 @@ TEST_F(ProviderWorkspaceTest, RollbackRestoresAKeptStateVersion) {
   const Json versions = ws["status"]["atProvider"]["state"]["versions"];
   ASSERT_FALSE(versions.empty());
   const std::string target = std::to_string(versions.back().get<int64_t>());
-  ASSERT_EQ(Kubectl({"annotate", kWs, name, "workloads.terraforming.io/rollback-to=" + target})
-                .exit_code,
-            0);
-  ASSERT_TRUE(Eventually([&] {
-    return Get(kWs, name)["status"]["atProvider"].value("lastRollback", "") == target;
-  }));
+  ASSERT_EQ(
+      Kubectl({"annotate", kWs, name, "workloads.terraforming.io/rollback-to=" + target}).exit_code,
+      0);
+  ASSERT_TRUE(Eventually(
+      [&] { return Get(kWs, name)["status"]["atProvider"].value("lastRollback", "") == target; }));
   EXPECT_TRUE(HasEvent(name, "default", "RolledBack"));
   // The configuration still says v2: after the rollback it converges there.
   ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "v2"); }));
@@ -460,12 +500,17 @@ TEST_F(ProviderWorkspaceTest, ServesMetrics) {
   const int port = FreePort();
   StartProvider({"--metrics-address=127.0.0.1:" + std::to_string(port)});
   ASSERT_TRUE(WaitForPort(port, 10s));
-  ASSERT_TRUE(Eventually([&] {
-    RunResult r = RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/readyz"});
-    return r.exit_code == 0;
-  }, 30s));
-  RunResult m = RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
-  EXPECT_NE(m.out.find("crossplane_managed_resource_exists{gvk=\"terraform.workloads.terraforming.io/v1alpha1, Kind=Workspace\"}"),
+  ASSERT_TRUE(Eventually(
+      [&] {
+        RunResult r =
+            RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/readyz"});
+        return r.exit_code == 0;
+      },
+      30s));
+  RunResult m =
+      RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
+  EXPECT_NE(m.out.find("crossplane_managed_resource_exists{gvk=\"terraform.workloads.terraforming."
+                       "io/v1alpha1, Kind=Workspace\"}"),
             std::string::npos)
       << m.out;
   EXPECT_NE(m.out.find("workqueue_depth"), std::string::npos);
