@@ -6,7 +6,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format \
+.PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider \
         format-check clean controlplane-up controlplane-down delivery helmfile-lock
 
 all: build
@@ -67,6 +67,9 @@ demo: build
 
 bench: build
 	@$(BUILD_DIR)/bench/runfunction_bench $(ARGS)
+
+bench-provider: build
+	@$(BUILD_DIR)/bench/provider_bench $(ARGS)
 
 # A control plane to poke at by hand, with every CRD the tests load.
 CONTROLPLANE_DIR ?= $(BUILD_DIR)/controlplane-manual

@@ -190,6 +190,9 @@ int main(int argc, char** argv) {
     // A workspace is its state, keyed by the resource's uid: a create whose
     // outcome was lost can be observed again safely.
     o.deterministic_external_name = true;
+    // Existence is the state Secret, read back consistently right after it
+    // is written: no grace period is needed to see a create.
+    o.creation_grace = std::chrono::milliseconds(0);
     return o;
   };
   runtime::ManagedReconciler legacy(*client, events, clock, connector, legacy_configs,

@@ -316,7 +316,8 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     return WriteStatus(mr, Result::After(PollInterval(mr)));
   }
 
-  if (!observation.exists && WithinCreationGrace(mr)) {
+  // (Not while deleting: there a resource that is gone is the goal.)
+  if (!observation.exists && !deleting && WithinCreationGrace(mr)) {
     normal("PendingExternalResource", "Waiting for external resource existence to be confirmed");
     return Result::Backoff();
   }

@@ -494,6 +494,17 @@ TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
   EXPECT_TRUE(api.All(kUsages).empty()) << "its ProviderConfigUsage goes with it";
 }
 
+TEST_F(DeletionTest, AJustCreatedResourceIsReleasedWithoutWaitingForTheGracePeriod) {
+  Delete();
+  Json w = Get();
+  SetAnnotation(w, kCreateSucceeded, Rfc3339(clock.now - 5s));
+  api.Update(kWidgets, w);
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  EXPECT_FALSE(api.Has(kWidgets, {"", "w1"}));
+  EXPECT_FALSE(sink.Has("PendingExternalResource"));
+}
+
 TEST_F(DeletionTest, DeleteErrorsKeepTheFinalizer) {
   Delete();
   script.observations = {Exists()};

@@ -39,6 +39,7 @@ struct Settings {
   std::string state_ns;
   int history = 5;
   std::optional<std::string> key;
+  std::vector<std::string> old_keys;
   std::vector<std::pair<std::string, std::string>> files;  // credentials, provider-config.tf
   bool plugin_cache = true;
 
@@ -150,6 +151,12 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
       throw std::runtime_error(
           "ProviderConfig spec.state.encryptionKeySecretRef: the key is empty");
     }
+  }
+  const Json previous = ArrayAt(state, "previousEncryptionKeySecretRefs");
+  for (size_t i = 0; i < previous.size(); ++i) {
+    s.old_keys.push_back(ReadKey(
+        client, true, previous[i], pc_ns,
+        "ProviderConfig spec.state.previousEncryptionKeySecretRefs[" + std::to_string(i) + "]"));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
   const Json credentials = ArrayAt(pc_spec, "credentials");

@@ -57,14 +57,11 @@ std::string JoinSerials(const std::vector<int64_t>& serials) {
   return out;
 }
 
-bool SameState(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  const Json ja = Json::parse(a, nullptr, false);
-  const Json jb = Json::parse(b, nullptr, false);
-  return !ja.is_discarded() && !jb.is_discarded() && ja == jb;
-}
-
 }  // namespace
+
+std::string KeyId(const std::string& key_material) {
+  return Sha256Hex("key-id:" + Sha256Hex(key_material)).substr(0, 16);
+}
 
 State ParseState(const std::string& state_json) {
   const Json doc = Json::parse(state_json, nullptr, false);
@@ -79,6 +76,7 @@ State ParseState(const std::string& state_json) {
   if (const auto it = doc.find("lineage"); it != doc.end() && it->is_string()) {
     s.lineage = it->get<std::string>();
   }
+  s.checksum = Sha256Hex(doc.dump());
   return s;
 }
 
@@ -185,6 +183,12 @@ Json StateStore::Build(const Json* existing, const std::string& current, const S
   secret["data"] = data;
   secret.erase("stringData");
   meta["annotations"][kSerialAnnotation] = std::to_string(state.serial);
+  meta["annotations"][kChecksumAnnotation] = state.checksum;
+  if (options_.key) {
+    meta["annotations"][kKeyIdAnnotation] = KeyId(*options_.key);
+  } else if (meta["annotations"].contains(kKeyIdAnnotation)) {
+    meta["annotations"].erase(kKeyIdAnnotation);
+  }
   meta["annotations"][kLineageAnnotation] = state.lineage;
   meta["annotations"][kVersionsAnnotation] = JoinSerials(kept);
   meta["annotations"][kEncryptionAnnotation] = options_.key ? "aes-256-gcm" : "none";
@@ -221,23 +225,31 @@ bool StateStore::Save(const std::string& state_json) {
     const Json data = existing->value("data", Json::object());
     const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
     bool reseal =
-        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none");
-    std::string current;
-    if (has_current) current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
-
+        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none") ||
+        (options_.key && Annotation(*existing, kKeyIdAnnotation) != KeyId(*options_.key));
+    // What is stored is known from its annotations; it is decrypted only
+    // to be re-sealed, or when a Secret written before the checksum
+    // annotation existed has none.
     std::string lineage = Annotation(*existing, kLineageAnnotation);
+    std::string stored_checksum = Annotation(*existing, kChecksumAnnotation);
+    const std::string serial_text = Annotation(*existing, kSerialAnnotation);
     int64_t serial = 0;
-    if (has_current) {
+    std::string current;
+    if (has_current && (reseal || stored_checksum.empty() || serial_text.empty())) {
+      current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
       const State stored = ParseState(current);
       if (lineage.empty()) lineage = stored.lineage;
       serial = stored.serial;
+      stored_checksum = stored.checksum;
+    } else if (has_current) {
+      serial = std::strtoll(serial_text.c_str(), nullptr, 10);
     }
     if (!lineage.empty() && state.lineage != lineage) {
       throw std::runtime_error("state Secret " + Key().String() + " holds lineage " + lineage +
                                ", refusing to overwrite it with a state of lineage " +
                                (state.lineage.empty() ? "(none)" : state.lineage));
     }
-    const bool same = has_current && SameState(current, state_json);
+    const bool same = has_current && stored_checksum == state.checksum;
     if (same && !reseal) return false;
 
     std::map<int64_t, std::string> history = HistoryOf(*existing);
@@ -248,7 +260,8 @@ bool StateStore::Save(const std::string& state_json) {
       }
     }
     if (has_current && !same) {
-      history[serial] = reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
+      history[serial] =
+          !current.empty() && reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
     }
     try {
       client_.Update(kube::kSecrets, Build(&*existing, Encode(state_json), state, history));
@@ -287,7 +300,8 @@ void StateStore::Restore(int64_t serial) {
           " is not kept; available: " + (kept.empty() ? std::string("none") : JoinSerials(kept)));
     }
     bool reseal =
-        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none");
+        Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none") ||
+        (options_.key && Annotation(*existing, kKeyIdAnnotation) != KeyId(*options_.key));
     const std::string restored_plain = Decode(wanted->second, &reseal);
     const Json data = existing->value("data", Json::object());
     const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();

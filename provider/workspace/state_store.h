@@ -23,16 +23,25 @@ inline constexpr char kSerialAnnotation[] = "workloads.terraforming.io/serial";
 inline constexpr char kLineageAnnotation[] = "workloads.terraforming.io/lineage";
 inline constexpr char kVersionsAnnotation[] = "workloads.terraforming.io/versions";
 inline constexpr char kEncryptionAnnotation[] = "workloads.terraforming.io/encryption";
+// SHA-256 of the current state in canonical JSON: whether a save changes
+// anything is known without decrypting what is stored.
+// Which key sealed the data: a fingerprint (a hash of a hash of the key
+// material), so a changed key is noticed without trying to decrypt.
+inline constexpr char kKeyIdAnnotation[] = "workloads.terraforming.io/key-id";
+inline constexpr char kChecksumAnnotation[] = "workloads.terraforming.io/checksum";
 
 struct State {
   std::string json;
   int64_t serial = 0;
   std::string lineage;
+  std::string checksum;  // SHA-256 of the canonical JSON
 };
 
 // The serial and lineage of an OpenTofu state document (0 and "" when absent);
 // throws std::runtime_error when it is not a JSON object.
 State ParseState(const std::string& state_json);
+// The fingerprint of key material written to kKeyIdAnnotation.
+std::string KeyId(const std::string& key_material);
 
 class StateStore {
  public:

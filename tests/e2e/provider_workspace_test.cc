@@ -131,9 +131,10 @@ class ProviderWorkspaceTest : public ::testing::Test {
 
   void TearDown() override {
     if (provider_ && provider_->running()) provider_->Stop();
-    if (HasFailure() && !log_.empty()) {
-      std::cerr << "---- provider log (last 60 lines) ----\n";
-      RunResult tail = RunCommand({"tail", "-60", log_});
+    // PROVIDER_TEST_LOGS=1 shows the log of passing tests too.
+    if ((HasFailure() || std::getenv("PROVIDER_TEST_LOGS") != nullptr) && !log_.empty()) {
+      std::cerr << "---- provider log (last 150 lines) ----\n";
+      RunResult tail = RunCommand({"tail", "-150", log_});
       std::cerr << tail.out;
     }
     // Leave nothing behind, finalizers included.
@@ -492,6 +493,49 @@ TEST_F(ProviderWorkspaceTest, RollbackRestoresAKeptStateVersion) {
   EXPECT_TRUE(HasEvent(name, "default", "RolledBack"));
   // The configuration still says v2: after the rollback it converges there.
   ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "v2"); }));
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+}
+
+TEST_F(ProviderWorkspaceTest, RunsAModuleFromAGitRepositoryAtAPinnedCommit) {
+  // A repository of its own: the module in a sub-folder, then a later
+  // commit that breaks it, which the pinned commit must not see.
+  const std::string repo = dir_.path() + "/repo";
+  fs::create_directories(repo + "/modules/app");
+  auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"git", "-C", repo, "-c", "user.name=test", "-c", "user.email=test@example.com"});
+    RunResult r = RunCommand(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  git({"init", "-q"});
+  {
+    std::ofstream(repo + "/modules/app/main.tf")
+        << "resource \"terraform_data\" \"app\" {\n"
+           "  input = \"from-git\"\n}\n"
+           "output \"source\" { value = terraform_data.app.output }\n";
+  }
+  git({"add", "."});
+  git({"commit", "-q", "-m", "module"});
+  std::string commit = git({"rev-parse", "HEAD"});
+  commit.erase(commit.find_last_not_of("\n") + 1);
+  { std::ofstream(repo + "/modules/app/main.tf") << "this is not HCL {"; }
+  git({"commit", "-q", "-am", "broken"});
+
+  StartProvider();
+  const std::string name = "git-" + suffix_;
+  created_.emplace_back(kWs, name);
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Git\n    git:\n      url: file://" + repo +
+            "\n      ref: " + commit + "\n      path: modules/app\n");
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); })) << Get(kWs, name).dump(2);
+  const Json ws = Get(kWs, name);
+  EXPECT_EQ(ws["status"]["atProvider"]["outputs"]["source"], "from-git");
+  EXPECT_EQ(ws["status"]["atProvider"]["source"]["commit"], commit);
   ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
