@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   clang libclang-rt-14-dev clang-format
-  golang-go python3-yaml
+  golang-go python3-yaml ansible-core
   # podman and what it needs to build, run and publish ports of the
   # function's image as root (apt-get runs with --no-install-recommends)
   podman runc conmon netavark aardvark-dns containernetworking-plugins iptables nftables
