@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "provider/runtime/conditions.h"
+#include "provider/runtime/refs.h"
 
 namespace runtime {
 namespace {
@@ -97,6 +98,39 @@ void ProviderConfigs::ReleaseUsage(const kube::Json& mr) const {
   } catch (const kube::ApiError& e) {
     if (!kube::IsNotFound(e)) throw;
   }
+}
+
+std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& client,
+                                                                 const kube::Json& pc) {
+  std::vector<std::pair<std::string, std::string>> files;
+  const std::string pc_ns = pc["metadata"].value("namespace", "");
+  const kube::Json credentials = ArrayAt(ObjectAt(pc, "spec"), "credentials");
+  for (size_t i = 0; i < credentials.size(); ++i) {
+    const kube::Json& c = credentials[i];
+    const std::string field = "ProviderConfig spec.credentials[" + std::to_string(i) + "]";
+    const std::string filename = StringAt(c, "filename");
+    if (filename.empty() || filename.find('/') != std::string::npos || filename == "." ||
+        filename == "..") {
+      throw std::runtime_error(field + ".filename must be a plain file name");
+    }
+    const std::string source = c.value("source", "None");
+    std::string content;
+    if (source == "Secret") {
+      content = ReadKey(client, true, ObjectAt(c, "secretRef"), pc_ns, field + ".secretRef");
+    } else if (source == "Environment") {
+      const std::string var = StringAt(ObjectAt(c, "env"), "name");
+      const char* value = var.empty() ? nullptr : std::getenv(var.c_str());
+      if (value == nullptr) {
+        throw std::runtime_error(field + ".env.name: the provider has no variable \"" + var + "\"");
+      }
+      content = value;
+    } else if (source != "None") {
+      throw std::runtime_error(field + ".source: \"" + source +
+                               "\" is not None, Secret or Environment");
+    }
+    files.emplace_back(filename, std::move(content));
+  }
+  return files;
 }
 
 bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {

@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "provider/kube/client.h"
 #include "provider/runtime/clock.h"
@@ -50,6 +52,13 @@ class ProviderConfigs {
   kube::Client& client_;
   ProviderConfigKinds kinds_;
 };
+
+// The files a ProviderConfig's spec.credentials describe, as (file name,
+// content): from a Secret (a namespaced ProviderConfig reads its own
+// namespace only), the provider's environment, or none. Throws
+// std::runtime_error naming the entry.
+std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& client,
+                                                                 const kube::Json& provider_config);
 
 // Reconciles one ProviderConfig kind: status.users, the in-use finalizer,
 // and a Terminating condition while a deleted config is still used.

@@ -17,6 +17,7 @@
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/duration.h"
+#include "provider/runtime/refs.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/source.h"
 #include "provider/workspace/state_store.h"
@@ -28,6 +29,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using kube::Json;
+using runtime::ArrayAt;
+using runtime::CollectValues;
+using runtime::ObjectAt;
+using runtime::ReadKey;
+using runtime::StringAt;
 
 constexpr char kPlanFile[] = "tfplan";
 constexpr char kStateFile[] = "terraform.tfstate";
@@ -54,66 +60,6 @@ struct Settings {
   std::chrono::milliseconds timeout{0};
   std::vector<std::string> secrets;  // values to redact
 };
-
-Json ObjectAt(const Json& j, const std::string& key) {
-  if (!j.is_object()) return Json::object();
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? *it : Json::object();
-}
-
-Json ArrayAt(const Json& j, const std::string& key) {
-  if (!j.is_object()) return Json::array();
-  auto it = j.find(key);
-  return it != j.end() && it->is_array() ? *it : Json::array();
-}
-
-std::string StringAt(const Json& j, const std::string& key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// Reads one key of a Secret or ConfigMap. `field` names the reference in
-// errors ("spec.forProvider.env[1].secretKeyRef").
-std::string ReadKey(kube::Client& client, bool secret, const Json& ref,
-                    const std::string& forced_ns, const std::string& field) {
-  const std::string name = StringAt(ref, "name");
-  const std::string key = StringAt(ref, "key");
-  const std::string ns = forced_ns.empty() ? StringAt(ref, "namespace") : forced_ns;
-  if (name.empty()) throw std::runtime_error(field + ".name is required");
-  if (key.empty()) throw std::runtime_error(field + ".key is required");
-  if (ns.empty()) throw std::runtime_error(field + ".namespace is required");
-  const std::string kind = secret ? "Secret" : "ConfigMap";
-  Json object;
-  try {
-    object = client.Get(secret ? kube::kSecrets : kube::kConfigMaps, {ns, name});
-  } catch (const kube::ApiError& e) {
-    throw std::runtime_error(field + ": cannot read " + kind + " " + ns + "/" + name + ": " +
-                             (kube::IsNotFound(e) ? std::string("not found") : e.what()));
-  }
-  const Json data = ObjectAt(object, "data");
-  if (data.contains(key) && data[key].is_string()) {
-    const std::string value = data[key].get<std::string>();
-    return secret ? runtime::Base64Decode(value) : value;
-  }
-  const Json binary = ObjectAt(object, "binaryData");
-  if (!secret && binary.contains(key) && binary[key].is_string()) {
-    return runtime::Base64Decode(binary[key].get<std::string>());
-  }
-  throw std::runtime_error(field + ": " + kind + " " + ns + "/" + name + " has no key \"" + key +
-                           "\"");
-}
-
-// Leaf values of a JSON document, for redaction.
-void CollectValues(const Json& j, std::vector<std::string>& out) {
-  if (j.is_string()) {
-    out.push_back(j.get<std::string>());
-  } else if (j.is_number()) {
-    out.push_back(j.dump());
-  } else if (j.is_structured()) {
-    for (const auto& v : j) CollectValues(v, out);
-  }
-}
 
 void WriteFile(const fs::path& path, const std::string& content, mode_t mode = 0600) {
   {
@@ -159,32 +105,9 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
         "ProviderConfig spec.state.previousEncryptionKeySecretRefs[" + std::to_string(i) + "]"));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
-  const Json credentials = ArrayAt(pc_spec, "credentials");
-  for (size_t i = 0; i < credentials.size(); ++i) {
-    const Json& c = credentials[i];
-    const std::string field = "ProviderConfig spec.credentials[" + std::to_string(i) + "]";
-    const std::string filename = StringAt(c, "filename");
-    if (filename.empty() || filename.find('/') != std::string::npos || filename == "." ||
-        filename == "..") {
-      throw std::runtime_error(field + ".filename must be a plain file name");
-    }
-    const std::string source = c.value("source", "None");
-    std::string content;
-    if (source == "Secret") {
-      content = ReadKey(client, true, ObjectAt(c, "secretRef"), pc_ns, field + ".secretRef");
-    } else if (source == "Environment") {
-      const std::string var = StringAt(ObjectAt(c, "env"), "name");
-      const char* value = var.empty() ? nullptr : std::getenv(var.c_str());
-      if (value == nullptr) {
-        throw std::runtime_error(field + ".env.name: the provider has no variable \"" + var + "\"");
-      }
-      content = value;
-    } else if (source != "None") {
-      throw std::runtime_error(field + ".source: \"" + source +
-                               "\" is not None, Secret or Environment");
-    }
+  for (auto& [filename, content] : runtime::CredentialFiles(client, pc)) {
     s.secrets.push_back(content);
-    s.files.emplace_back(filename, content);
+    s.files.emplace_back(filename, std::move(content));
   }
   if (const std::string configuration = StringAt(pc_spec, "configuration");
       !configuration.empty()) {

@@ -1,0 +1,67 @@
+#include "provider/runtime/refs.h"
+
+#include <stdexcept>
+
+#include "provider/kube/resources.h"
+#include "provider/runtime/connection.h"
+
+namespace runtime {
+
+kube::Json ObjectAt(const kube::Json& j, const std::string& key) {
+  if (!j.is_object()) return kube::Json::object();
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : kube::Json::object();
+}
+
+kube::Json ArrayAt(const kube::Json& j, const std::string& key) {
+  if (!j.is_object()) return kube::Json::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : kube::Json::array();
+}
+
+std::string StringAt(const kube::Json& j, const std::string& key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
+                    const std::string& forced_ns, const std::string& field) {
+  const std::string name = StringAt(ref, "name");
+  const std::string key = StringAt(ref, "key");
+  const std::string ns = forced_ns.empty() ? StringAt(ref, "namespace") : forced_ns;
+  if (name.empty()) throw std::runtime_error(field + ".name is required");
+  if (key.empty()) throw std::runtime_error(field + ".key is required");
+  if (ns.empty()) throw std::runtime_error(field + ".namespace is required");
+  const std::string kind = secret ? "Secret" : "ConfigMap";
+  kube::Json object;
+  try {
+    object = client.Get(secret ? kube::kSecrets : kube::kConfigMaps, {ns, name});
+  } catch (const kube::ApiError& e) {
+    throw std::runtime_error(field + ": cannot read " + kind + " " + ns + "/" + name + ": " +
+                             (kube::IsNotFound(e) ? std::string("not found") : e.what()));
+  }
+  const kube::Json data = ObjectAt(object, "data");
+  if (data.contains(key) && data[key].is_string()) {
+    const std::string value = data[key].get<std::string>();
+    return secret ? runtime::Base64Decode(value) : value;
+  }
+  const kube::Json binary = ObjectAt(object, "binaryData");
+  if (!secret && binary.contains(key) && binary[key].is_string()) {
+    return runtime::Base64Decode(binary[key].get<std::string>());
+  }
+  throw std::runtime_error(field + ": " + kind + " " + ns + "/" + name + " has no key \"" + key +
+                           "\"");
+}
+
+void CollectValues(const kube::Json& j, std::vector<std::string>& out) {
+  if (j.is_string()) {
+    out.push_back(j.get<std::string>());
+  } else if (j.is_number()) {
+    out.push_back(j.dump());
+  } else if (j.is_structured()) {
+    for (const auto& v : j) CollectValues(v, out);
+  }
+}
+
+}  // namespace runtime

@@ -1,0 +1,32 @@
+// Reading what a managed resource or ProviderConfig refers to: keys of
+// Secrets and ConfigMaps, and typed fields of JSON objects that may be
+// missing or of another type, with errors naming the field.
+#ifndef PROVIDER_RUNTIME_REFS_H_
+#define PROVIDER_RUNTIME_REFS_H_
+
+#include <string>
+#include <vector>
+
+#include "provider/kube/client.h"
+
+namespace runtime {
+
+// The member `key` of `j` when it is an object (an array, a string), else an
+// empty one.
+kube::Json ObjectAt(const kube::Json& j, const std::string& key);
+kube::Json ArrayAt(const kube::Json& j, const std::string& key);
+std::string StringAt(const kube::Json& j, const std::string& key);
+
+// One key of a Secret (`secret`) or ConfigMap: `ref` is {name, key[,
+// namespace]}; `forced_ns`, when set, is the namespace (a namespaced
+// resource reads only its own). `field` names the reference in errors
+// ("spec.forProvider.env[1].secretKeyRef"). Throws std::runtime_error.
+std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
+                    const std::string& forced_ns, const std::string& field);
+
+// Leaf values of a JSON document (strings, numbers), for redaction.
+void CollectValues(const kube::Json& j, std::vector<std::string>& out);
+
+}  // namespace runtime
+
+#endif  // PROVIDER_RUNTIME_REFS_H_
