@@ -1,10 +1,11 @@
 // provider-workloads: a Crossplane provider that runs OpenTofu workspaces
-// (and, later, Ansible runs) as managed resources.
+// and Ansible playbooks as managed resources.
 //
 // Usage: provider-workloads [--kubeconfig FILE] [--poll 10m] [--poll-jitter 1m]
 //          [--max-reconcile-rate 2] [--timeout 20m] [--leader-election] [--debug]
 //          [--metrics-address :8080] [--work-dir DIR] [--cache-dir DIR]
 //          [--state-namespace NS] [--state-lock-duration 60s] [--tofu PATH]
+//          [--ansible-playbook PATH]
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #include "absl/flags/usage.h"
 #include "common/flags.h"
 #include "common/log_format.h"
+#include "provider/ansible/external.h"
+#include "provider/ansible/kinds.h"
 #include "provider/kube/config.h"
 #include "provider/kube/events.h"
 #include "provider/kube/lease.h"
@@ -62,6 +65,8 @@ ABSL_FLAG(std::string, state_lock_duration, "60s",
           "How long a state lock lasts without renewal; another provider takes an abandoned "
           "lock over after it.");
 ABSL_FLAG(std::string, tofu, "tofu", "The OpenTofu binary (a terraform binary works too).");
+ABSL_FLAG(std::string, ansible_playbook, "ansible-playbook",
+          "The ansible-playbook binary (ansible-galaxy is looked up beside it, then in PATH).");
 
 namespace {
 
@@ -108,8 +113,9 @@ void CollectStates(runtime::Metrics& m, const std::string& gvk, const runtime::C
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Crossplane provider for OpenTofu workspaces: Workspace "
-      "(terraform.workloads.terraforming.io, terraform.workloads.m.terraforming.io).");
+      "Crossplane provider for OpenTofu workspaces and Ansible runs: Workspace "
+      "(terraform.workloads.terraforming.io, terraform.workloads.m.terraforming.io) and "
+      "AnsibleRun (ansible.workloads.terraforming.io, ansible.workloads.m.terraforming.io).");
   std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
@@ -200,6 +206,26 @@ int main(int argc, char** argv) {
   runtime::ManagedReconciler modern(*client, events, clock, connector, modern_configs,
                                     managed_options(workspace::kModernWorkspaces, false));
 
+  ansible::AnsibleOptions ao;
+  ao.ansible_playbook = absl::GetFlag(FLAGS_ansible_playbook);
+  ao.work_root = wo.work_root;
+  ao.cache_root = wo.cache_root;
+  ao.default_timeout = timeout;
+  ao.cancel = &g_stop;
+  ansible::AnsibleConnector ansible_connector(*client, events, clock, ao);
+  auto ansible_options = [&](const kube::Resource& r, bool legacy) {
+    runtime::ManagedOptions o = managed_options(r, legacy);
+    // A run is not named: an interrupted first run is simply run again.
+    o.deterministic_external_name = true;
+    return o;
+  };
+  runtime::ManagedReconciler legacy_runs(*client, events, clock, ansible_connector,
+                                         legacy_configs,
+                                         ansible_options(ansible::kAnsibleRuns, true));
+  runtime::ManagedReconciler modern_runs(*client, events, clock, ansible_connector,
+                                         modern_configs,
+                                         ansible_options(ansible::kModernAnsibleRuns, false));
+
   runtime::TokenBucket limiter(rate, 10.0 * rate);
   runtime::Metrics metrics;
   std::vector<std::unique_ptr<runtime::Controller>> controllers;
@@ -210,6 +236,8 @@ int main(int argc, char** argv) {
   };
   managed_controller(workspace::kWorkspaces, legacy);
   managed_controller(workspace::kModernWorkspaces, modern);
+  managed_controller(ansible::kAnsibleRuns, legacy_runs);
+  managed_controller(ansible::kModernAnsibleRuns, modern_runs);
 
   // ProviderConfig controllers: each also wakes up when its usages change.
   struct ConfigKind {
@@ -247,6 +275,10 @@ int main(int argc, char** argv) {
                   *controllers[0]);
     CollectStates(m, "terraform.workloads.m.terraforming.io/v1alpha1, Kind=Workspace",
                   *controllers[1]);
+    CollectStates(m, "ansible.workloads.terraforming.io/v1alpha1, Kind=AnsibleRun",
+                  *controllers[2]);
+    CollectStates(m, "ansible.workloads.m.terraforming.io/v1alpha1, Kind=AnsibleRun",
+                  *controllers[3]);
   });
 
   std::atomic<bool> running{false};

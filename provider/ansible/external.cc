@@ -1,0 +1,380 @@
+#include "provider/ansible/external.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "provider/ansible/files.h"
+#include "provider/ansible/playbook.h"
+#include "provider/runtime/conditions.h"
+#include "provider/runtime/duration.h"
+#include "provider/runtime/providerconfig.h"
+#include "provider/runtime/refs.h"
+#include "provider/workspace/crypto.h"
+#include "provider/workspace/source.h"
+#include "provider/workspace/vars.h"
+
+namespace ansible {
+namespace {
+
+namespace fs = std::filesystem;
+using kube::Json;
+using runtime::ArrayAt;
+using runtime::ObjectAt;
+using runtime::ReadKey;
+using runtime::StringAt;
+
+// A run just made counts as this poll's run under driftPolicy EveryPoll (the
+// reconciler observes again right after a create).
+constexpr std::chrono::seconds kFreshRun{10};
+
+struct Settings {
+  std::string uid;
+  std::string source;
+  std::string playbook;  // inline content
+  workspace::GitSource git;
+  std::string requirements;
+  std::string inventory;
+  Json vars = Json::object();
+  std::vector<std::string> var_files;  // contents, in order
+  std::string state_variable = "state";
+  std::string delete_playbook;
+  std::string drift_policy = "CheckOnObserve";
+  std::chrono::milliseconds timeout{0};
+  std::vector<std::pair<std::string, std::string>> credentials;
+  std::vector<std::string> secrets;
+  std::string spec_hash;
+};
+
+void CollectYamlValues(const YAML::Node& node, std::vector<std::string>& out) {
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& n : node) CollectYamlValues(n, out);
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) CollectYamlValues(kv.second, out);
+  }
+}
+
+Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
+                 const AnsibleOptions& options) {
+  Settings s;
+  s.uid = mr["metadata"].value("uid", "");
+  const std::string mr_ns = mr["metadata"].value("namespace", "");
+  s.credentials = runtime::CredentialFiles(client, pc);
+  for (const auto& [name, content] : s.credentials) s.secrets.push_back(content);
+
+  const Json fp = ObjectAt(ObjectAt(mr, "spec"), "forProvider");
+  s.source = StringAt(fp, "source");
+  if (s.source == "Inline") {
+    s.playbook = StringAt(fp, "playbook");
+    if (s.playbook.empty()) {
+      throw std::runtime_error("spec.forProvider.playbook is required when source is Inline");
+    }
+  } else if (s.source == "Git") {
+    const Json git = ObjectAt(fp, "git");
+    s.git = {StringAt(git, "url"), StringAt(git, "ref"), StringAt(git, "path")};
+    if (s.git.url.empty() || s.git.ref.empty() || s.git.path.empty()) {
+      throw std::runtime_error(
+          "spec.forProvider.git.url, git.ref and git.path are required when source is Git");
+    }
+    workspace::CheckGitPath(s.git.path);
+  } else {
+    throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
+  }
+  s.requirements = StringAt(fp, "requirements");
+  s.inventory = StringAt(fp, "inventory");
+  if (fp.contains("vars") && fp["vars"].is_object()) s.vars = fp["vars"];
+  runtime::CollectValues(s.vars, s.secrets);
+  const Json var_files = ArrayAt(fp, "varFiles");
+  for (size_t i = 0; i < var_files.size(); ++i) {
+    const Json& v = var_files[i];
+    const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
+    const std::string source = StringAt(v, "source");
+    std::string content;
+    if (source == "SecretKey") {
+      content = ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
+    } else if (source == "ConfigMapKey") {
+      content =
+          ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns, field + ".configMapKeyRef");
+    } else {
+      throw std::runtime_error(field + ".source: \"" + source +
+                               "\" is not SecretKey or ConfigMapKey");
+    }
+    YAML::Node parsed;
+    try {
+      parsed = YAML::Load(content);
+    } catch (const YAML::Exception&) {
+      throw std::runtime_error(field + ": the content is not YAML or JSON");
+    }
+    if (!parsed.IsMap()) throw std::runtime_error(field + ": the content is not a map of variables");
+    CollectYamlValues(parsed, s.secrets);
+    s.var_files.push_back(std::move(content));
+  }
+  if (fp.contains("stateVariable")) s.state_variable = StringAt(fp, "stateVariable");
+  s.delete_playbook = StringAt(fp, "deletePlaybook");
+  if (const std::string p = StringAt(fp, "driftPolicy"); !p.empty()) s.drift_policy = p;
+  if (s.drift_policy != "CheckOnObserve" && s.drift_policy != "OnSpecChange" &&
+      s.drift_policy != "EveryPoll") {
+    throw std::runtime_error("spec.forProvider.driftPolicy: \"" + s.drift_policy +
+                             "\" is not CheckOnObserve, OnSpecChange or EveryPoll");
+  }
+  s.timeout = options.default_timeout;
+  if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
+    const auto parsed = runtime::ParseDuration(t);
+    if (!parsed || parsed->count() <= 0) {
+      throw std::runtime_error("spec.forProvider.timeout: \"" + t + "\" is not a duration like 10m");
+    }
+    s.timeout = *parsed;
+  }
+  // What the run depends on: the spec and what its references hold (a
+  // changed Secret is a changed spec). Only a digest is kept.
+  std::string material = fp.dump();
+  for (const auto& content : s.var_files) material += '\0' + content;
+  s.spec_hash = workspace::Sha256Hex(material);
+  return s;
+}
+
+std::string Plural(int n, const std::string& word) {
+  return std::to_string(n) + " " + word;
+}
+
+class AnsibleClient : public runtime::ExternalClient {
+ public:
+  AnsibleClient(runtime::EventSink& events, const runtime::Clock& clock,
+                const AnsibleOptions& options, Settings settings)
+      : events_(events),
+        clock_(clock),
+        options_(options),
+        s_(std::move(settings)),
+        dir_(fs::path(options.work_root) / s_.uid) {}
+
+  ~AnsibleClient() override { Disconnect(); }
+
+  runtime::Observation Observe(Json& mr) override {
+    Json& at = AtProvider(mr);
+    runtime::Observation o;
+    const std::string applied = StringAt(at, "appliedSpecHash");
+    o.exists = !applied.empty();
+    o.details = Details(ObjectAt(at, "outputs"));
+    if (!o.exists) return o;
+    if (mr["metadata"].contains("deletionTimestamp")) {
+      o.up_to_date = true;
+      return o;
+    }
+    const bool spec_changed = applied != s_.spec_hash;
+    if (s_.drift_policy == "OnSpecChange") {
+      o.up_to_date = !spec_changed;
+    } else if (s_.drift_policy == "EveryPoll") {
+      runtime::Time applied_at;
+      const bool fresh = runtime::ParseRfc3339(StringAt(at, "appliedAt"), &applied_at) &&
+                         clock_.Now() - applied_at < kFreshRun;
+      o.up_to_date = !spec_changed && fresh;
+    } else if (spec_changed) {
+      o.up_to_date = false;
+    } else {
+      // CheckOnObserve: would any task change something?
+      Prepare(mr);
+      const runtime::Time started = clock_.Now();
+      const Result check = RunPlaybook(PlaybookPath(), "present", true);
+      RecordRun(mr, "Check", check, started);
+      if (!check.ok) throw std::runtime_error("check run failed: " + check.error);
+      Json tasks = Json::array();
+      for (const auto& t : check.tasks) {
+        if (t.changed > 0) tasks.push_back(t.name);
+      }
+      at["drift"] = {{"detected", check.changed > 0},
+                     {"tasks", tasks},
+                     {"at", runtime::Rfc3339(clock_.Now())}};
+      if (check.changed > 0) {
+        events_.Warning(mr, "DriftDetected",
+                        "A check run found " + Plural(check.changed, "task(s)") +
+                            " that would change: " + tasks.dump());
+      }
+      o.up_to_date = check.changed == 0;
+    }
+    if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
+    return o;
+  }
+
+  runtime::ExternalResult Create(Json& mr) override { return Apply(mr); }
+  runtime::ExternalResult Update(Json& mr) override { return Apply(mr); }
+
+  void Delete(Json& mr) override {
+    Prepare(mr);
+    std::string playbook = PlaybookPath();
+    if (!s_.delete_playbook.empty()) {
+      workspace::WritePrivateFile((dir_ / "delete.yml").string(), s_.delete_playbook);
+      playbook = "delete.yml";
+    }
+    const runtime::Time started = clock_.Now();
+    const Result run = RunPlaybook(playbook, "absent", false);
+    RecordRun(mr, "Delete", run, started);
+    if (!run.ok) {
+      events_.Warning(mr, "DeleteFailed", run.error);
+      throw std::runtime_error(run.error);
+    }
+    Json& at = AtProvider(mr);
+    at.erase("appliedSpecHash");
+    at.erase("appliedAt");
+    events_.Normal(mr, "Deleted",
+                   "Ran the " + std::string(s_.delete_playbook.empty() ? "playbook with " +
+                                                                            s_.state_variable +
+                                                                            "=absent"
+                                                                      : "delete playbook") +
+                       ": " + Plural(run.changed, "changed") + ", " + Plural(run.ok_count, "ok"));
+  }
+
+  void Disconnect() override {
+    if (disconnected_) return;
+    disconnected_ = true;
+    std::error_code ec;
+    if (prepared_ || fs::exists(dir_, ec)) fs::remove_all(dir_, ec);
+    if (ec) spdlog::warn("cannot remove the working folder of run {}: {}", s_.uid, ec.message());
+  }
+
+ private:
+  static Json& AtProvider(Json& mr) {
+    Json& status = mr["status"];
+    if (!status.is_object()) status = Json::object();
+    Json& at = status["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    return at;
+  }
+
+  static runtime::ConnectionDetails Details(const Json& outputs) {
+    runtime::ConnectionDetails details;
+    for (const auto& [k, v] : outputs.items()) {
+      details[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return details;
+  }
+
+  std::string PlaybookPath() const {
+    return s_.source == "Git" ? workspace::CheckGitPath(s_.git.path) : "playbook.yml";
+  }
+
+  std::vector<std::string> BaseEnv() const {
+    std::vector<std::string> env;
+    for (const char* name : {"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                             "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}) {
+      if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+    }
+    const fs::path home = fs::path(options_.cache_root) / "home";
+    std::error_code ec;
+    fs::create_directories(home, ec);
+    env.push_back("HOME=" + home.string());
+    return env;
+  }
+
+  // The working folder: playbook (inline or from Git), inventory,
+  // credentials, requirements installed.
+  void Prepare(Json& mr) {
+    if (prepared_) return;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);  // what an interrupted run left
+    fs::create_directories(dir_);
+    ::chmod(dir_.c_str(), 0700);
+    prepared_ = true;
+    if (s_.source == "Git") {
+      const workspace::SourceResult source = workspace::PrepareGit(
+          dir_.string(), {s_.git.url, s_.git.ref, ""},
+          (fs::path(options_.cache_root) / "git").string(), BaseEnv());
+      AtProvider(mr)["source"] = {{"commit", source.commit}};
+    } else {
+      WritePlaybook(dir_.string(), s_.playbook);
+    }
+    WriteInventory(dir_.string(), s_.inventory);
+    for (const auto& [name, content] : s_.credentials) {
+      workspace::WritePrivateFile((dir_ / name).string(), content);
+    }
+    if (!s_.requirements.empty()) {
+      InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout, options_.cancel);
+    }
+  }
+
+  Result RunPlaybook(const std::string& playbook, const std::string& state, bool check) {
+    RunSpec spec;
+    spec.ansible_playbook = options_.ansible_playbook;
+    spec.dir = dir_.string();
+    spec.playbook = playbook;
+    spec.inventory_file = "inventory";
+    spec.var_files = WriteVarFiles(dir_.string(), s_.var_files, s_.vars, s_.state_variable, state);
+    spec.check = check;
+    spec.env = BaseEnv();
+    spec.timeout = s_.timeout;
+    spec.cancel = options_.cancel;
+    spec.secrets = s_.secrets;
+    return Run(spec);
+  }
+
+  runtime::ExternalResult Apply(Json& mr) {
+    Prepare(mr);
+    const runtime::Time started = clock_.Now();
+    const Result run = RunPlaybook(PlaybookPath(), "present", false);
+    RecordRun(mr, "Apply", run, started);
+    if (!run.ok) {
+      runtime::SetCondition(mr, runtime::Unavailable(run.error), clock_.Now());
+      events_.Warning(mr, "RunFailed", run.error);
+      throw std::runtime_error(run.error);
+    }
+    Json& at = AtProvider(mr);
+    at["appliedSpecHash"] = s_.spec_hash;
+    at["appliedAt"] = runtime::Rfc3339(clock_.Now());
+    at["drift"] = {{"detected", false}, {"tasks", Json::array()}, {"at", runtime::Rfc3339(clock_.Now())}};
+    Json outputs = run.custom_stats.is_object() ? run.custom_stats : Json::object();
+    at["outputs"] = outputs;
+    if (run.changed > 0) {
+      events_.Normal(mr, "Applied",
+                     "Ran the playbook: " + Plural(run.changed, "changed") + ", " +
+                         Plural(run.ok_count, "ok"));
+    }
+    runtime::SetCondition(mr, runtime::Available(), clock_.Now());
+    return {Details(outputs)};
+  }
+
+  void RecordRun(Json& mr, const std::string& mode, const Result& run, runtime::Time started) {
+    Json tasks = Json::array();
+    for (const auto& t : run.tasks) {
+      tasks.push_back({{"name", t.name}, {"changed", t.changed}, {"failed", t.failed}});
+      if (tasks.size() >= 20) break;
+    }
+    Json last = {{"mode", mode},
+                 {"result", run.ok ? "Succeeded" : "Failed"},
+                 {"startedAt", runtime::Rfc3339(started)},
+                 {"finishedAt", runtime::Rfc3339(clock_.Now())},
+                 {"stats",
+                  {{"ok", run.ok_count},
+                   {"changed", run.changed},
+                   {"failed", run.failed},
+                   {"skipped", run.skipped},
+                   {"unreachable", run.unreachable}}},
+                 {"tasks", tasks}};
+    if (!run.error.empty()) last["message"] = runtime::Truncate(run.error, 512);
+    AtProvider(mr)["lastRun"] = last;
+  }
+
+  runtime::EventSink& events_;
+  const runtime::Clock& clock_;
+  const AnsibleOptions& options_;
+  Settings s_;
+  fs::path dir_;
+  bool prepared_ = false;
+  bool disconnected_ = false;
+};
+
+}  // namespace
+
+AnsibleConnector::AnsibleConnector(kube::Client& client, runtime::EventSink& events,
+                                   const runtime::Clock& clock, AnsibleOptions options)
+    : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
+
+std::unique_ptr<runtime::ExternalClient> AnsibleConnector::Connect(Json& mr, const Json& pc) {
+  return std::make_unique<AnsibleClient>(events_, clock_, options_,
+                                         Resolve(client_, mr, pc, options_));
+}
+
+}  // namespace ansible
