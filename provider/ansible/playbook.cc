@@ -157,20 +157,47 @@ std::string Collapse(const std::string& text) {
 // Redacted and cut to `max` bytes (not inside a UTF-8 sequence).
 std::string Short(const std::string& text, const std::vector<std::string>& secrets,
                   size_t max = kMaxErrorLength) {
-  std::string out = workspace::RedactUrls(workspace::Redact(Collapse(text), secrets));
+  // Secrets first: they may span lines. URLs with credentials never span
+  // whitespace, so only words with "://" go through the (slow on long words)
+  // regular expression.
+  const std::string collapsed = Collapse(workspace::Redact(text, secrets));
+  std::string out;
+  for (size_t start = 0; start < collapsed.size();) {
+    size_t end = collapsed.find(' ', start);
+    if (end == std::string::npos) end = collapsed.size();
+    const std::string word = collapsed.substr(start, end - start);
+    if (!out.empty()) out += ' ';
+    out += word.find("://") == std::string::npos ? word : workspace::RedactUrls(word);
+    start = end + 1;
+  }
   if (out.size() <= max) return out;
   size_t cut = max - 3;
   while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
   return out.substr(0, cut) + "...";
 }
 
-// The error in ansible's stderr: from the first "ERROR!" line up to the
-// quoted source ("The offending line appears to be:"), else the last
-// non-blank line.
+// The error in ansible's stderr: the first "[ERROR]:" message, else from the
+// first "ERROR!" line up to the quoted source ("The offending line appears
+// to be:"), else the last non-blank line.
 std::string StderrError(const std::string& stderr_text) {
   std::vector<std::string> lines;
   std::istringstream in(stderr_text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);) {
+    // ansible indents some messages by a space (" [ERROR]: ...").
+    if (line.starts_with(" [")) line.erase(0, 1);
+    lines.push_back(line);
+  }
+  // ansible-galaxy: "[ERROR]: <what failed>" (continued on the next lines),
+  // then a generic "ERROR! ..." hint.
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!lines[i].starts_with("[ERROR]:")) continue;
+    std::string text = lines[i].substr(8) + "\n";
+    for (size_t j = i + 1;
+         j < lines.size() && !lines[j].starts_with("[") && !lines[j].starts_with("ERROR!"); ++j) {
+      text += lines[j] + "\n";
+    }
+    return text;
+  }
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].rfind("ERROR!", 0) != 0) continue;
     std::string text;
@@ -475,7 +502,6 @@ void InstallRequirements(const std::string& dir, const std::string& requirements
       error = what + " cancelled";
     } else {
       std::string detail = StderrError(outcome.err);
-      if (Collapse(detail).empty()) detail = StderrError(outcome.out);
       if (Collapse(detail).empty()) detail = "exit code " + std::to_string(outcome.exit_code);
       error = what + ": " + detail;
     }
