@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <stdexcept>
 
 #include "provider/workspace/vars.h"
@@ -62,6 +63,25 @@ std::vector<std::string> WriteVarFiles(const std::string& dir,
                                 nlohmann::json{{state_variable, state_value}}.dump());
   }
   return names;
+}
+
+GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
+                               const std::string& ref, const std::string& playbook,
+                               const std::string& cache_dir, std::vector<std::string> env,
+                               const workspace::GitOptions& options) {
+  const std::string path = workspace::CheckGitPath(playbook);
+  if (path.empty()) throw std::runtime_error("git.path must name the playbook file");
+  GitPlaybook result;
+  result.commit =
+      workspace::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options).commit;
+  result.playbook = path;
+  std::error_code ec;
+  // Not a symlink either: it could point out of the working folder.
+  if (!std::filesystem::is_regular_file(
+          std::filesystem::symlink_status(std::filesystem::path(dir) / path, ec))) {
+    throw std::runtime_error("git.path \"" + path + "\" is not a file at commit " + result.commit);
+  }
+  return result;
 }
 
 }  // namespace ansible

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "provider/workspace/source.h"
+
 namespace ansible {
 
 // The inventory used when the spec gives none.
@@ -35,6 +37,22 @@ std::vector<std::string> WriteVarFiles(const std::string& dir,
                                        const nlohmann::json& vars,
                                        const std::string& state_variable,
                                        const std::string& state_value);
+
+struct GitPlaybook {
+  std::string commit;    // the resolved commit
+  std::string playbook;  // the playbook's path relative to dir (normalised)
+};
+
+// A Git source: exports the whole repository at `ref` into `dir` (roles,
+// group_vars and files next to the playbook come along) with
+// workspace::PrepareGit and returns the playbook's path, which `playbook`
+// names inside the repository (relative, no ".."). Throws std::runtime_error
+// with a short message when the path is not allowed or is not a file at that
+// commit.
+GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
+                               const std::string& ref, const std::string& playbook,
+                               const std::string& cache_dir, std::vector<std::string> env,
+                               const workspace::GitOptions& options = {});
 
 }  // namespace ansible
 

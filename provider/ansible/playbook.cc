@@ -413,10 +413,12 @@ Result Run(const RunSpec& spec) {
   }
   // No machine paths in messages: the working folder is where they run.
   const std::string prefix = spec.dir + "/";
-  for (std::string* text : {&result.error}) {
-    for (size_t pos; (pos = text->find(prefix)) != std::string::npos;)
-      text->erase(pos, prefix.size());
-  }
+  auto strip = [&prefix](std::string& text) {
+    for (size_t pos; (pos = text.find(prefix)) != std::string::npos;)
+      text.erase(pos, prefix.size());
+  };
+  strip(result.error);
+  for (TaskResult& task : result.tasks) strip(task.msg);
   return result;
 }
 

@@ -338,6 +338,10 @@ TEST_F(RealRun, FailingTaskNamesTaskAndHost) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.failed, 1);
   EXPECT_EQ(r.error, "task \"must fail\" failed on host localhost: bad token tok-123456");
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_EQ(r.tasks[0].name, "must fail");
+  EXPECT_EQ(r.tasks[0].host, "localhost");
+  EXPECT_EQ(r.tasks[0].failed, 1);
 
   RunSpec spec = Spec(
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: must fail\n"
