@@ -1,0 +1,87 @@
+#include "provider/ansible/files.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <stdexcept>
+
+#include "provider/workspace/vars.h"
+
+namespace ansible {
+namespace {
+
+bool Blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// True when `text` is a YAML mapping (a YAML inventory); an INI inventory is
+// a scalar or not YAML at all.
+bool IsYamlMapping(const std::string& text) {
+  try {
+    return YAML::Load(text).IsMap();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string WritePlaybook(const std::string& dir, const std::string& inline_yaml) {
+  const std::string name = "playbook.yml";
+  workspace::WritePrivateFile(dir + "/" + name, inline_yaml);
+  return name;
+}
+
+std::string WriteInventory(const std::string& dir, const std::string& inventory) {
+  const std::string content = Blank(inventory) ? std::string(kDefaultInventory) : inventory;
+  const std::string name = IsYamlMapping(content) ? "inventory.yml" : "inventory.ini";
+  workspace::WritePrivateFile(dir + "/" + name, content);
+  return name;
+}
+
+std::vector<std::string> WriteVarFiles(const std::string& dir,
+                                       const std::vector<std::string>& contents,
+                                       const nlohmann::json& vars,
+                                       const std::string& state_variable,
+                                       const std::string& state_value) {
+  if (!vars.is_null() && !vars.is_object()) {
+    throw std::runtime_error("vars must be an object");
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < contents.size(); ++i) {
+    names.push_back("varfile-" + std::to_string(i) + ".yml");
+    workspace::WritePrivateFile(dir + "/" + names.back(), contents[i]);
+  }
+  if (vars.is_object() && !vars.empty()) {
+    names.push_back("vars.json");
+    workspace::WritePrivateFile(dir + "/" + names.back(), vars.dump());
+  }
+  if (!state_variable.empty()) {
+    names.push_back("state.json");
+    workspace::WritePrivateFile(dir + "/" + names.back(),
+                                nlohmann::json{{state_variable, state_value}}.dump());
+  }
+  return names;
+}
+
+GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
+                               const std::string& ref, const std::string& playbook,
+                               const std::string& cache_dir, std::vector<std::string> env,
+                               const workspace::GitOptions& options) {
+  const std::string path = workspace::CheckGitPath(playbook);
+  if (path.empty()) throw std::runtime_error("git.path must name the playbook file");
+  GitPlaybook result;
+  result.commit =
+      workspace::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options).commit;
+  result.playbook = path;
+  std::error_code ec;
+  // Not a symlink either: it could point out of the working folder.
+  if (!std::filesystem::is_regular_file(
+          std::filesystem::symlink_status(std::filesystem::path(dir) / path, ec))) {
+    throw std::runtime_error("git.path \"" + path + "\" is not a file at commit " + result.commit);
+  }
+  return result;
+}
+
+}  // namespace ansible
