@@ -208,13 +208,17 @@ int main(int argc, char** argv) {
 
   ansible::AnsibleOptions ao;
   ao.ansible_playbook = absl::GetFlag(FLAGS_ansible_playbook);
+  // ansible-galaxy from the same installation as ansible-playbook.
+  if (const auto slash = ao.ansible_playbook.rfind('/'); slash != std::string::npos) {
+    ao.ansible_galaxy = ao.ansible_playbook.substr(0, slash + 1) + "ansible-galaxy";
+  }
   ao.work_root = wo.work_root;
   ao.cache_root = wo.cache_root;
   ao.default_timeout = timeout;
   ao.cancel = &g_stop;
   ansible::AnsibleConnector ansible_connector(*client, events, clock, ao);
-  auto ansible_options = [&](const kube::Resource& r, bool legacy) {
-    runtime::ManagedOptions o = managed_options(r, legacy);
+  auto ansible_options = [&](const kube::Resource& r, bool cluster_scoped) {
+    runtime::ManagedOptions o = managed_options(r, cluster_scoped);
     // A run is not named: an interrupted first run is simply run again.
     o.deterministic_external_name = true;
     return o;

@@ -81,7 +81,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
       throw std::runtime_error(
           "spec.forProvider.git.url, git.ref and git.path are required when source is Git");
     }
-    workspace::CheckGitPath(s.git.path);
+    workspace::CheckGitPath(s.git.path);  // refused here already, before any run
   } else {
     throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
   }
@@ -253,9 +253,7 @@ class AnsibleClient : public runtime::ExternalClient {
     return details;
   }
 
-  std::string PlaybookPath() const {
-    return s_.source == "Git" ? workspace::CheckGitPath(s_.git.path) : "playbook.yml";
-  }
+  std::string PlaybookPath() const { return playbook_; }
 
   std::vector<std::string> BaseEnv() const {
     std::vector<std::string> env;
@@ -280,19 +278,21 @@ class AnsibleClient : public runtime::ExternalClient {
     ::chmod(dir_.c_str(), 0700);
     prepared_ = true;
     if (s_.source == "Git") {
-      const workspace::SourceResult source = workspace::PrepareGit(
-          dir_.string(), {s_.git.url, s_.git.ref, ""},
-          (fs::path(options_.cache_root) / "git").string(), BaseEnv());
+      const GitPlaybook source =
+          PrepareGitPlaybook(dir_.string(), s_.git.url, s_.git.ref, s_.git.path,
+                             (fs::path(options_.cache_root) / "git").string(), BaseEnv());
+      playbook_ = source.playbook;
       AtProvider(mr)["source"] = {{"commit", source.commit}};
     } else {
-      WritePlaybook(dir_.string(), s_.playbook);
+      playbook_ = WritePlaybook(dir_.string(), s_.playbook);
     }
-    WriteInventory(dir_.string(), s_.inventory);
+    inventory_ = WriteInventory(dir_.string(), s_.inventory);
     for (const auto& [name, content] : s_.credentials) {
       workspace::WritePrivateFile((dir_ / name).string(), content);
     }
     if (!s_.requirements.empty()) {
-      InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout, options_.cancel);
+      InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout, options_.cancel,
+                          s_.secrets, options_.ansible_galaxy);
     }
   }
 
@@ -301,7 +301,7 @@ class AnsibleClient : public runtime::ExternalClient {
     spec.ansible_playbook = options_.ansible_playbook;
     spec.dir = dir_.string();
     spec.playbook = playbook;
-    spec.inventory_file = "inventory";
+    spec.inventory_file = inventory_;
     spec.var_files = WriteVarFiles(dir_.string(), s_.var_files, s_.vars, s_.state_variable, state);
     spec.check = check;
     spec.env = BaseEnv();
@@ -362,6 +362,8 @@ class AnsibleClient : public runtime::ExternalClient {
   const AnsibleOptions& options_;
   Settings s_;
   fs::path dir_;
+  std::string playbook_;   // relative to dir_
+  std::string inventory_;  // relative to dir_
   bool prepared_ = false;
   bool disconnected_ = false;
 };

@@ -23,6 +23,7 @@ namespace ansible {
 
 struct AnsibleOptions {
   std::string ansible_playbook = "ansible-playbook";
+  std::string ansible_galaxy = "ansible-galaxy";
   std::string work_root;   // one folder per AnsibleRun uid
   std::string cache_root;  // git mirrors, HOME
   std::chrono::milliseconds default_timeout{std::chrono::minutes(20)};
