@@ -28,6 +28,8 @@ const std::string kExamples = kSource + "/provider/examples";
 
 constexpr const char* kLegacyGroup = "terraform.workloads.terraforming.io";
 constexpr const char* kModernGroup = "terraform.workloads.m.terraforming.io";
+constexpr const char* kLegacyAnsibleGroup = "ansible.workloads.terraforming.io";
+constexpr const char* kModernAnsibleGroup = "ansible.workloads.m.terraforming.io";
 // Namespaced objects made by these tests go here.
 constexpr const char* kTestNamespace = "provider-crds-test";
 
@@ -104,6 +106,8 @@ const Kind kKinds[] = {
     {kModernGroup, "ProviderConfig", "providerconfigs", "Namespaced"},
     {kModernGroup, "ClusterProviderConfig", "clusterproviderconfigs", "Cluster"},
     {kModernGroup, "ProviderConfigUsage", "providerconfigusages", "Namespaced"},
+    {kLegacyAnsibleGroup, "AnsibleRun", "ansibleruns", "Cluster"},
+    {kModernAnsibleGroup, "AnsibleRun", "ansibleruns", "Namespaced"},
 };
 
 TEST_F(ProviderCrdsTest, EveryKindHasItsCrdFileAndScope) {
@@ -143,11 +147,21 @@ TEST_F(ProviderCrdsTest, EveryCrdIsEstablished) {
   ASSERT_EQ(managed.exit_code, 0) << managed.err;
   EXPECT_NE(managed.out.find(std::string("workspaces.") + kLegacyGroup), std::string::npos);
   EXPECT_NE(managed.out.find(std::string("workspaces.") + kModernGroup), std::string::npos);
+  for (const char* category : {"managed", "crossplane", "workloads"}) {
+    RunResult r = Kubectl({"api-resources", "--categories", category, "-o", "name"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(std::string("ansibleruns.") + kLegacyAnsibleGroup + "\n"),
+              std::string::npos)
+        << category << ": " << r.out;
+    EXPECT_NE(r.out.find(std::string("ansibleruns.") + kModernAnsibleGroup + "\n"),
+              std::string::npos)
+        << category << ": " << r.out;
+  }
 }
 
 TEST_F(ProviderCrdsTest, EveryExampleIsAcceptedByServerSideDryRun) {
   const std::vector<std::string> files = YamlFiles(kExamples);
-  ASSERT_GE(files.size(), 7u) << "too few examples in " << kExamples;
+  ASSERT_GE(files.size(), 11u) << "too few examples in " << kExamples;
   std::set<std::string> namespaces;
   std::map<std::string, int> kinds;
   for (const std::string& f : files) {
@@ -165,7 +179,9 @@ TEST_F(ProviderCrdsTest, EveryExampleIsAcceptedByServerSideDryRun) {
                         "terraform.workloads.terraforming.io/v1alpha1 Workspace",
                         "terraform.workloads.m.terraforming.io/v1alpha1 ProviderConfig",
                         "terraform.workloads.m.terraforming.io/v1alpha1 ClusterProviderConfig",
-                        "terraform.workloads.m.terraforming.io/v1alpha1 Workspace", "v1 Secret"}) {
+                        "terraform.workloads.m.terraforming.io/v1alpha1 Workspace",
+                        "ansible.workloads.terraforming.io/v1alpha1 AnsibleRun",
+                        "ansible.workloads.m.terraforming.io/v1alpha1 AnsibleRun", "v1 Secret"}) {
     EXPECT_GT(kinds[k], 0) << "no example of " << k;
   }
   for (const std::string& ns : namespaces) EnsureNamespace(ns);
@@ -411,6 +427,380 @@ resourceRef: {apiVersion: v1, kind: Workspace, name: hello}
   EXPECT_NE(untyped.err.find("providerConfigRef.kind"), std::string::npos) << untyped.err;
 }
 
+// What the AnsibleRun examples must show (provider/examples/README.md): an
+// inline playbook against localhost on the cluster-scoped kind; vars, a
+// varFile from a Secret that is itself an example, a deletePlaybook and
+// OnSpecChange on the namespaced kind; and a Git source at a commit SHA.
+TEST_F(ProviderCrdsTest, AnsibleRunExamplesShowTheContract) {
+  std::map<std::string, YAML::Node> runs;  // by file name
+  std::set<std::string> secrets;            // namespace/name
+  for (const std::string& f : YamlFiles(kExamples)) {
+    for (const std::string& doc : SplitDocuments(ReadFile(f))) {
+      const YAML::Node node = YAML::Load(doc);
+      if (!node.IsMap()) continue;
+      if (Str(node, {"kind"}) == "AnsibleRun") runs[fs::path(f).filename().string()] = node;
+      if (Str(node, {"apiVersion"}) == "v1" && Str(node, {"kind"}) == "Secret") {
+        secrets.insert(Str(node, {"metadata", "namespace"}) + "/" + Str(node, {"metadata", "name"}));
+      }
+    }
+  }
+  ASSERT_EQ(runs.count("ansiblerun-inline.yaml"), 1u);
+  ASSERT_EQ(runs.count("ansiblerun-namespaced.yaml"), 1u);
+  ASSERT_EQ(runs.count("ansiblerun-git.yaml"), 1u);
+
+  const YAML::Node inline_run = runs["ansiblerun-inline.yaml"];
+  EXPECT_EQ(Str(inline_run, {"apiVersion"}), std::string(kLegacyAnsibleGroup) + "/v1alpha1");
+  EXPECT_EQ(Str(inline_run, {"spec", "forProvider", "source"}), "Inline");
+  // No inventory: the default, localhost with the local connection.
+  EXPECT_FALSE(At(inline_run, {"spec", "forProvider", "inventory"}).IsDefined());
+  const std::string playbook = Str(inline_run, {"spec", "forProvider", "playbook"});
+  EXPECT_NE(playbook.find("hosts: localhost"), std::string::npos) << playbook;
+  EXPECT_NE(playbook.find("/tmp/"), std::string::npos) << playbook;
+  // The playbook itself is YAML: a list of plays.
+  EXPECT_TRUE(YAML::Load(playbook).IsSequence()) << playbook;
+
+  const YAML::Node ns_run = runs["ansiblerun-namespaced.yaml"];
+  EXPECT_EQ(Str(ns_run, {"apiVersion"}), std::string(kModernAnsibleGroup) + "/v1alpha1");
+  const std::string ns = Str(ns_run, {"metadata", "namespace"});
+  EXPECT_FALSE(ns.empty());
+  EXPECT_TRUE(At(ns_run, {"spec", "forProvider", "vars"}).IsMap());
+  EXPECT_EQ(Str(ns_run, {"spec", "forProvider", "driftPolicy"}), "OnSpecChange");
+  EXPECT_TRUE(YAML::Load(Str(ns_run, {"spec", "forProvider", "deletePlaybook"})).IsSequence());
+  const YAML::Node var_files = At(ns_run, {"spec", "forProvider", "varFiles"});
+  ASSERT_TRUE(var_files.IsSequence() && var_files.size() > 0u);
+  bool from_secret = false;
+  for (const YAML::Node& vf : var_files) {
+    if (Str(vf, {"source"}) != "SecretKey") continue;
+    from_secret = true;
+    EXPECT_EQ(secrets.count(ns + "/" + Str(vf, {"secretKeyRef", "name"})), 1u)
+        << "the varFile's Secret is no example";
+  }
+  EXPECT_TRUE(from_secret);
+
+  const YAML::Node git_run = runs["ansiblerun-git.yaml"];
+  EXPECT_EQ(Str(git_run, {"spec", "forProvider", "source"}), "Git");
+  const std::string ref = Str(git_run, {"spec", "forProvider", "git", "ref"});
+  EXPECT_EQ(ref.size(), 40u) << ref;
+  EXPECT_EQ(ref.find_first_not_of("0123456789abcdef"), std::string::npos) << ref;
+  EXPECT_FALSE(Str(git_run, {"spec", "forProvider", "git", "path"}).empty());
+}
+
+// Created for real and read back, so what is checked is what etcd holds.
+TEST_F(ProviderCrdsTest, AnsibleRunDefaultsAreApplied) {
+  EnsureNamespace(kTestNamespace);
+  const std::string for_provider = R"(spec:
+  forProvider:
+    source: Inline
+    playbook: '[{hosts: localhost, tasks: []}]'
+    vars:
+      nested: {list: [1, two, {three: 3}], flag: true}
+)";
+  const std::string legacy_file = dir_.Write(
+      "ansible-legacy.yaml",
+      Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-defaults") + for_provider);
+  const std::string modern_file = dir_.Write(
+      "ansible-modern.yaml",
+      Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-defaults", kTestNamespace) +
+          for_provider);
+  // Left over from an interrupted run.
+  Kubectl({"delete", "--ignore-not-found", "-f", legacy_file, "-f", modern_file});
+  RunResult created = Kubectl({"create", "-f", legacy_file, "-f", modern_file});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+
+  for (const std::string& file : {legacy_file, modern_file}) {
+    const bool legacy = file == legacy_file;
+    SCOPED_TRACE(legacy ? "cluster-scoped" : "namespaced");
+    RunResult got = Kubectl({"get", "-f", file, "-o", "yaml"});
+    ASSERT_EQ(got.exit_code, 0) << got.err;
+    const YAML::Node run = YAML::Load(got.out);
+    const YAML::Node policies = At(run, {"spec", "managementPolicies"});
+    ASSERT_TRUE(policies.IsSequence()) << got.out;
+    ASSERT_EQ(policies.size(), 1u) << got.out;
+    EXPECT_EQ(policies[0].as<std::string>(), "*");
+    EXPECT_EQ(Str(run, {"spec", "providerConfigRef", "name"}), "default");
+    if (legacy) {
+      EXPECT_EQ(Str(run, {"spec", "deletionPolicy"}), "Delete");
+      EXPECT_FALSE(At(run, {"spec", "providerConfigRef", "kind"}).IsDefined()) << got.out;
+    } else {
+      EXPECT_FALSE(At(run, {"spec", "deletionPolicy"}).IsDefined()) << got.out;
+      EXPECT_EQ(Str(run, {"spec", "providerConfigRef", "kind"}), "ClusterProviderConfig");
+    }
+    EXPECT_EQ(Str(run, {"spec", "forProvider", "stateVariable"}), "state");
+    EXPECT_EQ(Str(run, {"spec", "forProvider", "driftPolicy"}), "CheckOnObserve");
+    // The default inventory is the provider's, not the schema's.
+    EXPECT_FALSE(At(run, {"spec", "forProvider", "inventory"}).IsDefined()) << got.out;
+    // vars keep whatever they hold: nothing pruned.
+    const YAML::Node list = At(run, {"spec", "forProvider", "vars", "nested", "list"});
+    ASSERT_TRUE(list.IsSequence()) << got.out;
+    ASSERT_EQ(list.size(), 3u) << got.out;
+    EXPECT_EQ(Str(list[2], {"three"}), "3") << got.out;
+    EXPECT_EQ(Str(run, {"spec", "forProvider", "vars", "nested", "flag"}), "true");
+
+    // The printer columns: DRIFT-POLICY (and SOURCE) only with -o wide.
+    RunResult table = Kubectl({"get", "-f", file});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    const std::string header = table.out.substr(0, table.out.find('\n'));
+    for (const char* column : {"READY", "SYNCED", "EXTERNAL-NAME", "AGE"}) {
+      EXPECT_NE(header.find(column), std::string::npos) << header;
+    }
+    EXPECT_EQ(header.find("DRIFT-POLICY"), std::string::npos) << header;
+    RunResult wide = Kubectl({"get", "-f", file, "-o", "wide"});
+    ASSERT_EQ(wide.exit_code, 0) << wide.err;
+    EXPECT_NE(wide.out.find("DRIFT-POLICY"), std::string::npos) << wide.out;
+    EXPECT_NE(wide.out.find("CheckOnObserve"), std::string::npos) << wide.out;
+  }
+
+  RunResult deleted = Kubectl({"delete", "--wait=false", "-f", legacy_file, "-f", modern_file});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+}
+
+// One bad forProvider per CEL rule (and enum) of the AnsibleRun section of
+// provider/API.md, refused with a message naming the field, on both kinds;
+// and good ones accepted, so the refusals are the rules' doing.
+TEST_F(ProviderCrdsTest, CelRulesRefuseBadAnsibleRuns) {
+  EnsureNamespace(kTestNamespace);
+  struct Case {
+    std::string name;
+    std::string for_provider;  // lines under `forProvider:`, indented 4
+    std::string message;       // empty: accepted
+  };
+  const std::string play = "    source: Inline\n    playbook: '[{hosts: localhost}]'\n";
+  const Case cases[] = {
+      {"Inline", play, ""},
+      {"InlineWithEverything",
+       play + "    requirements: 'collections: [community.general]'\n"
+              "    inventory: 'web1 ansible_host=10.0.0.1'\n"
+              "    vars: {a: 1, b: [x, y], c: {d: e}}\n"
+              "    stateVariable: desired_state\n"
+              "    deletePlaybook: '[{hosts: all}]'\n"
+              "    driftPolicy: EveryPoll\n"
+              "    timeout: 15m\n",
+       ""},
+      {"InlineWithoutPlaybook", "    source: Inline\n",
+       "spec.forProvider.playbook is required when source is Inline"},
+      {"InlineWithEmptyPlaybook", "    source: Inline\n    playbook: ''\n",
+       "spec.forProvider.playbook is required when source is Inline"},
+      {"Git",
+       "    source: Git\n    git: {url: 'https://example.com/p.git', ref: "
+       "3f6c1b2a9d8e7f60514c3b2a1908f7e6d5c4b3a2, path: playbooks/site.yml}\n",
+       ""},
+      {"GitSshWithDeletePlaybook",
+       "    source: Git\n    git: {url: 'git@example.com:org/p.git', ref: v1, path: site.yml}\n"
+       "    deletePlaybook: '[{hosts: all}]'\n",
+       ""},
+      {"GitWithoutUrl", "    source: Git\n    git: {ref: v1, path: site.yml}\n",
+       "spec.forProvider.git.url is required when source is Git"},
+      {"GitWithoutRef",
+       "    source: Git\n    git: {url: 'https://example.com/p.git', path: site.yml}\n",
+       "spec.forProvider.git.ref is required when source is Git"},
+      {"GitWithoutPath", "    source: Git\n    git: {url: 'https://example.com/p.git', ref: v1}\n",
+       "spec.forProvider.git.path is required when source is Git"},
+      {"GitWithoutGit", "    source: Git\n",
+       "spec.forProvider.git.url is required when source is Git"},
+      {"GitPathWithDotDot",
+       "    source: Git\n    git: {url: 'https://example.com/p.git', ref: v1, path: "
+       "playbooks/../../etc/site.yml}\n",
+       "spec.forProvider.git.path must not contain '..'"},
+      {"GitHttpUrl",
+       "    source: Git\n    git: {url: 'http://example.com/p.git', ref: v1, path: site.yml}\n",
+       "spec.forProvider.git.url must be an https, ssh or file URL"},
+      {"VarFileSecret",
+       play + "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: s, key: vars.yml}\n",
+       ""},
+      {"VarFileConfigMap",
+       play +
+           "    varFiles:\n    - source: ConfigMapKey\n      configMapKeyRef: {name: c, key: v.json}\n",
+       ""},
+      {"VarFileWithMismatchedRef",
+       play + "    varFiles:\n    - source: SecretKey\n      configMapKeyRef: {name: c, key: k}\n",
+       "spec.forProvider.varFiles[].secretKeyRef must be set, and configMapKeyRef not, when "
+       "source is SecretKey"},
+      {"VarFileWithBothRefs",
+       play + "    varFiles:\n    - source: ConfigMapKey\n"
+              "      configMapKeyRef: {name: c, key: k}\n      secretKeyRef: {name: s, key: k}\n",
+       "spec.forProvider.varFiles[].configMapKeyRef must be set, and secretKeyRef not, when "
+       "source is ConfigMapKey"},
+      {"VarFileWithUnknownSource",
+       play + "    varFiles:\n    - source: File\n      secretKeyRef: {name: s, key: k}\n",
+       "spec.forProvider.varFiles[0].source: Unsupported value: \"File\""},
+      {"VarFileWithFormat",  // Workspace varFiles have one; AnsibleRun's are YAML or JSON
+       play + "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: s, key: k}\n"
+              "      format: HCL\n",
+       "unknown field \"spec.forProvider.varFiles[0].format\""},
+      {"StateVariableUnderscore", play + "    stateVariable: _state2\n", ""},
+      {"StateVariableWithDash", play + "    stateVariable: desired-state\n",
+       "spec.forProvider.stateVariable must be a valid identifier"},
+      {"StateVariableWithDigitFirst", play + "    stateVariable: 1state\n",
+       "spec.forProvider.stateVariable must be a valid identifier"},
+      {"StateVariableEmpty", play + "    stateVariable: ''\n",
+       "spec.forProvider.stateVariable must be a valid identifier"},
+      {"StateVariableTemplate", play + "    stateVariable: '{{ x }}'\n",
+       "spec.forProvider.stateVariable must be a valid identifier"},
+      {"DriftPolicyOnSpecChange", play + "    driftPolicy: OnSpecChange\n", ""},
+      {"DriftPolicyUnknown", play + "    driftPolicy: Sometimes\n",
+       "spec.forProvider.driftPolicy: Unsupported value: \"Sometimes\""},
+      {"SourceUnknown", "    source: Http\n    playbook: x\n",
+       "spec.forProvider.source: Unsupported value: \"Http\""},
+      {"NoSource", "    playbook: x\n", "spec.forProvider.source: Required value"},
+      {"VarsNotAnObject", play + "    vars: [a, b]\n", "spec.forProvider.vars"},
+      {"TimeoutSeconds", play + "    timeout: 90s\n", ""},
+      {"Timeouts", play + "    timeout: 1h30m\n", ""},
+      {"BadTimeout", play + "    timeout: 10 minutes\n",
+       "spec.forProvider.timeout must be a positive duration such as 90s, 10m or 1h30m"},
+      {"ZeroTimeout", play + "    timeout: 0s\n",
+       "spec.forProvider.timeout must be a positive duration such as 90s, 10m or 1h30m"},
+  };
+  const std::string heads[] = {
+      Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-cel"),
+      Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-cel", kTestNamespace),
+  };
+  for (const std::string& head : heads) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(head.substr(0, head.find('\n')) + " " + c.name);
+      RunResult r = DryRunCreate(head + "spec:\n  forProvider:\n" + c.for_provider, true);
+      if (c.message.empty()) {
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+      } else {
+        EXPECT_NE(r.exit_code, 0) << r.out;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+      }
+    }
+  }
+}
+
+// As for Workspaces: deletionPolicy and namespaces in refs belong to the
+// cluster-scoped kind only; the namespaced kind names its config by kind.
+TEST_F(ProviderCrdsTest, OnlyTheClusterScopedAnsibleRunHasDeletionPolicy) {
+  EnsureNamespace(kTestNamespace);
+  const std::string legacy_head = Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-orphan");
+  const std::string modern_head =
+      Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-orphan", kTestNamespace);
+  const std::string for_provider = "  forProvider:\n    source: Inline\n    playbook: x\n";
+  const std::string orphan = "spec:\n  deletionPolicy: Orphan\n" + for_provider;
+  RunResult legacy = DryRunCreate(legacy_head + orphan, true);
+  EXPECT_EQ(legacy.exit_code, 0) << legacy.err;
+  EXPECT_EQ(Str(YAML::Load(legacy.out), {"spec", "deletionPolicy"}), "Orphan") << legacy.out;
+  RunResult bad_policy =
+      DryRunCreate(legacy_head + "spec:\n  deletionPolicy: Keep\n" + for_provider, true);
+  EXPECT_NE(bad_policy.exit_code, 0) << bad_policy.out;
+  EXPECT_NE(bad_policy.err.find("spec.deletionPolicy: Unsupported value"), std::string::npos)
+      << bad_policy.err;
+
+  RunResult modern = DryRunCreate(modern_head + orphan, true);
+  EXPECT_NE(modern.exit_code, 0) << modern.out;
+  EXPECT_NE(modern.err.find("unknown field \"spec.deletionPolicy\""), std::string::npos)
+      << modern.err;
+
+  // Refs: a namespace on the cluster-scoped kind, none on the namespaced one.
+  const std::string foreign_refs =
+      "spec:\n  writeConnectionSecretToRef: {name: out, namespace: other}\n" + for_provider +
+      "    varFiles:\n    - source: SecretKey\n"
+      "      secretKeyRef: {name: s, key: k, namespace: other}\n";
+  RunResult legacy_refs = DryRunCreate(legacy_head + foreign_refs, true);
+  EXPECT_EQ(legacy_refs.exit_code, 0) << legacy_refs.err;
+  RunResult modern_refs = DryRunCreate(modern_head + foreign_refs, true);
+  EXPECT_NE(modern_refs.exit_code, 0) << modern_refs.out;
+  EXPECT_NE(modern_refs.err.find("unknown field \"spec.writeConnectionSecretToRef.namespace\""),
+            std::string::npos)
+      << modern_refs.err;
+  EXPECT_NE(modern_refs.err.find("unknown field \"spec.forProvider.varFiles[0].secretKeyRef."
+                                 "namespace\""),
+            std::string::npos)
+      << modern_refs.err;
+  // The cluster-scoped kind's connection Secret needs its namespace.
+  RunResult no_ns = DryRunCreate(
+      legacy_head + "spec:\n  writeConnectionSecretToRef: {name: out}\n" + for_provider, true);
+  EXPECT_NE(no_ns.exit_code, 0) << no_ns.out;
+  EXPECT_NE(no_ns.err.find("spec.writeConnectionSecretToRef.namespace: Required value"),
+            std::string::npos)
+      << no_ns.err;
+
+  // The namespaced kind's providerConfigRef is typed.
+  RunResult typed = DryRunCreate(
+      modern_head + "spec:\n  providerConfigRef: {kind: ProviderConfig, name: team}\n" +
+          for_provider,
+      true);
+  EXPECT_EQ(typed.exit_code, 0) << typed.err;
+  RunResult untyped =
+      DryRunCreate(modern_head + "spec:\n  providerConfigRef: {name: team}\n" + for_provider, true);
+  EXPECT_NE(untyped.exit_code, 0) << untyped.out;
+  EXPECT_NE(untyped.err.find("spec.providerConfigRef.kind: Required value"), std::string::npos)
+      << untyped.err;
+  RunResult wrong_kind = DryRunCreate(
+      modern_head + "spec:\n  providerConfigRef: {kind: Workspace, name: team}\n" + for_provider,
+      true);
+  EXPECT_NE(wrong_kind.exit_code, 0) << wrong_kind.out;
+  EXPECT_NE(wrong_kind.err.find("spec.providerConfigRef.kind: Unsupported value"),
+            std::string::npos)
+      << wrong_kind.err;
+}
+
+// status.atProvider as API.md shows it is stored whole through the status
+// subresource (nothing pruned), and lastRun.mode is checked.
+TEST_F(ProviderCrdsTest, AnsibleRunStatusIsKept) {
+  EnsureNamespace(kTestNamespace);
+  const std::string status = R"({"status": {
+  "observedGeneration": 1,
+  "conditions": [{"type": "Ready", "status": "True", "reason": "Available",
+                  "lastTransitionTime": "2026-01-02T03:04:05Z"}],
+  "atProvider": {
+    "outputs": {"path": "/tmp/x", "nested": {"list": [1, "two"]}},
+    "lastRun": {"mode": "Check", "result": "Succeeded",
+                "startedAt": "2026-01-02T03:04:05Z", "finishedAt": "2026-01-02T03:04:09Z",
+                "message": "1 task would change",
+                "stats": {"ok": 3, "changed": 1, "failed": 0, "skipped": 2, "unreachable": 0},
+                "tasks": [{"name": "Write the greeting", "changed": 1, "failed": 0}]},
+    "appliedSpecHash": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "appliedAt": "2026-01-02T03:00:00Z",
+    "drift": {"detected": true, "tasks": ["Write the greeting"], "at": "2026-01-02T03:04:09Z"}
+  }}})";
+  const std::string heads[] = {
+      Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-status"),
+      Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-status", kTestNamespace),
+  };
+  for (const std::string& head : heads) {
+    SCOPED_TRACE(head.substr(0, head.find('\n')));
+    const std::string file = dir_.Write(
+        "status-" + std::to_string(n_++) + ".yaml",
+        head + "spec:\n  forProvider:\n    source: Inline\n    playbook: x\n");
+    Kubectl({"delete", "--ignore-not-found", "-f", file});
+    RunResult created = Kubectl({"create", "-f", file});
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+
+    RunResult patched =
+        Kubectl({"patch", "-f", file, "--subresource=status", "--type=merge", "-p", status});
+    ASSERT_EQ(patched.exit_code, 0) << patched.err;
+    RunResult got = Kubectl({"get", "-f", file, "-o", "yaml"});
+    ASSERT_EQ(got.exit_code, 0) << got.err;
+    const YAML::Node run = YAML::Load(got.out);
+    const YAML::Node at = At(run, {"status", "atProvider"});
+    EXPECT_EQ(At(at, {"outputs", "nested", "list"}).size(), 2u) << got.out;
+    EXPECT_EQ(Str(at, {"lastRun", "mode"}), "Check");
+    EXPECT_EQ(Str(at, {"lastRun", "result"}), "Succeeded");
+    EXPECT_EQ(Str(at, {"lastRun", "finishedAt"}), "2026-01-02T03:04:09Z");
+    EXPECT_EQ(Str(at, {"lastRun", "message"}), "1 task would change");
+    EXPECT_EQ(Str(at, {"lastRun", "stats", "ok"}), "3");
+    EXPECT_EQ(Str(at, {"lastRun", "stats", "skipped"}), "2");
+    EXPECT_EQ(Str(at, {"lastRun", "stats", "unreachable"}), "0");
+    ASSERT_EQ(At(at, {"lastRun", "tasks"}).size(), 1u) << got.out;
+    EXPECT_EQ(Str(At(at, {"lastRun", "tasks"})[0], {"changed"}), "1");
+    EXPECT_EQ(Str(at, {"appliedSpecHash"}).size(), 64u);
+    EXPECT_EQ(Str(at, {"appliedAt"}), "2026-01-02T03:00:00Z");
+    EXPECT_EQ(Str(at, {"drift", "detected"}), "true");
+    ASSERT_EQ(At(at, {"drift", "tasks"}).size(), 1u) << got.out;
+    EXPECT_EQ(Str(run, {"status", "observedGeneration"}), "1");
+
+    RunResult bad = Kubectl({"patch", "-f", file, "--subresource=status", "--type=merge", "-p",
+                             R"({"status": {"atProvider": {"lastRun": {"mode": "Plan"}}}})"});
+    EXPECT_NE(bad.exit_code, 0) << bad.out;
+    EXPECT_NE(bad.err.find("status.atProvider.lastRun.mode: Unsupported value"), std::string::npos)
+        << bad.err;
+
+    RunResult deleted = Kubectl({"delete", "--wait=false", "-f", file});
+    EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  }
+}
+
 TEST_F(ProviderCrdsTest, PackageMetadataIsAProvider) {
   const YAML::Node meta = YAML::LoadFile(kSource + "/provider/package/crossplane.yaml");
   EXPECT_EQ(Str(meta, {"apiVersion"}), "meta.pkg.crossplane.io/v1");
@@ -495,6 +885,22 @@ TEST_F(ProviderCrdsValidateTest, AnInvalidWorkspaceFails) {
   RunResult r = Validate(bad);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("spec.forProvider.git.path must not contain '..'"), std::string::npos)
+      << r.out;
+}
+
+// The same for the AnsibleRun kinds: a Git source without the playbook's path.
+TEST_F(ProviderCrdsValidateTest, AnInvalidAnsibleRunFails) {
+  const std::string bad = dir_.Write(
+      "bad/ansiblerun.yaml",
+      Head(kModernAnsibleGroup, "AnsibleRun", "bad", "default") + R"(spec:
+  forProvider:
+    source: Git
+    git: {url: 'https://example.com/p.git', ref: v1}
+)");
+  RunResult r = Validate(bad);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("spec.forProvider.git.path is required when source is Git"),
+            std::string::npos)
       << r.out;
 }
 
