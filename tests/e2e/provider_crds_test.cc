@@ -433,14 +433,15 @@ resourceRef: {apiVersion: v1, kind: Workspace, name: hello}
 // OnSpecChange on the namespaced kind; and a Git source at a commit SHA.
 TEST_F(ProviderCrdsTest, AnsibleRunExamplesShowTheContract) {
   std::map<std::string, YAML::Node> runs;  // by file name
-  std::set<std::string> secrets;            // namespace/name
+  std::set<std::string> secrets;           // namespace/name
   for (const std::string& f : YamlFiles(kExamples)) {
     for (const std::string& doc : SplitDocuments(ReadFile(f))) {
       const YAML::Node node = YAML::Load(doc);
       if (!node.IsMap()) continue;
       if (Str(node, {"kind"}) == "AnsibleRun") runs[fs::path(f).filename().string()] = node;
       if (Str(node, {"apiVersion"}) == "v1" && Str(node, {"kind"}) == "Secret") {
-        secrets.insert(Str(node, {"metadata", "namespace"}) + "/" + Str(node, {"metadata", "name"}));
+        secrets.insert(Str(node, {"metadata", "namespace"}) + "/" +
+                       Str(node, {"metadata", "name"}));
       }
     }
   }
@@ -495,13 +496,13 @@ TEST_F(ProviderCrdsTest, AnsibleRunDefaultsAreApplied) {
     vars:
       nested: {list: [1, two, {three: 3}], flag: true}
 )";
-  const std::string legacy_file = dir_.Write(
-      "ansible-legacy.yaml",
-      Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-defaults") + for_provider);
-  const std::string modern_file = dir_.Write(
-      "ansible-modern.yaml",
-      Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-defaults", kTestNamespace) +
-          for_provider);
+  const std::string legacy_file =
+      dir_.Write("ansible-legacy.yaml",
+                 Head(kLegacyAnsibleGroup, "AnsibleRun", "provider-crds-defaults") + for_provider);
+  const std::string modern_file =
+      dir_.Write("ansible-modern.yaml",
+                 Head(kModernAnsibleGroup, "AnsibleRun", "provider-crds-defaults", kTestNamespace) +
+                     for_provider);
   // Left over from an interrupted run.
   Kubectl({"delete", "--ignore-not-found", "-f", legacy_file, "-f", modern_file});
   RunResult created = Kubectl({"create", "-f", legacy_file, "-f", modern_file});
@@ -605,11 +606,12 @@ TEST_F(ProviderCrdsTest, CelRulesRefuseBadAnsibleRuns) {
        "    source: Git\n    git: {url: 'http://example.com/p.git', ref: v1, path: site.yml}\n",
        "spec.forProvider.git.url must be an https, ssh or file URL"},
       {"VarFileSecret",
-       play + "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: s, key: vars.yml}\n",
+       play +
+           "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: s, key: vars.yml}\n",
        ""},
       {"VarFileConfigMap",
        play +
-           "    varFiles:\n    - source: ConfigMapKey\n      configMapKeyRef: {name: c, key: v.json}\n",
+           "    varFiles:\n    - source: ConfigMapKey\n      configMapKeyRef: {name: c, key: k}\n",
        ""},
       {"VarFileWithMismatchedRef",
        play + "    varFiles:\n    - source: SecretKey\n      configMapKeyRef: {name: c, key: k}\n",
@@ -760,9 +762,9 @@ TEST_F(ProviderCrdsTest, AnsibleRunStatusIsKept) {
   };
   for (const std::string& head : heads) {
     SCOPED_TRACE(head.substr(0, head.find('\n')));
-    const std::string file = dir_.Write(
-        "status-" + std::to_string(n_++) + ".yaml",
-        head + "spec:\n  forProvider:\n    source: Inline\n    playbook: x\n");
+    const std::string file =
+        dir_.Write("status-" + std::to_string(n_++) + ".yaml",
+                   head + "spec:\n  forProvider:\n    source: Inline\n    playbook: x\n");
     Kubectl({"delete", "--ignore-not-found", "-f", file});
     RunResult created = Kubectl({"create", "-f", file});
     ASSERT_EQ(created.exit_code, 0) << created.err;
@@ -891,8 +893,7 @@ TEST_F(ProviderCrdsValidateTest, AnInvalidWorkspaceFails) {
 // The same for the AnsibleRun kinds: a Git source without the playbook's path.
 TEST_F(ProviderCrdsValidateTest, AnInvalidAnsibleRunFails) {
   const std::string bad = dir_.Write(
-      "bad/ansiblerun.yaml",
-      Head(kModernAnsibleGroup, "AnsibleRun", "bad", "default") + R"(spec:
+      "bad/ansiblerun.yaml", Head(kModernAnsibleGroup, "AnsibleRun", "bad", "default") + R"(spec:
   forProvider:
     source: Git
     git: {url: 'https://example.com/p.git', ref: v1}
