@@ -223,11 +223,9 @@ int main(int argc, char** argv) {
     o.deterministic_external_name = true;
     return o;
   };
-  runtime::ManagedReconciler legacy_runs(*client, events, clock, ansible_connector,
-                                         legacy_configs,
+  runtime::ManagedReconciler legacy_runs(*client, events, clock, ansible_connector, legacy_configs,
                                          ansible_options(ansible::kAnsibleRuns, true));
-  runtime::ManagedReconciler modern_runs(*client, events, clock, ansible_connector,
-                                         modern_configs,
+  runtime::ManagedReconciler modern_runs(*client, events, clock, ansible_connector, modern_configs,
                                          ansible_options(ansible::kModernAnsibleRuns, false));
 
   runtime::TokenBucket limiter(rate, 10.0 * rate);

@@ -110,7 +110,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     } catch (const YAML::Exception&) {
       throw std::runtime_error(field + ": the content is not YAML or JSON");
     }
-    if (!parsed.IsMap()) throw std::runtime_error(field + ": the content is not a map of variables");
+    if (!parsed.IsMap())
+      throw std::runtime_error(field + ": the content is not a map of variables");
     CollectYamlValues(parsed, s.secrets);
     s.var_files.push_back(std::move(content));
   }
@@ -126,7 +127,8 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
     const auto parsed = runtime::ParseDuration(t);
     if (!parsed || parsed->count() <= 0) {
-      throw std::runtime_error("spec.forProvider.timeout: \"" + t + "\" is not a duration like 10m");
+      throw std::runtime_error("spec.forProvider.timeout: \"" + t +
+                               "\" is not a duration like 10m");
     }
     s.timeout = *parsed;
   }
@@ -138,9 +140,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   return s;
 }
 
-std::string Plural(int n, const std::string& word) {
-  return std::to_string(n) + " " + word;
-}
+std::string Plural(int n, const std::string& word) { return std::to_string(n) + " " + word; }
 
 class AnsibleClient : public runtime::ExternalClient {
  public:
@@ -221,10 +221,10 @@ class AnsibleClient : public runtime::ExternalClient {
     at.erase("appliedSpecHash");
     at.erase("appliedAt");
     events_.Normal(mr, "Deleted",
-                   "Ran the " + std::string(s_.delete_playbook.empty() ? "playbook with " +
-                                                                            s_.state_variable +
-                                                                            "=absent"
-                                                                      : "delete playbook") +
+                   "Ran the " +
+                       std::string(s_.delete_playbook.empty()
+                                       ? "playbook with " + s_.state_variable + "=absent"
+                                       : "delete playbook") +
                        ": " + Plural(run.changed, "changed") + ", " + Plural(run.ok_count, "ok"));
   }
 
@@ -324,7 +324,8 @@ class AnsibleClient : public runtime::ExternalClient {
     Json& at = AtProvider(mr);
     at["appliedSpecHash"] = s_.spec_hash;
     at["appliedAt"] = runtime::Rfc3339(clock_.Now());
-    at["drift"] = {{"detected", false}, {"tasks", Json::array()}, {"at", runtime::Rfc3339(clock_.Now())}};
+    at["drift"] = {
+        {"detected", false}, {"tasks", Json::array()}, {"at", runtime::Rfc3339(clock_.Now())}};
     Json outputs = run.custom_stats.is_object() ? run.custom_stats : Json::object();
     at["outputs"] = outputs;
     if (run.changed > 0) {

@@ -55,8 +55,11 @@ class ProviderAnsibleTest : public ProviderTest {
   std::string LegacyRun(const std::string& name, const std::string& playbook, const Json& vars) {
     created_.emplace_back(kRuns, name);
     return "apiVersion: ansible.workloads.terraforming.io/v1alpha1\nkind: AnsibleRun\nmetadata:\n"
-           "  name: " + name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ + "}\n"
-           "  writeConnectionSecretToRef: {name: " + name + "-conn, namespace: " + state_ns_ +
+           "  name: " +
+           name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+           "}\n"
+           "  writeConnectionSecretToRef: {name: " +
+           name + "-conn, namespace: " + state_ns_ +
            "}\n  forProvider:\n    source: Inline\n    playbook: |\n" + Indent(playbook, 6) +
            "    vars: " + vars.dump() + "\n";
   }
@@ -70,15 +73,16 @@ TEST_F(ProviderAnsibleTest, RunsDetectsAndCorrectsDriftAndCleansUp) {
   const std::string name = "greet-" + suffix_;
   Apply("run", LegacyRun(name, kGreetingPlaybook, {{"target_dir", target}, {"greeting", "hello"}}));
 
-  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kRuns, name)) && FileHas(file, "hello"); }))
-      << Get(kRuns, name).dump(2);
+  ASSERT_TRUE(Eventually([&] {
+    return ReadyAndSynced(Get(kRuns, name)) && FileHas(file, "hello");
+  })) << Get(kRuns, name).dump(2);
   Json run = Get(kRuns, name);
   const Json at = run["status"]["atProvider"];
   EXPECT_EQ(at["outputs"]["greeting_path"], file) << "set_stats becomes an output";
   EXPECT_EQ(at["lastRun"]["result"], "Succeeded");
   EXPECT_FALSE(at.value("appliedSpecHash", "").empty());
-  RunResult path = Kubectl({"get", "secret", name + "-conn", "-n", state_ns_, "-o",
-                            "jsonpath={.data.greeting_path}"});
+  RunResult path = Kubectl(
+      {"get", "secret", name + "-conn", "-n", state_ns_, "-o", "jsonpath={.data.greeting_path}"});
   EXPECT_EQ(RunCommand({"sh", "-c", "printf '%s' '" + path.out + "' | base64 -d"}).out, file);
   EXPECT_TRUE(HasEvent(name, "default", "Applied"));
 
@@ -165,17 +169,25 @@ TEST_F(ProviderAnsibleTest, SecretVariablesReachThePlaybookButNoCommandLine) {
     loop: [token.txt, release.txt]
 )";
   auto manifest = [&](const std::string& release) {
-    return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n---\n"
-           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: " + ns +
-           "\nstringData:\n  vars.yml: 'api_token: " + token + "'\n---\n"
+    return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns +
+           "\n---\n"
+           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: " +
+           ns + "\nstringData:\n  vars.yml: 'api_token: " + token +
+           "'\n---\n"
            "apiVersion: ansible.workloads.m.terraforming.io/v1alpha1\nkind: AnsibleRun\n"
-           "metadata:\n  name: deploy\n  namespace: " + ns + "\nspec:\n"
-           "  providerConfigRef: {kind: ClusterProviderConfig, name: cpc-" + suffix_ + "}\n"
+           "metadata:\n  name: deploy\n  namespace: " +
+           ns +
+           "\nspec:\n"
+           "  providerConfigRef: {kind: ClusterProviderConfig, name: cpc-" +
+           suffix_ +
+           "}\n"
            "  forProvider:\n    source: Inline\n    driftPolicy: OnSpecChange\n"
-           "    playbook: |\n" + Indent(playbook, 6) +
-           "    deletePlaybook: |\n" + Indent(delete_playbook, 6) +
-           "    vars: {target_dir: " + target + ", release: " + release + "}\n"
-           "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: api, key: vars.yml}\n";
+           "    playbook: |\n" +
+           Indent(playbook, 6) + "    deletePlaybook: |\n" + Indent(delete_playbook, 6) +
+           "    vars: {target_dir: " + target + ", release: " + release +
+           "}\n"
+           "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {name: api, key: "
+           "vars.yml}\n";
   };
   created_.emplace_back(kNsRuns, ns + "/deploy");
   Apply("run", manifest("r1"));
@@ -187,7 +199,8 @@ TEST_F(ProviderAnsibleTest, SecretVariablesReachThePlaybookButNoCommandLine) {
     return ReadyAndSynced(Get(kNsRuns, "deploy", ns)) && FileHas(target + "/release.txt", "r1");
   })) << Get(kNsRuns, "deploy", ns).dump(2);
   EXPECT_FALSE(leaked) << "the Secret's value appeared on a command line";
-  EXPECT_TRUE(FileHas(target + "/token.txt", token)) << "the Secret's value did not reach the playbook";
+  EXPECT_TRUE(FileHas(target + "/token.txt", token))
+      << "the Secret's value did not reach the playbook";
 
   // A spec change runs it again (driftPolicy OnSpecChange).
   Apply("run", manifest("r2"));

@@ -5,6 +5,7 @@
 #ifndef PLATFORM_TESTS_E2E_PROVIDER_FIXTURE_H_
 #define PLATFORM_TESTS_E2E_PROVIDER_FIXTURE_H_
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>

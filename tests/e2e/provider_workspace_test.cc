@@ -68,7 +68,6 @@ class ProviderWorkspaceTest : public ProviderTest {
   std::string StateSecret(const Json& ws) {
     return "tfstate-" + ws["metadata"]["uid"].get<std::string>();
   }
-
 };
 
 constexpr char kWs[] = "workspaces.terraform.workloads.terraforming.io";
