@@ -123,15 +123,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     throw std::runtime_error("spec.forProvider.driftPolicy: \"" + s.drift_policy +
                              "\" is not CheckOnObserve, OnSpecChange or EveryPoll");
   }
-  s.timeout = options.default_timeout;
-  if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
-    const auto parsed = runtime::ParseDuration(t);
-    if (!parsed || parsed->count() <= 0) {
-      throw std::runtime_error("spec.forProvider.timeout: \"" + t +
-                               "\" is not a duration like 10m");
-    }
-    s.timeout = *parsed;
-  }
+  s.timeout = runtime::TimeoutField(fp, options.default_timeout);
   // What the run depends on: the spec and what its references hold (a
   // changed Secret is a changed spec). Only a digest is kept.
   std::string material = fp.dump();

@@ -227,8 +227,9 @@ ProcessResult Run(const ProcessSpec& spec) {
     }
   };
 
-  char buf[65536];
-  while (out_r.get() >= 0 || err_r.get() >= 0) {
+  // The timeout, cancel and grace rules, applied on every turn of both
+  // waiting loops below.
+  auto enforce = [&]() {
     const auto now = Clock::now();
     if (!terminating && has_deadline && now >= deadline) {
       result.timed_out = true;
@@ -242,6 +243,11 @@ ProcessResult Run(const ProcessSpec& spec) {
       ::killpg(pid, SIGKILL);
       killed = true;
     }
+  };
+
+  char buf[65536];
+  while (out_r.get() >= 0 || err_r.get() >= 0) {
+    enforce();
     if (!exited) {
       const pid_t w = ::waitpid(pid, &status, WNOHANG);
       if (w == pid) {
@@ -294,19 +300,7 @@ ProcessResult Run(const ProcessSpec& spec) {
       exited = true;
       break;
     }
-    const auto now = Clock::now();
-    if (!terminating && has_deadline && now >= deadline) {
-      result.timed_out = true;
-      interrupt();
-    }
-    if (!terminating && spec.cancel != nullptr && spec.cancel->load()) {
-      result.cancelled = true;
-      interrupt();
-    }
-    if (terminating && !killed && now >= kill_at) {
-      ::killpg(pid, SIGKILL);
-      killed = true;
-    }
+    enforce();
     ::usleep(10000);
   }
   // Nothing of the group outlives a timeout or cancel.

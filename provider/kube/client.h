@@ -40,6 +40,11 @@ struct ObjectKey {
 
 ObjectKey KeyOf(const Json& object);
 
+// An ownerReferences entry making `owner` the controller of another object
+// (controller and blockOwnerDeletion set): garbage collection removes that
+// object with its owner.
+Json ControllerReference(const Json& owner);
+
 // The API server answered with a failure Status (or the transport failed:
 // code 0). `reason` is the Status reason ("NotFound", "Conflict",
 // "AlreadyExists", "Expired", ...).

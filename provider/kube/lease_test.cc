@@ -7,6 +7,7 @@
 
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
+#include "provider/testing/fake_clock.h"
 
 namespace kube {
 namespace {
@@ -14,11 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeClient;
 
-class FakeClock : public runtime::Clock {
- public:
-  runtime::Time Now() const override { return now; }
-  runtime::Time now = runtime::Time(std::chrono::seconds(1'800'000'000));
-};
+using runtime::testing::FakeClock;
 
 const ObjectKey kKey{"ns", "state-lock"};
 

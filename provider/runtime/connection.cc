@@ -4,19 +4,6 @@
 #include "provider/kube/resources.h"
 
 namespace runtime {
-namespace {
-
-kube::Json OwnerReference(const kube::Json& mr) {
-  return {{"apiVersion", mr.value("apiVersion", "")},
-          {"kind", mr.value("kind", "")},
-          {"name", mr["metadata"].value("name", "")},
-          {"uid", mr["metadata"].value("uid", "")},
-          {"controller", true},
-          {"blockOwnerDeletion", true}};
-}
-
-}  // namespace
-
 std::string Base64Encode(const std::string& raw) { return absl::Base64Escape(raw); }
 
 std::string Base64Decode(const std::string& text) {
@@ -47,14 +34,15 @@ bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
     current = client.Get(kube::kSecrets, {ns, name});
   } catch (const kube::ApiError& e) {
     if (!kube::IsNotFound(e)) throw;
-    kube::Json secret = {{"apiVersion", "v1"},
-                         {"kind", "Secret"},
-                         {"type", "connection.crossplane.io/v1alpha1"},
-                         {"metadata",
-                          {{"name", name},
-                           {"namespace", ns},
-                           {"ownerReferences", kube::Json::array({OwnerReference(mr)})}}},
-                         {"data", data}};
+    kube::Json secret = {
+        {"apiVersion", "v1"},
+        {"kind", "Secret"},
+        {"type", "connection.crossplane.io/v1alpha1"},
+        {"metadata",
+         {{"name", name},
+          {"namespace", ns},
+          {"ownerReferences", kube::Json::array({kube::ControllerReference(mr)})}}},
+        {"data", data}};
     client.Create(kube::kSecrets, secret);
     return true;
   }

@@ -47,6 +47,22 @@ class Disconnector {
   ExternalClient* c_;
 };
 
+// Runs a call to the external system: nullopt when it succeeded, else its
+// error message. A conflict with the API server is thrown on (the whole
+// reconcile is simply retried).
+template <typename F>
+std::optional<std::string> Attempt(F&& call) {
+  try {
+    call();
+    return std::nullopt;
+  } catch (const kube::ApiError& e) {
+    if (kube::IsConflict(e)) throw;
+    return e.what();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 }  // namespace
 
 std::string Annotation(const Json& object, const std::string& key) {
@@ -280,16 +296,8 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
   Disconnector disconnect(external.get());
 
   Observation observation;
-  try {
-    observation = external->Observe(mr);
-  } catch (const kube::ApiError& e) {
-    if (kube::IsConflict(e)) throw;
-    const std::string message = std::string("observe failed: ") + e.what();
-    warn("CannotObserveExternalResource", message);
-    set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
-  } catch (const std::exception& e) {
-    const std::string message = std::string("observe failed: ") + e.what();
+  if (const auto error = Attempt([&] { observation = external->Observe(mr); })) {
+    const std::string message = "observe failed: " + *error;
     warn("CannotObserveExternalResource", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
@@ -328,17 +336,8 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
       return Result::Backoff();
     }
     if (observation.exists && policies.ShouldDelete()) {
-      try {
-        external->Delete(mr);
-      } catch (const kube::ApiError& e) {
-        if (kube::IsConflict(e)) throw;
-        const std::string message = std::string("delete failed: ") + e.what();
-        warn("CannotDeleteExternalResource", message);
-        set(Deleting());
-        set(ReconcileError(message));
-        return WriteStatus(mr, Result::Backoff());
-      } catch (const std::exception& e) {
-        const std::string message = std::string("delete failed: ") + e.what();
+      if (const auto error = Attempt([&] { external->Delete(mr); })) {
+        const std::string message = "delete failed: " + *error;
         warn("CannotDeleteExternalResource", message);
         set(Deleting());
         set(ReconcileError(message));

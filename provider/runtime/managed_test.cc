@@ -11,6 +11,7 @@
 #include "provider/runtime/duration.h"
 #include "provider/runtime/policies.h"
 #include "provider/testing/fake_client.h"
+#include "provider/testing/fake_clock.h"
 
 namespace runtime {
 namespace {
@@ -34,11 +35,7 @@ const kube::Resource kClusterConfigs{"test.workloads.m.terraforming.io", "v1alph
 const kube::Resource kNsUsages{"test.workloads.m.terraforming.io", "v1alpha1",
                                "providerconfigusages", "ProviderConfigUsage", true};
 
-class FakeClock : public Clock {
- public:
-  Time Now() const override { return now; }
-  Time now = Time(std::chrono::seconds(1'800'000'000));
-};
+using testing::FakeClock;
 
 struct Recorded {
   std::string type, reason, message;

@@ -6,19 +6,6 @@
 #include "provider/runtime/refs.h"
 
 namespace runtime {
-namespace {
-
-kube::Json Controller(const kube::Json& mr) {
-  return {{"apiVersion", mr.value("apiVersion", "")},
-          {"kind", mr.value("kind", "")},
-          {"name", mr["metadata"].value("name", "")},
-          {"uid", mr["metadata"].value("uid", "")},
-          {"controller", true},
-          {"blockOwnerDeletion", true}};
-}
-
-}  // namespace
-
 kube::Json ProviderConfigs::Resolve(const kube::Json& mr) const {
   kube::Json spec = mr.value("spec", kube::Json::object());
   if (!spec.is_object()) spec = kube::Json::object();
@@ -65,7 +52,7 @@ void ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json& pc) con
                       {"metadata",
                        {{"name", uid},
                         {"labels", labels},
-                        {"ownerReferences", kube::Json::array({Controller(mr)})}}},
+                        {"ownerReferences", kube::Json::array({kube::ControllerReference(mr)})}}},
                       {"providerConfigRef", ref},
                       {"resourceRef",
                        {{"apiVersion", mr.value("apiVersion", "")},

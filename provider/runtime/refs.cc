@@ -4,6 +4,7 @@
 
 #include "provider/kube/resources.h"
 #include "provider/runtime/connection.h"
+#include "provider/runtime/duration.h"
 
 namespace runtime {
 
@@ -62,6 +63,18 @@ void CollectValues(const kube::Json& j, std::vector<std::string>& out) {
   } else if (j.is_structured()) {
     for (const auto& v : j) CollectValues(v, out);
   }
+}
+
+std::chrono::milliseconds TimeoutField(const kube::Json& for_provider,
+                                       std::chrono::milliseconds fallback) {
+  const std::string text = StringAt(for_provider, "timeout");
+  if (text.empty()) return fallback;
+  const auto parsed = ParseDuration(text);
+  if (!parsed || parsed->count() <= 0) {
+    throw std::runtime_error("spec.forProvider.timeout: \"" + text +
+                             "\" is not a duration like 10m");
+  }
+  return *parsed;
 }
 
 }  // namespace runtime

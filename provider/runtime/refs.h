@@ -4,6 +4,7 @@
 #ifndef PROVIDER_RUNTIME_REFS_H_
 #define PROVIDER_RUNTIME_REFS_H_
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ std::string StringAt(const kube::Json& j, const std::string& key);
 // ("spec.forProvider.env[1].secretKeyRef"). Throws std::runtime_error.
 std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
                     const std::string& forced_ns, const std::string& field);
+
+// spec.forProvider.timeout (a duration like "10m") of `for_provider`, or
+// `fallback` when it is not set. Throws std::runtime_error naming the field
+// when it is not a positive duration.
+std::chrono::milliseconds TimeoutField(const kube::Json& for_provider,
+                                       std::chrono::milliseconds fallback);
 
 // Leaf values of a JSON document (strings, numbers), for redaction.
 void CollectValues(const kube::Json& j, std::vector<std::string>& out);

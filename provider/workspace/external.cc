@@ -197,15 +197,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     }
     s.env.push_back(name + "=" + value);
   }
-  s.timeout = options.default_timeout;
-  if (const std::string t = StringAt(fp, "timeout"); !t.empty()) {
-    const auto parsed = runtime::ParseDuration(t);
-    if (!parsed || parsed->count() <= 0) {
-      throw std::runtime_error("spec.forProvider.timeout: \"" + t +
-                               "\" is not a duration like 10m");
-    }
-    s.timeout = *parsed;
-  }
+  s.timeout = runtime::TimeoutField(fp, options.default_timeout);
   return s;
 }
 
@@ -237,23 +229,20 @@ class WorkspaceClient : public runtime::ExternalClient {
         options_(options),
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid),
-        store_(
-            client,
-            StateStore::Options{s_.state_ns,
-                                s_.uid,
-                                s_.history,
-                                s_.key,
-                                {},
-                                {{"workloads.terraforming.io/workspace", kube::KeyOf(mr).String()},
-                                 {"workloads.terraforming.io/kind",
-                                  mr.value("apiVersion", "") + "/" + mr.value("kind", "")}}}),
-        lock_(client, clock, {s_.state_ns, "tflock-" + s_.uid}, options.identity,
-              options.lock_duration, {{"workloads.terraforming.io/workspace-uid", s_.uid}}) {}
+        store_(client, StateStore::Options{
+                           s_.state_ns,
+                           s_.uid,
+                           s_.history,
+                           s_.key,
+                           s_.old_keys,
+                           {{"workloads.terraforming.io/workspace", kube::KeyOf(mr).String()},
+                            {"workloads.terraforming.io/kind",
+                             mr.value("apiVersion", "") + "/" + mr.value("kind", "")}}}) {}
 
   ~WorkspaceClient() override { Disconnect(); }
 
   runtime::Observation Observe(Json& mr) override {
-    Lock(mr);
+    Lock();
     Recover(mr);
     Rollback(mr);
     current_ = store_.Load();
@@ -324,35 +313,43 @@ class WorkspaceClient : public runtime::ExternalClient {
   void Disconnect() override {
     if (disconnected_) return;
     disconnected_ = true;
-    StopRenewing();
     std::error_code ec;
-    if (tofu_ || fs::exists(dir_, ec)) fs::remove_all(dir_, ec);
-    if (ec)
+    // A run whose lock was lost keeps its folder: its state is recovered by
+    // whoever holds the lock next.
+    if (!keep_dir_ && (tofu_ || fs::exists(dir_, ec))) fs::remove_all(dir_, ec);
+    if (ec) {
       spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
-    if (locked_) {
+    }
+    const bool held = holder_ && holder_->held();
+    holder_.reset();  // stops renewing, releases the lease
+    if (held && remove_lease_) {
       try {
-        if (remove_lease_) {
-          client_.Delete(kube::kLeases, {s_.state_ns, "tflock-" + s_.uid});
-        } else {
-          lock_.Release();
-        }
+        client_.Delete(kube::kLeases, LockKey());
       } catch (const std::exception& e) {
-        spdlog::warn("cannot release the state lock of workspace {}: {}", s_.uid, e.what());
+        spdlog::warn("cannot delete the state lock of workspace {}: {}", s_.uid, e.what());
       }
     }
   }
 
  private:
-  // Takes the state lock, waiting a little for a live holder; a holder that
-  // is an earlier life of this provider is taken over at once.
-  void Lock(const Json& mr) {
+  kube::ObjectKey LockKey() const { return {s_.state_ns, "tflock-" + s_.uid}; }
+
+  // Takes the state lock (renewed in the background until Disconnect),
+  // waiting a little for a live holder; a holder that is an earlier life of
+  // this provider is taken over at once.
+  void Lock() {
     const auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
     for (;;) {
-      if (lock_.TryAcquire()) break;
-      const std::string holder = lock_.Holder();
+      holder_ = std::make_unique<kube::LeaseHolder>(
+          client_, clock_, LockKey(), options_.identity, options_.lock_duration,
+          std::chrono::milliseconds(0),
+          std::map<std::string, std::string>{{"workloads.terraforming.io/workspace-uid", s_.uid}});
+      if (holder_->held()) return;
+      const std::string holder = holder_->Holder();
+      holder_.reset();
       if (HolderIsGone(holder, options_.identity)) {
         ForceRelease(holder);
-        if (lock_.TryAcquire()) break;
+        continue;
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         throw std::runtime_error("the state is locked by " + holder +
@@ -360,29 +357,11 @@ class WorkspaceClient : public runtime::ExternalClient {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-    locked_ = true;
-    (void)mr;
-    renewer_ = std::thread([this] {
-      std::unique_lock l(renew_mu_);
-      const auto period =
-          std::chrono::duration_cast<std::chrono::milliseconds>(options_.lock_duration) / 3;
-      while (!renew_cv_.wait_for(l, period, [this] { return stop_renewing_; })) {
-        l.unlock();
-        bool ok = false;
-        try {
-          ok = lock_.Renew();
-        } catch (const std::exception& e) {
-          spdlog::warn("cannot renew the state lock of workspace {}: {}", s_.uid, e.what());
-        }
-        if (!ok) spdlog::warn("the state lock of workspace {} could not be renewed", s_.uid);
-        l.lock();
-      }
-    });
   }
 
   void ForceRelease(const std::string& holder) {
     try {
-      Json lease = client_.Get(kube::kLeases, {s_.state_ns, "tflock-" + s_.uid});
+      Json lease = client_.Get(kube::kLeases, LockKey());
       if (StringAt(ObjectAt(lease, "spec"), "holderIdentity") != holder) return;
       lease["spec"]["holderIdentity"] = "";
       client_.Update(kube::kLeases, lease);
@@ -391,15 +370,6 @@ class WorkspaceClient : public runtime::ExternalClient {
     } catch (const kube::ApiError& e) {
       if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
     }
-  }
-
-  void StopRenewing() {
-    {
-      std::lock_guard l(renew_mu_);
-      stop_renewing_ = true;
-    }
-    renew_cv_.notify_all();
-    if (renewer_.joinable()) renewer_.join();
   }
 
   // A working folder that exists before this run is what an interrupted run
@@ -542,6 +512,13 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   // Stores the working folder's state file; returns its text ("" if none).
   std::string SaveState() {
+    if (holder_ && holder_->lost()) {
+      // Someone else may hold the state now: writing it could undo theirs.
+      keep_dir_ = true;
+      throw std::runtime_error(
+          "the state lock was lost during the run; the run's state stays in its working folder "
+          "and is recovered by the next reconcile");
+    }
     const fs::path state = dir_ / kStateFile;
     std::error_code ec;
     if (!fs::exists(state, ec)) return "";
@@ -580,18 +557,13 @@ class WorkspaceClient : public runtime::ExternalClient {
   Settings s_;
   fs::path dir_;
   StateStore store_;
-  kube::LeaseLock lock_;
+  std::unique_ptr<kube::LeaseHolder> holder_;
   std::optional<State> current_;
   std::unique_ptr<Tofu> tofu_;
   bool planned_ = false;
-  bool locked_ = false;
+  bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;
-
-  std::thread renewer_;
-  std::mutex renew_mu_;
-  std::condition_variable renew_cv_;
-  bool stop_renewing_ = false;
 };
 
 }  // namespace

@@ -363,6 +363,52 @@ TEST_F(ProviderWorkspaceTest, RunsAModuleFromAGitRepositoryAtAPinnedCommit) {
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
 
+TEST_F(ProviderWorkspaceTest, RotatesTheStateKey) {
+  StartProvider();
+  const std::string file = dir_.path() + "/k.txt";
+  const std::string name = "rotate-" + suffix_;
+  Apply("ws", LegacyWorkspace(name, file, "k1"));
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "k1"); }));
+  const std::string secret = StateSecret(Get(kWs, name));
+  auto key_id = [&] {
+    const Json s = Get("secret", secret, state_ns_);
+    return s.is_object()
+               ? s["metadata"]["annotations"].value("workloads.terraforming.io/key-id", "")
+               : std::string();
+  };
+  const std::string first_key = key_id();
+  ASSERT_FALSE(first_key.empty());
+
+  // A new key without the old one: the state cannot be read, and says so.
+  auto config = [&](const std::string& previous) {
+    return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: state-key-2\n  namespace: " +
+           state_ns_ +
+           "\nstringData:\n  key: a-brand-new-key\n---\n"
+           "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: ProviderConfig\n"
+           "metadata:\n  name: pc-" +
+           suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ +
+           "\n    history: 3\n    encryptionKeySecretRef: {namespace: " + state_ns_ +
+           ", name: state-key-2, key: key}\n" + previous;
+  };
+  Apply("config", config(""));
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return message.find("the key does not match") != std::string::npos;
+  })) << message;
+  EXPECT_TRUE(provider_->running());
+
+  // With the old key listed, the next write seals everything with the new one.
+  Apply("config", config("    previousEncryptionKeySecretRefs:\n    - {namespace: " + state_ns_ +
+                         ", name: state-key, key: key}\n"));
+  Apply("ws", LegacyWorkspace(name, file, "k2"));
+  ASSERT_TRUE(Eventually([&] {
+    return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "k2") && key_id() != first_key;
+  })) << Get(kWs, name).dump(2);
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+}
+
 TEST_F(ProviderWorkspaceTest, ServesMetrics) {
   const int port = FreePort();
   StartProvider({"--metrics-address=127.0.0.1:" + std::to_string(port)});

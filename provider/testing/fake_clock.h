@@ -1,0 +1,17 @@
+// A clock tests move by hand.
+#ifndef PROVIDER_TESTING_FAKE_CLOCK_H_
+#define PROVIDER_TESTING_FAKE_CLOCK_H_
+
+#include "provider/runtime/clock.h"
+
+namespace runtime::testing {
+
+class FakeClock : public Clock {
+ public:
+  Time Now() const override { return now; }
+  Time now = Time(std::chrono::seconds(1'800'000'000));  // 2027-01-15T08:00:00Z
+};
+
+}  // namespace runtime::testing
+
+#endif  // PROVIDER_TESTING_FAKE_CLOCK_H_
