@@ -64,7 +64,9 @@ ABSL_FLAG(std::string, state_namespace, "",
 ABSL_FLAG(std::string, state_lock_duration, "60s",
           "How long a state lock lasts without renewal; another provider takes an abandoned "
           "lock over after it.");
-ABSL_FLAG(std::string, tofu, "tofu", "The OpenTofu binary (a terraform binary works too).");
+ABSL_FLAG(std::string, tofu, "",
+          "The OpenTofu binary (default: tofu from PATH, else terraform: a terraform binary works "
+          "too).");
 ABSL_FLAG(std::string, ansible_playbook, "ansible-playbook",
           "The ansible-playbook binary (ansible-galaxy is looked up beside it, then in PATH).");
 
@@ -84,6 +86,25 @@ std::chrono::milliseconds DurationFlag(const std::string& name, const std::strin
 std::string DefaultNamespace() {
   if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
   return "crossplane-system";
+}
+
+// The first of `names` found in PATH, or "".
+std::string FindInPath(const std::vector<std::string>& names) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  for (const auto& name : names) {
+    std::string dirs = path;
+    size_t start = 0;
+    while (start <= dirs.size()) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      const std::string candidate =
+          (end > start ? dirs.substr(start, end - start) : std::string(".")) + "/" + name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+  }
+  return "";
 }
 
 std::string TempRoot() {
@@ -165,6 +186,12 @@ int main(int argc, char** argv) {
 
   workspace::WorkspaceOptions wo;
   wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
+  if (wo.tofu_binary.empty()) wo.tofu_binary = FindInPath({"tofu", "terraform"});
+  if (wo.tofu_binary.empty()) {
+    spdlog::warn("neither tofu nor terraform is in PATH (and --tofu is not set): Workspaces "
+                 "will fail until one is");
+    wo.tofu_binary = "tofu";
+  }
   wo.work_root =
       absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work" : absl::GetFlag(FLAGS_work_dir);
   wo.cache_root = absl::GetFlag(FLAGS_cache_dir).empty() ? TempRoot() + "/cache"
