@@ -409,24 +409,42 @@ TEST_F(ProviderWorkspaceTest, RotatesTheStateKey) {
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
 
-TEST_F(ProviderWorkspaceTest, ServesMetrics) {
+TEST_F(ProviderWorkspaceTest, ServesMetricsAndElectsOneLeader) {
   const int port = FreePort();
-  StartProvider({"--metrics-address=127.0.0.1:" + std::to_string(port)});
+  StartProvider({"--metrics-address=127.0.0.1:" + std::to_string(port), "--leader-election",
+                 "--leader-election-namespace=" + state_ns_});
   ASSERT_TRUE(WaitForPort(port, 10s));
-  ASSERT_TRUE(Eventually(
-      [&] {
-        RunResult r =
-            RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/readyz"});
-        return r.exit_code == 0;
-      },
-      30s));
+  auto ready = [](int p) {
+    return RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(p) + "/readyz"})
+               .exit_code == 0;
+  };
+  ASSERT_TRUE(Eventually([&] { return ready(port); }, 30s));
   RunResult m =
       RunCommand({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
-  EXPECT_NE(m.out.find("crossplane_managed_resource_exists{gvk=\"terraform.workloads.terraforming."
-                       "io/v1alpha1, Kind=Workspace\"}"),
+  EXPECT_NE(m.out.find("crossplane_managed_resource_exists{gvk=\"terraform.workloads."
+                       "terraforming.io/v1alpha1, Kind=Workspace\"}"),
             std::string::npos)
       << m.out;
+  EXPECT_NE(m.out.find("Kind=AnsibleRun"), std::string::npos);
   EXPECT_NE(m.out.find("workqueue_depth"), std::string::npos);
+  const Json lease = Get("lease", "provider-workloads-leader", state_ns_);
+  ASSERT_TRUE(lease.is_object());
+  EXPECT_FALSE(lease["spec"].value("holderIdentity", "").empty());
+
+  // A second instance waits for the lease: never ready while the first leads.
+  const int second_port = FreePort();
+  Background second(
+      {kProvider, "--kubeconfig=" + kKubeconfig, "--leader-election",
+       "--leader-election-namespace=" + state_ns_,
+       "--metrics-address=127.0.0.1:" + std::to_string(second_port),
+       "--work-dir=" + dir_.path() + "/work2", "--cache-dir=" + dir_.path() + "/cache"},
+      dir_.path() + "/second.log");
+  ASSERT_TRUE(WaitForPort(second_port, 10s));
+  std::this_thread::sleep_for(3s);
+  EXPECT_FALSE(ready(second_port)) << "two leaders";
+  EXPECT_EQ(Get("lease", "provider-workloads-leader", state_ns_)["spec"]["holderIdentity"],
+            lease["spec"]["holderIdentity"]);
+  second.Stop();
 }
 
 }  // namespace
