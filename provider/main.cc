@@ -188,8 +188,9 @@ int main(int argc, char** argv) {
   wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
   if (wo.tofu_binary.empty()) wo.tofu_binary = FindInPath({"tofu", "terraform"});
   if (wo.tofu_binary.empty()) {
-    spdlog::warn("neither tofu nor terraform is in PATH (and --tofu is not set): Workspaces "
-                 "will fail until one is");
+    spdlog::warn(
+        "neither tofu nor terraform is in PATH (and --tofu is not set): Workspaces "
+        "will fail until one is");
     wo.tofu_binary = "tofu";
   }
   wo.work_root =
