@@ -610,23 +610,35 @@ TEST_F(ManagedTest, UnchangedConditionsKeepTheirTransitionTime) {
   EXPECT_EQ(Get()["status"]["observedGeneration"], 1);
 }
 
-TEST(ModernManagedTest, NamespacedResourcesUseTypedProviderConfigs) {
+// Namespaced resources: typed ProviderConfig references, a ClusterProviderConfig
+// named default.
+class ModernManagedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    script.observations = {Exists()};
+    api.Seed(kClusterConfigs, {{"metadata", {{"name", "default"}}}});
+  }
+  ManagedReconciler Reconciler() {
+    ManagedOptions o;
+    o.resource = kNsWidgets;
+    return ManagedReconciler(api, sink, clock, connector, configs, o);
+  }
+
   FakeClient api;
   FakeClock clock;
   RecordingSink sink;
   Script script;
-  script.observations = {Exists()};
-  ScriptedConnector connector(script, api, kNsWidgets);
-  ProviderConfigs configs(api, {kNsConfigs, kClusterConfigs, kNsUsages, true});
-  api.Seed(kClusterConfigs, {{"metadata", {{"name", "default"}}}});
+  ScriptedConnector connector{script, api, kNsWidgets};
+  ProviderConfigs configs{api, {kNsConfigs, kClusterConfigs, kNsUsages, true}};
+};
+
+TEST_F(ModernManagedTest, NamespacedResourcesUseTypedProviderConfigs) {
   api.Seed(kNsConfigs, {{"metadata", {{"name", "team"}, {"namespace", "a"}}}});
   api.Seed(kNsWidgets, {{"metadata", {{"name", "w"}, {"namespace", "a"}}}});
   api.Seed(kNsWidgets,
            {{"metadata", {{"name", "w"}, {"namespace", "b"}}},
             {"spec", {{"providerConfigRef", {{"kind", "ProviderConfig"}, {"name", "team"}}}}}});
-  ManagedOptions o;
-  o.resource = kNsWidgets;
-  ManagedReconciler r(api, sink, clock, connector, configs, o);
+  ManagedReconciler r = Reconciler();
 
   r.Reconcile({"a", "w"});
   EXPECT_EQ(script.calls.front(), "connect default") << "ClusterProviderConfig by default";
@@ -644,22 +656,12 @@ TEST(ModernManagedTest, NamespacedResourcesUseTypedProviderConfigs) {
             "(spec.providerConfigRef names it)");
 }
 
-TEST(ModernManagedTest, DeletionFollowsManagementPoliciesOnly) {
-  FakeClient api;
-  FakeClock clock;
-  RecordingSink sink;
-  Script script;
-  script.observations = {Exists()};
-  ScriptedConnector connector(script, api, kNsWidgets);
-  ProviderConfigs configs(api, {kNsConfigs, kClusterConfigs, kNsUsages, true});
-  api.Seed(kClusterConfigs, {{"metadata", {{"name", "default"}}}});
+TEST_F(ModernManagedTest, DeletionFollowsManagementPoliciesOnly) {
   api.Seed(kNsWidgets,
            {{"metadata", {{"name", "w"}, {"namespace", "a"}, {"finalizers", {kFinalizer}}}},
             {"spec", {{"managementPolicies", {"Observe", "Create", "Update"}}}}});
   api.Delete(kNsWidgets, {"a", "w"});
-  ManagedOptions o;
-  o.resource = kNsWidgets;
-  ManagedReconciler r(api, sink, clock, connector, configs, o);
+  ManagedReconciler r = Reconciler();
   r.Reconcile({"a", "w"});
   EXPECT_FALSE(api.Has(kNsWidgets, {"a", "w"}));
   EXPECT_TRUE(script.calls.empty());

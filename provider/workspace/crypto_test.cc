@@ -7,19 +7,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "provider/workspace/test_dir.h"
+
 namespace workspace {
 namespace {
 
 using namespace std::string_literals;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 TEST(CryptoTest, GzipRoundTrip) {
   const std::string text = std::string(10000, 'a') + "{\"serial\": 1}";

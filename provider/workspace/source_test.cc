@@ -16,14 +16,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 // A local repository: commit 1 (tagged v1, annotated) and commit 2.
 class GitSourceTest : public ::testing::Test {

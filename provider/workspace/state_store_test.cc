@@ -11,6 +11,7 @@
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
 #include "provider/workspace/crypto.h"
+#include "provider/workspace/test_dir.h"
 
 namespace workspace {
 namespace {
@@ -33,14 +34,7 @@ std::string StateJson(int64_t serial, const std::string& lineage = kLineage,
   return doc.dump(2) + "\n";
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 class StateStoreTest : public ::testing::Test {
  protected:

@@ -1,10 +1,12 @@
-// A temporary folder for a test, removed with it.
+// Test helpers: a temporary folder removed with the test, files, and the
+// message of the std::runtime_error a call throws.
 #ifndef PROVIDER_WORKSPACE_TEST_DIR_H_
 #define PROVIDER_WORKSPACE_TEST_DIR_H_
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -41,6 +43,16 @@ inline std::string ReadFile(const std::string& path) {
 inline void WriteFile(const std::string& path, const std::string& content) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path, std::ios::binary) << content;
+}
+
+// The message of the std::runtime_error `f` throws ("" when none).
+inline std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace workspace::testing
