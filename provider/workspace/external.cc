@@ -279,7 +279,7 @@ class WorkspaceClient : public runtime::ExternalClient {
                   {"change", plan.change},
                   {"destroy", plan.destroy},
                   {"plannedAt", runtime::Rfc3339(clock_.Now())}};
-    if (plan.changes && o.exists) {
+    if (plan.changes) {
       events_.Normal(mr, "PlannedChanges",
                      "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
     }
