@@ -36,7 +36,7 @@ package: image
 
 # Every test: unit, gRPC, end to end with the real crossplane CLI, the image
 # and packages, then a bounded fuzzing run.
-test: build image package
+test: build image package provider-image provider-package
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
 
@@ -89,3 +89,14 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)
+
+# provider-workloads' runtime image (podman; its root filesystem unpacked
+# from Debian packages, cached outside the clone in $$PLATFORM_DEB_CACHE) into
+# podman's store and $(BUILD_DIR)/provider-image/provider-workloads.tar, and
+# its package, $(BUILD_DIR)/package/provider-workloads.xpkg.
+.PHONY: provider-image provider-package
+provider-image: build
+	@scripts/provider-image.sh $(BUILD_DIR)
+
+provider-package: provider-image
+	@scripts/provider-package.sh $(BUILD_DIR)

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Builds provider-workloads' runtime image without a Docker daemon (podman)
+# and without pulling a base image: the root filesystem is unpacked from the
+# Debian packages the provider runs at run time (OpenTofu's local-exec needs
+# /bin/sh; ansible-core with Python; git and ssh for Git sources), plus the
+# stripped provider binary, the libraries it loads and OpenTofu.
+#
+#   scripts/provider-image.sh <build dir>
+#
+# Two layers: the Debian userland (unchanged while the package versions are)
+# and the provider's own files. The .debs are downloaded once into a cache
+# outside the clone ($PLATFORM_DEB_CACHE, default
+# ~/.cache/terraforming-platform/debs), one file per package version, and the
+# unpacked userland is kept in <build dir>/provider-image/debian until the
+# package set or this script changes, so a rebuild downloads and unpacks
+# nothing. No maintainer script runs; what they would create that matters
+# here (/bin/sh, the CA bundle, byte-compiled Python) is made below.
+# Reproducible: every file and the image carry the time of the last commit.
+#
+# Writes <build dir>/provider-image/provider-workloads.tar (docker-archive,
+# what `crossplane xpkg build --embed-runtime-image-tarball` takes) and leaves
+# the image in podman's store as $PROVIDER_IMAGE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:?usage: scripts/provider-image.sh <build dir>}
+image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v0.1.0}
+binary="${build_dir}/provider/provider-workloads"
+out="${build_dir}/provider-image"
+debs=${PLATFORM_DEB_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/terraforming-platform/debs}
+[[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
+tofu=${TOFU:-$(scripts/tools.sh tofu)}
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+mkdir -p "$out" "$debs"
+
+# What runs inside: /bin/sh (dash), coreutils, the C.UTF-8 locale (libc-bin;
+# ansible-core insists on UTF-8), ansible-core (Python 3.11),
+# git and ssh, the CA bundle. Their Depends and Pre-Depends, recursively;
+# virtual names (<...>) are dropped, the real packages providing them are
+# listed by apt-cache as alternatives.
+roots=(dash coreutils libc-bin ansible-core git openssh-client ca-certificates)
+mapfile -t packages < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+  --no-breaks --no-replaces --no-enhances "${roots[@]}" | grep -v '^[ <]' | LC_ALL=C sort -u)
+# The candidate version of each: the .deb file name apt-get download writes.
+mapfile -t files < <(apt-cache show --no-all-versions "${packages[@]}" 2>/dev/null | awk '
+  /^Package:/ {p = $2} /^Version:/ {v = $2} /^Architecture:/ {a = $2}
+  /^$/ && p != "" {gsub(/:/, "%3a", v); print p "_" v "_" a ".deb"; p = ""}
+  END {if (p != "") {gsub(/:/, "%3a", v); print p "_" v "_" a ".deb"}}' | LC_ALL=C sort -u)
+missing=()
+for f in "${files[@]}"; do
+  [[ -s "${debs}/${f}" ]] || missing+=("${f%%_*}")
+done
+if ((${#missing[@]})); then
+  echo "downloading ${#missing[@]} of ${#files[@]} Debian packages into ${debs}" >&2
+  (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "${missing[@]}" >&2)
+fi
+
+# The Debian userland, unpacked again only when the package set or this
+# script changed.
+debian="${out}/debian"
+stamp="$({
+  printf '%s\n' "${files[@]}"
+  sha256sum "$0"
+} | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "${out}/debian.stamp" 2>/dev/null)" != "$stamp" ]]; then
+  echo "unpacking ${#files[@]} Debian packages" >&2
+  rm -rf "$debian" "${out}/debian.stamp"
+  mkdir -p "$debian"
+  for f in "${files[@]}"; do dpkg-deb -x "${debs}/${f}" "$debian"; done
+  # What maintainer scripts would have made, as far as it matters here.
+  [[ -e "$debian/bin/sh" ]] || ln -s dash "$debian/bin/sh"
+  [[ -e "$debian/usr/bin/python3" ]] || ln -s python3.11 "$debian/usr/bin/python3"
+  mkdir -p "$debian/etc/ssl/certs"
+  find "$debian/usr/share/ca-certificates" -name '*.crt' -print0 | LC_ALL=C sort -z |
+    xargs -0 cat >"$debian/etc/ssl/certs/ca-certificates.crt"
+  # No documentation but the licences; no setuid or setgid programs.
+  rm -rf "$debian/usr/share/man" "$debian/usr/share/info" "$debian/usr/share/locale" \
+    "$debian/usr/share/lintian" "$debian/usr/share/bash-completion"
+  find "$debian/usr/share/doc" -type f ! -name copyright -delete
+  find "$debian/usr/share/doc" -type l -delete
+  find "$debian" -type f -perm /6000 -exec chmod ug-s {} +
+  # Byte-compiled Python, as py3compile would (the image cannot write its
+  # own: it runs as a non-root user), without timestamps.
+  if python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    python3 -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$debian" -p / \
+      "$debian/usr/lib/python3.11" "$debian/usr/lib/python3/dist-packages" >/dev/null || true
+  else
+    echo "no host Python 3.11: the image carries no byte-compiled Python" >&2
+  fi
+  find "$debian" -exec touch -h -d "@${epoch}" {} +
+  echo "$stamp" >"${out}/debian.stamp"
+fi
+
+# The provider's own layer: the binary, the libraries it loads that the
+# userland lacks, OpenTofu, the users and the writable /tmp.
+top="${out}/top"
+rm -rf "$top"
+mkdir -p "$top/etc" "$top/tmp" "$top/usr/local/bin"
+chmod 1777 "$top/tmp"
+install -m 0755 "$binary" "$top/usr/local/bin/provider-workloads"
+strip --strip-unneeded "$top/usr/local/bin/provider-workloads"
+install -m 0755 "$tofu" "$top/usr/local/bin/tofu"
+ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | LC_ALL=C sort -u |
+  while read -r lib; do
+    # Debian's own copy wins (at either side of the /usr merge).
+    [[ -e "${debian}${lib}" || -e "${debian}/usr${lib}" || -e "${debian}${lib#/usr}" ]] && continue
+    install -D -m 0755 "$(readlink -f "$lib")" "${top}${lib}"
+  done
+printf '%s\n' 'root:x:0:0::/root:/usr/sbin/nologin' \
+  'provider:x:2000:2000::/tmp:/usr/sbin/nologin' \
+  'nonroot:x:65532:65532::/tmp:/usr/sbin/nologin' >"$top/etc/passwd"
+printf '%s\n' 'root:x:0:' 'provider:x:2000:' 'nonroot:x:65532:' >"$top/etc/group"
+find "$top" -exec touch -h -d "@${epoch}" {} +
+
+# TMPDIR puts the working folders under /tmp/provider-workloads/{work,cache}
+# (the provider's defaults), whatever arguments a DeploymentRuntimeConfig
+# passes. Crossplane runs providers as 2000.
+cat >"${out}/Containerfile" <<'CONTAINERFILE'
+FROM scratch
+COPY debian/ /
+COPY top/ /
+ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME=/tmp \
+    TMPDIR=/tmp SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 2000:2000
+WORKDIR /tmp
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/provider-workloads"]
+CONTAINERFILE
+
+rm -f "${out}/provider-workloads.tar"
+scripts/podman.sh build --quiet --timestamp "$epoch" --tag "$image" --file "${out}/Containerfile" \
+  "$out" >/dev/null
+scripts/podman.sh save --quiet --format docker-archive --output "${out}/provider-workloads.tar" "$image"
+echo "${image} $(scripts/podman.sh image inspect --format '{{.Id}} {{.Size}}' "$image")"
