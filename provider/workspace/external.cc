@@ -58,6 +58,7 @@ struct Settings {
   std::vector<std::pair<std::string, std::string>> vars;
   std::vector<std::string> env;
   std::chrono::milliseconds timeout{0};
+  bool require_approval = false;
   std::vector<std::string> secrets;  // values to redact
 };
 
@@ -198,6 +199,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     s.env.push_back(name + "=" + value);
   }
   s.timeout = runtime::TimeoutField(fp, options.default_timeout);
+  s.require_approval = fp.value("requireApproval", false);
   return s;
 }
 
@@ -275,6 +277,7 @@ class WorkspaceClient : public runtime::ExternalClient {
       throw std::runtime_error(plan.error);
     }
     planned_ = true;
+    const std::string previous_fingerprint = StringAt(ObjectAt(at, "plan"), "fingerprint");
     at["plan"] = {{"add", plan.add},
                   {"change", plan.change},
                   {"destroy", plan.destroy},
@@ -285,6 +288,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
     o.up_to_date = o.exists && !plan.changes;
     if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
+    if (plan.changes && s_.require_approval) AwaitApproval(mr, at, previous_fingerprint, o);
     return o;
   }
 
@@ -476,8 +480,26 @@ class WorkspaceClient : public runtime::ExternalClient {
     return env;
   }
 
+  // Approval of a plan with changes: applied only when the approve-plan
+  // annotation names its fingerprint. An existing Workspace meanwhile counts
+  // as up to date (it is re-planned every poll; nothing is applied); a new
+  // one's create is refused with what to do.
+  void AwaitApproval(Json& mr, Json& at, const std::string& previous, runtime::Observation& o) {
+    std::string error;
+    const std::string fingerprint = tofu_->Fingerprint(kPlanFile, &error);
+    if (fingerprint.empty()) throw std::runtime_error("cannot fingerprint the plan: " + error);
+    at["plan"]["fingerprint"] = fingerprint;
+    if (runtime::Annotation(mr, kApprovePlanAnnotation) == fingerprint) return;
+    at["plan"]["awaitingApproval"] = true;
+    awaiting_ = "plan " + fingerprint + " awaits approval: annotate the Workspace with " +
+                kApprovePlanAnnotation + "=" + fingerprint;
+    if (previous != fingerprint) events_.Normal(mr, "PlanAwaitingApproval", awaiting_);
+    if (o.exists) o.up_to_date = true;
+  }
+
   runtime::ExternalResult Apply(Json& mr) {
     if (!planned_) throw std::runtime_error("no plan to apply (observe did not plan)");
+    if (!awaiting_.empty()) throw std::runtime_error(awaiting_);
     const runtime::Time started = clock_.Now();
     const RunResult run = tofu_->Apply(kPlanFile);
     // Whatever happened, what tofu recorded is kept: a failed apply may
@@ -561,6 +583,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   std::optional<State> current_;
   std::unique_ptr<Tofu> tofu_;
   bool planned_ = false;
+  std::string awaiting_;  // why the plan may not be applied yet
   bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;

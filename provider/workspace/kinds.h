@@ -36,6 +36,9 @@ inline runtime::ProviderConfigKinds ModernConfigKinds() {
 
 // The annotation that restores a kept state version.
 inline constexpr char kRollbackAnnotation[] = "workloads.terraforming.io/rollback-to";
+// The annotation that approves a plan (spec.forProvider.requireApproval) by
+// its fingerprint.
+inline constexpr char kApprovePlanAnnotation[] = "workloads.terraforming.io/approve-plan";
 
 }  // namespace workspace
 

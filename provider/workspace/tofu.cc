@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "provider/exec/process.h"
+#include "provider/workspace/crypto.h"
 #include "provider/workspace/vars.h"
 
 namespace workspace {
@@ -260,6 +261,31 @@ PlanResult Tofu::Plan(const std::string& plan_file) {
     r.destroy = c.value("remove", 0);
   }
   return r;
+}
+
+std::string Tofu::Fingerprint(const std::string& plan_file, std::string* error) {
+  const Outcome o = Command({"show", "-json", "-no-color", plan_file});
+  if (o.timed_out || o.process.cancelled || o.process.exit_code != 0) {
+    *error = ErrorOf(o);
+    return "";
+  }
+  const json plan = json::parse(o.process.out, nullptr, false);
+  if (plan.is_discarded() || !plan.is_object()) {
+    *error = "tofu show printed no plan";
+    return "";
+  }
+  json changes = json::array();
+  for (const auto& rc : plan.value("resource_changes", json::array())) {
+    const json change = rc.value("change", json::object());
+    changes.push_back({{"address", rc.value("address", "")},
+                       {"actions", change.value("actions", json::array())},
+                       {"before", change.value("before", json())},
+                       {"after", change.value("after", json())},
+                       {"after_unknown", change.value("after_unknown", json())}});
+  }
+  const json material = {{"resources", changes},
+                         {"outputs", plan.value("output_changes", json::object())}};
+  return Sha256Hex(material.dump()).substr(0, 16);
 }
 
 RunResult Tofu::Apply(const std::string& plan_file) {

@@ -58,6 +58,12 @@ class Tofu {
   // Plans into dir/<plan_file>; `changes` from -detailed-exitcode, the counts
   // from the change summary.
   PlanResult Plan(const std::string& plan_file);
+  // A fingerprint of a saved plan: 16 hex characters of the SHA-256 of what
+  // it would change (`tofu show -json`: every resource change with its
+  // actions, before and after values, and the output changes), the same for
+  // two plans that change the same things the same way. Sets `error` (and
+  // returns "") when it cannot be read.
+  std::string Fingerprint(const std::string& plan_file, std::string* error);
   // Applies a saved plan.
   RunResult Apply(const std::string& plan_file);
   RunResult Destroy();

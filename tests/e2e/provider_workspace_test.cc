@@ -409,6 +409,75 @@ TEST_F(ProviderWorkspaceTest, RotatesTheStateKey) {
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
 
+TEST_F(ProviderWorkspaceTest, RequireApprovalAppliesOnlyTheApprovedPlan) {
+  StartProvider();
+  const std::string file = dir_.path() + "/approved.txt";
+  const std::string name = "approve-" + suffix_;
+  // Replaced (so written again) whenever the content changes; settles in one apply.
+  const std::string module = R"(variable "path" { type = string }
+variable "content" { type = string }
+variable "token" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "file" {
+  triggers_replace = [var.content]
+  provisioner "local-exec" {
+    command     = "printf '%s' \"$CONTENT\" > \"$FILE\""
+    environment = { FILE = var.path, CONTENT = var.content }
+  }
+}
+)";
+  auto manifest = [&](const std::string& content) {
+    std::string m = LegacyWorkspace(name, file, content, module);
+    const std::string marker = "    source: Inline\n";
+    m.insert(m.find(marker), "    requireApproval: true\n");
+    return m;
+  };
+  auto fingerprint = [&] {
+    return Get(kWs, name)["status"]["atProvider"]
+        .value("plan", Json::object())
+        .value("fingerprint", "");
+  };
+  Apply("ws", manifest("a1"));
+  // Nothing is created before approval; the condition says what to do.
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return message.find("awaits approval") != std::string::npos && !fingerprint().empty();
+  })) << Get(kWs, name).dump(2);
+  EXPECT_NE(message.find("workloads.terraforming.io/approve-plan=" + fingerprint()),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_TRUE(HasEvent(name, "default", "PlanAwaitingApproval"));
+
+  const std::string first = fingerprint();
+  ASSERT_EQ(
+      Kubectl({"annotate", kWs, name, "workloads.terraforming.io/approve-plan=" + first}).exit_code,
+      0);
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "a1"); }));
+
+  // A new plan is not covered by the old approval: it waits, the Workspace
+  // stays Ready, nothing changes.
+  Apply("ws", manifest("a2"));
+  ASSERT_TRUE(Eventually([&] {
+    const Json w = Get(kWs, name);
+    const Json plan = w["status"]["atProvider"].value("plan", Json::object());
+    return plan.value("awaitingApproval", false) && plan.value("fingerprint", "") != first;
+  }));
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(FileHas(file, "a1")) << "a plan that was not approved was applied";
+  EXPECT_TRUE(ReadyAndSynced(Get(kWs, name)));
+  ASSERT_EQ(Kubectl({"annotate", "--overwrite", kWs, name,
+                     "workloads.terraforming.io/approve-plan=" + fingerprint()})
+                .exit_code,
+            0);
+  ASSERT_TRUE(Eventually([&] { return FileHas(file, "a2"); }));
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+}
+
 TEST_F(ProviderWorkspaceTest, ServesMetricsAndElectsOneLeader) {
   const int port = FreePort();
   StartProvider({"--metrics-address=127.0.0.1:" + std::to_string(port), "--leader-election",
