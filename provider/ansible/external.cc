@@ -250,7 +250,7 @@ class AnsibleClient : public runtime::ExternalClient {
   std::vector<std::string> BaseEnv() const {
     std::vector<std::string> env;
     for (const char* name : {"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
-                             "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}) {
+                             "GIT_SSL_CAINFO", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}) {
       if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
     }
     const fs::path home = fs::path(options_.cache_root) / "home";
@@ -269,19 +269,25 @@ class AnsibleClient : public runtime::ExternalClient {
     fs::create_directories(dir_);
     ::chmod(dir_.c_str(), 0700);
     prepared_ = true;
+    // Credentials first: git may need its own (.git-credentials).
+    std::vector<std::string> git_env = BaseEnv();
+    for (const auto& [name, content] : s_.credentials) {
+      workspace::WritePrivateFile((dir_ / name).string(), content);
+      if (name == workspace::kGitCredentialsFile) {
+        const auto extra = workspace::GitCredentialEnv((dir_ / name).string());
+        git_env.insert(git_env.end(), extra.begin(), extra.end());
+      }
+    }
     if (s_.source == "Git") {
       const GitPlaybook source =
           PrepareGitPlaybook(dir_.string(), s_.git.url, s_.git.ref, s_.git.path,
-                             (fs::path(options_.cache_root) / "git").string(), BaseEnv());
+                             (fs::path(options_.cache_root) / "git").string(), git_env);
       playbook_ = source.playbook;
       AtProvider(mr)["source"] = {{"commit", source.commit}};
     } else {
       playbook_ = WritePlaybook(dir_.string(), s_.playbook);
     }
     inventory_ = WriteInventory(dir_.string(), s_.inventory);
-    for (const auto& [name, content] : s_.credentials) {
-      workspace::WritePrivateFile((dir_ / name).string(), content);
-    }
     if (!s_.requirements.empty()) {
       InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout, options_.cancel,
                           s_.secrets, options_.ansible_galaxy);

@@ -433,15 +433,23 @@ class WorkspaceClient : public runtime::ExternalClient {
   void Prepare(Json& mr) {
     fs::create_directories(dir_);
     ::chmod(dir_.c_str(), 0700);
+    // Credentials first: git may need its own (.git-credentials).
+    std::vector<std::string> git_env = BaseEnv();
+    for (const auto& [name, content] : s_.files) {
+      WriteFile(dir_ / name, content);
+      if (name == kGitCredentialsFile) {
+        const auto extra = GitCredentialEnv((dir_ / name).string());
+        git_env.insert(git_env.end(), extra.begin(), extra.end());
+      }
+    }
     SourceResult source;
     if (s_.source == "Git") {
       source = PrepareGit(dir_.string(), s_.git, (fs::path(options_.cache_root) / "git").string(),
-                          BaseEnv());
+                          git_env);
       mr["status"]["atProvider"]["source"] = {{"commit", source.commit}};
     } else {
       source = PrepareInline(dir_.string(), s_.module, s_.json);
     }
-    for (const auto& [name, content] : s_.files) WriteFile(dir_ / name, content);
     const std::vector<std::string> var_files =
         WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars);
     if (current_) WriteFile(dir_ / kStateFile, current_->json);
@@ -466,8 +474,8 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   std::vector<std::string> BaseEnv() const {
     std::vector<std::string> env;
-    for (const char* name : {"PATH", "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY",
-                             "HTTP_PROXY", "NO_PROXY"}) {
+    for (const char* name : {"PATH", "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                             "GIT_SSL_CAINFO", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}) {
       if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
     }
     env.push_back("HOME=" + (fs::path(options_.cache_root) / "home").string());

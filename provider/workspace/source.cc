@@ -156,6 +156,11 @@ SourceResult PrepareInline(const std::string& dir, const std::string& module, bo
   return {};
 }
 
+std::vector<std::string> GitCredentialEnv(const std::string& credentials_file) {
+  return {"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=credential.helper",
+          "GIT_CONFIG_VALUE_0=store --file=" + credentials_file};
+}
+
 SourceResult PrepareGit(const std::string& dir, const GitSource& source,
                         const std::string& cache_dir, std::vector<std::string> env,
                         const GitOptions& options) {

@@ -36,6 +36,15 @@ struct GitOptions {
 // (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
 // Throws std::runtime_error with a short message, credentials in URLs
 // redacted.
+// The file name a ProviderConfig credential takes to be git's credentials
+// (git's credential-store format: https://user:token@host, one a line).
+inline constexpr char kGitCredentialsFile[] = ".git-credentials";
+
+// Environment that makes git read its credentials from `credentials_file`
+// (credential.helper "store --file=..." through GIT_CONFIG_COUNT, so no
+// configuration file is written and nothing shows on a command line).
+std::vector<std::string> GitCredentialEnv(const std::string& credentials_file);
+
 SourceResult PrepareGit(const std::string& dir, const GitSource& source,
                         const std::string& cache_dir, std::vector<std::string> env,
                         const GitOptions& options = {});

@@ -1,6 +1,9 @@
 #include "provider/workspace/source.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -58,6 +61,63 @@ class GitSourceTest : public ::testing::Test {
   std::vector<std::string> env;
   std::string first, second, url;
 };
+
+// A private repository behind HTTP basic authentication (git http-backend
+// served by testdata/git_http_server.py): fetched with a .git-credentials
+// file through GitCredentialEnv, refused without one.
+class GitCredentialsTest : public GitSourceTest {
+ protected:
+  void SetUp() override {
+    GitSourceTest::SetUp();
+    Git({"clone", "-q", "--bare", repo.path(), served / "app.git"});
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    server = ::fork();
+    ASSERT_GE(server, 0);
+    if (server == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      ::execlp("python3", "python3", WORKSPACE_TESTDATA "/git_http_server.py",
+               served.path().c_str(), "bot", "s3cret-token", nullptr);
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    char buf[32] = {0};
+    ASSERT_GT(::read(out[0], buf, sizeof buf - 1), 0) << "the git server did not start";
+    ::close(out[0]);
+    port = std::atoi(buf);
+    ASSERT_GT(port, 0);
+  }
+  void TearDown() override {
+    if (server > 0) {
+      ::kill(server, SIGTERM);
+      ::waitpid(server, nullptr, 0);
+    }
+  }
+
+  TempDir served;
+  pid_t server = -1;
+  int port = 0;
+};
+
+TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
+  const std::string private_url = "http://127.0.0.1:" + std::to_string(port) + "/app.git";
+  const std::string without = ErrorOf([&] {
+    PrepareGit(work.path(), {private_url, first, "app"}, cache.path(), env);
+  });
+  EXPECT_FALSE(without.empty()) << "an unauthenticated fetch succeeded";
+
+  TempDir creds;
+  const std::string file = creds / kGitCredentialsFile;
+  WriteFile(file, "http://bot:s3cret-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> with = env;
+  for (const auto& e : GitCredentialEnv(file)) with.push_back(e);
+  TempDir out;
+  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  EXPECT_EQ(r.commit, first);
+  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+  EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
+}
 
 TEST_F(GitSourceTest, AtATag) {
   const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);

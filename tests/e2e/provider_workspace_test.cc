@@ -320,9 +320,12 @@ TEST_F(ProviderWorkspaceTest, RollbackRestoresAKeptStateVersion) {
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
 
-TEST_F(ProviderWorkspaceTest, RunsAModuleFromAGitRepositoryAtAPinnedCommit) {
-  // A repository of its own: the module in a sub-folder, then a later
-  // commit that breaks it, which the pinned commit must not see.
+// A private repository: served over HTTPS with basic authentication (git
+// http-backend behind provider/workspace/testdata/git_http_server.py), read
+// with the ProviderConfig's .git-credentials credential.
+TEST_F(ProviderWorkspaceTest, RunsAModuleFromAPrivateGitRepositoryAtAPinnedCommit) {
+  // The module in a sub-folder, then a later commit that breaks it, which
+  // the pinned commit must not see.
   const std::string repo = dir_.path() + "/repo";
   fs::create_directories(repo + "/modules/app");
   auto git = [&](std::vector<std::string> args) {
@@ -345,6 +348,48 @@ TEST_F(ProviderWorkspaceTest, RunsAModuleFromAGitRepositoryAtAPinnedCommit) {
   commit.erase(commit.find_last_not_of("\n") + 1);
   { std::ofstream(repo + "/modules/app/main.tf") << "this is not HCL {"; }
   git({"commit", "-q", "-am", "broken"});
+  const std::string served = dir_.path() + "/served";
+  fs::create_directories(served);
+  ASSERT_EQ(RunCommand({"git", "clone", "-q", "--bare", repo, served + "/app.git"}).exit_code, 0);
+  // HTTPS with a certificate of its own, which the provider trusts through
+  // GIT_SSL_CAINFO (as a DeploymentRuntimeConfig would set it).
+  const std::string cert = dir_.path() + "/git.crt", key = dir_.path() + "/git.key";
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert})
+                .exit_code,
+            0);
+  ::setenv("GIT_SSL_CAINFO", cert.c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("GIT_SSL_CAINFO"); }
+  } unset;
+  const std::string port_file = dir_.path() + "/git-port";
+  Background server({"sh", "-c",
+                     "exec python3 " + std::string(PLATFORM_SOURCE_DIR) +
+                         "/provider/workspace/testdata/git_http_server.py " + served +
+                         " bot s3cret-token " + cert + " " + key + " > " + port_file},
+                    dir_.path() + "/git-server.log");
+  ASSERT_TRUE(
+      Eventually([&] { return fs::exists(port_file) && fs::file_size(port_file) > 0; }, 10s));
+  const std::string port = ReadFile(port_file).substr(0, ReadFile(port_file).find('\n'));
+  const std::string url = "https://127.0.0.1:" + port + "/app.git";
+
+  // A ProviderConfig of its own, with git's credentials from a Secret.
+  const std::string pc = "pc-git-" + suffix_;
+  created_.emplace_back("providerconfigs.terraform.workloads.terraforming.io", pc);
+  Apply("pc",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-credentials\n  namespace: " +
+            state_ns_ + "\nstringData:\n  credentials: https://bot:s3cret-token@127.0.0.1:" + port +
+            "\n---\n"
+            "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: ProviderConfig\n"
+            "metadata:\n  name: " +
+            pc +
+            "\nspec:\n  credentials:\n"
+            "  - filename: .git-credentials\n    source: Secret\n    secretRef: {namespace: " +
+            state_ns_ +
+            ", name: git-credentials, key: credentials}\n"
+            "  state:\n    namespace: " +
+            state_ns_ + "\n");
 
   StartProvider();
   const std::string name = "git-" + suffix_;
@@ -352,8 +397,8 @@ TEST_F(ProviderWorkspaceTest, RunsAModuleFromAGitRepositoryAtAPinnedCommit) {
   Apply("ws",
         "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
         "metadata:\n  name: " +
-            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
-            "}\n  forProvider:\n    source: Git\n    git:\n      url: file://" + repo +
+            name + "\nspec:\n  providerConfigRef: {name: " + pc +
+            "}\n  forProvider:\n    source: Git\n    git:\n      url: " + url +
             "\n      ref: " + commit + "\n      path: modules/app\n");
   ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); })) << Get(kWs, name).dump(2);
   const Json ws = Get(kWs, name);
