@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/render.h"
@@ -186,6 +187,111 @@ class DeliveryTest : public ::testing::Test {
   int files_ = 0;
 };
 
+// The provider's arguments, in order.
+std::vector<std::string> ProviderArgs(const std::vector<Doc>& docs) {
+  std::vector<std::string> args;
+  const YAML::Node list =
+      At(Find(docs, "DeploymentRuntimeConfig", "provider-workloads").node,
+         {"spec", "deploymentTemplate", "spec", "template", "spec", "containers"});
+  if (!list.IsSequence() || list.size() != 1u || !list[0]["args"].IsSequence()) return args;
+  for (const YAML::Node& a : list[0]["args"]) args.push_back(a.Scalar());
+  return args;
+}
+
+bool HasArg(const std::vector<std::string>& args, const std::string& prefix) {
+  return std::any_of(args.begin(), args.end(),
+                     [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
+}
+
+// The Argo CD sync wave of a document.
+int Wave(const Doc& d) {
+  return std::stoi(Str(d.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}));
+}
+
+// provider-workloads in a rendering of the install: its runtime config (user
+// 2000, read-only root with /tmp on an emptyDir, no capabilities, resources,
+// probes on :8080), the Provider, and the default ProviderConfigs naming the
+// state namespace and the key Secret (never shipped).
+void ExpectProvider(const std::vector<Doc>& docs) {
+  const Doc provider = Find(docs, "Provider", "provider-workloads");
+  ASSERT_TRUE(provider.node.IsDefined()) << "no Provider provider-workloads";
+  EXPECT_EQ(Str(provider.node, {"apiVersion"}), "pkg.crossplane.io/v1");
+  EXPECT_EQ(Str(provider.node, {"spec", "package"}),
+            "xpkg.crossplane.io/terraforming/provider-workloads:v0.1.0");
+  EXPECT_EQ(Str(provider.node, {"spec", "runtimeConfigRef", "kind"}), "DeploymentRuntimeConfig");
+  EXPECT_EQ(Str(provider.node, {"spec", "runtimeConfigRef", "name"}), "provider-workloads");
+
+  const Doc drc = Find(docs, "DeploymentRuntimeConfig", "provider-workloads");
+  ASSERT_TRUE(drc.node.IsDefined()) << "no DeploymentRuntimeConfig provider-workloads";
+  const YAML::Node pod = At(drc.node, {"spec", "deploymentTemplate", "spec", "template", "spec"});
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsNonRoot"}), "true");
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsUser"}), "2000");
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsGroup"}), "2000");
+  EXPECT_EQ(Str(pod, {"securityContext", "seccompProfile", "type"}), "RuntimeDefault");
+  ASSERT_TRUE(pod["containers"].IsSequence() && pod["containers"].size() == 1u);
+  const YAML::Node c = pod["containers"][0];
+  EXPECT_EQ(Str(c, {"name"}), "package-runtime");
+  EXPECT_EQ(Str(c, {"securityContext", "runAsUser"}), "2000");
+  EXPECT_EQ(Str(c, {"securityContext", "allowPrivilegeEscalation"}), "false");
+  EXPECT_EQ(Str(c, {"securityContext", "readOnlyRootFilesystem"}), "true");
+  EXPECT_EQ(Canonical(At(c, {"securityContext", "capabilities", "drop"})), "['ALL',]");
+  EXPECT_FALSE(At(c, {"securityContext", "capabilities", "add"}).IsDefined());
+  for (const char* kind : {"requests", "limits"}) {
+    for (const char* resource : {"cpu", "memory"}) {
+      EXPECT_FALSE(Str(c, {"resources", kind, resource}).empty()) << kind << "." << resource;
+    }
+  }
+  // /tmp (TMPDIR: the working folders) is the one writable place: an
+  // emptyDir of the pod.
+  std::string tmp_volume;
+  for (const YAML::Node& m : c["volumeMounts"]) {
+    if (Str(m, {"mountPath"}) == "/tmp") tmp_volume = Str(m, {"name"});
+  }
+  ASSERT_FALSE(tmp_volume.empty()) << "nothing mounted at /tmp";
+  bool empty_dir = false;
+  for (const YAML::Node& v : pod["volumes"]) {
+    if (Str(v, {"name"}) == tmp_volume) empty_dir = v["emptyDir"].IsDefined();
+  }
+  EXPECT_TRUE(empty_dir) << tmp_volume << " is not an emptyDir";
+  EXPECT_EQ(Str(c, {"livenessProbe", "httpGet", "path"}), "/healthz");
+  EXPECT_EQ(Str(c, {"livenessProbe", "httpGet", "port"}), "8080");
+  EXPECT_EQ(Str(c, {"readinessProbe", "httpGet", "path"}), "/readyz");
+  EXPECT_EQ(Str(c, {"readinessProbe", "httpGet", "port"}), "8080");
+  const std::vector<std::string> args = ProviderArgs(docs);
+  for (const char* want :
+       {"--poll=", "--max-reconcile-rate=", "--leader-election", "--log-format=json"}) {
+    EXPECT_TRUE(HasArg(args, want)) << want;
+  }
+
+  const struct {
+    const char* kind;
+    const char* api;
+  } configs[] = {
+      {"ClusterProviderConfig", "terraform.workloads.m.terraforming.io/v1alpha1"},
+      {"ProviderConfig", "terraform.workloads.terraforming.io/v1alpha1"},
+  };
+  for (const auto& pc : configs) {
+    const Doc d = Find(docs, pc.kind, "default");
+    ASSERT_TRUE(d.node.IsDefined()) << "no " << pc.kind << " default";
+    EXPECT_EQ(Str(d.node, {"apiVersion"}), pc.api);
+    EXPECT_EQ(Str(d.node, {"spec", "state", "namespace"}), "crossplane-system") << pc.kind;
+    EXPECT_EQ(Str(d.node, {"spec", "state", "history"}), "5") << pc.kind;
+    EXPECT_EQ(Canonical(At(d.node, {"spec", "state", "encryptionKeySecretRef"})),
+              "{key:'key',name:'provider-workloads-state-key',namespace:'crossplane-system',}")
+        << pc.kind;
+    // Its CRD arrives with the Provider: Argo CD syncs it later, without a
+    // dry run while the kind is unknown.
+    EXPECT_NE(Str(d.node, {"metadata", "annotations", "argocd.argoproj.io/sync-options"})
+                  .find("SkipDryRunOnMissingResource=true"),
+              std::string::npos)
+        << pc.kind;
+    EXPECT_LT(Wave(provider), Wave(d)) << pc.kind;
+  }
+  EXPECT_LT(Wave(drc), Wave(provider));
+  // The key is made out of band: no Secret is delivered.
+  for (const Doc& d : docs) EXPECT_NE(d.kind(), "Secret") << d.name();
+}
+
 // What every rendering of the install (kustomize base or overlay, chart,
 // helmfile environment) must hold.
 void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
@@ -227,12 +333,11 @@ void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
 
   // Argo CD sync waves: runtime config and function before the
   // Configuration (its XRDs and Compositions), and that before the policies.
-  auto wave = [](const Doc& d) {
-    return std::stoi(Str(d.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}));
-  };
-  EXPECT_LT(wave(drc), wave(function));
-  EXPECT_LT(wave(function), wave(configuration));
-  EXPECT_LT(wave(configuration), wave(ec));
+  EXPECT_LT(Wave(drc), Wave(function));
+  EXPECT_LT(Wave(function), Wave(configuration));
+  EXPECT_LT(Wave(configuration), Wave(ec));
+
+  ExpectProvider(docs);
 }
 
 TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
@@ -240,9 +345,11 @@ TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
   for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
   for (const std::string& d : dirs) {
     const std::vector<Doc> docs = Kustomize(d);
-    ASSERT_EQ(docs.size(), 4u) << d;
+    ASSERT_EQ(docs.size(), 8u) << d;
     ExpectInstall(docs, d);
     ExpectAccepted(docs, d);
+    // Only dev logs every reconcile.
+    EXPECT_EQ(HasArg(ProviderArgs(docs), "--debug"), d == "overlays/dev") << d;
     if (d != "base") {
       const std::string stage = d.substr(d.find('/') + 1);
       for (const Doc& doc : docs) {
@@ -431,10 +538,24 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
 
   // The same install as the kustomize base.
   const std::vector<Doc> base = Kustomize("base");
-  for (const char* kind : {"Function", "Configuration", "DeploymentRuntimeConfig"}) {
-    EXPECT_EQ(Canonical(At(Find(docs, kind).node, {"spec"})),
-              Canonical(At(Find(base, kind).node, {"spec"})))
-        << kind;
+  const std::pair<const char*, const char*> objects[] = {
+      {"Function", "function-platform"},
+      {"Configuration", "configuration-platform"},
+      {"DeploymentRuntimeConfig", "function-platform"},
+      {"DeploymentRuntimeConfig", "provider-workloads"},
+      {"Provider", "provider-workloads"},
+      {"ClusterProviderConfig", "default"},
+      {"ProviderConfig", "default"},
+  };
+  for (const auto& [kind, name] : objects) {
+    const Doc chart = Find(docs, kind, name);
+    const Doc kustomize = Find(base, kind, name);
+    ASSERT_TRUE(chart.node.IsDefined() && kustomize.node.IsDefined()) << kind << " " << name;
+    EXPECT_EQ(Canonical(At(chart.node, {"spec"})), Canonical(At(kustomize.node, {"spec"})))
+        << kind << " " << name;
+    EXPECT_EQ(Canonical(At(chart.node, {"metadata", "annotations"})),
+              Canonical(At(kustomize.node, {"metadata", "annotations"})))
+        << kind << " " << name;
   }
   EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
             Canonical(At(Find(base, "EnvironmentConfig").node, {"data"})));
@@ -475,6 +596,39 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
             "example.org/kubectl:v1.35.4");
 }
 
+// The chart's provider values: off leaves the provider out and the rest in;
+// the state namespace and the key Secret reach both ProviderConfigs.
+TEST_F(DeliveryTest, HelmProviderValues) {
+  RunResult off =
+      Helm({"template", "platform", kChart, "--skip-tests", "--set", "provider.enabled=false"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  const std::vector<Doc> without = Docs(off.out);
+  EXPECT_EQ(without.size(), 4u) << off.out;
+  for (const Doc& d : without) EXPECT_NE(d.name(), "provider-workloads") << d.kind();
+  for (const char* kind : {"Provider", "ProviderConfig", "ClusterProviderConfig"}) {
+    EXPECT_FALSE(Find(without, kind).node.IsDefined()) << kind;
+  }
+  EXPECT_TRUE(Find(without, "Function", "function-platform").node.IsDefined());
+
+  RunResult other = Helm({"template", "platform", kChart, "--skip-tests", "--set",
+                          "provider.providerConfigs.state.namespace=workloads-state", "--set",
+                          "provider.providerConfigs.encryptionKeySecret.namespace=workloads-state",
+                          "--set", "provider.providerConfigs.encryptionKeySecret.name=state-key",
+                          "--set", "provider.version=v0.2.0"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const std::vector<Doc> docs = Docs(other.out);
+  EXPECT_EQ(Str(Find(docs, "Provider").node, {"spec", "package"}),
+            "xpkg.crossplane.io/terraforming/provider-workloads:v0.2.0");
+  for (const char* kind : {"ProviderConfig", "ClusterProviderConfig"}) {
+    const Doc pc = Find(docs, kind, "default");
+    ASSERT_TRUE(pc.node.IsDefined()) << kind;
+    EXPECT_EQ(Str(pc.node, {"spec", "state", "namespace"}), "workloads-state") << kind;
+    EXPECT_EQ(Canonical(At(pc.node, {"spec", "state", "encryptionKeySecretRef"})),
+              "{key:'key',name:'state-key',namespace:'workloads-state',}")
+        << kind;
+  }
+}
+
 TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
   const std::string version = ServerVersion();
   ASSERT_FALSE(version.empty());
@@ -484,15 +638,25 @@ TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
                             "--args", "--kube-version=" + version});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     const std::vector<Doc> docs = Docs(r.out);
-    ASSERT_EQ(docs.size(), 4u) << r.out;
+    ASSERT_EQ(docs.size(), 8u) << r.out;
     ExpectInstall(docs, "helmfile -e " + env);
     ExpectAccepted(docs, "helmfile -e " + env);
     // The same policies and runtime as the matching kustomize overlay.
     const std::vector<Doc> k = Kustomize(env == "default" ? "base" : "overlays/" + env);
     EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
               Canonical(At(Find(k, "EnvironmentConfig").node, {"data"})));
-    EXPECT_EQ(Canonical(At(Find(docs, "DeploymentRuntimeConfig").node, {"spec"})),
-              Canonical(At(Find(k, "DeploymentRuntimeConfig").node, {"spec"})));
+    for (const char* runtime : {"function-platform", "provider-workloads"}) {
+      const Doc chart = Find(docs, "DeploymentRuntimeConfig", runtime);
+      const Doc overlay = Find(k, "DeploymentRuntimeConfig", runtime);
+      ASSERT_TRUE(chart.node.IsDefined() && overlay.node.IsDefined()) << runtime;
+      EXPECT_EQ(Canonical(At(chart.node, {"spec"})), Canonical(At(overlay.node, {"spec"})))
+          << runtime;
+    }
+    for (const char* kind : {"Provider", "ClusterProviderConfig", "ProviderConfig"}) {
+      EXPECT_EQ(Canonical(At(Find(docs, kind).node, {"spec"})),
+                Canonical(At(Find(k, kind).node, {"spec"})))
+          << kind;
+    }
     if (env != "default") {
       EXPECT_EQ(Str(Find(docs, "Function").node,
                     {"metadata", "labels", "platform.terraforming.io/stage"}),
