@@ -6,7 +6,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider \
+.PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
         format-check clean controlplane-up controlplane-down delivery helmfile-lock
 
 all: build
@@ -64,6 +64,11 @@ fuzz: deps
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
+	@scripts/provider-demo.sh $(BUILD_DIR)
+
+# provider-workloads on its examples, on a throwaway control plane.
+demo-provider: build
+	@scripts/provider-demo.sh $(BUILD_DIR)
 
 bench: build
 	@$(BUILD_DIR)/bench/runfunction_bench $(ARGS)
