@@ -78,5 +78,13 @@ if len(sys.argv) > 5:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(sys.argv[4], sys.argv[5])
     server.socket = context.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
+# Whoever started the server may stop reading once it has the port: the
+# server carries on without a stdout.
+try:
+    sys.stdout.write(f"{server.server_address[1]}\n")
+    sys.stdout.flush()
+except BrokenPipeError:
+    pass
+devnull = os.open(os.devnull, os.O_WRONLY)
+os.dup2(devnull, sys.stdout.fileno())
 server.serve_forever()
