@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/kubectl.h"
 #include "tests/support/render.h"
 #include "tests/support/subprocess.h"
 
@@ -159,15 +160,11 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   static RunResult Kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {KUBECTL_BIN, "--kubeconfig", CONTROLPLANE_KUBECONFIG});
-    return RunCommand(args);
+    return RunKubectl(KUBECTL_BIN, CONTROLPLANE_KUBECONFIG, std::move(args));
   }
 
-  // Namespaced objects can only be dry-run into a namespace that exists.
   void EnsureNamespace(const std::string& ns) {
-    const std::string file = dir_.Write(
-        "ns-" + ns + ".yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-    RunResult r = Kubectl({"apply", "--server-side", "-f", file});
+    RunResult r = testing::EnsureNamespace(KUBECTL_BIN, CONTROLPLANE_KUBECONFIG, dir_, ns);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 

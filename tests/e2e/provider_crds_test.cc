@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/kubectl.h"
 #include "tests/support/render.h"
 #include "tests/support/subprocess.h"
 
@@ -66,14 +67,11 @@ class ProviderCrdsTest : public ::testing::Test {
   }
 
   static RunResult Kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {KUBECTL_BIN, "--kubeconfig", CONTROLPLANE_KUBECONFIG});
-    return RunCommand(args);
+    return RunKubectl(KUBECTL_BIN, CONTROLPLANE_KUBECONFIG, std::move(args));
   }
 
   void EnsureNamespace(const std::string& ns) {
-    const std::string file = dir_.Write(
-        "ns-" + ns + ".yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-    RunResult r = Kubectl({"apply", "--server-side", "-f", file});
+    RunResult r = testing::EnsureNamespace(KUBECTL_BIN, CONTROLPLANE_KUBECONFIG, dir_, ns);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/kubectl.h"
 #include "tests/support/subprocess.h"
 
 namespace platform::testing {
@@ -34,8 +35,7 @@ inline const std::string kProvider = PROVIDER_BIN;
 inline const std::string kTofu = TOFU_BIN;
 
 inline RunResult Kubectl(std::vector<std::string> args) {
-  args.insert(args.begin(), {kKubectl, "--kubeconfig", kKubeconfig});
-  return RunCommand(args, std::chrono::seconds(60));
+  return RunKubectl(kKubectl, kKubeconfig, std::move(args));
 }
 
 inline bool FileHas(const std::string& path, const std::string& content) {
