@@ -258,7 +258,7 @@ class WorkspaceClient : public runtime::ExternalClient {
       at["state"] = {{"serial", current_->serial},
                      {"lineage", current_->lineage},
                      {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
-                     {"versions", store_.Versions()}};
+                     {"versions", current_->versions}};
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
       // Deleting: Delete destroys from the state; no plan is needed. Once
@@ -523,14 +523,13 @@ class WorkspaceClient : public runtime::ExternalClient {
     runtime::ExternalResult result;
     if (!after.empty()) {
       PublishOutputs(mr, after, result.details);
-      const auto saved = store_.Load();
-      if (saved) {
-        mr["status"]["atProvider"]["state"] = {
-            {"serial", saved->serial},
-            {"lineage", saved->lineage},
-            {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
-            {"versions", store_.Versions()}};
-      }
+      // What was just stored: no need to read it back.
+      const State saved = ParseState(after, false);
+      mr["status"]["atProvider"]["state"] = {
+          {"serial", saved.serial},
+          {"lineage", saved.lineage},
+          {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
+          {"versions", store_.Versions()}};
     }
     const Json plan = ObjectAt(ObjectAt(ObjectAt(mr, "status"), "atProvider"), "plan");
     events_.Normal(mr, "Applied",

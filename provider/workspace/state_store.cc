@@ -63,7 +63,7 @@ std::string KeyId(const std::string& key_material) {
   return Sha256Hex("key-id:" + Sha256Hex(key_material)).substr(0, 16);
 }
 
-State ParseState(const std::string& state_json) {
+State ParseState(const std::string& state_json, bool with_checksum) {
   const Json doc = Json::parse(state_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     throw std::runtime_error("the state is not a JSON object");
@@ -76,7 +76,7 @@ State ParseState(const std::string& state_json) {
   if (const auto it = doc.find("lineage"); it != doc.end() && it->is_string()) {
     s.lineage = it->get<std::string>();
   }
-  s.checksum = Sha256Hex(doc.dump());
+  if (with_checksum) s.checksum = Sha256Hex(doc.dump());
   return s;
 }
 
@@ -202,11 +202,15 @@ std::optional<State> StateStore::Load() {
   if (!data.contains(kCurrentKey) || !data[kCurrentKey].is_string()) return std::nullopt;
   bool reseal = false;
   const std::string json = Decode(data[kCurrentKey].get<std::string>(), &reseal);
+  State state;
   try {
-    return ParseState(json);
+    state = ParseState(json, false);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error("state Secret " + Key().String() + ": " + e.what());
   }
+  state.checksum = Annotation(*secret, kChecksumAnnotation);
+  for (const auto& [serial, blob] : HistoryOf(*secret)) state.versions.push_back(serial);
+  return state;
 }
 
 bool StateStore::Save(const std::string& state_json) {

@@ -34,12 +34,15 @@ struct State {
   std::string json;
   int64_t serial = 0;
   std::string lineage;
-  std::string checksum;  // SHA-256 of the canonical JSON
+  std::string checksum;           // SHA-256 of the canonical JSON
+  std::vector<int64_t> versions;  // Load(): the serials of the kept previous versions
 };
 
 // The serial and lineage of an OpenTofu state document (0 and "" when absent);
 // throws std::runtime_error when it is not a JSON object.
-State ParseState(const std::string& state_json);
+// Without `with_checksum` the checksum stays empty (it costs a canonical dump
+// and a hash, which only a save needs).
+State ParseState(const std::string& state_json, bool with_checksum = true);
 // The fingerprint of key material written to kKeyIdAnnotation.
 std::string KeyId(const std::string& key_material);
 
