@@ -8,6 +8,16 @@
 
 namespace platform::fn::renderers {
 
+absl::Status ReadSubjectIdentity(const sdk::Fields& xr, policy::Subject& subject) {
+  PLATFORM_ASSIGN_OR_RETURN(subject.xr_name, xr.String("metadata.name"));
+  PLATFORM_ASSIGN_OR_RETURN(subject.xr_kind, xr.String("kind"));
+  PLATFORM_ASSIGN_OR_RETURN(std::string ns, xr.String("metadata.namespace", ""));
+  PLATFORM_ASSIGN_OR_RETURN(std::string claim_ns,
+                            xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
+  subject.origin_namespace = ns.empty() ? claim_ns : ns;
+  return absl::OkStatus();
+}
+
 absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subject,
                                sdk::Json& user_tags) {
   PLATFORM_ASSIGN_OR_RETURN(subject.environment_class,

@@ -10,6 +10,10 @@
 
 namespace platform::fn::renderers {
 
+// Fills subject.xr_name and xr_kind from the XR, and origin_namespace: the
+// XR's own namespace, or for a claim-based XR its claim's.
+absl::Status ReadSubjectIdentity(const sdk::Fields& xr, policy::Subject& subject);
+
 // Fills subject.environment_class, region, team and cost_center from
 // `params` (the XR's spec.parameters), and `user_tags` with the XR's extra
 // tags. Tags under the platform's prefix are dropped (they are the

@@ -217,12 +217,7 @@ absl::Status ReadSubnets(const sdk::Fields& params, Params& p) {
 
 absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies) {
   Params p;
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_name, xr.String("metadata.name"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_kind, xr.String("kind"));
-  PLATFORM_ASSIGN_OR_RETURN(std::string ns, xr.String("metadata.namespace", ""));
-  PLATFORM_ASSIGN_OR_RETURN(std::string claim_ns,
-                            xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
-  p.subject.origin_namespace = ns.empty() ? claim_ns : ns;
+  PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
 
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
   PLATFORM_RETURN_IF_ERROR(ReadSubjectParams(params, p.subject, p.user_tags));

@@ -300,11 +300,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                                   const Scope& scope) {
   Params p;
   p.scope = scope;
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_name, xr.String("metadata.name"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_kind, xr.String("kind"));
-  PLATFORM_ASSIGN_OR_RETURN(std::string claim_ns,
-                            xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
-  p.subject.origin_namespace = scope.namespaced ? scope.namespace_ : claim_ns;
+  PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
   PLATFORM_ASSIGN_OR_RETURN(p.parent, xr.String("metadata.labels[crossplane.io/composite]", ""));
 
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
@@ -348,7 +344,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
     }
     p.namespace_ = scope.namespace_;
   } else {
-    p.namespace_ = ns_param.empty() ? claim_ns : ns_param;
+    p.namespace_ = ns_param.empty() ? p.subject.origin_namespace : ns_param;
     if (p.namespace_.empty()) {
       return FieldError(JoinPath(params.path(), "namespace"),
                         "required for an XR without the crossplane.io/claim-namespace label: "

@@ -435,11 +435,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
                                   const Scope& scope) {
   Params p;
   p.scope = scope;
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_name, xr.String("metadata.name"));
-  PLATFORM_ASSIGN_OR_RETURN(p.subject.xr_kind, xr.String("kind"));
-  PLATFORM_ASSIGN_OR_RETURN(std::string claim_ns,
-                            xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
-  p.subject.origin_namespace = scope.namespaced ? scope.namespace_ : claim_ns;
+  PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
   PLATFORM_ASSIGN_OR_RETURN(p.parent, xr.String("metadata.labels[crossplane.io/composite]", ""));
   p.name = p.subject.xr_name;
 
@@ -465,7 +461,8 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
 
   p.identifier = Identifier(scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name);
   p.secret_namespace =
-      scope.namespaced ? std::string() : (claim_ns.empty() ? "crossplane-system" : claim_ns);
+      scope.namespaced ? std::string()
+                       : (s.origin_namespace.empty() ? "crossplane-system" : s.origin_namespace);
 
   PLATFORM_ASSIGN_OR_RETURN(p.engine, params.Enum("engine", {"postgres", "mysql", "mariadb"}));
   PLATFORM_ASSIGN_OR_RETURN(std::string mode,
