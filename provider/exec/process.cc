@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,28 +74,29 @@ std::string Resolve(const std::string& program, const std::vector<std::string>& 
   return program;
 }
 
-// Only async-signal-safe calls from here on: the caller may have threads.
-[[noreturn]] void Child(pid_t parent, const char* path, char* const* argv, char* const* envp,
-                        const char* cwd, int out_fd, int err_fd, int fail_fd, int death_signal) {
+// The signal a supervisor gets when the caller dies (PR_SET_PDEATHSIG).
+constexpr int kCallerGone = SIGUSR2;
+
+// In the program's process: signals and descriptors as a fresh program
+// expects them, then exec. Only async-signal-safe calls (the caller may have
+// threads).
+[[noreturn]] void Exec(const char* path, char* const* argv, char* const* envp, const char* cwd,
+                       int out_fd, int err_fd, int fail_fd) {
   auto fail = [fail_fd](int stage) {
     ChildFailure f{stage, errno};
     ssize_t ignored = ::write(fail_fd, &f, sizeof f);
     (void)ignored;
     ::_exit(127);
   };
-  ::setpgid(0, 0);
-  if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0) fail(2);
-  if (::getppid() != parent) ::_exit(127);  // the parent is already gone
-
-  sigset_t all;
-  sigemptyset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction sa {};
     sa.sa_handler = SIG_DFL;
     ::sigaction(sig, &sa, nullptr);
   }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   const int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd < 0) fail(2);
@@ -115,6 +117,80 @@ std::string Resolve(const std::string& program, const std::vector<std::string>& 
   ::execve(path, argv, envp);
   fail(1);
   ::_exit(127);
+}
+
+// The forked child: a single-threaded supervisor that leads the process
+// group, starts the program in it and ends as the program ended.
+//
+// It exists to interrupt the program exactly once when the caller dies. With
+// PR_SET_PDEATHSIG on the program itself, a caller with many threads
+// interrupts it many times: as each of the caller's threads exits the kernel
+// hands the child to the next one and sends the signal again, and OpenTofu
+// takes a second SIGINT as "exit at once", leaving its state unwritten. The
+// supervisor has one thread; it takes the parent-death signal and any stop
+// signal sent to the group (which reached the program too) without dying, and
+// forwards `stop_signal` to the program only if the program has not had one.
+//
+// Only async-signal-safe calls: the caller may have threads.
+[[noreturn]] void Supervise(pid_t parent, const char* path, char* const* argv, char* const* envp,
+                            const char* cwd, int out_fd, int err_fd, int fail_fd, int stop_signal) {
+  auto fail = [fail_fd](int stage) {
+    ChildFailure f{stage, errno};
+    ssize_t ignored = ::write(fail_fd, &f, sizeof f);
+    (void)ignored;
+    ::_exit(127);
+  };
+  ::setpgid(0, 0);
+  // Blocked, then taken with sigwaitinfo: none of these ends the supervisor.
+  sigset_t watched;
+  sigemptyset(&watched);
+  for (int sig : {SIGCHLD, kCallerGone, stop_signal, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+    sigaddset(&watched, sig);
+  }
+  ::sigprocmask(SIG_BLOCK, &watched, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &dfl, nullptr);  // not SIG_IGN: the program must stay waitable
+  if (::prctl(PR_SET_PDEATHSIG, kCallerGone) != 0) fail(2);
+  if (::getppid() != parent) ::_exit(127);  // the caller is already gone
+
+  const pid_t program = ::fork();
+  if (program < 0) fail(2);
+  if (program == 0) Exec(path, argv, envp, cwd, out_fd, err_fd, fail_fd);
+  // The supervisor keeps no descriptor: the caller sees the pipes' end and
+  // the failure pipe's end when the program does.
+  if (::syscall(SYS_close_range, 3u, ~0u, 0) != 0) {
+    const long max = ::sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 ? max : 65536); ++fd) ::close(static_cast<int>(fd));
+  }
+
+  bool interrupted = false;
+  for (;;) {
+    siginfo_t info;
+    const int sig = ::sigwaitinfo(&watched, &info);
+    if (sig < 0) continue;
+    if (sig == kCallerGone) {
+      if (!interrupted) ::kill(program, stop_signal);
+      interrupted = true;
+    } else if (sig != SIGCHLD) {
+      interrupted = true;  // sent to the group: the program had it too
+    } else {
+      int status = 0;
+      if (::waitpid(program, &status, WNOHANG) != program) continue;
+      if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+      // End by the same signal, without a core dump of the supervisor.
+      const int fatal = WTERMSIG(status);
+      const struct rlimit no_core { 0, 0 };
+      ::setrlimit(RLIMIT_CORE, &no_core);
+      ::sigaction(fatal, &dfl, nullptr);
+      sigset_t only;
+      sigemptyset(&only);
+      sigaddset(&only, fatal);
+      ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+      ::kill(::getpid(), fatal);
+      ::_exit(128 + fatal);
+    }
+  }
 }
 
 // Appends data to buf, keeping at most `max` bytes (the last ones).
@@ -170,8 +246,8 @@ ProcessResult Run(const ProcessSpec& spec) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid == 0) {
-    Child(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out, child_err, fail_w.get(),
-          spec.stop_signal);
+    Supervise(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out, child_err,
+              fail_w.get(), spec.stop_signal);
   }
   ::setpgid(pid, pid);  // also in the parent: no race with the signals below
   out_w.Close();

@@ -59,9 +59,10 @@ struct ProcessResult {
 };
 
 // Runs the child to completion. The child runs in its own process group with
-// stdin from /dev/null, no file descriptors of the caller but 0-2, and
-// PR_SET_PDEATHSIG(SIGTERM) so it is interrupted gracefully when the caller
-// dies. When it cannot be started (no such program, bad cwd) the result has
+// stdin from /dev/null and no file descriptors of the caller but 0-2, under
+// a single-threaded supervisor (the group's leader) that gives it
+// `stop_signal` exactly once when the caller dies, unless the group already
+// had a stop signal. When it cannot be started (no such program, bad cwd) the result has
 // exit_code 127 and the reason in `err`. Throws std::system_error only when
 // the caller cannot create pipes or fork.
 ProcessResult Run(const ProcessSpec& spec);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace exec {
 namespace {
@@ -35,6 +36,18 @@ bool Dead(pid_t pid) {
   const size_t paren = content.rfind(')');
   return paren == std::string::npos || content.substr(paren + 2, 1) == "Z" ||
          content.substr(paren + 2, 1) == "X";
+}
+
+// The pid a child wrote to `file` (written whole, then renamed), or 0 when
+// none comes within 5 seconds.
+pid_t WaitForPidFile(const std::string& file) {
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(file);
+    pid_t pid = 0;
+    if (in >> pid && pid != 0) return pid;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return 0;
 }
 
 bool DeadWithin(pid_t pid, milliseconds limit) {
@@ -163,17 +176,61 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
                     "; exec sleep 30"));
     ::_exit(0);
   }
-  pid_t tool = 0;
-  for (int i = 0; i < 300 && tool == 0; ++i) {
-    std::ifstream in(pid_file);
-    if (!(in >> tool)) tool = 0;
-    if (tool == 0) std::this_thread::sleep_for(milliseconds(10));
-  }
+  const pid_t tool = WaitForPidFile(pid_file);
   ASSERT_NE(tool, 0);
   ::kill(caller, SIGKILL);
   ::waitpid(caller, nullptr, 0);
   EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
   std::remove(pid_file.c_str());
+  ::rmdir(dir_template);
+}
+
+// When a caller with many threads is killed, the kernel hands its child from
+// one dying thread to the next and repeats the parent-death signal at each
+// step. OpenTofu takes a second SIGINT as "exit now, without writing the
+// state", so the child must get the stop signal exactly once.
+TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
+  char dir_template[] = "/tmp/process-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([i, &dir] {
+        if (i == 3) {
+          ProcessSpec spec;
+          spec.argv = {INTERRUPT_COUNTER, dir};
+          spec.env = kEnv;
+          spec.stop_signal = SIGINT;
+          spec.stdout_file = dir + "/out";
+          spec.stderr_file = dir + "/err";
+          exec::Run(spec);
+        }
+        for (;;) ::pause();
+      });
+    }
+    for (;;) ::pause();
+  }
+  const pid_t tool = WaitForPidFile(dir + "/pid");
+  ASSERT_NE(tool, 0);
+  ::kill(caller, SIGKILL);
+  ::waitpid(caller, nullptr, 0);
+  auto interrupts = [&] {
+    std::ifstream in(dir + "/interrupts");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  for (int i = 0; i < 500 && interrupts().empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  // Repeats come within microseconds of the first; the counter's handler
+  // takes 200 ms for each, so a second would be written well within this.
+  std::this_thread::sleep_for(milliseconds(1000));
+  ::kill(tool, SIGKILL);
+  EXPECT_EQ(interrupts(), "INT\n");
+  EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
+  for (const char* f : {"/pid", "/interrupts", "/out", "/err"}) std::remove((dir + f).c_str());
   ::rmdir(dir_template);
 }
 
