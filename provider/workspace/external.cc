@@ -36,7 +36,6 @@ using runtime::ReadKey;
 using runtime::StringAt;
 
 constexpr char kPlanFile[] = "tfplan";
-constexpr char kStateFile[] = "terraform.tfstate";
 
 // Everything a run needs, read from the Workspace, its ProviderConfig and
 // the Secrets and ConfigMaps they name, before any run starts.
@@ -398,14 +397,33 @@ class WorkspaceClient : public runtime::ExternalClient {
                           "Recovered state serial " + std::to_string(serial) +
                               " written by an interrupted run");
         }
+        ReportUntracked(mr, text);
       } else {
         spdlog::warn(
             "workspace {}: the interrupted run's state file is unreadable; the stored "
             "state stands",
             s_.uid);
+        ReportUntracked(mr, stored ? stored->json : "");
       }
     }
     fs::remove_all(dir_, ec);
+  }
+
+  // A run that was killed before it could write its state (OpenTofu writes
+  // at once when interrupted, else at most every 20 seconds): what it
+  // created since is in its log but not in `state`. Named in an event, so an
+  // operator can import or remove it before it is created again.
+  void ReportUntracked(Json& mr, const std::string& state) {
+    const std::vector<std::string> untracked =
+        UntrackedResources(ReadFile(dir_ / kStdoutLog), state);
+    if (untracked.empty()) return;
+    std::string list;
+    for (const auto& r : untracked) list += (list.empty() ? "" : ", ") + r;
+    const std::string message =
+        "A run was killed before it wrote its state; the state does not hold what it created: " +
+        list + ". Import or remove them, or they will be created again";
+    spdlog::error("workspace {}: {}", s_.uid, message);
+    events_.Warning(mr, "UntrackedResources", message);
   }
 
   void Rollback(Json& mr) {
@@ -514,6 +532,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     // still have created things.
     const std::string after = SaveState();
     if (!run.ok) {
+      ReportUntracked(mr, after.empty() && current_ ? current_->json : after);
       RecordRun(mr, "Apply", false, started, run.error);
       runtime::SetCondition(mr, runtime::Unavailable(run.error), clock_.Now());
       events_.Warning(mr, "ApplyFailed", run.error);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 
 #include "provider/exec/process.h"
@@ -15,6 +16,20 @@ namespace workspace {
 namespace {
 
 using nlohmann::json;
+
+// Calls `fn` with every message of tofu's -json output (one JSON object a
+// line) whose "type" is `type`; other lines are skipped.
+template <typename Fn>
+void ForEachMessage(const std::string& lines, const char* type, Fn fn) {
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    const json line = json::parse(lines.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (!line.is_discarded() && line.is_object() && line.value("type", "") == type) fn(line);
+  }
+}
 
 std::string OneLine(const std::string& text) {
   std::string out;
@@ -107,20 +122,65 @@ std::string Redact(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
+namespace {
+
+// "module.a.type.name[0]" / "type.name[\"key\"]": how tofu's hooks name an
+// instance of a managed resource in a state document.
+std::set<std::string> InstanceAddresses(const std::string& state_json) {
+  std::set<std::string> addresses;
+  const json doc = json::parse(state_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return addresses;
+  const json resources = doc.value("resources", json::array());
+  if (!resources.is_array()) return addresses;
+  for (const auto& r : resources) {
+    if (!r.is_object() || r.value("mode", "") != "managed") continue;
+    std::string base = r.value("module", "");
+    if (!base.empty()) base += ".";
+    base += r.value("type", "") + "." + r.value("name", "");
+    const json instances = r.value("instances", json::array());
+    if (!instances.is_array()) continue;
+    for (const auto& i : instances) {
+      if (!i.is_object() || !i.contains("index_key")) {
+        addresses.insert(base);
+      } else if (i["index_key"].is_number_integer()) {
+        addresses.insert(base + "[" + std::to_string(i["index_key"].get<int64_t>()) + "]");
+      } else {
+        addresses.insert(base + "[" + i["index_key"].dump() + "]");
+      }
+    }
+  }
+  return addresses;
+}
+
+}  // namespace
+
+std::vector<std::string> UntrackedResources(const std::string& stdout_lines,
+                                            const std::string& state_json) {
+  const std::set<std::string> tracked = InstanceAddresses(state_json);
+  std::vector<std::string> untracked;
+  ForEachMessage(stdout_lines, "apply_complete", [&](const json& line) {
+    const json hook = line.value("hook", json::object());
+    if (!hook.is_object() || hook.value("action", "") != "create") return;
+    const json resource = hook.value("resource", json::object());
+    const std::string address = resource.is_object() ? resource.value("addr", "") : "";
+    if (address.empty() || tracked.count(address) != 0) return;
+    std::string entry = address;
+    const json id = hook.value("id_value", json());
+    if (id.is_string() && !id.get<std::string>().empty()) {
+      entry += " (" + hook.value("id_key", std::string("id")) + "=" + id.get<std::string>() + ")";
+    }
+    untracked.push_back(entry);
+  });
+  return untracked;
+}
+
 std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::string& stderr_text,
                                const std::vector<std::string>& secrets) {
   std::vector<std::string> errors;
-  size_t start = 0;
-  while (start < stdout_lines.size() && errors.size() < 2) {
-    size_t end = stdout_lines.find('\n', start);
-    if (end == std::string::npos) end = stdout_lines.size();
-    const json line = json::parse(stdout_lines.substr(start, end - start), nullptr, false);
-    start = end + 1;
-    if (line.is_discarded() || !line.is_object() || line.value("type", "") != "diagnostic") {
-      continue;
-    }
+  ForEachMessage(stdout_lines, "diagnostic", [&](const json& line) {
+    if (errors.size() >= 2) return;
     const json d = line.value("diagnostic", json::object());
-    if (!d.is_object() || d.value("severity", "") != "error") continue;
+    if (!d.is_object() || d.value("severity", "") != "error") return;
     std::string text = OneLine(d.value("summary", ""));
     const std::string detail = OneLine(d.value("detail", ""));
     if (!detail.empty()) text += (text.empty() ? "" : ": ") + detail;
@@ -134,7 +194,7 @@ std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::strin
       text += ")";
     }
     if (std::find(errors.begin(), errors.end(), text) == errors.end()) errors.push_back(text);
-  }
+  });
   std::string message;
   for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
   if (message.empty()) {
@@ -183,8 +243,8 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
   // Files, not pipes: if the provider dies mid-run, OpenTofu is interrupted
   // (the stop signal above) and writes its state instead of dying on a
   // broken pipe; the next reconcile recovers that state.
-  spec.stdout_file = options_.dir + "/.tofu-stdout.log";
-  spec.stderr_file = options_.dir + "/.tofu-stderr.log";
+  spec.stdout_file = options_.dir + "/" + kStdoutLog;
+  spec.stderr_file = options_.dir + "/" + kStderrLog;
   Outcome outcome;
   if (options_.timeout.count() > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -244,22 +304,13 @@ PlanResult Tofu::Plan(const std::string& plan_file) {
     return r;
   }
   r.changes = code == 2;
-  size_t start = 0;
-  const std::string& out = o.process.out;
-  while (start < out.size()) {
-    size_t end = out.find('\n', start);
-    if (end == std::string::npos) end = out.size();
-    const json line = json::parse(out.substr(start, end - start), nullptr, false);
-    start = end + 1;
-    if (line.is_discarded() || !line.is_object() || line.value("type", "") != "change_summary") {
-      continue;
-    }
+  ForEachMessage(o.process.out, "change_summary", [&](const json& line) {
     const json c = line.value("changes", json::object());
-    if (!c.is_object()) continue;
+    if (!c.is_object()) return;
     r.add = c.value("add", 0);
     r.change = c.value("change", 0);
     r.destroy = c.value("remove", 0);
-  }
+  });
   return r;
 }
 

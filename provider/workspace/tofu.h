@@ -15,6 +15,10 @@
 namespace workspace {
 
 inline constexpr char kStateFile[] = "terraform.tfstate";
+// Where each command's -json lines and stderr go (files, not pipes: see
+// exec::ProcessSpec::stdout_file); overwritten by the next command.
+inline constexpr char kStdoutLog[] = ".tofu-stdout.log";
+inline constexpr char kStderrLog[] = ".tofu-stderr.log";
 inline constexpr size_t kMaxErrorLength = 400;
 
 struct RunResult {
@@ -89,6 +93,13 @@ std::string Redact(std::string text, const std::vector<std::string>& secrets);
 // redacted and at most kMaxErrorLength characters.
 std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::string& stderr_text,
                                const std::vector<std::string>& secrets);
+
+// The resources a tofu -json apply reported as created ("apply_complete"
+// with action "create") that `state_json` does not hold, as
+// "address (id_key=id_value)", in order: what a run killed before it could
+// write its state created (any state text that is not JSON holds nothing).
+std::vector<std::string> UntrackedResources(const std::string& stdout_lines,
+                                            const std::string& state_json);
 
 struct Output {
   nlohmann::json value;

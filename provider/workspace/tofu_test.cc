@@ -239,6 +239,31 @@ TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
   EXPECT_EQ(Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
 }
 
+TEST(TofuStateTest, UntrackedResourcesAreCreatedOnesTheStateLacks) {
+  const std::string lines =
+      R"({"type":"apply_start","hook":{"resource":{"addr":"terraform_data.a"},"action":"create"}})"
+      "\n"
+      R"({"type":"apply_complete","hook":{"resource":{"addr":"terraform_data.a"},"action":"create","id_key":"id","id_value":"ff93"}})"
+      "\n"
+      R"({"type":"apply_complete","hook":{"resource":{"addr":"terraform_data.b"},"action":"update","id_key":"id","id_value":"77"}})"
+      "\n"
+      "not json\n"
+      R"({"type":"apply_complete","hook":{"resource":{"addr":"module.m.null_resource.c[0]"},"action":"create"}})"
+      "\n"
+      R"({"type":"apply_complete","hook":{"resource":{"addr":"x.y[\"k\"]"},"action":"create"}})";
+  const std::vector<std::string> all = {"terraform_data.a (id=ff93)", "module.m.null_resource.c[0]",
+                                        "x.y[\"k\"]"};
+  EXPECT_EQ(UntrackedResources(lines, ""), all);
+  EXPECT_EQ(UntrackedResources(lines, "{\"resou"), all);
+  const std::string state = R"({"resources": [
+    {"mode": "managed", "type": "terraform_data", "name": "a", "instances": [{}]},
+    {"mode": "managed", "module": "module.m", "type": "null_resource", "name": "c",
+     "instances": [{"index_key": 0}]},
+    {"mode": "data", "type": "x", "name": "y", "instances": [{"index_key": "k"}]}]})";
+  EXPECT_EQ(UntrackedResources(lines, state), (std::vector<std::string>{"x.y[\"k\"]"}));
+  EXPECT_TRUE(UntrackedResources("", state).empty());
+}
+
 TEST(TofuStateTest, OutputsAndResourceCount) {
   const std::string state = R"({
     "version": 4, "serial": 3, "lineage": "l",

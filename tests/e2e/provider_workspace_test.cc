@@ -47,6 +47,28 @@ output "token" {
 }
 )";
 
+// A module with a fast resource and a slow one: the provider is killed while
+// the slow one is being created. The fast one must survive in the state: its
+// provisioner appends to a log, so re-creating it would show.
+constexpr char kSlowModule[] = R"(variable "dir" { type = string }
+resource "terraform_data" "first" {
+  input = "first"
+  provisioner "local-exec" {
+    command = "echo created >> \"$DIR/first.log\""
+    environment = { DIR = var.dir }
+  }
+}
+resource "terraform_data" "slow" {
+  input      = "slow"
+  depends_on = [terraform_data.first]
+  provisioner "local-exec" {
+    command = "touch \"$DIR/slow.started\"; if [ ! -e \"$DIR/slow.once\" ]; then touch \"$DIR/slow.once\"; sleep 30; fi; echo done > \"$DIR/slow.txt\""
+    environment = { DIR = var.dir }
+  }
+}
+output "done" { value = terraform_data.slow.output }
+)";
+
 class ProviderWorkspaceTest : public ProviderTest {
  protected:
   // A cluster-scoped Workspace of kFileModule writing `content` to `path`.
@@ -63,6 +85,20 @@ class ProviderWorkspaceTest : public ProviderTest {
            "    vars:\n    - {key: path, value: " + path +
            "}\n    - {key: content, value: " + content + "}\n    - {key: token, value: tok-" +
            content + "}\n";
+  }
+
+  // A cluster-scoped Workspace of kSlowModule with its files in `infra`,
+  // applied; returns once its slow resource is being created.
+  void ApplySlowWorkspace(const std::string& name, const std::string& infra) {
+    fs::create_directories(infra);
+    created_.emplace_back("workspaces.terraform.workloads.terraforming.io", name);
+    Apply("ws",
+          "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+          "metadata:\n  name: " +
+              name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+              "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kSlowModule, 6) +
+              "    vars:\n    - {key: dir, value: " + infra + "}\n");
+    ASSERT_TRUE(Eventually([&] { return fs::exists(infra + "/slow.started"); }));
   }
 
   std::string StateSecret(const Json& ws) {
@@ -227,41 +263,11 @@ TEST_F(ProviderWorkspaceTest, AWrongModuleGivesAClearConditionNotACrash) {
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 60s));
 }
 
-// A module with a fast resource and a slow one: the provider is killed while
-// the slow one is being created. The fast one must survive in the state: its
-// provisioner appends to a log, so re-creating it would show.
-constexpr char kSlowModule[] = R"(variable "dir" { type = string }
-resource "terraform_data" "first" {
-  input = "first"
-  provisioner "local-exec" {
-    command = "echo created >> \"$DIR/first.log\""
-    environment = { DIR = var.dir }
-  }
-}
-resource "terraform_data" "slow" {
-  input      = "slow"
-  depends_on = [terraform_data.first]
-  provisioner "local-exec" {
-    command = "touch \"$DIR/slow.started\"; if [ ! -e \"$DIR/slow.once\" ]; then touch \"$DIR/slow.once\"; sleep 30; fi; echo done > \"$DIR/slow.txt\""
-    environment = { DIR = var.dir }
-  }
-}
-output "done" { value = terraform_data.slow.output }
-)";
-
 TEST_F(ProviderWorkspaceTest, AKillDuringApplyIsRecoveredWithoutLosingState) {
   StartProvider();
   const std::string infra = dir_.path() + "/infra";
-  fs::create_directories(infra);
   const std::string name = "crash-" + suffix_;
-  created_.emplace_back(kWs, name);
-  Apply("ws",
-        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
-        "metadata:\n  name: " +
-            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
-            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kSlowModule, 6) +
-            "    vars:\n    - {key: dir, value: " + infra + "}\n");
-  ASSERT_TRUE(Eventually([&] { return fs::exists(infra + "/slow.started"); }));
+  ASSERT_NO_FATAL_FAILURE(ApplySlowWorkspace(name, infra));
   ASSERT_TRUE(FileHas(infra + "/first.log", "created\n"));
   // kill -9: no chance to clean up or to record anything.
   ::kill(provider_->pid(), SIGKILL);
@@ -289,6 +295,57 @@ TEST_F(ProviderWorkspaceTest, AKillDuringApplyIsRecoveredWithoutLosingState) {
   ASSERT_TRUE(lease.is_object());
   EXPECT_EQ(lease["spec"].value("holderIdentity", ""), "");
 
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+}
+
+// The processes whose working folder is `cwd` and whose name is `comm`.
+std::vector<pid_t> ProcessesIn(const std::string& cwd, const std::string& comm) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::error_code link_ec;
+    if (fs::read_symlink(entry.path() / "cwd", link_ec).string() != cwd) continue;
+    std::ifstream in(entry.path() / "comm");
+    std::string process;
+    if (std::getline(in, process) && process == comm) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// OpenTofu itself killed hard (what the OOM killer does) while the provider
+// lives: it had no chance to write its state, so what it created is not in
+// it. The provider names those resources in an event instead of silently
+// creating them again.
+TEST_F(ProviderWorkspaceTest, AHardKillOfOpenTofuNamesTheResourcesItsStateLacks) {
+  StartProvider();
+  const std::string infra = dir_.path() + "/infra-hard";
+  const std::string name = "hardkill-" + suffix_;
+  ASSERT_NO_FATAL_FAILURE(ApplySlowWorkspace(name, infra));
+  const std::string work =
+      dir_.path() + "/work/" + Get(kWs, name)["metadata"]["uid"].get<std::string>();
+  const std::vector<pid_t> tofu = ProcessesIn(work, "tofu");
+  ASSERT_EQ(tofu.size(), 1u);
+  ::kill(tofu[0], SIGKILL);
+
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& e : Events(name, "default")) {
+      if (e.value("reason", "") == "UntrackedResources") message = e.value("message", "");
+    }
+    return !message.empty();
+  })) << log_;
+  EXPECT_NE(message.find("terraform_data.first (id="), std::string::npos) << message;
+  EXPECT_EQ(message.find("terraform_data.slow"), std::string::npos) << message;
+  EXPECT_TRUE(provider_->running());
+  // The provider carries on; the event's warning was true: `first` is
+  // created a second time.
+  ASSERT_TRUE(Eventually(
+      [&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(infra + "/slow.txt", "done\n"); },
+      120s));
+  EXPECT_EQ(ReadFile(infra + "/first.log"), "created\ncreated\n");
   ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
