@@ -326,7 +326,9 @@ TEST_F(ProviderWorkspaceTest, AHardKillOfOpenTofuNamesTheResourcesItsStateLacks)
   ASSERT_NO_FATAL_FAILURE(ApplySlowWorkspace(name, infra));
   const std::string work =
       dir_.path() + "/work/" + Get(kWs, name)["metadata"]["uid"].get<std::string>();
-  const std::vector<pid_t> tofu = ProcessesIn(work, "tofu");
+  // The kernel keeps 15 characters of a program's name.
+  const std::vector<pid_t> tofu =
+      ProcessesIn(fs::canonical(work).string(), fs::path(kTofu).filename().string().substr(0, 15));
   ASSERT_EQ(tofu.size(), 1u);
   ::kill(tofu[0], SIGKILL);
 
