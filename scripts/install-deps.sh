@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   clang libclang-rt-14-dev clang-format
   golang-go python3-yaml ansible-core
+  # a real sshd serving a private Git repository to the provider's tests
+  openssh-server openssh-client
   # podman and what it needs to build, run and publish ports of the
   # function's image as root (apt-get runs with --no-install-recommends)
   podman runc conmon netavark aardvark-dns containernetworking-plugins iptables nftables

@@ -269,15 +269,10 @@ class AnsibleClient : public runtime::ExternalClient {
     fs::create_directories(dir_);
     ::chmod(dir_.c_str(), 0700);
     prepared_ = true;
-    // Credentials first: git may need its own (.git-credentials).
+    // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    for (const auto& [name, content] : s_.credentials) {
-      workspace::WritePrivateFile((dir_ / name).string(), content);
-      if (name == workspace::kGitCredentialsFile) {
-        const auto extra = workspace::GitCredentialEnv((dir_ / name).string());
-        git_env.insert(git_env.end(), extra.begin(), extra.end());
-      }
-    }
+    const auto git_auth = workspace::WriteCredentialFiles(dir_.string(), s_.credentials);
+    git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
     if (s_.source == "Git") {
       const GitPlaybook source =
           PrepareGitPlaybook(dir_.string(), s_.git.url, s_.git.ref, s_.git.path,

@@ -451,15 +451,10 @@ class WorkspaceClient : public runtime::ExternalClient {
   void Prepare(Json& mr) {
     fs::create_directories(dir_);
     ::chmod(dir_.c_str(), 0700);
-    // Credentials first: git may need its own (.git-credentials).
+    // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    for (const auto& [name, content] : s_.files) {
-      WriteFile(dir_ / name, content);
-      if (name == kGitCredentialsFile) {
-        const auto extra = GitCredentialEnv((dir_ / name).string());
-        git_env.insert(git_env.end(), extra.begin(), extra.end());
-      }
-    }
+    const auto git_auth = WriteCredentialFiles(dir_.string(), s_.files);
+    git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
     SourceResult source;
     if (s_.source == "Git") {
       source = PrepareGit(dir_.string(), s_.git, (fs::path(options_.cache_root) / "git").string(),

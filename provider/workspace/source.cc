@@ -161,6 +161,59 @@ std::vector<std::string> GitCredentialEnv(const std::string& credentials_file) {
           "GIT_CONFIG_VALUE_0=store --file=" + credentials_file};
 }
 
+namespace {
+
+// `text` as one shell word (GIT_SSH_COMMAND goes through the shell).
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::vector<std::string> GitSshEnv(const std::string& key_file,
+                                   const std::string& known_hosts_file) {
+  return {"GIT_SSH_COMMAND=ssh -F /dev/null -i " + ShellQuote(key_file) +
+          " -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes"
+          " -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null"
+          " -o UserKnownHostsFile=" +
+          ShellQuote(known_hosts_file)};
+}
+
+std::vector<std::string> WriteCredentialFiles(
+    const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> env;
+  bool key = false, known_hosts = false;
+  for (const auto& [name, content] : files) {
+    const std::string path = dir + "/" + name;
+    if (name == kGitSshKeyFile) {
+      // OpenSSH reads no key whose last line lacks its newline, and a
+      // Secret made with --from-literal has none.
+      key = true;
+      WritePrivateFile(path, !content.empty() && content.back() != '\n' ? content + "\n" : content);
+      continue;
+    }
+    WritePrivateFile(path, content);
+    if (name == kGitKnownHostsFile) known_hosts = true;
+    if (name == kGitCredentialsFile) {
+      const auto extra = GitCredentialEnv(path);
+      env.insert(env.end(), extra.begin(), extra.end());
+    }
+  }
+  if (key && !known_hosts) {
+    throw std::runtime_error(std::string("the ProviderConfig's credential ") + kGitSshKeyFile +
+                             " needs one named " + kGitKnownHostsFile +
+                             " with the Git server's host keys (ssh-keyscan output): no host is "
+                             "trusted on first use");
+  }
+  if (key) {
+    const auto extra = GitSshEnv(dir + "/" + kGitSshKeyFile, dir + "/" + kGitKnownHostsFile);
+    env.insert(env.end(), extra.begin(), extra.end());
+  }
+  return env;
+}
+
 SourceResult PrepareGit(const std::string& dir, const GitSource& source,
                         const std::string& cache_dir, std::vector<std::string> env,
                         const GitOptions& options) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace workspace {
@@ -44,6 +45,26 @@ inline constexpr char kGitCredentialsFile[] = ".git-credentials";
 // (credential.helper "store --file=..." through GIT_CONFIG_COUNT, so no
 // configuration file is written and nothing shows on a command line).
 std::vector<std::string> GitCredentialEnv(const std::string& credentials_file);
+
+// The file names ProviderConfig credentials take to be git's SSH key (an
+// OpenSSH private key without a passphrase) and the host keys git's ssh
+// trusts (known_hosts format). A key needs the host keys: no host is trusted
+// on first use.
+inline constexpr char kGitSshKeyFile[] = ".git-ssh-key";
+inline constexpr char kGitKnownHostsFile[] = ".git-known-hosts";
+
+// Environment that makes git's ssh authenticate with `key_file` only (no
+// agent, no user or system configuration, no prompt) and trust only the
+// hosts in `known_hosts_file`, through GIT_SSH_COMMAND.
+std::vector<std::string> GitSshEnv(const std::string& key_file,
+                                   const std::string& known_hosts_file);
+
+// Writes the files a ProviderConfig puts in the working folder `dir` (0600)
+// and returns what git's environment needs for those that are git's:
+// GitCredentialEnv for kGitCredentialsFile, GitSshEnv for kGitSshKeyFile.
+// Throws std::runtime_error when a key comes without kGitKnownHostsFile.
+std::vector<std::string> WriteCredentialFiles(
+    const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files);
 
 SourceResult PrepareGit(const std::string& dir, const GitSource& source,
                         const std::string& cache_dir, std::vector<std::string> env,

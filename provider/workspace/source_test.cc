@@ -1,7 +1,11 @@
 #include "provider/workspace/source.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +123,158 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
+}
+
+// A private repository behind a real sshd (run as this user on a loopback
+// port, with a host key and an authorized key of its own): fetched with a
+// ProviderConfig's .git-ssh-key and .git-known-hosts, refused when the host
+// key is not the one known.
+class GitSshTest : public GitSourceTest {
+ protected:
+  void SetUp() override {
+    GitSourceTest::SetUp();
+    ASSERT_TRUE(std::filesystem::exists(kSshd))
+        << kSshd << " is missing: scripts/install-deps.sh installs openssh-server";
+    Git({"clone", "-q", "--bare", repo.path(), served / "app.git"});
+    for (const char* key : {"host_key", "client_key", "other_key"}) {
+      exec::ProcessSpec keygen;
+      keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / key};
+      keygen.env = env;
+      ASSERT_TRUE(exec::Run(keygen).ok()) << key;
+    }
+    WriteFile(keys / "authorized_keys", ReadFile(keys / "client_key.pub"));
+    port = FreePort();
+    ASSERT_GT(port, 0);
+    // Run as root, sshd wants its privilege separation folder.
+    if (::geteuid() == 0) std::filesystem::create_directories("/run/sshd");
+    const std::string user = User();
+    WriteFile(keys / "sshd_config",
+              "ListenAddress 127.0.0.1:" + std::to_string(port) + "\nHostKey " + keys / "host_key" +
+                  "\nAuthorizedKeysFile " + keys / "authorized_keys" +
+                  "\nPidFile none\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
+                  "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+                  "AllowUsers " +
+                  user + "\nLogLevel ERROR\n");
+    server = ::fork();
+    ASSERT_GE(server, 0);
+    if (server == 0) {
+      const std::string config = keys / "sshd_config";
+      ::execl(kSshd, kSshd, "-D", "-e", "-f", config.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ASSERT_TRUE(Listening(port)) << "sshd did not start";
+    private_url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + (served / "app.git");
+    const std::string host_key = ReadFile(keys / "host_key.pub");
+    known_hosts = "[127.0.0.1]:" + std::to_string(port) + " " +
+                  host_key.substr(0, host_key.find(' ', host_key.find(' ') + 1)) + "\n";
+  }
+  void TearDown() override {
+    if (server > 0) {
+      ::kill(server, SIGTERM);
+      ::waitpid(server, nullptr, 0);
+    }
+  }
+
+  static int FreePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    ::close(fd);
+    return port;
+  }
+
+  static bool Listening(int port) {
+    for (int i = 0; i < 500; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(fd);
+      if (up) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  static std::string User() {
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw != nullptr ? pw->pw_name : "root";
+  }
+
+  static constexpr char kSshd[] = "/usr/sbin/sshd";
+  TempDir served, keys;
+  pid_t server = -1;
+  int port = 0;
+  std::string private_url, known_hosts;
+};
+
+TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
+  // The key as a Secret made with --from-literal holds it: no final newline.
+  std::string key = ReadFile(keys / "client_key");
+  key.pop_back();
+  TempDir creds;
+  std::vector<std::string> with = env;
+  for (const auto& e : WriteCredentialFiles(
+           creds.path(), {{kGitSshKeyFile, key}, {kGitKnownHostsFile, known_hosts}})) {
+    with.push_back(e);
+  }
+  TempDir out;
+  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  EXPECT_EQ(r.commit, first);
+  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+
+  // A server whose host key is not the known one is refused.
+  TempDir other_creds, other_cache, other_out;
+  std::vector<std::string> wrong_host = env;
+  const std::string other = ReadFile(keys / "other_key.pub");
+  for (const auto& e :
+       WriteCredentialFiles(other_creds.path(),
+                            {{kGitSshKeyFile, key},
+                             {kGitKnownHostsFile,
+                              "[127.0.0.1]:" + std::to_string(port) + " " +
+                                  other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})) {
+    wrong_host.push_back(e);
+  }
+  const std::string refused = ErrorOf([&] {
+    PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host);
+  });
+  EXPECT_FALSE(refused.empty()) << "a host with an unknown key was trusted";
+  EXPECT_EQ(refused.find("PRIVATE KEY"), std::string::npos) << refused;
+
+  // Without a key nothing is fetched.
+  TempDir bare_cache, bare_out;
+  EXPECT_FALSE(ErrorOf([&] {
+                 PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env);
+               }).empty());
+}
+
+TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
+  TempDir dir;
+  const std::string error = ErrorOf([&] {
+    WriteCredentialFiles(dir.path(), {{kGitSshKeyFile, "-----BEGIN KEY-----"}});
+  });
+  EXPECT_NE(error.find(kGitKnownHostsFile), std::string::npos) << error;
+  EXPECT_NE(error.find(kGitSshKeyFile), std::string::npos) << error;
+
+  const auto env = WriteCredentialFiles(
+      dir.path(), {{kGitCredentialsFile, "https://u:t@h\n"}, {"provider-config.tf", "x"}});
+  EXPECT_EQ(env, GitCredentialEnv(dir / kGitCredentialsFile));
+  EXPECT_EQ(std::filesystem::status(dir / "provider-config.tf").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Paths are quoted for the shell git runs ssh through.
+  const auto ssh = GitSshEnv("/a b/it's", "/k");
+  ASSERT_EQ(ssh.size(), 1u);
+  EXPECT_NE(ssh[0].find("-i '/a b/it'\\''s'"), std::string::npos) << ssh[0];
 }
 
 TEST_F(GitSourceTest, AtATag) {
