@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/subprocess.h"
+
 namespace exec {
 namespace {
 
@@ -166,9 +168,8 @@ TEST(ProcessTest, CancelInterruptsTheChild) {
 }
 
 TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
-  char dir_template[] = "/tmp/process-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string pid_file = std::string(dir_template) + "/pid";
+  const platform::testing::TempDir temp;
+  const std::string pid_file = temp.path() + "/pid";
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
   if (caller == 0) {
@@ -181,8 +182,6 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
   ::kill(caller, SIGKILL);
   ::waitpid(caller, nullptr, 0);
   EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
-  std::remove(pid_file.c_str());
-  ::rmdir(dir_template);
 }
 
 // When a caller with many threads is killed, the kernel hands its child from
@@ -190,9 +189,8 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
 // step. OpenTofu takes a second SIGINT as "exit now, without writing the
 // state", so the child must get the stop signal exactly once.
 TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
-  char dir_template[] = "/tmp/process-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  const platform::testing::TempDir temp;
+  const std::string& dir = temp.path();
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
   if (caller == 0) {
@@ -230,8 +228,6 @@ TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
   ::kill(tool, SIGKILL);
   EXPECT_EQ(interrupts(), "INT\n");
   EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
-  for (const char* f : {"/pid", "/interrupts", "/out", "/err"}) std::remove((dir + f).c_str());
-  ::rmdir(dir_template);
 }
 
 TEST(ProcessTest, StopSignalIsConfigurable) {
@@ -273,9 +269,8 @@ TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
 }
 
 TEST(ProcessTest, OutputFilesAreReadBack) {
-  char dir_template[] = "/tmp/process-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  const platform::testing::TempDir temp;
+  const std::string& dir = temp.path();
   std::vector<std::string> lines;
   ProcessSpec spec = Shell("echo one; echo two; echo oops >&2; exit 3");
   spec.stdout_file = dir + "/out";
@@ -286,18 +281,14 @@ TEST(ProcessTest, OutputFilesAreReadBack) {
   EXPECT_EQ(r.out, "one\ntwo\n");
   EXPECT_EQ(r.err, "oops\n");
   EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
-  std::remove(spec.stdout_file.c_str());
-  std::remove(spec.stderr_file.c_str());
-  ::rmdir(dir_template);
 }
 
 // With pipes, a child that logs after its caller died is killed by SIGPIPE
 // before it can finish; with output files it handles the stop signal and
 // finishes its work (OpenTofu writing its state).
 TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
-  char dir_template[] = "/tmp/process-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
+  const platform::testing::TempDir temp;
+  const std::string& dir = temp.path();
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
   if (caller == 0) {
@@ -328,8 +319,6 @@ TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
   std::string first;
   std::getline(out, first);
   EXPECT_EQ(first, "interrupted");
-  for (const char* f : {"/state", "/out", "/err", "/started"}) std::remove((dir + f).c_str());
-  ::rmdir(dir_template);
 }
 
 }  // namespace

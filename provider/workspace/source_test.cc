@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "provider/exec/process.h"
 #include "provider/workspace/test_dir.h"
+#include "tests/support/subprocess.h"
 
 namespace workspace {
 namespace {
@@ -143,7 +143,7 @@ class GitSshTest : public GitSourceTest {
       ASSERT_TRUE(exec::Run(keygen).ok()) << key;
     }
     WriteFile(keys / "authorized_keys", ReadFile(keys / "client_key.pub"));
-    port = FreePort();
+    port = platform::testing::FreePort();
     ASSERT_GT(port, 0);
     // Run as root, sshd wants its privilege separation folder.
     if (::geteuid() == 0) std::filesystem::create_directories("/run/sshd");
@@ -162,7 +162,8 @@ class GitSshTest : public GitSourceTest {
       ::execl(kSshd, kSshd, "-D", "-e", "-f", config.c_str(), nullptr);
       ::_exit(127);
     }
-    ASSERT_TRUE(Listening(port)) << "sshd did not start";
+    ASSERT_TRUE(platform::testing::WaitForPort(port, std::chrono::seconds(5)))
+        << "sshd did not start";
     private_url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + (served / "app.git");
     const std::string host_key = ReadFile(keys / "host_key.pub");
     known_hosts = "[127.0.0.1]:" + std::to_string(port) + " " +
@@ -173,36 +174,6 @@ class GitSshTest : public GitSourceTest {
       ::kill(server, SIGTERM);
       ::waitpid(server, nullptr, 0);
     }
-  }
-
-  static int FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-    ::close(fd);
-    return port;
-  }
-
-  static bool Listening(int port) {
-    for (int i = 0; i < 500; ++i) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(static_cast<uint16_t>(port));
-      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-      ::close(fd);
-      if (up) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
   }
 
   static std::string User() {
