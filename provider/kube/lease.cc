@@ -18,6 +18,20 @@ std::string HolderOf(const Json& lease) {
   return holder.is_string() ? holder.get<std::string>() : "";
 }
 
+// Renews a held lock once. True while it is still ours: renewed, or the
+// renewal failed (an API error) less than a lease duration after the last
+// success. `what` names the lock's use in the log.
+bool RenewOnce(LeaseLock& lock, SteadyClock::time_point& last_renewal, const char* what) {
+  try {
+    if (!lock.Renew()) return false;
+    last_renewal = SteadyClock::now();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("{} {}: renewal failed: {}", what, lock.key().String(), e.what());
+  }
+  return SteadyClock::now() - last_renewal <= lock.duration();
+}
+
 }  // namespace
 
 LeaseLock::LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease,
@@ -201,17 +215,7 @@ void LeaseHolder::RenewLoop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
     lock.unlock();
-    bool ours = true;
-    try {
-      if (lock_.Renew()) {
-        last_renewal = SteadyClock::now();
-      } else {
-        ours = false;
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("lease {}: renewal failed: {}", lock_.key().String(), e.what());
-    }
-    if (!ours || SteadyClock::now() - last_renewal > lock_.duration()) {
+    if (!RenewOnce(lock_, last_renewal, "lease")) {
       spdlog::warn("lease {}: lost by {} (holder now {})", lock_.key().String(), lock_.identity(),
                    lock_.Holder());
       lost_ = true;
@@ -258,23 +262,13 @@ void LeaderElector::Run(const std::function<void()>& on_started_leading,
 
   // Stay the leader.
   auto last_renewal = SteadyClock::now();
-  bool ours = true;
   while (Wait(options_.retry_period)) {
-    try {
-      if (lock_.Renew()) {
-        last_renewal = SteadyClock::now();
-      } else {
-        ours = false;
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("leader election {}: renewal failed: {}", lock_.key().String(), e.what());
-    }
-    if (!ours || SteadyClock::now() - last_renewal > options_.lease_duration) break;
+    if (!RenewOnce(lock_, last_renewal, "leader election")) break;
   }
   leading_ = false;
   spdlog::info("leader election {}: {} stopped leading", lock_.key().String(), lock_.identity());
   if (on_stopped_leading) on_stopped_leading();
-  if (ours) lock_.Release();
+  lock_.Release();  // a no-op when another holder has it
 }
 
 }  // namespace kube
