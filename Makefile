@@ -15,11 +15,13 @@ deps:
 	@scripts/install-deps.sh
 
 tools: deps
-	@for t in crossplane kube-apiserver kubectl etcd helm helmfile tofu; do scripts/tools.sh $$t >/dev/null; done
+	@for t in crossplane crossplane-core crane kube-apiserver kubectl kube-controller-manager etcd helm helmfile tofu; do \
+	  scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
+	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DCROSSPLANE_CORE_BIN=$$(scripts/tools.sh crossplane-core) \
+	  -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
 	  -DHELM_BIN=$$(scripts/tools.sh helm) -DHELMFILE_BIN=$$(scripts/tools.sh helmfile) \
 	  -DTOFU_BIN=$$(scripts/tools.sh tofu) \
 	  >/dev/null

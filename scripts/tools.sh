@@ -8,17 +8,35 @@
 # $PLATFORM_TOOLS_DIR, default ~/.cache/terraforming-platform/tools, one
 # folder per tool and version. Builds go through a small wrapper module so
 # that modules with replace lines build too; the Go build cache is kept.
-# To use binaries of your own, set CROSSPLANE_BIN, KUBE_APISERVER_BIN,
-# KUBECTL_BIN, ETCD_BIN, HELM_BIN, HELMFILE_BIN or TOFU_BIN.
+# To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
+# KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN or CRANE_BIN.
 set -euo pipefail
 
+repo=$(cd "$(dirname "$0")/.." && pwd)
 tools_dir="${PLATFORM_TOOLS_DIR:-${HOME}/.cache/terraforming-platform/tools}"
 
-# crank, the crossplane CLI. The Go module proxy serves
-# github.com/crossplane/crossplane (v1.20.x) but not crossplane/v2, so render
-# comes from v1.20.11, the newest release it serves.
-CROSSPLANE_MODULE=github.com/crossplane/crossplane
-CROSSPLANE_VERSION=v1.20.11
+# The crossplane CLI (render, resource validate, xpkg) of Crossplane v2:
+# github.com/crossplane/cli/v2. `go install` is refused here (it reads a
+# version list the module proxy does not serve), but the module itself is
+# served, so it is downloaded and built in a copy of its folder.
+CROSSPLANE_CLI_MODULE=github.com/crossplane/cli/v2
+CROSSPLANE_CLI_VERSION=v2.5.0
+# Crossplane core (`crossplane core start`, `rbac start`, `internal render`,
+# which the CLI's render runs with --crossplane-binary). Its module,
+# github.com/crossplane/crossplane/v2, has a replace line and the module proxy
+# refuses it, so it is built from a source snapshot of the tag when one sits
+# beside the clone ($PLATFORM_THIRD_PARTY, default ../shared/third_party), and
+# from a git checkout of the tag otherwise.
+CROSSPLANE_CORE_VERSION=v2.3.4
+CROSSPLANE_CORE_GIT=https://github.com/crossplane/crossplane.git
+# The version stamp both read: core refuses packages whose
+# spec.crossplane.version it cannot check against an unstamped build.
+CROSSPLANE_VERSION_VAR=github.com/crossplane/crossplane-runtime/v2/pkg/version.version
+
+# crane: a local OCI registry (`crane registry serve`) the packages are
+# pushed to, and pulled from by Crossplane's package manager, in the tests.
+CRANE_VERSION=v0.22.1
 
 # kube-apiserver and kubectl from k8s.io/kubernetes. Its go.mod replaces every
 # staging module with a folder, so the wrapper module replaces each with the
@@ -124,22 +142,97 @@ kubernetes_ldflags() {
   echo "$flags"
 }
 
+# Builds the main package <pkg> of the Go module in <src> (its own go.mod and
+# replace lines apply: it is the main module there) into <out>.
+go_build_in() {  # <name> <version> <src> <pkg> <output> [ldflags]
+  local name=$1 version=$2 src=$3 pkg=$4 out=$5 ldflags=${6:-}
+  mkdir -p "$(dirname "$out")"
+  echo "building ${name} ${version} into ${out} (first run only)" >&2
+  (
+    cd "$src"
+    export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+    go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" >&2
+  )
+  mv "$out.tmp" "$out"
+}
+
+# The CLI's module, copied out of the read-only module cache.
+crossplane_cli_source() {  # <src dir>
+  local src=$1 dir
+  [[ -f "$src/go.mod" ]] && return 0
+  dir=$(mkdir -p "$tools_dir" && cd "$tools_dir" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json \
+    "${CROSSPLANE_CLI_MODULE}@${CROSSPLANE_CLI_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d "$dir" ]] || { echo "cannot download ${CROSSPLANE_CLI_MODULE}@${CROSSPLANE_CLI_VERSION}" >&2; return 1; }
+  rm -rf "$src.tmp"
+  mkdir -p "$(dirname "$src")"
+  cp -R "$dir" "$src.tmp"
+  chmod -R u+w "$src.tmp"
+  mv "$src.tmp" "$src"
+}
+
+# Crossplane core's source at the tag: the snapshot beside the clone, else git.
+crossplane_core_source() {  # <src dir>
+  local src=$1 third_party snapshot
+  [[ -f "$src/go.mod" ]] && return 0
+  third_party=${PLATFORM_THIRD_PARTY:-$repo/../shared/third_party}
+  snapshot="$third_party/crossplane-${CROSSPLANE_CORE_VERSION}-src.tar.gz"
+  rm -rf "$src.tmp"
+  mkdir -p "$src.tmp"
+  if [[ -f "$snapshot" ]]; then
+    tar -xzf "$snapshot" -C "$src.tmp" --strip-components=1
+  else
+    echo "no ${snapshot}: cloning crossplane ${CROSSPLANE_CORE_VERSION} from ${CROSSPLANE_CORE_GIT}" >&2
+    git clone --quiet --depth 1 --branch "$CROSSPLANE_CORE_VERSION" "$CROSSPLANE_CORE_GIT" "$src.tmp"
+  fi
+  mv "$src.tmp" "$src"
+}
+
 case "${1:-}" in
   crossplane)
     if [[ -n "${CROSSPLANE_BIN:-}" ]]; then echo "$CROSSPLANE_BIN"; exit 0; fi
-    out="${tools_dir}/crossplane-${CROSSPLANE_VERSION}/crossplane"
+    out="${tools_dir}/crossplane-cli-${CROSSPLANE_CLI_VERSION}/crossplane"
     if [[ ! -x "$out" ]]; then
-      # The version stamp names the Crossplane image whose built-in schemas
-      # `beta validate` looks up in its cache.
-      go_build crossplane "$CROSSPLANE_VERSION" "${CROSSPLANE_MODULE}/cmd/crank@${CROSSPLANE_VERSION}" \
-        "${CROSSPLANE_MODULE}/cmd/crank" "$out" \
-        "-X ${CROSSPLANE_MODULE}/internal/version.version=${CROSSPLANE_VERSION}"
+      src="${tools_dir}/src/crossplane-cli-${CROSSPLANE_CLI_VERSION}"
+      crossplane_cli_source "$src"
+      go_build_in crossplane "$CROSSPLANE_CLI_VERSION" "$src" ./cmd/crossplane "$out" \
+        "-X=${CROSSPLANE_VERSION_VAR}=${CROSSPLANE_CLI_VERSION}"
     fi
     echo "$out"
     ;;
-  kube-apiserver | kubectl)
+  crossplane-core)
+    if [[ -n "${CROSSPLANE_CORE_BIN:-}" ]]; then echo "$CROSSPLANE_CORE_BIN"; exit 0; fi
+    out="${tools_dir}/crossplane-core-${CROSSPLANE_CORE_VERSION}/crossplane"
+    if [[ ! -x "$out" ]]; then
+      src="${tools_dir}/src/crossplane-core-${CROSSPLANE_CORE_VERSION}"
+      crossplane_core_source "$src"
+      go_build_in crossplane-core "$CROSSPLANE_CORE_VERSION" "$src" ./cmd/crossplane "$out" \
+        "-X=${CROSSPLANE_VERSION_VAR}=${CROSSPLANE_CORE_VERSION}"
+    fi
+    echo "$out"
+    ;;
+  # Crossplane's own manifests at the core's tag (CRDs, the Helm chart's RBAC,
+  # webhook configurations): the folder `cluster/` of its source.
+  crossplane-cluster)
+    src="${tools_dir}/src/crossplane-core-${CROSSPLANE_CORE_VERSION}"
+    crossplane_core_source "$src"
+    echo "$src/cluster"
+    ;;
+  crane)
+    if [[ -n "${CRANE_BIN:-}" ]]; then echo "$CRANE_BIN"; exit 0; fi
+    out="${tools_dir}/crane-${CRANE_VERSION}/crane"
+    if [[ ! -x "$out" ]]; then
+      go_build crane "$CRANE_VERSION" "github.com/google/go-containerregistry/cmd/crane@${CRANE_VERSION}" \
+        github.com/google/go-containerregistry/cmd/crane "$out"
+    fi
+    echo "$out"
+    ;;
+  kube-apiserver | kubectl | kube-controller-manager)
     tool=$1
-    override_var=$([[ $tool == kubectl ]] && echo KUBECTL_BIN || echo KUBE_APISERVER_BIN)
+    case "$tool" in
+      kubectl) override_var=KUBECTL_BIN ;;
+      kube-apiserver) override_var=KUBE_APISERVER_BIN ;;
+      *) override_var=KUBE_CONTROLLER_MANAGER_BIN ;;
+    esac
     if [[ -n "${!override_var:-}" ]]; then echo "${!override_var}"; exit 0; fi
     out="${tools_dir}/kubernetes-${KUBERNETES_VERSION}/${tool}"
     if [[ ! -x "$out" ]]; then
@@ -190,7 +283,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|kube-apiserver|kubectl|etcd|helm|helmfile|tofu" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu" >&2
     exit 2
     ;;
 esac
