@@ -1,6 +1,8 @@
 #include "function/renderers/subject.h"
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "function/sdk/status_macros.h"
@@ -16,6 +18,22 @@ absl::Status ReadSubjectIdentity(const sdk::Fields& xr, policy::Subject& subject
                             xr.String("metadata.labels[crossplane.io/claim-namespace]", ""));
   subject.origin_namespace = ns.empty() ? claim_ns : ns;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadComposingEnvironment(const sdk::Fields& xr) {
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<sdk::Fields> owners,
+                            xr.ObjectList("metadata.ownerReferences"));
+  for (const sdk::Fields& owner : owners) {
+    PLATFORM_ASSIGN_OR_RETURN(bool controller, owner.Bool("controller", false));
+    PLATFORM_ASSIGN_OR_RETURN(std::string kind, owner.String("kind", ""));
+    PLATFORM_ASSIGN_OR_RETURN(std::string api_version, owner.String("apiVersion", ""));
+    const std::string_view group = std::string_view(api_version).substr(0, api_version.find('/'));
+    if (controller && kind == "XEnvironment" &&
+        (group == "platform.terraforming.io" || group == "platform.m.terraforming.io")) {
+      return owner.String("name");
+    }
+  }
+  return std::string();
 }
 
 absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subject,

@@ -4,7 +4,10 @@
 #ifndef PLATFORM_FUNCTION_RENDERERS_SUBJECT_H_
 #define PLATFORM_FUNCTION_RENDERERS_SUBJECT_H_
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "function/policy/policy.h"
 #include "function/sdk/fields.h"
 
@@ -13,6 +16,12 @@ namespace platform::fn::renderers {
 // Fills subject.xr_name and xr_kind from the XR, and origin_namespace: the
 // XR's own namespace, or for a claim-based XR its claim's.
 absl::Status ReadSubjectIdentity(const sdk::Fields& xr, policy::Subject& subject);
+
+// The name of the XEnvironment that composed this XR (its controller owner
+// reference), or "" for an XR applied on its own or through a claim.
+// Crossplane's label crossplane.io/composite cannot tell: it names the root of
+// the tree, which for a top-level XR is the XR itself.
+absl::StatusOr<std::string> ReadComposingEnvironment(const sdk::Fields& xr);
 
 // Fills subject.environment_class, region, team and cost_center from
 // `params` (the XR's spec.parameters), and `user_tags` with the XR's extra

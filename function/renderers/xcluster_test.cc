@@ -824,6 +824,39 @@ TEST(XClusterNetwork, TheClaimedEnvironmentIsKeptUntilTheEksClusterIsGone) {
             "controlplane");
 }
 
+// Crossplane labels every top-level XR crossplane.io/composite with its own
+// name, so a cluster named like its environment carries that name there: it
+// still needs its Usage. Only a controller owner reference says "nested".
+TEST(XClusterNetwork, AClusterNamedLikeItsEnvironmentKeepsItsUsage) {
+  Json env = Environment("sandbox", "eu-west-1");
+  env["apiVersion"] = "platform.m.terraforming.io/v1alpha1";
+  env["metadata"] = {{"name", "payments"}, {"namespace", "team-payments"}};
+  Json params = EnvironmentParams("sandbox");
+  params["network"]["environment"] = "payments";
+  Json xr = Xr(params, "team-payments");
+  xr["metadata"]["name"] = "payments";
+  xr["metadata"]["labels"]["crossplane.io/composite"] = "payments";
+  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  EXPECT_EQ(r.names().count("usage-environment-by-controlplane"), 1u);
+  EXPECT_EQ(r.Get("usage-environment-by-controlplane", "spec.of.resourceRef.name"), "payments");
+}
+
+TEST(XClusterNetwork, NoUsageOfTheEnvironmentThatComposedTheCluster) {
+  Json env = Environment("sandbox", "eu-west-1");
+  env["apiVersion"] = "platform.m.terraforming.io/v1alpha1";
+  env["metadata"] = {{"name", "payments-net"}, {"namespace", "team-payments"}};
+  Json xr = Xr(EnvironmentParams("sandbox"), "team-payments");
+  xr["metadata"]["labels"]["crossplane.io/composite"] = "payments-net";
+  xr["metadata"]["ownerReferences"] = {{{"apiVersion", "platform.m.terraforming.io/v1alpha1"},
+                                        {"kind", "XEnvironment"},
+                                        {"name", "payments-net"},
+                                        {"uid", "7f1c2b3a-0000-4000-8000-000000000001"},
+                                        {"controller", true},
+                                        {"blockOwnerDeletion", true}}};
+  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  EXPECT_EQ(r.names(), kBase);
+}
+
 TEST(XClusterNetwork, NoUsageFromANamespacedControlPlaneToAClusterScopedEnvironment) {
   const Rendered r = RunOk(
       Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});

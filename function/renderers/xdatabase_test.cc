@@ -544,10 +544,45 @@ TEST(XDatabaseNetwork, AuroraInstancesGoToTheEnvironmentsZones) {
 
 TEST(XDatabaseNetwork, NoUsageOfTheEnvironmentNestingTheDatabase) {
   Json xr = Xr(EnvironmentParams());
+  // What Crossplane sets on an XR an XEnvironment composes: the root's name
+  // as crossplane.io/composite, and a controller reference to the parent.
   xr["metadata"]["labels"]["crossplane.io/composite"] = "payments-net-x7k2p";
+  xr["metadata"]["ownerReferences"] = {{{"apiVersion", "platform.terraforming.io/v1alpha1"},
+                                        {"kind", "XEnvironment"},
+                                        {"name", "payments-net-x7k2p"},
+                                        {"uid", "7f1c2b3a-0000-4000-8000-000000000001"},
+                                        {"controller", true},
+                                        {"blockOwnerDeletion", true}}};
   const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.names().count("instance"), 1u);
   EXPECT_EQ(r.names().count("usage-environment-by-instance"), 0u);
+}
+
+// The label crossplane.io/composite names the root XR: on a top-level XR
+// named like its environment it equals the environment's name, and the
+// database still needs its Usage.
+TEST(XDatabaseNetwork, ADatabaseNamedLikeItsEnvironmentKeepsItsUsage) {
+  Json env = Environment("sandbox");
+  env["apiVersion"] = "platform.m.terraforming.io/v1alpha1";
+  env["metadata"] = {{"name", kXrName}, {"namespace", "team-payments"}};
+  Json params = EnvironmentParams("sandbox");
+  params["network"]["environment"] = kXrName;
+  Json xr = Xr(params, "team-payments");
+  xr["metadata"]["labels"]["crossplane.io/composite"] = kXrName;
+  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  EXPECT_EQ(r.names().count("usage-environment-by-instance"), 1u);
+}
+
+// Owner references of other kinds (a claim's tooling, say) are not nesting.
+TEST(XDatabaseNetwork, AnOwnerOfAnotherKindIsNotANestingEnvironment) {
+  Json xr = Xr(EnvironmentParams());
+  xr["metadata"]["ownerReferences"] = {{{"apiVersion", "argoproj.io/v1alpha1"},
+                                        {"kind", "Application"},
+                                        {"name", "payments-net-x7k2p"},
+                                        {"uid", "7f1c2b3a-0000-4000-8000-000000000002"},
+                                        {"controller", true}}};
+  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {Environment()}}}});
+  EXPECT_EQ(r.names().count("usage-environment-by-instance"), 1u);
 }
 
 TEST(XDatabaseNetwork, NamespacedEnvironmentAndUsage) {

@@ -301,7 +301,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   Params p;
   p.scope = scope;
   PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
-  PLATFORM_ASSIGN_OR_RETURN(p.parent, xr.String("metadata.labels[crossplane.io/composite]", ""));
+  PLATFORM_ASSIGN_OR_RETURN(p.parent, ReadComposingEnvironment(xr));
 
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
   PLATFORM_ASSIGN_OR_RETURN(std::string provisioner,

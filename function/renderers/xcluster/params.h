@@ -96,8 +96,8 @@ struct Params {
   std::vector<Addon> addons;
   std::vector<AccessEntry> access_entries;
   sdk::Json user_tags = sdk::Json::object();
-  // The XR that composed this one (label crossplane.io/composite), or empty:
-  // an XEnvironment nesting the cluster.
+  // The XEnvironment that composed this cluster (its controller owner), or
+  // empty for a cluster applied on its own.
   std::string parent;
   // The class's cluster limits, for renderers that check more.
   const policy::ClusterLimits* limits = nullptr;

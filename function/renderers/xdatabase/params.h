@@ -46,7 +46,7 @@ struct Params {
   policy::Subject subject;
   Scope scope;
   std::string name;    // metadata.name
-  std::string parent;  // label crossplane.io/composite: an XR nesting this one
+  std::string parent;  // the XEnvironment that composed this XR (its controller owner), or ""
   // The RDS instance (or Aurora cluster) identifier: the XR's name, prefixed
   // with the namespace for namespaced XRs; at most 60 characters so the
   // Aurora instances' `-1`, `-2` fit in RDS's 63.
