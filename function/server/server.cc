@@ -5,6 +5,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
@@ -15,10 +17,12 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
 #include "function/sdk/strings.h"
+#include "function/server/client_certs.h"
 
 namespace platform::fn {
 namespace {
@@ -131,11 +135,21 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
   } else if (!options.tls_certs_dir.empty()) {
     absl::StatusOr<TlsFiles> files = ReadTlsFiles(options.tls_certs_dir);
     if (!files.ok()) return files.status();
-    grpc::SslServerCredentialsOptions ssl(
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    ssl.pem_root_certs = files->ca;
-    ssl.pem_key_cert_pairs.push_back({files->private_key, files->cert_chain});
-    creds = grpc::SslServerCredentials(ssl);
+    absl::StatusOr<std::shared_ptr<const ClientCas>> cas = ClientCas::Parse(files->ca);
+    if (!cas.ok()) {
+      return absl::InvalidArgumentError(
+          sdk::Cat(options.tls_certs_dir, "/", std::string(cas.status().message())));
+    }
+    // A client certificate is required, and verified by ClientCas (see
+    // client_certs.h for why not by gRPC itself).
+    grpc::experimental::TlsServerCredentialsOptions tls(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            files->ca, std::vector<grpc::experimental::IdentityKeyCertPair>{
+                           {files->private_key, files->cert_chain}}));
+    tls.watch_identity_key_cert_pairs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+    tls.set_certificate_verifier(MakeClientVerifier(*std::move(cas)));
+    creds = grpc::experimental::TlsServerCredentials(tls);
   } else {
     return absl::InvalidArgumentError(
         "no transport security configured: pass --tls-certs-dir (or set TLS_SERVER_CERTS_DIR) "
