@@ -7,13 +7,11 @@
 #   the input CRD, with the runtime image of scripts/image.sh embedded;
 # - <build dir>/package/configuration-platform.xpkg: the XRDs and
 #   Compositions, with package/configuration/crossplane.yaml (dependencies on
-#   the function, the AWS provider families and the project's provider).
+#   the function and the AWS provider families), and the examples.
 #
-# The crossplane CLI the Go module proxy serves (v1.20, see scripts/tools.sh)
-# cannot parse apiextensions.crossplane.io/v2 XRDs, so the Configuration is
-# built as the OCI image an xpkg is (one layer, /package.yaml: the metadata
-# first, then every object) with podman, and checked with the real
-# `crossplane xpkg extract`, which finds the package the way Crossplane does.
+# Both are built by `crossplane xpkg build` of the Crossplane v2 CLI, which
+# parses the apiextensions.crossplane.io/v2 XRDs, and read back with
+# `crossplane xpkg extract` as a check that Crossplane finds the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=$(cd "${1:?usage: scripts/package.sh <build dir>}" && pwd)
@@ -29,23 +27,15 @@ cp package/crossplane.yaml "${out}/roots/function/"
 cp package/input/*.yaml "${out}/roots/function/input/"
 
 "$crossplane" xpkg build --package-root="${out}/roots/function" \
-  --embed-runtime-image-tarball="$image_tar" --package-file="${out}/function-platform.xpkg" >&2
+  --embed-runtime-image-tarball="$image_tar" --examples-root=examples \
+  --package-file="${out}/function-platform.xpkg" >&2
 cfg="${out}/roots/configuration"
-{
-  cat package/configuration/crossplane.yaml
-  for f in xrds/*.yaml compositions/*.yaml; do
-    echo '---'
-    cat "$f"
-  done
-} >"${cfg}/package.yaml"
-printf 'FROM scratch\nCOPY package.yaml /package.yaml\n' >"${cfg}/Containerfile"
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
-configuration_image=${PLATFORM_CONFIGURATION_IMAGE:-xpkg.crossplane.io/terraforming/configuration-platform:v0.1.0}
-scripts/podman.sh build --quiet --timestamp "$epoch" --tag "$configuration_image" \
-  --file "${cfg}/Containerfile" "$cfg" >/dev/null
-rm -f "${out}/configuration-platform.xpkg"
-scripts/podman.sh save --quiet --format docker-archive \
-  --output "${out}/configuration-platform.xpkg" "$configuration_image"
+cp package/configuration/crossplane.yaml "${cfg}/"
+mkdir -p "${cfg}/xrds" "${cfg}/compositions"
+cp xrds/*.yaml "${cfg}/xrds/"
+cp compositions/*.yaml "${cfg}/compositions/"
+"$crossplane" xpkg build --package-root="$cfg" --examples-root=examples \
+  --package-file="${out}/configuration-platform.xpkg" >&2
 (cd "$out" && "$crossplane" xpkg extract --from-xpkg "${out}/configuration-platform.xpkg" \
   -o "${out}/configuration-platform.gz" >&2)
 for f in "${out}"/*.xpkg; do echo "$(stat -c %s "$f") ${f}"; done
