@@ -4,7 +4,11 @@
 # and the CRDs our manifests and rendered resources are checked against.
 #
 #   controlplane.sh up   <state-dir>   start, load CRDs, print the kubeconfig path
-#   controlplane.sh down <state-dir>   stop what `up` started there, remove it
+#   controlplane.sh bare <state-dir>   start without loading CRDs (the Crossplane
+#                                      fixture installs its own), print the path
+#   controlplane.sh down <state-dir>   stop what `up` or `bare` started there
+#                                      (and what callers recorded in its pids
+#                                      file), remove it
 #
 # `up` records the processes it starts in <state-dir>/pids; `down` stops only
 # those, so it is safe to run when a test failed half-way or never started.
@@ -16,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cmd=${1:-}
 state=${2:-}
-[[ -n "$cmd" && -n "$state" ]] || { echo "usage: $0 up|down <state-dir>" >&2; exit 2; }
+[[ -n "$cmd" && -n "$state" ]] || { echo "usage: $0 up|bare|down <state-dir>" >&2; exit 2; }
 
 log() { printf 'controlplane: %s\n' "$*" >&2; }
 
@@ -81,11 +85,12 @@ make_pki() {
   )
 }
 
-up() {
-  local etcd apiserver kubectl
+# Starts etcd and kube-apiserver and writes the admin kubeconfig; prints its
+# path.
+start() {
+  local etcd apiserver
   etcd=$("$repo/scripts/tools.sh" etcd)
   apiserver=$("$repo/scripts/tools.sh" kube-apiserver)
-  kubectl=$("$repo/scripts/tools.sh" kubectl)
 
   stop_pids
   rm -rf "$state"
@@ -142,10 +147,15 @@ KUBECONFIG
   wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" \
     --key "$pki/admin.key" "https://127.0.0.1:${api_port}/readyz" ||
     { tail -30 "$state/logs/kube-apiserver.log" >&2; return 1; }
+  echo "$kubeconfig"
+}
 
+up() {
+  local kubeconfig
+  kubeconfig=$(start)
   # What Crossplane would generate for our XRDs, so XRs and claims validate.
   /usr/bin/python3 "$here/xrd_crds.py" "$state/xrd-crds" "$repo"/xrds/*.yaml
-  load_crds "$kubectl" "$kubeconfig"
+  load_crds "$("$repo/scripts/tools.sh" kubectl)" "$kubeconfig"
   echo "$kubeconfig"
 }
 
@@ -184,12 +194,13 @@ load_crds() {  # <kubectl> <kubeconfig>
 
 case "$cmd" in
   up) up ;;
+  bare) start ;;
   down)
     stop_pids
     rm -rf "$state"
     ;;
   *)
-    echo "usage: $0 up|down <state-dir>" >&2
+    echo "usage: $0 up|bare|down <state-dir>" >&2
     exit 2
     ;;
 esac
