@@ -57,10 +57,10 @@ class Verifier : public grpc::experimental::ExternalCertificateVerifier {
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
-    const grpc::string_ref chain = request->peer_cert_full_chain().empty()
-                                       ? request->peer_cert()
-                                       : request->peer_cert_full_chain();
-    const absl::Status s = cas_->Verify(std::string_view(chain.data(), chain.size()));
+    const grpc::string_ref leaf = request->peer_cert();
+    const grpc::string_ref chain = request->peer_cert_full_chain();
+    const absl::Status s = cas_->Verify(std::string_view(leaf.data(), leaf.size()),
+                                        std::string_view(chain.data(), chain.size()));
     *sync_status = s.ok()
                        ? grpc::Status::OK
                        : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(s.message()));
@@ -97,16 +97,19 @@ absl::StatusOr<std::shared_ptr<const ClientCas>> ClientCas::Parse(std::string_vi
   return std::shared_ptr<const ClientCas>(new ClientCas(std::move(impl)));
 }
 
-absl::Status ClientCas::Verify(std::string_view chain_pem) const {
-  std::vector<X509Ptr> chain = ReadCertificates(chain_pem);
-  if (chain.empty()) return absl::UnauthenticatedError("no client certificate");
-  X509* leaf = chain.front().get();
+absl::Status ClientCas::Verify(std::string_view leaf_pem, std::string_view chain_pem) const {
+  std::vector<X509Ptr> leaves = ReadCertificates(leaf_pem);
+  if (leaves.empty()) return absl::UnauthenticatedError("no client certificate");
+  X509* leaf = leaves.front().get();
 
+  // What else the client sent may hold intermediates; the store decides
+  // which of them lead to a trusted CA.
+  std::vector<X509Ptr> chain = ReadCertificates(chain_pem);
   struct StackFree {
     void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
   };
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
-  for (std::size_t i = 1; i < chain.size(); ++i) sk_X509_push(untrusted.get(), chain[i].get());
+  for (const X509Ptr& c : chain) sk_X509_push(untrusted.get(), c.get());
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
                                                                       &X509_STORE_CTX_free);
   if (ctx == nullptr ||

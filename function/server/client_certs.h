@@ -32,10 +32,10 @@ class ClientCas {
   ClientCas(const ClientCas&) = delete;
   ClientCas& operator=(const ClientCas&) = delete;
 
-  // Ok when `chain_pem` (the client's certificate, then any intermediates)
-  // is trusted for client authentication; otherwise Unauthenticated with
-  // OpenSSL's reason.
-  absl::Status Verify(std::string_view chain_pem) const;
+  // Ok when `leaf_pem`, the client's certificate, is trusted for client
+  // authentication, with any intermediates from `chain_pem` (what else the
+  // client sent); otherwise Unauthenticated with OpenSSL's reason.
+  absl::Status Verify(std::string_view leaf_pem, std::string_view chain_pem = {}) const;
 
  private:
   struct Impl;

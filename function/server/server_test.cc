@@ -369,6 +369,46 @@ TEST_F(MutualTlsTest, ClientWithCertificateFromTheCaIsServed) {
   ExpectEchoed(beta, "tls-beta", "secure");
 }
 
+// Crossplane core issues its client certificate with its CA's own subject
+// and no key identifiers; OpenSSL alone takes it for self-signed. It must be
+// served: every call from a real Crossplane carries it.
+TEST_F(MutualTlsTest, ClientCertificateShapedLikeCrossplanesIsServed) {
+  const platform::testing::Issued client =
+      platform::testing::IssueLikeCrossplane(platform::testing::CertKind::kClient, pki_->ca);
+  v1::RunFunctionResponse rsp;
+  grpc::Status s = Call(TlsChannel(&client), &rsp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ExpectEchoed(rsp, "tls", "secure");
+}
+
+// ... but only that shape, signed by the CA, valid and meant for clients.
+TEST_F(MutualTlsTest, CrossplaneShapedCertificatesTheCaDidNotSignOrThatAreNotForClientsAreRefused) {
+  using platform::testing::CertKind;
+  // Self-signed, with the CA's subject: the shape, without the signature.
+  platform::testing::IssueSpec impostor;
+  impostor.kind = CertKind::kClient;
+  impostor.crossplane_style = true;
+  impostor.subject_of = &pki_->ca;
+  const platform::testing::Issued self_signed = platform::testing::IssueCert(impostor);
+  platform::testing::Issued same_subject =
+      platform::testing::IssueLikeCrossplane(CertKind::kClient, pki_->other_ca);
+  const platform::testing::Issued expired =
+      platform::testing::IssueLikeCrossplane(CertKind::kClient, pki_->ca, -3600);
+  const platform::testing::Issued server_only =
+      platform::testing::IssueLikeCrossplane(CertKind::kServer, pki_->ca);
+  for (const auto& [name, cert] :
+       std::vector<std::pair<std::string, const platform::testing::Issued*>>{
+           {"self-signed", &self_signed},
+           {"another CA", &same_subject},
+           {"expired", &expired},
+           {"server only", &server_only}}) {
+    v1::RunFunctionResponse rsp;
+    grpc::Status s = Call(TlsChannel(cert), &rsp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << name << ": " << Describe(s);
+  }
+  EXPECT_EQ(calls_.load(), 0);
+}
+
 TEST_F(MutualTlsTest, ClientWithoutCertificateIsRefused) {
   v1::RunFunctionResponse rsp;
   grpc::Status s = Call(TlsChannel(nullptr), &rsp);

@@ -70,14 +70,24 @@ std::string ToPem(Write write) {
 
 }  // namespace certs_internal
 
-// Issues a certificate for `common_name`, signed by `issuer` (self-signed when
-// nullptr, which only makes sense for kCa). Servers get the SANs 127.0.0.1 and
-// localhost; every certificate is valid from an hour ago for a day.
-inline Issued Issue(const std::string& common_name, CertKind kind, const Issued* issuer) {
+// How to issue a certificate; Issue() and IssueLikeCrossplane() fill it in.
+struct IssueSpec {
+  std::string common_name;
+  CertKind kind = CertKind::kClient;
+  const Issued* issuer = nullptr;  // nullptr: self-signed
+  // Crossplane's shape: the issuer's subject as the subject, no key
+  // identifiers, the key usages Crossplane sets.
+  bool crossplane_style = false;
+  // The subject of this certificate instead (an impostor's).
+  const Issued* subject_of = nullptr;
+  long not_before_seconds = -3600;  // relative to now
+  long not_after_seconds = 24 * 3600;
+};
+
+inline Issued IssueCert(const IssueSpec& spec) {
   using certs_internal::AddExt;
   using certs_internal::Check;
   static std::atomic<long> serial{1000};
-
   Issued out;
   out.key = certs_internal::NewKey();
   out.cert = std::shared_ptr<X509>(X509_new(), &X509_free);
@@ -85,51 +95,84 @@ inline Issued Issue(const std::string& common_name, CertKind kind, const Issued*
   Check(cert != nullptr, "X509_new");
   Check(X509_set_version(cert, X509_VERSION_3) == 1, "X509_set_version");
   Check(ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++) == 1, "ASN1_INTEGER_set");
-  Check(X509_gmtime_adj(X509_getm_notBefore(cert), -3600) != nullptr, "notBefore");
-  Check(X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600) != nullptr, "notAfter");
+  Check(X509_gmtime_adj(X509_getm_notBefore(cert), spec.not_before_seconds) != nullptr,
+        "notBefore");
+  Check(X509_gmtime_adj(X509_getm_notAfter(cert), spec.not_after_seconds) != nullptr, "notAfter");
   Check(X509_set_pubkey(cert, out.key.get()) == 1, "X509_set_pubkey");
-  X509_NAME* subject = X509_get_subject_name(cert);
-  Check(X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("platform tests"), -1, -1,
-                                   0) == 1,
-        "subject O");
-  Check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                   -1, 0) == 1,
-        "subject CN");
-  X509* issuer_cert = issuer != nullptr ? issuer->cert.get() : cert;
-  EVP_PKEY* issuer_key = issuer != nullptr ? issuer->key.get() : out.key.get();
+  X509* issuer_cert = spec.issuer != nullptr ? spec.issuer->cert.get() : cert;
+  EVP_PKEY* issuer_key = spec.issuer != nullptr ? spec.issuer->key.get() : out.key.get();
+  if (spec.subject_of != nullptr || (spec.crossplane_style && spec.issuer != nullptr)) {
+    X509* like = spec.subject_of != nullptr ? spec.subject_of->cert.get() : issuer_cert;
+    Check(X509_set_subject_name(cert, X509_get_subject_name(like)) == 1, "X509_set_subject_name");
+  } else {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    Check(X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
+                                     reinterpret_cast<const unsigned char*>("platform tests"), -1,
+                                     -1, 0) == 1,
+          "subject O");
+    Check(X509_NAME_add_entry_by_txt(
+              subject, "CN", MBSTRING_ASC,
+              reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0) == 1,
+          "subject CN");
+  }
   Check(X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert)) == 1,
         "X509_set_issuer_name");
-
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer_cert, cert, nullptr, nullptr, 0);
-  AddExt(cert, &ctx, NID_subject_key_identifier, "hash");
-  AddExt(cert, &ctx, NID_authority_key_identifier, "keyid:always");
-  switch (kind) {
+  if (!spec.crossplane_style) {
+    AddExt(cert, &ctx, NID_subject_key_identifier, "hash");
+    AddExt(cert, &ctx, NID_authority_key_identifier, "keyid:always");
+  }
+  const char* leaf_usage = spec.crossplane_style
+                               ? "critical,digitalSignature,keyEncipherment,dataEncipherment"
+                               : "critical,digitalSignature";
+  switch (spec.kind) {
     case CertKind::kCa:
       AddExt(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE");
       AddExt(cert, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign");
       break;
     case CertKind::kServer:
       AddExt(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE");
-      AddExt(cert, &ctx, NID_key_usage, "critical,digitalSignature");
+      AddExt(cert, &ctx, NID_key_usage, leaf_usage);
       AddExt(cert, &ctx, NID_ext_key_usage, "serverAuth");
       AddExt(cert, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
       break;
     case CertKind::kClient:
-      AddExt(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE");
-      AddExt(cert, &ctx, NID_key_usage, "critical,digitalSignature");
+      if (!spec.crossplane_style) AddExt(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+      AddExt(cert, &ctx, NID_key_usage, leaf_usage);
       AddExt(cert, &ctx, NID_ext_key_usage, "clientAuth");
       break;
   }
   Check(X509_sign(cert, issuer_key, EVP_sha256()) > 0, "X509_sign");
-
   out.cert_pem = certs_internal::ToPem([&](BIO* b) { return PEM_write_bio_X509(b, cert); });
   out.key_pem = certs_internal::ToPem([&](BIO* b) {
     return PEM_write_bio_PrivateKey(b, out.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   });
   return out;
+}
+
+// Issues a certificate for `common_name`, signed by `issuer` (self-signed when
+// nullptr, which only makes sense for kCa). Servers get the SANs 127.0.0.1 and
+// localhost; every certificate is valid from an hour ago for a day.
+inline Issued Issue(const std::string& common_name, CertKind kind, const Issued* issuer) {
+  IssueSpec spec;
+  spec.common_name = common_name;
+  spec.kind = kind;
+  spec.issuer = issuer;
+  return IssueCert(spec);
+}
+
+// A certificate shaped like those Crossplane core issues (v2.3): the issuer's
+// own subject, no key identifiers; OpenSSL takes such a leaf for self-signed.
+inline Issued IssueLikeCrossplane(CertKind kind, const Issued& issuer,
+                                  long not_after_seconds = 24 * 3600) {
+  IssueSpec spec;
+  spec.kind = kind;
+  spec.issuer = &issuer;
+  spec.crossplane_style = true;
+  spec.not_before_seconds = -7200;
+  spec.not_after_seconds = not_after_seconds;
+  return IssueCert(spec);
 }
 
 // Everything a mutual TLS test needs: the server's CA and certificates, and a
