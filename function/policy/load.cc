@@ -568,6 +568,7 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
   const sdk::Json& input = req.Input();
   std::optional<std::vector<Json>> configs;
   const sdk::Json* environment_config = nullptr;
+  std::string missing;
   if (std::optional<pb::ResourceSelector> selector = EnvironmentConfigSelector(input)) {
     configs = req.RequiredResources(RequirementKey());
     rsp.RequireResources(std::string(RequirementKey()), *selector);
@@ -581,17 +582,23 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
             "input.policy.environmentConfigRef.name",
             sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
       }
-      // Said every time, so a platform team notices a policy it meant to
-      // deliver is missing; the input's policy and the defaults apply.
-      rsp.Warning("PolicyNotFound",
-                  sdk::Cat("EnvironmentConfig \"", selector->match_name(),
-                           "\" (input.policy.environmentConfigRef, optional) does not exist; the "
-                           "input's policy and the built-in defaults apply"));
+      // The input's policy and the defaults apply. The PolicyCompliant
+      // condition says so for as long as it lasts; a Warning says it once,
+      // so a platform team notices a policy it meant to deliver is missing.
+      missing = sdk::Cat("EnvironmentConfig \"", selector->match_name(),
+                         "\" (input.policy.environmentConfigRef, optional) does not exist; the "
+                         "input's policy and the built-in defaults apply");
+      if (!req.CompositeHasCondition("PolicyCompliant", "True", "PolicyNotFound", missing)) {
+        rsp.Warning("PolicyNotFound", missing);
+      }
     } else {
       environment_config = &configs->front();
     }
   }
-  return Load(input, environment_config);
+  absl::StatusOr<Policies> loaded = Load(input, environment_config);
+  if (!loaded.ok()) return loaded.status();
+  loaded->missing_policy_note_ = std::move(missing);
+  return std::optional<Policies>(*std::move(loaded));
 }
 
 absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,

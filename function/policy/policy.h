@@ -198,13 +198,18 @@ class Policies {
   // while Crossplane has not provided it yet: it calls again at once, so the
   // renderer returns without composing. An EnvironmentConfig that does not
   // exist is an error naming input.policy.environmentConfigRef.name, unless
-  // the reference says `optional: true`: then a Warning result says so and
-  // the input's policy and the defaults apply.
+  // the reference says `optional: true`: then the input's policy and the
+  // defaults apply, missing_policy_note() says so, and a Warning result says
+  // it when the XR's PolicyCompliant condition does not yet.
   static absl::StatusOr<std::optional<Policies>> FromRequest(const sdk::Request& req,
                                                              sdk::Response& rsp);
 
   // The built-in defaults alone, as Load() of an empty input gives them.
   Policies();
+
+  // Set by FromRequest() when the input names an optional EnvironmentConfig
+  // that does not exist: what applies instead. Empty otherwise.
+  const std::string& missing_policy_note() const { return missing_policy_note_; }
 
   // The limits for an environment class (dev, test, sandbox, prod). An
   // unknown class gets limits that allow no zones, NAT or VPC at all.
@@ -245,6 +250,7 @@ class Policies {
   std::vector<ClassLimits> classes_;
   std::vector<AuthorizationRule> rules_;
   std::vector<std::pair<std::string, std::string>> extra_tags_;
+  std::string missing_policy_note_;
 };
 
 // A policy violation: sdk::ErrorWithCondition, which the runner turns into a FATAL result

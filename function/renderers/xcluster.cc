@@ -159,8 +159,10 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
   if (network == NetworkState::kWaiting) {
     // Nothing of the cluster exists yet (ResolveNetwork makes sure).
     rsp.SetCompositeReady(pb::READY_FALSE);
-    rsp.Normal("WaitingForNetwork", why);
-    return absl::OkStatus();
+    return SetNetworkCondition(req, rsp, false, why);
+  }
+  if (!p.network.environment_object.empty()) {
+    PLATFORM_RETURN_IF_ERROR(SetNetworkCondition(req, rsp, true));
   }
 
   // Every AWS resource carries the user's tags, then the platform's
@@ -177,7 +179,7 @@ absl::Status XCluster::Render(const sdk::Request& req, sdk::Response& rsp) const
   // pools still held back mean it is not.
   if (!outcome.waiting.empty()) rsp.SetCompositeReady(pb::READY_FALSE);
 
-  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(policies, rsp));
 
   // Say what goes: resources observed but no longer desired (a node pool
   // removed from the spec) are deleted by Crossplane after this call.

@@ -266,8 +266,10 @@ absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) cons
   if (!network_ready) {
     // Nothing of the database exists yet (ResolveNetwork makes sure).
     rsp.SetCompositeReady(pb::READY_FALSE);
-    rsp.Normal("WaitingForNetwork", why);
-    return absl::OkStatus();
+    return SetNetworkCondition(req, rsp, false, why);
+  }
+  if (!p.network.environment_object.empty()) {
+    PLATFORM_RETURN_IF_ERROR(SetNetworkCondition(req, rsp, true));
   }
 
   // Every AWS resource carries the user's tags, then the platform's
@@ -288,7 +290,7 @@ absl::Status XDatabase::Render(const sdk::Request& req, sdk::Response& rsp) cons
     rsp.SetCompositeReady(pb::READY_FALSE);
   }
 
-  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(policies, rsp));
 
   // Say what goes: resources observed but no longer desired (a client
   // removed, parameters dropped) are deleted by Crossplane after this call.

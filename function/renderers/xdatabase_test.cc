@@ -496,6 +496,42 @@ TEST(XDatabaseNetwork, WaitsForCrossplaneToProvideTheEnvironment) {
   EXPECT_EQ(r.proto().results(0).reason(), "WaitingForNetwork");
 }
 
+// A wait lasts many calls; Crossplane makes an event of every result, so the
+// wait is a condition, and said as a result only when it begins.
+TEST(XDatabaseNetwork, AWaitIsAConditionAndSaidOnce) {
+  Json env = Environment();
+  env["status"].erase("databaseSubnetIds");
+  const Rendered first =
+      RunOk(Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {env}}}});
+  ASSERT_EQ(first.Normal().size(), 1u);
+  ASSERT_EQ(first.proto().conditions_size(), 1);
+  const pb::Condition& waiting = first.proto().conditions(0);
+  EXPECT_EQ(waiting.type(), "NetworkReady");
+  EXPECT_EQ(waiting.status(), pb::STATUS_CONDITION_FALSE);
+  EXPECT_EQ(waiting.reason(), "WaitingForNetwork");
+  EXPECT_EQ(waiting.message(), first.Normal()[0]);
+  EXPECT_EQ(waiting.target(), pb::TARGET_COMPOSITE_AND_CLAIM);
+
+  Json xr = Xr(EnvironmentParams());
+  xr["status"]["conditions"] = {{{"type", "NetworkReady"},
+                                 {"status", "False"},
+                                 {"reason", "WaitingForNetwork"},
+                                 {"message", waiting.message()}}};
+  const Rendered again = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  EXPECT_TRUE(again.Normal().empty());
+  ASSERT_EQ(again.proto().conditions_size(), 1);
+  EXPECT_EQ(again.proto().conditions(0).reason(), "WaitingForNetwork");
+
+  // Found: the condition turns True.
+  const Rendered found =
+      RunOk(Call{.xr = xr, .required = {{"network-environment", {Environment()}}}});
+  bool network_ready = false;
+  for (const pb::Condition& c : found.proto().conditions()) {
+    if (c.type() == "NetworkReady") network_ready = c.status() == pb::STATUS_CONDITION_TRUE;
+  }
+  EXPECT_TRUE(network_ready);
+}
+
 TEST(XDatabaseNetwork, UsesTheDatabaseSubnetsTheEnvironmentPublishes) {
   const Rendered r = RunOk(
       Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});

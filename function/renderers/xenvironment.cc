@@ -610,7 +610,7 @@ absl::Status XEnvironment::Render(const sdk::Request& req, sdk::Response& rsp) c
 
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.
-  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(rsp));
+  PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(policies, rsp));
   // A changed NAT strategy or zone list leaves resources behind: say so.
   AnnounceDeleted(req, rsp);
 

@@ -1648,6 +1648,29 @@ TEST(XEnvironmentPolicy, AMissingOptionalEnvironmentConfigWarnsAndTheDefaultsApp
   EXPECT_GT(rsp.desired().resources_size(), 10);
   // Still asked for, so it takes effect once it exists.
   EXPECT_EQ(rsp.requirements().resources().count(kPolicyKey), 1u);
+  // The condition says it for as long as it lasts...
+  const pb::Condition* compliant = nullptr;
+  for (const pb::Condition& c : rsp.conditions()) {
+    if (c.type() == "PolicyCompliant") compliant = &c;
+  }
+  ASSERT_NE(compliant, nullptr);
+  EXPECT_EQ(compliant->status(), pb::STATUS_CONDITION_TRUE);
+  EXPECT_EQ(compliant->reason(), "PolicyNotFound");
+  EXPECT_EQ(compliant->message(),
+            "EnvironmentConfig \"platform-policy\" (input.policy.environmentConfigRef, optional) "
+            "does not exist; the input's policy and the built-in defaults apply");
+  // ... and the warning only once: not again while the XR carries it.
+  Json observed = Xr(Params());
+  observed["status"]["conditions"] = {{{"type", "PolicyCompliant"},
+                                       {"status", "True"},
+                                       {"reason", "PolicyNotFound"},
+                                       {"message", compliant->message()}}};
+  const pb::RunFunctionResponse again =
+      RunProto(Call{.xr = observed, .input = input, .required = {{kPolicyKey, Json::array()}}});
+  for (const pb::Result& r : again.results()) {
+    EXPECT_NE(r.severity(), pb::SEVERITY_WARNING) << r.message();
+  }
+  EXPECT_GT(again.desired().resources_size(), 10);
 
   // Not optional: an error naming the field.
   const pb::RunFunctionResponse strict =

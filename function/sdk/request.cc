@@ -18,6 +18,26 @@ const Json& Request::ObservedComposite() const {
   return *composite_;
 }
 
+bool Request::CompositeHasCondition(std::string_view type, std::string_view status,
+                                    std::string_view reason, std::string_view message) const {
+  const Json& xr = ObservedComposite();
+  auto st = xr.find("status");
+  if (st == xr.end() || !st->is_object()) return false;
+  auto conditions = st->find("conditions");
+  if (conditions == st->end() || !conditions->is_array()) return false;
+  auto text = [](const Json& c, const char* key) -> std::string_view {
+    auto it = c.find(key);
+    return it != c.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                            : std::string_view();
+  };
+  for (const Json& c : *conditions) {
+    if (!c.is_object() || text(c, "type") != type) continue;
+    return text(c, "status") == status && text(c, "reason") == reason &&
+           text(c, "message") == message;
+  }
+  return false;
+}
+
 const Observed* Request::ObservedResource(std::string_view name) const {
   if (auto it = observed_.find(name); it != observed_.end()) return &it->second;
   const auto& resources = req_->observed().resources();

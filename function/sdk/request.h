@@ -51,6 +51,12 @@ class Request {
     return req_->observed().composite().connection_details();
   }
 
+  // True when the observed XR carries condition `type` with this status
+  // ("True", "False", "Unknown"), reason and message: what an earlier call
+  // set is still there, so there is nothing new to say.
+  bool CompositeHasCondition(std::string_view type, std::string_view status,
+                             std::string_view reason, std::string_view message) const;
+
   // An observed composed resource by composition resource name; nullptr when
   // Crossplane has not created it yet.
   const Observed* ObservedResource(std::string_view name) const;

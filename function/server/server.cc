@@ -22,7 +22,7 @@
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
 #include "function/sdk/strings.h"
-#include "function/server/client_certs.h"
+#include "function/server/tls.h"
 
 namespace platform::fn {
 namespace {
@@ -135,6 +135,11 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
   } else if (!options.tls_certs_dir.empty()) {
     absl::StatusOr<TlsFiles> files = ReadTlsFiles(options.tls_certs_dir);
     if (!files.ok()) return files.status();
+    if (absl::Status identity = CheckServerIdentity(files->cert_chain, files->private_key);
+        !identity.ok()) {
+      return absl::InvalidArgumentError(
+          sdk::Cat(options.tls_certs_dir, "/", std::string(identity.message())));
+    }
     absl::StatusOr<std::shared_ptr<const ClientCas>> cas = ClientCas::Parse(files->ca);
     if (!cas.ok()) {
       return absl::InvalidArgumentError(

@@ -512,7 +512,26 @@ TEST(FunctionServerStartTest, UnparsableCertificatesAreRefused) {
   o.tls_certs_dir = dir.path();
   std::atomic<int> calls{0};
   auto h = Harness::Start(o, std::make_unique<EchoRenderer>(&calls));
-  EXPECT_FALSE(h.ok()) << "started a server that cannot complete a TLS handshake";
+  ASSERT_FALSE(h.ok()) << "started a server that cannot complete a TLS handshake";
+  EXPECT_NE(h.status().message().find("tls.crt: no PEM certificate"), std::string::npos)
+      << h.status();
+}
+
+TEST(FunctionServerStartTest, AKeyThatIsNotTheCertificatesIsRefused) {
+  const TestPki pki = TestPki::Make();
+  TempDir dir;
+  dir.Write("tls.crt", pki.server.cert_pem);
+  dir.Write("tls.key", pki.client.key_pem);
+  dir.Write("ca.crt", pki.ca.cert_pem);
+  ServerOptions o;
+  o.address = "127.0.0.1:0";
+  o.tls_certs_dir = dir.path();
+  std::atomic<int> calls{0};
+  auto h = Harness::Start(o, std::make_unique<EchoRenderer>(&calls));
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("tls.key: not the key of the certificate in tls.crt"),
+            std::string::npos)
+      << h.status();
 }
 
 class BadMaxMessageSizeTest : public ::testing::TestWithParam<int> {};

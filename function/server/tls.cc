@@ -1,7 +1,8 @@
-#include "function/server/client_certs.h"
+#include "function/server/tls.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -126,6 +127,24 @@ absl::Status ClientCas::Verify(std::string_view leaf_pem, std::string_view chain
   }
   return absl::UnauthenticatedError(sdk::Cat("client certificate ", Subject(leaf),
                                              " refused: ", X509_verify_cert_error_string(error)));
+}
+
+absl::Status CheckServerIdentity(std::string_view cert_chain_pem, std::string_view key_pem) {
+  std::vector<X509Ptr> chain = ReadCertificates(cert_chain_pem);
+  if (chain.empty()) return absl::InvalidArgumentError("tls.crt: no PEM certificate");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
+      &EVP_PKEY_free);
+  ERR_clear_error();
+  if (key == nullptr) return absl::InvalidArgumentError("tls.key: no PEM private key");
+  if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(sdk::Cat(
+        "tls.key: not the key of the certificate in tls.crt (", Subject(chain.front().get()), ")"));
+  }
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::experimental::CertificateVerifier> MakeClientVerifier(

@@ -1,5 +1,6 @@
-// Verification of the client certificate Crossplane presents to the function
-// over mutual TLS.
+// The function's mutual TLS: its own certificate and key checked before it
+// serves, and the client certificate Crossplane presents verified on every
+// handshake.
 //
 // Crossplane (v2.3 and earlier) issues its client certificate with the same
 // subject as the CA that signs it, and without key identifiers. OpenSSL, and
@@ -9,8 +10,8 @@
 // certificates itself: the usual chain verification first, and for exactly
 // that case a check that the certificate is signed by a CA of ca.crt, valid
 // now, and meant for client authentication.
-#ifndef PLATFORM_FUNCTION_SERVER_CLIENT_CERTS_H_
-#define PLATFORM_FUNCTION_SERVER_CLIENT_CERTS_H_
+#ifndef PLATFORM_FUNCTION_SERVER_TLS_H_
+#define PLATFORM_FUNCTION_SERVER_TLS_H_
 
 #include <grpcpp/security/tls_certificate_verifier.h>
 
@@ -43,10 +44,15 @@ class ClientCas {
   std::unique_ptr<Impl> impl_;
 };
 
+// Ok when `cert_chain_pem` holds a certificate (then any intermediates) and
+// `key_pem` its private key; otherwise an error naming the file (tls.crt or
+// tls.key) and what is wrong. gRPC would only fail each handshake.
+absl::Status CheckServerIdentity(std::string_view cert_chain_pem, std::string_view key_pem);
+
 // A gRPC verifier running ClientCas::Verify on every handshake.
 std::shared_ptr<grpc::experimental::CertificateVerifier> MakeClientVerifier(
     std::shared_ptr<const ClientCas> cas);
 
 }  // namespace platform::fn
 
-#endif  // PLATFORM_FUNCTION_SERVER_CLIENT_CERTS_H_
+#endif  // PLATFORM_FUNCTION_SERVER_TLS_H_
