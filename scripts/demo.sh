@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts function-platform on a free loopback port and renders every bundled
-# example with the real crossplane CLI, printing what it renders.
+# example with the real crossplane CLI (`crossplane composition render`, with
+# Crossplane core as its engine instead of the Crossplane image in Docker),
+# printing what it renders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 crossplane=$(scripts/tools.sh crossplane)
+core=$(scripts/tools.sh crossplane-core)
 fn="${build_dir}/function/function-platform"
 
 work=$(mktemp -d)
@@ -19,14 +22,17 @@ done
 sed "s|localhost:9443|127.0.0.1:${port}|" examples/functions.yaml >"${work}/functions.yaml"
 
 render() {  # <xr> <composition>
+  # The XRD of the Composition (xrds/ holds one per Composition, by the same
+  # name): render treats a claim-based (LegacyCluster) XR as Crossplane does.
+  local extra=("--xrd=xrds/$(basename "$2")")
   # What Crossplane would hand the function as required resources (an
   # XEnvironment named by the XR, say) sits beside the example under required/.
-  local extra=()
   local required
   required="$(dirname "$1")/required/$(basename "$1")"
-  [[ -f "$required" ]] && extra=("--extra-resources=${required}")
-  echo "# crossplane render $1 $2 ${extra[*]}"
-  "$crossplane" render "$1" "$2" "${work}/functions.yaml" --include-function-results "${extra[@]}"
+  [[ -f "$required" ]] && extra+=("--required-resources=${required}")
+  echo "# crossplane composition render $1 $2 functions.yaml --include-function-results --crossplane-binary=${core} ${extra[*]}"
+  "$crossplane" composition render "$1" "$2" "${work}/functions.yaml" --include-function-results \
+    --crossplane-binary="$core" "${extra[@]}"
   echo
 }
 for kind in xenvironment xcluster xdatabase; do

@@ -106,13 +106,13 @@ const Example kExamples[] = {
      "",
      {"--observed-resources=" + kSource +
       "/tests/e2e/testdata/xcluster-namespaced-controlplane-ready.yaml"}},
-    // The network from an Environment claim, answered by --extra-resources.
+    // The network from an Environment claim, answered by --required-resources.
     {"ClaimBasedClusterFromEnvironment",
      "examples/xcluster/xr-environment.yaml",
      "compositions/xcluster.yaml",
      "",
      "team-payments",
-     {"--extra-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
+     {"--required-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
     {"ClaimBasedPostgres", "examples/xdatabase/xr.yaml", "compositions/xdatabase.yaml", ""},
     {"ClaimBasedAuroraMysql", "examples/xdatabase/xr-aurora-mysql.yaml",
      "compositions/xdatabase.yaml", ""},
@@ -123,7 +123,7 @@ const Example kExamples[] = {
      "compositions/xdatabase-namespaced.yaml",
      "team-payments",
      "",
-     {"--extra-resources=" + kSource + "/examples/xdatabase/required/xr-namespaced.yaml",
+     {"--required-resources=" + kSource + "/examples/xdatabase/required/xr-namespaced.yaml",
       "--observed-resources=" + kSource +
           "/tests/e2e/testdata/xdatabase-namespaced-observed.yaml"}},
     {"ClaimBasedKubeadmClusterControlPlaneReady",
@@ -215,7 +215,9 @@ TEST_P(RenderedTest, EveryRenderedResourceIsAcceptedByTheApiServer) {
       EXPECT_EQ(Str(doc, {"metadata", "namespace"}), ex.namespace_) << name;
     }
   }
-  const std::string file = dir_.Write("rendered.yaml", ApiObjects(r.out, false, true));
+  // As render prints them: its names, and owner references to the fake uid
+  // it gives the XR (the API server refuses an empty one).
+  const std::string file = dir_.Write("rendered.yaml", ApiObjects(r.out, false));
   // `create`, not `apply`: composed resources carry generateName, which only
   // create accepts (Crossplane names them on create too).
   RunResult created = Kubectl({"create", "--dry-run=server", "-o", "name", "-f", file});
@@ -304,8 +306,8 @@ spec:
   }
 }
 
-// A second opinion, offline: `crossplane beta validate` over the examples and
-// the rendered output, against the upstream CRDs and our XRDs.
+// A second opinion, offline: `crossplane resource validate` over the examples
+// and the rendered output, against the upstream CRDs and our XRDs.
 class ValidateTest : public ControlPlaneTest {
  protected:
   void SetUp() override {
@@ -321,19 +323,13 @@ class ValidateTest : public ControlPlaneTest {
                       fs::copy_options::overwrite_existing);
       }
     }
-    // validate looks up Crossplane's own schemas by the CLI's version in its
-    // cache; seed it from the upstream CRDs so it never downloads.
-    RunResult v = RunCommand({Tool("CROSSPLANE"), "version", "--client"});
-    ASSERT_EQ(v.exit_code, 0) << v.err;
-    const std::string version =
-        v.out.substr(v.out.find(": ") + 2, v.out.find('\n') - v.out.find(": ") - 2);
+    // validate looks up Crossplane's own schemas in its cache by the image
+    // of --crossplane-image; seed it from the upstream CRDs so it never
+    // downloads.
     cache_ = dir_.path() + "/cache";
-    const fs::path builtin =
-        fs::path(cache_) / "xpkg.crossplane.io/crossplane" / ("crossplane@" + version);
-    fs::create_directories(builtin);
-    for (const auto& e : fs::directory_iterator(SharedCrds() + "/crossplane")) {
-      fs::copy_file(e.path(), builtin / e.path().filename());
-    }
+    std::string error;
+    image_ = SeedCrossplaneSchemas(cache_, SharedCrds() + "/crossplane", error);
+    ASSERT_FALSE(image_.empty()) << error;
   }
 
   // Core objects (v1 Secrets) have no schema validate could load; the API
@@ -348,12 +344,14 @@ class ValidateTest : public ControlPlaneTest {
   }
 
   RunResult Validate(const std::string& resources) {
-    return RunCommand({Tool("CROSSPLANE"), "beta", "validate", extensions_, resources,
-                       "--cache-dir", cache_, "--error-on-missing-schemas"});
+    return RunCommand({Tool("CROSSPLANE"), "resource", "validate", extensions_, resources,
+                       "--cache-dir", cache_, "--crossplane-image", image_,
+                       "--error-on-missing-schemas"});
   }
 
   std::string extensions_;
   std::string cache_;
+  std::string image_;
 };
 
 TEST_F(ValidateTest, ExamplesPass) {
@@ -380,7 +378,7 @@ TEST_F(ValidateTest, RenderedOutputPasses) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Results are render's own documents, not API objects.
     RunResult v =
-        Validate(dir_.Write(ex.name + ".yaml", WithoutCoreObjects(ApiObjects(r.out, true, false))));
+        Validate(dir_.Write(ex.name + ".yaml", WithoutCoreObjects(ApiObjects(r.out, true))));
     EXPECT_EQ(v.exit_code, 0) << ex.name << ":\n" << v.out << v.err;
     EXPECT_NE(v.out.find(" 0 failure cases"), std::string::npos) << v.out;
   }

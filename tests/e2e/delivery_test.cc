@@ -482,7 +482,8 @@ spec:
     const Doc ec = Find(Kustomize(dir), "EnvironmentConfig", "platform-policy");
     EXPECT_TRUE(ec.node.IsDefined()) << dir;
     const std::string file = dir_.Write("ec-" + std::to_string(files_++) + ".yaml", ec.text);
-    return function.Render(xr, comp, {"--extra-resources=" + file});
+    return function.Render(xr, comp, {"--required-resources=" + file},
+                           kSource + "/xrds/xenvironment.yaml");
   };
 
   RunResult base = render("base");
@@ -495,8 +496,9 @@ spec:
 
   RunResult test = render("overlays/test");
   EXPECT_NE(test.exit_code, 0) << test.out;
-  EXPECT_NE(test.err.find("spec.parameters.zoneCount"), std::string::npos) << test.err;
-  EXPECT_NE(test.err.find("at most 2 zones"), std::string::npos) << test.err;
+  const std::string fatal = FatalMessage(test);
+  EXPECT_TRUE(fatal.starts_with("spec.parameters.zoneCount")) << test.err;
+  EXPECT_NE(fatal.find("at most 2 zones"), std::string::npos) << test.err;
 
   // The dev overlay allows it, and tags it with its stage.
   RunResult dev = render("overlays/dev");

@@ -2,7 +2,7 @@
 // (loaded by the ctest `controlplane` fixture into a real kube-apiserver), the
 // examples in provider/examples, and the package metadata. Defaults, CEL
 // rules and strict field validation are checked by the API server itself, and
-// the examples once more by `crossplane beta validate`.
+// the examples once more by `crossplane resource validate`.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -821,33 +821,28 @@ TEST_F(ProviderCrdsTest, PackageMetadataIsAProvider) {
   }
 }
 
-// `crossplane beta validate` over the examples against the CRDs, offline.
+// `crossplane resource validate` over the examples against the CRDs, offline.
 class ProviderCrdsValidateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(Tool("CROSSPLANE").empty()) << "CROSSPLANE is not set: run through `make test`";
-    // validate looks up Crossplane's own schemas by the CLI's version in its
-    // cache; seed it from the upstream CRDs so it never downloads.
-    RunResult v = RunCommand({Tool("CROSSPLANE"), "version", "--client"});
-    ASSERT_EQ(v.exit_code, 0) << v.err;
-    const std::string version =
-        v.out.substr(v.out.find(": ") + 2, v.out.find('\n') - v.out.find(": ") - 2);
+    // validate looks up Crossplane's own schemas in its cache by the image
+    // of --crossplane-image; seed it from the upstream CRDs so it never
+    // downloads.
     cache_ = dir_.path() + "/cache";
-    const fs::path builtin =
-        fs::path(cache_) / "xpkg.crossplane.io/crossplane" / ("crossplane@" + version);
-    fs::create_directories(builtin);
-    for (const auto& e : fs::directory_iterator(SharedCrds() + "/crossplane")) {
-      fs::copy_file(e.path(), builtin / e.path().filename());
-    }
+    std::string error;
+    image_ = SeedCrossplaneSchemas(cache_, SharedCrds() + "/crossplane", error);
+    ASSERT_FALSE(image_.empty()) << error;
   }
 
   RunResult Validate(const std::string& resources) {
-    return RunCommand({Tool("CROSSPLANE"), "beta", "validate", kCrds, resources, "--cache-dir",
-                       cache_, "--error-on-missing-schemas"});
+    return RunCommand({Tool("CROSSPLANE"), "resource", "validate", kCrds, resources, "--cache-dir",
+                       cache_, "--crossplane-image", image_, "--error-on-missing-schemas"});
   }
 
   TempDir dir_;
   std::string cache_;
+  std::string image_;
 };
 
 TEST_F(ProviderCrdsValidateTest, ExamplesPass) {

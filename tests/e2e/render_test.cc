@@ -1,6 +1,7 @@
 // End to end with the real crossplane CLI: start function-platform with
-// --insecure on a free port, run `crossplane render` on the bundled examples
-// through the Development runtime, and check what it prints.
+// --insecure on a free port, run `crossplane composition render` (with
+// Crossplane core as its engine) on the bundled examples through the
+// Development runtime, and check what it prints.
 #include "tests/support/render.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/subprocess.h"
@@ -28,6 +30,9 @@ class RenderTest : public ::testing::Test {
     ASSERT_FALSE(Tool("CROSSPLANE").empty())
         << "CROSSPLANE is not set: run through `make test`, or set it to the path printed by "
            "scripts/tools.sh crossplane";
+    ASSERT_FALSE(CrossplaneCore().empty())
+        << "CROSSPLANE_CORE_BIN is empty: configure with -DCROSSPLANE_CORE_BIN=$(scripts/tools.sh "
+           "crossplane-core) (the Makefile does)";
     function_ = std::make_unique<FunctionUnderTest>(FUNCTION_PLATFORM_BIN);
     ASSERT_TRUE(function_->ok()) << "function did not start:\n" << function_->log();
   }
@@ -39,13 +44,23 @@ class RenderTest : public ::testing::Test {
   }
 
   RunResult Render(const std::string& xr, const std::string& composition,
-                   const std::vector<std::string>& extra = {}) {
-    return function_->Render(xr, composition, extra);
+                   const std::vector<std::string>& extra = {}, const std::string& xrd = "") {
+    return function_->Render(xr, composition, extra, xrd);
   }
   static Rendered Parse(const std::string& out) {
     Rendered r = ParseRendered(out);
     EXPECT_LE(r.xr_documents, 1) << "two documents without a composition resource name";
     return r;
+  }
+  // The message of the FATAL result that stopped a render: the CLI prints it
+  // on stderr (`pipeline step "render" returned a fatal result: ...`), exits
+  // non-zero and prints no partial output.
+  static std::string Fatal(const RunResult& r) {
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("pipeline step \"render\" returned a fatal result: "), std::string::npos)
+        << r.err;
+    return FatalMessage(r);
   }
   std::string ReadLog() const { return function_->log(); }
   const TempDir& dir() const { return function_->dir(); }
@@ -53,7 +68,9 @@ class RenderTest : public ::testing::Test {
   std::unique_ptr<FunctionUnderTest> function_;
 };
 
-// Golden files: render's whole output for each example, compared exactly.
+// Golden files: render's whole output for each example, compared exactly in
+// its canonical form (CanonicalRender: Crossplane's own events, which come in
+// a different order on every run, sorted after the function's results).
 // Regenerate them with `make golden` (UPDATE_GOLDEN=1) after a deliberate
 // change, and review the diff like code.
 struct GoldenCase {
@@ -61,7 +78,7 @@ struct GoldenCase {
   std::string xr;
   std::string composition;
   bool observe_all = false;  // render once, then again with everything observed ready
-  // Extra flags for every render, e.g. --extra-resources.
+  // Extra flags for every render, e.g. --required-resources.
   std::vector<std::string> render_flags = {};
   // With observe_all: the XR whose first render is observed, when not `xr`
   // (an XR changed since, say).
@@ -70,22 +87,43 @@ struct GoldenCase {
 
 void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
 
+// The name of a metadata block's `name:` line in a document's text: the
+// offset of its value and its length, or npos when there is none.
+std::pair<std::size_t, std::size_t> MetadataName(const std::string& doc) {
+  const std::string metadata = "metadata:\n";
+  std::size_t at = doc.starts_with(metadata) ? 0 : doc.find("\n" + metadata);
+  if (at == std::string::npos) return {std::string::npos, 0};
+  at = doc.find('\n', at + (doc[at] == '\n' ? 1 : 0)) + 1;
+  while (at < doc.size() && doc[at] == ' ') {
+    const std::size_t end = doc.find('\n', at);
+    const std::string line = doc.substr(at, end - at);
+    if (line.starts_with("  name: ")) return {at + 8, line.size() - 8};
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return {std::string::npos, 0};
+}
+
 // Everything of a first render, as Crossplane would observe it once created
-// and ready: a name, an id in status.atProvider and a Ready condition. Built
-// on the original text so quoting survives.
+// and ready: an id in status.atProvider and a Ready condition. Built on the
+// original text so quoting survives. Crossplane names what the renderer
+// leaves unnamed (generateName set): generateName and a hash of the XR's uid
+// and the resource name. Render's names hash the fake uid it gives the XR;
+// here they become <generateName><resource>, names render would never
+// compute, so a second render shows it keeps the names it observed. Objects
+// the renderer names itself (Cluster API kinds) keep their name.
 std::string ObserveAll(const std::string& rendered) {
   std::string out;
-  for (const std::string& doc : SplitDocuments(ApiObjects(rendered, false, false))) {
+  for (const std::string& doc : SplitDocuments(ApiObjects(rendered, false))) {
     const YAML::Node node = YAML::Load(doc);
     const std::string resource =
         Str(node, {"metadata", "annotations", "crossplane.io/composition-resource-name"});
     const std::string prefix = Str(node, {"metadata", "generateName"});
     std::string text = doc;
-    const std::string generate = "  generateName: " + prefix + "\n";
-    const std::size_t at = text.find(generate);
-    // Objects the renderer names itself (Cluster API kinds) keep their name.
-    if (at != std::string::npos && Str(node, {"metadata", "name"}).empty()) {
-      text.insert(at + generate.size(), "  name: " + prefix + resource + "\n");
+    if (!prefix.empty()) {
+      const auto [at, length] = MetadataName(text);
+      EXPECT_NE(at, std::string::npos) << "render gave no name:\n" << doc;
+      if (at != std::string::npos) text.replace(at, length, prefix + resource);
     }
     text += "status:\n  atProvider:\n    id: " + resource + "-0123456789\n" +
             "  conditions:\n  - type: Ready\n    status: \"True\"\n    reason: Available\n" +
@@ -118,12 +156,13 @@ TEST_P(GoldenRenderTest, MatchesGolden) {
     }
   }
   const std::string golden = kSource + "/tests/e2e/golden/" + c.name + ".yaml";
+  const std::string got = CanonicalRender(r.out);
   if (!Tool("UPDATE_GOLDEN").empty()) {
-    std::ofstream(golden) << r.out;
+    std::ofstream(golden) << got;
     GTEST_SKIP() << "wrote " << golden;
   }
-  EXPECT_EQ(r.out, ReadFile(golden)) << "render output differs from " << golden
-                                     << "; if the change is intended, run `make golden`";
+  EXPECT_EQ(got, ReadFile(golden)) << "render output differs from " << golden
+                                   << "; if the change is intended, run `make golden`";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -162,12 +201,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "examples/xcluster/xr.yaml"},
         // The network from the team's Environment claim, read as a required
         // resource; everything observed ready: node pools in its baseline group.
-        GoldenCase{
-            "xcluster-eks-environment",
-            "examples/xcluster/xr-environment.yaml",
-            "compositions/xcluster.yaml",
-            true,
-            {"--extra-resources=" + kSource + "/examples/xcluster/required/xr-environment.yaml"}},
+        GoldenCase{"xcluster-eks-environment",
+                   "examples/xcluster/xr-environment.yaml",
+                   "compositions/xcluster.yaml",
+                   true,
+                   {"--required-resources=" + kSource +
+                    "/examples/xcluster/required/xr-environment.yaml"}},
         // XDatabase: each engine and mode; observed ready with the RDS
         // resource's connection Secret answered (examples/xdatabase/required/).
         GoldenCase{"xdatabase-postgres", "examples/xdatabase/xr.yaml",
@@ -176,19 +215,19 @@ INSTANTIATE_TEST_SUITE_P(
                    "examples/xdatabase/xr.yaml",
                    "compositions/xdatabase.yaml",
                    true,
-                   {"--extra-resources=" + kSource + "/examples/xdatabase/required/xr.yaml"}},
+                   {"--required-resources=" + kSource + "/examples/xdatabase/required/xr.yaml"}},
         GoldenCase{"xdatabase-mysql-aurora", "examples/xdatabase/xr-aurora-mysql.yaml",
                    "compositions/xdatabase.yaml", true},
         GoldenCase{"xdatabase-mariadb", "examples/xdatabase/xr-mariadb.yaml",
                    "compositions/xdatabase.yaml"},
         GoldenCase{"xdatabase-prod", "examples/xdatabase/xr-prod.yaml",
                    "compositions/xdatabase.yaml", true},
-        GoldenCase{
-            "xdatabase-namespaced",
-            "examples/xdatabase/xr-namespaced.yaml",
-            "compositions/xdatabase-namespaced.yaml",
-            true,
-            {"--extra-resources=" + kSource + "/examples/xdatabase/required/xr-namespaced.yaml"}},
+        GoldenCase{"xdatabase-namespaced",
+                   "examples/xdatabase/xr-namespaced.yaml",
+                   "compositions/xdatabase-namespaced.yaml",
+                   true,
+                   {"--required-resources=" + kSource +
+                    "/examples/xdatabase/required/xr-namespaced.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
         GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
                    "compositions/xcluster.yaml"},
@@ -268,12 +307,18 @@ TEST_F(RenderTest, ObservedResourcesFillStatusAndMakeTheCompositeReady) {
     if (Str(c, {"type"}) == "Ready") available = Str(c, {"reason"}) == "Available";
   }
   EXPECT_TRUE(available) << r.out;
-  // Names Crossplane gave stay; steady state announces nothing.
+  // Names Crossplane gave stay (ObserveAll's, not the ones render computes);
+  // steady state announces nothing.
   EXPECT_EQ(Str(out.resources["vpc"], {"metadata", "name"}), "payments-dev-vpc");
   // Only the warning that the delivered policy (EnvironmentConfig
   // platform-policy, which render is not given here) is missing.
   for (const YAML::Node& result : out.results) {
-    EXPECT_EQ(Str(result, {"severity"}), "SEVERITY_WARNING") << r.out;
+    EXPECT_EQ(Str(result, {"severity"}), "Warning") << r.out;
+    EXPECT_EQ(Str(result, {"reason"}), "PolicyNotFound") << r.out;
+  }
+  // And Crossplane finds every composed resource ready.
+  for (const YAML::Node& event : out.events) {
+    EXPECT_EQ(Str(event, {"message"}).find("is not yet ready"), std::string::npos) << r.out;
   }
 }
 
@@ -291,7 +336,7 @@ TEST_F(RenderTest, NestedClusterFindsItsEnvironmentsNetwork) {
       Render(xr, composition, {"--observed-resources=" + observed, "--include-full-xr"});
   ASSERT_EQ(env.exit_code, 0) << env.err;
   std::string environment, cluster;
-  for (const std::string& doc : SplitDocuments(ApiObjects(env.out, true, false))) {
+  for (const std::string& doc : SplitDocuments(ApiObjects(env.out, true))) {
     const YAML::Node node = YAML::Load(doc);
     if (Str(node, {"kind"}) == "XEnvironment") environment = doc;
     if (Str(node, {"kind"}) == "XCluster") cluster = doc;
@@ -301,7 +346,7 @@ TEST_F(RenderTest, NestedClusterFindsItsEnvironmentsNetwork) {
 
   RunResult r =
       Render(dir().Write("xcluster.yaml", cluster), kSource + "/compositions/xcluster.yaml",
-             {"--extra-resources=" + dir().Write("environment.yaml", environment)});
+             {"--required-resources=" + dir().Write("environment.yaml", environment)});
   ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
   Rendered out = Parse(r.out);
   const YAML::Node cp = out.resources["controlplane"];
@@ -335,14 +380,14 @@ TEST_F(RenderTest, NamespacedEnvironmentUsesNamespacedKindsInItsNamespace) {
 }
 
 TEST_F(RenderTest, AuthorizationDenialFailsRenderNamingTheRule) {
-  RunResult r = Render(kSource + "/examples/xenvironment/xr-prod.yaml",
-                       kSource + "/tests/e2e/testdata/composition-authorization.yaml");
-  EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.err.find("payments-nonprod"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("prod"), std::string::npos) << r.err;
+  const std::string composition = kSource + "/tests/e2e/testdata/composition-authorization.yaml";
+  const std::string xrd = kSource + "/xrds/xenvironment.yaml";
+  RunResult r = Render(kSource + "/examples/xenvironment/xr-prod.yaml", composition, {}, xrd);
+  const std::string fatal = Fatal(r);
+  EXPECT_NE(fatal.find("payments-nonprod"), std::string::npos) << r.err;
+  EXPECT_NE(fatal.find("prod"), std::string::npos) << r.err;
   // The same policy lets the team create a dev environment.
-  RunResult dev = Render(kSource + "/examples/xenvironment/xr.yaml",
-                         kSource + "/tests/e2e/testdata/composition-authorization.yaml");
+  RunResult dev = Render(kSource + "/examples/xenvironment/xr.yaml", composition, {}, xrd);
   EXPECT_EQ(dev.exit_code, 0) << dev.err;
 }
 
@@ -359,9 +404,8 @@ spec:
     zoneCount: 4
 )");
   RunResult r = Render(xr, kSource + "/compositions/xenvironment.yaml");
-  EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.err.find("spec.parameters.zoneCount: dev environments may use at most 2 zones"),
-            std::string::npos)
+  EXPECT_TRUE(
+      Fatal(r).starts_with("spec.parameters.zoneCount: dev environments may use at most 2 zones"))
       << r.err;
 }
 
@@ -376,8 +420,7 @@ spec:
     team: payments
 )");
   RunResult r = Render(xr, kSource + "/compositions/xenvironment.yaml");
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("spec.parameters.region: required"), std::string::npos) << r.err;
+  EXPECT_EQ(Fatal(r), "spec.parameters.region: required") << r.err;
 }
 
 TEST_F(RenderTest, UnknownKindFailsRenderNamingTheKind) {
@@ -403,8 +446,7 @@ spec:
       name: function-platform
 )");
   RunResult r = Render(xr, composition);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("no renderer for XR kind XBucket"), std::string::npos) << r.err;
+  EXPECT_NE(Fatal(r).find("no renderer for XR kind XBucket"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "tests/support/render.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 namespace platform::testing {
 
@@ -18,12 +20,18 @@ std::string Str(const YAML::Node& node, std::initializer_list<const char*> path)
   return n.IsScalar() ? n.as<std::string>() : "";
 }
 
+bool IsPipelineResult(const YAML::Node& result) {
+  return Str(result, {"message"}).starts_with("Pipeline step \"");
+}
+
 Rendered ParseRendered(const std::string& yaml_stream) {
   Rendered r;
   for (const YAML::Node& doc : YAML::LoadAll(yaml_stream)) {
     if (!doc.IsMap()) continue;
     if (Str(doc, {"apiVersion"}) == "render.crossplane.io/v1beta1") {
-      if (Str(doc, {"kind"}) == "Result") r.results.push_back(doc);
+      if (Str(doc, {"kind"}) == "Result") {
+        (IsPipelineResult(doc) ? r.results : r.events).push_back(doc);
+      }
     } else if (std::string name =
                    Str(doc, {"metadata", "annotations", "crossplane.io/composition-resource-name"});
                !name.empty()) {
@@ -56,29 +64,92 @@ std::vector<std::string> SplitDocuments(const std::string& yaml_stream) {
   return docs;
 }
 
-std::string ApiObjects(const std::string& yaml_stream, bool include_xr, bool fake_owner_uid) {
+std::string ApiObjects(const std::string& yaml_stream, bool include_xr) {
   std::string out;
-  for (std::string doc : SplitDocuments(yaml_stream)) {
+  for (const std::string& doc : SplitDocuments(yaml_stream)) {
     const YAML::Node node = YAML::Load(doc);
     if (Str(node, {"apiVersion"}) == "render.crossplane.io/v1beta1") continue;
     const bool composed =
         !Str(node, {"metadata", "annotations", "crossplane.io/composition-resource-name"}).empty();
     if (!composed && !include_xr) continue;
-    if (fake_owner_uid) {
-      const std::string empty_uid = "uid: \"\"";
-      for (std::size_t at = doc.find(empty_uid); at != std::string::npos;
-           at = doc.find(empty_uid, at)) {
-        doc.replace(at, empty_uid.size(), "uid: 00000000-0000-4000-8000-000000000000");
-      }
-    }
     out += "---\n" + doc;
   }
   return out;
 }
 
+std::string CanonicalRender(const std::string& yaml_stream) {
+  std::string objects;
+  std::string results;
+  std::vector<std::string> events;
+  for (const std::string& doc : SplitDocuments(yaml_stream)) {
+    const YAML::Node node = YAML::Load(doc);
+    if (Str(node, {"apiVersion"}) != "render.crossplane.io/v1beta1" ||
+        Str(node, {"kind"}) != "Result") {
+      objects += "---\n" + doc;
+    } else if (IsPipelineResult(node)) {
+      results += "---\n" + doc;
+    } else {
+      events.push_back(doc);
+    }
+  }
+  std::sort(events.begin(), events.end());
+  std::string out = objects + results;
+  for (const std::string& e : events) out += "---\n" + e;
+  return out;
+}
+
+std::string FatalMessage(const RunResult& render) {
+  const std::string marker = "returned a fatal result: ";
+  const std::size_t at = render.err.find(marker);
+  if (at == std::string::npos) return "";
+  std::string message = render.err.substr(at + marker.size());
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return message;
+}
+
 std::string Tool(const char* env) {
   const char* v = std::getenv(env);
   return v != nullptr ? v : "";
+}
+
+std::string CrossplaneCore() { return CROSSPLANE_CORE_BIN; }
+
+std::string SeedCrossplaneSchemas(const std::string& cache_dir, const std::string& crds_dir,
+                                  std::string& error) {
+  namespace fs = std::filesystem;
+  if (CrossplaneCore().empty()) {
+    error = "CROSSPLANE_CORE_BIN is empty: configure with -DCROSSPLANE_CORE_BIN";
+    return "";
+  }
+  const RunResult v = RunCommand({CrossplaneCore(), "--version"});
+  std::string version = v.out.substr(0, v.out.find('\n'));
+  if (v.exit_code != 0 || !version.starts_with("v")) {
+    error = CrossplaneCore() + " --version: " + v.out + v.err;
+    return "";
+  }
+  const std::string image = "xpkg.crossplane.io/crossplane/crossplane:" + version;
+  const fs::path to =
+      fs::path(cache_dir) / "xpkg.crossplane.io/crossplane" / ("crossplane@" + version);
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (auto it = fs::directory_iterator(crds_dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    fs::copy_file(it->path(), to / it->path().filename(), fs::copy_options::overwrite_existing, ec);
+    if (ec) break;
+  }
+  if (ec) {
+    error = "cannot seed " + to.string() + " from " + crds_dir + ": " + ec.message();
+    return "";
+  }
+  return image;
+}
+
+std::string XrdFor(const std::string& composition) {
+  namespace fs = std::filesystem;
+  const fs::path c(composition);
+  if (c.parent_path().filename() != "compositions") return "";
+  const fs::path xrd = c.parent_path().parent_path() / "xrds" / c.filename();
+  return fs::exists(xrd) ? xrd.string() : "";
 }
 
 FunctionUnderTest::FunctionUnderTest(const std::string& binary) {
@@ -105,10 +176,28 @@ spec:
 FunctionUnderTest::~FunctionUnderTest() = default;
 
 RunResult FunctionUnderTest::Render(const std::string& xr, const std::string& composition,
-                                    const std::vector<std::string>& extra) const {
-  std::vector<std::string> argv = {Tool("CROSSPLANE"), "render",   xr,
-                                   composition,        functions_, "--include-function-results",
-                                   "--timeout=60s"};
+                                    const std::vector<std::string>& extra,
+                                    const std::string& xrd) const {
+  if (CrossplaneCore().empty()) {
+    RunResult r;
+    r.err =
+        "CROSSPLANE_CORE_BIN is empty: configure with "
+        "-DCROSSPLANE_CORE_BIN=$(scripts/tools.sh crossplane-core) (the Makefile does), the "
+        "Crossplane core whose `internal render` crossplane composition render runs";
+    return r;
+  }
+  std::vector<std::string> argv = {Tool("CROSSPLANE"),
+                                   "composition",
+                                   "render",
+                                   xr,
+                                   composition,
+                                   functions_,
+                                   "--include-function-results",
+                                   "--timeout=60s",
+                                   "--crossplane-binary=" + CrossplaneCore()};
+  if (const std::string x = xrd.empty() ? XrdFor(composition) : xrd; !x.empty()) {
+    argv.push_back("--xrd=" + x);
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return RunCommand(argv);
 }
