@@ -7,7 +7,8 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
-        format-check clean controlplane-up controlplane-down delivery helmfile-lock
+        format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
+        helmfile-lock
 
 all: build
 
@@ -46,7 +47,7 @@ test: build image package provider-image provider-package
 unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -LE e2e $(ARGS)
 
-e2e: build
+e2e: package
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e $(ARGS)
 
 # The GitOps delivery's tests (deploy/): kustomize, Helm, helmfile, Argo CD.
@@ -87,6 +88,19 @@ controlplane-up: tools
 
 controlplane-down:
 	@tests/controlplane/controlplane.sh down $(abspath $(CONTROLPLANE_DIR))
+
+# Crossplane core v2.3.4 on a throwaway control plane with the platform
+# installed through its package manager, as the Crossplane tests run it
+# (tests/crossplane/crossplane.sh): poke at it by hand.
+CROSSPLANE_DIR ?= $(BUILD_DIR)/crossplane-manual
+crossplane-up: package
+	@kubeconfig=$$(tests/crossplane/crossplane.sh up $(abspath $(CROSSPLANE_DIR)) $(abspath $(BUILD_DIR))) && \
+	  echo "export KUBECONFIG=$$kubeconfig" && \
+	  echo "kubectl: $$(scripts/tools.sh kubectl)" && \
+	  echo "the Crossplane tests against it: CROSSPLANE_STATE=$(abspath $(CROSSPLANE_DIR)) $(BUILD_DIR)/tests/crossplane_tests"
+
+crossplane-down:
+	@tests/crossplane/crossplane.sh down $(abspath $(CROSSPLANE_DIR))
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -254,7 +254,9 @@ PY
   spawn external-package-runtime "$build/tests/external-package-runtime" \
     --kubeconfig "$kubeconfig" --tls-secret crossplane-package-runtime-tls \
     --function "function-platform=127.0.0.1:${fn_port}"
-  spawn simulated-cloud "$build/tests/simulated-cloud" --kubeconfig "$kubeconfig"
+  # Deleting takes a second, so the order of deletions can be seen.
+  spawn simulated-cloud "$build/tests/simulated-cloud" --kubeconfig "$kubeconfig" \
+    --delete-delay-ms 1000
 
   # The platform, as deploy/ installs it.
   local imageconfigs="$state/imageconfigs.yaml"

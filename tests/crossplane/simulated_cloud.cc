@@ -23,8 +23,13 @@
 // AWS CRDs come and go with the provider packages and their activation).
 //
 //   simulated-cloud --kubeconfig PATH [--region eu-west-1] [--delay-ms 0]
+//                   [--delete-delay-ms 0]
+//
+// --delay-ms is how long creating takes, --delete-delay-ms how long deleting
+// takes (the object keeps its deletion timestamp that long).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -125,18 +130,31 @@ bool ConditionTrue(const Json& obj, const std::string& type) {
   return false;
 }
 
-// The condition shape of crossplane-runtime (managed resources) and of
-// Cluster API v1beta2 (metav1.Condition).
-Json Condition(const std::string& type, const std::string& reason) {
-  return {{"type", type}, {"status", "True"}, {"reason", reason}, {"lastTransitionTime", Now()}};
+// The condition shape of crossplane-runtime (managed resources: no message)
+// and of Cluster API (v1beta2: a message is required; CAPA's v1beta1 shape:
+// a message, when there is one, is not empty).
+Json Condition(const std::string& type, const std::string& reason,
+               const std::string& message = "") {
+  Json c = {{"type", type}, {"status", "True"}, {"reason", reason}, {"lastTransitionTime", Now()}};
+  if (!message.empty()) c["message"] = message;
+  return c;
+}
+
+Json CapiCondition(const std::string& type, const std::string& reason) {
+  return Condition(type, reason, type + " in the simulated cloud");
 }
 
 class SimulatedCloud {
  public:
-  SimulatedCloud(kube::Config config, std::string region, std::chrono::milliseconds delay)
-      : client_(std::move(config), Options()), region_(std::move(region)), delay_(delay) {}
+  SimulatedCloud(kube::Config config, std::string region, std::chrono::milliseconds delay,
+                 std::chrono::milliseconds delete_delay)
+      : client_(std::move(config), Options()),
+        region_(std::move(region)),
+        delay_(delay),
+        delete_delay_(delete_delay) {}
 
   void Run() {
+    std::thread deletions([this] { RunDeletions(); });
     while (!stopping) {
       try {
         Discover();
@@ -148,6 +166,8 @@ class SimulatedCloud {
       }
     }
     for (auto& [name, informer] : informers_) informer->Stop();
+    pending_cv_.notify_all();
+    deletions.join();
   }
 
  private:
@@ -226,18 +246,7 @@ class SimulatedCloud {
   bool EnsureFinalizer(const kube::Resource& r, const Json& obj, const std::string& finalizer,
                        const Json& annotations) {
     if (obj["metadata"].contains("deletionTimestamp")) {
-      if (HasFinalizer(obj, finalizer)) {
-        Json keep = Json::array();
-        for (const Json& f : obj["metadata"]["finalizers"]) {
-          if (f != finalizer) keep.push_back(f);
-        }
-        client_.Patch(
-            r, kube::KeyOf(obj), kube::PatchType::kMerge,
-            {{"metadata",
-              {{"finalizers", keep}, {"resourceVersion", obj["metadata"]["resourceVersion"]}}}},
-            {});
-        Log("deleted " + r.kind + " " + kube::KeyOf(obj).String());
-      }
+      if (HasFinalizer(obj, finalizer)) ScheduleDeletion(r, obj, finalizer);
       return false;
     }
     if (!HasFinalizer(obj, finalizer) || !annotations.empty()) {
@@ -252,6 +261,53 @@ class SimulatedCloud {
       return false;  // the update comes back as an event
     }
     return true;
+  }
+
+  // Deleting in the cloud takes a while (--delete-delay-ms), as it does in
+  // AWS; then the finalizer goes and with it the object.
+  void ScheduleDeletion(const kube::Resource& r, const Json& obj, const std::string& finalizer) {
+    const std::string uid = obj["metadata"]["uid"];
+    const std::lock_guard<std::mutex> lock(mu_);
+    if (!deleting_.insert(uid).second) return;
+    pending_.emplace(std::chrono::steady_clock::now() + delete_delay_,
+                     PendingDeletion{r, kube::KeyOf(obj), finalizer, uid});
+    pending_cv_.notify_one();
+  }
+
+  void RunDeletions() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping) {
+      if (pending_.empty() || pending_.begin()->first > std::chrono::steady_clock::now()) {
+        pending_cv_.wait_for(lock, std::chrono::milliseconds(50));
+        continue;
+      }
+      const PendingDeletion d = pending_.begin()->second;
+      pending_.erase(pending_.begin());
+      lock.unlock();
+      try {
+        const Json obj = client_.Get(d.resource, d.key);
+        Json keep = Json::array();
+        for (const Json& f : obj["metadata"].value("finalizers", Json::array())) {
+          if (f != d.finalizer) keep.push_back(f);
+        }
+        client_.Patch(
+            d.resource, d.key, kube::PatchType::kMerge,
+            {{"metadata",
+              {{"finalizers", keep}, {"resourceVersion", obj["metadata"]["resourceVersion"]}}}},
+            {});
+        Log("deleted " + d.resource.kind + " " + d.key.String());
+      } catch (const kube::ApiError& e) {
+        if (e.code() == 409) {  // changed meanwhile: try again
+          lock.lock();
+          pending_.emplace(std::chrono::steady_clock::now(), d);
+          continue;
+        }
+      } catch (const std::exception& e) {
+        Log("cannot delete " + d.key.String() + ": " + e.what());
+      }
+      lock.lock();
+      deleting_.erase(d.uid);
+    }
   }
 
   // --- provider-upjet-aws ----------------------------------------------------
@@ -310,13 +366,7 @@ class SimulatedCloud {
     }
     if (!EnsureFinalizer(r, obj, kManagedFinalizer, annotations)) return;
 
-    const std::int64_t generation = obj["metadata"].value("generation", 0);
-    {
-      const std::lock_guard<std::mutex> lock(mu_);
-      const std::string uid = obj["metadata"]["uid"];
-      if (ConditionTrue(obj, "Ready") && seen_[uid] == generation) return;
-      seen_[uid] = generation;
-    }
+    if (ConditionTrue(obj, "Ready") && AlreadyMadeReal(obj)) return;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
 
     Json at = obj["spec"].value("forProvider", Json::object());
@@ -332,6 +382,7 @@ class SimulatedCloud {
             {Condition("Ready", "Available"), Condition("Synced", "ReconcileSuccess")}}}}},
         StatusSubresource());
     if (!connection.empty()) WriteConnectionSecret(obj, connection);
+    MadeReal(obj);
     Log("created " + r.kind + " " + kube::KeyOf(obj).String() + " (" + id + ")");
   }
 
@@ -457,32 +508,27 @@ class SimulatedCloud {
                    : "awsmanagedcontrolplane.controlplane.cluster.x-k8s.io")
             : Lower(r.kind) + ".infrastructure.cluster.x-k8s.io";
     if (!EnsureFinalizer(r, obj, finalizer, Json::object())) return;
-    {
-      const std::lock_guard<std::mutex> lock(mu_);
-      const std::string uid = obj["metadata"]["uid"];
-      const std::int64_t generation = obj["metadata"].value("generation", 0);
-      if (seen_[uid] == generation) return;
-      seen_[uid] = generation;
-    }
+    if (AlreadyMadeReal(obj)) return;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     const std::string ns = obj["metadata"]["namespace"];
     const std::string name = obj["metadata"]["name"];
     const std::string h = Hex17(obj);
     Json status;
     if (r.kind == "Cluster") {
-      status = {{"phase", "Provisioned"},
-                {"initialization",
-                 {{"infrastructureProvisioned", true}, {"controlPlaneInitialized", true}}},
-                {"conditions",
-                 {Condition("Available", "Available"), Condition("InfrastructureReady", "Ready"),
-                  Condition("ControlPlaneInitialized", "Initialized")}}};
+      status = {
+          {"phase", "Provisioned"},
+          {"initialization",
+           {{"infrastructureProvisioned", true}, {"controlPlaneInitialized", true}}},
+          {"conditions",
+           {CapiCondition("Available", "Available"), CapiCondition("InfrastructureReady", "Ready"),
+            CapiCondition("ControlPlaneInitialized", "Initialized")}}};
     } else if (r.kind == "MachinePool" || r.kind == "MachineDeployment") {
       const std::int64_t replicas = obj["spec"].value("replicas", 1);
       status = {{"phase", "Running"},
                 {"replicas", replicas},
                 {"readyReplicas", replicas},
                 {"availableReplicas", replicas},
-                {"conditions", {Condition("Available", "Available")}}};
+                {"conditions", {CapiCondition("Available", "Available")}}};
     } else if (r.kind == "AWSManagedControlPlane" || r.kind == "KubeadmControlPlane") {
       const std::string host =
           r.kind == "AWSManagedControlPlane"
@@ -492,7 +538,8 @@ class SimulatedCloud {
       client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge,
                     {{"spec", {{"controlPlaneEndpoint", {{"host", host}, {"port", 443}}}}}}, {});
       status = {{"version", obj["spec"].value("version", std::string())},
-                {"conditions", {Condition("Ready", "Ready"), Condition("Available", "Available")}}};
+                {"conditions",
+                 {CapiCondition("Ready", "Ready"), CapiCondition("Available", "Available")}}};
       if (r.kind == "AWSManagedControlPlane") {
         status["ready"] = true;
         status["initialized"] = true;
@@ -519,11 +566,12 @@ class SimulatedCloud {
       }
     } else {
       // AWSManagedCluster, AWSCluster, AWSManagedMachinePool.
-      status = {{"ready", true}, {"conditions", {Condition("Ready", "Ready")}}};
+      status = {{"ready", true}, {"conditions", {CapiCondition("Ready", "Ready")}}};
       if (r.kind == "AWSManagedMachinePool") status["replicas"] = 1;
     }
     client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge, {{"status", status}},
                   StatusSubresource());
+    MadeReal(obj);
     Log("created " + r.kind + " " + ns + "/" + name);
   }
 
@@ -546,6 +594,18 @@ class SimulatedCloud {
     return name;
   }
 
+  // Whether this generation of the object was made real already: its spec
+  // changed since when not (the cloud then updates it in place).
+  bool AlreadyMadeReal(const Json& obj) {
+    const std::lock_guard<std::mutex> lock(mu_);
+    auto it = seen_.find(obj["metadata"]["uid"].get<std::string>());
+    return it != seen_.end() && it->second == obj["metadata"].value("generation", 0);
+  }
+  void MadeReal(const Json& obj) {
+    const std::lock_guard<std::mutex> lock(mu_);
+    seen_[obj["metadata"]["uid"].get<std::string>()] = obj["metadata"].value("generation", 0);
+  }
+
   static std::string Lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(c));
     return s;
@@ -557,6 +617,16 @@ class SimulatedCloud {
   std::map<std::string, std::unique_ptr<kube::Informer>> informers_;
   std::mutex mu_;
   std::map<std::string, std::int64_t> seen_;  // uid -> generation made real
+  struct PendingDeletion {
+    kube::Resource resource;
+    kube::ObjectKey key;
+    std::string finalizer;
+    std::string uid;
+  };
+  const std::chrono::milliseconds delete_delay_;
+  std::multimap<std::chrono::steady_clock::time_point, PendingDeletion> pending_;
+  std::set<std::string> deleting_;  // uids in pending_
+  std::condition_variable pending_cv_;
 };
 
 }  // namespace
@@ -565,6 +635,7 @@ int main(int argc, char** argv) {
   std::string kubeconfig;
   std::string region = "eu-west-1";
   long delay_ms = 0;
+  long delete_delay_ms = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const std::string& flag) -> std::string {
@@ -578,8 +649,11 @@ int main(int argc, char** argv) {
       region = v2;
     } else if (std::string v3 = value("--delay-ms"); !v3.empty()) {
       delay_ms = std::stol(v3);
+    } else if (std::string v4 = value("--delete-delay-ms"); !v4.empty()) {
+      delete_delay_ms = std::stol(v4);
     } else {
-      std::cerr << "usage: simulated-cloud --kubeconfig PATH [--region R] [--delay-ms N]\n";
+      std::cerr << "usage: simulated-cloud --kubeconfig PATH [--region R] [--delay-ms N] "
+                   "[--delete-delay-ms N]\n";
       return 2;
     }
   }
@@ -590,7 +664,8 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { stopping = true; });
   std::signal(SIGINT, [](int) { stopping = true; });
   SimulatedCloud cloud(kube::LoadKubeconfig(kubeconfig), region,
-                       std::chrono::milliseconds(delay_ms));
+                       std::chrono::milliseconds(delay_ms),
+                       std::chrono::milliseconds(delete_delay_ms));
   Log("simulated-cloud: a test double for provider-upjet-aws and Cluster API, region " + region);
   cloud.Run();
   return 0;

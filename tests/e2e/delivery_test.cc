@@ -331,6 +331,22 @@ void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
   EXPECT_TRUE(At(ec.node, {"data", "policy", "classes"}).IsMap());
   EXPECT_FALSE(At(ec.node, {"data", "policy", "environmentConfigRef"}).IsDefined());
 
+  // Crossplane itself may compose Cluster API objects: a ClusterRole its
+  // own ClusterRole aggregates, in place before any Composition.
+  const Doc role = Find(docs, "ClusterRole", "crossplane:composite:cluster-api");
+  ASSERT_TRUE(role.node.IsDefined()) << "no ClusterRole crossplane:composite:cluster-api";
+  EXPECT_EQ(Str(role.node, {"metadata", "labels", "rbac.crossplane.io/aggregate-to-crossplane"}),
+            "true");
+  std::set<std::string> groups;
+  for (const YAML::Node& rule : role.node["rules"]) {
+    for (const YAML::Node& g : rule["apiGroups"]) groups.insert(g.as<std::string>());
+    EXPECT_EQ(rule["resources"][0].as<std::string>(), "*");
+  }
+  EXPECT_EQ(groups, (std::set<std::string>{"bootstrap.cluster.x-k8s.io", "cluster.x-k8s.io",
+                                           "controlplane.cluster.x-k8s.io",
+                                           "infrastructure.cluster.x-k8s.io"}));
+  EXPECT_LT(Wave(role), Wave(configuration));
+
   // Argo CD sync waves: runtime config and function before the
   // Configuration (its XRDs and Compositions), and that before the policies.
   EXPECT_LT(Wave(drc), Wave(function));
@@ -345,7 +361,7 @@ TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
   for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
   for (const std::string& d : dirs) {
     const std::vector<Doc> docs = Kustomize(d);
-    ASSERT_EQ(docs.size(), 8u) << d;
+    ASSERT_EQ(docs.size(), 9u) << d;
     ExpectInstall(docs, d);
     ExpectAccepted(docs, d);
     // Only dev logs every reconcile.
@@ -561,6 +577,8 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
   }
   EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
             Canonical(At(Find(base, "EnvironmentConfig").node, {"data"})));
+  EXPECT_EQ(Canonical(Find(docs, "ClusterRole").node["rules"]),
+            Canonical(Find(base, "ClusterRole").node["rules"]));
 
   // The Helm test: a Pod that applies the example claim from a ConfigMap
   // with kubectl (image from the values), then waits for it to be Ready.
@@ -605,7 +623,7 @@ TEST_F(DeliveryTest, HelmProviderValues) {
       Helm({"template", "platform", kChart, "--skip-tests", "--set", "provider.enabled=false"});
   ASSERT_EQ(off.exit_code, 0) << off.err;
   const std::vector<Doc> without = Docs(off.out);
-  EXPECT_EQ(without.size(), 4u) << off.out;
+  EXPECT_EQ(without.size(), 5u) << off.out;
   for (const Doc& d : without) EXPECT_NE(d.name(), "provider-workloads") << d.kind();
   for (const char* kind : {"Provider", "ProviderConfig", "ClusterProviderConfig"}) {
     EXPECT_FALSE(Find(without, kind).node.IsDefined()) << kind;
@@ -640,7 +658,7 @@ TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
                             "--args", "--kube-version=" + version});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     const std::vector<Doc> docs = Docs(r.out);
-    ASSERT_EQ(docs.size(), 8u) << r.out;
+    ASSERT_EQ(docs.size(), 9u) << r.out;
     ExpectInstall(docs, "helmfile -e " + env);
     ExpectAccepted(docs, "helmfile -e " + env);
     // The same policies and runtime as the matching kustomize overlay.
