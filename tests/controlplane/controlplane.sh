@@ -46,22 +46,8 @@ stop_pids() {
   rm -f "$state/pids"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # <what> <seconds> <command...>
-  local what=$1 secs=$2
-  shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      log "$what not ready after ${secs}s"
-      return 1
-    fi
-    sleep 0.1
-  done
-}
+# shellcheck source=common.sh
+source "$here/common.sh"
 
 make_pki() {
   local pki=$1

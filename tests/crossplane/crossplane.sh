@@ -51,21 +51,8 @@ state=${2:-}
 
 log() { printf 'crossplane: %s\n' "$*" >&2; }
 tool() { "$repo/scripts/tools.sh" "$1"; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() {  # <what> <seconds> <command...>
-  local what=$1 secs=$2
-  shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      log "$what not ready after ${secs}s"
-      return 1
-    fi
-    sleep 0.2
-  done
-}
+# shellcheck source=../controlplane/common.sh
+source "$here/../controlplane/common.sh"
 # Starts a process in its own session, logging to logs/<name>.log, and
 # records its pid.
 spawn() {  # <name> <command...>

@@ -32,34 +32,15 @@
 #include "provider/kube/config.h"
 #include "provider/kube/informer.h"
 #include "provider/kube/rest_client.h"
+#include "tests/crossplane/doubles.h"
 
 namespace {
 
 using kube::Json;
-
-std::atomic<bool> stopping{false};
-
-kube::PatchOptions StatusSubresource() {
-  kube::PatchOptions o;
-  o.subresource = "status";
-  return o;
-}
-
-// Watches that restart quickly: a test waits for what this program writes.
-kube::InformerOptions QuickInformer() {
-  kube::InformerOptions o;
-  o.watch_timeout = std::chrono::seconds(30);
-  o.min_backoff = std::chrono::milliseconds(200);
-  o.max_backoff = std::chrono::milliseconds(2000);
-  o.rewatch_pause = std::chrono::milliseconds(200);
-  return o;
-}
-
-void Log(const std::string& line) {
-  static std::mutex mu;
-  const std::lock_guard<std::mutex> lock(mu);
-  std::cout << line << std::endl;
-}
+using platform::testing::doubles::Log;
+using platform::testing::doubles::QuickInformer;
+using platform::testing::doubles::StatusSubresource;
+using platform::testing::doubles::stopping;
 
 std::string StatusString(const Json& obj, const char* field) {
   const Json::json_pointer p(std::string("/status/") + field);
@@ -153,8 +134,7 @@ int main(int argc, char** argv) {
     std::cerr << "external-package-runtime: --kubeconfig and --tls-secret are required\n";
     return 2;
   }
-  std::signal(SIGTERM, [](int) { stopping = true; });
-  std::signal(SIGINT, [](int) { stopping = true; });
+  platform::testing::doubles::StopOnSignals();
   kube::RestClient client(kube::LoadKubeconfig(kubeconfig));
   Log("external-package-runtime: a test double for Crossplane's package runtime");
   ExternalRuntime(client, tls_secret, endpoints).Run();

@@ -48,10 +48,15 @@
 #include "provider/kube/informer.h"
 #include "provider/kube/resources.h"
 #include "provider/kube/rest_client.h"
+#include "tests/crossplane/doubles.h"
 
 namespace {
 
 using kube::Json;
+using platform::testing::doubles::Log;
+using platform::testing::doubles::QuickInformer;
+using platform::testing::doubles::StatusSubresource;
+using platform::testing::doubles::stopping;
 
 constexpr char kAccount[] = "123456789012";
 constexpr char kManagedFinalizer[] = "finalizer.managedresource.crossplane.io";
@@ -60,35 +65,11 @@ constexpr char kExternalName[] = "crossplane.io/external-name";
 const kube::Resource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
                            "CustomResourceDefinition", false};
 
-std::atomic<bool> stopping{false};
-
-kube::PatchOptions StatusSubresource() {
-  kube::PatchOptions o;
-  o.subresource = "status";
-  return o;
-}
-
-// Watches that restart quickly: a test waits for what this program writes.
-kube::InformerOptions QuickInformer() {
-  kube::InformerOptions o;
-  o.watch_timeout = std::chrono::seconds(30);
-  o.min_backoff = std::chrono::milliseconds(200);
-  o.max_backoff = std::chrono::milliseconds(2000);
-  o.rewatch_pause = std::chrono::milliseconds(200);
-  return o;
-}
-
 kube::PatchOptions ForceApply() {
   kube::PatchOptions o;
   o.field_manager = "simulated-cloud";
   o.force = true;
   return o;
-}
-
-void Log(const std::string& line) {
-  static std::mutex mu;
-  const std::lock_guard<std::mutex> lock(mu);
-  std::cout << line << std::endl;
 }
 
 std::string Now() {
@@ -661,8 +642,7 @@ int main(int argc, char** argv) {
     std::cerr << "simulated-cloud: --kubeconfig is required\n";
     return 2;
   }
-  std::signal(SIGTERM, [](int) { stopping = true; });
-  std::signal(SIGINT, [](int) { stopping = true; });
+  platform::testing::doubles::StopOnSignals();
   SimulatedCloud cloud(kube::LoadKubeconfig(kubeconfig), region,
                        std::chrono::milliseconds(delay_ms),
                        std::chrono::milliseconds(delete_delay_ms));
