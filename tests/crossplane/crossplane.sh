@@ -240,7 +240,7 @@ PY
   start_function
   spawn external-package-runtime "$build/tests/external-package-runtime" \
     --kubeconfig "$kubeconfig" --tls-secret crossplane-package-runtime-tls \
-    --function "function-platform=127.0.0.1:${fn_port}"
+    --function "terraforming-function-platform=127.0.0.1:${fn_port}"
   # Deleting takes a second, so the order of deletions can be seen.
   spawn simulated-cloud "$build/tests/simulated-cloud" --kubeconfig "$kubeconfig" \
     --delete-delay-ms 1000

@@ -296,8 +296,8 @@ void ExpectProvider(const std::vector<Doc>& docs) {
 // helmfile environment) must hold.
 void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
   SCOPED_TRACE(what);
-  const Doc function = Find(docs, "Function", "function-platform");
-  ASSERT_TRUE(function.node.IsDefined()) << "no Function function-platform";
+  const Doc function = Find(docs, "Function", "terraforming-function-platform");
+  ASSERT_TRUE(function.node.IsDefined()) << "no Function terraforming-function-platform";
   EXPECT_EQ(Str(function.node, {"spec", "package"}),
             "xpkg.crossplane.io/terraforming/function-platform:v0.1.0");
   EXPECT_EQ(Str(function.node, {"apiVersion"}), "pkg.crossplane.io/v1");
@@ -557,9 +557,9 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
   // The same install as the kustomize base.
   const std::vector<Doc> base = Kustomize("base");
   const std::pair<const char*, const char*> objects[] = {
-      {"Function", "function-platform"},
+      {"Function", "terraforming-function-platform"},
       {"Configuration", "configuration-platform"},
-      {"DeploymentRuntimeConfig", "function-platform"},
+      {"DeploymentRuntimeConfig", "terraforming-function-platform"},
       {"DeploymentRuntimeConfig", "provider-workloads"},
       {"Provider", "provider-workloads"},
       {"ClusterProviderConfig", "default"},
@@ -628,7 +628,7 @@ TEST_F(DeliveryTest, HelmProviderValues) {
   for (const char* kind : {"Provider", "ProviderConfig", "ClusterProviderConfig"}) {
     EXPECT_FALSE(Find(without, kind).node.IsDefined()) << kind;
   }
-  EXPECT_TRUE(Find(without, "Function", "function-platform").node.IsDefined());
+  EXPECT_TRUE(Find(without, "Function", "terraforming-function-platform").node.IsDefined());
 
   RunResult other = Helm({"template", "platform", kChart, "--skip-tests", "--set",
                           "provider.providerConfigs.state.namespace=workloads-state", "--set",
@@ -665,7 +665,7 @@ TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
     const std::vector<Doc> k = Kustomize(env == "default" ? "base" : "overlays/" + env);
     EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
               Canonical(At(Find(k, "EnvironmentConfig").node, {"data"})));
-    for (const char* runtime : {"function-platform", "provider-workloads"}) {
+    for (const char* runtime : {"terraforming-function-platform", "provider-workloads"}) {
       const Doc chart = Find(docs, "DeploymentRuntimeConfig", runtime);
       const Doc overlay = Find(k, "DeploymentRuntimeConfig", runtime);
       ASSERT_TRUE(chart.node.IsDefined() && overlay.node.IsDefined()) << runtime;

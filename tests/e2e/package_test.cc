@@ -285,7 +285,7 @@ TEST_F(PackageTest, RenderRunsTheImageAndRendersAsTheDevelopmentRuntimeDoes) {
   const std::string functions = dir.Write("functions.yaml", R"(apiVersion: pkg.crossplane.io/v1
 kind: Function
 metadata:
-  name: function-platform
+  name: terraforming-function-platform
   annotations:
     render.crossplane.io/runtime: Docker
     render.crossplane.io/runtime-docker-pull-policy: Never

@@ -443,7 +443,7 @@ spec:
   pipeline:
   - step: render
     functionRef:
-      name: function-platform
+      name: terraforming-function-platform
 )");
   RunResult r = Render(xr, composition);
   EXPECT_NE(Fatal(r).find("no renderer for XR kind XBucket"), std::string::npos) << r.err;

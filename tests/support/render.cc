@@ -163,7 +163,7 @@ FunctionUnderTest::FunctionUnderTest(const std::string& binary) {
   functions_ = dir_.Write("functions.yaml", R"(apiVersion: pkg.crossplane.io/v1
 kind: Function
 metadata:
-  name: function-platform
+  name: terraforming-function-platform
   annotations:
     render.crossplane.io/runtime: Development
     render.crossplane.io/runtime-development-target: 127.0.0.1:)" +
