@@ -272,6 +272,10 @@ EOF
   k apply -f "$base/configuration.yaml" >/dev/null
   wait_for "Configuration configuration-platform" 240 configuration_ready ||
     { k get configurations,configurationrevisions,providers,functions,lock -o yaml >&2 || true; return 1; }
+  # The RBAC manager's roles for the providers' kinds, aggregated into
+  # Crossplane's: until then its first composition is refused.
+  wait_for "Crossplane's permissions on the AWS kinds" 120 crossplane_may_compose ||
+    { k get clusterrole crossplane -o yaml >&2; return 1; }
   k apply -f "$base/environmentconfig.yaml" >/dev/null
   log "Crossplane ready: $(k get xrd --no-headers | wc -l) XRDs, $(k get compositions --no-headers | wc -l) Compositions, $(k get providers --no-headers | wc -l) providers"
   echo "$kubeconfig"
@@ -293,6 +297,15 @@ kill_function() {
   [[ -f "$state/function.pid" ]] || return 0
   kill -KILL "$(cat "$state/function.pid")" 2>/dev/null || true
   rm -f "$state/function.pid"
+}
+
+crossplane_may_compose() {
+  local as=system:serviceaccount:${NS}:crossplane kind
+  for kind in vpcs.ec2.aws.upbound.io instances.rds.aws.upbound.io clusters.eks.aws.upbound.io \
+    roles.iam.aws.upbound.io keys.kms.aws.upbound.io; do
+    k auth can-i create "$kind" --as="$as" >/dev/null || return 1
+  done
+  k auth can-i create vpcs.ec2.aws.m.upbound.io --as="$as" -n default >/dev/null
 }
 
 # Installed and healthy, with every XRD it brings established.
