@@ -118,6 +118,11 @@ absl::Status ClientCas::Verify(std::string_view leaf_pem, std::string_view chain
     return absl::InternalError("cannot set up certificate verification");
   }
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+  // Whatever OpenSSL queued while checking stays out of the handshake's way
+  // (the queue is per thread, and gRPC's TLS reads it).
+  struct ClearErrors {
+    ~ClearErrors() { ERR_clear_error(); }
+  } clear;
   if (X509_verify_cert(ctx.get()) == 1) return absl::OkStatus();
   const int error = X509_STORE_CTX_get_error(ctx.get());
   if (error == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) {
