@@ -246,22 +246,20 @@ PY
     --delete-delay-ms 1000
 
   # The platform, as deploy/ installs it.
-  local imageconfigs="$state/imageconfigs.yaml"
-  cat >"$imageconfigs" <<EOF
-apiVersion: pkg.crossplane.io/v1beta1
-kind: ImageConfig
-metadata: {name: mirror-terraforming}
-spec:
-  matchImages: [{prefix: xpkg.crossplane.io/terraforming/}]
-  rewriteImage: {prefix: "$reg/terraforming/"}
+  # ImageConfigs point each registry path at the local registry.
+  local imageconfigs="$state/imageconfigs.yaml" org
+  : >"$imageconfigs"
+  for org in xpkg.crossplane.io/terraforming xpkg.upbound.io/upbound; do
+    cat >>"$imageconfigs" <<EOF
 ---
 apiVersion: pkg.crossplane.io/v1beta1
 kind: ImageConfig
-metadata: {name: mirror-upbound}
+metadata: {name: mirror-${org##*/}}
 spec:
-  matchImages: [{prefix: xpkg.upbound.io/upbound/}]
-  rewriteImage: {prefix: "$reg/upbound/"}
+  matchImages: [{prefix: ${org}/}]
+  rewriteImage: {prefix: "$reg/${org##*/}/"}
 EOF
+  done
   k apply -f "$imageconfigs" >/dev/null
   # Cluster API and its AWS provider: installed beside Crossplane (clusterctl),
   # not through it.

@@ -58,7 +58,6 @@ constexpr char kDatabaseClaim[] = "databases.platform.terraforming.io";
 constexpr char kXDatabase[] = "xdatabases.platform.terraforming.io";
 constexpr char kXDatabaseNs[] = "xdatabases.platform.m.terraforming.io";
 constexpr char kClusterClaim[] = "clusters.platform.terraforming.io";
-constexpr char kXCluster[] = "xclusters.platform.terraforming.io";
 constexpr char kXClusterNs[] = "xclusters.platform.m.terraforming.io";
 
 RunResult Kubectl(std::vector<std::string> args) {
