@@ -49,6 +49,7 @@
 #include "bench/request.h"
 #include "function/log.h"
 #include "function/registry.h"
+#include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/sdk/strings.h"
 #include "function/server/server.h"

@@ -17,6 +17,7 @@
 #include "common/flags.h"
 #include "function/log.h"
 #include "function/registry.h"
+#include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/server/server.h"
 

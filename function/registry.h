@@ -45,9 +45,6 @@ class Registry {
   std::map<std::string, std::unique_ptr<Renderer>, std::less<>> renderers_;
 };
 
-// The registry with every renderer this function ships.
-Registry BuiltinRegistry();
-
 }  // namespace platform::fn
 
 #endif  // PLATFORM_FUNCTION_REGISTRY_H_

@@ -42,6 +42,7 @@
 
 #include "absl/time/time.h"
 #include "function/registry.h"
+#include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/sdk/proto.h"
 

@@ -1,10 +1,12 @@
 // The renderers this function ships, by XR kind.
+#include "function/renderers/builtin.h"
+
 #include <memory>
 
 #include "function/registry.h"
-#include "function/renderers/xcluster.h"
-#include "function/renderers/xdatabase.h"
-#include "function/renderers/xenvironment.h"
+#include "function/renderers/xcluster/xcluster.h"
+#include "function/renderers/xdatabase/xdatabase.h"
+#include "function/renderers/xenvironment/xenvironment.h"
 
 namespace platform::fn {
 

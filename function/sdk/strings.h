@@ -25,6 +25,13 @@ void Append(std::string& out, const Args&... args) {
   (fmt::format_to(std::back_inserter(out), "{}", args), ...);
 }
 
+// The items joined with ", ", or "none" for an empty list, for messages
+// such as "dev clusters may use Kubernetes 1.33, 1.32".
+template <typename List>
+std::string JoinList(const List& list) {
+  return std::empty(list) ? std::string("none") : fmt::format("{}", fmt::join(list, ", "));
+}
+
 // `s` with every byte that is not part of well-formed UTF-8 replaced by
 // U+FFFD. Protobuf string fields (result and condition messages) must be
 // UTF-8, or the caller cannot decode the response; text from bytes fields

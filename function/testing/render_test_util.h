@@ -5,6 +5,7 @@
 #define PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_
 
 #include "function/registry.h"
+#include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/sdk/proto.h"
 #include "function/sdk/struct_json.h"

@@ -10,8 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "function/compose/aws_resources.h"
+#include "function/compose/object.h"
+#include "function/compose/usage.h"
 #include "function/policy/policy.h"
-#include "function/renderers/aws_resources.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/sdk/strings.h"
 
@@ -22,7 +24,7 @@ using sdk::Json;
 
 // One kind of the AWS provider. Cluster-scoped kinds are composed at their
 // storage version; every namespaced kind is v1beta1.
-using Kind = AwsKind;
+using Kind = compose::AwsKind;
 
 constexpr Kind kRole{"iam", "Role", "v1beta1"};
 constexpr Kind kRolePolicyAttachment{"iam", "RolePolicyAttachment", "v1beta1"};
@@ -117,7 +119,7 @@ std::optional<std::pair<int, int>> MinorVersion(std::string_view v) {
   return std::pair{major_n, minor_n};
 }
 
-using Resources = AwsResources;
+using Resources = compose::AwsResources;
 
 void ComposeIam(Resources& r) {
   r.Add(kRoleControlPlane, kRole,
@@ -189,7 +191,7 @@ Json NodeGroupForProvider(const Params& p, const NodePool& pool, std::string_vie
 // The kubeconfig ClusterAuth publishes: its connection details when
 // Crossplane passes them; nullopt (read the Secret it writes) when it is
 // observed without them; empty while it does not exist.
-std::optional<std::string> Kubeconfig(const Composer& c) {
+std::optional<std::string> Kubeconfig(const compose::Composer& c) {
   const sdk::Observed* auth = c.request().ObservedResource(kClusterAuthResource);
   if (auth == nullptr) return std::string();
   if (auth->connection_details != nullptr) {
@@ -201,7 +203,7 @@ std::optional<std::string> Kubeconfig(const Composer& c) {
 
 }  // namespace
 
-absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& c) {
+absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::Composer& c) {
   Resources r(p.scope, p.subject.region, tags, c);
   ComposeIam(r);
   r.Add(kControlPlane, kCluster, ClusterForProvider(p), Json::object(),
@@ -217,15 +219,15 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
   out.description = sdk::Cat("the EKS cluster ", p.cluster_name, " (AWS provider)");
   out.kubeconfig_secret = sdk::Cat(p.name, "-kubeconfig");
   out.kubeconfig_key = std::string(kKubeconfigKey);
-  out.control_plane_ready = c.IsReady(kControlPlane, ReadyCondition);
+  out.control_plane_ready = c.IsReady(kControlPlane, compose::ReadyCondition);
   out.control_plane_usage_ref = {{"apiVersion", r.ApiVersion(kCluster)},
                                  {"kind", kCluster.kind},
                                  {"resourceSelector", Resources::Select(kControlPlane)}};
   out.control_plane_cluster_scoped = !p.scope.namespaced;
   if (const Json* cp = c.Observed(kControlPlane); cp != nullptr) {
-    out.version = StringAt(*cp, "status.atProvider.version");
-    out.endpoint = StringAt(*cp, "status.atProvider.endpoint");
-    out.oidc_issuer = StringAt(*cp, "status.atProvider.identity[0].oidc[0].issuer");
+    out.version = compose::StringAt(*cp, "status.atProvider.version");
+    out.endpoint = compose::StringAt(*cp, "status.atProvider.endpoint");
+    out.oidc_issuer = compose::StringAt(*cp, "status.atProvider.identity[0].oidc[0].issuer");
   }
 
   // Everything below waits for the control plane. Once any resource of a
@@ -242,8 +244,8 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
   const std::string node_version = NodeVersion(p, out.version);
   for (const NodePool& pool : p.pools) {
     const std::string ng = NodeGroupResource(pool.name);
-    const std::string usage_cp = UsageResource(kControlPlane, ng);
-    const std::string usage_role = UsageResource(kRoleNodes, ng);
+    const std::string usage_cp = compose::UsageResource(kControlPlane, ng);
+    const std::string usage_role = compose::UsageResource(kRoleNodes, ng);
     if (!staged({ng, usage_cp, usage_role})) {
       out.waiting.push_back(pool.name);
       continue;
@@ -259,18 +261,19 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
 
     PoolState& state = out.pools[pool.name];
     const Json* observed = c.Observed(ng);
-    state.phase = observed == nullptr ? "" : StringAt(*observed, "status.atProvider.status");
+    state.phase =
+        observed == nullptr ? "" : compose::StringAt(*observed, "status.atProvider.status");
     if (state.phase.empty()) state.phase = "Pending";
-    state.ready = observed != nullptr && ReadyCondition(*observed);
+    state.ready = observed != nullptr && compose::ReadyCondition(*observed);
     if (observed != nullptr) {
-      state.replicas = IntAt(*observed, "status.atProvider.scalingConfig.desiredSize");
+      state.replicas = compose::IntAt(*observed, "status.atProvider.scalingConfig.desiredSize");
     }
   }
 
   for (const Addon& a : p.addons) {
     if (a.version.empty()) continue;  // EKS's own, see IsSelfManagedAddon
     const std::string addon = AddonResource(a.name);
-    const std::string usage = UsageResource(kControlPlane, addon);
+    const std::string usage = compose::UsageResource(kControlPlane, addon);
     if (!staged({addon, usage})) continue;
     r.Add(addon, kAddon,
           {{"clusterNameSelector", Resources::Select(kControlPlane)},
@@ -290,8 +293,8 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
       return absl::InternalError(
           sdk::Cat("two access entries hash to ", entry, "; rename one principal"));
     }
-    const std::string usage_cp = UsageResource(kControlPlane, entry);
-    const std::string usage_entry = UsageResource(entry, policy);
+    const std::string usage_cp = compose::UsageResource(kControlPlane, entry);
+    const std::string usage_entry = compose::UsageResource(entry, policy);
     if (!staged({entry, policy, usage_cp, usage_entry})) continue;
     r.Add(entry, kAccessEntry,
           {{"clusterNameSelector", Resources::Select(kControlPlane)},
@@ -314,8 +317,9 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, Composer& 
   // has published it. Kept with the URL it was created with should the
   // issuer ever go missing from the observed cluster.
   if (const Json* oidc = c.Observed(kOidc); !out.oidc_issuer.empty() || oidc != nullptr) {
-    const std::string url =
-        out.oidc_issuer.empty() ? StringAt(*oidc, "spec.forProvider.url") : out.oidc_issuer;
+    const std::string url = out.oidc_issuer.empty()
+                                ? compose::StringAt(*oidc, "spec.forProvider.url")
+                                : out.oidc_issuer;
     r.Add(kOidc, kOidcProvider, {{"url", url}, {"clientIdList", {"sts.amazonaws.com"}}});
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "function/registry.h"
+#include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/struct_json.h"

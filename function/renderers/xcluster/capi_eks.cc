@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "function/compose/object.h"
+#include "function/compose/usage.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/sdk/strings.h"
 
@@ -126,7 +128,7 @@ Json MachinePoolSpec(const Params& p, const NodePool& pool) {
 
 }  // namespace
 
-absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Composer& c) {
+absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, compose::Composer& c) {
   c.Add(
       std::string(kClusterResource),
       CapiObject(p, kClusterResource, kCapiVersion, "Cluster", p.name,
@@ -156,10 +158,10 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Compos
                                  {"kind", "AWSManagedControlPlane"},
                                  {"resourceRef", {{"name", ControlPlaneName(p)}}}};
   if (const Json* cp = c.Observed(kControlPlaneResource); cp != nullptr) {
-    out.version = StringAt(*cp, "status.version");
-    const std::string host = StringAt(*cp, "spec.controlPlaneEndpoint.host");
+    out.version = compose::StringAt(*cp, "status.version");
+    const std::string host = compose::StringAt(*cp, "spec.controlPlaneEndpoint.host");
     if (!host.empty()) {
-      const std::int64_t port = IntAt(*cp, "spec.controlPlaneEndpoint.port").value_or(443);
+      const std::int64_t port = compose::IntAt(*cp, "spec.controlPlaneEndpoint.port").value_or(443);
       const std::string base = host.starts_with("https://") ? host : sdk::Cat("https://", host);
       out.endpoint = port == 443 ? base : sdk::Cat(base, ":", port);
     }
@@ -188,10 +190,10 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, Compos
     for (const auto& [by, kind, version] :
          {std::tuple{mp, "MachinePool", kCapiVersion},
           std::tuple{amp, "AWSManagedMachinePool", kInfraVersion}}) {
-      const std::string usage = sdk::Cat("usage-", kControlPlaneResource, "-by-", by);
+      const std::string usage = compose::UsageResource(kControlPlaneResource, by);
       c.Add(usage,
             NamespacedUsage(p, usage, by, control_plane, ObjectRef{version, kind, object_name}),
-            ReadyCondition);
+            compose::ReadyCondition);
     }
 
     out.pools[pool.name] = MachinesState(c.Observed(mp));

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "function/compose/object.h"
+#include "function/compose/usage.h"
 #include "function/renderers/xcluster/compose.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/status_macros.h"
@@ -34,9 +36,6 @@ std::string MachineTemplateResource(std::string_view pool) {
 }
 std::string ConfigTemplateResource(std::string_view pool) {
   return sdk::Cat("kubeadmconfigtemplate-", pool);
-}
-std::string UsageResource(std::string_view by) {
-  return sdk::Cat("usage-", kControlPlaneResource, "-by-", by);
 }
 
 std::string ControlPlaneName(const Params& p) { return sdk::Cat(p.name, "-control-plane"); }
@@ -366,16 +365,18 @@ bool ReadyOnceObserved(const Json&) { return true; }
 
 std::string Endpoint(const Json* observed) {
   if (observed == nullptr) return "";
-  const std::string host = StringAt(*observed, "spec.controlPlaneEndpoint.host");
+  const std::string host = compose::StringAt(*observed, "spec.controlPlaneEndpoint.host");
   if (host.empty()) return "";
-  const std::optional<std::int64_t> port = IntAt(*observed, "spec.controlPlaneEndpoint.port");
+  const std::optional<std::int64_t> port =
+      compose::IntAt(*observed, "spec.controlPlaneEndpoint.port");
   const std::string base = host.starts_with("https://") ? host : sdk::Cat("https://", host);
   return !port || *port == 443 ? base : sdk::Cat(base, ":", *port);
 }
 
 }  // namespace
 
-absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags, Composer& c) {
+absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags,
+                                           compose::Composer& c) {
   // Everything that can fail comes before anything is composed.
   PLATFORM_ASSIGN_OR_RETURN(const std::string version, PatchVersion(p.version));
   std::vector<PoolLabels> pool_labels;
@@ -409,7 +410,7 @@ absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags, Co
                                  {"kind", "KubeadmControlPlane"},
                                  {"resourceRef", {{"name", ControlPlaneName(p)}}}};
   if (const Json* cp = c.Observed(kControlPlaneResource); cp != nullptr) {
-    out.version = StringAt(*cp, "status.version");
+    out.version = compose::StringAt(*cp, "status.version");
   }
   // Cluster API copies the AWSCluster's endpoint (CAPA's load balancer) to
   // the Cluster; either has it first.
@@ -422,7 +423,7 @@ absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags, Co
     const std::string md = MachineDeploymentResource(pool.name);
     const std::string amt = MachineTemplateResource(pool.name);
     const std::string kct = ConfigTemplateResource(pool.name);
-    const std::string usage = UsageResource(md);
+    const std::string usage = compose::UsageResource(kControlPlaneResource, md);
     // Once any object of a pool exists the pool stays desired, whatever the
     // control plane's readiness does: dropping it would delete the machines.
     if (!out.control_plane_ready && !c.Exists(md) && !c.Exists(amt) && !c.Exists(kct) &&
@@ -451,7 +452,7 @@ absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const Json& tags, Co
     c.Add(usage,
           NamespacedUsage(p, usage, md, control_plane,
                           ObjectRef{kCapiVersion, "MachineDeployment", object_name}),
-          ReadyCondition);
+          compose::ReadyCondition);
 
     out.pools[pool.name] = MachinesState(c.Observed(md));
   }

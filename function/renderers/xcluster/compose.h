@@ -1,6 +1,6 @@
-// What every XCluster provisioner shares: the composer that adds desired
-// resources with their readiness, the readiness rules, and the outcome a
-// provisioner hands back for the XR's status and connection details.
+// What every XCluster provisioner shares: Cluster API's groups and objects,
+// their readiness rules, and the outcome a provisioner hands back for the
+// XR's status and connection details.
 #ifndef PLATFORM_FUNCTION_RENDERERS_XCLUSTER_COMPOSE_H_
 #define PLATFORM_FUNCTION_RENDERERS_XCLUSTER_COMPOSE_H_
 
@@ -12,15 +12,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "function/compose/composer.h"
 #include "function/renderers/xcluster/params.h"
 #include "function/sdk/request.h"
 #include "function/sdk/response.h"
 
 namespace platform::fn::renderers::xcluster {
 
-// The label every composed object carries with its composition resource
-// name, and Cluster API's label naming the cluster.
-inline constexpr std::string_view kResourceLabel = "platform.terraforming.io/resource";
+// Cluster API's label naming the cluster.
 inline constexpr std::string_view kClusterNameLabel = "cluster.x-k8s.io/cluster-name";
 
 // Cluster API core at its storage version (v1beta2: references are
@@ -36,19 +35,6 @@ inline constexpr std::string_view kInfraVersion = "infrastructure.cluster.x-k8s.
 
 // --- Readiness rules: true when an observed object is ready ------------------------
 
-using ReadyRule = bool (*)(const sdk::Json& observed);
-
-// A condition of `type` with status True, in status.conditions or in the
-// v1beta1 conditions Cluster API v1beta2 keeps under
-// status.deprecated.v1beta1.conditions.
-bool ConditionTrue(const sdk::Json& object, std::string_view type);
-// A string at `path`, or "" when absent or not a string.
-std::string StringAt(const sdk::Json& object, std::string_view path);
-// An integer at `path`, or nullopt.
-std::optional<std::int64_t> IntAt(const sdk::Json& object, std::string_view path);
-
-// Managed resources and Usages: condition Ready=True.
-bool ReadyCondition(const sdk::Json& o);
 // CAPA objects: status.ready true, or Ready=True.
 bool ReadyFlagOrCondition(const sdk::Json& o);
 // Cluster: Available=True, or Ready=True, or phase Provisioned.
@@ -58,29 +44,6 @@ bool ReadyMachines(const sdk::Json& o);
 // KubeadmControlPlane: Available=True, or Ready=True (also the v1beta1
 // conditions), or status.ready.
 bool ReadyKubeadmControlPlane(const sdk::Json& o);
-
-// Adds desired composed resources, each with the readiness its rule gives
-// its observed state (not ready while not observed), and remembers which are
-// new this call.
-class Composer {
- public:
-  Composer(const sdk::Request& req, sdk::Response& rsp) : req_(req), rsp_(rsp) {}
-
-  void Add(const std::string& name, sdk::Json object, ReadyRule ready);
-
-  // The observed object of a composition resource, or nullptr.
-  const sdk::Json* Observed(std::string_view name) const;
-  bool Exists(std::string_view name) const { return Observed(name) != nullptr; }
-  bool IsReady(std::string_view name, ReadyRule ready) const;
-
-  const std::vector<std::string>& NewNames() const { return new_; }
-  const sdk::Request& request() const { return req_; }
-
- private:
-  const sdk::Request& req_;
-  sdk::Response& rsp_;
-  std::vector<std::string> new_;
-};
 
 // A Cluster API (or CAPA, kubeadm) object: namespaced, in p.namespace_,
 // labelled with its resource name and the cluster's name.
@@ -147,9 +110,11 @@ struct Outcome {
 // Each provisioner composes every resource of the cluster into `c` and
 // describes the outcome. `tags` are the tags every AWS resource carries
 // (user tags under the mandated ones).
-absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const sdk::Json& tags, Composer& c);
-absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const sdk::Json& tags, Composer& c);
-absl::StatusOr<Outcome> ComposeAws(const Params& p, const sdk::Json& tags, Composer& c);
+absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const sdk::Json& tags,
+                                       compose::Composer& c);
+absl::StatusOr<Outcome> ComposeCapiKubeadm(const Params& p, const sdk::Json& tags,
+                                           compose::Composer& c);
+absl::StatusOr<Outcome> ComposeAws(const Params& p, const sdk::Json& tags, compose::Composer& c);
 
 }  // namespace platform::fn::renderers::xcluster
 

@@ -6,9 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "function/renderers/network/cidr.h"
-#include "function/renderers/network/zones.h"
-#include "function/renderers/subject.h"
+#include "function/network/cidr.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -16,13 +14,10 @@ namespace platform::fn::renderers::xcluster {
 namespace {
 
 using sdk::FieldError;
+using sdk::JoinList;
 using sdk::JoinPath;
 
 constexpr std::string_view kSelfManagedAddons[] = {"vpc-cni", "coredns", "kube-proxy"};
-
-std::string JoinList(const std::vector<std::string>& list) {
-  return list.empty() ? "none" : fmt::format("{}", fmt::join(list, ", "));
-}
 
 // The class's rule on an instance type, or OK.
 absl::Status CheckInstanceType(const sdk::Fields& f, std::string_view field,
@@ -296,14 +291,15 @@ bool IsArm(std::string_view family) {
   return i > digits && i < family.size() && family[i] == 'g';
 }
 
-absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies,
-                                  const Scope& scope) {
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   Params p;
-  p.scope = scope;
-  PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
-  PLATFORM_ASSIGN_OR_RETURN(p.parent, ReadComposingEnvironment(xr));
-
-  PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
+  p.scope = xr.scope;
+  p.subject = xr.subject;
+  p.user_tags = xr.user_tags;
+  p.parent = xr.composing_environment;
+  const compose::Scope& scope = xr.scope;
+  const policy::Policies& policies = *xr.policies;
+  const sdk::Fields& params = xr.params;
   PLATFORM_ASSIGN_OR_RETURN(std::string provisioner,
                             params.Enum("provisioner", {"CAPI", "AWS"}, "CAPI"));
   PLATFORM_ASSIGN_OR_RETURN(std::string flavor, params.Enum("flavor", {"EKS", "Kubeadm"}, "EKS"));
@@ -316,23 +312,7 @@ absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies&
   } else {
     p.provisioner = flavor == "EKS" ? Provisioner::kCapiEks : Provisioner::kCapiKubeadm;
   }
-  PLATFORM_RETURN_IF_ERROR(ReadSubjectParams(params, p.subject, p.user_tags));
-
-  // Authorization first: a denied request learns nothing else.
-  PLATFORM_RETURN_IF_ERROR(policies.Authorize(p.subject));
-  const policy::ClassLimits& class_limits = policies.Limits(p.subject.environment_class);
-  p.limits = &class_limits.cluster;
-  if (network::ZoneLetters(p.subject.region).empty()) {
-    return FieldError(JoinPath(params.path(), "region"),
-                      sdk::Cat("unknown AWS region \"", p.subject.region, "\"; known regions: ",
-                               fmt::format("{}", fmt::join(network::KnownRegions(), ", "))));
-  }
-  if (!class_limits.AllowsRegion(p.subject.region)) {
-    return policy::FieldViolation(
-        JoinPath(params.path(), "region"),
-        sdk::Cat(p.subject.environment_class, " environments may only use ",
-                 JoinList(class_limits.allowed_regions)));
-  }
+  p.limits = &xr.limits->cluster;
 
   // Where the Cluster API objects and the kubeconfig Secret go.
   PLATFORM_ASSIGN_OR_RETURN(std::string ns_param, params.String("namespace", ""));

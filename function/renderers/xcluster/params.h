@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "function/compose/platform.h"
+#include "function/compose/scope.h"
 #include "function/policy/policy.h"
-#include "function/renderers/scope.h"
 #include "function/sdk/fields.h"
 
 namespace platform::fn::renderers::xcluster {
@@ -75,7 +76,7 @@ struct KubeadmControlPlane {
 
 struct Params {
   policy::Subject subject;
-  Scope scope;
+  compose::Scope scope;
   Provisioner provisioner = Provisioner::kCapiEks;
   // Namespace of the Cluster API objects and of the kubeconfig Secret: a
   // namespaced XR's own; for a claim-based XR the claim's, else
@@ -103,10 +104,9 @@ struct Params {
   const policy::ClusterLimits* limits = nullptr;
 };
 
-// Reads and validates the XR's parameters against the class's limits.
-// Authorization comes first: a denied request learns nothing else.
-absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies,
-                                  const Scope& scope);
+// Reads and validates the XR's own parameters against the class's limits;
+// `xr` was read and authorized by the platform contract (platform.h).
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr);
 
 // The family of an instance type: "m6i" of "m6i.large".
 std::string_view Family(std::string_view instance_type);

@@ -5,22 +5,23 @@
 #include <utility>
 #include <vector>
 
+#include "function/compose/aws_resources.h"
+#include "function/compose/environment.h"
+#include "function/compose/object.h"
 #include "function/policy/policy.h"
-#include "function/renderers/aws_resources.h"
-#include "function/renderers/environment.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn::renderers::xdatabase {
 namespace {
 
+using compose::kResourceLabel;
+using compose::ReadyCondition;
 using sdk::Json;
-using xcluster::kResourceLabel;
-using xcluster::ReadyCondition;
 
 // One kind of the AWS provider: cluster-scoped kinds at their storage
 // version, every namespaced kind at v1beta1.
-using Kind = AwsKind;
+using Kind = compose::AwsKind;
 
 constexpr Kind kKeyKind{"kms", "Key", "v1beta1"};
 constexpr Kind kSecurityGroupKind{"ec2", "SecurityGroup", "v1beta1"};
@@ -36,10 +37,10 @@ constexpr std::string_view kExternalName = "crossplane.io/external-name";
 // The managed resources of one database: each labelled with its composition
 // resource name, in the XR's namespace when it has one, with the region and
 // (on taggable kinds) the tags.
-class Resources : public AwsResources {
+class Resources : public compose::AwsResources {
  public:
-  Resources(const Params& p, const Json& tags, xcluster::Composer& c)
-      : AwsResources(p.scope, p.subject.region, tags, c), p_(p) {}
+  Resources(const Params& p, const Json& tags, compose::Composer& c)
+      : compose::AwsResources(p.scope, p.subject.region, tags, c), p_(p) {}
 
   // The XEnvironment of the network is kept until the database is gone. A
   // namespaced XR's Usage names the namespaced XEnvironment beside it; a
@@ -51,11 +52,12 @@ class Resources : public AwsResources {
     if (env.empty() || p_.parent == env) return;
     const std::string name = sdk::Cat(kEnvironmentUsage, "-by-", by);
     c_.Add(name,
-           EnvironmentUsage(p_.scope, env, {{"labels", {{std::string(kResourceLabel), name}}}},
-                            {{"apiVersion", ApiVersion(by_kind)},
-                             {"kind", by_kind.kind},
-                             {"resourceSelector", Select(by)}}),
-           ReadyCondition);
+           compose::EnvironmentUsage(p_.scope, env,
+                                     {{"labels", {{std::string(compose::kResourceLabel), name}}}},
+                                     {{"apiVersion", ApiVersion(by_kind)},
+                                      {"kind", by_kind.kind},
+                                      {"resourceSelector", Select(by)}}),
+           compose::ReadyCondition);
   }
 
   // A reference to a Secret the provider writes: with a namespace for
@@ -78,7 +80,7 @@ std::string EngineLabel(const Params& p) {
 // The groups the database joins: its own through a selector, or, when the
 // class mandates more, every id (a selector cannot be combined with ids),
 // once the own group's id is known. nullopt: wait for it.
-std::optional<Json> SecurityGroups(const Params& p, const xcluster::Composer& c,
+std::optional<Json> SecurityGroups(const Params& p, const compose::Composer& c,
                                    std::string_view rds, std::string_view ids_field,
                                    std::string_view selector_field) {
   if (p.mandated_security_groups.empty()) {
@@ -86,7 +88,7 @@ std::optional<Json> SecurityGroups(const Params& p, const xcluster::Composer& c,
   }
   std::string own;
   if (const Json* sg = c.Observed(kSecurityGroup); sg != nullptr) {
-    own = xcluster::StringAt(*sg, "status.atProvider.id");
+    own = compose::StringAt(*sg, "status.atProvider.id");
   }
   Json ids = Json::array();
   if (!own.empty()) {
@@ -181,7 +183,7 @@ void Lifecycle(const Params& p, Json& fp) {
   fp["allowMajorVersionUpgrade"] = true;
 }
 
-absl::Status ComposeInstance(const Params& p, Resources& r, const xcluster::Composer& c,
+absl::Status ComposeInstance(const Params& p, Resources& r, const compose::Composer& c,
                              Outcome& out) {
   std::optional<Json> groups =
       SecurityGroups(p, c, kInstance, "vpcSecurityGroupIds", "vpcSecurityGroupIdSelector");
@@ -222,7 +224,7 @@ absl::Status ComposeInstance(const Params& p, Resources& r, const xcluster::Comp
   return absl::OkStatus();
 }
 
-absl::Status ComposeAurora(const Params& p, Resources& r, const xcluster::Composer& c,
+absl::Status ComposeAurora(const Params& p, Resources& r, const compose::Composer& c,
                            Outcome& out) {
   std::optional<Json> groups =
       SecurityGroups(p, c, kCluster, "vpcSecurityGroupIds", "vpcSecurityGroupIdSelector");
@@ -287,7 +289,7 @@ absl::Status ComposeAurora(const Params& p, Resources& r, const xcluster::Compos
 
 }  // namespace
 
-absl::StatusOr<Outcome> ComposeDatabase(const Params& p, const Json& tags, xcluster::Composer& c) {
+absl::StatusOr<Outcome> ComposeDatabase(const Params& p, const Json& tags, compose::Composer& c) {
   Resources r(p, tags, c);
   Outcome out;
   out.connection_secret = sdk::Cat(p.name, "-rds");

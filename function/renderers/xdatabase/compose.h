@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "function/renderers/xcluster/compose.h"
+#include "function/compose/composer.h"
 #include "function/renderers/xdatabase/params.h"
 
 namespace platform::fn::renderers::xdatabase {
@@ -43,7 +43,7 @@ struct Outcome {
 };
 
 absl::StatusOr<Outcome> ComposeDatabase(const Params& p, const sdk::Json& tags,
-                                        xcluster::Composer& c);
+                                        compose::Composer& c);
 
 }  // namespace platform::fn::renderers::xdatabase
 

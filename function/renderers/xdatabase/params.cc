@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "function/renderers/network/cidr.h"
-#include "function/renderers/network/zones.h"
-#include "function/renderers/subject.h"
+#include "function/compose/subject.h"
+#include "function/network/cidr.h"
+#include "function/network/zones.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -19,6 +19,7 @@ namespace {
 
 using network::Cidr;
 using sdk::FieldError;
+using sdk::JoinList;
 using sdk::JoinPath;
 
 // Aurora versions of each major: a full version, since Aurora names its
@@ -40,10 +41,6 @@ const AuroraDefault* AuroraDefaultOf(std::string_view engine, std::string_view m
     if (d.engine == engine && d.major == major) return &d;
   }
   return nullptr;
-}
-
-std::string JoinList(const std::vector<std::string>& list) {
-  return list.empty() ? "none" : fmt::format("{}", fmt::join(list, ", "));
 }
 
 std::vector<std::string> Split(std::string_view s, char sep) {
@@ -431,30 +428,17 @@ absl::Status CheckClientsInVpc(const Params& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies,
-                                  const Scope& scope) {
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   Params p;
-  p.scope = scope;
-  PLATFORM_RETURN_IF_ERROR(ReadSubjectIdentity(xr, p.subject));
-  PLATFORM_ASSIGN_OR_RETURN(p.parent, ReadComposingEnvironment(xr));
+  p.scope = xr.scope;
+  p.subject = xr.subject;
+  p.user_tags = xr.user_tags;
+  p.parent = xr.composing_environment;
   p.name = p.subject.xr_name;
-
-  PLATFORM_ASSIGN_OR_RETURN(sdk::Fields params, xr.Object("spec.parameters"));
-  PLATFORM_RETURN_IF_ERROR(ReadSubjectParams(params, p.subject, p.user_tags));
-
-  // Authorization first: a denied request learns nothing else.
-  PLATFORM_RETURN_IF_ERROR(policies.Authorize(p.subject));
-  const policy::ClassLimits& class_limits = policies.Limits(p.subject.environment_class);
-  if (network::ZoneLetters(p.subject.region).empty()) {
-    return FieldError(JoinPath(params.path(), "region"),
-                      sdk::Cat("unknown AWS region \"", p.subject.region, "\"; known regions: ",
-                               fmt::format("{}", fmt::join(network::KnownRegions(), ", "))));
-  }
-  if (!class_limits.AllowsRegion(p.subject.region)) {
-    return policy::FieldViolation(JoinPath(params.path(), "region"),
-                                  sdk::Cat(p.subject.environment_class, " databases may only use ",
-                                           JoinList(class_limits.allowed_regions)));
-  }
+  const compose::Scope& scope = xr.scope;
+  const policy::Policies& policies = *xr.policies;
+  const policy::ClassLimits& class_limits = *xr.limits;
+  const sdk::Fields& params = xr.params;
   const policy::DatabaseLimits& limits = class_limits.database;
   const policy::Subject& s = p.subject;
   const bool prod = s.environment_class == "prod";

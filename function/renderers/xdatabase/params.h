@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "function/compose/platform.h"
+#include "function/compose/scope.h"
 #include "function/policy/policy.h"
-#include "function/renderers/scope.h"
 #include "function/sdk/fields.h"
 
 namespace platform::fn::renderers::xdatabase {
@@ -44,7 +45,7 @@ struct Network {
 
 struct Params {
   policy::Subject subject;
-  Scope scope;
+  compose::Scope scope;
   std::string name;    // metadata.name
   std::string parent;  // the XEnvironment that composed this XR (its controller owner), or ""
   // The RDS instance (or Aurora cluster) identifier: the XR's name, prefixed
@@ -85,11 +86,10 @@ struct Params {
   std::string secret_namespace;
 };
 
-// Reads and validates the XR's parameters. Authorization comes first (a
-// denied request learns nothing else), then the class's regions, then the
-// rest. Errors name the field; limits of the class are policy violations.
-absl::StatusOr<Params> ReadParams(const sdk::Fields& xr, const policy::Policies& policies,
-                                  const Scope& scope);
+// Reads and validates the XR's own parameters; `xr` was read and authorized
+// by the platform contract (platform.h). Errors name the field; limits of
+// the class are policy violations.
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr);
 
 // The clients' CIDR blocks must lie inside the VPC's block when it is known
 // (from the environment or network.vpcCidr); errors name the client.

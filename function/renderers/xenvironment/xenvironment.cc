@@ -1,0 +1,527 @@
+#include "function/renderers/xenvironment/xenvironment.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "function/compose/aws_resources.h"
+#include "function/compose/object.h"
+#include "function/compose/usage.h"
+#include "function/network/cidr.h"
+#include "function/network/layout.h"
+#include "function/network/zones.h"
+#include "function/policy/policy.h"
+#include "function/renderers/xenvironment/nested.h"
+#include "function/sdk/status_macros.h"
+#include "function/sdk/strings.h"
+
+namespace platform::fn::renderers {
+namespace {
+
+using network::Cidr;
+using network::Tier;
+using network::Zone;
+using sdk::FieldError;
+using sdk::JoinPath;
+using sdk::Json;
+
+// Per-class VPC blocks, kept apart so environments of different classes can
+// be peered without renumbering.
+struct ClassNetwork {
+  std::string_view environment_class;
+  std::string_view vpc_cidr;
+};
+constexpr ClassNetwork kClassNetworks[] = {
+    {"dev", "10.10.0.0/16"},
+    {"test", "10.20.0.0/16"},
+    {"sandbox", "10.30.0.0/16"},
+    {"prod", "10.0.0.0/16"},
+};
+
+std::string_view DefaultVpcCidr(std::string_view cls) {
+  for (const ClassNetwork& c : kClassNetworks) {
+    if (c.environment_class == cls) return c.vpc_cidr;
+  }
+  return kClassNetworks[0].vpc_cidr;
+}
+
+constexpr std::string_view kTierLabel = "platform.terraforming.io/tier";
+constexpr std::string_view kZoneLabel = "platform.terraforming.io/zone";
+
+// What the XR asks for, validated.
+struct Params {
+  policy::Subject subject;
+  std::vector<Zone> zones;
+  Cidr vpc = *Cidr::Parse("10.0.0.0/16");
+  // Subnet blocks by tier, parallel to `zones`.
+  std::vector<Cidr> subnets[3];
+  std::string nat;  // None | Single | PerZone
+  Json user_tags = Json::object();
+  // Clusters and databases composed inside the environment.
+  std::vector<NestedXr> clusters;
+  std::vector<NestedXr> databases;
+};
+
+// The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
+// (the region's first N zones), never both. The region is a known one (the
+// platform contract checks it).
+absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std::string& region,
+                                            const policy::ClassLimits& limits) {
+  const std::vector<std::string_view>& letters = network::ZoneLetters(region);
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> named, params.StringList("zones"));
+  const bool has_count = params.Has("zoneCount");
+  if (!named.empty() && has_count) {
+    return FieldError(JoinPath(params.path(), "zoneCount"), "set zones or zoneCount, not both");
+  }
+  std::vector<Zone> zones;
+  if (named.empty()) {
+    const std::int64_t fallback =
+        std::min<std::int64_t>({3, limits.max_zones, static_cast<std::int64_t>(letters.size())});
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t count, params.Int("zoneCount", fallback));
+    if (count < 1 || count > static_cast<std::int64_t>(letters.size())) {
+      return FieldError(
+          JoinPath(params.path(), "zoneCount"),
+          sdk::Cat("must be between 1 and ", letters.size(), " (the zones of ", region, ")"));
+    }
+    for (std::int64_t i = 0; i < count; ++i) {
+      zones.push_back(Zone{std::string(letters[static_cast<std::size_t>(i)]), static_cast<int>(i)});
+    }
+  } else {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < named.size(); ++i) {
+      std::string letter = named[i];
+      // Accept "eu-west-1a" as well as "a".
+      if (letter.size() == region.size() + 1 && letter.compare(0, region.size(), region) == 0) {
+        letter = letter.substr(region.size());
+      }
+      const std::string path = sdk::Cat(JoinPath(params.path(), "zones"), "[", i, "]");
+      auto it = std::find(letters.begin(), letters.end(), letter);
+      if (it == letters.end()) {
+        return FieldError(path, sdk::Cat("zone \"", named[i], "\" does not exist in ", region,
+                                         "; it has ", fmt::format("{}", fmt::join(letters, ", "))));
+      }
+      if (!seen.insert(letter).second) {
+        return FieldError(path, sdk::Cat("zone \"", letter, "\" is listed twice"));
+      }
+      zones.push_back(Zone{letter, static_cast<int>(it - letters.begin())});
+    }
+  }
+  if (static_cast<int>(zones.size()) > limits.max_zones) {
+    return policy::FieldViolation(
+        JoinPath(params.path(), named.empty() ? "zoneCount" : "zones"),
+        sdk::Cat(limits.environment_class, " environments may use at most ", limits.max_zones,
+                 " zones, not ", zones.size()));
+  }
+  return zones;
+}
+
+// The smallest subnet AWS allows.
+constexpr int kMaxSubnetPrefix = 28;
+
+// Explicit subnet blocks of one tier, or the planned ones.
+absl::Status ReadSubnets(const sdk::Fields& params, Params& p) {
+  // The field each subnet came from; empty for a planned one.
+  std::vector<std::string> origin[3];
+  for (Tier tier : network::kTiers) {
+    const std::string rel = sdk::Cat("subnets.", network::TierName(tier));
+    PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> given, params.StringList(rel));
+    std::vector<Cidr>& out = p.subnets[static_cast<int>(tier)];
+    if (given.empty()) {
+      // A zone's planned block is 1/16 (private) or 1/32 (public, database)
+      // of the VPC's; a small VPC leaves blocks AWS does not allow.
+      const int extra_bits = tier == Tier::kPrivate ? 4 : 5;
+      if (p.vpc.prefix() + extra_bits > kMaxSubnetPrefix) {
+        return FieldError(
+            JoinPath(params.path(), "vpcCidr"),
+            sdk::Cat(p.vpc.ToString(), " is too small to plan ", network::TierName(tier),
+                     " subnets of at least /", kMaxSubnetPrefix, " in ", network::kZoneSlots,
+                     " zone slots; use a /", kMaxSubnetPrefix - extra_bits,
+                     " or larger block, or list ", JoinPath(params.path(), rel)));
+      }
+      for (const Zone& z : p.zones) {
+        PLATFORM_ASSIGN_OR_RETURN(Cidr c, network::SubnetFor(p.vpc, tier, z.slot));
+        out.push_back(c);
+        origin[static_cast<int>(tier)].emplace_back();
+      }
+      continue;
+    }
+    if (given.size() != p.zones.size()) {
+      return FieldError(
+          JoinPath(params.path(), rel),
+          sdk::Cat("must list one block per zone (", p.zones.size(), "), not ", given.size()));
+    }
+    for (std::size_t i = 0; i < given.size(); ++i) {
+      const std::string path = sdk::Cat(JoinPath(params.path(), rel), "[", i, "]");
+      absl::StatusOr<Cidr> c = Cidr::Parse(given[i]);
+      if (!c.ok()) return FieldError(path, std::string(c.status().message()));
+      if (!p.vpc.Contains(*c)) {
+        return FieldError(
+            path, sdk::Cat(c->ToString(), " is not inside the VPC block ", p.vpc.ToString()));
+      }
+      if (c->prefix() > kMaxSubnetPrefix) {
+        return FieldError(path, sdk::Cat(c->ToString(), " is smaller than /", kMaxSubnetPrefix,
+                                         ", the smallest subnet AWS allows"));
+      }
+      out.push_back(*c);
+      origin[static_cast<int>(tier)].push_back(path);
+    }
+  }
+  // No two subnets may overlap, explicit or planned. Planned ones never
+  // overlap each other, so one of a pair is explicit: the error names its
+  // field (the later one when both are).
+  for (Tier a : network::kTiers) {
+    for (std::size_t i = 0; i < p.zones.size(); ++i) {
+      for (Tier b : network::kTiers) {
+        for (std::size_t j = 0; j < p.zones.size(); ++j) {
+          if (std::make_pair(static_cast<int>(a), i) >= std::make_pair(static_cast<int>(b), j)) {
+            continue;
+          }
+          const Cidr& x = p.subnets[static_cast<int>(a)][i];
+          const Cidr& y = p.subnets[static_cast<int>(b)][j];
+          if (!x.Overlaps(y)) continue;
+          const std::string& x_origin = origin[static_cast<int>(a)][i];
+          const std::string& y_origin = origin[static_cast<int>(b)][j];
+          const bool y_named = !y_origin.empty();
+          // `at` is the subnet whose field the error names, `other` the one
+          // it overlaps.
+          const Tier at_tier = y_named ? b : a;
+          const Tier other_tier = y_named ? a : b;
+          const Cidr& at = y_named ? y : x;
+          const Cidr& other = y_named ? x : y;
+          const Zone& at_zone = p.zones[y_named ? j : i];
+          const Zone& other_zone = p.zones[y_named ? i : j];
+          const std::string& at_origin = y_named ? y_origin : x_origin;
+          const std::string& other_origin = y_named ? x_origin : y_origin;
+          return FieldError(
+              at_origin.empty() ? JoinPath(params.path(), "subnets") : at_origin,
+              sdk::Cat(
+                  network::TierName(at_tier), " subnet ", at.ToString(), " (zone ", at_zone.letter,
+                  ") overlaps ", network::TierName(other_tier), " subnet ", other.ToString(),
+                  " (zone ", other_zone.letter, ", ",
+                  other_origin.empty() ? std::string("planned from the VPC block") : other_origin,
+                  ")"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
+  Params p;
+  p.subject = xr.subject;
+  p.user_tags = xr.user_tags;
+  const sdk::Fields& params = xr.params;
+  const policy::ClassLimits& limits = *xr.limits;
+
+  PLATFORM_ASSIGN_OR_RETURN(p.zones, ReadZones(params, p.subject.region, limits));
+
+  PLATFORM_ASSIGN_OR_RETURN(std::string cidr,
+                            params.String("vpcCidr", DefaultVpcCidr(p.subject.environment_class)));
+  absl::StatusOr<Cidr> vpc = Cidr::Parse(cidr);
+  if (!vpc.ok()) {
+    return FieldError(JoinPath(params.path(), "vpcCidr"), std::string(vpc.status().message()));
+  }
+  if (vpc->prefix() < limits.min_vpc_prefix || vpc->prefix() > limits.max_vpc_prefix) {
+    return policy::FieldViolation(
+        JoinPath(params.path(), "vpcCidr"),
+        sdk::Cat(p.subject.environment_class, " VPCs must be /", limits.min_vpc_prefix, " to /",
+                 limits.max_vpc_prefix, ", not /", vpc->prefix()));
+  }
+  p.vpc = *vpc;
+  PLATFORM_RETURN_IF_ERROR(ReadSubnets(params, p));
+
+  PLATFORM_ASSIGN_OR_RETURN(p.nat, params.Enum("natStrategy", {"None", "Single", "PerZone"},
+                                               limits.default_nat_strategy));
+  if (std::find(limits.allowed_nat_strategies.begin(), limits.allowed_nat_strategies.end(),
+                p.nat) == limits.allowed_nat_strategies.end()) {
+    return policy::FieldViolation(
+        JoinPath(params.path(), "natStrategy"),
+        sdk::Cat(p.subject.environment_class, " environments may use NAT strategies ",
+                 fmt::format("{}", fmt::join(limits.allowed_nat_strategies, ", ")), ", not ",
+                 p.nat));
+  }
+  Parent parent;
+  parent.scope = xr.scope;
+  parent.subject = p.subject;
+  parent.user_tags = p.user_tags;
+  PLATFORM_ASSIGN_OR_RETURN(parent.claim_name,
+                            xr.fields.String("metadata.labels[crossplane.io/claim-name]", ""));
+  PLATFORM_ASSIGN_OR_RETURN(p.clusters, ReadNestedXrs(params, kNestedClusters, parent));
+  PLATFORM_ASSIGN_OR_RETURN(p.databases, ReadNestedXrs(params, kNestedDatabases, parent));
+  return p;
+}
+
+// The AWS provider's kinds an environment composes: cluster-scoped kinds at
+// their storage version, every namespaced kind at v1beta1.
+using Kind = compose::AwsKind;
+constexpr Kind kVpc{"ec2", "VPC", "v1beta1"};
+constexpr Kind kInternetGateway{"ec2", "InternetGateway", "v1beta1"};
+constexpr Kind kSubnet{"ec2", "Subnet", "v1beta1"};
+constexpr Kind kRouteTable{"ec2", "RouteTable", "v1beta1"};
+constexpr Kind kRoute{"ec2", "Route", "v1beta2"};
+constexpr Kind kRouteTableAssociation{"ec2", "RouteTableAssociation", "v1beta1"};
+constexpr Kind kEip{"ec2", "EIP", "v1beta1"};
+constexpr Kind kNatGateway{"ec2", "NATGateway", "v1beta1"};
+constexpr Kind kSecurityGroup{"ec2", "SecurityGroup", "v1beta1"};
+constexpr Kind kIngressRule{"ec2", "SecurityGroupIngressRule", "v1beta1"};
+constexpr Kind kEgressRule{"ec2", "SecurityGroupEgressRule", "v1beta1"};
+constexpr Kind kVpcEndpoint{"ec2", "VPCEndpoint", "v1beta2"};
+
+// Builds the managed resources of one environment, all wired to each other
+// through selectors on the platform's resource label, never through ids the
+// user must copy. Tags: the XR's, under each resource's own (Name, tier);
+// the platform contract puts the mandated ones on top.
+class Resources : public compose::AwsResources {
+ public:
+  Resources(const Params& p, const compose::Scope& scope, compose::Composer& c)
+      : compose::AwsResources(scope, p.subject.region, p.user_tags, c) {}
+
+  // A platform XR composed inside the environment, and a usage that keeps
+  // the VPC until it is gone (its nodes or instances hold network
+  // interfaces in the environment's subnets).
+  void Nested(const NestedXr& n) {
+    c_.Add(n.resource, n.object, compose::ReadyCondition);
+    const std::string name = compose::UsageResource("vpc", n.resource);
+    Json metadata = scope_.Metadata();
+    metadata["labels"] = {{std::string(compose::kResourceLabel), name}};
+    c_.Add(name,
+           compose::Usage(
+               scope_.namespaced, std::move(metadata),
+               compose::UsageEndBySelector(ApiVersion(kVpc), kVpc.kind, "vpc"),
+               compose::UsageEndByName(n.api_version, n.object.value("kind", ""), n.object_name)),
+           compose::ReadyCondition);
+  }
+};
+
+std::string SubnetName(Tier tier, const Zone& z) {
+  return sdk::Cat("subnet-", network::TierName(tier), "-", z.letter);
+}
+
+void ComposeEnvironment(const Params& p, Resources& c) {
+  const std::string& region = p.subject.region;
+  c.Add("vpc", kVpc,
+        {{"cidrBlock", p.vpc.ToString()},
+         {"enableDnsSupport", true},
+         {"enableDnsHostnames", true},
+         {"tags", {{"Name", p.subject.xr_name}}}});
+  c.Add("igw", kInternetGateway,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-igw")}}}});
+
+  // Subnets: one per tier per zone. Nothing gets a public IP by default, not
+  // even in public subnets, which hold NAT gateways and load balancers.
+  for (Tier tier : network::kTiers) {
+    for (std::size_t i = 0; i < p.zones.size(); ++i) {
+      const Zone& z = p.zones[i];
+      const std::string name = SubnetName(tier, z);
+      c.Add(name, kSubnet,
+            {{"vpcIdSelector", Resources::Select("vpc")},
+             {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
+             {"availabilityZone", sdk::Cat(region, z.letter)},
+             {"mapPublicIpOnLaunch", false},
+             {"tags",
+              {{"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.letter)},
+               {"platform.terraforming.io/tier", network::TierName(tier)}}}},
+            Json::object(), Json::object(),
+            {{std::string(kTierLabel), network::TierName(tier)},
+             {std::string(kZoneLabel), z.letter}});
+      c.Use("vpc", kVpc, name, kSubnet);
+    }
+  }
+
+  // Public routing: one table, default route to the internet gateway.
+  c.Add("rt-public", kRouteTable,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-public")}}}},
+        Json::object(), Json::object(), {{std::string(kTierLabel), "public"}});
+  c.Add("route-public-internet", kRoute,
+        {{"routeTableIdSelector", Resources::Select("rt-public")},
+         {"destinationCidrBlock", "0.0.0.0/0"},
+         {"gatewayIdSelector", Resources::Select("igw")}});
+  c.Use("igw", kInternetGateway, "route-public-internet", kRoute);
+  for (const Zone& z : p.zones) {
+    c.Add(sdk::Cat("rta-public-", z.letter), kRouteTableAssociation,
+          {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, z))},
+           {"routeTableIdSelector", Resources::Select("rt-public")}});
+  }
+
+  // NAT gateways with their elastic IPs, in public subnets: one in the first
+  // zone (Single) or one per zone (PerZone).
+  std::vector<const Zone*> nat_zones;
+  if (p.nat == "Single") nat_zones.push_back(&p.zones.front());
+  if (p.nat == "PerZone") {
+    for (const Zone& z : p.zones) nat_zones.push_back(&z);
+  }
+  for (const Zone* z : nat_zones) {
+    const std::string eip = sdk::Cat("eip-nat-", z->letter);
+    const std::string nat = sdk::Cat("nat-", z->letter);
+    c.Add(
+        eip, kEip,
+        {{"domain", "vpc"}, {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-nat-", z->letter)}}}},
+        Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+    c.Add(nat, kNatGateway,
+          {{"connectivityType", "public"},
+           {"allocationIdSelector", Resources::Select(eip)},
+           {"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, *z))},
+           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", z->letter)}}}},
+          Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+    c.Use(SubnetName(Tier::kPublic, *z), kSubnet, nat, kNatGateway);
+    c.Use(eip, kEip, nat, kNatGateway);
+  }
+
+  // Private routing: its default route goes to a NAT gateway, never to the
+  // internet gateway. PerZone keeps each zone's traffic in its zone.
+  const bool per_zone = p.nat == "PerZone";
+  for (const Zone& z : p.zones) {
+    const std::string table = per_zone ? sdk::Cat("rt-private-", z.letter) : "rt-private";
+    if (per_zone || &z == &p.zones.front()) {
+      c.Add(table, kRouteTable,
+            {{"vpcIdSelector", Resources::Select("vpc")},
+             {"tags",
+              {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.letter)
+                                 : sdk::Cat(p.subject.xr_name, "-private")}}}},
+            Json::object(), Json::object(), {{std::string(kTierLabel), "private"}});
+      if (!nat_zones.empty()) {
+        const std::string nat = sdk::Cat("nat-", per_zone ? z.letter : nat_zones.front()->letter);
+        c.Add(per_zone ? sdk::Cat("route-private-nat-", z.letter) : "route-private-nat", kRoute,
+              {{"routeTableIdSelector", Resources::Select(table)},
+               {"destinationCidrBlock", "0.0.0.0/0"},
+               {"natGatewayIdSelector", Resources::Select(nat)}});
+      }
+    }
+    c.Add(sdk::Cat("rta-private-", z.letter), kRouteTableAssociation,
+          {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPrivate, z))},
+           {"routeTableIdSelector", Resources::Select(table)}});
+  }
+
+  // Database subnets: a table with no route out of the VPC at all.
+  c.Add("rt-database", kRouteTable,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-database")}}}},
+        Json::object(), Json::object(), {{std::string(kTierLabel), "database"}});
+  for (const Zone& z : p.zones) {
+    c.Add(sdk::Cat("rta-database-", z.letter), kRouteTableAssociation,
+          {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kDatabase, z))},
+           {"routeTableIdSelector", Resources::Select("rt-database")}});
+  }
+
+  // The baseline security group: members may talk to each other and out;
+  // nothing may come in from anywhere else, least of all 0.0.0.0/0.
+  c.Add("sg-baseline", kSecurityGroup,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"name", sdk::Cat(p.subject.xr_name, "-baseline")},
+         {"description", "Baseline for workloads of this environment: no ingress from outside"},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-baseline")}}}});
+  c.Add("sgr-baseline-self", kIngressRule,
+        {{"securityGroupIdSelector", Resources::Select("sg-baseline")},
+         {"referencedSecurityGroupIdSelector", Resources::Select("sg-baseline")},
+         {"ipProtocol", "-1"},
+         {"description", "Members of the baseline group"}});
+  c.Add("sgr-baseline-egress", kEgressRule,
+        {{"securityGroupIdSelector", Resources::Select("sg-baseline")},
+         {"cidrIpv4", "0.0.0.0/0"},
+         {"ipProtocol", "-1"},
+         {"description", "Outbound through the NAT gateways"}});
+  c.Use("vpc", kVpc, "sg-baseline", kSecurityGroup);
+
+  // S3 through a gateway endpoint, so bucket traffic stays off the NAT.
+  c.Add("vpce-s3", kVpcEndpoint,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"serviceName", sdk::Cat("com.amazonaws.", region, ".s3")},
+         {"vpcEndpointType", "Gateway"},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-s3")}}}});
+
+  for (const NestedXr& n : p.clusters) c.Nested(n);
+  for (const NestedXr& n : p.databases) c.Nested(n);
+}
+
+// The id of an observed resource (status.atProvider.id), or "".
+std::string ObservedId(const sdk::Request& req, std::string_view name) {
+  const sdk::Observed* o = req.ObservedResource(name);
+  if (o == nullptr) return "";
+  const sdk::Fields f(o->object, sdk::Cat("observed.resources[", name, "]"));
+  return f.String("status.atProvider.id", "").value_or("");
+}
+
+// Status as ids appear: what the nested XRs and app teams need.
+absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response& rsp) {
+  // Only ids of resources still desired: after a change of NAT strategy the
+  // observed state still holds the old NAT gateways and route tables until
+  // Crossplane deletes them.
+  auto set_if = [&](std::string_view path, std::string_view resource) -> absl::Status {
+    if (rsp.Desired(resource) == nullptr) return absl::OkStatus();
+    const std::string id = ObservedId(req, resource);
+    if (id.empty()) return absl::OkStatus();
+    return rsp.SetCompositeStatus(path, id);
+  };
+  PLATFORM_RETURN_IF_ERROR(set_if("vpcId", "vpc"));
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("vpcCidr", p.vpc.ToString()));
+  Json zones = Json::array();
+  for (const Zone& z : p.zones) zones.push_back(sdk::Cat(p.subject.region, z.letter));
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("availabilityZones", std::move(zones)));
+  PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("natStrategy", p.nat));
+  PLATFORM_RETURN_IF_ERROR(set_if("internetGatewayId", "igw"));
+  PLATFORM_RETURN_IF_ERROR(set_if("s3EndpointId", "vpce-s3"));
+  PLATFORM_RETURN_IF_ERROR(set_if("securityGroupIds.baseline", "sg-baseline"));
+  for (Tier tier : network::kTiers) {
+    Json list = Json::array();
+    for (std::size_t i = 0; i < p.zones.size(); ++i) {
+      const Zone& z = p.zones[i];
+      const std::string tier_name(network::TierName(tier));
+      PLATFORM_RETURN_IF_ERROR(
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".cidr"),
+                                 p.subnets[static_cast<int>(tier)][i].ToString()));
+      const std::string id = ObservedId(req, SubnetName(tier, z));
+      if (id.empty()) continue;
+      list.push_back(id);
+      PLATFORM_RETURN_IF_ERROR(
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".id"), id));
+    }
+    // The list only once it is whole: a cluster or database given the first
+    // subnet that appears would be built in fewer zones than asked for.
+    if (list.size() == p.zones.size()) {
+      PLATFORM_RETURN_IF_ERROR(
+          rsp.SetCompositeStatus(sdk::Cat(network::TierName(tier), "SubnetIds"), std::move(list)));
+    }
+  }
+  for (const Zone& z : p.zones) {
+    PLATFORM_RETURN_IF_ERROR(
+        set_if(sdk::Cat("natGatewayIds.", z.letter), sdk::Cat("nat-", z.letter)));
+    PLATFORM_RETURN_IF_ERROR(
+        set_if(sdk::Cat("routeTableIds.private-", z.letter), sdk::Cat("rt-private-", z.letter)));
+  }
+  PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.public", "rt-public"));
+  PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.private", "rt-private"));
+  PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.database", "rt-database"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+XEnvironment::XEnvironment()
+    : PlatformRenderer({.noun = "environment", .plural = "environments"}) {}
+
+absl::StatusOr<compose::Composed> XEnvironment::Compose(const compose::Xr& xr,
+                                                        compose::Call& call) const {
+  PLATFORM_ASSIGN_OR_RETURN(Params p, ReadParams(xr));
+  Resources resources(p, xr.scope, call.composer());
+  ComposeEnvironment(p, resources);
+
+  const sdk::Request& req = call.req();
+  sdk::Response& rsp = call.rsp();
+  PLATFORM_RETURN_IF_ERROR(WriteStatus(p, req, rsp));
+  PLATFORM_RETURN_IF_ERROR(WriteNestedStatus(kNestedClusters, p.clusters, req, rsp));
+  PLATFORM_RETURN_IF_ERROR(WriteNestedStatus(kNestedDatabases, p.databases, req, rsp));
+
+  compose::Composed composed;
+  composed.announcement =
+      sdk::Cat("the ", p.subject.environment_class, " environment in ", p.subject.region, " (",
+               p.zones.size(), " zones, NAT ", p.nat, ")");
+  return composed;
+}
+
+}  // namespace platform::fn::renderers
