@@ -14,13 +14,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <vector>
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
+#include "common/files.h"
 #include "function/sdk/strings.h"
 #include "function/server/tls.h"
 
@@ -61,15 +60,6 @@ grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::Byte
     return grpc::Status(grpc::StatusCode::INTERNAL, "cannot encode RunFunctionResponse");
   }
   return grpc::Status::OK;
-}
-
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  *ok = f.good() || f.eof();
-  if (!f.is_open()) *ok = false;
-  return s.str();
 }
 
 }  // namespace
@@ -119,9 +109,9 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir) {
       {"tls.crt", &files.cert_chain}, {"tls.key", &files.private_key}, {"ca.crt", &files.ca}};
   for (const Entry& e : entries) {
     const std::string path = sdk::Cat(dir, "/", e.name);
-    bool ok = false;
-    *e.into = ReadFile(path, &ok);
-    if (!ok) return absl::NotFoundError(sdk::Cat("--tls-certs-dir: cannot read ", path));
+    absl::StatusOr<std::string> content = platform::ReadFile(path);
+    if (!content.ok()) return absl::NotFoundError(sdk::Cat("--tls-certs-dir: cannot read ", path));
+    *e.into = *std::move(content);
     if (e.into->empty()) return absl::InvalidArgumentError(sdk::Cat(path, ": empty file"));
   }
   return files;

@@ -34,11 +34,22 @@ inline sdk::Json At(const sdk::Json& object, std::string_view path) {
   return **v;
 }
 
+// The label every composed object carries with its composition resource name.
+inline constexpr char kResourceLabel[] = "platform.terraforming.io/resource";
+
+// The composition resource name a selector points at, or "" when it is not
+// a selector of the platform's shape.
+inline std::string Target(const sdk::Json& selector) {
+  const sdk::Json label = At(selector, std::string("matchLabels[") + kResourceLabel + "]");
+  return label.is_string() ? label.get<std::string>() : "";
+}
+
 // A platform XR of `kind` named `name`: namespaced when `ns` is set, else
-// claim-based from a claim in `claim_ns` (no claim label when that is empty
-// too).
+// claim-based from a claim in `claim_ns` named `claim_name` (no claim labels
+// when those are empty).
 inline sdk::Json XrOf(std::string_view kind, std::string_view name, const sdk::Json& parameters,
-                      const std::string& ns = "", const std::string& claim_ns = "team-payments") {
+                      const std::string& ns = "", const std::string& claim_ns = "team-payments",
+                      const std::string& claim_name = "") {
   sdk::Json xr = {
       {"apiVersion",
        ns.empty() ? "platform.terraforming.io/v1alpha1" : "platform.m.terraforming.io/v1alpha1"},
@@ -50,6 +61,7 @@ inline sdk::Json XrOf(std::string_view kind, std::string_view name, const sdk::J
     xr["metadata"]["namespace"] = ns;
   } else if (!claim_ns.empty()) {
     xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", claim_ns}};
+    if (!claim_name.empty()) xr["metadata"]["labels"]["crossplane.io/claim-name"] = claim_name;
   }
   return xr;
 }
@@ -94,29 +106,48 @@ class Rendered {
   sdk::Json Get(const std::string& name, std::string_view path) const {
     return At(Resource(name), path);
   }
+  // The composition resource name the selector at `path` of `name` points at.
+  std::string TargetOf(const std::string& name, std::string_view path) const {
+    return Target(Get(name, path));
+  }
+  std::string Kind(const std::string& name) const {
+    auto it = resources_.find(name);
+    return it == resources_.end() ? "" : it->second.value("kind", "");
+  }
+  // Names of the desired resources of `kind`.
+  Names OfKind(std::string_view kind) const {
+    Names out;
+    for (const auto& [name, o] : resources_) {
+      if (o.value("kind", "") == kind) out.insert(name);
+    }
+    return out;
+  }
   pb::Ready Ready(const std::string& name) const {
     auto it = rsp_.desired().resources().find(name);
     return it == rsp_.desired().resources().end() ? pb::READY_UNSPECIFIED : it->second.ready();
   }
   pb::Ready CompositeReady() const { return rsp_.desired().composite().ready(); }
+  const sdk::Json& status() const { return status_; }
   sdk::Json Status(std::string_view path) const { return At(status_, path); }
   std::map<std::string, std::string> Details() const {
     const auto& d = rsp_.desired().composite().connection_details();
     return {d.begin(), d.end()};
   }
-  // The first FATAL result's message, or "".
-  std::string Fatal() const {
-    for (const pb::Result& r : rsp_.results()) {
-      if (r.severity() == pb::SEVERITY_FATAL) return r.message();
-    }
-    return "";
-  }
-  std::vector<std::string> Normal() const {
+  // The messages of the results of `severity`.
+  std::vector<std::string> Results(pb::Severity severity) const {
     std::vector<std::string> out;
     for (const pb::Result& r : rsp_.results()) {
-      if (r.severity() == pb::SEVERITY_NORMAL) out.push_back(r.message());
+      if (r.severity() == severity) out.push_back(r.message());
     }
     return out;
+  }
+  std::vector<std::string> Normal() const { return Results(pb::SEVERITY_NORMAL); }
+  // The only FATAL message (a test failure when there are more), or "" when
+  // the render succeeded.
+  std::string Fatal() const {
+    const std::vector<std::string> fatal = Results(pb::SEVERITY_FATAL);
+    EXPECT_LE(fatal.size(), 1u);
+    return fatal.empty() ? "" : fatal.front();
   }
 
  private:
@@ -125,12 +156,15 @@ class Rendered {
   sdk::Json status_ = sdk::Json::object();
 };
 
+inline Rendered Render(const Call& c) { return Rendered(RunProto(c)); }
+
 // Runs `c`, expecting no FATAL result.
 inline Rendered RunOk(const Call& c) {
-  Rendered r(RunProto(c));
+  Rendered r = Render(c);
   EXPECT_EQ(r.Fatal(), "");
   return r;
 }
+inline Rendered RunOk(const sdk::Json& xr) { return RunOk(Call{.xr = xr}); }
 
 }  // namespace platform::fn::testing
 

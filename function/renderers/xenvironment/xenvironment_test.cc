@@ -33,14 +33,24 @@
 #include "function/sdk/struct_json.h"
 #include "function/testing/proto_test_util.h"
 #include "function/testing/render_test_util.h"
+#include "function/testing/rendered.h"
 
 namespace platform::fn::renderers {
 namespace {
 
+using ::platform::fn::testing::At;
 using ::platform::fn::testing::Call;
+using ::platform::fn::testing::kResourceLabel;
+using ::platform::fn::testing::Names;
 using ::platform::fn::testing::PolicyInput;
+using ::platform::fn::testing::Render;
+using ::platform::fn::testing::Rendered;
 using ::platform::fn::testing::RequestOf;
+using ::platform::fn::testing::RunOk;
 using ::platform::fn::testing::RunProto;
+using ::platform::fn::testing::Target;
+using ::platform::fn::testing::With;
+using ::platform::fn::testing::XrOf;
 
 using ::platform::fn::testing::CaseName;
 using ::platform::fn::testing::EqualsProto;
@@ -52,10 +62,8 @@ using ::testing::StartsWith;
 using compose::Scope;
 using compose::ScopeOf;
 using sdk::Json;
-using Names = std::set<std::string>;
 
 constexpr char kXrName[] = "payments-dev";
-constexpr char kResourceLabel[] = "platform.terraforming.io/resource";
 constexpr char kPolicyKey[] = "platform-policy";
 
 // --- Requests ---------------------------------------------------------------------
@@ -64,137 +72,16 @@ Json Params(const std::string& environment = "dev", const std::string& region = 
   return {{"environment", environment}, {"region", region}, {"team", "payments"}};
 }
 
-// `base` with `patch` merged in (RFC 7386: a null removes a field).
-Json With(Json base, const Json& patch) {
-  base.merge_patch(patch);
-  return base;
-}
-
-// A claim-based (cluster-scoped) XR, or a namespaced one when `ns` is set.
+// A claim-based (cluster-scoped) XR without a claim, or a namespaced one
+// when `ns` is set.
 Json Xr(const Json& parameters, const std::string& ns = "") {
-  Json xr = {
-      {"apiVersion",
-       ns.empty() ? "platform.terraforming.io/v1alpha1" : "platform.m.terraforming.io/v1alpha1"},
-      {"kind", "XEnvironment"},
-      {"metadata", {{"name", kXrName}}},
-      {"spec", {{"parameters", parameters}}},
-  };
-  if (!ns.empty()) xr["metadata"]["namespace"] = ns;
-  return xr;
+  return XrOf("XEnvironment", kXrName, parameters, ns, /*claim_ns=*/"");
 }
 
-// The XR a claim in `claim_ns` produces.
+// The XR a claim named payments in `claim_ns` produces.
 Json ClaimXr(const Json& parameters, const std::string& claim_ns) {
-  Json xr = Xr(parameters);
-  xr["metadata"]["labels"] = {{"crossplane.io/claim-namespace", claim_ns},
-                              {"crossplane.io/claim-name", "payments"}};
-  return xr;
+  return XrOf("XEnvironment", kXrName, parameters, "", claim_ns, "payments");
 }
-
-// --- Reading responses --------------------------------------------------------------
-
-// The value at `path` (Fields syntax: `spec.forProvider.tags[Name]`), or null.
-Json At(const Json& object, std::string_view path) {
-  absl::StatusOr<const Json*> v = sdk::Fields(object).Find(path);
-  if (!v.ok() || *v == nullptr) return nullptr;
-  return **v;
-}
-
-// The composition resource name a selector points at, or "" when it is not
-// a selector of the platform's shape.
-std::string Target(const Json& selector) {
-  const Json label = At(selector, sdk::Cat("matchLabels[", kResourceLabel, "]"));
-  return label.is_string() ? label.get<std::string>() : "";
-}
-
-class Rendered {
- public:
-  explicit Rendered(pb::RunFunctionResponse rsp) : rsp_(std::move(rsp)) {
-    for (const auto& [name, r] : rsp_.desired().resources()) {
-      resources_[name] = sdk::FromStruct(r.resource());
-    }
-    if (rsp_.desired().has_composite()) {
-      status_ = At(sdk::FromStruct(rsp_.desired().composite().resource()), "status");
-    }
-    if (status_.is_null()) status_ = Json::object();
-  }
-
-  const pb::RunFunctionResponse& proto() const { return rsp_; }
-  const std::map<std::string, Json>& resources() const { return resources_; }
-
-  Names names() const {
-    Names out;
-    for (const auto& [name, unused] : resources_) out.insert(name);
-    return out;
-  }
-  bool Has(const std::string& name) const { return resources_.contains(name); }
-
-  // A desired resource; null (and a test failure) when there is none.
-  Json Resource(const std::string& name) const {
-    auto it = resources_.find(name);
-    if (it == resources_.end()) {
-      ADD_FAILURE() << "no desired resource " << name;
-      return nullptr;
-    }
-    return it->second;
-  }
-  Json Get(const std::string& name, std::string_view path) const {
-    return At(Resource(name), path);
-  }
-  // The composition resource name the selector at `path` of `name` points at.
-  std::string TargetOf(const std::string& name, std::string_view path) const {
-    return Target(Get(name, path));
-  }
-  std::string Kind(const std::string& name) const {
-    auto it = resources_.find(name);
-    return it == resources_.end() ? "" : it->second.value("kind", "");
-  }
-  pb::Ready Ready(const std::string& name) const {
-    auto it = rsp_.desired().resources().find(name);
-    return it == rsp_.desired().resources().end() ? pb::READY_UNSPECIFIED : it->second.ready();
-  }
-  // Names of the desired resources of `kind`.
-  Names OfKind(std::string_view kind) const {
-    Names out;
-    for (const auto& [name, o] : resources_) {
-      if (o.value("kind", "") == kind) out.insert(name);
-    }
-    return out;
-  }
-
-  const Json& status() const { return status_; }
-  Json Status(std::string_view path) const { return At(status_, path); }
-
-  // The messages of the results of `severity`.
-  std::vector<std::string> Results(pb::Severity severity) const {
-    std::vector<std::string> out;
-    for (const pb::Result& r : rsp_.results()) {
-      if (r.severity() == severity) out.push_back(r.message());
-    }
-    return out;
-  }
-  // The only FATAL message, or "" when the render succeeded.
-  std::string Fatal() const {
-    const std::vector<std::string> fatal = Results(pb::SEVERITY_FATAL);
-    EXPECT_LE(fatal.size(), 1u);
-    return fatal.empty() ? "" : fatal.front();
-  }
-
- private:
-  pb::RunFunctionResponse rsp_;
-  std::map<std::string, Json> resources_;
-  Json status_;
-};
-
-Rendered Render(const Call& c) { return Rendered(RunProto(c)); }
-
-// Runs `c` and fails the test unless it rendered without a FATAL result.
-Rendered RunOk(const Call& c) {
-  Rendered r = Render(c);
-  EXPECT_EQ(r.Fatal(), "");
-  return r;
-}
-Rendered RunOk(const Json& xr) { return RunOk(Call{.xr = xr}); }
 
 // --- Expected names ---------------------------------------------------------------
 
