@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "function/compose/aws_resources.h"
+#include "function/compose/ids.h"
 #include "function/compose/object.h"
 #include "function/compose/usage.h"
 #include "function/policy/policy.h"
@@ -63,21 +64,13 @@ std::string NodeGroupResource(std::string_view pool) { return sdk::Cat("nodegrou
 std::string AddonResource(std::string_view addon) { return sdk::Cat("addon-", addon); }
 // Access entries are named by their principal, not their position, so
 // removing or reordering one never touches the others (a principal cannot
-// change in place). The key is 8 hex digits of the ARN's FNV-1a hash: short
-// enough for the label values of the usages that name two of them.
-std::string PrincipalKey(std::string_view arn) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char ch : arn) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:08x}", static_cast<std::uint32_t>(h ^ (h >> 32)));
-}
+// change in place). The key is the ARN's ShortHash: short enough for the
+// label values of the usages that name two of them.
 std::string AccessEntryResource(std::string_view arn) {
-  return sdk::Cat("accessentry-", PrincipalKey(arn));
+  return sdk::Cat("accessentry-", compose::ShortHash(arn));
 }
 std::string AccessPolicyResource(std::string_view arn) {
-  return sdk::Cat("accesspolicy-", PrincipalKey(arn));
+  return sdk::Cat("accesspolicy-", compose::ShortHash(arn));
 }
 
 std::string TrustPolicy(std::string_view service) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "function/compose/ids.h"
 #include "function/network/cidr.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
@@ -112,33 +113,17 @@ absl::Status ReadAccessEntries(const sdk::Fields& params, Params& p) {
   return absl::OkStatus();
 }
 
-absl::Status ReadIds(const sdk::Fields& net, std::string_view field, std::string_view prefix,
-                     std::string_view what, std::vector<std::string>& out) {
-  PLATFORM_ASSIGN_OR_RETURN(out, net.StringList(field));
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::string path = sdk::Cat(JoinPath(net.path(), field), "[", i, "]");
-    if (!out[i].starts_with(prefix)) {
-      return FieldError(path, sdk::Cat("\"", out[i], "\" is not a ", what, " id"));
-    }
-    if (!seen.insert(out[i]).second) {
-      return FieldError(path, sdk::Cat(out[i], " is listed twice"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ReadNetwork(const sdk::Fields& params, const policy::Policies& policies, Params& p) {
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields net, params.Object("network"));
   Network& n = p.network;
   PLATFORM_ASSIGN_OR_RETURN(n.environment, net.String("environment", ""));
   PLATFORM_ASSIGN_OR_RETURN(n.vpc_id, net.String("vpcId", ""));
-  PLATFORM_RETURN_IF_ERROR(
-      ReadIds(net, "privateSubnetIds", "subnet-", "subnet", n.private_subnet_ids));
-  PLATFORM_RETURN_IF_ERROR(
-      ReadIds(net, "publicSubnetIds", "subnet-", "subnet", n.public_subnet_ids));
-  PLATFORM_RETURN_IF_ERROR(
-      ReadIds(net, "securityGroupIds", "sg-", "security group", n.security_group_ids));
+  PLATFORM_ASSIGN_OR_RETURN(n.private_subnet_ids,
+                            compose::ReadAwsIds(net, "privateSubnetIds", "subnet-", "subnet"));
+  PLATFORM_ASSIGN_OR_RETURN(n.public_subnet_ids,
+                            compose::ReadAwsIds(net, "publicSubnetIds", "subnet-", "subnet"));
+  PLATFORM_ASSIGN_OR_RETURN(n.security_group_ids,
+                            compose::ReadAwsIds(net, "securityGroupIds", "sg-", "security group"));
   if (!n.environment.empty()) {
     if (!IsDnsLabel(n.environment)) {
       return FieldError(JoinPath(net.path(), "environment"),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "function/compose/ids.h"
 #include "function/compose/subject.h"
 #include "function/network/cidr.h"
 #include "function/network/zones.h"
@@ -98,7 +99,7 @@ std::string Identifier(std::string_view base) {
     out = "db-" + out;
   }
   constexpr std::size_t kMax = 60;
-  if (out.size() > kMax) out = sdk::Cat(out.substr(0, kMax - 9), "-", ShortHash(base));
+  if (out.size() > kMax) out = sdk::Cat(out.substr(0, kMax - 9), "-", compose::ShortHash(base));
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
 }
@@ -268,29 +269,14 @@ absl::Status ReadStorage(const sdk::Fields& params, const policy::DatabaseLimits
   return absl::OkStatus();
 }
 
-absl::Status ReadIds(const sdk::Fields& f, std::string_view field, std::string_view prefix,
-                     std::string_view what, std::vector<std::string>& out) {
-  PLATFORM_ASSIGN_OR_RETURN(out, f.StringList(field));
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::string path = sdk::Cat(JoinPath(f.path(), field), "[", i, "]");
-    if (!out[i].starts_with(prefix) || out[i].size() == prefix.size()) {
-      return FieldError(path, sdk::Cat("\"", out[i], "\" is not a ", what, " id"));
-    }
-    if (!seen.insert(out[i]).second) {
-      return FieldError(path, sdk::Cat(out[i], " is listed twice"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ReadNetwork(const sdk::Fields& params, Params& p) {
   PLATFORM_ASSIGN_OR_RETURN(sdk::Fields net, params.Object("network"));
   Network& n = p.network;
   PLATFORM_ASSIGN_OR_RETURN(n.environment, net.String("environment", ""));
   PLATFORM_ASSIGN_OR_RETURN(n.vpc_id, net.String("vpcId", ""));
   PLATFORM_ASSIGN_OR_RETURN(n.vpc_cidr, net.String("vpcCidr", ""));
-  PLATFORM_RETURN_IF_ERROR(ReadIds(net, "databaseSubnetIds", "subnet-", "subnet", n.subnet_ids));
+  PLATFORM_ASSIGN_OR_RETURN(n.subnet_ids,
+                            compose::ReadAwsIds(net, "databaseSubnetIds", "subnet-", "subnet"));
   if (!n.vpc_cidr.empty()) {
     absl::StatusOr<Cidr> c = Cidr::Parse(n.vpc_cidr);
     if (!c.ok()) {
@@ -324,7 +310,8 @@ absl::Status ReadClients(const sdk::Fields& params, Params& p) {
   std::vector<std::string> cidrs;
   if (params.Has("clients")) {
     PLATFORM_ASSIGN_OR_RETURN(sdk::Fields clients, params.Object("clients"));
-    PLATFORM_RETURN_IF_ERROR(ReadIds(clients, "securityGroupIds", "sg-", "security group", groups));
+    PLATFORM_ASSIGN_OR_RETURN(
+        groups, compose::ReadAwsIds(clients, "securityGroupIds", "sg-", "security group"));
     PLATFORM_ASSIGN_OR_RETURN(cidrs, clients.StringList("cidrBlocks"));
   }
   // A database nobody can reach is a mistake, not a state to keep. In an
@@ -338,7 +325,7 @@ absl::Status ReadClients(const sdk::Fields& params, Params& p) {
     p.clients.push_back({.security_group_id = groups[i],
                          .cidr = "",
                          .path = sdk::Cat(clients_path, ".securityGroupIds[", i, "]"),
-                         .resource = sdk::Cat("sgr-", ShortHash(groups[i]))});
+                         .resource = sdk::Cat("sgr-", compose::ShortHash(groups[i]))});
   }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < cidrs.size(); ++i) {
@@ -360,7 +347,7 @@ absl::Status ReadClients(const sdk::Fields& params, Params& p) {
     p.clients.push_back({.security_group_id = "",
                          .cidr = c->ToString(),
                          .path = path,
-                         .resource = sdk::Cat("sgr-", ShortHash(c->ToString()))});
+                         .resource = sdk::Cat("sgr-", compose::ShortHash(c->ToString()))});
   }
   std::set<std::string> resources;
   for (const Client& c : p.clients) {
@@ -400,15 +387,6 @@ std::string MajorOf(std::string_view engine, std::string_view version) {
 
 std::string_view ClassFamily(std::string_view instance_class) {
   return instance_class.substr(0, instance_class.rfind('.'));
-}
-
-std::string ShortHash(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:08x}", static_cast<std::uint32_t>(h ^ (h >> 32)));
 }
 
 absl::Status CheckClientsInVpc(const Params& p) {

@@ -100,8 +100,6 @@ absl::Status CheckClientsInVpc(const Params& p);
 std::string MajorOf(std::string_view engine, std::string_view version);
 // The family of an instance class: "db.t4g" of "db.t4g.micro".
 std::string_view ClassFamily(std::string_view instance_class);
-// 8 hex digits of a string's FNV-1a hash.
-std::string ShortHash(std::string_view s);
 
 }  // namespace platform::fn::renderers::xdatabase
 

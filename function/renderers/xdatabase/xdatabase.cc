@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "function/compose/composer.h"
 #include "function/compose/environment.h"
+#include "function/compose/ids.h"
 #include "function/compose/object.h"
 #include "function/renderers/xdatabase/compose.h"
 #include "function/renderers/xdatabase/params.h"
@@ -41,7 +42,7 @@ absl::Status UseNetwork(compose::EnvironmentNetwork network, Params& p) {
     p.clients.push_back({.security_group_id = baseline,
                          .cidr = "",
                          .path = "spec.parameters.clients",
-                         .resource = sdk::Cat("sgr-", xdatabase::ShortHash(baseline))});
+                         .resource = sdk::Cat("sgr-", compose::ShortHash(baseline))});
   }
   return xdatabase::CheckClientsInVpc(p);
 }
