@@ -45,13 +45,13 @@ absl::StatusOr<Xr> ReadXr(const sdk::Fields& fields, const policy::Policies& pol
   return xr;
 }
 
-sdk::Json Call::Tags() const {
+sdk::Json RenderContext::Tags() const {
   sdk::Json tags = xr_.user_tags;
   tags.update(xr_.policies->MandatedTags(xr_.subject));
   return tags;
 }
 
-absl::StatusOr<std::optional<EnvironmentNetwork>> Call::Network(
+absl::StatusOr<std::optional<EnvironmentNetwork>> RenderContext::Network(
     std::string_view environment, std::initializer_list<NetworkNeed> needs) {
   EnvironmentLookup lookup;
   lookup.name = std::string(environment);
@@ -78,7 +78,7 @@ absl::Status PlatformRenderer::Render(const sdk::Request& req, sdk::Response& rs
   const policy::Policies& policies = *loaded;
   PLATFORM_ASSIGN_OR_RETURN(const Xr xr, ReadXr(req.Composite(), policies, names_));
 
-  Call call(req, rsp, xr, names_);
+  RenderContext call(req, rsp, xr, names_);
   PLATFORM_ASSIGN_OR_RETURN(const Composed composed, Compose(xr, call));
   if (composed.waiting_for_network) return absl::OkStatus();
 

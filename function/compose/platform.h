@@ -10,11 +10,12 @@
 //      is known and allowed for the class;
 //   3. Compose: the kind reads its own parameters and composes its
 //      resources, status and connection details (below);
-//   4. put the platform's mandated tags on every AWS resource desired,
+//   4. put the platform's mandated tags on every AWS resource it desired
+//      (resources of earlier pipeline steps pass through untouched),
 //      set the policy conditions, announce the resources that go and, once,
 //      the ones that are new.
 //
-// A kind that takes its network from an XEnvironment asks Call::Network; while
+// A kind that takes its network from an XEnvironment asks RenderContext::Network; while
 // it waits, it returns Composed::WaitingForNetwork() having composed
 // nothing, and step 4 is skipped. An error at any step is the call's FATAL
 // result (runner.h); nothing is half applied, because Crossplane applies no
@@ -74,9 +75,9 @@ struct Composed {
 
 // One render of one XR: where a kind composes to, and the contract's helpers.
 // Lives for one call; not thread-safe.
-class Call {
+class RenderContext {
  public:
-  Call(const sdk::Request& req, sdk::Response& rsp, const Xr& xr, KindNames names)
+  RenderContext(const sdk::Request& req, sdk::Response& rsp, const Xr& xr, KindNames names)
       : req_(req), rsp_(rsp), xr_(xr), names_(names), composer_(req, rsp) {}
 
   const sdk::Request& req() const { return req_; }
@@ -116,7 +117,7 @@ class PlatformRenderer : public Renderer {
   // field and the rule) and composes through `call`. Must not keep
   // references to `xr` or `call` past the return; must be safe to call from
   // several threads at once (renderers hold no per-call state).
-  virtual absl::StatusOr<Composed> Compose(const Xr& xr, Call& call) const = 0;
+  virtual absl::StatusOr<Composed> Compose(const Xr& xr, RenderContext& call) const = 0;
 
  private:
   KindNames names_;

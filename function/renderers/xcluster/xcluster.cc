@@ -147,7 +147,7 @@ absl::StatusOr<Outcome> ComposeCluster(const Params& p, const Json& tags, Compos
 XCluster::XCluster() : PlatformRenderer({.noun = "cluster", .plural = "clusters"}) {}
 
 absl::StatusOr<compose::Composed> XCluster::Compose(const compose::Xr& xr,
-                                                    compose::Call& call) const {
+                                                    compose::RenderContext& call) const {
   PLATFORM_ASSIGN_OR_RETURN(Params p, xcluster::ReadParams(xr));
   if (!p.network.environment.empty()) {
     PLATFORM_ASSIGN_OR_RETURN(

@@ -224,7 +224,7 @@ absl::Status WriteStatus(const Params& p, const Outcome& o, const sdk::Request& 
 XDatabase::XDatabase() : PlatformRenderer({.noun = "database", .plural = "databases"}) {}
 
 absl::StatusOr<compose::Composed> XDatabase::Compose(const compose::Xr& xr,
-                                                     compose::Call& call) const {
+                                                     compose::RenderContext& call) const {
   PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr));
   if (!p.network.environment.empty()) {
     // Without clients of its own it admits the environment's baseline group.

@@ -14,7 +14,7 @@ class XDatabase : public compose::PlatformRenderer {
 
  protected:
   absl::StatusOr<compose::Composed> Compose(const compose::Xr& xr,
-                                            compose::Call& call) const override;
+                                            compose::RenderContext& call) const override;
 };
 
 }  // namespace platform::fn::renderers

@@ -506,7 +506,7 @@ XEnvironment::XEnvironment()
     : PlatformRenderer({.noun = "environment", .plural = "environments"}) {}
 
 absl::StatusOr<compose::Composed> XEnvironment::Compose(const compose::Xr& xr,
-                                                        compose::Call& call) const {
+                                                        compose::RenderContext& call) const {
   PLATFORM_ASSIGN_OR_RETURN(Params p, ReadParams(xr));
   Resources resources(p, xr.scope, call.composer());
   ComposeEnvironment(p, resources);

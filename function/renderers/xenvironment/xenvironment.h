@@ -16,7 +16,7 @@ class XEnvironment : public compose::PlatformRenderer {
 
  protected:
   absl::StatusOr<compose::Composed> Compose(const compose::Xr& xr,
-                                            compose::Call& call) const override;
+                                            compose::RenderContext& call) const override;
 };
 
 }  // namespace platform::fn::renderers
