@@ -14,9 +14,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "common/files.h"
 
 extern char** environ;
 
@@ -188,11 +189,6 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
   return p;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string ReadFile(const std::string& path) { return platform::ReadFile(path).value_or(""); }
 
 }  // namespace platform::testing

@@ -64,6 +64,7 @@ class TempDir {
   std::string path_;
 };
 
+// The file's content; "" when it cannot be read (tests then fail on the content).
 std::string ReadFile(const std::string& path);
 
 }  // namespace platform::testing
