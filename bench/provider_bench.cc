@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
                                 "providerconfigusages", "ProviderConfigUsage", false};
     api.Seed(configs, {{"metadata", {{"name", "default"}}}});
     api.Seed(widgets, {{"metadata", {{"name", "w"}}}, {"spec", {{"forProvider", Json::object()}}}});
-    runtime::SystemClock clock;
+    kube::SystemClock clock;
     NoEvents events;
     InstantConnector connector;
     runtime::ProviderConfigs pcs(api, {configs, std::nullopt, usages, false});

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   const std::string identity = workspace::NewIdentity();
   kube::EventRecorder events(*client, clock, "provider-workloads", identity);
 

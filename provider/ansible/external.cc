@@ -9,13 +9,13 @@
 
 #include "provider/ansible/files.h"
 #include "provider/ansible/playbook.h"
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/source.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/duration.h"
 #include "provider/runtime/providerconfig.h"
 #include "provider/runtime/refs.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/source.h"
-#include "provider/workspace/vars.h"
 
 namespace ansible {
 namespace {
@@ -35,7 +35,7 @@ struct Settings {
   std::string uid;
   std::string source;
   std::string playbook;  // inline content
-  workspace::GitSource git;
+  provider::GitSource git;
   std::string requirements;
   std::string inventory;
   Json vars = Json::object();
@@ -81,7 +81,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
       throw std::runtime_error(
           "spec.forProvider.git.url, git.ref and git.path are required when source is Git");
     }
-    workspace::CheckGitPath(s.git.path);  // refused here already, before any run
+    provider::CheckGitPath(s.git.path);  // refused here already, before any run
   } else {
     throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
   }
@@ -128,7 +128,7 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   // changed Secret is a changed spec). Only a digest is kept.
   std::string material = fp.dump();
   for (const auto& content : s.var_files) material += '\0' + content;
-  s.spec_hash = workspace::Sha256Hex(material);
+  s.spec_hash = provider::Sha256Hex(material);
   return s;
 }
 
@@ -136,8 +136,8 @@ std::string Plural(int n, const std::string& word) { return std::to_string(n) + 
 
 class AnsibleClient : public runtime::ExternalClient {
  public:
-  AnsibleClient(runtime::EventSink& events, const runtime::Clock& clock,
-                const AnsibleOptions& options, Settings settings)
+  AnsibleClient(runtime::EventSink& events, const kube::Clock& clock, const AnsibleOptions& options,
+                Settings settings)
       : events_(events),
         clock_(clock),
         options_(options),
@@ -161,8 +161,8 @@ class AnsibleClient : public runtime::ExternalClient {
     if (s_.drift_policy == "OnSpecChange") {
       o.up_to_date = !spec_changed;
     } else if (s_.drift_policy == "EveryPoll") {
-      runtime::Time applied_at;
-      const bool fresh = runtime::ParseRfc3339(StringAt(at, "appliedAt"), &applied_at) &&
+      kube::Time applied_at;
+      const bool fresh = kube::ParseRfc3339(StringAt(at, "appliedAt"), &applied_at) &&
                          clock_.Now() - applied_at < kFreshRun;
       o.up_to_date = !spec_changed && fresh;
     } else if (spec_changed) {
@@ -170,7 +170,7 @@ class AnsibleClient : public runtime::ExternalClient {
     } else {
       // CheckOnObserve: would any task change something?
       Prepare(mr);
-      const runtime::Time started = clock_.Now();
+      const kube::Time started = clock_.Now();
       const Result check = RunPlaybook(PlaybookPath(), "present", true);
       RecordRun(mr, "Check", check, started);
       if (!check.ok) throw std::runtime_error("check run failed: " + check.error);
@@ -178,9 +178,8 @@ class AnsibleClient : public runtime::ExternalClient {
       for (const auto& t : check.tasks) {
         if (t.changed > 0) tasks.push_back(t.name);
       }
-      at["drift"] = {{"detected", check.changed > 0},
-                     {"tasks", tasks},
-                     {"at", runtime::Rfc3339(clock_.Now())}};
+      at["drift"] = {
+          {"detected", check.changed > 0}, {"tasks", tasks}, {"at", kube::Rfc3339(clock_.Now())}};
       if (check.changed > 0) {
         events_.Warning(mr, "DriftDetected",
                         "A check run found " + Plural(check.changed, "task(s)") +
@@ -199,10 +198,10 @@ class AnsibleClient : public runtime::ExternalClient {
     Prepare(mr);
     std::string playbook = PlaybookPath();
     if (!s_.delete_playbook.empty()) {
-      workspace::WritePrivateFile((dir_ / "delete.yml").string(), s_.delete_playbook);
+      provider::WritePrivateFile((dir_ / "delete.yml").string(), s_.delete_playbook);
       playbook = "delete.yml";
     }
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     const Result run = RunPlaybook(playbook, "absent", false);
     RecordRun(mr, "Delete", run, started);
     if (!run.ok) {
@@ -271,7 +270,7 @@ class AnsibleClient : public runtime::ExternalClient {
     prepared_ = true;
     // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    const auto git_auth = workspace::WriteCredentialFiles(dir_.string(), s_.credentials);
+    const auto git_auth = provider::WriteCredentialFiles(dir_.string(), s_.credentials);
     git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
     if (s_.source == "Git") {
       const GitPlaybook source =
@@ -306,7 +305,7 @@ class AnsibleClient : public runtime::ExternalClient {
 
   runtime::ExternalResult Apply(Json& mr) {
     Prepare(mr);
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     const Result run = RunPlaybook(PlaybookPath(), "present", false);
     RecordRun(mr, "Apply", run, started);
     if (!run.ok) {
@@ -316,9 +315,9 @@ class AnsibleClient : public runtime::ExternalClient {
     }
     Json& at = AtProvider(mr);
     at["appliedSpecHash"] = s_.spec_hash;
-    at["appliedAt"] = runtime::Rfc3339(clock_.Now());
+    at["appliedAt"] = kube::Rfc3339(clock_.Now());
     at["drift"] = {
-        {"detected", false}, {"tasks", Json::array()}, {"at", runtime::Rfc3339(clock_.Now())}};
+        {"detected", false}, {"tasks", Json::array()}, {"at", kube::Rfc3339(clock_.Now())}};
     Json outputs = run.custom_stats.is_object() ? run.custom_stats : Json::object();
     at["outputs"] = outputs;
     if (run.changed > 0) {
@@ -330,7 +329,7 @@ class AnsibleClient : public runtime::ExternalClient {
     return {Details(outputs)};
   }
 
-  void RecordRun(Json& mr, const std::string& mode, const Result& run, runtime::Time started) {
+  void RecordRun(Json& mr, const std::string& mode, const Result& run, kube::Time started) {
     Json tasks = Json::array();
     for (const auto& t : run.tasks) {
       tasks.push_back({{"name", t.name}, {"changed", t.changed}, {"failed", t.failed}});
@@ -338,8 +337,8 @@ class AnsibleClient : public runtime::ExternalClient {
     }
     Json last = {{"mode", mode},
                  {"result", run.ok ? "Succeeded" : "Failed"},
-                 {"startedAt", runtime::Rfc3339(started)},
-                 {"finishedAt", runtime::Rfc3339(clock_.Now())},
+                 {"startedAt", kube::Rfc3339(started)},
+                 {"finishedAt", kube::Rfc3339(clock_.Now())},
                  {"stats",
                   {{"ok", run.ok_count},
                    {"changed", run.changed},
@@ -352,7 +351,7 @@ class AnsibleClient : public runtime::ExternalClient {
   }
 
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const AnsibleOptions& options_;
   Settings s_;
   fs::path dir_;
@@ -365,7 +364,7 @@ class AnsibleClient : public runtime::ExternalClient {
 }  // namespace
 
 AnsibleConnector::AnsibleConnector(kube::Client& client, runtime::EventSink& events,
-                                   const runtime::Clock& clock, AnsibleOptions options)
+                                   const kube::Clock& clock, AnsibleOptions options)
     : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
 
 std::unique_ptr<runtime::ExternalClient> AnsibleConnector::Connect(Json& mr, const Json& pc) {

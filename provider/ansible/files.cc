@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "provider/workspace/vars.h"
+#include "provider/common/files.h"
 
 namespace ansible {
 namespace {
@@ -29,14 +29,14 @@ bool IsYamlMapping(const std::string& text) {
 
 std::string WritePlaybook(const std::string& dir, const std::string& inline_yaml) {
   const std::string name = "playbook.yml";
-  workspace::WritePrivateFile(dir + "/" + name, inline_yaml);
+  provider::WritePrivateFile(dir + "/" + name, inline_yaml);
   return name;
 }
 
 std::string WriteInventory(const std::string& dir, const std::string& inventory) {
   const std::string content = Blank(inventory) ? std::string(kDefaultInventory) : inventory;
   const std::string name = IsYamlMapping(content) ? "inventory.yml" : "inventory.ini";
-  workspace::WritePrivateFile(dir + "/" + name, content);
+  provider::WritePrivateFile(dir + "/" + name, content);
   return name;
 }
 
@@ -51,16 +51,16 @@ std::vector<std::string> WriteVarFiles(const std::string& dir,
   std::vector<std::string> names;
   for (size_t i = 0; i < contents.size(); ++i) {
     names.push_back("varfile-" + std::to_string(i) + ".yml");
-    workspace::WritePrivateFile(dir + "/" + names.back(), contents[i]);
+    provider::WritePrivateFile(dir + "/" + names.back(), contents[i]);
   }
   if (vars.is_object() && !vars.empty()) {
     names.push_back("vars.json");
-    workspace::WritePrivateFile(dir + "/" + names.back(), vars.dump());
+    provider::WritePrivateFile(dir + "/" + names.back(), vars.dump());
   }
   if (!state_variable.empty()) {
     names.push_back("state.json");
-    workspace::WritePrivateFile(dir + "/" + names.back(),
-                                nlohmann::json{{state_variable, state_value}}.dump());
+    provider::WritePrivateFile(dir + "/" + names.back(),
+                               nlohmann::json{{state_variable, state_value}}.dump());
   }
   return names;
 }
@@ -68,12 +68,12 @@ std::vector<std::string> WriteVarFiles(const std::string& dir,
 GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
                                const std::string& ref, const std::string& playbook,
                                const std::string& cache_dir, std::vector<std::string> env,
-                               const workspace::GitOptions& options) {
-  const std::string path = workspace::CheckGitPath(playbook);
+                               const provider::GitOptions& options) {
+  const std::string path = provider::CheckGitPath(playbook);
   if (path.empty()) throw std::runtime_error("git.path must name the playbook file");
   GitPlaybook result;
   result.commit =
-      workspace::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options).commit;
+      provider::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options).commit;
   result.playbook = path;
   std::error_code ec;
   // Not a symlink either: it could point out of the working folder.

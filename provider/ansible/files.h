@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "provider/workspace/source.h"
+#include "provider/common/source.h"
 
 namespace ansible {
 
@@ -45,14 +45,14 @@ struct GitPlaybook {
 
 // A Git source: exports the whole repository at `ref` into `dir` (roles,
 // group_vars and files next to the playbook come along) with
-// workspace::PrepareGit and returns the playbook's path, which `playbook`
+// provider::PrepareGit and returns the playbook's path, which `playbook`
 // names inside the repository (relative, no ".."). Throws std::runtime_error
 // with a short message when the path is not allowed or is not a file at that
 // commit.
 GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
                                const std::string& ref, const std::string& playbook,
                                const std::string& cache_dir, std::vector<std::string> env,
-                               const workspace::GitOptions& options = {});
+                               const provider::GitOptions& options = {});
 
 }  // namespace ansible
 

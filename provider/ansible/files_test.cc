@@ -6,14 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 
 namespace ansible {
 namespace {
 
-using workspace::testing::ReadFile;
-using workspace::testing::TempDir;
-using workspace::testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 unsigned Mode(const std::string& path) {
   struct stat st {};
@@ -24,13 +24,13 @@ unsigned Mode(const std::string& path) {
 TEST(Files, Playbook) {
   TempDir dir;
   EXPECT_EQ(WritePlaybook(dir.path(), "- hosts: all\n"), "playbook.yml");
-  EXPECT_EQ(ReadFile(dir / "playbook.yml"), "- hosts: all\n");
+  EXPECT_EQ(FileContent(dir / "playbook.yml"), "- hosts: all\n");
 }
 
 TEST(Files, DefaultInventory) {
   TempDir dir;
   EXPECT_EQ(WriteInventory(dir.path(), " \n"), "inventory.ini");
-  EXPECT_EQ(ReadFile(dir / "inventory.ini"), kDefaultInventory);
+  EXPECT_EQ(FileContent(dir / "inventory.ini"), kDefaultInventory);
   EXPECT_EQ(Mode(dir / "inventory.ini"), 0600u);
 }
 
@@ -38,7 +38,7 @@ TEST(Files, IniAndYamlInventories) {
   TempDir dir;
   EXPECT_EQ(WriteInventory(dir.path(), "[web]\nhost1 ansible_host=10.0.0.1\n"), "inventory.ini");
   EXPECT_EQ(WriteInventory(dir.path(), "all:\n  hosts:\n    host1: {}\n"), "inventory.yml");
-  EXPECT_EQ(ReadFile(dir / "inventory.yml"), "all:\n  hosts:\n    host1: {}\n");
+  EXPECT_EQ(FileContent(dir / "inventory.yml"), "all:\n  hosts:\n    host1: {}\n");
   EXPECT_EQ(Mode(dir / "inventory.yml"), 0600u);
 }
 
@@ -48,10 +48,10 @@ TEST(Files, VarFilesInPrecedenceOrder) {
                                    "state", "present");
   EXPECT_EQ(names, (std::vector<std::string>{"varfile-0.yml", "varfile-1.yml", "vars.json",
                                              "state.json"}));
-  EXPECT_EQ(ReadFile(dir / "varfile-0.yml"), "a: 1\n");
-  EXPECT_EQ(ReadFile(dir / "varfile-1.yml"), "{\"b\": 2}");
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "vars.json")), (nlohmann::json{{"c", "x"}}));
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "state.json")),
+  EXPECT_EQ(FileContent(dir / "varfile-0.yml"), "a: 1\n");
+  EXPECT_EQ(FileContent(dir / "varfile-1.yml"), "{\"b\": 2}");
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "vars.json")), (nlohmann::json{{"c", "x"}}));
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "state.json")),
             (nlohmann::json{{"state", "present"}}));
   for (const auto& name : names) EXPECT_EQ(Mode(dir / name), 0600u) << name;
 }
@@ -62,7 +62,7 @@ TEST(Files, NoVarsNoState) {
   EXPECT_TRUE(WriteVarFiles(dir.path(), {}, nlohmann::json::object(), "", "").empty());
   EXPECT_EQ(WriteVarFiles(dir.path(), {}, nullptr, "ensure", "absent"),
             std::vector<std::string>{"state.json"});
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "state.json")),
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "state.json")),
             (nlohmann::json{{"ensure", "absent"}}));
 }
 
@@ -122,7 +122,7 @@ TEST_F(GitPlaybookTest, ExportsTheWholeRepository) {
       PrepareGitPlaybook(work.path(), url, "v1", "./a/b/site.yml", cache.path(), env);
   EXPECT_EQ(r.commit, commit);
   EXPECT_EQ(r.playbook, "a/b/site.yml");
-  EXPECT_EQ(ReadFile(work / "a/b/site.yml"), "- hosts: all\n");
+  EXPECT_EQ(FileContent(work / "a/b/site.yml"), "- hosts: all\n");
   EXPECT_TRUE(std::filesystem::exists(work / "roles/r/tasks/main.yml"));
 }
 

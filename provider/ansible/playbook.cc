@@ -10,10 +10,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/source.h"
-#include "provider/workspace/tofu.h"
-#include "provider/workspace/vars.h"
 
 namespace ansible {
 namespace {
@@ -109,9 +108,9 @@ std::string Private(const std::string& dir, const std::string& name) {
 void PreparePrivateDir(const std::string& dir) {
   std::filesystem::create_directories(Private(dir, "callback_plugins"));
   std::filesystem::create_directories(Private(dir, "tmp"));
-  workspace::WritePrivateFile(Private(dir, "ansible.cfg"), "");
-  workspace::WritePrivateFile(Private(dir, "callback_plugins/") + kCallbackName + ".py",
-                              kCallbackPlugin);
+  provider::WritePrivateFile(Private(dir, "ansible.cfg"), "");
+  provider::WritePrivateFile(Private(dir, "callback_plugins/") + kCallbackName + ".py",
+                             kCallbackPlugin);
 }
 
 // `base` without the keys of `settings`, then `settings`.
@@ -160,14 +159,14 @@ std::string Short(const std::string& text, const std::vector<std::string>& secre
   // Secrets first: they may span lines. URLs with credentials never span
   // whitespace, so only words with "://" go through the (slow on long words)
   // regular expression.
-  const std::string collapsed = Collapse(workspace::Redact(text, secrets));
+  const std::string collapsed = Collapse(provider::Redact(text, secrets));
   std::string out;
   for (size_t start = 0; start < collapsed.size();) {
     size_t end = collapsed.find(' ', start);
     if (end == std::string::npos) end = collapsed.size();
     const std::string word = collapsed.substr(start, end - start);
     if (!out.empty()) out += ' ';
-    out += word.find("://") == std::string::npos ? word : workspace::RedactUrls(word);
+    out += word.find("://") == std::string::npos ? word : provider::RedactUrls(word);
     start = end + 1;
   }
   if (out.size() <= max) return out;
@@ -476,7 +475,7 @@ void InstallRequirements(const std::string& dir, const std::string& requirements
   const Requirements requirements = ParseRequirements(requirements_yaml);
   const auto commands = GalaxyArgv(requirements, ansible_galaxy);
   if (commands.empty()) return;
-  workspace::WritePrivateFile(dir + "/requirements.yml", requirements_yaml);
+  provider::WritePrivateFile(dir + "/requirements.yml", requirements_yaml);
   PreparePrivateDir(dir);
   auto settings = CommonSettings(dir);
   settings.emplace_back("ANSIBLE_GALAXY_CACHE_DIR", Private(dir, "galaxy_cache"));

@@ -12,14 +12,14 @@
 
 #include "provider/ansible/files.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 
 namespace ansible {
 namespace {
 
-using workspace::testing::ReadFile;
-using workspace::testing::TempDir;
-using workspace::testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -309,7 +309,7 @@ TEST_F(RealRun, CreateConvergeAndCheckDrift) {
   ASSERT_EQ(r.tasks.size(), 1u);
   EXPECT_EQ(r.tasks[0].name, "write the file");
   EXPECT_EQ(r.tasks[0].host, "localhost");
-  EXPECT_EQ(ReadFile(target), "hello");
+  EXPECT_EQ(FileContent(target), "hello");
 
   r = ansible::Run(Spec(playbook));
   ASSERT_TRUE(r.ok) << r.error;
@@ -326,7 +326,7 @@ TEST_F(RealRun, CreateConvergeAndCheckDrift) {
   EXPECT_EQ(r.changed, 1);
   ASSERT_EQ(r.tasks.size(), 1u);
   EXPECT_EQ(r.tasks[0].name, "write the file");
-  EXPECT_EQ(ReadFile(target), "changed");
+  EXPECT_EQ(FileContent(target), "changed");
 }
 
 TEST_F(RealRun, FailingTaskNamesTaskAndHost) {
@@ -384,7 +384,7 @@ TEST_F(RealRun, VarFileReachesThePlaybookNotTheCommandLine) {
   for (const auto& entry : Env(spec)) EXPECT_FALSE(Contains(entry, secret)) << entry;
   const Result r = ansible::Run(spec);
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(ReadFile(dir_ / "written.txt"), secret + " 1 present");
+  EXPECT_EQ(FileContent(dir_ / "written.txt"), secret + " 1 present");
 }
 
 TEST_F(RealRun, StateAbsentRemoves) {

@@ -8,29 +8,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "provider/testing/temp_dir.h"
+
 namespace kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kube-config-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  fs::path Write(const std::string& name, const std::string& text) const {
-    const fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
+using provider::testing::TempDir;
 
 // base64 of "CA PEM", "CERT PEM", "KEY PEM".
 constexpr char kCaB64[] = "Q0EgUEVN";
@@ -61,7 +46,7 @@ users:
 - name: admin
   user:
     client-certificate: ../pki/admin.crt
-    client-key: )" + (dir.path() / "pki/admin.key").string() +
+    client-key: )" + (dir / "pki/admin.key") +
                                                        R"(
 contexts:
 - name: admin
@@ -121,7 +106,7 @@ contexts:
   EXPECT_TRUE(bot.insecure);
   EXPECT_TRUE(bot.ca_pem.empty());
   EXPECT_EQ(bot.token, "s3cr3t");
-  EXPECT_EQ(bot.token_file, (dir.path() / "tokens/bot").string());
+  EXPECT_EQ(bot.token_file, (dir / "tokens/bot"));
 }
 
 void ExpectError(const std::string& path, const std::string& context, const std::string& fragment) {
@@ -165,7 +150,7 @@ contexts:
   ExpectError(kc.string(), "a", "has no server");
   ExpectError(kc.string(), "b", "cluster \"nowhere\" not found");
   ExpectError(kc.string(), "c", "certificate-authority");
-  ExpectError((dir.path() / "absent").string(), "", "cannot read");
+  ExpectError((dir / "absent"), "", "cannot read");
 
   const fs::path half = dir.Write("half", R"(current-context: x
 clusters: [{name: c, cluster: {server: "https://x"}}]
@@ -202,18 +187,18 @@ TEST(InCluster, FromServiceAccountDirectory) {
   dir.Write("namespace", "provider-system\n");
   setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-  const Config c = InClusterConfig(dir.path().string());
+  const Config c = InClusterConfig(dir.path());
   EXPECT_EQ(c.server, "https://10.96.0.1:443");
-  EXPECT_EQ(c.token_file, (dir.path() / "token").string());
+  EXPECT_EQ(c.token_file, (dir / "token"));
   EXPECT_TRUE(c.token.empty());  // re-read from the file: projected tokens rotate
   EXPECT_EQ(c.ca_pem, "cluster ca");
   EXPECT_EQ(c.ns, "provider-system");
 
   setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
-  EXPECT_EQ(InClusterConfig(dir.path().string()).server, "https://[fd00::1]:443");
+  EXPECT_EQ(InClusterConfig(dir.path()).server, "https://[fd00::1]:443");
 
   unsetenv("KUBERNETES_SERVICE_HOST");
-  EXPECT_THROW(InClusterConfig(dir.path().string()), std::runtime_error);
+  EXPECT_THROW(InClusterConfig(dir.path()), std::runtime_error);
 }
 
 TEST(InCluster, MissingTokenNamesTheFile) {
@@ -223,7 +208,7 @@ TEST(InCluster, MissingTokenNamesTheFile) {
   setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   setenv("KUBERNETES_SERVICE_PORT", "443", 1);
   try {
-    InClusterConfig(dir.path().string());
+    InClusterConfig(dir.path());
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("token"), std::string::npos) << e.what();
@@ -241,7 +226,7 @@ contexts: [{name: x, context: {cluster: c}}]
   auto write = [&](const std::string& name, const std::string& server) {
     std::string text = body;
     text.replace(text.find("SERVER"), 6, server);
-    return dir.Write(name, text).string();
+    return dir.Write(name, text);
   };
   const std::string flag = write("flag", "flag.example");
   const std::string env = write("env", "env.example");

@@ -19,7 +19,7 @@ std::string TruncateUtf8(const std::string& text, size_t max) {
   return text.substr(0, end);
 }
 
-EventRecorder::EventRecorder(Client& client, const runtime::Clock& clock, std::string component,
+EventRecorder::EventRecorder(Client& client, const kube::Clock& clock, std::string component,
                              std::string host)
     : client_(client), clock_(clock), component_(std::move(component)), host_(std::move(host)) {}
 
@@ -31,7 +31,7 @@ void EventRecorder::Event(const Json& involved, const std::string& type, const s
     const Json meta = involved.value("metadata", Json::object());
     const std::string uid = meta.value("uid", "");
     const CacheKey key{uid.empty() ? KeyOf(involved).String() : uid, type, reason, text};
-    const runtime::Time now = clock_.Now();
+    const kube::Time now = clock_.Now();
 
     std::optional<Seen> previous;
     {
@@ -45,7 +45,7 @@ void EventRecorder::Event(const Json& involved, const std::string& type, const s
       next.last = now;
       try {
         client_.Patch(kEvents, {next.ns, next.name}, PatchType::kMerge,
-                      {{"count", next.count}, {"lastTimestamp", runtime::Rfc3339(now)}}, {});
+                      {{"count", next.count}, {"lastTimestamp", kube::Rfc3339(now)}}, {});
         Remember(key, std::move(next));
         return;
       } catch (const ApiError& e) {
@@ -67,7 +67,7 @@ void EventRecorder::Create(const CacheKey& cache_key, const Json& involved, cons
   const std::string object_ns = meta.value("namespace", "");
   const std::string ns = object_ns.empty() ? "default" : object_ns;
   const std::string object_name = meta.value("name", "");
-  const runtime::Time now = clock_.Now();
+  const kube::Time now = clock_.Now();
 
   // Named like client-go's: <object>.<hex nanoseconds>, unique per process.
   uint64_t suffix;
@@ -97,8 +97,8 @@ void EventRecorder::Create(const CacheKey& cache_key, const Json& involved, cons
                 {"message", message},
                 {"type", type},
                 {"source", {{"component", component_}, {"host", host_}}},
-                {"firstTimestamp", runtime::Rfc3339(now)},
-                {"lastTimestamp", runtime::Rfc3339(now)},
+                {"firstTimestamp", kube::Rfc3339(now)},
+                {"lastTimestamp", kube::Rfc3339(now)},
                 {"count", 1},
                 {"reportingComponent", component_},
                 {"reportingInstance", host_}};
@@ -112,7 +112,7 @@ void EventRecorder::Remember(const CacheKey& key, Seen seen) {
   seen_[key] = std::move(seen);
   if (seen_.size() <= kCacheSize) return;
   // Full: forget what can no longer aggregate, else the oldest.
-  const runtime::Time now = clock_.Now();
+  const kube::Time now = clock_.Now();
   for (auto it = seen_.begin(); it != seen_.end();) {
     it = now - it->second.last >= kAggregationWindow ? seen_.erase(it) : std::next(it);
   }

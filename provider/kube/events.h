@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 namespace kube {
 
@@ -43,8 +43,7 @@ class EventRecorder : public Recorder {
 
   // `component` names the writer (source.component, reportingComponent);
   // `host` its instance (source.host, reportingInstance).
-  EventRecorder(Client& client, const runtime::Clock& clock, std::string component,
-                std::string host);
+  EventRecorder(Client& client, const kube::Clock& clock, std::string component, std::string host);
 
   // Writes the event in the involved object's namespace ("default" for
   // cluster-scoped objects). The same event (object uid, type, reason,
@@ -59,7 +58,7 @@ class EventRecorder : public Recorder {
     std::string ns;
     std::string name;
     int64_t count = 0;
-    runtime::Time last;
+    kube::Time last;
   };
   using CacheKey = std::tuple<std::string, std::string, std::string, std::string>;
 
@@ -69,7 +68,7 @@ class EventRecorder : public Recorder {
   void Remember(const CacheKey& key, Seen seen);
 
   Client& client_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const std::string component_;
   const std::string host_;
   std::mutex mu_;

@@ -361,10 +361,10 @@ TEST_F(KubeTest, InformerFollowsChanges) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
-class FakeClock : public runtime::Clock {
+class FakeClock : public kube::Clock {
  public:
-  runtime::Time Now() const override { return now; }
-  runtime::Time now = std::chrono::system_clock::now();
+  kube::Time Now() const override { return now; }
+  kube::Time now = std::chrono::system_clock::now();
 };
 
 TEST_F(KubeTest, LeaseRefusedWhileHeldTakenOverAfterExpiry) {
@@ -393,7 +393,7 @@ TEST_F(KubeTest, LeaseRefusedWhileHeldTakenOverAfterExpiry) {
 
 TEST_F(KubeTest, EventsAreWrittenAndAggregated) {
   const Json cm = client_->Create(kConfigMaps, Object(ns_, "subject"));
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   EventRecorder recorder(*client_, clock, "kube-test", "host-1");
   recorder.Warning(cm, "Failed", "it broke");
   recorder.Warning(cm, "Failed", "it broke");

@@ -34,7 +34,7 @@ bool RenewOnce(LeaseLock& lock, SteadyClock::time_point& last_renewal, const cha
 
 }  // namespace
 
-LeaseLock::LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaseLock::LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease,
                      std::string identity, std::chrono::seconds duration,
                      std::map<std::string, std::string> labels)
     : client_(client),
@@ -54,8 +54,8 @@ bool LeaseLock::Expired(const Json& spec) const {
   const Json acquire = spec.value("acquireTime", Json());
   const Json& stamp = renew.is_string() ? renew : acquire;
   if (!stamp.is_string()) return true;
-  runtime::Time at;
-  if (!runtime::ParseRfc3339(stamp.get<std::string>(), &at)) return true;
+  kube::Time at;
+  if (!kube::ParseRfc3339(stamp.get<std::string>(), &at)) return true;
   const Json secs = spec.value("leaseDurationSeconds", Json());
   const auto duration =
       secs.is_number_integer() ? std::chrono::seconds(secs.get<int64_t>()) : duration_;
@@ -70,7 +70,7 @@ Json LeaseLock::Write(Json lease) {
 }
 
 bool LeaseLock::TryAcquire() {
-  const std::string now = runtime::Rfc3339Micro(clock_.Now());
+  const std::string now = kube::Rfc3339Micro(clock_.Now());
   Json lease;
   try {
     lease = client_.Get(kLeases, key_);
@@ -141,7 +141,7 @@ bool LeaseLock::Renew() {
     // Not known to be ours: someone may have released or taken it.
     if (lease.is_null() || HolderOf(lease) != identity_) reread();
     for (int attempt = 0; HolderOf(lease) == identity_; ++attempt) {
-      lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
+      lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
       lease["spec"]["leaseDurationSeconds"] = duration_.count();
       try {
         Write(lease);
@@ -168,7 +168,7 @@ void LeaseLock::Release() {
     if (HolderOf(lease) != identity_) return;
     lease["spec"]["holderIdentity"] = nullptr;
     lease["spec"].erase("acquireTime");
-    lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
+    lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
     lease["spec"]["leaseDurationSeconds"] = 1;
     Write(std::move(lease));
   } catch (const std::exception& e) {
@@ -179,7 +179,7 @@ void LeaseLock::Release() {
   }
 }
 
-LeaseHolder::LeaseHolder(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaseHolder::LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lease,
                          std::string identity, std::chrono::seconds duration,
                          std::chrono::milliseconds wait, std::map<std::string, std::string> labels,
                          std::chrono::milliseconds poll)
@@ -225,7 +225,7 @@ void LeaseHolder::RenewLoop() {
   }
 }
 
-LeaderElector::LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaderElector::LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease,
                              std::string identity, Options options)
     : lock_(client, clock, std::move(lease), std::move(identity), options.lease_duration),
       options_(options) {}

@@ -16,13 +16,13 @@
 #include <thread>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 namespace kube {
 
 class LeaseLock {
  public:
-  LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
             std::chrono::seconds duration, std::map<std::string, std::string> labels = {});
 
   // Creates the lease; or renews it when we hold it; or takes it over when
@@ -48,7 +48,7 @@ class LeaseLock {
   Json Write(Json lease);  // Update, remembering the result
 
   Client& client_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const ObjectKey key_;
   const std::string identity_;
   const std::chrono::seconds duration_;
@@ -64,7 +64,7 @@ class LeaseLock {
 // renewals fail for longer than the lease duration.
 class LeaseHolder {
  public:
-  LeaseHolder(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
               std::chrono::seconds duration, std::chrono::milliseconds wait,
               std::map<std::string, std::string> labels = {},
               std::chrono::milliseconds poll = std::chrono::milliseconds(500));
@@ -103,9 +103,9 @@ class LeaderElector {
     std::chrono::milliseconds retry_period{2000};  // between tries and renewals
   };
 
-  LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
                 Options options);
-  LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity)
+  LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity)
       : LeaderElector(client, clock, std::move(lease), std::move(identity), Options()) {}
 
   // Blocks until leader (or Stop), calls on_started_leading (which must not

@@ -15,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeClient;
 
-using runtime::testing::FakeClock;
+using kube::testing::FakeClock;
 
 const ObjectKey kKey{"ns", "state-lock"};
 
@@ -30,7 +30,7 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   EXPECT_EQ(lease["spec"]["holderIdentity"], "a");
   EXPECT_EQ(lease["spec"]["leaseDurationSeconds"], 15);
   EXPECT_EQ(lease["spec"]["leaseTransitions"], 0);
-  EXPECT_EQ(lease["spec"]["acquireTime"], runtime::Rfc3339Micro(clock.now));
+  EXPECT_EQ(lease["spec"]["acquireTime"], kube::Rfc3339Micro(clock.now));
   EXPECT_EQ(lease["spec"]["renewTime"], "2027-01-15T08:00:00.000000Z");
   EXPECT_EQ(lease["metadata"]["labels"]["workspace"], "w1");
 
@@ -39,7 +39,7 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   EXPECT_EQ(b.Holder(), "a");
   clock.now += 10s;
   ASSERT_TRUE(a.Renew());
-  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["renewTime"], runtime::Rfc3339Micro(clock.now));
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["renewTime"], kube::Rfc3339Micro(clock.now));
   clock.now += 15s;
   EXPECT_FALSE(b.TryAcquire());
   // Re-acquiring our own lease renews it.
@@ -52,7 +52,7 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   lease = fake.Peek(kLeases, kKey);
   EXPECT_EQ(lease["spec"]["holderIdentity"], "b");
   EXPECT_EQ(lease["spec"]["leaseTransitions"], 1);
-  EXPECT_EQ(lease["spec"]["acquireTime"], runtime::Rfc3339Micro(clock.now));
+  EXPECT_EQ(lease["spec"]["acquireTime"], kube::Rfc3339Micro(clock.now));
   EXPECT_EQ(b.Holder(), "b");
 
   // a learns it lost the lease; its release leaves b's hold alone.
@@ -106,7 +106,7 @@ TEST(LeaseLock, CreateRaceIsARefusal) {
 
 TEST(LeaseHolder, HoldsRenewsAndReleases) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   {
     LeaseHolder holder(fake, clock, kKey, "a", 1s, 100ms);
     ASSERT_TRUE(holder.held());
@@ -124,7 +124,7 @@ TEST(LeaseHolder, HoldsRenewsAndReleases) {
 
 TEST(LeaseHolder, NoticesLoss) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaseHolder holder(fake, clock, kKey, "a", 1s, 100ms);
   ASSERT_TRUE(holder.held());
   Json lease = fake.Peek(kLeases, kKey);
@@ -137,7 +137,7 @@ TEST(LeaseHolder, NoticesLoss) {
 
 TEST(LeaderElector, LeadsAndStops) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaderElector::Options options;
   options.lease_duration = 1s;
   options.retry_period = 20ms;
@@ -169,7 +169,7 @@ TEST(LeaderElector, LeadsAndStops) {
 
 TEST(LeaderElector, StopsLeadingWhenTheLeaseIsTaken) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaderElector::Options options;
   options.lease_duration = 1s;
   options.retry_period = 20ms;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "provider/kube/resources.h"
+#include "provider/testing/temp_dir.h"
 
 namespace kube {
 namespace {
@@ -196,12 +197,11 @@ TEST(RestClient, StatusBodiesBecomeApiErrors) {
 
 TEST(RestClient, HeadersBodiesAndQueries) {
   Server server;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "rest-client-test-XXXXXX").string();
-  const std::filesystem::path dir = mkdtemp(tmpl.data());
-  std::ofstream(dir / "token") << "from-file\n";
+  const provider::testing::TempDir dir;
+  dir.Write("token", "from-file\n");
   Config config;
   config.server = server.url() + "/";
-  config.token_file = (dir / "token").string();
+  config.token_file = dir / "token";
   RestClient client(config, Fast());
   PatchOptions apply;
   apply.field_manager = "me";
@@ -211,7 +211,6 @@ TEST(RestClient, HeadersBodiesAndQueries) {
   ListOptions list;
   list.label_selector = "app in (a,b)";
   client.List(kConfigMaps, "ns", list);
-  std::filesystem::remove_all(dir);
 
   const auto seen = server.seen();
   ASSERT_EQ(seen.size(), 3u);

@@ -79,9 +79,10 @@ void SetAnnotation(Json& object, const std::string& key, const std::string& valu
   annotations[key] = value;
 }
 
-ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events, const Clock& clock,
-                                     Connector& connector, const ProviderConfigs& configs,
-                                     ManagedOptions options, std::function<double()> random01)
+ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events,
+                                     const kube::Clock& clock, Connector& connector,
+                                     const ProviderConfigs& configs, ManagedOptions options,
+                                     std::function<double()> random01)
     : client_(client),
       events_(events),
       clock_(clock),
@@ -163,16 +164,16 @@ void ManagedReconciler::PersistAnnotations(Json& mr,
 }
 
 bool ManagedReconciler::CreateIncomplete(const Json& mr) const {
-  Time pending, succeeded{}, failed{};
-  if (!ParseRfc3339(Annotation(mr, kCreatePending), &pending)) return false;
-  ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded);
-  ParseRfc3339(Annotation(mr, kCreateFailed), &failed);
+  kube::Time pending, succeeded{}, failed{};
+  if (!kube::ParseRfc3339(Annotation(mr, kCreatePending), &pending)) return false;
+  kube::ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded);
+  kube::ParseRfc3339(Annotation(mr, kCreateFailed), &failed);
   return pending > succeeded && pending > failed;
 }
 
 bool ManagedReconciler::WithinCreationGrace(const Json& mr) const {
-  Time succeeded;
-  if (!ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded)) return false;
+  kube::Time succeeded;
+  if (!kube::ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded)) return false;
   return clock_.Now() - succeeded < options_.creation_grace;
 }
 
@@ -213,7 +214,7 @@ void ManagedReconciler::RemoveFinalizer(Json& mr) {
 }
 
 Result ManagedReconciler::ReconcileObject(Json& mr) {
-  const Time now = clock_.Now();
+  const kube::Time now = clock_.Now();
   const Policies policies(mr, options_.legacy, options_.management_policies);
   auto set = [&](const Condition& c) { SetCondition(mr, c, now); };
   auto external_name = [&] {
@@ -306,7 +307,7 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
   if (incomplete && observation.exists && options_.deterministic_external_name && !deleting) {
     // The interrupted create did happen: record it, so the resource does not
     // carry a pending create forever.
-    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
+    SetAnnotation(mr, kCreateSucceeded, kube::Rfc3339(clock_.Now()));
     try {
       PersistAnnotations(mr, {{kCreateSucceeded, Annotation(mr, kCreateSucceeded)}});
     } catch (const kube::ApiError& e) {
@@ -379,7 +380,7 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
   }
 
   if (!observation.exists && policies.ShouldCreate()) {
-    SetAnnotation(mr, kCreatePending, Rfc3339(clock_.Now()));
+    SetAnnotation(mr, kCreatePending, kube::Rfc3339(clock_.Now()));
     try {
       // A plain update: a conflict here proves someone else moved first.
       UpdateObject(mr);
@@ -397,7 +398,7 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     } catch (const std::exception& e) {
       const std::string message = std::string("create failed: ") + e.what();
       warn("CannotCreateExternalResource", message);
-      SetAnnotation(mr, kCreateFailed, Rfc3339(clock_.Now()));
+      SetAnnotation(mr, kCreateFailed, kube::Rfc3339(clock_.Now()));
       try {
         PersistAnnotations(mr, {{kCreateFailed, Annotation(mr, kCreateFailed)}});
       } catch (const kube::ApiError& persist) {
@@ -409,7 +410,7 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
       return WriteStatus(mr, Result::Backoff());
     }
 
-    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
+    SetAnnotation(mr, kCreateSucceeded, kube::Rfc3339(clock_.Now()));
     try {
       std::map<std::string, std::string> ours{{kCreateSucceeded, Annotation(mr, kCreateSucceeded)},
                                               {kExternalName, Annotation(mr, kExternalName)}};

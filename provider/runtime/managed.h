@@ -18,7 +18,7 @@
 #include <string>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/providerconfig.h"
@@ -96,7 +96,7 @@ struct Result {
 
 class ManagedReconciler {
  public:
-  ManagedReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+  ManagedReconciler(kube::Client& client, EventSink& events, const kube::Clock& clock,
                     Connector& connector, const ProviderConfigs& configs, ManagedOptions options,
                     std::function<double()> random01 = nullptr);
 
@@ -121,7 +121,7 @@ class ManagedReconciler {
 
   kube::Client& client_;
   EventSink& events_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   Connector& connector_;
   const ProviderConfigs& configs_;
   ManagedOptions options_;

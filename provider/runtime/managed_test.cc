@@ -35,7 +35,7 @@ const kube::Resource kClusterConfigs{"test.workloads.m.terraforming.io", "v1alph
 const kube::Resource kNsUsages{"test.workloads.m.terraforming.io", "v1alpha1",
                                "providerconfigusages", "ProviderConfigUsage", true};
 
-using testing::FakeClock;
+using kube::testing::FakeClock;
 
 struct Recorded {
   std::string type, reason, message;
@@ -84,7 +84,7 @@ class ScriptedClient : public ExternalClient {
     s_.annotations_seen_at_create =
         api_.Peek(r_, kube::KeyOf(mr))["metadata"].value("annotations", Json::object());
     if (!s_.create_error.empty()) throw std::runtime_error(s_.create_error);
-    if (!s_.set_ready.empty()) SetCondition(mr, Available(), Time{});
+    if (!s_.set_ready.empty()) SetCondition(mr, Available(), kube::Time{});
     return {s_.create_details};
   }
   ExternalResult Update(Json&) override {
@@ -494,7 +494,7 @@ TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
 TEST_F(DeletionTest, AJustCreatedResourceIsReleasedWithoutWaitingForTheGracePeriod) {
   Delete();
   Json w = Get();
-  SetAnnotation(w, kCreateSucceeded, Rfc3339(clock.now - 5s));
+  SetAnnotation(w, kCreateSucceeded, kube::Rfc3339(clock.now - 5s));
   api.Update(kWidgets, w);
   auto r = Reconciler();
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
@@ -723,15 +723,15 @@ TEST(DurationTest, ParsesGoDurations) {
 }
 
 TEST(ClockTest, Rfc3339RoundTrips) {
-  Time t;
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11Z", &t));
-  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11.123456Z", &t));
-  EXPECT_EQ(Rfc3339Micro(t), "2026-11-27T16:28:11.123456Z");
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T17:28:11+01:00", &t));
-  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
-  EXPECT_FALSE(ParseRfc3339("yesterday", &t));
-  EXPECT_FALSE(ParseRfc3339("2026-11-27T16:28:11", &t));
+  kube::Time t;
+  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T16:28:11Z", &t));
+  EXPECT_EQ(kube::Rfc3339(t), "2026-11-27T16:28:11Z");
+  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T16:28:11.123456Z", &t));
+  EXPECT_EQ(kube::Rfc3339Micro(t), "2026-11-27T16:28:11.123456Z");
+  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T17:28:11+01:00", &t));
+  EXPECT_EQ(kube::Rfc3339(t), "2026-11-27T16:28:11Z");
+  EXPECT_FALSE(kube::ParseRfc3339("yesterday", &t));
+  EXPECT_FALSE(kube::ParseRfc3339("2026-11-27T16:28:11", &t));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
 
 namespace runtime {
@@ -64,7 +64,7 @@ std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& c
 // and a Terminating condition while a deleted config is still used.
 class ProviderConfigReconciler {
  public:
-  ProviderConfigReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+  ProviderConfigReconciler(kube::Client& client, EventSink& events, const kube::Clock& clock,
                            kube::Resource config, kube::Resource usage, bool modern)
       : client_(client),
         events_(events),
@@ -79,7 +79,7 @@ class ProviderConfigReconciler {
  private:
   kube::Client& client_;
   EventSink& events_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   kube::Resource config_;
   kube::Resource usage_;
   bool modern_;

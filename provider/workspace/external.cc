@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "provider/common/source.h"
 #include "provider/kube/lease.h"
 #include "provider/kube/resources.h"
 #include "provider/runtime/conditions.h"
@@ -19,7 +20,6 @@
 #include "provider/runtime/duration.h"
 #include "provider/runtime/refs.h"
 #include "provider/workspace/kinds.h"
-#include "provider/workspace/source.h"
 #include "provider/workspace/state_store.h"
 #include "provider/workspace/tofu.h"
 #include "provider/workspace/vars.h"
@@ -51,7 +51,7 @@ struct Settings {
   std::string source;
   std::string module;
   bool json = false;
-  GitSource git;
+  provider::GitSource git;
   std::vector<VarFile> var_files;
   Json varmap;
   std::vector<std::pair<std::string, std::string>> vars;
@@ -222,7 +222,7 @@ std::string PlanSummary(int add, int change, int destroy) {
 
 class WorkspaceClient : public runtime::ExternalClient {
  public:
-  WorkspaceClient(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+  WorkspaceClient(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                   const WorkspaceOptions& options, Settings settings, const Json& mr)
       : client_(client),
         events_(events),
@@ -268,7 +268,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
 
     Prepare(mr);
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     PlanResult plan = tofu_->Plan(kPlanFile);
     if (!plan.ok) {
       RecordRun(mr, "Plan", false, started, plan.error);
@@ -280,7 +280,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     at["plan"] = {{"add", plan.add},
                   {"change", plan.change},
                   {"destroy", plan.destroy},
-                  {"plannedAt", runtime::Rfc3339(clock_.Now())}};
+                  {"plannedAt", kube::Rfc3339(clock_.Now())}};
     if (plan.changes) {
       events_.Normal(mr, "PlannedChanges",
                      "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
@@ -296,7 +296,7 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   void Delete(Json& mr) override {
     if (!tofu_) Prepare(mr);
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     const RunResult run = tofu_->Destroy();
     const std::string after = SaveState();
     if (!run.ok) {
@@ -453,12 +453,12 @@ class WorkspaceClient : public runtime::ExternalClient {
     ::chmod(dir_.c_str(), 0700);
     // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    const auto git_auth = WriteCredentialFiles(dir_.string(), s_.files);
+    const auto git_auth = provider::WriteCredentialFiles(dir_.string(), s_.files);
     git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
-    SourceResult source;
+    provider::SourceResult source;
     if (s_.source == "Git") {
-      source = PrepareGit(dir_.string(), s_.git, (fs::path(options_.cache_root) / "git").string(),
-                          git_env);
+      source = provider::PrepareGit(dir_.string(), s_.git,
+                                    (fs::path(options_.cache_root) / "git").string(), git_env);
       mr["status"]["atProvider"]["source"] = {{"commit", source.commit}};
     } else {
       source = PrepareInline(dir_.string(), s_.module, s_.json);
@@ -477,7 +477,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     o.var_files = var_files;
     o.secrets = s_.secrets;
     tofu_ = std::make_unique<Tofu>(o);
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     const RunResult init = tofu_->Init();
     if (!init.ok) {
       RecordRun(mr, "Plan", false, started, init.error);
@@ -521,7 +521,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   runtime::ExternalResult Apply(Json& mr) {
     if (!planned_) throw std::runtime_error("no plan to apply (observe did not plan)");
     if (!awaiting_.empty()) throw std::runtime_error(awaiting_);
-    const runtime::Time started = clock_.Now();
+    const kube::Time started = clock_.Now();
     const RunResult run = tofu_->Apply(kPlanFile);
     // Whatever happened, what tofu recorded is kept: a failed apply may
     // still have created things.
@@ -581,12 +581,12 @@ class WorkspaceClient : public runtime::ExternalClient {
     mr["status"]["atProvider"]["outputs"] = outputs;
   }
 
-  void RecordRun(Json& mr, const std::string& operation, bool ok, runtime::Time started,
+  void RecordRun(Json& mr, const std::string& operation, bool ok, kube::Time started,
                  const std::string& message) {
     Json run = {{"operation", operation},
                 {"result", ok ? "Succeeded" : "Failed"},
-                {"startedAt", runtime::Rfc3339(started)},
-                {"finishedAt", runtime::Rfc3339(clock_.Now())}};
+                {"startedAt", kube::Rfc3339(started)},
+                {"finishedAt", kube::Rfc3339(clock_.Now())}};
     if (!message.empty()) run["message"] = runtime::Truncate(message, 512);
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
@@ -595,7 +595,7 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   kube::Client& client_;
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const WorkspaceOptions& options_;
   Settings s_;
   fs::path dir_;
@@ -640,7 +640,7 @@ bool HolderIsGone(const std::string& holder, const std::string& self) {
 }
 
 WorkspaceConnector::WorkspaceConnector(kube::Client& client, runtime::EventSink& events,
-                                       const runtime::Clock& clock, WorkspaceOptions options)
+                                       const kube::Clock& clock, WorkspaceOptions options)
     : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
 
 std::unique_ptr<runtime::ExternalClient> WorkspaceConnector::Connect(Json& mr, const Json& pc) {

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/managed.h"
 
@@ -36,7 +36,7 @@ struct WorkspaceOptions {
 
 class WorkspaceConnector : public runtime::Connector {
  public:
-  WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+  WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                      WorkspaceOptions options);
   std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
                                                    const kube::Json& provider_config) override;
@@ -44,7 +44,7 @@ class WorkspaceConnector : public runtime::Connector {
  private:
   kube::Client& client_;
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   WorkspaceOptions options_;
 };
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "provider/common/crypto.h"
 #include "provider/kube/resources.h"
-#include "provider/workspace/crypto.h"
 
 namespace workspace {
 namespace {
@@ -60,7 +60,7 @@ std::string JoinSerials(const std::vector<int64_t>& serials) {
 }  // namespace
 
 std::string KeyId(const std::string& key_material) {
-  return Sha256Hex("key-id:" + Sha256Hex(key_material)).substr(0, 16);
+  return provider::Sha256Hex("key-id:" + provider::Sha256Hex(key_material)).substr(0, 16);
 }
 
 State ParseState(const std::string& state_json, bool with_checksum) {
@@ -76,7 +76,7 @@ State ParseState(const std::string& state_json, bool with_checksum) {
   if (const auto it = doc.find("lineage"); it != doc.end() && it->is_string()) {
     s.lineage = it->get<std::string>();
   }
-  if (with_checksum) s.checksum = Sha256Hex(doc.dump());
+  if (with_checksum) s.checksum = provider::Sha256Hex(doc.dump());
   return s;
 }
 
@@ -98,30 +98,30 @@ std::optional<Json> StateStore::Get() {
 }
 
 std::string StateStore::Encode(const std::string& plaintext) const {
-  std::string blob = Gzip(plaintext);
-  if (options_.key) blob = Seal(*options_.key, blob);
-  return Base64Encode(blob);
+  std::string blob = provider::Gzip(plaintext);
+  if (options_.key) blob = provider::Seal(*options_.key, blob);
+  return provider::Base64Encode(blob);
 }
 
 std::string StateStore::Decode(const std::string& b64, bool* needs_reseal) const {
   const std::string where = "state Secret " + Key().String() + ": ";
   std::string blob;
   try {
-    blob = Base64Decode(b64);
+    blob = provider::Base64Decode(b64);
   } catch (const std::exception&) {
     throw std::runtime_error(where + "state is corrupt (not base64)");
   }
   try {
-    if (IsSealed(blob)) {
+    if (provider::IsSealed(blob)) {
       std::vector<std::string> keys;
       if (options_.key) keys.push_back(*options_.key);
       keys.insert(keys.end(), options_.old_keys.begin(), options_.old_keys.end());
-      if (keys.empty()) Open("", blob);  // throws: no key is configured
+      if (keys.empty()) provider::Open("", blob);  // throws: no key is configured
       std::string error;
       bool opened = false;
       for (size_t i = 0; i < keys.size() && !opened; ++i) {
         try {
-          blob = Open(keys[i], blob);
+          blob = provider::Open(keys[i], blob);
           opened = true;
           if (i > 0 || !options_.key) *needs_reseal = true;
         } catch (const std::runtime_error& e) {
@@ -133,7 +133,7 @@ std::string StateStore::Decode(const std::string& b64, bool* needs_reseal) const
       *needs_reseal = true;
     }
     if (!blob.empty() && blob[0] == '{') return blob;  // plain JSON, written by hand
-    return Gunzip(blob);
+    return provider::Gunzip(blob);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(where + e.what());
   }

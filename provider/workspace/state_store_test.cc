@@ -8,10 +8,10 @@
 #include <random>
 #include <string>
 
+#include "provider/common/crypto.h"
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 
 namespace workspace {
 namespace {
@@ -34,7 +34,7 @@ std::string StateJson(int64_t serial, const std::string& lineage = kLineage,
   return doc.dump(2) + "\n";
 }
 
-using testing::ErrorOf;
+using provider::testing::ErrorOf;
 
 class StateStoreTest : public ::testing::Test {
  protected:
@@ -82,7 +82,7 @@ TEST_F(StateStoreTest, CreatesTheSecretAsDocumented) {
   EXPECT_EQ(a["workloads.terraforming.io/versions"], "");
   EXPECT_EQ(a["workloads.terraforming.io/encryption"], "none");
   EXPECT_EQ(s["data"].size(), 1u);
-  EXPECT_EQ(Gunzip(Base64Decode(s["data"]["tfstate"])), StateJson(1));
+  EXPECT_EQ(provider::Gunzip(provider::Base64Decode(s["data"]["tfstate"])), StateJson(1));
 
   const auto loaded = store.Load();
   ASSERT_TRUE(loaded.has_value());
@@ -99,7 +99,7 @@ TEST_F(StateStoreTest, KeepsTheLastVersions) {
   const Json s = Secret();
   EXPECT_EQ(s["metadata"]["annotations"]["workloads.terraforming.io/versions"], "3,4,5");
   EXPECT_EQ(s["metadata"]["annotations"]["workloads.terraforming.io/serial"], "6");
-  EXPECT_EQ(Gunzip(Base64Decode(s["data"]["tfstate.4"])), StateJson(4));
+  EXPECT_EQ(provider::Gunzip(provider::Base64Decode(s["data"]["tfstate.4"])), StateJson(4));
   EXPECT_FALSE(s["data"].contains("tfstate.2"));
 
   StateStore none(client, Opts(0));
@@ -260,9 +260,9 @@ TEST_F(StateStoreTest, EncryptsWithAKey) {
   const Json s = Secret();
   EXPECT_EQ(s["metadata"]["annotations"]["workloads.terraforming.io/encryption"], "aes-256-gcm");
   for (const auto& [k, v] : s["data"].items()) {
-    const std::string blob = Base64Decode(v.get<std::string>());
-    EXPECT_TRUE(IsSealed(blob)) << k;
-    EXPECT_EQ(Gunzip(Open("key-one", blob)), StateJson(k == "tfstate" ? 2 : 1));
+    const std::string blob = provider::Base64Decode(v.get<std::string>());
+    EXPECT_TRUE(provider::IsSealed(blob)) << k;
+    EXPECT_EQ(provider::Gunzip(provider::Open("key-one", blob)), StateJson(k == "tfstate" ? 2 : 1));
   }
   EXPECT_EQ(store.Load()->serial, 2);
 
@@ -288,8 +288,9 @@ TEST_F(StateStoreTest, SwitchingEncryptionResealsEverything) {
   EXPECT_EQ(sealed.Load()->serial, 2);     // plain state is still readable
   EXPECT_TRUE(sealed.Save(StateJson(2)));  // unchanged, but re-sealed
   for (const auto& [k, v] : Secret()["data"].items()) {
-    EXPECT_EQ(Gunzip(Open("key-one", Base64Decode(v.get<std::string>()))),
-              StateJson(k == "tfstate" ? 2 : 1));
+    EXPECT_EQ(
+        provider::Gunzip(provider::Open("key-one", provider::Base64Decode(v.get<std::string>()))),
+        StateJson(k == "tfstate" ? 2 : 1));
   }
   EXPECT_FALSE(sealed.Save(StateJson(2)));
 
@@ -299,8 +300,9 @@ TEST_F(StateStoreTest, SwitchingEncryptionResealsEverything) {
   StateStore rotate(client, rotated);
   EXPECT_TRUE(rotate.Save(StateJson(2)));
   for (const auto& [k, v] : Secret()["data"].items()) {
-    EXPECT_EQ(Gunzip(Open("key-two", Base64Decode(v.get<std::string>()))),
-              StateJson(k == "tfstate" ? 2 : 1));
+    EXPECT_EQ(
+        provider::Gunzip(provider::Open("key-two", provider::Base64Decode(v.get<std::string>()))),
+        StateJson(k == "tfstate" ? 2 : 1));
   }
 
   auto off = Opts();
@@ -310,7 +312,7 @@ TEST_F(StateStoreTest, SwitchingEncryptionResealsEverything) {
   const Json s = Secret();
   EXPECT_EQ(s["metadata"]["annotations"]["workloads.terraforming.io/encryption"], "none");
   for (const auto& [k, v] : s["data"].items()) {
-    EXPECT_FALSE(IsSealed(Base64Decode(v.get<std::string>()))) << k;
+    EXPECT_FALSE(provider::IsSealed(provider::Base64Decode(v.get<std::string>()))) << k;
   }
   EXPECT_EQ(StateStore(client, Opts()).Load()->serial, 3);
   EXPECT_EQ(StateStore(client, Opts()).Versions(), (std::vector<int64_t>{1, 2}));
@@ -337,7 +339,7 @@ TEST_F(StateStoreTest, CorruptDataIsAnErrorNotACrash) {
   StateStore store(client, Opts());
   store.Save(StateJson(1));
   Json s = Secret();
-  s["data"]["tfstate"] = Base64Encode("garbage that is not gzip");
+  s["data"]["tfstate"] = provider::Base64Encode("garbage that is not gzip");
   client.Update(kube::kSecrets, s);
   EXPECT_NE(ErrorOf([&] { store.Load(); }), "");
   s = Secret();

@@ -8,9 +8,10 @@
 #include <set>
 #include <stdexcept>
 
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/vars.h"
 
 namespace workspace {
 namespace {
@@ -105,21 +106,9 @@ struct Tofu::Outcome {
   bool timed_out = false;
 };
 
-std::string Redact(std::string text, const std::vector<std::string>& secrets) {
-  std::vector<std::string> values;
-  for (const auto& s : secrets) {
-    if (s.size() >= 4) values.push_back(s);
-  }
-  std::sort(values.begin(), values.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& v : values) {
-    size_t pos = 0;
-    while ((pos = text.find(v, pos)) != std::string::npos) {
-      text.replace(pos, v.size(), "***");
-      pos += 3;
-    }
-  }
-  return text;
+provider::SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json) {
+  provider::WritePrivateFile(dir + (json ? "/main.tf.json" : "/main.tf"), module);
+  return {};
 }
 
 namespace {
@@ -208,7 +197,7 @@ std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::strin
       end = nl;
     }
   }
-  return Cap(Redact(message, secrets));
+  return Cap(provider::Redact(message, secrets));
 }
 
 Tofu::Tofu(Options options) : options_(std::move(options)) {
@@ -221,7 +210,7 @@ Tofu::Tofu(Options options) : options_(std::move(options)) {
   }
   if (!has_config) {
     const std::string rc = options_.dir + "/.tofurc";
-    WritePrivateFile(rc, "");
+    provider::WritePrivateFile(rc, "");
     options_.env.push_back("TF_CLI_CONFIG_FILE=" + rc);
   }
   if (!has_path) options_.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
@@ -283,7 +272,7 @@ RunResult Tofu::Init() {
     // init has no -json: its errors are text on stderr.
     std::string error;
     if (!o.timed_out && !o.process.cancelled) {
-      error = Cap(Redact(ErrorFromText(o.process.err), options_.secrets));
+      error = Cap(provider::Redact(ErrorFromText(o.process.err), options_.secrets));
     }
     r.error = error.empty() ? ErrorOf(o) : error;
   }
@@ -336,7 +325,7 @@ std::string Tofu::Fingerprint(const std::string& plan_file, std::string* error) 
   }
   const json material = {{"resources", changes},
                          {"outputs", plan.value("output_changes", json::object())}};
-  return Sha256Hex(material.dump()).substr(0, 16);
+  return provider::Sha256Hex(material.dump()).substr(0, 16);
 }
 
 RunResult Tofu::Apply(const std::string& plan_file) {

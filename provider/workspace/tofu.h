@@ -12,7 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "provider/common/source.h"
+
 namespace workspace {
+
+// Writes `module` to dir/main.tf (dir/main.tf.json when `json`): the root
+// module of an Inline Workspace.
+provider::SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json);
 
 inline constexpr char kStateFile[] = "terraform.tfstate";
 // Where each command's -json lines and stderr go (files, not pipes: see
@@ -83,10 +89,6 @@ class Tofu {
   Options options_;
   std::chrono::steady_clock::time_point deadline_;
 };
-
-// `text` with every value of `secrets` of at least 4 characters replaced by
-// "***" (longest first).
-std::string Redact(std::string text, const std::vector<std::string>& secrets);
 
 // The short error of a tofu -json run: the first one or two error
 // diagnostics as "summary: detail (file:line)", else the last stderr line;

@@ -5,17 +5,17 @@
 
 #include <string>
 
-#include "provider/workspace/source.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/common/redact.h"
+#include "provider/testing/temp_dir.h"
 #include "provider/workspace/vars.h"
 
 namespace workspace {
 namespace {
 
 using nlohmann::json;
-using testing::ReadFile;
-using testing::TempDir;
-using testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 const char kModule[] = R"(variable "name" {
   type = string
@@ -49,7 +49,7 @@ class TofuTest : public ::testing::Test {
     o.var_files = std::move(var_files);
     return o;
   }
-  std::string State() { return ReadFile(dir / kStateFile); }
+  std::string State() { return FileContent(dir / kStateFile); }
   TempDir dir;
 };
 
@@ -128,8 +128,8 @@ output "l" { value = var.l }
     ASSERT_EQ(::stat((dir / f).c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
-  EXPECT_EQ(json::parse(ReadFile(dir / "vars.tfvars.json")), (json{{"d", "vars"}}));
-  EXPECT_EQ(json::parse(ReadFile(dir / "varmap.tfvars.json"))["n"], 3);
+  EXPECT_EQ(json::parse(FileContent(dir / "vars.tfvars.json")), (json{{"d", "vars"}}));
+  EXPECT_EQ(json::parse(FileContent(dir / "varmap.tfvars.json"))["n"], 3);
 
   Tofu tofu(Opts(files));
   ASSERT_TRUE(tofu.Init().ok);
@@ -236,7 +236,7 @@ TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
       R"({"type":"diagnostic","diagnostic":{"severity":"error","summary":"S","detail":")" +
       std::string(1000, 'x') + "\"}}";
   EXPECT_EQ(ErrorFromJsonLines(long_detail, "", {}).size(), kMaxErrorLength);
-  EXPECT_EQ(Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
+  EXPECT_EQ(provider::Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
 }
 
 TEST(TofuStateTest, UntrackedResourcesAreCreatedOnesTheStateLacks) {
@@ -280,6 +280,14 @@ TEST(TofuStateTest, OutputsAndResourceCount) {
   EXPECT_EQ(ResourceCount(state), 2);
   EXPECT_TRUE(ParseOutputs("garbage").empty());
   EXPECT_EQ(ResourceCount("[]"), 0);
+}
+
+TEST(InlineSourceTest, WritesMainTf) {
+  TempDir dir;
+  EXPECT_EQ(PrepareInline(dir.path(), "# hcl\n", false).commit, "");
+  EXPECT_EQ(FileContent(dir / "main.tf"), "# hcl\n");
+  PrepareInline(dir.path(), "{}", true);
+  EXPECT_EQ(FileContent(dir / "main.tf.json"), "{}");
 }
 
 }  // namespace

@@ -29,9 +29,6 @@ std::vector<std::string> WriteVarFiles(
     const std::string& dir, const std::vector<VarFile>& files, const nlohmann::json& varmap,
     const std::vector<std::pair<std::string, std::string>>& vars);
 
-// Writes `content` to `path` with mode 0600 (replacing any file there).
-void WritePrivateFile(const std::string& path, const std::string& content);
-
 }  // namespace workspace
 
 #endif  // PROVIDER_WORKSPACE_VARS_H_

@@ -1,4 +1,4 @@
-#include "provider/workspace/crypto.h"
+#include "provider/common/crypto.h"
 
 #include <gtest/gtest.h>
 
@@ -7,14 +7,14 @@
 #include <stdexcept>
 #include <string>
 
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 
-namespace workspace {
+namespace provider {
 namespace {
 
 using namespace std::string_literals;
 
-using testing::ErrorOf;
+using provider::testing::ErrorOf;
 
 TEST(CryptoTest, GzipRoundTrip) {
   const std::string text = std::string(10000, 'a') + "{\"serial\": 1}";
@@ -100,4 +100,4 @@ TEST(CryptoTest, Sha256Hex) {
 }
 
 }  // namespace
-}  // namespace workspace
+}  // namespace provider

@@ -1,4 +1,4 @@
-#include "provider/workspace/source.h"
+#include "provider/common/source.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -12,18 +12,19 @@
 #include <string>
 #include <thread>
 
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 #include "tests/support/subprocess.h"
 
-namespace workspace {
+namespace provider {
 namespace {
 
-using testing::ReadFile;
-using testing::TempDir;
-using testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
-using testing::ErrorOf;
+using provider::testing::ErrorOf;
 
 // A local repository: commit 1 (tagged v1, annotated) and commit 2.
 class GitSourceTest : public ::testing::Test {
@@ -121,7 +122,7 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   TempDir out;
   const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
 }
 
@@ -142,7 +143,7 @@ class GitSshTest : public GitSourceTest {
       keygen.env = env;
       ASSERT_TRUE(exec::Run(keygen).ok()) << key;
     }
-    WriteFile(keys / "authorized_keys", ReadFile(keys / "client_key.pub"));
+    WriteFile(keys / "authorized_keys", FileContent(keys / "client_key.pub"));
     port = platform::testing::FreePort();
     ASSERT_GT(port, 0);
     // Run as root, sshd wants its privilege separation folder.
@@ -165,7 +166,7 @@ class GitSshTest : public GitSourceTest {
     ASSERT_TRUE(platform::testing::WaitForPort(port, std::chrono::seconds(5)))
         << "sshd did not start";
     private_url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + (served / "app.git");
-    const std::string host_key = ReadFile(keys / "host_key.pub");
+    const std::string host_key = FileContent(keys / "host_key.pub");
     known_hosts = "[127.0.0.1]:" + std::to_string(port) + " " +
                   host_key.substr(0, host_key.find(' ', host_key.find(' ') + 1)) + "\n";
   }
@@ -190,7 +191,7 @@ class GitSshTest : public GitSourceTest {
 
 TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   // The key as a Secret made with --from-literal holds it: no final newline.
-  std::string key = ReadFile(keys / "client_key");
+  std::string key = FileContent(keys / "client_key");
   key.pop_back();
   TempDir creds;
   std::vector<std::string> with = env;
@@ -201,12 +202,12 @@ TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   TempDir out;
   const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
 
   // A server whose host key is not the known one is refused.
   TempDir other_creds, other_cache, other_out;
   std::vector<std::string> wrong_host = env;
-  const std::string other = ReadFile(keys / "other_key.pub");
+  const std::string other = FileContent(keys / "other_key.pub");
   for (const auto& e :
        WriteCredentialFiles(other_creds.path(),
                             {{kGitSshKeyFile, key},
@@ -251,8 +252,8 @@ TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
 TEST_F(GitSourceTest, AtATag) {
   const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# root v1\n");
-  EXPECT_EQ(ReadFile(work / "app/main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# root v1\n");
+  EXPECT_EQ(FileContent(work / "app/main.tf"), "# app v1\n");
   EXPECT_FALSE(std::filesystem::exists(work / ".source.tar"));
   EXPECT_FALSE(std::filesystem::exists(work / ".git"));
 }
@@ -260,8 +261,8 @@ TEST_F(GitSourceTest, AtATag) {
 TEST_F(GitSourceTest, AtACommitWithAPath) {
   SourceResult r = PrepareGit(work.path(), {url, second, "app"}, cache.path(), env);
   EXPECT_EQ(r.commit, second);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# app v2\n");
-  EXPECT_EQ(ReadFile(work / "extra.tf"), "# extra\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# app v2\n");
+  EXPECT_EQ(FileContent(work / "extra.tf"), "# extra\n");
   EXPECT_FALSE(std::filesystem::exists(work / "modules"));
 
   // The mirror is reused: the commit is found without fetching again, even
@@ -270,13 +271,13 @@ TEST_F(GitSourceTest, AtACommitWithAPath) {
   TempDir again;
   r = PrepareGit(again.path(), {url, second, "./app/"}, cache.path(), env);
   EXPECT_EQ(r.commit, second);
-  EXPECT_EQ(ReadFile(again / "main.tf"), "# app v2\n");
+  EXPECT_EQ(FileContent(again / "main.tf"), "# app v2\n");
 }
 
 TEST_F(GitSourceTest, AnOlderCommit) {
   const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env);
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# app v1\n");
 }
 
 TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
@@ -289,8 +290,8 @@ TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
   t.join();
   EXPECT_EQ(error, "");
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(other / "main.tf"), "# app v1\n");
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# root v1\n");
+  EXPECT_EQ(FileContent(other / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# root v1\n");
 }
 
 TEST_F(GitSourceTest, PathsMustStayInTheRepository) {
@@ -336,13 +337,5 @@ TEST_F(GitSourceTest, CredentialsInUrlsAreRedacted) {
             "fatal: https://***@host/x and ssh://***@host/y");
 }
 
-TEST(InlineSourceTest, WritesMainTf) {
-  TempDir dir;
-  EXPECT_EQ(PrepareInline(dir.path(), "# hcl\n", false).commit, "");
-  EXPECT_EQ(ReadFile(dir / "main.tf"), "# hcl\n");
-  PrepareInline(dir.path(), "{}", true);
-  EXPECT_EQ(ReadFile(dir / "main.tf.json"), "{}");
-}
-
 }  // namespace
-}  // namespace workspace
+}  // namespace provider

@@ -1,4 +1,4 @@
-#include "provider/workspace/source.h"
+#include "provider/common/source.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,11 +10,12 @@
 #include <regex>
 #include <stdexcept>
 
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/vars.h"
 
-namespace workspace {
+namespace provider {
 namespace {
 
 namespace fs = std::filesystem;
@@ -123,11 +124,6 @@ class Git {
 
 }  // namespace
 
-std::string RedactUrls(const std::string& text) {
-  static const std::regex kUserInfo(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@)");
-  return std::regex_replace(text, kUserInfo, "$1***@");
-}
-
 std::string CheckGitPath(const std::string& path) {
   if (!path.empty() && path[0] == '/') {
     throw std::runtime_error("git.path \"" + path + "\" must be relative to the repository root");
@@ -149,11 +145,6 @@ std::string CheckGitPath(const std::string& path) {
     start = end + 1;
   }
   return out;
-}
-
-SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json) {
-  WritePrivateFile(dir + (json ? "/main.tf.json" : "/main.tf"), module);
-  return {};
 }
 
 std::vector<std::string> GitCredentialEnv(const std::string& credentials_file) {
@@ -286,4 +277,4 @@ SourceResult PrepareGit(const std::string& dir, const GitSource& source,
   return {commit};
 }
 
-}  // namespace workspace
+}  // namespace provider

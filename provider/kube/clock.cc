@@ -1,9 +1,9 @@
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 #include <cstdio>
 #include <ctime>
 
-namespace runtime {
+namespace kube {
 namespace {
 
 std::string Format(Time t, bool micro) {
@@ -62,4 +62,4 @@ bool ParseRfc3339(const std::string& text, Time* out) {
   return true;
 }
 
-}  // namespace runtime
+}  // namespace kube

@@ -1,11 +1,11 @@
 // State at rest: gzip and AES-256-GCM.
-#ifndef PROVIDER_WORKSPACE_CRYPTO_H_
-#define PROVIDER_WORKSPACE_CRYPTO_H_
+#ifndef PROVIDER_COMMON_CRYPTO_H_
+#define PROVIDER_COMMON_CRYPTO_H_
 
 #include <cstddef>
 #include <string>
 
-namespace workspace {
+namespace provider {
 
 // gzip (RFC 1952) of `data`.
 std::string Gzip(const std::string& data);
@@ -32,6 +32,6 @@ std::string Base64Decode(const std::string& text);
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(const std::string& data);
 
-}  // namespace workspace
+}  // namespace provider
 
-#endif  // PROVIDER_WORKSPACE_CRYPTO_H_
+#endif  // PROVIDER_COMMON_CRYPTO_H_

@@ -1,11 +1,12 @@
-// Time as the reconciler sees it, so tests can move it.
-#ifndef PROVIDER_RUNTIME_CLOCK_H_
-#define PROVIDER_RUNTIME_CLOCK_H_
+// Time as the client (Leases, Events) and the reconcilers see it, so tests
+// can move it.
+#ifndef PROVIDER_KUBE_CLOCK_H_
+#define PROVIDER_KUBE_CLOCK_H_
 
 #include <chrono>
 #include <string>
 
-namespace runtime {
+namespace kube {
 
 using Time = std::chrono::system_clock::time_point;
 
@@ -28,6 +29,6 @@ std::string Rfc3339Micro(Time t);
 // Parses either form (and a numeric offset); false when malformed.
 bool ParseRfc3339(const std::string& text, Time* out);
 
-}  // namespace runtime
+}  // namespace kube
 
-#endif  // PROVIDER_RUNTIME_CLOCK_H_
+#endif  // PROVIDER_KUBE_CLOCK_H_

@@ -1,4 +1,4 @@
-#include "provider/workspace/crypto.h"
+#include "provider/common/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -10,7 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
-namespace workspace {
+namespace provider {
 namespace {
 
 constexpr char kMagic[] = "tfenc1:";
@@ -242,4 +242,4 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-}  // namespace workspace
+}  // namespace provider

@@ -1,0 +1,16 @@
+// Files only the provider may read: credentials, variables, keys written
+// into a working folder.
+#ifndef PROVIDER_COMMON_FILES_H_
+#define PROVIDER_COMMON_FILES_H_
+
+#include <string>
+
+namespace provider {
+
+// Writes `content` to `path` with mode 0600 (replacing any file there; a
+// symbolic link at `path` is refused).
+void WritePrivateFile(const std::string& path, const std::string& content);
+
+}  // namespace provider
+
+#endif  // PROVIDER_COMMON_FILES_H_
