@@ -168,17 +168,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::unique_ptr<kube::RestClient> client;
-  try {
-    kube::RestOptions o;
-    o.qps = 5.0 * rate + 20;
-    o.burst = 10 * rate + 40;
-    client =
-        std::make_unique<kube::RestClient>(kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig)), o);
-  } catch (const std::exception& e) {
-    spdlog::error("cannot configure the Kubernetes client: {}", e.what());
+  absl::StatusOr<kube::Config> kube_config = kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig));
+  if (!kube_config.ok()) {
+    spdlog::error("cannot configure the Kubernetes client: {}",
+                  std::string(kube_config.status().message()));
     return 2;
   }
+  kube::RestOptions client_options;
+  client_options.qps = 5.0 * rate + 20;
+  client_options.burst = 10 * rate + 40;
+  const auto client = std::make_unique<kube::HttpClient>(*std::move(kube_config), client_options);
 
   kube::SystemClock clock;
   const std::string identity = workspace::NewIdentity();
@@ -312,20 +311,19 @@ int main(int argc, char** argv) {
   });
 
   std::atomic<bool> running{false};
-  std::unique_ptr<runtime::MetricsServer> server;
-  try {
-    server = std::make_unique<runtime::MetricsServer>(metrics, absl::GetFlag(FLAGS_metrics_address),
-                                                      [&] {
-                                                        if (!running) return false;
-                                                        for (const auto& c : controllers) {
-                                                          if (!c->Synced()) return false;
-                                                        }
-                                                        return true;
-                                                      });
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+  absl::StatusOr<std::unique_ptr<runtime::MetricsServer>> started =
+      runtime::MetricsServer::Start(metrics, absl::GetFlag(FLAGS_metrics_address), [&] {
+        if (!running) return false;
+        for (const auto& c : controllers) {
+          if (!c->Synced()) return false;
+        }
+        return true;
+      });
+  if (!started.ok()) {
+    spdlog::error("{}", std::string(started.status().message()));
     return 2;
   }
+  const std::unique_ptr<runtime::MetricsServer> server = *std::move(started);
 
   auto start = [&] {
     for (auto& c : controllers) c->Start();

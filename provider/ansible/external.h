@@ -34,8 +34,8 @@ class AnsibleConnector : public runtime::Connector {
  public:
   AnsibleConnector(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                    AnsibleOptions options);
-  std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
-                                                   const kube::Json& provider_config) override;
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(
+      kube::Json& mr, const kube::Json& provider_config) override;
 
  private:
   kube::Client& client_;

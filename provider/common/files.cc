@@ -6,13 +6,14 @@
 
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
+
+#include "absl/status/status.h"
 
 namespace provider {
 
-void WritePrivateFile(const std::string& path, const std::string& content) {
+absl::Status WritePrivateFile(const std::string& path, const std::string& content) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw std::runtime_error("write " + path + ": " + std::strerror(errno));
+  if (fd < 0) return absl::ErrnoToStatus(errno, "write " + path);
   bool ok = ::fchmod(fd, 0600) == 0;
   size_t done = 0;
   while (ok && done < content.size()) {
@@ -26,7 +27,8 @@ void WritePrivateFile(const std::string& path, const std::string& content) {
   }
   const int saved = errno;
   ::close(fd);
-  if (!ok) throw std::runtime_error("write " + path + ": " + std::strerror(saved));
+  if (!ok) return absl::ErrnoToStatus(saved, "write " + path);
+  return absl::OkStatus();
 }
 
 }  // namespace provider

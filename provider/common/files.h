@@ -5,11 +5,14 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace provider {
 
 // Writes `content` to `path` with mode 0600 (replacing any file there; a
-// symbolic link at `path` is refused).
-void WritePrivateFile(const std::string& path, const std::string& content);
+// symbolic link at `path` is refused). The error names the path and
+// carries errno's code and text ("write <path>: Permission denied").
+absl::Status WritePrivateFile(const std::string& path, const std::string& content);
 
 }  // namespace provider
 

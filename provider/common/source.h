@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace provider {
 
 struct SourceResult {
@@ -53,8 +55,9 @@ std::vector<std::string> GitSshEnv(const std::string& key_file,
 // Writes the files a ProviderConfig puts in the working folder `dir` (0600)
 // and returns what git's environment needs for those that are git's:
 // GitCredentialEnv for kGitCredentialsFile, GitSshEnv for kGitSshKeyFile.
-// Throws std::runtime_error when a key comes without kGitKnownHostsFile.
-std::vector<std::string> WriteCredentialFiles(
+// InvalidArgument when a key comes without kGitKnownHostsFile; a file that
+// cannot be written is WritePrivateFile's error.
+absl::StatusOr<std::vector<std::string>> WriteCredentialFiles(
     const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files);
 
 // Fetches `ref` (depth 1) into a bare mirror per URL under cache_dir (named by
@@ -62,16 +65,17 @@ std::vector<std::string> WriteCredentialFiles(
 // turns) and exports the folder `path` of the resolved commit into `dir` (the
 // contents of `path` become the root of `dir`). `env` is git's environment
 // (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
-// Throws std::runtime_error with a short message, credentials in URLs
-// redacted.
-SourceResult PrepareGit(const std::string& dir, const GitSource& source,
-                        const std::string& cache_dir, std::vector<std::string> env,
-                        const GitOptions& options = {});
+// An error has a short message, credentials in URLs redacted:
+// InvalidArgument for a bad url, ref or path, NotFound when the path is not
+// a folder at that commit, Unavailable when git fails (the reason is git's).
+absl::StatusOr<SourceResult> PrepareGit(const std::string& dir, const GitSource& source,
+                                        const std::string& cache_dir, std::vector<std::string> env,
+                                        const GitOptions& options = {});
 
 // Checks a repository folder: relative, no ".." component. Returns it
-// normalised ("" for the root; no "./" or trailing "/"); throws
-// std::runtime_error otherwise.
-std::string CheckGitPath(const std::string& path);
+// normalised ("" for the root; no "./" or trailing "/"); InvalidArgument
+// otherwise.
+absl::StatusOr<std::string> CheckGitPath(const std::string& path);
 
 }  // namespace provider
 

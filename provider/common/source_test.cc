@@ -14,6 +14,7 @@
 
 #include "provider/common/redact.h"
 #include "provider/exec/process.h"
+#include "provider/testing/status.h"
 #include "provider/testing/temp_dir.h"
 #include "tests/support/subprocess.h"
 
@@ -57,7 +58,7 @@ class GitSourceTest : public ::testing::Test {
     spec.argv = {"git"};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = env;
-    const exec::ProcessResult r = exec::Run(spec);
+    const exec::ProcessResult r = exec::Run(spec).value();
     EXPECT_TRUE(r.ok()) << r.err;
     return r.out.substr(0, r.out.find('\n'));
   }
@@ -109,9 +110,8 @@ class GitCredentialsTest : public GitSourceTest {
 
 TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   const std::string private_url = "http://127.0.0.1:" + std::to_string(port) + "/app.git";
-  const std::string without = ErrorOf([&] {
-    PrepareGit(work.path(), {private_url, first, "app"}, cache.path(), env);
-  });
+  const std::string without =
+      ErrorOf(PrepareGit(work.path(), {private_url, first, "app"}, cache.path(), env));
   EXPECT_FALSE(without.empty()) << "an unauthenticated fetch succeeded";
 
   TempDir creds;
@@ -120,7 +120,8 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   std::vector<std::string> with = env;
   for (const auto& e : GitCredentialEnv(file)) with.push_back(e);
   TempDir out;
-  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  const SourceResult r =
+      PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value();
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
@@ -141,7 +142,7 @@ class GitSshTest : public GitSourceTest {
       exec::ProcessSpec keygen;
       keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / key};
       keygen.env = env;
-      ASSERT_TRUE(exec::Run(keygen).ok()) << key;
+      ASSERT_TRUE(exec::Run(keygen).value().ok()) << key;
     }
     WriteFile(keys / "authorized_keys", FileContent(keys / "client_key.pub"));
     port = platform::testing::FreePort();
@@ -195,12 +196,13 @@ TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   key.pop_back();
   TempDir creds;
   std::vector<std::string> with = env;
-  for (const auto& e : WriteCredentialFiles(
-           creds.path(), {{kGitSshKeyFile, key}, {kGitKnownHostsFile, known_hosts}})) {
-    with.push_back(e);
-  }
+  const std::vector<std::string> key_env =
+      WriteCredentialFiles(creds.path(), {{kGitSshKeyFile, key}, {kGitKnownHostsFile, known_hosts}})
+          .value();
+  for (const auto& e : key_env) with.push_back(e);
   TempDir out;
-  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  const SourceResult r =
+      PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value();
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
 
@@ -208,37 +210,36 @@ TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   TempDir other_creds, other_cache, other_out;
   std::vector<std::string> wrong_host = env;
   const std::string other = FileContent(keys / "other_key.pub");
-  for (const auto& e :
-       WriteCredentialFiles(other_creds.path(),
-                            {{kGitSshKeyFile, key},
-                             {kGitKnownHostsFile,
-                              "[127.0.0.1]:" + std::to_string(port) + " " +
-                                  other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})) {
-    wrong_host.push_back(e);
-  }
-  const std::string refused = ErrorOf([&] {
-    PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host);
-  });
+  const std::vector<std::string> other_env =
+      WriteCredentialFiles(
+          other_creds.path(),
+          {{kGitSshKeyFile, key},
+           {kGitKnownHostsFile, "[127.0.0.1]:" + std::to_string(port) + " " +
+                                    other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})
+          .value();
+  for (const auto& e : other_env) wrong_host.push_back(e);
+  const std::string refused = ErrorOf(
+      PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host));
   EXPECT_FALSE(refused.empty()) << "a host with an unknown key was trusted";
   EXPECT_EQ(refused.find("PRIVATE KEY"), std::string::npos) << refused;
 
   // Without a key nothing is fetched.
   TempDir bare_cache, bare_out;
-  EXPECT_FALSE(ErrorOf([&] {
-                 PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env);
-               }).empty());
+  EXPECT_FALSE(
+      ErrorOf(PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env))
+          .empty());
 }
 
 TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
   TempDir dir;
-  const std::string error = ErrorOf([&] {
-    WriteCredentialFiles(dir.path(), {{kGitSshKeyFile, "-----BEGIN KEY-----"}});
-  });
+  const std::string error =
+      ErrorOf(WriteCredentialFiles(dir.path(), {{kGitSshKeyFile, "-----BEGIN KEY-----"}}));
   EXPECT_NE(error.find(kGitKnownHostsFile), std::string::npos) << error;
   EXPECT_NE(error.find(kGitSshKeyFile), std::string::npos) << error;
 
-  const auto env = WriteCredentialFiles(
-      dir.path(), {{kGitCredentialsFile, "https://u:t@h\n"}, {"provider-config.tf", "x"}});
+  const auto env = WriteCredentialFiles(dir.path(), {{kGitCredentialsFile, "https://u:t@h\n"},
+                                                     {"provider-config.tf", "x"}})
+                       .value();
   EXPECT_EQ(env, GitCredentialEnv(dir / kGitCredentialsFile));
   EXPECT_EQ(std::filesystem::status(dir / "provider-config.tf").permissions() &
                 std::filesystem::perms::all,
@@ -250,7 +251,7 @@ TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
 }
 
 TEST_F(GitSourceTest, AtATag) {
-  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env).value();
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(FileContent(work / "main.tf"), "# root v1\n");
   EXPECT_EQ(FileContent(work / "app/main.tf"), "# app v1\n");
@@ -259,7 +260,7 @@ TEST_F(GitSourceTest, AtATag) {
 }
 
 TEST_F(GitSourceTest, AtACommitWithAPath) {
-  SourceResult r = PrepareGit(work.path(), {url, second, "app"}, cache.path(), env);
+  SourceResult r = PrepareGit(work.path(), {url, second, "app"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, second);
   EXPECT_EQ(FileContent(work / "main.tf"), "# app v2\n");
   EXPECT_EQ(FileContent(work / "extra.tf"), "# extra\n");
@@ -269,13 +270,13 @@ TEST_F(GitSourceTest, AtACommitWithAPath) {
   // once the repository is gone.
   std::filesystem::remove_all(repo.path() + "/.git");
   TempDir again;
-  r = PrepareGit(again.path(), {url, second, "./app/"}, cache.path(), env);
+  r = PrepareGit(again.path(), {url, second, "./app/"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, second);
   EXPECT_EQ(FileContent(again / "main.tf"), "# app v2\n");
 }
 
 TEST_F(GitSourceTest, AnOlderCommit) {
-  const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(FileContent(work / "main.tf"), "# app v1\n");
 }
@@ -284,9 +285,9 @@ TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
   TempDir other;
   std::string error;
   std::thread t([&] {
-    error = ErrorOf([&] { PrepareGit(other.path(), {url, first, "app"}, cache.path(), env); });
+    error = ErrorOf(PrepareGit(other.path(), {url, first, "app"}, cache.path(), env));
   });
-  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env).value();
   t.join();
   EXPECT_EQ(error, "");
   EXPECT_EQ(r.commit, first);
@@ -296,41 +297,34 @@ TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
 
 TEST_F(GitSourceTest, PathsMustStayInTheRepository) {
   for (const std::string path : {"../etc", "app/../..", "..", "/abs"}) {
-    const std::string error = ErrorOf([&] {
-      PrepareGit(work.path(), {url, "v1", path}, cache.path(), env);
-    });
+    const std::string error =
+        ErrorOf(PrepareGit(work.path(), {url, "v1", path}, cache.path(), env));
     EXPECT_NE(error.find("git.path"), std::string::npos) << path << ": " << error;
   }
-  EXPECT_EQ(CheckGitPath("./a//b/"), "a/b");
-  EXPECT_EQ(CheckGitPath(""), "");
-  EXPECT_EQ(CheckGitPath("."), "");
+  EXPECT_EQ(CheckGitPath("./a//b/").value(), "a/b");
+  EXPECT_EQ(CheckGitPath("").value(), "");
+  EXPECT_EQ(CheckGitPath(".").value(), "");
 }
 
 TEST_F(GitSourceTest, ClearErrors) {
-  std::string error = ErrorOf([&] {
-    PrepareGit(work.path(), {url, "v1", "nope"}, cache.path(), env);
-  });
+  std::string error = ErrorOf(PrepareGit(work.path(), {url, "v1", "nope"}, cache.path(), env));
   EXPECT_NE(error.find("git.path \"nope\" is not a folder at commit " + first), std::string::npos)
       << error;
-  error = ErrorOf([&] { PrepareGit(work.path(), {url, "v9", ""}, cache.path(), env); });
+  error = ErrorOf(PrepareGit(work.path(), {url, "v9", ""}, cache.path(), env));
   EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
   EXPECT_NE(error.find("v9"), std::string::npos) << error;
   EXPECT_LE(error.size(), 300u);
   const std::string unknown(40, 'a');
-  error = ErrorOf([&] { PrepareGit(work.path(), {url, unknown, ""}, cache.path(), env); });
+  error = ErrorOf(PrepareGit(work.path(), {url, unknown, ""}, cache.path(), env));
   EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
   EXPECT_NE(error.find(unknown), std::string::npos) << error;
-  error = ErrorOf([&] {
-    PrepareGit(work.path(), {url, "--upload-pack=x", ""}, cache.path(), env);
-  });
+  error = ErrorOf(PrepareGit(work.path(), {url, "--upload-pack=x", ""}, cache.path(), env));
   EXPECT_NE(error.find("git.ref"), std::string::npos) << error;
 }
 
 TEST_F(GitSourceTest, CredentialsInUrlsAreRedacted) {
-  const std::string error = ErrorOf([&] {
-    PrepareGit(work.path(), {"https://user:s3cr3tt0ken@127.0.0.1:1/repo.git", "v1", ""},
-               cache.path(), env);
-  });
+  const std::string error = ErrorOf(PrepareGit(
+      work.path(), {"https://user:s3cr3tt0ken@127.0.0.1:1/repo.git", "v1", ""}, cache.path(), env));
   EXPECT_NE(error, "");
   EXPECT_EQ(error.find("s3cr3tt0ken"), std::string::npos) << error;
   EXPECT_EQ(RedactUrls("fatal: https://u:p@host/x and ssh://git@host/y"),

@@ -20,7 +20,7 @@ class Recorder {
  public:
   virtual ~Recorder() = default;
   // `involved` is the object the event is about (apiVersion, kind and
-  // metadata are read); `type` is "Normal" or "Warning". Never throws.
+  // metadata are read); `type` is "Normal" or "Warning". Failures are logged.
   virtual void Event(const Json& involved, const std::string& type, const std::string& reason,
                      const std::string& message,
                      const std::map<std::string, std::string>& annotations) = 0;
@@ -48,7 +48,7 @@ class EventRecorder : public Recorder {
   // Writes the event in the involved object's namespace ("default" for
   // cluster-scoped objects). The same event (object uid, type, reason,
   // message) again within 10 minutes bumps the count and lastTimestamp of
-  // the Event already written. Failures are logged, never thrown.
+  // the Event already written. Failures are logged.
   void Event(const Json& involved, const std::string& type, const std::string& reason,
              const std::string& message,
              const std::map<std::string, std::string>& annotations) override;
@@ -62,9 +62,12 @@ class EventRecorder : public Recorder {
   };
   using CacheKey = std::tuple<std::string, std::string, std::string, std::string>;
 
-  void Create(const CacheKey& cache_key, const Json& involved, const std::string& type,
-              const std::string& reason, const std::string& message,
-              const std::map<std::string, std::string>& annotations);
+  absl::Status Record(const Json& involved, const std::string& type, const std::string& reason,
+                      const std::string& message,
+                      const std::map<std::string, std::string>& annotations);
+  absl::Status Create(const CacheKey& cache_key, const Json& involved, const std::string& type,
+                      const std::string& reason, const std::string& message,
+                      const std::map<std::string, std::string>& annotations);
   void Remember(const CacheKey& key, Seen seen);
 
   Client& client_;

@@ -84,7 +84,7 @@ TEST(EventRecorder, RecreatesAnEventThatExpired) {
   EventRecorder recorder(fake, clock, "c", "h");
   recorder.Normal(kWorkspace, "Synced", "ok");
   const Json first = fake.All(kEvents).at(0);
-  fake.Delete(kEvents, KeyOf(first), std::nullopt);
+  ASSERT_TRUE(fake.Delete(kEvents, KeyOf(first), std::nullopt).ok());
   recorder.Normal(kWorkspace, "Synced", "ok");
   const auto events = fake.All(kEvents);
   ASSERT_EQ(events.size(), 1u);
@@ -112,7 +112,7 @@ TEST(EventRecorder, NeverThrows) {
   FakeClient fake;
   FakeClock clock;
   fake.hook = [](const std::string&, const Resource&, const ObjectKey&) {
-    throw ApiError(403, "Forbidden", "events is forbidden");
+    return ApiError(403, "Forbidden", "events is forbidden").ToStatus();
   };
   EventRecorder recorder(fake, clock, "c", "h");
   EXPECT_NO_THROW(recorder.Warning(kWorkspace, "X", "y"));

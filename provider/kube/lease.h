@@ -28,13 +28,13 @@ class LeaseLock {
   // Creates the lease; or renews it when we hold it; or takes it over when
   // it is free (no holder) or expired (renewTime, else acquireTime, plus
   // leaseDurationSeconds is past). False when another holder has it or a
-  // contender won the race (conflict). Other API errors throw ApiError.
-  bool TryAcquire();
-  // Extends our hold; false when the lease is no longer ours. Throws
-  // ApiError on other failures.
-  bool Renew();
-  // Gives the lease up (clears holderIdentity) if it is still ours. Never
-  // throws: failures are logged (the lease then simply expires).
+  // contender won the race (conflict). Other API errors are returned.
+  absl::StatusOr<bool> TryAcquire();
+  // Extends our hold; false when the lease is no longer ours. Other API
+  // errors are returned.
+  absl::StatusOr<bool> Renew();
+  // Gives the lease up (clears holderIdentity) if it is still ours.
+  // Failures are logged (the lease then simply expires).
   void Release();
 
   // The holder last seen on the lease ("" when free or not yet read).
@@ -45,7 +45,9 @@ class LeaseLock {
 
  private:
   bool Expired(const Json& spec) const;
-  Json Write(Json lease);  // Update, remembering the result
+  absl::Status Write(Json lease);  // Update, remembering the result
+  // Renew's work: Cancelled when the lease is another identity's.
+  absl::Status RenewOrStatus();
 
   Client& client_;
   const kube::Clock& clock_;

@@ -8,8 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <stdexcept>
 #include <string>
 
 #include "common/files.h"
@@ -59,16 +57,6 @@ inline std::string TempDir::Write(const std::string& name, const std::string& co
 // compare contents; a missing file compares as empty).
 inline std::string FileContent(const std::string& path) {
   return platform::ReadFile(path).value_or("");
-}
-
-// The message of the std::runtime_error `f` throws ("" when none).
-inline std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace provider::testing

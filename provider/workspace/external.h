@@ -38,8 +38,8 @@ class WorkspaceConnector : public runtime::Connector {
  public:
   WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                      WorkspaceOptions options);
-  std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
-                                                   const kube::Json& provider_config) override;
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(
+      kube::Json& mr, const kube::Json& provider_config) override;
 
  private:
   kube::Client& client_;
