@@ -8,14 +8,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "common/files.h"
 
 namespace kube {
 namespace {
@@ -367,11 +367,8 @@ struct HttpClient::Impl {
     std::lock_guard lock(token_mu);
     const auto now = Clock::now();
     if (token.empty() || now - token_read >= std::chrono::minutes(1)) {
-      std::ifstream in(config.token_file);
-      std::ostringstream text;
-      text << in.rdbuf();
-      const std::string fresh = Trim(text.str());
-      if (in && !fresh.empty()) {
+      const std::string fresh = Trim(platform::ReadFile(config.token_file).value_or(""));
+      if (!fresh.empty()) {
         token = fresh;
         token_read = now;
       } else if (token.empty()) {
