@@ -9,7 +9,7 @@ set(allowed_kube "")
 set(allowed_runtime "kube")
 set(allowed_workspace "common;exec;kube;runtime")
 set(allowed_ansible "common;exec;kube;runtime")
-set(allowed_testing "kube")
+set(allowed_testing "exec;kube")
 
 set(failures "")
 foreach(folder exec common kube runtime workspace ansible testing)

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "provider/exec/process.h"
+#include "provider/testing/git_repo.h"
 #include "provider/testing/temp_dir.h"
 
 namespace ansible {
@@ -78,12 +79,7 @@ TEST(Files, VarsMustBeAnObject) {
 class GitPlaybookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-           "HOME=" + home.path(),
-           "GIT_AUTHOR_NAME=t",
-           "GIT_AUTHOR_EMAIL=t@example.com",
-           "GIT_COMMITTER_NAME=t",
-           "GIT_COMMITTER_EMAIL=t@example.com"};
+    env = provider::testing::GitTestEnv(home.path());
     Git({"init", "-q", "-b", "main", repo.path()});
     WriteFile(repo / "a/b/site.yml", "- hosts: all\n");
     WriteFile(repo / "roles/r/tasks/main.yml", "- debug: {msg: r}\n");
@@ -96,13 +92,7 @@ class GitPlaybookTest : public ::testing::Test {
   }
 
   std::string Git(std::vector<std::string> args) {
-    exec::ProcessSpec spec;
-    spec.argv = {"git"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    const exec::ProcessResult r = exec::Run(spec).value();
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
+    return provider::testing::RunGit(env, std::move(args));
   }
 
   std::string ErrorOf(const std::string& path) {

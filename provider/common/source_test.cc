@@ -14,6 +14,7 @@
 
 #include "provider/common/redact.h"
 #include "provider/exec/process.h"
+#include "provider/testing/git_repo.h"
 #include "provider/testing/status.h"
 #include "provider/testing/temp_dir.h"
 #include "tests/support/subprocess.h"
@@ -31,12 +32,7 @@ using provider::testing::ErrorOf;
 class GitSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-           "HOME=" + home.path(),
-           "GIT_AUTHOR_NAME=t",
-           "GIT_AUTHOR_EMAIL=t@example.com",
-           "GIT_COMMITTER_NAME=t",
-           "GIT_COMMITTER_EMAIL=t@example.com"};
+    env = provider::testing::GitTestEnv(home.path());
     Git({"init", "-q", "-b", "main", repo.path()});
     WriteFile(repo / "main.tf", "# root v1\n");
     WriteFile(repo / "app/main.tf", "# app v1\n");
@@ -54,13 +50,7 @@ class GitSourceTest : public ::testing::Test {
   }
 
   std::string Git(std::vector<std::string> args) {
-    exec::ProcessSpec spec;
-    spec.argv = {"git"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    const exec::ProcessResult r = exec::Run(spec).value();
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
+    return provider::testing::RunGit(env, std::move(args));
   }
 
   TempDir home, repo, cache, work;

@@ -55,6 +55,12 @@ absl::StatusCode CodeFor(int http, const std::string& reason) {
   }
 }
 
+// Whether `s` carries an API error for which `test` holds.
+bool Is(const absl::Status& s, bool (*test)(const ApiError&)) {
+  const std::optional<ApiError> e = ApiErrorOf(s);
+  return e && test(*e);
+}
+
 }  // namespace
 
 absl::Status ApiError::ToStatus() const {
@@ -78,21 +84,9 @@ std::optional<ApiError> ApiErrorOf(const absl::Status& status) {
   return ApiError(code, text.substr(space + 1), std::string(status.message()));
 }
 
-bool IsNotFound(const absl::Status& s) {
-  const auto e = ApiErrorOf(s);
-  return e && kube::IsNotFound(*e);
-}
-bool IsConflict(const absl::Status& s) {
-  const auto e = ApiErrorOf(s);
-  return e && kube::IsConflict(*e);
-}
-bool IsAlreadyExists(const absl::Status& s) {
-  const auto e = ApiErrorOf(s);
-  return e && kube::IsAlreadyExists(*e);
-}
-bool IsGone(const absl::Status& s) {
-  const auto e = ApiErrorOf(s);
-  return e && kube::IsGone(*e);
-}
+bool IsNotFound(const absl::Status& s) { return Is(s, kube::IsNotFound); }
+bool IsConflict(const absl::Status& s) { return Is(s, kube::IsConflict); }
+bool IsAlreadyExists(const absl::Status& s) { return Is(s, kube::IsAlreadyExists); }
+bool IsGone(const absl::Status& s) { return Is(s, kube::IsGone); }
 
 }  // namespace kube

@@ -125,59 +125,56 @@ bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {
 }
 
 absl::Status ProviderConfigReconciler::Update(const kube::ObjectKey& key, kube::Json& pc) {
-  {
-    std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
-    if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
-    // A namespaced ProviderConfig is used from its own namespace only.
-    const std::string ns = config_.namespaced ? key.ns : "";
-    kube::ListOptions opts;
-    opts.label_selector = selector;
-    ASSIGN_OR_RETURN(const kube::Json list, client_.List(usage_, ns, opts));
-    const int64_t users = static_cast<int64_t>(list.value("items", kube::Json::array()).size());
+  std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
+  if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
+  // A namespaced ProviderConfig is used from its own namespace only.
+  const std::string ns = config_.namespaced ? key.ns : "";
+  kube::ListOptions opts;
+  opts.label_selector = selector;
+  ASSIGN_OR_RETURN(const kube::Json list, client_.List(usage_, ns, opts));
+  const int64_t users = static_cast<int64_t>(list.value("items", kube::Json::array()).size());
 
-    kube::Json& meta = pc["metadata"];
-    kube::Json finalizers = meta.value("finalizers", kube::Json::array());
-    auto has_finalizer = [&] {
-      for (const auto& f : finalizers) {
-        if (f == kInUseFinalizer) return true;
-      }
-      return false;
-    };
-    if (meta.contains("deletionTimestamp")) {
-      if (users > 0) {
-        const std::string message = "Blocking deletion while usages still exist";
-        const kube::Json before = GetCondition(pc, "Terminating");
-        SetCondition(pc, {"Terminating", "True", "InUse", message}, clock_.Now());
-        pc["status"]["users"] = users;
-        if (before.value("reason", "") != "InUse") {
-          events_.Warning(pc, "UsageAccounting",
-                          message + " (" + std::to_string(users) + " users)");
-        }
-        return client_.UpdateStatus(config_, pc).status();
-      }
-      if (has_finalizer()) {
-        kube::Json kept = kube::Json::array();
-        for (const auto& f : finalizers) {
-          if (f != kInUseFinalizer) kept.push_back(f);
-        }
-        meta["finalizers"] = kept;
-        return client_.Update(config_, pc).status();
-      }
-      return absl::OkStatus();
+  kube::Json& meta = pc["metadata"];
+  kube::Json finalizers = meta.value("finalizers", kube::Json::array());
+  auto has_finalizer = [&] {
+    for (const auto& f : finalizers) {
+      if (f == kInUseFinalizer) return true;
     }
-    if (!has_finalizer()) {
-      finalizers.push_back(kInUseFinalizer);
-      meta["finalizers"] = finalizers;
-      ASSIGN_OR_RETURN(const kube::Json updated, client_.Update(config_, pc));
-      pc["metadata"] = updated["metadata"];
-    }
-    const kube::Json status = pc.value("status", kube::Json::object());
-    if (status.value("users", int64_t{-1}) != users) {
+    return false;
+  };
+  if (meta.contains("deletionTimestamp")) {
+    if (users > 0) {
+      const std::string message = "Blocking deletion while usages still exist";
+      const kube::Json before = GetCondition(pc, "Terminating");
+      SetCondition(pc, {"Terminating", "True", "InUse", message}, clock_.Now());
       pc["status"]["users"] = users;
+      if (before.value("reason", "") != "InUse") {
+        events_.Warning(pc, "UsageAccounting", message + " (" + std::to_string(users) + " users)");
+      }
       return client_.UpdateStatus(config_, pc).status();
+    }
+    if (has_finalizer()) {
+      kube::Json kept = kube::Json::array();
+      for (const auto& f : finalizers) {
+        if (f != kInUseFinalizer) kept.push_back(f);
+      }
+      meta["finalizers"] = kept;
+      return client_.Update(config_, pc).status();
     }
     return absl::OkStatus();
   }
+  if (!has_finalizer()) {
+    finalizers.push_back(kInUseFinalizer);
+    meta["finalizers"] = finalizers;
+    ASSIGN_OR_RETURN(const kube::Json updated, client_.Update(config_, pc));
+    pc["metadata"] = updated["metadata"];
+  }
+  const kube::Json status = pc.value("status", kube::Json::object());
+  if (status.value("users", int64_t{-1}) != users) {
+    pc["status"]["users"] = users;
+    return client_.UpdateStatus(config_, pc).status();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace runtime

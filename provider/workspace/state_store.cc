@@ -221,12 +221,10 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json) {
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     ASSIGN_OR_RETURN(const std::optional<Json> existing, Get());
     if (!existing) {
-      ASSIGN_OR_RETURN(const std::string encoded, Encode(state_json));
-      ASSIGN_OR_RETURN(const Json secret, Build(nullptr, encoded, state, {}));
-      const absl::Status created = client_.Create(kube::kSecrets, secret).status();
-      if (created.ok()) return true;
+      const absl::Status created = Put(nullptr, state_json, state, {});
       if (kube::IsAlreadyExists(created) || kube::IsConflict(created)) continue;
-      return created;
+      RETURN_IF_ERROR(created);
+      return true;
     }
     const Json data = existing->value("data", Json::object());
     const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
@@ -268,15 +266,21 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json) {
         history[serial] = data[kCurrentKey].get<std::string>();
       }
     }
-    ASSIGN_OR_RETURN(const std::string encoded, Encode(state_json));
-    ASSIGN_OR_RETURN(const Json secret, Build(&*existing, encoded, state, history));
-    const absl::Status updated = client_.Update(kube::kSecrets, secret).status();
-    if (updated.ok()) return true;
+    const absl::Status updated = Put(&*existing, state_json, state, std::move(history));
     if (kube::IsConflict(updated)) continue;
-    return updated;
+    RETURN_IF_ERROR(updated);
+    return true;
   }
   return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +
                             std::to_string(kAttempts) + " conflicting writes");
+}
+
+absl::Status StateStore::Put(const Json* existing, const std::string& plaintext, const State& state,
+                             std::map<int64_t, std::string> history) {
+  ASSIGN_OR_RETURN(const std::string encoded, Encode(plaintext));
+  ASSIGN_OR_RETURN(const Json secret, Build(existing, encoded, state, std::move(history)));
+  return existing == nullptr ? client_.Create(kube::kSecrets, secret).status()
+                             : client_.Update(kube::kSecrets, secret).status();
 }
 
 absl::Status StateStore::Reseal(std::map<int64_t, std::string>& history) const {
@@ -345,13 +349,9 @@ absl::Status StateStore::Restore(int64_t serial) {
         history[current_serial] = data[kCurrentKey].get<std::string>();
       }
     }
-    ASSIGN_OR_RETURN(const std::string encoded, Encode(restored));
     ASSIGN_OR_RETURN(const State restored_state, ParseState(restored));
-    ASSIGN_OR_RETURN(const Json secret, Build(&*existing, encoded, restored_state, history));
-    const absl::Status updated = client_.Update(kube::kSecrets, secret).status();
-    if (updated.ok()) return updated;
-    if (kube::IsConflict(updated)) continue;
-    return updated;
+    const absl::Status updated = Put(&*existing, restored, restored_state, std::move(history));
+    if (!kube::IsConflict(updated)) return updated;
   }
   return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +
                             std::to_string(kAttempts) + " conflicting writes");

@@ -104,6 +104,10 @@ class StateStore {
   // The plaintext of a data value; errors name the Secret.
   absl::StatusOr<std::string> Decode(const std::string& b64, bool* needs_reseal) const;
   absl::StatusOr<std::string> Unseal(const std::string& b64, bool* needs_reseal) const;
+  // Writes `plaintext` as the current state over `existing` (creates the
+  // Secret when null), with `history`; the API's error as it came.
+  absl::Status Put(const kube::Json* existing, const std::string& plaintext, const State& state,
+                   std::map<int64_t, std::string> history);
   // Seals every kept version again with the current key.
   absl::Status Reseal(std::map<int64_t, std::string>& history) const;
   absl::StatusOr<kube::Json> Build(const kube::Json* existing, const std::string& current,
