@@ -77,8 +77,8 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 std::chrono::milliseconds DurationFlag(const std::string& name, const std::string& value) {
-  const auto d = runtime::ParseDuration(value);
-  if (!d) {
+  const absl::StatusOr<std::chrono::milliseconds> d = runtime::ParseDuration(value);
+  if (!d.ok()) {
     spdlog::error("--{}: \"{}\" is not a duration like 90s, 10m or 1h", name, value);
     std::exit(2);
   }

@@ -167,9 +167,8 @@ class AnsibleClient : public runtime::ExternalClient {
     if (s_.drift_policy == "OnSpecChange") {
       o.up_to_date = !spec_changed;
     } else if (s_.drift_policy == "EveryPoll") {
-      kube::Time applied_at;
-      const bool fresh = kube::ParseRfc3339(StringAt(at, "appliedAt"), &applied_at) &&
-                         clock_.Now() - applied_at < kFreshRun;
+      const absl::StatusOr<kube::Time> applied_at = kube::ParseRfc3339(StringAt(at, "appliedAt"));
+      const bool fresh = applied_at.ok() && clock_.Now() - *applied_at < kFreshRun;
       o.up_to_date = !spec_changed && fresh;
     } else if (spec_changed) {
       o.up_to_date = false;

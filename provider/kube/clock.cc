@@ -29,7 +29,9 @@ std::string Format(Time t, bool micro) {
 std::string Rfc3339(Time t) { return Format(t, false); }
 std::string Rfc3339Micro(Time t) { return Format(t, true); }
 
-bool ParseRfc3339(const std::string& text, Time* out) {
+namespace {
+
+bool ParseTime(const std::string& text, Time* out) {
   std::tm tm{};
   const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (rest == nullptr) return false;
@@ -60,6 +62,16 @@ bool ParseRfc3339(const std::string& text, Time* out) {
   const std::time_t secs = timegm(&tm) - offset;
   *out = Time(std::chrono::seconds(secs)) + std::chrono::microseconds(micros);
   return true;
+}
+
+}  // namespace
+
+absl::StatusOr<Time> ParseRfc3339(const std::string& text) {
+  Time t;
+  if (!ParseTime(text, &t)) {
+    return absl::InvalidArgumentError("\"" + text + "\" is not an RFC 3339 time");
+  }
+  return t;
 }
 
 }  // namespace kube

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace kube {
 
 using Time = std::chrono::system_clock::time_point;
@@ -26,8 +28,8 @@ class SystemClock : public Clock {
 std::string Rfc3339(Time t);
 // RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime (Leases).
 std::string Rfc3339Micro(Time t);
-// Parses either form (and a numeric offset); false when malformed.
-bool ParseRfc3339(const std::string& text, Time* out);
+// Parses either form (and a numeric offset); InvalidArgument when malformed.
+absl::StatusOr<Time> ParseRfc3339(const std::string& text);
 
 }  // namespace kube
 

@@ -56,12 +56,12 @@ bool LeaseLock::Expired(const Json& spec) const {
   const Json acquire = spec.value("acquireTime", Json());
   const Json& stamp = renew.is_string() ? renew : acquire;
   if (!stamp.is_string()) return true;
-  kube::Time at;
-  if (!kube::ParseRfc3339(stamp.get<std::string>(), &at)) return true;
+  const absl::StatusOr<kube::Time> at = kube::ParseRfc3339(stamp.get<std::string>());
+  if (!at.ok()) return true;
   const Json secs = spec.value("leaseDurationSeconds", Json());
   const auto duration =
       secs.is_number_integer() ? std::chrono::seconds(secs.get<int64_t>()) : duration_;
-  return at + duration < clock_.Now();
+  return *at + duration < clock_.Now();
 }
 
 absl::Status LeaseLock::Write(Json lease) {

@@ -146,24 +146,26 @@ absl::Status ManagedReconciler::PersistAnnotations(
 }
 
 bool ManagedReconciler::CreateIncomplete(const Json& mr) const {
-  kube::Time pending, succeeded{}, failed{};
-  if (!kube::ParseRfc3339(Annotation(mr, kCreatePending), &pending)) return false;
-  kube::ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded);
-  kube::ParseRfc3339(Annotation(mr, kCreateFailed), &failed);
-  return pending > succeeded && pending > failed;
+  const absl::StatusOr<kube::Time> pending = kube::ParseRfc3339(Annotation(mr, kCreatePending));
+  if (!pending.ok()) return false;
+  const kube::Time succeeded =
+      kube::ParseRfc3339(Annotation(mr, kCreateSucceeded)).value_or(kube::Time{});
+  const kube::Time failed =
+      kube::ParseRfc3339(Annotation(mr, kCreateFailed)).value_or(kube::Time{});
+  return *pending > succeeded && *pending > failed;
 }
 
 bool ManagedReconciler::WithinCreationGrace(const Json& mr) const {
-  kube::Time succeeded;
-  if (!kube::ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded)) return false;
-  return clock_.Now() - succeeded < options_.creation_grace;
+  const absl::StatusOr<kube::Time> succeeded = kube::ParseRfc3339(Annotation(mr, kCreateSucceeded));
+  if (!succeeded.ok()) return false;
+  return clock_.Now() - *succeeded < options_.creation_grace;
 }
 
 std::chrono::milliseconds ManagedReconciler::PollInterval(const Json& mr) const {
   std::chrono::milliseconds interval = options_.poll;
   if (const std::string a = Annotation(mr, kPollInterval); !a.empty()) {
-    const auto parsed = ParseDuration(a);
-    if (parsed && parsed->count() > 0) {
+    const absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(a);
+    if (parsed.ok() && parsed->count() > 0) {
       interval = std::max(*parsed, options_.min_poll);
     } else {
       spdlog::warn("{} {}: ignoring annotation {}: {:?} is not a positive duration",

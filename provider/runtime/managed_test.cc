@@ -716,28 +716,30 @@ TEST(PoliciesTest, DeletionDecisions) {
 }
 
 TEST(DurationTest, ParsesGoDurations) {
-  EXPECT_EQ(ParseDuration("90s"), std::chrono::milliseconds(90000));
-  EXPECT_EQ(ParseDuration("1h30m"), std::chrono::milliseconds(5400000));
-  EXPECT_EQ(ParseDuration("250ms"), std::chrono::milliseconds(250));
-  EXPECT_EQ(ParseDuration("1.5s"), std::chrono::milliseconds(1500));
-  EXPECT_FALSE(ParseDuration("10"));
-  EXPECT_FALSE(ParseDuration("-1s"));
-  EXPECT_FALSE(ParseDuration("1d"));
-  EXPECT_FALSE(ParseDuration(""));
+  EXPECT_EQ(ParseDuration("90s").value(), std::chrono::milliseconds(90000));
+  EXPECT_EQ(ParseDuration("1h30m").value(), std::chrono::milliseconds(5400000));
+  EXPECT_EQ(ParseDuration("250ms").value(), std::chrono::milliseconds(250));
+  EXPECT_EQ(ParseDuration("1.5s").value(), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(ParseDuration("10").ok());
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("1d").ok());
+  EXPECT_FALSE(ParseDuration("").ok());
   EXPECT_EQ(FormatDuration(std::chrono::milliseconds(5400000)), "1h30m");
   EXPECT_EQ(FormatDuration(std::chrono::milliseconds(1500)), "1.5s");
 }
 
 TEST(ClockTest, Rfc3339RoundTrips) {
-  kube::Time t;
-  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T16:28:11Z", &t));
-  EXPECT_EQ(kube::Rfc3339(t), "2026-11-27T16:28:11Z");
-  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T16:28:11.123456Z", &t));
-  EXPECT_EQ(kube::Rfc3339Micro(t), "2026-11-27T16:28:11.123456Z");
-  ASSERT_TRUE(kube::ParseRfc3339("2026-11-27T17:28:11+01:00", &t));
-  EXPECT_EQ(kube::Rfc3339(t), "2026-11-27T16:28:11Z");
-  EXPECT_FALSE(kube::ParseRfc3339("yesterday", &t));
-  EXPECT_FALSE(kube::ParseRfc3339("2026-11-27T16:28:11", &t));
+  absl::StatusOr<kube::Time> t = kube::ParseRfc3339("2026-11-27T16:28:11Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339(*t), "2026-11-27T16:28:11Z");
+  t = kube::ParseRfc3339("2026-11-27T16:28:11.123456Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339Micro(*t), "2026-11-27T16:28:11.123456Z");
+  t = kube::ParseRfc3339("2026-11-27T17:28:11+01:00");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339(*t), "2026-11-27T16:28:11Z");
+  EXPECT_FALSE(kube::ParseRfc3339("yesterday").ok());
+  EXPECT_FALSE(kube::ParseRfc3339("2026-11-27T16:28:11").ok());
 }
 
 }  // namespace

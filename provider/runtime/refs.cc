@@ -73,8 +73,8 @@ absl::StatusOr<std::chrono::milliseconds> TimeoutField(const kube::Json& for_pro
                                                        std::chrono::milliseconds fallback) {
   const std::string text = StringAt(for_provider, "timeout");
   if (text.empty()) return fallback;
-  const auto parsed = ParseDuration(text);
-  if (!parsed || parsed->count() <= 0) {
+  const absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(text);
+  if (!parsed.ok() || parsed->count() <= 0) {
     return absl::InvalidArgumentError("spec.forProvider.timeout: \"" + text +
                                       "\" is not a duration like 10m");
   }
