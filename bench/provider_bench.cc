@@ -10,11 +10,13 @@
 // Usage: provider_bench [--resources N] [--iterations N]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/status_macros.h"
 #include "provider/kube/resources.h"
 #include "provider/runtime/managed.h"
 #include "provider/testing/fake_client.h"
@@ -62,18 +64,33 @@ double Micros(Clock::duration d, int n) {
 
 class Instant : public runtime::ExternalClient {
  public:
-  runtime::Observation Observe(Json&) override { return {true, true, false, {}}; }
-  runtime::ExternalResult Create(Json&) override { return {}; }
-  runtime::ExternalResult Update(Json&) override { return {}; }
-  void Delete(Json&) override {}
+  absl::StatusOr<runtime::Observation> Observe(Json&) override {
+    return runtime::Observation{true, true, false, {}};
+  }
+  absl::StatusOr<runtime::ExternalResult> Create(Json&) override {
+    return runtime::ExternalResult{};
+  }
+  absl::StatusOr<runtime::ExternalResult> Update(Json&) override {
+    return runtime::ExternalResult{};
+  }
+  absl::Status Delete(Json&) override { return absl::OkStatus(); }
 };
 
 class InstantConnector : public runtime::Connector {
  public:
-  std::unique_ptr<runtime::ExternalClient> Connect(Json&, const Json&) override {
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(Json&, const Json&) override {
     return std::make_unique<Instant>();
   }
 };
+
+// A benchmark step that must work: stop with its error when it does not.
+template <typename T>
+void Check(const T& result, const char* what) {
+  if (result.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what,
+               std::string(status_macros::StatusOf(result).message()).c_str());
+  std::exit(1);
+}
 
 class NoEvents : public runtime::EventSink {
  public:
@@ -101,9 +118,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> states;
     for (int i = 0; i < iterations; ++i) states.push_back(MakeState(n, i + 1));
     const auto t0 = Clock::now();
-    for (const auto& s : states) store.Save(s);
+    for (const auto& s : states) Check(store.Save(s), "save");
     const auto t1 = Clock::now();
-    for (int i = 0; i < iterations; ++i) store.Load();
+    for (int i = 0; i < iterations; ++i) Check(store.Load(), "load");
     const auto t2 = Clock::now();
     const Json secret = api.Peek(kube::kSecrets, store.Key());
     size_t stored = 0;
@@ -126,7 +143,7 @@ int main(int argc, char** argv) {
                                 "providerconfigusages", "ProviderConfigUsage", false};
     api.Seed(configs, {{"metadata", {{"name", "default"}}}});
     api.Seed(widgets, {{"metadata", {{"name", "w"}}}, {"spec", {{"forProvider", Json::object()}}}});
-    runtime::SystemClock clock;
+    kube::SystemClock clock;
     NoEvents events;
     InstantConnector connector;
     runtime::ProviderConfigs pcs(api, {configs, std::nullopt, usages, false});

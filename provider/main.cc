@@ -13,9 +13,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -23,8 +25,7 @@
 #include "absl/flags/usage.h"
 #include "common/flags.h"
 #include "common/log_format.h"
-#include "provider/ansible/external.h"
-#include "provider/ansible/kinds.h"
+#include "provider/ansible/setup.h"
 #include "provider/kube/config.h"
 #include "provider/kube/events.h"
 #include "provider/kube/lease.h"
@@ -32,11 +33,12 @@
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/controller.h"
 #include "provider/runtime/duration.h"
+#include "provider/runtime/kind.h"
 #include "provider/runtime/managed.h"
 #include "provider/runtime/metrics.h"
 #include "provider/runtime/providerconfig.h"
-#include "provider/workspace/external.h"
 #include "provider/workspace/kinds.h"
+#include "provider/workspace/setup.h"
 
 ABSL_FLAG(std::string, kubeconfig, "",
           "Kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then "
@@ -75,8 +77,8 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 std::chrono::milliseconds DurationFlag(const std::string& name, const std::string& value) {
-  const auto d = runtime::ParseDuration(value);
-  if (!d) {
+  const absl::StatusOr<std::chrono::milliseconds> d = runtime::ParseDuration(value);
+  if (!d.ok()) {
     spdlog::error("--{}: \"{}\" is not a duration like 90s, 10m or 1h", name, value);
     std::exit(2);
   }
@@ -130,6 +132,101 @@ void CollectStates(runtime::Metrics& m, const std::string& gvk, const runtime::C
         "The number of managed resources in Synced=True state.");
 }
 
+// A kind of managed resource and how it joins the provider: each kind's
+// folder exports its Register function.
+struct KindSetup {
+  const char* name;
+  std::function<std::vector<runtime::ManagedKind>(const runtime::KindContext&)> register_kind;
+};
+
+// The Workspace's options from the flags; its folders are made here.
+absl::StatusOr<workspace::WorkspaceOptions> WorkspaceFlags(const std::string& identity,
+                                                           std::chrono::milliseconds timeout,
+                                                           std::chrono::milliseconds lock) {
+  workspace::WorkspaceOptions wo;
+  wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
+  if (wo.tofu_binary.empty()) wo.tofu_binary = FindInPath({"tofu", "terraform"});
+  if (wo.tofu_binary.empty()) {
+    spdlog::warn(
+        "neither tofu nor terraform is in PATH (and --tofu is not set): Workspaces "
+        "will fail until one is");
+    wo.tofu_binary = "tofu";
+  }
+  wo.work_root =
+      absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work" : absl::GetFlag(FLAGS_work_dir);
+  wo.cache_root = absl::GetFlag(FLAGS_cache_dir).empty() ? TempRoot() + "/cache"
+                                                         : absl::GetFlag(FLAGS_cache_dir);
+  wo.default_state_namespace = absl::GetFlag(FLAGS_state_namespace).empty()
+                                   ? DefaultNamespace()
+                                   : absl::GetFlag(FLAGS_state_namespace);
+  wo.identity = identity;
+  wo.default_timeout = timeout;
+  wo.lock_duration = std::chrono::duration_cast<std::chrono::seconds>(lock);
+  wo.cancel = &g_stop;
+  std::error_code ec;
+  std::filesystem::create_directories(wo.work_root, ec);
+  std::filesystem::create_directories(wo.cache_root, ec);
+  if (ec) {
+    return absl::InternalError("cannot create " + wo.work_root + " or " + wo.cache_root + ": " +
+                               ec.message());
+  }
+  return wo;
+}
+
+// The AnsibleRun's options from the flags; it shares the Workspace's folders.
+ansible::AnsibleOptions AnsibleFlags(const workspace::WorkspaceOptions& wo,
+                                     std::chrono::milliseconds timeout) {
+  ansible::AnsibleOptions ao;
+  ao.ansible_playbook = absl::GetFlag(FLAGS_ansible_playbook);
+  // ansible-galaxy from the same installation as ansible-playbook.
+  if (const auto slash = ao.ansible_playbook.rfind('/'); slash != std::string::npos) {
+    ao.ansible_galaxy = ao.ansible_playbook.substr(0, slash + 1) + "ansible-galaxy";
+  }
+  ao.work_root = wo.work_root;
+  ao.cache_root = wo.cache_root;
+  ao.default_timeout = timeout;
+  ao.cancel = &g_stop;
+  return ao;
+}
+
+// A controller per ProviderConfig kind; each also wakes up when its usages
+// change.
+void AddProviderConfigControllers(
+    kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
+    runtime::Metrics& metrics,
+    std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>>& reconcilers,
+    std::vector<std::unique_ptr<runtime::Controller>>& controllers) {
+  struct ConfigKind {
+    kube::Resource config;
+    kube::Resource usage;
+    bool modern;
+  };
+  const std::vector<ConfigKind> config_kinds = {
+      {workspace::kProviderConfigs, workspace::kProviderConfigUsages, false},
+      {workspace::kModernProviderConfigs, workspace::kModernProviderConfigUsages, true},
+      {workspace::kClusterProviderConfigs, workspace::kModernProviderConfigUsages, true},
+  };
+  for (const auto& k : config_kinds) {
+    reconcilers.push_back(std::make_unique<runtime::ProviderConfigReconciler>(
+        client, events, clock, k.config, k.usage, k.modern));
+    auto* rec = reconcilers.back().get();
+    auto c = std::make_unique<runtime::Controller>(
+        "providerconfig/" + k.config.plural + "." + k.config.group, client, k.config,
+        [rec](const kube::ObjectKey& key) {
+          return rec->Reconcile(key) ? runtime::Result::Done() : runtime::Result::Backoff();
+        },
+        1, nullptr, &metrics);
+    const kube::Resource& config = k.config;
+    c->Watch(k.usage, [config](const kube::Json& usage) -> std::optional<kube::ObjectKey> {
+      const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
+      // Legacy usages name no kind: theirs is always the ProviderConfig.
+      if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
+      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "", ref.value("name", "")};
+    });
+    controllers.push_back(std::move(c));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,164 +265,79 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::unique_ptr<kube::RestClient> client;
-  try {
-    kube::RestOptions o;
-    o.qps = 5.0 * rate + 20;
-    o.burst = 10 * rate + 40;
-    client =
-        std::make_unique<kube::RestClient>(kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig)), o);
-  } catch (const std::exception& e) {
-    spdlog::error("cannot configure the Kubernetes client: {}", e.what());
+  absl::StatusOr<kube::Config> kube_config = kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig));
+  if (!kube_config.ok()) {
+    spdlog::error("cannot configure the Kubernetes client: {}",
+                  std::string(kube_config.status().message()));
     return 2;
   }
+  kube::RestOptions client_options;
+  client_options.qps = 5.0 * rate + 20;
+  client_options.burst = 10 * rate + 40;
+  const auto client = std::make_unique<kube::HttpClient>(*std::move(kube_config), client_options);
 
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   const std::string identity = workspace::NewIdentity();
   kube::EventRecorder events(*client, clock, "provider-workloads", identity);
 
-  workspace::WorkspaceOptions wo;
-  wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
-  if (wo.tofu_binary.empty()) wo.tofu_binary = FindInPath({"tofu", "terraform"});
-  if (wo.tofu_binary.empty()) {
-    spdlog::warn(
-        "neither tofu nor terraform is in PATH (and --tofu is not set): Workspaces "
-        "will fail until one is");
-    wo.tofu_binary = "tofu";
-  }
-  wo.work_root =
-      absl::GetFlag(FLAGS_work_dir).empty() ? TempRoot() + "/work" : absl::GetFlag(FLAGS_work_dir);
-  wo.cache_root = absl::GetFlag(FLAGS_cache_dir).empty() ? TempRoot() + "/cache"
-                                                         : absl::GetFlag(FLAGS_cache_dir);
-  wo.default_state_namespace = absl::GetFlag(FLAGS_state_namespace).empty()
-                                   ? DefaultNamespace()
-                                   : absl::GetFlag(FLAGS_state_namespace);
-  wo.identity = identity;
-  wo.default_timeout = timeout;
-  wo.lock_duration = std::chrono::duration_cast<std::chrono::seconds>(lock);
-  wo.cancel = &g_stop;
-  std::error_code ec;
-  std::filesystem::create_directories(wo.work_root, ec);
-  std::filesystem::create_directories(wo.cache_root, ec);
-  if (ec) {
-    spdlog::error("cannot create {} or {}: {}", wo.work_root, wo.cache_root, ec.message());
+  absl::StatusOr<workspace::WorkspaceOptions> workspace_options =
+      WorkspaceFlags(identity, timeout, lock);
+  if (!workspace_options.ok()) {
+    spdlog::error("{}", std::string(workspace_options.status().message()));
     return 2;
   }
-  workspace::WorkspaceConnector connector(*client, events, clock, wo);
+  const workspace::WorkspaceOptions& wo = *workspace_options;
+  const ansible::AnsibleOptions ao = AnsibleFlags(wo, timeout);
 
   runtime::ProviderConfigs legacy_configs(*client, workspace::LegacyConfigKinds());
   runtime::ProviderConfigs modern_configs(*client, workspace::ModernConfigKinds());
-  auto managed_options = [&](const kube::Resource& r, bool legacy) {
-    runtime::ManagedOptions o;
-    o.resource = r;
-    o.legacy = legacy;
-    o.poll = poll;
-    o.poll_jitter = jitter;
-    // A workspace is its state, keyed by the resource's uid: a create whose
-    // outcome was lost can be observed again safely.
-    o.deterministic_external_name = true;
-    // Existence is the state Secret, read back consistently right after it
-    // is written: no grace period is needed to see a create.
-    o.creation_grace = std::chrono::milliseconds(0);
-    return o;
+  const runtime::KindContext context{*client,        events, clock, legacy_configs,
+                                     modern_configs, poll,   jitter};
+  const std::vector<KindSetup> kinds = {
+      {"Workspace",
+       [&](const runtime::KindContext& c) { return workspace::RegisterWorkspaces(c, wo); }},
+      {"AnsibleRun",
+       [&](const runtime::KindContext& c) { return ansible::RegisterAnsibleRuns(c, ao); }},
   };
-  runtime::ManagedReconciler legacy(*client, events, clock, connector, legacy_configs,
-                                    managed_options(workspace::kWorkspaces, true));
-  runtime::ManagedReconciler modern(*client, events, clock, connector, modern_configs,
-                                    managed_options(workspace::kModernWorkspaces, false));
-
-  ansible::AnsibleOptions ao;
-  ao.ansible_playbook = absl::GetFlag(FLAGS_ansible_playbook);
-  // ansible-galaxy from the same installation as ansible-playbook.
-  if (const auto slash = ao.ansible_playbook.rfind('/'); slash != std::string::npos) {
-    ao.ansible_galaxy = ao.ansible_playbook.substr(0, slash + 1) + "ansible-galaxy";
-  }
-  ao.work_root = wo.work_root;
-  ao.cache_root = wo.cache_root;
-  ao.default_timeout = timeout;
-  ao.cancel = &g_stop;
-  ansible::AnsibleConnector ansible_connector(*client, events, clock, ao);
-  auto ansible_options = [&](const kube::Resource& r, bool cluster_scoped) {
-    runtime::ManagedOptions o = managed_options(r, cluster_scoped);
-    // A run is not named: an interrupted first run is simply run again.
-    o.deterministic_external_name = true;
-    return o;
-  };
-  runtime::ManagedReconciler legacy_runs(*client, events, clock, ansible_connector, legacy_configs,
-                                         ansible_options(ansible::kAnsibleRuns, true));
-  runtime::ManagedReconciler modern_runs(*client, events, clock, ansible_connector, modern_configs,
-                                         ansible_options(ansible::kModernAnsibleRuns, false));
 
   runtime::TokenBucket limiter(rate, 10.0 * rate);
   runtime::Metrics metrics;
+  std::vector<runtime::ManagedKind> managed;
   std::vector<std::unique_ptr<runtime::Controller>> controllers;
-  auto managed_controller = [&](const kube::Resource& r, runtime::ManagedReconciler& rec) {
-    controllers.push_back(std::make_unique<runtime::Controller>(
-        "managed/" + r.plural + "." + r.group, *client, r,
-        [&rec](const kube::ObjectKey& k) { return rec.Reconcile(k); }, rate, &limiter, &metrics));
-  };
-  managed_controller(workspace::kWorkspaces, legacy);
-  managed_controller(workspace::kModernWorkspaces, modern);
-  managed_controller(ansible::kAnsibleRuns, legacy_runs);
-  managed_controller(ansible::kModernAnsibleRuns, modern_runs);
-
-  // ProviderConfig controllers: each also wakes up when its usages change.
-  struct ConfigKind {
-    kube::Resource config;
-    kube::Resource usage;
-    bool modern;
-  };
-  const std::vector<ConfigKind> config_kinds = {
-      {workspace::kProviderConfigs, workspace::kProviderConfigUsages, false},
-      {workspace::kModernProviderConfigs, workspace::kModernProviderConfigUsages, true},
-      {workspace::kClusterProviderConfigs, workspace::kModernProviderConfigUsages, true},
-  };
-  std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>> config_reconcilers;
-  for (const auto& k : config_kinds) {
-    config_reconcilers.push_back(std::make_unique<runtime::ProviderConfigReconciler>(
-        *client, events, clock, k.config, k.usage, k.modern));
-    auto* rec = config_reconcilers.back().get();
-    auto c = std::make_unique<runtime::Controller>(
-        "providerconfig/" + k.config.plural + "." + k.config.group, *client, k.config,
-        [rec](const kube::ObjectKey& key) {
-          return rec->Reconcile(key) ? runtime::Result::Done() : runtime::Result::Backoff();
-        },
-        1, nullptr, &metrics);
-    const kube::Resource& config = k.config;
-    c->Watch(k.usage, [config](const kube::Json& usage) -> std::optional<kube::ObjectKey> {
-      const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
-      // Legacy usages name no kind: theirs is always the ProviderConfig.
-      if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
-      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "", ref.value("name", "")};
-    });
-    controllers.push_back(std::move(c));
+  // Crossplane's managed-resource state gauges: (gvk, controller) per type.
+  std::vector<std::pair<std::string, const runtime::Controller*>> gauges;
+  for (const KindSetup& kind : kinds) {
+    for (runtime::ManagedKind& m : kind.register_kind(context)) {
+      runtime::ManagedReconciler* rec = m.reconciler.get();
+      const kube::Resource& r = m.resource();
+      controllers.push_back(std::make_unique<runtime::Controller>(
+          "managed/" + r.plural + "." + r.group, *client, r,
+          [rec](const kube::ObjectKey& k) { return rec->Reconcile(k); }, rate, &limiter, &metrics));
+      gauges.emplace_back(m.Gvk(), controllers.back().get());
+      spdlog::debug("{}: reconciling {}", kind.name, m.Gvk());
+      managed.push_back(std::move(m));
+    }
   }
+  std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>> config_reconcilers;
+  AddProviderConfigControllers(*client, events, clock, metrics, config_reconcilers, controllers);
   metrics.AddCollector([&](runtime::Metrics& m) {
-    CollectStates(m, "terraform.workloads.terraforming.io/v1alpha1, Kind=Workspace",
-                  *controllers[0]);
-    CollectStates(m, "terraform.workloads.m.terraforming.io/v1alpha1, Kind=Workspace",
-                  *controllers[1]);
-    CollectStates(m, "ansible.workloads.terraforming.io/v1alpha1, Kind=AnsibleRun",
-                  *controllers[2]);
-    CollectStates(m, "ansible.workloads.m.terraforming.io/v1alpha1, Kind=AnsibleRun",
-                  *controllers[3]);
+    for (const auto& [gvk, controller] : gauges) CollectStates(m, gvk, *controller);
   });
 
   std::atomic<bool> running{false};
-  std::unique_ptr<runtime::MetricsServer> server;
-  try {
-    server = std::make_unique<runtime::MetricsServer>(metrics, absl::GetFlag(FLAGS_metrics_address),
-                                                      [&] {
-                                                        if (!running) return false;
-                                                        for (const auto& c : controllers) {
-                                                          if (!c->Synced()) return false;
-                                                        }
-                                                        return true;
-                                                      });
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+  absl::StatusOr<std::unique_ptr<runtime::MetricsServer>> started =
+      runtime::MetricsServer::Start(metrics, absl::GetFlag(FLAGS_metrics_address), [&] {
+        if (!running) return false;
+        for (const auto& c : controllers) {
+          if (!c->Synced()) return false;
+        }
+        return true;
+      });
+  if (!started.ok()) {
+    spdlog::error("{}", std::string(started.status().message()));
     return 2;
   }
+  const std::unique_ptr<runtime::MetricsServer> server = *std::move(started);
 
   auto start = [&] {
     for (auto& c : controllers) c->Start();

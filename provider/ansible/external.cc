@@ -7,15 +7,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/status_macros.h"
 #include "provider/ansible/files.h"
 #include "provider/ansible/playbook.h"
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/source.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/duration.h"
 #include "provider/runtime/providerconfig.h"
 #include "provider/runtime/refs.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/source.h"
-#include "provider/workspace/vars.h"
 
 namespace ansible {
 namespace {
@@ -35,7 +36,7 @@ struct Settings {
   std::string uid;
   std::string source;
   std::string playbook;  // inline content
-  workspace::GitSource git;
+  provider::GitSource git;
   std::string requirements;
   std::string inventory;
   Json vars = Json::object();
@@ -59,12 +60,12 @@ void CollectYamlValues(const YAML::Node& node, std::vector<std::string>& out) {
   }
 }
 
-Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
-                 const AnsibleOptions& options) {
+absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Json& pc,
+                                 const AnsibleOptions& options) {
   Settings s;
   s.uid = mr["metadata"].value("uid", "");
   const std::string mr_ns = mr["metadata"].value("namespace", "");
-  s.credentials = runtime::CredentialFiles(client, pc);
+  ASSIGN_OR_RETURN(s.credentials, runtime::CredentialFiles(client, pc));
   for (const auto& [name, content] : s.credentials) s.secrets.push_back(content);
 
   const Json fp = ObjectAt(ObjectAt(mr, "spec"), "forProvider");
@@ -72,18 +73,21 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   if (s.source == "Inline") {
     s.playbook = StringAt(fp, "playbook");
     if (s.playbook.empty()) {
-      throw std::runtime_error("spec.forProvider.playbook is required when source is Inline");
+      return absl::InvalidArgumentError(
+          "spec.forProvider.playbook is required when source is Inline");
     }
   } else if (s.source == "Git") {
     const Json git = ObjectAt(fp, "git");
     s.git = {StringAt(git, "url"), StringAt(git, "ref"), StringAt(git, "path")};
     if (s.git.url.empty() || s.git.ref.empty() || s.git.path.empty()) {
-      throw std::runtime_error(
+      return absl::InvalidArgumentError(
           "spec.forProvider.git.url, git.ref and git.path are required when source is Git");
     }
-    workspace::CheckGitPath(s.git.path);  // refused here already, before any run
+    // Refused here already, before any run.
+    RETURN_IF_ERROR(provider::CheckGitPath(s.git.path));
   } else {
-    throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
+    return absl::InvalidArgumentError("spec.forProvider.source: \"" + s.source +
+                                      "\" is not Inline or Git");
   }
   s.requirements = StringAt(fp, "requirements");
   s.inventory = StringAt(fp, "inventory");
@@ -96,22 +100,24 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     const std::string source = StringAt(v, "source");
     std::string content;
     if (source == "SecretKey") {
-      content = ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
+      ASSIGN_OR_RETURN(content, ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns,
+                                        field + ".secretKeyRef"));
     } else if (source == "ConfigMapKey") {
-      content =
-          ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns, field + ".configMapKeyRef");
+      ASSIGN_OR_RETURN(content, ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns,
+                                        field + ".configMapKeyRef"));
     } else {
-      throw std::runtime_error(field + ".source: \"" + source +
-                               "\" is not SecretKey or ConfigMapKey");
+      return absl::InvalidArgumentError(field + ".source: \"" + source +
+                                        "\" is not SecretKey or ConfigMapKey");
     }
     YAML::Node parsed;
     try {
       parsed = YAML::Load(content);
-    } catch (const YAML::Exception&) {
-      throw std::runtime_error(field + ": the content is not YAML or JSON");
+    } catch (const YAML::Exception&) {  // yaml-cpp reports by throwing
+      return absl::InvalidArgumentError(field + ": the content is not YAML or JSON");
     }
-    if (!parsed.IsMap())
-      throw std::runtime_error(field + ": the content is not a map of variables");
+    if (!parsed.IsMap()) {
+      return absl::InvalidArgumentError(field + ": the content is not a map of variables");
+    }
     CollectYamlValues(parsed, s.secrets);
     s.var_files.push_back(std::move(content));
   }
@@ -120,15 +126,15 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   if (const std::string p = StringAt(fp, "driftPolicy"); !p.empty()) s.drift_policy = p;
   if (s.drift_policy != "CheckOnObserve" && s.drift_policy != "OnSpecChange" &&
       s.drift_policy != "EveryPoll") {
-    throw std::runtime_error("spec.forProvider.driftPolicy: \"" + s.drift_policy +
-                             "\" is not CheckOnObserve, OnSpecChange or EveryPoll");
+    return absl::InvalidArgumentError("spec.forProvider.driftPolicy: \"" + s.drift_policy +
+                                      "\" is not CheckOnObserve, OnSpecChange or EveryPoll");
   }
-  s.timeout = runtime::TimeoutField(fp, options.default_timeout);
+  ASSIGN_OR_RETURN(s.timeout, runtime::TimeoutField(fp, options.default_timeout));
   // What the run depends on: the spec and what its references hold (a
   // changed Secret is a changed spec). Only a digest is kept.
   std::string material = fp.dump();
   for (const auto& content : s.var_files) material += '\0' + content;
-  s.spec_hash = workspace::Sha256Hex(material);
+  s.spec_hash = provider::Sha256Hex(material);
   return s;
 }
 
@@ -136,17 +142,17 @@ std::string Plural(int n, const std::string& word) { return std::to_string(n) + 
 
 class AnsibleClient : public runtime::ExternalClient {
  public:
-  AnsibleClient(runtime::EventSink& events, const runtime::Clock& clock,
-                const AnsibleOptions& options, Settings settings)
+  AnsibleClient(runtime::EventSink& events, const kube::Clock& clock, const AnsibleOptions& options,
+                Settings settings)
       : events_(events),
         clock_(clock),
         options_(options),
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid) {}
 
-  ~AnsibleClient() override { Disconnect(); }
+  ~AnsibleClient() override { Release(); }
 
-  runtime::Observation Observe(Json& mr) override {
+  absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
     Json& at = AtProvider(mr);
     runtime::Observation o;
     const std::string applied = StringAt(at, "appliedSpecHash");
@@ -161,26 +167,24 @@ class AnsibleClient : public runtime::ExternalClient {
     if (s_.drift_policy == "OnSpecChange") {
       o.up_to_date = !spec_changed;
     } else if (s_.drift_policy == "EveryPoll") {
-      runtime::Time applied_at;
-      const bool fresh = runtime::ParseRfc3339(StringAt(at, "appliedAt"), &applied_at) &&
-                         clock_.Now() - applied_at < kFreshRun;
+      const absl::StatusOr<kube::Time> applied_at = kube::ParseRfc3339(StringAt(at, "appliedAt"));
+      const bool fresh = applied_at.ok() && clock_.Now() - *applied_at < kFreshRun;
       o.up_to_date = !spec_changed && fresh;
     } else if (spec_changed) {
       o.up_to_date = false;
     } else {
       // CheckOnObserve: would any task change something?
-      Prepare(mr);
-      const runtime::Time started = clock_.Now();
-      const Result check = RunPlaybook(PlaybookPath(), "present", true);
+      RETURN_IF_ERROR(Prepare(mr));
+      const kube::Time started = clock_.Now();
+      ASSIGN_OR_RETURN(const Result check, RunPlaybook(PlaybookPath(), "present", true));
       RecordRun(mr, "Check", check, started);
-      if (!check.ok) throw std::runtime_error("check run failed: " + check.error);
+      if (!check.ok) return RunError(check, "check run failed: " + check.error);
       Json tasks = Json::array();
       for (const auto& t : check.tasks) {
         if (t.changed > 0) tasks.push_back(t.name);
       }
-      at["drift"] = {{"detected", check.changed > 0},
-                     {"tasks", tasks},
-                     {"at", runtime::Rfc3339(clock_.Now())}};
+      at["drift"] = {
+          {"detected", check.changed > 0}, {"tasks", tasks}, {"at", kube::Rfc3339(clock_.Now())}};
       if (check.changed > 0) {
         events_.Warning(mr, "DriftDetected",
                         "A check run found " + Plural(check.changed, "task(s)") +
@@ -192,22 +196,23 @@ class AnsibleClient : public runtime::ExternalClient {
     return o;
   }
 
-  runtime::ExternalResult Create(Json& mr) override { return Apply(mr); }
-  runtime::ExternalResult Update(Json& mr) override { return Apply(mr); }
+  absl::StatusOr<runtime::ExternalResult> Create(Json& mr) override { return Apply(mr); }
+  absl::StatusOr<runtime::ExternalResult> Update(Json& mr) override { return Apply(mr); }
 
-  void Delete(Json& mr) override {
-    Prepare(mr);
+  absl::Status Delete(Json& mr) override {
+    RETURN_IF_ERROR(Prepare(mr));
     std::string playbook = PlaybookPath();
     if (!s_.delete_playbook.empty()) {
-      workspace::WritePrivateFile((dir_ / "delete.yml").string(), s_.delete_playbook);
+      RETURN_IF_ERROR(
+          provider::WritePrivateFile((dir_ / "delete.yml").string(), s_.delete_playbook));
       playbook = "delete.yml";
     }
-    const runtime::Time started = clock_.Now();
-    const Result run = RunPlaybook(playbook, "absent", false);
+    const kube::Time started = clock_.Now();
+    ASSIGN_OR_RETURN(const Result run, RunPlaybook(playbook, "absent", false));
     RecordRun(mr, "Delete", run, started);
     if (!run.ok) {
       events_.Warning(mr, "DeleteFailed", run.error);
-      throw std::runtime_error(run.error);
+      return RunError(run, run.error);
     }
     Json& at = AtProvider(mr);
     at.erase("appliedSpecHash");
@@ -218,9 +223,25 @@ class AnsibleClient : public runtime::ExternalClient {
                                        ? "playbook with " + s_.state_variable + "=absent"
                                        : "delete playbook") +
                        ": " + Plural(run.changed, "changed") + ", " + Plural(run.ok_count, "ok"));
+    return absl::OkStatus();
   }
 
-  void Disconnect() override {
+  absl::Status Disconnect() override {
+    Release();
+    return absl::OkStatus();
+  }
+
+ private:
+  // A failed run as a Status with `message`.
+  static absl::Status RunError(const Result& run, const std::string& message) {
+    if (run.timed_out) return absl::DeadlineExceededError(message);
+    if (run.cancelled) return absl::CancelledError(message);
+    return absl::UnknownError(message);
+  }
+
+  // Disconnect's work, also when the client goes without one: removes the
+  // working folder; a failure is logged.
+  void Release() {
     if (disconnected_) return;
     disconnected_ = true;
     std::error_code ec;
@@ -228,7 +249,6 @@ class AnsibleClient : public runtime::ExternalClient {
     if (ec) spdlog::warn("cannot remove the working folder of run {}: {}", s_.uid, ec.message());
   }
 
- private:
   static Json& AtProvider(Json& mr) {
     Json& status = mr["status"];
     if (!status.is_object()) status = Json::object();
@@ -262,40 +282,46 @@ class AnsibleClient : public runtime::ExternalClient {
 
   // The working folder: playbook (inline or from Git), inventory,
   // credentials, requirements installed.
-  void Prepare(Json& mr) {
-    if (prepared_) return;
+  absl::Status Prepare(Json& mr) {
+    if (prepared_) return absl::OkStatus();
     std::error_code ec;
     fs::remove_all(dir_, ec);  // what an interrupted run left
-    fs::create_directories(dir_);
+    fs::create_directories(dir_, ec);
+    if (ec) return absl::InternalError("cannot create the working folder: " + ec.message());
     ::chmod(dir_.c_str(), 0700);
     prepared_ = true;
     // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    const auto git_auth = workspace::WriteCredentialFiles(dir_.string(), s_.credentials);
+    ASSIGN_OR_RETURN(const auto git_auth,
+                     provider::WriteCredentialFiles(dir_.string(), s_.credentials));
     git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
     if (s_.source == "Git") {
-      const GitPlaybook source =
+      ASSIGN_OR_RETURN(
+          const GitPlaybook source,
           PrepareGitPlaybook(dir_.string(), s_.git.url, s_.git.ref, s_.git.path,
-                             (fs::path(options_.cache_root) / "git").string(), git_env);
+                             (fs::path(options_.cache_root) / "git").string(), git_env));
       playbook_ = source.playbook;
       AtProvider(mr)["source"] = {{"commit", source.commit}};
     } else {
-      playbook_ = WritePlaybook(dir_.string(), s_.playbook);
+      ASSIGN_OR_RETURN(playbook_, WritePlaybook(dir_.string(), s_.playbook));
     }
-    inventory_ = WriteInventory(dir_.string(), s_.inventory);
+    ASSIGN_OR_RETURN(inventory_, WriteInventory(dir_.string(), s_.inventory));
     if (!s_.requirements.empty()) {
-      InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout, options_.cancel,
-                          s_.secrets, options_.ansible_galaxy);
+      RETURN_IF_ERROR(InstallRequirements(dir_.string(), s_.requirements, BaseEnv(), s_.timeout,
+                                          options_.cancel, s_.secrets, options_.ansible_galaxy));
     }
+    return absl::OkStatus();
   }
 
-  Result RunPlaybook(const std::string& playbook, const std::string& state, bool check) {
+  absl::StatusOr<Result> RunPlaybook(const std::string& playbook, const std::string& state,
+                                     bool check) {
     RunSpec spec;
     spec.ansible_playbook = options_.ansible_playbook;
     spec.dir = dir_.string();
     spec.playbook = playbook;
     spec.inventory_file = inventory_;
-    spec.var_files = WriteVarFiles(dir_.string(), s_.var_files, s_.vars, s_.state_variable, state);
+    ASSIGN_OR_RETURN(spec.var_files,
+                     WriteVarFiles(dir_.string(), s_.var_files, s_.vars, s_.state_variable, state));
     spec.check = check;
     spec.env = BaseEnv();
     spec.timeout = s_.timeout;
@@ -304,21 +330,21 @@ class AnsibleClient : public runtime::ExternalClient {
     return Run(spec);
   }
 
-  runtime::ExternalResult Apply(Json& mr) {
-    Prepare(mr);
-    const runtime::Time started = clock_.Now();
-    const Result run = RunPlaybook(PlaybookPath(), "present", false);
+  absl::StatusOr<runtime::ExternalResult> Apply(Json& mr) {
+    RETURN_IF_ERROR(Prepare(mr));
+    const kube::Time started = clock_.Now();
+    ASSIGN_OR_RETURN(const Result run, RunPlaybook(PlaybookPath(), "present", false));
     RecordRun(mr, "Apply", run, started);
     if (!run.ok) {
       runtime::SetCondition(mr, runtime::Unavailable(run.error), clock_.Now());
       events_.Warning(mr, "RunFailed", run.error);
-      throw std::runtime_error(run.error);
+      return RunError(run, run.error);
     }
     Json& at = AtProvider(mr);
     at["appliedSpecHash"] = s_.spec_hash;
-    at["appliedAt"] = runtime::Rfc3339(clock_.Now());
+    at["appliedAt"] = kube::Rfc3339(clock_.Now());
     at["drift"] = {
-        {"detected", false}, {"tasks", Json::array()}, {"at", runtime::Rfc3339(clock_.Now())}};
+        {"detected", false}, {"tasks", Json::array()}, {"at", kube::Rfc3339(clock_.Now())}};
     Json outputs = run.custom_stats.is_object() ? run.custom_stats : Json::object();
     at["outputs"] = outputs;
     if (run.changed > 0) {
@@ -327,10 +353,10 @@ class AnsibleClient : public runtime::ExternalClient {
                          Plural(run.ok_count, "ok"));
     }
     runtime::SetCondition(mr, runtime::Available(), clock_.Now());
-    return {Details(outputs)};
+    return runtime::ExternalResult{Details(outputs)};
   }
 
-  void RecordRun(Json& mr, const std::string& mode, const Result& run, runtime::Time started) {
+  void RecordRun(Json& mr, const std::string& mode, const Result& run, kube::Time started) {
     Json tasks = Json::array();
     for (const auto& t : run.tasks) {
       tasks.push_back({{"name", t.name}, {"changed", t.changed}, {"failed", t.failed}});
@@ -338,8 +364,8 @@ class AnsibleClient : public runtime::ExternalClient {
     }
     Json last = {{"mode", mode},
                  {"result", run.ok ? "Succeeded" : "Failed"},
-                 {"startedAt", runtime::Rfc3339(started)},
-                 {"finishedAt", runtime::Rfc3339(clock_.Now())},
+                 {"startedAt", kube::Rfc3339(started)},
+                 {"finishedAt", kube::Rfc3339(clock_.Now())},
                  {"stats",
                   {{"ok", run.ok_count},
                    {"changed", run.changed},
@@ -352,7 +378,7 @@ class AnsibleClient : public runtime::ExternalClient {
   }
 
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const AnsibleOptions& options_;
   Settings s_;
   fs::path dir_;
@@ -365,12 +391,13 @@ class AnsibleClient : public runtime::ExternalClient {
 }  // namespace
 
 AnsibleConnector::AnsibleConnector(kube::Client& client, runtime::EventSink& events,
-                                   const runtime::Clock& clock, AnsibleOptions options)
+                                   const kube::Clock& clock, AnsibleOptions options)
     : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
 
-std::unique_ptr<runtime::ExternalClient> AnsibleConnector::Connect(Json& mr, const Json& pc) {
-  return std::make_unique<AnsibleClient>(events_, clock_, options_,
-                                         Resolve(client_, mr, pc, options_));
+absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> AnsibleConnector::Connect(Json& mr,
+                                                                                   const Json& pc) {
+  ASSIGN_OR_RETURN(Settings settings, Resolve(client_, mr, pc, options_));
+  return std::make_unique<AnsibleClient>(events_, clock_, options_, std::move(settings));
 }
 
 }  // namespace ansible

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/managed.h"
 
@@ -32,15 +32,15 @@ struct AnsibleOptions {
 
 class AnsibleConnector : public runtime::Connector {
  public:
-  AnsibleConnector(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+  AnsibleConnector(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                    AnsibleOptions options);
-  std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
-                                                   const kube::Json& provider_config) override;
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(
+      kube::Json& mr, const kube::Json& provider_config) override;
 
  private:
   kube::Client& client_;
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   AnsibleOptions options_;
 };
 

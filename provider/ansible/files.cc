@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "provider/workspace/vars.h"
+#include "common/status_macros.h"
+#include "provider/common/files.h"
 
 namespace ansible {
 namespace {
@@ -20,66 +21,69 @@ bool Blank(const std::string& text) {
 bool IsYamlMapping(const std::string& text) {
   try {
     return YAML::Load(text).IsMap();
-  } catch (const YAML::Exception&) {
+  } catch (const YAML::Exception&) {  // yaml-cpp reports by throwing
     return false;
   }
 }
 
 }  // namespace
 
-std::string WritePlaybook(const std::string& dir, const std::string& inline_yaml) {
+absl::StatusOr<std::string> WritePlaybook(const std::string& dir, const std::string& inline_yaml) {
   const std::string name = "playbook.yml";
-  workspace::WritePrivateFile(dir + "/" + name, inline_yaml);
+  RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/" + name, inline_yaml));
   return name;
 }
 
-std::string WriteInventory(const std::string& dir, const std::string& inventory) {
+absl::StatusOr<std::string> WriteInventory(const std::string& dir, const std::string& inventory) {
   const std::string content = Blank(inventory) ? std::string(kDefaultInventory) : inventory;
   const std::string name = IsYamlMapping(content) ? "inventory.yml" : "inventory.ini";
-  workspace::WritePrivateFile(dir + "/" + name, content);
+  RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/" + name, content));
   return name;
 }
 
-std::vector<std::string> WriteVarFiles(const std::string& dir,
-                                       const std::vector<std::string>& contents,
-                                       const nlohmann::json& vars,
-                                       const std::string& state_variable,
-                                       const std::string& state_value) {
+absl::StatusOr<std::vector<std::string>> WriteVarFiles(const std::string& dir,
+                                                       const std::vector<std::string>& contents,
+                                                       const nlohmann::json& vars,
+                                                       const std::string& state_variable,
+                                                       const std::string& state_value) {
   if (!vars.is_null() && !vars.is_object()) {
-    throw std::runtime_error("vars must be an object");
+    return absl::InvalidArgumentError("vars must be an object");
   }
   std::vector<std::string> names;
   for (size_t i = 0; i < contents.size(); ++i) {
     names.push_back("varfile-" + std::to_string(i) + ".yml");
-    workspace::WritePrivateFile(dir + "/" + names.back(), contents[i]);
+    RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/" + names.back(), contents[i]));
   }
   if (vars.is_object() && !vars.empty()) {
     names.push_back("vars.json");
-    workspace::WritePrivateFile(dir + "/" + names.back(), vars.dump());
+    RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/" + names.back(), vars.dump()));
   }
   if (!state_variable.empty()) {
     names.push_back("state.json");
-    workspace::WritePrivateFile(dir + "/" + names.back(),
-                                nlohmann::json{{state_variable, state_value}}.dump());
+    RETURN_IF_ERROR(provider::WritePrivateFile(
+        dir + "/" + names.back(), nlohmann::json{{state_variable, state_value}}.dump()));
   }
   return names;
 }
 
-GitPlaybook PrepareGitPlaybook(const std::string& dir, const std::string& url,
-                               const std::string& ref, const std::string& playbook,
-                               const std::string& cache_dir, std::vector<std::string> env,
-                               const workspace::GitOptions& options) {
-  const std::string path = workspace::CheckGitPath(playbook);
-  if (path.empty()) throw std::runtime_error("git.path must name the playbook file");
+absl::StatusOr<GitPlaybook> PrepareGitPlaybook(const std::string& dir, const std::string& url,
+                                               const std::string& ref, const std::string& playbook,
+                                               const std::string& cache_dir,
+                                               std::vector<std::string> env,
+                                               const provider::GitOptions& options) {
+  ASSIGN_OR_RETURN(const std::string path, provider::CheckGitPath(playbook));
+  if (path.empty()) return absl::InvalidArgumentError("git.path must name the playbook file");
   GitPlaybook result;
-  result.commit =
-      workspace::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options).commit;
+  ASSIGN_OR_RETURN(const provider::SourceResult source,
+                   provider::PrepareGit(dir, {url, ref, ""}, cache_dir, std::move(env), options));
+  result.commit = source.commit;
   result.playbook = path;
   std::error_code ec;
   // Not a symlink either: it could point out of the working folder.
   if (!std::filesystem::is_regular_file(
           std::filesystem::symlink_status(std::filesystem::path(dir) / path, ec))) {
-    throw std::runtime_error("git.path \"" + path + "\" is not a file at commit " + result.commit);
+    return absl::NotFoundError("git.path \"" + path + "\" is not a file at commit " +
+                               result.commit);
   }
   return result;
 }

@@ -6,14 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/git_repo.h"
+#include "provider/testing/temp_dir.h"
 
 namespace ansible {
 namespace {
 
-using workspace::testing::ReadFile;
-using workspace::testing::TempDir;
-using workspace::testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 unsigned Mode(const std::string& path) {
   struct stat st {};
@@ -23,65 +24,62 @@ unsigned Mode(const std::string& path) {
 
 TEST(Files, Playbook) {
   TempDir dir;
-  EXPECT_EQ(WritePlaybook(dir.path(), "- hosts: all\n"), "playbook.yml");
-  EXPECT_EQ(ReadFile(dir / "playbook.yml"), "- hosts: all\n");
+  EXPECT_EQ(WritePlaybook(dir.path(), "- hosts: all\n").value(), "playbook.yml");
+  EXPECT_EQ(FileContent(dir / "playbook.yml"), "- hosts: all\n");
 }
 
 TEST(Files, DefaultInventory) {
   TempDir dir;
-  EXPECT_EQ(WriteInventory(dir.path(), " \n"), "inventory.ini");
-  EXPECT_EQ(ReadFile(dir / "inventory.ini"), kDefaultInventory);
+  EXPECT_EQ(WriteInventory(dir.path(), " \n").value(), "inventory.ini");
+  EXPECT_EQ(FileContent(dir / "inventory.ini"), kDefaultInventory);
   EXPECT_EQ(Mode(dir / "inventory.ini"), 0600u);
 }
 
 TEST(Files, IniAndYamlInventories) {
   TempDir dir;
-  EXPECT_EQ(WriteInventory(dir.path(), "[web]\nhost1 ansible_host=10.0.0.1\n"), "inventory.ini");
-  EXPECT_EQ(WriteInventory(dir.path(), "all:\n  hosts:\n    host1: {}\n"), "inventory.yml");
-  EXPECT_EQ(ReadFile(dir / "inventory.yml"), "all:\n  hosts:\n    host1: {}\n");
+  EXPECT_EQ(WriteInventory(dir.path(), "[web]\nhost1 ansible_host=10.0.0.1\n").value(),
+            "inventory.ini");
+  EXPECT_EQ(WriteInventory(dir.path(), "all:\n  hosts:\n    host1: {}\n").value(), "inventory.yml");
+  EXPECT_EQ(FileContent(dir / "inventory.yml"), "all:\n  hosts:\n    host1: {}\n");
   EXPECT_EQ(Mode(dir / "inventory.yml"), 0600u);
 }
 
 TEST(Files, VarFilesInPrecedenceOrder) {
   TempDir dir;
   const auto names = WriteVarFiles(dir.path(), {"a: 1\n", "{\"b\": 2}"}, nlohmann::json{{"c", "x"}},
-                                   "state", "present");
+                                   "state", "present")
+                         .value();
   EXPECT_EQ(names, (std::vector<std::string>{"varfile-0.yml", "varfile-1.yml", "vars.json",
                                              "state.json"}));
-  EXPECT_EQ(ReadFile(dir / "varfile-0.yml"), "a: 1\n");
-  EXPECT_EQ(ReadFile(dir / "varfile-1.yml"), "{\"b\": 2}");
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "vars.json")), (nlohmann::json{{"c", "x"}}));
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "state.json")),
+  EXPECT_EQ(FileContent(dir / "varfile-0.yml"), "a: 1\n");
+  EXPECT_EQ(FileContent(dir / "varfile-1.yml"), "{\"b\": 2}");
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "vars.json")), (nlohmann::json{{"c", "x"}}));
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "state.json")),
             (nlohmann::json{{"state", "present"}}));
   for (const auto& name : names) EXPECT_EQ(Mode(dir / name), 0600u) << name;
 }
 
 TEST(Files, NoVarsNoState) {
   TempDir dir;
-  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, nlohmann::json(), "", "present").empty());
-  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, nlohmann::json::object(), "", "").empty());
-  EXPECT_EQ(WriteVarFiles(dir.path(), {}, nullptr, "ensure", "absent"),
+  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, nlohmann::json(), "", "present").value().empty());
+  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, nlohmann::json::object(), "", "").value().empty());
+  EXPECT_EQ(WriteVarFiles(dir.path(), {}, nullptr, "ensure", "absent").value(),
             std::vector<std::string>{"state.json"});
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(dir / "state.json")),
+  EXPECT_EQ(nlohmann::json::parse(FileContent(dir / "state.json")),
             (nlohmann::json{{"ensure", "absent"}}));
 }
 
 TEST(Files, VarsMustBeAnObject) {
   TempDir dir;
-  EXPECT_THROW(WriteVarFiles(dir.path(), {}, nlohmann::json::array({1}), "", ""),
-               std::runtime_error);
+  EXPECT_EQ(WriteVarFiles(dir.path(), {}, nlohmann::json::array({1}), "", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // A local repository with a playbook in a sub-folder, tagged v1.
 class GitPlaybookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-           "HOME=" + home.path(),
-           "GIT_AUTHOR_NAME=t",
-           "GIT_AUTHOR_EMAIL=t@example.com",
-           "GIT_COMMITTER_NAME=t",
-           "GIT_COMMITTER_EMAIL=t@example.com"};
+    env = provider::testing::GitTestEnv(home.path());
     Git({"init", "-q", "-b", "main", repo.path()});
     WriteFile(repo / "a/b/site.yml", "- hosts: all\n");
     WriteFile(repo / "roles/r/tasks/main.yml", "- debug: {msg: r}\n");
@@ -94,22 +92,12 @@ class GitPlaybookTest : public ::testing::Test {
   }
 
   std::string Git(std::vector<std::string> args) {
-    exec::ProcessSpec spec;
-    spec.argv = {"git"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    const exec::ProcessResult r = exec::Run(spec);
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
+    return provider::testing::RunGit(env, std::move(args));
   }
 
   std::string ErrorOf(const std::string& path) {
-    try {
-      PrepareGitPlaybook(work.path(), url, "v1", path, cache.path(), env);
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "";
+    return std::string(
+        PrepareGitPlaybook(work.path(), url, "v1", path, cache.path(), env).status().message());
   }
 
   TempDir home, repo, cache, work;
@@ -119,10 +107,10 @@ class GitPlaybookTest : public ::testing::Test {
 
 TEST_F(GitPlaybookTest, ExportsTheWholeRepository) {
   const GitPlaybook r =
-      PrepareGitPlaybook(work.path(), url, "v1", "./a/b/site.yml", cache.path(), env);
+      PrepareGitPlaybook(work.path(), url, "v1", "./a/b/site.yml", cache.path(), env).value();
   EXPECT_EQ(r.commit, commit);
   EXPECT_EQ(r.playbook, "a/b/site.yml");
-  EXPECT_EQ(ReadFile(work / "a/b/site.yml"), "- hosts: all\n");
+  EXPECT_EQ(FileContent(work / "a/b/site.yml"), "- hosts: all\n");
   EXPECT_TRUE(std::filesystem::exists(work / "roles/r/tasks/main.yml"));
 }
 

@@ -10,10 +10,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/status_macros.h"
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/source.h"
-#include "provider/workspace/tofu.h"
-#include "provider/workspace/vars.h"
 
 namespace ansible {
 namespace {
@@ -106,12 +106,15 @@ std::string Private(const std::string& dir, const std::string& name) {
 }
 
 // Writes the empty ansible.cfg and the callback plugin.
-void PreparePrivateDir(const std::string& dir) {
-  std::filesystem::create_directories(Private(dir, "callback_plugins"));
-  std::filesystem::create_directories(Private(dir, "tmp"));
-  workspace::WritePrivateFile(Private(dir, "ansible.cfg"), "");
-  workspace::WritePrivateFile(Private(dir, "callback_plugins/") + kCallbackName + ".py",
-                              kCallbackPlugin);
+absl::Status PreparePrivateDir(const std::string& dir) {
+  for (const char* sub : {"callback_plugins", "tmp"}) {
+    std::error_code ec;
+    std::filesystem::create_directories(Private(dir, sub), ec);
+    if (ec) return absl::InternalError("cannot create " + std::string(sub) + ": " + ec.message());
+  }
+  RETURN_IF_ERROR(provider::WritePrivateFile(Private(dir, "ansible.cfg"), ""));
+  return provider::WritePrivateFile(Private(dir, "callback_plugins/") + kCallbackName + ".py",
+                                    kCallbackPlugin);
 }
 
 // `base` without the keys of `settings`, then `settings`.
@@ -160,14 +163,14 @@ std::string Short(const std::string& text, const std::vector<std::string>& secre
   // Secrets first: they may span lines. URLs with credentials never span
   // whitespace, so only words with "://" go through the (slow on long words)
   // regular expression.
-  const std::string collapsed = Collapse(workspace::Redact(text, secrets));
+  const std::string collapsed = Collapse(provider::Redact(text, secrets));
   std::string out;
   for (size_t start = 0; start < collapsed.size();) {
     size_t end = collapsed.find(' ', start);
     if (end == std::string::npos) end = collapsed.size();
     const std::string word = collapsed.substr(start, end - start);
     if (!out.empty()) out += ' ';
-    out += word.find("://") == std::string::npos ? word : workspace::RedactUrls(word);
+    out += word.find("://") == std::string::npos ? word : provider::RedactUrls(word);
     start = end + 1;
   }
   if (out.size() <= max) return out;
@@ -387,8 +390,8 @@ Result ParseJsonResult(const std::string& stdout_text, const std::string& stderr
   return result;
 }
 
-Result Run(const RunSpec& spec) {
-  PreparePrivateDir(spec.dir);
+absl::StatusOr<Result> Run(const RunSpec& spec) {
+  RETURN_IF_ERROR(PreparePrivateDir(spec.dir));
   exec::ProcessSpec process;
   process.argv = Argv(spec);
   process.env = Env(spec);
@@ -399,7 +402,7 @@ Result Run(const RunSpec& spec) {
   process.grace = std::chrono::seconds(10);
   process.stdout_file = Private(spec.dir, "stdout");
   process.stderr_file = Private(spec.dir, "stderr");
-  const exec::ProcessResult outcome = exec::Run(process);
+  ASSIGN_OR_RETURN(const exec::ProcessResult outcome, exec::Run(process));
 
   Result result = ParseJsonResult(outcome.out, outcome.err, outcome.exit_code, spec.secrets);
   result.timed_out = outcome.timed_out;
@@ -422,12 +425,12 @@ Result Run(const RunSpec& spec) {
   return result;
 }
 
-Requirements ParseRequirements(const std::string& requirements_yaml) {
+absl::StatusOr<Requirements> ParseRequirements(const std::string& requirements_yaml) {
   YAML::Node root;
   try {
     root = YAML::Load(requirements_yaml);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(std::string("requirements: not YAML: ") + e.what());
+  } catch (const YAML::Exception& e) {  // yaml-cpp reports by throwing
+    return absl::InvalidArgumentError(std::string("requirements: not YAML: ") + e.what());
   }
   Requirements requirements;
   if (root.IsNull()) return requirements;
@@ -436,7 +439,8 @@ Requirements ParseRequirements(const std::string& requirements_yaml) {
     return requirements;
   }
   if (!root.IsMap()) {
-    throw std::runtime_error("requirements: expected a list of roles or roles:/collections:");
+    return absl::InvalidArgumentError(
+        "requirements: expected a list of roles or roles:/collections:");
   }
   for (const auto& entry : root) {
     const std::string key = entry.first.Scalar();
@@ -447,8 +451,8 @@ Requirements ParseRequirements(const std::string& requirements_yaml) {
     } else if (key == "collections") {
       requirements.collections = present;
     } else {
-      throw std::runtime_error("requirements: unknown key \"" + key +
-                               "\" (expected roles and collections)");
+      return absl::InvalidArgumentError("requirements: unknown key \"" + key +
+                                        "\" (expected roles and collections)");
     }
   }
   return requirements;
@@ -468,16 +472,17 @@ std::vector<std::vector<std::string>> GalaxyArgv(const Requirements& requirement
   return commands;
 }
 
-void InstallRequirements(const std::string& dir, const std::string& requirements_yaml,
-                         const std::vector<std::string>& env, std::chrono::milliseconds timeout,
-                         const std::atomic<bool>* cancel, const std::vector<std::string>& secrets,
-                         const std::string& ansible_galaxy) {
-  if (Collapse(requirements_yaml).empty()) return;
-  const Requirements requirements = ParseRequirements(requirements_yaml);
+absl::Status InstallRequirements(const std::string& dir, const std::string& requirements_yaml,
+                                 const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout, const std::atomic<bool>* cancel,
+                                 const std::vector<std::string>& secrets,
+                                 const std::string& ansible_galaxy) {
+  if (Collapse(requirements_yaml).empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const Requirements requirements, ParseRequirements(requirements_yaml));
   const auto commands = GalaxyArgv(requirements, ansible_galaxy);
-  if (commands.empty()) return;
-  workspace::WritePrivateFile(dir + "/requirements.yml", requirements_yaml);
-  PreparePrivateDir(dir);
+  if (commands.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/requirements.yml", requirements_yaml));
+  RETURN_IF_ERROR(PreparePrivateDir(dir));
   auto settings = CommonSettings(dir);
   settings.emplace_back("ANSIBLE_GALAXY_CACHE_DIR", Private(dir, "galaxy_cache"));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -494,7 +499,7 @@ void InstallRequirements(const std::string& dir, const std::string& requirements
     process.cancel = cancel;
     process.stop_signal = SIGINT;
     process.grace = std::chrono::seconds(10);
-    const exec::ProcessResult outcome = exec::Run(process);
+    ASSIGN_OR_RETURN(const exec::ProcessResult outcome, exec::Run(process));
     if (outcome.ok()) continue;
     std::string what = "ansible-galaxy " + argv[1] + " install";
     std::string error;
@@ -511,8 +516,11 @@ void InstallRequirements(const std::string& dir, const std::string& requirements
     const std::string prefix = dir + "/";
     for (size_t pos; (pos = error.find(prefix)) != std::string::npos;)
       error.erase(pos, prefix.size());
-    throw std::runtime_error(error);
+    if (outcome.timed_out) return absl::DeadlineExceededError(error);
+    if (outcome.cancelled) return absl::CancelledError(error);
+    return absl::UnknownError(error);
   }
+  return absl::OkStatus();
 }
 
 }  // namespace ansible

@@ -20,6 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
 namespace ansible {
 
 // Errors are cut to this many characters.
@@ -83,17 +86,19 @@ Result ParseJsonResult(const std::string& stdout_text, const std::string& stderr
 
 // Writes the private files into spec.dir/.workloads and runs ansible-playbook
 // there (output to files, SIGINT then SIGKILL after 10 s on timeout or
-// cancel).
-Result Run(const RunSpec& spec);
+// cancel). A failed playbook is a Result (ok false, error set); an error
+// Status only when it cannot be run at all (the private files cannot be
+// written, no process can be started).
+absl::StatusOr<Result> Run(const RunSpec& spec);
 
 // Which sections a requirements.yml has: top-level `roles:` and
-// `collections:`, or a bare list (roles). Throws std::runtime_error when it
-// is not YAML or has neither.
+// `collections:`, or a bare list (roles). InvalidArgument when it is not
+// YAML or has neither.
 struct Requirements {
   bool roles = false;
   bool collections = false;
 };
-Requirements ParseRequirements(const std::string& requirements_yaml);
+absl::StatusOr<Requirements> ParseRequirements(const std::string& requirements_yaml);
 
 // The ansible-galaxy commands installing `requirements` into dir/roles and
 // dir/collections (run in dir).
@@ -101,13 +106,14 @@ std::vector<std::vector<std::string>> GalaxyArgv(const Requirements& requirement
                                                  const std::string& ansible_galaxy);
 
 // Writes dir/requirements.yml and installs its roles and collections with
-// ansible-galaxy (nothing when `requirements_yaml` is blank). Throws
-// std::runtime_error with a short, redacted message.
-void InstallRequirements(const std::string& dir, const std::string& requirements_yaml,
-                         const std::vector<std::string>& env, std::chrono::milliseconds timeout,
-                         const std::atomic<bool>* cancel,
-                         const std::vector<std::string>& secrets = {},
-                         const std::string& ansible_galaxy = "ansible-galaxy");
+// ansible-galaxy (nothing when `requirements_yaml` is blank). An error has a
+// short, redacted message: ParseRequirements' error, DeadlineExceeded or
+// Cancelled, Unknown with ansible-galaxy's error.
+absl::Status InstallRequirements(const std::string& dir, const std::string& requirements_yaml,
+                                 const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout, const std::atomic<bool>* cancel,
+                                 const std::vector<std::string>& secrets = {},
+                                 const std::string& ansible_galaxy = "ansible-galaxy");
 
 }  // namespace ansible
 

@@ -12,14 +12,14 @@
 
 #include "provider/ansible/files.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/temp_dir.h"
 
 namespace ansible {
 namespace {
 
-using workspace::testing::ReadFile;
-using workspace::testing::TempDir;
-using workspace::testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -205,19 +205,19 @@ TEST(Parse, CommandStderrCompletesTheMessage) {
 // ------------------------------------------------------- requirements
 
 TEST(Requirements, Sections) {
-  Requirements r = ParseRequirements("roles:\n  - name: a\ncollections:\n  - name: b.c\n");
+  Requirements r = ParseRequirements("roles:\n  - name: a\ncollections:\n  - name: b.c\n").value();
   EXPECT_TRUE(r.roles);
   EXPECT_TRUE(r.collections);
-  r = ParseRequirements("- src: geerlingguy.docker\n");
+  r = ParseRequirements("- src: geerlingguy.docker\n").value();
   EXPECT_TRUE(r.roles);
   EXPECT_FALSE(r.collections);
-  r = ParseRequirements("collections:\n  - community.general\n");
+  r = ParseRequirements("collections:\n  - community.general\n").value();
   EXPECT_FALSE(r.roles);
   EXPECT_TRUE(r.collections);
-  r = ParseRequirements("roles: []\n");
+  r = ParseRequirements("roles: []\n").value();
   EXPECT_FALSE(r.roles);
-  EXPECT_THROW(ParseRequirements("things: [1]\n"), std::runtime_error);
-  EXPECT_THROW(ParseRequirements("roles: [\n"), std::runtime_error);
+  EXPECT_EQ(ParseRequirements("things: [1]\n").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRequirements("roles: [\n").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Requirements, GalaxyCommands) {
@@ -243,8 +243,8 @@ class RealRun : public ::testing::Test {
     RunSpec spec;
     spec.ansible_playbook = ANSIBLE_PLAYBOOK_BIN;
     spec.dir = dir_.path();
-    spec.playbook = WritePlaybook(dir_.path(), playbook);
-    spec.inventory_file = WriteInventory(dir_.path(), "");
+    spec.playbook = WritePlaybook(dir_.path(), playbook).value();
+    spec.inventory_file = WriteInventory(dir_.path(), "").value();
     spec.var_files = var_files;
     spec.env = BaseEnv(dir_.path());
     spec.timeout = std::chrono::seconds(60);
@@ -255,9 +255,12 @@ class RealRun : public ::testing::Test {
 
 TEST(Requirements, NothingToInstall) {
   TempDir dir;
-  InstallRequirements(dir.path(), " \n", BaseEnv(dir.path()), std::chrono::seconds(30), nullptr);
-  InstallRequirements(dir.path(), "roles: []\ncollections: []\n", BaseEnv(dir.path()),
-                      std::chrono::seconds(30), nullptr);
+  EXPECT_TRUE(
+      InstallRequirements(dir.path(), " \n", BaseEnv(dir.path()), std::chrono::seconds(30), nullptr)
+          .ok());
+  EXPECT_TRUE(InstallRequirements(dir.path(), "roles: []\ncollections: []\n", BaseEnv(dir.path()),
+                                  std::chrono::seconds(30), nullptr)
+                  .ok());
   EXPECT_FALSE(std::filesystem::exists(dir / "roles"));
 }
 
@@ -274,25 +277,25 @@ TEST_F(RealRun, LocalRoleFromRequirementsAndAMissingOne) {
   exec::ProcessSpec pack;
   pack.argv = {"tar", "-C", src.path(), "-czf", src / "myrole.tar.gz", "myrole"};
   pack.env = BaseEnv(src.path());
-  const auto tar = exec::Run(pack);
+  const auto tar = exec::Run(pack).value();
   ASSERT_TRUE(tar.ok()) << tar.err;
-  InstallRequirements(
+  const absl::Status installed = InstallRequirements(
       dir_.path(), "roles:\n  - src: file://" + (src / "myrole.tar.gz") + "\n    name: myrole\n",
       BaseEnv(dir_.path()), std::chrono::seconds(60), nullptr, {}, ANSIBLE_GALAXY_BIN);
+  ASSERT_TRUE(installed.ok()) << installed;
   EXPECT_TRUE(std::filesystem::exists(dir_ / "roles/myrole/tasks/main.yml"));
-  const Result r = ansible::Run(Spec("- hosts: all\n  gather_facts: false\n  roles: [myrole]\n"));
+  const Result r =
+      ansible::Run(Spec("- hosts: all\n  gather_facts: false\n  roles: [myrole]\n")).value();
   EXPECT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.custom_stats, (nlohmann::json{{"role_ran", true}}));
 
-  try {
-    InstallRequirements(dir_.path(), "- src: file://" + (src / "nope.tar.gz") + "\n  name: nope\n",
-                        BaseEnv(dir_.path()), std::chrono::seconds(60), nullptr, {},
-                        ANSIBLE_GALAXY_BIN);
-    FAIL() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_TRUE(Contains(e.what(), "ansible-galaxy role install: failed to download")) << e.what();
-    EXPECT_LE(std::string(e.what()).size(), kMaxErrorLength);
-  }
+  const absl::Status missing = InstallRequirements(
+      dir_.path(), "- src: file://" + (src / "nope.tar.gz") + "\n  name: nope\n",
+      BaseEnv(dir_.path()), std::chrono::seconds(60), nullptr, {}, ANSIBLE_GALAXY_BIN);
+  ASSERT_FALSE(missing.ok()) << "no error";
+  const std::string what(missing.message());
+  EXPECT_TRUE(Contains(what, "ansible-galaxy role install: failed to download")) << what;
+  EXPECT_LE(what.size(), kMaxErrorLength);
 }
 
 TEST_F(RealRun, CreateConvergeAndCheckDrift) {
@@ -302,16 +305,16 @@ TEST_F(RealRun, CreateConvergeAndCheckDrift) {
       "    - name: write the file\n      copy:\n        content: hello\n"
       "        dest: " +
       target + "\n";
-  Result r = ansible::Run(Spec(playbook));
+  Result r = ansible::Run(Spec(playbook)).value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.changed, 1);
   EXPECT_EQ(r.failed, 0);
   ASSERT_EQ(r.tasks.size(), 1u);
   EXPECT_EQ(r.tasks[0].name, "write the file");
   EXPECT_EQ(r.tasks[0].host, "localhost");
-  EXPECT_EQ(ReadFile(target), "hello");
+  EXPECT_EQ(FileContent(target), "hello");
 
-  r = ansible::Run(Spec(playbook));
+  r = ansible::Run(Spec(playbook)).value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.changed, 0);
   EXPECT_GE(r.ok_count, 1);
@@ -321,20 +324,22 @@ TEST_F(RealRun, CreateConvergeAndCheckDrift) {
   WriteFile(target, "changed");
   RunSpec check = Spec(playbook);
   check.check = true;
-  r = ansible::Run(check);
+  r = ansible::Run(check).value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.changed, 1);
   ASSERT_EQ(r.tasks.size(), 1u);
   EXPECT_EQ(r.tasks[0].name, "write the file");
-  EXPECT_EQ(ReadFile(target), "changed");
+  EXPECT_EQ(FileContent(target), "changed");
 }
 
 TEST_F(RealRun, FailingTaskNamesTaskAndHost) {
-  const Result r = ansible::Run(
-      Spec("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      debug: "
-           "{msg: hi}\n    - name: must fail\n      fail:\n        msg: bad token "
-           "tok-123456\n",
-           {}));
+  const Result r =
+      ansible::Run(
+          Spec("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      debug: "
+               "{msg: hi}\n    - name: must fail\n      fail:\n        msg: bad token "
+               "tok-123456\n",
+               {}))
+          .value();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.failed, 1);
   EXPECT_EQ(r.error, "task \"must fail\" failed on host localhost: bad token tok-123456");
@@ -347,11 +352,13 @@ TEST_F(RealRun, FailingTaskNamesTaskAndHost) {
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: must fail\n"
       "      fail:\n        msg: bad token tok-123456\n");
   spec.secrets = {"tok-123456"};
-  EXPECT_EQ(ansible::Run(spec).error, "task \"must fail\" failed on host localhost: bad token ***");
+  EXPECT_EQ(ansible::Run(spec).value().error,
+            "task \"must fail\" failed on host localhost: bad token ***");
 }
 
 TEST_F(RealRun, SyntaxErrorWithoutMachinePaths) {
-  const Result r = ansible::Run(Spec("- hosts: all\n  tasks:\n    - name: x\n      copy: [\n"));
+  const Result r =
+      ansible::Run(Spec("- hosts: all\n  tasks:\n    - name: x\n      copy: [\n")).value();
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.error.starts_with("ERROR!")) << r.error;
   EXPECT_TRUE(Contains(r.error, "'playbook.yml': line")) << r.error;
@@ -359,10 +366,12 @@ TEST_F(RealRun, SyntaxErrorWithoutMachinePaths) {
 }
 
 TEST_F(RealRun, SetStatsBecomeCustomStats) {
-  const Result r = ansible::Run(
-      Spec("- hosts: all\n  gather_facts: false\n  tasks:\n    - set_stats:\n        data:\n"
-           "          url: http://example\n          replicas: 3\n          tags: [a, b]\n"
-           "    - set_stats:\n        data: {host_value: x}\n        per_host: true\n"));
+  const Result r =
+      ansible::Run(
+          Spec("- hosts: all\n  gather_facts: false\n  tasks:\n    - set_stats:\n        data:\n"
+               "          url: http://example\n          replicas: 3\n          tags: [a, b]\n"
+               "    - set_stats:\n        data: {host_value: x}\n        per_host: true\n"))
+          .value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(
       r.custom_stats,
@@ -373,7 +382,8 @@ TEST_F(RealRun, SetStatsBecomeCustomStats) {
 TEST_F(RealRun, VarFileReachesThePlaybookNotTheCommandLine) {
   const std::string secret = "pa55-from-a-secret";
   const auto files = WriteVarFiles(dir_.path(), {"password: overridden\nother: 1\n"},
-                                   nlohmann::json{{"password", secret}}, "state", "present");
+                                   nlohmann::json{{"password", secret}}, "state", "present")
+                         .value();
   RunSpec spec = Spec(
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy:\n"
       "        content: '{{ password }} {{ other }} {{ state }}'\n"
@@ -382,9 +392,9 @@ TEST_F(RealRun, VarFileReachesThePlaybookNotTheCommandLine) {
   spec.secrets = {secret};
   for (const auto& arg : Argv(spec)) EXPECT_FALSE(Contains(arg, secret)) << arg;
   for (const auto& entry : Env(spec)) EXPECT_FALSE(Contains(entry, secret)) << entry;
-  const Result r = ansible::Run(spec);
+  const Result r = ansible::Run(spec).value();
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(ReadFile(dir_ / "written.txt"), secret + " 1 present");
+  EXPECT_EQ(FileContent(dir_ / "written.txt"), secret + " 1 present");
 }
 
 TEST_F(RealRun, StateAbsentRemoves) {
@@ -392,11 +402,14 @@ TEST_F(RealRun, StateAbsentRemoves) {
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: the marker\n      file:\n"
       "        path: '{{ playbook_dir }}/marker'\n"
       "        state: \"{{ 'touch' if state == 'present' else 'absent' }}\"\n";
-  Result r =
-      ansible::Run(Spec(playbook, WriteVarFiles(dir_.path(), {}, nullptr, "state", "present")));
+  Result r = ansible::Run(Spec(playbook,
+                               WriteVarFiles(dir_.path(), {}, nullptr, "state", "present").value()))
+                 .value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(std::filesystem::exists(dir_ / "marker"));
-  r = ansible::Run(Spec(playbook, WriteVarFiles(dir_.path(), {}, nullptr, "state", "absent")));
+  r = ansible::Run(
+          Spec(playbook, WriteVarFiles(dir_.path(), {}, nullptr, "state", "absent").value()))
+          .value();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.changed, 1);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "marker"));
@@ -407,7 +420,7 @@ TEST_F(RealRun, TimeoutStopsTheRun) {
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: long\n      command: sleep 30\n");
   spec.timeout = std::chrono::seconds(3);
   const auto start = std::chrono::steady_clock::now();
-  const Result r = ansible::Run(spec);
+  const Result r = ansible::Run(spec).value();
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.timed_out);
@@ -420,7 +433,7 @@ TEST_F(RealRun, CancelStopsTheRun) {
       "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: long\n      command: sleep 30\n");
   std::atomic<bool> cancel{true};
   spec.cancel = &cancel;
-  const Result r = ansible::Run(spec);
+  const Result r = ansible::Run(spec).value();
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.cancelled);
   EXPECT_EQ(r.error, "ansible-playbook cancelled");

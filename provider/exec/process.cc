@@ -14,6 +14,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "absl/status/status.h"
+
 namespace exec {
 namespace {
 
@@ -46,11 +48,16 @@ class Fd {
   int fd_ = -1;
 };
 
-void MakePipe(Fd* read_end, Fd* write_end) {
+absl::Status ErrnoStatus(int error, const std::string& what) {
+  return absl::ErrnoToStatus(error, what);
+}
+
+absl::Status MakePipe(Fd* read_end, Fd* write_end) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   read_end->Reset(fds[0]);
   write_end->Reset(fds[1]);
+  return absl::OkStatus();
 }
 
 std::string Resolve(const std::string& program, const std::vector<std::string>& env) {
@@ -209,7 +216,7 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
   return "";
 }
 
-ProcessResult Run(const ProcessSpec& spec) {
+absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
   ProcessResult result;
   if (spec.argv.empty()) {
     result.exit_code = 127;
@@ -226,25 +233,25 @@ ProcessResult Run(const ProcessSpec& spec) {
   const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
 
   Fd out_r, out_w, err_r, err_w, fail_r, fail_w;
-  MakePipe(&out_r, &out_w);
-  MakePipe(&err_r, &err_w);
-  MakePipe(&fail_r, &fail_w);
+  for (auto [r, w] : {std::pair{&out_r, &out_w}, {&err_r, &err_w}, {&fail_r, &fail_w}}) {
+    if (absl::Status s = MakePipe(r, w); !s.ok()) return s;
+  }
   // Output files replace the pipes' write ends in the child; the pipes then
   // simply see their end at once.
   Fd out_file, err_file;
   auto open_output = [&](const std::string& file, Fd* fd) {
-    if (file.empty()) return;
+    if (file.empty()) return absl::OkStatus();
     fd->Reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (fd->get() < 0) throw std::system_error(errno, std::generic_category(), "open " + file);
+    return fd->get() < 0 ? ErrnoStatus(errno, "open " + file) : absl::OkStatus();
   };
-  open_output(spec.stdout_file, &out_file);
-  open_output(spec.stderr_file, &err_file);
+  if (absl::Status s = open_output(spec.stdout_file, &out_file); !s.ok()) return s;
+  if (absl::Status s = open_output(spec.stderr_file, &err_file); !s.ok()) return s;
   const int child_out = out_file.get() >= 0 ? out_file.get() : out_w.get();
   const int child_err = err_file.get() >= 0 ? err_file.get() : err_w.get();
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid < 0) return ErrnoStatus(errno, "fork");
   if (pid == 0) {
     Supervise(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out, child_err,
               fail_w.get(), spec.stop_signal);
@@ -348,7 +355,12 @@ ProcessResult Run(const ProcessSpec& spec) {
     const int ready = ::poll(fds, 2, wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "poll");
+      // Cannot watch the child any more: end its group rather than leave it.
+      const int error = errno;
+      ::killpg(pid, SIGKILL);
+      while (!exited && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return ErrnoStatus(error, "poll");
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;

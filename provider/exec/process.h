@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace exec {
 
 struct ProcessSpec {
@@ -63,9 +65,10 @@ struct ProcessResult {
 // a single-threaded supervisor (the group's leader) that gives it
 // `stop_signal` exactly once when the caller dies, unless the group already
 // had a stop signal. When it cannot be started (no such program, bad cwd) the result has
-// exit_code 127 and the reason in `err`. Throws std::system_error only when
-// the caller cannot create pipes or fork.
-ProcessResult Run(const ProcessSpec& spec);
+// exit_code 127 and the reason in `err`. An error Status only when the
+// caller cannot create pipes, open an output file, fork or poll (then no
+// child is left running).
+absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec);
 
 // The value of `name` in a KEY=VALUE list ("" when absent).
 std::string EnvValue(const std::vector<std::string>& env, const std::string& name);

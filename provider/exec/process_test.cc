@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/subprocess.h"
+#include "provider/testing/temp_dir.h"
 
 namespace exec {
 namespace {
@@ -62,20 +62,20 @@ bool DeadWithin(pid_t pid, milliseconds limit) {
 }
 
 TEST(ProcessTest, CapturesOutputAndExitCode) {
-  const ProcessResult r = exec::Run(Shell("echo out; echo err >&2; exit 3"));
+  const ProcessResult r = exec::Run(Shell("echo out; echo err >&2; exit 3")).value();
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "out\n");
   EXPECT_EQ(r.err, "err\n");
   EXPECT_FALSE(r.timed_out);
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(exec::Run(Shell("true")).ok());
+  EXPECT_TRUE(exec::Run(Shell("true")).value().ok());
 }
 
 TEST(ProcessTest, PassesExactlyTheGivenEnvironment) {
   ProcessSpec spec;
   spec.argv = {"/usr/bin/env"};
   spec.env = {"A=1", "B=two words"};
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "A=1\nB=two words\n");
 }
@@ -84,21 +84,22 @@ TEST(ProcessTest, LooksUpTheProgramInTheGivenPath) {
   ProcessSpec spec;
   spec.argv = {"echo", "hi"};
   spec.env = kEnv;
-  EXPECT_EQ(exec::Run(spec).out, "hi\n");
+  EXPECT_EQ(exec::Run(spec).value().out, "hi\n");
 }
 
 TEST(ProcessTest, RunsInTheWorkingFolderWithStdinClosed) {
   ProcessSpec spec = Shell("pwd; cat; echo done");
   spec.cwd = "/tmp";
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.out, "/tmp\ndone\n");
 }
 
 TEST(ProcessTest, ClosesTheCallersDescriptors) {
   const int fd = ::dup(1);
   ASSERT_GE(fd, 3);
-  const ProcessResult r = exec::Run(
-      Shell("test -e /proc/self/fd/" + std::to_string(fd) + " && echo open || echo closed"));
+  const ProcessResult r = exec::Run(Shell("test -e /proc/self/fd/" + std::to_string(fd) +
+                                          " && echo open || echo closed"))
+                              .value();
   ::close(fd);
   EXPECT_EQ(r.out, "closed\n");
 }
@@ -107,19 +108,19 @@ TEST(ProcessTest, ReportsExecFailure) {
   ProcessSpec spec;
   spec.argv = {"/nonexistent/tool", "x"};
   spec.env = kEnv;
-  ProcessResult r = exec::Run(spec);
+  ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_NE(r.err.find("/nonexistent/tool"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
 
   spec.argv = {"no-such-program-anywhere"};
-  r = exec::Run(spec);
+  r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_NE(r.err.find("no-such-program-anywhere"), std::string::npos) << r.err;
 
   spec = Shell("true");
   spec.cwd = "/nonexistent/dir";
-  r = exec::Run(spec);
+  r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_NE(r.err.find("chdir /nonexistent/dir"), std::string::npos) << r.err;
 }
@@ -129,7 +130,7 @@ TEST(ProcessTest, TimeoutKillsTheChildAndItsGrandchild) {
   spec.timeout = milliseconds(300);
   spec.grace = milliseconds(2000);
   const auto start = std::chrono::steady_clock::now();
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.ok());
@@ -143,7 +144,7 @@ TEST(ProcessTest, TimeoutEscalatesToSigkillAfterGrace) {
   spec.timeout = milliseconds(200);
   spec.grace = milliseconds(300);
   const auto start = std::chrono::steady_clock::now();
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.signal, SIGKILL);
@@ -160,7 +161,7 @@ TEST(ProcessTest, CancelInterruptsTheChild) {
     if (line == "started") cancel = true;
   };
   const auto start = std::chrono::steady_clock::now();
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_TRUE(r.cancelled);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.signal, SIGTERM);
@@ -168,13 +169,13 @@ TEST(ProcessTest, CancelInterruptsTheChild) {
 }
 
 TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
-  const platform::testing::TempDir temp;
+  const provider::testing::TempDir temp;
   const std::string pid_file = temp.path() + "/pid";
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
   if (caller == 0) {
-    exec::Run(Shell("echo $$ > " + pid_file + ".tmp; mv " + pid_file + ".tmp " + pid_file +
-                    "; exec sleep 30"));
+    (void)exec::Run(Shell("echo $$ > " + pid_file + ".tmp; mv " + pid_file + ".tmp " + pid_file +
+                          "; exec sleep 30"));
     ::_exit(0);
   }
   const pid_t tool = WaitForPidFile(pid_file);
@@ -189,7 +190,7 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
 // step. OpenTofu takes a second SIGINT as "exit now, without writing the
 // state", so the child must get the stop signal exactly once.
 TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
-  const platform::testing::TempDir temp;
+  const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
@@ -204,7 +205,7 @@ TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
           spec.stop_signal = SIGINT;
           spec.stdout_file = dir + "/out";
           spec.stderr_file = dir + "/err";
-          exec::Run(spec);
+          (void)exec::Run(spec);
         }
         for (;;) ::pause();
       });
@@ -236,7 +237,7 @@ TEST(ProcessTest, StopSignalIsConfigurable) {
   spec.timeout = milliseconds(200);
   spec.grace = milliseconds(3000);
   spec.stop_signal = SIGINT;
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, 7);
   EXPECT_EQ(r.out, "ready\ngot INT\n");
@@ -246,7 +247,7 @@ TEST(ProcessTest, StreamsStdoutLines) {
   std::vector<std::string> lines;
   ProcessSpec spec = Shell("printf 'a\\nb\\nlast'");
   spec.on_stdout_line = [&](const std::string& line) { lines.push_back(line); };
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(lines, (std::vector<std::string>{"a", "b", "last"}));
   EXPECT_EQ(r.out, "a\nb\nlast");
 }
@@ -254,7 +255,7 @@ TEST(ProcessTest, StreamsStdoutLines) {
 TEST(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
   ProcessSpec spec = Shell("head -c 300000 /dev/zero | tr '\\0' x; echo; echo tail");
   spec.max_output = 1000;
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.size(), 1000u);
   EXPECT_EQ(r.out.substr(r.out.size() - 5), "tail\n");
@@ -262,21 +263,21 @@ TEST(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
 
 TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
   const auto start = std::chrono::steady_clock::now();
-  const ProcessResult r = exec::Run(Shell("sleep 30 & echo bye"));
+  const ProcessResult r = exec::Run(Shell("sleep 30 & echo bye")).value();
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "bye\n");
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
 }
 
 TEST(ProcessTest, OutputFilesAreReadBack) {
-  const platform::testing::TempDir temp;
+  const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   std::vector<std::string> lines;
   ProcessSpec spec = Shell("echo one; echo two; echo oops >&2; exit 3");
   spec.stdout_file = dir + "/out";
   spec.stderr_file = dir + "/err";
   spec.on_stdout_line = [&](const std::string& line) { lines.push_back(line); };
-  const ProcessResult r = exec::Run(spec);
+  const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "one\ntwo\n");
   EXPECT_EQ(r.err, "oops\n");
@@ -287,7 +288,7 @@ TEST(ProcessTest, OutputFilesAreReadBack) {
 // before it can finish; with output files it handles the stop signal and
 // finishes its work (OpenTofu writing its state).
 TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
-  const platform::testing::TempDir temp;
+  const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   const pid_t caller = ::fork();
   ASSERT_GE(caller, 0);
@@ -299,7 +300,7 @@ TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
     spec.stop_signal = SIGINT;
     spec.stdout_file = dir + "/out";
     spec.stderr_file = dir + "/err";
-    exec::Run(spec);
+    (void)exec::Run(spec);
     ::_exit(0);
   }
   for (int i = 0; i < 300 && ::access((dir + "/started").c_str(), F_OK) != 0; ++i) {

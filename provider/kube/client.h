@@ -1,6 +1,6 @@
 // The Kubernetes API as the provider uses it: JSON objects addressed by
 // group/version/resource, with errors that carry the API server's status.
-// RestClient (rest_client.h) speaks HTTP to a real API server;
+// HttpClient (rest_client.h) speaks HTTP to a real API server;
 // provider/testing/fake_client.h keeps objects in memory for unit tests.
 #ifndef PROVIDER_KUBE_CLIENT_H_
 #define PROVIDER_KUBE_CLIENT_H_
@@ -12,6 +12,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace kube {
 
@@ -47,7 +50,10 @@ Json ControllerReference(const Json& owner);
 
 // The API server answered with a failure Status (or the transport failed:
 // code 0). `reason` is the Status reason ("NotFound", "Conflict",
-// "AlreadyExists", "Expired", ...).
+// "AlreadyExists", "Expired", ...). Client calls return it inside an
+// absl::Status (ToStatus); ApiErrorOf reads it back. It is an exception type
+// only for the throwing RestClient and LoadKubeconfig (rest_client.h,
+// config.h) the test doubles under tests/crossplane still use.
 class ApiError : public std::runtime_error {
  public:
   ApiError(int code, std::string reason, const std::string& message)
@@ -55,10 +61,20 @@ class ApiError : public std::runtime_error {
   int code() const { return code_; }
   const std::string& reason() const { return reason_; }
 
+  // The Status carrying this error: its code follows the HTTP status (404
+  // NotFound, 409 Aborted or AlreadyExists, 410 FailedPrecondition, 0 and
+  // 5xx Unavailable, ...), its message is what(), and a payload keeps the
+  // HTTP code and reason for ApiErrorOf.
+  absl::Status ToStatus() const;
+
  private:
   int code_;
   std::string reason_;
 };
+
+// The API error a Status carries; nullopt for OK and for errors that did
+// not come from the API server (or its transport).
+std::optional<ApiError> ApiErrorOf(const absl::Status& status);
 
 inline bool IsNotFound(const ApiError& e) { return e.code() == 404; }
 inline bool IsConflict(const ApiError& e) {
@@ -68,6 +84,15 @@ inline bool IsAlreadyExists(const ApiError& e) {
   return e.code() == 409 && e.reason() == "AlreadyExists";
 }
 inline bool IsGone(const ApiError& e) { return e.code() == 410; }
+
+// The same, for a Status from a Client call: false for OK and for errors
+// that did not come from the API server. Call them qualified
+// (kube::IsNotFound): absl has an IsNotFound and IsAlreadyExists of its own
+// that argument-dependent lookup would also find.
+bool IsNotFound(const absl::Status& s);
+bool IsConflict(const absl::Status& s);
+bool IsAlreadyExists(const absl::Status& s);
+bool IsGone(const absl::Status& s);
 
 struct ListOptions {
   std::string label_selector;
@@ -103,30 +128,64 @@ struct WatchOptions {
   std::chrono::seconds timeout{300};  // server-side timeoutSeconds
 };
 
+// The Kubernetes API, one call a request. Implementations: HttpClient
+// (rest_client.h) and testing::FakeClient (memory, for tests).
+//
+// Threads: every method may be called from any thread, concurrently; an
+// implementation keeps no per-caller state.
+//
+// Errors: a call that fails returns a non-OK Status whose message is short
+// and safe to show (no object data, no credentials). When the API server
+// answered, ApiErrorOf(status) gives its HTTP code and reason: NotFound,
+// Conflict (another writer changed the object: read it again and retry),
+// AlreadyExists, Gone (a watch's resource version expired), Invalid,
+// Forbidden. A transport failure (connection refused, TLS, timeout after
+// the retries) is ApiError code 0, reason "Transport". A failed call
+// changed nothing, except a write whose response was lost, which may or may
+// not have happened.
+//
+// Retries: implementations retry what is safe to retry (throttling,
+// transport failures before the request was sent; reads and writes guarded
+// by a resource version); callers see only the final outcome. Nothing here
+// retries a Conflict: that is the caller's decision.
 class Client {
  public:
   virtual ~Client() = default;
 
-  // Throws ApiError. `ns` is ignored for cluster-scoped resources.
-  virtual Json Get(const Resource& r, const ObjectKey& key) = 0;
-  // Returns the List object (items, metadata.resourceVersion, continue).
-  virtual Json List(const Resource& r, const std::string& ns, const ListOptions& opts) = 0;
-  virtual Json Create(const Resource& r, const Json& object) = 0;
-  // A full replace, guarded by metadata.resourceVersion when set.
-  virtual Json Update(const Resource& r, const Json& object) = 0;
-  // PUT on the status subresource.
-  virtual Json UpdateStatus(const Resource& r, const Json& object) = 0;
-  virtual Json Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
-                     const PatchOptions& opts) = 0;
+  // Reads one object. `key.ns` is ignored for cluster-scoped resources.
+  // Changes nothing; idempotent.
+  virtual absl::StatusOr<Json> Get(const Resource& r, const ObjectKey& key) = 0;
+  // Returns the List object (items, metadata.resourceVersion, continue) of
+  // `ns` ("" = all namespaces). Changes nothing; idempotent.
+  virtual absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
+                                    const ListOptions& opts) = 0;
+  // Creates `object`; returns it as stored (uid, resourceVersion, defaults).
+  // Not idempotent: a second create of the same name is AlreadyExists.
+  virtual absl::StatusOr<Json> Create(const Resource& r, const Json& object) = 0;
+  // Replaces the whole object except its status, guarded by
+  // metadata.resourceVersion when set (Conflict when the object moved on);
+  // returns it as stored. Idempotent with the same resourceVersion.
+  virtual absl::StatusOr<Json> Update(const Resource& r, const Json& object) = 0;
+  // Replaces the status subresource only, guarded as Update.
+  virtual absl::StatusOr<Json> UpdateStatus(const Resource& r, const Json& object) = 0;
+  // Patches one object (or its `opts.subresource`); returns it as stored.
+  // Merge and apply patches are idempotent; a JSON patch may not be.
+  virtual absl::StatusOr<Json> Patch(const Resource& r, const ObjectKey& key, PatchType type,
+                                     const Json& patch, const PatchOptions& opts) = 0;
   // Deletes; with `uid` set, only that incarnation of the object (a
-  // precondition). NotFound is reported as ApiError 404.
-  virtual void Delete(const Resource& r, const ObjectKey& key,
-                      const std::optional<std::string>& uid = std::nullopt) = 0;
-  // Streams watch events to `on_event` until it returns false, the server
-  // ends the watch (timeout) or `stop` becomes true. Throws ApiError when the
-  // watch cannot start (410 included).
-  virtual void Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
-                     const std::function<bool(const WatchEvent&)>& on_event) = 0;
+  // precondition: Conflict when the name now holds another). An object with
+  // finalizers stays, with a deletionTimestamp, until they are gone.
+  // NotFound when there is no such object: callers that only want it gone
+  // treat that as success.
+  virtual absl::Status Delete(const Resource& r, const ObjectKey& key,
+                              const std::optional<std::string>& uid = std::nullopt) = 0;
+  // Streams watch events to `on_event` (on the calling thread) until it
+  // returns false, the server ends the watch (timeout) or a stop is
+  // requested; each of those returns OK. A non-OK Status when the watch
+  // cannot start (Gone included: list again) or an event cannot be read.
+  // `on_event` must not throw.
+  virtual absl::Status Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
+                             const std::function<bool(const WatchEvent&)>& on_event) = 0;
 };
 
 }  // namespace kube

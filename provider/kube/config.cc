@@ -4,22 +4,23 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
+
+#include "common/files.h"
+#include "common/status_macros.h"
 
 namespace kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(what + ": cannot read " + path.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+absl::StatusOr<std::string> ReadFile(const fs::path& path, const std::string& what) {
+  absl::StatusOr<std::string> text = platform::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), what + ": cannot read " + path.string());
+  }
+  return text;
 }
 
 std::string Env(const char* name) {
@@ -49,16 +50,16 @@ std::optional<YAML::Node> Named(const YAML::Node& root, const char* list, const 
 }
 
 // A PEM from `<key>-data` (base64) or the file `<key>` (relative to `dir`).
-std::string Pem(const YAML::Node& node, const std::string& key, const fs::path& dir,
-                const std::string& where) {
+absl::StatusOr<std::string> Pem(const YAML::Node& node, const std::string& key, const fs::path& dir,
+                                const std::string& where) {
   if (!node) return "";
   const std::string data = Scalar(node, (key + "-data").c_str());
   if (!data.empty()) {
-    try {
-      return Base64Decode(data);
-    } catch (const std::invalid_argument&) {
-      throw std::runtime_error(where + ": " + key + "-data is not valid base64");
+    absl::StatusOr<std::string> pem = Base64Decode(data);
+    if (!pem.ok()) {
+      return absl::InvalidArgumentError(where + ": " + key + "-data is not valid base64");
     }
+    return pem;
   }
   const std::string file = Scalar(node, key.c_str());
   if (file.empty()) return "";
@@ -69,7 +70,7 @@ std::string Pem(const YAML::Node& node, const std::string& key, const fs::path& 
 
 }  // namespace
 
-std::string Base64Decode(const std::string& text) {
+absl::StatusOr<std::string> Base64Decode(const std::string& text) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -89,7 +90,7 @@ std::string Base64Decode(const std::string& text) {
       continue;
     }
     const int v = value(c);
-    if (v < 0 || padding) throw std::invalid_argument("invalid base64");
+    if (v < 0 || padding) return absl::InvalidArgumentError("invalid base64");
     acc = (acc << 6) | static_cast<unsigned int>(v);
     bits += 6;
     if (bits >= 8) {
@@ -97,61 +98,68 @@ std::string Base64Decode(const std::string& text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFFu));
     }
   }
-  if (bits >= 6) throw std::invalid_argument("invalid base64 length");
+  if (bits >= 6) return absl::InvalidArgumentError("invalid base64 length");
   return out;
 }
 
-Config LoadKubeconfig(const std::string& path, const std::string& context) {
+absl::StatusOr<Config> ReadKubeconfig(const std::string& path, const std::string& context) {
+  const absl::StatusOr<std::string> text = platform::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), "kubeconfig " + path + ": cannot read the file");
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error("kubeconfig " + path + ": cannot read the file");
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error("kubeconfig " + path + ": " + e.what());
+    root = YAML::Load(*text);
+  } catch (const YAML::Exception& e) {  // yaml-cpp reports by throwing
+    return absl::InvalidArgumentError("kubeconfig " + path + ": " + e.what());
   }
   const std::string where = "kubeconfig " + path;
-  if (!root.IsMap()) throw std::runtime_error(where + ": not a kubeconfig (no map at the top)");
+  if (!root.IsMap())
+    return absl::InvalidArgumentError(where + ": not a kubeconfig (no map at the top)");
 
   const std::string ctx_name = context.empty() ? Scalar(root, "current-context") : context;
-  if (ctx_name.empty()) throw std::runtime_error(where + ": no current-context and none named");
+  if (ctx_name.empty())
+    return absl::InvalidArgumentError(where + ": no current-context and none named");
   const std::optional<YAML::Node> found_ctx = Named(root, "contexts", "context", ctx_name);
-  if (!found_ctx) throw std::runtime_error(where + ": context \"" + ctx_name + "\" not found");
+  if (!found_ctx)
+    return absl::InvalidArgumentError(where + ": context \"" + ctx_name + "\" not found");
 
   const YAML::Node& ctx = *found_ctx;
   const std::string cluster_name = Scalar(ctx, "cluster");
   if (cluster_name.empty()) {
-    throw std::runtime_error(where + ": context \"" + ctx_name + "\" has no cluster");
+    return absl::InvalidArgumentError(where + ": context \"" + ctx_name + "\" has no cluster");
   }
   const std::optional<YAML::Node> found_cluster = Named(root, "clusters", "cluster", cluster_name);
   if (!found_cluster) {
-    throw std::runtime_error(where + ": cluster \"" + cluster_name + "\" not found");
+    return absl::InvalidArgumentError(where + ": cluster \"" + cluster_name + "\" not found");
   }
   const YAML::Node& cluster = *found_cluster;
 
-  const fs::path dir = fs::absolute(fs::path(path)).parent_path();
+  std::error_code ec;
+  const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
   Config c;
   c.server = Scalar(cluster, "server");
   if (c.server.empty()) {
-    throw std::runtime_error(where + ": cluster \"" + cluster_name + "\" has no server");
+    return absl::InvalidArgumentError(where + ": cluster \"" + cluster_name + "\" has no server");
   }
   while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
-  c.ca_pem = Pem(cluster, "certificate-authority", dir, where);
+  ASSIGN_OR_RETURN(c.ca_pem, Pem(cluster, "certificate-authority", dir, where));
   c.insecure = Scalar(cluster, "insecure-skip-tls-verify") == "true";
   c.ns = Scalar(ctx, "namespace");
 
   const std::string user_name = Scalar(ctx, "user");
   if (!user_name.empty()) {
     const std::optional<YAML::Node> found_user = Named(root, "users", "user", user_name);
-    if (!found_user) throw std::runtime_error(where + ": user \"" + user_name + "\" not found");
+    if (!found_user)
+      return absl::InvalidArgumentError(where + ": user \"" + user_name + "\" not found");
     const YAML::Node& user = *found_user;
-    c.client_cert_pem = Pem(user, "client-certificate", dir, where);
-    c.client_key_pem = Pem(user, "client-key", dir, where);
+    ASSIGN_OR_RETURN(c.client_cert_pem, Pem(user, "client-certificate", dir, where));
+    ASSIGN_OR_RETURN(c.client_key_pem, Pem(user, "client-key", dir, where));
     if (c.client_cert_pem.empty() != c.client_key_pem.empty()) {
-      throw std::runtime_error(where + ": user \"" + user_name + "\" has " +
-                               (c.client_cert_pem.empty()
-                                    ? "client-key without client-certificate"
-                                    : "client-certificate without client-key"));
+      return absl::InvalidArgumentError(where + ": user \"" + user_name + "\" has " +
+                                        (c.client_cert_pem.empty()
+                                             ? "client-key without client-certificate"
+                                             : "client-certificate without client-key"));
     }
     c.token = Scalar(user, "token");
     const std::string token_file = Scalar(user, "tokenFile");
@@ -164,11 +172,11 @@ Config LoadKubeconfig(const std::string& path, const std::string& context) {
   return c;
 }
 
-Config InClusterConfig(const std::string& sa_dir) {
+absl::StatusOr<Config> InClusterConfig(const std::string& sa_dir) {
   const std::string host = Env("KUBERNETES_SERVICE_HOST");
   const std::string port = Env("KUBERNETES_SERVICE_PORT");
   if (host.empty() || port.empty()) {
-    throw std::runtime_error(
+    return absl::InvalidArgumentError(
         "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
   }
   const fs::path dir(sa_dir);
@@ -177,32 +185,40 @@ Config InClusterConfig(const std::string& sa_dir) {
   c.server =
       "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
   const fs::path token = dir / "token";
-  if (!fs::exists(token)) {
-    throw std::runtime_error("in-cluster config: no token file " + token.string());
+  std::error_code ec;
+  if (!fs::exists(token, ec)) {
+    return absl::InvalidArgumentError("in-cluster config: no token file " + token.string());
   }
   c.token_file = token.string();
-  c.ca_pem = ReadFile(dir / "ca.crt", "in-cluster config: ca.crt");
-  if (fs::exists(dir / "namespace")) {
-    c.ns = ReadFile(dir / "namespace", "in-cluster config: namespace");
+  ASSIGN_OR_RETURN(c.ca_pem, ReadFile(dir / "ca.crt", "in-cluster config: ca.crt"));
+  if (fs::exists(dir / "namespace", ec)) {
+    ASSIGN_OR_RETURN(c.ns, ReadFile(dir / "namespace", "in-cluster config: namespace"));
     while (!c.ns.empty() && (c.ns.back() == '\n' || c.ns.back() == ' ')) c.ns.pop_back();
   }
   return c;
 }
 
-Config ResolveConfig(const std::string& kubeconfig_flag) {
-  if (!kubeconfig_flag.empty()) return LoadKubeconfig(kubeconfig_flag);
+absl::StatusOr<Config> ResolveConfig(const std::string& kubeconfig_flag) {
+  if (!kubeconfig_flag.empty()) return ReadKubeconfig(kubeconfig_flag);
   std::string env = Env("KUBECONFIG");
   if (!env.empty()) {
     const size_t colon = env.find(':');
     if (colon != std::string::npos) env = env.substr(0, colon);
-    if (!env.empty()) return LoadKubeconfig(env);
+    if (!env.empty()) return ReadKubeconfig(env);
   }
   if (!Env("KUBERNETES_SERVICE_HOST").empty()) return InClusterConfig();
   const std::string home = Env("HOME");
   if (home.empty()) {
-    throw std::runtime_error("no kubeconfig: no flag, no KUBECONFIG, not in a cluster, no HOME");
+    return absl::InvalidArgumentError(
+        "no kubeconfig: no flag, no KUBECONFIG, not in a cluster, no HOME");
   }
-  return LoadKubeconfig((fs::path(home) / ".kube" / "config").string());
+  return ReadKubeconfig((fs::path(home) / ".kube" / "config").string());
+}
+
+Config LoadKubeconfig(const std::string& path, const std::string& context) {
+  absl::StatusOr<Config> config = ReadKubeconfig(path, context);
+  if (!config.ok()) throw std::runtime_error(std::string(config.status().message()));
+  return *std::move(config);
 }
 
 }  // namespace kube

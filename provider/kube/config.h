@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace kube {
 
 struct Config {
@@ -20,20 +22,27 @@ struct Config {
 
 // Reads a kubeconfig: the named context, or its current-context. Relative
 // file paths in it are relative to the kubeconfig's folder; *-data fields are
-// base64. Throws std::runtime_error naming the file and what is missing.
+// base64. An error names the file and what is missing or wrong: NotFound or
+// PermissionDenied when a file cannot be read, InvalidArgument otherwise.
+absl::StatusOr<Config> ReadKubeconfig(const std::string& path, const std::string& context = "");
+
+// ReadKubeconfig throwing std::runtime_error with the same message, for the
+// test doubles under tests/crossplane until they move to ReadKubeconfig.
+// Provider code does not use it.
 Config LoadKubeconfig(const std::string& path, const std::string& context = "");
 
 // The pod's service account: KUBERNETES_SERVICE_HOST/PORT, and the token
 // (kept as token_file so it is re-read), ca.crt and namespace in `sa_dir`.
-Config InClusterConfig(const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
+absl::StatusOr<Config> InClusterConfig(
+    const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
 // The flag's kubeconfig, else $KUBECONFIG (its first entry), else in-cluster
 // when KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.
-Config ResolveConfig(const std::string& kubeconfig_flag);
+absl::StatusOr<Config> ResolveConfig(const std::string& kubeconfig_flag);
 
-// Standard base64 (padding optional, whitespace ignored); throws
-// std::invalid_argument when malformed.
-std::string Base64Decode(const std::string& text);
+// Standard base64 (padding optional, whitespace ignored); InvalidArgument
+// when malformed.
+absl::StatusOr<std::string> Base64Decode(const std::string& text);
 
 }  // namespace kube
 

@@ -8,29 +8,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "provider/testing/temp_dir.h"
+
 namespace kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kube-config-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  fs::path Write(const std::string& name, const std::string& text) const {
-    const fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
+using provider::testing::TempDir;
 
 // base64 of "CA PEM", "CERT PEM", "KEY PEM".
 constexpr char kCaB64[] = "Q0EgUEVN";
@@ -38,10 +23,10 @@ constexpr char kCertB64[] = "Q0VSVCBQRU0=";
 constexpr char kKeyB64[] = "S0VZIFBFTQ==";
 
 TEST(Base64, Decodes) {
-  EXPECT_EQ(Base64Decode("Q0EgUEVN"), "CA PEM");
-  EXPECT_EQ(Base64Decode("S0VZIFBFTQ=="), "KEY PEM");
-  EXPECT_EQ(Base64Decode("S0VZ\nIFBFTQ"), "KEY PEM");
-  EXPECT_THROW(Base64Decode("S0V*"), std::invalid_argument);
+  EXPECT_EQ(Base64Decode("Q0EgUEVN").value(), "CA PEM");
+  EXPECT_EQ(Base64Decode("S0VZIFBFTQ==").value(), "KEY PEM");
+  EXPECT_EQ(Base64Decode("S0VZ\nIFBFTQ").value(), "KEY PEM");
+  EXPECT_EQ(Base64Decode("S0V*").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Kubeconfig, FilesRelativeToTheKubeconfig) {
@@ -61,7 +46,7 @@ users:
 - name: admin
   user:
     client-certificate: ../pki/admin.crt
-    client-key: )" + (dir.path() / "pki/admin.key").string() +
+    client-key: )" + (dir / "pki/admin.key") +
                                                        R"(
 contexts:
 - name: admin
@@ -70,7 +55,7 @@ contexts:
     user: admin
     namespace: team-a
 )");
-  const Config c = LoadKubeconfig(kc.string());
+  const Config c = ReadKubeconfig(kc.string()).value();
   EXPECT_EQ(c.server, "https://127.0.0.1:6443");
   EXPECT_EQ(c.ca_pem, "the ca");
   EXPECT_EQ(c.client_cert_pem, "the cert");
@@ -109,27 +94,27 @@ contexts:
 - name: bot
   context: {cluster: b, user: bot}
 )");
-  const Config current = LoadKubeconfig(kc.string());
+  const Config current = ReadKubeconfig(kc.string()).value();
   EXPECT_EQ(current.server, "https://a.example:443");
   EXPECT_EQ(current.ca_pem, "CA PEM");
   EXPECT_EQ(current.client_cert_pem, "CERT PEM");
   EXPECT_EQ(current.client_key_pem, "KEY PEM");
   EXPECT_EQ(current.ns, "");
 
-  const Config bot = LoadKubeconfig(kc.string(), "bot");
+  const Config bot = ReadKubeconfig(kc.string(), "bot").value();
   EXPECT_EQ(bot.server, "https://b.example:6443");
   EXPECT_TRUE(bot.insecure);
   EXPECT_TRUE(bot.ca_pem.empty());
   EXPECT_EQ(bot.token, "s3cr3t");
-  EXPECT_EQ(bot.token_file, (dir.path() / "tokens/bot").string());
+  EXPECT_EQ(bot.token_file, (dir / "tokens/bot"));
 }
 
 void ExpectError(const std::string& path, const std::string& context, const std::string& fragment) {
-  try {
-    LoadKubeconfig(path, context);
+  const absl::StatusOr<Config> config = ReadKubeconfig(path, context);
+  if (config.ok()) {
     ADD_FAILURE() << "no error; wanted one mentioning " << fragment;
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
+  } else {
+    const std::string what(config.status().message());
     EXPECT_NE(what.find(path), std::string::npos) << what;
     EXPECT_NE(what.find(fragment), std::string::npos) << what;
   }
@@ -165,7 +150,7 @@ contexts:
   ExpectError(kc.string(), "a", "has no server");
   ExpectError(kc.string(), "b", "cluster \"nowhere\" not found");
   ExpectError(kc.string(), "c", "certificate-authority");
-  ExpectError((dir.path() / "absent").string(), "", "cannot read");
+  ExpectError((dir / "absent"), "", "cannot read");
 
   const fs::path half = dir.Write("half", R"(current-context: x
 clusters: [{name: c, cluster: {server: "https://x"}}]
@@ -202,18 +187,18 @@ TEST(InCluster, FromServiceAccountDirectory) {
   dir.Write("namespace", "provider-system\n");
   setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-  const Config c = InClusterConfig(dir.path().string());
+  const Config c = InClusterConfig(dir.path()).value();
   EXPECT_EQ(c.server, "https://10.96.0.1:443");
-  EXPECT_EQ(c.token_file, (dir.path() / "token").string());
+  EXPECT_EQ(c.token_file, (dir / "token"));
   EXPECT_TRUE(c.token.empty());  // re-read from the file: projected tokens rotate
   EXPECT_EQ(c.ca_pem, "cluster ca");
   EXPECT_EQ(c.ns, "provider-system");
 
   setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
-  EXPECT_EQ(InClusterConfig(dir.path().string()).server, "https://[fd00::1]:443");
+  EXPECT_EQ(InClusterConfig(dir.path()).value().server, "https://[fd00::1]:443");
 
   unsetenv("KUBERNETES_SERVICE_HOST");
-  EXPECT_THROW(InClusterConfig(dir.path().string()), std::runtime_error);
+  EXPECT_FALSE(InClusterConfig(dir.path()).ok());
 }
 
 TEST(InCluster, MissingTokenNamesTheFile) {
@@ -222,12 +207,10 @@ TEST(InCluster, MissingTokenNamesTheFile) {
   TempDir dir;
   setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-  try {
-    InClusterConfig(dir.path().string());
-    FAIL() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("token"), std::string::npos) << e.what();
-  }
+  const absl::StatusOr<Config> config = InClusterConfig(dir.path());
+  ASSERT_FALSE(config.ok()) << "no error";
+  const std::string what(config.status().message());
+  EXPECT_NE(what.find("token"), std::string::npos) << what;
 }
 
 TEST(ResolveConfig, FlagThenEnvironment) {
@@ -241,14 +224,14 @@ contexts: [{name: x, context: {cluster: c}}]
   auto write = [&](const std::string& name, const std::string& server) {
     std::string text = body;
     text.replace(text.find("SERVER"), 6, server);
-    return dir.Write(name, text).string();
+    return dir.Write(name, text);
   };
   const std::string flag = write("flag", "flag.example");
   const std::string env = write("env", "env.example");
   setenv("KUBECONFIG", (env + ":" + flag).c_str(), 1);
   unsetenv("KUBERNETES_SERVICE_HOST");
-  EXPECT_EQ(ResolveConfig(flag).server, "https://flag.example");
-  EXPECT_EQ(ResolveConfig("").server, "https://env.example");
+  EXPECT_EQ(ResolveConfig(flag).value().server, "https://flag.example");
+  EXPECT_EQ(ResolveConfig("").value().server, "https://env.example");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "provider/kube/resources.h"
 
 namespace kube {
@@ -19,55 +20,61 @@ std::string TruncateUtf8(const std::string& text, size_t max) {
   return text.substr(0, end);
 }
 
-EventRecorder::EventRecorder(Client& client, const runtime::Clock& clock, std::string component,
+EventRecorder::EventRecorder(Client& client, const kube::Clock& clock, std::string component,
                              std::string host)
     : client_(client), clock_(clock), component_(std::move(component)), host_(std::move(host)) {}
 
 void EventRecorder::Event(const Json& involved, const std::string& type, const std::string& reason,
                           const std::string& message,
                           const std::map<std::string, std::string>& annotations) {
-  try {
-    const std::string text = TruncateUtf8(message, kMaxMessage);
-    const Json meta = involved.value("metadata", Json::object());
-    const std::string uid = meta.value("uid", "");
-    const CacheKey key{uid.empty() ? KeyOf(involved).String() : uid, type, reason, text};
-    const runtime::Time now = clock_.Now();
-
-    std::optional<Seen> previous;
-    {
-      std::lock_guard lock(mu_);
-      auto it = seen_.find(key);
-      if (it != seen_.end() && now - it->second.last < kAggregationWindow) previous = it->second;
-    }
-    if (previous) {
-      Seen next = *previous;
-      next.count += 1;
-      next.last = now;
-      try {
-        client_.Patch(kEvents, {next.ns, next.name}, PatchType::kMerge,
-                      {{"count", next.count}, {"lastTimestamp", runtime::Rfc3339(now)}}, {});
-        Remember(key, std::move(next));
-        return;
-      } catch (const ApiError& e) {
-        if (!IsNotFound(e)) throw;
-        // The Event expired on the server: write a new one.
-      }
-    }
-    Create(key, involved, type, reason, text, annotations);
-  } catch (const std::exception& e) {
+  const absl::Status recorded = Record(involved, type, reason, message, annotations);
+  if (!recorded.ok()) {
     spdlog::warn("event {} {} on {}: not recorded: {}", type, reason, KeyOf(involved).String(),
-                 e.what());
+                 std::string(recorded.message()));
   }
 }
 
-void EventRecorder::Create(const CacheKey& cache_key, const Json& involved, const std::string& type,
-                           const std::string& reason, const std::string& message,
-                           const std::map<std::string, std::string>& annotations) {
+absl::Status EventRecorder::Record(const Json& involved, const std::string& type,
+                                   const std::string& reason, const std::string& message,
+                                   const std::map<std::string, std::string>& annotations) {
+  const std::string text = TruncateUtf8(message, kMaxMessage);
+  const Json meta = involved.value("metadata", Json::object());
+  const std::string uid = meta.value("uid", "");
+  const CacheKey key{uid.empty() ? KeyOf(involved).String() : uid, type, reason, text};
+  const kube::Time now = clock_.Now();
+
+  std::optional<Seen> previous;
+  {
+    std::lock_guard lock(mu_);
+    auto it = seen_.find(key);
+    if (it != seen_.end() && now - it->second.last < kAggregationWindow) previous = it->second;
+  }
+  if (previous) {
+    Seen next = *previous;
+    next.count += 1;
+    next.last = now;
+    const absl::StatusOr<Json> patched =
+        client_.Patch(kEvents, {next.ns, next.name}, PatchType::kMerge,
+                      {{"count", next.count}, {"lastTimestamp", kube::Rfc3339(now)}}, {});
+    if (patched.ok()) {
+      Remember(key, std::move(next));
+      return absl::OkStatus();
+    }
+    // NotFound: the Event expired on the server; write a new one.
+    if (!kube::IsNotFound(patched.status())) return patched.status();
+  }
+  return Create(key, involved, type, reason, text, annotations);
+}
+
+absl::Status EventRecorder::Create(const CacheKey& cache_key, const Json& involved,
+                                   const std::string& type, const std::string& reason,
+                                   const std::string& message,
+                                   const std::map<std::string, std::string>& annotations) {
   const Json meta = involved.value("metadata", Json::object());
   const std::string object_ns = meta.value("namespace", "");
   const std::string ns = object_ns.empty() ? "default" : object_ns;
   const std::string object_name = meta.value("name", "");
-  const runtime::Time now = clock_.Now();
+  const kube::Time now = clock_.Now();
 
   // Named like client-go's: <object>.<hex nanoseconds>, unique per process.
   uint64_t suffix;
@@ -97,14 +104,15 @@ void EventRecorder::Create(const CacheKey& cache_key, const Json& involved, cons
                 {"message", message},
                 {"type", type},
                 {"source", {{"component", component_}, {"host", host_}}},
-                {"firstTimestamp", runtime::Rfc3339(now)},
-                {"lastTimestamp", runtime::Rfc3339(now)},
+                {"firstTimestamp", kube::Rfc3339(now)},
+                {"lastTimestamp", kube::Rfc3339(now)},
                 {"count", 1},
                 {"reportingComponent", component_},
                 {"reportingInstance", host_}};
   if (!annotations.empty()) event["metadata"]["annotations"] = annotations;
-  client_.Create(kEvents, event);
+  RETURN_IF_ERROR(client_.Create(kEvents, event));
   Remember(cache_key, Seen{ns, name, 1, now});
+  return absl::OkStatus();
 }
 
 void EventRecorder::Remember(const CacheKey& key, Seen seen) {
@@ -112,7 +120,7 @@ void EventRecorder::Remember(const CacheKey& key, Seen seen) {
   seen_[key] = std::move(seen);
   if (seen_.size() <= kCacheSize) return;
   // Full: forget what can no longer aggregate, else the oldest.
-  const runtime::Time now = clock_.Now();
+  const kube::Time now = clock_.Now();
   for (auto it = seen_.begin(); it != seen_.end();) {
     it = now - it->second.last >= kAggregationWindow ? seen_.erase(it) : std::next(it);
   }

@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 namespace kube {
 
@@ -20,7 +20,7 @@ class Recorder {
  public:
   virtual ~Recorder() = default;
   // `involved` is the object the event is about (apiVersion, kind and
-  // metadata are read); `type` is "Normal" or "Warning". Never throws.
+  // metadata are read); `type` is "Normal" or "Warning". Failures are logged.
   virtual void Event(const Json& involved, const std::string& type, const std::string& reason,
                      const std::string& message,
                      const std::map<std::string, std::string>& annotations) = 0;
@@ -43,13 +43,12 @@ class EventRecorder : public Recorder {
 
   // `component` names the writer (source.component, reportingComponent);
   // `host` its instance (source.host, reportingInstance).
-  EventRecorder(Client& client, const runtime::Clock& clock, std::string component,
-                std::string host);
+  EventRecorder(Client& client, const kube::Clock& clock, std::string component, std::string host);
 
   // Writes the event in the involved object's namespace ("default" for
   // cluster-scoped objects). The same event (object uid, type, reason,
   // message) again within 10 minutes bumps the count and lastTimestamp of
-  // the Event already written. Failures are logged, never thrown.
+  // the Event already written. Failures are logged.
   void Event(const Json& involved, const std::string& type, const std::string& reason,
              const std::string& message,
              const std::map<std::string, std::string>& annotations) override;
@@ -59,17 +58,20 @@ class EventRecorder : public Recorder {
     std::string ns;
     std::string name;
     int64_t count = 0;
-    runtime::Time last;
+    kube::Time last;
   };
   using CacheKey = std::tuple<std::string, std::string, std::string, std::string>;
 
-  void Create(const CacheKey& cache_key, const Json& involved, const std::string& type,
-              const std::string& reason, const std::string& message,
-              const std::map<std::string, std::string>& annotations);
+  absl::Status Record(const Json& involved, const std::string& type, const std::string& reason,
+                      const std::string& message,
+                      const std::map<std::string, std::string>& annotations);
+  absl::Status Create(const CacheKey& cache_key, const Json& involved, const std::string& type,
+                      const std::string& reason, const std::string& message,
+                      const std::map<std::string, std::string>& annotations);
   void Remember(const CacheKey& key, Seen seen);
 
   Client& client_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const std::string component_;
   const std::string host_;
   std::mutex mu_;

@@ -12,7 +12,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeClient;
 
-using runtime::testing::FakeClock;
+using kube::testing::FakeClock;
 
 const Json kWorkspace = {
     {"apiVersion", "workloads.example.org/v1alpha1"},
@@ -45,8 +45,8 @@ TEST(EventRecorder, WritesAnEvent) {
   EXPECT_EQ(e["source"]["host"], "pod-1");
   EXPECT_EQ(e["reportingComponent"], "provider-workloads");
   EXPECT_EQ(e["reportingInstance"], "pod-1");
-  EXPECT_EQ(e["firstTimestamp"], runtime::Rfc3339(clock.now));
-  EXPECT_EQ(e["lastTimestamp"], runtime::Rfc3339(clock.now));
+  EXPECT_EQ(e["firstTimestamp"], kube::Rfc3339(clock.now));
+  EXPECT_EQ(e["lastTimestamp"], kube::Rfc3339(clock.now));
 }
 
 TEST(EventRecorder, AggregatesRepeatsWithinTenMinutes) {
@@ -61,8 +61,8 @@ TEST(EventRecorder, AggregatesRepeatsWithinTenMinutes) {
   auto events = fake.All(kEvents);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["count"], 3);
-  EXPECT_EQ(events[0]["lastTimestamp"], runtime::Rfc3339(clock.now));
-  EXPECT_EQ(events[0]["firstTimestamp"], runtime::Rfc3339(clock.now - 2min));
+  EXPECT_EQ(events[0]["lastTimestamp"], kube::Rfc3339(clock.now));
+  EXPECT_EQ(events[0]["firstTimestamp"], kube::Rfc3339(clock.now - 2min));
 
   // A different message, type or object is another event.
   recorder.Warning(kWorkspace, "ApplyFailed", "other");
@@ -84,7 +84,7 @@ TEST(EventRecorder, RecreatesAnEventThatExpired) {
   EventRecorder recorder(fake, clock, "c", "h");
   recorder.Normal(kWorkspace, "Synced", "ok");
   const Json first = fake.All(kEvents).at(0);
-  fake.Delete(kEvents, KeyOf(first), std::nullopt);
+  ASSERT_TRUE(fake.Delete(kEvents, KeyOf(first), std::nullopt).ok());
   recorder.Normal(kWorkspace, "Synced", "ok");
   const auto events = fake.All(kEvents);
   ASSERT_EQ(events.size(), 1u);
@@ -112,7 +112,7 @@ TEST(EventRecorder, NeverThrows) {
   FakeClient fake;
   FakeClock clock;
   fake.hook = [](const std::string&, const Resource&, const ObjectKey&) {
-    throw ApiError(403, "Forbidden", "events is forbidden");
+    return ApiError(403, "Forbidden", "events is forbidden").ToStatus();
   };
   EventRecorder recorder(fake, clock, "c", "h");
   EXPECT_NO_THROW(recorder.Warning(kWorkspace, "X", "y"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "provider/kube/rest_client.h"
 
 namespace kube {
@@ -84,7 +85,7 @@ bool Informer::Pause(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
-void Informer::Relist() {
+absl::Status Informer::Relist() {
   std::map<ObjectKey, Json> fresh;
   std::string version;
   std::string cont;
@@ -93,7 +94,7 @@ void Informer::Relist() {
     opts.label_selector = label_selector_;
     opts.limit = options_.page_size;
     opts.continue_token = cont;
-    const Json page = client_.List(resource_, ns_, opts);
+    ASSIGN_OR_RETURN(const Json page, client_.List(resource_, ns_, opts));
     const Json meta = page.value("metadata", Json::object());
     if (version.empty()) version = meta.value("resourceVersion", "");
     cont = meta.value("continue", "");
@@ -105,7 +106,7 @@ void Informer::Relist() {
       fresh[key] = std::move(item);
     }
   } while (!cont.empty() && !stopping_);
-  if (stopping_) return;
+  if (stopping_) return absl::OkStatus();
 
   std::vector<Json> gone;
   {
@@ -128,6 +129,7 @@ void Informer::Relist() {
     synced_ = true;
   }
   cv_.notify_all();
+  return absl::OkStatus();
 }
 
 void Informer::Run() {
@@ -135,85 +137,91 @@ void Informer::Run() {
   std::chrono::milliseconds backoff = options_.min_backoff;
   const ScopedWatchStop watch_stop([this] { return stopping_.load(); });
   while (!stopping_) {
-    bool listing = need_list;
-    try {
-      if (need_list) {
-        Relist();
-        need_list = false;
-        listing = false;
-      }
-      WatchOptions opts;
-      opts.label_selector = label_selector_;
-      opts.resource_version = ResourceVersion();
-      opts.allow_bookmarks = true;
-      opts.timeout = options_.watch_timeout;
+    const bool listing = need_list;
+    absl::Status status = need_list ? Relist() : absl::OkStatus();
+    if (status.ok()) {
+      need_list = false;
       bool expired = false;
-      std::optional<ApiError> failure;
-      bool changes = false;
       const auto started = std::chrono::steady_clock::now();
-      client_.Watch(resource_, ns_, opts, [&](const WatchEvent& e) {
-        if (stopping_) return false;
-        if (e.type == "ERROR") {
-          const int code = e.object.value("code", 0);
-          if (code == 410) {
-            expired = true;
-          } else {
-            failure.emplace(code, e.object.value("reason", "Unknown"),
-                            "watch " + resource_.plural + ": " + e.object.value("message", ""));
-          }
-          return false;
+      bool changes = false;
+      status = WatchOnce(expired, changes);
+      if (status.ok()) {
+        if (expired) {
+          need_list = true;
+          continue;
         }
-        const std::string version = VersionOf(e.object);
-        if (e.type == "BOOKMARK") {
-          std::lock_guard lock(mu_);
-          if (!version.empty()) resource_version_ = version;
-          return !stopping_;
+        backoff = options_.min_backoff;
+        if (!changes && std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+          Pause(options_.rewatch_pause);
         }
-        const ObjectKey key = Key(e.object);
-        if (e.type == "ADDED" || e.type == "MODIFIED") {
-          {
-            std::lock_guard lock(mu_);
-            cache_[key] = e.object;
-            if (!version.empty()) resource_version_ = version;
-          }
-          changes = true;
-          if (handlers_.on_upsert) handlers_.on_upsert(e.object);
-        } else if (e.type == "DELETED") {
-          {
-            std::lock_guard lock(mu_);
-            cache_.erase(key);
-            if (!version.empty()) resource_version_ = version;
-          }
-          changes = true;
-          if (handlers_.on_delete) handlers_.on_delete(e.object);
-        }
-        return !stopping_;
-      });
-      if (expired) {
+        continue;
+      }
+      if (kube::IsGone(status)) {
         need_list = true;
         continue;
       }
-      if (failure) throw *failure;
-      backoff = options_.min_backoff;
-      if (!changes && std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
-        Pause(options_.rewatch_pause);
-      }
-    } catch (const ApiError& e) {
-      if (IsGone(e) && !listing) {
-        need_list = true;
-        continue;
-      }
-      spdlog::warn("informer {}: {} (code {}); retrying in {}ms", resource_.plural, e.what(),
-                   e.code(), backoff.count());
-      Pause(backoff);
-      backoff = std::min(backoff * 2, options_.max_backoff);
-    } catch (const std::exception& e) {
-      spdlog::warn("informer {}: {}; retrying in {}ms", resource_.plural, e.what(),
-                   backoff.count());
-      Pause(backoff);
-      backoff = std::min(backoff * 2, options_.max_backoff);
+    } else if (kube::IsGone(status) && !listing) {
+      need_list = true;
+      continue;
     }
+    if (const std::optional<ApiError> e = ApiErrorOf(status)) {
+      spdlog::warn("informer {}: {} (code {}); retrying in {}ms", resource_.plural, e->what(),
+                   e->code(), backoff.count());
+    } else {
+      spdlog::warn("informer {}: {}; retrying in {}ms", resource_.plural,
+                   std::string(status.message()), backoff.count());
+    }
+    Pause(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
+}
+
+absl::Status Informer::WatchOnce(bool& expired, bool& changes) {
+  WatchOptions opts;
+  opts.label_selector = label_selector_;
+  opts.resource_version = ResourceVersion();
+  opts.allow_bookmarks = true;
+  opts.timeout = options_.watch_timeout;
+  std::optional<ApiError> failure;
+  RETURN_IF_ERROR(client_.Watch(resource_, ns_, opts, [&](const WatchEvent& e) {
+    if (stopping_) return false;
+    if (e.type == "ERROR") {
+      const int code = e.object.value("code", 0);
+      if (code == 410) {
+        expired = true;
+      } else {
+        failure.emplace(code, e.object.value("reason", "Unknown"),
+                        "watch " + resource_.plural + ": " + e.object.value("message", ""));
+      }
+      return false;
+    }
+    const std::string version = VersionOf(e.object);
+    if (e.type == "BOOKMARK") {
+      std::lock_guard lock(mu_);
+      if (!version.empty()) resource_version_ = version;
+      return !stopping_;
+    }
+    const ObjectKey key = Key(e.object);
+    if (e.type == "ADDED" || e.type == "MODIFIED") {
+      {
+        std::lock_guard lock(mu_);
+        cache_[key] = e.object;
+        if (!version.empty()) resource_version_ = version;
+      }
+      changes = true;
+      if (handlers_.on_upsert) handlers_.on_upsert(e.object);
+    } else if (e.type == "DELETED") {
+      {
+        std::lock_guard lock(mu_);
+        cache_.erase(key);
+        if (!version.empty()) resource_version_ = version;
+      }
+      changes = true;
+      if (handlers_.on_delete) handlers_.on_delete(e.object);
+    }
+    return !stopping_;
+  }));
+  return failure ? failure->ToStatus() : absl::OkStatus();
 }
 
 }  // namespace kube

@@ -36,7 +36,7 @@ class Informer {
  public:
   // Called on the informer's thread, without the cache's lock held (they may
   // call Get and List). on_upsert for added or changed objects, on_delete
-  // with the last known state of a removed one.
+  // with the last known state of a removed one. They must not throw.
   struct Handlers {
     std::function<void(const Json&)> on_upsert;
     std::function<void(const Json&)> on_delete;
@@ -67,7 +67,12 @@ class Informer {
 
  private:
   void Run();
-  void Relist();
+  // Lists every object into the cache, then runs the handlers.
+  absl::Status Relist();
+  // One watch from the cached resource version; `expired` when the server
+  // said the version is too old (list again), `changes` when an object
+  // changed.
+  absl::Status WatchOnce(bool& expired, bool& changes);
   // Waits up to `d`; false when stopping.
   bool Pause(std::chrono::milliseconds d);
   ObjectKey Key(const Json& object) const;

@@ -81,16 +81,16 @@ TEST(Informer, ListsThenFollowsWatch) {
   EXPECT_FALSE(informer.Get({"other", "b"}).has_value());
   EXPECT_TRUE(seen.Upserted("ns/a"));
 
-  fake.Create(kConfigMaps, ConfigMap("ns", "c"));
+  ASSERT_TRUE(fake.Create(kConfigMaps, ConfigMap("ns", "c")).ok());
   Json a = fake.Peek(kConfigMaps, {"ns", "a"});
   a["data"]["v"] = "2";
-  fake.Update(kConfigMaps, a);
+  ASSERT_TRUE(fake.Update(kConfigMaps, a).ok());
   EXPECT_TRUE(Eventually([&] { return informer.Get({"ns", "c"}).has_value(); }));
   EXPECT_TRUE(Eventually([&] {
     auto got = informer.Get({"ns", "a"});
     return got && (*got)["data"]["v"] == "2";
   }));
-  fake.Delete(kConfigMaps, {"ns", "c"}, std::nullopt);
+  ASSERT_TRUE(fake.Delete(kConfigMaps, {"ns", "c"}, std::nullopt).ok());
   EXPECT_TRUE(Eventually([&] { return !informer.Get({"ns", "c"}).has_value(); }));
   EXPECT_TRUE(seen.Deleted("ns/c"));
   informer.Stop();
@@ -107,15 +107,17 @@ TEST(Informer, RelistsAfterCompactionAndReportsVanished) {
   std::atomic<int> lists{0};
   fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
     if (verb == "list") ++lists;
-    if (verb == "watch" && block_watch) throw ApiError(0, "Transport", "connection refused");
+    if (verb == "watch" && block_watch)
+      return ApiError(0, "Transport", "connection refused").ToStatus();
+    return absl::OkStatus();
   };
   Seen seen;
   Informer informer(fake, kConfigMaps, "ns", "", seen.Handlers(), Fast());
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(2s));
   EXPECT_EQ(lists, 1);
-  fake.Delete(kConfigMaps, {"ns", "gone"}, std::nullopt);
-  fake.Create(kConfigMaps, ConfigMap("ns", "new"));
+  ASSERT_TRUE(fake.Delete(kConfigMaps, {"ns", "gone"}, std::nullopt).ok());
+  ASSERT_TRUE(fake.Create(kConfigMaps, ConfigMap("ns", "new")).ok());
   fake.Compact();
   block_watch = false;
   EXPECT_TRUE(Eventually([&] { return seen.Deleted("ns/gone"); }));
@@ -135,7 +137,9 @@ TEST(Informer, LabelSelectorPagingAndBackoff) {
   fake.Seed(kConfigMaps, unlabelled);
   int lists = 0;
   fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
-    if (verb == "list" && ++lists == 1) throw ApiError(503, "ServiceUnavailable", "try later");
+    if (verb == "list" && ++lists == 1)
+      return ApiError(503, "ServiceUnavailable", "try later").ToStatus();
+    return absl::OkStatus();
   };
   Seen seen;
   InformerOptions o = Fast();

@@ -50,95 +50,89 @@ bool Eventually(F f, std::chrono::milliseconds timeout = 10s) {
 class KubeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    client_ = std::make_unique<RestClient>(LoadKubeconfig(KubeconfigPath()));
+    client_ = std::make_unique<HttpClient>(ReadKubeconfig(KubeconfigPath()).value());
     ns_ = "kube-test-" + RandomSuffix();
-    client_->Create(kNamespaces, {{"metadata", {{"name", ns_}}}});
+    EXPECT_TRUE(client_->Create(kNamespaces, {{"metadata", {{"name", ns_}}}}).ok());
   }
-  void TearDown() override {
-    try {
-      client_->Delete(kNamespaces, {"", ns_});
-    } catch (const ApiError&) {
-    }
-  }
+  void TearDown() override { (void)client_->Delete(kNamespaces, {"", ns_}); }
 
   static Json Object(const std::string& ns, const std::string& name, Json labels = Json::object()) {
     return {{"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}}};
   }
 
-  std::unique_ptr<RestClient> client_;
+  std::unique_ptr<HttpClient> client_;
   std::string ns_;
 };
 
-int CodeOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ApiError& e) {
-    return e.code();
-  }
-  return 200;
+// The HTTP code of a call's failure; 200 when it succeeded.
+int CodeOf(const absl::Status& s) {
+  if (s.ok()) return 200;
+  const std::optional<ApiError> e = ApiErrorOf(s);
+  return e ? e->code() : -1;
 }
 
 TEST_F(KubeTest, SecretCreateGetUpdateConflictDelete) {
   Json secret = Object(ns_, "s1");
   secret["type"] = "Opaque";
   secret["stringData"] = {{"password", "hunter2"}};
-  const Json created = client_->Create(kSecrets, secret);
+  const Json created = client_->Create(kSecrets, secret).value();
   EXPECT_EQ(created["metadata"]["namespace"], ns_);
   EXPECT_EQ(created["data"]["password"], "aHVudGVyMg==");
 
-  try {
-    client_->Create(kSecrets, secret);
-    FAIL() << "created twice";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsAlreadyExists(e)) << e.code() << " " << e.reason();
+  {
+    const auto e = ApiErrorOf(client_->Create(kSecrets, secret).status());
+    ASSERT_TRUE(e.has_value()) << "created twice";
+    EXPECT_TRUE(IsAlreadyExists(*e)) << e->code() << " " << e->reason();
   }
 
-  Json got = client_->Get(kSecrets, {ns_, "s1"});
+  Json got = client_->Get(kSecrets, {ns_, "s1"}).value();
   EXPECT_EQ(got["metadata"]["uid"], created["metadata"]["uid"]);
   got["data"]["user"] = "YWRtaW4=";
-  const Json updated = client_->Update(kSecrets, got);
+  const Json updated = client_->Update(kSecrets, got).value();
   EXPECT_NE(updated["metadata"]["resourceVersion"], got["metadata"]["resourceVersion"]);
 
   // The stale copy loses.
   got["data"]["user"] = "cm9vdA==";
-  try {
-    client_->Update(kSecrets, got);
-    FAIL() << "stale update accepted";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsConflict(e)) << e.code() << " " << e.reason() << " " << e.what();
-    EXPECT_EQ(e.reason(), "Conflict");
+  {
+    const auto e = ApiErrorOf(client_->Update(kSecrets, got).status());
+    ASSERT_TRUE(e.has_value()) << "stale update accepted";
+    EXPECT_TRUE(IsConflict(*e)) << e->code() << " " << e->reason() << " " << e->what();
+    EXPECT_EQ(e->reason(), "Conflict");
   }
 
   // Delete guarded by uid: a wrong uid is refused, the right one deletes.
-  try {
-    client_->Delete(kSecrets, {ns_, "s1"}, std::string("not-the-uid"));
-    FAIL() << "deleted with a wrong uid";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), 409);
+  {
+    const auto e = ApiErrorOf(client_->Delete(kSecrets, {ns_, "s1"}, std::string("not-the-uid")));
+    ASSERT_TRUE(e.has_value()) << "deleted with a wrong uid";
+    EXPECT_EQ(e->code(), 409);
   }
-  client_->Delete(kSecrets, {ns_, "s1"}, created["metadata"]["uid"].get<std::string>());
-  try {
-    client_->Get(kSecrets, {ns_, "s1"});
-    FAIL() << "still there";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsNotFound(e));
-    EXPECT_EQ(e.reason(), "NotFound");
+  EXPECT_TRUE(
+      client_->Delete(kSecrets, {ns_, "s1"}, created["metadata"]["uid"].get<std::string>()).ok());
+  {
+    const auto e = ApiErrorOf(client_->Get(kSecrets, {ns_, "s1"}).status());
+    ASSERT_TRUE(e.has_value()) << "still there";
+    EXPECT_TRUE(IsNotFound(*e));
+    EXPECT_EQ(e->reason(), "NotFound");
   }
-  EXPECT_EQ(CodeOf([&] { client_->Delete(kSecrets, {ns_, "s1"}); }), 404);
+  EXPECT_EQ(CodeOf(client_->Delete(kSecrets, {ns_, "s1"})), 404);
 }
 
 TEST_F(KubeTest, ConfigMapPatches) {
   Json cm = Object(ns_, "cm");
   cm["data"] = {{"a", "1"}, {"b", "2"}};
-  client_->Create(kConfigMaps, cm);
+  EXPECT_TRUE(client_->Create(kConfigMaps, cm).ok());
 
-  Json merged = client_->Patch(kConfigMaps, {ns_, "cm"}, PatchType::kMerge,
-                               {{"data", {{"a", "10"}, {"b", nullptr}}}}, {});
+  Json merged = client_
+                    ->Patch(kConfigMaps, {ns_, "cm"}, PatchType::kMerge,
+                            {{"data", {{"a", "10"}, {"b", nullptr}}}}, {})
+                    .value();
   EXPECT_EQ(merged["data"], (Json{{"a", "10"}}));
 
   Json jsonpatch =
-      client_->Patch(kConfigMaps, {ns_, "cm"}, PatchType::kJson,
-                     Json::array({{{"op", "add"}, {"path", "/data/c"}, {"value", "3"}}}), {});
+      client_
+          ->Patch(kConfigMaps, {ns_, "cm"}, PatchType::kJson,
+                  Json::array({{{"op", "add"}, {"path", "/data/c"}, {"value", "3"}}}), {})
+          .value();
   EXPECT_EQ(jsonpatch["data"]["c"], "3");
 
   // Server-side apply: creates, records the manager, and conflicts with
@@ -150,7 +144,7 @@ TEST_F(KubeTest, ConfigMapPatches) {
   PatchOptions mine;
   mine.field_manager = "kube-test";
   const Json applied =
-      client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, applied_cm, mine);
+      client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, applied_cm, mine).value();
   EXPECT_EQ(applied["data"]["k"], "v");
   bool managed = false;
   for (const auto& f : applied["metadata"]["managedFields"]) {
@@ -162,19 +156,19 @@ TEST_F(KubeTest, ConfigMapPatches) {
   theirs_cm["data"]["k"] = "w";
   PatchOptions theirs;
   theirs.field_manager = "someone-else";
-  EXPECT_EQ(CodeOf([&] {
-              client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, theirs_cm, theirs);
-            }),
-            409);
+  EXPECT_EQ(
+      CodeOf(client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, theirs_cm, theirs)
+                 .status()),
+      409);
   theirs.force = true;
-  EXPECT_EQ(client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, theirs_cm,
-                           theirs)["data"]["k"],
+  EXPECT_EQ(client_->Patch(kConfigMaps, {ns_, "applied"}, PatchType::kApply, theirs_cm, theirs)
+                .value()["data"]["k"],
             "w");
 
-  EXPECT_EQ(CodeOf([&] {
-              client_->Patch(kConfigMaps, {ns_, "missing"}, PatchType::kMerge,
-                             {{"data", {{"a", "1"}}}}, {});
-            }),
+  EXPECT_EQ(CodeOf(client_
+                       ->Patch(kConfigMaps, {ns_, "missing"}, PatchType::kMerge,
+                               {{"data", {{"a", "1"}}}}, {})
+                       .status()),
             404);
 }
 
@@ -194,13 +188,12 @@ TEST_F(KubeTest, StatusSubresource) {
         "schema": {"openAPIV3Schema": {"type": "object", "properties": {
           "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
           "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})");
-  try {
-    client_->Create(crds, crd);
-  } catch (const ApiError& e) {
-    if (!IsAlreadyExists(e)) throw;
+  {
+    const absl::Status created = client_->Create(crds, crd).status();
+    ASSERT_TRUE(created.ok() || kube::IsAlreadyExists(created)) << created;
   }
   ASSERT_TRUE(Eventually([&] {
-    const Json got = client_->Get(crds, {"", "widgets.kubetest.example.org"});
+    const Json got = client_->Get(crds, {"", "widgets.kubetest.example.org"}).value();
     for (const auto& c : got.value("status", Json::object()).value("conditions", Json::array())) {
       if (c.value("type", "") == "Established" && c.value("status", "") == "True") return true;
     }
@@ -214,17 +207,17 @@ TEST_F(KubeTest, StatusSubresource) {
   // The new type can take a moment to be served.
   Json created;
   ASSERT_TRUE(Eventually([&] {
-    try {
-      created = client_->Create(widgets, widget);
-      return true;
-    } catch (const ApiError& e) {
-      if (e.code() != 404) throw;
+    absl::StatusOr<Json> made = client_->Create(widgets, widget);
+    if (!made.ok()) {
+      EXPECT_TRUE(kube::IsNotFound(made.status())) << made.status();
       return false;
     }
+    created = *std::move(made);
+    return true;
   }));
   created["status"] = {{"phase", "Ready"}};
   created["spec"]["size"] = 99;  // ignored by a status update
-  const Json with_status = client_->UpdateStatus(widgets, created);
+  const Json with_status = client_->UpdateStatus(widgets, created).value();
   EXPECT_EQ(with_status["status"]["phase"], "Ready");
   EXPECT_EQ(with_status["spec"]["size"], 1);
 
@@ -232,29 +225,33 @@ TEST_F(KubeTest, StatusSubresource) {
   Json again = with_status;
   again["status"] = {{"phase", "Changed"}};
   again["spec"]["size"] = 2;
-  const Json updated = client_->Update(widgets, again);
+  const Json updated = client_->Update(widgets, again).value();
   EXPECT_EQ(updated["spec"]["size"], 2);
   EXPECT_EQ(updated["status"]["phase"], "Ready");
 
   PatchOptions status;
   status.subresource = "status";
-  const Json patched = client_->Patch(widgets, {ns_, "w"}, PatchType::kMerge,
-                                      {{"status", {{"phase", "Patched"}}}}, status);
+  const Json patched = client_
+                           ->Patch(widgets, {ns_, "w"}, PatchType::kMerge,
+                                   {{"status", {{"phase", "Patched"}}}}, status)
+                           .value();
   EXPECT_EQ(patched["status"]["phase"], "Patched");
 }
 
 TEST_F(KubeTest, ListWithLabelSelectorAndPaging) {
   for (int i = 0; i < 5; ++i) {
-    client_->Create(kConfigMaps, Object(ns_, "l" + std::to_string(i), {{"app", "paged"}}));
+    EXPECT_TRUE(
+        client_->Create(kConfigMaps, Object(ns_, "l" + std::to_string(i), {{"app", "paged"}}))
+            .ok());
   }
-  client_->Create(kConfigMaps, Object(ns_, "other", {{"app", "else"}}));
+  EXPECT_TRUE(client_->Create(kConfigMaps, Object(ns_, "other", {{"app", "else"}})).ok());
   ListOptions opts;
   opts.label_selector = "app=paged";
   opts.limit = 2;
   std::set<std::string> names;
   int pages = 0;
   do {
-    const Json page = client_->List(kConfigMaps, ns_, opts);
+    const Json page = client_->List(kConfigMaps, ns_, opts).value();
     ++pages;
     EXPECT_LE(page["items"].size(), 2u);
     for (const auto& item : page["items"]) names.insert(item["metadata"]["name"]);
@@ -265,11 +262,12 @@ TEST_F(KubeTest, ListWithLabelSelectorAndPaging) {
 
   ListOptions by_field;
   by_field.field_selector = "metadata.name=other";
-  EXPECT_EQ(client_->List(kConfigMaps, ns_, by_field)["items"].size(), 1u);
+  EXPECT_EQ(client_->List(kConfigMaps, ns_, by_field).value()["items"].size(), 1u);
 }
 
 TEST_F(KubeTest, WatchSeesChangesAndBookmarks) {
-  const std::string version = client_->List(kConfigMaps, ns_, {})["metadata"]["resourceVersion"];
+  const std::string version =
+      client_->List(kConfigMaps, ns_, {}).value()["metadata"]["resourceVersion"];
   std::mutex mu;
   std::vector<std::string> types;
   std::atomic<bool> done{false};
@@ -279,36 +277,42 @@ TEST_F(KubeTest, WatchSeesChangesAndBookmarks) {
     opts.timeout = 5s;  // the server sends a bookmark 2s before ending the watch
     const auto started = std::chrono::steady_clock::now();
     while (!done && std::chrono::steady_clock::now() - started < 20s) {
-      client_->Watch(kConfigMaps, ns_, opts, [&](const WatchEvent& e) {
-        std::lock_guard lock(mu);
-        types.push_back(e.type);
-        const std::string rv = e.object["metadata"].value("resourceVersion", "");
-        if (!rv.empty()) opts.resource_version = rv;
-        bool deleted = false;
-        bool bookmark = false;
-        for (const auto& t : types) {
-          deleted |= t == "DELETED";
-          bookmark |= t == "BOOKMARK";
-        }
-        done = deleted && bookmark;
-        return !done;
-      });
+      EXPECT_TRUE(client_
+                      ->Watch(kConfigMaps, ns_, opts,
+                              [&](const WatchEvent& e) {
+                                std::lock_guard lock(mu);
+                                types.push_back(e.type);
+                                const std::string rv =
+                                    e.object["metadata"].value("resourceVersion", "");
+                                if (!rv.empty()) opts.resource_version = rv;
+                                bool deleted = false;
+                                bool bookmark = false;
+                                for (const auto& t : types) {
+                                  deleted |= t == "DELETED";
+                                  bookmark |= t == "BOOKMARK";
+                                }
+                                done = deleted && bookmark;
+                                return !done;
+                              })
+                      .ok());
     }
   });
-  Json cm = client_->Create(kConfigMaps, Object(ns_, "watched"));
+  Json cm = client_->Create(kConfigMaps, Object(ns_, "watched")).value();
   cm["data"] = {{"x", "1"}};
-  client_->Update(kConfigMaps, cm);
-  client_->Delete(kConfigMaps, {ns_, "watched"});
+  EXPECT_TRUE(client_->Update(kConfigMaps, cm).ok());
+  EXPECT_TRUE(client_->Delete(kConfigMaps, {ns_, "watched"}).ok());
   // The server sends a bookmark (2s before a watch's timeout) only with a
   // resource version newer than the watch's: writes elsewhere provide one.
   const std::string elsewhere = "bookmark-" + ns_;
-  client_->Create(kConfigMaps, Object("default", elsewhere));
+  EXPECT_TRUE(client_->Create(kConfigMaps, Object("default", elsewhere)).ok());
   for (int i = 0; i < 40 && !done; ++i) {
-    client_->Patch(kConfigMaps, {"default", elsewhere}, PatchType::kMerge,
-                   {{"data", {{"i", std::to_string(i)}}}}, {});
+    EXPECT_TRUE(client_
+                    ->Patch(kConfigMaps, {"default", elsewhere}, PatchType::kMerge,
+                            {{"data", {{"i", std::to_string(i)}}}}, {})
+                    .ok());
     std::this_thread::sleep_for(250ms);
   }
-  client_->Delete(kConfigMaps, {"default", elsewhere});
+  EXPECT_TRUE(client_->Delete(kConfigMaps, {"default", elsewhere}).ok());
   watcher.join();
   std::lock_guard lock(mu);
   std::vector<std::string> changes;
@@ -325,11 +329,11 @@ TEST_F(KubeTest, WatchThatCannotStartThrows) {
   const Resource unknown{"kubetest.example.org", "v1", "nonexistents", "Nonexistent", true};
   WatchOptions opts;
   opts.timeout = 2s;
-  try {
-    client_->Watch(unknown, ns_, opts, [](const WatchEvent&) { return true; });
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), 404);
+  {
+    const auto e =
+        ApiErrorOf(client_->Watch(unknown, ns_, opts, [](const WatchEvent&) { return true; }));
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_EQ(e->code(), 404);
   }
 }
 
@@ -341,14 +345,14 @@ TEST_F(KubeTest, InformerFollowsChanges) {
                        std::lock_guard lock(mu);
                        deleted.insert(o["metadata"]["name"]);
                      }});
-  client_->Create(kConfigMaps, Object(ns_, "before", {{"app", "informed"}}));
+  EXPECT_TRUE(client_->Create(kConfigMaps, Object(ns_, "before", {{"app", "informed"}})).ok());
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(10s));
   EXPECT_TRUE(informer.Get({ns_, "before"}).has_value());
-  client_->Create(kConfigMaps, Object(ns_, "after", {{"app", "informed"}}));
-  client_->Create(kConfigMaps, Object(ns_, "unrelated", {{"app", "no"}}));
+  EXPECT_TRUE(client_->Create(kConfigMaps, Object(ns_, "after", {{"app", "informed"}})).ok());
+  EXPECT_TRUE(client_->Create(kConfigMaps, Object(ns_, "unrelated", {{"app", "no"}})).ok());
   EXPECT_TRUE(Eventually([&] { return informer.Get({ns_, "after"}).has_value(); }));
-  client_->Delete(kConfigMaps, {ns_, "before"});
+  EXPECT_TRUE(client_->Delete(kConfigMaps, {ns_, "before"}).ok());
   EXPECT_TRUE(Eventually([&] { return !informer.Get({ns_, "before"}).has_value(); }));
   {
     std::lock_guard lock(mu);
@@ -361,10 +365,10 @@ TEST_F(KubeTest, InformerFollowsChanges) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
-class FakeClock : public runtime::Clock {
+class FakeClock : public kube::Clock {
  public:
-  runtime::Time Now() const override { return now; }
-  runtime::Time now = std::chrono::system_clock::now();
+  kube::Time Now() const override { return now; }
+  kube::Time now = std::chrono::system_clock::now();
 };
 
 TEST_F(KubeTest, LeaseRefusedWhileHeldTakenOverAfterExpiry) {
@@ -372,35 +376,35 @@ TEST_F(KubeTest, LeaseRefusedWhileHeldTakenOverAfterExpiry) {
   const ObjectKey key{ns_, "lock"};
   LeaseLock a(*client_, clock, key, "a", 10s, {{"purpose", "test"}});
   LeaseLock b(*client_, clock, key, "b", 10s);
-  ASSERT_TRUE(a.TryAcquire());
-  EXPECT_FALSE(b.TryAcquire());
+  ASSERT_TRUE(a.TryAcquire().value());
+  EXPECT_FALSE(b.TryAcquire().value());
   EXPECT_EQ(b.Holder(), "a");
   clock.now += 5s;
-  EXPECT_TRUE(a.Renew());
+  EXPECT_TRUE(a.Renew().value());
   clock.now += 9s;
-  EXPECT_FALSE(b.TryAcquire());
+  EXPECT_FALSE(b.TryAcquire().value());
   clock.now += 2s;
-  ASSERT_TRUE(b.TryAcquire());
-  const Json lease = client_->Get(kLeases, key);
+  ASSERT_TRUE(b.TryAcquire().value());
+  const Json lease = client_->Get(kLeases, key).value();
   EXPECT_EQ(lease["spec"]["holderIdentity"], "b");
   EXPECT_EQ(lease["spec"]["leaseTransitions"], 1);
   EXPECT_EQ(lease["metadata"]["labels"]["purpose"], "test");
-  EXPECT_FALSE(a.Renew());
+  EXPECT_FALSE(a.Renew().value());
   b.Release();
-  EXPECT_FALSE(client_->Get(kLeases, key)["spec"].contains("holderIdentity"));
-  ASSERT_TRUE(a.TryAcquire());
+  EXPECT_FALSE(client_->Get(kLeases, key).value()["spec"].contains("holderIdentity"));
+  ASSERT_TRUE(a.TryAcquire().value());
 }
 
 TEST_F(KubeTest, EventsAreWrittenAndAggregated) {
-  const Json cm = client_->Create(kConfigMaps, Object(ns_, "subject"));
-  runtime::SystemClock clock;
+  const Json cm = client_->Create(kConfigMaps, Object(ns_, "subject")).value();
+  kube::SystemClock clock;
   EventRecorder recorder(*client_, clock, "kube-test", "host-1");
   recorder.Warning(cm, "Failed", "it broke");
   recorder.Warning(cm, "Failed", "it broke");
   recorder.Normal(cm, "Fixed", "all good");
   ListOptions opts;
   opts.field_selector = "involvedObject.name=subject";
-  const Json events = client_->List(kEvents, ns_, opts);
+  const Json events = client_->List(kEvents, ns_, opts).value();
   ASSERT_EQ(events["items"].size(), 2u);
   for (const auto& e : events["items"]) {
     EXPECT_EQ(e["involvedObject"]["uid"], cm["metadata"]["uid"]);
@@ -415,14 +419,16 @@ TEST(RestClientTransport, UnreachableServerIsATransportError) {
   RestOptions options;
   options.max_retries = 1;
   options.initial_backoff = 1ms;
-  RestClient client(config, options);
-  try {
-    client.Get(kSecrets, {"ns", "s"});
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), 0);
-    EXPECT_EQ(e.reason(), "Transport");
+  HttpClient client(config, options);
+  {
+    const auto e = ApiErrorOf(client.Get(kSecrets, {"ns", "s"}).status());
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_EQ(e->code(), 0);
+    EXPECT_EQ(e->reason(), "Transport");
   }
+  // The throwing form the test doubles under tests/crossplane use.
+  RestClient throwing(config, options);
+  EXPECT_THROW(throwing.Get(kSecrets, {"ns", "s"}), ApiError);
 }
 
 }  // namespace

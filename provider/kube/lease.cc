@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "provider/kube/resources.h"
 
 namespace kube {
@@ -22,19 +23,20 @@ std::string HolderOf(const Json& lease) {
 // renewal failed (an API error) less than a lease duration after the last
 // success. `what` names the lock's use in the log.
 bool RenewOnce(LeaseLock& lock, SteadyClock::time_point& last_renewal, const char* what) {
-  try {
-    if (!lock.Renew()) return false;
+  const absl::StatusOr<bool> renewed = lock.Renew();
+  if (renewed.ok()) {
+    if (!*renewed) return false;
     last_renewal = SteadyClock::now();
     return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("{} {}: renewal failed: {}", what, lock.key().String(), e.what());
   }
+  spdlog::warn("{} {}: renewal failed: {}", what, lock.key().String(),
+               std::string(renewed.status().message()));
   return SteadyClock::now() - last_renewal <= lock.duration();
 }
 
 }  // namespace
 
-LeaseLock::LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaseLock::LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease,
                      std::string identity, std::chrono::seconds duration,
                      std::map<std::string, std::string> labels)
     : client_(client),
@@ -54,28 +56,26 @@ bool LeaseLock::Expired(const Json& spec) const {
   const Json acquire = spec.value("acquireTime", Json());
   const Json& stamp = renew.is_string() ? renew : acquire;
   if (!stamp.is_string()) return true;
-  runtime::Time at;
-  if (!runtime::ParseRfc3339(stamp.get<std::string>(), &at)) return true;
+  const absl::StatusOr<kube::Time> at = kube::ParseRfc3339(stamp.get<std::string>());
+  if (!at.ok()) return true;
   const Json secs = spec.value("leaseDurationSeconds", Json());
   const auto duration =
       secs.is_number_integer() ? std::chrono::seconds(secs.get<int64_t>()) : duration_;
-  return at + duration < clock_.Now();
+  return *at + duration < clock_.Now();
 }
 
-Json LeaseLock::Write(Json lease) {
-  Json out = client_.Update(kLeases, lease);
+absl::Status LeaseLock::Write(Json lease) {
+  ASSIGN_OR_RETURN(Json out, client_.Update(kLeases, lease));
   std::lock_guard lock(mu_);
-  last_ = out;
-  return out;
+  last_ = std::move(out);
+  return absl::OkStatus();
 }
 
-bool LeaseLock::TryAcquire() {
-  const std::string now = runtime::Rfc3339Micro(clock_.Now());
-  Json lease;
-  try {
-    lease = client_.Get(kLeases, key_);
-  } catch (const ApiError& e) {
-    if (!IsNotFound(e)) throw;
+absl::StatusOr<bool> LeaseLock::TryAcquire() {
+  const std::string now = kube::Rfc3339Micro(clock_.Now());
+  absl::StatusOr<Json> got = client_.Get(kLeases, key_);
+  if (!got.ok()) {
+    if (!kube::IsNotFound(got.status())) return got.status();
     Json fresh = {{"apiVersion", kLeases.ApiVersion()},
                   {"kind", kLeases.kind},
                   {"metadata", {{"name", key_.name}, {"namespace", key_.ns}}},
@@ -86,19 +86,18 @@ bool LeaseLock::TryAcquire() {
                     {"renewTime", now},
                     {"leaseTransitions", 0}}}};
     if (!labels_.empty()) fresh["metadata"]["labels"] = labels_;
-    try {
-      Json created = client_.Create(kLeases, fresh);
-      std::lock_guard lock(mu_);
-      last_ = std::move(created);
-      return true;
-    } catch (const ApiError& create_error) {
-      if (IsAlreadyExists(create_error) || IsConflict(create_error)) {
-        // A contender created it first; whose it is shows on the next try.
+    absl::StatusOr<Json> created = client_.Create(kLeases, fresh);
+    if (!created.ok()) {
+      // A contender created it first; whose it is shows on the next try.
+      if (kube::IsAlreadyExists(created.status()) || kube::IsConflict(created.status()))
         return false;
-      }
-      throw;
+      return created.status();
     }
+    std::lock_guard lock(mu_);
+    last_ = *std::move(created);
+    return true;
   }
+  Json lease = *std::move(got);
   {
     std::lock_guard lock(mu_);
     last_ = lease;
@@ -117,80 +116,77 @@ bool LeaseLock::TryAcquire() {
   }
   spec["renewTime"] = now;
   spec["leaseDurationSeconds"] = duration_.count();
-  try {
-    Write(std::move(lease));
-    return true;
-  } catch (const ApiError& e) {
-    if (IsConflict(e)) return false;
-    throw;
-  }
+  const absl::Status written = Write(std::move(lease));
+  if (kube::IsConflict(written)) return false;
+  RETURN_IF_ERROR(written);
+  return true;
 }
 
-bool LeaseLock::Renew() {
+absl::StatusOr<bool> LeaseLock::Renew() {
+  const absl::Status renewed = RenewOrStatus();
+  if (renewed.ok()) return true;
+  if (absl::IsCancelled(renewed) || kube::IsNotFound(renewed) || kube::IsConflict(renewed))
+    return false;
+  return renewed;
+}
+
+absl::Status LeaseLock::RenewOrStatus() {
   Json lease;
   {
     std::lock_guard lock(mu_);
     lease = last_;
   }
-  auto reread = [&] {
-    lease = client_.Get(kLeases, key_);
+  auto reread = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(lease, client_.Get(kLeases, key_));
     std::lock_guard lock(mu_);
     last_ = lease;
+    return absl::OkStatus();
   };
-  try {
-    // Not known to be ours: someone may have released or taken it.
-    if (lease.is_null() || HolderOf(lease) != identity_) reread();
-    for (int attempt = 0; HolderOf(lease) == identity_; ++attempt) {
-      lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
-      lease["spec"]["leaseDurationSeconds"] = duration_.count();
-      try {
-        Write(lease);
-        return true;
-      } catch (const ApiError& e) {
-        if (!IsConflict(e) || attempt > 0) throw;
-        reread();  // our copy was stale: once more if it is still ours
-      }
-    }
-    return false;
-  } catch (const ApiError& e) {
-    if (IsNotFound(e) || IsConflict(e)) return false;
-    throw;
+  // Not known to be ours: someone may have released or taken it.
+  if (lease.is_null() || HolderOf(lease) != identity_) RETURN_IF_ERROR(reread());
+  for (int attempt = 0; HolderOf(lease) == identity_; ++attempt) {
+    lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
+    lease["spec"]["leaseDurationSeconds"] = duration_.count();
+    const absl::Status written = Write(lease);
+    if (written.ok()) return absl::OkStatus();
+    if (!kube::IsConflict(written) || attempt > 0) return written;
+    RETURN_IF_ERROR(reread());  // our copy was stale: once more if it is still ours
   }
+  return absl::CancelledError("the lease is held by another identity");
 }
 
 void LeaseLock::Release() {
-  try {
-    Json lease = client_.Get(kLeases, key_);
+  const absl::Status released = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Json lease, client_.Get(kLeases, key_));
     {
       std::lock_guard lock(mu_);
       last_ = lease;
     }
-    if (HolderOf(lease) != identity_) return;
+    if (HolderOf(lease) != identity_) return absl::OkStatus();
     lease["spec"]["holderIdentity"] = nullptr;
     lease["spec"].erase("acquireTime");
-    lease["spec"]["renewTime"] = runtime::Rfc3339Micro(clock_.Now());
+    lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
     lease["spec"]["leaseDurationSeconds"] = 1;
-    Write(std::move(lease));
-  } catch (const std::exception& e) {
-    if (const auto* api = dynamic_cast<const ApiError*>(&e); api != nullptr && IsNotFound(*api)) {
-      return;
-    }
-    spdlog::warn("lease {}: release by {} failed: {}", key_.String(), identity_, e.what());
-  }
+    return Write(std::move(lease));
+  }();
+  if (released.ok() || kube::IsNotFound(released)) return;
+  spdlog::warn("lease {}: release by {} failed: {}", key_.String(), identity_,
+               std::string(released.message()));
 }
 
-LeaseHolder::LeaseHolder(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaseHolder::LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lease,
                          std::string identity, std::chrono::seconds duration,
                          std::chrono::milliseconds wait, std::map<std::string, std::string> labels,
                          std::chrono::milliseconds poll)
     : lock_(client, clock, std::move(lease), std::move(identity), duration, std::move(labels)) {
   const auto deadline = SteadyClock::now() + wait;
   while (true) {
-    try {
-      acquired_ = lock_.TryAcquire();
+    const absl::StatusOr<bool> acquired = lock_.TryAcquire();
+    if (acquired.ok()) {
+      acquired_ = *acquired;
       error_.clear();
-    } catch (const std::exception& e) {
-      error_ = e.what();
+    } else {
+      error_ = std::string(acquired.status().message());
     }
     if (acquired_ || SteadyClock::now() + poll > deadline) break;
     std::this_thread::sleep_for(poll);
@@ -225,7 +221,7 @@ void LeaseHolder::RenewLoop() {
   }
 }
 
-LeaderElector::LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease,
+LeaderElector::LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease,
                              std::string identity, Options options)
     : lock_(client, clock, std::move(lease), std::move(identity), options.lease_duration),
       options_(options) {}
@@ -247,13 +243,12 @@ void LeaderElector::Run(const std::function<void()>& on_started_leading,
                         const std::function<void()>& on_stopped_leading) {
   // Become the leader.
   while (true) {
-    bool acquired = false;
-    try {
-      acquired = lock_.TryAcquire();
-    } catch (const std::exception& e) {
-      spdlog::warn("leader election {}: {}", lock_.key().String(), e.what());
+    const absl::StatusOr<bool> acquired = lock_.TryAcquire();
+    if (!acquired.ok()) {
+      spdlog::warn("leader election {}: {}", lock_.key().String(),
+                   std::string(acquired.status().message()));
     }
-    if (acquired) break;
+    if (acquired.ok() && *acquired) break;
     if (!Wait(options_.retry_period)) return;
   }
   spdlog::info("leader election {}: {} is the leader", lock_.key().String(), lock_.identity());

@@ -16,25 +16,25 @@
 #include <thread>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 namespace kube {
 
 class LeaseLock {
  public:
-  LeaseLock(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
             std::chrono::seconds duration, std::map<std::string, std::string> labels = {});
 
   // Creates the lease; or renews it when we hold it; or takes it over when
   // it is free (no holder) or expired (renewTime, else acquireTime, plus
   // leaseDurationSeconds is past). False when another holder has it or a
-  // contender won the race (conflict). Other API errors throw ApiError.
-  bool TryAcquire();
-  // Extends our hold; false when the lease is no longer ours. Throws
-  // ApiError on other failures.
-  bool Renew();
-  // Gives the lease up (clears holderIdentity) if it is still ours. Never
-  // throws: failures are logged (the lease then simply expires).
+  // contender won the race (conflict). Other API errors are returned.
+  absl::StatusOr<bool> TryAcquire();
+  // Extends our hold; false when the lease is no longer ours. Other API
+  // errors are returned.
+  absl::StatusOr<bool> Renew();
+  // Gives the lease up (clears holderIdentity) if it is still ours.
+  // Failures are logged (the lease then simply expires).
   void Release();
 
   // The holder last seen on the lease ("" when free or not yet read).
@@ -45,10 +45,12 @@ class LeaseLock {
 
  private:
   bool Expired(const Json& spec) const;
-  Json Write(Json lease);  // Update, remembering the result
+  absl::Status Write(Json lease);  // Update, remembering the result
+  // Renew's work: Cancelled when the lease is another identity's.
+  absl::Status RenewOrStatus();
 
   Client& client_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const ObjectKey key_;
   const std::string identity_;
   const std::chrono::seconds duration_;
@@ -64,7 +66,7 @@ class LeaseLock {
 // renewals fail for longer than the lease duration.
 class LeaseHolder {
  public:
-  LeaseHolder(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
               std::chrono::seconds duration, std::chrono::milliseconds wait,
               std::map<std::string, std::string> labels = {},
               std::chrono::milliseconds poll = std::chrono::milliseconds(500));
@@ -103,9 +105,9 @@ class LeaderElector {
     std::chrono::milliseconds retry_period{2000};  // between tries and renewals
   };
 
-  LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity,
+  LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity,
                 Options options);
-  LeaderElector(Client& client, const runtime::Clock& clock, ObjectKey lease, std::string identity)
+  LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease, std::string identity)
       : LeaderElector(client, clock, std::move(lease), std::move(identity), Options()) {}
 
   // Blocks until leader (or Stop), calls on_started_leading (which must not

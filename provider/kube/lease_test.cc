@@ -15,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakeClient;
 
-using runtime::testing::FakeClock;
+using kube::testing::FakeClock;
 
 const ObjectKey kKey{"ns", "state-lock"};
 
@@ -25,38 +25,38 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   LeaseLock a(fake, clock, kKey, "a", 15s, {{"workspace", "w1"}});
   LeaseLock b(fake, clock, kKey, "b", 15s);
 
-  ASSERT_TRUE(a.TryAcquire());
+  ASSERT_TRUE(a.TryAcquire().value());
   Json lease = fake.Peek(kLeases, kKey);
   EXPECT_EQ(lease["spec"]["holderIdentity"], "a");
   EXPECT_EQ(lease["spec"]["leaseDurationSeconds"], 15);
   EXPECT_EQ(lease["spec"]["leaseTransitions"], 0);
-  EXPECT_EQ(lease["spec"]["acquireTime"], runtime::Rfc3339Micro(clock.now));
+  EXPECT_EQ(lease["spec"]["acquireTime"], kube::Rfc3339Micro(clock.now));
   EXPECT_EQ(lease["spec"]["renewTime"], "2027-01-15T08:00:00.000000Z");
   EXPECT_EQ(lease["metadata"]["labels"]["workspace"], "w1");
 
   // Held: refused to b, also just before expiry.
-  EXPECT_FALSE(b.TryAcquire());
+  EXPECT_FALSE(b.TryAcquire().value());
   EXPECT_EQ(b.Holder(), "a");
   clock.now += 10s;
-  ASSERT_TRUE(a.Renew());
-  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["renewTime"], runtime::Rfc3339Micro(clock.now));
+  ASSERT_TRUE(a.Renew().value());
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["renewTime"], kube::Rfc3339Micro(clock.now));
   clock.now += 15s;
-  EXPECT_FALSE(b.TryAcquire());
+  EXPECT_FALSE(b.TryAcquire().value());
   // Re-acquiring our own lease renews it.
-  ASSERT_TRUE(a.TryAcquire());
+  ASSERT_TRUE(a.TryAcquire().value());
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 0);
 
   // Expired: b takes over, a transition.
   clock.now += 16s;
-  ASSERT_TRUE(b.TryAcquire());
+  ASSERT_TRUE(b.TryAcquire().value());
   lease = fake.Peek(kLeases, kKey);
   EXPECT_EQ(lease["spec"]["holderIdentity"], "b");
   EXPECT_EQ(lease["spec"]["leaseTransitions"], 1);
-  EXPECT_EQ(lease["spec"]["acquireTime"], runtime::Rfc3339Micro(clock.now));
+  EXPECT_EQ(lease["spec"]["acquireTime"], kube::Rfc3339Micro(clock.now));
   EXPECT_EQ(b.Holder(), "b");
 
   // a learns it lost the lease; its release leaves b's hold alone.
-  EXPECT_FALSE(a.Renew());
+  EXPECT_FALSE(a.Renew().value());
   EXPECT_EQ(a.Holder(), "b");
   a.Release();
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "b");
@@ -67,11 +67,11 @@ TEST(LeaseLock, ReleaseFreesTheLease) {
   FakeClock clock;
   LeaseLock a(fake, clock, kKey, "a", 60s);
   LeaseLock b(fake, clock, kKey, "b", 60s);
-  ASSERT_TRUE(a.TryAcquire());
+  ASSERT_TRUE(a.TryAcquire().value());
   a.Release();
   const Json lease = fake.Peek(kLeases, kKey);
   EXPECT_TRUE(lease["spec"]["holderIdentity"].is_null());
-  ASSERT_TRUE(b.TryAcquire());  // free at once, no waiting for expiry
+  ASSERT_TRUE(b.TryAcquire().value());  // free at once, no waiting for expiry
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 1);
 }
 
@@ -79,19 +79,22 @@ TEST(LeaseLock, ConflictMeansSomeoneElseWon) {
   FakeClient fake;
   FakeClock clock;
   LeaseLock a(fake, clock, kKey, "a", 15s);
-  ASSERT_TRUE(a.TryAcquire());
+  ASSERT_TRUE(a.TryAcquire().value());
   a.Release();
   LeaseLock b(fake, clock, kKey, "b", 15s);
   // A contender writes between b's read and b's update.
   fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
-    if (verb == "update") throw ApiError(409, "Conflict", "the object has been modified");
+    if (verb == "update")
+      return ApiError(409, "Conflict", "the object has been modified").ToStatus();
+    return absl::OkStatus();
   };
-  EXPECT_FALSE(b.TryAcquire());
+  EXPECT_FALSE(b.TryAcquire().value());
   // Other errors are the caller's to see.
   fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
-    if (verb == "get") throw ApiError(500, "InternalError", "etcd");
+    if (verb == "get") return ApiError(500, "InternalError", "etcd").ToStatus();
+    return absl::OkStatus();
   };
-  EXPECT_THROW(b.TryAcquire(), ApiError);
+  EXPECT_TRUE(ApiErrorOf(b.TryAcquire().status()).has_value());
 }
 
 TEST(LeaseLock, CreateRaceIsARefusal) {
@@ -99,14 +102,16 @@ TEST(LeaseLock, CreateRaceIsARefusal) {
   FakeClock clock;
   LeaseLock b(fake, clock, kKey, "b", 15s);
   fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
-    if (verb == "create") throw ApiError(409, "AlreadyExists", "leases \"state-lock\" exists");
+    if (verb == "create")
+      return ApiError(409, "AlreadyExists", "leases \"state-lock\" exists").ToStatus();
+    return absl::OkStatus();
   };
-  EXPECT_FALSE(b.TryAcquire());
+  EXPECT_FALSE(b.TryAcquire().value());
 }
 
 TEST(LeaseHolder, HoldsRenewsAndReleases) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   {
     LeaseHolder holder(fake, clock, kKey, "a", 1s, 100ms);
     ASSERT_TRUE(holder.held());
@@ -124,12 +129,12 @@ TEST(LeaseHolder, HoldsRenewsAndReleases) {
 
 TEST(LeaseHolder, NoticesLoss) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaseHolder holder(fake, clock, kKey, "a", 1s, 100ms);
   ASSERT_TRUE(holder.held());
   Json lease = fake.Peek(kLeases, kKey);
   lease["spec"]["holderIdentity"] = "intruder";
-  fake.Update(kLeases, lease);
+  ASSERT_TRUE(fake.Update(kLeases, lease).ok());
   for (int i = 0; i < 100 && !holder.lost(); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(holder.lost());
   EXPECT_FALSE(holder.held());
@@ -137,7 +142,7 @@ TEST(LeaseHolder, NoticesLoss) {
 
 TEST(LeaderElector, LeadsAndStops) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaderElector::Options options;
   options.lease_duration = 1s;
   options.retry_period = 20ms;
@@ -169,7 +174,7 @@ TEST(LeaderElector, LeadsAndStops) {
 
 TEST(LeaderElector, StopsLeadingWhenTheLeaseIsTaken) {
   FakeClient fake;
-  runtime::SystemClock clock;
+  kube::SystemClock clock;
   LeaderElector::Options options;
   options.lease_duration = 1s;
   options.retry_period = 20ms;
@@ -180,7 +185,7 @@ TEST(LeaderElector, StopsLeadingWhenTheLeaseIsTaken) {
   ASSERT_TRUE(elector.leading());
   Json lease = fake.Peek(kLeases, kKey);
   lease["spec"]["holderIdentity"] = "b";
-  fake.Update(kLeases, lease);
+  ASSERT_TRUE(fake.Update(kLeases, lease).ok());
   run.join();  // Run returns on its own
   EXPECT_TRUE(stopped);
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "b");

@@ -5,17 +5,17 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "common/files.h"
 
 namespace kube {
 namespace {
@@ -145,6 +145,9 @@ struct Request {
 };
 
 struct Response {
+  // Set when the request could not be made at all (no token, no handle):
+  // not retried.
+  absl::Status local;
   CURLcode result = CURLE_OK;
   long code = 0;
   bool sent = true;      // the request reached the server (or may have)
@@ -189,7 +192,7 @@ class Query {
   Query& Add(const std::string& key, const std::string& value) {
     if (value.empty()) return *this;
     text_ += text_.empty() ? "?" : "&";
-    text_ += RestClient::Escape(key) + "=" + RestClient::Escape(value);
+    text_ += HttpClient::Escape(key) + "=" + HttpClient::Escape(value);
     return *this;
   }
   const std::string& str() const { return text_; }
@@ -226,7 +229,7 @@ class WatchSink : public Sink {
 
   // Retry only while nothing reached the caller.
   bool Reset() override {
-    if (delivered || stopped || error || ScopedWatchStop::Requested()) return false;
+    if (delivered || stopped || !error.ok() || ScopedWatchStop::Requested()) return false;
     code_ = 0;
     buffer_.clear();
     error_body.clear();
@@ -242,24 +245,26 @@ class WatchSink : public Sink {
 
   bool delivered = false;
   bool stopped = false;
-  std::exception_ptr error;
+  absl::Status error;
   std::string error_body;
 
  private:
   bool Deliver(const std::string& line) {
+    Json j;
     try {
-      const Json j = Json::parse(line);
-      WatchEvent e{j.value("type", ""), j.value("object", Json::object())};
-      delivered = true;
-      if (!on_event_(e)) {
-        stopped = true;
-        return false;
-      }
-      return true;
-    } catch (...) {
-      error = std::current_exception();
+      j = Json::parse(line);
+    } catch (const Json::exception& e) {  // nlohmann-json reports by throwing
+      error = ApiError(0, "InvalidResponse", std::string("watch event is not JSON: ") + e.what())
+                  .ToStatus();
       return false;
     }
+    WatchEvent e{j.value("type", ""), j.value("object", Json::object())};
+    delivered = true;
+    if (!on_event_(e)) {
+      stopped = true;
+      return false;
+    }
+    return true;
   }
 
   const std::function<bool(const WatchEvent&)>& on_event_;
@@ -281,10 +286,12 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (name == kRetryAfter) {
-      try {
-        resp->retry_after = std::chrono::seconds(std::stol(Trim(line.substr(kRetryAfter.size()))));
-      } catch (const std::exception&) {
-        // An HTTP date: fall back to our own backoff.
+      const std::string value = Trim(line.substr(kRetryAfter.size()));
+      long seconds = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      // An HTTP date instead: fall back to our own backoff.
+      if (ec == std::errc() && end == value.data() + value.size()) {
+        resp->retry_after = std::chrono::seconds(seconds);
       }
     }
   }
@@ -308,7 +315,7 @@ bool ScopedWatchStop::Requested() {
   return t_watch_stop != nullptr && t_watch_stop->stop_ && t_watch_stop->stop_();
 }
 
-struct RestClient::Impl {
+struct HttpClient::Impl {
   Impl(const Config& c, Options o)
       : config(c), options(std::move(o)), bucket(options.qps, options.burst) {
     GlobalInit();
@@ -342,9 +349,7 @@ struct RestClient::Impl {
         return h;
       }
     }
-    CURL* h = curl_easy_init();
-    if (h == nullptr) throw ApiError(0, "Transport", "curl_easy_init failed");
-    return h;
+    return curl_easy_init();  // nullptr when out of memory
   }
 
   void Give(CURL* h) {
@@ -357,34 +362,41 @@ struct RestClient::Impl {
     curl_easy_cleanup(h);
   }
 
-  std::string Token() {
+  absl::StatusOr<std::string> Token() {
     if (config.token_file.empty()) return config.token;
     std::lock_guard lock(token_mu);
     const auto now = Clock::now();
     if (token.empty() || now - token_read >= std::chrono::minutes(1)) {
-      std::ifstream in(config.token_file);
-      std::ostringstream text;
-      text << in.rdbuf();
-      const std::string fresh = Trim(text.str());
-      if (in && !fresh.empty()) {
+      const std::string fresh = Trim(platform::ReadFile(config.token_file).value_or(""));
+      if (!fresh.empty()) {
         token = fresh;
         token_read = now;
       } else if (token.empty()) {
-        throw ApiError(0, "Transport", "cannot read the token file " + config.token_file);
+        return ApiError(0, "Transport", "cannot read the token file " + config.token_file)
+            .ToStatus();
       }
     }
     return token;
   }
 
   Response PerformOnce(const Request& req, Sink* sink) {
+    Response resp;
+    absl::StatusOr<std::string> bearer = Token();
+    if (!bearer.ok()) {
+      resp.local = bearer.status();
+      return resp;
+    }
     CURL* h = Take();
+    if (h == nullptr) {
+      resp.local = ApiError(0, "Transport", "curl_easy_init failed").ToStatus();
+      return resp;
+    }
     struct Giver {
       Impl* impl;
       CURL* h;
       ~Giver() { impl->Give(h); }
     } giver{this, h};
 
-    Response resp;
     const std::string url = config.server + req.path;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -441,15 +453,8 @@ struct RestClient::Impl {
     headers = curl_slist_append(headers, "Expect:");
     if (req.body)
       headers = curl_slist_append(headers, ("Content-Type: " + req.content_type).c_str());
-    std::string bearer;
-    try {
-      bearer = Token();
-    } catch (...) {
-      curl_slist_free_all(headers);
-      throw;
-    }
-    if (!bearer.empty()) {
-      headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+    if (!bearer->empty()) {
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + *bearer).c_str());
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 
@@ -489,6 +494,7 @@ struct RestClient::Impl {
     for (int attempt = 0;; ++attempt) {
       bucket.Wait();
       Response resp = PerformOnce(req, sink);
+      if (!resp.local.ok()) return resp;
       bool retry = false;
       if (resp.result != CURLE_OK) {
         retry = !resp.aborted && RetryableTransport(resp.result) &&
@@ -505,18 +511,21 @@ struct RestClient::Impl {
     }
   }
 
-  Json Call(const Request& req, RetryPolicy policy) {
+  absl::StatusOr<Json> Call(const Request& req, RetryPolicy policy) {
     StringSink sink;
     const Response resp = Execute(req, policy, &sink);
-    if (resp.result != CURLE_OK)
-      throw ApiError(0, "Transport", req.method + " " + req.path + ": " + resp.error);
-    if (resp.code < 200 || resp.code >= 300) throw ErrorFromBody(resp.code, sink.body);
+    if (!resp.local.ok()) return resp.local;
+    if (resp.result != CURLE_OK) {
+      return ApiError(0, "Transport", req.method + " " + req.path + ": " + resp.error).ToStatus();
+    }
+    if (resp.code < 200 || resp.code >= 300) return ErrorFromBody(resp.code, sink.body).ToStatus();
     if (Trim(sink.body).empty()) return Json::object();
     try {
       return Json::parse(sink.body);
-    } catch (const Json::exception& e) {
-      throw ApiError(static_cast<int>(resp.code), "InvalidResponse",
-                     req.method + " " + req.path + ": response is not JSON: " + e.what());
+    } catch (const Json::exception& e) {  // nlohmann-json reports by throwing
+      return ApiError(static_cast<int>(resp.code), "InvalidResponse",
+                      req.method + " " + req.path + ": response is not JSON: " + e.what())
+          .ToStatus();
     }
   }
 
@@ -539,14 +548,14 @@ struct RestClient::Impl {
   Clock::time_point token_read;
 };
 
-RestClient::RestClient(Config config, Options options)
+HttpClient::HttpClient(Config config, Options options)
     : config_(std::move(config)), impl_(std::make_unique<Impl>(config_, std::move(options))) {
   while (!config_.server.empty() && config_.server.back() == '/') config_.server.pop_back();
 }
 
-RestClient::~RestClient() = default;
+HttpClient::~HttpClient() = default;
 
-std::string RestClient::Escape(const std::string& text) {
+std::string HttpClient::Escape(const std::string& text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
@@ -561,7 +570,7 @@ std::string RestClient::Escape(const std::string& text) {
   return out;
 }
 
-std::string RestClient::Path(const Resource& r, const std::string& ns, const std::string& name,
+std::string HttpClient::Path(const Resource& r, const std::string& ns, const std::string& name,
                              const std::string& subresource) {
   std::string p = r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
   if (r.namespaced && !ns.empty()) p += "/namespaces/" + Escape(ns);
@@ -571,13 +580,14 @@ std::string RestClient::Path(const Resource& r, const std::string& ns, const std
   return p;
 }
 
-Json RestClient::Get(const Resource& r, const ObjectKey& key) {
+absl::StatusOr<Json> HttpClient::Get(const Resource& r, const ObjectKey& key) {
   Request req;
   req.path = Path(r, impl_->Namespace(r, key.ns), key.name);
   return impl_->Call(req, RetryPolicy::kAlways);
 }
 
-Json RestClient::List(const Resource& r, const std::string& ns, const ListOptions& opts) {
+absl::StatusOr<Json> HttpClient::List(const Resource& r, const std::string& ns,
+                                      const ListOptions& opts) {
   Request req;
   Query q;
   q.Add("labelSelector", opts.label_selector)
@@ -589,7 +599,7 @@ Json RestClient::List(const Resource& r, const std::string& ns, const ListOption
   return impl_->Call(req, RetryPolicy::kAlways);
 }
 
-Json RestClient::Create(const Resource& r, const Json& object) {
+absl::StatusOr<Json> HttpClient::Create(const Resource& r, const Json& object) {
   Request req;
   req.method = "POST";
   req.path = Path(r, impl_->Namespace(r, KeyOf(object).ns));
@@ -597,7 +607,7 @@ Json RestClient::Create(const Resource& r, const Json& object) {
   return impl_->Call(req, RetryPolicy::kIfNotSent);
 }
 
-Json RestClient::Update(const Resource& r, const Json& object) {
+absl::StatusOr<Json> HttpClient::Update(const Resource& r, const Json& object) {
   const ObjectKey key = KeyOf(object);
   Request req;
   req.method = "PUT";
@@ -606,7 +616,7 @@ Json RestClient::Update(const Resource& r, const Json& object) {
   return impl_->Call(req, RetryPolicy::kAlways);
 }
 
-Json RestClient::UpdateStatus(const Resource& r, const Json& object) {
+absl::StatusOr<Json> HttpClient::UpdateStatus(const Resource& r, const Json& object) {
   const ObjectKey key = KeyOf(object);
   Request req;
   req.method = "PUT";
@@ -615,8 +625,8 @@ Json RestClient::UpdateStatus(const Resource& r, const Json& object) {
   return impl_->Call(req, RetryPolicy::kAlways);
 }
 
-Json RestClient::Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
-                       const PatchOptions& opts) {
+absl::StatusOr<Json> HttpClient::Patch(const Resource& r, const ObjectKey& key, PatchType type,
+                                       const Json& patch, const PatchOptions& opts) {
   Request req;
   req.method = "PATCH";
   Query q;
@@ -638,8 +648,8 @@ Json RestClient::Patch(const Resource& r, const ObjectKey& key, PatchType type, 
   return impl_->Call(req, RetryPolicy::kAlways);
 }
 
-void RestClient::Delete(const Resource& r, const ObjectKey& key,
-                        const std::optional<std::string>& uid) {
+absl::Status HttpClient::Delete(const Resource& r, const ObjectKey& key,
+                                const std::optional<std::string>& uid) {
   Request req;
   req.method = "DELETE";
   req.path = Path(r, impl_->Namespace(r, key.ns), key.name);
@@ -648,11 +658,11 @@ void RestClient::Delete(const Resource& r, const ObjectKey& key,
         Json{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"preconditions", {{"uid", *uid}}}}
             .dump();
   }
-  impl_->Call(req, RetryPolicy::kAlways);
+  return impl_->Call(req, RetryPolicy::kAlways).status();
 }
 
-void RestClient::Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
-                       const std::function<bool(const WatchEvent&)>& on_event) {
+absl::Status HttpClient::Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
+                               const std::function<bool(const WatchEvent&)>& on_event) {
   Request req;
   req.watch = true;
   req.timeout = opts.timeout;
@@ -666,18 +676,42 @@ void RestClient::Watch(const Resource& r, const std::string& ns, const WatchOpti
 
   WatchSink sink(on_event);
   const Response resp = impl_->Execute(req, RetryPolicy::kAlways, &sink);
-  if (sink.error) std::rethrow_exception(sink.error);
-  if (sink.stopped) return;
-  if (resp.result == CURLE_ABORTED_BY_CALLBACK) return;  // ScopedWatchStop
+  if (!resp.local.ok()) return resp.local;
+  if (!sink.error.ok()) return sink.error;
+  if (sink.stopped) return absl::OkStatus();
+  if (resp.result == CURLE_ABORTED_BY_CALLBACK) return absl::OkStatus();  // ScopedWatchStop
   if (resp.result != CURLE_OK) {
     // A stream that broke after events is an ended watch: the caller resumes
     // from its last resource version.
-    if (sink.delivered) return;
-    throw ApiError(0, "Transport", "watch " + req.path + ": " + resp.error);
+    if (sink.delivered) return absl::OkStatus();
+    return ApiError(0, "Transport", "watch " + req.path + ": " + resp.error).ToStatus();
   }
-  if (resp.code < 200 || resp.code >= 300) throw ErrorFromBody(resp.code, sink.error_body);
+  if (resp.code < 200 || resp.code >= 300) {
+    return ErrorFromBody(resp.code, sink.error_body).ToStatus();
+  }
   sink.Flush();
-  if (sink.error) std::rethrow_exception(sink.error);
+  return sink.error;
+}
+
+namespace {
+
+Json OrThrow(absl::StatusOr<Json> result) {
+  if (result.ok()) return *std::move(result);
+  const std::optional<ApiError> e = ApiErrorOf(result.status());
+  throw e ? *e : ApiError(0, "Unknown", std::string(result.status().message()));
+}
+
+}  // namespace
+
+Json RestClient::Get(const Resource& r, const ObjectKey& key) { return OrThrow(http_.Get(r, key)); }
+
+Json RestClient::List(const Resource& r, const std::string& ns, const ListOptions& opts) {
+  return OrThrow(http_.List(r, ns, opts));
+}
+
+Json RestClient::Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
+                       const PatchOptions& opts) {
+  return OrThrow(http_.Patch(r, key, type, patch, opts));
 }
 
 }  // namespace kube

@@ -1,4 +1,4 @@
-// kube::Client over HTTPS (libcurl): TLS from in-memory PEM, bearer tokens
+// kube::Client over HTTPS (libcurl): HttpClient: TLS from in-memory PEM, bearer tokens
 // (re-read from a token file), a client-side rate limit, retries with
 // backoff, and streaming watches. Safe to use from many threads at once;
 // connections, DNS and TLS sessions are shared between calls.
@@ -27,28 +27,29 @@ struct RestOptions {
   std::chrono::milliseconds max_backoff{10000};
 };
 
-class RestClient : public Client {
+class HttpClient : public Client {
  public:
   using Options = RestOptions;
 
-  explicit RestClient(Config config, Options options = Options());
-  ~RestClient() override;
-  RestClient(const RestClient&) = delete;
-  RestClient& operator=(const RestClient&) = delete;
+  explicit HttpClient(Config config, Options options = Options());
+  ~HttpClient() override;
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
 
-  Json Get(const Resource& r, const ObjectKey& key) override;
-  Json List(const Resource& r, const std::string& ns, const ListOptions& opts) override;
-  Json Create(const Resource& r, const Json& object) override;
-  Json Update(const Resource& r, const Json& object) override;
-  Json UpdateStatus(const Resource& r, const Json& object) override;
-  Json Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
-             const PatchOptions& opts) override;
-  void Delete(const Resource& r, const ObjectKey& key,
-              const std::optional<std::string>& uid = std::nullopt) override;
+  absl::StatusOr<Json> Get(const Resource& r, const ObjectKey& key) override;
+  absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
+                            const ListOptions& opts) override;
+  absl::StatusOr<Json> Create(const Resource& r, const Json& object) override;
+  absl::StatusOr<Json> Update(const Resource& r, const Json& object) override;
+  absl::StatusOr<Json> UpdateStatus(const Resource& r, const Json& object) override;
+  absl::StatusOr<Json> Patch(const Resource& r, const ObjectKey& key, PatchType type,
+                             const Json& patch, const PatchOptions& opts) override;
+  absl::Status Delete(const Resource& r, const ObjectKey& key,
+                      const std::optional<std::string>& uid = std::nullopt) override;
   // Also ends (normally) when a ScopedWatchStop on this thread says so, even
   // while no events arrive.
-  void Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
-             const std::function<bool(const WatchEvent&)>& on_event) override;
+  absl::Status Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
+                     const std::function<bool(const WatchEvent&)>& on_event) override;
 
   const Config& config() const { return config_; }
 
@@ -65,7 +66,29 @@ class RestClient : public Client {
   std::unique_ptr<Impl> impl_;
 };
 
-// While alive, a RestClient::Watch running on this thread ends (normally)
+// HttpClient with the calls the test doubles under tests/crossplane make
+// (simulated-cloud, external-package-runtime), throwing ApiError instead of
+// returning a Status, until they move to HttpClient. Provider code does not
+// use it. Converts to the Client it wraps.
+class RestClient {
+ public:
+  using Options = RestOptions;
+
+  explicit RestClient(Config config, Options options = Options())
+      : http_(std::move(config), std::move(options)) {}
+
+  operator Client&() { return http_; }  // NOLINT: converts implicitly on purpose
+
+  Json Get(const Resource& r, const ObjectKey& key);
+  Json List(const Resource& r, const std::string& ns, const ListOptions& opts);
+  Json Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
+             const PatchOptions& opts);
+
+ private:
+  HttpClient http_;
+};
+
+// While alive, an HttpClient::Watch running on this thread ends (normally)
 // soon after `stop` returns true: it is checked about once a second, also when
 // the server sends nothing. Lets a caller stop a quiet watch promptly.
 class ScopedWatchStop {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "provider/kube/resources.h"
+#include "provider/testing/temp_dir.h"
 
 namespace kube {
 namespace {
@@ -123,12 +124,12 @@ const std::string kUnavailable =
     R"({"kind":"Status","status":"Failure","reason":"ServiceUnavailable","code":503})";
 
 TEST(RestClient, PathsAndEscaping) {
-  EXPECT_EQ(RestClient::Path(kSecrets, "ns", "s"), "/api/v1/namespaces/ns/secrets/s");
-  EXPECT_EQ(RestClient::Path(kNamespaces, "ignored", "n"), "/api/v1/namespaces/n");
-  EXPECT_EQ(RestClient::Path(kLeases, "ns", "l", "status"),
+  EXPECT_EQ(HttpClient::Path(kSecrets, "ns", "s"), "/api/v1/namespaces/ns/secrets/s");
+  EXPECT_EQ(HttpClient::Path(kNamespaces, "ignored", "n"), "/api/v1/namespaces/n");
+  EXPECT_EQ(HttpClient::Path(kLeases, "ns", "l", "status"),
             "/apis/coordination.k8s.io/v1/namespaces/ns/leases/l/status");
-  EXPECT_EQ(RestClient::Path(kSecrets, ""), "/api/v1/secrets");
-  EXPECT_EQ(RestClient::Escape("a in (x,y)&b=c"), "a%20in%20%28x%2Cy%29%26b%3Dc");
+  EXPECT_EQ(HttpClient::Path(kSecrets, ""), "/api/v1/secrets");
+  EXPECT_EQ(HttpClient::Escape("a in (x,y)&b=c"), "a%20in%20%28x%2Cy%29%26b%3Dc");
 }
 
 TEST(RestClient, RetriesReadsOnServerErrors) {
@@ -136,8 +137,8 @@ TEST(RestClient, RetriesReadsOnServerErrors) {
   server.Script({{503, kUnavailable}, {502, "bad gateway"}, {200, R"({"kind":"Secret"})"}});
   Config config;
   config.server = server.url();
-  RestClient client(config, Fast());
-  EXPECT_EQ(client.Get(kSecrets, {"ns", "s"})["kind"], "Secret");
+  HttpClient client(config, Fast());
+  EXPECT_EQ(client.Get(kSecrets, {"ns", "s"}).value()["kind"], "Secret");
   EXPECT_EQ(server.seen().size(), 3u);
 }
 
@@ -146,13 +147,13 @@ TEST(RestClient, DoesNotRetryACreateTheServerReceived) {
   server.Script({{503, kUnavailable}, {201, "{}"}});
   Config config;
   config.server = server.url();
-  RestClient client(config, Fast());
-  try {
-    client.Create(kSecrets, {{"metadata", {{"name", "s"}, {"namespace", "ns"}}}});
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), 503);
-    EXPECT_EQ(e.reason(), "ServiceUnavailable");
+  HttpClient client(config, Fast());
+  {
+    const auto e = ApiErrorOf(
+        client.Create(kSecrets, {{"metadata", {{"name", "s"}, {"namespace", "ns"}}}}).status());
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_EQ(e->code(), 503);
+    EXPECT_EQ(e->reason(), "ServiceUnavailable");
   }
   EXPECT_EQ(server.seen().size(), 1u);
 }
@@ -163,8 +164,9 @@ TEST(RestClient, HonoursRetryAfterOnTooManyRequests) {
       {{429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", "0"}, {200, "{}"}});
   Config config;
   config.server = server.url();
-  RestClient client(config, Fast());
-  client.Update(kConfigMaps, {{"metadata", {{"name", "c"}, {"namespace", "ns"}}}});
+  HttpClient client(config, Fast());
+  ASSERT_TRUE(
+      client.Update(kConfigMaps, {{"metadata", {{"name", "c"}, {"namespace", "ns"}}}}).ok());
   ASSERT_EQ(server.seen().size(), 2u);
   EXPECT_EQ(server.seen()[1].method, "PUT");
 }
@@ -177,41 +179,45 @@ TEST(RestClient, StatusBodiesBecomeApiErrors) {
                  {404, "not json"}});
   Config config;
   config.server = server.url();
-  RestClient client(config, Fast());
-  try {
-    client.Create(kSecrets, {{"metadata", {{"name", "s"}, {"namespace", "ns"}}}});
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsAlreadyExists(e));
-    EXPECT_STREQ(e.what(), "secrets \"s\" already exists");
+  HttpClient client(config, Fast());
+  {
+    const absl::Status s =
+        client.Create(kSecrets, {{"metadata", {{"name", "s"}, {"namespace", "ns"}}}}).status();
+    const auto e = ApiErrorOf(s);
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_TRUE(IsAlreadyExists(*e));
+    EXPECT_STREQ(e->what(), "secrets \"s\" already exists");
+    EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(s.message(), "secrets \"s\" already exists");
   }
-  try {
-    client.Get(kSecrets, {"ns", "s"});
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsNotFound(e));
-    EXPECT_EQ(e.reason(), "NotFound");
+  {
+    const absl::Status s = client.Get(kSecrets, {"ns", "s"}).status();
+    const auto e = ApiErrorOf(s);
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_TRUE(IsNotFound(*e));
+    EXPECT_EQ(e->reason(), "NotFound");
+    EXPECT_TRUE(kube::IsNotFound(s));
   }
 }
 
 TEST(RestClient, HeadersBodiesAndQueries) {
   Server server;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "rest-client-test-XXXXXX").string();
-  const std::filesystem::path dir = mkdtemp(tmpl.data());
-  std::ofstream(dir / "token") << "from-file\n";
+  const provider::testing::TempDir dir;
+  dir.Write("token", "from-file\n");
   Config config;
   config.server = server.url() + "/";
-  config.token_file = (dir / "token").string();
-  RestClient client(config, Fast());
+  config.token_file = dir / "token";
+  HttpClient client(config, Fast());
   PatchOptions apply;
   apply.field_manager = "me";
   apply.force = true;
-  client.Patch(kConfigMaps, {"ns", "c"}, PatchType::kApply, {{"data", {{"a", "1"}}}}, apply);
-  client.Delete(kConfigMaps, {"ns", "c"}, std::string("uid-1"));
+  ASSERT_TRUE(
+      client.Patch(kConfigMaps, {"ns", "c"}, PatchType::kApply, {{"data", {{"a", "1"}}}}, apply)
+          .ok());
+  ASSERT_TRUE(client.Delete(kConfigMaps, {"ns", "c"}, std::string("uid-1")).ok());
   ListOptions list;
   list.label_selector = "app in (a,b)";
-  client.List(kConfigMaps, "ns", list);
-  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(client.List(kConfigMaps, "ns", list).ok());
 
   const auto seen = server.seen();
   ASSERT_EQ(seen.size(), 3u);
@@ -238,24 +244,30 @@ TEST(RestClient, WatchStreamsEventsAndStopsWhenAsked) {
        {410, R"({"kind":"Status","reason":"Expired","code":410})"}});
   Config config;
   config.server = server.url();
-  RestClient client(config, Fast());
+  HttpClient client(config, Fast());
   std::vector<std::string> types;
-  client.Watch(kConfigMaps, "ns", {}, [&](const WatchEvent& e) {
-    types.push_back(e.type);
-    return e.type != "BOOKMARK";  // stop there: a normal end
-  });
+  ASSERT_TRUE(client
+                  .Watch(kConfigMaps, "ns", {},
+                         [&](const WatchEvent& e) {
+                           types.push_back(e.type);
+                           return e.type != "BOOKMARK";  // stop there: a normal end
+                         })
+                  .ok());
   EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "BOOKMARK"}));
   // The last event needs no trailing newline.
-  client.Watch(kConfigMaps, "ns", {}, [&](const WatchEvent& e) {
-    types.push_back(e.type);
-    return true;
-  });
+  ASSERT_TRUE(client
+                  .Watch(kConfigMaps, "ns", {},
+                         [&](const WatchEvent& e) {
+                           types.push_back(e.type);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(types.back(), "DELETED");
-  try {
-    client.Watch(kConfigMaps, "ns", {}, [](const WatchEvent&) { return true; });
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_TRUE(IsGone(e));
+  {
+    const auto e =
+        ApiErrorOf(client.Watch(kConfigMaps, "ns", {}, [](const WatchEvent&) { return true; }));
+    ASSERT_TRUE(e.has_value()) << "no error";
+    EXPECT_TRUE(IsGone(*e));
   }
 }
 

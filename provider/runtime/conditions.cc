@@ -24,7 +24,7 @@ std::string Truncate(const std::string& message, size_t max) {
   return message.substr(0, cut) + "...";
 }
 
-void SetCondition(kube::Json& object, const Condition& c, Time now) {
+void SetCondition(kube::Json& object, const Condition& c, kube::Time now) {
   const int64_t generation = object["metadata"].value("generation", int64_t{0});
   kube::Json& status = object["status"];
   if (!status.is_object()) status = kube::Json::object();
@@ -33,7 +33,7 @@ void SetCondition(kube::Json& object, const Condition& c, Time now) {
   kube::Json next = {{"type", c.type},
                      {"status", c.status},
                      {"reason", c.reason},
-                     {"lastTransitionTime", Rfc3339(now)}};
+                     {"lastTransitionTime", kube::Rfc3339(now)}};
   const std::string message = Truncate(c.message);
   if (!message.empty()) next["message"] = message;
   if (generation > 0) next["observedGeneration"] = generation;

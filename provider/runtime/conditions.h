@@ -7,7 +7,7 @@
 #include <string>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 namespace runtime {
 
@@ -29,7 +29,7 @@ Condition ReconcilePaused();
 // Sets `c` on object.status.conditions with observedGeneration =
 // metadata.generation. An equal condition (type, status, reason, message,
 // observed generation) is left as it is.
-void SetCondition(kube::Json& object, const Condition& c, Time now);
+void SetCondition(kube::Json& object, const Condition& c, kube::Time now);
 
 // The condition of `type`, or an empty object.
 kube::Json GetCondition(const kube::Json& object, const std::string& type);

@@ -1,6 +1,7 @@
 #include "provider/runtime/connection.h"
 
 #include "absl/strings/escaping.h"
+#include "common/status_macros.h"
 #include "provider/kube/resources.h"
 
 namespace runtime {
@@ -12,8 +13,8 @@ std::string Base64Decode(const std::string& text) {
   return out;
 }
 
-bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
-                              const ConnectionDetails& details) {
+absl::StatusOr<bool> PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
+                                              const ConnectionDetails& details) {
   const kube::Json spec = mr.value("spec", kube::Json::object());
   if (details.empty() || !spec.is_object() || !spec.contains("writeConnectionSecretToRef") ||
       !spec["writeConnectionSecretToRef"].is_object()) {
@@ -29,11 +30,9 @@ bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
   kube::Json data = kube::Json::object();
   for (const auto& [k, v] : details) data[k] = Base64Encode(v);
 
-  kube::Json current;
-  try {
-    current = client.Get(kube::kSecrets, {ns, name});
-  } catch (const kube::ApiError& e) {
-    if (!kube::IsNotFound(e)) throw;
+  absl::StatusOr<kube::Json> got = client.Get(kube::kSecrets, {ns, name});
+  if (!got.ok()) {
+    if (!kube::IsNotFound(got.status())) return got.status();
     kube::Json secret = {
         {"apiVersion", "v1"},
         {"kind", "Secret"},
@@ -43,17 +42,17 @@ bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
           {"namespace", ns},
           {"ownerReferences", kube::Json::array({kube::ControllerReference(mr)})}}},
         {"data", data}};
-    client.Create(kube::kSecrets, secret);
+    RETURN_IF_ERROR(client.Create(kube::kSecrets, secret));
     return true;
   }
+  kube::Json current = *std::move(got);
   // A Secret controlled by someone else is not ours to write.
   const std::string uid = mr["metadata"].value("uid", "");
   for (const auto& owner : current["metadata"].value("ownerReferences", kube::Json::array())) {
     if (owner.value("controller", false) && owner.value("uid", "") != uid) {
-      throw kube::ApiError(409, "Conflict",
-                           "connection secret " + ns + "/" + name +
-                               " is controlled by another resource (" + owner.value("kind", "") +
-                               " " + owner.value("name", "") + ")");
+      return absl::FailedPreconditionError(
+          "connection secret " + ns + "/" + name + " is controlled by another resource (" +
+          owner.value("kind", "") + " " + owner.value("name", "") + ")");
     }
   }
   kube::Json merged = current.value("data", kube::Json::object());
@@ -67,7 +66,7 @@ bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
   }
   if (!changed) return false;
   current["data"] = merged;
-  client.Update(kube::kSecrets, current);
+  RETURN_IF_ERROR(client.Update(kube::kSecrets, current));
   return true;
 }
 

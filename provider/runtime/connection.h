@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "provider/kube/client.h"
 
 namespace runtime {
@@ -17,9 +18,11 @@ using ConnectionDetails = std::map<std::string, std::string>;
 
 // Writes `details` (raw bytes) to the resource's connection Secret. A
 // resource without spec.writeConnectionSecretToRef, or empty details, is a
-// no-op. Returns true when the Secret was written. Throws kube::ApiError.
-bool PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
-                              const ConnectionDetails& details);
+// no-op. Returns true when the Secret was written. An API error is returned
+// as it came; a Secret controlled by another object is FailedPrecondition
+// (it is not ours to write; retrying does not help).
+absl::StatusOr<bool> PublishConnectionDetails(kube::Client& client, const kube::Json& mr,
+                                              const ConnectionDetails& details);
 
 // Base64 for Secret data.
 std::string Base64Encode(const std::string& raw);

@@ -109,6 +109,9 @@ void Controller::Work() {
     try {
       result = reconcile_(*key);
     } catch (const std::exception& e) {
+      // Reconcilers report errors as Statuses; what still throws is a
+      // library on input it rejects (nlohmann-json reading an object of an
+      // unexpected shape): that object is retried, the worker lives on.
       spdlog::error("{}: reconciling {} failed: {}", name_, key->String(), e.what());
       result = Result::Backoff();
     }

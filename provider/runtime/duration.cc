@@ -1,11 +1,15 @@
 #include "provider/runtime/duration.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 namespace runtime {
 
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  const absl::Status invalid =
+      absl::InvalidArgumentError("\"" + text + "\" is not a duration like 90s, 10m or 1h");
+  if (text.empty()) return invalid;
   if (text == "0") return std::chrono::milliseconds(0);
   double total_ns = 0;
   size_t i = 0;
@@ -15,13 +19,13 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
            (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
       ++i;
     }
-    if (i == start) return std::nullopt;
-    double number = 0;
-    try {
-      number = std::stod(text.substr(start, i - start));
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    if (i == start) return invalid;
+    // std::strtod as std::stod parses, without stod's exceptions.
+    const std::string digits = text.substr(start, i - start);
+    char* end = nullptr;
+    errno = 0;
+    const double number = std::strtod(digits.c_str(), &end);
+    if (end == digits.c_str() || errno == ERANGE) return invalid;
     const size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     const std::string unit = text.substr(unit_start, i - unit_start);
@@ -39,7 +43,7 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
     } else if (unit == "ns") {
       scale = 1;
     } else {
-      return std::nullopt;
+      return invalid;
     }
     total_ns += number * scale;
   }

@@ -4,14 +4,15 @@
 #define PROVIDER_RUNTIME_DURATION_H_
 
 #include <chrono>
-#include <optional>
 #include <string>
+
+#include "absl/status/statusor.h"
 
 namespace runtime {
 
-// Units h, m, s, ms, us, ns; a sequence of <number><unit>. Returns nullopt
+// Units h, m, s, ms, us, ns; a sequence of <number><unit>. InvalidArgument
 // when malformed or negative.
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 // "1h2m3s" style, for messages.
 std::string FormatDuration(std::chrono::milliseconds d);

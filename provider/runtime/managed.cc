@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "common/status_macros.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/duration.h"
 #include "provider/runtime/policies.h"
@@ -34,10 +35,9 @@ class Disconnector {
  public:
   explicit Disconnector(ExternalClient* c) : c_(c) {}
   ~Disconnector() {
-    try {
-      if (c_) c_->Disconnect();
-    } catch (const std::exception& e) {
-      spdlog::warn("cannot disconnect from provider: {}", e.what());
+    if (c_ == nullptr) return;
+    if (const absl::Status s = c_->Disconnect(); !s.ok()) {
+      spdlog::warn("cannot disconnect from provider: {}", std::string(s.message()));
     }
   }
   Disconnector(const Disconnector&) = delete;
@@ -47,21 +47,7 @@ class Disconnector {
   ExternalClient* c_;
 };
 
-// Runs a call to the external system: nullopt when it succeeded, else its
-// error message. A conflict with the API server is thrown on (the whole
-// reconcile is simply retried).
-template <typename F>
-std::optional<std::string> Attempt(F&& call) {
-  try {
-    call();
-    return std::nullopt;
-  } catch (const kube::ApiError& e) {
-    if (kube::IsConflict(e)) throw;
-    return e.what();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
 }  // namespace
 
@@ -79,9 +65,10 @@ void SetAnnotation(Json& object, const std::string& key, const std::string& valu
   annotations[key] = value;
 }
 
-ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events, const Clock& clock,
-                                     Connector& connector, const ProviderConfigs& configs,
-                                     ManagedOptions options, std::function<double()> random01)
+ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events,
+                                     const kube::Clock& clock, Connector& connector,
+                                     const ProviderConfigs& configs, ManagedOptions options,
+                                     std::function<double()> random01)
     : client_(client),
       events_(events),
       clock_(clock),
@@ -98,64 +85,60 @@ ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events, co
 }
 
 Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
-  Json mr;
-  try {
-    mr = client_.Get(options_.resource, key);
-  } catch (const kube::ApiError& e) {
-    if (kube::IsNotFound(e)) return Result::Done();
-    spdlog::warn("cannot get {} {}: {}", options_.resource.kind, key.String(), e.what());
+  absl::StatusOr<Json> got = client_.Get(options_.resource, key);
+  if (!got.ok()) {
+    if (kube::IsNotFound(got.status())) return Result::Done();
+    spdlog::warn("cannot get {} {}: {}", options_.resource.kind, key.String(),
+                 Message(got.status()));
     return Result::Backoff();
   }
-  try {
-    return ReconcileObject(mr);
-  } catch (const kube::ApiError& e) {
-    // A conflict means someone else wrote the object: the watch brings the
-    // new version, and it is simply reconciled again.
-    if (!kube::IsConflict(e)) {
-      spdlog::warn("cannot reconcile {} {}: {}", options_.resource.kind, key.String(), e.what());
-    }
-    return Result::Backoff();
+  Json mr = *std::move(got);
+  const absl::StatusOr<Result> result = ReconcileObject(mr);
+  if (result.ok()) return *result;
+  // A conflict means someone else wrote the object: the watch brings the
+  // new version, and it is simply reconciled again.
+  if (!kube::IsConflict(result.status())) {
+    spdlog::warn("cannot reconcile {} {}: {}", options_.resource.kind, key.String(),
+                 Message(result.status()));
   }
+  return Result::Backoff();
 }
 
 Result ManagedReconciler::WriteStatus(Json& mr, Result result) {
   mr["status"]["observedGeneration"] = mr["metadata"].value("generation", int64_t{0});
-  try {
-    const Json updated = client_.UpdateStatus(options_.resource, mr);
-    mr["metadata"] = updated["metadata"];
-  } catch (const kube::ApiError& e) {
-    if (kube::IsNotFound(e)) return Result::Done();
-    if (!kube::IsConflict(e)) {
+  const absl::StatusOr<Json> updated = client_.UpdateStatus(options_.resource, mr);
+  if (!updated.ok()) {
+    if (kube::IsNotFound(updated.status())) return Result::Done();
+    if (!kube::IsConflict(updated.status())) {
       spdlog::warn("cannot update status of {} {}: {}", options_.resource.kind,
-                   kube::KeyOf(mr).String(), e.what());
+                   kube::KeyOf(mr).String(), Message(updated.status()));
     }
     return Result::Backoff();
   }
+  mr["metadata"] = (*updated)["metadata"];
   return result;
 }
 
-void ManagedReconciler::UpdateObject(Json& mr) {
-  const Json updated = client_.Update(options_.resource, mr);
+absl::Status ManagedReconciler::UpdateObject(Json& mr) {
+  ASSIGN_OR_RETURN(const Json updated, client_.Update(options_.resource, mr));
   mr["metadata"] = updated["metadata"];
   if (updated.contains("spec")) mr["spec"] = updated["spec"];
+  return absl::OkStatus();
 }
 
-void ManagedReconciler::PersistAnnotations(Json& mr,
-                                           const std::map<std::string, std::string>& annotations) {
+absl::Status ManagedReconciler::PersistAnnotations(
+    Json& mr, const std::map<std::string, std::string>& annotations) {
   std::chrono::milliseconds wait{50};
   for (int attempt = 0;; ++attempt) {
-    try {
-      UpdateObject(mr);
-      return;
-    } catch (const kube::ApiError& e) {
-      if (attempt >= 5) throw;
-      if (kube::IsConflict(e)) {
-        // Someone else wrote the object: take theirs and put ours back on.
-        const Json fresh = client_.Get(options_.resource, kube::KeyOf(mr));
-        mr["metadata"] = fresh["metadata"];
-        mr["spec"] = fresh.value("spec", Json::object());
-        for (const auto& [k, v] : annotations) SetAnnotation(mr, k, v);
-      }
+    const absl::Status updated = UpdateObject(mr);
+    if (updated.ok()) return updated;
+    if (attempt >= 5) return updated;
+    if (kube::IsConflict(updated)) {
+      // Someone else wrote the object: take theirs and put ours back on.
+      ASSIGN_OR_RETURN(const Json fresh, client_.Get(options_.resource, kube::KeyOf(mr)));
+      mr["metadata"] = fresh["metadata"];
+      mr["spec"] = fresh.value("spec", Json::object());
+      for (const auto& [k, v] : annotations) SetAnnotation(mr, k, v);
     }
     std::this_thread::sleep_for(wait);
     wait *= 2;
@@ -163,24 +146,26 @@ void ManagedReconciler::PersistAnnotations(Json& mr,
 }
 
 bool ManagedReconciler::CreateIncomplete(const Json& mr) const {
-  Time pending, succeeded{}, failed{};
-  if (!ParseRfc3339(Annotation(mr, kCreatePending), &pending)) return false;
-  ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded);
-  ParseRfc3339(Annotation(mr, kCreateFailed), &failed);
-  return pending > succeeded && pending > failed;
+  const absl::StatusOr<kube::Time> pending = kube::ParseRfc3339(Annotation(mr, kCreatePending));
+  if (!pending.ok()) return false;
+  const kube::Time succeeded =
+      kube::ParseRfc3339(Annotation(mr, kCreateSucceeded)).value_or(kube::Time{});
+  const kube::Time failed =
+      kube::ParseRfc3339(Annotation(mr, kCreateFailed)).value_or(kube::Time{});
+  return *pending > succeeded && *pending > failed;
 }
 
 bool ManagedReconciler::WithinCreationGrace(const Json& mr) const {
-  Time succeeded;
-  if (!ParseRfc3339(Annotation(mr, kCreateSucceeded), &succeeded)) return false;
-  return clock_.Now() - succeeded < options_.creation_grace;
+  const absl::StatusOr<kube::Time> succeeded = kube::ParseRfc3339(Annotation(mr, kCreateSucceeded));
+  if (!succeeded.ok()) return false;
+  return clock_.Now() - *succeeded < options_.creation_grace;
 }
 
 std::chrono::milliseconds ManagedReconciler::PollInterval(const Json& mr) const {
   std::chrono::milliseconds interval = options_.poll;
   if (const std::string a = Annotation(mr, kPollInterval); !a.empty()) {
-    const auto parsed = ParseDuration(a);
-    if (parsed && parsed->count() > 0) {
+    const absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(a);
+    if (parsed.ok() && parsed->count() > 0) {
       interval = std::max(*parsed, options_.min_poll);
     } else {
       spdlog::warn("{} {}: ignoring annotation {}: {:?} is not a positive duration",
@@ -195,7 +180,7 @@ std::chrono::milliseconds ManagedReconciler::PollInterval(const Json& mr) const 
   return interval;
 }
 
-void ManagedReconciler::RemoveFinalizer(Json& mr) {
+absl::Status ManagedReconciler::RemoveFinalizer(Json& mr) {
   const Json finalizers = mr["metadata"].value("finalizers", Json::array());
   if (Has(finalizers, kFinalizer)) {
     Json kept = Json::array();
@@ -203,17 +188,13 @@ void ManagedReconciler::RemoveFinalizer(Json& mr) {
       if (f != kFinalizer) kept.push_back(f);
     }
     mr["metadata"]["finalizers"] = kept;
-    try {
-      UpdateObject(mr);
-    } catch (const kube::ApiError& e) {
-      if (!kube::IsNotFound(e)) throw;
-    }
+    if (const absl::Status s = UpdateObject(mr); !s.ok() && !kube::IsNotFound(s)) return s;
   }
-  configs_.ReleaseUsage(mr);
+  return configs_.ReleaseUsage(mr);
 }
 
-Result ManagedReconciler::ReconcileObject(Json& mr) {
-  const Time now = clock_.Now();
+absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
+  const kube::Time now = clock_.Now();
   const Policies policies(mr, options_.legacy, options_.management_policies);
   auto set = [&](const Condition& c) { SetCondition(mr, c, now); };
   auto external_name = [&] {
@@ -252,18 +233,16 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
   const bool deleting = mr["metadata"].contains("deletionTimestamp");
   if (deleting && !policies.ShouldDelete()) {
     // Orphaned: the external resource stays; only our finalizer goes.
-    RemoveFinalizer(mr);
+    RETURN_IF_ERROR(RemoveFinalizer(mr));
     return Result::Done();
   }
 
   if (Annotation(mr, kExternalName).empty()) {
     SetAnnotation(mr, kExternalName, mr["metadata"].value("name", ""));
-    try {
-      UpdateObject(mr);
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) throw;
-      warn("CannotInitializeManagedResource", e.what());
-      set(ReconcileError(std::string("cannot initialize managed resource: ") + e.what()));
+    if (const absl::Status s = UpdateObject(mr); !s.ok()) {
+      if (kube::IsConflict(s)) return s;
+      warn("CannotInitializeManagedResource", Message(s));
+      set(ReconcileError("cannot initialize managed resource: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
   }
@@ -282,37 +261,42 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
         options_.resource.kind, kube::KeyOf(mr).String());
   }
 
-  std::unique_ptr<ExternalClient> external;
-  try {
-    const Json pc = configs_.Resolve(mr);
-    configs_.TrackUsage(mr, pc);
-    external = connector_.Connect(mr, pc);
-  } catch (const std::exception& e) {
-    const std::string message = std::string("connect failed: ") + e.what();
+  absl::StatusOr<std::unique_ptr<ExternalClient>> connected =
+      [&]() -> absl::StatusOr<std::unique_ptr<ExternalClient>> {
+    ASSIGN_OR_RETURN(const Json pc, configs_.Resolve(mr));
+    RETURN_IF_ERROR(configs_.TrackUsage(mr, pc));
+    return connector_.Connect(mr, pc);
+  }();
+  if (!connected.ok()) {
+    const std::string message = "connect failed: " + Message(connected.status());
     warn("CannotConnectToProvider", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
   }
+  const std::unique_ptr<ExternalClient> external = *std::move(connected);
   Disconnector disconnect(external.get());
 
-  Observation observation;
-  if (const auto error = Attempt([&] { observation = external->Observe(mr); })) {
-    const std::string message = "observe failed: " + *error;
+  absl::StatusOr<Observation> observed = external->Observe(mr);
+  if (!observed.ok()) {
+    // A conflict with the API server ends the reconcile: it is retried.
+    if (kube::IsConflict(observed.status())) return observed.status();
+    const std::string message = "observe failed: " + Message(observed.status());
     warn("CannotObserveExternalResource", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
   }
+  const Observation observation = *std::move(observed);
 
   if (incomplete && observation.exists && options_.deterministic_external_name && !deleting) {
     // The interrupted create did happen: record it, so the resource does not
     // carry a pending create forever.
-    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
-    try {
-      PersistAnnotations(mr, {{kCreateSucceeded, Annotation(mr, kCreateSucceeded)}});
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) throw;
-      warn("CannotUpdateManagedResource", e.what());
-      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+    SetAnnotation(mr, kCreateSucceeded, kube::Rfc3339(clock_.Now()));
+    if (const absl::Status s =
+            PersistAnnotations(mr, {{kCreateSucceeded, Annotation(mr, kCreateSucceeded)}});
+        !s.ok()) {
+      if (kube::IsConflict(s)) return s;
+      warn("CannotUpdateManagedResource", Message(s));
+      set(ReconcileError("cannot update managed resource: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
   }
@@ -336,8 +320,9 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
       return Result::Backoff();
     }
     if (observation.exists && policies.ShouldDelete()) {
-      if (const auto error = Attempt([&] { external->Delete(mr); })) {
-        const std::string message = "delete failed: " + *error;
+      if (const absl::Status s = external->Delete(mr); !s.ok()) {
+        if (kube::IsConflict(s)) return s;
+        const std::string message = "delete failed: " + Message(s);
         warn("CannotDeleteExternalResource", message);
         set(Deleting());
         set(ReconcileError(message));
@@ -349,17 +334,16 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
       // Observe again: the finalizer goes once the resource is gone.
       return WriteStatus(mr, Result::After(std::chrono::milliseconds(0)));
     }
-    RemoveFinalizer(mr);
+    RETURN_IF_ERROR(RemoveFinalizer(mr));
     return Result::Done();
   }
 
-  try {
-    PublishConnectionDetails(client_, mr, observation.details);
-  } catch (const kube::ApiError& e) {
-    if (kube::IsConflict(e) && std::string(e.what()).find("controlled by") == std::string::npos) {
-      throw;
-    }
-    const std::string message = std::string("cannot publish connection details: ") + e.what();
+  if (const absl::Status s = PublishConnectionDetails(client_, mr, observation.details).status();
+      !s.ok()) {
+    // (A Secret controlled by another resource is FailedPrecondition, not a
+    // conflict: that is reported, not retried.)
+    if (kube::IsConflict(s)) return s;
+    const std::string message = "cannot publish connection details: " + Message(s);
     warn("CannotPublishConnectionDetails", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
@@ -369,61 +353,53 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     Json finalizers = mr["metadata"].value("finalizers", Json::array());
     finalizers.push_back(kFinalizer);
     mr["metadata"]["finalizers"] = finalizers;
-    try {
-      UpdateObject(mr);
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) throw;
-      set(ReconcileError(std::string("cannot add finalizer: ") + e.what()));
+    if (const absl::Status s = UpdateObject(mr); !s.ok()) {
+      if (kube::IsConflict(s)) return s;
+      set(ReconcileError("cannot add finalizer: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
   }
 
   if (!observation.exists && policies.ShouldCreate()) {
-    SetAnnotation(mr, kCreatePending, Rfc3339(clock_.Now()));
-    try {
-      // A plain update: a conflict here proves someone else moved first.
-      UpdateObject(mr);
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) throw;
-      warn("CannotUpdateManagedResource", e.what());
+    SetAnnotation(mr, kCreatePending, kube::Rfc3339(clock_.Now()));
+    // A plain update: a conflict here proves someone else moved first.
+    if (const absl::Status s = UpdateObject(mr); !s.ok()) {
+      if (kube::IsConflict(s)) return s;
+      warn("CannotUpdateManagedResource", Message(s));
       set(Creating());
-      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      set(ReconcileError("cannot update managed resource: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
 
-    ExternalResult created;
-    try {
-      created = external->Create(mr);
-    } catch (const std::exception& e) {
-      const std::string message = std::string("create failed: ") + e.what();
+    absl::StatusOr<ExternalResult> created = external->Create(mr);
+    if (!created.ok()) {
+      const std::string message = "create failed: " + Message(created.status());
       warn("CannotCreateExternalResource", message);
-      SetAnnotation(mr, kCreateFailed, Rfc3339(clock_.Now()));
-      try {
-        PersistAnnotations(mr, {{kCreateFailed, Annotation(mr, kCreateFailed)}});
-      } catch (const kube::ApiError& persist) {
+      SetAnnotation(mr, kCreateFailed, kube::Rfc3339(clock_.Now()));
+      if (const absl::Status s =
+              PersistAnnotations(mr, {{kCreateFailed, Annotation(mr, kCreateFailed)}});
+          !s.ok()) {
         spdlog::error("{} {}: cannot record the failed create: {}", options_.resource.kind,
-                      kube::KeyOf(mr).String(), persist.what());
+                      kube::KeyOf(mr).String(), Message(s));
       }
       set(Creating());
       set(ReconcileError(message));
       return WriteStatus(mr, Result::Backoff());
     }
 
-    SetAnnotation(mr, kCreateSucceeded, Rfc3339(clock_.Now()));
-    try {
-      std::map<std::string, std::string> ours{{kCreateSucceeded, Annotation(mr, kCreateSucceeded)},
-                                              {kExternalName, Annotation(mr, kExternalName)}};
-      PersistAnnotations(mr, ours);
-    } catch (const kube::ApiError& e) {
-      warn("CannotUpdateManagedResource", e.what());
+    SetAnnotation(mr, kCreateSucceeded, kube::Rfc3339(clock_.Now()));
+    const std::map<std::string, std::string> ours{
+        {kCreateSucceeded, Annotation(mr, kCreateSucceeded)},
+        {kExternalName, Annotation(mr, kExternalName)}};
+    if (const absl::Status s = PersistAnnotations(mr, ours); !s.ok()) {
+      warn("CannotUpdateManagedResource", Message(s));
       set(Creating());
-      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+      set(ReconcileError("cannot update managed resource: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
-    try {
-      PublishConnectionDetails(client_, mr, created.details);
-    } catch (const kube::ApiError& e) {
-      const std::string message = std::string("cannot publish connection details: ") + e.what();
+    if (const absl::Status s = PublishConnectionDetails(client_, mr, created->details).status();
+        !s.ok()) {
+      const std::string message = "cannot publish connection details: " + Message(s);
       warn("CannotPublishConnectionDetails", message);
       set(ReconcileError(message));
       return WriteStatus(mr, Result::Backoff());
@@ -437,12 +413,10 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
   }
 
   if (observation.late_initialized && policies.ShouldLateInitialize()) {
-    try {
-      UpdateObject(mr);
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) throw;
-      warn("CannotUpdateManagedResource", e.what());
-      set(ReconcileError(std::string("cannot update managed resource: ") + e.what()));
+    if (const absl::Status s = UpdateObject(mr); !s.ok()) {
+      if (kube::IsConflict(s)) return s;
+      warn("CannotUpdateManagedResource", Message(s));
+      set(ReconcileError("cannot update managed resource: " + Message(s)));
       return WriteStatus(mr, Result::Backoff());
     }
   }
@@ -452,19 +426,16 @@ Result ManagedReconciler::ReconcileObject(Json& mr) {
     return WriteStatus(mr, Result::After(PollInterval(mr)));
   }
 
-  ExternalResult updated;
-  try {
-    updated = external->Update(mr);
-  } catch (const std::exception& e) {
-    const std::string message = std::string("update failed: ") + e.what();
+  absl::StatusOr<ExternalResult> updated = external->Update(mr);
+  if (!updated.ok()) {
+    const std::string message = "update failed: " + Message(updated.status());
     warn("CannotUpdateExternalResource", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());
   }
-  try {
-    PublishConnectionDetails(client_, mr, updated.details);
-  } catch (const kube::ApiError& e) {
-    const std::string message = std::string("cannot publish connection details: ") + e.what();
+  if (const absl::Status s = PublishConnectionDetails(client_, mr, updated->details).status();
+      !s.ok()) {
+    const std::string message = "cannot publish connection details: " + Message(s);
     warn("CannotPublishConnectionDetails", message);
     set(ReconcileError(message));
     return WriteStatus(mr, Result::Backoff());

@@ -17,8 +17,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/providerconfig.h"
@@ -45,27 +47,64 @@ struct ExternalResult {
   ConnectionDetails details;
 };
 
-// Talks to the external system for one resource during one reconcile. The
-// resource is passed by reference: a client may set status.atProvider and the
-// Ready condition (Available / Unavailable: that is the provider's job), and
-// annotations in Create. Errors are exceptions whose what() is short and safe
-// to show (no secrets).
+// Talks to the external system for one resource during one reconcile, as
+// crossplane-runtime's managed.ExternalClient does.
+//
+// The resource `mr` is passed by reference. A client may change, in memory:
+// status.atProvider and the Ready condition (Available / Unavailable: that
+// is the provider's job, not the reconciler's); in Observe, spec fields it
+// late-initializes (then it sets Observation::late_initialized); in Create,
+// annotations. The reconciler writes those changes back (status always,
+// spec and annotations when it updates the object); a client never writes
+// the managed resource itself. It may write other objects (a Workspace's
+// state Secret and lock Lease).
+//
+// Threads: one client serves one reconcile, on that reconcile's worker
+// thread; its methods are called one after another, never concurrently. The
+// same resource is never reconciled twice at once.
+//
+// Errors: a non-OK Status means the step failed; its message is short and
+// safe to show (no secrets): the reconciler puts it in the Synced=False
+// condition and a Warning event ("observe failed: <message>"), and retries
+// with backoff. A Status for which kube::IsConflict holds (the API server
+// refused a stale write) ends the reconcile quietly from Observe and Delete;
+// it is retried with the next version of the object.
 class ExternalClient {
  public:
   virtual ~ExternalClient() = default;
-  virtual Observation Observe(kube::Json& mr) = 0;
-  virtual ExternalResult Create(kube::Json& mr) = 0;
-  virtual ExternalResult Update(kube::Json& mr) = 0;
-  virtual void Delete(kube::Json& mr) = 0;
-  // Always called at the end of a reconcile that connected.
-  virtual void Disconnect() {}
+  // Whether the external resource exists and matches the spec, and its
+  // connection details. Must not change the external resource; idempotent.
+  // Called on every reconcile, deletion included.
+  virtual absl::StatusOr<Observation> Observe(kube::Json& mr) = 0;
+  // Makes the external resource, after Observe said it does not exist.
+  // Called once per reconcile at most; the reconciler records
+  // crossplane.io/external-create-pending before and -succeeded or -failed
+  // after, so a create interrupted half way is seen as such. Need not be
+  // idempotent unless ManagedOptions::deterministic_external_name is set.
+  virtual absl::StatusOr<ExternalResult> Create(kube::Json& mr) = 0;
+  // Brings an existing external resource to the spec, after Observe said it
+  // is not up to date. Should be idempotent (a failed update is retried).
+  virtual absl::StatusOr<ExternalResult> Update(kube::Json& mr) = 0;
+  // Deletes (or starts deleting) the external resource of a resource being
+  // deleted, after Observe said it exists. Must be idempotent: it is called
+  // again until Observe reports the resource gone.
+  virtual absl::Status Delete(kube::Json& mr) = 0;
+  // Called at the end of every reconcile that connected, whatever happened;
+  // releases what Connect took (locks, folders). An error is logged only.
+  virtual absl::Status Disconnect() { return absl::OkStatus(); }
 };
 
+// Makes the ExternalClient for one reconcile of `mr`, given the
+// ProviderConfig it names (already read). May change `mr` as Observe may.
+// Called from many worker threads at once, for different resources: an
+// implementation keeps shared state thread-safe. An error (no credentials,
+// a lock held elsewhere) is reported as "connect failed: <message>" and the
+// reconcile retried with backoff.
 class Connector {
  public:
   virtual ~Connector() = default;
-  virtual std::unique_ptr<ExternalClient> Connect(kube::Json& mr,
-                                                  const kube::Json& provider_config) = 0;
+  virtual absl::StatusOr<std::unique_ptr<ExternalClient>> Connect(
+      kube::Json& mr, const kube::Json& provider_config) = 0;
 };
 
 struct ManagedOptions {
@@ -94,9 +133,27 @@ struct Result {
   static Result After(std::chrono::milliseconds d) { return {Kind::kAfter, d}; }
 };
 
+// Reconciles managed resources of one kind (options.resource).
+//
+// Reconcile reads the object, then walks crossplane-runtime's steps: pause,
+// management policies, external name, ProviderConfig and its usage,
+// Connect, Observe, then Delete, Create or Update as needed, connection
+// Secret, finalizer, conditions and events. It writes the managed resource
+// (annotations, finalizer, late-initialized spec, status) and its
+// connection Secret and ProviderConfigUsage; nothing else.
+//
+// Idempotent: reconciling the same version twice converges to the same
+// state (a second pass finds the external resource up to date). Threads:
+// Reconcile may run on many threads at once for different keys (the
+// controller's queue never hands one key to two workers); the reconciler
+// keeps no per-object state between calls.
+//
+// Errors never escape: each becomes a condition, an event or a log line,
+// and the Result says when to come back (Backoff after a failure, After the
+// poll interval when in sync).
 class ManagedReconciler {
  public:
-  ManagedReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+  ManagedReconciler(kube::Client& client, EventSink& events, const kube::Clock& clock,
                     Connector& connector, const ProviderConfigs& configs, ManagedOptions options,
                     std::function<double()> random01 = nullptr);
 
@@ -105,23 +162,26 @@ class ManagedReconciler {
   const ManagedOptions& options() const { return options_; }
 
  private:
-  Result ReconcileObject(kube::Json& mr);
+  // An error is one that ends the reconcile without a condition (a
+  // conflict, or an API error writing the resource itself).
+  absl::StatusOr<Result> ReconcileObject(kube::Json& mr);
   // Writes status (and observedGeneration); returns `result`, or Backoff
   // when the write failed.
   Result WriteStatus(kube::Json& mr, Result result);
   // A plain update of the whole object; keeps our status in memory.
-  void UpdateObject(kube::Json& mr);
+  absl::Status UpdateObject(kube::Json& mr);
   // Persists the create annotations whatever it takes: re-reads and
   // re-applies them on conflict.
-  void PersistAnnotations(kube::Json& mr, const std::map<std::string, std::string>& annotations);
+  absl::Status PersistAnnotations(kube::Json& mr,
+                                  const std::map<std::string, std::string>& annotations);
   bool CreateIncomplete(const kube::Json& mr) const;
   bool WithinCreationGrace(const kube::Json& mr) const;
   std::chrono::milliseconds PollInterval(const kube::Json& mr) const;
-  void RemoveFinalizer(kube::Json& mr);
+  absl::Status RemoveFinalizer(kube::Json& mr);
 
   kube::Client& client_;
   EventSink& events_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   Connector& connector_;
   const ProviderConfigs& configs_;
   ManagedOptions options_;

@@ -35,7 +35,7 @@ const kube::Resource kClusterConfigs{"test.workloads.m.terraforming.io", "v1alph
 const kube::Resource kNsUsages{"test.workloads.m.terraforming.io", "v1alpha1",
                                "providerconfigusages", "ProviderConfigUsage", true};
 
-using testing::FakeClock;
+using kube::testing::FakeClock;
 
 struct Recorded {
   std::string type, reason, message;
@@ -72,31 +72,35 @@ struct Script {
 class ScriptedClient : public ExternalClient {
  public:
   ScriptedClient(Script& s, FakeClient& api, const kube::Resource& r) : s_(s), api_(api), r_(r) {}
-  Observation Observe(Json&) override {
+  absl::StatusOr<Observation> Observe(Json&) override {
     s_.calls.push_back("observe");
-    if (!s_.observe_error.empty()) throw std::runtime_error(s_.observe_error);
+    if (!s_.observe_error.empty()) return absl::UnknownError(s_.observe_error);
     Observation o = s_.observations.front();
     if (s_.observations.size() > 1) s_.observations.pop_front();
     return o;
   }
-  ExternalResult Create(Json& mr) override {
+  absl::StatusOr<ExternalResult> Create(Json& mr) override {
     s_.calls.push_back("create");
     s_.annotations_seen_at_create =
         api_.Peek(r_, kube::KeyOf(mr))["metadata"].value("annotations", Json::object());
-    if (!s_.create_error.empty()) throw std::runtime_error(s_.create_error);
-    if (!s_.set_ready.empty()) SetCondition(mr, Available(), Time{});
-    return {s_.create_details};
+    if (!s_.create_error.empty()) return absl::UnknownError(s_.create_error);
+    if (!s_.set_ready.empty()) SetCondition(mr, Available(), kube::Time{});
+    return ExternalResult{s_.create_details};
   }
-  ExternalResult Update(Json&) override {
+  absl::StatusOr<ExternalResult> Update(Json&) override {
     s_.calls.push_back("update");
-    if (!s_.update_error.empty()) throw std::runtime_error(s_.update_error);
-    return {};
+    if (!s_.update_error.empty()) return absl::UnknownError(s_.update_error);
+    return ExternalResult{};
   }
-  void Delete(Json&) override {
+  absl::Status Delete(Json&) override {
     s_.calls.push_back("delete");
-    if (!s_.delete_error.empty()) throw std::runtime_error(s_.delete_error);
+    if (!s_.delete_error.empty()) return absl::UnknownError(s_.delete_error);
+    return absl::OkStatus();
   }
-  void Disconnect() override { s_.calls.push_back("disconnect"); }
+  absl::Status Disconnect() override {
+    s_.calls.push_back("disconnect");
+    return absl::OkStatus();
+  }
 
  private:
   Script& s_;
@@ -108,9 +112,9 @@ class ScriptedConnector : public Connector {
  public:
   ScriptedConnector(Script& s, FakeClient& api, const kube::Resource& r)
       : s_(s), api_(api), r_(r) {}
-  std::unique_ptr<ExternalClient> Connect(Json&, const Json& pc) override {
+  absl::StatusOr<std::unique_ptr<ExternalClient>> Connect(Json&, const Json& pc) override {
     s_.calls.push_back("connect " + pc["metadata"].value("name", ""));
-    if (!s_.connect_error.empty()) throw std::runtime_error(s_.connect_error);
+    if (!s_.connect_error.empty()) return absl::UnknownError(s_.connect_error);
     return std::make_unique<ScriptedClient>(s_, api_, r_);
   }
 
@@ -189,8 +193,8 @@ TEST_F(ManagedTest, PausedObjectIsNotDeleted) {
   Widget({}, {{kPaused, "true"}});
   Json w = Get();
   w["metadata"]["finalizers"] = {kFinalizer};
-  api.Update(kWidgets, w);
-  api.Delete(kWidgets, {"", "w1"});
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
+  ASSERT_TRUE(api.Delete(kWidgets, {"", "w1"}).ok());
   auto r = Reconciler();
   r.Reconcile({"", "w1"});
   EXPECT_TRUE(api.Has(kWidgets, {"", "w1"}));
@@ -228,7 +232,7 @@ TEST_F(ManagedTest, ExternalNameDefaultsToTheName) {
   // Never changed afterwards.
   Json w = Get();
   SetAnnotation(w, kExternalName, "chosen");
-  api.Update(kWidgets, w);
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
   r.Reconcile({"", "w1"});
   EXPECT_EQ(Annotation(Get(), kExternalName), "chosen");
 }
@@ -378,8 +382,9 @@ TEST_F(ManagedTest, FailedCreateIsRecordedDespiteAConflict) {
     // write meets a conflict.
     if (verb == "update" && r == kWidgets && !script.calls.empty() &&
         script.calls.back() == "create" && conflicts++ == 0) {
-      throw kube::ApiError(409, "Conflict", "modified");
+      return kube::ApiError(409, "Conflict", "modified").ToStatus();
     }
+    return absl::OkStatus();
   };
   auto r = Reconciler();
   r.Reconcile({"", "w1"});
@@ -413,16 +418,16 @@ TEST_F(ManagedTest, UpToDateWaitsAPollWithJitterAndTheAnnotation) {
 
   Json w = Get();
   SetAnnotation(w, kPollInterval, "30s");
-  api.Update(kWidgets, w);
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
   result = Reconciler().Reconcile({"", "w1"});
   EXPECT_EQ(result.after, 30s);
   w = Get();
   SetAnnotation(w, kPollInterval, "1ms");
-  api.Update(kWidgets, w);
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
   EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).after, 1s) << "clamped to the minimum";
   w = Get();
   SetAnnotation(w, kPollInterval, "soon");
-  api.Update(kWidgets, w);
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
   EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).after, 10min) << "a bad value is ignored";
 }
 
@@ -469,8 +474,8 @@ class DeletionTest : public ManagedTest {
     Widget(spec, {{kExternalName, "w1"}});
     Json w = Get();
     w["metadata"]["finalizers"] = finalizers;
-    api.Update(kWidgets, w);
-    api.Delete(kWidgets, {"", "w1"});
+    ASSERT_TRUE(api.Update(kWidgets, w).ok());
+    ASSERT_TRUE(api.Delete(kWidgets, {"", "w1"}).ok());
   }
 };
 
@@ -494,8 +499,8 @@ TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
 TEST_F(DeletionTest, AJustCreatedResourceIsReleasedWithoutWaitingForTheGracePeriod) {
   Delete();
   Json w = Get();
-  SetAnnotation(w, kCreateSucceeded, Rfc3339(clock.now - 5s));
-  api.Update(kWidgets, w);
+  SetAnnotation(w, kCreateSucceeded, kube::Rfc3339(clock.now - 5s));
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
   auto r = Reconciler();
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
   EXPECT_FALSE(api.Has(kWidgets, {"", "w1"}));
@@ -591,7 +596,8 @@ TEST_F(ManagedTest, AStatusConflictIsRetriedQuietly) {
   Widget({}, {{kExternalName, "w1"}});
   script.observations = {Exists()};
   api.hook = [](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
-    if (verb == "status") throw kube::ApiError(409, "Conflict", "modified");
+    if (verb == "status") return kube::ApiError(409, "Conflict", "modified").ToStatus();
+    return absl::OkStatus();
   };
   auto r = Reconciler();
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
@@ -660,7 +666,7 @@ TEST_F(ModernManagedTest, DeletionFollowsManagementPoliciesOnly) {
   api.Seed(kNsWidgets,
            {{"metadata", {{"name", "w"}, {"namespace", "a"}, {"finalizers", {kFinalizer}}}},
             {"spec", {{"managementPolicies", {"Observe", "Create", "Update"}}}}});
-  api.Delete(kNsWidgets, {"a", "w"});
+  ASSERT_TRUE(api.Delete(kNsWidgets, {"a", "w"}).ok());
   ManagedReconciler r = Reconciler();
   r.Reconcile({"a", "w"});
   EXPECT_FALSE(api.Has(kNsWidgets, {"a", "w"}));
@@ -683,13 +689,13 @@ TEST(ProviderConfigReconcilerTest, CountsUsersAndHoldsDeletionWhileUsed) {
   EXPECT_EQ(pc["status"]["users"], 1);
   EXPECT_EQ(pc["metadata"]["finalizers"], Json::array({kInUseFinalizer}));
 
-  api.Delete(kConfigs, {"", "default"});
+  ASSERT_TRUE(api.Delete(kConfigs, {"", "default"}).ok());
   ASSERT_TRUE(r.Reconcile({"", "default"}));
   pc = api.Peek(kConfigs, {"", "default"});
   EXPECT_EQ(GetCondition(pc, "Terminating")["reason"], "InUse");
   EXPECT_TRUE(sink.Has("UsageAccounting"));
 
-  api.Delete(kUsages, {"", "u1"});
+  ASSERT_TRUE(api.Delete(kUsages, {"", "u1"}).ok());
   ASSERT_TRUE(r.Reconcile({"", "default"}));
   EXPECT_FALSE(api.Has(kConfigs, {"", "default"}));
 }
@@ -710,28 +716,30 @@ TEST(PoliciesTest, DeletionDecisions) {
 }
 
 TEST(DurationTest, ParsesGoDurations) {
-  EXPECT_EQ(ParseDuration("90s"), std::chrono::milliseconds(90000));
-  EXPECT_EQ(ParseDuration("1h30m"), std::chrono::milliseconds(5400000));
-  EXPECT_EQ(ParseDuration("250ms"), std::chrono::milliseconds(250));
-  EXPECT_EQ(ParseDuration("1.5s"), std::chrono::milliseconds(1500));
-  EXPECT_FALSE(ParseDuration("10"));
-  EXPECT_FALSE(ParseDuration("-1s"));
-  EXPECT_FALSE(ParseDuration("1d"));
-  EXPECT_FALSE(ParseDuration(""));
+  EXPECT_EQ(ParseDuration("90s").value(), std::chrono::milliseconds(90000));
+  EXPECT_EQ(ParseDuration("1h30m").value(), std::chrono::milliseconds(5400000));
+  EXPECT_EQ(ParseDuration("250ms").value(), std::chrono::milliseconds(250));
+  EXPECT_EQ(ParseDuration("1.5s").value(), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(ParseDuration("10").ok());
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("1d").ok());
+  EXPECT_FALSE(ParseDuration("").ok());
   EXPECT_EQ(FormatDuration(std::chrono::milliseconds(5400000)), "1h30m");
   EXPECT_EQ(FormatDuration(std::chrono::milliseconds(1500)), "1.5s");
 }
 
 TEST(ClockTest, Rfc3339RoundTrips) {
-  Time t;
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11Z", &t));
-  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T16:28:11.123456Z", &t));
-  EXPECT_EQ(Rfc3339Micro(t), "2026-11-27T16:28:11.123456Z");
-  ASSERT_TRUE(ParseRfc3339("2026-11-27T17:28:11+01:00", &t));
-  EXPECT_EQ(Rfc3339(t), "2026-11-27T16:28:11Z");
-  EXPECT_FALSE(ParseRfc3339("yesterday", &t));
-  EXPECT_FALSE(ParseRfc3339("2026-11-27T16:28:11", &t));
+  absl::StatusOr<kube::Time> t = kube::ParseRfc3339("2026-11-27T16:28:11Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339(*t), "2026-11-27T16:28:11Z");
+  t = kube::ParseRfc3339("2026-11-27T16:28:11.123456Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339Micro(*t), "2026-11-27T16:28:11.123456Z");
+  t = kube::ParseRfc3339("2026-11-27T17:28:11+01:00");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kube::Rfc3339(*t), "2026-11-27T16:28:11Z");
+  EXPECT_FALSE(kube::ParseRfc3339("yesterday").ok());
+  EXPECT_FALSE(kube::ParseRfc3339("2026-11-27T16:28:11").ok());
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/strings/numbers.h"
+
 namespace runtime {
 namespace {
 
@@ -135,35 +137,37 @@ struct MetricsHandler {
   }
 };
 
-MetricsServer::MetricsServer(Metrics& metrics, const std::string& address,
-                             std::function<bool()> ready)
-    : metrics_(metrics), ready_(std::move(ready)) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(Metrics& metrics,
+                                                                    const std::string& address,
+                                                                    std::function<bool()> ready) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
-    throw std::invalid_argument("--metrics-address: want [host]:port, got \"" + address + "\"");
+    return absl::InvalidArgumentError("--metrics-address: want [host]:port, got \"" + address +
+                                      "\"");
   }
   const std::string host = address.substr(0, colon);
   int port = 0;
-  try {
-    port = std::stoi(address.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw std::invalid_argument("--metrics-address: bad port in \"" + address + "\"");
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError("--metrics-address: bad port in \"" + address + "\"");
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
   if (!host.empty() && inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    throw std::invalid_argument("--metrics-address: \"" + host + "\" is not an IPv4 address");
+    return absl::InvalidArgumentError("--metrics-address: \"" + host + "\" is not an IPv4 address");
   }
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr,
-                             nullptr, &MetricsHandler::Handle, this, MHD_OPTION_SOCK_ADDR,
-                             reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_END);
-  if (daemon_ == nullptr) {
-    throw std::runtime_error("cannot serve metrics on " + address);
+  std::unique_ptr<MetricsServer> server(new MetricsServer(metrics, std::move(ready)));
+  server->daemon_ =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+                       &MetricsHandler::Handle, server.get(), MHD_OPTION_SOCK_ADDR,
+                       reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_END);
+  if (server->daemon_ == nullptr) {
+    return absl::UnavailableError("cannot serve metrics on " + address);
   }
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  port_ = info != nullptr ? info->port : port;
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(server->daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  server->port_ = info != nullptr ? info->port : port;
+  return server;
 }
 
 MetricsServer::~MetricsServer() {

@@ -5,9 +5,12 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 struct MHD_Daemon;
 
@@ -44,14 +47,21 @@ class Metrics {
 
 class MetricsServer {
  public:
-  // address: ":8080" or "127.0.0.1:8080"; port 0 picks a free one.
-  MetricsServer(Metrics& metrics, const std::string& address, std::function<bool()> ready);
+  // Serves /metrics, /healthz and /readyz (ready() says) on `address`:
+  // ":8080" or "127.0.0.1:8080"; port 0 picks a free one. InvalidArgument
+  // for a malformed address, Unavailable when it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(Metrics& metrics,
+                                                              const std::string& address,
+                                                              std::function<bool()> ready);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
   int port() const { return port_; }
 
  private:
+  MetricsServer(Metrics& metrics, std::function<bool()> ready)
+      : metrics_(metrics), ready_(std::move(ready)) {}
+
   Metrics& metrics_;
   std::function<bool()> ready_;
   MHD_Daemon* daemon_ = nullptr;

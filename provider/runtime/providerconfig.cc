@@ -2,11 +2,12 @@
 
 #include <stdexcept>
 
+#include "common/status_macros.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/refs.h"
 
 namespace runtime {
-kube::Json ProviderConfigs::Resolve(const kube::Json& mr) const {
+absl::StatusOr<kube::Json> ProviderConfigs::Resolve(const kube::Json& mr) const {
   kube::Json spec = mr.value("spec", kube::Json::object());
   if (!spec.is_object()) spec = kube::Json::object();
   kube::Json ref = spec.value("providerConfigRef", kube::Json::object());
@@ -21,23 +22,22 @@ kube::Json ProviderConfigs::Resolve(const kube::Json& mr) const {
     } else if (k == "ProviderConfig") {
       ns = mr["metadata"].value("namespace", "");
     } else {
-      throw std::runtime_error("spec.providerConfigRef.kind: \"" + k +
-                               "\" is not a ProviderConfig kind of this provider");
+      return absl::InvalidArgumentError("spec.providerConfigRef.kind: \"" + k +
+                                        "\" is not a ProviderConfig kind of this provider");
     }
   }
-  try {
-    return client_.Get(*kind, {ns, name});
-  } catch (const kube::ApiError& e) {
-    const std::string what = kind->kind + " \"" + (ns.empty() ? name : ns + "/" + name) + "\"";
-    if (kube::IsNotFound(e)) {
-      throw std::runtime_error("cannot get " + what +
+  absl::StatusOr<kube::Json> pc = client_.Get(*kind, {ns, name});
+  if (pc.ok()) return pc;
+  const std::string what = kind->kind + " \"" + (ns.empty() ? name : ns + "/" + name) + "\"";
+  if (kube::IsNotFound(pc.status())) {
+    return absl::NotFoundError("cannot get " + what +
                                ": not found (spec.providerConfigRef names it)");
-    }
-    throw std::runtime_error("cannot get " + what + ": " + e.what());
   }
+  return absl::Status(pc.status().code(),
+                      "cannot get " + what + ": " + std::string(pc.status().message()));
 }
 
-void ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json& pc) const {
+absl::Status ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json& pc) const {
   const std::string uid = mr["metadata"].value("uid", "");
   const std::string ns = kinds_.modern ? mr["metadata"].value("namespace", "") : "";
   const std::string pc_name = pc["metadata"].value("name", "");
@@ -59,36 +59,30 @@ void ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json& pc) con
                         {"kind", mr.value("kind", "")},
                         {"name", mr["metadata"].value("name", "")}}}};
   if (!ns.empty()) usage["metadata"]["namespace"] = ns;
-  try {
-    const kube::Json current = client_.Get(kinds_.usage, {ns, uid});
-    if (current.value("providerConfigRef", kube::Json()) == ref &&
-        current["metadata"].value("labels", kube::Json()) == labels) {
-      return;
-    }
-    usage["metadata"]["resourceVersion"] = current["metadata"].value("resourceVersion", "");
-    client_.Update(kinds_.usage, usage);
-  } catch (const kube::ApiError& e) {
-    if (!kube::IsNotFound(e)) throw;
-    try {
-      client_.Create(kinds_.usage, usage);
-    } catch (const kube::ApiError& again) {
-      if (!kube::IsAlreadyExists(again)) throw;
-    }
+  const absl::StatusOr<kube::Json> got = client_.Get(kinds_.usage, {ns, uid});
+  if (!got.ok()) {
+    if (!kube::IsNotFound(got.status())) return got.status();
+    const absl::Status created = client_.Create(kinds_.usage, usage).status();
+    return kube::IsAlreadyExists(created) ? absl::OkStatus() : created;
   }
+  const kube::Json& current = *got;
+  if (current.value("providerConfigRef", kube::Json()) == ref &&
+      current["metadata"].value("labels", kube::Json()) == labels) {
+    return absl::OkStatus();
+  }
+  usage["metadata"]["resourceVersion"] = current["metadata"].value("resourceVersion", "");
+  return client_.Update(kinds_.usage, usage).status();
 }
 
-void ProviderConfigs::ReleaseUsage(const kube::Json& mr) const {
+absl::Status ProviderConfigs::ReleaseUsage(const kube::Json& mr) const {
   const std::string uid = mr["metadata"].value("uid", "");
   const std::string ns = kinds_.modern ? mr["metadata"].value("namespace", "") : "";
-  try {
-    client_.Delete(kinds_.usage, {ns, uid});
-  } catch (const kube::ApiError& e) {
-    if (!kube::IsNotFound(e)) throw;
-  }
+  const absl::Status deleted = client_.Delete(kinds_.usage, {ns, uid});
+  return kube::IsNotFound(deleted) ? absl::OkStatus() : deleted;
 }
 
-std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& client,
-                                                                 const kube::Json& pc) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> CredentialFiles(
+    kube::Client& client, const kube::Json& pc) {
   std::vector<std::pair<std::string, std::string>> files;
   const std::string pc_ns = pc["metadata"].value("namespace", "");
   const kube::Json credentials = ArrayAt(ObjectAt(pc, "spec"), "credentials");
@@ -98,22 +92,24 @@ std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& c
     const std::string filename = StringAt(c, "filename");
     if (filename.empty() || filename.find('/') != std::string::npos || filename == "." ||
         filename == "..") {
-      throw std::runtime_error(field + ".filename must be a plain file name");
+      return absl::InvalidArgumentError(field + ".filename must be a plain file name");
     }
     const std::string source = c.value("source", "None");
     std::string content;
     if (source == "Secret") {
-      content = ReadKey(client, true, ObjectAt(c, "secretRef"), pc_ns, field + ".secretRef");
+      ASSIGN_OR_RETURN(
+          content, ReadKey(client, true, ObjectAt(c, "secretRef"), pc_ns, field + ".secretRef"));
     } else if (source == "Environment") {
       const std::string var = StringAt(ObjectAt(c, "env"), "name");
       const char* value = var.empty() ? nullptr : std::getenv(var.c_str());
       if (value == nullptr) {
-        throw std::runtime_error(field + ".env.name: the provider has no variable \"" + var + "\"");
+        return absl::NotFoundError(field + ".env.name: the provider has no variable \"" + var +
+                                   "\"");
       }
       content = value;
     } else if (source != "None") {
-      throw std::runtime_error(field + ".source: \"" + source +
-                               "\" is not None, Secret or Environment");
+      return absl::InvalidArgumentError(field + ".source: \"" + source +
+                                        "\" is not None, Secret or Environment");
     }
     files.emplace_back(filename, std::move(content));
   }
@@ -121,68 +117,64 @@ std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& c
 }
 
 bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {
-  kube::Json pc;
-  try {
-    pc = client_.Get(config_, key);
-  } catch (const kube::ApiError& e) {
-    return kube::IsNotFound(e);
-  }
-  try {
-    std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
-    if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
-    // A namespaced ProviderConfig is used from its own namespace only.
-    const std::string ns = config_.namespaced ? key.ns : "";
-    kube::ListOptions opts;
-    opts.label_selector = selector;
-    const kube::Json list = client_.List(usage_, ns, opts);
-    const int64_t users = static_cast<int64_t>(list.value("items", kube::Json::array()).size());
+  absl::StatusOr<kube::Json> got = client_.Get(config_, key);
+  if (!got.ok()) return kube::IsNotFound(got.status());
+  kube::Json pc = *std::move(got);
+  // Any API error: retried.
+  return Update(key, pc).ok();
+}
 
-    kube::Json& meta = pc["metadata"];
-    kube::Json finalizers = meta.value("finalizers", kube::Json::array());
-    auto has_finalizer = [&] {
-      for (const auto& f : finalizers) {
-        if (f == kInUseFinalizer) return true;
-      }
-      return false;
-    };
-    if (meta.contains("deletionTimestamp")) {
-      if (users > 0) {
-        const std::string message = "Blocking deletion while usages still exist";
-        const kube::Json before = GetCondition(pc, "Terminating");
-        SetCondition(pc, {"Terminating", "True", "InUse", message}, clock_.Now());
-        pc["status"]["users"] = users;
-        if (before.value("reason", "") != "InUse") {
-          events_.Warning(pc, "UsageAccounting",
-                          message + " (" + std::to_string(users) + " users)");
-        }
-        client_.UpdateStatus(config_, pc);
-        return true;
-      }
-      if (has_finalizer()) {
-        kube::Json kept = kube::Json::array();
-        for (const auto& f : finalizers) {
-          if (f != kInUseFinalizer) kept.push_back(f);
-        }
-        meta["finalizers"] = kept;
-        client_.Update(config_, pc);
-      }
-      return true;
+absl::Status ProviderConfigReconciler::Update(const kube::ObjectKey& key, kube::Json& pc) {
+  std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
+  if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
+  // A namespaced ProviderConfig is used from its own namespace only.
+  const std::string ns = config_.namespaced ? key.ns : "";
+  kube::ListOptions opts;
+  opts.label_selector = selector;
+  ASSIGN_OR_RETURN(const kube::Json list, client_.List(usage_, ns, opts));
+  const int64_t users = static_cast<int64_t>(list.value("items", kube::Json::array()).size());
+
+  kube::Json& meta = pc["metadata"];
+  kube::Json finalizers = meta.value("finalizers", kube::Json::array());
+  auto has_finalizer = [&] {
+    for (const auto& f : finalizers) {
+      if (f == kInUseFinalizer) return true;
     }
-    if (!has_finalizer()) {
-      finalizers.push_back(kInUseFinalizer);
-      meta["finalizers"] = finalizers;
-      const kube::Json updated = client_.Update(config_, pc);
-      pc["metadata"] = updated["metadata"];
-    }
-    const kube::Json status = pc.value("status", kube::Json::object());
-    if (status.value("users", int64_t{-1}) != users) {
-      pc["status"]["users"] = users;
-      client_.UpdateStatus(config_, pc);
-    }
-    return true;
-  } catch (const kube::ApiError&) {
     return false;
+  };
+  if (meta.contains("deletionTimestamp")) {
+    if (users > 0) {
+      const std::string message = "Blocking deletion while usages still exist";
+      const kube::Json before = GetCondition(pc, "Terminating");
+      SetCondition(pc, {"Terminating", "True", "InUse", message}, clock_.Now());
+      pc["status"]["users"] = users;
+      if (before.value("reason", "") != "InUse") {
+        events_.Warning(pc, "UsageAccounting", message + " (" + std::to_string(users) + " users)");
+      }
+      return client_.UpdateStatus(config_, pc).status();
+    }
+    if (has_finalizer()) {
+      kube::Json kept = kube::Json::array();
+      for (const auto& f : finalizers) {
+        if (f != kInUseFinalizer) kept.push_back(f);
+      }
+      meta["finalizers"] = kept;
+      return client_.Update(config_, pc).status();
+    }
+    return absl::OkStatus();
   }
+  if (!has_finalizer()) {
+    finalizers.push_back(kInUseFinalizer);
+    meta["finalizers"] = finalizers;
+    ASSIGN_OR_RETURN(const kube::Json updated, client_.Update(config_, pc));
+    pc["metadata"] = updated["metadata"];
+  }
+  const kube::Json status = pc.value("status", kube::Json::object());
+  if (status.value("users", int64_t{-1}) != users) {
+    pc["status"]["users"] = users;
+    return client_.UpdateStatus(config_, pc).status();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace runtime

@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
 
 namespace runtime {
@@ -35,16 +37,19 @@ class ProviderConfigs {
       : client_(client), kinds_(std::move(kinds)) {}
 
   // The ProviderConfig spec.providerConfigRef names (default "default").
-  // Throws std::runtime_error naming it when it cannot be read.
-  kube::Json Resolve(const kube::Json& mr) const;
+  // An error names it: NotFound when it does not exist, InvalidArgument for a
+  // kind this provider does not have, the API's code otherwise.
+  absl::StatusOr<kube::Json> Resolve(const kube::Json& mr) const;
 
   // Creates or refreshes the ProviderConfigUsage named after the resource's
   // uid (in its namespace when namespaced), controlled by the resource.
-  void TrackUsage(const kube::Json& mr, const kube::Json& provider_config) const;
+  // Idempotent; an API error is returned.
+  absl::Status TrackUsage(const kube::Json& mr, const kube::Json& provider_config) const;
 
   // Removes the resource's usage (when its finalizer goes; the garbage
   // collector would too, but not before the resource is gone).
-  void ReleaseUsage(const kube::Json& mr) const;
+  // Idempotent (a usage already gone is fine); an API error is returned.
+  absl::Status ReleaseUsage(const kube::Json& mr) const;
 
   const ProviderConfigKinds& kinds() const { return kinds_; }
 
@@ -55,16 +60,16 @@ class ProviderConfigs {
 
 // The files a ProviderConfig's spec.credentials describe, as (file name,
 // content): from a Secret (a namespaced ProviderConfig reads its own
-// namespace only), the provider's environment, or none. Throws
-// std::runtime_error naming the entry.
-std::vector<std::pair<std::string, std::string>> CredentialFiles(kube::Client& client,
-                                                                 const kube::Json& provider_config);
+// namespace only), the provider's environment, or none. An error names the
+// entry (InvalidArgument, NotFound, or the API's code).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> CredentialFiles(
+    kube::Client& client, const kube::Json& provider_config);
 
 // Reconciles one ProviderConfig kind: status.users, the in-use finalizer,
 // and a Terminating condition while a deleted config is still used.
 class ProviderConfigReconciler {
  public:
-  ProviderConfigReconciler(kube::Client& client, EventSink& events, const Clock& clock,
+  ProviderConfigReconciler(kube::Client& client, EventSink& events, const kube::Clock& clock,
                            kube::Resource config, kube::Resource usage, bool modern)
       : client_(client),
         events_(events),
@@ -73,13 +78,16 @@ class ProviderConfigReconciler {
         usage_(std::move(usage)),
         modern_(modern) {}
 
-  // Returns false when it should be retried.
+  // Returns false when it should be retried (an API error). Called from the
+  // controller's worker, one key at a time; idempotent.
   bool Reconcile(const kube::ObjectKey& key);
 
  private:
+  absl::Status Update(const kube::ObjectKey& key, kube::Json& pc);
+
   kube::Client& client_;
   EventSink& events_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   kube::Resource config_;
   kube::Resource usage_;
   bool modern_;

@@ -26,22 +26,26 @@ std::string StringAt(const kube::Json& j, const std::string& key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
-                    const std::string& forced_ns, const std::string& field) {
+absl::StatusOr<std::string> ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
+                                    const std::string& forced_ns, const std::string& field) {
   const std::string name = StringAt(ref, "name");
   const std::string key = StringAt(ref, "key");
   const std::string ns = forced_ns.empty() ? StringAt(ref, "namespace") : forced_ns;
-  if (name.empty()) throw std::runtime_error(field + ".name is required");
-  if (key.empty()) throw std::runtime_error(field + ".key is required");
-  if (ns.empty()) throw std::runtime_error(field + ".namespace is required");
+  if (name.empty()) return absl::InvalidArgumentError(field + ".name is required");
+  if (key.empty()) return absl::InvalidArgumentError(field + ".key is required");
+  if (ns.empty()) return absl::InvalidArgumentError(field + ".namespace is required");
   const std::string kind = secret ? "Secret" : "ConfigMap";
-  kube::Json object;
-  try {
-    object = client.Get(secret ? kube::kSecrets : kube::kConfigMaps, {ns, name});
-  } catch (const kube::ApiError& e) {
-    throw std::runtime_error(field + ": cannot read " + kind + " " + ns + "/" + name + ": " +
-                             (kube::IsNotFound(e) ? std::string("not found") : e.what()));
+  const absl::StatusOr<kube::Json> got =
+      client.Get(secret ? kube::kSecrets : kube::kConfigMaps, {ns, name});
+  if (!got.ok()) {
+    // The code stays the API's (NotFound, PermissionDenied, ...); the
+    // message names the field.
+    return absl::Status(got.status().code(),
+                        field + ": cannot read " + kind + " " + ns + "/" + name + ": " +
+                            (kube::IsNotFound(got.status()) ? std::string("not found")
+                                                            : std::string(got.status().message())));
   }
+  const kube::Json& object = *got;
   const kube::Json data = ObjectAt(object, "data");
   if (data.contains(key) && data[key].is_string()) {
     const std::string value = data[key].get<std::string>();
@@ -51,8 +55,8 @@ std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
   if (!secret && binary.contains(key) && binary[key].is_string()) {
     return runtime::Base64Decode(binary[key].get<std::string>());
   }
-  throw std::runtime_error(field + ": " + kind + " " + ns + "/" + name + " has no key \"" + key +
-                           "\"");
+  return absl::NotFoundError(field + ": " + kind + " " + ns + "/" + name + " has no key \"" + key +
+                             "\"");
 }
 
 void CollectValues(const kube::Json& j, std::vector<std::string>& out) {
@@ -65,14 +69,14 @@ void CollectValues(const kube::Json& j, std::vector<std::string>& out) {
   }
 }
 
-std::chrono::milliseconds TimeoutField(const kube::Json& for_provider,
-                                       std::chrono::milliseconds fallback) {
+absl::StatusOr<std::chrono::milliseconds> TimeoutField(const kube::Json& for_provider,
+                                                       std::chrono::milliseconds fallback) {
   const std::string text = StringAt(for_provider, "timeout");
   if (text.empty()) return fallback;
-  const auto parsed = ParseDuration(text);
-  if (!parsed || parsed->count() <= 0) {
-    throw std::runtime_error("spec.forProvider.timeout: \"" + text +
-                             "\" is not a duration like 10m");
+  const absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(text);
+  if (!parsed.ok() || parsed->count() <= 0) {
+    return absl::InvalidArgumentError("spec.forProvider.timeout: \"" + text +
+                                      "\" is not a duration like 10m");
   }
   return *parsed;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "provider/kube/client.h"
 
 namespace runtime {
@@ -21,15 +22,17 @@ std::string StringAt(const kube::Json& j, const std::string& key);
 // One key of a Secret (`secret`) or ConfigMap: `ref` is {name, key[,
 // namespace]}; `forced_ns`, when set, is the namespace (a namespaced
 // resource reads only its own). `field` names the reference in errors
-// ("spec.forProvider.env[1].secretKeyRef"). Throws std::runtime_error.
-std::string ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
-                    const std::string& forced_ns, const std::string& field);
+// ("spec.forProvider.env[1].secretKeyRef"). InvalidArgument for an
+// incomplete reference, NotFound for a missing object or key, the API's code
+// when the object cannot be read; the message names the field.
+absl::StatusOr<std::string> ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
+                                    const std::string& forced_ns, const std::string& field);
 
 // spec.forProvider.timeout (a duration like "10m") of `for_provider`, or
-// `fallback` when it is not set. Throws std::runtime_error naming the field
-// when it is not a positive duration.
-std::chrono::milliseconds TimeoutField(const kube::Json& for_provider,
-                                       std::chrono::milliseconds fallback);
+// `fallback` when it is not set. InvalidArgument naming the field when it is
+// not a positive duration.
+absl::StatusOr<std::chrono::milliseconds> TimeoutField(const kube::Json& for_provider,
+                                                       std::chrono::milliseconds fallback);
 
 // Leaf values of a JSON document (strings, numbers), for redaction.
 void CollectValues(const kube::Json& j, std::vector<std::string>& out);

@@ -102,7 +102,9 @@ TEST(MetricsTest, ServesTheTextFormat) {
   metrics.Add("reconcile_total", {{"controller", "w"}, {"result", "success"}}, 2);
   metrics.AddCollector([](Metrics& m) { m.Set("resources_ready", {{"gvk", "a\"b"}}, 3); });
   bool ready = false;
-  MetricsServer server(metrics, "127.0.0.1:0", [&] { return ready; });
+  const std::unique_ptr<MetricsServer> started =
+      MetricsServer::Start(metrics, "127.0.0.1:0", [&] { return ready; }).value();
+  MetricsServer& server = *started;
   ASSERT_GT(server.port(), 0);
   const std::string body = HttpGet(server.port(), "/metrics");
   EXPECT_NE(body.find("# HELP reconcile_total Reconciles.\n# TYPE reconcile_total counter\n"
@@ -118,8 +120,10 @@ TEST(MetricsTest, ServesTheTextFormat) {
 
 TEST(MetricsTest, RefusesABadAddress) {
   Metrics metrics;
-  EXPECT_THROW(MetricsServer(metrics, "8080", nullptr), std::invalid_argument);
-  EXPECT_THROW(MetricsServer(metrics, "nohost:80", nullptr), std::invalid_argument);
+  EXPECT_EQ(MetricsServer::Start(metrics, "8080", nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MetricsServer::Start(metrics, "nohost:80", nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 //
 // Tests can fail any call: set `hook`, which runs before each call with the
 // verb ("get", "list", "create", "update", "status", "patch", "delete",
-// "watch") and may throw kube::ApiError.
+// "watch") and fails the call with the Status it returns when not OK (e.g.
+// ApiError(409, "Conflict", "modified").ToStatus()).
 #ifndef PROVIDER_TESTING_FAKE_CLIENT_H_
 #define PROVIDER_TESTING_FAKE_CLIENT_H_
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,6 +20,8 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "common/status_macros.h"
 #include "provider/kube/client.h"
 
 namespace kube::testing {
@@ -25,17 +29,18 @@ namespace kube::testing {
 class FakeClient : public Client {
  public:
   using Hook =
-      std::function<void(const std::string& verb, const Resource& r, const ObjectKey& key)>;
+      std::function<absl::Status(const std::string& verb, const Resource& r, const ObjectKey& key)>;
 
-  Json Get(const Resource& r, const ObjectKey& key) override {
+  absl::StatusOr<Json> Get(const Resource& r, const ObjectKey& key) override {
     std::lock_guard lock(mu_);
-    Call("get", r, key);
+    RETURN_IF_ERROR(Call("get", r, key));
     return Find(r, key);
   }
 
-  Json List(const Resource& r, const std::string& ns, const ListOptions& opts) override {
+  absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
+                            const ListOptions& opts) override {
     std::lock_guard lock(mu_);
-    Call("list", r, {ns, ""});
+    RETURN_IF_ERROR(Call("list", r, {ns, ""}));
     Json items = Json::array();
     for (const auto& [k, obj] : objects_) {
       if (std::get<0>(k) != Id(r)) continue;
@@ -43,13 +48,13 @@ class FakeClient : public Client {
       if (!Matches(obj, opts.label_selector)) continue;
       items.push_back(obj);
     }
-    return {{"apiVersion", r.ApiVersion()},
-            {"kind", r.kind + "List"},
-            {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
-            {"items", items}};
+    return Json{{"apiVersion", r.ApiVersion()},
+                {"kind", r.kind + "List"},
+                {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
+                {"items", items}};
   }
 
-  Json Create(const Resource& r, const Json& object) override {
+  absl::StatusOr<Json> Create(const Resource& r, const Json& object) override {
     std::lock_guard lock(mu_);
     ObjectKey key = Scoped(r, KeyOf(object));
     Json obj = object;
@@ -57,9 +62,10 @@ class FakeClient : public Client {
       key.name = obj["metadata"]["generateName"].get<std::string>() + std::to_string(++names_);
       obj["metadata"]["name"] = key.name;
     }
-    Call("create", r, key);
+    RETURN_IF_ERROR(Call("create", r, key));
     if (objects_.count({Id(r), key.ns, key.name}) != 0) {
-      throw ApiError(409, "AlreadyExists", r.plural + " \"" + key.name + "\" already exists");
+      return ApiError(409, "AlreadyExists", r.plural + " \"" + key.name + "\" already exists")
+          .ToStatus();
     }
     Json& meta = obj["metadata"];
     meta["uid"] = "uid-" + std::to_string(++uids_);
@@ -71,12 +77,12 @@ class FakeClient : public Client {
     return Store(r, key, std::move(obj), "ADDED");
   }
 
-  Json Update(const Resource& r, const Json& object) override {
+  absl::StatusOr<Json> Update(const Resource& r, const Json& object) override {
     std::lock_guard lock(mu_);
     const ObjectKey key = Scoped(r, KeyOf(object));
-    Call("update", r, key);
-    Json current = Find(r, key);
-    CheckVersion(r, key, current, object);
+    RETURN_IF_ERROR(Call("update", r, key));
+    ASSIGN_OR_RETURN(Json current, Find(r, key));
+    RETURN_IF_ERROR(CheckVersion(r, key, current, object));
     Json obj = object;
     obj["metadata"]["uid"] = current["metadata"]["uid"];
     obj["metadata"]["creationTimestamp"] = current["metadata"]["creationTimestamp"];
@@ -96,32 +102,33 @@ class FakeClient : public Client {
     return StoreOrFinalize(r, key, std::move(obj));
   }
 
-  Json UpdateStatus(const Resource& r, const Json& object) override {
+  absl::StatusOr<Json> UpdateStatus(const Resource& r, const Json& object) override {
     std::lock_guard lock(mu_);
     const ObjectKey key = Scoped(r, KeyOf(object));
-    Call("status", r, key);
-    Json current = Find(r, key);
-    CheckVersion(r, key, current, object);
+    RETURN_IF_ERROR(Call("status", r, key));
+    ASSIGN_OR_RETURN(Json current, Find(r, key));
+    RETURN_IF_ERROR(CheckVersion(r, key, current, object));
     current["status"] = object.value("status", Json::object());
     return Store(r, key, std::move(current), "MODIFIED");
   }
 
-  Json Patch(const Resource& r, const ObjectKey& k, PatchType type, const Json& patch,
-             const PatchOptions& opts) override {
+  absl::StatusOr<Json> Patch(const Resource& r, const ObjectKey& k, PatchType type,
+                             const Json& patch, const PatchOptions& opts) override {
     std::lock_guard lock(mu_);
     const ObjectKey key = Scoped(r, k);
-    Call("patch", r, key);
-    Json current;
-    try {
-      current = Find(r, key);
-    } catch (const ApiError&) {
-      if (type != PatchType::kApply) throw;
+    RETURN_IF_ERROR(Call("patch", r, key));
+    absl::StatusOr<Json> found = Find(r, key);
+    if (!found.ok()) {
+      if (type != PatchType::kApply) return found.status();
       Json obj = patch;
       obj["metadata"]["uid"] = "uid-" + std::to_string(++uids_);
       obj["metadata"]["generation"] = 1;
       return Store(r, key, std::move(obj), "ADDED");
     }
-    if (type == PatchType::kJson) throw ApiError(415, "UnsupportedMediaType", "json patch");
+    const Json current = *std::move(found);
+    if (type == PatchType::kJson) {
+      return ApiError(415, "UnsupportedMediaType", "json patch").ToStatus();
+    }
     Json merged = current;
     if (opts.subresource == "status") {
       Json status = current.value("status", Json::object());
@@ -138,14 +145,14 @@ class FakeClient : public Client {
     return StoreOrFinalize(r, key, std::move(merged));
   }
 
-  void Delete(const Resource& r, const ObjectKey& k,
-              const std::optional<std::string>& uid = std::nullopt) override {
+  absl::Status Delete(const Resource& r, const ObjectKey& k,
+                      const std::optional<std::string>& uid = std::nullopt) override {
     std::lock_guard lock(mu_);
     const ObjectKey key = Scoped(r, k);
-    Call("delete", r, key);
-    Json current = Find(r, key);
+    RETURN_IF_ERROR(Call("delete", r, key));
+    ASSIGN_OR_RETURN(Json current, Find(r, key));
     if (uid && current["metadata"].value("uid", "") != *uid) {
-      throw ApiError(409, "Conflict", "uid precondition failed");
+      return ApiError(409, "Conflict", "uid precondition failed").ToStatus();
     }
     const Json finalizers = current["metadata"].value("finalizers", Json::array());
     if (!finalizers.empty()) {
@@ -153,20 +160,25 @@ class FakeClient : public Client {
         current["metadata"]["deletionTimestamp"] = deletion_timestamp;
         Store(r, key, std::move(current), "MODIFIED");
       }
-      return;
+      return absl::OkStatus();
     }
     Remove(r, key, current);
+    return absl::OkStatus();
   }
 
-  void Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
-             const std::function<bool(const WatchEvent&)>& on_event) override {
+  absl::Status Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
+                     const std::function<bool(const WatchEvent&)>& on_event) override {
     std::vector<WatchEvent> events;
     {
       std::lock_guard lock(mu_);
-      Call("watch", r, {ns, ""});
-      const int64_t from = opts.resource_version.empty() ? rv_ : std::stoll(opts.resource_version);
+      RETURN_IF_ERROR(Call("watch", r, {ns, ""}));
+      int64_t from = rv_;
+      if (!opts.resource_version.empty() && !absl::SimpleAtoi(opts.resource_version, &from)) {
+        return ApiError(400, "BadRequest", "resource version " + opts.resource_version).ToStatus();
+      }
       if (from < compacted_) {
-        throw ApiError(410, "Expired", "too old resource version: " + opts.resource_version);
+        return ApiError(410, "Expired", "too old resource version: " + opts.resource_version)
+            .ToStatus();
       }
       for (const auto& [rv, id, event] : history_) {
         if (rv <= from || id != Id(r)) continue;
@@ -181,8 +193,9 @@ class FakeClient : public Client {
       }
     }
     for (const auto& e : events) {
-      if (!on_event(e)) return;
+      if (!on_event(e)) return absl::OkStatus();
     }
+    return absl::OkStatus();
   }
 
   // Forgets the watch history: a watch from an older version gets 410.
@@ -193,21 +206,24 @@ class FakeClient : public Client {
   }
 
   // Test helpers that bypass the hook and the call log.
+  // Creates `object`; an object that cannot be created is a broken test.
   Json Seed(const Resource& r, Json object) {
     Hook saved = std::move(hook);
     hook = nullptr;
-    Json out = Create(r, object);
+    absl::StatusOr<Json> out = Create(r, object);
     hook = std::move(saved);
     calls.pop_back();
-    return out;
+    if (!out.ok()) std::abort();
+    return *std::move(out);
   }
   bool Has(const Resource& r, const ObjectKey& key) {
     std::lock_guard lock(mu_);
     return objects_.count({Id(r), Scoped(r, key).ns, key.name}) != 0;
   }
+  // The object, or null when there is none.
   Json Peek(const Resource& r, const ObjectKey& key) {
     std::lock_guard lock(mu_);
-    return Find(r, key);
+    return Find(r, key).value_or(Json());
   }
   std::vector<Json> All(const Resource& r) {
     std::lock_guard lock(mu_);
@@ -231,28 +247,30 @@ class FakeClient : public Client {
     return key;
   }
 
-  void Call(const std::string& verb, const Resource& r, const ObjectKey& key) {
+  absl::Status Call(const std::string& verb, const Resource& r, const ObjectKey& key) {
     calls.push_back(verb + " " + r.plural + " " + key.String());
-    if (hook) hook(verb, r, key);
+    return hook ? hook(verb, r, key) : absl::OkStatus();
   }
 
-  Json Find(const Resource& r, const ObjectKey& k) {
+  absl::StatusOr<Json> Find(const Resource& r, const ObjectKey& k) {
     const ObjectKey key = Scoped(r, k);
     auto it = objects_.find({Id(r), key.ns, key.name});
     if (it == objects_.end()) {
-      throw ApiError(404, "NotFound", r.plural + " \"" + key.name + "\" not found");
+      return ApiError(404, "NotFound", r.plural + " \"" + key.name + "\" not found").ToStatus();
     }
     return it->second;
   }
 
-  static void CheckVersion(const Resource& r, const ObjectKey& key, const Json& current,
-                           const Json& object) {
+  static absl::Status CheckVersion(const Resource& r, const ObjectKey& key, const Json& current,
+                                   const Json& object) {
     const std::string want = object["metadata"].value("resourceVersion", "");
     if (!want.empty() && want != current["metadata"].value("resourceVersion", "")) {
-      throw ApiError(409, "Conflict",
-                     "Operation cannot be fulfilled on " + r.plural + " \"" + key.name +
-                         "\": the object has been modified");
+      return ApiError(409, "Conflict",
+                      "Operation cannot be fulfilled on " + r.plural + " \"" + key.name +
+                          "\": the object has been modified")
+          .ToStatus();
     }
+    return absl::OkStatus();
   }
 
   Json Store(const Resource& r, const ObjectKey& key, Json obj, const std::string& event) {

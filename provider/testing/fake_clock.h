@@ -2,9 +2,9 @@
 #ifndef PROVIDER_TESTING_FAKE_CLOCK_H_
 #define PROVIDER_TESTING_FAKE_CLOCK_H_
 
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
-namespace runtime::testing {
+namespace kube::testing {
 
 class FakeClock : public Clock {
  public:
@@ -12,6 +12,6 @@ class FakeClock : public Clock {
   Time now = Time(std::chrono::seconds(1'800'000'000));  // 2027-01-15T08:00:00Z
 };
 
-}  // namespace runtime::testing
+}  // namespace kube::testing
 
 #endif  // PROVIDER_TESTING_FAKE_CLOCK_H_

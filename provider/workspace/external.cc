@@ -6,12 +6,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "provider/common/files.h"
+#include "provider/common/source.h"
 #include "provider/kube/lease.h"
 #include "provider/kube/resources.h"
 #include "provider/runtime/conditions.h"
@@ -19,7 +25,6 @@
 #include "provider/runtime/duration.h"
 #include "provider/runtime/refs.h"
 #include "provider/workspace/kinds.h"
-#include "provider/workspace/source.h"
 #include "provider/workspace/state_store.h"
 #include "provider/workspace/tofu.h"
 #include "provider/workspace/vars.h"
@@ -51,7 +56,7 @@ struct Settings {
   std::string source;
   std::string module;
   bool json = false;
-  GitSource git;
+  provider::GitSource git;
   std::vector<VarFile> var_files;
   Json varmap;
   std::vector<std::pair<std::string, std::string>> vars;
@@ -61,24 +66,23 @@ struct Settings {
   std::vector<std::string> secrets;  // values to redact
 };
 
-void WriteFile(const fs::path& path, const std::string& content, mode_t mode = 0600) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out) throw std::runtime_error("cannot write " + path.filename().string());
-  }
-  ::chmod(path.c_str(), mode);
+// `text` as a whole decimal number, as std::stoll reads one (leading
+// blanks and a sign allowed), without its exceptions.
+bool ParseInt(const std::string& text, int64_t* out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || errno == ERANGE) return false;
+  *out = value;
+  return true;
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The text of a file a run wrote ("" when there is none).
+std::string RunFile(const fs::path& path) { return platform::ReadFile(path).value_or(""); }
 
-Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
-                 const WorkspaceOptions& options) {
+absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Json& pc,
+                                 const WorkspaceOptions& options) {
   Settings s;
   s.uid = mr["metadata"].value("uid", "");
   const std::string mr_ns = mr["metadata"].value("namespace", "");
@@ -91,21 +95,24 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
   if (s.state_ns.empty()) s.state_ns = options.default_state_namespace;
   s.history = state.value("history", 5);
   if (state.contains("encryptionKeySecretRef")) {
-    s.key = ReadKey(client, true, state["encryptionKeySecretRef"], pc_ns,
-                    "ProviderConfig spec.state.encryptionKeySecretRef");
+    ASSIGN_OR_RETURN(s.key, ReadKey(client, true, state["encryptionKeySecretRef"], pc_ns,
+                                    "ProviderConfig spec.state.encryptionKeySecretRef"));
     if (s.key->empty()) {
-      throw std::runtime_error(
+      return absl::InvalidArgumentError(
           "ProviderConfig spec.state.encryptionKeySecretRef: the key is empty");
     }
   }
   const Json previous = ArrayAt(state, "previousEncryptionKeySecretRefs");
   for (size_t i = 0; i < previous.size(); ++i) {
-    s.old_keys.push_back(ReadKey(
-        client, true, previous[i], pc_ns,
-        "ProviderConfig spec.state.previousEncryptionKeySecretRefs[" + std::to_string(i) + "]"));
+    ASSIGN_OR_RETURN(std::string old_key,
+                     ReadKey(client, true, previous[i], pc_ns,
+                             "ProviderConfig spec.state.previousEncryptionKeySecretRefs[" +
+                                 std::to_string(i) + "]"));
+    s.old_keys.push_back(std::move(old_key));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
-  for (auto& [filename, content] : runtime::CredentialFiles(client, pc)) {
+  ASSIGN_OR_RETURN(auto credentials, runtime::CredentialFiles(client, pc));
+  for (auto& [filename, content] : credentials) {
     s.secrets.push_back(content);
     s.files.emplace_back(filename, std::move(content));
   }
@@ -121,17 +128,19 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     s.module = StringAt(fp, "module");
     s.json = StringAt(fp, "inlineFormat") == "JSON";
     if (s.module.empty()) {
-      throw std::runtime_error("spec.forProvider.module is required when source is Inline");
+      return absl::InvalidArgumentError(
+          "spec.forProvider.module is required when source is Inline");
     }
   } else if (s.source == "Git") {
     const Json git = ObjectAt(fp, "git");
     s.git = {StringAt(git, "url"), StringAt(git, "ref"), StringAt(git, "path")};
     if (s.git.url.empty() || s.git.ref.empty()) {
-      throw std::runtime_error(
+      return absl::InvalidArgumentError(
           "spec.forProvider.git.url and git.ref are required when source is Git");
     }
   } else {
-    throw std::runtime_error("spec.forProvider.source: \"" + s.source + "\" is not Inline or Git");
+    return absl::InvalidArgumentError("spec.forProvider.source: \"" + s.source +
+                                      "\" is not Inline or Git");
   }
   const Json var_files = ArrayAt(fp, "varFiles");
   for (size_t i = 0; i < var_files.size(); ++i) {
@@ -141,20 +150,21 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     VarFile file;
     file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJSON : VarFormat::kHCL;
     if (source == "SecretKey") {
-      file.content =
-          ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns, field + ".secretKeyRef");
+      ASSIGN_OR_RETURN(file.content, ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns,
+                                             field + ".secretKeyRef"));
     } else if (source == "ConfigMapKey") {
-      file.content =
-          ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns, field + ".configMapKeyRef");
+      ASSIGN_OR_RETURN(file.content, ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns,
+                                             field + ".configMapKeyRef"));
     } else {
-      throw std::runtime_error(field + ".source: \"" + source +
-                               "\" is not SecretKey or ConfigMapKey");
+      return absl::InvalidArgumentError(field + ".source: \"" + source +
+                                        "\" is not SecretKey or ConfigMapKey");
     }
     // Values in a var file are what errors must never show.
     if (file.format == VarFormat::kJSON) {
       const Json parsed = Json::parse(file.content, nullptr, false);
-      if (parsed.is_discarded())
-        throw std::runtime_error(field + ": the content is not valid JSON");
+      if (parsed.is_discarded()) {
+        return absl::InvalidArgumentError(field + ": the content is not valid JSON");
+      }
       CollectValues(parsed, s.secrets);
     } else {
       std::istringstream lines(file.content);
@@ -184,20 +194,22 @@ Settings Resolve(kube::Client& client, const Json& mr, const Json& pc,
     const std::string field = "spec.forProvider.env[" + std::to_string(i) + "]";
     const std::string name = StringAt(e, "name");
     if (name.empty() || name.find('=') != std::string::npos) {
-      throw std::runtime_error(field + ".name must be a variable name");
+      return absl::InvalidArgumentError(field + ".name must be a variable name");
     }
     std::string value;
     if (e.contains("value")) {
       value = StringAt(e, "value");
     } else if (e.contains("secretKeyRef")) {
-      value = ReadKey(client, true, e["secretKeyRef"], mr_ns, field + ".secretKeyRef");
+      ASSIGN_OR_RETURN(value,
+                       ReadKey(client, true, e["secretKeyRef"], mr_ns, field + ".secretKeyRef"));
       s.secrets.push_back(value);
     } else if (e.contains("configMapKeyRef")) {
-      value = ReadKey(client, false, e["configMapKeyRef"], mr_ns, field + ".configMapKeyRef");
+      ASSIGN_OR_RETURN(
+          value, ReadKey(client, false, e["configMapKeyRef"], mr_ns, field + ".configMapKeyRef"));
     }
     s.env.push_back(name + "=" + value);
   }
-  s.timeout = runtime::TimeoutField(fp, options.default_timeout);
+  ASSIGN_OR_RETURN(s.timeout, runtime::TimeoutField(fp, options.default_timeout));
   s.require_approval = fp.value("requireApproval", false);
   return s;
 }
@@ -222,7 +234,7 @@ std::string PlanSummary(int add, int change, int destroy) {
 
 class WorkspaceClient : public runtime::ExternalClient {
  public:
-  WorkspaceClient(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+  WorkspaceClient(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                   const WorkspaceOptions& options, Settings settings, const Json& mr)
       : client_(client),
         events_(events),
@@ -240,13 +252,13 @@ class WorkspaceClient : public runtime::ExternalClient {
                             {"workloads.terraforming.io/kind",
                              mr.value("apiVersion", "") + "/" + mr.value("kind", "")}}}) {}
 
-  ~WorkspaceClient() override { Disconnect(); }
+  ~WorkspaceClient() override { Release(); }
 
-  runtime::Observation Observe(Json& mr) override {
-    Lock();
-    Recover(mr);
-    Rollback(mr);
-    current_ = store_.Load();
+  absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
+    RETURN_IF_ERROR(Lock());
+    RETURN_IF_ERROR(Recover(mr));
+    RETURN_IF_ERROR(Rollback(mr));
+    ASSIGN_OR_RETURN(current_, store_.Load());
 
     runtime::Observation o;
     o.exists = current_.has_value();
@@ -267,53 +279,66 @@ class WorkspaceClient : public runtime::ExternalClient {
       return o;
     }
 
-    Prepare(mr);
-    const runtime::Time started = clock_.Now();
-    PlanResult plan = tofu_->Plan(kPlanFile);
-    if (!plan.ok) {
-      RecordRun(mr, "Plan", false, started, plan.error);
+    RETURN_IF_ERROR(Prepare(mr));
+    const kube::Time started = clock_.Now();
+    const absl::StatusOr<PlanResult> planned = tofu_->Plan(kPlanFile);
+    if (!planned.ok()) {
+      RecordRun(mr, "Plan", false, started, std::string(planned.status().message()));
       mr["status"]["atProvider"] = at;
-      throw std::runtime_error(plan.error);
+      return planned.status();
     }
+    const PlanResult& plan = *planned;
     planned_ = true;
     const std::string previous_fingerprint = StringAt(ObjectAt(at, "plan"), "fingerprint");
     at["plan"] = {{"add", plan.add},
                   {"change", plan.change},
                   {"destroy", plan.destroy},
-                  {"plannedAt", runtime::Rfc3339(clock_.Now())}};
+                  {"plannedAt", kube::Rfc3339(clock_.Now())}};
     if (plan.changes) {
       events_.Normal(mr, "PlannedChanges",
                      "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
     }
     o.up_to_date = o.exists && !plan.changes;
     if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
-    if (plan.changes && s_.require_approval) AwaitApproval(mr, at, previous_fingerprint, o);
+    if (plan.changes && s_.require_approval) {
+      RETURN_IF_ERROR(AwaitApproval(mr, at, previous_fingerprint, o));
+    }
     return o;
   }
 
-  runtime::ExternalResult Create(Json& mr) override { return Apply(mr); }
-  runtime::ExternalResult Update(Json& mr) override { return Apply(mr); }
+  absl::StatusOr<runtime::ExternalResult> Create(Json& mr) override { return Apply(mr); }
+  absl::StatusOr<runtime::ExternalResult> Update(Json& mr) override { return Apply(mr); }
 
-  void Delete(Json& mr) override {
-    if (!tofu_) Prepare(mr);
-    const runtime::Time started = clock_.Now();
-    const RunResult run = tofu_->Destroy();
-    const std::string after = SaveState();
-    if (!run.ok) {
-      RecordRun(mr, "Destroy", false, started, run.error);
-      events_.Warning(mr, "DestroyFailed", run.error);
-      throw std::runtime_error(run.error);
+  absl::Status Delete(Json& mr) override {
+    if (!tofu_) RETURN_IF_ERROR(Prepare(mr));
+    const kube::Time started = clock_.Now();
+    const absl::Status run = tofu_->Destroy();
+    ASSIGN_OR_RETURN(const std::string after, SaveState());
+    if (!run.ok()) {
+      const std::string error(run.message());
+      RecordRun(mr, "Destroy", false, started, error);
+      events_.Warning(mr, "DestroyFailed", error);
+      return run;
     }
     RecordRun(mr, "Destroy", true, started, "");
     if (after.empty() || ResourceCount(after) == 0) {
       // Nothing is left: the state and its lock go with the Workspace.
-      store_.Remove();
+      RETURN_IF_ERROR(store_.Remove());
       remove_lease_ = true;
     }
     events_.Normal(mr, "Destroyed", "Destroyed every resource of the workspace");
+    return absl::OkStatus();
   }
 
-  void Disconnect() override {
+  absl::Status Disconnect() override {
+    Release();
+    return absl::OkStatus();
+  }
+
+ private:
+  // Disconnect's work, also when the client goes without one: removes the
+  // working folder and gives the state lock up. Failures are logged.
+  void Release() {
     if (disconnected_) return;
     disconnected_ = true;
     std::error_code ec;
@@ -326,73 +351,74 @@ class WorkspaceClient : public runtime::ExternalClient {
     const bool held = holder_ && holder_->held();
     holder_.reset();  // stops renewing, releases the lease
     if (held && remove_lease_) {
-      try {
-        client_.Delete(kube::kLeases, LockKey());
-      } catch (const std::exception& e) {
-        spdlog::warn("cannot delete the state lock of workspace {}: {}", s_.uid, e.what());
+      if (const absl::Status s = client_.Delete(kube::kLeases, LockKey()); !s.ok()) {
+        spdlog::warn("cannot delete the state lock of workspace {}: {}", s_.uid,
+                     std::string(s.message()));
       }
     }
   }
 
- private:
   kube::ObjectKey LockKey() const { return {s_.state_ns, "tflock-" + s_.uid}; }
 
   // Takes the state lock (renewed in the background until Disconnect),
   // waiting a little for a live holder; a holder that is an earlier life of
   // this provider is taken over at once.
-  void Lock() {
+  absl::Status Lock() {
     const auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
     for (;;) {
       holder_ = std::make_unique<kube::LeaseHolder>(
           client_, clock_, LockKey(), options_.identity, options_.lock_duration,
           std::chrono::milliseconds(0),
           std::map<std::string, std::string>{{"workloads.terraforming.io/workspace-uid", s_.uid}});
-      if (holder_->held()) return;
+      if (holder_->held()) return absl::OkStatus();
       const std::string holder = holder_->Holder();
       holder_.reset();
       if (HolderIsGone(holder, options_.identity)) {
-        ForceRelease(holder);
+        RETURN_IF_ERROR(ForceRelease(holder));
         continue;
       }
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw std::runtime_error("the state is locked by " + holder +
-                                 "; retrying until it is released or its lease expires");
+        return absl::UnavailableError("the state is locked by " + holder +
+                                      "; retrying until it is released or its lease expires");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
 
-  void ForceRelease(const std::string& holder) {
-    try {
-      Json lease = client_.Get(kube::kLeases, LockKey());
-      if (StringAt(ObjectAt(lease, "spec"), "holderIdentity") != holder) return;
+  absl::Status ForceRelease(const std::string& holder) {
+    const absl::Status released = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(Json lease, client_.Get(kube::kLeases, LockKey()));
+      if (StringAt(ObjectAt(lease, "spec"), "holderIdentity") != holder) return absl::OkStatus();
       lease["spec"]["holderIdentity"] = "";
-      client_.Update(kube::kLeases, lease);
+      RETURN_IF_ERROR(client_.Update(kube::kLeases, lease));
       spdlog::info("workspace {}: took over the state lock of {}, an earlier life of this provider",
                    s_.uid, holder);
-    } catch (const kube::ApiError& e) {
-      if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
-    }
+      return absl::OkStatus();
+    }();
+    // Gone or changed meanwhile: the next try sees who holds it now.
+    if (kube::IsNotFound(released) || kube::IsConflict(released)) return absl::OkStatus();
+    return released;
   }
 
   // A working folder that exists before this run is what an interrupted run
   // left: its state file may be newer than the stored one.
-  void Recover(Json& mr) {
+  absl::Status Recover(Json& mr) {
     std::error_code ec;
-    if (!fs::exists(dir_, ec)) return;
+    if (!fs::exists(dir_, ec)) return absl::OkStatus();
     const fs::path state = dir_ / kStateFile;
     if (StateFileLocked(state)) {
-      throw std::runtime_error("an interrupted run is still writing its state; waiting for it");
+      return absl::UnavailableError(
+          "an interrupted run is still writing its state; waiting for it");
     }
     if (fs::exists(state, ec)) {
-      const std::string text = ReadFile(state);
+      const std::string text = RunFile(state);
       const Json parsed = Json::parse(text, nullptr, false);
-      const auto stored = store_.Load();
+      ASSIGN_OR_RETURN(const std::optional<State> stored, store_.Load());
       if (!parsed.is_discarded() && parsed.is_object()) {
         const int64_t serial = parsed.value("serial", int64_t{0});
         const std::string lineage = parsed.value("lineage", "");
         if (!stored || (stored->lineage == lineage && serial > stored->serial)) {
-          store_.Save(text);
+          RETURN_IF_ERROR(store_.Save(text));
           events_.Warning(mr, "RecoveredState",
                           "Recovered state serial " + std::to_string(serial) +
                               " written by an interrupted run");
@@ -407,6 +433,7 @@ class WorkspaceClient : public runtime::ExternalClient {
       }
     }
     fs::remove_all(dir_, ec);
+    return absl::OkStatus();
   }
 
   // A run that was killed before it could write its state (OpenTofu writes
@@ -415,7 +442,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   // operator can import or remove it before it is created again.
   void ReportUntracked(Json& mr, const std::string& state) {
     const std::vector<std::string> untracked =
-        UntrackedResources(ReadFile(dir_ / kStdoutLog), state);
+        UntrackedResources(RunFile(dir_ / kStdoutLog), state);
     if (untracked.empty()) return;
     std::string list;
     for (const auto& r : untracked) list += (list.empty() ? "" : ", ") + r;
@@ -426,46 +453,46 @@ class WorkspaceClient : public runtime::ExternalClient {
     events_.Warning(mr, "UntrackedResources", message);
   }
 
-  void Rollback(Json& mr) {
+  absl::Status Rollback(Json& mr) {
     const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
-    if (want.empty()) return;
+    if (want.empty()) return absl::OkStatus();
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
-    if (StringAt(at, "lastRollback") == want) return;
+    if (StringAt(at, "lastRollback") == want) return absl::OkStatus();
     int64_t serial = 0;
-    try {
-      size_t used = 0;
-      serial = std::stoll(want, &used);
-      if (used != want.size()) throw std::invalid_argument(want);
-    } catch (const std::exception&) {
-      throw std::runtime_error(std::string("annotation ") + kRollbackAnnotation + ": \"" + want +
-                               "\" is not a state serial");
+    if (!ParseInt(want, &serial)) {
+      return absl::InvalidArgumentError(std::string("annotation ") + kRollbackAnnotation + ": \"" +
+                                        want + "\" is not a state serial");
     }
-    store_.Restore(serial);
+    RETURN_IF_ERROR(store_.Restore(serial));
     at["lastRollback"] = want;
     events_.Warning(mr, "RolledBack", "Restored state serial " + want);
+    return absl::OkStatus();
   }
 
   // Writes the module, provider configuration, credentials, variables and
   // the state into the working folder and runs init.
-  void Prepare(Json& mr) {
-    fs::create_directories(dir_);
+  absl::Status Prepare(Json& mr) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return absl::InternalError("cannot create the working folder: " + ec.message());
     ::chmod(dir_.c_str(), 0700);
     // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
-    const auto git_auth = WriteCredentialFiles(dir_.string(), s_.files);
+    ASSIGN_OR_RETURN(const auto git_auth, provider::WriteCredentialFiles(dir_.string(), s_.files));
     git_env.insert(git_env.end(), git_auth.begin(), git_auth.end());
-    SourceResult source;
     if (s_.source == "Git") {
-      source = PrepareGit(dir_.string(), s_.git, (fs::path(options_.cache_root) / "git").string(),
-                          git_env);
+      ASSIGN_OR_RETURN(
+          const provider::SourceResult source,
+          provider::PrepareGit(dir_.string(), s_.git,
+                               (fs::path(options_.cache_root) / "git").string(), git_env));
       mr["status"]["atProvider"]["source"] = {{"commit", source.commit}};
     } else {
-      source = PrepareInline(dir_.string(), s_.module, s_.json);
+      RETURN_IF_ERROR(PrepareInline(dir_.string(), s_.module, s_.json));
     }
-    const std::vector<std::string> var_files =
-        WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars);
-    if (current_) WriteFile(dir_ / kStateFile, current_->json);
+    ASSIGN_OR_RETURN(const std::vector<std::string> var_files,
+                     WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars));
+    if (current_) RETURN_IF_ERROR(provider::WritePrivateFile(dir_ / kStateFile, current_->json));
 
     Tofu::Options o;
     o.binary = options_.tofu_binary;
@@ -477,12 +504,10 @@ class WorkspaceClient : public runtime::ExternalClient {
     o.var_files = var_files;
     o.secrets = s_.secrets;
     tofu_ = std::make_unique<Tofu>(o);
-    const runtime::Time started = clock_.Now();
-    const RunResult init = tofu_->Init();
-    if (!init.ok) {
-      RecordRun(mr, "Plan", false, started, init.error);
-      throw std::runtime_error(init.error);
-    }
+    const kube::Time started = clock_.Now();
+    const absl::Status init = tofu_->Init();
+    if (!init.ok()) RecordRun(mr, "Plan", false, started, std::string(init.message()));
+    return init;
   }
 
   std::vector<std::string> BaseEnv() const {
@@ -505,45 +530,53 @@ class WorkspaceClient : public runtime::ExternalClient {
   // annotation names its fingerprint. An existing Workspace meanwhile counts
   // as up to date (it is re-planned every poll; nothing is applied); a new
   // one's create is refused with what to do.
-  void AwaitApproval(Json& mr, Json& at, const std::string& previous, runtime::Observation& o) {
-    std::string error;
-    const std::string fingerprint = tofu_->Fingerprint(kPlanFile, &error);
-    if (fingerprint.empty()) throw std::runtime_error("cannot fingerprint the plan: " + error);
+  absl::Status AwaitApproval(Json& mr, Json& at, const std::string& previous,
+                             runtime::Observation& o) {
+    const absl::StatusOr<std::string> fingerprinted = tofu_->Fingerprint(kPlanFile);
+    if (!fingerprinted.ok()) {
+      return absl::Status(
+          fingerprinted.status().code(),
+          "cannot fingerprint the plan: " + std::string(fingerprinted.status().message()));
+    }
+    const std::string& fingerprint = *fingerprinted;
     at["plan"]["fingerprint"] = fingerprint;
-    if (runtime::Annotation(mr, kApprovePlanAnnotation) == fingerprint) return;
+    if (runtime::Annotation(mr, kApprovePlanAnnotation) == fingerprint) return absl::OkStatus();
     at["plan"]["awaitingApproval"] = true;
     awaiting_ = "plan " + fingerprint + " awaits approval: annotate the Workspace with " +
                 kApprovePlanAnnotation + "=" + fingerprint;
     if (previous != fingerprint) events_.Normal(mr, "PlanAwaitingApproval", awaiting_);
     if (o.exists) o.up_to_date = true;
+    return absl::OkStatus();
   }
 
-  runtime::ExternalResult Apply(Json& mr) {
-    if (!planned_) throw std::runtime_error("no plan to apply (observe did not plan)");
-    if (!awaiting_.empty()) throw std::runtime_error(awaiting_);
-    const runtime::Time started = clock_.Now();
-    const RunResult run = tofu_->Apply(kPlanFile);
+  absl::StatusOr<runtime::ExternalResult> Apply(Json& mr) {
+    if (!planned_) return absl::FailedPreconditionError("no plan to apply (observe did not plan)");
+    if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
+    const kube::Time started = clock_.Now();
+    const absl::Status run = tofu_->Apply(kPlanFile);
     // Whatever happened, what tofu recorded is kept: a failed apply may
     // still have created things.
-    const std::string after = SaveState();
-    if (!run.ok) {
+    ASSIGN_OR_RETURN(const std::string after, SaveState());
+    if (!run.ok()) {
+      const std::string error(run.message());
       ReportUntracked(mr, after.empty() && current_ ? current_->json : after);
-      RecordRun(mr, "Apply", false, started, run.error);
-      runtime::SetCondition(mr, runtime::Unavailable(run.error), clock_.Now());
-      events_.Warning(mr, "ApplyFailed", run.error);
-      throw std::runtime_error(run.error);
+      RecordRun(mr, "Apply", false, started, error);
+      runtime::SetCondition(mr, runtime::Unavailable(error), clock_.Now());
+      events_.Warning(mr, "ApplyFailed", error);
+      return run;
     }
     RecordRun(mr, "Apply", true, started, "");
     runtime::ExternalResult result;
     if (!after.empty()) {
       PublishOutputs(mr, after, result.details);
       // What was just stored: no need to read it back.
-      const State saved = ParseState(after, false);
+      ASSIGN_OR_RETURN(const State saved, ParseState(after, false));
+      ASSIGN_OR_RETURN(const std::vector<int64_t> versions, store_.Versions());
       mr["status"]["atProvider"]["state"] = {
           {"serial", saved.serial},
           {"lineage", saved.lineage},
           {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
-          {"versions", store_.Versions()}};
+          {"versions", versions}};
     }
     const Json plan = ObjectAt(ObjectAt(ObjectAt(mr, "status"), "atProvider"), "plan");
     events_.Normal(mr, "Applied",
@@ -554,20 +587,20 @@ class WorkspaceClient : public runtime::ExternalClient {
   }
 
   // Stores the working folder's state file; returns its text ("" if none).
-  std::string SaveState() {
+  absl::StatusOr<std::string> SaveState() {
     if (holder_ && holder_->lost()) {
       // Someone else may hold the state now: writing it could undo theirs.
       keep_dir_ = true;
-      throw std::runtime_error(
+      return absl::AbortedError(
           "the state lock was lost during the run; the run's state stays in its working folder "
           "and is recovered by the next reconcile");
     }
     const fs::path state = dir_ / kStateFile;
     std::error_code ec;
     if (!fs::exists(state, ec)) return "";
-    const std::string text = ReadFile(state);
+    const std::string text = RunFile(state);
     if (text.empty()) return "";
-    store_.Save(text);
+    RETURN_IF_ERROR(store_.Save(text));
     return text;
   }
 
@@ -581,12 +614,12 @@ class WorkspaceClient : public runtime::ExternalClient {
     mr["status"]["atProvider"]["outputs"] = outputs;
   }
 
-  void RecordRun(Json& mr, const std::string& operation, bool ok, runtime::Time started,
+  void RecordRun(Json& mr, const std::string& operation, bool ok, kube::Time started,
                  const std::string& message) {
     Json run = {{"operation", operation},
                 {"result", ok ? "Succeeded" : "Failed"},
-                {"startedAt", runtime::Rfc3339(started)},
-                {"finishedAt", runtime::Rfc3339(clock_.Now())}};
+                {"startedAt", kube::Rfc3339(started)},
+                {"finishedAt", kube::Rfc3339(clock_.Now())}};
     if (!message.empty()) run["message"] = runtime::Truncate(message, 512);
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
@@ -595,7 +628,7 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   kube::Client& client_;
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   const WorkspaceOptions& options_;
   Settings s_;
   fs::path dir_;
@@ -634,17 +667,22 @@ bool HolderIsGone(const std::string& holder, const std::string& self) {
   const std::string pid_text = holder.substr(p + 1, r - p - 1);
   if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos)
     return false;
-  const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  int64_t pid_value = 0;
+  if (!ParseInt(pid_text, &pid_value) || pid_value > std::numeric_limits<pid_t>::max()) {
+    return false;
+  }
+  const pid_t pid = static_cast<pid_t>(pid_value);
   if (pid == ::getpid()) return true;  // this pid, another life
   return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 WorkspaceConnector::WorkspaceConnector(kube::Client& client, runtime::EventSink& events,
-                                       const runtime::Clock& clock, WorkspaceOptions options)
+                                       const kube::Clock& clock, WorkspaceOptions options)
     : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
 
-std::unique_ptr<runtime::ExternalClient> WorkspaceConnector::Connect(Json& mr, const Json& pc) {
-  Settings settings = Resolve(client_, mr, pc, options_);
+absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> WorkspaceConnector::Connect(
+    Json& mr, const Json& pc) {
+  ASSIGN_OR_RETURN(Settings settings, Resolve(client_, mr, pc, options_));
   return std::make_unique<WorkspaceClient>(client_, events_, clock_, options_, std::move(settings),
                                            mr);
 }

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "provider/kube/client.h"
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/managed.h"
 
@@ -36,15 +36,15 @@ struct WorkspaceOptions {
 
 class WorkspaceConnector : public runtime::Connector {
  public:
-  WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const runtime::Clock& clock,
+  WorkspaceConnector(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
                      WorkspaceOptions options);
-  std::unique_ptr<runtime::ExternalClient> Connect(kube::Json& mr,
-                                                   const kube::Json& provider_config) override;
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(
+      kube::Json& mr, const kube::Json& provider_config) override;
 
  private:
   kube::Client& client_;
   runtime::EventSink& events_;
-  const runtime::Clock& clock_;
+  const kube::Clock& clock_;
   WorkspaceOptions options_;
 };
 

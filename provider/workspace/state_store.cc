@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
+#include "common/status_macros.h"
+#include "provider/common/crypto.h"
 #include "provider/kube/resources.h"
-#include "provider/workspace/crypto.h"
 
 namespace workspace {
 namespace {
@@ -60,13 +60,13 @@ std::string JoinSerials(const std::vector<int64_t>& serials) {
 }  // namespace
 
 std::string KeyId(const std::string& key_material) {
-  return Sha256Hex("key-id:" + Sha256Hex(key_material)).substr(0, 16);
+  return provider::Sha256Hex("key-id:" + provider::Sha256Hex(key_material)).substr(0, 16);
 }
 
-State ParseState(const std::string& state_json, bool with_checksum) {
+absl::StatusOr<State> ParseState(const std::string& state_json, bool with_checksum) {
   const Json doc = Json::parse(state_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
-    throw std::runtime_error("the state is not a JSON object");
+    return absl::DataLossError("the state is not a JSON object");
   }
   State s;
   s.json = state_json;
@@ -76,7 +76,7 @@ State ParseState(const std::string& state_json, bool with_checksum) {
   if (const auto it = doc.find("lineage"); it != doc.end() && it->is_string()) {
     s.lineage = it->get<std::string>();
   }
-  if (with_checksum) s.checksum = Sha256Hex(doc.dump());
+  if (with_checksum) s.checksum = provider::Sha256Hex(doc.dump());
   return s;
 }
 
@@ -88,59 +88,60 @@ StateStore::StateStore(kube::Client& client, Options options)
 
 std::string StateStore::SecretName(const std::string& uid) { return "tfstate-" + uid; }
 
-std::optional<Json> StateStore::Get() {
-  try {
-    return client_.Get(kube::kSecrets, Key());
-  } catch (const kube::ApiError& e) {
-    if (kube::IsNotFound(e)) return std::nullopt;
-    throw;
-  }
+absl::StatusOr<std::optional<Json>> StateStore::Get() {
+  absl::StatusOr<Json> secret = client_.Get(kube::kSecrets, Key());
+  if (secret.ok()) return std::optional<Json>(*std::move(secret));
+  if (kube::IsNotFound(secret.status())) return std::optional<Json>();
+  return secret.status();
 }
 
-std::string StateStore::Encode(const std::string& plaintext) const {
-  std::string blob = Gzip(plaintext);
-  if (options_.key) blob = Seal(*options_.key, blob);
-  return Base64Encode(blob);
+absl::StatusOr<std::string> StateStore::Encode(const std::string& plaintext) const {
+  ASSIGN_OR_RETURN(std::string blob, provider::Gzip(plaintext));
+  if (options_.key) {
+    ASSIGN_OR_RETURN(blob, provider::Seal(*options_.key, blob));
+  }
+  return provider::Base64Encode(blob);
 }
 
-std::string StateStore::Decode(const std::string& b64, bool* needs_reseal) const {
-  const std::string where = "state Secret " + Key().String() + ": ";
-  std::string blob;
-  try {
-    blob = Base64Decode(b64);
-  } catch (const std::exception&) {
-    throw std::runtime_error(where + "state is corrupt (not base64)");
-  }
-  try {
-    if (IsSealed(blob)) {
-      std::vector<std::string> keys;
-      if (options_.key) keys.push_back(*options_.key);
-      keys.insert(keys.end(), options_.old_keys.begin(), options_.old_keys.end());
-      if (keys.empty()) Open("", blob);  // throws: no key is configured
-      std::string error;
-      bool opened = false;
-      for (size_t i = 0; i < keys.size() && !opened; ++i) {
-        try {
-          blob = Open(keys[i], blob);
-          opened = true;
-          if (i > 0 || !options_.key) *needs_reseal = true;
-        } catch (const std::runtime_error& e) {
-          if (error.empty()) error = e.what();
-        }
+absl::StatusOr<std::string> StateStore::Decode(const std::string& b64, bool* needs_reseal) const {
+  absl::StatusOr<std::string> plain = Unseal(b64, needs_reseal);
+  if (plain.ok()) return plain;
+  return absl::Status(plain.status().code(), "state Secret " + Key().String() + ": " +
+                                                 std::string(plain.status().message()));
+}
+
+absl::StatusOr<std::string> StateStore::Unseal(const std::string& b64, bool* needs_reseal) const {
+  absl::StatusOr<std::string> decoded = provider::Base64Decode(b64);
+  if (!decoded.ok()) return absl::DataLossError("state is corrupt (not base64)");
+  std::string blob = *std::move(decoded);
+  if (provider::IsSealed(blob)) {
+    std::vector<std::string> keys;
+    if (options_.key) keys.push_back(*options_.key);
+    keys.insert(keys.end(), options_.old_keys.begin(), options_.old_keys.end());
+    if (keys.empty()) return provider::Open("", blob).status();  // no key is configured
+    absl::Status first_error;
+    bool opened = false;
+    for (size_t i = 0; i < keys.size() && !opened; ++i) {
+      absl::StatusOr<std::string> open = provider::Open(keys[i], blob);
+      if (open.ok()) {
+        blob = *std::move(open);
+        opened = true;
+        if (i > 0 || !options_.key) *needs_reseal = true;
+      } else if (first_error.ok()) {
+        first_error = open.status();
       }
-      if (!opened) throw std::runtime_error(error);
-    } else if (options_.key) {
-      *needs_reseal = true;
     }
-    if (!blob.empty() && blob[0] == '{') return blob;  // plain JSON, written by hand
-    return Gunzip(blob);
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(where + e.what());
+    if (!opened) return first_error;
+  } else if (options_.key) {
+    *needs_reseal = true;
   }
+  if (!blob.empty() && blob[0] == '{') return blob;  // plain JSON, written by hand
+  return provider::Gunzip(blob);
 }
 
-Json StateStore::Build(const Json* existing, const std::string& current, const State& state,
-                       std::map<int64_t, std::string> history) const {
+absl::StatusOr<Json> StateStore::Build(const Json* existing, const std::string& current,
+                                       const State& state,
+                                       std::map<int64_t, std::string> history) const {
   Json secret = existing != nullptr
                     ? *existing
                     : Json{{"apiVersion", "v1"},
@@ -167,10 +168,10 @@ Json StateStore::Build(const Json* existing, const std::string& current, const S
     history.erase(history.begin());
   }
   if (data_size() > kMaxDataBytes) {
-    throw std::runtime_error("state Secret " + Key().String() + ": the state takes " +
-                             std::to_string(data_size() / 1024) +
-                             " KiB stored, more than a Secret may hold (" +
-                             std::to_string(kMaxDataBytes / 1024) + " KiB)");
+    return absl::ResourceExhaustedError("state Secret " + Key().String() + ": the state takes " +
+                                        std::to_string(data_size() / 1024) +
+                                        " KiB stored, more than a Secret may hold (" +
+                                        std::to_string(kMaxDataBytes / 1024) + " KiB)");
   }
 
   Json data = Json::object();
@@ -195,36 +196,35 @@ Json StateStore::Build(const Json* existing, const std::string& current, const S
   return secret;
 }
 
-std::optional<State> StateStore::Load() {
-  const auto secret = Get();
-  if (!secret) return std::nullopt;
+absl::StatusOr<std::optional<State>> StateStore::Load() {
+  ASSIGN_OR_RETURN(const std::optional<Json> secret, Get());
+  if (!secret) return std::optional<State>();
   const Json data = secret->value("data", Json::object());
-  if (!data.contains(kCurrentKey) || !data[kCurrentKey].is_string()) return std::nullopt;
-  bool reseal = false;
-  const std::string json = Decode(data[kCurrentKey].get<std::string>(), &reseal);
-  State state;
-  try {
-    state = ParseState(json, false);
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error("state Secret " + Key().String() + ": " + e.what());
+  if (!data.contains(kCurrentKey) || !data[kCurrentKey].is_string()) {
+    return std::optional<State>();
   }
+  bool reseal = false;
+  ASSIGN_OR_RETURN(const std::string json, Decode(data[kCurrentKey].get<std::string>(), &reseal));
+  absl::StatusOr<State> parsed = ParseState(json, false);
+  if (!parsed.ok()) {
+    return absl::Status(parsed.status().code(), "state Secret " + Key().String() + ": " +
+                                                    std::string(parsed.status().message()));
+  }
+  State state = *std::move(parsed);
   state.checksum = Annotation(*secret, kChecksumAnnotation);
   for (const auto& [serial, blob] : HistoryOf(*secret)) state.versions.push_back(serial);
-  return state;
+  return std::optional<State>(std::move(state));
 }
 
-bool StateStore::Save(const std::string& state_json) {
-  const State state = ParseState(state_json);
+absl::StatusOr<bool> StateStore::Save(const std::string& state_json) {
+  ASSIGN_OR_RETURN(const State state, ParseState(state_json));
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const auto existing = Get();
+    ASSIGN_OR_RETURN(const std::optional<Json> existing, Get());
     if (!existing) {
-      try {
-        client_.Create(kube::kSecrets, Build(nullptr, Encode(state_json), state, {}));
-        return true;
-      } catch (const kube::ApiError& e) {
-        if (kube::IsAlreadyExists(e) || kube::IsConflict(e)) continue;
-        throw;
-      }
+      const absl::Status created = Put(nullptr, state_json, state, {});
+      if (kube::IsAlreadyExists(created) || kube::IsConflict(created)) continue;
+      RETURN_IF_ERROR(created);
+      return true;
     }
     const Json data = existing->value("data", Json::object());
     const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
@@ -240,8 +240,8 @@ bool StateStore::Save(const std::string& state_json) {
     int64_t serial = 0;
     std::string current;
     if (has_current && (reseal || stored_checksum.empty() || serial_text.empty())) {
-      current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
-      const State stored = ParseState(current);
+      ASSIGN_OR_RETURN(current, Decode(data[kCurrentKey].get<std::string>(), &reseal));
+      ASSIGN_OR_RETURN(const State stored, ParseState(current));
       if (lineage.empty()) lineage = stored.lineage;
       serial = stored.serial;
       stored_checksum = stored.checksum;
@@ -249,110 +249,117 @@ bool StateStore::Save(const std::string& state_json) {
       serial = std::strtoll(serial_text.c_str(), nullptr, 10);
     }
     if (!lineage.empty() && state.lineage != lineage) {
-      throw std::runtime_error("state Secret " + Key().String() + " holds lineage " + lineage +
-                               ", refusing to overwrite it with a state of lineage " +
-                               (state.lineage.empty() ? "(none)" : state.lineage));
+      return absl::FailedPreconditionError("state Secret " + Key().String() + " holds lineage " +
+                                           lineage +
+                                           ", refusing to overwrite it with a state of lineage " +
+                                           (state.lineage.empty() ? "(none)" : state.lineage));
     }
     const bool same = has_current && stored_checksum == state.checksum;
     if (same && !reseal) return false;
 
     std::map<int64_t, std::string> history = HistoryOf(*existing);
-    if (reseal) {
-      for (auto& [s, blob] : history) {
-        bool ignored = false;
-        blob = Encode(Decode(blob, &ignored));
+    if (reseal) RETURN_IF_ERROR(Reseal(history));
+    if (has_current && !same) {
+      if (!current.empty() && reseal) {
+        ASSIGN_OR_RETURN(history[serial], Encode(current));
+      } else {
+        history[serial] = data[kCurrentKey].get<std::string>();
       }
     }
-    if (has_current && !same) {
-      history[serial] =
-          !current.empty() && reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
-    }
-    try {
-      client_.Update(kube::kSecrets, Build(&*existing, Encode(state_json), state, history));
-      return true;
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) continue;
-      throw;
-    }
+    const absl::Status updated = Put(&*existing, state_json, state, std::move(history));
+    if (kube::IsConflict(updated)) continue;
+    RETURN_IF_ERROR(updated);
+    return true;
   }
-  throw std::runtime_error("state Secret " + Key().String() + ": gave up after " +
-                           std::to_string(kAttempts) + " conflicting writes");
+  return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +
+                            std::to_string(kAttempts) + " conflicting writes");
 }
 
-std::vector<int64_t> StateStore::Versions() {
+absl::Status StateStore::Put(const Json* existing, const std::string& plaintext, const State& state,
+                             std::map<int64_t, std::string> history) {
+  ASSIGN_OR_RETURN(const std::string encoded, Encode(plaintext));
+  ASSIGN_OR_RETURN(const Json secret, Build(existing, encoded, state, std::move(history)));
+  return existing == nullptr ? client_.Create(kube::kSecrets, secret).status()
+                             : client_.Update(kube::kSecrets, secret).status();
+}
+
+absl::Status StateStore::Reseal(std::map<int64_t, std::string>& history) const {
+  for (auto& [s, blob] : history) {
+    bool ignored = false;
+    ASSIGN_OR_RETURN(const std::string plain, Decode(blob, &ignored));
+    ASSIGN_OR_RETURN(blob, Encode(plain));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> StateStore::Versions() {
   std::vector<int64_t> out;
-  if (const auto secret = Get()) {
+  ASSIGN_OR_RETURN(const std::optional<Json> secret, Get());
+  if (secret) {
     for (const auto& [serial, blob] : HistoryOf(*secret)) out.push_back(serial);
   }
   return out;
 }
 
-void StateStore::Restore(int64_t serial) {
+absl::Status StateStore::Restore(int64_t serial) {
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const auto existing = Get();
+    ASSIGN_OR_RETURN(const std::optional<Json> existing, Get());
     if (!existing) {
-      throw std::runtime_error("state version " + std::to_string(serial) +
-                               " is not kept: no state is stored (Secret " + Key().String() + ")");
+      return absl::NotFoundError("state version " + std::to_string(serial) +
+                                 " is not kept: no state is stored (Secret " + Key().String() +
+                                 ")");
     }
     std::map<int64_t, std::string> history = HistoryOf(*existing);
     const auto wanted = history.find(serial);
     if (wanted == history.end()) {
       std::vector<int64_t> kept;
       for (const auto& [s, blob] : history) kept.push_back(s);
-      throw std::runtime_error(
+      return absl::NotFoundError(
           "state version " + std::to_string(serial) +
           " is not kept; available: " + (kept.empty() ? std::string("none") : JoinSerials(kept)));
     }
     bool reseal =
         Annotation(*existing, kEncryptionAnnotation) != (options_.key ? "aes-256-gcm" : "none") ||
         (options_.key && Annotation(*existing, kKeyIdAnnotation) != KeyId(*options_.key));
-    const std::string restored_plain = Decode(wanted->second, &reseal);
+    ASSIGN_OR_RETURN(const std::string restored_plain, Decode(wanted->second, &reseal));
     const Json data = existing->value("data", Json::object());
     const bool has_current = data.contains(kCurrentKey) && data[kCurrentKey].is_string();
     std::string current;
     int64_t current_serial = 0;
     if (has_current) {
-      current = Decode(data[kCurrentKey].get<std::string>(), &reseal);
-      current_serial = ParseState(current).serial;
+      ASSIGN_OR_RETURN(current, Decode(data[kCurrentKey].get<std::string>(), &reseal));
+      ASSIGN_OR_RETURN(const State current_state, ParseState(current));
+      current_serial = current_state.serial;
     }
 
     nlohmann::ordered_json doc = nlohmann::ordered_json::parse(restored_plain, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
-      throw std::runtime_error("state Secret " + Key().String() + ": state version " +
-                               std::to_string(serial) + " is not a JSON object");
+      return absl::DataLossError("state Secret " + Key().String() + ": state version " +
+                                 std::to_string(serial) + " is not a JSON object");
     }
     const int64_t next = std::max(current_serial, history.rbegin()->first) + 1;
     doc["serial"] = next;
     const std::string restored = doc.dump(2) + "\n";
 
-    if (reseal) {
-      for (auto& [s, blob] : history) {
-        bool ignored = false;
-        blob = Encode(Decode(blob, &ignored));
+    if (reseal) RETURN_IF_ERROR(Reseal(history));
+    if (has_current) {
+      if (reseal) {
+        ASSIGN_OR_RETURN(history[current_serial], Encode(current));
+      } else {
+        history[current_serial] = data[kCurrentKey].get<std::string>();
       }
     }
-    if (has_current) {
-      history[current_serial] = reseal ? Encode(current) : data[kCurrentKey].get<std::string>();
-    }
-    try {
-      client_.Update(kube::kSecrets,
-                     Build(&*existing, Encode(restored), ParseState(restored), history));
-      return;
-    } catch (const kube::ApiError& e) {
-      if (kube::IsConflict(e)) continue;
-      throw;
-    }
+    ASSIGN_OR_RETURN(const State restored_state, ParseState(restored));
+    const absl::Status updated = Put(&*existing, restored, restored_state, std::move(history));
+    if (!kube::IsConflict(updated)) return updated;
   }
-  throw std::runtime_error("state Secret " + Key().String() + ": gave up after " +
-                           std::to_string(kAttempts) + " conflicting writes");
+  return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +
+                            std::to_string(kAttempts) + " conflicting writes");
 }
 
-void StateStore::Remove() {
-  try {
-    client_.Delete(kube::kSecrets, Key());
-  } catch (const kube::ApiError& e) {
-    if (!kube::IsNotFound(e)) throw;
-  }
+absl::Status StateStore::Remove() {
+  const absl::Status deleted = client_.Delete(kube::kSecrets, Key());
+  return kube::IsNotFound(deleted) ? absl::OkStatus() : deleted;
 }
 
 }  // namespace workspace

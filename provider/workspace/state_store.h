@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "provider/kube/client.h"
 
 namespace workspace {
@@ -39,10 +41,10 @@ struct State {
 };
 
 // The serial and lineage of an OpenTofu state document (0 and "" when absent);
-// throws std::runtime_error when it is not a JSON object.
+// DataLoss when it is not a JSON object.
 // Without `with_checksum` the checksum stays empty (it costs a canonical dump
 // and a hash, which only a save needs).
-State ParseState(const std::string& state_json, bool with_checksum = true);
+absl::StatusOr<State> ParseState(const std::string& state_json, bool with_checksum = true);
 // The fingerprint of key material written to kKeyIdAnnotation.
 std::string KeyId(const std::string& key_material);
 
@@ -68,38 +70,49 @@ class StateStore {
   static std::string SecretName(const std::string& uid);
   kube::ObjectKey Key() const { return {options_.ns, SecretName(options_.uid)}; }
 
-  // The current state; nullopt when nothing is stored. Throws
-  // std::runtime_error when it cannot be read (wrong or missing key, corrupt),
-  // kube::ApiError when the API fails.
-  std::optional<State> Load();
+  // The current state; nullopt when nothing is stored. An error when it
+  // cannot be read: crypto.h's (wrong or missing key: PermissionDenied,
+  // FailedPrecondition; corrupt: DataLoss), named after the Secret, or the
+  // API's.
+  absl::StatusOr<std::optional<State>> Load();
 
   // Stores `state_json` as the current state; the previous current goes into
   // history (the last `history` versions are kept, fewer when the Secret would
   // exceed kMaxDataBytes). Writes nothing and returns false when the state is
-  // unchanged and already sealed as configured. Refuses (std::runtime_error)
-  // a state whose lineage differs from the stored one, unless none is stored.
-  // Conflicting writers are handled by re-reading and retrying.
-  bool Save(const std::string& state_json);
+  // unchanged and already sealed as configured. Refuses (FailedPrecondition)
+  // a state whose lineage differs from the stored one, unless none is stored;
+  // ResourceExhausted when it does not fit in a Secret. Conflicting writers
+  // are handled by re-reading and retrying (Aborted after 10 conflicts).
+  absl::StatusOr<bool> Save(const std::string& state_json);
 
   // Serials of the previous versions kept, ascending.
-  std::vector<int64_t> Versions();
+  absl::StatusOr<std::vector<int64_t>> Versions();
 
   // Makes the kept version `serial` the current state; the replaced current
   // goes into history. The restored state gets the next serial (one above any
   // stored) so serials keep growing and the next run never collides with a
-  // kept version. Throws std::runtime_error naming the serial and the
-  // available ones when it is not kept.
-  void Restore(int64_t serial);
+  // kept version. NotFound naming the serial and the available ones when it
+  // is not kept.
+  absl::Status Restore(int64_t serial);
 
   // Deletes the Secret (nothing stored is fine).
-  void Remove();
+  absl::Status Remove();
 
  private:
-  std::optional<kube::Json> Get();
-  std::string Encode(const std::string& plaintext) const;
-  std::string Decode(const std::string& b64, bool* needs_reseal) const;
-  kube::Json Build(const kube::Json* existing, const std::string& current, const State& state,
-                   std::map<int64_t, std::string> history) const;
+  absl::StatusOr<std::optional<kube::Json>> Get();
+  absl::StatusOr<std::string> Encode(const std::string& plaintext) const;
+  // The plaintext of a data value; errors name the Secret.
+  absl::StatusOr<std::string> Decode(const std::string& b64, bool* needs_reseal) const;
+  absl::StatusOr<std::string> Unseal(const std::string& b64, bool* needs_reseal) const;
+  // Writes `plaintext` as the current state over `existing` (creates the
+  // Secret when null), with `history`; the API's error as it came.
+  absl::Status Put(const kube::Json* existing, const std::string& plaintext, const State& state,
+                   std::map<int64_t, std::string> history);
+  // Seals every kept version again with the current key.
+  absl::Status Reseal(std::map<int64_t, std::string>& history) const;
+  absl::StatusOr<kube::Json> Build(const kube::Json* existing, const std::string& current,
+                                   const State& state,
+                                   std::map<int64_t, std::string> history) const;
 
   kube::Client& client_;
   Options options_;

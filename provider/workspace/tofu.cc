@@ -8,9 +8,11 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/status_macros.h"
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/vars.h"
 
 namespace workspace {
 namespace {
@@ -103,23 +105,13 @@ std::string ErrorFromText(const std::string& err) {
 struct Tofu::Outcome {
   exec::ProcessResult process;
   bool timed_out = false;
+  absl::Status setup;  // the command could not be started
 };
 
-std::string Redact(std::string text, const std::vector<std::string>& secrets) {
-  std::vector<std::string> values;
-  for (const auto& s : secrets) {
-    if (s.size() >= 4) values.push_back(s);
-  }
-  std::sort(values.begin(), values.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& v : values) {
-    size_t pos = 0;
-    while ((pos = text.find(v, pos)) != std::string::npos) {
-      text.replace(pos, v.size(), "***");
-      pos += 3;
-    }
-  }
-  return text;
+absl::StatusOr<provider::SourceResult> PrepareInline(const std::string& dir,
+                                                     const std::string& module, bool json) {
+  RETURN_IF_ERROR(provider::WritePrivateFile(dir + (json ? "/main.tf.json" : "/main.tf"), module));
+  return provider::SourceResult{};
 }
 
 namespace {
@@ -208,7 +200,7 @@ std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::strin
       end = nl;
     }
   }
-  return Cap(Redact(message, secrets));
+  return Cap(provider::Redact(message, secrets));
 }
 
 Tofu::Tofu(Options options) : options_(std::move(options)) {
@@ -220,9 +212,9 @@ Tofu::Tofu(Options options) : options_(std::move(options)) {
     has_path = has_path || kv.rfind("PATH=", 0) == 0;
   }
   if (!has_config) {
-    const std::string rc = options_.dir + "/.tofurc";
-    WritePrivateFile(rc, "");
-    options_.env.push_back("TF_CLI_CONFIG_FILE=" + rc);
+    // An empty file, written before each command (Command).
+    rc_file_ = options_.dir + "/.tofurc";
+    options_.env.push_back("TF_CLI_CONFIG_FILE=" + rc_file_);
   }
   if (!has_path) options_.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
   options_.env.push_back("TF_IN_AUTOMATION=1");
@@ -246,6 +238,10 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
   spec.stdout_file = options_.dir + "/" + kStdoutLog;
   spec.stderr_file = options_.dir + "/" + kStderrLog;
   Outcome outcome;
+  if (!rc_file_.empty()) {
+    outcome.setup = provider::WritePrivateFile(rc_file_, "");
+    if (!outcome.setup.ok()) return outcome;
+  }
   if (options_.timeout.count() > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline_ - std::chrono::steady_clock::now());
@@ -256,12 +252,18 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
     }
     spec.timeout = left;
   }
-  outcome.process = exec::Run(spec);
+  absl::StatusOr<exec::ProcessResult> run = exec::Run(spec);
+  if (!run.ok()) {
+    outcome.setup = run.status();
+    return outcome;
+  }
+  outcome.process = *std::move(run);
   outcome.timed_out = outcome.process.timed_out;
   return outcome;
 }
 
 std::string Tofu::ErrorOf(const Outcome& outcome) const {
+  if (!outcome.setup.ok()) return Cap(std::string(outcome.setup.message()));
   if (outcome.timed_out) return "timed out after " + Seconds(options_.timeout);
   if (outcome.process.cancelled) return "cancelled";
   std::string error =
@@ -274,35 +276,35 @@ std::string Tofu::ErrorOf(const Outcome& outcome) const {
   return error;
 }
 
-RunResult Tofu::Init() {
-  const Outcome o = Command({"init", "-input=false", "-no-color"});
-  RunResult r;
-  r.ok = o.process.ok();
-  r.timed_out = o.timed_out;
-  if (!r.ok) {
-    // init has no -json: its errors are text on stderr.
-    std::string error;
-    if (!o.timed_out && !o.process.cancelled) {
-      error = Cap(Redact(ErrorFromText(o.process.err), options_.secrets));
-    }
-    r.error = error.empty() ? ErrorOf(o) : error;
-  }
-  return r;
+absl::Status Tofu::Failure(const Outcome& o, std::string message) const {
+  if (message.empty()) message = ErrorOf(o);
+  if (o.timed_out) return absl::DeadlineExceededError(message);
+  if (o.process.cancelled) return absl::CancelledError(message);
+  if (!o.setup.ok()) return absl::Status(o.setup.code(), message);
+  return absl::UnknownError(message);
 }
 
-PlanResult Tofu::Plan(const std::string& plan_file) {
+absl::Status Tofu::Init() {
+  const Outcome o = Command({"init", "-input=false", "-no-color"});
+  if (o.setup.ok() && o.process.ok()) return absl::OkStatus();
+  // init has no -json: its errors are text on stderr.
+  std::string error;
+  if (o.setup.ok() && !o.timed_out && !o.process.cancelled) {
+    error = Cap(provider::Redact(ErrorFromText(o.process.err), options_.secrets));
+  }
+  return Failure(o, error);
+}
+
+absl::StatusOr<PlanResult> Tofu::Plan(const std::string& plan_file) {
   std::vector<std::string> args = {"plan",  "-input=false",       "-no-color",
                                    "-json", "-detailed-exitcode", "-out=" + plan_file};
   for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
   const Outcome o = Command(std::move(args));
-  PlanResult r;
-  r.timed_out = o.timed_out;
   const int code = o.process.exit_code;
-  r.ok = !o.timed_out && !o.process.cancelled && (code == 0 || code == 2);
-  if (!r.ok) {
-    r.error = ErrorOf(o);
-    return r;
+  if (!o.setup.ok() || o.timed_out || o.process.cancelled || (code != 0 && code != 2)) {
+    return Failure(o);
   }
+  PlanResult r;
   r.changes = code == 2;
   ForEachMessage(o.process.out, "change_summary", [&](const json& line) {
     const json c = line.value("changes", json::object());
@@ -314,16 +316,14 @@ PlanResult Tofu::Plan(const std::string& plan_file) {
   return r;
 }
 
-std::string Tofu::Fingerprint(const std::string& plan_file, std::string* error) {
+absl::StatusOr<std::string> Tofu::Fingerprint(const std::string& plan_file) {
   const Outcome o = Command({"show", "-json", "-no-color", plan_file});
-  if (o.timed_out || o.process.cancelled || o.process.exit_code != 0) {
-    *error = ErrorOf(o);
-    return "";
+  if (!o.setup.ok() || o.timed_out || o.process.cancelled || o.process.exit_code != 0) {
+    return Failure(o);
   }
   const json plan = json::parse(o.process.out, nullptr, false);
   if (plan.is_discarded() || !plan.is_object()) {
-    *error = "tofu show printed no plan";
-    return "";
+    return absl::UnknownError("tofu show printed no plan");
   }
   json changes = json::array();
   for (const auto& rc : plan.value("resource_changes", json::array())) {
@@ -336,28 +336,20 @@ std::string Tofu::Fingerprint(const std::string& plan_file, std::string* error) 
   }
   const json material = {{"resources", changes},
                          {"outputs", plan.value("output_changes", json::object())}};
-  return Sha256Hex(material.dump()).substr(0, 16);
+  return provider::Sha256Hex(material.dump()).substr(0, 16);
 }
 
-RunResult Tofu::Apply(const std::string& plan_file) {
+absl::Status Tofu::Apply(const std::string& plan_file) {
   const Outcome o = Command({"apply", "-input=false", "-no-color", "-json", plan_file});
-  RunResult r;
-  r.ok = o.process.ok();
-  r.timed_out = o.timed_out;
-  if (!r.ok) r.error = ErrorOf(o);
-  return r;
+  return o.setup.ok() && o.process.ok() ? absl::OkStatus() : Failure(o);
 }
 
-RunResult Tofu::Destroy() {
+absl::Status Tofu::Destroy() {
   std::vector<std::string> args = {"destroy", "-input=false", "-no-color", "-json",
                                    "-auto-approve"};
   for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
   const Outcome o = Command(std::move(args));
-  RunResult r;
-  r.ok = o.process.ok();
-  r.timed_out = o.timed_out;
-  if (!r.ok) r.error = ErrorOf(o);
-  return r;
+  return o.setup.ok() && o.process.ok() ? absl::OkStatus() : Failure(o);
 }
 
 std::map<std::string, Output> ParseOutputs(const std::string& state_json) {

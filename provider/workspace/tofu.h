@@ -12,7 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "provider/common/source.h"
+
 namespace workspace {
+
+// Writes `module` to dir/main.tf (dir/main.tf.json when `json`): the root
+// module of an Inline Workspace.
+absl::StatusOr<provider::SourceResult> PrepareInline(const std::string& dir,
+                                                     const std::string& module, bool json);
 
 inline constexpr char kStateFile[] = "terraform.tfstate";
 // Where each command's -json lines and stderr go (files, not pipes: see
@@ -21,19 +30,16 @@ inline constexpr char kStdoutLog[] = ".tofu-stdout.log";
 inline constexpr char kStderrLog[] = ".tofu-stderr.log";
 inline constexpr size_t kMaxErrorLength = 400;
 
-struct RunResult {
-  bool ok = false;
-  std::string error;  // short and redacted; "" when ok
-  bool timed_out = false;
-};
-
 struct PlanResult {
-  bool ok = false;
   bool changes = false;
   int add = 0, change = 0, destroy = 0;
-  std::string error;
-  bool timed_out = false;
 };
+
+// The commands below fail with a Status whose message is short (at most
+// kMaxErrorLength) and redacted: DeadlineExceeded ("timed out after 20m")
+// when the budget ran out, Cancelled when options.cancel was set, Unknown
+// with OpenTofu's own error otherwise (or the reason the command could not
+// be started).
 
 class Tofu {
  public:
@@ -58,19 +64,18 @@ class Tofu {
 
   explicit Tofu(Options options);
 
-  RunResult Init();
+  absl::Status Init();
   // Plans into dir/<plan_file>; `changes` from -detailed-exitcode, the counts
   // from the change summary.
-  PlanResult Plan(const std::string& plan_file);
+  absl::StatusOr<PlanResult> Plan(const std::string& plan_file);
   // A fingerprint of a saved plan: 16 hex characters of the SHA-256 of what
   // it would change (`tofu show -json`: every resource change with its
   // actions, before and after values, and the output changes), the same for
-  // two plans that change the same things the same way. Sets `error` (and
-  // returns "") when it cannot be read.
-  std::string Fingerprint(const std::string& plan_file, std::string* error);
+  // two plans that change the same things the same way.
+  absl::StatusOr<std::string> Fingerprint(const std::string& plan_file);
   // Applies a saved plan.
-  RunResult Apply(const std::string& plan_file);
-  RunResult Destroy();
+  absl::Status Apply(const std::string& plan_file);
+  absl::Status Destroy();
 
   // The state file the commands read and write.
   std::string StatePath() const { return options_.dir + "/" + kStateFile; }
@@ -79,14 +84,13 @@ class Tofu {
   struct Outcome;
   Outcome Command(std::vector<std::string> args);
   std::string ErrorOf(const Outcome& outcome) const;
+  // The Status of a failed command: `message`, else ErrorOf(o).
+  absl::Status Failure(const Outcome& o, std::string message = "") const;
 
   Options options_;
+  std::string rc_file_;  // the empty CLI configuration, when we write it
   std::chrono::steady_clock::time_point deadline_;
 };
-
-// `text` with every value of `secrets` of at least 4 characters replaced by
-// "***" (longest first).
-std::string Redact(std::string text, const std::vector<std::string>& secrets);
 
 // The short error of a tofu -json run: the first one or two error
 // diagnostics as "summary: detail (file:line)", else the last stderr line;

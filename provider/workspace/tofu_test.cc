@@ -5,17 +5,19 @@
 
 #include <string>
 
-#include "provider/workspace/source.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/common/redact.h"
+#include "provider/testing/status.h"
+#include "provider/testing/temp_dir.h"
 #include "provider/workspace/vars.h"
 
 namespace workspace {
 namespace {
 
 using nlohmann::json;
-using testing::ReadFile;
-using testing::TempDir;
-using testing::WriteFile;
+using provider::testing::ErrorOf;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
 const char kModule[] = R"(variable "name" {
   type = string
@@ -49,27 +51,28 @@ class TofuTest : public ::testing::Test {
     o.var_files = std::move(var_files);
     return o;
   }
-  std::string State() { return ReadFile(dir / kStateFile); }
+  std::string State() { return FileContent(dir / kStateFile); }
   TempDir dir;
 };
 
 TEST_F(TofuTest, PlanApplyOutputsAndDestroy) {
-  PrepareInline(dir.path(), kModule, false);
+  ASSERT_TRUE(PrepareInline(dir.path(), kModule, false).ok());
   auto files =
-      WriteVarFiles(dir.path(), {}, json::object(), {{"name", "first"}, {"secret", "hunter22"}});
+      WriteVarFiles(dir.path(), {}, json::object(), {{"name", "first"}, {"secret", "hunter22"}})
+          .value();
   Tofu tofu(Opts(files));
-  const RunResult init = tofu.Init();
-  ASSERT_TRUE(init.ok) << init.error;
+  const absl::Status init = tofu.Init();
+  ASSERT_TRUE(init.ok()) << ErrorOf(init);
 
-  PlanResult plan = tofu.Plan("tfplan");
-  ASSERT_TRUE(plan.ok) << plan.error;
-  EXPECT_TRUE(plan.changes);
-  EXPECT_EQ(plan.add, 1);
-  EXPECT_EQ(plan.change, 0);
-  EXPECT_EQ(plan.destroy, 0);
+  absl::StatusOr<PlanResult> plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok()) << ErrorOf(plan);
+  EXPECT_TRUE(plan->changes);
+  EXPECT_EQ(plan->add, 1);
+  EXPECT_EQ(plan->change, 0);
+  EXPECT_EQ(plan->destroy, 0);
 
-  const RunResult apply = tofu.Apply("tfplan");
-  ASSERT_TRUE(apply.ok) << apply.error;
+  const absl::Status apply = tofu.Apply("tfplan");
+  ASSERT_TRUE(apply.ok()) << ErrorOf(apply);
   const auto outputs = ParseOutputs(State());
   ASSERT_EQ(outputs.size(), 2u);
   EXPECT_EQ(outputs.at("name").value, "first");
@@ -79,25 +82,25 @@ TEST_F(TofuTest, PlanApplyOutputsAndDestroy) {
   EXPECT_EQ(ResourceCount(State()), 1);
 
   plan = tofu.Plan("tfplan");
-  ASSERT_TRUE(plan.ok) << plan.error;
-  EXPECT_FALSE(plan.changes);
-  EXPECT_EQ(plan.add + plan.change + plan.destroy, 0);
+  ASSERT_TRUE(plan.ok()) << ErrorOf(plan);
+  EXPECT_FALSE(plan->changes);
+  EXPECT_EQ(plan->add + plan->change + plan->destroy, 0);
 
-  files = WriteVarFiles(dir.path(), {}, json::object(), {{"name", "second"}});
+  files = WriteVarFiles(dir.path(), {}, json::object(), {{"name", "second"}}).value();
   Tofu changed(Opts(files));
   plan = changed.Plan("tfplan");
-  ASSERT_TRUE(plan.ok) << plan.error;
-  EXPECT_TRUE(plan.changes);
-  EXPECT_EQ(plan.change, 1);
+  ASSERT_TRUE(plan.ok()) << ErrorOf(plan);
+  EXPECT_TRUE(plan->changes);
+  EXPECT_EQ(plan->change, 1);
 
-  const RunResult destroy = changed.Destroy();
-  ASSERT_TRUE(destroy.ok) << destroy.error;
+  const absl::Status destroy = changed.Destroy();
+  ASSERT_TRUE(destroy.ok()) << ErrorOf(destroy);
   EXPECT_EQ(ResourceCount(State()), 0);
   EXPECT_TRUE(ParseOutputs(State()).empty());
 }
 
 TEST_F(TofuTest, VarFilesPrecedence) {
-  PrepareInline(dir.path(), R"(
+  ASSERT_TRUE(PrepareInline(dir.path(), R"(
 variable "a" { type = string }
 variable "b" { type = string }
 variable "c" { type = string }
@@ -114,13 +117,15 @@ output "all" { value = [var.a, var.b, var.c, var.d] }
 output "n" { value = var.n }
 output "l" { value = var.l }
 )",
-                false);
+                            false)
+                  .ok());
   const auto files =
       WriteVarFiles(dir.path(),
                     {{"a = \"f0\"\nb = \"f0\"\nc = \"f0\"\nd = \"f0\"\n", VarFormat::kHCL},
                      {R"({"b": "f1", "c": "f1", "d": "f1"})", VarFormat::kJSON}},
                     json{{"c", "map"}, {"d", "map"}, {"n", 3}, {"l", {"x", "y"}}},
-                    {{"d", "ignored"}, {"d", "vars"}});
+                    {{"d", "ignored"}, {"d", "vars"}})
+          .value();
   EXPECT_EQ(files, (std::vector<std::string>{"varfile-0.tfvars", "varfile-1.tfvars.json",
                                              "varmap.tfvars.json", "vars.tfvars.json"}));
   for (const auto& f : files) {
@@ -128,92 +133,100 @@ output "l" { value = var.l }
     ASSERT_EQ(::stat((dir / f).c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
-  EXPECT_EQ(json::parse(ReadFile(dir / "vars.tfvars.json")), (json{{"d", "vars"}}));
-  EXPECT_EQ(json::parse(ReadFile(dir / "varmap.tfvars.json"))["n"], 3);
+  EXPECT_EQ(json::parse(FileContent(dir / "vars.tfvars.json")), (json{{"d", "vars"}}));
+  EXPECT_EQ(json::parse(FileContent(dir / "varmap.tfvars.json"))["n"], 3);
 
   Tofu tofu(Opts(files));
-  ASSERT_TRUE(tofu.Init().ok);
-  const PlanResult plan = tofu.Plan("tfplan");
-  ASSERT_TRUE(plan.ok) << plan.error;
-  const RunResult apply = tofu.Apply("tfplan");
-  ASSERT_TRUE(apply.ok) << apply.error;
+  ASSERT_TRUE(tofu.Init().ok());
+  const absl::StatusOr<PlanResult> plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok()) << ErrorOf(plan);
+  const absl::Status apply = tofu.Apply("tfplan");
+  ASSERT_TRUE(apply.ok()) << ErrorOf(apply);
   const auto outputs = ParseOutputs(State());
   EXPECT_EQ(outputs.at("all").value, (json{"f0", "f1", "map", "vars"}));
   EXPECT_EQ(outputs.at("n").value, 3);
   EXPECT_EQ(outputs.at("l").value, (json{"x", "y"}));
 
-  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, json(), {}).empty());
-  EXPECT_THROW(WriteVarFiles(dir.path(), {}, json::array(), {}), std::runtime_error);
+  EXPECT_TRUE(WriteVarFiles(dir.path(), {}, json(), {}).value().empty());
+  EXPECT_EQ(WriteVarFiles(dir.path(), {}, json::array(), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(TofuTest, InvalidModuleNamesFileAndLine) {
-  PrepareInline(dir.path(), "locals {\n  a = 1\n}\nresource \"terraform_data\" {\n}\n", false);
+  ASSERT_TRUE(
+      PrepareInline(dir.path(), "locals {\n  a = 1\n}\nresource \"terraform_data\" {\n}\n", false)
+          .ok());
   Tofu tofu(Opts());
-  const RunResult init = tofu.Init();
-  EXPECT_FALSE(init.ok);
-  EXPECT_NE(init.error.find("main.tf:4"), std::string::npos) << init.error;
-  EXPECT_LE(init.error.size(), kMaxErrorLength);
+  const absl::Status init = tofu.Init();
+  EXPECT_FALSE(init.ok());
+  EXPECT_NE(ErrorOf(init).find("main.tf:4"), std::string::npos) << ErrorOf(init);
+  EXPECT_LE(ErrorOf(init).size(), kMaxErrorLength);
 }
 
 TEST_F(TofuTest, PlanErrorIsShortAndNamesFileAndLine) {
-  PrepareInline(dir.path(), "locals {\n  a = 1\n}\noutput \"x\" {\n  value = var.missing\n}\n",
-                false);
+  ASSERT_TRUE(PrepareInline(dir.path(),
+                            "locals {\n  a = 1\n}\noutput \"x\" {\n  value = var.missing\n}\n",
+                            false)
+                  .ok());
   Tofu tofu(Opts());
-  ASSERT_TRUE(tofu.Init().ok);
-  const PlanResult plan = tofu.Plan("tfplan");
-  EXPECT_FALSE(plan.ok);
-  EXPECT_NE(plan.error.find("Reference to undeclared input variable"), std::string::npos)
-      << plan.error;
-  EXPECT_NE(plan.error.find("(main.tf:5)"), std::string::npos) << plan.error;
-  EXPECT_EQ(plan.error.find('\n'), std::string::npos);
-  EXPECT_LE(plan.error.size(), kMaxErrorLength);
+  ASSERT_TRUE(tofu.Init().ok());
+  const absl::StatusOr<PlanResult> plan = tofu.Plan("tfplan");
+  EXPECT_FALSE(plan.ok());
+  EXPECT_NE(ErrorOf(plan).find("Reference to undeclared input variable"), std::string::npos)
+      << ErrorOf(plan);
+  EXPECT_NE(ErrorOf(plan).find("(main.tf:5)"), std::string::npos) << ErrorOf(plan);
+  EXPECT_EQ(ErrorOf(plan).find('\n'), std::string::npos);
+  EXPECT_LE(ErrorOf(plan).size(), kMaxErrorLength);
 }
 
 TEST_F(TofuTest, SecretValuesAreRedactedFromErrors) {
-  PrepareInline(dir.path(), R"(variable "token" { type = string }
+  ASSERT_TRUE(PrepareInline(dir.path(), R"(variable "token" { type = string }
 locals {
   n = tonumber(var.token)
 }
 output "n" { value = local.n }
 )",
-                false);
-  const auto files = WriteVarFiles(dir.path(), {}, json(), {{"token", "s3cr3t-t0ken-value"}});
+                            false)
+                  .ok());
+  const auto files =
+      WriteVarFiles(dir.path(), {}, json(), {{"token", "s3cr3t-t0ken-value"}}).value();
   auto opts = Opts(files);
   opts.secrets = {"s3cr3t-t0ken-value", "abc"};
   Tofu tofu(opts);
-  ASSERT_TRUE(tofu.Init().ok);
-  const PlanResult plan = tofu.Plan("tfplan");
-  EXPECT_FALSE(plan.ok);
-  EXPECT_EQ(plan.error.find("s3cr3t"), std::string::npos) << plan.error;
-  EXPECT_NE(plan.error.find("***"), std::string::npos) << plan.error;
-  EXPECT_NE(plan.error.find("main.tf:3"), std::string::npos) << plan.error;
+  ASSERT_TRUE(tofu.Init().ok());
+  const absl::StatusOr<PlanResult> plan = tofu.Plan("tfplan");
+  EXPECT_FALSE(plan.ok());
+  EXPECT_EQ(ErrorOf(plan).find("s3cr3t"), std::string::npos) << ErrorOf(plan);
+  EXPECT_NE(ErrorOf(plan).find("***"), std::string::npos) << ErrorOf(plan);
+  EXPECT_NE(ErrorOf(plan).find("main.tf:3"), std::string::npos) << ErrorOf(plan);
 }
 
 TEST_F(TofuTest, TimeoutStopsALongApply) {
-  PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
+  ASSERT_TRUE(PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
   provisioner "local-exec" {
     command = "sleep 30"
   }
 }
 )",
-                false);
+                            false)
+                  .ok());
   auto opts = Opts();
   opts.timeout = std::chrono::seconds(2);
   Tofu tofu(opts);
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(tofu.Init().ok);
-  const PlanResult plan = tofu.Plan("tfplan");
-  ASSERT_TRUE(plan.ok) << plan.error;
-  const RunResult apply = tofu.Apply("tfplan");
+  ASSERT_TRUE(tofu.Init().ok());
+  const absl::StatusOr<PlanResult> plan = tofu.Plan("tfplan");
+  ASSERT_TRUE(plan.ok()) << ErrorOf(plan);
+  const absl::Status apply = tofu.Apply("tfplan");
   const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_FALSE(apply.ok);
-  EXPECT_TRUE(apply.timed_out);
-  EXPECT_EQ(apply.error, "timed out after 2s");
+  EXPECT_FALSE(apply.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(apply));
+  EXPECT_EQ(ErrorOf(apply), "timed out after 2s");
   EXPECT_LT(took, opts.timeout + opts.grace + std::chrono::seconds(1));
   // Interrupted gracefully: OpenTofu recorded the half-made resource.
   EXPECT_EQ(ResourceCount(State()), 1);
   // Once the budget is spent, further commands fail at once.
-  EXPECT_TRUE(tofu.Destroy().timed_out);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(tofu.Destroy()));
 }
 
 TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
@@ -236,7 +249,7 @@ TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
       R"({"type":"diagnostic","diagnostic":{"severity":"error","summary":"S","detail":")" +
       std::string(1000, 'x') + "\"}}";
   EXPECT_EQ(ErrorFromJsonLines(long_detail, "", {}).size(), kMaxErrorLength);
-  EXPECT_EQ(Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
+  EXPECT_EQ(provider::Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
 }
 
 TEST(TofuStateTest, UntrackedResourcesAreCreatedOnesTheStateLacks) {
@@ -280,6 +293,14 @@ TEST(TofuStateTest, OutputsAndResourceCount) {
   EXPECT_EQ(ResourceCount(state), 2);
   EXPECT_TRUE(ParseOutputs("garbage").empty());
   EXPECT_EQ(ResourceCount("[]"), 0);
+}
+
+TEST(InlineSourceTest, WritesMainTf) {
+  TempDir dir;
+  EXPECT_EQ(PrepareInline(dir.path(), "# hcl\n", false).value().commit, "");
+  EXPECT_EQ(FileContent(dir / "main.tf"), "# hcl\n");
+  ASSERT_TRUE(PrepareInline(dir.path(), "{}", true).ok());
+  EXPECT_EQ(FileContent(dir / "main.tf.json"), "{}");
 }
 
 }  // namespace

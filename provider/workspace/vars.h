@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace workspace {
 
 enum class VarFormat { kHCL, kJSON };
@@ -23,14 +25,11 @@ struct VarFile {
 // explicitly count) and returns their names relative to `dir` in precedence
 // order: "varfile-<i>.tfvars" / "varfile-<i>.tfvars.json", "varmap.tfvars.json"
 // (when varmap is a non-empty object), "vars.tfvars.json" (when vars is not
-// empty; a repeated key's last value wins). Throws std::runtime_error when a
-// file cannot be written or varmap is not an object.
-std::vector<std::string> WriteVarFiles(
+// empty; a repeated key's last value wins). InvalidArgument when varmap is
+// not an object; WritePrivateFile's error when a file cannot be written.
+absl::StatusOr<std::vector<std::string>> WriteVarFiles(
     const std::string& dir, const std::vector<VarFile>& files, const nlohmann::json& varmap,
     const std::vector<std::pair<std::string, std::string>>& vars);
-
-// Writes `content` to `path` with mode 0600 (replacing any file there).
-void WritePrivateFile(const std::string& path, const std::string& content);
 
 }  // namespace workspace
 

@@ -1,11 +1,14 @@
-// Time as the reconciler sees it, so tests can move it.
-#ifndef PROVIDER_RUNTIME_CLOCK_H_
-#define PROVIDER_RUNTIME_CLOCK_H_
+// Time as the client (Leases, Events) and the reconcilers see it, so tests
+// can move it.
+#ifndef PROVIDER_KUBE_CLOCK_H_
+#define PROVIDER_KUBE_CLOCK_H_
 
 #include <chrono>
 #include <string>
 
-namespace runtime {
+#include "absl/status/statusor.h"
+
+namespace kube {
 
 using Time = std::chrono::system_clock::time_point;
 
@@ -25,9 +28,9 @@ class SystemClock : public Clock {
 std::string Rfc3339(Time t);
 // RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime (Leases).
 std::string Rfc3339Micro(Time t);
-// Parses either form (and a numeric offset); false when malformed.
-bool ParseRfc3339(const std::string& text, Time* out);
+// Parses either form (and a numeric offset); InvalidArgument when malformed.
+absl::StatusOr<Time> ParseRfc3339(const std::string& text);
 
-}  // namespace runtime
+}  // namespace kube
 
-#endif  // PROVIDER_RUNTIME_CLOCK_H_
+#endif  // PROVIDER_KUBE_CLOCK_H_

@@ -1,9 +1,9 @@
-#include "provider/runtime/clock.h"
+#include "provider/kube/clock.h"
 
 #include <cstdio>
 #include <ctime>
 
-namespace runtime {
+namespace kube {
 namespace {
 
 std::string Format(Time t, bool micro) {
@@ -29,7 +29,9 @@ std::string Format(Time t, bool micro) {
 std::string Rfc3339(Time t) { return Format(t, false); }
 std::string Rfc3339Micro(Time t) { return Format(t, true); }
 
-bool ParseRfc3339(const std::string& text, Time* out) {
+namespace {
+
+bool ParseTime(const std::string& text, Time* out) {
   std::tm tm{};
   const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (rest == nullptr) return false;
@@ -62,4 +64,14 @@ bool ParseRfc3339(const std::string& text, Time* out) {
   return true;
 }
 
-}  // namespace runtime
+}  // namespace
+
+absl::StatusOr<Time> ParseRfc3339(const std::string& text) {
+  Time t;
+  if (!ParseTime(text, &t)) {
+    return absl::InvalidArgumentError("\"" + text + "\" is not an RFC 3339 time");
+  }
+  return t;
+}
+
+}  // namespace kube

@@ -1,4 +1,4 @@
-#include "provider/workspace/source.h"
+#include "provider/common/source.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -12,29 +12,27 @@
 #include <string>
 #include <thread>
 
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/test_dir.h"
+#include "provider/testing/git_repo.h"
+#include "provider/testing/status.h"
+#include "provider/testing/temp_dir.h"
 #include "tests/support/subprocess.h"
 
-namespace workspace {
+namespace provider {
 namespace {
 
-using testing::ReadFile;
-using testing::TempDir;
-using testing::WriteFile;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+using provider::testing::WriteFile;
 
-using testing::ErrorOf;
+using provider::testing::ErrorOf;
 
 // A local repository: commit 1 (tagged v1, annotated) and commit 2.
 class GitSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-           "HOME=" + home.path(),
-           "GIT_AUTHOR_NAME=t",
-           "GIT_AUTHOR_EMAIL=t@example.com",
-           "GIT_COMMITTER_NAME=t",
-           "GIT_COMMITTER_EMAIL=t@example.com"};
+    env = provider::testing::GitTestEnv(home.path());
     Git({"init", "-q", "-b", "main", repo.path()});
     WriteFile(repo / "main.tf", "# root v1\n");
     WriteFile(repo / "app/main.tf", "# app v1\n");
@@ -52,13 +50,7 @@ class GitSourceTest : public ::testing::Test {
   }
 
   std::string Git(std::vector<std::string> args) {
-    exec::ProcessSpec spec;
-    spec.argv = {"git"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    const exec::ProcessResult r = exec::Run(spec);
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
+    return provider::testing::RunGit(env, std::move(args));
   }
 
   TempDir home, repo, cache, work;
@@ -108,9 +100,8 @@ class GitCredentialsTest : public GitSourceTest {
 
 TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   const std::string private_url = "http://127.0.0.1:" + std::to_string(port) + "/app.git";
-  const std::string without = ErrorOf([&] {
-    PrepareGit(work.path(), {private_url, first, "app"}, cache.path(), env);
-  });
+  const std::string without =
+      ErrorOf(PrepareGit(work.path(), {private_url, first, "app"}, cache.path(), env));
   EXPECT_FALSE(without.empty()) << "an unauthenticated fetch succeeded";
 
   TempDir creds;
@@ -119,9 +110,10 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   std::vector<std::string> with = env;
   for (const auto& e : GitCredentialEnv(file)) with.push_back(e);
   TempDir out;
-  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  const SourceResult r =
+      PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value();
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
 }
 
@@ -140,9 +132,9 @@ class GitSshTest : public GitSourceTest {
       exec::ProcessSpec keygen;
       keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / key};
       keygen.env = env;
-      ASSERT_TRUE(exec::Run(keygen).ok()) << key;
+      ASSERT_TRUE(exec::Run(keygen).value().ok()) << key;
     }
-    WriteFile(keys / "authorized_keys", ReadFile(keys / "client_key.pub"));
+    WriteFile(keys / "authorized_keys", FileContent(keys / "client_key.pub"));
     port = platform::testing::FreePort();
     ASSERT_GT(port, 0);
     // Run as root, sshd wants its privilege separation folder.
@@ -165,7 +157,7 @@ class GitSshTest : public GitSourceTest {
     ASSERT_TRUE(platform::testing::WaitForPort(port, std::chrono::seconds(5)))
         << "sshd did not start";
     private_url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + (served / "app.git");
-    const std::string host_key = ReadFile(keys / "host_key.pub");
+    const std::string host_key = FileContent(keys / "host_key.pub");
     known_hosts = "[127.0.0.1]:" + std::to_string(port) + " " +
                   host_key.substr(0, host_key.find(' ', host_key.find(' ') + 1)) + "\n";
   }
@@ -190,54 +182,54 @@ class GitSshTest : public GitSourceTest {
 
 TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   // The key as a Secret made with --from-literal holds it: no final newline.
-  std::string key = ReadFile(keys / "client_key");
+  std::string key = FileContent(keys / "client_key");
   key.pop_back();
   TempDir creds;
   std::vector<std::string> with = env;
-  for (const auto& e : WriteCredentialFiles(
-           creds.path(), {{kGitSshKeyFile, key}, {kGitKnownHostsFile, known_hosts}})) {
-    with.push_back(e);
-  }
+  const std::vector<std::string> key_env =
+      WriteCredentialFiles(creds.path(), {{kGitSshKeyFile, key}, {kGitKnownHostsFile, known_hosts}})
+          .value();
+  for (const auto& e : key_env) with.push_back(e);
   TempDir out;
-  const SourceResult r = PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with);
+  const SourceResult r =
+      PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value();
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(out / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
 
   // A server whose host key is not the known one is refused.
   TempDir other_creds, other_cache, other_out;
   std::vector<std::string> wrong_host = env;
-  const std::string other = ReadFile(keys / "other_key.pub");
-  for (const auto& e :
-       WriteCredentialFiles(other_creds.path(),
-                            {{kGitSshKeyFile, key},
-                             {kGitKnownHostsFile,
-                              "[127.0.0.1]:" + std::to_string(port) + " " +
-                                  other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})) {
-    wrong_host.push_back(e);
-  }
-  const std::string refused = ErrorOf([&] {
-    PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host);
-  });
+  const std::string other = FileContent(keys / "other_key.pub");
+  const std::vector<std::string> other_env =
+      WriteCredentialFiles(
+          other_creds.path(),
+          {{kGitSshKeyFile, key},
+           {kGitKnownHostsFile, "[127.0.0.1]:" + std::to_string(port) + " " +
+                                    other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})
+          .value();
+  for (const auto& e : other_env) wrong_host.push_back(e);
+  const std::string refused = ErrorOf(
+      PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host));
   EXPECT_FALSE(refused.empty()) << "a host with an unknown key was trusted";
   EXPECT_EQ(refused.find("PRIVATE KEY"), std::string::npos) << refused;
 
   // Without a key nothing is fetched.
   TempDir bare_cache, bare_out;
-  EXPECT_FALSE(ErrorOf([&] {
-                 PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env);
-               }).empty());
+  EXPECT_FALSE(
+      ErrorOf(PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env))
+          .empty());
 }
 
 TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
   TempDir dir;
-  const std::string error = ErrorOf([&] {
-    WriteCredentialFiles(dir.path(), {{kGitSshKeyFile, "-----BEGIN KEY-----"}});
-  });
+  const std::string error =
+      ErrorOf(WriteCredentialFiles(dir.path(), {{kGitSshKeyFile, "-----BEGIN KEY-----"}}));
   EXPECT_NE(error.find(kGitKnownHostsFile), std::string::npos) << error;
   EXPECT_NE(error.find(kGitSshKeyFile), std::string::npos) << error;
 
-  const auto env = WriteCredentialFiles(
-      dir.path(), {{kGitCredentialsFile, "https://u:t@h\n"}, {"provider-config.tf", "x"}});
+  const auto env = WriteCredentialFiles(dir.path(), {{kGitCredentialsFile, "https://u:t@h\n"},
+                                                     {"provider-config.tf", "x"}})
+                       .value();
   EXPECT_EQ(env, GitCredentialEnv(dir / kGitCredentialsFile));
   EXPECT_EQ(std::filesystem::status(dir / "provider-config.tf").permissions() &
                 std::filesystem::perms::all,
@@ -249,100 +241,85 @@ TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {
 }
 
 TEST_F(GitSourceTest, AtATag) {
-  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env).value();
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# root v1\n");
-  EXPECT_EQ(ReadFile(work / "app/main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# root v1\n");
+  EXPECT_EQ(FileContent(work / "app/main.tf"), "# app v1\n");
   EXPECT_FALSE(std::filesystem::exists(work / ".source.tar"));
   EXPECT_FALSE(std::filesystem::exists(work / ".git"));
 }
 
 TEST_F(GitSourceTest, AtACommitWithAPath) {
-  SourceResult r = PrepareGit(work.path(), {url, second, "app"}, cache.path(), env);
+  SourceResult r = PrepareGit(work.path(), {url, second, "app"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, second);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# app v2\n");
-  EXPECT_EQ(ReadFile(work / "extra.tf"), "# extra\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# app v2\n");
+  EXPECT_EQ(FileContent(work / "extra.tf"), "# extra\n");
   EXPECT_FALSE(std::filesystem::exists(work / "modules"));
 
   // The mirror is reused: the commit is found without fetching again, even
   // once the repository is gone.
   std::filesystem::remove_all(repo.path() + "/.git");
   TempDir again;
-  r = PrepareGit(again.path(), {url, second, "./app/"}, cache.path(), env);
+  r = PrepareGit(again.path(), {url, second, "./app/"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, second);
-  EXPECT_EQ(ReadFile(again / "main.tf"), "# app v2\n");
+  EXPECT_EQ(FileContent(again / "main.tf"), "# app v2\n");
 }
 
 TEST_F(GitSourceTest, AnOlderCommit) {
-  const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, first, "app"}, cache.path(), env).value();
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# app v1\n");
 }
 
 TEST_F(GitSourceTest, WorkspacesSharingAUrlTakeTurns) {
   TempDir other;
   std::string error;
   std::thread t([&] {
-    error = ErrorOf([&] { PrepareGit(other.path(), {url, first, "app"}, cache.path(), env); });
+    error = ErrorOf(PrepareGit(other.path(), {url, first, "app"}, cache.path(), env));
   });
-  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env);
+  const SourceResult r = PrepareGit(work.path(), {url, "v1", ""}, cache.path(), env).value();
   t.join();
   EXPECT_EQ(error, "");
   EXPECT_EQ(r.commit, first);
-  EXPECT_EQ(ReadFile(other / "main.tf"), "# app v1\n");
-  EXPECT_EQ(ReadFile(work / "main.tf"), "# root v1\n");
+  EXPECT_EQ(FileContent(other / "main.tf"), "# app v1\n");
+  EXPECT_EQ(FileContent(work / "main.tf"), "# root v1\n");
 }
 
 TEST_F(GitSourceTest, PathsMustStayInTheRepository) {
   for (const std::string path : {"../etc", "app/../..", "..", "/abs"}) {
-    const std::string error = ErrorOf([&] {
-      PrepareGit(work.path(), {url, "v1", path}, cache.path(), env);
-    });
+    const std::string error =
+        ErrorOf(PrepareGit(work.path(), {url, "v1", path}, cache.path(), env));
     EXPECT_NE(error.find("git.path"), std::string::npos) << path << ": " << error;
   }
-  EXPECT_EQ(CheckGitPath("./a//b/"), "a/b");
-  EXPECT_EQ(CheckGitPath(""), "");
-  EXPECT_EQ(CheckGitPath("."), "");
+  EXPECT_EQ(CheckGitPath("./a//b/").value(), "a/b");
+  EXPECT_EQ(CheckGitPath("").value(), "");
+  EXPECT_EQ(CheckGitPath(".").value(), "");
 }
 
 TEST_F(GitSourceTest, ClearErrors) {
-  std::string error = ErrorOf([&] {
-    PrepareGit(work.path(), {url, "v1", "nope"}, cache.path(), env);
-  });
+  std::string error = ErrorOf(PrepareGit(work.path(), {url, "v1", "nope"}, cache.path(), env));
   EXPECT_NE(error.find("git.path \"nope\" is not a folder at commit " + first), std::string::npos)
       << error;
-  error = ErrorOf([&] { PrepareGit(work.path(), {url, "v9", ""}, cache.path(), env); });
+  error = ErrorOf(PrepareGit(work.path(), {url, "v9", ""}, cache.path(), env));
   EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
   EXPECT_NE(error.find("v9"), std::string::npos) << error;
   EXPECT_LE(error.size(), 300u);
   const std::string unknown(40, 'a');
-  error = ErrorOf([&] { PrepareGit(work.path(), {url, unknown, ""}, cache.path(), env); });
+  error = ErrorOf(PrepareGit(work.path(), {url, unknown, ""}, cache.path(), env));
   EXPECT_NE(error.find("git fetch"), std::string::npos) << error;
   EXPECT_NE(error.find(unknown), std::string::npos) << error;
-  error = ErrorOf([&] {
-    PrepareGit(work.path(), {url, "--upload-pack=x", ""}, cache.path(), env);
-  });
+  error = ErrorOf(PrepareGit(work.path(), {url, "--upload-pack=x", ""}, cache.path(), env));
   EXPECT_NE(error.find("git.ref"), std::string::npos) << error;
 }
 
 TEST_F(GitSourceTest, CredentialsInUrlsAreRedacted) {
-  const std::string error = ErrorOf([&] {
-    PrepareGit(work.path(), {"https://user:s3cr3tt0ken@127.0.0.1:1/repo.git", "v1", ""},
-               cache.path(), env);
-  });
+  const std::string error = ErrorOf(PrepareGit(
+      work.path(), {"https://user:s3cr3tt0ken@127.0.0.1:1/repo.git", "v1", ""}, cache.path(), env));
   EXPECT_NE(error, "");
   EXPECT_EQ(error.find("s3cr3tt0ken"), std::string::npos) << error;
   EXPECT_EQ(RedactUrls("fatal: https://u:p@host/x and ssh://git@host/y"),
             "fatal: https://***@host/x and ssh://***@host/y");
 }
 
-TEST(InlineSourceTest, WritesMainTf) {
-  TempDir dir;
-  EXPECT_EQ(PrepareInline(dir.path(), "# hcl\n", false).commit, "");
-  EXPECT_EQ(ReadFile(dir / "main.tf"), "# hcl\n");
-  PrepareInline(dir.path(), "{}", true);
-  EXPECT_EQ(ReadFile(dir / "main.tf.json"), "{}");
-}
-
 }  // namespace
-}  // namespace workspace
+}  // namespace provider

@@ -1,7 +1,8 @@
-// The root module of a run: inline text, or a folder of a Git repository at a
-// pinned ref, exported into the working folder.
-#ifndef PROVIDER_WORKSPACE_SOURCE_H_
-#define PROVIDER_WORKSPACE_SOURCE_H_
+// Sources from Git: a folder of a repository at a pinned ref, exported into
+// a working folder, and the credentials git uses to fetch it. Kind-neutral:
+// Workspaces and AnsibleRuns both fetch their sources this way.
+#ifndef PROVIDER_COMMON_SOURCE_H_
+#define PROVIDER_COMMON_SOURCE_H_
 
 #include <atomic>
 #include <chrono>
@@ -9,14 +10,13 @@
 #include <utility>
 #include <vector>
 
-namespace workspace {
+#include "absl/status/statusor.h"
+
+namespace provider {
 
 struct SourceResult {
   std::string commit;  // Git: the resolved commit; "" for inline
 };
-
-// Writes `module` to dir/main.tf (dir/main.tf.json when `json`).
-SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json);
 
 struct GitSource {
   std::string url;   // https, ssh or file
@@ -30,13 +30,6 @@ struct GitOptions {
   std::string git = "git";  // the git binary (looked up in the PATH of env)
 };
 
-// Fetches `ref` (depth 1) into a bare mirror per URL under cache_dir (named by
-// the SHA-256 of the URL, guarded by an flock so workspaces sharing a URL take
-// turns) and exports the folder `path` of the resolved commit into `dir` (the
-// contents of `path` become the root of `dir`). `env` is git's environment
-// (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
-// Throws std::runtime_error with a short message, credentials in URLs
-// redacted.
 // The file name a ProviderConfig credential takes to be git's credentials
 // (git's credential-store format: https://user:token@host, one a line).
 inline constexpr char kGitCredentialsFile[] = ".git-credentials";
@@ -62,23 +55,28 @@ std::vector<std::string> GitSshEnv(const std::string& key_file,
 // Writes the files a ProviderConfig puts in the working folder `dir` (0600)
 // and returns what git's environment needs for those that are git's:
 // GitCredentialEnv for kGitCredentialsFile, GitSshEnv for kGitSshKeyFile.
-// Throws std::runtime_error when a key comes without kGitKnownHostsFile.
-std::vector<std::string> WriteCredentialFiles(
+// InvalidArgument when a key comes without kGitKnownHostsFile; a file that
+// cannot be written is WritePrivateFile's error.
+absl::StatusOr<std::vector<std::string>> WriteCredentialFiles(
     const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files);
 
-SourceResult PrepareGit(const std::string& dir, const GitSource& source,
-                        const std::string& cache_dir, std::vector<std::string> env,
-                        const GitOptions& options = {});
+// Fetches `ref` (depth 1) into a bare mirror per URL under cache_dir (named by
+// the SHA-256 of the URL, guarded by an flock so workspaces sharing a URL take
+// turns) and exports the folder `path` of the resolved commit into `dir` (the
+// contents of `path` become the root of `dir`). `env` is git's environment
+// (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
+// An error has a short message, credentials in URLs redacted:
+// InvalidArgument for a bad url, ref or path, NotFound when the path is not
+// a folder at that commit, Unavailable when git fails (the reason is git's).
+absl::StatusOr<SourceResult> PrepareGit(const std::string& dir, const GitSource& source,
+                                        const std::string& cache_dir, std::vector<std::string> env,
+                                        const GitOptions& options = {});
 
 // Checks a repository folder: relative, no ".." component. Returns it
-// normalised ("" for the root; no "./" or trailing "/"); throws
-// std::runtime_error otherwise.
-std::string CheckGitPath(const std::string& path);
+// normalised ("" for the root; no "./" or trailing "/"); InvalidArgument
+// otherwise.
+absl::StatusOr<std::string> CheckGitPath(const std::string& path);
 
-// `text` with the user information of URLs ("https://user:token@host")
-// replaced by "***".
-std::string RedactUrls(const std::string& text);
+}  // namespace provider
 
-}  // namespace workspace
-
-#endif  // PROVIDER_WORKSPACE_SOURCE_H_
+#endif  // PROVIDER_COMMON_SOURCE_H_

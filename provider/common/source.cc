@@ -1,4 +1,4 @@
-#include "provider/workspace/source.h"
+#include "provider/common/source.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -7,14 +7,16 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <regex>
-#include <stdexcept>
 
+#include "common/status_macros.h"
+#include "provider/common/crypto.h"
+#include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/exec/process.h"
-#include "provider/workspace/crypto.h"
-#include "provider/workspace/vars.h"
 
-namespace workspace {
+namespace provider {
 namespace {
 
 namespace fs = std::filesystem;
@@ -24,15 +26,16 @@ constexpr size_t kMaxError = 300;
 // An exclusive flock on a file, held while the object lives.
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw std::runtime_error("lock " + path + ": " + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) {
+  static absl::StatusOr<std::unique_ptr<FileLock>> Acquire(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) return absl::ErrnoToStatus(errno, "lock " + path);
+    while (::flock(fd, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
       const int saved = errno;
-      ::close(fd_);
-      throw std::runtime_error("lock " + path + ": " + std::strerror(saved));
+      ::close(fd);
+      return absl::ErrnoToStatus(saved, "lock " + path);
     }
+    return std::unique_ptr<FileLock>(new FileLock(fd));
   }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
@@ -42,6 +45,7 @@ class FileLock {
   }
 
  private:
+  explicit FileLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
 
@@ -103,13 +107,20 @@ class Git {
           deadline_ - std::chrono::steady_clock::now());
       spec.timeout = std::max(left, std::chrono::milliseconds(1));
     }
-    return exec::Run(spec);
+    absl::StatusOr<exec::ProcessResult> r = exec::Run(spec);
+    if (r.ok()) return *std::move(r);
+    // Not started at all (no pipes, no fork): a failed command whose
+    // reason is that.
+    exec::ProcessResult failed;
+    failed.err = std::string(r.status().message());
+    return failed;
   }
 
-  exec::ProcessResult Must(std::vector<std::string> args, const std::string& what,
-                           const std::string& cwd = "") {
+  // Runs a command that must succeed; its failure names `what`.
+  absl::StatusOr<exec::ProcessResult> Must(std::vector<std::string> args, const std::string& what,
+                                           const std::string& cwd = "") {
     exec::ProcessResult r = Run(std::move(args), cwd);
-    if (!r.ok()) throw std::runtime_error(Short(what + ": " + GitReason(r)));
+    if (!r.ok()) return absl::UnavailableError(Short(what + ": " + GitReason(r)));
     return r;
   }
 
@@ -123,14 +134,10 @@ class Git {
 
 }  // namespace
 
-std::string RedactUrls(const std::string& text) {
-  static const std::regex kUserInfo(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@)");
-  return std::regex_replace(text, kUserInfo, "$1***@");
-}
-
-std::string CheckGitPath(const std::string& path) {
+absl::StatusOr<std::string> CheckGitPath(const std::string& path) {
   if (!path.empty() && path[0] == '/') {
-    throw std::runtime_error("git.path \"" + path + "\" must be relative to the repository root");
+    return absl::InvalidArgumentError("git.path \"" + path +
+                                      "\" must be relative to the repository root");
   }
   std::string out;
   size_t start = 0;
@@ -139,21 +146,16 @@ std::string CheckGitPath(const std::string& path) {
     if (end == std::string::npos) end = path.size();
     const std::string part = path.substr(start, end - start);
     if (part == "..") {
-      throw std::runtime_error("git.path \"" + path + "\" must not contain \"..\"");
+      return absl::InvalidArgumentError("git.path \"" + path + "\" must not contain \"..\"");
     }
     if (part.find('\0') != std::string::npos || part.find('\\') != std::string::npos ||
         part.find(':') != std::string::npos) {
-      throw std::runtime_error("git.path \"" + path + "\" contains a forbidden character");
+      return absl::InvalidArgumentError("git.path \"" + path + "\" contains a forbidden character");
     }
     if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
     start = end + 1;
   }
   return out;
-}
-
-SourceResult PrepareInline(const std::string& dir, const std::string& module, bool json) {
-  WritePrivateFile(dir + (json ? "/main.tf.json" : "/main.tf"), module);
-  return {};
 }
 
 std::vector<std::string> GitCredentialEnv(const std::string& credentials_file) {
@@ -181,7 +183,7 @@ std::vector<std::string> GitSshEnv(const std::string& key_file,
           ShellQuote(known_hosts_file)};
 }
 
-std::vector<std::string> WriteCredentialFiles(
+absl::StatusOr<std::vector<std::string>> WriteCredentialFiles(
     const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<std::string> env;
   bool key = false, known_hosts = false;
@@ -191,10 +193,11 @@ std::vector<std::string> WriteCredentialFiles(
       // OpenSSH reads no key whose last line lacks its newline, and a
       // Secret made with --from-literal has none.
       key = true;
-      WritePrivateFile(path, !content.empty() && content.back() != '\n' ? content + "\n" : content);
+      RETURN_IF_ERROR(WritePrivateFile(
+          path, !content.empty() && content.back() != '\n' ? content + "\n" : content));
       continue;
     }
-    WritePrivateFile(path, content);
+    RETURN_IF_ERROR(WritePrivateFile(path, content));
     if (name == kGitKnownHostsFile) known_hosts = true;
     if (name == kGitCredentialsFile) {
       const auto extra = GitCredentialEnv(path);
@@ -202,10 +205,10 @@ std::vector<std::string> WriteCredentialFiles(
     }
   }
   if (key && !known_hosts) {
-    throw std::runtime_error(std::string("the ProviderConfig's credential ") + kGitSshKeyFile +
-                             " needs one named " + kGitKnownHostsFile +
-                             " with the Git server's host keys (ssh-keyscan output): no host is "
-                             "trusted on first use");
+    return absl::InvalidArgumentError(
+        std::string("the ProviderConfig's credential ") + kGitSshKeyFile + " needs one named " +
+        kGitKnownHostsFile +
+        " with the Git server's host keys (ssh-keyscan output): no host is trusted on first use");
   }
   if (key) {
     const auto extra = GitSshEnv(dir + "/" + kGitSshKeyFile, dir + "/" + kGitKnownHostsFile);
@@ -214,30 +217,32 @@ std::vector<std::string> WriteCredentialFiles(
   return env;
 }
 
-SourceResult PrepareGit(const std::string& dir, const GitSource& source,
-                        const std::string& cache_dir, std::vector<std::string> env,
-                        const GitOptions& options) {
-  const std::string path = CheckGitPath(source.path);
+absl::StatusOr<SourceResult> PrepareGit(const std::string& dir, const GitSource& source,
+                                        const std::string& cache_dir, std::vector<std::string> env,
+                                        const GitOptions& options) {
+  ASSIGN_OR_RETURN(const std::string path, CheckGitPath(source.path));
   const std::string url = RedactUrls(source.url);
   if (source.url.empty() || source.url[0] == '-') {
-    throw std::runtime_error("git.url \"" + url + "\" is not a repository URL");
+    return absl::InvalidArgumentError("git.url \"" + url + "\" is not a repository URL");
   }
   if (source.ref.empty() || source.ref[0] == '-' ||
       source.ref.find_first_of(" \t\r\n:^~?*[\\") != std::string::npos) {
-    throw std::runtime_error("git.ref \"" + source.ref + "\" is not a commit SHA or a tag");
+    return absl::InvalidArgumentError("git.ref \"" + source.ref +
+                                      "\" is not a commit SHA or a tag");
   }
 
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
-  if (ec) throw std::runtime_error("git cache " + cache_dir + ": " + ec.message());
+  if (ec) return absl::InternalError("git cache " + cache_dir + ": " + ec.message());
   const std::string key = Sha256Hex(source.url);
   const std::string mirror = cache_dir + "/" + key + ".git";
-  FileLock lock(cache_dir + "/" + key + ".lock");
+  ASSIGN_OR_RETURN(const std::unique_ptr<FileLock> lock,
+                   FileLock::Acquire(cache_dir + "/" + key + ".lock"));
 
   Git git(std::move(env), options);
-  if (!fs::exists(mirror + "/HEAD")) {
+  if (!fs::exists(mirror + "/HEAD", ec)) {
     fs::remove_all(mirror, ec);
-    git.Must({git.git(), "init", "--bare", "-q", mirror}, "git init");
+    RETURN_IF_ERROR(git.Must({git.git(), "init", "--bare", "-q", mirror}, "git init"));
   }
 
   std::string commit;
@@ -251,39 +256,43 @@ SourceResult PrepareGit(const std::string& dir, const GitSource& source,
     const exec::ProcessResult by_sha = git.Run({git.git(), "-C", mirror, "fetch", "-q", "--depth",
                                                 "1", "--no-tags", "--", source.url, source.ref});
     if (!by_sha.ok()) {
-      git.Must({git.git(), "-C", mirror, "fetch", "-q", "--tags", "--", source.url,
-                "+refs/heads/*:refs/remotes/origin/*"},
-               "git fetch " + url);
+      RETURN_IF_ERROR(git.Must({git.git(), "-C", mirror, "fetch", "-q", "--tags", "--", source.url,
+                                "+refs/heads/*:refs/remotes/origin/*"},
+                               "git fetch " + url));
       if (!git.Run({git.git(), "-C", mirror, "cat-file", "-e", source.ref + "^{commit}"}).ok()) {
-        throw std::runtime_error(
+        return absl::UnavailableError(
             Short("git fetch " + url + " " + source.ref + ": " + GitReason(by_sha)));
       }
     }
     commit = source.ref;
   } else {
-    git.Must({git.git(), "-C", mirror, "fetch", "-q", "--depth", "1", "--no-tags", "--", source.url,
-              source.ref},
-             "git fetch " + url + " " + source.ref);
-    const exec::ProcessResult r =
+    RETURN_IF_ERROR(git.Must({git.git(), "-C", mirror, "fetch", "-q", "--depth", "1", "--no-tags",
+                              "--", source.url, source.ref},
+                             "git fetch " + url + " " + source.ref));
+    ASSIGN_OR_RETURN(
+        const exec::ProcessResult r,
         git.Must({git.git(), "-C", mirror, "rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"},
-                 "git rev-parse " + source.ref);
+                 "git rev-parse " + source.ref));
     commit = r.out.substr(0, r.out.find_first_of("\r\n"));
   }
 
   const std::string tree = commit + ":" + path;  // "<commit>:" is the root tree
   const exec::ProcessResult type = git.Run({git.git(), "-C", mirror, "cat-file", "-t", tree});
   if (!type.ok() || type.out.substr(0, 4) != "tree") {
-    throw std::runtime_error("git.path \"" + path + "\" is not a folder at commit " + commit +
-                             " of " + url);
+    return absl::NotFoundError("git.path \"" + path + "\" is not a folder at commit " + commit +
+                               " of " + url);
   }
   fs::create_directories(dir, ec);
   const std::string tar = dir + "/.source.tar";
-  git.Must({git.git(), "-C", mirror, "archive", "--format=tar", "--output=" + tar, tree},
-           "git archive " + commit);
+  RETURN_IF_ERROR(
+      git.Must({git.git(), "-C", mirror, "archive", "--format=tar", "--output=" + tar, tree},
+               "git archive " + commit));
   const exec::ProcessResult untar = git.Run({"tar", "-xf", tar, "-C", dir, "--no-same-owner"});
   fs::remove(tar, ec);
-  if (!untar.ok()) throw std::runtime_error(Short("extract " + commit + ": " + GitReason(untar)));
-  return {commit};
+  if (!untar.ok()) {
+    return absl::UnavailableError(Short("extract " + commit + ": " + GitReason(untar)));
+  }
+  return SourceResult{commit};
 }
 
-}  // namespace workspace
+}  // namespace provider

@@ -1,4 +1,4 @@
-#include "provider/workspace/crypto.h"
+#include "provider/common/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -7,10 +7,12 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
-#include <stdexcept>
 
-namespace workspace {
+#include "absl/status/status.h"
+
+namespace provider {
 namespace {
 
 constexpr char kMagic[] = "tfenc1:";
@@ -23,8 +25,9 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)
 std::array<unsigned char, SHA256_DIGEST_LENGTH> Sha256(const std::string& data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   unsigned int len = 0;
+  // EVP_Digest fails only when memory runs out, which nothing here survives.
   if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("sha256 failed");
+    std::abort();
   }
   return digest;
 }
@@ -34,9 +37,9 @@ const unsigned char* Bytes(const std::string& s) {
 }
 unsigned char* Bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 
-std::string Inflate(const std::string& data, size_t max_size) {
+absl::StatusOr<std::string> Inflate(const std::string& data, size_t max_size) {
   z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) throw std::runtime_error("gunzip: init failed");
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return absl::InternalError("gunzip: init failed");
   std::string out;
   zs.next_in = const_cast<Bytef*>(Bytes(data));
   zs.avail_in = static_cast<uInt>(data.size());
@@ -48,17 +51,17 @@ std::string Inflate(const std::string& data, size_t max_size) {
     rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&zs);
-      throw std::runtime_error(
+      return absl::DataLossError(
           "state is corrupt (gzip: " + std::string(zs.msg != nullptr ? zs.msg : "truncated") + ")");
     }
     out.append(buf, sizeof buf - zs.avail_out);
     if (out.size() > max_size) {
       inflateEnd(&zs);
-      throw std::runtime_error("state is too large once decompressed");
+      return absl::ResourceExhaustedError("state is too large once decompressed");
     }
     if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
-      throw std::runtime_error("state is corrupt (gzip: truncated)");
+      return absl::DataLossError("state is corrupt (gzip: truncated)");
     }
   }
   inflateEnd(&zs);
@@ -67,11 +70,11 @@ std::string Inflate(const std::string& data, size_t max_size) {
 
 }  // namespace
 
-std::string Gzip(const std::string& data) {
+absl::StatusOr<std::string> Gzip(const std::string& data) {
   z_stream zs{};
   if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
       Z_OK) {
-    throw std::runtime_error("gzip: init failed");
+    return absl::InternalError("gzip: init failed");
   }
   std::string out;
   out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
@@ -81,25 +84,25 @@ std::string Gzip(const std::string& data) {
   zs.avail_out = static_cast<uInt>(out.size());
   const int rc = deflate(&zs, Z_FINISH);
   deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("gzip failed");
+  if (rc != Z_STREAM_END) return absl::InternalError("gzip failed");
   out.resize(zs.total_out);
   return out;
 }
 
-std::string Gunzip(const std::string& data, size_t max_size) {
-  if (data.size() < 18) throw std::runtime_error("state is corrupt (gzip: too short)");
+absl::StatusOr<std::string> Gunzip(const std::string& data, size_t max_size) {
+  if (data.size() < 18) return absl::DataLossError("state is corrupt (gzip: too short)");
   return Inflate(data, max_size);
 }
 
 bool IsSealed(const std::string& blob) { return blob.compare(0, kMagicSize, kMagic) == 0; }
 
-std::string Seal(const std::string& key_material, const std::string& plaintext) {
-  if (key_material.empty()) throw std::runtime_error("no encryption key given");
+absl::StatusOr<std::string> Seal(const std::string& key_material, const std::string& plaintext) {
+  if (key_material.empty()) return absl::InvalidArgumentError("no encryption key given");
   const auto key = Sha256(key_material);
   std::string out(kMagic);
   std::string nonce(kNonceSize, '\0');
   if (RAND_bytes(Bytes(nonce), static_cast<int>(kNonceSize)) != 1) {
-    throw std::runtime_error("no random bytes for the nonce");
+    return absl::UnavailableError("no random bytes for the nonce");
   }
   out += nonce;
   CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
@@ -107,38 +110,38 @@ std::string Seal(const std::string& key_material, const std::string& plaintext) 
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize),
                           nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), Bytes(nonce)) != 1) {
-    throw std::runtime_error("aes-256-gcm: init failed");
+    return absl::InternalError("aes-256-gcm: init failed");
   }
   std::string cipher(plaintext.size() + 16, '\0');
   int len = 0;
   int total = 0;
   if (!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), Bytes(cipher), &len, Bytes(plaintext),
                                               static_cast<int>(plaintext.size())) != 1) {
-    throw std::runtime_error("aes-256-gcm: encrypt failed");
+    return absl::InternalError("aes-256-gcm: encrypt failed");
   }
   total = len;
   if (EVP_EncryptFinal_ex(ctx.get(), Bytes(cipher) + total, &len) != 1) {
-    throw std::runtime_error("aes-256-gcm: encrypt failed");
+    return absl::InternalError("aes-256-gcm: encrypt failed");
   }
   total += len;
   cipher.resize(static_cast<size_t>(total));
   std::string tag(kTagSize, '\0');
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize),
                           Bytes(tag)) != 1) {
-    throw std::runtime_error("aes-256-gcm: no tag");
+    return absl::InternalError("aes-256-gcm: no tag");
   }
   out += cipher;
   out += tag;
   return out;
 }
 
-std::string Open(const std::string& key_material, const std::string& blob) {
-  if (!IsSealed(blob)) throw std::runtime_error("state is not encrypted");
+absl::StatusOr<std::string> Open(const std::string& key_material, const std::string& blob) {
+  if (!IsSealed(blob)) return absl::InvalidArgumentError("state is not encrypted");
   if (key_material.empty()) {
-    throw std::runtime_error("state is encrypted but no key is configured");
+    return absl::FailedPreconditionError("state is encrypted but no key is configured");
   }
   if (blob.size() < kMagicSize + kNonceSize + kTagSize) {
-    throw std::runtime_error("state is corrupt (encrypted blob too short)");
+    return absl::DataLossError("state is corrupt (encrypted blob too short)");
   }
   const auto key = Sha256(key_material);
   const std::string nonce = blob.substr(kMagicSize, kNonceSize);
@@ -151,21 +154,21 @@ std::string Open(const std::string& key_material, const std::string& blob) {
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize),
                           nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), Bytes(nonce)) != 1) {
-    throw std::runtime_error("aes-256-gcm: init failed");
+    return absl::InternalError("aes-256-gcm: init failed");
   }
   std::string plain(cipher.size() + 16, '\0');
   int len = 0;
   if (!cipher.empty() && EVP_DecryptUpdate(ctx.get(), Bytes(plain), &len, Bytes(cipher),
                                            static_cast<int>(cipher.size())) != 1) {
-    throw std::runtime_error("state is corrupt (decrypt failed)");
+    return absl::DataLossError("state is corrupt (decrypt failed)");
   }
   int total = len;
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize),
                           Bytes(tag)) != 1) {
-    throw std::runtime_error("aes-256-gcm: tag rejected");
+    return absl::DataLossError("aes-256-gcm: tag rejected");
   }
   if (EVP_DecryptFinal_ex(ctx.get(), Bytes(plain) + total, &len) != 1) {
-    throw std::runtime_error("state is encrypted and the key does not match");
+    return absl::PermissionDeniedError("state is encrypted and the key does not match");
   }
   total += len;
   plain.resize(static_cast<size_t>(total));
@@ -199,7 +202,7 @@ std::string Base64Encode(const std::string& data) {
   return out;
 }
 
-std::string Base64Decode(const std::string& text) {
+absl::StatusOr<std::string> Base64Decode(const std::string& text) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -220,7 +223,7 @@ std::string Base64Decode(const std::string& text) {
     }
     if (c == '\n' || c == '\r') continue;
     const int v = value(c);
-    if (v < 0 || padding > 0) throw std::runtime_error("malformed base64");
+    if (v < 0 || padding > 0) return absl::InvalidArgumentError("malformed base64");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -228,7 +231,7 @@ std::string Base64Decode(const std::string& text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
   }
-  if (padding > 2 || bits >= 6) throw std::runtime_error("malformed base64");
+  if (padding > 2 || bits >= 6) return absl::InvalidArgumentError("malformed base64");
   return out;
 }
 
@@ -242,4 +245,4 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-}  // namespace workspace
+}  // namespace provider

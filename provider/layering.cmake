@@ -1,0 +1,37 @@
+# Checks that each provider folder includes only the headers of the folders
+# it may use: the link dependencies of provider/*/CMakeLists.txt form a DAG,
+# and so must the includes. Tests (*_test.cc) may also include testing/.
+#   cmake -DPROVIDER_DIR=<source>/provider -P layering.cmake
+cmake_policy(SET CMP0057 NEW)
+set(allowed_exec "")
+set(allowed_common "exec")
+set(allowed_kube "")
+set(allowed_runtime "kube")
+set(allowed_workspace "common;exec;kube;runtime")
+set(allowed_ansible "common;exec;kube;runtime")
+set(allowed_testing "exec;kube")
+
+set(failures "")
+foreach(folder exec common kube runtime workspace ansible testing)
+  file(GLOB sources "${PROVIDER_DIR}/${folder}/*.h" "${PROVIDER_DIR}/${folder}/*.cc")
+  foreach(source IN LISTS sources)
+    get_filename_component(name "${source}" NAME)
+    set(allowed ${folder} ${allowed_${folder}})
+    if(name MATCHES "_test\\.cc$")
+      list(APPEND allowed testing)
+    endif()
+    file(STRINGS "${source}" includes REGEX "^#include \"provider/")
+    foreach(line IN LISTS includes)
+      string(REGEX MATCH "provider/([a-z_]+)/" _ "${line}")
+      if(NOT CMAKE_MATCH_1 IN_LIST allowed)
+        list(APPEND failures "provider/${folder}/${name}: ${line}")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+if(failures)
+  list(JOIN failures "\n  " text)
+  message(FATAL_ERROR "includes across the provider's layers:\n  ${text}")
+endif()
+message(STATUS "provider layering: every include goes down the DAG")
