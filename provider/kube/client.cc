@@ -64,7 +64,7 @@ bool Is(const absl::Status& s, bool (*test)(const ApiError&)) {
 }  // namespace
 
 absl::Status ApiError::ToStatus() const {
-  absl::Status s(CodeFor(code_, reason_), what());
+  absl::Status s(CodeFor(code_, reason_), message_);
   s.SetPayload(kApiErrorPayload, absl::Cord(std::to_string(code_) + " " + reason_));
   return s;
 }

@@ -10,7 +10,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "absl/status/status.h"
@@ -51,25 +50,25 @@ Json ControllerReference(const Json& owner);
 // The API server answered with a failure Status (or the transport failed:
 // code 0). `reason` is the Status reason ("NotFound", "Conflict",
 // "AlreadyExists", "Expired", ...). Client calls return it inside an
-// absl::Status (ToStatus); ApiErrorOf reads it back. It is an exception type
-// only for the throwing RestClient and LoadKubeconfig (rest_client.h,
-// config.h) the test doubles under tests/crossplane still use.
-class ApiError : public std::runtime_error {
+// absl::Status (ToStatus); ApiErrorOf reads it back.
+class ApiError {
  public:
-  ApiError(int code, std::string reason, const std::string& message)
-      : std::runtime_error(message), code_(code), reason_(std::move(reason)) {}
+  ApiError(int code, std::string reason, std::string message)
+      : code_(code), reason_(std::move(reason)), message_(std::move(message)) {}
   int code() const { return code_; }
   const std::string& reason() const { return reason_; }
+  const std::string& message() const { return message_; }
 
   // The Status carrying this error: its code follows the HTTP status (404
   // NotFound, 409 Aborted or AlreadyExists, 410 FailedPrecondition, 0 and
-  // 5xx Unavailable, ...), its message is what(), and a payload keeps the
+  // 5xx Unavailable, ...), its message is message(), and a payload keeps the
   // HTTP code and reason for ApiErrorOf.
   absl::Status ToStatus() const;
 
  private:
   int code_;
   std::string reason_;
+  std::string message_;
 };
 
 // The API error a Status carries; nullopt for OK and for errors that did

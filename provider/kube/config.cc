@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -213,12 +212,6 @@ absl::StatusOr<Config> ResolveConfig(const std::string& kubeconfig_flag) {
         "no kubeconfig: no flag, no KUBECONFIG, not in a cluster, no HOME");
   }
   return ReadKubeconfig((fs::path(home) / ".kube" / "config").string());
-}
-
-Config LoadKubeconfig(const std::string& path, const std::string& context) {
-  absl::StatusOr<Config> config = ReadKubeconfig(path, context);
-  if (!config.ok()) throw std::runtime_error(std::string(config.status().message()));
-  return *std::move(config);
 }
 
 }  // namespace kube

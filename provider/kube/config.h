@@ -26,11 +26,6 @@ struct Config {
 // PermissionDenied when a file cannot be read, InvalidArgument otherwise.
 absl::StatusOr<Config> ReadKubeconfig(const std::string& path, const std::string& context = "");
 
-// ReadKubeconfig throwing std::runtime_error with the same message, for the
-// test doubles under tests/crossplane until they move to ReadKubeconfig.
-// Provider code does not use it.
-Config LoadKubeconfig(const std::string& path, const std::string& context = "");
-
 // The pod's service account: KUBERNETES_SERVICE_HOST/PORT, and the token
 // (kept as token_file so it is re-read), ca.crt and namespace in `sa_dir`.
 absl::StatusOr<Config> InClusterConfig(

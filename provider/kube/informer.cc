@@ -165,7 +165,7 @@ void Informer::Run() {
       continue;
     }
     if (const std::optional<ApiError> e = ApiErrorOf(status)) {
-      spdlog::warn("informer {}: {} (code {}); retrying in {}ms", resource_.plural, e->what(),
+      spdlog::warn("informer {}: {} (code {}); retrying in {}ms", resource_.plural, e->message(),
                    e->code(), backoff.count());
     } else {
       spdlog::warn("informer {}: {}; retrying in {}ms", resource_.plural,

@@ -693,25 +693,4 @@ absl::Status HttpClient::Watch(const Resource& r, const std::string& ns, const W
   return sink.error;
 }
 
-namespace {
-
-Json OrThrow(absl::StatusOr<Json> result) {
-  if (result.ok()) return *std::move(result);
-  const std::optional<ApiError> e = ApiErrorOf(result.status());
-  throw e ? *e : ApiError(0, "Unknown", std::string(result.status().message()));
-}
-
-}  // namespace
-
-Json RestClient::Get(const Resource& r, const ObjectKey& key) { return OrThrow(http_.Get(r, key)); }
-
-Json RestClient::List(const Resource& r, const std::string& ns, const ListOptions& opts) {
-  return OrThrow(http_.List(r, ns, opts));
-}
-
-Json RestClient::Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
-                       const PatchOptions& opts) {
-  return OrThrow(http_.Patch(r, key, type, patch, opts));
-}
-
 }  // namespace kube

@@ -66,28 +66,6 @@ class HttpClient : public Client {
   std::unique_ptr<Impl> impl_;
 };
 
-// HttpClient with the calls the test doubles under tests/crossplane make
-// (simulated-cloud, external-package-runtime), throwing ApiError instead of
-// returning a Status, until they move to HttpClient. Provider code does not
-// use it. Converts to the Client it wraps.
-class RestClient {
- public:
-  using Options = RestOptions;
-
-  explicit RestClient(Config config, Options options = Options())
-      : http_(std::move(config), std::move(options)) {}
-
-  operator Client&() { return http_; }  // NOLINT: converts implicitly on purpose
-
-  Json Get(const Resource& r, const ObjectKey& key);
-  Json List(const Resource& r, const std::string& ns, const ListOptions& opts);
-  Json Patch(const Resource& r, const ObjectKey& key, PatchType type, const Json& patch,
-             const PatchOptions& opts);
-
- private:
-  HttpClient http_;
-};
-
 // While alive, an HttpClient::Watch running on this thread ends (normally)
 // soon after `stop` returns true: it is checked about once a second, also when
 // the server sends nothing. Lets a caller stop a quiet watch promptly.

@@ -186,7 +186,7 @@ TEST(RestClient, StatusBodiesBecomeApiErrors) {
     const auto e = ApiErrorOf(s);
     ASSERT_TRUE(e.has_value()) << "no error";
     EXPECT_TRUE(IsAlreadyExists(*e));
-    EXPECT_STREQ(e->what(), "secrets \"s\" already exists");
+    EXPECT_EQ(e->message(), "secrets \"s\" already exists");
     EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
     EXPECT_EQ(s.message(), "secrets \"s\" already exists");
   }

@@ -87,13 +87,14 @@ class ExternalRuntime {
     }
     if (status.empty()) return;
     const std::string name = rev["metadata"]["name"];
-    try {
-      client_.Patch(r, {"", name}, kube::PatchType::kMerge, {{"status", status}},
-                    StatusSubresource());
+    const absl::StatusOr<Json> recorded = client_.Patch(r, {"", name}, kube::PatchType::kMerge,
+                                                        {{"status", status}}, StatusSubresource());
+    if (recorded.ok()) {
       Log("recorded " + status.dump() + " on " + r.kind + " " + name);
-    } catch (const std::exception& e) {
+    } else {
       // The revision changed or went away: its next event brings it back.
-      Log("cannot record runtime status on " + r.kind + " " + name + ": " + e.what());
+      Log("cannot record runtime status on " + r.kind + " " + name + ": " +
+          std::string(recorded.status().message()));
     }
   }
 
@@ -135,7 +136,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   platform::testing::doubles::StopOnSignals();
-  kube::RestClient client(kube::LoadKubeconfig(kubeconfig));
+  absl::StatusOr<kube::Config> config = kube::ReadKubeconfig(kubeconfig);
+  if (!config.ok()) {
+    std::cerr << "external-package-runtime: " << config.status().message() << "\n";
+    return 1;
+  }
+  kube::HttpClient client(*std::move(config));
   Log("external-package-runtime: a test double for Crossplane's package runtime");
   ExternalRuntime(client, tls_secret, endpoints).Run();
   return 0;

@@ -137,10 +137,8 @@ class SimulatedCloud {
   void Run() {
     std::thread deletions([this] { RunDeletions(); });
     while (!stopping) {
-      try {
-        Discover();
-      } catch (const std::exception& e) {
-        Log(std::string("discovery: ") + e.what());
+      if (absl::Status discovered = Discover(); !discovered.ok()) {
+        Log("discovery: " + std::string(discovered.message()));
       }
       for (int i = 0; i < 10 && !stopping; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -154,8 +152,8 @@ class SimulatedCloud {
  private:
   enum class Family { kUpjet, kCapi };
 
-  static kube::RestClient::Options Options() {
-    kube::RestClient::Options o;
+  static kube::RestOptions Options() {
+    kube::RestOptions o;
     o.qps = 200;
     o.burst = 400;
     o.user_agent = "simulated-cloud";
@@ -164,12 +162,13 @@ class SimulatedCloud {
 
   // Starts an informer for every established CRD of a kind this double
   // stands in for.
-  void Discover() {
+  absl::Status Discover() {
     static const std::regex upjet(R"(^[a-z0-9]+\.aws(\.m)?\.upbound\.io$)");
     static const std::set<std::string> capi = {"cluster.x-k8s.io", "controlplane.cluster.x-k8s.io",
                                                "infrastructure.cluster.x-k8s.io"};
-    const Json list = client_.List(kCrds, "", {});
-    for (const Json& crd : list["items"]) {
+    absl::StatusOr<Json> list = client_.List(kCrds, "", {});
+    if (!list.ok()) return list.status();
+    for (const Json& crd : (*list)["items"]) {
       const std::string name = crd["metadata"]["name"];
       if (informers_.count(name) != 0) continue;
       const std::string group = crd["spec"]["group"];
@@ -203,29 +202,21 @@ class SimulatedCloud {
       Log("watching " + r.kind + "." + group + " " + version);
       informers_[name] = std::move(informer);
     }
+    return absl::OkStatus();
   }
 
   void Handle(const kube::Resource& r, Family family, const Json& obj) {
-    try {
-      if (family == Family::kUpjet) {
-        Managed(r, obj);
-      } else {
-        ClusterApi(r, obj);
-      }
-    } catch (const kube::ApiError& e) {
-      // A conflict or a vanished object: the next event brings it back.
-      if (e.code() != 404 && e.code() != 409) {
-        Log("error on " + r.kind + " " + kube::KeyOf(obj).String() + ": " + e.what());
-      }
-    } catch (const std::exception& e) {
-      Log("error on " + r.kind + " " + kube::KeyOf(obj).String() + ": " + e.what());
-    }
+    const absl::Status done = family == Family::kUpjet ? Managed(r, obj) : ClusterApi(r, obj);
+    // A conflict or a vanished object: the next event brings it back.
+    if (done.ok() || kube::IsNotFound(done) || kube::IsConflict(done)) return;
+    Log("error on " + r.kind + " " + kube::KeyOf(obj).String() + ": " +
+        std::string(done.message()));
   }
 
   // Adds `finalizer` (and annotations) before anything is "created", as the
   // real controllers do; false when the object is being deleted.
-  bool EnsureFinalizer(const kube::Resource& r, const Json& obj, const std::string& finalizer,
-                       const Json& annotations) {
+  absl::StatusOr<bool> EnsureFinalizer(const kube::Resource& r, const Json& obj,
+                                       const std::string& finalizer, const Json& annotations) {
     if (obj["metadata"].contains("deletionTimestamp")) {
       if (HasFinalizer(obj, finalizer)) ScheduleDeletion(r, obj, finalizer);
       return false;
@@ -238,7 +229,9 @@ class SimulatedCloud {
         meta["finalizers"] = finalizers;
       }
       if (!annotations.empty()) meta["annotations"] = annotations;
-      client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge, {{"metadata", meta}}, {});
+      absl::StatusOr<Json> patched =
+          client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge, {{"metadata", meta}}, {});
+      if (!patched.ok()) return patched.status();
       return false;  // the update comes back as an event
     }
     return true;
@@ -265,30 +258,37 @@ class SimulatedCloud {
       const PendingDeletion d = pending_.begin()->second;
       pending_.erase(pending_.begin());
       lock.unlock();
-      try {
-        const Json obj = client_.Get(d.resource, d.key);
-        Json keep = Json::array();
-        for (const Json& f : obj["metadata"].value("finalizers", Json::array())) {
-          if (f != d.finalizer) keep.push_back(f);
-        }
-        client_.Patch(
-            d.resource, d.key, kube::PatchType::kMerge,
-            {{"metadata",
-              {{"finalizers", keep}, {"resourceVersion", obj["metadata"]["resourceVersion"]}}}},
-            {});
+      const absl::Status removed = RemoveFinalizer(d.resource, d.key, d.finalizer);
+      if (kube::IsConflict(removed)) {  // changed meanwhile: try again
+        lock.lock();
+        pending_.emplace(std::chrono::steady_clock::now(), d);
+        continue;
+      }
+      if (removed.ok()) {
         Log("deleted " + d.resource.kind + " " + d.key.String());
-      } catch (const kube::ApiError& e) {
-        if (e.code() == 409) {  // changed meanwhile: try again
-          lock.lock();
-          pending_.emplace(std::chrono::steady_clock::now(), d);
-          continue;
-        }
-      } catch (const std::exception& e) {
-        Log("cannot delete " + d.key.String() + ": " + e.what());
+      } else if (!kube::IsNotFound(removed)) {
+        Log("cannot delete " + d.key.String() + ": " + std::string(removed.message()));
       }
       lock.lock();
       deleting_.erase(d.uid);
     }
+  }
+
+  absl::Status RemoveFinalizer(const kube::Resource& r, const kube::ObjectKey& key,
+                               const std::string& finalizer) {
+    absl::StatusOr<Json> obj = client_.Get(r, key);
+    if (!obj.ok()) return obj.status();
+    Json keep = Json::array();
+    for (const Json& f : (*obj)["metadata"].value("finalizers", Json::array())) {
+      if (f != finalizer) keep.push_back(f);
+    }
+    return client_
+        .Patch(
+            r, key, kube::PatchType::kMerge,
+            {{"metadata",
+              {{"finalizers", keep}, {"resourceVersion", (*obj)["metadata"]["resourceVersion"]}}}},
+            {})
+        .status();
   }
 
   // --- provider-upjet-aws ----------------------------------------------------
@@ -338,16 +338,17 @@ class SimulatedCloud {
            (service == "rds" ? ":" : "/") + id;
   }
 
-  void Managed(const kube::Resource& r, const Json& obj) {
+  absl::Status Managed(const kube::Resource& r, const Json& obj) {
     const std::string id = IdFor(r, obj);
     Json annotations = Json::object();
     if (StringAt(obj, Json::json_pointer("/metadata/annotations/crossplane.io~1external-name"))
             .empty()) {
       annotations[kExternalName] = id;
     }
-    if (!EnsureFinalizer(r, obj, kManagedFinalizer, annotations)) return;
+    absl::StatusOr<bool> ensured = EnsureFinalizer(r, obj, kManagedFinalizer, annotations);
+    if (!ensured.ok() || !*ensured) return ensured.status();
 
-    if (ConditionTrue(obj, "Ready") && AlreadyMadeReal(obj)) return;
+    if (ConditionTrue(obj, "Ready") && AlreadyMadeReal(obj)) return absl::OkStatus();
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
 
     Json at = obj["spec"].value("forProvider", Json::object());
@@ -355,16 +356,22 @@ class SimulatedCloud {
     at["arn"] = Arn(r, id);
     Json connection = Json::object();
     ComputedFields(r, obj, id, at, connection);
-    client_.Patch(
+    absl::StatusOr<Json> patched = client_.Patch(
         r, kube::KeyOf(obj), kube::PatchType::kMerge,
         {{"status",
           {{"atProvider", at},
            {"conditions",
             {Condition("Ready", "Available"), Condition("Synced", "ReconcileSuccess")}}}}},
         StatusSubresource());
-    if (!connection.empty()) WriteConnectionSecret(obj, connection);
+    if (!patched.ok()) return patched.status();
+    if (!connection.empty()) {
+      if (absl::Status written = WriteConnectionSecret(obj, connection); !written.ok()) {
+        return written;
+      }
+    }
     MadeReal(obj);
     Log("created " + r.kind + " " + kube::KeyOf(obj).String() + " (" + id + ")");
+    return absl::OkStatus();
   }
 
   // What AWS computes and the provider reports, per kind.
@@ -435,9 +442,9 @@ class SimulatedCloud {
   // The Secret crossplane-runtime writes for a managed resource: in the
   // reference's namespace (the resource's own for namespaced kinds), owned
   // by the resource, type connection.crossplane.io/v1alpha1.
-  void WriteConnectionSecret(const Json& obj, const Json& values) {
+  absl::Status WriteConnectionSecret(const Json& obj, const Json& values) {
     const Json::json_pointer ref("/spec/writeConnectionSecretToRef");
-    if (!obj.contains(ref)) return;
+    if (!obj.contains(ref)) return absl::OkStatus();
     std::string ns = obj[ref].value("namespace", std::string());
     if (ns.empty()) ns = obj["metadata"].value("namespace", std::string());
     Json data = Json::object();
@@ -452,12 +459,13 @@ class SimulatedCloud {
                      {"ownerReferences", {kube::ControllerReference(obj)}}}},
                    {"type", "connection.crossplane.io/v1alpha1"},
                    {"data", data}};
-    ApplySecret(secret);
+    return ApplySecret(secret);
   }
 
-  void ApplySecret(const Json& secret) {
-    client_.Patch(kube::kSecrets, kube::KeyOf(secret), kube::PatchType::kApply, secret,
-                  ForceApply());
+  absl::Status ApplySecret(const Json& secret) {
+    return client_
+        .Patch(kube::kSecrets, kube::KeyOf(secret), kube::PatchType::kApply, secret, ForceApply())
+        .status();
   }
 
   static std::string EncodeBase64(const std::string& in) {
@@ -479,7 +487,7 @@ class SimulatedCloud {
 
   // --- Cluster API and CAPA ----------------------------------------------------
 
-  void ClusterApi(const kube::Resource& r, const Json& obj) {
+  absl::Status ClusterApi(const kube::Resource& r, const Json& obj) {
     const std::string finalizer =
         r.group == "cluster.x-k8s.io"
             ? (r.kind == "Cluster" ? "cluster.cluster.x-k8s.io" : "machinepool.cluster.x-k8s.io")
@@ -488,8 +496,9 @@ class SimulatedCloud {
                    ? "kubeadm.controlplane.cluster.x-k8s.io"
                    : "awsmanagedcontrolplane.controlplane.cluster.x-k8s.io")
             : Lower(r.kind) + ".infrastructure.cluster.x-k8s.io";
-    if (!EnsureFinalizer(r, obj, finalizer, Json::object())) return;
-    if (AlreadyMadeReal(obj)) return;
+    absl::StatusOr<bool> ensured = EnsureFinalizer(r, obj, finalizer, Json::object());
+    if (!ensured.ok() || !*ensured) return ensured.status();
+    if (AlreadyMadeReal(obj)) return absl::OkStatus();
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     const std::string ns = obj["metadata"]["namespace"];
     const std::string name = obj["metadata"]["name"];
@@ -516,8 +525,10 @@ class SimulatedCloud {
               ? h + ".gr7." + region_ + ".eks.amazonaws.com"
               : name + "-apiserver-" + h.substr(0, 8) + ".elb." + region_ + ".amazonaws.com";
       // CAPA and the kubeadm control plane record the endpoint in the spec.
-      client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge,
-                    {{"spec", {{"controlPlaneEndpoint", {{"host", host}, {"port", 443}}}}}}, {});
+      absl::StatusOr<Json> endpoint = client_.Patch(
+          r, kube::KeyOf(obj), kube::PatchType::kMerge,
+          {{"spec", {{"controlPlaneEndpoint", {{"host", host}, {"port", 443}}}}}}, {});
+      if (!endpoint.ok()) return endpoint.status();
       status = {{"version", obj["spec"].value("version", std::string())},
                 {"conditions",
                  {CapiCondition("Ready", "Ready"), CapiCondition("Available", "Available")}}};
@@ -535,25 +546,29 @@ class SimulatedCloud {
       for (const std::string& suffix :
            {std::string("-kubeconfig"), std::string("-user-kubeconfig")}) {
         if (suffix == "-user-kubeconfig" && r.kind != "AWSManagedControlPlane") continue;
-        ApplySecret({{"apiVersion", "v1"},
-                     {"kind", "Secret"},
-                     {"metadata",
-                      {{"name", cluster + suffix},
-                       {"namespace", ns},
-                       {"labels", {{"cluster.x-k8s.io/cluster-name", cluster}}},
-                       {"ownerReferences", {kube::ControllerReference(obj)}}}},
-                     {"type", "cluster.x-k8s.io/secret"},
-                     {"data", {{"value", EncodeBase64(Kubeconfig(cluster, "https://" + host))}}}});
+        absl::Status applied = ApplySecret(
+            {{"apiVersion", "v1"},
+             {"kind", "Secret"},
+             {"metadata",
+              {{"name", cluster + suffix},
+               {"namespace", ns},
+               {"labels", {{"cluster.x-k8s.io/cluster-name", cluster}}},
+               {"ownerReferences", {kube::ControllerReference(obj)}}}},
+             {"type", "cluster.x-k8s.io/secret"},
+             {"data", {{"value", EncodeBase64(Kubeconfig(cluster, "https://" + host))}}}});
+        if (!applied.ok()) return applied;
       }
     } else {
       // AWSManagedCluster, AWSCluster, AWSManagedMachinePool.
       status = {{"ready", true}, {"conditions", {CapiCondition("Ready", "Ready")}}};
       if (r.kind == "AWSManagedMachinePool") status["replicas"] = 1;
     }
-    client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge, {{"status", status}},
-                  StatusSubresource());
+    absl::StatusOr<Json> patched = client_.Patch(r, kube::KeyOf(obj), kube::PatchType::kMerge,
+                                                 {{"status", status}}, StatusSubresource());
+    if (!patched.ok()) return patched.status();
     MadeReal(obj);
     Log("created " + r.kind + " " + ns + "/" + name);
+    return absl::OkStatus();
   }
 
   // The Cluster whose controlPlaneRef names this control plane, else the
@@ -561,16 +576,14 @@ class SimulatedCloud {
   std::string ClusterNameOf(const std::string& ns, const kube::Resource& cp,
                             const std::string& name) {
     const kube::Resource clusters{"cluster.x-k8s.io", "v1beta2", "clusters", "Cluster", true};
-    try {
-      const Json list = client_.List(clusters, ns, {});
-      for (const Json& c : list["items"]) {
-        const Json::json_pointer ref("/spec/controlPlaneRef");
-        if (c.contains(ref) && c[ref].value("name", "") == name &&
-            c[ref].value("kind", "") == cp.kind) {
-          return c["metadata"]["name"];
-        }
+    absl::StatusOr<Json> list = client_.List(clusters, ns, {});
+    if (!list.ok()) return name;
+    for (const Json& c : (*list)["items"]) {
+      const Json::json_pointer ref("/spec/controlPlaneRef");
+      if (c.contains(ref) && c[ref].value("name", "") == name &&
+          c[ref].value("kind", "") == cp.kind) {
+        return c["metadata"]["name"];
       }
-    } catch (const kube::ApiError&) {
     }
     return name;
   }
@@ -592,7 +605,7 @@ class SimulatedCloud {
     return s;
   }
 
-  kube::RestClient client_;
+  kube::HttpClient client_;
   const std::string region_;
   const std::chrono::milliseconds delay_;
   std::map<std::string, std::unique_ptr<kube::Informer>> informers_;
@@ -643,8 +656,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   platform::testing::doubles::StopOnSignals();
-  SimulatedCloud cloud(kube::LoadKubeconfig(kubeconfig), region,
-                       std::chrono::milliseconds(delay_ms),
+  absl::StatusOr<kube::Config> config = kube::ReadKubeconfig(kubeconfig);
+  if (!config.ok()) {
+    std::cerr << "simulated-cloud: " << config.status().message() << "\n";
+    return 1;
+  }
+  SimulatedCloud cloud(*std::move(config), region, std::chrono::milliseconds(delay_ms),
                        std::chrono::milliseconds(delete_delay_ms));
   Log("simulated-cloud: a test double for provider-upjet-aws and Cluster API, region " + region);
   cloud.Run();
