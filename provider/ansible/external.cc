@@ -97,18 +97,7 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   for (size_t i = 0; i < var_files.size(); ++i) {
     const Json& v = var_files[i];
     const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
-    const std::string source = StringAt(v, "source");
-    std::string content;
-    if (source == "SecretKey") {
-      ASSIGN_OR_RETURN(content, ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns,
-                                        field + ".secretKeyRef"));
-    } else if (source == "ConfigMapKey") {
-      ASSIGN_OR_RETURN(content, ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns,
-                                        field + ".configMapKeyRef"));
-    } else {
-      return absl::InvalidArgumentError(field + ".source: \"" + source +
-                                        "\" is not SecretKey or ConfigMapKey");
-    }
+    ASSIGN_OR_RETURN(std::string content, runtime::ReadVarFile(client, v, mr_ns, field));
     YAML::Node parsed;
     try {
       parsed = YAML::Load(content);

@@ -69,6 +69,21 @@ void CollectValues(const kube::Json& j, std::vector<std::string>& out) {
   }
 }
 
+absl::StatusOr<std::string> ReadVarFile(kube::Client& client, const kube::Json& entry,
+                                        const std::string& forced_ns, const std::string& field) {
+  const std::string source = StringAt(entry, "source");
+  if (source == "SecretKey") {
+    return ReadKey(client, true, ObjectAt(entry, "secretKeyRef"), forced_ns,
+                   field + ".secretKeyRef");
+  }
+  if (source == "ConfigMapKey") {
+    return ReadKey(client, false, ObjectAt(entry, "configMapKeyRef"), forced_ns,
+                   field + ".configMapKeyRef");
+  }
+  return absl::InvalidArgumentError(field + ".source: \"" + source +
+                                    "\" is not SecretKey or ConfigMapKey");
+}
+
 absl::StatusOr<std::chrono::milliseconds> TimeoutField(const kube::Json& for_provider,
                                                        std::chrono::milliseconds fallback) {
   const std::string text = StringAt(for_provider, "timeout");

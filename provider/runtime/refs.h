@@ -28,6 +28,12 @@ std::string StringAt(const kube::Json& j, const std::string& key);
 absl::StatusOr<std::string> ReadKey(kube::Client& client, bool secret, const kube::Json& ref,
                                     const std::string& forced_ns, const std::string& field);
 
+// The content of spec.forProvider.varFiles[i] (`entry`, named `field` in
+// errors): {source: SecretKey, secretKeyRef} or {source: ConfigMapKey,
+// configMapKeyRef}, read as ReadKey does. InvalidArgument for another source.
+absl::StatusOr<std::string> ReadVarFile(kube::Client& client, const kube::Json& entry,
+                                        const std::string& forced_ns, const std::string& field);
+
 // spec.forProvider.timeout (a duration like "10m") of `for_provider`, or
 // `fallback` when it is not set. InvalidArgument naming the field when it is
 // not a positive duration.

@@ -146,19 +146,9 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   for (size_t i = 0; i < var_files.size(); ++i) {
     const Json& v = var_files[i];
     const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
-    const std::string source = StringAt(v, "source");
     VarFile file;
     file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJSON : VarFormat::kHCL;
-    if (source == "SecretKey") {
-      ASSIGN_OR_RETURN(file.content, ReadKey(client, true, ObjectAt(v, "secretKeyRef"), mr_ns,
-                                             field + ".secretKeyRef"));
-    } else if (source == "ConfigMapKey") {
-      ASSIGN_OR_RETURN(file.content, ReadKey(client, false, ObjectAt(v, "configMapKeyRef"), mr_ns,
-                                             field + ".configMapKeyRef"));
-    } else {
-      return absl::InvalidArgumentError(field + ".source: \"" + source +
-                                        "\" is not SecretKey or ConfigMapKey");
-    }
+    ASSIGN_OR_RETURN(file.content, runtime::ReadVarFile(client, v, mr_ns, field));
     // Values in a var file are what errors must never show.
     if (file.format == VarFormat::kJSON) {
       const Json parsed = Json::parse(file.content, nullptr, false);
