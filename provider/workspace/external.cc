@@ -303,7 +303,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (!tofu_) RETURN_IF_ERROR(Prepare(mr));
     const kube::Time started = clock_.Now();
     const absl::Status run = tofu_->Destroy();
-    ASSIGN_OR_RETURN(const std::string after, SaveState());
+    ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
     if (!run.ok()) {
       const std::string error(run.message());
       RecordRun(mr, "Destroy", false, started, error);
@@ -327,14 +327,18 @@ class WorkspaceClient : public runtime::ExternalClient {
 
  private:
   // Disconnect's work, also when the client goes without one: removes the
-  // working folder and gives the state lock up. Failures are logged.
+  // working folder this run prepared and gives the state lock up. Failures
+  // are logged.
   void Release() {
     if (disconnected_) return;
     disconnected_ = true;
     std::error_code ec;
-    // A run whose lock was lost keeps its folder: its state is recovered by
-    // whoever holds the lock next.
-    if (!keep_dir_ && (tofu_ || fs::exists(dir_, ec))) fs::remove_all(dir_, ec);
+    // Only a folder this run prepared, and only when its state is stored: a
+    // folder found before Prepare is an interrupted run's, possibly holding
+    // the only copy of the newest state (Recover stores it, then removes it);
+    // a run whose lock was lost or whose state could not be stored keeps its
+    // folder for the next reconcile's Recover.
+    if (prepared_ && !keep_dir_) fs::remove_all(dir_, ec);
     if (ec) {
       spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
     }
@@ -408,7 +412,12 @@ class WorkspaceClient : public runtime::ExternalClient {
         const int64_t serial = parsed.value("serial", int64_t{0});
         const std::string lineage = parsed.value("lineage", "");
         if (!stored || (stored->lineage == lineage && serial > stored->serial)) {
-          RETURN_IF_ERROR(store_.Save(text));
+          if (const absl::Status saved = store_.Save(text).status(); !saved.ok()) {
+            return absl::Status(saved.code(), "the state serial " + std::to_string(serial) +
+                                                  " of an earlier run is not stored yet (" +
+                                                  std::string(saved.message()) +
+                                                  "); nothing is planned or applied until it is");
+          }
           events_.Warning(mr, "RecoveredState",
                           "Recovered state serial " + std::to_string(serial) +
                               " written by an interrupted run");
@@ -466,6 +475,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return absl::InternalError("cannot create the working folder: " + ec.message());
+    prepared_ = true;
     ::chmod(dir_.c_str(), 0700);
     // Credentials first: git may need its own (HTTPS credentials, SSH key).
     std::vector<std::string> git_env = BaseEnv();
@@ -546,7 +556,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     const absl::Status run = tofu_->Apply(kPlanFile);
     // Whatever happened, what tofu recorded is kept: a failed apply may
     // still have created things.
-    ASSIGN_OR_RETURN(const std::string after, SaveState());
+    ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
     if (!run.ok()) {
       const std::string error(run.message());
       ReportUntracked(mr, after.empty() && current_ ? current_->json : after);
@@ -577,7 +587,9 @@ class WorkspaceClient : public runtime::ExternalClient {
   }
 
   // Stores the working folder's state file; returns its text ("" if none).
-  absl::StatusOr<std::string> SaveState() {
+  // When it cannot be stored the folder is kept, and the error says so: the
+  // next reconcile's Recover stores it before anything is planned again.
+  absl::StatusOr<std::string> SaveState(Json& mr) {
     if (holder_ && holder_->lost()) {
       // Someone else may hold the state now: writing it could undo theirs.
       keep_dir_ = true;
@@ -590,7 +602,15 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (!fs::exists(state, ec)) return "";
     const std::string text = RunFile(state);
     if (text.empty()) return "";
-    RETURN_IF_ERROR(store_.Save(text));
+    if (const absl::Status saved = store_.Save(text).status(); !saved.ok()) {
+      keep_dir_ = true;
+      const std::string message =
+          "the state could not be stored (" + std::string(saved.message()) +
+          "); it stays in the working folder and nothing is planned or applied until the next "
+          "reconcile stores it";
+      events_.Warning(mr, "StateNotStored", message);
+      return absl::Status(saved.code(), message);
+    }
     return text;
   }
 
@@ -627,7 +647,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   std::optional<State> current_;
   std::unique_ptr<Tofu> tofu_;
   bool planned_ = false;
-  std::string awaiting_;  // why the plan may not be applied yet
+  std::string awaiting_;   // why the plan may not be applied yet
+  bool prepared_ = false;  // Prepare made the working folder
   bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;

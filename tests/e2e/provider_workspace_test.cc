@@ -69,6 +69,19 @@ resource "terraform_data" "slow" {
 output "done" { value = terraform_data.slow.output }
 )";
 
+// A module with one resource whose creation appends to a log: a resource
+// created twice (its state lost in between) shows as two lines.
+constexpr char kCountedModule[] = R"(variable "dir" { type = string }
+resource "terraform_data" "counted" {
+  input = "counted"
+  provisioner "local-exec" {
+    command = "echo created >> \"$DIR/created.log\""
+    environment = { DIR = var.dir }
+  }
+}
+output "input" { value = terraform_data.counted.output }
+)";
+
 class ProviderWorkspaceTest : public ProviderTest {
  protected:
   // A cluster-scoped Workspace of kFileModule writing `content` to `path`.
@@ -261,6 +274,63 @@ TEST_F(ProviderWorkspaceTest, AWrongModuleGivesAClearConditionNotACrash) {
   // Deleting it needs no destroy and does not hang.
   ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 60s));
+}
+
+TEST_F(ProviderWorkspaceTest, AStateThatCannotBeStoredKeepsItsFolderUntilItIsStored) {
+  StartProvider();
+  // No Secret can be created in the state namespace: the apply succeeds and
+  // its state cannot be stored.
+  Apply("quota",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: no-secrets\n"
+        "  namespace: " +
+            state_ns_ + "\nspec:\n  hard:\n    count/secrets: \"0\"\n");
+  // Without a quota controller on the test control plane, the status that
+  // admission enforces is written here.
+  ASSERT_EQ(Kubectl({"patch", "resourcequota", "no-secrets", "-n", state_ns_,
+                     "--subresource=status", "--type=merge", "-p",
+                     R"({"status":{"hard":{"count/secrets":"0"},"used":{"count/secrets":"0"}}})"})
+                .exit_code,
+            0);
+  const std::string infra = dir_.path() + "/infra";
+  fs::create_directories(infra);
+  const std::string name = "unstored-" + suffix_;
+  created_.emplace_back(kWs, name);
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kCountedModule, 6) +
+            "    vars:\n    - {key: dir, value: " + infra + "}\n");
+  ASSERT_TRUE(Eventually([&] { return HasEvent(name, "default", "StateNotStored"); }, 120s))
+      << log_;
+  EXPECT_EQ(ReadFile(infra + "/created.log"), "created\n");
+  const std::string uid = Get(kWs, name)["metadata"]["uid"];
+  const std::string kept = dir_.path() + "/work/" + uid + "/terraform.tfstate";
+  EXPECT_TRUE(fs::exists(kept)) << "the only copy of the state was removed";
+
+  // While it cannot be stored nothing is planned or applied again: the
+  // reconciles that follow fail, naming why.
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return message.find("is not stored yet") != std::string::npos;
+  }));
+  EXPECT_EQ(ReadFile(infra + "/created.log"), "created\n");
+  EXPECT_TRUE(fs::exists(kept));
+
+  // Once Secrets can be written, the next reconcile stores it and goes on
+  // from it: nothing is created twice.
+  ASSERT_EQ(Kubectl({"delete", "resourcequota", "no-secrets", "-n", state_ns_}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); }, 120s))
+      << Get(kWs, name).dump(2);
+  EXPECT_TRUE(HasEvent(name, "default", "RecoveredState"));
+  EXPECT_EQ(ReadFile(infra + "/created.log"), "created\n")
+      << "the resource was created again: the state of its first apply was lost";
+  EXPECT_TRUE(Get("secret", StateSecret(Get(kWs, name)), state_ns_).is_object());
+  EXPECT_EQ(Get(kWs, name)["status"]["atProvider"]["outputs"]["input"], "counted");
+
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
 }
 
 TEST_F(ProviderWorkspaceTest, AKillDuringApplyIsRecoveredWithoutLosingState) {
