@@ -256,6 +256,14 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json) {
     }
     const bool same = has_current && stored_checksum == state.checksum;
     if (same && !reseal) return false;
+    if (has_current && !same && state.serial < serial) {
+      // A writer that lost its lock, or a run that started from an older
+      // state: storing it would undo what was recorded since.
+      return absl::FailedPreconditionError("state Secret " + Key().String() + " holds serial " +
+                                           std::to_string(serial) +
+                                           ", refusing to overwrite it with the older serial " +
+                                           std::to_string(state.serial) + " of the same lineage");
+    }
 
     std::map<int64_t, std::string> history = HistoryOf(*existing);
     if (reseal) RETURN_IF_ERROR(Reseal(history));

@@ -80,7 +80,8 @@ class StateStore {
   // history (the last `history` versions are kept, fewer when the Secret would
   // exceed kMaxDataBytes). Writes nothing and returns false when the state is
   // unchanged and already sealed as configured. Refuses (FailedPrecondition)
-  // a state whose lineage differs from the stored one, unless none is stored;
+  // a state whose lineage differs from the stored one, unless none is stored,
+  // and one of the same lineage with a lower serial than the stored one;
   // ResourceExhausted when it does not fit in a Secret. Conflicting writers
   // are handled by re-reading and retrying (Aborted after 10 conflicts).
   absl::StatusOr<bool> Save(const std::string& state_json);

@@ -230,6 +230,19 @@ TEST_F(StateStoreTest, RefusesAnotherLineage) {
   EXPECT_EQ(store.Load().value()->serial, 1);
 }
 
+TEST_F(StateStoreTest, RefusesAnOlderSerialOfTheSameLineage) {
+  StateStore store(client, Opts());
+  EXPECT_TRUE(store.Save(StateJson(5)).ok());
+  const absl::StatusOr<bool> stale = store.Save(StateJson(3));
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::string error = ErrorOf(stale);
+  EXPECT_NE(error.find("older serial 3"), std::string::npos) << error;
+  EXPECT_EQ(store.Load().value()->serial, 5);
+  // A newer one is stored as before.
+  EXPECT_TRUE(store.Save(StateJson(6)).value());
+  EXPECT_EQ(store.Load().value()->serial, 6);
+}
+
 TEST_F(StateStoreTest, AcceptsALineageWhenNoneIsStored) {
   StateStore store(client, Opts());
   EXPECT_TRUE(store.Save(StateJson(0, "")).ok());
