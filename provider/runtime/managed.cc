@@ -331,8 +331,10 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       normal("DeletedExternalResource", "Successfully requested deletion of external resource");
       set(Deleting());
       set(ReconcileSuccess());
-      // Observe again: the finalizer goes once the resource is gone.
-      return WriteStatus(mr, Result::After(std::chrono::milliseconds(0)));
+      // Observe again, through the rate limiter: the finalizer goes once
+      // the resource is gone, and a destroy that leaves resources behind
+      // is retried with a growing delay, not in a tight loop.
+      return WriteStatus(mr, Result::Backoff());
     }
     RETURN_IF_ERROR(RemoveFinalizer(mr));
     return Result::Done();
@@ -409,7 +411,10 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     // runtime only marks a resource Creating when the client said nothing.
     if (GetCondition(mr, "Ready").empty()) set(Creating());
     set(ReconcileSuccess());
-    return WriteStatus(mr, Result::After(std::chrono::milliseconds(0)));
+    // Observe again, through the rate limiter: a create that does not make
+    // the resource exist (a module whose state goes elsewhere) is retried
+    // with a growing delay, not in a tight loop.
+    return WriteStatus(mr, Result::Backoff());
   }
 
   if (observation.late_initialized && policies.ShouldLateInitialize()) {
