@@ -1,12 +1,17 @@
 #include "provider/workspace/tofu.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
@@ -284,7 +289,56 @@ absl::Status Tofu::Failure(const Outcome& o, std::string message) const {
   return absl::UnknownError(message);
 }
 
+namespace {
+
+// An exclusive lock on `<cache>/.init.lock`, held while it lives; fd -1 when
+// not taken.
+struct CacheLock {
+  int fd = -1;
+  CacheLock() = default;
+  CacheLock(const CacheLock&) = delete;
+  CacheLock& operator=(const CacheLock&) = delete;
+  ~CacheLock() {
+    if (fd >= 0) ::close(fd);  // closing releases the flock
+  }
+};
+
+}  // namespace
+
+absl::Status Tofu::LockPluginCache(CacheLockHolder& held) const {
+  std::string cache;
+  for (const auto& kv : options_.env) {
+    if (kv.rfind("TF_PLUGIN_CACHE_DIR=", 0) == 0) cache = kv.substr(20);
+  }
+  if (cache.empty()) return absl::OkStatus();
+  auto lock = std::make_shared<CacheLock>();
+  const std::string path = cache + "/.init.lock";
+  lock->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock->fd < 0) {
+    return absl::UnavailableError("cannot open the plugin cache lock " + path);
+  }
+  // OpenTofu leaves concurrent inits sharing one plugin cache undefined:
+  // inits on one cache take turns, across this provider's workers and any
+  // other process using the same cache.
+  while (::flock(lock->fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return absl::UnavailableError("cannot lock the plugin cache " + path);
+    }
+    if (options_.cancel != nullptr && options_.cancel->load()) {
+      return absl::CancelledError("cancelled while waiting for the plugin cache");
+    }
+    if (options_.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline_) {
+      return absl::DeadlineExceededError("timed out waiting for another init on the plugin cache");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  held = std::move(lock);
+  return absl::OkStatus();
+}
+
 absl::Status Tofu::Init() {
+  CacheLockHolder cache_lock;
+  RETURN_IF_ERROR(LockPluginCache(cache_lock));
   const Outcome o = Command({"init", "-input=false", "-no-color"});
   if (o.setup.ok() && o.process.ok()) return absl::OkStatus();
   // init has no -json: its errors are text on stderr.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ class Tofu {
 
   explicit Tofu(Options options);
 
+  // `tofu init`. With TF_PLUGIN_CACHE_DIR in the environment, inits on
+  // that cache take turns (an exclusive flock on <cache>/.init.lock, waited
+  // for within the timeout and the cancel flag).
   absl::Status Init();
   // Plans into dir/<plan_file>; `changes` from -detailed-exitcode, the counts
   // from the change summary.
@@ -90,6 +94,9 @@ class Tofu {
   Options options_;
   std::string rc_file_;  // the empty CLI configuration, when we write it
   std::chrono::steady_clock::time_point deadline_;
+  // The plugin cache's init lock while held (released when reset).
+  using CacheLockHolder = std::shared_ptr<void>;
+  absl::Status LockPluginCache(CacheLockHolder& held) const;
 };
 
 // The short error of a tofu -json run: the first one or two error

@@ -1,8 +1,13 @@
 #include "provider/workspace/tofu.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <future>
 #include <string>
 
 #include "provider/common/redact.h"
@@ -97,6 +102,40 @@ TEST_F(TofuTest, PlanApplyOutputsAndDestroy) {
   ASSERT_TRUE(destroy.ok()) << ErrorOf(destroy);
   EXPECT_EQ(ResourceCount(State()), 0);
   EXPECT_TRUE(ParseOutputs(State()).empty());
+}
+
+TEST_F(TofuTest, InitsOnOnePluginCacheTakeTurns) {
+  WriteFile(dir / "main.tf", kModule);
+  const std::string cache = dir / "cache";
+  std::filesystem::create_directories(cache);
+  Tofu::Options o = Opts();
+  o.env.push_back("TF_PLUGIN_CACHE_DIR=" + cache);
+  // Another init (another worker, another process) holds the cache.
+  const int other = ::open((cache + "/.init.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::flock(other, LOCK_EX), 0);
+  Tofu tofu(o);
+  std::future<absl::Status> init = std::async(std::launch::async, [&] { return tofu.Init(); });
+  EXPECT_EQ(init.wait_for(std::chrono::milliseconds(1500)), std::future_status::timeout)
+      << "init ran while another held the plugin cache";
+  ::close(other);  // releases it
+  ASSERT_EQ(init.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_TRUE(init.get().ok());
+}
+
+TEST_F(TofuTest, AnInitWaitingForThePluginCacheStopsAtItsTimeout) {
+  WriteFile(dir / "main.tf", kModule);
+  const std::string cache = dir / "cache";
+  std::filesystem::create_directories(cache);
+  Tofu::Options o = Opts();
+  o.env.push_back("TF_PLUGIN_CACHE_DIR=" + cache);
+  o.timeout = std::chrono::milliseconds(300);
+  const int other = ::open((cache + "/.init.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::flock(other, LOCK_EX), 0);
+  const absl::Status init = Tofu(o).Init();
+  ::close(other);
+  EXPECT_EQ(init.code(), absl::StatusCode::kDeadlineExceeded) << init;
 }
 
 TEST_F(TofuTest, VarFilesPrecedence) {
