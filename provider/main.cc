@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -26,6 +28,7 @@
 #include "common/flags.h"
 #include "common/log_format.h"
 #include "provider/ansible/setup.h"
+#include "provider/exec/init.h"
 #include "provider/kube/config.h"
 #include "provider/kube/events.h"
 #include "provider/kube/lease.h"
@@ -69,6 +72,10 @@ ABSL_FLAG(std::string, state_lock_duration, "60s",
 ABSL_FLAG(std::string, tofu, "",
           "The OpenTofu binary (default: tofu from PATH, else terraform: a terraform binary works "
           "too).");
+ABSL_FLAG(std::string, init_grace, "10m",
+          "As a container's first process (PID 1), the provider forks and stays behind as its "
+          "init: once the provider ends, how long to wait for the runs it interrupted to write "
+          "their state before the container stops.");
 ABSL_FLAG(std::string, ansible_playbook, "ansible-playbook",
           "The ansible-playbook binary (ansible-galaxy is looked up beside it, then in PATH).");
 
@@ -238,6 +245,12 @@ int main(int argc, char** argv) {
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
   absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  // First, before any thread: in a container the provider is also its init.
+  if (::getpid() == 1 &&
+      !exec::RunAsInit(DurationFlag("init-grace", absl::GetFlag(FLAGS_init_grace)))) {
+    fprintf(stderr, "provider-workloads: cannot fork the init (%s); running without one\n",
+            strerror(errno));
+  }
   if (!platform::SetUpLogger("provider-workloads", absl::GetFlag(FLAGS_log_format),
                              absl::GetFlag(FLAGS_debug))) {
     fprintf(stderr, "provider-workloads: --log-format: must be text or json\n");
