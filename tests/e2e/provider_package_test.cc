@@ -11,30 +11,12 @@
 
 #include <set>
 
-#include "tests/e2e/provider_fixture.h"
+#include "tests/e2e/provider_image.h"
 
 namespace platform::testing {
 namespace {
 
-const std::string kSource = PLATFORM_SOURCE_DIR;
-const std::string kBuild = PLATFORM_BUILD_DIR;
-const std::string kImage = "xpkg.crossplane.io/terraforming/provider-workloads:v0.1.0";
-const std::string kImageTar = kBuild + "/provider-image/provider-workloads.tar";
 const std::string kXpkg = kBuild + "/package/provider-workloads.xpkg";
-
-std::string Podman() { return kSource + "/scripts/podman.sh"; }
-
-RunResult Cmd(const std::vector<std::string>& argv) {
-  return RunCommand(argv, std::chrono::seconds(300));
-}
-
-// Loads the image the build wrote (podman's store may hold an older one).
-void LoadImage() {
-  ASSERT_TRUE(fs::exists(kImageTar))
-      << kImageTar << " is missing: run `make provider-image` (make test does)";
-  RunResult loaded = Cmd({Podman(), "load", "--quiet", "--input", kImageTar});
-  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
-}
 
 // `podman run --rm` of the image with another entrypoint.
 RunResult RunIn(const std::string& entrypoint, const std::vector<std::string>& args) {
@@ -160,32 +142,16 @@ class ProviderImageWorkTest : public ProviderTest {
   // the certificates it names at the same paths. Copies of them, readable by
   // user 2000 (the control plane writes its keys for root only).
   void StartImage() {
-    const fs::path pki = fs::path(kKubeconfig).parent_path() / "pki";
-    const fs::path copy = fs::path(dir_.path()) / "pki";
-    fs::create_directories(copy);
-    for (const char* f : {"ca.crt", "admin.crt", "admin.key"}) {
-      fs::copy_file(pki / f, copy / f, fs::copy_options::overwrite_existing);
-      fs::permissions(copy / f,
-                      fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-    }
-    const std::string kubeconfig = dir_.path() + "/kubeconfig";
-    fs::copy_file(kKubeconfig, kubeconfig, fs::copy_options::overwrite_existing);
-    for (const fs::path& p : {copy, fs::path(dir_.path())}) {
-      fs::permissions(p, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
-    }
-    fs::permissions(kubeconfig, fs::perms::others_read, fs::perm_options::add);
-
     container_ = "provider-workloads-e2e-" + suffix_;
     log_ = dir_.path() + "/container.log";
-    provider_ = std::make_unique<Background>(
-        std::vector<std::string>{
-            Podman(), "run", "--rm", "--name", container_, "--network", "host", "-v",
-            kubeconfig + ":/etc/provider/kubeconfig:ro", "-v",
-            copy.string() + ":" + pki.string() + ":ro", kImage,
-            "--kubeconfig=/etc/provider/kubeconfig", "--poll=2s", "--poll-jitter=0s",
-            "--state-namespace=" + state_ns_, "--state-lock-duration=5s",
-            "--metrics-address=127.0.0.1:" + std::to_string(FreePort()), "--debug"},
-        log_);
+    std::vector<std::string> argv = {Podman(),   "run",       "--rm", "--name",
+                                     container_, "--network", "host"};
+    for (std::string& a : KubeconfigMounts(dir_.path())) argv.push_back(std::move(a));
+    argv.insert(argv.end(),
+                {kImage, "--kubeconfig=/etc/provider/kubeconfig", "--poll=2s", "--poll-jitter=0s",
+                 "--state-namespace=" + state_ns_, "--state-lock-duration=5s",
+                 "--metrics-address=127.0.0.1:" + std::to_string(FreePort()), "--debug"});
+    provider_ = std::make_unique<Background>(argv, log_);
   }
 
   std::string container_;
