@@ -41,6 +41,8 @@ using runtime::ReadKey;
 using runtime::StringAt;
 
 constexpr char kPlanFile[] = "tfplan";
+// OpenTofu's dependency lock file in the root module.
+constexpr char kStoredLockFile[] = ".terraform.lock.hcl";
 
 // Everything a run needs, read from the Workspace, its ProviderConfig and
 // the Secrets and ConfigMaps they name, before any run starts.
@@ -265,7 +267,11 @@ class WorkspaceClient : public runtime::ExternalClient {
       // Deleting: Delete destroys from the state; no plan is needed. Once
       // the state is gone its lock goes too.
       o.up_to_date = true;
-      if (!current_) remove_lease_ = true;
+      if (!current_) {
+        // Chunk Secrets a crash left behind go with the Workspace too.
+        RETURN_IF_ERROR(store_.Remove());
+        remove_lease_ = true;
+      }
       return o;
     }
 
@@ -493,6 +499,14 @@ class WorkspaceClient : public runtime::ExternalClient {
     ASSIGN_OR_RETURN(const std::vector<std::string> var_files,
                      WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars));
     if (current_) RETURN_IF_ERROR(provider::WritePrivateFile(dir_ / kStateFile, current_->json));
+    // The provider versions of the last init, unless the source brings its
+    // own lock file or an upgrade is asked for.
+    const fs::path lock_path = dir_ / kStoredLockFile;
+    std::error_code exists_ec;
+    if (current_ && current_->lock_file && !fs::exists(lock_path, exists_ec) &&
+        runtime::Annotation(mr, kUpgradeProvidersAnnotation).empty()) {
+      RETURN_IF_ERROR(provider::WritePrivateFile(lock_path, *current_->lock_file));
+    }
 
     Tofu::Options o;
     o.binary = options_.tofu_binary;
@@ -506,8 +520,23 @@ class WorkspaceClient : public runtime::ExternalClient {
     tofu_ = std::make_unique<Tofu>(o);
     const kube::Time started = clock_.Now();
     const absl::Status init = tofu_->Init();
-    if (!init.ok()) RecordRun(mr, "Plan", false, started, std::string(init.message()));
-    return init;
+    if (!init.ok()) {
+      RecordRun(mr, "Plan", false, started, std::string(init.message()));
+      return init;
+    }
+    // What init wrote is stored: with the state once there is one, at once
+    // when only the lock file changed.
+    if (fs::exists(lock_path, exists_ec)) {
+      lock_file_ = RunFile(lock_path);
+      if (current_ && current_->lock_file != lock_file_) {
+        if (const absl::Status saved = store_.SaveLockFile(*lock_file_).status(); !saved.ok()) {
+          return absl::Status(saved.code(), "cannot store the dependency lock file: " +
+                                                std::string(saved.message()));
+        }
+        current_->lock_file = lock_file_;
+      }
+    }
+    return absl::OkStatus();
   }
 
   std::vector<std::string> BaseEnv() const {
@@ -552,6 +581,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   absl::StatusOr<runtime::ExternalResult> Apply(Json& mr) {
     if (!planned_) return absl::FailedPreconditionError("no plan to apply (observe did not plan)");
     if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
+    RETURN_IF_ERROR(CheckPlanSize());
     const kube::Time started = clock_.Now();
     const absl::Status run = tofu_->Apply(kPlanFile);
     // Whatever happened, what tofu recorded is kept: a failed apply may
@@ -586,6 +616,20 @@ class WorkspaceClient : public runtime::ExternalClient {
     return result;
   }
 
+  // A state the store cannot keep is refused before anything is applied:
+  // the saved plan holds the prior state and the planned values, compressed,
+  // so its size bounds the stored state after the apply from above.
+  absl::Status CheckPlanSize() {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(dir_ / kPlanFile, ec);
+    if (ec || size <= StateStore::kMaxStateBytes) return absl::OkStatus();
+    return absl::ResourceExhaustedError(
+        "the plan takes " + std::to_string(size >> 20) +
+        " MiB compressed, so the state after it could exceed the " +
+        std::to_string(StateStore::kMaxStateBytes >> 20) +
+        " MiB a stored state version may take; nothing was applied");
+  }
+
   // Stores the working folder's state file; returns its text ("" if none).
   // When it cannot be stored the folder is kept, and the error says so: the
   // next reconcile's Recover stores it before anything is planned again.
@@ -602,7 +646,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (!fs::exists(state, ec)) return "";
     const std::string text = RunFile(state);
     if (text.empty()) return "";
-    if (const absl::Status saved = store_.Save(text).status(); !saved.ok()) {
+    if (const absl::Status saved = store_.Save(text, lock_file_).status(); !saved.ok()) {
       keep_dir_ = true;
       const std::string message =
           "the state could not be stored (" + std::string(saved.message()) +
@@ -645,6 +689,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   StateStore store_;
   std::unique_ptr<kube::LeaseHolder> holder_;
   std::optional<State> current_;
+  std::optional<std::string> lock_file_;  // what the last init left
   std::unique_ptr<Tofu> tofu_;
   bool planned_ = false;
   std::string awaiting_;   // why the plan may not be applied yet

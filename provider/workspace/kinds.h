@@ -39,6 +39,10 @@ inline constexpr char kRollbackAnnotation[] = "workloads.terraforming.io/rollbac
 // The annotation that approves a plan (spec.forProvider.requireApproval) by
 // its fingerprint.
 inline constexpr char kApprovePlanAnnotation[] = "workloads.terraforming.io/approve-plan";
+// While set, the stored dependency lock file is not put back before `tofu
+// init`: init picks the newest provider versions the module allows, and the
+// lock file it writes is stored (how providers are upgraded).
+inline constexpr char kUpgradeProvidersAnnotation[] = "workloads.terraforming.io/upgrade-providers";
 
 }  // namespace workspace
 

@@ -1,8 +1,14 @@
-// OpenTofu state of one Workspace in a Kubernetes Secret (see provider/API.md,
-// "State and locks"): Secret `tfstate-<uid>`, data `tfstate` (current) and
-// `tfstate.<serial>` (previous versions), each gzip then, with a key,
-// AES-256-GCM; annotations carry the serial, lineage, kept versions and the
-// encryption in use.
+// OpenTofu state of one Workspace in Kubernetes Secrets (see provider/API.md,
+// "State and locks"). The index Secret `tfstate-<uid>` holds the current
+// state (`tfstate`) and the previous versions (`tfstate.<serial>`), each
+// gzip then, with a key, AES-256-GCM; annotations carry the serial, lineage,
+// kept versions and the encryption in use. A version too big to sit in the
+// index is split into chunk Secrets `tfstate-<uid>-<token>-<n>` (labelled
+// with the uid), which the index's `chunks` entry names with their size and
+// checksum. Chunks are written first, the index last (guarded by its
+// resourceVersion), and chunks the index no longer names are deleted after
+// it: the index never names a chunk that is missing. The index also keeps
+// OpenTofu's dependency lock file (`.terraform.lock.hcl`).
 #ifndef PROVIDER_WORKSPACE_STATE_STORE_H_
 #define PROVIDER_WORKSPACE_STATE_STORE_H_
 
@@ -10,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +38,14 @@ inline constexpr char kEncryptionAnnotation[] = "workloads.terraforming.io/encry
 // material), so a changed key is noticed without trying to decrypt.
 inline constexpr char kKeyIdAnnotation[] = "workloads.terraforming.io/key-id";
 inline constexpr char kChecksumAnnotation[] = "workloads.terraforming.io/checksum";
+// Chunk Secrets carry this label ("true") and kWorkspaceUidLabel.
+inline constexpr char kChunkLabel[] = "workloads.terraforming.io/state-chunk";
+// The index resourceVersion a chunk's writer read ("" when there was no
+// index): a writer that read another version cannot write the index any
+// more, so its unnamed chunks are orphans.
+inline constexpr char kBaseVersionAnnotation[] = "workloads.terraforming.io/index-version";
+// The data key of the index that holds OpenTofu's dependency lock file.
+inline constexpr char kLockFileKey[] = ".terraform.lock.hcl";
 
 struct State {
   std::string json;
@@ -38,6 +53,8 @@ struct State {
   std::string lineage;
   std::string checksum;           // SHA-256 of the canonical JSON
   std::vector<int64_t> versions;  // Load(): the serials of the kept previous versions
+  // Load(): the dependency lock file stored with the state, if any.
+  std::optional<std::string> lock_file;
 };
 
 // The serial and lineage of an OpenTofu state document (0 and "" when absent);
@@ -60,10 +77,19 @@ class StateStore {
     std::vector<std::string> old_keys;
     // Added to the Secret (who owns it: the Workspace's kind, namespace, name).
     std::map<std::string, std::string> annotations;
+    // The most one state version may take stored (gzipped, sealed).
+    size_t max_state_bytes = kMaxStateBytes;
+    // The most all kept versions together may take stored: the oldest are
+    // dropped to stay under it.
+    size_t max_stored_bytes = kMaxStoredBytes;
   };
 
   // The most a Secret's data may take (Kubernetes allows 1 MiB in all).
   static constexpr size_t kMaxDataBytes = 900 * 1024;
+  // The bytes of a stored version one chunk Secret holds.
+  static constexpr size_t kChunkBytes = 768 * 1024;
+  static constexpr size_t kMaxStateBytes = size_t{16} << 20;
+  static constexpr size_t kMaxStoredBytes = size_t{64} << 20;
 
   StateStore(kube::Client& client, Options options);
 
@@ -76,15 +102,23 @@ class StateStore {
   // API's.
   absl::StatusOr<std::optional<State>> Load();
 
-  // Stores `state_json` as the current state; the previous current goes into
-  // history (the last `history` versions are kept, fewer when the Secret would
-  // exceed kMaxDataBytes). Writes nothing and returns false when the state is
-  // unchanged and already sealed as configured. Refuses (FailedPrecondition)
-  // a state whose lineage differs from the stored one, unless none is stored,
-  // and one of the same lineage with a lower serial than the stored one;
-  // ResourceExhausted when it does not fit in a Secret. Conflicting writers
-  // are handled by re-reading and retrying (Aborted after 10 conflicts).
-  absl::StatusOr<bool> Save(const std::string& state_json);
+  // Stores `state_json` as the current state, with `lock_file` as the
+  // dependency lock file (nullopt: keep the stored one); the previous current
+  // goes into history (the last `history` versions are kept, fewer when they
+  // would take more than max_stored_bytes). Writes nothing and returns false
+  // when the state and lock file are unchanged and already sealed as
+  // configured. Refuses (FailedPrecondition) a state whose lineage differs
+  // from the stored one, unless none is stored, and one of the same lineage
+  // with a lower serial than the stored one; ResourceExhausted when it takes
+  // more than max_state_bytes stored. Conflicting writers are handled by
+  // re-reading and retrying (Aborted after 10 conflicts).
+  absl::StatusOr<bool> Save(const std::string& state_json,
+                            const std::optional<std::string>& lock_file = std::nullopt);
+
+  // Stores `lock_file` as the dependency lock file next to the stored state,
+  // changing nothing else. False when it is already stored, or when no state
+  // is (the first Save carries it).
+  absl::StatusOr<bool> SaveLockFile(const std::string& lock_file);
 
   // Serials of the previous versions kept, ascending.
   absl::StatusOr<std::vector<int64_t>> Versions();
@@ -96,24 +130,42 @@ class StateStore {
   // is not kept.
   absl::Status Restore(int64_t serial);
 
-  // Deletes the Secret (nothing stored is fine).
+  // Deletes the index Secret, then every chunk Secret of the Workspace
+  // (nothing stored is fine).
   absl::Status Remove();
 
+  // The name prefix of this Workspace's chunk Secrets.
+  std::string ChunkPrefix() const { return Key().name + "-"; }
+
  private:
+  struct Entry;
+  struct Index;
+
   absl::StatusOr<std::optional<kube::Json>> Get();
+  absl::StatusOr<Index> ReadIndex();
+  // gzip, then sealed with the key when one is configured.
   absl::StatusOr<std::string> Encode(const std::string& plaintext) const;
-  // The plaintext of a data value; errors name the Secret.
-  absl::StatusOr<std::string> Decode(const std::string& b64, bool* needs_reseal) const;
-  absl::StatusOr<std::string> Unseal(const std::string& b64, bool* needs_reseal) const;
-  // Writes `plaintext` as the current state over `existing` (creates the
-  // Secret when null), with `history`; the API's error as it came.
-  absl::Status Put(const kube::Json* existing, const std::string& plaintext, const State& state,
-                   std::map<int64_t, std::string> history);
+  // The plaintext of a stored version; errors name the Secret.
+  absl::StatusOr<std::string> Decode(const Entry& entry, bool* needs_reseal);
+  absl::StatusOr<std::string> Unseal(std::string blob, bool* needs_reseal) const;
+  // The stored bytes of a version: inline, or its chunks put together.
+  absl::StatusOr<std::string> Fetch(const Entry& entry);
+  // An entry holding `blob`, inline when it is small, else in chunk
+  // Secrets written now (labelled with `base_version`).
+  absl::StatusOr<Entry> Place(const std::string& blob, const std::string& base_version,
+                              bool allow_inline);
+  // Writes `current` and `history` (trimmed to the history and size limits)
+  // as the index over `index.secret` (created
+  // when there is none), moving versions into chunks until it fits, then
+  // deletes the chunks it no longer names. The API's error as it came.
+  absl::Status Commit(const Index& index, Entry current, const State& state,
+                      std::map<int64_t, Entry> history, std::optional<std::string> lock_file);
   // Seals every kept version again with the current key.
-  absl::Status Reseal(std::map<int64_t, std::string>& history) const;
-  absl::StatusOr<kube::Json> Build(const kube::Json* existing, const std::string& current,
-                                   const State& state,
-                                   std::map<int64_t, std::string> history) const;
+  absl::Status Reseal(std::map<int64_t, Entry>& history, const std::string& base_version);
+  // Deletes the chunk Secrets not in `named`, except those labelled with
+  // `index_version` (a writer that read it may still name them): after each
+  // index write, which also removes what a crashed writer left.
+  absl::Status DeleteOrphans(const std::set<std::string>& named, const std::string& index_version);
 
   kube::Client& client_;
   Options options_;

@@ -690,5 +690,86 @@ TEST_F(ProviderWorkspaceTest, ServesMetricsAndElectsOneLeader) {
   second.Stop();
 }
 
+TEST_F(ProviderWorkspaceTest, AStateBiggerThanASecretIsStoredInChunksAndRemovedWithIt) {
+  StartProvider();
+  const std::string name = "big-" + suffix_;
+  // 40,000 SHA-512 sums in base64 (range() makes at most 1024 values): 3.5 MB
+  // of text that gzip hardly shrinks, in the state twice (input and output),
+  // so a 7 MB state, 5.3 MB stored.
+  constexpr char kBigModule[] = R"(variable "seed" { type = string }
+resource "terraform_data" "big" {
+  input = join("", [for i in range(200) : join("", [for j in range(200) :
+    base64sha512("${var.seed}-${i}-${j}")])])
+}
+output "length" { value = length(terraform_data.big.output) }
+)";
+  created_.emplace_back(kWs, name);
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kBigModule, 6) +
+            "    vars:\n    - {key: seed, value: one}\n");
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); }, 180s))
+      << Get(kWs, name).dump(2);
+  Json ws = Get(kWs, name);
+  EXPECT_EQ(ws["status"]["atProvider"]["outputs"]["length"], 40000 * 88);
+  const std::string uid = ws["metadata"]["uid"];
+  auto chunks = [&] {
+    RunResult r = Kubectl({"get", "secrets", "-n", state_ns_, "-o", "json", "-l",
+                           "workloads.terraforming.io/state-chunk=true,"
+                           "workloads.terraforming.io/workspace-uid=" +
+                               uid});
+    const Json list = Json::parse(r.out, nullptr, false);
+    return list.is_object() ? list.value("items", Json::array()) : Json::array();
+  };
+  const Json stored = chunks();
+  EXPECT_GE(stored.size(), 5u) << "the state is split into chunk Secrets";
+  for (const Json& chunk : stored) EXPECT_EQ(chunk.value("immutable", false), true);
+  const Json index = Get("secret", StateSecret(ws), state_ns_);
+  ASSERT_TRUE(index.is_object());
+  EXPECT_TRUE(index["data"].contains("chunks"));
+  EXPECT_FALSE(index["data"].contains("tfstate")) << "the current state is in chunks";
+  const int64_t serial = ws["status"]["atProvider"]["state"]["serial"];
+
+  // The next poll reads it back and plans no changes.
+  const std::string planned_at = ws["status"]["atProvider"]["plan"]["plannedAt"];
+  ASSERT_TRUE(Eventually([&] {
+    const Json w = Get(kWs, name);
+    const Json plan = w["status"]["atProvider"].value("plan", Json::object());
+    return ReadyAndSynced(w) && plan.value("plannedAt", "") != planned_at &&
+           plan.value("add", -1) == 0 && plan.value("change", -1) == 0 &&
+           plan.value("destroy", -1) == 0;
+  })) << Get(kWs, name).dump(2);
+  EXPECT_EQ(Get(kWs, name)["status"]["atProvider"]["state"]["serial"], serial);
+
+  // The dependency lock file is put back before init: a stored one naming a
+  // provider the module does not use is what init rewrites (to its header
+  // alone), and what it wrote is stored again. Without the put back there
+  // would be no lock file and the stored one would stay.
+  const std::string seeded =
+      "provider \"registry.opentofu.org/hashicorp/null\" {\n  version = \"3.2.2\"\n}\n";
+  RunResult encoded = RunCommand({"sh", "-c", "printf '%s' '" + seeded + "' | base64 -w0"});
+  ASSERT_EQ(Kubectl({"patch", "secret", StateSecret(ws), "-n", state_ns_, "--type=merge", "-p",
+                     R"({"data":{".terraform.lock.hcl":")" + encoded.out + R"("}})"})
+                .exit_code,
+            0);
+  std::string lock;
+  ASSERT_TRUE(Eventually([&] {
+    const Json s = Get("secret", StateSecret(ws), state_ns_);
+    const std::string b64 = s["data"].value(".terraform.lock.hcl", "");
+    lock = RunCommand({"sh", "-c", "printf '%s' '" + b64 + "' | base64 -d"}).out;
+    return !lock.empty() && lock != seeded;
+  })) << lock;
+  EXPECT_NE(lock.find("maintained automatically by \"tofu init\""), std::string::npos) << lock;
+  EXPECT_EQ(lock.find("hashicorp/null"), std::string::npos) << lock;
+
+  // Deleting the Workspace removes the index and every chunk.
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
+  EXPECT_FALSE(Get("secret", StateSecret(ws), state_ns_).is_object());
+  EXPECT_TRUE(chunks().empty()) << chunks().dump();
+}
+
 }  // namespace
 }  // namespace platform::testing
