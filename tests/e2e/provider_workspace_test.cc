@@ -751,7 +751,12 @@ resource "terraform_data" "file" {
 )";
   std::string manifest = LegacyWorkspace(name, file, "d1", module);
   manifest.insert(manifest.find("    source: Inline\n"), "    requireApproval: true\n");
-  auto plan = [&] { return Get(kWs, name)["status"]["atProvider"].value("plan", Json::object()); };
+  auto plan = [&] {
+    const Json ws = Get(kWs, name);
+    if (!ws.is_object()) return Json::object();
+    const Json at = ws.value("status", Json::object()).value("atProvider", Json::object());
+    return at.is_object() ? at.value("plan", Json::object()) : Json::object();
+  };
   Apply("ws", manifest);
   ASSERT_TRUE(Eventually([&] { return plan().value("awaitingApproval", false); }));
   ASSERT_EQ(Kubectl({"annotate", kWs, name,
