@@ -5,7 +5,7 @@
 //          [--max-reconcile-rate 2] [--timeout 20m] [--leader-election] [--debug]
 //          [--metrics-address :8080] [--work-dir DIR] [--cache-dir DIR]
 //          [--state-namespace NS] [--state-lock-duration 60s] [--tofu PATH]
-//          [--ansible-playbook PATH]
+//          [--ansible-playbook PATH] [--stop-grace-period 5m] [--reconcile-margin 5m]
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -69,6 +69,13 @@ ABSL_FLAG(std::string, state_namespace, "",
 ABSL_FLAG(std::string, state_lock_duration, "60s",
           "How long a state lock lasts without renewal; another provider takes an abandoned "
           "lock over after it.");
+ABSL_FLAG(std::string, stop_grace_period, "5m",
+          "How long an interrupted OpenTofu (timeout, deadline, shutdown) may take to finish its "
+          "cloud calls in flight and write its state before it is killed; a ProviderConfig's "
+          "spec.stopGracePeriod overrides it.");
+ABSL_FLAG(std::string, reconcile_margin, "5m",
+          "A Workspace reconcile's deadline is its timeout plus this, from its start: lock wait, "
+          "module fetch, init, plan, apply or destroy and storing the state all end by then.");
 ABSL_FLAG(std::string, tofu, "",
           "The OpenTofu binary (default: tofu from PATH, else terraform: a terraform binary works "
           "too).");
@@ -151,6 +158,8 @@ absl::StatusOr<workspace::WorkspaceOptions> WorkspaceFlags(const std::string& id
                                                            std::chrono::milliseconds timeout,
                                                            std::chrono::milliseconds lock) {
   workspace::WorkspaceOptions wo;
+  wo.default_stop_grace = DurationFlag("stop-grace-period", absl::GetFlag(FLAGS_stop_grace_period));
+  wo.reconcile_margin = DurationFlag("reconcile-margin", absl::GetFlag(FLAGS_reconcile_margin));
   wo.tofu_binary = absl::GetFlag(FLAGS_tofu);
   if (wo.tofu_binary.empty()) wo.tofu_binary = FindInPath({"tofu", "terraform"});
   if (wo.tofu_binary.empty()) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,7 @@ using runtime::StringAt;
 constexpr char kPlanFile[] = "tfplan";
 // OpenTofu's dependency lock file in the root module.
 constexpr char kStoredLockFile[] = ".terraform.lock.hcl";
+constexpr char kDestroyPlanFile[] = "tfplan-destroy";
 
 // Everything a run needs, read from the Workspace, its ProviderConfig and
 // the Secrets and ConfigMaps they name, before any run starts.
@@ -64,8 +66,10 @@ struct Settings {
   std::vector<std::pair<std::string, std::string>> vars;
   std::vector<std::string> env;
   std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds stop_grace{0};
   bool require_approval = false;
-  std::vector<std::string> secrets;  // values to redact
+  bool require_destroy_approval = true;  // with require_approval
+  std::vector<std::string> secrets;      // values to redact
 };
 
 // `text` as a whole decimal number, as std::stoll reads one (leading
@@ -113,6 +117,15 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     s.old_keys.push_back(std::move(old_key));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
+  s.stop_grace = options.default_stop_grace;
+  if (const std::string grace = StringAt(pc_spec, "stopGracePeriod"); !grace.empty()) {
+    const absl::StatusOr<std::chrono::milliseconds> parsed = runtime::ParseDuration(grace);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError("ProviderConfig spec.stopGracePeriod: \"" + grace +
+                                        "\" is not a duration like 30s, 5m or 1h");
+    }
+    s.stop_grace = *parsed;
+  }
   ASSIGN_OR_RETURN(auto credentials, runtime::CredentialFiles(client, pc));
   for (auto& [filename, content] : credentials) {
     s.secrets.push_back(content);
@@ -203,6 +216,7 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   }
   ASSIGN_OR_RETURN(s.timeout, runtime::TimeoutField(fp, options.default_timeout));
   s.require_approval = fp.value("requireApproval", false);
+  s.require_destroy_approval = fp.value("requireDestroyApproval", true);
   return s;
 }
 
@@ -234,6 +248,7 @@ class WorkspaceClient : public runtime::ExternalClient {
         options_(options),
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid),
+        deadline_(std::chrono::steady_clock::now() + s_.timeout + options.reconcile_margin),
         store_(client, StateStore::Options{
                            s_.state_ns,
                            s_.uid,
@@ -264,13 +279,17 @@ class WorkspaceClient : public runtime::ExternalClient {
                      {"versions", current_->versions}};
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
-      // Deleting: Delete destroys from the state; no plan is needed. Once
-      // the state is gone its lock goes too.
+      // Deleting: Delete destroys from the state; no plan is needed, unless
+      // the destroy needs approval. Once the state is gone its lock goes too.
       o.up_to_date = true;
       if (!current_) {
         // Chunk Secrets a crash left behind go with the Workspace too.
         RETURN_IF_ERROR(store_.Remove());
         remove_lease_ = true;
+      }
+      if (current_ && s_.require_approval && s_.require_destroy_approval &&
+          ResourceCount(current_->json) > 0) {
+        RETURN_IF_ERROR(PlanDestroy(mr, at, o));
       }
       return o;
     }
@@ -306,9 +325,12 @@ class WorkspaceClient : public runtime::ExternalClient {
   absl::StatusOr<runtime::ExternalResult> Update(Json& mr) override { return Apply(mr); }
 
   absl::Status Delete(Json& mr) override {
+    if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
     if (!tofu_) RETURN_IF_ERROR(Prepare(mr));
     const kube::Time started = clock_.Now();
-    const absl::Status run = tofu_->Destroy();
+    // An approved destroy plan is applied as it is: exactly what was
+    // approved, nothing a fresh destroy would plan since.
+    const absl::Status run = destroy_planned_ ? tofu_->Apply(kDestroyPlanFile) : tofu_->Destroy();
     ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
     if (!run.ok()) {
       const std::string error(run.message());
@@ -364,7 +386,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   // waiting a little for a live holder; a holder that is an earlier life of
   // this provider is taken over at once.
   absl::Status Lock() {
-    const auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
+    const auto deadline =
+        std::min(std::chrono::steady_clock::now() + options_.lock_wait, deadline_);
     for (;;) {
       holder_ = std::make_unique<kube::LeaseHolder>(
           client_, clock_, LockKey(), options_.identity, options_.lock_duration,
@@ -478,6 +501,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   // Writes the module, provider configuration, credentials, variables and
   // the state into the working folder and runs init.
   absl::Status Prepare(Json& mr) {
+    RETURN_IF_ERROR(BeforeDeadline("preparing the working folder"));
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return absl::InternalError("cannot create the working folder: " + ec.message());
@@ -495,6 +519,12 @@ class WorkspaceClient : public runtime::ExternalClient {
       mr["status"]["atProvider"]["source"] = {{"commit", source.commit}};
     } else {
       RETURN_IF_ERROR(PrepareInline(dir_.string(), s_.module, s_.json));
+    }
+    // Before init: init would already configure a backend of its own.
+    if (const absl::Status own = RefuseOwnBackend(dir_.string()); !own.ok()) {
+      return absl::Status(own.code(), (s_.source == "Git" ? "spec.forProvider.git: "
+                                                          : "spec.forProvider.module: ") +
+                                          std::string(own.message()));
     }
     ASSIGN_OR_RETURN(const std::vector<std::string> var_files,
                      WriteVarFiles(dir_.string(), s_.var_files, s_.varmap, s_.vars));
@@ -514,6 +544,8 @@ class WorkspaceClient : public runtime::ExternalClient {
     o.env = BaseEnv();
     o.env.insert(o.env.end(), s_.env.begin(), s_.env.end());
     o.timeout = s_.timeout;
+    o.deadline = deadline_;
+    o.grace = s_.stop_grace;
     o.cancel = options_.cancel;
     o.var_files = var_files;
     o.secrets = s_.secrets;
@@ -539,6 +571,16 @@ class WorkspaceClient : public runtime::ExternalClient {
     return absl::OkStatus();
   }
 
+  // DeadlineExceeded when this reconcile's deadline has passed, naming the
+  // step that will not start.
+  absl::Status BeforeDeadline(const std::string& step) const {
+    if (std::chrono::steady_clock::now() < deadline_) return absl::OkStatus();
+    return absl::DeadlineExceededError("the reconcile passed its deadline (" +
+                                       runtime::FormatDuration(s_.timeout) + " timeout + " +
+                                       runtime::FormatDuration(options_.reconcile_margin) +
+                                       " margin) before " + step + "; it is retried");
+  }
+
   std::vector<std::string> BaseEnv() const {
     std::vector<std::string> env;
     for (const char* name : {"PATH", "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -555,13 +597,36 @@ class WorkspaceClient : public runtime::ExternalClient {
     return env;
   }
 
+  // A deleted Workspace with requireApproval (and requireDestroyApproval
+  // left true): plans the destroy and awaits the approval of that plan
+  // (Delete applies it, or refuses until it is approved).
+  absl::Status PlanDestroy(Json& mr, Json& at, runtime::Observation& o) {
+    RETURN_IF_ERROR(Prepare(mr));
+    const kube::Time started = clock_.Now();
+    const absl::StatusOr<PlanResult> planned = tofu_->Plan(kDestroyPlanFile, true);
+    if (!planned.ok()) {
+      RecordRun(mr, "Plan", false, started, std::string(planned.status().message()));
+      return planned.status();
+    }
+    const std::string previous_fingerprint = StringAt(ObjectAt(at, "plan"), "fingerprint");
+    at["plan"] = {{"add", planned->add},
+                  {"change", planned->change},
+                  {"destroy", planned->destroy},
+                  {"plannedAt", kube::Rfc3339(clock_.Now())}};
+    destroy_planned_ = true;
+    if (!planned->changes) return absl::OkStatus();
+    return AwaitApproval(mr, at, previous_fingerprint, o, kDestroyPlanFile, "destroy plan ");
+  }
+
   // Approval of a plan with changes: applied only when the approve-plan
   // annotation names its fingerprint. An existing Workspace meanwhile counts
   // as up to date (it is re-planned every poll; nothing is applied); a new
-  // one's create is refused with what to do.
+  // one's create is refused with what to do, and so is a deleted one's
+  // destroy.
   absl::Status AwaitApproval(Json& mr, Json& at, const std::string& previous,
-                             runtime::Observation& o) {
-    const absl::StatusOr<std::string> fingerprinted = tofu_->Fingerprint(kPlanFile);
+                             runtime::Observation& o, const char* plan_file = kPlanFile,
+                             const std::string& what = "plan ") {
+    const absl::StatusOr<std::string> fingerprinted = tofu_->Fingerprint(plan_file);
     if (!fingerprinted.ok()) {
       return absl::Status(
           fingerprinted.status().code(),
@@ -571,7 +636,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     at["plan"]["fingerprint"] = fingerprint;
     if (runtime::Annotation(mr, kApprovePlanAnnotation) == fingerprint) return absl::OkStatus();
     at["plan"]["awaitingApproval"] = true;
-    awaiting_ = "plan " + fingerprint + " awaits approval: annotate the Workspace with " +
+    awaiting_ = what + fingerprint + " awaits approval: annotate the Workspace with " +
                 kApprovePlanAnnotation + "=" + fingerprint;
     if (previous != fingerprint) events_.Normal(mr, "PlanAwaitingApproval", awaiting_);
     if (o.exists) o.up_to_date = true;
@@ -686,14 +751,18 @@ class WorkspaceClient : public runtime::ExternalClient {
   const WorkspaceOptions& options_;
   Settings s_;
   fs::path dir_;
+  // The end of this reconcile (timeout + margin from Connect): nothing runs
+  // past it.
+  std::chrono::steady_clock::time_point deadline_;
   StateStore store_;
   std::unique_ptr<kube::LeaseHolder> holder_;
   std::optional<State> current_;
   std::optional<std::string> lock_file_;  // what the last init left
   std::unique_ptr<Tofu> tofu_;
   bool planned_ = false;
-  std::string awaiting_;   // why the plan may not be applied yet
-  bool prepared_ = false;  // Prepare made the working folder
+  bool destroy_planned_ = false;  // Delete applies kDestroyPlanFile
+  std::string awaiting_;          // why the plan may not be applied yet
+  bool prepared_ = false;         // Prepare made the working folder
   bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;

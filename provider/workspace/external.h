@@ -31,6 +31,17 @@ struct WorkspaceOptions {
   std::chrono::seconds lock_duration{60};
   // How long Observe waits for a lock another live holder has.
   std::chrono::milliseconds lock_wait{std::chrono::seconds(10)};
+  // After a timeout or cancel OpenTofu gets SIGINT and this long to stop
+  // before it is killed (a ProviderConfig's spec.stopGracePeriod overrides
+  // it): an interrupted OpenTofu waits for the cloud calls in flight, then
+  // writes its state; killed earlier, what those calls made is in no state.
+  std::chrono::milliseconds default_stop_grace{std::chrono::minutes(5)};
+  // A reconcile's deadline is its timeout (spec.forProvider.timeout, else
+  // default_timeout) plus this margin, counted from its start: the lock
+  // wait, fetching the module, init, plan, apply or destroy and storing the
+  // state all happen before it, or are stopped (OpenTofu by SIGINT, then
+  // the stop grace).
+  std::chrono::milliseconds reconcile_margin{std::chrono::minutes(5)};
   const std::atomic<bool>* cancel = nullptr;  // set when the provider stops
 };
 

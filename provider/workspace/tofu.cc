@@ -9,10 +9,13 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
 #include "provider/common/files.h"
@@ -151,6 +154,179 @@ std::set<std::string> InstanceAddresses(const std::string& state_json) {
 
 }  // namespace
 
+namespace {
+
+// What a backend declaration found in a file is: "backend \"s3\"" or
+// "cloud", and the line it starts on.
+struct BackendBlock {
+  std::string what;
+  int line = 0;
+};
+
+// A small reader of native HCL: enough to find a `backend` or `cloud` block
+// directly inside a top-level `terraform` block.
+std::optional<BackendBlock> FindBackendInHcl(const std::string& text) {
+  size_t i = 0;
+  int line = 1;
+  int depth = 0;
+  int terraform_depth = -1;  // the depth inside the terraform block, -1 outside
+  // The last words seen at this depth since the last block or newline: a
+  // block header is `name ["label"...] {`.
+  std::vector<std::string> header;
+  int header_line = 0;
+  auto ident_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      ++i;
+      header.clear();
+    } else if (c == '#' || (c == '/' && i + 1 < text.size() && text[i + 1] == '/')) {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      i += 2;
+      while (i + 1 < text.size() && !(text[i] == '*' && text[i + 1] == '/')) {
+        if (text[i] == '\n') ++line;
+        ++i;
+      }
+      i += 2;
+    } else if (c == '"') {
+      // A quoted string (a label, a value); interpolations may nest braces.
+      std::string value;
+      ++i;
+      int nested = 0;
+      while (i < text.size()) {
+        if (text[i] == '\\' && i + 1 < text.size()) {
+          value += text[i + 1];
+          i += 2;
+          continue;
+        }
+        if (text[i] == '\n') ++line;
+        if (nested == 0 && text[i] == '"') break;
+        if (text[i] == '{' && i > 0 && (text[i - 1] == '$' || text[i - 1] == '%')) ++nested;
+        if (text[i] == '}' && nested > 0) --nested;
+        value += text[i];
+        ++i;
+      }
+      ++i;
+      header.push_back("\"" + value + "\"");
+    } else if (c == '<' && text.compare(i, 2, "<<") == 0) {
+      // A heredoc: <<EOT or <<-EOT up to a line that is only EOT.
+      size_t j = i + 2;
+      if (j < text.size() && text[j] == '-') ++j;
+      const size_t name_start = j;
+      while (j < text.size() && ident_char(text[j])) ++j;
+      const std::string name = text.substr(name_start, j - name_start);
+      i = j;
+      if (name.empty()) continue;
+      while (i < text.size()) {
+        const size_t eol = text.find('\n', i);
+        if (eol == std::string::npos) {
+          i = text.size();
+          break;
+        }
+        ++line;
+        i = eol + 1;
+        size_t end = text.find('\n', i);
+        if (end == std::string::npos) end = text.size();
+        std::string next = text.substr(i, end - i);
+        next.erase(0, next.find_first_not_of(" \t"));
+        while (!next.empty() && (next.back() == ' ' || next.back() == '\t' || next.back() == '\r'))
+          next.pop_back();
+        if (next == name) {
+          i = end;
+          break;
+        }
+      }
+      header.clear();
+    } else if (c == '{') {
+      if (depth == 0 && header.size() == 1 && header[0] == "terraform") {
+        terraform_depth = 1;
+      } else if (terraform_depth == 1 && depth == 1 && !header.empty()) {
+        if (header[0] == "backend") {
+          return BackendBlock{"backend " + (header.size() > 1 ? header[1] : std::string("")),
+                              header_line};
+        }
+        if (header[0] == "cloud" && header.size() == 1) return BackendBlock{"cloud", header_line};
+      }
+      ++depth;
+      header.clear();
+      ++i;
+    } else if (c == '}') {
+      if (depth > 0) --depth;
+      if (depth == 0) terraform_depth = -1;
+      header.clear();
+      ++i;
+    } else if (ident_char(c)) {
+      const size_t start = i;
+      while (i < text.size() && (ident_char(text[i]) || text[i] == '.')) ++i;
+      if (header.empty()) header_line = line;
+      header.push_back(text.substr(start, i - start));
+    } else {
+      if (c != ' ' && c != '\t' && c != '\r') header.push_back(std::string(1, c));
+      ++i;
+    }
+  }
+  return std::nullopt;
+}
+
+// The same in JSON syntax: "terraform" (an object, or an array of them)
+// holding "backend" or "cloud".
+std::optional<BackendBlock> FindBackendInJson(const std::string& text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("terraform")) return std::nullopt;
+  json blocks = doc["terraform"];
+  if (blocks.is_object()) blocks = json::array({blocks});
+  if (!blocks.is_array()) return std::nullopt;
+  for (const auto& b : blocks) {
+    if (!b.is_object()) continue;
+    if (b.contains("backend")) {
+      std::string type;
+      if (b["backend"].is_object() && !b["backend"].empty()) {
+        type = " \"" + b["backend"].begin().key() + "\"";
+      }
+      return BackendBlock{"backend" + type, 0};
+    }
+    if (b.contains("cloud")) return BackendBlock{"cloud", 0};
+  }
+  return std::nullopt;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+absl::Status RefuseOwnBackend(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    names.push_back(entry.path().filename().string());
+  }
+  if (ec) return absl::InternalError("cannot list the module folder: " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    const bool is_json = EndsWith(name, ".tf.json") || EndsWith(name, ".tofu.json");
+    if (!is_json && !EndsWith(name, ".tf") && !EndsWith(name, ".tofu")) continue;
+    ASSIGN_OR_RETURN(const std::string text, platform::ReadFile(dir + "/" + name));
+    const std::optional<BackendBlock> found =
+        is_json ? FindBackendInJson(text) : FindBackendInHcl(text);
+    if (!found) continue;
+    const std::string where = found->line > 0 ? name + ":" + std::to_string(found->line) : name;
+    return absl::InvalidArgumentError(
+        "the module declares its own state storage (" + found->what + " in the terraform block, " +
+        where +
+        "): a Workspace's state is kept by the provider, so a root module may not declare a "
+        "backend or a cloud block; remove it");
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> UntrackedResources(const std::string& stdout_lines,
                                             const std::string& state_json) {
   const std::set<std::string> tracked = InstanceAddresses(state_json);
@@ -209,7 +385,13 @@ std::string ErrorFromJsonLines(const std::string& stdout_lines, const std::strin
 }
 
 Tofu::Tofu(Options options) : options_(std::move(options)) {
-  deadline_ = std::chrono::steady_clock::now() + options_.timeout;
+  deadline_ = options_.deadline;
+  deadline_message_ = "stopped at the reconcile's deadline";
+  if (options_.timeout.count() > 0 &&
+      std::chrono::steady_clock::now() + options_.timeout <= options_.deadline) {
+    deadline_ = std::chrono::steady_clock::now() + options_.timeout;
+    deadline_message_ = "timed out after " + Seconds(options_.timeout);
+  }
   bool has_config = false;
   bool has_path = false;
   for (const auto& kv : options_.env) {
@@ -226,7 +408,7 @@ Tofu::Tofu(Options options) : options_(std::move(options)) {
   options_.env.push_back("CHECKPOINT_DISABLE=1");
 }
 
-Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
+Tofu::Outcome Tofu::Command(std::vector<std::string> args, const char* stdout_name) {
   exec::ProcessSpec spec;
   spec.argv = {options_.binary};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -240,14 +422,14 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
   // Files, not pipes: if the provider dies mid-run, OpenTofu is interrupted
   // (the stop signal above) and writes its state instead of dying on a
   // broken pipe; the next reconcile recovers that state.
-  spec.stdout_file = options_.dir + "/" + kStdoutLog;
+  spec.stdout_file = options_.dir + "/" + stdout_name;
   spec.stderr_file = options_.dir + "/" + kStderrLog;
   Outcome outcome;
   if (!rc_file_.empty()) {
     outcome.setup = provider::WritePrivateFile(rc_file_, "");
     if (!outcome.setup.ok()) return outcome;
   }
-  if (options_.timeout.count() > 0) {
+  if (deadline_ != std::chrono::steady_clock::time_point::max()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline_ - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -269,7 +451,7 @@ Tofu::Outcome Tofu::Command(std::vector<std::string> args) {
 
 std::string Tofu::ErrorOf(const Outcome& outcome) const {
   if (!outcome.setup.ok()) return Cap(std::string(outcome.setup.message()));
-  if (outcome.timed_out) return "timed out after " + Seconds(options_.timeout);
+  if (outcome.timed_out) return deadline_message_;
   if (outcome.process.cancelled) return "cancelled";
   std::string error =
       ErrorFromJsonLines(outcome.process.out, outcome.process.err, options_.secrets);
@@ -327,7 +509,7 @@ absl::Status Tofu::LockPluginCache(CacheLockHolder& held) const {
     if (options_.cancel != nullptr && options_.cancel->load()) {
       return absl::CancelledError("cancelled while waiting for the plugin cache");
     }
-    if (options_.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline_) {
+    if (std::chrono::steady_clock::now() >= deadline_) {
       return absl::DeadlineExceededError("timed out waiting for another init on the plugin cache");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -349,9 +531,10 @@ absl::Status Tofu::Init() {
   return Failure(o, error);
 }
 
-absl::StatusOr<PlanResult> Tofu::Plan(const std::string& plan_file) {
+absl::StatusOr<PlanResult> Tofu::Plan(const std::string& plan_file, bool destroy) {
   std::vector<std::string> args = {"plan",  "-input=false",       "-no-color",
                                    "-json", "-detailed-exitcode", "-out=" + plan_file};
+  if (destroy) args.push_back("-destroy");
   for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
   const Outcome o = Command(std::move(args));
   const int code = o.process.exit_code;
@@ -371,11 +554,23 @@ absl::StatusOr<PlanResult> Tofu::Plan(const std::string& plan_file) {
 }
 
 absl::StatusOr<std::string> Tofu::Fingerprint(const std::string& plan_file) {
-  const Outcome o = Command({"show", "-json", "-no-color", plan_file});
+  // The plan's JSON goes to a file of its own and is parsed from there whole:
+  // a plan with large values is many megabytes, more than a command's
+  // captured output keeps.
+  const std::string show_path = options_.dir + "/" + kShowJson;
+  const Outcome o = Command({"show", "-json", "-no-color", plan_file}, kShowJson);
+  absl::StatusOr<std::string> text = platform::ReadFile(show_path);
+  std::error_code ec;
+  std::filesystem::remove(show_path, ec);
   if (!o.setup.ok() || o.timed_out || o.process.cancelled || o.process.exit_code != 0) {
     return Failure(o);
   }
-  const json plan = json::parse(o.process.out, nullptr, false);
+  if (!text.ok()) {
+    return absl::UnknownError("cannot read what tofu show printed: " +
+                              std::string(text.status().message()));
+  }
+  const json plan = json::parse(*text, nullptr, false);
+  text->clear();
   if (plan.is_discarded() || !plan.is_object()) {
     return absl::UnknownError("tofu show printed no plan");
   }

@@ -29,6 +29,9 @@ inline constexpr char kStateFile[] = "terraform.tfstate";
 // exec::ProcessSpec::stdout_file); overwritten by the next command.
 inline constexpr char kStdoutLog[] = ".tofu-stdout.log";
 inline constexpr char kStderrLog[] = ".tofu-stderr.log";
+// Where `tofu show -json` writes a plan's JSON (read whole from there, however
+// large; removed once read: it holds the plan's values).
+inline constexpr char kShowJson[] = ".tofu-show.json";
 inline constexpr size_t kMaxErrorLength = 400;
 
 struct PlanResult {
@@ -53,9 +56,13 @@ class Tofu {
     std::vector<std::string> env;
     // The budget of all commands of this object together; 0 = none.
     std::chrono::milliseconds timeout{0};
-    // On timeout or cancel: SIGINT to the process group first (OpenTofu then
-    // stops and writes its state), SIGKILL after this.
-    std::chrono::milliseconds grace{10000};
+    // No command runs past this either (the reconcile's deadline); the
+    // default is none.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    // On timeout, deadline or cancel: SIGINT to the process group first
+    // (OpenTofu then waits for the cloud calls in flight, stops and writes
+    // its state), SIGKILL after this.
+    std::chrono::milliseconds grace{std::chrono::minutes(5)};
     const std::atomic<bool>* cancel = nullptr;
     // Names of var files in dir, in precedence order (WriteVarFiles).
     std::vector<std::string> var_files;
@@ -70,8 +77,9 @@ class Tofu {
   // for within the timeout and the cancel flag).
   absl::Status Init();
   // Plans into dir/<plan_file>; `changes` from -detailed-exitcode, the counts
-  // from the change summary.
-  absl::StatusOr<PlanResult> Plan(const std::string& plan_file);
+  // from the change summary. With `destroy`, a plan that destroys everything
+  // the state holds (`plan -destroy`), applied by Apply like any other.
+  absl::StatusOr<PlanResult> Plan(const std::string& plan_file, bool destroy = false);
   // A fingerprint of a saved plan: 16 hex characters of the SHA-256 of what
   // it would change (`tofu show -json`: every resource change with its
   // actions, before and after values, and the output changes), the same for
@@ -86,18 +94,31 @@ class Tofu {
 
  private:
   struct Outcome;
-  Outcome Command(std::vector<std::string> args);
+  // Runs tofu with `args`; its stdout goes to dir/<stdout_name> (default
+  // kStdoutLog).
+  Outcome Command(std::vector<std::string> args, const char* stdout_name = kStdoutLog);
   std::string ErrorOf(const Outcome& outcome) const;
   // The Status of a failed command: `message`, else ErrorOf(o).
   absl::Status Failure(const Outcome& o, std::string message = "") const;
 
   Options options_;
   std::string rc_file_;  // the empty CLI configuration, when we write it
+  // The earlier of the timeout's end and options.deadline (max: none), and
+  // what its passing is called in errors.
   std::chrono::steady_clock::time_point deadline_;
+  std::string deadline_message_;
   // The plugin cache's init lock while held (released when reset).
   using CacheLockHolder = std::shared_ptr<void>;
   absl::Status LockPluginCache(CacheLockHolder& held) const;
 };
+
+// The state of a Workspace is the provider's: a root module in `dir` that
+// declares its own backend (`terraform { backend "s3" {...} }`) or a
+// `terraform { cloud {...} }` block would keep it elsewhere. Reads the
+// module's *.tf, *.tofu, *.tf.json and *.tofu.json files (comments, strings
+// and heredocs skipped); InvalidArgument naming the file, line and the rule
+// when one does, OK otherwise.
+absl::Status RefuseOwnBackend(const std::string& dir);
 
 // The short error of a tofu -json run: the first one or two error
 // diagnostics as "summary: detail (file:line)", else the last stderr line;

@@ -10,6 +10,7 @@
 #include <future>
 #include <string>
 
+#include "common/status_macros.h"
 #include "provider/common/redact.h"
 #include "provider/testing/status.h"
 #include "provider/testing/temp_dir.h"
@@ -266,6 +267,114 @@ TEST_F(TofuTest, TimeoutStopsALongApply) {
   EXPECT_EQ(ResourceCount(State()), 1);
   // Once the budget is spent, further commands fail at once.
   EXPECT_TRUE(absl::IsDeadlineExceeded(tofu.Destroy()));
+}
+
+TEST_F(TofuTest, FingerprintsAPlanWhoseJsonIsLargerThanFourMiB) {
+  ASSERT_TRUE(PrepareInline(dir.path(), kModule, false).ok());
+  // The value appears several times in the plan's JSON (the change's after,
+  // the planned values, the output change): well over 4 MiB.
+  std::string big(size_t{5} << 20, 'a');
+  auto fingerprint = [&](const std::string& name) -> absl::StatusOr<std::string> {
+    auto files = WriteVarFiles(dir.path(), {}, json::object(), {{"name", name}}).value();
+    Tofu tofu(Opts(files));
+    RETURN_IF_ERROR(tofu.Init());
+    RETURN_IF_ERROR(tofu.Plan("tfplan").status());
+    return tofu.Fingerprint("tfplan");
+  };
+  const absl::StatusOr<std::string> first = fingerprint(big);
+  ASSERT_TRUE(first.ok()) << ErrorOf(first);
+  EXPECT_EQ(first->size(), 16u);
+  EXPECT_EQ(first->find_first_not_of("0123456789abcdef"), std::string::npos) << *first;
+  // The plan's JSON is not left behind: it holds the plan's values.
+  EXPECT_FALSE(std::filesystem::exists(dir / kShowJson));
+  // Parsed whole: a change at the very start of the value changes it.
+  big[0] = 'b';
+  const absl::StatusOr<std::string> second = fingerprint(big);
+  ASSERT_TRUE(second.ok()) << ErrorOf(second);
+  EXPECT_NE(*first, *second);
+}
+
+TEST_F(TofuTest, ACommandStopsAtTheDeadlineBeforeItsTimeout) {
+  ASSERT_TRUE(PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 30"
+  }
+}
+)",
+                            false)
+                  .ok());
+  auto opts = Opts();
+  opts.timeout = std::chrono::seconds(60);
+  Tofu planner(opts);
+  ASSERT_TRUE(planner.Init().ok());
+  ASSERT_TRUE(planner.Plan("tfplan").ok());
+  // The reconcile's deadline comes long before the timeout.
+  opts.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  Tofu tofu(opts);
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status apply = tofu.Apply("tfplan");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(apply)) << apply;
+  EXPECT_EQ(ErrorOf(apply), "stopped at the reconcile's deadline");
+  EXPECT_LT(took, std::chrono::seconds(2) + opts.grace + std::chrono::seconds(1));
+  // Interrupted gracefully: OpenTofu recorded the half-made resource.
+  EXPECT_EQ(ResourceCount(State()), 1);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(tofu.Destroy()));
+}
+
+TEST(OwnBackendTest, ABackendOrCloudBlockIsRefusedNamingFileAndLine) {
+  struct Case {
+    std::string file, text, what;
+  };
+  const std::vector<Case> refused = {
+      {"main.tf",
+       "# state\nterraform {\n  required_version = \">= 1.6\"\n  backend \"s3\" {\n"
+       "    bucket = \"b\"\n  }\n}\n",
+       "backend \"s3\" in the terraform block, main.tf:4"},
+      {"versions.tf", "terraform {\n  cloud {\n    organization = \"o\"\n  }\n}\n",
+       "cloud in the terraform block, versions.tf:2"},
+      {"main.tofu", "terraform { backend \"local\" {} }\n",
+       "backend \"local\" in the terraform block, main.tofu:1"},
+      {"main.tf.json", R"({"terraform": {"backend": {"gcs": {"bucket": "b"}}}})",
+       "backend \"gcs\" in the terraform block, main.tf.json)"},
+      {"main.tf.json", R"({"terraform": [{"required_version": "1"}, {"cloud": {}}]})",
+       "cloud in the terraform block, main.tf.json)"},
+  };
+  for (const auto& c : refused) {
+    TempDir dir;
+    WriteFile(dir / c.file, c.text);
+    const absl::Status s = RefuseOwnBackend(dir.path());
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << c.file << ": " << s;
+    EXPECT_NE(s.message().find(c.what), std::string::npos) << s;
+    EXPECT_NE(s.message().find("may not declare a backend or a cloud block"), std::string::npos)
+        << s;
+  }
+}
+
+TEST(OwnBackendTest, ModulesWithoutOneAreFine) {
+  const std::vector<std::pair<std::string, std::string>> fine = {
+      {"main.tf", kModule},
+      // Only read another state: no backend of its own.
+      {"main.tf",
+       "data \"terraform_remote_state\" \"net\" {\n  backend = \"s3\"\n"
+       "  config = { bucket = \"b\" }\n}\n"},
+      {"main.tf",
+       "# terraform { backend \"s3\" {} }\n/* terraform {\n cloud {} } */\n"
+       "terraform {\n  required_providers {\n    backend = { source = \"x/y\" }\n"
+       "  }\n}\n"},
+      {"main.tf",
+       "locals {\n  doc = <<EOT\nterraform {\n  backend \"s3\" {}\n}\nEOT\n"
+       "  s = \"terraform { backend \\\"s3\\\" {} }\"\n}\n"},
+      {"child/main.tf", "terraform {\n  backend \"s3\" {}\n}\n"},  // not the root module
+      {"main.tf.json", R"({"terraform": {"required_version": ">= 1.6"}})"},
+      {"notes.txt", "terraform {\n  backend \"s3\" {}\n}\n"},
+  };
+  for (const auto& [file, text] : fine) {
+    TempDir dir;
+    WriteFile(dir / file, text);
+    const absl::Status s = RefuseOwnBackend(dir.path());
+    EXPECT_TRUE(s.ok()) << file << ":\n" << text << "\n" << s;
+  }
 }
 
 TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {

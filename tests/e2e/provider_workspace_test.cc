@@ -605,7 +605,8 @@ resource "terraform_data" "file" {
   auto manifest = [&](const std::string& content) {
     std::string m = LegacyWorkspace(name, file, content, module);
     const std::string marker = "    source: Inline\n";
-    m.insert(m.find(marker), "    requireApproval: true\n");
+    // (Its delete destroys without approval: requireDestroyApproval: false.)
+    m.insert(m.find(marker), "    requireApproval: true\n    requireDestroyApproval: false\n");
     return m;
   };
   auto fingerprint = [&] {
@@ -772,4 +773,110 @@ output "length" { value = length(terraform_data.big.output) }
 }
 
 }  // namespace
+TEST_F(ProviderWorkspaceTest, AModuleWithItsOwnBackendIsRefusedAndNothingRuns) {
+  StartProvider();
+  const std::string name = "backend-" + suffix_;
+  const std::string ran = dir_.path() + "/backend-ran.txt";
+  const std::string elsewhere = dir_.path() + "/elsewhere.tfstate";
+  const std::string module = "terraform {\n  backend \"local\" {\n    path = \"" + elsewhere +
+                             "\"\n  }\n}\nresource \"terraform_data\" \"x\" {\n"
+                             "  provisioner \"local-exec\" {\n    command = \"touch " +
+                             ran + "\"\n  }\n}\n";
+  created_.emplace_back(kWs, name);
+  Apply("ws",
+        "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+        "metadata:\n  name: " +
+            name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(module, 6));
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return Condition(Get(kWs, name), "Synced") == "False" && !message.empty();
+  })) << Get(kWs, name).dump(2);
+  EXPECT_NE(message.find("backend \"local\""), std::string::npos) << message;
+  EXPECT_NE(message.find("main.tf:2"), std::string::npos) << message;
+  EXPECT_NE(message.find("may not declare a backend or a cloud block"), std::string::npos)
+      << message;
+  EXPECT_TRUE(HasEvent(name, "default", "CannotObserveExternalResource"));
+  // Nothing ran: no plan, no apply, no state here or in the module's backend.
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(fs::exists(ran));
+  EXPECT_FALSE(fs::exists(elsewhere));
+  EXPECT_FALSE(Get("secret", StateSecret(Get(kWs, name)), state_ns_).is_object());
+  EXPECT_EQ(Get(kWs, name)["status"].value("atProvider", Json::object()).count("plan"), 0u);
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 60s));
+}
+
+TEST_F(ProviderWorkspaceTest, RequireApprovalHoldsADestroyUntilItsPlanIsApproved) {
+  StartProvider();
+  const std::string file = dir_.path() + "/destroy-approval.txt";
+  const std::string name = "destroy-approve-" + suffix_;
+  // The file exists while the resource does: a destroy removes it.
+  const std::string module = R"(variable "path" { type = string }
+variable "content" { type = string }
+variable "token" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "file" {
+  input = var.path
+  provisioner "local-exec" {
+    command     = "printf '%s' \"$CONTENT\" > \"$FILE\""
+    environment = { FILE = var.path, CONTENT = var.content }
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "rm -f '${self.output}'"
+  }
+}
+)";
+  std::string manifest = LegacyWorkspace(name, file, "d1", module);
+  manifest.insert(manifest.find("    source: Inline\n"), "    requireApproval: true\n");
+  auto plan = [&] {
+    const Json ws = Get(kWs, name);
+    if (!ws.is_object()) return Json::object();
+    const Json at = ws.value("status", Json::object()).value("atProvider", Json::object());
+    return at.is_object() ? at.value("plan", Json::object()) : Json::object();
+  };
+  Apply("ws", manifest);
+  ASSERT_TRUE(Eventually([&] { return plan().value("awaitingApproval", false); }));
+  ASSERT_EQ(Kubectl({"annotate", kWs, name,
+                     "workloads.terraforming.io/approve-plan=" + plan().value("fingerprint", "")})
+                .exit_code,
+            0);
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(file, "d1"); }));
+  const std::string applied = plan().value("fingerprint", "");
+
+  // Deleted: the destroy is planned and waits; the Workspace keeps its
+  // finalizer and the condition names the annotation.
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  std::string message, destroy;
+  ASSERT_TRUE(Eventually([&] {
+    const Json p = plan();
+    destroy = p.value("fingerprint", "");
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return p.value("awaitingApproval", false) && p.value("destroy", 0) == 1 && destroy != applied &&
+           message.find("awaits approval") != std::string::npos;
+  })) << Get(kWs, name).dump(2);
+  EXPECT_NE(message.find("destroy plan " + destroy), std::string::npos) << message;
+  EXPECT_NE(message.find("workloads.terraforming.io/approve-plan=" + destroy), std::string::npos)
+      << message;
+  EXPECT_TRUE(HasEvent(name, "default", "PlanAwaitingApproval"));
+  std::this_thread::sleep_for(3s);
+  const Json held = Get(kWs, name);
+  ASSERT_TRUE(held.is_object()) << "deleted before its destroy was approved";
+  EXPECT_FALSE(held["metadata"].value("finalizers", Json::array()).empty());
+  EXPECT_TRUE(FileHas(file, "d1")) << "destroyed before approval";
+  EXPECT_TRUE(Get("secret", StateSecret(held), state_ns_).is_object());
+
+  ASSERT_EQ(Kubectl({"annotate", "--overwrite", kWs, name,
+                     "workloads.terraforming.io/approve-plan=" + destroy})
+                .exit_code,
+            0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_FALSE(Get("secret", StateSecret(held), state_ns_).is_object());
+}
+
 }  // namespace platform::testing

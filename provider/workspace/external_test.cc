@@ -1,0 +1,329 @@
+// The Workspace's external client against an in-memory API server and a
+// scripted stand-in for OpenTofu that logs each command it is given: what
+// runs, in which order, and how a run is stopped.
+#include "provider/workspace/external.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "provider/kube/resources.h"
+#include "provider/testing/fake_client.h"
+#include "provider/testing/fake_clock.h"
+#include "provider/testing/status.h"
+#include "provider/testing/temp_dir.h"
+#include "provider/workspace/kinds.h"
+#include "provider/workspace/state_store.h"
+
+namespace workspace {
+namespace {
+
+using kube::Json;
+using kube::testing::FakeClient;
+using kube::testing::FakeClock;
+using provider::testing::FileContent;
+using provider::testing::TempDir;
+
+// Logs its subcommand to $FAKE_LOG. plan: sleeps $PLAN_SLEEP (if set); on
+// SIGINT logs "interrupted", takes $STOP_TAKES seconds, logs "stopped" and
+// fails; else reports one change. show: a fixed plan. apply and destroy:
+// leave a state of the same lineage holding nothing.
+constexpr char kFakeTofu[] = R"(#!/bin/bash
+echo "$*" >> "$FAKE_LOG"
+case "$1" in
+  init) exit 0 ;;
+  plan)
+    trap 'echo interrupted >> "$FAKE_LOG"; sleep "${STOP_TAKES:-0}"; echo stopped >> "$FAKE_LOG"; exit 1' INT
+    if [ -n "$PLAN_SLEEP" ]; then sleep "$PLAN_SLEEP" & wait $!; fi
+    echo '{"type":"change_summary","changes":{"add":0,"change":0,"remove":1}}'
+    exit 2 ;;
+  show)
+    echo '{"resource_changes":[{"address":"terraform_data.x","change":{"actions":["delete"],"before":{"id":"1"},"after":null}}]}'
+    exit 0 ;;
+  apply|destroy)
+    echo '{"version":4,"serial":2,"lineage":"lineage-1","resources":[],"outputs":{}}' > terraform.tfstate
+    exit 0 ;;
+esac
+exit 0
+)";
+
+constexpr char kStoredState[] =
+    R"({"version":4,"serial":1,"lineage":"lineage-1","resources":[{"mode":"managed",)"
+    R"("type":"terraform_data","name":"x","instances":[{"attributes":{"id":"1"}}]}],"outputs":{}})";
+
+class WorkspaceClientTest : public ::testing::Test {
+ protected:
+  WorkspaceClientTest() {
+    tofu = root.Write("bin/tofu", kFakeTofu);
+    ::chmod(tofu.c_str(), 0755);
+    options.tofu_binary = tofu;
+    options.work_root = root / "work";
+    options.cache_root = root / "cache";
+    options.identity = "test-host-1-aaaa";
+    options.default_state_namespace = "state";
+  }
+
+  Json Workspace(const std::string& module = "resource \"terraform_data\" \"x\" {}\n") {
+    return {{"apiVersion", "terraform.workloads.m.terraforming.io/v1alpha1"},
+            {"kind", "Workspace"},
+            {"metadata", {{"name", "app"}, {"namespace", "team"}, {"uid", "uid-1"}}},
+            {"spec",
+             {{"forProvider",
+               {{"source", "Inline"},
+                {"module", module},
+                {"env", Json::array({{{"name", "FAKE_LOG"}, {"value", Log()}}})}}}}}};
+  }
+  Json Config(Json spec = Json::object()) {
+    return {{"apiVersion", "terraform.workloads.m.terraforming.io/v1alpha1"},
+            {"kind", "ClusterProviderConfig"},
+            {"metadata", {{"name", "default"}}},
+            {"spec", spec}};
+  }
+  static void Env(Json& mr, const std::string& name, const std::string& value) {
+    mr["spec"]["forProvider"]["env"].push_back({{"name", name}, {"value", value}});
+  }
+  absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> Connect(Json& mr, const Json& pc) {
+    connector = std::make_unique<WorkspaceConnector>(client, events, clock, options);
+    return connector->Connect(mr, pc);
+  }
+  void StoreState(const std::string& state) {
+    StateStore store(client, StateStore::Options{"state", "uid-1", 5, std::nullopt, {}, {}});
+    ASSERT_TRUE(store.Save(state).ok());
+  }
+  std::string Log() const { return root / "tofu.log"; }
+  std::vector<std::string> Commands() const {
+    std::vector<std::string> out;
+    std::istringstream in(FileContent(Log()));
+    for (std::string line; std::getline(in, line);) out.push_back(line.substr(0, line.find(' ')));
+    return out;
+  }
+  bool HasEvent(const std::string& reason, const std::string& part) const {
+    for (const auto& e : events.events) {
+      if (e.reason == reason && e.message.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  struct Recorded {
+    std::string type, reason, message;
+  };
+  struct Sink : runtime::EventSink {
+    void Event(const Json&, const std::string& type, const std::string& reason,
+               const std::string& message, const std::map<std::string, std::string>&) override {
+      events.push_back({type, reason, message});
+    }
+    std::vector<Recorded> events;
+  };
+
+  TempDir root;
+  std::string tofu;
+  FakeClient client;
+  FakeClock clock;
+  Sink events;
+  WorkspaceOptions options;
+  std::unique_ptr<WorkspaceConnector> connector;
+};
+
+TEST_F(WorkspaceClientTest, AModuleWithItsOwnBackendIsRefusedBeforeAnythingRuns) {
+  Json mr = Workspace("terraform {\n  backend \"s3\" {\n    bucket = \"b\"\n  }\n}\n");
+  auto external = Connect(mr, Config());
+  ASSERT_TRUE(external.ok()) << external.status();
+  const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(o.status())) << o.status();
+  const std::string message(o.status().message());
+  EXPECT_NE(message.find("spec.forProvider.module"), std::string::npos) << message;
+  EXPECT_NE(message.find("backend \"s3\""), std::string::npos) << message;
+  EXPECT_NE(message.find("main.tf:2"), std::string::npos) << message;
+  EXPECT_NE(message.find("may not declare a backend or a cloud block"), std::string::npos)
+      << message;
+  // Not even init: it would configure the module's backend.
+  EXPECT_TRUE(Commands().empty()) << FileContent(Log());
+}
+
+TEST_F(WorkspaceClientTest, TheProviderConfigsStopGracePeriodIsWhatARunGets) {
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["timeout"] = "1s";
+  Env(mr, "PLAN_SLEEP", "30");
+  Env(mr, "STOP_TAKES", "6");
+  auto external = Connect(mr, Config({{"stopGracePeriod", "1s"}}));
+  ASSERT_TRUE(external.ok()) << external.status();
+  const auto start = std::chrono::steady_clock::now();
+  const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(o.status())) << o.status();
+  // Interrupted at the timeout, killed one second later: it never finished
+  // stopping (the old fixed grace of 10s would have let it).
+  const std::string log = FileContent(Log());
+  EXPECT_NE(log.find("interrupted"), std::string::npos) << log;
+  EXPECT_EQ(log.find("stopped"), std::string::npos) << log;
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST_F(WorkspaceClientTest, WithoutAStopGracePeriodARunGetsTheProvidersDefault) {
+  options.default_stop_grace = std::chrono::seconds(8);
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["timeout"] = "1s";
+  Env(mr, "PLAN_SLEEP", "30");
+  Env(mr, "STOP_TAKES", "2");
+  auto external = Connect(mr, Config());
+  ASSERT_TRUE(external.ok()) << external.status();
+  const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+  ASSERT_FALSE(o.ok());
+  // Interrupted, and given the time it took to stop.
+  const std::string log = FileContent(Log());
+  EXPECT_NE(log.find("interrupted"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+  EXPECT_EQ(WorkspaceOptions().default_stop_grace, std::chrono::minutes(5));
+}
+
+TEST_F(WorkspaceClientTest, AStopGracePeriodThatIsNoDurationNamesTheField) {
+  Json mr = Workspace();
+  auto external = Connect(mr, Config({{"stopGracePeriod", "soon"}}));
+  ASSERT_FALSE(external.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(external.status()));
+  EXPECT_NE(external.status().message().find("ProviderConfig spec.stopGracePeriod: \"soon\""),
+            std::string::npos)
+      << external.status();
+}
+
+TEST_F(WorkspaceClientTest, TheLockWaitEndsAtTheReconcileDeadline) {
+  // A live holder on another host: its lock is waited for.
+  ASSERT_TRUE(
+      client
+          .Create(kube::kLeases, {{"apiVersion", "coordination.k8s.io/v1"},
+                                  {"kind", "Lease"},
+                                  {"metadata", {{"name", "tflock-uid-1"}, {"namespace", "state"}}},
+                                  {"spec",
+                                   {{"holderIdentity", "other-host-7-bbbb"},
+                                    {"leaseDurationSeconds", 3600},
+                                    {"acquireTime", kube::Rfc3339(clock.now)},
+                                    {"renewTime", kube::Rfc3339(clock.now)}}}})
+          .ok());
+  options.lock_wait = std::chrono::seconds(60);
+  options.reconcile_margin = std::chrono::seconds(1);
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["timeout"] = "1s";
+  auto external = Connect(mr, Config());
+  ASSERT_TRUE(external.ok()) << external.status();
+  const auto start = std::chrono::steady_clock::now();
+  const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsUnavailable(o.status())) << o.status();
+  EXPECT_LT(took, std::chrono::seconds(10));
+  EXPECT_TRUE(Commands().empty());
+}
+
+TEST_F(WorkspaceClientTest, ARunStopsAtTheReconcileDeadline) {
+  // The timeout alone would let the plan run on; the deadline (timeout plus
+  // margin, from the start of the reconcile) is spent waiting for the lock.
+  ASSERT_TRUE(
+      client
+          .Create(kube::kLeases, {{"apiVersion", "coordination.k8s.io/v1"},
+                                  {"kind", "Lease"},
+                                  {"metadata", {{"name", "tflock-uid-1"}, {"namespace", "state"}}},
+                                  {"spec",
+                                   {{"holderIdentity", "other-host-7-bbbb"},
+                                    {"leaseDurationSeconds", 3600},
+                                    {"renewTime", kube::Rfc3339(clock.now)}}}})
+          .ok());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    absl::StatusOr<Json> lease = client.Get(kube::kLeases, {"state", "tflock-uid-1"});
+    if (!lease.ok()) return;
+    (*lease)["spec"]["holderIdentity"] = "";
+    (void)client.Update(kube::kLeases, *lease);
+  });
+  options.lock_wait = std::chrono::seconds(60);
+  options.reconcile_margin = std::chrono::seconds(0);
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["timeout"] = "4s";
+  Env(mr, "PLAN_SLEEP", "3");
+  auto external = Connect(mr, Config({{"stopGracePeriod", "1s"}}));
+  ASSERT_TRUE(external.ok()) << external.status();
+  const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+  release.join();
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(o.status())) << o.status();
+  EXPECT_NE(o.status().message().find("deadline"), std::string::npos) << o.status();
+  EXPECT_NE(FileContent(Log()).find("interrupted"), std::string::npos) << FileContent(Log());
+}
+
+TEST_F(WorkspaceClientTest, WithRequireApprovalADestroyWaitsForItsPlanToBeApproved) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["requireApproval"] = true;
+  mr["metadata"]["deletionTimestamp"] = kube::Rfc3339(clock.now);
+
+  std::string fingerprint;
+  {
+    auto external = Connect(mr, Config());
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_TRUE(o->exists);
+    const Json plan = mr["status"]["atProvider"]["plan"];
+    EXPECT_EQ(plan.value("destroy", 0), 1) << plan.dump();
+    EXPECT_TRUE(plan.value("awaitingApproval", false)) << plan.dump();
+    fingerprint = plan.value("fingerprint", "");
+    ASSERT_EQ(fingerprint.size(), 16u) << plan.dump();
+    EXPECT_TRUE(
+        HasEvent("PlanAwaitingApproval", std::string(kApprovePlanAnnotation) + "=" + fingerprint));
+    const absl::Status deleted = (*external)->Delete(mr);
+    EXPECT_TRUE(absl::IsFailedPrecondition(deleted)) << deleted;
+    EXPECT_NE(deleted.message().find("destroy plan " + fingerprint + " awaits approval"),
+              std::string::npos)
+        << deleted;
+    EXPECT_NE(deleted.message().find(kApprovePlanAnnotation), std::string::npos) << deleted;
+    ASSERT_TRUE((*external)->Disconnect().ok());
+  }
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"init", "plan", "show"}));
+  EXPECT_NE(FileContent(Log()).find("-destroy"), std::string::npos);
+  StateStore store(client, StateStore::Options{"state", "uid-1", 5, std::nullopt, {}, {}});
+  ASSERT_TRUE(store.Load().ok());
+  EXPECT_TRUE(store.Load()->has_value());
+
+  // Approved: exactly that plan is applied, and the state goes.
+  mr["metadata"]["annotations"][kApprovePlanAnnotation] = fingerprint;
+  {
+    auto external = Connect(mr, Config());
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_FALSE(mr["status"]["atProvider"]["plan"].value("awaitingApproval", false));
+    const absl::Status deleted = (*external)->Delete(mr);
+    ASSERT_TRUE(deleted.ok()) << deleted;
+    ASSERT_TRUE((*external)->Disconnect().ok());
+  }
+  const std::string log = FileContent(Log());
+  EXPECT_NE(log.find("apply -input=false -no-color -json tfplan-destroy"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("destroy -input"), std::string::npos) << log;
+  ASSERT_TRUE(store.Load().ok());
+  EXPECT_FALSE(store.Load()->has_value());
+}
+
+TEST_F(WorkspaceClientTest, RequireDestroyApprovalFalseDestroysWithoutAPlan) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["requireApproval"] = true;
+  mr["spec"]["forProvider"]["requireDestroyApproval"] = false;
+  mr["metadata"]["deletionTimestamp"] = kube::Rfc3339(clock.now);
+  auto external = Connect(mr, Config());
+  ASSERT_TRUE(external.ok()) << external.status();
+  ASSERT_TRUE((*external)->Observe(mr).ok());
+  const absl::Status deleted = (*external)->Delete(mr);
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"init", "destroy"}));
+}
+
+}  // namespace
+}  // namespace workspace
