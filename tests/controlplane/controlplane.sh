@@ -6,6 +6,8 @@
 #   controlplane.sh up   <state-dir>   start, load CRDs, print the kubeconfig path
 #   controlplane.sh bare <state-dir>   start without loading CRDs (the Crossplane
 #                                      fixture installs its own), print the path
+#   controlplane.sh stop-apiserver <state-dir>   stop kube-apiserver alone (an outage)
+#   controlplane.sh start-apiserver <state-dir>  start it again as it was, wait until ready
 #   controlplane.sh down <state-dir>   stop what `up` or `bare` started there
 #                                      (and what callers recorded in its pids
 #                                      file), remove it
@@ -20,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cmd=${1:-}
 state=${2:-}
-[[ -n "$cmd" && -n "$state" ]] || { echo "usage: $0 up|bare|down <state-dir>" >&2; exit 2; }
+[[ -n "$cmd" && -n "$state" ]] || { echo "usage: $0 up|bare|stop-apiserver|start-apiserver|down <state-dir>" >&2; exit 2; }
 
 log() { printf 'controlplane: %s\n' "$*" >&2; }
 
@@ -99,17 +101,20 @@ start() {
   echo $! >>"$state/pids"
   wait_for etcd 30 curl -sf "${etcd_url}/health" || { tail -20 "$state/logs/etcd.log" >&2; return 1; }
 
-  setsid "$apiserver" \
-    --etcd-servers="$etcd_url" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
-    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-    --client-ca-file="$pki/ca.crt" \
-    --service-account-issuer="https://127.0.0.1:${api_port}" \
-    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount \
-    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
-    --cert-dir="$state/apiserver-certs" >"$state/logs/kube-apiserver.log" 2>&1 </dev/null &
-  echo $! >>"$state/pids"
+  # The arguments are kept so that `start-apiserver` starts it again alike.
+  local api_args=(
+    --etcd-servers="$etcd_url"
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port"
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key"
+    --client-ca-file="$pki/ca.crt"
+    --service-account-issuer="https://127.0.0.1:${api_port}"
+    --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
+    --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true
+    --cert-dir="$state/apiserver-certs")
+  printf '%s\0' "$apiserver" "${api_args[@]}" >"$state/apiserver.args"
+  printf 'https://127.0.0.1:%s\n' "$api_port" >"$state/apiserver.url"
+  start_apiserver
 
   local kubeconfig="$state/kubeconfig"
   cat >"$kubeconfig" <<KUBECONFIG
@@ -130,10 +135,34 @@ contexts:
   context: {cluster: test, user: admin}
 current-context: test
 KUBECONFIG
-  wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" \
-    --key "$pki/admin.key" "https://127.0.0.1:${api_port}/readyz" ||
-    { tail -30 "$state/logs/kube-apiserver.log" >&2; return 1; }
+  wait_apiserver
   echo "$kubeconfig"
+}
+
+# kube-apiserver alone, with the arguments `start` kept: its pid goes to the
+# pids file (for `down`) and to apiserver.pid (for `stop-apiserver`).
+start_apiserver() {
+  local args=()
+  mapfile -d '' args <"$state/apiserver.args"
+  setsid "${args[@]}" >>"$state/logs/kube-apiserver.log" 2>&1 </dev/null &
+  echo $! >>"$state/pids"
+  echo $! >"$state/apiserver.pid"
+}
+
+wait_apiserver() {
+  local pki="$state/pki"
+  wait_for kube-apiserver 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" \
+    --key "$pki/admin.key" "$(cat "$state/apiserver.url")/readyz" ||
+    { tail -30 "$state/logs/kube-apiserver.log" >&2; return 1; }
+}
+
+# Stops kube-apiserver alone (etcd keeps the data), as an outage would.
+stop_apiserver() {
+  local pid
+  pid=$(cat "$state/apiserver.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do alive "$pid" || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 up() {
@@ -181,12 +210,17 @@ load_crds() {  # <kubectl> <kubeconfig>
 case "$cmd" in
   up) up ;;
   bare) start ;;
+  stop-apiserver) stop_apiserver ;;
+  start-apiserver)
+    start_apiserver
+    wait_apiserver
+    ;;
   down)
     stop_pids
     rm -rf "$state"
     ;;
   *)
-    echo "usage: $0 up|bare|down <state-dir>" >&2
+    echo "usage: $0 up|bare|stop-apiserver|start-apiserver|down <state-dir>" >&2
     exit 2
     ;;
 esac

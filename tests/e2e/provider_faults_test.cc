@@ -15,7 +15,9 @@
 #include <sys/mount.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -330,6 +332,103 @@ TEST_F(ProviderFaultTest, KillsOfTheProviderInItsImageLoseAndDuplicateNothing) {
   };
   KillTrials("image", EnvInt("FAULT_IMAGE_TRIALS", 10), start, kill);
   Cmd({Podman(), "rm", "--force", "--ignore", container});
+}
+
+// The API server stopped in the middle of an apply, so the state cannot be
+// stored when the apply ends (nor the lock renewed), and started again a
+// minute later (FAULT_OUTAGE_SECONDS): the state kept in the working folder
+// is stored, and nothing is created twice.
+TEST_F(ProviderFaultTest, AnApiServerStoppedDuringASaveLosesNothing) {
+  const std::string script = kSource + "/tests/controlplane/controlplane.sh";
+  const std::string state = fs::path(kKubeconfig).parent_path();
+  const std::string name = "outage-" + suffix_;
+  StartProvider();
+  ApplyWorkspace(name, 0);
+  ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
+      << Converged(name, 0) << log_;
+  ApplyWorkspace(name, 1);
+  ASSERT_TRUE(WaitForBegun(1));
+  ASSERT_EQ(RunCommand({script, "stop-apiserver", state}).exit_code, 0);
+  const auto stopped = std::chrono::steady_clock::now();
+  // Whatever happens next, the API server comes back.
+  struct Restart {
+    std::string script, state;
+    ~Restart() { RunCommand({script, "start-apiserver", state}); }
+  } restart{script, state};
+  // The apply ends while the API server is away.
+  EXPECT_TRUE(Eventually([&] { return TracesOf(1) == kResources; }, 60s));
+  std::this_thread::sleep_until(stopped + std::chrono::seconds(EnvInt("FAULT_OUTAGE_SECONDS", 60)));
+  RunResult started = RunCommand({script, "start-apiserver", state});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto back = std::chrono::steady_clock::now();
+  std::string why;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        why = Converged(name, 1);
+        return why.empty();
+      },
+      180s))
+      << why << "\n"
+      << log_;
+  Trial t;
+  t.where = "api-server-outage";
+  t.number = 1;
+  t.recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - back).count();
+  t.recovered_state = Recoveries(name) > 0;
+  t.failure = why;
+  Report(t);
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
+  EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+}
+
+// The working volume fills up in the middle of an apply: OpenTofu cannot
+// write its state there. Nothing is lost: the apply's resources are either in
+// the stored state or replaced, never left untracked, and once there is room
+// again the Workspace converges.
+TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
+  const std::string work = dir_.path() + "/work";
+  fs::create_directories(work);
+  ASSERT_EQ(::mount("tmpfs", work.c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0)
+      << "cannot mount a small tmpfs for the working folders (the test needs root): "
+      << std::strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{work};
+  const std::string name = "full-" + suffix_;
+  StartProvider();
+  ApplyWorkspace(name, 0);
+  ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
+      << Converged(name, 0) << log_;
+  ApplyWorkspace(name, 1);
+  ASSERT_TRUE(WaitForBegun(1));
+  // Every byte left, taken.
+  const std::string filler = work + "/filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    const std::string block(64 * 1024, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  std::ofstream(work + "/filler2") << std::string(4096, 'y');
+  // The run ends, and fails to write what it needs for a while.
+  std::this_thread::sleep_for(10s);
+  fs::remove(filler);
+  fs::remove(work + "/filler2");
+  std::string why;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        why = Converged(name, 1);
+        return why.empty();
+      },
+      180s))
+      << why << "\n"
+      << log_;
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
+  EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+  provider_->Stop();
 }
 
 }  // namespace
