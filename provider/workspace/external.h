@@ -16,6 +16,7 @@
 
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
+#include "provider/kube/lease.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/managed.h"
 
@@ -32,6 +33,10 @@ struct WorkspaceOptions {
   // How long Observe waits for a lock another live holder has.
   std::chrono::milliseconds lock_wait{std::chrono::seconds(10)};
   const std::atomic<bool>* cancel = nullptr;  // set when the provider stops
+  // When this provider saw each state lock change: a lock held by another
+  // identity is taken over a lock duration after that (shared by copies).
+  std::shared_ptr<kube::LeaseObservations> lease_observations =
+      std::make_shared<kube::LeaseObservations>();
 };
 
 class WorkspaceConnector : public runtime::Connector {
