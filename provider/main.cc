@@ -323,6 +323,10 @@ int main(int argc, char** argv) {
   };
 
   runtime::TokenBucket limiter(rate, 10.0 * rate);
+  // Reconciles at once across every managed controller: each controller has
+  // `rate` workers (one kind's backlog does not hold the others up), and
+  // together they run at most `rate` OpenTofu or Ansible runs.
+  runtime::ConcurrencyLimit concurrency(rate);
   runtime::Metrics metrics;
   std::vector<runtime::ManagedKind> managed;
   std::vector<std::unique_ptr<runtime::Controller>> controllers;
@@ -334,7 +338,8 @@ int main(int argc, char** argv) {
       const kube::Resource& r = m.resource();
       controllers.push_back(std::make_unique<runtime::Controller>(
           "managed/" + r.plural + "." + r.group, *client, r,
-          [rec](const kube::ObjectKey& k) { return rec->Reconcile(k); }, rate, &limiter, &metrics));
+          [rec](const kube::ObjectKey& k) { return rec->Reconcile(k); }, rate, &limiter, &metrics,
+          &concurrency));
       gauges.emplace_back(m.Gvk(), controllers.back().get());
       spdlog::debug("{}: reconciling {}", kind.name, m.Gvk());
       managed.push_back(std::move(m));

@@ -11,11 +11,16 @@
 namespace kube {
 
 using Time = std::chrono::system_clock::time_point;
+// Local monotonic time: what durations measured on this host (a lease's
+// expiry, a renew deadline) are judged by; never compared with another
+// host's timestamps.
+using MonoTime = std::chrono::steady_clock::time_point;
 
 class Clock {
  public:
   virtual ~Clock() = default;
   virtual Time Now() const = 0;
+  virtual MonoTime Monotonic() const { return std::chrono::steady_clock::now(); }
 };
 
 class SystemClock : public Clock {

@@ -368,6 +368,7 @@ TEST_F(KubeTest, InformerFollowsChanges) {
 class FakeClock : public kube::Clock {
  public:
   kube::Time Now() const override { return now; }
+  kube::MonoTime Monotonic() const override { return kube::MonoTime(now.time_since_epoch()); }
   kube::Time now = std::chrono::system_clock::now();
 };
 
@@ -381,9 +382,13 @@ TEST_F(KubeTest, LeaseRefusedWhileHeldTakenOverAfterExpiry) {
   EXPECT_EQ(b.Holder(), "a");
   clock.now += 5s;
   EXPECT_TRUE(a.Renew().value());
+  // b counts from when it saw a's renewal: 9s later it is not expired, nor
+  // 10s after that (b first saw the renewal then), but 11s after.
   clock.now += 9s;
   EXPECT_FALSE(b.TryAcquire().value());
-  clock.now += 2s;
+  clock.now += 10s;
+  EXPECT_FALSE(b.TryAcquire().value());
+  clock.now += 1s;
   ASSERT_TRUE(b.TryAcquire().value());
   const Json lease = client_->Get(kLeases, key).value();
   EXPECT_EQ(lease["spec"]["holderIdentity"], "b");

@@ -19,55 +19,76 @@ std::string HolderOf(const Json& lease) {
   return holder.is_string() ? holder.get<std::string>() : "";
 }
 
-// Renews a held lock once. True while it is still ours: renewed, or the
-// renewal failed (an API error) less than a lease duration after the last
-// success. `what` names the lock's use in the log.
-bool RenewOnce(LeaseLock& lock, SteadyClock::time_point& last_renewal, const char* what) {
-  const absl::StatusOr<bool> renewed = lock.Renew();
-  if (renewed.ok()) {
-    if (!*renewed) return false;
-    last_renewal = SteadyClock::now();
-    return true;
-  }
-  spdlog::warn("{} {}: renewal failed: {}", what, lock.key().String(),
-               std::string(renewed.status().message()));
-  return SteadyClock::now() - last_renewal <= lock.duration();
+// What identifies one version of a lease: it changes with every renewal
+// and every change of holder.
+std::string RecordOf(const Json& lease) {
+  const Json spec = lease.value("spec", Json::object());
+  const Json meta = lease.value("metadata", Json::object());
+  const Json renew = spec.value("renewTime", Json());
+  const Json rv = meta.value("resourceVersion", Json());
+  return HolderOf(lease) + "\n" + (renew.is_string() ? renew.get<std::string>() : "") + "\n" +
+         (rv.is_string() ? rv.get<std::string>() : "");
 }
 
 }  // namespace
 
+MonoTime LeaseObservations::Observe(const std::string& key, const std::string& record,
+                                    MonoTime now) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = seen_.try_emplace(key, record, now);
+  if (!inserted && it->second.first != record) it->second = {record, now};
+  return it->second.second;
+}
+
+void LeaseObservations::Forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  seen_.erase(key);
+}
+
+std::chrono::milliseconds RenewDeadline(std::chrono::seconds duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration) * 2 / 3;
+}
+
+std::chrono::milliseconds RetryPeriod(std::chrono::seconds duration) {
+  return std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(duration) / 6,
+      std::chrono::milliseconds(10));
+}
+
 LeaseLock::LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease,
                      std::string identity, std::chrono::seconds duration,
-                     std::map<std::string, std::string> labels)
+                     std::map<std::string, std::string> labels, LeaseObservations* observations)
     : client_(client),
       clock_(clock),
       key_(std::move(lease)),
       identity_(std::move(identity)),
       duration_(duration),
-      labels_(std::move(labels)) {}
+      labels_(std::move(labels)),
+      observations_(observations != nullptr ? observations : &own_observations_) {}
 
 std::string LeaseLock::Holder() const {
   std::lock_guard lock(mu_);
   return last_.is_null() ? "" : HolderOf(last_);
 }
 
-bool LeaseLock::Expired(const Json& spec) const {
-  const Json renew = spec.value("renewTime", Json());
-  const Json acquire = spec.value("acquireTime", Json());
-  const Json& stamp = renew.is_string() ? renew : acquire;
-  if (!stamp.is_string()) return true;
-  const absl::StatusOr<kube::Time> at = kube::ParseRfc3339(stamp.get<std::string>());
-  if (!at.ok()) return true;
-  const Json secs = spec.value("leaseDurationSeconds", Json());
+bool LeaseLock::Expired(const Json& lease) const {
+  const Json secs = lease.value("spec", Json::object()).value("leaseDurationSeconds", Json());
   const auto duration =
       secs.is_number_integer() ? std::chrono::seconds(secs.get<int64_t>()) : duration_;
-  return *at + duration < clock_.Now();
+  std::lock_guard lock(mu_);
+  return clock_.Monotonic() - last_seen_ > duration;
+}
+
+void LeaseLock::Remember(Json lease) {
+  const MonoTime seen = observations_->Observe(key_.String(), RecordOf(lease), clock_.Monotonic());
+  std::lock_guard lock(mu_);
+  last_ = std::move(lease);
+  last_seen_ = seen;
 }
 
 absl::Status LeaseLock::Write(Json lease) {
   ASSIGN_OR_RETURN(Json out, client_.Update(kLeases, lease));
-  std::lock_guard lock(mu_);
-  last_ = std::move(out);
+  Remember(std::move(out));
   return absl::OkStatus();
 }
 
@@ -93,20 +114,16 @@ absl::StatusOr<bool> LeaseLock::TryAcquire() {
         return false;
       return created.status();
     }
-    std::lock_guard lock(mu_);
-    last_ = *std::move(created);
+    Remember(*std::move(created));
     return true;
   }
   Json lease = *std::move(got);
-  {
-    std::lock_guard lock(mu_);
-    last_ = lease;
-  }
+  Remember(lease);
+  const std::string holder = HolderOf(lease);
+  if (holder != identity_ && !holder.empty() && !Expired(lease)) return false;
   Json& spec = lease["spec"];
   if (!spec.is_object()) spec = Json::object();
-  const std::string holder = HolderOf(lease);
   if (holder != identity_) {
-    if (!holder.empty() && !Expired(spec)) return false;
     spec["holderIdentity"] = identity_;
     spec["acquireTime"] = now;
     const Json transitions = spec.value("leaseTransitions", Json());
@@ -138,8 +155,7 @@ absl::Status LeaseLock::RenewOrStatus() {
   }
   auto reread = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(lease, client_.Get(kLeases, key_));
-    std::lock_guard lock(mu_);
-    last_ = lease;
+    Remember(lease);
     return absl::OkStatus();
   };
   // Not known to be ours: someone may have released or taken it.
@@ -158,10 +174,7 @@ absl::Status LeaseLock::RenewOrStatus() {
 void LeaseLock::Release() {
   const absl::Status released = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(Json lease, client_.Get(kLeases, key_));
-    {
-      std::lock_guard lock(mu_);
-      last_ = lease;
-    }
+    Remember(lease);
     if (HolderOf(lease) != identity_) return absl::OkStatus();
     lease["spec"]["holderIdentity"] = nullptr;
     lease["spec"].erase("acquireTime");
@@ -174,13 +187,101 @@ void LeaseLock::Release() {
                std::string(released.message()));
 }
 
+LeaseKeeper::LeaseKeeper(LeaseLock& lock, std::chrono::milliseconds period,
+                         std::chrono::milliseconds deadline, MonoTime renewed_at,
+                         std::atomic<bool>* cancel, const std::atomic<bool>* stop)
+    : lock_(lock),
+      period_(std::max(period, std::chrono::milliseconds(1))),
+      deadline_(deadline),
+      cancel_(cancel),
+      stop_(stop),
+      renewed_at_(renewed_at) {
+  renewer_ = std::thread([this] { RenewLoop(); });
+  watcher_ = std::thread([this] { WatchLoop(); });
+}
+
+LeaseKeeper::~LeaseKeeper() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  renewer_.join();
+  watcher_.join();
+}
+
+std::string LeaseKeeper::why() const {
+  std::lock_guard lock(mu_);
+  return why_;
+}
+
+bool LeaseKeeper::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void LeaseKeeper::Lose(const std::string& why) {
+  {
+    std::lock_guard lock(mu_);
+    if (lost_) return;
+    why_ = why;
+    lost_ = true;
+  }
+  if (cancel_ != nullptr) *cancel_ = true;
+  spdlog::warn("lease {}: {} no longer holds it: {}", lock_.key().String(), lock_.identity(), why);
+  cv_.notify_all();
+}
+
+void LeaseKeeper::RenewLoop() {
+  while (Sleep(period_) && !lost_) {
+    const MonoTime sent = lock_.clock().Monotonic();
+    const absl::StatusOr<bool> renewed = lock_.Renew();
+    if (renewed.ok() && *renewed) {
+      std::lock_guard lock(mu_);
+      if (!lost_) renewed_at_ = sent;
+      continue;
+    }
+    if (renewed.ok()) {
+      Lose("the lease is held by " +
+           (lock_.Holder().empty() ? std::string("nobody") : lock_.Holder()) + " now");
+      return;
+    }
+    spdlog::warn("lease {}: renewal failed: {}", lock_.key().String(),
+                 std::string(renewed.status().message()));
+  }
+}
+
+void LeaseKeeper::WatchLoop() {
+  const auto tick = std::min(period_, std::chrono::milliseconds(50));
+  while (Sleep(tick)) {
+    if (stop_ != nullptr && *stop_ && cancel_ != nullptr) *cancel_ = true;
+    if (lost_) continue;
+    MonoTime renewed_at;
+    {
+      std::lock_guard lock(mu_);
+      renewed_at = renewed_at_;
+    }
+    if (lock_.clock().Monotonic() - renewed_at >= deadline_) {
+      Lose(
+          "not renewed within the renew deadline of " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(deadline_).count()) +
+          "ms");
+    }
+  }
+}
+
 LeaseHolder::LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lease,
                          std::string identity, std::chrono::seconds duration,
                          std::chrono::milliseconds wait, std::map<std::string, std::string> labels,
-                         std::chrono::milliseconds poll)
-    : lock_(client, clock, std::move(lease), std::move(identity), duration, std::move(labels)) {
+                         std::chrono::milliseconds poll, const std::atomic<bool>* stop,
+                         LeaseObservations* observations)
+    : lock_(client, clock, std::move(lease), std::move(identity), duration, std::move(labels),
+            observations),
+      stop_(stop) {
   const auto deadline = SteadyClock::now() + wait;
+  MonoTime sent;
   while (true) {
+    sent = clock.Monotonic();
     const absl::StatusOr<bool> acquired = lock_.TryAcquire();
     if (acquired.ok()) {
       acquired_ = *acquired;
@@ -191,40 +292,52 @@ LeaseHolder::LeaseHolder(Client& client, const kube::Clock& clock, ObjectKey lea
     if (acquired_ || SteadyClock::now() + poll > deadline) break;
     std::this_thread::sleep_for(poll);
   }
-  if (acquired_) renewer_ = std::thread([this] { RenewLoop(); });
+  if (acquired_) Keep(sent);
+}
+
+void LeaseHolder::Keep(MonoTime renewed_at) {
+  cancel_ = stop_ != nullptr && stop_->load();
+  keeper_ =
+      std::make_unique<LeaseKeeper>(lock_, RetryPeriod(lock_.duration()),
+                                    RenewDeadline(lock_.duration()), renewed_at, &cancel_, stop_);
+}
+
+bool LeaseHolder::Regain() {
+  if (!acquired_ || !lost()) return held();
+  lost_reason_ = LostReason();
+  keeper_.reset();
+  const MonoTime sent = lock_.clock().Monotonic();
+  const absl::StatusOr<bool> acquired = lock_.TryAcquire();
+  if (!acquired.ok()) {
+    lost_reason_ = "cannot hold it again: " + std::string(acquired.status().message());
+    return false;
+  }
+  if (!*acquired) {
+    lost_reason_ = "the lease is held by " + lock_.Holder() + " now";
+    return false;
+  }
+  Keep(sent);
+  return true;
 }
 
 LeaseHolder::~LeaseHolder() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (renewer_.joinable()) renewer_.join();
-  if (acquired_ && !lost_) lock_.Release();
-}
-
-void LeaseHolder::RenewLoop() {
-  const auto period =
-      std::max<std::chrono::milliseconds>(lock_.duration() / 3, std::chrono::milliseconds(10));
-  auto last_renewal = SteadyClock::now();
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
-    lock.unlock();
-    if (!RenewOnce(lock_, last_renewal, "lease")) {
-      spdlog::warn("lease {}: lost by {} (holder now {})", lock_.key().String(), lock_.identity(),
-                   lock_.Holder());
-      lost_ = true;
-      return;
-    }
-    lock.lock();
-  }
+  keeper_.reset();  // stops renewing
+  // Released only if the lease still names us (a hold judged lost at the
+  // renew deadline may still be ours on the server).
+  if (acquired_) lock_.Release();
 }
 
 LeaderElector::LeaderElector(Client& client, const kube::Clock& clock, ObjectKey lease,
                              std::string identity, Options options)
     : lock_(client, clock, std::move(lease), std::move(identity), options.lease_duration),
       options_(options) {}
+
+std::chrono::milliseconds LeaderElector::renew_deadline() const {
+  if (options_.renew_deadline.count() > 0 && options_.renew_deadline < options_.lease_duration) {
+    return options_.renew_deadline;
+  }
+  return RenewDeadline(options_.lease_duration);
+}
 
 bool LeaderElector::Wait(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
@@ -242,7 +355,9 @@ void LeaderElector::Stop() {
 void LeaderElector::Run(const std::function<void()>& on_started_leading,
                         const std::function<void()>& on_stopped_leading) {
   // Become the leader.
+  MonoTime sent;
   while (true) {
+    sent = lock_.clock().Monotonic();
     const absl::StatusOr<bool> acquired = lock_.TryAcquire();
     if (!acquired.ok()) {
       spdlog::warn("leader election {}: {}", lock_.key().String(),
@@ -256,9 +371,11 @@ void LeaderElector::Run(const std::function<void()>& on_started_leading,
   if (on_started_leading) on_started_leading();
 
   // Stay the leader.
-  auto last_renewal = SteadyClock::now();
-  while (Wait(options_.retry_period)) {
-    if (!RenewOnce(lock_, last_renewal, "leader election")) break;
+  {
+    LeaseKeeper keeper(lock_, options_.retry_period, renew_deadline(), sent);
+    while (Wait(std::min(options_.retry_period, std::chrono::milliseconds(50)))) {
+      if (keeper.lost()) break;
+    }
   }
   leading_ = false;
   spdlog::info("leader election {}: {} stopped leading", lock_.key().String(), lock_.identity());

@@ -46,6 +46,10 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   ASSERT_TRUE(a.TryAcquire().value());
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 0);
 
+  // b judges expiry from when it saw the lease change, not from renewTime:
+  // it sees a's last renewal only now, so it waits a lease duration more.
+  clock.now += 16s;
+  EXPECT_FALSE(b.TryAcquire().value());
   // Expired: b takes over, a transition.
   clock.now += 16s;
   ASSERT_TRUE(b.TryAcquire().value());
@@ -60,6 +64,91 @@ TEST(LeaseLock, AcquireRenewRefuseTakeOver) {
   EXPECT_EQ(a.Holder(), "b");
   a.Release();
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "b");
+}
+
+// A lease whose holder writes renewTime from a clock an hour behind ours.
+Json SkewedLease(const FakeClock& clock, std::chrono::seconds skew) {
+  const std::string at = kube::Rfc3339Micro(clock.now + skew);
+  return {{"apiVersion", kLeases.ApiVersion()},
+          {"kind", kLeases.kind},
+          {"metadata", {{"name", kKey.name}, {"namespace", kKey.ns}}},
+          {"spec",
+           {{"holderIdentity", "far"},
+            {"leaseDurationSeconds", 15},
+            {"acquireTime", at},
+            {"renewTime", at},
+            {"leaseTransitions", 0}}}};
+}
+
+TEST(LeaseLock, ARemoteClockBehindOursDoesNotExpireTheLeaseEarly) {
+  FakeClient fake;
+  FakeClock clock;
+  fake.Seed(kLeases, SkewedLease(clock, -1h));
+  LeaseLock b(fake, clock, kKey, "b", 15s);
+  // renewTime + 15s is long past by our clock, yet the lease was renewed
+  // just now as far as this host can tell.
+  EXPECT_FALSE(b.TryAcquire().value());
+  EXPECT_EQ(b.Holder(), "far");
+  clock.now += 15s;
+  EXPECT_FALSE(b.TryAcquire().value());
+  clock.now += 1s;
+  ASSERT_TRUE(b.TryAcquire().value());
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "b");
+}
+
+TEST(LeaseLock, ARemoteClockAheadOfOursDoesNotKeepADeadHolder) {
+  FakeClient fake;
+  FakeClock clock;
+  fake.Seed(kLeases, SkewedLease(clock, 1h));
+  LeaseLock b(fake, clock, kKey, "b", 15s);
+  EXPECT_FALSE(b.TryAcquire().value());
+  clock.now += 16s;  // no renewal seen for a lease duration
+  ASSERT_TRUE(b.TryAcquire().value());
+}
+
+TEST(LeaseLock, EveryRenewalSeenRestartsTheWait) {
+  FakeClient fake;
+  FakeClock clock;
+  fake.Seed(kLeases, SkewedLease(clock, -1h));
+  LeaseLock b(fake, clock, kKey, "b", 15s);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_FALSE(b.TryAcquire().value()) << i;
+    clock.now += 10s;
+    // The holder renews with its skewed clock: a new renewTime.
+    Json lease = fake.Peek(kLeases, kKey);
+    lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock.now - 1h);
+    ASSERT_TRUE(fake.Update(kLeases, lease).ok());
+  }
+  EXPECT_FALSE(b.TryAcquire().value());  // sees the last renewal
+  clock.now += 14s;
+  EXPECT_FALSE(b.TryAcquire().value());
+  clock.now += 2s;
+  EXPECT_TRUE(b.TryAcquire().value());
+}
+
+TEST(LeaseLock, SharedObservationsOutliveTheLockObject) {
+  FakeClient fake;
+  FakeClock clock;
+  fake.Seed(kLeases, SkewedLease(clock, 0s));
+  LeaseObservations seen;
+  {
+    LeaseLock first(fake, clock, kKey, "b", 15s, {}, &seen);
+    EXPECT_FALSE(first.TryAcquire().value());
+  }
+  clock.now += 16s;
+  // A lock object of its own has seen nothing yet: it starts waiting now.
+  LeaseLock fresh(fake, clock, kKey, "b", 15s);
+  EXPECT_FALSE(fresh.TryAcquire().value());
+  // One sharing what the first saw knows the lease has not moved for 16s.
+  LeaseLock later(fake, clock, kKey, "b", 15s, {}, &seen);
+  EXPECT_TRUE(later.TryAcquire().value());
+}
+
+TEST(LeaseTiming, RenewDeadlineAndRetryPeriodAreFractionsOfTheDuration) {
+  EXPECT_EQ(RenewDeadline(15s), 10s);
+  EXPECT_EQ(RetryPeriod(60s), 10s);
+  EXPECT_EQ(RenewDeadline(60s), 40s);
+  EXPECT_LT(RenewDeadline(1s), 1s);
 }
 
 TEST(LeaseLock, ReleaseFreesTheLease) {
@@ -138,6 +227,129 @@ TEST(LeaseHolder, NoticesLoss) {
   for (int i = 0; i < 100 && !holder.lost(); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(holder.lost());
   EXPECT_FALSE(holder.held());
+}
+
+// A fake clock threads may read while the test moves it.
+class SteppingClock : public Clock {
+ public:
+  Time Now() const override { return Time(std::chrono::nanoseconds(ns_.load())); }
+  MonoTime Monotonic() const override { return MonoTime(std::chrono::nanoseconds(ns_.load())); }
+  void Advance(std::chrono::nanoseconds d) { ns_ += d.count(); }
+
+ private:
+  std::atomic<int64_t> ns_{std::chrono::nanoseconds(1'800'000'000s).count()};
+};
+
+// Fails every lease update once `fail` is set.
+void FailUpdates(FakeClient& fake, std::atomic<bool>& fail) {
+  fake.hook = [&fail](const std::string& verb, const Resource&, const ObjectKey&) {
+    if (verb == "update" && fail)
+      return ApiError(503, "ServiceUnavailable", "the server is away").ToStatus();
+    return absl::OkStatus();
+  };
+}
+
+TEST(LeaseHolder, GivesUpAtTheRenewDeadlineNotTheLeaseDuration) {
+  FakeClient fake;
+  kube::SystemClock clock;
+  std::atomic<bool> fail{false};
+  FailUpdates(fake, fail);
+  LeaseHolder holder(fake, clock, kKey, "a", 3s, 100ms);
+  ASSERT_TRUE(holder.held());
+  fail = true;
+  // Renewals fail from now on: the hold is lost after two thirds of the
+  // lease duration, while another host still waits for its whole duration.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(holder.lost());
+  std::this_thread::sleep_for(900ms);  // 2.4s: past the 2s renew deadline
+  EXPECT_TRUE(holder.lost());
+  EXPECT_FALSE(holder.held());
+}
+
+TEST(LeaseHolder, TheRenewDeadlineCancelsEvenWhileARenewalHangs) {
+  FakeClient fake;
+  SteppingClock clock;
+  std::atomic<bool> hang{false};
+  std::atomic<bool> released{false};
+  fake.hook = [&](const std::string& verb, const Resource&, const ObjectKey&) {
+    if (verb == "update" && hang) {
+      while (!released) std::this_thread::sleep_for(1ms);
+    }
+    return absl::OkStatus();
+  };
+  auto holder = std::make_unique<LeaseHolder>(fake, clock, kKey, "a", 1s, 0ms);
+  ASSERT_TRUE(holder->held());
+  const std::atomic<bool>* cancel = holder->cancel();
+  hang = true;
+  std::this_thread::sleep_for(300ms);  // a renewal (every ~167ms) is stuck now
+  clock.Advance(RenewDeadline(1s) - 100ms);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(cancel->load());
+  EXPECT_FALSE(holder->lost());
+  clock.Advance(200ms);
+  for (int i = 0; i < 100 && !cancel->load(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(cancel->load());
+  EXPECT_TRUE(holder->lost());
+  EXPECT_NE(holder->LostReason().find("renew deadline"), std::string::npos) << holder->LostReason();
+  released = true;
+  hang = false;
+  // The lease still names us: it can be held again, and cancel clears.
+  EXPECT_TRUE(holder->Regain());
+  EXPECT_TRUE(holder->held());
+  EXPECT_FALSE(cancel->load());
+  holder.reset();
+  EXPECT_TRUE(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"].is_null());
+}
+
+TEST(LeaseHolder, CancelFollowsTheStopFlagAndATheft) {
+  FakeClient fake;
+  kube::SystemClock clock;
+  std::atomic<bool> stop{false};
+  {
+    LeaseHolder holder(fake, clock, kKey, "a", 60s, 0ms, {}, 10ms, &stop);
+    ASSERT_TRUE(holder.held());
+    EXPECT_FALSE(holder.cancel()->load());
+    stop = true;
+    for (int i = 0; i < 100 && !holder.cancel()->load(); ++i) std::this_thread::sleep_for(5ms);
+    EXPECT_TRUE(holder.cancel()->load());
+    EXPECT_TRUE(holder.held());  // stopping is not losing the lease
+  }
+  LeaseHolder holder(fake, clock, kKey, "a", 1s, 0ms);
+  ASSERT_TRUE(holder.held());
+  Json lease = fake.Peek(kLeases, kKey);
+  lease["spec"]["holderIdentity"] = "thief";
+  ASSERT_TRUE(fake.Update(kLeases, lease).ok());
+  for (int i = 0; i < 100 && !holder.cancel()->load(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(holder.cancel()->load());
+  EXPECT_TRUE(holder.lost());
+  EXPECT_NE(holder.LostReason().find("thief"), std::string::npos) << holder.LostReason();
+  EXPECT_FALSE(holder.Regain());  // the thief's hold is not expired
+  EXPECT_TRUE(holder.lost());
+  EXPECT_TRUE(holder.cancel()->load());
+}
+
+TEST(LeaderElector, StopsLeadingAtTheRenewDeadline) {
+  FakeClient fake;
+  kube::SystemClock clock;
+  std::atomic<bool> fail{false};
+  FailUpdates(fake, fail);
+  LeaderElector::Options options;
+  options.lease_duration = 3s;  // the default renew deadline is longer: two thirds of it
+  options.retry_period = 20ms;
+  LeaderElector elector(fake, clock, kKey, "a", options);
+  std::atomic<bool> stopped{false};
+  std::thread run([&] { elector.Run(nullptr, [&] { stopped = true; }); });
+  for (int i = 0; i < 200 && !elector.leading(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(elector.leading());
+  const auto since = std::chrono::steady_clock::now();
+  fail = true;
+  for (int i = 0; i < 400 && !stopped; ++i) std::this_thread::sleep_for(10ms);
+  const auto took = std::chrono::steady_clock::now() - since;
+  EXPECT_TRUE(stopped);
+  EXPECT_LT(took, 2600ms) << "stepped down at the lease duration, not the renew deadline";
+  EXPECT_GT(took, 1500ms);
+  elector.Stop();
+  run.join();
 }
 
 TEST(LeaderElector, LeadsAndStops) {

@@ -20,14 +20,16 @@ std::string DesiredState(const kube::Json& object) {
 }
 
 Controller::Controller(std::string name, kube::Client& client, kube::Resource resource,
-                       ReconcileFn reconcile, int workers, TokenBucket* limiter, Metrics* metrics)
+                       ReconcileFn reconcile, int workers, TokenBucket* limiter, Metrics* metrics,
+                       ConcurrencyLimit* concurrency)
     : name_(std::move(name)),
       client_(client),
       resource_(std::move(resource)),
       reconcile_(std::move(reconcile)),
       workers_(std::max(workers, 1)),
       limiter_(limiter),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      concurrency_(concurrency) {}
 
 Controller::~Controller() { Stop(); }
 
@@ -100,7 +102,13 @@ std::vector<kube::Json> Controller::Objects() const {
 
 void Controller::Work() {
   while (auto key = queue_.Get()) {
+    // A slot first, then a token: a token is not spent waiting for a slot.
+    if (concurrency_ != nullptr && !concurrency_->Acquire(stop_)) {
+      queue_.Done(*key);
+      break;
+    }
     if (limiter_ != nullptr && !limiter_->Take(stop_)) {
+      if (concurrency_ != nullptr) concurrency_->Release();
       queue_.Done(*key);
       break;
     }
@@ -115,6 +123,7 @@ void Controller::Work() {
       spdlog::error("{}: reconciling {} failed: {}", name_, key->String(), e.what());
       result = Result::Backoff();
     }
+    if (concurrency_ != nullptr) concurrency_->Release();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string outcome;

@@ -33,8 +33,12 @@ class Controller {
   // Maps an object of a secondary resource to the key to reconcile.
   using MapFn = std::function<std::optional<kube::ObjectKey>(const kube::Json&)>;
 
+  // `limiter` (optional) paces the starts of reconciles; `concurrency`
+  // (optional, shared by controllers) bounds how many run at once across
+  // every controller that shares it, whatever their `workers`.
   Controller(std::string name, kube::Client& client, kube::Resource resource, ReconcileFn reconcile,
-             int workers, TokenBucket* limiter, Metrics* metrics);
+             int workers, TokenBucket* limiter, Metrics* metrics,
+             ConcurrencyLimit* concurrency = nullptr);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -60,6 +64,7 @@ class Controller {
   int workers_;
   TokenBucket* limiter_;
   Metrics* metrics_;
+  ConcurrencyLimit* concurrency_;
   WorkQueue queue_;
   std::unique_ptr<kube::Informer> primary_;
   std::vector<std::unique_ptr<kube::Informer>> secondary_;

@@ -11,6 +11,28 @@ TokenBucket::TokenBucket(double rate, double burst)
       tokens_(burst_),
       last_(std::chrono::steady_clock::now()) {}
 
+ConcurrencyLimit::ConcurrencyLimit(int limit) : limit_(std::max(limit, 1)) {}
+
+bool ConcurrencyLimit::Acquire(const std::atomic<bool>& stop) {
+  std::unique_lock lock(mu_);
+  while (used_ >= limit_) {
+    if (stop) return false;
+    // `stop` has no condition variable of its own: look at it now and then.
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  if (stop) return false;
+  ++used_;
+  return true;
+}
+
+void ConcurrencyLimit::Release() {
+  {
+    std::lock_guard lock(mu_);
+    --used_;
+  }
+  cv_.notify_one();
+}
+
 bool TokenBucket::Take(const std::atomic<bool>& stop) {
   while (!stop) {
     std::chrono::duration<double> wait{0};

@@ -1,7 +1,8 @@
 // The controllers' work queue: each key at most once in the queue and never
 // handed to two workers at once, delayed adds, per-key exponential backoff
-// for failures, and a global token bucket (--max-reconcile-rate) shared by
-// every controller.
+// for failures, a global token bucket (--max-reconcile-rate starts per
+// second) and a global limit of reconciles at once, both shared by every
+// managed controller.
 #ifndef PROVIDER_RUNTIME_WORKQUEUE_H_
 #define PROVIDER_RUNTIME_WORKQUEUE_H_
 
@@ -32,6 +33,24 @@ class TokenBucket {
   std::mutex mu_;
   double rate_, burst_, tokens_;
   SteadyTime last_;
+};
+
+// At most `limit` holders at once: the reconciles running across every
+// controller that shares it (--max-reconcile-rate bounds the OpenTofu and
+// Ansible runs of the whole provider, not of each controller).
+class ConcurrencyLimit {
+ public:
+  explicit ConcurrencyLimit(int limit);
+  // Blocks until a slot is free (or `stop` is set; then false).
+  bool Acquire(const std::atomic<bool>& stop);
+  void Release();
+  int limit() const { return limit_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const int limit_;
+  int used_ = 0;
 };
 
 class WorkQueue {

@@ -9,6 +9,8 @@ namespace kube::testing {
 class FakeClock : public Clock {
  public:
   Time Now() const override { return now; }
+  // Moves with `now` (tests move both at once).
+  MonoTime Monotonic() const override { return MonoTime(now.time_since_epoch()); }
   Time now = Time(std::chrono::seconds(1'800'000'000));  // 2027-01-15T08:00:00Z
 };
 

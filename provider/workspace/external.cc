@@ -392,7 +392,8 @@ class WorkspaceClient : public runtime::ExternalClient {
       holder_ = std::make_unique<kube::LeaseHolder>(
           client_, clock_, LockKey(), options_.identity, options_.lock_duration,
           std::chrono::milliseconds(0),
-          std::map<std::string, std::string>{{"workloads.terraforming.io/workspace-uid", s_.uid}});
+          std::map<std::string, std::string>{{"workloads.terraforming.io/workspace-uid", s_.uid}},
+          std::chrono::milliseconds(500), options_.cancel, options_.lease_observations.get());
       if (holder_->held()) return absl::OkStatus();
       const std::string holder = holder_->Holder();
       holder_.reset();
@@ -546,7 +547,9 @@ class WorkspaceClient : public runtime::ExternalClient {
     o.timeout = s_.timeout;
     o.deadline = deadline_;
     o.grace = s_.stop_grace;
-    o.cancel = options_.cancel;
+    // Interrupted when the provider stops, and as soon as the state lock is
+    // lost or cannot be renewed in time.
+    o.cancel = holder_ ? holder_->cancel() : options_.cancel;
     o.var_files = var_files;
     o.secrets = s_.secrets;
     tofu_ = std::make_unique<Tofu>(o);
@@ -700,11 +703,21 @@ class WorkspaceClient : public runtime::ExternalClient {
   // next reconcile's Recover stores it before anything is planned again.
   absl::StatusOr<std::string> SaveState(Json& mr) {
     if (holder_ && holder_->lost()) {
-      // Someone else may hold the state now: writing it could undo theirs.
-      keep_dir_ = true;
-      return absl::AbortedError(
-          "the state lock was lost during the run; the run's state stays in its working folder "
-          "and is recovered by the next reconcile");
+      // The run was interrupted. Its state is stored only if the lock can be
+      // held again; else someone else may hold the state now and writing it
+      // could undo theirs.
+      const std::string why = holder_->LostReason();
+      const std::string lost = "The state lock " + LockKey().name + " was lost during the run (" +
+                               why + ") and the run was interrupted; ";
+      if (holder_->Regain()) {
+        events_.Warning(mr, "LockLost", lost + "the lock was held again and its state is stored");
+      } else {
+        keep_dir_ = true;
+        const std::string message =
+            lost + "its state stays in the working folder and is recovered by the next reconcile";
+        events_.Warning(mr, "LockLost", message);
+        return absl::AbortedError(message);
+      }
     }
     const fs::path state = dir_ / kStateFile;
     std::error_code ec;

@@ -16,6 +16,7 @@
 
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
+#include "provider/kube/lease.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/managed.h"
 
@@ -43,6 +44,10 @@ struct WorkspaceOptions {
   // the stop grace).
   std::chrono::milliseconds reconcile_margin{std::chrono::minutes(5)};
   const std::atomic<bool>* cancel = nullptr;  // set when the provider stops
+  // When this provider saw each state lock change: a lock held by another
+  // identity is taken over a lock duration after that (shared by copies).
+  std::shared_ptr<kube::LeaseObservations> lease_observations =
+      std::make_shared<kube::LeaseObservations>();
 };
 
 class WorkspaceConnector : public runtime::Connector {

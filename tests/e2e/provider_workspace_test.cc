@@ -772,7 +772,134 @@ output "length" { value = length(terraform_data.big.output) }
   EXPECT_TRUE(chunks().empty()) << chunks().dump();
 }
 
-}  // namespace
+// The state lock rewritten to another holder while a slow apply runs (an
+// operator, or another replica that judged the lease expired): the apply is
+// interrupted at once rather than going on without the lock, its state is
+// kept for recovery, and once the other holder's lease expires the
+// Workspace converges from that state: nothing created twice, nothing lost.
+TEST_F(ProviderWorkspaceTest, ALockStolenMidApplyInterruptsTheApplyAndLosesNothing) {
+  StartProvider();
+  const std::string infra = dir_.path() + "/infra-stolen";
+  const std::string name = "stolen-" + suffix_;
+  ASSERT_NO_FATAL_FAILURE(ApplySlowWorkspace(name, infra));
+  ASSERT_TRUE(FileHas(infra + "/first.log", "created\n"));
+  const std::string uid = Get(kWs, name)["metadata"]["uid"];
+  const std::string lease = "tflock-" + uid;
+  ASSERT_FALSE(Get("lease", lease, state_ns_)["spec"].value("holderIdentity", "").empty());
+
+  // Another holder whose clock is years behind: its renewTime says nothing
+  // about when its hold ends here, only when this provider saw it change.
+  const auto stolen = std::chrono::steady_clock::now();
+  ASSERT_EQ(Kubectl({"patch", "lease", lease, "-n", state_ns_, "--type=merge", "-p",
+                     R"({"spec":{"holderIdentity":"elsewhere-1-beef","leaseDurationSeconds":5,)"
+                     R"("renewTime":"2020-01-01T00:00:00.000000Z"}})"})
+                .exit_code,
+            0);
+  std::string message;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const auto& e : Events(name, "default")) {
+          if (e.value("reason", "") == "LockLost") message = e.value("message", "");
+        }
+        return !message.empty();
+      },
+      60s))
+      << log_;
+  // Promptly: the slow resource sleeps 30s; the run did not go on to finish it.
+  EXPECT_LT(std::chrono::steady_clock::now() - stolen, 20s);
+  EXPECT_FALSE(fs::exists(infra + "/slow.txt")) << "the apply went on without its lock";
+  EXPECT_NE(message.find("elsewhere-1-beef"), std::string::npos) << message;
+  EXPECT_NE(message.find("working folder"), std::string::npos) << message;
+  EXPECT_TRUE(fs::exists(dir_.path() + "/work/" + uid + "/terraform.tfstate"));
+
+  // The other holder never renews: its lease expires 5s after the provider
+  // saw it, the kept state is recovered and the Workspace converges.
+  ASSERT_TRUE(Eventually(
+      [&] { return ReadyAndSynced(Get(kWs, name)) && FileHas(infra + "/slow.txt", "done\n"); },
+      120s))
+      << Get(kWs, name).dump(2);
+  EXPECT_TRUE(HasEvent(name, "default", "RecoveredState"));
+  EXPECT_EQ(ReadFile(infra + "/first.log"), "created\n")
+      << "the resource created before the theft was created again: its state was lost";
+  const Json ws = Get(kWs, name);
+  EXPECT_EQ(ws["status"]["atProvider"]["outputs"]["done"], "slow");
+  // The stored state is what the Workspace reports, and planning again
+  // finds nothing to do (Ready stays, nothing is created again).
+  const Json secret = Get("secret", "tfstate-" + uid, state_ns_);
+  ASSERT_TRUE(secret.is_object());
+  EXPECT_EQ(secret["metadata"]["annotations"].value("workloads.terraforming.io/serial", ""),
+            std::to_string(ws["status"]["atProvider"]["state"].value("serial", -1)))
+      << secret["metadata"].dump(2);
+  std::this_thread::sleep_for(6s);  // a few polls
+  EXPECT_TRUE(ReadyAndSynced(Get(kWs, name)));
+  EXPECT_EQ(ReadFile(infra + "/first.log"), "created\n");
+  // No lock left held.
+  ASSERT_TRUE(Eventually(
+      [&] { return Get("lease", lease, state_ns_)["spec"].value("holderIdentity", "").empty(); },
+      30s));
+
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+}
+
+// Two replicas without leader election reconcile the same Workspaces: the
+// state locks keep them from applying twice.
+TEST_F(ProviderWorkspaceTest, TwoReplicasWithoutLeaderElectionApplyEachWorkspaceOnce) {
+  StartProvider();
+  Background second({kProvider, "--kubeconfig=" + kKubeconfig, "--poll=2s", "--poll-jitter=0s",
+                     "--max-reconcile-rate=4", "--work-dir=" + dir_.path() + "/work-second",
+                     "--cache-dir=" + dir_.path() + "/cache", "--state-namespace=" + state_ns_,
+                     "--state-lock-duration=5s", "--tofu=" + kTofu,
+                     "--metrics-address=127.0.0.1:" + std::to_string(FreePort()), "--debug"},
+                    dir_.path() + "/second.log");
+  constexpr int kCount = 3;
+  std::vector<std::string> names;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string infra = dir_.path() + "/infra-replica-" + std::to_string(i);
+    fs::create_directories(infra);
+    const std::string name = "replica-" + std::to_string(i) + "-" + suffix_;
+    names.push_back(name);
+    created_.emplace_back(kWs, name);
+    Apply("ws",
+          "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+          "metadata:\n  name: " +
+              name + "\nspec:\n  providerConfigRef: {name: pc-" + suffix_ +
+              "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kCountedModule, 6) +
+              "    vars:\n    - {key: dir, value: " + infra + "}\n");
+  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const auto& name : names) {
+          if (!ReadyAndSynced(Get(kWs, name))) return false;
+        }
+        return true;
+      },
+      120s))
+      << log_;
+  std::this_thread::sleep_for(8s);  // both replicas plan every poll meanwhile
+  EXPECT_TRUE(second.running()) << ReadFile(dir_.path() + "/second.log");
+  for (int i = 0; i < kCount; ++i) {
+    const Json ws = Get(kWs, names[i]);
+    EXPECT_TRUE(ReadyAndSynced(ws)) << ws.dump(2);
+    EXPECT_EQ(ReadFile(dir_.path() + "/infra-replica-" + std::to_string(i) + "/created.log"),
+              "created\n")
+        << names[i] << " was applied more than once";
+    const std::string uid = ws["metadata"]["uid"];
+    // One state, one lock, held by nobody at rest.
+    RunResult secrets = Kubectl({"get", "secrets", "-n", state_ns_, "-o", "name"});
+    EXPECT_EQ(secrets.out.find("tfstate-" + uid), secrets.out.rfind("tfstate-" + uid));
+    EXPECT_NE(secrets.out.find("tfstate-" + uid), std::string::npos);
+    EXPECT_EQ(ws["status"]["atProvider"]["outputs"]["input"], "counted");
+  }
+  second.Stop();
+  for (const auto& name : names) {
+    ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  }
+  for (const auto& name : names) {
+    ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); })) << name;
+  }
+}
+
 TEST_F(ProviderWorkspaceTest, AModuleWithItsOwnBackendIsRefusedAndNothingRuns) {
   StartProvider();
   const std::string name = "backend-" + suffix_;
@@ -879,4 +1006,5 @@ resource "terraform_data" "file" {
   EXPECT_FALSE(Get("secret", StateSecret(held), state_ns_).is_object());
 }
 
+}  // namespace
 }  // namespace platform::testing
