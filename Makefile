@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
-        helmfile-lock
+        helmfile-lock faults faults-long
 
 all: build
 
@@ -49,6 +49,15 @@ unit: build
 
 e2e: package
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e $(ARGS)
+
+# provider-workloads' fault-injection suite (docs/reliability.md); `make test`
+# runs it with 30 kill trials on the host and 10 in the image, faults-long
+# with 100 and 30. FAULT_REPORT=<file> collects every trial's figures.
+faults: build provider-image
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L faults $(ARGS)
+
+faults-long: build provider-image
+	FAULT_TRIALS=100 FAULT_IMAGE_TRIALS=30 ctest --test-dir $(BUILD_DIR) --output-on-failure -L faults $(ARGS)
 
 # The GitOps delivery's tests (deploy/): kustomize, Helm, helmfile, Argo CD.
 delivery: build

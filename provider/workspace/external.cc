@@ -266,6 +266,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     RETURN_IF_ERROR(Recover(mr));
     RETURN_IF_ERROR(Rollback(mr));
     ASSIGN_OR_RETURN(current_, store_.Load());
+    if (!current_) RETURN_IF_ERROR(Adopt(mr));
 
     runtime::Observation o;
     o.exists = current_.has_value();
@@ -497,6 +498,70 @@ class WorkspaceClient : public runtime::ExternalClient {
     at["lastRollback"] = want;
     events_.Warning(mr, "RolledBack", "Restored state serial " + want);
     return absl::OkStatus();
+  }
+
+  // With kAdoptStateAnnotation, and no state of its own yet: moves the
+  // state of the earlier Workspace it names into this one's (copied, then
+  // the earlier one's Secrets removed). Refused while that Workspace still
+  // exists, and for a state recorded for another namespace.
+  absl::Status Adopt(Json& mr) {
+    const std::string old_uid = runtime::Annotation(mr, kAdoptStateAnnotation);
+    if (old_uid.empty() || old_uid == s_.uid) return absl::OkStatus();
+    const std::string field = std::string("annotation ") + kAdoptStateAnnotation;
+    const std::string secret = StateStore::SecretName(old_uid);
+    auto refuse = [&](const std::string& why) {
+      return absl::FailedPreconditionError(field + ": cannot adopt the state in Secret " +
+                                           s_.state_ns + "/" + secret + ": " + why);
+    };
+    ASSIGN_OR_RETURN(const Json index, GetOrNull(kube::kSecrets, {s_.state_ns, secret}));
+    if (index.is_null()) return refuse("there is no such Secret");
+    const Json annotations = index["metadata"].value("annotations", Json::object());
+    // Who the state was written for: that Workspace must be gone, and
+    // cluster-scoped (a move to the namespaced kind) or in this Workspace's
+    // namespace (a tenant adopts only its own).
+    const kube::ObjectKey owner =
+        ParseKey(annotations.value("workloads.terraforming.io/workspace", ""));
+    const std::string owner_kind = annotations.value("workloads.terraforming.io/kind", "");
+    if (!owner.ns.empty() && owner.ns != kube::KeyOf(mr).ns) {
+      return refuse("it was written for Workspace " + owner.String() +
+                    ", not one in this Workspace's namespace");
+    }
+    const kube::Resource& kind =
+        owner_kind.starts_with(std::string(kModernGroup) + "/") ? kModernWorkspaces : kWorkspaces;
+    ASSIGN_OR_RETURN(const Json live, GetOrNull(kind, owner));
+    if (!live.is_null() && live["metadata"].value("uid", "") == old_uid) {
+      return refuse("Workspace " + owner.String() + " (uid " + old_uid +
+                    ") still exists and uses it; delete it with deletionPolicy Orphan first");
+    }
+    StateStore::Options options;
+    options.ns = s_.state_ns;
+    options.uid = old_uid;
+    options.history = s_.history;
+    options.key = s_.key;
+    options.old_keys = s_.old_keys;
+    StateStore earlier(client_, options);
+    ASSIGN_OR_RETURN(const std::optional<State> state, earlier.Load());
+    if (!state) return refuse("it holds no state");
+    RETURN_IF_ERROR(store_.Save(state->json, state->lock_file).status());
+    RETURN_IF_ERROR(earlier.Remove());
+    ASSIGN_OR_RETURN(current_, store_.Load());
+    events_.Normal(mr, "AdoptedState",
+                   "Adopted state serial " + std::to_string(state->serial) + " of Workspace " +
+                       owner.String() + " (uid " + old_uid + ") from Secret " + secret);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Json> GetOrNull(const kube::Resource& r, const kube::ObjectKey& key) {
+    absl::StatusOr<Json> got = client_.Get(r, key);
+    if (got.ok()) return got;
+    if (kube::IsNotFound(got.status())) return Json();
+    return got.status();
+  }
+
+  static kube::ObjectKey ParseKey(const std::string& s) {
+    const size_t slash = s.find('/');
+    if (slash == std::string::npos) return {"", s};
+    return {s.substr(0, slash), s.substr(slash + 1)};
   }
 
   // Writes the module, provider configuration, credentials, variables and

@@ -43,6 +43,11 @@ inline constexpr char kApprovePlanAnnotation[] = "workloads.terraforming.io/appr
 // init`: init picks the newest provider versions the module allows, and the
 // lock file it writes is stored (how providers are upgraded).
 inline constexpr char kUpgradeProvidersAnnotation[] = "workloads.terraforming.io/upgrade-providers";
+// Points a Workspace that has no state yet at the state of an earlier one
+// (its uid), which is gone (deleted with deletionPolicy Orphan, restored from
+// a backup, moved from the cluster-scoped kind to the namespaced one): that
+// state is moved to this Workspace before its first plan.
+inline constexpr char kAdoptStateAnnotation[] = "workloads.terraforming.io/adopt-state-of";
 
 }  // namespace workspace
 

@@ -23,6 +23,8 @@
 #include "provider/exec/process.h"
 
 namespace workspace {
+
+namespace fs = std::filesystem;
 namespace {
 
 using nlohmann::json;
@@ -588,8 +590,24 @@ absl::StatusOr<std::string> Tofu::Fingerprint(const std::string& plan_file) {
   return provider::Sha256Hex(material.dump()).substr(0, 16);
 }
 
+absl::StatusOr<std::unique_ptr<VolumeReserve>> Tofu::Reserve() const {
+  std::error_code ec;
+  const auto state = fs::file_size(fs::path(options_.dir) / kStateFile, ec);
+  return VolumeReserve::Take(options_.dir + "/" + kReserveFile,
+                             VolumeReserve::For(ec ? 0 : static_cast<uint64_t>(state)));
+}
+
+void Tofu::KeepErroredState() const {
+  // Where OpenTofu puts the state it could not write to terraform.tfstate.
+  const fs::path errored = fs::path(options_.dir) / "errored.tfstate";
+  std::error_code ec;
+  if (fs::exists(errored, ec)) fs::rename(errored, fs::path(options_.dir) / kStateFile, ec);
+}
+
 absl::Status Tofu::Apply(const std::string& plan_file) {
+  ASSIGN_OR_RETURN(const std::unique_ptr<VolumeReserve> reserve, Reserve());
   const Outcome o = Command({"apply", "-input=false", "-no-color", "-json", plan_file});
+  KeepErroredState();
   return o.setup.ok() && o.process.ok() ? absl::OkStatus() : Failure(o);
 }
 
@@ -597,7 +615,9 @@ absl::Status Tofu::Destroy() {
   std::vector<std::string> args = {"destroy", "-input=false", "-no-color", "-json",
                                    "-auto-approve"};
   for (const auto& f : options_.var_files) args.push_back("-var-file=" + f);
+  ASSIGN_OR_RETURN(const std::unique_ptr<VolumeReserve> reserve, Reserve());
   const Outcome o = Command(std::move(args));
+  KeepErroredState();
   return o.setup.ok() && o.process.ok() ? absl::OkStatus() : Failure(o);
 }
 

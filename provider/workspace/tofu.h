@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "provider/common/source.h"
+#include "provider/workspace/reserve.h"
 
 namespace workspace {
 
@@ -32,6 +33,9 @@ inline constexpr char kStderrLog[] = ".tofu-stderr.log";
 // Where `tofu show -json` writes a plan's JSON (read whole from there, however
 // large; removed once read: it holds the plan's values).
 inline constexpr char kShowJson[] = ".tofu-show.json";
+// The room kept on the working volume for OpenTofu's state while it applies
+// or destroys (reserve.h).
+inline constexpr char kReserveFile[] = ".state-reserve";
 inline constexpr size_t kMaxErrorLength = 400;
 
 struct PlanResult {
@@ -85,7 +89,10 @@ class Tofu {
   // actions, before and after values, and the output changes), the same for
   // two plans that change the same things the same way.
   absl::StatusOr<std::string> Fingerprint(const std::string& plan_file);
-  // Applies a saved plan.
+  // Applies a saved plan. Apply and Destroy start only with room kept for
+  // the state on the working volume (ResourceExhausted, before anything
+  // runs, when it is not there), and a state OpenTofu could write only to
+  // errored.tfstate becomes dir/terraform.tfstate.
   absl::Status Apply(const std::string& plan_file);
   absl::Status Destroy();
 
@@ -94,6 +101,8 @@ class Tofu {
 
  private:
   struct Outcome;
+  absl::StatusOr<std::unique_ptr<VolumeReserve>> Reserve() const;
+  void KeepErroredState() const;
   // Runs tofu with `args`; its stdout goes to dir/<stdout_name> (default
   // kStdoutLog).
   Outcome Command(std::vector<std::string> args, const char* stdout_name = kStdoutLog);

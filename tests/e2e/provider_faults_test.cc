@@ -13,6 +13,7 @@
 // FAULT_TRIALS (default 30) and FAULT_IMAGE_TRIALS (default 10) set the
 // number of kill trials; `make faults-long` runs 100 and 30.
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -382,14 +383,15 @@ TEST_F(ProviderFaultTest, AnApiServerStoppedDuringASaveLosesNothing) {
   EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
 }
 
-// The working volume fills up in the middle of an apply: OpenTofu cannot
-// write its state there. Nothing is lost: the apply's resources are either in
-// the stored state or replaced, never left untracked, and once there is room
-// again the Workspace converges.
+// The working volume fills up in the middle of an apply. OpenTofu still
+// writes its state: the apply started with room kept for it, which is handed
+// over when the volume runs low. The next apply, with the volume still full,
+// is refused before it starts, naming the free space; once there is room
+// again the Workspace converges. Nothing is created twice.
 TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
   const std::string work = dir_.path() + "/work";
   fs::create_directories(work);
-  ASSERT_EQ(::mount("tmpfs", work.c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0)
+  ASSERT_EQ(::mount("tmpfs", work.c_str(), "tmpfs", 0, "size=64m,mode=0700"), 0)
       << "cannot mount a small tmpfs for the working folders (the test needs root): "
       << std::strerror(errno);
   struct Unmount {
@@ -411,15 +413,41 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
     while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
     }
   }
-  std::ofstream(work + "/filler2") << std::string(4096, 'y');
-  // The run ends, and fails to write what it needs for a while.
-  std::this_thread::sleep_for(10s);
-  fs::remove(filler);
-  fs::remove(work + "/filler2");
   std::string why;
   EXPECT_TRUE(Eventually(
       [&] {
         why = Converged(name, 1);
+        return why.empty();
+      },
+      180s))
+      << why << "\n"
+      << log_;
+
+  // The volume is still full, but for 2 MiB (enough to plan): the next
+  // apply does not start.
+  {
+    struct statvfs st {};
+    ASSERT_EQ(::statvfs(work.c_str(), &st), 0);
+    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (free > (uint64_t{2} << 20)) {
+      std::ofstream(work + "/filler2", std::ios::binary)
+          << std::string(free - (uint64_t{2} << 20), 'y');
+    }
+  }
+  ApplyWorkspace(name, 2);
+  std::string message;
+  EXPECT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, name), "Synced", "message");
+    return message.find("the working volume has") != std::string::npos;
+  })) << message;
+  EXPECT_EQ(TracesOf(2), 0);
+  EXPECT_FALSE(fs::exists(infra_ + "/.replacing-g1")) << "the apply began";
+
+  fs::remove(filler);
+  fs::remove(work + "/filler2");
+  EXPECT_TRUE(Eventually(
+      [&] {
+        why = Converged(name, 2);
         return why.empty();
       },
       180s))

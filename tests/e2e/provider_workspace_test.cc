@@ -1006,5 +1006,61 @@ resource "terraform_data" "file" {
   EXPECT_FALSE(Get("secret", StateSecret(held), state_ns_).is_object());
 }
 
+// A Workspace re-created with a new uid (deleted with deletionPolicy
+// Orphan, then applied again, as a restore or a GitOps re-create does)
+// adopts the earlier one's state by annotation: it plans no changes and
+// creates nothing again, and the earlier state's Secret goes. Adopting the
+// state of a Workspace that still exists is refused.
+TEST_F(ProviderWorkspaceTest, ARecreatedWorkspaceAdoptsTheStateOfTheOneItReplaces) {
+  StartProvider();
+  const std::string infra = dir_.path() + "/infra-adopt";
+  fs::create_directories(infra);
+  const std::string name = "adopt-" + suffix_;
+  created_.emplace_back(kWs, name);
+  auto manifest = [&](const std::string& ws, const std::string& adopt) {
+    return "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: Workspace\n"
+           "metadata:\n  name: " +
+           ws + "\n  annotations: {workloads.terraforming.io/adopt-state-of: \"" + adopt +
+           "\"}\nspec:\n  deletionPolicy: Orphan\n  providerConfigRef: {name: pc-" + suffix_ +
+           "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(kCountedModule, 6) +
+           "    vars:\n    - {key: dir, value: " + infra + "}\n";
+  };
+  Apply("ws", manifest(name, ""));
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); }, 120s)) << log_;
+  const std::string first_uid = Get(kWs, name)["metadata"]["uid"];
+  const std::string first_secret = "tfstate-" + first_uid;
+  ASSERT_EQ(ReadFile(infra + "/created.log"), "created\n");
+
+  // Orphan: the Workspace goes, its resources and its state stay.
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
+  ASSERT_TRUE(Get("secret", first_secret, state_ns_).is_object());
+
+  Apply("ws", manifest(name, first_uid));
+  ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); }, 120s))
+      << Get(kWs, name).dump(2) << log_;
+  const Json ws = Get(kWs, name);
+  EXPECT_NE(ws["metadata"]["uid"], first_uid);
+  EXPECT_EQ(ws["status"]["atProvider"]["plan"].value("add", -1), 0);
+  EXPECT_EQ(ws["status"]["atProvider"]["plan"].value("change", -1), 0);
+  EXPECT_EQ(ReadFile(infra + "/created.log"), "created\n") << "the resource was created again";
+  EXPECT_TRUE(HasEvent(name, "default", "AdoptedState"));
+  EXPECT_FALSE(Get("secret", first_secret, state_ns_).is_object());
+  EXPECT_TRUE(Get("secret", StateSecret(ws), state_ns_).is_object());
+
+  // A second Workspace may not take the state of one that still exists.
+  const std::string other = "adopt-other-" + suffix_;
+  created_.emplace_back(kWs, other);
+  Apply("other", manifest(other, ws["metadata"]["uid"].get<std::string>()));
+  std::string message;
+  ASSERT_TRUE(Eventually([&] {
+    message = Condition(Get(kWs, other), "Synced", "message");
+    return message.find("still exists") != std::string::npos;
+  })) << message;
+  EXPECT_NE(message.find("workloads.terraforming.io/adopt-state-of"), std::string::npos) << message;
+  EXPECT_EQ(ReadFile(infra + "/created.log"), "created\n");
+  EXPECT_TRUE(Get("secret", StateSecret(ws), state_ns_).is_object());
+}
+
 }  // namespace
 }  // namespace platform::testing
