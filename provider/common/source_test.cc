@@ -117,6 +117,58 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
 }
 
+// The mirror a fetch with credentials filled is not served to a caller
+// without them, nor to one with other credentials: the same URL and commit
+// are fetched again with the caller's own, which the server refuses.
+TEST_F(GitCredentialsTest, MirrorFetchedWithCredentialsIsNotServedWithoutThem) {
+  const std::string private_url = "http://127.0.0.1:" + std::to_string(port) + "/app.git";
+  TempDir creds;
+  const std::string file = creds / kGitCredentialsFile;
+  WriteFile(file, "http://bot:s3cret-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> with = env;
+  for (const auto& e : GitCredentialEnv(file)) with.push_back(e);
+  TempDir out;
+  ASSERT_EQ(PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value().commit,
+            first);
+
+  // Same URL and SHA, no credentials: refused, nothing exported.
+  TempDir anonymous;
+  const std::string without =
+      ErrorOf(PrepareGit(anonymous.path(), {private_url, first, "app"}, cache.path(), env));
+  EXPECT_FALSE(without.empty()) << "a commit fetched with credentials was served without them";
+  EXPECT_FALSE(std::filesystem::exists(anonymous / "main.tf"));
+
+  // Wrong credentials: refused too.
+  TempDir other_creds;
+  const std::string other_file = other_creds / kGitCredentialsFile;
+  WriteFile(other_file, "http://bot:wrong-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> wrong = env;
+  for (const auto& e : GitCredentialEnv(other_file)) wrong.push_back(e);
+  TempDir other_out;
+  EXPECT_FALSE(
+      ErrorOf(PrepareGit(other_out.path(), {private_url, first, "app"}, cache.path(), wrong))
+          .empty())
+      << "a commit fetched with credentials was served with other credentials";
+  EXPECT_FALSE(std::filesystem::exists(other_out / "main.tf"));
+
+  // The same credentials again, from another working folder (another path
+  // to an equal file): served from the mirror, with the server gone.
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
+  server = -1;
+  TempDir again_creds;
+  const std::string again_file = again_creds / kGitCredentialsFile;
+  // (The text first written: git's credential store rewrites its file.)
+  WriteFile(again_file, "http://bot:s3cret-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> again = env;
+  for (const auto& e : GitCredentialEnv(again_file)) again.push_back(e);
+  TempDir again_out;
+  EXPECT_EQ(
+      PrepareGit(again_out.path(), {private_url, first, "app"}, cache.path(), again).value().commit,
+      first);
+  EXPECT_EQ(FileContent(again_out / "main.tf"), "# app v1\n");
+}
+
 // A private repository behind a real sshd (run as this user on a loopback
 // port, with a host key and an authorized key of its own): fetched with a
 // ProviderConfig's .git-ssh-key and .git-known-hosts, refused when the host
