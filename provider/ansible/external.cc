@@ -12,6 +12,7 @@
 #include "provider/ansible/playbook.h"
 #include "provider/common/crypto.h"
 #include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/common/source.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/duration.h"
@@ -66,7 +67,10 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   s.uid = mr["metadata"].value("uid", "");
   const std::string mr_ns = mr["metadata"].value("namespace", "");
   ASSIGN_OR_RETURN(s.credentials, runtime::CredentialFiles(client, pc));
-  for (const auto& [name, content] : s.credentials) s.secrets.push_back(content);
+  // Each credential whole and each value in it on its own.
+  for (const auto& [name, content] : s.credentials) {
+    for (std::string& v : provider::SecretFileValues(content)) s.secrets.push_back(std::move(v));
+  }
 
   const Json fp = ObjectAt(ObjectAt(mr, "spec"), "forProvider");
   s.source = StringAt(fp, "source");
@@ -92,7 +96,8 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   s.requirements = StringAt(fp, "requirements");
   s.inventory = StringAt(fp, "inventory");
   if (fp.contains("vars") && fp["vars"].is_object()) s.vars = fp["vars"];
-  runtime::CollectValues(s.vars, s.secrets);
+  // `vars` are in the spec for anyone who reads the AnsibleRun to see: not
+  // secrets. Values from Secrets are.
   const Json var_files = ArrayAt(fp, "varFiles");
   for (size_t i = 0; i < var_files.size(); ++i) {
     const Json& v = var_files[i];
@@ -107,7 +112,12 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     if (!parsed.IsMap()) {
       return absl::InvalidArgumentError(field + ": the content is not a map of variables");
     }
-    CollectYamlValues(parsed, s.secrets);
+    if (StringAt(v, "source") == "SecretKey") {
+      CollectYamlValues(parsed, s.secrets);
+      for (std::string& value : provider::SecretFileValues(content)) {
+        s.secrets.push_back(std::move(value));
+      }
+    }
     s.var_files.push_back(std::move(content));
   }
   if (fp.contains("stateVariable")) s.state_variable = StringAt(fp, "stateVariable");
