@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -47,6 +48,7 @@ struct Settings {
   std::string drift_policy = "CheckOnObserve";
   std::chrono::milliseconds timeout{0};
   std::vector<std::pair<std::string, std::string>> credentials;
+  std::string known_hosts;  // the ProviderConfig's spec.ssh
   std::vector<std::string> secrets;
   std::string spec_hash;
 };
@@ -67,6 +69,13 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   s.uid = mr["metadata"].value("uid", "");
   const std::string mr_ns = mr["metadata"].value("namespace", "");
   ASSIGN_OR_RETURN(s.credentials, runtime::CredentialFiles(client, pc));
+  ASSIGN_OR_RETURN(s.known_hosts, runtime::SshKnownHosts(client, pc));
+  // Git over SSH trusts the same hosts unless a credential names its own.
+  if (!s.known_hosts.empty() &&
+      std::none_of(s.credentials.begin(), s.credentials.end(),
+                   [](const auto& c) { return c.first == provider::kGitKnownHostsFile; })) {
+    s.credentials.emplace_back(provider::kGitKnownHostsFile, s.known_hosts);
+  }
   // Each credential whole and each value in it on its own.
   for (const auto& [name, content] : s.credentials) {
     for (std::string& v : provider::SecretFileValues(content)) s.secrets.push_back(std::move(v));
@@ -326,6 +335,7 @@ class AnsibleClient : public runtime::ExternalClient {
     spec.timeout = s_.timeout;
     spec.cancel = options_.cancel;
     spec.secrets = s_.secrets;
+    spec.known_hosts = s_.known_hosts;
     return Run(spec);
   }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/duration.h"
+#include "provider/runtime/providerconfig.h"
 #include "provider/runtime/refs.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/state_store.h"
@@ -117,6 +119,14 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     // file may show up alone in an error).
     for (std::string& v : provider::SecretFileValues(content)) s.secrets.push_back(std::move(v));
     s.files.emplace_back(filename, std::move(content));
+  }
+  // Git over SSH trusts the ProviderConfig's spec.ssh hosts unless a
+  // credential names its own.
+  ASSIGN_OR_RETURN(const std::string known_hosts, runtime::SshKnownHosts(client, pc));
+  if (!known_hosts.empty() && std::none_of(s.files.begin(), s.files.end(), [](const auto& f) {
+        return f.first == provider::kGitKnownHostsFile;
+      })) {
+    s.files.emplace_back(provider::kGitKnownHostsFile, known_hosts);
   }
   if (const std::string configuration = StringAt(pc_spec, "configuration");
       !configuration.empty()) {
