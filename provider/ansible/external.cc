@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +13,7 @@
 #include "provider/ansible/playbook.h"
 #include "provider/common/crypto.h"
 #include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/common/source.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/duration.h"
@@ -46,6 +48,7 @@ struct Settings {
   std::string drift_policy = "CheckOnObserve";
   std::chrono::milliseconds timeout{0};
   std::vector<std::pair<std::string, std::string>> credentials;
+  std::string known_hosts;  // the ProviderConfig's spec.ssh
   std::vector<std::string> secrets;
   std::string spec_hash;
 };
@@ -66,7 +69,17 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   s.uid = mr["metadata"].value("uid", "");
   const std::string mr_ns = mr["metadata"].value("namespace", "");
   ASSIGN_OR_RETURN(s.credentials, runtime::CredentialFiles(client, pc));
-  for (const auto& [name, content] : s.credentials) s.secrets.push_back(content);
+  ASSIGN_OR_RETURN(s.known_hosts, runtime::SshKnownHosts(client, pc));
+  // Git over SSH trusts the same hosts unless a credential names its own.
+  if (!s.known_hosts.empty() &&
+      std::none_of(s.credentials.begin(), s.credentials.end(),
+                   [](const auto& c) { return c.first == provider::kGitKnownHostsFile; })) {
+    s.credentials.emplace_back(provider::kGitKnownHostsFile, s.known_hosts);
+  }
+  // Each credential whole and each value in it on its own.
+  for (const auto& [name, content] : s.credentials) {
+    for (std::string& v : provider::SecretFileValues(content)) s.secrets.push_back(std::move(v));
+  }
 
   const Json fp = ObjectAt(ObjectAt(mr, "spec"), "forProvider");
   s.source = StringAt(fp, "source");
@@ -92,7 +105,8 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   s.requirements = StringAt(fp, "requirements");
   s.inventory = StringAt(fp, "inventory");
   if (fp.contains("vars") && fp["vars"].is_object()) s.vars = fp["vars"];
-  runtime::CollectValues(s.vars, s.secrets);
+  // `vars` are in the spec for anyone who reads the AnsibleRun to see: not
+  // secrets. Values from Secrets are.
   const Json var_files = ArrayAt(fp, "varFiles");
   for (size_t i = 0; i < var_files.size(); ++i) {
     const Json& v = var_files[i];
@@ -107,7 +121,12 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     if (!parsed.IsMap()) {
       return absl::InvalidArgumentError(field + ": the content is not a map of variables");
     }
-    CollectYamlValues(parsed, s.secrets);
+    if (StringAt(v, "source") == "SecretKey") {
+      CollectYamlValues(parsed, s.secrets);
+      for (std::string& value : provider::SecretFileValues(content)) {
+        s.secrets.push_back(std::move(value));
+      }
+    }
     s.var_files.push_back(std::move(content));
   }
   if (fp.contains("stateVariable")) s.state_variable = StringAt(fp, "stateVariable");
@@ -316,6 +335,7 @@ class AnsibleClient : public runtime::ExternalClient {
     spec.timeout = s_.timeout;
     spec.cancel = options_.cancel;
     spec.secrets = s_.secrets;
+    spec.known_hosts = s_.known_hosts;
     return Run(spec);
   }
 

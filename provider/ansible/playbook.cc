@@ -101,18 +101,26 @@ class CallbackModule(CallbackBase):
         self._display.display(json.dumps(output, cls=AnsibleJSONEncoder, sort_keys=True))
 )PY";
 
+// `text` as one word for the shell-like splitting ansible does of ssh_args.
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
+  return quoted + "'";
+}
+
 std::string Private(const std::string& dir, const std::string& name) {
   return dir + "/" + kPrivateDir + "/" + name;
 }
 
-// Writes the empty ansible.cfg and the callback plugin.
-absl::Status PreparePrivateDir(const std::string& dir) {
+// Writes the empty ansible.cfg, the known hosts and the callback plugin.
+absl::Status PreparePrivateDir(const std::string& dir, const std::string& known_hosts) {
   for (const char* sub : {"callback_plugins", "tmp"}) {
     std::error_code ec;
     std::filesystem::create_directories(Private(dir, sub), ec);
     if (ec) return absl::InternalError("cannot create " + std::string(sub) + ": " + ec.message());
   }
   RETURN_IF_ERROR(provider::WritePrivateFile(Private(dir, "ansible.cfg"), ""));
+  RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/" + kKnownHostsFile, known_hosts));
   return provider::WritePrivateFile(Private(dir, "callback_plugins/") + kCallbackName + ".py",
                                     kCallbackPlugin);
 }
@@ -272,6 +280,20 @@ std::string HostMessage(const nlohmann::json& host) {
 
 }  // namespace
 
+std::string ExplainHostKeyFailure(const std::string& error, bool known_hosts_configured) {
+  if (error.find("Host key verification failed") == std::string::npos &&
+      error.find("REMOTE HOST IDENTIFICATION HAS CHANGED") == std::string::npos) {
+    return error;
+  }
+  const std::string what =
+      known_hosts_configured
+          ? "SSH host key not trusted: add the host's key (ssh-keyscan output) to the "
+            "ProviderConfig's spec.ssh.knownHosts or spec.ssh.knownHostsSecretRef: "
+          : "SSH host key not trusted: no host keys are configured; set the ProviderConfig's "
+            "spec.ssh.knownHosts or spec.ssh.knownHostsSecretRef (ssh-keyscan output): ";
+  return Short(what + error, {});
+}
+
 std::vector<std::string> Argv(const RunSpec& spec) {
   std::vector<std::string> argv = {spec.ansible_playbook, "-i", spec.inventory_file, spec.playbook};
   for (const std::string& file : spec.var_files) {
@@ -291,7 +313,14 @@ std::vector<std::string> Env(const RunSpec& spec) {
       {"ANSIBLE_STDOUT_CALLBACK", kCallbackName},
       {"ANSIBLE_CALLBACK_PLUGINS", Private(spec.dir, "callback_plugins")},
       {"ANSIBLE_SHOW_CUSTOM_STATS", "true"},
-      {"ANSIBLE_HOST_KEY_CHECKING", "False"},
+      {"ANSIBLE_HOST_KEY_CHECKING", "True"},
+      // ssh trusts the ProviderConfig's host keys only (no user or system
+      // known hosts, never one learnt on first use, nothing written back).
+      // No ControlMaster/ControlPersist: a master connection left by one run
+      // (another ProviderConfig's key and hosts) is never reused by another.
+      {"ANSIBLE_SSH_ARGS", "-C -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" +
+                               ShellQuote(spec.dir + "/" + kKnownHostsFile) +
+                               " -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no"},
       {"ANSIBLE_RETRY_FILES_ENABLED", "False"},
       {"ANSIBLE_REMOTE_TEMP", Private(spec.dir, "remote_tmp")},
       {"ANSIBLE_PYTHON_INTERPRETER", "auto_silent"},
@@ -391,7 +420,7 @@ Result ParseJsonResult(const std::string& stdout_text, const std::string& stderr
 }
 
 absl::StatusOr<Result> Run(const RunSpec& spec) {
-  RETURN_IF_ERROR(PreparePrivateDir(spec.dir));
+  RETURN_IF_ERROR(PreparePrivateDir(spec.dir, spec.known_hosts));
   exec::ProcessSpec process;
   process.argv = Argv(spec);
   process.env = Env(spec);
@@ -422,6 +451,7 @@ absl::StatusOr<Result> Run(const RunSpec& spec) {
   };
   strip(result.error);
   for (TaskResult& task : result.tasks) strip(task.msg);
+  result.error = ExplainHostKeyFailure(result.error, !spec.known_hosts.empty());
   return result;
 }
 
@@ -482,7 +512,7 @@ absl::Status InstallRequirements(const std::string& dir, const std::string& requ
   const auto commands = GalaxyArgv(requirements, ansible_galaxy);
   if (commands.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(provider::WritePrivateFile(dir + "/requirements.yml", requirements_yaml));
-  RETURN_IF_ERROR(PreparePrivateDir(dir));
+  RETURN_IF_ERROR(PreparePrivateDir(dir, ""));
   auto settings = CommonSettings(dir);
   settings.emplace_back("ANSIBLE_GALAXY_CACHE_DIR", Private(dir, "galaxy_cache"));
   const auto deadline = std::chrono::steady_clock::now() + timeout;

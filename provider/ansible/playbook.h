@@ -44,17 +44,30 @@ struct RunSpec {
   std::chrono::milliseconds timeout{0};
   const std::atomic<bool>* cancel = nullptr;
   std::vector<std::string> secrets;  // values to redact
+  // known_hosts lines SSH connections trust (the ProviderConfig's
+  // spec.ssh); "" trusts no host, so every SSH connection fails.
+  std::string known_hosts;
 };
+
+// The file (relative to the working folder) Run writes spec.known_hosts to.
+inline constexpr char kKnownHostsFile[] = ".workloads/known_hosts";
 
 // ansible-playbook -i <inventory> <playbook> -e @<file>... [--check --diff]
 std::vector<std::string> Argv(const RunSpec& spec);
 
 // The base env (minus what is set here) plus the ANSIBLE_* settings of a
-// run: JSON stdout callback with custom stats, no colour, no host key
-// checking, no retry files, temporary files, roles and collections in the
-// working folder, ANSIBLE_CONFIG an empty file there, interpreter discovery
-// without warnings.
+// run: JSON stdout callback with custom stats, no colour, host key checking
+// (ssh with StrictHostKeyChecking=yes and kKnownHostsFile as its only known
+// hosts, no connection shared between runs), no retry files, temporary
+// files, roles and collections in the working folder, ANSIBLE_CONFIG an
+// empty file there, interpreter discovery without warnings.
 std::vector<std::string> Env(const RunSpec& spec);
+
+// `error` (a run's) when ssh refused a host's key, with what to do first:
+// set the ProviderConfig's spec.ssh.knownHosts (when `known_hosts_configured`
+// is false) or add the host's key to it. Other errors are returned as they
+// are.
+std::string ExplainHostKeyFailure(const std::string& error, bool known_hosts_configured);
 
 struct TaskResult {
   std::string name;

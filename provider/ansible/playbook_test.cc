@@ -12,6 +12,7 @@
 
 #include "provider/ansible/files.h"
 #include "provider/exec/process.h"
+#include "provider/testing/sshd.h"
 #include "provider/testing/temp_dir.h"
 
 namespace ansible {
@@ -58,7 +59,13 @@ TEST(Env, ClosedAnsibleSettings) {
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_SHOW_CUSTOM_STATS"), "true");
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_NOCOLOR"), "1");
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_FORCE_COLOR"), "0");
-  EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_HOST_KEY_CHECKING"), "False");
+  EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_HOST_KEY_CHECKING"), "True");
+  const std::string ssh_args = exec::EnvValue(env, "ANSIBLE_SSH_ARGS");
+  EXPECT_TRUE(Contains(ssh_args, "-o StrictHostKeyChecking=yes")) << ssh_args;
+  EXPECT_TRUE(Contains(ssh_args, "-o UserKnownHostsFile='/w/.workloads/known_hosts'")) << ssh_args;
+  EXPECT_TRUE(Contains(ssh_args, "-o GlobalKnownHostsFile=/dev/null")) << ssh_args;
+  EXPECT_FALSE(Contains(ssh_args, "ControlPersist")) << ssh_args;
+  EXPECT_EQ(std::string(kKnownHostsFile), ".workloads/known_hosts");
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_RETRY_FILES_ENABLED"), "False");
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_LOCAL_TEMP"), "/w/.workloads/tmp");
   EXPECT_EQ(exec::EnvValue(env, "ANSIBLE_REMOTE_TEMP"), "/w/.workloads/remote_tmp");
@@ -72,6 +79,25 @@ TEST(Env, ClosedAnsibleSettings) {
               1)
         << key;
   }
+}
+
+TEST(HostKeys, FailureNamesTheFieldToSet) {
+  const std::string refused =
+      "host web unreachable in task \"ping\": Failed to connect to the host via ssh: No ED25519 "
+      "host key is known for [127.0.0.1]:2222 and you have requested strict checking. Host key "
+      "verification failed.";
+  const std::string unset = ExplainHostKeyFailure(refused, false);
+  EXPECT_EQ(unset.rfind("SSH host key not trusted: no host keys are configured; set the "
+                        "ProviderConfig's spec.ssh.knownHosts",
+                        0),
+            0u)
+      << unset;
+  EXPECT_TRUE(Contains(unset, "host web unreachable")) << unset;
+  const std::string listed = ExplainHostKeyFailure(refused, true);
+  EXPECT_EQ(listed.rfind("SSH host key not trusted: add the host's key", 0), 0u) << listed;
+  EXPECT_LE(listed.size(), kMaxErrorLength);
+  EXPECT_EQ(ExplainHostKeyFailure("task \"x\" failed on host h: boom", false),
+            "task \"x\" failed on host h: boom");
 }
 
 // ------------------------------------------------------------ parsing
@@ -437,6 +463,56 @@ TEST_F(RealRun, CancelStopsTheRun) {
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.cancelled);
   EXPECT_EQ(r.error, "ansible-playbook cancelled");
+}
+
+// ssh to a real sshd: with the ProviderConfig's known hosts the run
+// reaches the host; without any, or with another key for it, ssh refuses it
+// and the error names the field to set.
+class SshRun : public RealRun {
+ protected:
+  RunSpec SshSpec(const std::string& known_hosts) {
+    RunSpec spec = Spec(kPing);
+    spec.inventory_file =
+        WriteInventory(dir_.path(), "target ansible_host=127.0.0.1 ansible_port=" +
+                                        std::to_string(sshd_.port()) +
+                                        " ansible_user=" + provider::testing::Sshd::User() +
+                                        " ansible_ssh_private_key_file=" + sshd_.ClientKey() +
+                                        " ansible_python_interpreter=python3\n")
+            .value();
+    spec.known_hosts = known_hosts;
+    return spec;
+  }
+  static constexpr char kPing[] = R"(- hosts: all
+  gather_facts: false
+  tasks:
+  - name: reach it
+    ansible.builtin.ping:
+)";
+  provider::testing::Sshd sshd_{BaseEnv(dir_.path())};
+};
+
+TEST_F(SshRun, KnownHostIsReached) {
+  ASSERT_TRUE(sshd_.ok());
+  const Result r = ansible::Run(SshSpec(sshd_.KnownHosts())).value();
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.unreachable, 0);
+  EXPECT_EQ(FileContent(dir_ / kKnownHostsFile), sshd_.KnownHosts());
+}
+
+TEST_F(SshRun, NoKnownHostsRefusesTheHostAndNamesTheField) {
+  ASSERT_TRUE(sshd_.ok());
+  const Result r = ansible::Run(SshSpec("")).value();
+  EXPECT_FALSE(r.ok) << "a host was trusted on first use";
+  EXPECT_EQ(r.unreachable, 1);
+  EXPECT_TRUE(Contains(r.error, "no host keys are configured")) << r.error;
+  EXPECT_TRUE(Contains(r.error, "spec.ssh.knownHosts")) << r.error;
+}
+
+TEST_F(SshRun, AnotherKeyForTheHostIsRefused) {
+  ASSERT_TRUE(sshd_.ok());
+  const Result r = ansible::Run(SshSpec(sshd_.WrongKnownHosts())).value();
+  EXPECT_FALSE(r.ok) << "a host with another key was trusted";
+  EXPECT_TRUE(Contains(r.error, "add the host's key")) << r.error;
 }
 
 }  // namespace

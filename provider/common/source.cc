@@ -4,11 +4,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
+#include <sstream>
 
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
@@ -132,7 +135,92 @@ class Git {
   std::chrono::steady_clock::time_point deadline_;
 };
 
+// `command` split into words as the shell would for what GitSshEnv writes
+// (single quotes, double quotes, backslashes; no expansions).
+std::vector<std::string> ShellWords(const std::string& command) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < command.size(); ++i) {
+    const char c = command[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else if (c == '\'') {
+      in_word = true;
+      for (++i; i < command.size() && command[i] != '\''; ++i) word += command[i];
+    } else if (c == '"') {
+      in_word = true;
+      for (++i; i < command.size() && command[i] != '"'; ++i) {
+        if (command[i] == '\\' && i + 1 < command.size()) ++i;
+        word += command[i];
+      }
+    } else if (c == '\\' && i + 1 < command.size()) {
+      in_word = true;
+      word += command[++i];
+    } else {
+      in_word = true;
+      word += c;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+// What a file holds, as it enters a fingerprint.
+std::string FileFingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "missing:" + path;
+  std::ostringstream content;
+  content << in.rdbuf();
+  return "file:" + Sha256Hex(content.str());
+}
+
 }  // namespace
+
+std::string GitCredentialFingerprint(const std::vector<std::string>& env) {
+  std::vector<std::string> parts;
+  for (const std::string& entry : env) {
+    const size_t eq = entry.find('=');
+    const std::string name = entry.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    // What can carry credentials or choose them: git's settings and programs
+    // (GIT_CONFIG_*, GIT_SSH_COMMAND, GIT_ASKPASS...) and ssh's (SSH_*).
+    // PATH, HOME and the like are the provider's own, equal for every caller.
+    if (name.rfind("GIT_", 0) != 0 && name.rfind("SSH_", 0) != 0) continue;
+    if (name.rfind("GIT_AUTHOR_", 0) == 0 || name.rfind("GIT_COMMITTER_", 0) == 0) continue;
+    // Files in a working folder enter by content, not by path: the same
+    // credentials from two working folders are one identity.
+    if (value.rfind("store --file=", 0) == 0) {
+      parts.push_back(name + "=store " + FileFingerprint(value.substr(13)));
+      continue;
+    }
+    if (name == "GIT_SSH_COMMAND") {
+      std::string part = name + "=";
+      const std::vector<std::string> words = ShellWords(value);
+      for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        if (i > 0 && words[i - 1] == "-i") {
+          part += FileFingerprint(w);
+        } else if (w.rfind("UserKnownHostsFile=", 0) == 0) {
+          part += "UserKnownHostsFile=" + FileFingerprint(w.substr(19));
+        } else {
+          part += w;
+        }
+        part += '\0';
+      }
+      parts.push_back(std::move(part));
+      continue;
+    }
+    parts.push_back(entry);
+  }
+  if (parts.empty()) return "";
+  std::sort(parts.begin(), parts.end());
+  std::string material;
+  for (const std::string& p : parts) material += p + '\n';
+  return Sha256Hex(material);
+}
 
 absl::StatusOr<std::string> CheckGitPath(const std::string& path) {
   if (!path.empty() && path[0] == '/') {
@@ -234,7 +322,11 @@ absl::StatusOr<SourceResult> PrepareGit(const std::string& dir, const GitSource&
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) return absl::InternalError("git cache " + cache_dir + ": " + ec.message());
-  const std::string key = Sha256Hex(source.url);
+  // One mirror per URL and credential identity: a mirror filled with one
+  // caller's credentials never serves a caller with other credentials or
+  // none (its commits would otherwise be exported without any access
+  // check). "v2": mirrors named by the URL alone are never used again.
+  const std::string key = Sha256Hex("v2\n" + source.url + "\n" + GitCredentialFingerprint(env));
   const std::string mirror = cache_dir + "/" + key + ".git";
   ASSIGN_OR_RETURN(const std::unique_ptr<FileLock> lock,
                    FileLock::Acquire(cache_dir + "/" + key + ".lock"));

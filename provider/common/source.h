@@ -60,10 +60,18 @@ std::vector<std::string> GitSshEnv(const std::string& key_file,
 absl::StatusOr<std::vector<std::string>> WriteCredentialFiles(
     const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files);
 
-// Fetches `ref` (depth 1) into a bare mirror per URL under cache_dir (named by
-// the SHA-256 of the URL, guarded by an flock so workspaces sharing a URL take
-// turns) and exports the folder `path` of the resolved commit into `dir` (the
-// contents of `path` become the root of `dir`). `env` is git's environment
+// A fingerprint of the credentials git's environment `env` gives it: the
+// SHA-256 of its GIT_* and SSH_* entries (not GIT_AUTHOR_* and
+// GIT_COMMITTER_*), where the files that GitCredentialEnv and GitSshEnv name
+// count by their content, not their path. "" when there are none.
+std::string GitCredentialFingerprint(const std::vector<std::string>& env);
+
+// Fetches `ref` (depth 1) into a bare mirror per URL and credential identity
+// under cache_dir (named by the SHA-256 of the URL and
+// GitCredentialFingerprint(env), guarded by an flock so workspaces sharing
+// them take turns): a mirror filled with some credentials is never read for a
+// caller with other credentials or none. Then it exports the folder `path` of the resolved commit
+// into `dir` (the contents of `path` become the root of `dir`). `env` is git's environment
 // (credentials helpers, SSH settings, HOME); GIT_TERMINAL_PROMPT=0 is added.
 // An error has a short message, credentials in URLs redacted:
 // InvalidArgument for a bad url, ref or path, NotFound when the path is not

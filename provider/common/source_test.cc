@@ -3,18 +3,19 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "provider/common/redact.h"
 #include "provider/exec/process.h"
 #include "provider/testing/git_repo.h"
+#include "provider/testing/sshd.h"
 #include "provider/testing/status.h"
 #include "provider/testing/temp_dir.h"
 #include "tests/support/subprocess.h"
@@ -117,6 +118,58 @@ TEST_F(GitCredentialsTest, FetchesWithCredentialsAndIsRefusedWithout) {
   EXPECT_EQ(without.find("s3cret-token"), std::string::npos);
 }
 
+// The mirror a fetch with credentials filled is not served to a caller
+// without them, nor to one with other credentials: the same URL and commit
+// are fetched again with the caller's own, which the server refuses.
+TEST_F(GitCredentialsTest, MirrorFetchedWithCredentialsIsNotServedWithoutThem) {
+  const std::string private_url = "http://127.0.0.1:" + std::to_string(port) + "/app.git";
+  TempDir creds;
+  const std::string file = creds / kGitCredentialsFile;
+  WriteFile(file, "http://bot:s3cret-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> with = env;
+  for (const auto& e : GitCredentialEnv(file)) with.push_back(e);
+  TempDir out;
+  ASSERT_EQ(PrepareGit(out.path(), {private_url, first, "app"}, cache.path(), with).value().commit,
+            first);
+
+  // Same URL and SHA, no credentials: refused, nothing exported.
+  TempDir anonymous;
+  const std::string without =
+      ErrorOf(PrepareGit(anonymous.path(), {private_url, first, "app"}, cache.path(), env));
+  EXPECT_FALSE(without.empty()) << "a commit fetched with credentials was served without them";
+  EXPECT_FALSE(std::filesystem::exists(anonymous / "main.tf"));
+
+  // Wrong credentials: refused too.
+  TempDir other_creds;
+  const std::string other_file = other_creds / kGitCredentialsFile;
+  WriteFile(other_file, "http://bot:wrong-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> wrong = env;
+  for (const auto& e : GitCredentialEnv(other_file)) wrong.push_back(e);
+  TempDir other_out;
+  EXPECT_FALSE(
+      ErrorOf(PrepareGit(other_out.path(), {private_url, first, "app"}, cache.path(), wrong))
+          .empty())
+      << "a commit fetched with credentials was served with other credentials";
+  EXPECT_FALSE(std::filesystem::exists(other_out / "main.tf"));
+
+  // The same credentials again, from another working folder (another path
+  // to an equal file): served from the mirror, with the server gone.
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
+  server = -1;
+  TempDir again_creds;
+  const std::string again_file = again_creds / kGitCredentialsFile;
+  // (The text first written: git's credential store rewrites its file.)
+  WriteFile(again_file, "http://bot:s3cret-token@127.0.0.1:" + std::to_string(port) + "\n");
+  std::vector<std::string> again = env;
+  for (const auto& e : GitCredentialEnv(again_file)) again.push_back(e);
+  TempDir again_out;
+  EXPECT_EQ(
+      PrepareGit(again_out.path(), {private_url, first, "app"}, cache.path(), again).value().commit,
+      first);
+  EXPECT_EQ(FileContent(again_out / "main.tf"), "# app v1\n");
+}
+
 // A private repository behind a real sshd (run as this user on a loopback
 // port, with a host key and an authorized key of its own): fetched with a
 // ProviderConfig's .git-ssh-key and .git-known-hosts, refused when the host
@@ -125,64 +178,23 @@ class GitSshTest : public GitSourceTest {
  protected:
   void SetUp() override {
     GitSourceTest::SetUp();
-    ASSERT_TRUE(std::filesystem::exists(kSshd))
-        << kSshd << " is missing: scripts/install-deps.sh installs openssh-server";
     Git({"clone", "-q", "--bare", repo.path(), served / "app.git"});
-    for (const char* key : {"host_key", "client_key", "other_key"}) {
-      exec::ProcessSpec keygen;
-      keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys / key};
-      keygen.env = env;
-      ASSERT_TRUE(exec::Run(keygen).value().ok()) << key;
-    }
-    WriteFile(keys / "authorized_keys", FileContent(keys / "client_key.pub"));
-    port = platform::testing::FreePort();
-    ASSERT_GT(port, 0);
-    // Run as root, sshd wants its privilege separation folder.
-    if (::geteuid() == 0) std::filesystem::create_directories("/run/sshd");
-    const std::string user = User();
-    WriteFile(keys / "sshd_config",
-              "ListenAddress 127.0.0.1:" + std::to_string(port) + "\nHostKey " + keys / "host_key" +
-                  "\nAuthorizedKeysFile " + keys / "authorized_keys" +
-                  "\nPidFile none\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
-                  "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-                  "AllowUsers " +
-                  user + "\nLogLevel ERROR\n");
-    server = ::fork();
-    ASSERT_GE(server, 0);
-    if (server == 0) {
-      const std::string config = keys / "sshd_config";
-      ::execl(kSshd, kSshd, "-D", "-e", "-f", config.c_str(), nullptr);
-      ::_exit(127);
-    }
-    ASSERT_TRUE(platform::testing::WaitForPort(port, std::chrono::seconds(5)))
-        << "sshd did not start";
-    private_url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + (served / "app.git");
-    const std::string host_key = FileContent(keys / "host_key.pub");
-    known_hosts = "[127.0.0.1]:" + std::to_string(port) + " " +
-                  host_key.substr(0, host_key.find(' ', host_key.find(' ') + 1)) + "\n";
+    sshd = std::make_unique<provider::testing::Sshd>(env);
+    ASSERT_TRUE(sshd->ok());
+    private_url = "ssh://" + provider::testing::Sshd::User() +
+                  "@127.0.0.1:" + std::to_string(sshd->port()) + (served / "app.git");
+    known_hosts = sshd->KnownHosts();
   }
-  void TearDown() override {
-    if (server > 0) {
-      ::kill(server, SIGTERM);
-      ::waitpid(server, nullptr, 0);
-    }
-  }
+  void TearDown() override { sshd.reset(); }
 
-  static std::string User() {
-    const passwd* pw = ::getpwuid(::geteuid());
-    return pw != nullptr ? pw->pw_name : "root";
-  }
-
-  static constexpr char kSshd[] = "/usr/sbin/sshd";
-  TempDir served, keys;
-  pid_t server = -1;
-  int port = 0;
+  TempDir served;
+  std::unique_ptr<provider::testing::Sshd> sshd;
   std::string private_url, known_hosts;
 };
 
 TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   // The key as a Secret made with --from-literal holds it: no final newline.
-  std::string key = FileContent(keys / "client_key");
+  std::string key = FileContent(sshd->ClientKey());
   key.pop_back();
   TempDir creds;
   std::vector<std::string> with = env;
@@ -196,28 +208,25 @@ TEST_F(GitSshTest, FetchesWithTheKeyFromAKnownHostOnly) {
   EXPECT_EQ(r.commit, first);
   EXPECT_EQ(FileContent(out / "main.tf"), "# app v1\n");
 
-  // A server whose host key is not the known one is refused.
-  TempDir other_creds, other_cache, other_out;
+  // A server whose host key is not the known one is refused, though the
+  // same cache holds the commit (fetched with other settings).
+  TempDir other_creds, other_out;
   std::vector<std::string> wrong_host = env;
-  const std::string other = FileContent(keys / "other_key.pub");
   const std::vector<std::string> other_env =
-      WriteCredentialFiles(
-          other_creds.path(),
-          {{kGitSshKeyFile, key},
-           {kGitKnownHostsFile, "[127.0.0.1]:" + std::to_string(port) + " " +
-                                    other.substr(0, other.find(' ', other.find(' ') + 1)) + "\n"}})
+      WriteCredentialFiles(other_creds.path(),
+                           {{kGitSshKeyFile, key}, {kGitKnownHostsFile, sshd->WrongKnownHosts()}})
           .value();
   for (const auto& e : other_env) wrong_host.push_back(e);
-  const std::string refused = ErrorOf(
-      PrepareGit(other_out.path(), {private_url, first, "app"}, other_cache.path(), wrong_host));
+  const std::string refused =
+      ErrorOf(PrepareGit(other_out.path(), {private_url, first, "app"}, cache.path(), wrong_host));
   EXPECT_FALSE(refused.empty()) << "a host with an unknown key was trusted";
   EXPECT_EQ(refused.find("PRIVATE KEY"), std::string::npos) << refused;
 
-  // Without a key nothing is fetched.
-  TempDir bare_cache, bare_out;
+  // Without a key nothing is fetched, nor served from that cache.
+  TempDir bare_out;
   EXPECT_FALSE(
-      ErrorOf(PrepareGit(bare_out.path(), {private_url, first, "app"}, bare_cache.path(), env))
-          .empty());
+      ErrorOf(PrepareGit(bare_out.path(), {private_url, first, "app"}, cache.path(), env)).empty());
+  EXPECT_FALSE(std::filesystem::exists(bare_out / "main.tf"));
 }
 
 TEST(GitCredentialFilesTest, AKeyWithoutKnownHostsIsRefusedAndFilesArePrivate) {

@@ -116,6 +116,25 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> CredentialFiles
   return files;
 }
 
+absl::StatusOr<std::string> SshKnownHosts(kube::Client& client, const kube::Json& pc) {
+  const std::string pc_ns = pc["metadata"].value("namespace", "");
+  const kube::Json ssh = ObjectAt(ObjectAt(pc, "spec"), "ssh");
+  std::string known_hosts;
+  if (ssh.contains("knownHosts") && !ssh["knownHosts"].is_string()) {
+    return absl::InvalidArgumentError("ProviderConfig spec.ssh.knownHosts must be a string");
+  }
+  known_hosts = StringAt(ssh, "knownHosts");
+  if (ssh.contains("knownHostsSecretRef")) {
+    ASSIGN_OR_RETURN(std::string from_secret,
+                     ReadKey(client, true, ObjectAt(ssh, "knownHostsSecretRef"), pc_ns,
+                             "ProviderConfig spec.ssh.knownHostsSecretRef"));
+    if (!known_hosts.empty() && known_hosts.back() != '\n') known_hosts += '\n';
+    known_hosts += from_secret;
+  }
+  if (!known_hosts.empty() && known_hosts.back() != '\n') known_hosts += '\n';
+  return known_hosts;
+}
+
 bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {
   absl::StatusOr<kube::Json> got = client_.Get(config_, key);
   if (!got.ok()) return kube::IsNotFound(got.status());

@@ -65,6 +65,13 @@ class ProviderConfigs {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> CredentialFiles(
     kube::Client& client, const kube::Json& provider_config);
 
+// The SSH host keys a ProviderConfig trusts (known_hosts lines): its
+// spec.ssh.knownHosts followed by the key spec.ssh.knownHostsSecretRef names
+// (a namespaced ProviderConfig reads its own namespace only). "" when
+// neither is set. An error names the field (InvalidArgument, NotFound, or
+// the API's code).
+absl::StatusOr<std::string> SshKnownHosts(kube::Client& client, const kube::Json& provider_config);
+
 // Reconciles one ProviderConfig kind: status.users, the in-use finalizer,
 // and a Terminating condition while a deleted config is still used.
 class ProviderConfigReconciler {

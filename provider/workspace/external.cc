@@ -18,12 +18,14 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "provider/common/files.h"
+#include "provider/common/redact.h"
 #include "provider/common/source.h"
 #include "provider/kube/lease.h"
 #include "provider/kube/resources.h"
 #include "provider/runtime/conditions.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/duration.h"
+#include "provider/runtime/providerconfig.h"
 #include "provider/runtime/refs.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/state_store.h"
@@ -36,7 +38,6 @@ namespace {
 namespace fs = std::filesystem;
 using kube::Json;
 using runtime::ArrayAt;
-using runtime::CollectValues;
 using runtime::ObjectAt;
 using runtime::ReadKey;
 using runtime::StringAt;
@@ -128,8 +129,18 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
   }
   ASSIGN_OR_RETURN(auto credentials, runtime::CredentialFiles(client, pc));
   for (auto& [filename, content] : credentials) {
-    s.secrets.push_back(content);
+    // The whole file and each value in it (a key of an AWS credentials
+    // file may show up alone in an error).
+    for (std::string& v : provider::SecretFileValues(content)) s.secrets.push_back(std::move(v));
     s.files.emplace_back(filename, std::move(content));
+  }
+  // Git over SSH trusts the ProviderConfig's spec.ssh hosts unless a
+  // credential names its own.
+  ASSIGN_OR_RETURN(const std::string known_hosts, runtime::SshKnownHosts(client, pc));
+  if (!known_hosts.empty() && std::none_of(s.files.begin(), s.files.end(), [](const auto& f) {
+        return f.first == provider::kGitKnownHostsFile;
+      })) {
+    s.files.emplace_back(provider::kGitKnownHostsFile, known_hosts);
   }
   if (const std::string configuration = StringAt(pc_spec, "configuration");
       !configuration.empty()) {
@@ -163,35 +174,27 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     const std::string field = "spec.forProvider.varFiles[" + std::to_string(i) + "]";
     VarFile file;
     file.format = StringAt(v, "format") == "JSON" ? VarFormat::kJSON : VarFormat::kHCL;
+    file.secret = StringAt(v, "source") == "SecretKey";
     ASSIGN_OR_RETURN(file.content, runtime::ReadVarFile(client, v, mr_ns, field));
-    // Values in a var file are what errors must never show.
-    if (file.format == VarFormat::kJSON) {
-      const Json parsed = Json::parse(file.content, nullptr, false);
-      if (parsed.is_discarded()) {
-        return absl::InvalidArgumentError(field + ": the content is not valid JSON");
-      }
-      CollectValues(parsed, s.secrets);
-    } else {
-      std::istringstream lines(file.content);
-      for (std::string line; std::getline(lines, line);) {
-        const size_t eq = line.find('=');
-        if (eq == std::string::npos) continue;
-        std::string value = line.substr(eq + 1);
-        value.erase(0, value.find_first_not_of(" \t\""));
-        while (!value.empty() &&
-               (value.back() == '"' || value.back() == ' ' || value.back() == '\r')) {
-          value.pop_back();
-        }
-        s.secrets.push_back(value);
+    if (file.format == VarFormat::kJSON &&
+        Json::parse(file.content, nullptr, false).is_discarded()) {
+      return absl::InvalidArgumentError(field + ": the content is not valid JSON");
+    }
+    // A Secret's values are what errors must never show: each one, and the
+    // whole file. A ConfigMap's only when a variable is sensitive (Prepare).
+    if (file.secret) {
+      for (std::string& value : provider::SecretFileValues(file.content)) {
+        s.secrets.push_back(std::move(value));
       }
     }
     s.var_files.push_back(std::move(file));
   }
   s.varmap = fp.contains("varmap") && fp["varmap"].is_object() ? fp["varmap"] : Json::object();
-  CollectValues(s.varmap, s.secrets);
+  // Values written into the spec are not secrets (anyone who reads the
+  // Workspace sees them), unless the module declares their variable
+  // sensitive: those are added in Prepare, once the module is there.
   for (const auto& v : ArrayAt(fp, "vars")) {
     s.vars.emplace_back(StringAt(v, "key"), StringAt(v, "value"));
-    s.secrets.push_back(StringAt(v, "value"));
   }
   const Json env = ArrayAt(fp, "env");
   for (size_t i = 0; i < env.size(); ++i) {
@@ -617,6 +620,10 @@ class WorkspaceClient : public runtime::ExternalClient {
     o.cancel = holder_ ? holder_->cancel() : options_.cancel;
     o.var_files = var_files;
     o.secrets = s_.secrets;
+    for (std::string& value :
+         SensitiveValues(SensitiveVariables(dir_.string()), s_.var_files, s_.varmap, s_.vars)) {
+      o.secrets.push_back(std::move(value));
+    }
     tofu_ = std::make_unique<Tofu>(o);
     const kube::Time started = clock_.Now();
     const absl::Status init = tofu_->Init();

@@ -397,7 +397,7 @@ TEST(TofuErrorsTest, FromDiagnosticsOrStderr) {
       R"({"type":"diagnostic","diagnostic":{"severity":"error","summary":"S","detail":")" +
       std::string(1000, 'x') + "\"}}";
   EXPECT_EQ(ErrorFromJsonLines(long_detail, "", {}).size(), kMaxErrorLength);
-  EXPECT_EQ(provider::Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a abc *** ***");
+  EXPECT_EQ(provider::Redact("a abc abcd abcdef", {"abc", "abcd", "abcdef"}), "a *** *** ***");
 }
 
 TEST(TofuStateTest, UntrackedResourcesAreCreatedOnesTheStateLacks) {

@@ -5,6 +5,7 @@
 #define PROVIDER_WORKSPACE_VARS_H_
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@ enum class VarFormat { kHCL, kJSON };
 struct VarFile {
   std::string content;
   VarFormat format = VarFormat::kHCL;
+  bool secret = false;  // read from a Secret (else a ConfigMap)
 };
 
 // Writes the files (mode 0600, non-auto names so only the files passed
@@ -30,6 +32,18 @@ struct VarFile {
 absl::StatusOr<std::vector<std::string>> WriteVarFiles(
     const std::string& dir, const std::vector<VarFile>& files, const nlohmann::json& varmap,
     const std::vector<std::pair<std::string, std::string>>& vars);
+
+// The variables the root module in `dir` declares sensitive: a `variable
+// "name" { ... sensitive = true ... }` block in a .tf file, or
+// {"variable": {"name": {"sensitive": true}}} in a .tf.json one.
+std::set<std::string> SensitiveVariables(const std::string& dir);
+
+// The values var files, varmap and vars give the variables `names`: the
+// leaves of a JSON value, the value of a "name = value" line of an HCL var
+// file (quotes removed).
+std::vector<std::string> SensitiveValues(
+    const std::set<std::string>& names, const std::vector<VarFile>& files,
+    const nlohmann::json& varmap, const std::vector<std::pair<std::string, std::string>>& vars);
 
 }  // namespace workspace
 

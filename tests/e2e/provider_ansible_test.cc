@@ -113,9 +113,18 @@ TEST_F(ProviderAnsibleTest, AFailingTaskGivesAClearRedactedCondition) {
   tasks:
   - name: refuse politely
     ansible.builtin.fail:
-      msg: "cannot use {{ token }}"
+      msg: "cannot use {{ token }} from {{ source_file }}"
 )";
-  Apply("run", LegacyRun(name, playbook, {{"token", "hunter2-very-secret"}}));
+  // The token from a Secret is hidden; a plain variable of the spec is not a
+  // secret and stays readable (it used to become "***" as well).
+  created_.emplace_back("secret", state_ns_ + "/fail-vars-" + suffix_);
+  std::string manifest = LegacyRun(name, playbook, {{"source_file", "main.yml"}});
+  manifest +=
+      "    varFiles:\n    - source: SecretKey\n      secretKeyRef: {namespace: " + state_ns_ +
+      ", name: fail-vars-" + suffix_ + ", key: vars.yml}\n";
+  Apply("run", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: fail-vars-" + suffix_ +
+                   "\n  namespace: " + state_ns_ +
+                   "\nstringData:\n  vars.yml: 'token: hunter2-very-secret'\n---\n" + manifest);
   std::string message;
   ASSERT_TRUE(Eventually([&] {
     const Json r = Get(kRuns, name);
@@ -125,6 +134,7 @@ TEST_F(ProviderAnsibleTest, AFailingTaskGivesAClearRedactedCondition) {
   EXPECT_NE(message.find("refuse politely"), std::string::npos) << message;
   EXPECT_NE(message.find("localhost"), std::string::npos) << message;
   EXPECT_EQ(message.find("hunter2-very-secret"), std::string::npos) << message;
+  EXPECT_NE(message.find("cannot use *** from main.yml"), std::string::npos) << message;
   EXPECT_LT(message.size(), 600u);
   const Json run = Get(kRuns, name);
   EXPECT_EQ(run["status"]["atProvider"]["lastRun"]["result"], "Failed");

@@ -278,6 +278,34 @@ TEST_F(ProviderCrdsTest, ProviderConfigDefaultsAndHistoryBounds) {
   EXPECT_NE(foreign.err.find("unknown field"), std::string::npos) << foreign.err;
 }
 
+// spec.ssh on every ProviderConfig kind: known hosts inline or from a Secret
+// (a namespaced ProviderConfig's without a namespace); an empty ssh is
+// refused with the rule's message.
+TEST_F(ProviderCrdsTest, ProviderConfigSshKnownHosts) {
+  EnsureNamespace(kTestNamespace);
+  const std::string kinds[] = {
+      Head(kLegacyGroup, "ProviderConfig", "provider-crds-ssh"),
+      Head(kModernGroup, "ClusterProviderConfig", "provider-crds-ssh"),
+      Head(kModernGroup, "ProviderConfig", "provider-crds-ssh", kTestNamespace),
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(kinds[i]);
+    const std::string ref = i == 2 ? "{name: hosts, key: known_hosts}"
+                                   : "{namespace: ops, name: hosts, key: known_hosts}";
+    RunResult ok = DryRunCreate(kinds[i] +
+                                    "spec:\n  ssh:\n    knownHosts: '[10.0.1.10]:22 ssh-ed25519 "
+                                    "AAAAC3NzaC1lZDI1NTE5AAAAIExample'\n    knownHostsSecretRef: " +
+                                    ref + "\n",
+                                true);
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_NE(ok.out.find("knownHostsSecretRef"), std::string::npos) << ok.out;
+    RunResult empty = DryRunCreate(kinds[i] + "spec: {ssh: {}}\n");
+    EXPECT_NE(empty.exit_code, 0) << empty.out;
+    EXPECT_NE(empty.err.find("spec.ssh needs knownHosts or knownHostsSecretRef"), std::string::npos)
+        << empty.err;
+  }
+}
+
 // One bad forProvider per CEL rule of provider/API.md, refused with the
 // rule's message, on both Workspace kinds; and good ones accepted, so the
 // refusals are the rules' doing.

@@ -249,7 +249,7 @@ TEST_F(ProviderWorkspaceTest, AWrongModuleGivesAClearConditionNotACrash) {
   const std::string name = "broken-" + suffix_;
   const std::string module =
       "resource \"terraform_data\" \"x\" {\n  input = var.missing\n}\n"
-      "variable \"token\" { type = string }\n"
+      "variable \"token\" {\n  type      = string\n  sensitive = true\n}\n"
       "output \"leak\" { value = nonexistent_function(var.token) }\n";
   created_.emplace_back(kWs, name);
   Apply("ws",
