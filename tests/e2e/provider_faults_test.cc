@@ -445,6 +445,7 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
 
   fs::remove(filler);
   fs::remove(work + "/filler2");
+  const auto room = std::chrono::steady_clock::now();
   EXPECT_TRUE(Eventually(
       [&] {
         why = Converged(name, 2);
@@ -453,6 +454,13 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
       180s))
       << why << "\n"
       << log_;
+  Trial t;
+  t.where = "working-volume-full";
+  t.number = 1;
+  t.recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - room).count();
+  t.recovered_state = Recoveries(name) > 0;
+  t.failure = why;
+  Report(t);
   ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
   EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
   EXPECT_TRUE(Traces().empty()) << "the destroy left traces";

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Summarizes the fault-injection suite's trials as the Markdown table in
+docs/reliability.md.
+
+    FAULT_REPORT=/some/file make faults   # or faults-long
+    scripts/fault-summary.py /some/file
+"""
+import json
+import statistics
+import sys
+
+
+def phase(trial):
+    if trial["where"] not in ("host", "image"):
+        return None
+    n = trial["traces_at_kill"]
+    if n == 0:
+        return "old resources being destroyed, or new ones being created"
+    if n < 6:
+        return "some new resources created, others not yet"
+    return "every resource created; state being written and stored"
+
+
+def main(path):
+    trials = [json.loads(line) for line in open(path) if line.strip()]
+    groups = {}
+    for t in trials:
+        groups.setdefault(t["where"], []).append(t)
+    print("| fault | trials | lost or duplicated | state recovered from the working folder "
+          "| recovery (median / max) |")
+    print("|---|---|---|---|---|")
+    for where, ts in groups.items():
+        times = [t["recovery_s"] for t in ts]
+        failed = sum(1 for t in ts if t["failure"])
+        recovered = sum(1 for t in ts if t["recovered_state"])
+        print(f"| {where} | {len(ts)} | {failed} | {recovered} "
+              f"| {statistics.median(times):.1f} s / {max(times):.1f} s |")
+    kills = [t for t in trials if phase(t)]
+    if kills:
+        print()
+        print("| where the kill landed | trials |")
+        print("|---|---|")
+        counts = {}
+        for t in kills:
+            counts[phase(t)] = counts.get(phase(t), 0) + 1
+        for name, n in counts.items():
+            print(f"| {name} | {n} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
