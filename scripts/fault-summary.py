@@ -11,14 +11,20 @@ import sys
 
 
 def phase(trial):
+    """Where in the apply the kill landed: the old resources are destroyed
+    in the first half second, the new ones created in the next second (their
+    traces appear at its end), then OpenTofu writes its state and the
+    provider stores it."""
     if trial["where"] not in ("host", "image"):
         return None
     n = trial["traces_at_kill"]
-    if n == 0:
-        return "old resources being destroyed, or new ones being created"
-    if n < 6:
-        return "some new resources created, others not yet"
-    return "every resource created; state being written and stored"
+    if n == 6:
+        return "after the creates: OpenTofu ending, the state being stored, or done"
+    if n > 0:
+        return "as the new resources were being completed"
+    if trial["kill_after_ms"] < 500:
+        return "while the old resources were being destroyed"
+    return "while the new resources were being created"
 
 
 def main(path):

@@ -196,6 +196,37 @@ class ProviderFaultTest : public ProviderTest {
     return wrong;
   }
 
+  // Waits for Converged(name, generation); "" when it came, else why not.
+  std::string WaitConverged(const std::string& name, int generation) {
+    std::string why;
+    Eventually(
+        [&] {
+          why = Converged(name, generation);
+          return why.empty();
+        },
+        180s);
+    return why;
+  }
+
+  // Reports a single-trial fault that `name` recovered from since `since`.
+  void ReportOne(const std::string& where, const std::string& name,
+                 std::chrono::steady_clock::time_point since, const std::string& failure) {
+    Trial t;
+    t.where = where;
+    t.number = 1;
+    t.recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+    t.recovered_state = Recoveries(name) > 0;
+    t.failure = failure;
+    Report(t);
+  }
+
+  // Deletes `name`; its destroy must remove every trace.
+  void DeleteAndCheckTraces(const std::string& name) {
+    ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+    EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
+    EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+  }
+
   // How many times a state left by an interrupted run was stored.
   int Recoveries(const std::string& name) {
     int n = 0;
@@ -211,11 +242,16 @@ class ProviderFaultTest : public ProviderTest {
     return lease.is_object() ? lease["spec"].value("holderIdentity", "") : "";
   }
 
-  // Waits for the apply that replaces `generation - 1` to begin.
+  // Waits for the apply that replaces `generation - 1` to begin (polling
+  // often: the kill's moment is counted from here).
   bool WaitForBegun(int generation) {
-    return Eventually(
-        [&] { return fs::exists(infra_ + "/.replacing-g" + std::to_string(generation - 1)); },
-        120s);
+    const std::string marker = infra_ + "/.replacing-g" + std::to_string(generation - 1);
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (!fs::exists(marker)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
   }
 
   // Kill trials: `start` starts a provider, `kill` kills it hard. Each trial
@@ -228,7 +264,7 @@ class ProviderFaultTest : public ProviderTest {
     const unsigned s = seed();
     std::mt19937 random(s);
     std::cout << where << " kill trials, seed " << s << std::endl;
-    std::uniform_int_distribution<int> delay(0, 1600);
+    std::uniform_int_distribution<int> delay(0, 2200);
     start();
     ApplyWorkspace(name, 0);
     ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
@@ -244,24 +280,23 @@ class ProviderFaultTest : public ProviderTest {
         Report(t);
         FAIL() << t.failure << "\n" << log_;
       }
-      t.kill_after_ms = delay(random);
-      std::this_thread::sleep_for(std::chrono::milliseconds(t.kill_after_ms));
+      const auto begun = std::chrono::steady_clock::now();
+      std::this_thread::sleep_until(begun + std::chrono::milliseconds(delay(random)));
+      t.kill_after_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now() - begun)
+                                             .count());
+      kill();
+      // The killed instance, if it held the lock: nobody has renewed or
+      // released it since.
       const std::string holder = LeaseHolder(Get(kWs, name));
       const int recoveries = Recoveries(name);
-      kill();
       const auto killed = std::chrono::steady_clock::now();
       t.traces_at_kill = TracesOf(k);
       start();
-      std::string why;
-      const bool converged = Eventually(
-          [&] {
-            why = Converged(name, k);
-            return why.empty();
-          },
-          180s);
+      t.failure = WaitConverged(name, k);
       t.recovery_s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-      if (!converged) t.failure = why;
+      const bool converged = t.failure.empty();
       if (converged && !holder.empty() &&
           !Eventually([&] { return LeaseHolder(Get(kWs, name)) != holder; }, 30s)) {
         t.failure = "the killed instance still holds the lock";
@@ -281,9 +316,7 @@ class ProviderFaultTest : public ProviderTest {
       }
     }
     EXPECT_EQ(failures, 0);
-    ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
-    EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
-    EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+    DeleteAndCheckTraces(name);
   }
 
   std::string infra_;
@@ -362,25 +395,10 @@ TEST_F(ProviderFaultTest, AnApiServerStoppedDuringASaveLosesNothing) {
   RunResult started = RunCommand({script, "start-apiserver", state});
   ASSERT_EQ(started.exit_code, 0) << started.err;
   const auto back = std::chrono::steady_clock::now();
-  std::string why;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        why = Converged(name, 1);
-        return why.empty();
-      },
-      180s))
-      << why << "\n"
-      << log_;
-  Trial t;
-  t.where = "api-server-outage";
-  t.number = 1;
-  t.recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - back).count();
-  t.recovered_state = Recoveries(name) > 0;
-  t.failure = why;
-  Report(t);
-  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
-  EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
-  EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+  const std::string why = WaitConverged(name, 1);
+  EXPECT_EQ(why, "") << log_;
+  ReportOne("api-server-outage", name, back, why);
+  DeleteAndCheckTraces(name);
 }
 
 // The working volume fills up in the middle of an apply. OpenTofu still
@@ -413,15 +431,7 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
     while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
     }
   }
-  std::string why;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        why = Converged(name, 1);
-        return why.empty();
-      },
-      180s))
-      << why << "\n"
-      << log_;
+  EXPECT_EQ(WaitConverged(name, 1), "") << log_;
 
   // The volume is still full, but for 2 MiB (enough to plan): the next
   // apply does not start.
@@ -446,24 +456,10 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
   fs::remove(filler);
   fs::remove(work + "/filler2");
   const auto room = std::chrono::steady_clock::now();
-  EXPECT_TRUE(Eventually(
-      [&] {
-        why = Converged(name, 2);
-        return why.empty();
-      },
-      180s))
-      << why << "\n"
-      << log_;
-  Trial t;
-  t.where = "working-volume-full";
-  t.number = 1;
-  t.recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - room).count();
-  t.recovered_state = Recoveries(name) > 0;
-  t.failure = why;
-  Report(t);
-  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
-  EXPECT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }, 120s));
-  EXPECT_TRUE(Traces().empty()) << "the destroy left traces";
+  const std::string why = WaitConverged(name, 2);
+  EXPECT_EQ(why, "") << log_;
+  ReportOne("working-volume-full", name, room, why);
+  DeleteAndCheckTraces(name);
   provider_->Stop();
 }
 
