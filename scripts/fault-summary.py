@@ -33,13 +33,14 @@ def main(path):
     for t in trials:
         groups.setdefault(t["where"], []).append(t)
     print("| fault | trials | lost or duplicated | state recovered from the working folder "
-          "| recovery (median / max) |")
-    print("|---|---|---|---|---|")
+          "| tainted objects replaced | recovery (median / max) |")
+    print("|---|---|---|---|---|---|")
     for where, ts in groups.items():
         times = [t["recovery_s"] for t in ts]
         failed = sum(1 for t in ts if t["failure"])
         recovered = sum(1 for t in ts if t["recovered_state"])
-        print(f"| {where} | {len(ts)} | {failed} | {recovered} "
+        tainted = sum(t.get("tainted_replaced", 0) for t in ts)
+        print(f"| {where} | {len(ts)} | {failed} | {recovered} | {tainted} "
               f"| {statistics.median(times):.1f} s / {max(times):.1f} s |")
     kills = [t for t in trials if phase(t)]
     if kills:
