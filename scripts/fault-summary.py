@@ -50,8 +50,13 @@ def main(path):
         counts = {}
         for t in kills:
             counts[phase(t)] = counts.get(phase(t), 0) + 1
-        for name, n in counts.items():
-            print(f"| {name} | {n} |")
+        order = ["while the old resources were being destroyed",
+                 "while the new resources were being created",
+                 "as the new resources were being completed",
+                 "after the creates: OpenTofu ending, the state being stored, or done"]
+        for name in order:
+            if name in counts:
+                print(f"| {name} | {counts[name]} |")
 
 
 if __name__ == "__main__":
