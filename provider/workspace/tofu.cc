@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <thread>
 
 #include "common/files.h"
@@ -21,6 +20,7 @@
 #include "provider/common/files.h"
 #include "provider/common/redact.h"
 #include "provider/exec/process.h"
+#include "provider/workspace/hcl.h"
 
 namespace workspace {
 
@@ -165,110 +165,16 @@ struct BackendBlock {
   int line = 0;
 };
 
-// A small reader of native HCL: enough to find a `backend` or `cloud` block
-// directly inside a top-level `terraform` block.
+// A `backend` or `cloud` block directly inside a top-level `terraform` block.
 std::optional<BackendBlock> FindBackendInHcl(const std::string& text) {
-  size_t i = 0;
-  int line = 1;
-  int depth = 0;
-  int terraform_depth = -1;  // the depth inside the terraform block, -1 outside
-  // The last words seen at this depth since the last block or newline: a
-  // block header is `name ["label"...] {`.
-  std::vector<std::string> header;
-  int header_line = 0;
-  auto ident_char = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  };
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == '\n') {
-      ++line;
-      ++i;
-      header.clear();
-    } else if (c == '#' || (c == '/' && i + 1 < text.size() && text[i + 1] == '/')) {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
-      i += 2;
-      while (i + 1 < text.size() && !(text[i] == '*' && text[i + 1] == '/')) {
-        if (text[i] == '\n') ++line;
-        ++i;
+  for (const HclBlock& top : ParseHclBlocks(text)) {
+    if (top.type != "terraform" || !top.labels.empty()) continue;
+    for (const HclBlock& b : top.blocks) {
+      if (b.type == "backend") {
+        return BackendBlock{"backend" + (b.labels.empty() ? "" : " \"" + b.labels[0] + "\""),
+                            b.line};
       }
-      i += 2;
-    } else if (c == '"') {
-      // A quoted string (a label, a value); interpolations may nest braces.
-      std::string value;
-      ++i;
-      int nested = 0;
-      while (i < text.size()) {
-        if (text[i] == '\\' && i + 1 < text.size()) {
-          value += text[i + 1];
-          i += 2;
-          continue;
-        }
-        if (text[i] == '\n') ++line;
-        if (nested == 0 && text[i] == '"') break;
-        if (text[i] == '{' && i > 0 && (text[i - 1] == '$' || text[i - 1] == '%')) ++nested;
-        if (text[i] == '}' && nested > 0) --nested;
-        value += text[i];
-        ++i;
-      }
-      ++i;
-      header.push_back("\"" + value + "\"");
-    } else if (c == '<' && text.compare(i, 2, "<<") == 0) {
-      // A heredoc: <<EOT or <<-EOT up to a line that is only EOT.
-      size_t j = i + 2;
-      if (j < text.size() && text[j] == '-') ++j;
-      const size_t name_start = j;
-      while (j < text.size() && ident_char(text[j])) ++j;
-      const std::string name = text.substr(name_start, j - name_start);
-      i = j;
-      if (name.empty()) continue;
-      while (i < text.size()) {
-        const size_t eol = text.find('\n', i);
-        if (eol == std::string::npos) {
-          i = text.size();
-          break;
-        }
-        ++line;
-        i = eol + 1;
-        size_t end = text.find('\n', i);
-        if (end == std::string::npos) end = text.size();
-        std::string next = text.substr(i, end - i);
-        next.erase(0, next.find_first_not_of(" \t"));
-        while (!next.empty() && (next.back() == ' ' || next.back() == '\t' || next.back() == '\r'))
-          next.pop_back();
-        if (next == name) {
-          i = end;
-          break;
-        }
-      }
-      header.clear();
-    } else if (c == '{') {
-      if (depth == 0 && header.size() == 1 && header[0] == "terraform") {
-        terraform_depth = 1;
-      } else if (terraform_depth == 1 && depth == 1 && !header.empty()) {
-        if (header[0] == "backend") {
-          return BackendBlock{"backend " + (header.size() > 1 ? header[1] : std::string("")),
-                              header_line};
-        }
-        if (header[0] == "cloud" && header.size() == 1) return BackendBlock{"cloud", header_line};
-      }
-      ++depth;
-      header.clear();
-      ++i;
-    } else if (c == '}') {
-      if (depth > 0) --depth;
-      if (depth == 0) terraform_depth = -1;
-      header.clear();
-      ++i;
-    } else if (ident_char(c)) {
-      const size_t start = i;
-      while (i < text.size() && (ident_char(text[i]) || text[i] == '.')) ++i;
-      if (header.empty()) header_line = line;
-      header.push_back(text.substr(start, i - start));
-    } else {
-      if (c != ' ' && c != '\t' && c != '\r') header.push_back(std::string(1, c));
-      ++i;
+      if (b.type == "cloud" && b.labels.empty()) return BackendBlock{"cloud", b.line};
     }
   }
   return std::nullopt;
@@ -296,25 +202,11 @@ std::optional<BackendBlock> FindBackendInJson(const std::string& text) {
   return std::nullopt;
 }
 
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 absl::Status RefuseOwnBackend(const std::string& dir) {
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
-    names.push_back(entry.path().filename().string());
-  }
-  if (ec) return absl::InternalError("cannot list the module folder: " + ec.message());
-  std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
-    const bool is_json = EndsWith(name, ".tf.json") || EndsWith(name, ".tofu.json");
-    if (!is_json && !EndsWith(name, ".tf") && !EndsWith(name, ".tofu")) continue;
+  ASSIGN_OR_RETURN(const std::vector<ModuleFile> files, RootModuleFiles(dir));
+  for (const auto& [name, is_json] : files) {
     ASSIGN_OR_RETURN(const std::string text, platform::ReadFile(dir + "/" + name));
     const std::optional<BackendBlock> found =
         is_json ? FindBackendInJson(text) : FindBackendInHcl(text);

@@ -7,12 +7,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "provider/common/files.h"
+#include "provider/workspace/hcl.h"
 
 namespace workspace {
 
@@ -54,48 +55,29 @@ void Leaves(const nlohmann::json& j, std::vector<std::string>& out) {
   }
 }
 
-// The text of the block whose "{" is at `open` (strings and comments are
-// not parsed: a brace inside one may end a block early, which only makes a
-// `sensitive` after it unseen).
-std::string Block(const std::string& text, size_t open) {
-  int depth = 0;
-  for (size_t i = open; i < text.size(); ++i) {
-    if (text[i] == '{') ++depth;
-    if (text[i] == '}' && --depth == 0) return text.substr(open, i - open + 1);
-  }
-  return text.substr(open);
-}
-
 }  // namespace
 
 std::set<std::string> SensitiveVariables(const std::string& dir) {
-  namespace fs = std::filesystem;
-  static const std::regex kVariable(R"re(variable\s+"([^"]+)"\s*\{)re");
-  // At the start of a line of the block (or of a one-line block), so not
-  // inside a description.
-  static const std::regex kSensitive(R"((?:^|[\n{])[ \t]*sensitive[ \t]*=[ \t]*true\b)");
   std::set<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    const bool json = name.size() > 8 && name.ends_with(".tf.json");
-    if (!json && !name.ends_with(".tf")) continue;
-    std::ifstream in(entry.path());
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    const std::string text = buffer.str();
+  const absl::StatusOr<std::vector<ModuleFile>> files = RootModuleFiles(dir);
+  if (!files.ok()) return names;
+  for (const auto& [name, json] : *files) {
+    const absl::StatusOr<std::string> text = platform::ReadFile(dir + "/" + name);
+    if (!text.ok()) continue;
     if (json) {
-      const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+      const nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
       if (!doc.is_object() || !doc.contains("variable") || !doc["variable"].is_object()) continue;
       for (const auto& [var, body] : doc["variable"].items()) {
         if (body.is_object() && body.value("sensitive", false)) names.insert(var);
       }
       continue;
     }
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), kVariable);
-         it != std::sregex_iterator(); ++it) {
-      const size_t open = static_cast<size_t>(it->position(0) + it->length(0) - 1);
-      if (std::regex_search(Block(text, open), kSensitive)) names.insert((*it)[1].str());
+    for (const HclBlock& b : ParseHclBlocks(*text)) {
+      const auto sensitive = b.attributes.find("sensitive");
+      if (b.type == "variable" && b.labels.size() == 1 && sensitive != b.attributes.end() &&
+          sensitive->second == "true") {
+        names.insert(b.labels[0]);
+      }
     }
   }
   return names;

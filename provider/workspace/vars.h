@@ -34,8 +34,8 @@ absl::StatusOr<std::vector<std::string>> WriteVarFiles(
     const std::vector<std::pair<std::string, std::string>>& vars);
 
 // The variables the root module in `dir` declares sensitive: a `variable
-// "name" { ... sensitive = true ... }` block in a .tf file, or
-// {"variable": {"name": {"sensitive": true}}} in a .tf.json one.
+// "name" { ... sensitive = true ... }` block in a .tf or .tofu file, or
+// {"variable": {"name": {"sensitive": true}}} in a .tf.json or .tofu.json one.
 std::set<std::string> SensitiveVariables(const std::string& dir);
 
 // The values var files, varmap and vars give the variables `names`: the

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "provider/testing/temp_dir.h"
+#include "provider/workspace/hcl.h"
 
 namespace workspace {
 namespace {
@@ -34,6 +35,33 @@ variable "note" {
                                                     "plain": {"type": "string"}}})");
   WriteFile(dir / "ignored.txt", R"(variable "other" { sensitive = true })");
   EXPECT_EQ(SensitiveVariables(dir.path()), (std::set<std::string>{"api_key", "password"}));
+}
+
+TEST(HclBlocks, BlocksLabelsLinesAndAttributesNotStringsCommentsOrObjects) {
+  const std::vector<HclBlock> blocks = ParseHclBlocks(R"(# variable "commented" { sensitive = true }
+variable "a" { sensitive = true }
+resource "terraform_data" "x" {
+  input = { sensitive = true, note = "variable \"b\" {" }
+  triggers_replace = [<<-EOT
+    terraform { backend "s3" {} }
+  EOT
+  ]
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+)");
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].type, "variable");
+  EXPECT_EQ(blocks[0].labels, std::vector<std::string>{"a"});
+  EXPECT_EQ(blocks[0].line, 2);
+  EXPECT_EQ(blocks[0].attributes.at("sensitive"), "true");
+  EXPECT_EQ(blocks[1].labels, (std::vector<std::string>{"terraform_data", "x"}));
+  EXPECT_EQ(blocks[1].attributes.count("sensitive"), 0u) << "an object value is not a block";
+  ASSERT_EQ(blocks[1].blocks.size(), 1u);
+  EXPECT_EQ(blocks[1].blocks[0].type, "lifecycle");
+  EXPECT_EQ(blocks[1].blocks[0].line, 9);
+  EXPECT_EQ(blocks[1].blocks[0].attributes.at("create_before_destroy"), "true");
 }
 
 TEST(SensitiveValues, OnlyThoseVariablesFromEverySource) {
