@@ -241,15 +241,16 @@ output "n" { value = local.n }
   EXPECT_NE(ErrorOf(plan).find("main.tf:3"), std::string::npos) << ErrorOf(plan);
 }
 
-TEST_F(TofuTest, TimeoutStopsALongApply) {
-  ASSERT_TRUE(PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
+// A resource whose creation takes half a minute.
+constexpr char kSlowModule[] = R"(resource "terraform_data" "slow" {
   provisioner "local-exec" {
     command = "sleep 30"
   }
 }
-)",
-                            false)
-                  .ok());
+)";
+
+TEST_F(TofuTest, TimeoutStopsALongApply) {
+  ASSERT_TRUE(PrepareInline(dir.path(), kSlowModule, false).ok());
   auto opts = Opts();
   opts.timeout = std::chrono::seconds(2);
   Tofu tofu(opts);
@@ -295,14 +296,7 @@ TEST_F(TofuTest, FingerprintsAPlanWhoseJsonIsLargerThanFourMiB) {
 }
 
 TEST_F(TofuTest, ACommandStopsAtTheDeadlineBeforeItsTimeout) {
-  ASSERT_TRUE(PrepareInline(dir.path(), R"(resource "terraform_data" "slow" {
-  provisioner "local-exec" {
-    command = "sleep 30"
-  }
-}
-)",
-                            false)
-                  .ok());
+  ASSERT_TRUE(PrepareInline(dir.path(), kSlowModule, false).ok());
   auto opts = Opts();
   opts.timeout = std::chrono::seconds(60);
   Tofu planner(opts);

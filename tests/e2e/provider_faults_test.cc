@@ -243,6 +243,16 @@ class ProviderFaultTest : public ProviderTest {
     return out;
   }
 
+  // Applies `name` at generation 0, waits until it converged, then moves it
+  // to generation 1 and returns once that apply began.
+  void ConvergeThenBeginApply(const std::string& name) {
+    ApplyWorkspace(name, 0);
+    ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
+        << Converged(name, 0) << log_;
+    ApplyWorkspace(name, 1);
+    ASSERT_TRUE(WaitForBegun(1));
+  }
+
   // Waits for Converged(name, generation); "" when it came, else why not.
   std::string WaitConverged(const std::string& name, int generation) {
     std::string why;
@@ -427,11 +437,7 @@ TEST_F(ProviderFaultTest, AnApiServerStoppedDuringASaveLosesNothing) {
   const std::string state = fs::path(kKubeconfig).parent_path();
   const std::string name = "outage-" + suffix_;
   StartProvider();
-  ApplyWorkspace(name, 0);
-  ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
-      << Converged(name, 0) << log_;
-  ApplyWorkspace(name, 1);
-  ASSERT_TRUE(WaitForBegun(1));
+  ASSERT_NO_FATAL_FAILURE(ConvergeThenBeginApply(name));
   ASSERT_EQ(RunCommand({script, "stop-apiserver", state}).exit_code, 0);
   const auto stopped = std::chrono::steady_clock::now();
   // Whatever happens next, the API server comes back.
@@ -468,11 +474,7 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
   } unmount{work};
   const std::string name = "full-" + suffix_;
   StartProvider();
-  ApplyWorkspace(name, 0);
-  ASSERT_TRUE(Eventually([&] { return Converged(name, 0).empty(); }, 180s))
-      << Converged(name, 0) << log_;
-  ApplyWorkspace(name, 1);
-  ASSERT_TRUE(WaitForBegun(1));
+  ASSERT_NO_FATAL_FAILURE(ConvergeThenBeginApply(name));
   // Every byte left, taken.
   const std::string filler = work + "/filler";
   {
