@@ -58,6 +58,25 @@ HELMFILE_VERSION=v1.7.4
 # ignores both in a dependency, so the wrapper module repeats them.
 TOFU_VERSION=v1.12.6
 
+# Upstream CRDs of the AWS provider kinds the function composes that the
+# snapshot beside the clone (../shared/crds/provider-aws) lacks: taken from
+# the provider's own Go module (github.com/upbound/provider-aws/v2, whose zip
+# holds package/crds), which the module proxy serves at this release.
+AWS_PROVIDER_MODULE=github.com/upbound/provider-aws/v2
+AWS_PROVIDER_CRDS_VERSION=v2.5.0
+AWS_EXTRA_CRDS=(
+  ec2.aws.upbound.io_vpcendpointroutetableassociations
+  ec2.aws.m.upbound.io_vpcendpointroutetableassociations
+  ec2.aws.upbound.io_flowlogs
+  ec2.aws.m.upbound.io_flowlogs
+  ec2.aws.upbound.io_defaultsecuritygroups
+  ec2.aws.m.upbound.io_defaultsecuritygroups
+  cloudwatchlogs.aws.upbound.io_groups
+  cloudwatchlogs.aws.m.upbound.io_groups
+  iam.aws.upbound.io_rolepolicies
+  iam.aws.m.upbound.io_rolepolicies
+)
+
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
   local src="${tools_dir}/src/${name}-${version}"
@@ -282,8 +301,28 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  # A folder of the CRDs in AWS_EXTRA_CRDS (override: AWS_EXTRA_CRDS_DIR).
+  aws-crds)
+    if [[ -n "${AWS_EXTRA_CRDS_DIR:-}" ]]; then echo "$AWS_EXTRA_CRDS_DIR"; exit 0; fi
+    out="${tools_dir}/aws-crds-${AWS_PROVIDER_CRDS_VERSION}"
+    missing=0
+    for crd in "${AWS_EXTRA_CRDS[@]}"; do [[ -f "$out/$crd.yaml" ]] || missing=1; done
+    if ((missing)); then
+      echo "fetching CRDs of ${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_CRDS_VERSION} into ${out} (first run only)" >&2
+      moddir=$(cd "${TMPDIR:-/tmp}" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+        go mod download -json "${AWS_PROVIDER_MODULE}@${AWS_PROVIDER_CRDS_VERSION}" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+      mkdir -p "$out.tmp"
+      for crd in "${AWS_EXTRA_CRDS[@]}"; do
+        cp "$moddir/package/crds/$crd.yaml" "$out.tmp/"
+        chmod u+w "$out.tmp/$crd.yaml"
+      done
+      rm -rf "$out" && mv "$out.tmp" "$out"
+    fi
+    echo "$out"
+    ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|aws-crds" >&2
     exit 2
     ;;
 esac

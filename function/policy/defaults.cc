@@ -50,64 +50,21 @@ constexpr ClassDefaults kDefaults[] = {
      kSmallDbFamilies,
      100,
      false,
-     false},
-    {"test",
-     3,
-     kAllNat,
-     "Single",
-     16,
-     20,
-     {},
-     kVersions,
-     10,
-     kAnyAccess,
-     kSmallFamilies,
-     kPostgres,
-     kMysql,
-     kMariadb,
-     kTestDbFamilies,
-     500,
      false,
-     false},
-    {"sandbox",
-     2,
-     kNoneSingle,
-     "Single",
-     16,
-     20,
-     {},
-     kVersions,
-     5,
-     kAnyAccess,
-     kSmallFamilies,
-     kPostgres,
-     kMysql,
-     kMariadb,
-     kSmallDbFamilies,
-     100,
      false,
-     false},
+     30},
+    {"test",          3,   kAllNat,    "Single",       16,        20,     {},
+     kVersions,       10,  kAnyAccess, kSmallFamilies, kPostgres, kMysql, kMariadb,
+     kTestDbFamilies, 500, false,      false,          false,     30},
+    {"sandbox",        2,   kNoneSingle, "Single",       16,        20,     {},
+     kVersions,        5,   kAnyAccess,  kSmallFamilies, kPostgres, kMysql, kMariadb,
+     kSmallDbFamilies, 100, false,       false,          false,     30},
     // A prod network always has NAT; a prod cluster's API is never public
     // only, and runs a supported version; a prod database survives a zone
     // and an accidental delete.
-    {"prod",
-     6,
-     kSinglePerZone,
-     "PerZone",
-     16,
-     20,
-     kNone,
-     kProdVersions,
-     100,
-     kPrivateAccess,
-     {},
-     kProdPostgres,
-     kMysql,
-     kProdMariadb,
-     {},
-     16384,
-     true,
-     true},
+    {"prod",         6,  kSinglePerZone, "PerZone", 16,           20, kNone, kProdVersions, 100,
+     kPrivateAccess, {}, kProdPostgres,  kMysql,    kProdMariadb, {}, 16384, true,          true,
+     true,           365},
 };
 
 // Kinds of the AWS providers that have no tags: associations, attachments,
@@ -173,7 +130,15 @@ ClassLimits DefaultLimits(const ClassDefaults& d) {
   l.database.max_storage_gib = d.max_storage_gib;
   l.database.require_multi_az = d.require_multi_az;
   l.database.require_deletion_protection = d.require_deletion_protection;
+  l.network.flow_logs.enabled = d.flow_logs;
+  l.network.flow_logs.retention_days = d.flow_log_retention_days;
   return l;
+}
+
+std::span<const int> CloudWatchRetentionDays() {
+  static constexpr int kDays[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
+                                  365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
+  return kDays;
 }
 
 std::span<const std::string_view> KnownDatabaseVersions(std::string_view engine) {

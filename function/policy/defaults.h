@@ -46,7 +46,13 @@ struct ClassDefaults {
   // Prod: both required, and no input may turn them off.
   bool require_multi_az;
   bool require_deletion_protection;
+  // Flow logs on by default.
+  bool flow_logs;
+  int flow_log_retention_days;
 };
+
+// The retention periods CloudWatch Logs accepts, in days.
+std::span<const int> CloudWatchRetentionDays();
 
 // The major versions an engine may ever be allowed (what the XRD and the
 // renderer know how to run), or an empty span for an unknown engine.

@@ -52,6 +52,10 @@ struct ClassDraft {
   Setting<std::vector<std::string>> instance_families;
   // Database limits.
   DatabaseLimits database;
+  // Network extras, and the field that last set the flow log destination
+  // (named when it lacks a bucket).
+  NetworkPolicy network;
+  std::string flow_log_destination_path;
 };
 
 struct Draft {
@@ -63,9 +67,13 @@ struct Draft {
 constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "classes",
                                               "authorization"};
 constexpr std::string_view kClassFields[] = {
-    "allowedRegions",     "maxZones",     "allowedNatStrategies",
-    "defaultNatStrategy", "minVpcPrefix", "maxVpcPrefix",
-    "securityGroupIds",   "cluster",      "database"};
+    "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
+    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds",     "cluster",
+    "database",       "network"};
+constexpr std::string_view kNetworkFields[] = {"gatewayEndpoints", "flowLogs"};
+constexpr std::string_view kFlowLogFields[] = {"enabled",       "destination",
+                                               "retentionDays", "s3BucketArn",
+                                               "trafficType",   "maxAggregationInterval"};
 constexpr std::string_view kDatabaseFields[] = {"engineVersions", "instanceFamilies",
                                                 "maxStorageGiB", "requireMultiAZ",
                                                 "requireDeletionProtection"};
@@ -328,6 +336,81 @@ absl::Status OverlayDatabase(const Fields& db, std::string_view cls, DatabaseLim
   return absl::OkStatus();
 }
 
+std::string CheckGatewayEndpoint(std::string_view s) {
+  for (std::string_view known : kGatewayEndpointServices) {
+    if (s == known) return "";
+  }
+  return sdk::Cat("must be one of ", List(kGatewayEndpointServices), ", not ", Quoted(s));
+}
+
+// arn:<partition>:s3:::<bucket>[/<prefix>], as a flow log's destination.
+std::string CheckS3BucketArn(std::string_view s) {
+  const std::string_view rule =
+      "must be an S3 bucket ARN, arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/<prefix>";
+  const std::size_t colons = s.find(":s3:::");
+  if (!s.starts_with("arn:aws") || colons == std::string_view::npos) return std::string(rule);
+  const std::string_view partition = s.substr(4, colons - 4);
+  if (partition != "aws" && partition != "aws-cn" && partition != "aws-us-gov") {
+    return std::string(rule);
+  }
+  const std::string_view rest = s.substr(colons + 6);
+  const std::string_view bucket = rest.substr(0, rest.find('/'));
+  if (bucket.size() < 3 || bucket.size() > 63) return std::string(rule);
+  for (char ch : bucket) {
+    if (!IsDnsChar(ch) && ch != '.') return std::string(rule);
+  }
+  return "";
+}
+
+// A class's network extras; each field given replaces the one below it.
+absl::Status OverlayNetwork(const Fields& n, ClassDraft& d) {
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(n, kNetworkFields));
+  NetworkPolicy& out = d.network;
+  if (n.Has("gatewayEndpoints")) {
+    PLATFORM_ASSIGN_OR_RETURN(out.gateway_endpoints,
+                              CheckedList(n, "gatewayEndpoints", CheckGatewayEndpoint));
+  }
+  if (!n.Has("flowLogs")) return absl::OkStatus();
+  PLATFORM_ASSIGN_OR_RETURN(Fields f, n.Object("flowLogs"));
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(f, kFlowLogFields));
+  FlowLogPolicy& logs = out.flow_logs;
+  PLATFORM_ASSIGN_OR_RETURN(logs.enabled, f.Bool("enabled", logs.enabled));
+  if (f.Has("destination")) {
+    PLATFORM_ASSIGN_OR_RETURN(logs.destination, f.Enum("destination", {"CloudWatchLogs", "S3"}));
+    d.flow_log_destination_path = JoinPath(f.path(), "destination");
+  }
+  if (f.Has("retentionDays")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t days, f.Int("retentionDays"));
+    const std::span<const int> allowed = internal::CloudWatchRetentionDays();
+    if (std::find(allowed.begin(), allowed.end(), days) == allowed.end()) {
+      return FieldError(JoinPath(f.path(), "retentionDays"),
+                        sdk::Cat("must be a retention CloudWatch Logs accepts (",
+                                 fmt::format("{}", fmt::join(allowed, ", ")), "), not ", days));
+    }
+    logs.retention_days = static_cast<int>(days);
+  }
+  if (f.Has("s3BucketArn")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::string arn, f.String("s3BucketArn"));
+    if (std::string why = CheckS3BucketArn(arn); !why.empty()) {
+      return FieldError(JoinPath(f.path(), "s3BucketArn"), why);
+    }
+    logs.s3_bucket_arn = std::move(arn);
+  }
+  if (f.Has("trafficType")) {
+    PLATFORM_ASSIGN_OR_RETURN(logs.traffic_type,
+                              f.Enum("trafficType", {"ALL", "ACCEPT", "REJECT"}));
+  }
+  if (f.Has("maxAggregationInterval")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t seconds, f.Int("maxAggregationInterval"));
+    if (seconds != 60 && seconds != 600) {
+      return FieldError(JoinPath(f.path(), "maxAggregationInterval"),
+                        sdk::Cat("must be 60 or 600 (seconds), not ", seconds));
+    }
+    logs.max_aggregation_interval = static_cast<int>(seconds);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(c, kClassFields));
   const std::string_view cls = d.defaults->environment_class;
@@ -394,6 +477,10 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
   if (c.Has("database")) {
     PLATFORM_ASSIGN_OR_RETURN(Fields db, c.Object("database"));
     PLATFORM_RETURN_IF_ERROR(OverlayDatabase(db, cls, d.database));
+  }
+  if (c.Has("network")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields n, c.Object("network"));
+    PLATFORM_RETURN_IF_ERROR(OverlayNetwork(n, d));
   }
   return absl::OkStatus();
 }
@@ -517,6 +604,13 @@ absl::Status CheckClass(const ClassDraft& c) {
                                                  : sdk::Cat(" (set at ", c.default_nat.path, ")"),
                  ", or defaultNatStrategy must be set too"));
   }
+  const FlowLogPolicy& logs = c.network.flow_logs;
+  if (logs.enabled && logs.destination == "S3" && logs.s3_bucket_arn.empty()) {
+    return FieldError(c.flow_log_destination_path,
+                      sdk::Cat("flow logs of ", cls,
+                               " go to S3, so flowLogs.s3BucketArn must "
+                               "name the bucket"));
+  }
   if (c.min_prefix.value > c.max_prefix.value) {
     if (c.min_prefix.layer >= c.max_prefix.layer) {
       return FieldError(c.min_prefix.path, sdk::Cat("must not be greater than maxVpcPrefix of ",
@@ -545,6 +639,7 @@ Draft DefaultDraft() {
     c.endpoint_access.value = l.cluster.endpoint_access;
     c.instance_families.value = l.cluster.instance_families;
     c.database = l.database;
+    c.network = l.network;
     d.classes.push_back(std::move(c));
   }
   return d;
@@ -640,6 +735,7 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
     l.cluster.endpoint_access = std::move(c.endpoint_access.value);
     l.cluster.instance_families = std::move(c.instance_families.value);
     l.database = std::move(c.database);
+    l.network = std::move(c.network);
     p.classes_.push_back(std::move(l));
   }
   p.rules_ = std::move(d.rules);

@@ -127,6 +127,37 @@ struct DatabaseLimits {
   bool AllowsInstanceFamily(std::string_view family) const;
 };
 
+// The gateway VPC endpoints an environment may have.
+inline constexpr std::string_view kGatewayEndpointServices[] = {"s3", "dynamodb"};
+// Where VPC flow logs go.
+inline constexpr std::string_view kFlowLogDestinations[] = {"CloudWatchLogs", "S3"};
+// What flow logs capture.
+inline constexpr std::string_view kFlowLogTrafficTypes[] = {"ALL", "ACCEPT", "REJECT"};
+
+// VPC flow logs of a class's environments. Defaults: on for prod (to
+// CloudWatch Logs, kept 365 days), off for the others (30 days when turned
+// on).
+struct FlowLogPolicy {
+  bool enabled = false;
+  std::string destination = "CloudWatchLogs";  // of kFlowLogDestinations
+  // Days CloudWatch Logs keeps them: one of the values CloudWatch accepts.
+  int retention_days = 30;
+  // The bucket (arn:aws:s3:::name, optionally /prefix) for destination S3,
+  // typically a central log-archive bucket; empty otherwise.
+  std::string s3_bucket_arn;
+  std::string traffic_type = "ALL";    // of kFlowLogTrafficTypes
+  int max_aggregation_interval = 600;  // seconds: 60 or 600
+};
+
+// What the network of a class's environments carries beside subnets and
+// routes. Defaults: an S3 gateway endpoint everywhere, flow logs as above.
+struct NetworkPolicy {
+  // Services reached through gateway endpoints associated with every
+  // private and database route table, of kGatewayEndpointServices.
+  std::vector<std::string> gateway_endpoints = {"s3"};
+  FlowLogPolicy flow_logs;
+};
+
 // What an environment class may have. Defaults per class; the input and the
 // EnvironmentConfig may override any field of any class. Load() guarantees:
 // 1 <= max_zones <= 6; 16 <= min_vpc_prefix <= max_vpc_prefix <= 28;
@@ -151,6 +182,8 @@ struct ClassLimits {
   ClusterLimits cluster;
   // What its databases may have.
   DatabaseLimits database;
+  // What its networks carry.
+  NetworkPolicy network;
 
   bool AllowsRegion(std::string_view region) const;
   bool AllowsNatStrategy(std::string_view strategy) const;

@@ -219,6 +219,36 @@ TEST(PolicyDatabaseLimits, InputThenEnvironmentConfig) {
   EXPECT_EQ(p->Limits("test").database.max_storage_gib, 500);
 }
 
+TEST(PolicyNetwork, Defaults) {
+  const Policies p;
+  for (std::string_view cls : kEnvironmentClasses) {
+    SCOPED_TRACE(cls);
+    const NetworkPolicy& n = p.Limits(cls).network;
+    EXPECT_EQ(n.gateway_endpoints, std::vector<std::string>({"s3"}));
+    EXPECT_EQ(n.flow_logs.enabled, cls == "prod");
+    EXPECT_EQ(n.flow_logs.retention_days, cls == "prod" ? 365 : 30);
+    EXPECT_EQ(n.flow_logs.destination, "CloudWatchLogs");
+    EXPECT_EQ(n.flow_logs.traffic_type, "ALL");
+    EXPECT_EQ(n.flow_logs.max_aggregation_interval, 600);
+  }
+}
+
+TEST(PolicyNetwork, InputThenEnvironmentConfigFieldByField) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"test": {"network": {"gatewayEndpoints": ["s3", "dynamodb"],
+                                            "flowLogs": {"enabled": true, "retentionDays": 90}}}}})",
+      R"({"classes": {"test": {"network": {"flowLogs": {"destination": "S3",
+          "s3BucketArn": "arn:aws:s3:::org-logs"}}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const NetworkPolicy& n = p->Limits("test").network;
+  EXPECT_EQ(n.gateway_endpoints, std::vector<std::string>({"s3", "dynamodb"}));
+  EXPECT_TRUE(n.flow_logs.enabled);
+  EXPECT_EQ(n.flow_logs.retention_days, 90);
+  EXPECT_EQ(n.flow_logs.destination, "S3");
+  EXPECT_EQ(n.flow_logs.s3_bucket_arn, "arn:aws:s3:::org-logs");
+  EXPECT_FALSE(p->Limits("dev").network.flow_logs.enabled);
+}
+
 // --- Input and EnvironmentConfig overlay --------------------------------------------
 
 struct OverlayCase {
@@ -442,7 +472,37 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
                   "input.policy.classes.dev.maxZone: unknown field; the fields here are "
                   "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
-                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster, database"},
+                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster, database, network"},
+        // Network extras.
+        ErrorCase{"UnknownGatewayEndpoint",
+                  R"({"classes": {"dev": {"network": {"gatewayEndpoints": ["s3", "ec2"]}}}})", "",
+                  "input.policy.classes.dev.network.gatewayEndpoints[1]: must be one of s3, "
+                  "dynamodb, not \"ec2\""},
+        ErrorCase{"UnknownFlowLogField",
+                  R"({"classes": {"dev": {"network": {"flowLogs": {"retention": 3}}}}})", "",
+                  "input.policy.classes.dev.network.flowLogs.retention: unknown field; the fields "
+                  "here are enabled, destination, retentionDays, s3BucketArn, trafficType, "
+                  "maxAggregationInterval"},
+        ErrorCase{"FlowLogRetentionCloudWatchRefuses",
+                  R"({"classes": {"dev": {"network": {"flowLogs": {"retentionDays": 10}}}}})", "",
+                  "input.policy.classes.dev.network.flowLogs.retentionDays: must be a retention "
+                  "CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
+                  "545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), not 10"},
+        ErrorCase{
+            "FlowLogBucketNotAnArn",
+            R"({"classes": {"prod": {"network": {"flowLogs": {"s3BucketArn": "org-logs"}}}}})", "",
+            "input.policy.classes.prod.network.flowLogs.s3BucketArn: must be an S3 bucket "
+            "ARN, arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/<prefix>"},
+        ErrorCase{
+            "FlowLogInterval",
+            R"({"classes": {"prod": {"network": {"flowLogs": {"maxAggregationInterval": 300}}}}})",
+            "",
+            "input.policy.classes.prod.network.flowLogs.maxAggregationInterval: must be 60 "
+            "or 600 (seconds), not 300"},
+        ErrorCase{"FlowLogsToS3WithoutBucket",
+                  R"({"classes": {"prod": {"network": {"flowLogs": {"destination": "S3"}}}}})", "",
+                  "input.policy.classes.prod.network.flowLogs.destination: flow logs of prod go to "
+                  "S3, so flowLogs.s3BucketArn must name the bucket"},
         // Cluster limits.
         ErrorCase{"ClusterUnknownField", R"({"classes": {"dev": {"cluster": {"maxNodes": 3}}}})",
                   "",

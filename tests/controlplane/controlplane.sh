@@ -179,6 +179,8 @@ load_crds() {  # <kubectl> <kubeconfig>
   local shared=${PLATFORM_SHARED_CRDS:-$repo/../shared/crds}
   [[ -d "$shared" ]] || { log "no upstream CRDs at $shared (set PLATFORM_SHARED_CRDS)"; return 1; }
   local dirs=("$shared/crossplane" "$shared/provider-aws" "$shared/capi" "$shared/argocd")
+  # The AWS kinds we compose that the snapshot lacks (scripts/tools.sh aws-crds).
+  dirs+=("$("$repo/scripts/tools.sh" aws-crds)")
   # The project's own CRDs: the function's input, and the provider's.
   local own
   for own in "$repo/package/input" "$repo/provider/package/crds" "$state/xrd-crds"; do

@@ -300,6 +300,7 @@ kill_function() {
 crossplane_may_compose() {
   local as=system:serviceaccount:${NS}:crossplane kind
   for kind in vpcs.ec2.aws.upbound.io instances.rds.aws.upbound.io clusters.eks.aws.upbound.io \
+    groups.cloudwatchlogs.aws.upbound.io \
     roles.iam.aws.upbound.io keys.kms.aws.upbound.io; do
     k auth can-i create "$kind" --as="$as" >/dev/null || return 1
   done
@@ -322,7 +323,9 @@ configuration_ready() {
 stand_in_providers() {  # <crossplane cli> <registry>
   local cli=$1 reg=$2 root="$state/providers"
   local family service
-  for family in family-aws ec2 eks iam kms rds; do
+  local extra
+  extra=$("$repo/scripts/tools.sh" aws-crds)
+  for family in family-aws ec2 eks iam kms rds cloudwatchlogs; do
     local dir="$root/provider-aws-$family"
     [[ $family == family-aws ]] && dir="$root/provider-family-aws"
     mkdir -p "$dir/crds"
@@ -330,7 +333,10 @@ stand_in_providers() {  # <crossplane cli> <registry>
       cp "$SHARED_CRDS"/provider-aws/aws.upbound.io_*.yaml "$SHARED_CRDS"/provider-aws/aws.m.upbound.io_*.yaml "$dir/crds/"
     else
       cp "$SHARED_CRDS/provider-aws/${family}".aws.upbound.io_*.yaml \
-        "$SHARED_CRDS/provider-aws/${family}".aws.m.upbound.io_*.yaml "$dir/crds/"
+        "$SHARED_CRDS/provider-aws/${family}".aws.m.upbound.io_*.yaml "$dir/crds/" 2>/dev/null || true
+      cp "$extra/${family}".aws.upbound.io_*.yaml "$extra/${family}".aws.m.upbound.io_*.yaml \
+        "$dir/crds/" 2>/dev/null || true
+      compgen -G "$dir/crds/*.yaml" >/dev/null || { log "no CRDs for provider-aws-${family}"; return 1; }
     fi
     local name
     name=$(basename "$dir")

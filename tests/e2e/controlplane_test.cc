@@ -314,8 +314,8 @@ class ValidateTest : public ControlPlaneTest {
     ControlPlaneTest::SetUp();
     extensions_ = dir_.path() + "/extensions";
     for (const std::string& d :
-         {SharedCrds() + "/provider-aws", SharedCrds() + "/capi", SharedCrds() + "/argocd",
-          kSource + "/xrds", kSource + "/package/input"}) {
+         {SharedCrds() + "/provider-aws", std::string(AWS_EXTRA_CRDS_DIR), SharedCrds() + "/capi",
+          SharedCrds() + "/argocd", kSource + "/xrds", kSource + "/package/input"}) {
       ASSERT_TRUE(fs::exists(d)) << d;
       fs::create_directories(extensions_);
       for (const auto& e : fs::directory_iterator(d)) {

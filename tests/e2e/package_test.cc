@@ -216,7 +216,8 @@ TEST_F(PackageTest, ConfigurationPackageHoldsTheApisAndItsDependencies) {
       {"xpkg.upbound.io/upbound/provider-aws-eks", "Provider"},
       {"xpkg.upbound.io/upbound/provider-aws-iam", "Provider"},
       {"xpkg.upbound.io/upbound/provider-aws-rds", "Provider"},
-      {"xpkg.upbound.io/upbound/provider-aws-kms", "Provider"}};
+      {"xpkg.upbound.io/upbound/provider-aws-kms", "Provider"},
+      {"xpkg.upbound.io/upbound/provider-aws-cloudwatchlogs", "Provider"}};
   EXPECT_EQ(depends, want_depends);
   std::set<std::string> xrds, compositions;
   for (const YAML::Node& d : docs) {

@@ -502,7 +502,9 @@ TEST(XClusterKubeadm, NamespacedXrComposesIntoItsNamespace) {
     EXPECT_EQ(At(o, "metadata.labels[cluster.x-k8s.io/cluster-name]"), kXrName) << name;
     EXPECT_EQ(At(o, "metadata.labels[platform.terraforming.io/resource]"), name) << name;
   }
-  EXPECT_EQ(r.Status("clusterName"), "team-web-payments-kubeadm");
+  // The Cluster API Cluster's name, which CAPA and the cloud provider know
+  // the cluster by (only EKS names carry the namespace).
+  EXPECT_EQ(r.Status("clusterName"), "payments-kubeadm");
   // Namespaced XRs have no connection details to publish.
   EXPECT_FALSE(r.proto().has_requirements());
 }

@@ -326,7 +326,7 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
                       "must be 1 to 40 lower-case letters, digits or '-' (it names the "
                       "cluster's objects and their labels)");
   }
-  p.cluster_name = scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name;
+  p.cluster_name = KubernetesClusterName(scope, p.name, p.provisioner);
 
   const auto& offered = policy::kKubernetesVersions;
   PLATFORM_ASSIGN_OR_RETURN(p.version, params.String("kubernetesVersion", offered[0]));
@@ -372,6 +372,12 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   PLATFORM_RETURN_IF_ERROR(ReadAddons(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadAccessEntries(params, p));
   return p;
+}
+
+std::string KubernetesClusterName(const compose::Scope& scope, std::string_view xr_name,
+                                  Provisioner provisioner) {
+  if (provisioner == Provisioner::kCapiKubeadm) return std::string(xr_name);
+  return scope.namespaced ? sdk::Cat(scope.namespace_, "-", xr_name) : std::string(xr_name);
 }
 
 }  // namespace platform::fn::renderers::xcluster

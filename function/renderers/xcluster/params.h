@@ -23,6 +23,13 @@ enum class Provisioner {
   kAws,          // the AWS provider's eks and iam kinds
 };
 
+// The name the Kubernetes cluster of the XCluster named `xr_name` goes by in
+// AWS: the EKS cluster's (prefixed by the namespace for a namespaced XR), or
+// for Kubeadm the Cluster API Cluster's. CAPA and the AWS cloud provider tag
+// subnets kubernetes.io/cluster/<this name>.
+std::string KubernetesClusterName(const compose::Scope& scope, std::string_view xr_name,
+                                  Provisioner provisioner);
+
 struct NodePool {
   std::string name;
   std::string instance_type;

@@ -14,6 +14,7 @@
 #include "function/network/layout.h"
 #include "function/network/zones.h"
 #include "function/policy/policy.h"
+#include "function/renderers/xcluster/params.h"
 #include "function/renderers/xenvironment/nested.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
@@ -63,6 +64,11 @@ struct Params {
   // Clusters and databases composed inside the environment.
   std::vector<NestedXr> clusters;
   std::vector<NestedXr> databases;
+  // The names the nested clusters' Kubernetes clusters go by in AWS, for the
+  // subnet tags CAPA and the cloud provider look for.
+  std::vector<std::string> kubernetes_clusters;
+  // Gateway endpoints and flow logs, from the class's policy.
+  policy::NetworkPolicy network;
 };
 
 // The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
@@ -252,6 +258,31 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
                             xr.fields.String("metadata.labels[crossplane.io/claim-name]", ""));
   PLATFORM_ASSIGN_OR_RETURN(p.clusters, ReadNestedXrs(params, kNestedClusters, parent));
   PLATFORM_ASSIGN_OR_RETURN(p.databases, ReadNestedXrs(params, kNestedDatabases, parent));
+  // EKS and RDS subnet groups span at least two zones: a cluster or database
+  // in a one-zone network would wait forever.
+  if (p.zones.size() < 2 && (!p.clusters.empty() || !p.databases.empty())) {
+    const std::string_view nested = p.clusters.empty() ? "databases" : "clusters";
+    std::string zones_field = "zoneCount";
+    for (std::string_view f : {"zones", "zoneIds"}) {
+      if (params.Has(f)) zones_field = std::string(f);
+    }
+    return FieldError(JoinPath(params.path(), nested),
+                      sdk::Cat(nested,
+                               " need subnets in at least two zones (EKS clusters and RDS "
+                               "subnet groups span two); this environment has ",
+                               p.zones.size(), " (", JoinPath(params.path(), zones_field), ")"));
+  }
+  for (const NestedXr& n : p.clusters) {
+    const sdk::Fields entry(n.object, "nested");
+    const std::string provisioner =
+        entry.String("spec.parameters.provisioner", "CAPI").value_or("CAPI");
+    const std::string flavor = entry.String("spec.parameters.flavor", "EKS").value_or("EKS");
+    const xcluster::Provisioner kind = provisioner == "AWS"  ? xcluster::Provisioner::kAws
+                                       : flavor == "Kubeadm" ? xcluster::Provisioner::kCapiKubeadm
+                                                             : xcluster::Provisioner::kCapiEks;
+    p.kubernetes_clusters.push_back(xcluster::KubernetesClusterName(xr.scope, n.object_name, kind));
+  }
+  p.network = limits.network;
   return p;
 }
 
@@ -270,6 +301,21 @@ constexpr Kind kSecurityGroup{"ec2", "SecurityGroup", "v1beta1"};
 constexpr Kind kIngressRule{"ec2", "SecurityGroupIngressRule", "v1beta1"};
 constexpr Kind kEgressRule{"ec2", "SecurityGroupEgressRule", "v1beta1"};
 constexpr Kind kVpcEndpoint{"ec2", "VPCEndpoint", "v1beta2"};
+constexpr Kind kVpcEndpointRouteTableAssociation{"ec2", "VPCEndpointRouteTableAssociation",
+                                                 "v1beta1"};
+constexpr Kind kDefaultSecurityGroup{"ec2", "DefaultSecurityGroup", "v1beta1"};
+constexpr Kind kFlowLog{"ec2", "FlowLog", "v1beta1"};
+constexpr Kind kLogGroup{"cloudwatchlogs", "Group", "v1beta1"};
+constexpr Kind kRole{"iam", "Role", "v1beta1"};
+constexpr Kind kRolePolicy{"iam", "RolePolicy", "v1beta1"};
+
+constexpr std::string_view kExternalName = "crossplane.io/external-name";
+
+// The subnet tags the AWS load balancer controller and the cloud provider
+// select subnets by, and the tag of each cluster that uses a subnet.
+constexpr std::string_view kPublicElbTag = "kubernetes.io/role/elb";
+constexpr std::string_view kInternalElbTag = "kubernetes.io/role/internal-elb";
+constexpr std::string_view kClusterTagPrefix = "kubernetes.io/cluster/";
 
 // Builds the managed resources of one environment, all wired to each other
 // through selectors on the platform's resource label, never through ids the
@@ -301,7 +347,107 @@ std::string SubnetName(Tier tier, const Zone& z) {
   return sdk::Cat("subnet-", network::TierName(tier), "-", z.letter);
 }
 
-void ComposeEnvironment(const Params& p, Resources& c) {
+// The private and database route tables: where gateway endpoints are
+// associated.
+std::vector<std::string> InnerRouteTables(const Params& p) {
+  std::vector<std::string> tables;
+  if (p.nat == "PerZone") {
+    for (const Zone& z : p.zones) tables.push_back(sdk::Cat("rt-private-", z.letter));
+  } else {
+    tables.emplace_back("rt-private");
+  }
+  tables.emplace_back("rt-database");
+  return tables;
+}
+
+std::string EndpointResource(std::string_view service) { return sdk::Cat("vpce-", service); }
+std::string EndpointAssociationResource(std::string_view service, std::string_view table) {
+  return sdk::Cat("vpce-", service, "-", table);
+}
+
+// Gateway endpoints (S3 always by default, DynamoDB where the class asks),
+// each associated with every private and database route table, so that
+// traffic to the service never crosses a NAT gateway and reaches it even
+// without one.
+void ComposeGatewayEndpoints(const Params& p, Resources& c) {
+  const std::vector<std::string> tables = InnerRouteTables(p);
+  for (const std::string& service : p.network.gateway_endpoints) {
+    const std::string endpoint = EndpointResource(service);
+    c.Add(endpoint, kVpcEndpoint,
+          {{"vpcIdSelector", Resources::Select("vpc")},
+           {"serviceName", sdk::Cat("com.amazonaws.", p.subject.region, ".", service)},
+           {"vpcEndpointType", "Gateway"},
+           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", service)}}}});
+    for (const std::string& table : tables) {
+      c.Add(EndpointAssociationResource(service, table), kVpcEndpointRouteTableAssociation,
+            {{"vpcEndpointIdSelector", Resources::Select(endpoint)},
+             {"routeTableIdSelector", Resources::Select(table)}});
+    }
+  }
+}
+
+// The name of the flow logs' log group: unique per XR (a namespaced XR's
+// name is unique only in its namespace).
+std::string FlowLogGroupName(const Params& p, const compose::Scope& scope) {
+  return scope.namespaced
+             ? sdk::Cat("/platform/vpc-flow-logs/", scope.namespace_, "/", p.subject.xr_name)
+             : sdk::Cat("/platform/vpc-flow-logs/", p.subject.xr_name);
+}
+
+// VPC flow logs as the class's policy says: to a log group the environment
+// owns (with the role VPC flow logs deliver as), or to a bucket the platform
+// team names (a central log archive, whose policy lets the log delivery
+// service write).
+void ComposeFlowLogs(const Params& p, Resources& c) {
+  const policy::FlowLogPolicy& logs = p.network.flow_logs;
+  if (!logs.enabled) return;
+  Json flow = {{"vpcIdSelector", Resources::Select("vpc")},
+               {"trafficType", logs.traffic_type},
+               {"maxAggregationInterval", logs.max_aggregation_interval},
+               {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-flow-logs")}}}};
+  if (logs.destination == "S3") {
+    flow["logDestinationType"] = "s3";
+    flow["logDestination"] = logs.s3_bucket_arn;
+    c.Add("flowlog", kFlowLog, std::move(flow));
+    return;
+  }
+  const std::string group = FlowLogGroupName(p, c.scope());
+  c.Add("flowlog-group", kLogGroup,
+        {{"retentionInDays", logs.retention_days},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-flow-logs")}}}},
+        Json::object(), {{std::string(kExternalName), group}});
+  const Json trust = {{"Version", "2012-10-17"},
+                      {"Statement",
+                       {{{"Effect", "Allow"},
+                         {"Principal", {{"Service", "vpc-flow-logs.amazonaws.com"}}},
+                         {"Action", "sts:AssumeRole"}}}}};
+  c.Add("flowlog-role", kRole,
+        {{"assumeRolePolicy", trust.dump()},
+         {"description", sdk::Cat("VPC flow logs of ", p.subject.xr_name, " to CloudWatch Logs")},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-flow-logs")}}}});
+  // Only the group's streams: the role can write nowhere else.
+  const Json delivery = {
+      {"Version", "2012-10-17"},
+      {"Statement",
+       {{{"Effect", "Allow"},
+         {"Action",
+          {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+           "logs:DescribeLogStreams"}},
+         {"Resource",
+          {sdk::Cat("arn:aws:logs:", p.subject.region, ":*:log-group:", group),
+           sdk::Cat("arn:aws:logs:", p.subject.region, ":*:log-group:", group, ":*")}}}}}};
+  c.Add("flowlog-role-policy", kRolePolicy,
+        {{"roleSelector", Resources::Select("flowlog-role")}, {"policy", delivery.dump()}});
+  flow["logDestinationType"] = "cloud-watch-logs";
+  flow["logDestinationSelector"] = Resources::Select("flowlog-group");
+  flow["iamRoleArnSelector"] = Resources::Select("flowlog-role");
+  c.Add("flowlog", kFlowLog, std::move(flow));
+  // The audit trail stays whole until the flow log is gone.
+  c.Use("flowlog-group", kLogGroup, "flowlog", kFlowLog);
+  c.Use("flowlog-role", kRole, "flowlog", kFlowLog);
+}
+
+void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) {
   const std::string& region = p.subject.region;
   c.Add("vpc", kVpc,
         {{"cidrBlock", p.vpc.ToString()},
@@ -318,14 +464,23 @@ void ComposeEnvironment(const Params& p, Resources& c) {
     for (std::size_t i = 0; i < p.zones.size(); ++i) {
       const Zone& z = p.zones[i];
       const std::string name = SubnetName(tier, z);
+      Json tags = {
+          {"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.letter)},
+          {"platform.terraforming.io/tier", network::TierName(tier)}};
+      // Load balancers: internet-facing ones in public subnets, internal ones
+      // in private subnets; every nested cluster may use both.
+      if (tier != Tier::kDatabase) {
+        tags[std::string(tier == Tier::kPublic ? kPublicElbTag : kInternalElbTag)] = "1";
+        for (const std::string& cluster : p.kubernetes_clusters) {
+          tags[sdk::Cat(kClusterTagPrefix, cluster)] = "shared";
+        }
+      }
       c.Add(name, kSubnet,
             {{"vpcIdSelector", Resources::Select("vpc")},
              {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
              {"availabilityZone", sdk::Cat(region, z.letter)},
              {"mapPublicIpOnLaunch", false},
-             {"tags",
-              {{"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.letter)},
-               {"platform.terraforming.io/tier", network::TierName(tier)}}}},
+             {"tags", std::move(tags)}},
             Json::object(), Json::object(),
             {{std::string(kTierLabel), network::TierName(tier)},
              {std::string(kZoneLabel), z.letter}});
@@ -351,11 +506,20 @@ void ComposeEnvironment(const Params& p, Resources& c) {
 
   // NAT gateways with their elastic IPs, in public subnets: one in the first
   // zone (Single) or one per zone (PerZone).
+  // A NAT gateway made before the internet gateway is attached fails, so
+  // each is composed once the internet gateway is observed ready (attached:
+  // it is created attached to the VPC), and kept from then on whatever the
+  // internet gateway's state: a desired resource never disappears.
   std::vector<const Zone*> nat_zones;
   if (p.nat == "Single") nat_zones.push_back(&p.zones.front());
   if (p.nat == "PerZone") {
     for (const Zone& z : p.zones) nat_zones.push_back(&z);
   }
+  const bool gateway_ready = req.ObservedReady("igw");
+  std::erase_if(nat_zones, [&](const Zone* z) {
+    return !gateway_ready && req.ObservedResource(sdk::Cat("nat-", z->letter)) == nullptr &&
+           req.ObservedResource(sdk::Cat("eip-nat-", z->letter)) == nullptr;
+  });
   for (const Zone* z : nat_zones) {
     const std::string eip = sdk::Cat("eip-nat-", z->letter);
     const std::string nat = sdk::Cat("nat-", z->letter);
@@ -371,6 +535,10 @@ void ComposeEnvironment(const Params& p, Resources& c) {
           Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
     c.Use(SubnetName(Tier::kPublic, *z), kSubnet, nat, kNatGateway);
     c.Use(eip, kEip, nat, kNatGateway);
+    // The internet gateway outlives every NAT gateway and its address: AWS
+    // refuses to detach it while public addresses are mapped in the VPC.
+    c.Use("igw", kInternetGateway, nat, kNatGateway);
+    c.Use("igw", kInternetGateway, eip, kEip);
   }
 
   // Private routing: its default route goes to a NAT gateway, never to the
@@ -385,8 +553,11 @@ void ComposeEnvironment(const Params& p, Resources& c) {
               {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.letter)
                                  : sdk::Cat(p.subject.xr_name, "-private")}}}},
             Json::object(), Json::object(), {{std::string(kTierLabel), "private"}});
-      if (!nat_zones.empty()) {
-        const std::string nat = sdk::Cat("nat-", per_zone ? z.letter : nat_zones.front()->letter);
+      const std::string nat_zone = per_zone ? z.letter : p.zones.front().letter;
+      const bool has_nat = std::any_of(nat_zones.begin(), nat_zones.end(),
+                                       [&](const Zone* n) { return n->letter == nat_zone; });
+      if (has_nat) {
+        const std::string nat = sdk::Cat("nat-", nat_zone);
         c.Add(per_zone ? sdk::Cat("route-private-nat-", z.letter) : "route-private-nat", kRoute,
               {{"routeTableIdSelector", Resources::Select(table)},
                {"destinationCidrBlock", "0.0.0.0/0"},
@@ -428,12 +599,15 @@ void ComposeEnvironment(const Params& p, Resources& c) {
          {"description", "Outbound through the NAT gateways"}});
   c.Use("vpc", kVpc, "sg-baseline", kSecurityGroup);
 
-  // S3 through a gateway endpoint, so bucket traffic stays off the NAT.
-  c.Add("vpce-s3", kVpcEndpoint,
+  // The VPC's default security group, which AWS creates allowing all
+  // traffic between its members and all egress, held with no rules at all:
+  // anything launched without a group is cut off, as CIS AWS 5.4 asks.
+  c.Add("sg-default", kDefaultSecurityGroup,
         {{"vpcIdSelector", Resources::Select("vpc")},
-         {"serviceName", sdk::Cat("com.amazonaws.", region, ".s3")},
-         {"vpcEndpointType", "Gateway"},
-         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-s3")}}}});
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-default-no-rules")}}}});
+
+  ComposeGatewayEndpoints(p, c);
+  ComposeFlowLogs(p, c);
 
   for (const NestedXr& n : p.clusters) c.Nested(n);
   for (const NestedXr& n : p.databases) c.Nested(n);
@@ -466,6 +640,25 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("natStrategy", p.nat));
   PLATFORM_RETURN_IF_ERROR(set_if("internetGatewayId", "igw"));
   PLATFORM_RETURN_IF_ERROR(set_if("s3EndpointId", "vpce-s3"));
+  // Each gateway endpoint, and the route tables it is associated with so
+  // far (an association counts once it is ready).
+  for (const std::string& service : p.network.gateway_endpoints) {
+    const std::string base = sdk::Cat("gatewayEndpoints.", service);
+    PLATFORM_RETURN_IF_ERROR(set_if(sdk::Cat(base, ".id"), EndpointResource(service)));
+    Json associated = Json::array();
+    for (const std::string& table : InnerRouteTables(p)) {
+      if (!req.ObservedReady(EndpointAssociationResource(service, table))) continue;
+      const std::string id = ObservedId(req, table);
+      if (!id.empty()) associated.push_back(id);
+    }
+    PLATFORM_RETURN_IF_ERROR(
+        rsp.SetCompositeStatus(sdk::Cat(base, ".routeTableIds"), std::move(associated)));
+  }
+  if (p.network.flow_logs.enabled) {
+    PLATFORM_RETURN_IF_ERROR(set_if("flowLogs.id", "flowlog"));
+    PLATFORM_RETURN_IF_ERROR(
+        rsp.SetCompositeStatus("flowLogs.destination", p.network.flow_logs.destination));
+  }
   PLATFORM_RETURN_IF_ERROR(set_if("securityGroupIds.baseline", "sg-baseline"));
   for (Tier tier : network::kTiers) {
     Json list = Json::array();
@@ -509,7 +702,7 @@ absl::StatusOr<compose::Composed> XEnvironment::Compose(const compose::Xr& xr,
                                                         compose::RenderContext& call) const {
   PLATFORM_ASSIGN_OR_RETURN(Params p, ReadParams(xr));
   Resources resources(p, xr.scope, call.composer());
-  ComposeEnvironment(p, resources);
+  ComposeEnvironment(p, call.req(), resources);
 
   const sdk::Request& req = call.req();
   sdk::Response& rsp = call.rsp();

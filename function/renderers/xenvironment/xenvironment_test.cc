@@ -83,6 +83,23 @@ Json ClaimXr(const Json& parameters, const std::string& claim_ns) {
   return XrOf("XEnvironment", kXrName, parameters, "", claim_ns, "payments");
 }
 
+// The internet gateway as Crossplane observes it once it is attached: what
+// the NAT gateways wait for.
+Json AttachedGateway() {
+  return {{"igw",
+           {{"apiVersion", "ec2.aws.upbound.io/v1beta1"},
+            {"kind", "InternetGateway"},
+            {"metadata", {{"name", "payments-dev-igw"}}},
+            {"status",
+             {{"atProvider", {{"id", "igw-0abc"}}},
+              {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}}}};
+}
+
+// Renders `xr` as Crossplane does once the internet gateway is attached.
+Rendered RunAttached(const Json& xr, const Json& input = nullptr) {
+  return RunOk(Call{.xr = xr, .observed = AttachedGateway(), .input = input});
+}
+
 // --- Expected names ---------------------------------------------------------------
 
 const std::vector<std::string> kTiers = {"public", "private", "database"};
@@ -94,12 +111,18 @@ std::vector<std::string> NatZones(const std::vector<std::string>& zones, const s
   return {};
 }
 
+struct Expect {
+  bool flow_logs = false;  // the class's policy turns them on (prod by default)
+  bool attached = true;    // the internet gateway is observed ready
+};
+
 // Every composition resource name of an environment in `zones` with `nat`,
 // as docs/xenvironment.md lists them.
-Names ExpectedNames(const std::vector<std::string>& zones, const std::string& nat) {
+Names ExpectedNames(const std::vector<std::string>& zones, const std::string& nat, Expect e = {}) {
   Names n = {"vpc",
              "igw",
              "vpce-s3",
+             "vpce-s3-rt-database",
              "rt-public",
              "route-public-internet",
              "usage-igw-by-route-public-internet",
@@ -107,7 +130,12 @@ Names ExpectedNames(const std::vector<std::string>& zones, const std::string& na
              "sg-baseline",
              "sgr-baseline-self",
              "sgr-baseline-egress",
-             "usage-vpc-by-sg-baseline"};
+             "usage-vpc-by-sg-baseline",
+             "sg-default"};
+  if (e.flow_logs) {
+    n.insert({"flowlog", "flowlog-group", "flowlog-role", "flowlog-role-policy",
+              "usage-flowlog-group-by-flowlog", "usage-flowlog-role-by-flowlog"});
+  }
   for (const std::string& z : zones) {
     for (const std::string& tier : kTiers) {
       n.insert(sdk::Cat("subnet-", tier, "-", z));
@@ -116,16 +144,20 @@ Names ExpectedNames(const std::vector<std::string>& zones, const std::string& na
     }
     if (nat == "PerZone") {
       n.insert("rt-private-" + z);
-      n.insert("route-private-nat-" + z);
+      n.insert("vpce-s3-rt-private-" + z);
+      if (e.attached) n.insert("route-private-nat-" + z);
     }
   }
-  if (nat != "PerZone") n.insert("rt-private");
-  if (nat == "Single") n.insert("route-private-nat");
+  if (nat != "PerZone") n.insert({"rt-private", "vpce-s3-rt-private"});
+  if (nat == "Single" && e.attached) n.insert("route-private-nat");
+  if (!e.attached) return n;
   for (const std::string& z : NatZones(zones, nat)) {
     n.insert("eip-nat-" + z);
     n.insert("nat-" + z);
     n.insert(sdk::Cat("usage-subnet-public-", z, "-by-nat-", z));
     n.insert(sdk::Cat("usage-eip-nat-", z, "-by-nat-", z));
+    n.insert(sdk::Cat("usage-igw-by-nat-", z));
+    n.insert(sdk::Cat("usage-igw-by-eip-nat-", z));
   }
   return n;
 }
@@ -133,7 +165,14 @@ Names ExpectedNames(const std::vector<std::string>& zones, const std::string& na
 // The kind a composition resource name stands for.
 std::string KindByName(const std::string& name, bool namespaced) {
   static const std::vector<std::pair<std::string, std::string>> kPrefixes = {
+      {"vpce-s3-rt-", "VPCEndpointRouteTableAssociation"},
+      {"vpce-dynamodb-rt-", "VPCEndpointRouteTableAssociation"},
       {"vpce-", "VPCEndpoint"},
+      {"sg-default", "DefaultSecurityGroup"},
+      {"flowlog-group", "Group"},
+      {"flowlog-role-policy", "RolePolicy"},
+      {"flowlog-role", "Role"},
+      {"flowlog", "FlowLog"},
       {"vpc", "VPC"},
       {"igw", "InternetGateway"},
       {"subnet-", "Subnet"},
@@ -192,6 +231,10 @@ const std::map<std::string, std::string>& SelectorKinds() {
       {"allocationIdSelector", "EIP"},
       {"securityGroupIdSelector", "SecurityGroup"},
       {"referencedSecurityGroupIdSelector", "SecurityGroup"},
+      {"vpcEndpointIdSelector", "VPCEndpoint"},
+      {"logDestinationSelector", "Group"},
+      {"iamRoleArnSelector", "Role"},
+      {"roleSelector", "Role"},
   };
   return *kinds;
 }
@@ -255,14 +298,15 @@ void CheckRoutingAndExposure(const Rendered& r) {
   }
   EXPECT_EQ(public_routes, 1);
 
-  // Only the public route (and the Usage that protects the gateway for it)
-  // refers to the internet gateway.
+  // Only the public route (and the Usages that keep the gateway until it,
+  // the NAT gateways and their addresses are gone) refers to the internet
+  // gateway.
   for (const auto& [name, object] : r.resources()) {
     std::vector<SelectorAt> selectors;
     FindSelectors(object, "", selectors);
     for (const SelectorAt& s : selectors) {
       if (Target(*s.selector) != "igw") continue;
-      EXPECT_TRUE(name == "route-public-internet" || name == "usage-igw-by-route-public-internet")
+      EXPECT_TRUE(name == "route-public-internet" || name.starts_with("usage-igw-by-"))
           << name << " " << s.path;
     }
   }
@@ -319,10 +363,11 @@ void ExpectPoliciesPassed(const pb::RunFunctionResponse& rsp) {
 
 TEST_P(XEnvironmentNatTest, ComposesTheNetwork) {
   const NatCase& c = GetParam();
-  const Rendered r = RunOk(Xr(c.params));
+  const Rendered r = RunAttached(Xr(c.params));
   const std::string region = c.params["region"].get<std::string>();
 
-  EXPECT_EQ(r.names(), ExpectedNames(c.zones, c.nat));
+  EXPECT_EQ(r.names(),
+            ExpectedNames(c.zones, c.nat, {.flow_logs = c.params["environment"] == "prod"}));
   EXPECT_EQ(r.Status("natStrategy"), c.nat);
   Json azs = Json::array();
   for (const std::string& z : c.zones) azs.push_back(region + z);
@@ -411,11 +456,20 @@ INSTANTIATE_TEST_SUITE_P(
                 "None"}),
     CaseName<NatCase>);
 
-TEST(XEnvironmentNames, ProdHasTheFiftySixResourcesOfTheDocs) {
-  const Rendered r = RunOk(Xr(Params("prod")));
-  EXPECT_EQ(r.names().size(), 56u);
-  EXPECT_EQ(r.OfKind("ClusterUsage").size(), 17u);
+TEST(XEnvironmentNames, ProdHasTheResourcesOfTheDocs) {
+  // Before the internet gateway is attached: no NAT gateways, addresses or
+  // routes to them yet.
+  const Rendered first = RunOk(Xr(Params("prod")));
+  EXPECT_EQ(first.names().size(), 52u);
+  EXPECT_TRUE(first.OfKind("NATGateway").empty());
+  EXPECT_TRUE(first.OfKind("EIP").empty());
+  const Rendered r = RunAttached(Xr(Params("prod")));
+  EXPECT_EQ(r.names().size(), 73u);
+  EXPECT_EQ(r.OfKind("ClusterUsage").size(), 25u);
   EXPECT_EQ(r.OfKind("Subnet").size(), 9u);
+  EXPECT_EQ(r.OfKind("NATGateway").size(), 3u);
+  EXPECT_EQ(r.OfKind("VPCEndpointRouteTableAssociation").size(), 4u);
+  EXPECT_EQ(r.OfKind("FlowLog").size(), 1u);
 }
 
 TEST(XEnvironmentNames, UnrelatedChangesKeepEveryName) {
@@ -439,8 +493,8 @@ TEST(XEnvironmentNames, AddingAZoneOnlyAddsResources) {
   for (const char* nat : {"None", "Single", "PerZone"}) {
     SCOPED_TRACE(nat);
     const Json base = With(Params("test"), {{"natStrategy", nat}});
-    const Rendered two = RunOk(Xr(With(base, {{"zones", {"a", "b"}}})));
-    const Rendered three = RunOk(Xr(With(base, {{"zones", {"a", "b", "c"}}})));
+    const Rendered two = RunAttached(Xr(With(base, {{"zones", {"a", "b"}}})));
+    const Rendered three = RunAttached(Xr(With(base, {{"zones", {"a", "b", "c"}}})));
     EXPECT_THAT(two.names(), IsSubsetOf(three.names()));
     EXPECT_EQ(three.names(), ExpectedNames({"a", "b", "c"}, nat));
     // What was there is unchanged: no subnet is renumbered, no route moves.
@@ -448,7 +502,7 @@ TEST(XEnvironmentNames, AddingAZoneOnlyAddsResources) {
       EXPECT_EQ(object, three.Resource(name)) << name;
     }
     // zoneCount 2 -> 3 is the same change.
-    const Rendered counted = RunOk(Xr(With(base, {{"zoneCount", 2}})));
+    const Rendered counted = RunAttached(Xr(With(base, {{"zoneCount", 2}})));
     EXPECT_EQ(counted.names(), two.names());
   }
 }
@@ -935,6 +989,19 @@ std::vector<ErrorCase> ErrorCases() {
               "spec.parameters.natStrategy: must be one of None, Single, PerZone, not \"Double\""),
       Invalid("NatStrategyWrongType", With(dev, {{"natStrategy", 1}}),
               "spec.parameters.natStrategy: must be a string, not an integer"),
+      // EKS and RDS subnet groups span two zones.
+      Invalid("ClusterInOneZone",
+              With(dev, {{"zoneCount", 1},
+                         {"clusters", {{{"name", "apps"}, {"parameters", Json::object()}}}}}),
+              "spec.parameters.clusters: clusters need subnets in at least two zones (EKS "
+              "clusters and RDS subnet groups span two); this environment has 1 "
+              "(spec.parameters.zoneCount)"),
+      Invalid("DatabaseInOneZone",
+              With(test, {{"zones", {"b"}},
+                          {"databases", {{{"name", "orders"}, {"parameters", Json::object()}}}}}),
+              "spec.parameters.databases: databases need subnets in at least two zones (EKS "
+              "clusters and RDS subnet groups span two); this environment has 1 "
+              "(spec.parameters.zones)"),
   };
 }
 
@@ -989,7 +1056,7 @@ class XEnvironmentScopeTest : public ::testing::TestWithParam<ScopeCase> {};
 
 TEST_P(XEnvironmentScopeTest, UsesTheKindsOfTheScope) {
   const ScopeCase& c = GetParam();
-  const Rendered r = RunOk(c.xr);
+  const Rendered r = RunAttached(c.xr);
   const bool namespaced = !c.ns.empty();
   const std::string region = At(c.xr, "spec.parameters.region").get<std::string>();
   int usages = 0;
@@ -1011,10 +1078,18 @@ TEST_P(XEnvironmentScopeTest, UsesTheKindsOfTheScope) {
       continue;
     }
     const bool v1beta2 = kind == "Route" || kind == "VPCEndpoint";
+    const std::string service = kind == "Group"                          ? "cloudwatchlogs"
+                                : kind == "Role" || kind == "RolePolicy" ? "iam"
+                                                                         : "ec2";
     EXPECT_EQ(object["apiVersion"],
-              namespaced ? "ec2.aws.m.upbound.io/v1beta1"
-                         : (v1beta2 ? "ec2.aws.upbound.io/v1beta2" : "ec2.aws.upbound.io/v1beta1"));
-    EXPECT_EQ(At(object, "spec.forProvider.region"), region);
+              sdk::Cat(service, namespaced ? ".aws.m.upbound.io/" : ".aws.upbound.io/",
+                       !namespaced && v1beta2 ? "v1beta2" : "v1beta1"));
+    // IAM is global.
+    if (service == "iam") {
+      EXPECT_TRUE(At(object, "spec.forProvider.region").is_null());
+    } else {
+      EXPECT_EQ(At(object, "spec.forProvider.region"), region);
+    }
   }
   EXPECT_GT(usages, 0);
   EXPECT_TRUE(r.OfKind(namespaced ? "ClusterUsage" : "Usage").empty());
@@ -1040,7 +1115,7 @@ INSTANTIATE_TEST_SUITE_P(
     CaseName<ScopeCase>);
 
 TEST(XEnvironmentScope, ClaimBasedRoutesAndEndpointAreV1beta2) {
-  const Rendered r = RunOk(ClaimXr(Params("prod"), "team-payments"));
+  const Rendered r = RunAttached(ClaimXr(Params("prod"), "team-payments"));
   EXPECT_EQ(r.Get("route-public-internet", "apiVersion"), "ec2.aws.upbound.io/v1beta2");
   EXPECT_EQ(r.Get("route-private-nat-b", "apiVersion"), "ec2.aws.upbound.io/v1beta2");
   EXPECT_EQ(r.Get("vpce-s3", "apiVersion"), "ec2.aws.upbound.io/v1beta2");
@@ -1054,7 +1129,7 @@ TEST(XEnvironmentScope, ClaimBasedRoutesAndEndpointAreV1beta2) {
 }
 
 TEST(XEnvironmentScope, NamespacedUsagesKeepDeletionOrder) {
-  const Rendered r = RunOk(Xr(Params("prod"), "team-payments"));
+  const Rendered r = RunAttached(Xr(Params("prod"), "team-payments"));
   const std::string usage = "usage-subnet-public-b-by-nat-b";
   EXPECT_EQ(r.Get(usage, "kind"), "Usage");
   EXPECT_EQ(r.Get(usage, "metadata.namespace"), "team-payments");
@@ -1109,8 +1184,7 @@ TEST(XEnvironmentTags, MandatedTagsWinOverUserTagsOnEveryTaggableResource) {
                                              {"platform.terraforming.io/team", "someone-else"},
                                              {"platform.terraforming.io/environment", "prod"},
                                              {"platform.terraforming.io/composite", "other"}}}});
-  const Rendered r =
-      RunOk(Call{.xr = Xr(params), .input = PolicyInput({{"tags", {{"department", "finance"}}}})});
+  const Rendered r = RunAttached(Xr(params), PolicyInput({{"tags", {{"department", "finance"}}}}));
   const Json mandated = {{"platform.terraforming.io/environment", "dev"},
                          {"platform.terraforming.io/team", "payments"},
                          {"platform.terraforming.io/cost-center", "cc-1234"},
@@ -1216,13 +1290,15 @@ TEST(XEnvironmentObserved, FirstRenderAnnouncesEveryResource) {
   const Rendered dev = RunOk(Xr(Params("dev")));
   EXPECT_THAT(dev.Results(pb::SEVERITY_NORMAL),
               ElementsAre(Creating(dev.names().size(), "dev", "eu-west-1", 2, "Single")));
-  EXPECT_EQ(dev.names().size(), 35u);
+  EXPECT_EQ(dev.names().size(), 33u);
+  // NAT gateways wait for the internet gateway.
+  EXPECT_TRUE(dev.OfKind("NATGateway").empty());
   EXPECT_EQ(dev.proto().results_size(), 1);
   EXPECT_EQ(dev.proto().results(0).reason(), "ComposeResources");
 
   const Rendered prod = RunOk(Xr(Params("prod")));
   EXPECT_THAT(prod.Results(pb::SEVERITY_NORMAL),
-              ElementsAre(Creating(56, "prod", "eu-west-1", 3, "PerZone")));
+              ElementsAre(Creating(52, "prod", "eu-west-1", 3, "PerZone")));
 
   // Nothing is ready (said explicitly, as for every kind: compose/composer.h)
   // and no id is known yet.
@@ -1242,7 +1318,7 @@ TEST(XEnvironmentObserved, FirstRenderAnnouncesEveryResource) {
 
 TEST(XEnvironmentObserved, SteadyStateIsReadyQuietAndPublishesIds) {
   const Json xr = Xr(With(Params("dev"), {{"costCenter", "cc-1234"}}));
-  const Rendered first = RunOk(xr);
+  const Rendered first = RunAttached(xr);
   const Rendered r = RunOk(Call{.xr = xr, .observed = ObserveAll(first)});
 
   EXPECT_EQ(r.names(), first.names());
@@ -1259,6 +1335,8 @@ TEST(XEnvironmentObserved, SteadyStateIsReadyQuietAndPublishesIds) {
       {"natStrategy", "Single"},
       {"internetGatewayId", "id-igw"},
       {"s3EndpointId", "id-vpce-s3"},
+      {"gatewayEndpoints",
+       {{"s3", {{"id", "id-vpce-s3"}, {"routeTableIds", {"id-rt-private", "id-rt-database"}}}}}},
       {"securityGroupIds", {{"baseline", "id-sg-baseline"}}},
       {"publicSubnetIds", {"id-subnet-public-a", "id-subnet-public-b"}},
       {"privateSubnetIds", {"id-subnet-private-a", "id-subnet-private-b"}},
@@ -1282,7 +1360,7 @@ TEST(XEnvironmentObserved, SteadyStateIsReadyQuietAndPublishesIds) {
 
 TEST(XEnvironmentObserved, PerZoneIdsByZone) {
   const Json xr = ClaimXr(Params("prod"), "team-payments");
-  const Rendered r = RunOk(Call{.xr = xr, .observed = ObserveAll(RunOk(xr))});
+  const Rendered r = RunOk(Call{.xr = xr, .observed = ObserveAll(RunAttached(xr))});
   EXPECT_EQ(r.Status("natGatewayIds"),
             Json({{"a", "id-nat-a"}, {"b", "id-nat-b"}, {"c", "id-nat-c"}}));
   EXPECT_EQ(r.Status("routeTableIds"), Json({{"public", "id-rt-public"},
@@ -1297,7 +1375,9 @@ TEST(XEnvironmentObserved, PerZoneIdsByZone) {
 
 TEST(XEnvironmentObserved, PartlyObserved) {
   const Json xr = Xr(Params("dev"));
-  const Rendered first = RunOk(xr);
+  const Rendered first = RunAttached(xr);
+  // The internet gateway is not observed, yet the NAT gateway that exists
+  // stays desired (with its address and route).
   Json observed = {
       {"vpc", Observe(first.Resource("vpc"), "vpc-0abc", "True")},
       // An id, but not ready yet.
@@ -1332,10 +1412,12 @@ TEST(XEnvironmentObserved, PartlyObserved) {
 TEST(XEnvironmentObserved, AddingAZoneAnnouncesOnlyTheNewResources) {
   const Json two = Xr(With(Params("prod"), {{"zones", {"a", "b"}}}));
   const Json three = Xr(With(Params("prod"), {{"zones", {"a", "b", "c"}}}));
-  const Rendered before = RunOk(two);
+  const Rendered before = RunAttached(two);
   const Rendered after = RunOk(Call{.xr = three, .observed = ObserveAll(before)});
   const std::size_t added = after.names().size() - before.names().size();
-  EXPECT_EQ(added, 15u);  // 3 subnets, 3 usages, 3 associations, EIP, NAT, 2 usages, table, route
+  // 3 subnets, 3 usages, 3 associations, EIP, NAT, 4 usages, table, route,
+  // and the table's S3 endpoint association.
+  EXPECT_EQ(added, 18u);
   EXPECT_THAT(after.Results(pb::SEVERITY_NORMAL),
               ElementsAre(Creating(added, "prod", "eu-west-1", 3, "PerZone")));
   EXPECT_EQ(after.Ready("nat-a"), pb::READY_TRUE);
@@ -1350,7 +1432,7 @@ TEST(XEnvironmentObserved, IdsOfResourcesNoLongerDesiredAreNotPublished) {
   // deletes them the old NAT gateways and tables are still observed.
   const Json per_zone = Xr(With(Params("test"), {{"natStrategy", "PerZone"}}));
   const Json single = Xr(With(Params("test"), {{"natStrategy", "Single"}}));
-  const Rendered r = RunOk(Call{.xr = single, .observed = ObserveAll(RunOk(per_zone))});
+  const Rendered r = RunOk(Call{.xr = single, .observed = ObserveAll(RunAttached(per_zone))});
   EXPECT_EQ(r.names(), ExpectedNames({"a", "b", "c"}, "Single"));
   EXPECT_EQ(r.Status("natGatewayIds"), Json({{"a", "id-nat-a"}}));
   EXPECT_EQ(r.Status("routeTableIds"),
@@ -1359,17 +1441,20 @@ TEST(XEnvironmentObserved, IdsOfResourcesNoLongerDesiredAreNotPublished) {
   // The per-zone NAT gateways, tables and routes go (and are named); the
   // shared table and its route are new.
   EXPECT_THAT(r.Results(pb::SEVERITY_NORMAL),
-              ElementsAre("deleting 14 resources no longer asked for: eip-nat-b, eip-nat-c, "
+              ElementsAre("deleting 21 resources no longer asked for: eip-nat-b, eip-nat-c, "
                           "nat-b, nat-c, route-private-nat-a, route-private-nat-b, "
                           "route-private-nat-c, rt-private-a, rt-private-b, rt-private-c, "
                           "usage-eip-nat-b-by-nat-b, usage-eip-nat-c-by-nat-c, "
-                          "usage-subnet-public-b-by-nat-b, usage-subnet-public-c-by-nat-c",
-                          Creating(2, "test", "eu-west-1", 3, "Single")));
+                          "usage-igw-by-eip-nat-b, usage-igw-by-eip-nat-c, usage-igw-by-nat-b, "
+                          "usage-igw-by-nat-c, usage-subnet-public-b-by-nat-b, "
+                          "usage-subnet-public-c-by-nat-c, vpce-s3-rt-private-a, "
+                          "vpce-s3-rt-private-b, vpce-s3-rt-private-c",
+                          Creating(3, "test", "eu-west-1", 3, "Single")));
 }
 
 TEST(XEnvironmentObserved, ObservedStateNeverLeaksIntoDesired) {
   const Json xr = Xr(Params("dev"), "team-payments");
-  const Rendered first = RunOk(xr);
+  const Rendered first = RunAttached(xr);
   const Rendered r = RunOk(Call{.xr = xr, .observed = ObserveAll(first)});
   for (const auto& [name, object] : r.resources()) {
     EXPECT_EQ(object, first.Resource(name)) << name;
@@ -1435,7 +1520,7 @@ TEST(XEnvironmentRequirements, RendersWithTheEnvironmentConfigAndKeepsAsking) {
   // The config's limits and tags apply.
   EXPECT_EQ(r.Status("availabilityZones"), Json::array({"eu-west-1a"}));
   EXPECT_EQ(r.Get("vpc", "spec.forProvider.tags.department"), "finance");
-  EXPECT_EQ(r.names(), ExpectedNames({"a"}, "Single"));
+  EXPECT_EQ(r.names(), ExpectedNames({"a"}, "Single", {.attached = false}));
 }
 
 TEST(XEnvironmentRequirements, TheDeprecatedExtraResourcesAnswerIsRead) {
@@ -1477,7 +1562,8 @@ TEST(XEnvironmentRequirements, EnvironmentConfigAllowsTheTeam) {
   const Rendered r = RunOk(Call{.xr = Xr(Params("prod")),
                                 .input = kRefInput,
                                 .required = {{kPolicyKey, Json::array({config})}}});
-  EXPECT_EQ(r.names(), ExpectedNames({"a", "b", "c"}, "PerZone"));
+  EXPECT_EQ(r.names(),
+            ExpectedNames({"a", "b", "c"}, "PerZone", {.flow_logs = true, .attached = false}));
   ExpectPoliciesPassed(r.proto());
 }
 
@@ -1710,6 +1796,270 @@ INSTANTIATE_TEST_SUITE_P(
                         {{{"name", "apps"}}},
                         "spec.parameters.clusters[0].parameters: required"}),
     CaseName<NestedErrorCase>);
+
+// --- Gateway endpoints ------------------------------------------------------------
+
+TEST(XEnvironmentEndpoints, S3IsAssociatedWithEveryPrivateAndDatabaseTable) {
+  for (const char* nat : {"None", "Single", "PerZone"}) {
+    SCOPED_TRACE(nat);
+    const Rendered r = RunAttached(Xr(With(Params("test"), {{"natStrategy", nat}})));
+    std::set<std::string> tables;
+    for (const std::string& a : r.OfKind("VPCEndpointRouteTableAssociation")) {
+      EXPECT_EQ(r.TargetOf(a, "spec.forProvider.vpcEndpointIdSelector"), "vpce-s3");
+      tables.insert(r.TargetOf(a, "spec.forProvider.routeTableIdSelector"));
+      EXPECT_EQ(r.Get(a, "apiVersion"), "ec2.aws.upbound.io/v1beta1");
+      EXPECT_TRUE(r.Get(a, "spec.forProvider.tags").is_null());
+    }
+    // Every table but the public one (whose subnets hold only NAT gateways
+    // and load balancers).
+    std::set<std::string> want = {"rt-database"};
+    for (const std::string& t : r.OfKind("RouteTable")) {
+      if (t != "rt-public") want.insert(t);
+    }
+    EXPECT_EQ(tables, want);
+    EXPECT_EQ(tables.size(), std::string(nat) == "PerZone" ? 4u : 2u);
+  }
+}
+
+TEST(XEnvironmentEndpoints, DynamoDbWhereTheClassAsks) {
+  const Json input = PolicyInput(
+      {{"classes", {{"dev", {{"network", {{"gatewayEndpoints", {"s3", "dynamodb"}}}}}}}}});
+  const Rendered r = RunAttached(Xr(Params("dev")), input);
+  EXPECT_EQ(r.Get("vpce-dynamodb", "spec.forProvider.serviceName"),
+            "com.amazonaws.eu-west-1.dynamodb");
+  EXPECT_EQ(r.Get("vpce-dynamodb", "spec.forProvider.vpcEndpointType"), "Gateway");
+  EXPECT_EQ(r.TargetOf("vpce-dynamodb-rt-private", "spec.forProvider.routeTableIdSelector"),
+            "rt-private");
+  EXPECT_EQ(r.TargetOf("vpce-dynamodb-rt-database", "spec.forProvider.vpcEndpointIdSelector"),
+            "vpce-dynamodb");
+  EXPECT_EQ(r.OfKind("VPCEndpointRouteTableAssociation").size(), 4u);
+  EXPECT_GT(CheckWiring(r), 0);
+
+  // A class may go without.
+  const Rendered none = RunAttached(
+      Xr(Params("dev")),
+      PolicyInput({{"classes", {{"dev", {{"network", {{"gatewayEndpoints", Json::array()}}}}}}}}));
+  EXPECT_TRUE(none.OfKind("VPCEndpoint").empty());
+  EXPECT_TRUE(none.OfKind("VPCEndpointRouteTableAssociation").empty());
+}
+
+TEST(XEnvironmentEndpoints, StatusListsTheTablesAssociatedSoFar) {
+  const Json xr = Xr(Params("dev"));
+  const Rendered first = RunAttached(xr);
+  // The private table's association is ready, the database one's not yet.
+  Json observed =
+      ObserveAll(first, [](const std::string& name) { return name != "vpce-s3-rt-database"; });
+  observed["vpce-s3-rt-database"] = Observe(first.Resource("vpce-s3-rt-database"), "a-1", "False");
+  const Rendered r = RunOk(Call{.xr = xr, .observed = observed});
+  EXPECT_EQ(r.Status("gatewayEndpoints"),
+            Json({{"s3", {{"id", "id-vpce-s3"}, {"routeTableIds", {"id-rt-private"}}}}}));
+  EXPECT_EQ(r.Ready("vpce-s3-rt-database"), pb::READY_FALSE);
+}
+
+// --- Subnet tags for load balancers and clusters --------------------------------------
+
+// The tags CAPA puts on a subnet of a network it does not manage, when its
+// feature gate TagUnmanagedNetworkResources is on (its default): the
+// load-balancer role and the cluster's shared tag, besides the cluster's
+// additionalTags (see docs/xenvironment.md: we run CAPA with the gate off,
+// and compose these tags ourselves so the two never disagree).
+std::map<std::string, std::string> CapaSubnetTags(const std::string& cluster, bool is_public) {
+  return {{is_public ? "kubernetes.io/role/elb" : "kubernetes.io/role/internal-elb", "1"},
+          {"kubernetes.io/cluster/" + cluster, "shared"}};
+}
+
+TEST(XEnvironmentSubnetTags, LoadBalancerRolesByTier) {
+  const Rendered r = RunOk(Xr(Params("test")));
+  for (const std::string z : {"a", "b", "c"}) {
+    SCOPED_TRACE(z);
+    EXPECT_EQ(r.Get("subnet-public-" + z, "spec.forProvider.tags[kubernetes.io/role/elb]"), "1");
+    EXPECT_TRUE(
+        r.Get("subnet-public-" + z, "spec.forProvider.tags[kubernetes.io/role/internal-elb]")
+            .is_null());
+    EXPECT_EQ(
+        r.Get("subnet-private-" + z, "spec.forProvider.tags[kubernetes.io/role/internal-elb]"),
+        "1");
+    EXPECT_TRUE(
+        r.Get("subnet-private-" + z, "spec.forProvider.tags[kubernetes.io/role/elb]").is_null());
+    // Nothing may put a load balancer in a database subnet.
+    const Json tags = r.Get("subnet-database-" + z, "spec.forProvider.tags");
+    for (auto it = tags.begin(); it != tags.end(); ++it) {
+      EXPECT_FALSE(it.key().starts_with("kubernetes.io/")) << it.key();
+    }
+  }
+}
+
+TEST(XEnvironmentSubnetTags, EqualWhatCapaWouldAddForEachNestedCluster) {
+  struct Case {
+    std::string name;
+    Json xr;
+    std::vector<std::string> clusters;  // the names CAPA knows them by
+  };
+  const Json two =
+      With(Params("prod"), {{"clusters",
+                             {{{"name", "apps"}, {"parameters", Json::object()}},
+                              {{"name", "batch"}, {"parameters", {{"flavor", "Kubeadm"}}}},
+                              {{"name", "edge"}, {"parameters", {{"provisioner", "AWS"}}}}}}});
+  for (const Case& c :
+       {Case{"ClaimBased",
+             ClaimXr(two, "team-payments"),
+             {"payments-dev-apps", "payments-dev-batch", "payments-dev-edge"}},
+        // EKS names of namespaced XRs carry the namespace; a Kubeadm
+        // cluster is known by its Cluster API Cluster's name.
+        Case{"Namespaced",
+             Xr(two, "team-a"),
+             {"team-a-payments-dev-apps", "payments-dev-batch", "team-a-payments-dev-edge"}}}) {
+    SCOPED_TRACE(c.name);
+    const Rendered r = RunAttached(c.xr);
+    for (const std::string& cluster : c.clusters) {
+      for (const std::string z : {"a", "b", "c"}) {
+        for (bool is_public : {true, false}) {
+          const std::string subnet = sdk::Cat("subnet-", is_public ? "public-" : "private-", z);
+          SCOPED_TRACE(subnet + " " + cluster);
+          const Json tags = r.Get(subnet, "spec.forProvider.tags");
+          for (const auto& [key, value] : CapaSubnetTags(cluster, is_public)) {
+            EXPECT_EQ(tags.value(key, Json()), value) << key;
+          }
+        }
+      }
+    }
+    // Each nested XCluster is named as the tags assume.
+    EXPECT_EQ(r.Get("xcluster-apps", "metadata.name"), "payments-dev-apps");
+  }
+}
+
+TEST(XEnvironmentSubnetTags, NoClusterTagWithoutNestedClusters) {
+  const Rendered r = RunOk(Xr(Params("prod")));
+  for (const std::string& subnet : r.OfKind("Subnet")) {
+    const Json tags = r.Get(subnet, "spec.forProvider.tags");
+    for (auto it = tags.begin(); it != tags.end(); ++it) {
+      EXPECT_FALSE(it.key().starts_with("kubernetes.io/cluster/")) << subnet << " " << it.key();
+    }
+  }
+}
+
+// --- Default security group, NAT after the internet gateway --------------------------
+
+TEST(XEnvironmentHygiene, DefaultSecurityGroupHasNoRules) {
+  for (const std::string& ns : {std::string(), std::string("team-a")}) {
+    const Rendered r = RunOk(Xr(Params("dev"), ns));
+    EXPECT_EQ(r.Get("sg-default", "kind"), "DefaultSecurityGroup");
+    EXPECT_EQ(r.TargetOf("sg-default", "spec.forProvider.vpcIdSelector"), "vpc");
+    // No ingress or egress blocks: the provider removes every rule.
+    const Json fp = r.Get("sg-default", "spec.forProvider");
+    EXPECT_FALSE(fp.contains("ingress")) << fp.dump();
+    EXPECT_FALSE(fp.contains("egress")) << fp.dump();
+    EXPECT_EQ(r.Get("sg-default", "spec.forProvider.tags.Name"), "payments-dev-default-no-rules");
+  }
+}
+
+TEST(XEnvironmentHygiene, NatGatewaysWaitForTheAttachedInternetGateway) {
+  const Json xr = Xr(Params("prod"));
+  const Rendered first = RunOk(xr);
+  EXPECT_TRUE(first.OfKind("NATGateway").empty());
+  EXPECT_TRUE(first.OfKind("EIP").empty());
+  for (const std::string& route : first.OfKind("Route")) {
+    EXPECT_TRUE(first.Get(route, "spec.forProvider.natGatewayIdSelector").is_null()) << route;
+  }
+  // Observed but not ready yet (not attached): still waiting.
+  const Rendered pending = RunOk(
+      Call{.xr = xr, .observed = {{"igw", Observe(first.Resource("igw"), "igw-1", "False")}}});
+  EXPECT_TRUE(pending.OfKind("NATGateway").empty());
+  // Ready: every NAT gateway, its address and the route to it.
+  const Rendered ready =
+      RunOk(Call{.xr = xr, .observed = {{"igw", Observe(first.Resource("igw"), "igw-1", "True")}}});
+  EXPECT_EQ(ready.OfKind("NATGateway").size(), 3u);
+  EXPECT_EQ(ready.OfKind("EIP").size(), 3u);
+  EXPECT_EQ(ready.TargetOf("route-private-nat-c", "spec.forProvider.natGatewayIdSelector"),
+            "nat-c");
+  // The internet gateway outlives every NAT gateway and address.
+  for (const std::string z : {"a", "b", "c"}) {
+    for (const auto& [by, kind] :
+         {std::pair<std::string, std::string>{"nat-" + z, "NATGateway"}, {"eip-nat-" + z, "EIP"}}) {
+      const std::string usage = "usage-igw-by-" + by;
+      EXPECT_EQ(Target(ready.Get(usage, "spec.of.resourceSelector")), "igw");
+      EXPECT_EQ(ready.Get(usage, "spec.of.kind"), "InternetGateway");
+      EXPECT_EQ(Target(ready.Get(usage, "spec.by.resourceSelector")), by);
+      EXPECT_EQ(ready.Get(usage, "spec.by.kind"), kind);
+    }
+  }
+  // Once they exist they stay, whatever the internet gateway's state.
+  Json observed = ObserveAll(ready);
+  observed["igw"] = Observe(first.Resource("igw"), "igw-1", "False");
+  const Rendered later = RunOk(Call{.xr = xr, .observed = observed});
+  EXPECT_EQ(later.names(), ready.names());
+}
+
+// --- Flow logs ------------------------------------------------------------------------
+
+TEST(XEnvironmentFlowLogs, ProdSendsThemToItsOwnLogGroup) {
+  const Rendered r = RunAttached(ClaimXr(Params("prod"), "team-payments"));
+  EXPECT_EQ(r.TargetOf("flowlog", "spec.forProvider.vpcIdSelector"), "vpc");
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.trafficType"), "ALL");
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.logDestinationType"), "cloud-watch-logs");
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.maxAggregationInterval"), 600);
+  EXPECT_EQ(r.TargetOf("flowlog", "spec.forProvider.logDestinationSelector"), "flowlog-group");
+  EXPECT_EQ(r.TargetOf("flowlog", "spec.forProvider.iamRoleArnSelector"), "flowlog-role");
+  EXPECT_EQ(r.Get("flowlog-group", "apiVersion"), "cloudwatchlogs.aws.upbound.io/v1beta1");
+  EXPECT_EQ(r.Get("flowlog-group", "spec.forProvider.retentionInDays"), 365);
+  EXPECT_EQ(r.Get("flowlog-group", "metadata.annotations[crossplane.io/external-name]"),
+            "/platform/vpc-flow-logs/payments-dev");
+  // The role only VPC flow logs may assume, writing only to that group.
+  const Json trust =
+      Json::parse(r.Get("flowlog-role", "spec.forProvider.assumeRolePolicy").get<std::string>());
+  EXPECT_EQ(At(trust, "Statement[0].Principal.Service"), "vpc-flow-logs.amazonaws.com");
+  EXPECT_TRUE(r.Get("flowlog-role", "spec.forProvider.region").is_null());
+  EXPECT_EQ(r.TargetOf("flowlog-role-policy", "spec.forProvider.roleSelector"), "flowlog-role");
+  const Json policy =
+      Json::parse(r.Get("flowlog-role-policy", "spec.forProvider.policy").get<std::string>());
+  EXPECT_EQ(At(policy, "Statement[0].Resource"),
+            Json({"arn:aws:logs:eu-west-1:*:log-group:/platform/vpc-flow-logs/payments-dev",
+                  "arn:aws:logs:eu-west-1:*:log-group:/platform/vpc-flow-logs/payments-dev:*"}));
+  EXPECT_EQ(r.Status("flowLogs.destination"), "CloudWatchLogs");
+  EXPECT_GT(CheckWiring(r), 0);
+
+  // A namespaced XR's group carries its namespace (names are unique only
+  // there).
+  const Rendered n = RunAttached(Xr(Params("prod"), "team-a"));
+  EXPECT_EQ(n.Get("flowlog-group", "metadata.annotations[crossplane.io/external-name]"),
+            "/platform/vpc-flow-logs/team-a/payments-dev");
+  EXPECT_EQ(n.Get("flowlog-group", "apiVersion"), "cloudwatchlogs.aws.m.upbound.io/v1beta1");
+}
+
+TEST(XEnvironmentFlowLogs, OffByDefaultBelowProdAndOnWherePolicySays) {
+  EXPECT_FALSE(RunOk(Xr(Params("dev"))).Has("flowlog"));
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params("dev")),
+                 .input = PolicyInput({{"classes",
+                                        {{"dev",
+                                          {{"network",
+                                            {{"flowLogs",
+                                              {{"enabled", true},
+                                               {"retentionDays", 14},
+                                               {"trafficType", "REJECT"},
+                                               {"maxAggregationInterval", 60}}}}}}}}}})});
+  EXPECT_EQ(r.Get("flowlog-group", "spec.forProvider.retentionInDays"), 14);
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.trafficType"), "REJECT");
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.maxAggregationInterval"), 60);
+}
+
+TEST(XEnvironmentFlowLogs, ToACentralBucket) {
+  const Rendered r = RunOk(Call{
+      .xr = Xr(Params("prod")),
+      .input = PolicyInput({{"classes",
+                             {{"prod",
+                               {{"network",
+                                 {{"flowLogs",
+                                   {{"destination", "S3"},
+                                    {"s3BucketArn", "arn:aws:s3:::org-log-archive/vpc"}}}}}}}}}})});
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.logDestinationType"), "s3");
+  EXPECT_EQ(r.Get("flowlog", "spec.forProvider.logDestination"),
+            "arn:aws:s3:::org-log-archive/vpc");
+  // No group or role: the bucket's own policy lets the delivery service in.
+  EXPECT_FALSE(r.Has("flowlog-group"));
+  EXPECT_FALSE(r.Has("flowlog-role"));
+  EXPECT_TRUE(r.Get("flowlog", "spec.forProvider.iamRoleArnSelector").is_null());
+}
 
 }  // namespace
 }  // namespace platform::fn::renderers
