@@ -87,7 +87,8 @@ absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std
           sdk::Cat("must be between 1 and ", letters.size(), " (the zones of ", region, ")"));
     }
     for (std::int64_t i = 0; i < count; ++i) {
-      zones.push_back(Zone{std::string(letters[static_cast<std::size_t>(i)]), static_cast<int>(i)});
+      zones.push_back(
+          Zone::Letter(std::string(letters[static_cast<std::size_t>(i)]), static_cast<int>(i)));
     }
   } else {
     std::set<std::string> seen;
@@ -106,7 +107,7 @@ absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std
       if (!seen.insert(letter).second) {
         return FieldError(path, sdk::Cat("zone \"", letter, "\" is listed twice"));
       }
-      zones.push_back(Zone{letter, static_cast<int>(it - letters.begin())});
+      zones.push_back(Zone::Letter(letter, static_cast<int>(it - letters.begin())));
     }
   }
   if (static_cast<int>(zones.size()) > limits.max_zones) {
@@ -198,9 +199,9 @@ absl::Status ReadSubnets(const sdk::Fields& params, Params& p) {
           return FieldError(
               at_origin.empty() ? JoinPath(params.path(), "subnets") : at_origin,
               sdk::Cat(
-                  network::TierName(at_tier), " subnet ", at.ToString(), " (zone ", at_zone.letter,
+                  network::TierName(at_tier), " subnet ", at.ToString(), " (zone ", at_zone.name,
                   ") overlaps ", network::TierName(other_tier), " subnet ", other.ToString(),
-                  " (zone ", other_zone.letter, ", ",
+                  " (zone ", other_zone.name, ", ",
                   other_origin.empty() ? std::string("planned from the VPC block") : other_origin,
                   ")"));
         }
@@ -298,7 +299,7 @@ class Resources : public compose::AwsResources {
 };
 
 std::string SubnetName(Tier tier, const Zone& z) {
-  return sdk::Cat("subnet-", network::TierName(tier), "-", z.letter);
+  return sdk::Cat("subnet-", network::TierName(tier), "-", z.Key());
 }
 
 void ComposeEnvironment(const Params& p, Resources& c) {
@@ -318,17 +319,17 @@ void ComposeEnvironment(const Params& p, Resources& c) {
     for (std::size_t i = 0; i < p.zones.size(); ++i) {
       const Zone& z = p.zones[i];
       const std::string name = SubnetName(tier, z);
-      c.Add(name, kSubnet,
-            {{"vpcIdSelector", Resources::Select("vpc")},
-             {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
-             {"availabilityZone", sdk::Cat(region, z.letter)},
-             {"mapPublicIpOnLaunch", false},
-             {"tags",
-              {{"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.letter)},
-               {"platform.terraforming.io/tier", network::TierName(tier)}}}},
-            Json::object(), Json::object(),
-            {{std::string(kTierLabel), network::TierName(tier)},
-             {std::string(kZoneLabel), z.letter}});
+      c.Add(
+          name, kSubnet,
+          {{"vpcIdSelector", Resources::Select("vpc")},
+           {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
+           {"availabilityZone", sdk::Cat(region, z.Key())},
+           {"mapPublicIpOnLaunch", false},
+           {"tags",
+            {{"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.Key())},
+             {"platform.terraforming.io/tier", network::TierName(tier)}}}},
+          Json::object(), Json::object(),
+          {{std::string(kTierLabel), network::TierName(tier)}, {std::string(kZoneLabel), z.Key()}});
       c.Use("vpc", kVpc, name, kSubnet);
     }
   }
@@ -344,7 +345,7 @@ void ComposeEnvironment(const Params& p, Resources& c) {
          {"gatewayIdSelector", Resources::Select("igw")}});
   c.Use("igw", kInternetGateway, "route-public-internet", kRoute);
   for (const Zone& z : p.zones) {
-    c.Add(sdk::Cat("rta-public-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-public-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, z))},
            {"routeTableIdSelector", Resources::Select("rt-public")}});
   }
@@ -357,18 +358,17 @@ void ComposeEnvironment(const Params& p, Resources& c) {
     for (const Zone& z : p.zones) nat_zones.push_back(&z);
   }
   for (const Zone* z : nat_zones) {
-    const std::string eip = sdk::Cat("eip-nat-", z->letter);
-    const std::string nat = sdk::Cat("nat-", z->letter);
-    c.Add(
-        eip, kEip,
-        {{"domain", "vpc"}, {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-nat-", z->letter)}}}},
-        Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+    const std::string eip = sdk::Cat("eip-nat-", z->Key());
+    const std::string nat = sdk::Cat("nat-", z->Key());
+    c.Add(eip, kEip,
+          {{"domain", "vpc"}, {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-nat-", z->Key())}}}},
+          Json::object(), Json::object(), {{std::string(kZoneLabel), z->Key()}});
     c.Add(nat, kNatGateway,
           {{"connectivityType", "public"},
            {"allocationIdSelector", Resources::Select(eip)},
            {"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, *z))},
-           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", z->letter)}}}},
-          Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", z->Key())}}}},
+          Json::object(), Json::object(), {{std::string(kZoneLabel), z->Key()}});
     c.Use(SubnetName(Tier::kPublic, *z), kSubnet, nat, kNatGateway);
     c.Use(eip, kEip, nat, kNatGateway);
   }
@@ -377,23 +377,23 @@ void ComposeEnvironment(const Params& p, Resources& c) {
   // internet gateway. PerZone keeps each zone's traffic in its zone.
   const bool per_zone = p.nat == "PerZone";
   for (const Zone& z : p.zones) {
-    const std::string table = per_zone ? sdk::Cat("rt-private-", z.letter) : "rt-private";
+    const std::string table = per_zone ? sdk::Cat("rt-private-", z.Key()) : "rt-private";
     if (per_zone || &z == &p.zones.front()) {
       c.Add(table, kRouteTable,
             {{"vpcIdSelector", Resources::Select("vpc")},
              {"tags",
-              {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.letter)
+              {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.Key())
                                  : sdk::Cat(p.subject.xr_name, "-private")}}}},
             Json::object(), Json::object(), {{std::string(kTierLabel), "private"}});
       if (!nat_zones.empty()) {
-        const std::string nat = sdk::Cat("nat-", per_zone ? z.letter : nat_zones.front()->letter);
-        c.Add(per_zone ? sdk::Cat("route-private-nat-", z.letter) : "route-private-nat", kRoute,
+        const std::string nat = sdk::Cat("nat-", per_zone ? z.Key() : nat_zones.front()->Key());
+        c.Add(per_zone ? sdk::Cat("route-private-nat-", z.Key()) : "route-private-nat", kRoute,
               {{"routeTableIdSelector", Resources::Select(table)},
                {"destinationCidrBlock", "0.0.0.0/0"},
                {"natGatewayIdSelector", Resources::Select(nat)}});
       }
     }
-    c.Add(sdk::Cat("rta-private-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-private-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPrivate, z))},
            {"routeTableIdSelector", Resources::Select(table)}});
   }
@@ -404,7 +404,7 @@ void ComposeEnvironment(const Params& p, Resources& c) {
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-database")}}}},
         Json::object(), Json::object(), {{std::string(kTierLabel), "database"}});
   for (const Zone& z : p.zones) {
-    c.Add(sdk::Cat("rta-database-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-database-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kDatabase, z))},
            {"routeTableIdSelector", Resources::Select("rt-database")}});
   }
@@ -461,7 +461,7 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   PLATFORM_RETURN_IF_ERROR(set_if("vpcId", "vpc"));
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("vpcCidr", p.vpc.ToString()));
   Json zones = Json::array();
-  for (const Zone& z : p.zones) zones.push_back(sdk::Cat(p.subject.region, z.letter));
+  for (const Zone& z : p.zones) zones.push_back(sdk::Cat(p.subject.region, z.Key()));
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("availabilityZones", std::move(zones)));
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("natStrategy", p.nat));
   PLATFORM_RETURN_IF_ERROR(set_if("internetGatewayId", "igw"));
@@ -473,13 +473,13 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
       const Zone& z = p.zones[i];
       const std::string tier_name(network::TierName(tier));
       PLATFORM_RETURN_IF_ERROR(
-          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".cidr"),
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.Key(), ".cidr"),
                                  p.subnets[static_cast<int>(tier)][i].ToString()));
       const std::string id = ObservedId(req, SubnetName(tier, z));
       if (id.empty()) continue;
       list.push_back(id);
       PLATFORM_RETURN_IF_ERROR(
-          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".id"), id));
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.Key(), ".id"), id));
     }
     // The list only once it is whole: a cluster or database given the first
     // subnet that appears would be built in fewer zones than asked for.
@@ -490,9 +490,9 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   }
   for (const Zone& z : p.zones) {
     PLATFORM_RETURN_IF_ERROR(
-        set_if(sdk::Cat("natGatewayIds.", z.letter), sdk::Cat("nat-", z.letter)));
+        set_if(sdk::Cat("natGatewayIds.", z.Key()), sdk::Cat("nat-", z.Key())));
     PLATFORM_RETURN_IF_ERROR(
-        set_if(sdk::Cat("routeTableIds.private-", z.letter), sdk::Cat("rt-private-", z.letter)));
+        set_if(sdk::Cat("routeTableIds.private-", z.Key()), sdk::Cat("rt-private-", z.Key())));
   }
   PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.public", "rt-public"));
   PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.private", "rt-private"));
