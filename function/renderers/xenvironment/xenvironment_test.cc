@@ -889,7 +889,7 @@ std::vector<ErrorCase> ErrorCases() {
              kAuthorization),
       {"PolicyInputError", Xr(dev),
        "input.policy.tag: unknown field; the fields here are environmentConfigRef, tags, "
-       "classes, authorization",
+       "classes, authorization, regionZones",
        "", "", PolicyInput({{"tag", {{"a", "b"}}}})},
 
       // Malformed XRs.
