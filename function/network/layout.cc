@@ -16,6 +16,12 @@ std::string_view TierName(Tier tier) {
   return "unknown";
 }
 
+std::string Zone::Key() const {
+  if (by == By::kLetter) return name;
+  const std::size_t dash = name.rfind('-');
+  return dash == std::string::npos ? name : name.substr(dash + 1);
+}
+
 absl::StatusOr<Cidr> SubnetFor(const Cidr& vpc, Tier tier, int slot) {
   if (slot < 0 || slot >= kZoneSlots) {
     return absl::InvalidArgumentError(sdk::Cat("zone slot ", slot, " is out of range"));

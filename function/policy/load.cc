@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "function/network/zones.h"
 #include "function/policy/defaults.h"
 #include "function/policy/policy.h"
 #include "function/sdk/fields.h"
@@ -62,10 +63,11 @@ struct Draft {
   std::vector<ClassDraft> classes;  // in kEnvironmentClasses order
   std::vector<AuthorizationRule> rules;
   std::map<std::string, std::string> tags;
+  std::map<std::string, std::vector<std::string>> region_zones;
 };
 
 constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "classes",
-                                              "authorization"};
+                                              "authorization", "regionZones"};
 constexpr std::string_view kClassFields[] = {
     "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
     "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds",     "cluster",
@@ -544,6 +546,47 @@ absl::StatusOr<std::vector<AuthorizationRule>> ReadRules(const Fields& policy) {
   return rules;
 }
 
+// The zone letters the account sees per region; a region listed replaces
+// what the layers below said of it.
+absl::Status OverlayRegionZones(const Fields& policy, Draft& d) {
+  if (!policy.Has("regionZones")) return absl::OkStatus();
+  PLATFORM_ASSIGN_OR_RETURN(Fields regions, policy.Object("regionZones"));
+  const Json& v = regions.value();
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string path = Child(regions.path(), it.key());
+    const network::RegionZones* region = network::FindRegion(it.key());
+    if (region == nullptr) {
+      return FieldError(path, sdk::Cat("unknown AWS region; the known regions are ",
+                                       List(network::KnownRegions())));
+    }
+    if (it.value().is_null()) continue;
+    PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> letters, regions.StringList(it.key()));
+    if (letters.empty()) {
+      return FieldError(path, sdk::Cat("must list at least one zone letter of ", it.key(), " (",
+                                       List(region->letters), ")"));
+    }
+    for (std::size_t i = 0; i < letters.size(); ++i) {
+      if (region->LetterSlot(letters[i]) < 0) {
+        return FieldError(Item(path, i),
+                          sdk::Cat("must be a zone letter of ", it.key(), " (",
+                                   List(region->letters), "), not ", Quoted(letters[i])));
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        if (letters[j] == letters[i]) {
+          return FieldError(Item(path, i),
+                            sdk::Cat(Quoted(letters[i]), " is listed twice, also at [", j, "]"));
+        }
+      }
+    }
+    if (letters.size() > static_cast<std::size_t>(region->zones_per_account)) {
+      return FieldError(path, sdk::Cat("an account sees ", region->zones_per_account, " zones of ",
+                                       it.key(), ", not ", letters.size()));
+    }
+    d.region_zones[it.key()] = std::move(letters);
+  }
+  return absl::OkStatus();
+}
+
 // Reads one layer's `policy` object over what the layers below set.
 absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(policy, kPolicyFields));
@@ -584,6 +627,7 @@ absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
   if (policy.Has("authorization")) {
     PLATFORM_ASSIGN_OR_RETURN(d.rules, ReadRules(policy));
   }
+  PLATFORM_RETURN_IF_ERROR(OverlayRegionZones(policy, d));
   return absl::OkStatus();
 }
 
@@ -741,6 +785,8 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
   p.rules_ = std::move(d.rules);
   p.extra_tags_.assign(std::make_move_iterator(d.tags.begin()),
                        std::make_move_iterator(d.tags.end()));
+  p.region_zones_.assign(std::make_move_iterator(d.region_zones.begin()),
+                         std::make_move_iterator(d.region_zones.end()));
   return p;
 }
 

@@ -113,6 +113,13 @@ Policies::Policies() {
   }
 }
 
+const std::vector<std::string>* Policies::AccountZones(std::string_view region) const {
+  for (const auto& [name, letters] : region_zones_) {
+    if (name == region) return &letters;
+  }
+  return nullptr;
+}
+
 const ClassLimits& Policies::Limits(std::string_view environment_class) const {
   for (const ClassLimits& l : classes_) {
     if (l.environment_class == environment_class) return l;

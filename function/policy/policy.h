@@ -219,7 +219,8 @@ class Policies {
   // Request::Input() returns it) and, when given, an EnvironmentConfig whose
   // `data.policy` overlays the input's `policy` field by field: a class's
   // fields replace the input's, `authorization` replaces the input's list
-  // when present, `tags` merge (the EnvironmentConfig wins). Errors name the
+  // when present, `tags` merge (the EnvironmentConfig wins), a region's
+  // `regionZones` replace the input's for that region. Errors name the
   // field and the rule, e.g. "input.policy.classes.prod.maxZones: must be
   // between 1 and 6" or "environmentconfig/<name>.data.policy.tags[x]: ...".
   // Unknown fields are errors, so a typo does not silently weaken a policy.
@@ -279,10 +280,22 @@ class Policies {
   // The input's extra mandated tags after the overlay, in key order.
   const std::vector<std::pair<std::string, std::string>>& extra_tags() const { return extra_tags_; }
 
+  // The zone letters this platform's account sees in `region`, in the order
+  // `regionZones` lists them, or nullptr when the policy says nothing of the
+  // region (then every letter of the zone table counts, network/zones.h).
+  // Load() guarantees a region of the zone table, letters of that region,
+  // at least one, none twice, and no more than one account sees there.
+  const std::vector<std::string>* AccountZones(std::string_view region) const;
+  // Every region the policy lists zones for, with its letters, in region order.
+  const std::vector<std::pair<std::string, std::vector<std::string>>>& region_zones() const {
+    return region_zones_;
+  }
+
  private:
   std::vector<ClassLimits> classes_;
   std::vector<AuthorizationRule> rules_;
   std::vector<std::pair<std::string, std::string>> extra_tags_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> region_zones_;
   std::string missing_policy_note_;
 };
 

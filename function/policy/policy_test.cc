@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "function/network/zones.h"
 #include "function/sdk/errors.h"
 #include "function/sdk/request.h"
 #include "function/sdk/response.h"
@@ -417,6 +418,68 @@ TEST(PolicyOverlay, EnvironmentConfigWithoutPolicyChangesNothing) {
   }
 }
 
+// --- Zones an account sees -------------------------------------------------------------
+
+struct RegionZonesCase {
+  std::string name;
+  std::string input;  // the input's policy; empty for none
+  std::string ec;     // the EnvironmentConfig's data.policy; empty for none
+  std::string want;   // region -> letters
+};
+
+void PrintTo(const RegionZonesCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyRegionZonesTest : public ::testing::TestWithParam<RegionZonesCase> {};
+
+TEST_P(PolicyRegionZonesTest, Overlay) {
+  const RegionZonesCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(c.input, c.ec);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Json want = Json::parse(c.want);
+  Json got = Json::object();
+  for (const auto& [region, letters] : p->region_zones()) got[region] = letters;
+  EXPECT_EQ(got, want);
+  for (auto it = want.begin(); it != want.end(); ++it) {
+    const std::vector<std::string>* letters = p->AccountZones(it.key());
+    ASSERT_NE(letters, nullptr) << it.key();
+    EXPECT_EQ(Json(*letters), it.value());
+  }
+  EXPECT_EQ(p->AccountZones("eu-west-1"), nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyRegionZonesTest,
+    ::testing::Values(
+        RegionZonesCase{"NoneByDefault", "", "", "{}"},
+        RegionZonesCase{"FromTheInput", R"({"regionZones": {"us-west-1": ["b", "c"]}})", "",
+                        R"({"us-west-1": ["b", "c"]})"},
+        RegionZonesCase{"InTheOrderGiven", R"({"regionZones": {"us-west-1": ["c", "a"]}})", "",
+                        R"({"us-west-1": ["c", "a"]})"},
+        RegionZonesCase{"OneLetter", R"({"regionZones": {"us-east-1": ["d"]}})", "",
+                        R"({"us-east-1": ["d"]})"},
+        RegionZonesCase{"AnAccountWithoutOneZone",
+                        R"({"regionZones": {"us-east-1": ["a", "b", "c", "d", "f"]}})", "",
+                        R"({"us-east-1": ["a", "b", "c", "d", "f"]})"},
+        RegionZonesCase{"FromTheEnvironmentConfig", "",
+                        R"({"regionZones": {"us-west-1": ["a", "c"]}})",
+                        R"({"us-west-1": ["a", "c"]})"},
+        RegionZonesCase{"EnvironmentConfigReplacesARegion",
+                        R"({"regionZones": {"us-west-1": ["a", "b"], "us-east-1": ["a", "b"]}})",
+                        R"({"regionZones": {"us-west-1": ["c"]}})",
+                        R"({"us-east-1": ["a", "b"], "us-west-1": ["c"]})"},
+        RegionZonesCase{"EnvironmentConfigAddsARegion",
+                        R"({"regionZones": {"us-west-1": ["a", "b"]}})",
+                        R"({"regionZones": {"ap-northeast-1": ["c", "d"]}})",
+                        R"({"ap-northeast-1": ["c", "d"], "us-west-1": ["a", "b"]})"},
+        RegionZonesCase{"EnvironmentConfigNullKeepsTheInput",
+                        R"({"regionZones": {"us-west-1": ["a", "b"]}})",
+                        R"({"regionZones": {"us-west-1": null}})", R"({"us-west-1": ["a", "b"]})"},
+        RegionZonesCase{"EnvironmentConfigWithoutRegionZonesKeepsTheInput",
+                        R"({"regionZones": {"us-west-1": ["b", "c"]}})", R"({"tags": {"a": "b"}})",
+                        R"({"us-west-1": ["b", "c"]})"},
+        RegionZonesCase{"EmptyObject", R"({"regionZones": {}})", "", "{}"}),
+    CaseName<RegionZonesCase>);
+
 // --- Load errors ----------------------------------------------------------------------
 
 struct ErrorCase {
@@ -442,6 +505,8 @@ TEST_P(PolicyLoadErrorTest, NamesTheField) {
 
 constexpr char kEc[] = "environmentconfig/platform-policy.data.policy";
 
+std::string KnownRegions() { return fmt::format("{}", fmt::join(network::KnownRegions(), ", ")); }
+
 std::string EcPath(const std::string& rest) { return kEc + rest; }
 
 std::string ManyTags(int n) {
@@ -458,7 +523,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy: must be an object, not a string"},
         ErrorCase{"UnknownPolicyField", R"({"tag": {}})", "",
                   "input.policy.tag: unknown field; the fields here are environmentConfigRef, "
-                  "tags, classes, authorization"},
+                  "tags, classes, authorization, regionZones"},
         ErrorCase{"UnknownClass", R"({"classes": {"staging": {"maxZones": 2}}})", "",
                   "input.policy.classes.staging: unknown environment class; the classes are dev, "
                   "test, sandbox, prod"},
@@ -738,7 +803,40 @@ INSTANTIATE_TEST_SUITE_P(
                   "environmentconfig/platform-policy.data.policy: must be an object, not a list"},
         ErrorCase{"EnvironmentConfigUnknownField", "", R"({"class": {}})",
                   EcPath(".class: unknown field; the fields here are environmentConfigRef, tags, "
-                         "classes, authorization")}),
+                         "classes, authorization, regionZones")},
+        // Zones an account sees.
+        ErrorCase{"RegionZonesNotAnObject", R"({"regionZones": ["us-west-1"]})", "",
+                  "input.policy.regionZones: must be an object, not a list"},
+        ErrorCase{"RegionZonesUnknownRegion", R"({"regionZones": {"mars-north-1": ["a"]}})", "",
+                  "input.policy.regionZones.mars-north-1: unknown AWS region; the known regions "
+                  "are " +
+                      KnownRegions()},
+        ErrorCase{"RegionZonesNotAList", R"({"regionZones": {"us-west-1": "b"}})", "",
+                  "input.policy.regionZones.us-west-1: must be a list, not a string"},
+        ErrorCase{"RegionZonesEmpty", R"({"regionZones": {"us-west-1": []}})", "",
+                  "input.policy.regionZones.us-west-1: must list at least one zone letter of "
+                  "us-west-1 (a, b, c)"},
+        ErrorCase{"RegionZonesUnknownLetter", R"({"regionZones": {"us-west-1": ["b", "d"]}})", "",
+                  "input.policy.regionZones.us-west-1[1]: must be a zone letter of us-west-1 (a, "
+                  "b, c), not \"d\""},
+        ErrorCase{"RegionZonesFullName", R"({"regionZones": {"us-west-1": ["us-west-1b"]}})", "",
+                  "input.policy.regionZones.us-west-1[0]: must be a zone letter of us-west-1 (a, "
+                  "b, c), not \"us-west-1b\""},
+        ErrorCase{"RegionZonesSkippedLetter", R"({"regionZones": {"ap-northeast-1": ["b"]}})", "",
+                  "input.policy.regionZones.ap-northeast-1[0]: must be a zone letter of "
+                  "ap-northeast-1 (a, c, d), not \"b\""},
+        ErrorCase{"RegionZonesNotAString", R"({"regionZones": {"us-west-1": [1]}})", "",
+                  "input.policy.regionZones.us-west-1[0]: must be a string, not an integer"},
+        ErrorCase{"RegionZonesTwice", R"({"regionZones": {"us-west-1": ["c", "c"]}})", "",
+                  "input.policy.regionZones.us-west-1[1]: \"c\" is listed twice, also at [0]"},
+        ErrorCase{"RegionZonesMoreThanAnAccountSees",
+                  R"({"regionZones": {"us-west-1": ["a", "b", "c"]}})", "",
+                  "input.policy.regionZones.us-west-1: an account sees 2 zones of us-west-1, not "
+                  "3"},
+        ErrorCase{"EnvironmentConfigRegionZonesError", R"({"regionZones": {"us-west-1": ["b"]}})",
+                  R"({"regionZones": {"us-east-1": ["a", "g"]}})",
+                  EcPath(".regionZones.us-east-1[1]: must be a zone letter of us-east-1 (a, b, c, "
+                         "d, e, f), not \"g\"")}),
     CaseName<ErrorCase>);
 
 TEST(PolicyLoadError, EnvironmentConfigDataNotAnObject) {

@@ -228,12 +228,18 @@ absl::StatusOr<compose::Composed> XDatabase::Compose(const compose::Xr& xr,
   PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr));
   if (!p.network.environment.empty()) {
     // Without clients of its own it admits the environment's baseline group.
+    // Aurora places its instances in the environment's zones: an environment
+    // whose zones are named by AZ ID publishes their names only once its
+    // subnets exist, and an instance must not move zones once it exists.
+    const std::size_t instance_zones = p.mode == Mode::kAurora ? (p.multi_az ? 2u : 1u) : 0u;
     PLATFORM_ASSIGN_OR_RETURN(
         std::optional<compose::EnvironmentNetwork> network,
-        call.Network(p.network.environment, {{.field = "vpcId"},
-                                             {.field = "databaseSubnetIds", .at_least = 2},
-                                             {.field = "securityGroupIds.baseline",
-                                              .at_least = p.clients.empty() ? 1u : 0u}}));
+        call.Network(
+            p.network.environment,
+            {{.field = "vpcId"},
+             {.field = "databaseSubnetIds", .at_least = 2},
+             {.field = "availabilityZones", .at_least = instance_zones},
+             {.field = "securityGroupIds.baseline", .at_least = p.clients.empty() ? 1u : 0u}}));
     if (!network) return compose::Composed::WaitingForNetwork();
     PLATFORM_RETURN_IF_ERROR(UseNetwork(std::move(*network), p));
   }

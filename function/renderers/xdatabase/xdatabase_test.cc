@@ -579,6 +579,33 @@ TEST(XDatabaseNetwork, AuroraInstancesGoToTheEnvironmentsZones) {
   EXPECT_EQ(r.names().count("usage-environment-by-cluster"), 1u);
 }
 
+// An environment whose zones are AZ IDs publishes their names once its
+// subnets exist; Aurora waits for them rather than create instances it would
+// later have to move.
+TEST(XDatabaseNetwork, AuroraWaitsForTheEnvironmentsZoneNames) {
+  Json env = Environment();
+  env["status"].erase("availabilityZones");
+  env["status"]["availabilityZoneIds"] = {"euw1-az2", "euw1-az3"};
+  const Json aurora = With(EnvironmentParams(), {{"mode", "Aurora"}, {"multiAZ", true}});
+  const Rendered waiting =
+      RunOk(Call{.xr = Xr(aurora), .required = {{"network-environment", {env}}}});
+  EXPECT_TRUE(waiting.names().empty());
+  ASSERT_EQ(waiting.Normal().size(), 1u);
+  EXPECT_EQ(waiting.Normal()[0],
+            "waiting for Environment claim \"payments-net\" in namespace \"team-payments\" to "
+            "publish availabilityZones in its status");
+
+  // An instance database does not place itself in a zone: it does not wait.
+  const Rendered instance =
+      RunOk(Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {env}}}});
+  EXPECT_EQ(instance.names().count("instance"), 1u);
+
+  env["status"]["availabilityZones"] = {"eu-west-1c", "eu-west-1a"};
+  const Rendered r = RunOk(Call{.xr = Xr(aurora), .required = {{"network-environment", {env}}}});
+  EXPECT_EQ(r.Get("instance-1", "spec.forProvider.availabilityZone"), "eu-west-1c");
+  EXPECT_EQ(r.Get("instance-2", "spec.forProvider.availabilityZone"), "eu-west-1a");
+}
+
 TEST(XDatabaseNetwork, NoUsageOfTheEnvironmentNestingTheDatabase) {
   Json xr = Xr(EnvironmentParams());
   // What Crossplane sets on an XR an XEnvironment composes: the root's name

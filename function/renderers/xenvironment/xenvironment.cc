@@ -71,31 +71,84 @@ struct Params {
   policy::NetworkPolicy network;
 };
 
-// The zones the XR asks for: `zones` (letters or full names) or `zoneCount`
-// (the region's first N zones), never both. The region is a known one (the
-// platform contract checks it).
+// The zones `zoneCount` takes from: the letters the policy says the
+// platform's account sees in the region, else every letter of the region.
+// Refused where accounts see different letters and the policy says none.
+absl::StatusOr<std::vector<std::string_view>> CountableLetters(
+    const sdk::Fields& params, const network::RegionZones& region,
+    const std::vector<std::string>* account_zones, bool has_count) {
+  if (account_zones != nullptr) {
+    return std::vector<std::string_view>(account_zones->begin(), account_zones->end());
+  }
+  if (!region.letters_vary) return region.letters;
+  const std::string seen = sdk::Cat("each account sees a different ", region.zones_per_account,
+                                    " of the zones ", sdk::JoinList(region.letters));
+  const std::string instead = sdk::Cat(
+      JoinPath(params.path(), "zoneIds"), " (", sdk::JoinList(region.zone_ids),
+      "), or ask the platform team to set regionZones for ", region.region, " in the policy");
+  if (has_count) {
+    return FieldError(
+        JoinPath(params.path(), "zoneCount"),
+        sdk::Cat(seen, " of ", region.region, ", so zoneCount cannot pick them; list ",
+                 JoinPath(params.path(), "zones"), " (the letters this account sees) or ",
+                 instead));
+  }
+  return FieldError(JoinPath(params.path(), "zones"),
+                    sdk::Cat("required in ", region.region, ", where ", seen,
+                             ": list the letters this account sees, or set ", instead));
+}
+
+// The zones the XR asks for: `zones` (letters or full names), `zoneIds` (AZ
+// IDs) or `zoneCount` (the first N letters the account sees), one of them.
+// A letter takes the slot of its position in the region's table, an AZ ID
+// that of its number. The region is a known one (the platform contract
+// checks it).
 absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std::string& region,
+                                            const policy::Policies& policies,
                                             const policy::ClassLimits& limits) {
-  const std::vector<std::string_view>& letters = network::ZoneLetters(region);
+  const network::RegionZones* table = network::FindRegion(region);
+  if (table == nullptr) {
+    return FieldError(JoinPath(params.path(), "region"),
+                      sdk::Cat("unknown AWS region \"", region, "\""));
+  }
+  const std::vector<std::string>* account_zones = policies.AccountZones(region);
   PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> named, params.StringList("zones"));
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string> ids, params.StringList("zoneIds"));
   const bool has_count = params.Has("zoneCount");
+  const std::string zones_path = JoinPath(params.path(), "zones");
+  const std::string ids_path = JoinPath(params.path(), "zoneIds");
+  const std::string count_path = JoinPath(params.path(), "zoneCount");
+  if (!named.empty() && !ids.empty()) return FieldError(ids_path, "set zones or zoneIds, not both");
   if (!named.empty() && has_count) {
-    return FieldError(JoinPath(params.path(), "zoneCount"), "set zones or zoneCount, not both");
+    return FieldError(count_path, "set zones or zoneCount, not both");
+  }
+  if (!ids.empty() && has_count) {
+    return FieldError(count_path, "set zoneIds or zoneCount, not both");
   }
   std::vector<Zone> zones;
-  if (named.empty()) {
-    const std::int64_t fallback =
-        std::min<std::int64_t>({3, limits.max_zones, static_cast<std::int64_t>(letters.size())});
-    PLATFORM_ASSIGN_OR_RETURN(std::int64_t count, params.Int("zoneCount", fallback));
-    if (count < 1 || count > static_cast<std::int64_t>(letters.size())) {
-      return FieldError(
-          JoinPath(params.path(), "zoneCount"),
-          sdk::Cat("must be between 1 and ", letters.size(), " (the zones of ", region, ")"));
+  std::string used = count_path;
+  if (!ids.empty()) {
+    used = ids_path;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::string path = sdk::Cat(ids_path, "[", i, "]");
+      if (!table->HasZoneId(ids[i])) {
+        return FieldError(path, sdk::Cat("zone ID \"", ids[i], "\" does not exist in ", region,
+                                         "; it has ", sdk::JoinList(table->zone_ids)));
+      }
+      if (!seen.insert(ids[i]).second) {
+        return FieldError(path, sdk::Cat("zone ID \"", ids[i], "\" is listed twice"));
+      }
+      // The table's AZ IDs all have one (network_test.cc).
+      const int slot = network::ZoneIdSlot(ids[i]);
+      if (slot < 0 || slot >= network::kZoneSlots) {
+        return FieldError(path, sdk::Cat("zone ID \"", ids[i], "\" has no slot in the address",
+                                         " plan (az1 to az", network::kZoneSlots, ")"));
+      }
+      zones.push_back(Zone::Id(ids[i], slot));
     }
-    for (std::int64_t i = 0; i < count; ++i) {
-      zones.push_back(Zone{std::string(letters[static_cast<std::size_t>(i)]), static_cast<int>(i)});
-    }
-  } else {
+  } else if (!named.empty()) {
+    used = zones_path;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < named.size(); ++i) {
       std::string letter = named[i];
@@ -103,23 +156,51 @@ absl::StatusOr<std::vector<Zone>> ReadZones(const sdk::Fields& params, const std
       if (letter.size() == region.size() + 1 && letter.compare(0, region.size(), region) == 0) {
         letter = letter.substr(region.size());
       }
-      const std::string path = sdk::Cat(JoinPath(params.path(), "zones"), "[", i, "]");
-      auto it = std::find(letters.begin(), letters.end(), letter);
-      if (it == letters.end()) {
+      const std::string path = sdk::Cat(zones_path, "[", i, "]");
+      const int slot = table->LetterSlot(letter);
+      if (slot < 0) {
         return FieldError(path, sdk::Cat("zone \"", named[i], "\" does not exist in ", region,
-                                         "; it has ", fmt::format("{}", fmt::join(letters, ", "))));
+                                         "; it has ", sdk::JoinList(table->letters)));
+      }
+      if (account_zones != nullptr &&
+          std::find(account_zones->begin(), account_zones->end(), letter) == account_zones->end()) {
+        return FieldError(
+            path,
+            sdk::Cat("zone \"", named[i], "\" is not one this platform's account sees in ", region,
+                     "; it sees ", sdk::JoinList(*account_zones), " (the policy's regionZones)"));
       }
       if (!seen.insert(letter).second) {
         return FieldError(path, sdk::Cat("zone \"", letter, "\" is listed twice"));
       }
-      zones.push_back(Zone{letter, static_cast<int>(it - letters.begin())});
+      zones.push_back(Zone::Letter(letter, slot));
+    }
+    if (static_cast<int>(zones.size()) > table->zones_per_account) {
+      return FieldError(zones_path, sdk::Cat("an account sees ", table->zones_per_account,
+                                             " zones of ", region, ", not ", zones.size()));
+    }
+  } else {
+    PLATFORM_ASSIGN_OR_RETURN(std::vector<std::string_view> letters,
+                              CountableLetters(params, *table, account_zones, has_count));
+    const std::int64_t fallback =
+        std::min<std::int64_t>({3, limits.max_zones, static_cast<std::int64_t>(letters.size())});
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t count, params.Int("zoneCount", fallback));
+    if (count < 1 || count > static_cast<std::int64_t>(letters.size())) {
+      return FieldError(count_path,
+                        sdk::Cat("must be between 1 and ", letters.size(),
+                                 account_zones == nullptr
+                                     ? sdk::Cat(" (the zones of ", region, ")")
+                                     : sdk::Cat(" (the zones this platform's account sees in ",
+                                                region, ": ", sdk::JoinList(letters), ")")));
+    }
+    for (std::int64_t i = 0; i < count; ++i) {
+      const std::string_view letter = letters[static_cast<std::size_t>(i)];
+      zones.push_back(Zone::Letter(std::string(letter), table->LetterSlot(letter)));
     }
   }
   if (static_cast<int>(zones.size()) > limits.max_zones) {
     return policy::FieldViolation(
-        JoinPath(params.path(), named.empty() ? "zoneCount" : "zones"),
-        sdk::Cat(limits.environment_class, " environments may use at most ", limits.max_zones,
-                 " zones, not ", zones.size()));
+        used, sdk::Cat(limits.environment_class, " environments may use at most ", limits.max_zones,
+                       " zones, not ", zones.size()));
   }
   return zones;
 }
@@ -204,9 +285,9 @@ absl::Status ReadSubnets(const sdk::Fields& params, Params& p) {
           return FieldError(
               at_origin.empty() ? JoinPath(params.path(), "subnets") : at_origin,
               sdk::Cat(
-                  network::TierName(at_tier), " subnet ", at.ToString(), " (zone ", at_zone.letter,
+                  network::TierName(at_tier), " subnet ", at.ToString(), " (zone ", at_zone.name,
                   ") overlaps ", network::TierName(other_tier), " subnet ", other.ToString(),
-                  " (zone ", other_zone.letter, ", ",
+                  " (zone ", other_zone.name, ", ",
                   other_origin.empty() ? std::string("planned from the VPC block") : other_origin,
                   ")"));
         }
@@ -223,7 +304,7 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   const sdk::Fields& params = xr.params;
   const policy::ClassLimits& limits = *xr.limits;
 
-  PLATFORM_ASSIGN_OR_RETURN(p.zones, ReadZones(params, p.subject.region, limits));
+  PLATFORM_ASSIGN_OR_RETURN(p.zones, ReadZones(params, p.subject.region, *xr.policies, limits));
 
   PLATFORM_ASSIGN_OR_RETURN(std::string cidr,
                             params.String("vpcCidr", DefaultVpcCidr(p.subject.environment_class)));
@@ -344,7 +425,7 @@ class Resources : public compose::AwsResources {
 };
 
 std::string SubnetName(Tier tier, const Zone& z) {
-  return sdk::Cat("subnet-", network::TierName(tier), "-", z.letter);
+  return sdk::Cat("subnet-", network::TierName(tier), "-", z.Key());
 }
 
 // The private and database route tables: where gateway endpoints are
@@ -352,7 +433,7 @@ std::string SubnetName(Tier tier, const Zone& z) {
 std::vector<std::string> InnerRouteTables(const Params& p) {
   std::vector<std::string> tables;
   if (p.nat == "PerZone") {
-    for (const Zone& z : p.zones) tables.push_back(sdk::Cat("rt-private-", z.letter));
+    for (const Zone& z : p.zones) tables.push_back(sdk::Cat("rt-private-", z.Key()));
   } else {
     tables.emplace_back("rt-private");
   }
@@ -458,14 +539,15 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
         {{"vpcIdSelector", Resources::Select("vpc")},
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-igw")}}}});
 
-  // Subnets: one per tier per zone. Nothing gets a public IP by default, not
-  // even in public subnets, which hold NAT gateways and load balancers.
+  // Subnets: one per tier per zone, in the zone by its letter or by its AZ
+  // ID. Nothing gets a public IP by default, not even in public subnets,
+  // which hold NAT gateways and load balancers.
   for (Tier tier : network::kTiers) {
     for (std::size_t i = 0; i < p.zones.size(); ++i) {
       const Zone& z = p.zones[i];
       const std::string name = SubnetName(tier, z);
       Json tags = {
-          {"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.letter)},
+          {"Name", sdk::Cat(p.subject.xr_name, "-", network::TierName(tier), "-", z.Key())},
           {"platform.terraforming.io/tier", network::TierName(tier)}};
       // Load balancers: internet-facing ones in public subnets, internal ones
       // in private subnets; every nested cluster may use both.
@@ -475,15 +557,18 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
           tags[sdk::Cat(kClusterTagPrefix, cluster)] = "shared";
         }
       }
-      c.Add(name, kSubnet,
-            {{"vpcIdSelector", Resources::Select("vpc")},
-             {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
-             {"availabilityZone", sdk::Cat(region, z.letter)},
-             {"mapPublicIpOnLaunch", false},
-             {"tags", std::move(tags)}},
-            Json::object(), Json::object(),
-            {{std::string(kTierLabel), network::TierName(tier)},
-             {std::string(kZoneLabel), z.letter}});
+      Json fp = {{"vpcIdSelector", Resources::Select("vpc")},
+                 {"cidrBlock", p.subnets[static_cast<int>(tier)][i].ToString()},
+                 {"mapPublicIpOnLaunch", false},
+                 {"tags", std::move(tags)}};
+      if (z.by == Zone::By::kId) {
+        fp["availabilityZoneId"] = z.name;
+      } else {
+        fp["availabilityZone"] = sdk::Cat(region, z.name);
+      }
+      c.Add(
+          name, kSubnet, std::move(fp), Json::object(), Json::object(),
+          {{std::string(kTierLabel), network::TierName(tier)}, {std::string(kZoneLabel), z.Key()}});
       c.Use("vpc", kVpc, name, kSubnet);
     }
   }
@@ -499,17 +584,16 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
          {"gatewayIdSelector", Resources::Select("igw")}});
   c.Use("igw", kInternetGateway, "route-public-internet", kRoute);
   for (const Zone& z : p.zones) {
-    c.Add(sdk::Cat("rta-public-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-public-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, z))},
            {"routeTableIdSelector", Resources::Select("rt-public")}});
   }
 
   // NAT gateways with their elastic IPs, in public subnets: one in the first
-  // zone (Single) or one per zone (PerZone).
-  // A NAT gateway made before the internet gateway is attached fails, so
-  // each is composed once the internet gateway is observed ready (attached:
-  // it is created attached to the VPC), and kept from then on whatever the
-  // internet gateway's state: a desired resource never disappears.
+  // zone (Single) or one per zone (PerZone). A NAT gateway made before the internet gateway is
+  // attached fails, so each is composed once the internet gateway is observed ready (attached: it
+  // is created attached to the VPC), and kept from then on whatever the internet gateway's state: a
+  // desired resource never disappears.
   std::vector<const Zone*> nat_zones;
   if (p.nat == "Single") nat_zones.push_back(&p.zones.front());
   if (p.nat == "PerZone") {
@@ -517,22 +601,21 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
   }
   const bool gateway_ready = req.ObservedReady("igw");
   std::erase_if(nat_zones, [&](const Zone* z) {
-    return !gateway_ready && req.ObservedResource(sdk::Cat("nat-", z->letter)) == nullptr &&
-           req.ObservedResource(sdk::Cat("eip-nat-", z->letter)) == nullptr;
+    return !gateway_ready && req.ObservedResource(sdk::Cat("nat-", z->Key())) == nullptr &&
+           req.ObservedResource(sdk::Cat("eip-nat-", z->Key())) == nullptr;
   });
   for (const Zone* z : nat_zones) {
-    const std::string eip = sdk::Cat("eip-nat-", z->letter);
-    const std::string nat = sdk::Cat("nat-", z->letter);
-    c.Add(
-        eip, kEip,
-        {{"domain", "vpc"}, {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-nat-", z->letter)}}}},
-        Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+    const std::string eip = sdk::Cat("eip-nat-", z->Key());
+    const std::string nat = sdk::Cat("nat-", z->Key());
+    c.Add(eip, kEip,
+          {{"domain", "vpc"}, {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-nat-", z->Key())}}}},
+          Json::object(), Json::object(), {{std::string(kZoneLabel), z->Key()}});
     c.Add(nat, kNatGateway,
           {{"connectivityType", "public"},
            {"allocationIdSelector", Resources::Select(eip)},
            {"subnetIdSelector", Resources::Select(SubnetName(Tier::kPublic, *z))},
-           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", z->letter)}}}},
-          Json::object(), Json::object(), {{std::string(kZoneLabel), z->letter}});
+           {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-", z->Key())}}}},
+          Json::object(), Json::object(), {{std::string(kZoneLabel), z->Key()}});
     c.Use(SubnetName(Tier::kPublic, *z), kSubnet, nat, kNatGateway);
     c.Use(eip, kEip, nat, kNatGateway);
     // The internet gateway outlives every NAT gateway and its address: AWS
@@ -545,26 +628,26 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
   // internet gateway. PerZone keeps each zone's traffic in its zone.
   const bool per_zone = p.nat == "PerZone";
   for (const Zone& z : p.zones) {
-    const std::string table = per_zone ? sdk::Cat("rt-private-", z.letter) : "rt-private";
+    const std::string table = per_zone ? sdk::Cat("rt-private-", z.Key()) : "rt-private";
     if (per_zone || &z == &p.zones.front()) {
       c.Add(table, kRouteTable,
             {{"vpcIdSelector", Resources::Select("vpc")},
              {"tags",
-              {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.letter)
+              {{"Name", per_zone ? sdk::Cat(p.subject.xr_name, "-private-", z.Key())
                                  : sdk::Cat(p.subject.xr_name, "-private")}}}},
             Json::object(), Json::object(), {{std::string(kTierLabel), "private"}});
-      const std::string nat_zone = per_zone ? z.letter : p.zones.front().letter;
+      const std::string nat_zone = per_zone ? z.Key() : p.zones.front().Key();
       const bool has_nat = std::any_of(nat_zones.begin(), nat_zones.end(),
-                                       [&](const Zone* n) { return n->letter == nat_zone; });
+                                       [&](const Zone* n) { return n->Key() == nat_zone; });
       if (has_nat) {
         const std::string nat = sdk::Cat("nat-", nat_zone);
-        c.Add(per_zone ? sdk::Cat("route-private-nat-", z.letter) : "route-private-nat", kRoute,
+        c.Add(per_zone ? sdk::Cat("route-private-nat-", z.Key()) : "route-private-nat", kRoute,
               {{"routeTableIdSelector", Resources::Select(table)},
                {"destinationCidrBlock", "0.0.0.0/0"},
                {"natGatewayIdSelector", Resources::Select(nat)}});
       }
     }
-    c.Add(sdk::Cat("rta-private-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-private-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kPrivate, z))},
            {"routeTableIdSelector", Resources::Select(table)}});
   }
@@ -575,7 +658,7 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-database")}}}},
         Json::object(), Json::object(), {{std::string(kTierLabel), "database"}});
   for (const Zone& z : p.zones) {
-    c.Add(sdk::Cat("rta-database-", z.letter), kRouteTableAssociation,
+    c.Add(sdk::Cat("rta-database-", z.Key()), kRouteTableAssociation,
           {{"subnetIdSelector", Resources::Select(SubnetName(Tier::kDatabase, z))},
            {"routeTableIdSelector", Resources::Select("rt-database")}});
   }
@@ -613,12 +696,39 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
   for (const NestedXr& n : p.databases) c.Nested(n);
 }
 
-// The id of an observed resource (status.atProvider.id), or "".
-std::string ObservedId(const sdk::Request& req, std::string_view name) {
+// A string of an observed resource's status.atProvider, or "".
+std::string Observed(const sdk::Request& req, std::string_view name, std::string_view field) {
   const sdk::Observed* o = req.ObservedResource(name);
   if (o == nullptr) return "";
   const sdk::Fields f(o->object, sdk::Cat("observed.resources[", name, "]"));
-  return f.String("status.atProvider.id", "").value_or("");
+  return f.String(sdk::Cat("status.atProvider.", field), "").value_or("");
+}
+
+// The id of an observed resource (status.atProvider.id), or "".
+std::string ObservedId(const sdk::Request& req, std::string_view name) {
+  return Observed(req, name, "id");
+}
+
+// The zones' names ("us-east-1a") in zone order: the letters' in the
+// region, or for zones named by AZ ID what the observed subnets report, and
+// then only once a subnet of every zone has reported it (nested clusters and
+// databases read the list, and must not see part of it).
+std::optional<Json> ZoneNames(const Params& p, const sdk::Request& req) {
+  Json names = Json::array();
+  for (const Zone& z : p.zones) {
+    if (z.by == Zone::By::kLetter) {
+      names.push_back(sdk::Cat(p.subject.region, z.name));
+      continue;
+    }
+    std::string name;
+    for (Tier tier : network::kTiers) {
+      name = Observed(req, SubnetName(tier, z), "availabilityZone");
+      if (!name.empty()) break;
+    }
+    if (name.empty()) return std::nullopt;
+    names.push_back(std::move(name));
+  }
+  return names;
 }
 
 // Status as ids appear: what the nested XRs and app teams need.
@@ -634,9 +744,14 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   };
   PLATFORM_RETURN_IF_ERROR(set_if("vpcId", "vpc"));
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("vpcCidr", p.vpc.ToString()));
-  Json zones = Json::array();
-  for (const Zone& z : p.zones) zones.push_back(sdk::Cat(p.subject.region, z.letter));
-  PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("availabilityZones", std::move(zones)));
+  if (std::optional<Json> names = ZoneNames(p, req)) {
+    PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("availabilityZones", *std::move(names)));
+  }
+  if (!p.zones.empty() && p.zones.front().by == Zone::By::kId) {
+    Json ids = Json::array();
+    for (const Zone& z : p.zones) ids.push_back(z.name);
+    PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("availabilityZoneIds", std::move(ids)));
+  }
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("natStrategy", p.nat));
   PLATFORM_RETURN_IF_ERROR(set_if("internetGatewayId", "igw"));
   PLATFORM_RETURN_IF_ERROR(set_if("s3EndpointId", "vpce-s3"));
@@ -666,13 +781,13 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
       const Zone& z = p.zones[i];
       const std::string tier_name(network::TierName(tier));
       PLATFORM_RETURN_IF_ERROR(
-          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".cidr"),
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.Key(), ".cidr"),
                                  p.subnets[static_cast<int>(tier)][i].ToString()));
       const std::string id = ObservedId(req, SubnetName(tier, z));
       if (id.empty()) continue;
       list.push_back(id);
       PLATFORM_RETURN_IF_ERROR(
-          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.letter, ".id"), id));
+          rsp.SetCompositeStatus(sdk::Cat("subnets.", tier_name, ".", z.Key(), ".id"), id));
     }
     // The list only once it is whole: a cluster or database given the first
     // subnet that appears would be built in fewer zones than asked for.
@@ -683,9 +798,9 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   }
   for (const Zone& z : p.zones) {
     PLATFORM_RETURN_IF_ERROR(
-        set_if(sdk::Cat("natGatewayIds.", z.letter), sdk::Cat("nat-", z.letter)));
+        set_if(sdk::Cat("natGatewayIds.", z.Key()), sdk::Cat("nat-", z.Key())));
     PLATFORM_RETURN_IF_ERROR(
-        set_if(sdk::Cat("routeTableIds.private-", z.letter), sdk::Cat("rt-private-", z.letter)));
+        set_if(sdk::Cat("routeTableIds.private-", z.Key()), sdk::Cat("rt-private-", z.Key())));
   }
   PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.public", "rt-public"));
   PLATFORM_RETURN_IF_ERROR(set_if("routeTableIds.private", "rt-private"));

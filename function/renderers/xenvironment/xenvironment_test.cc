@@ -615,6 +615,14 @@ INSTANTIATE_TEST_SUITE_P(
                   {"subnet-private-c", "10.0.16.0/20"},
                   {"subnet-private-d", "10.0.32.0/20"},
                   {"subnet-public-d", "10.0.144.0/21"}}},
+        // The letters a policy names keep their slots, not their
+        // position in the policy's list.
+        CidrCase{"UsWest1PolicyKeepsTheSlotsOfItsLetters",
+                 Params("dev", "us-west-1"),
+                 {{"subnet-private-b", "10.10.16.0/20"},
+                  {"subnet-private-c", "10.10.32.0/20"},
+                  {"subnet-public-c", "10.10.144.0/21"}},
+                 PolicyInput({{"regionZones", {{"us-west-1", {"c", "b"}}}}})},
         CidrCase{"CaCentral1ZoneDIsSlot2",
                  With(Params("test", "ca-central-1"), {{"zones", {"ca-central-1d"}}}),
                  {{"subnet-private-d", "10.20.32.0/20"}}},
@@ -644,6 +652,9 @@ INSTANTIATE_TEST_SUITE_P(
     CaseName<CidrCase>);
 
 // --- Zones --------------------------------------------------------------------------
+
+// A policy that says the platform's account sees b and c of us-west-1.
+const Json kUsWest1BC = PolicyInput({{"regionZones", {{"us-west-1", {"b", "c"}}}}});
 
 struct ZoneCase {
   std::string name;
@@ -714,8 +725,168 @@ INSTANTIATE_TEST_SUITE_P(
                  {"ap-northeast-1d", "ap-northeast-1c"}},
         ZoneCase{"CaCentral1SkipsC",
                  Params("test", "ca-central-1"),
-                 {"ca-central-1a", "ca-central-1b", "ca-central-1d"}}),
+                 {"ca-central-1a", "ca-central-1b", "ca-central-1d"}},
+        ZoneCase{"MxCentral1",
+                 Params("test", "mx-central-1"),
+                 {"mx-central-1a", "mx-central-1b", "mx-central-1c"}},
+        ZoneCase{"ApSoutheast7",
+                 With(Params("prod", "ap-southeast-7"), {{"zones", {"c", "ap-southeast-7b"}}}),
+                 {"ap-southeast-7c", "ap-southeast-7b"}},
+        // us-west-1: each account sees two of a, b, c. Listed zones are
+        // taken as they are; the policy's regionZones say which two for
+        // zoneCount and the default, in its order.
+        ZoneCase{"UsWest1ListedZones",
+                 With(Params("test", "us-west-1"), {{"zones", {"b", "c"}}}),
+                 {"us-west-1b", "us-west-1c"}},
+        ZoneCase{"UsWest1ZoneCountFromThePolicy",
+                 With(Params("test", "us-west-1"), {{"zoneCount", 2}}),
+                 {"us-west-1b", "us-west-1c"},
+                 kUsWest1BC},
+        ZoneCase{"UsWest1DefaultFromThePolicyInItsOrder",
+                 Params("prod", "us-west-1"),
+                 {"us-west-1c", "us-west-1a"},
+                 PolicyInput({{"regionZones", {{"us-west-1", {"c", "a"}}}}})},
+        ZoneCase{"UsWest1ListedZoneTheAccountSees",
+                 With(Params("test", "us-west-1"), {{"zones", {"us-west-1c"}}}),
+                 {"us-west-1c"},
+                 kUsWest1BC},
+        ZoneCase{"UsEast1PolicyWithoutE",
+                 With(Params("prod", "us-east-1"), {{"zoneCount", 5}}),
+                 {"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"},
+                 PolicyInput({{"regionZones", {{"us-east-1", {"a", "b", "c", "d", "f"}}}}})},
+        ZoneCase{"PolicyOfAnotherRegionChangesNothing",
+                 Params("test"),
+                 {"eu-west-1a", "eu-west-1b", "eu-west-1c"},
+                 kUsWest1BC}),
     CaseName<ZoneCase>);
+
+// --- Zones by AZ ID -------------------------------------------------------------------
+
+struct ZoneIdCase {
+  std::string name;
+  Json params;
+  std::vector<std::string> ids;
+  // Per zone: its key (resource names, label, status) and its private block.
+  std::vector<std::string> keys;
+  std::vector<std::string> private_blocks;
+  std::string nat;
+  std::string ns = "";  // namespaced when set
+};
+
+void PrintTo(const ZoneIdCase& c, std::ostream* os) { *os << c.name; }
+
+class XEnvironmentZoneIdTest : public ::testing::TestWithParam<ZoneIdCase> {};
+
+TEST_P(XEnvironmentZoneIdTest, ComposesSubnetsByAzId) {
+  const ZoneIdCase& c = GetParam();
+  const Rendered r = RunAttached(Xr(c.params, c.ns));
+  const std::string xr_name = kXrName;
+  EXPECT_EQ(r.names(),
+            ExpectedNames(c.keys, c.nat, {.flow_logs = c.params["environment"] == "prod"}));
+  EXPECT_EQ(r.Status("availabilityZoneIds"), Json(c.ids));
+  // The names of the zones in this account are known once the subnets are.
+  EXPECT_FALSE(r.status().contains("availabilityZones"));
+  Names subnets;
+  for (std::size_t i = 0; i < c.ids.size(); ++i) {
+    for (const std::string& tier : kTiers) {
+      const std::string name = sdk::Cat("subnet-", tier, "-", c.keys[i]);
+      SCOPED_TRACE(name);
+      subnets.insert(name);
+      EXPECT_EQ(r.Get(name, "spec.forProvider.availabilityZoneId"), c.ids[i]);
+      EXPECT_TRUE(r.Get(name, "spec.forProvider.availabilityZone").is_null());
+      EXPECT_EQ(r.Get(name, "metadata.labels[platform.terraforming.io/zone]"), c.keys[i]);
+      EXPECT_EQ(r.Get(name, "spec.forProvider.tags.Name"),
+                sdk::Cat(xr_name, "-", tier, "-", c.keys[i]));
+      EXPECT_EQ(r.Status(sdk::Cat("subnets.", tier, ".", c.keys[i], ".cidr")),
+                r.Get(name, "spec.forProvider.cidrBlock"));
+    }
+    EXPECT_EQ(r.Get("subnet-private-" + c.keys[i], "spec.forProvider.cidrBlock"),
+              c.private_blocks[i]);
+  }
+  EXPECT_EQ(r.OfKind("Subnet"), subnets);
+  for (const std::string& key : NatZones(c.keys, c.nat)) {
+    EXPECT_EQ(r.Get("nat-" + key, "metadata.labels[platform.terraforming.io/zone]"), key);
+    EXPECT_EQ(r.TargetOf("nat-" + key, "spec.forProvider.subnetIdSelector"),
+              "subnet-public-" + key);
+  }
+  EXPECT_GT(CheckWiring(r), 0);
+  CheckRoutingAndExposure(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    XEnvironment, XEnvironmentZoneIdTest,
+    ::testing::Values(
+        // Each zone takes the slot of its number: az4 the fourth.
+        ZoneIdCase{"UsEast1",
+                   With(Params("prod", "us-east-1"), {{"zoneIds", {"use1-az1", "use1-az4"}}}),
+                   {"use1-az1", "use1-az4"},
+                   {"az1", "az4"},
+                   {"10.0.0.0/20", "10.0.48.0/20"},
+                   "PerZone"},
+        ZoneIdCase{"UsWest1BothZones",
+                   With(Params("dev", "us-west-1"), {{"zoneIds", {"usw1-az1", "usw1-az3"}}}),
+                   {"usw1-az1", "usw1-az3"},
+                   {"az1", "az3"},
+                   {"10.10.0.0/20", "10.10.32.0/20"},
+                   "Single"},
+        ZoneIdCase{"ApNortheast1Az4Alone",
+                   With(Params("test", "ap-northeast-1"), {{"zoneIds", {"apne1-az4"}}}),
+                   {"apne1-az4"},
+                   {"az4"},
+                   {"10.20.48.0/20"},
+                   "Single"},
+        // The NAT gateway in the first listed zone.
+        ZoneIdCase{"InTheOrderListed",
+                   With(Params("test"), {{"zoneIds", {"euw1-az3", "euw1-az1"}}}),
+                   {"euw1-az3", "euw1-az1"},
+                   {"az3", "az1"},
+                   {"10.20.32.0/20", "10.20.0.0/20"},
+                   "Single"},
+        ZoneIdCase{"SixZones",
+                   With(Params("prod", "us-east-1"),
+                        {{"zoneIds",
+                          {"use1-az6", "use1-az5", "use1-az4", "use1-az3", "use1-az2", "use1-az1"}},
+                         {"natStrategy", "Single"}}),
+                   {"use1-az6", "use1-az5", "use1-az4", "use1-az3", "use1-az2", "use1-az1"},
+                   {"az6", "az5", "az4", "az3", "az2", "az1"},
+                   {"10.0.80.0/20", "10.0.64.0/20", "10.0.48.0/20", "10.0.32.0/20", "10.0.16.0/20",
+                    "10.0.0.0/20"},
+                   "Single"},
+        ZoneIdCase{"Namespaced",
+                   With(Params("sandbox", "mx-central-1"), {{"zoneIds", {"mxc1-az2"}}}),
+                   {"mxc1-az2"},
+                   {"az2"},
+                   {"10.30.16.0/20"},
+                   "Single",
+                   "team-payments"}),
+    CaseName<ZoneIdCase>);
+
+TEST(XEnvironmentZoneIds, ThePolicysRegionZonesDoNotApply) {
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(Params("test", "us-west-1"), {{"zoneIds", {"usw1-az3"}}})),
+                 .input = kUsWest1BC});
+  EXPECT_EQ(r.Get("subnet-private-az3", "spec.forProvider.availabilityZoneId"), "usw1-az3");
+}
+
+TEST(XEnvironmentZoneIds, AnEmptyListMeansLetters) {
+  const Rendered r = RunOk(Xr(With(Params("dev"), {{"zoneIds", Json::array()}})));
+  EXPECT_EQ(r.names(), ExpectedNames({"a", "b"}, "Single", {.attached = false}));
+  EXPECT_FALSE(r.status().contains("availabilityZoneIds"));
+  EXPECT_EQ(r.Get("subnet-public-a", "spec.forProvider.availabilityZone"), "eu-west-1a");
+  EXPECT_TRUE(r.Get("subnet-public-a", "spec.forProvider.availabilityZoneId").is_null());
+}
+
+TEST(XEnvironmentZoneIds, AddingAZoneOnlyAddsResources) {
+  const Json base = With(Params("prod", "us-east-1"), {{"natStrategy", "PerZone"}});
+  const Rendered two = RunAttached(Xr(With(base, {{"zoneIds", {"use1-az2", "use1-az5"}}})));
+  const Rendered three =
+      RunAttached(Xr(With(base, {{"zoneIds", {"use1-az2", "use1-az5", "use1-az1"}}})));
+  EXPECT_THAT(two.names(), IsSubsetOf(three.names()));
+  EXPECT_EQ(three.names(), ExpectedNames({"az2", "az5", "az1"}, "PerZone", {.flow_logs = true}));
+  for (const auto& [name, object] : two.resources()) {
+    EXPECT_EQ(object, three.Resource(name)) << name;
+  }
+}
 
 // --- Errors -------------------------------------------------------------------------
 
@@ -884,6 +1055,70 @@ std::vector<ErrorCase> ErrorCases() {
               "spec.parameters.zones: must be a list, not a string"),
       Invalid("ZoneWrongType", With(dev, {{"zones", {1}}}),
               "spec.parameters.zones[0]: must be a string, not an integer"),
+      Invalid("ZonesAndZoneIds", With(dev, {{"zones", {"a"}}, {"zoneIds", {"euw1-az1"}}}),
+              "spec.parameters.zoneIds: set zones or zoneIds, not both"),
+      Invalid("ZoneIdsAndZoneCount", With(dev, {{"zoneIds", {"euw1-az1"}}, {"zoneCount", 1}}),
+              "spec.parameters.zoneCount: set zoneIds or zoneCount, not both"),
+      Invalid("ZoneIdOfAnotherRegion", With(dev, {{"zoneIds", {"euw1-az1", "use1-az1"}}}),
+              "spec.parameters.zoneIds[1]: zone ID \"use1-az1\" does not exist in eu-west-1; it "
+              "has euw1-az1, euw1-az2, euw1-az3"),
+      Invalid("ZoneIdNoAccountCanUse",
+              With(Params("dev", "us-west-1"), {{"zoneIds", {"usw1-az2"}}}),
+              "spec.parameters.zoneIds[0]: zone ID \"usw1-az2\" does not exist in us-west-1; it "
+              "has usw1-az1, usw1-az3"),
+      Invalid("ZoneIdBeyondTheRegion", With(prod, {{"zoneIds", {"euw1-az4"}}}),
+              "spec.parameters.zoneIds[0]: zone ID \"euw1-az4\" does not exist in eu-west-1; it "
+              "has euw1-az1, euw1-az2, euw1-az3"),
+      Invalid("ZoneIdAsALetter", With(dev, {{"zoneIds", {"a"}}}),
+              "spec.parameters.zoneIds[0]: zone ID \"a\" does not exist in eu-west-1; it has "
+              "euw1-az1, euw1-az2, euw1-az3"),
+      Invalid("ZoneIdTwice", With(test, {{"zoneIds", {"euw1-az2", "euw1-az3", "euw1-az2"}}}),
+              "spec.parameters.zoneIds[2]: zone ID \"euw1-az2\" is listed twice"),
+      Invalid("ZoneIdsWrongType", With(dev, {{"zoneIds", "euw1-az1"}}),
+              "spec.parameters.zoneIds: must be a list, not a string"),
+      Invalid("ZoneIdWrongType", With(dev, {{"zoneIds", {1}}}),
+              "spec.parameters.zoneIds[0]: must be a string, not an integer"),
+      Invalid("ZoneIdSubnetOverlapNamesTheZones",
+              With(Params("prod", "us-east-1"),
+                   {{"zoneIds", {"use1-az1", "use1-az2"}},
+                    {"subnets", {{"private", {"10.0.0.0/20", "10.0.128.0/20"}}}}}),
+              "spec.parameters.subnets.private[1]: private subnet 10.0.128.0/20 (zone use1-az2) "
+              "overlaps public subnet 10.0.128.0/21 (zone use1-az1, planned from the VPC block)"),
+      // us-west-1: which two of a, b, c an account sees differs by account.
+      Invalid("UsWest1ZoneCount", With(Params("dev", "us-west-1"), {{"zoneCount", 2}}),
+              "spec.parameters.zoneCount: each account sees a different 2 of the zones a, b, c of "
+              "us-west-1, so zoneCount cannot pick them; list spec.parameters.zones (the letters "
+              "this account sees) or spec.parameters.zoneIds (usw1-az1, usw1-az3), or ask the "
+              "platform team to set regionZones for us-west-1 in the policy"),
+      Invalid("UsWest1DefaultZoneCount", Params("prod", "us-west-1"),
+              "spec.parameters.zones: required in us-west-1, where each account sees a different "
+              "2 of the zones a, b, c: list the letters this account sees, or set "
+              "spec.parameters.zoneIds (usw1-az1, usw1-az3), or ask the platform team to set "
+              "regionZones for us-west-1 in the policy"),
+      Invalid("UsWest1ThreeZones", With(Params("prod", "us-west-1"), {{"zones", {"a", "b", "c"}}}),
+              "spec.parameters.zones: an account sees 2 zones of us-west-1, not 3"),
+      Invalid("UsWest1NoZoneD", With(Params("prod", "us-west-1"), {{"zones", {"d"}}}),
+              "spec.parameters.zones[0]: zone \"d\" does not exist in us-west-1; it has a, b, c"),
+      // The policy says which zones the account sees.
+      {"ZoneTheAccountDoesNotSee", Xr(With(Params("test", "us-west-1"), {{"zones", {"b", "a"}}})),
+       "spec.parameters.zones[1]: zone \"a\" is not one this platform's account sees in "
+       "us-west-1; it sees b, c (the policy's regionZones)",
+       "", "", kUsWest1BC},
+      {"ZoneByNameTheAccountDoesNotSee",
+       Xr(With(Params("test", "us-west-1"), {{"zones", {"us-west-1a"}}})),
+       "spec.parameters.zones[0]: zone \"us-west-1a\" is not one this platform's account sees "
+       "in us-west-1; it sees b, c (the policy's regionZones)",
+       "", "", kUsWest1BC},
+      {"ZoneCountBeyondWhatTheAccountSees",
+       Xr(With(Params("test", "us-west-1"), {{"zoneCount", 3}})),
+       "spec.parameters.zoneCount: must be between 1 and 2 (the zones this platform's account "
+       "sees in us-west-1: b, c)",
+       "", "", kUsWest1BC},
+      {"UsEast1ZoneTheAccountDoesNotSee",
+       Xr(With(Params("prod", "us-east-1"), {{"zones", {"a", "e"}}})),
+       "spec.parameters.zones[1]: zone \"e\" is not one this platform's account sees in "
+       "us-east-1; it sees a, b, c, d, f (the policy's regionZones)",
+       "", "", PolicyInput({{"regionZones", {{"us-east-1", {"a", "b", "c", "d", "f"}}}}})},
       Invalid("UnknownRegion", With(dev, {{"region", "mars-north-1"}}),
               "spec.parameters.region: unknown AWS region \"mars-north-1\"; known regions: " +
                   KnownRegions()),
@@ -893,6 +1128,9 @@ std::vector<ErrorCase> ErrorCases() {
                 "spec.parameters.zoneCount: dev environments may use at most 2 zones, not 3"),
       Violation("SandboxZonesAboveTheLimit", With(Params("sandbox"), {{"zones", {"a", "b", "c"}}}),
                 "spec.parameters.zones: sandbox environments may use at most 2 zones, not 3"),
+      Violation("DevZoneIdsAboveTheLimit",
+                With(dev, {{"zoneIds", {"euw1-az1", "euw1-az2", "euw1-az3"}}}),
+                "spec.parameters.zoneIds: dev environments may use at most 2 zones, not 3"),
       Violation("ZoneCountAboveALimitFromTheInput", With(prod, {{"zoneCount", 3}}),
                 "spec.parameters.zoneCount: prod environments may use at most 2 zones, not 3",
                 PolicyInput({{"classes", {{"prod", {{"maxZones", 2}}}}}})),
@@ -943,7 +1181,7 @@ std::vector<ErrorCase> ErrorCases() {
              kAuthorization),
       {"PolicyInputError", Xr(dev),
        "input.policy.tag: unknown field; the fields here are environmentConfigRef, tags, "
-       "classes, authorization",
+       "classes, authorization, regionZones",
        "", "", PolicyInput({{"tag", {{"a", "b"}}}})},
 
       // Malformed XRs.
@@ -1373,6 +1611,60 @@ TEST(XEnvironmentObserved, PerZoneIdsByZone) {
   EXPECT_EQ(r.proto().results_size(), 0);
 }
 
+TEST(XEnvironmentObserved, ZoneIdsPublishTheZonesNamesOnceEveryZoneHasASubnet) {
+  const Json xr = Xr(With(Params("prod", "us-east-1"), {{"zoneIds", {"use1-az4", "use1-az1"}}}));
+  const Rendered first = RunAttached(xr);
+  // What this account calls the two zones.
+  const std::map<std::string, std::string> names = {{"az4", "us-east-1c"}, {"az1", "us-east-1f"}};
+  const auto render = [&](const std::function<bool(const std::string&)>& pick) {
+    Json observed = ObserveAll(first, pick);
+    for (auto it = observed.begin(); it != observed.end(); ++it) {
+      if (!it.key().starts_with("subnet-")) continue;
+      const std::string key = it.key().substr(it.key().rfind('-') + 1);
+      it.value()["status"]["atProvider"]["availabilityZone"] = names.at(key);
+      it.value()["status"]["atProvider"]["availabilityZoneId"] = "use1-" + key;
+    }
+    return RunOk(Call{.xr = xr, .observed = observed});
+  };
+  const Json ids = {"use1-az4", "use1-az1"};
+
+  // The subnets of one zone only: the list waits.
+  const Rendered one_zone = render([](const std::string& n) { return n.ends_with("-az4"); });
+  EXPECT_FALSE(one_zone.status().contains("availabilityZones"));
+  EXPECT_EQ(one_zone.Status("availabilityZoneIds"), ids);
+  EXPECT_EQ(one_zone.Status("subnets.private.az4.id"), "id-subnet-private-az4");
+
+  // One subnet of each zone, of any tier, is enough.
+  const Rendered one_each = render(
+      [](const std::string& n) { return n == "subnet-database-az4" || n == "subnet-public-az1"; });
+  EXPECT_EQ(one_each.Status("availabilityZones"), Json({"us-east-1c", "us-east-1f"}));
+  EXPECT_FALSE(one_each.status().contains("privateSubnetIds"));
+
+  // Everything observed: ids by zone key, the desired state unchanged.
+  const Rendered r = render([](const std::string&) { return true; });
+  EXPECT_EQ(r.Status("availabilityZones"), Json({"us-east-1c", "us-east-1f"}));
+  EXPECT_EQ(r.Status("availabilityZoneIds"), ids);
+  EXPECT_EQ(r.Status("privateSubnetIds"),
+            Json::array({"id-subnet-private-az4", "id-subnet-private-az1"}));
+  EXPECT_EQ(r.Status("subnets.database.az1"),
+            Json({{"cidr", "10.0.192.0/21"}, {"id", "id-subnet-database-az1"}}));
+  EXPECT_EQ(r.Status("natGatewayIds"), Json({{"az4", "id-nat-az4"}, {"az1", "id-nat-az1"}}));
+  EXPECT_EQ(r.Status("routeTableIds"), Json({{"public", "id-rt-public"},
+                                             {"private-az4", "id-rt-private-az4"},
+                                             {"private-az1", "id-rt-private-az1"},
+                                             {"database", "id-rt-database"}}));
+  EXPECT_EQ(r.proto().results_size(), 0) << r.proto().DebugString();
+  for (const auto& [name, object] : r.resources()) {
+    EXPECT_EQ(object, first.Resource(name)) << name;
+  }
+}
+
+TEST(XEnvironmentObserved, LetterZonesPublishTheirNamesAtOnce) {
+  const Rendered r = RunOk(Xr(With(Params("test"), {{"zones", {"c", "a"}}})));
+  EXPECT_EQ(r.Status("availabilityZones"), Json({"eu-west-1c", "eu-west-1a"}));
+  EXPECT_FALSE(r.status().contains("availabilityZoneIds"));
+}
+
 TEST(XEnvironmentObserved, PartlyObserved) {
   const Json xr = Xr(Params("dev"));
   const Rendered first = RunAttached(xr);
@@ -1521,6 +1813,18 @@ TEST(XEnvironmentRequirements, RendersWithTheEnvironmentConfigAndKeepsAsking) {
   EXPECT_EQ(r.Status("availabilityZones"), Json::array({"eu-west-1a"}));
   EXPECT_EQ(r.Get("vpc", "spec.forProvider.tags.department"), "finance");
   EXPECT_EQ(r.names(), ExpectedNames({"a"}, "Single", {.attached = false}));
+}
+
+TEST(XEnvironmentRequirements, EnvironmentConfigRegionZonesReplaceTheInputs) {
+  const Json input = PolicyInput({{"environmentConfigRef", {{"name", "platform-policy"}}},
+                                  {"regionZones", {{"us-west-1", {"a", "b"}}}}});
+  const Json config = EnvironmentConfig({{"regionZones", {{"us-west-1", {"c", "b"}}}}});
+  const Rendered r = RunOk(Call{.xr = Xr(Params("dev", "us-west-1")),
+                                .input = input,
+                                .required = {{kPolicyKey, Json::array({config})}}});
+  EXPECT_EQ(r.Status("availabilityZones"), Json::array({"us-west-1c", "us-west-1b"}));
+  EXPECT_EQ(r.names(), ExpectedNames({"c", "b"}, "Single", {.attached = false}));
+  EXPECT_EQ(r.Get("subnet-private-c", "spec.forProvider.cidrBlock"), "10.10.32.0/20");
 }
 
 TEST(XEnvironmentRequirements, TheDeprecatedExtraResourcesAnswerIsRead) {
