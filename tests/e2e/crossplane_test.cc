@@ -225,9 +225,25 @@ TEST_F(CrossplaneTest, AnEnvironmentClaimBecomesReadyWithTheIdsOfItsNetwork) {
     ++managed;
     EXPECT_EQ(Status(o, "Ready"), "True") << Key(o) << Conditions(o);
   }
-  // Three zones, a NAT gateway in each: the prod network of docs/xenvironment.md.
-  EXPECT_EQ(managed, 39u);
+  // Three zones, a NAT gateway in each, flow logs, the S3 endpoint in every
+  // private and database table: the prod network of docs/xenvironment.md.
+  EXPECT_EQ(managed, 48u);
   EXPECT_EQ(by_name.count("nat-c"), 1u);
+  EXPECT_EQ(by_name.count("flowlog"), 1u);
+  EXPECT_EQ(by_name.count("vpce-s3-rt-database"), 1u);
+  // No NAT gateway was made before the internet gateway was attached.
+  std::string gateway_ready;
+  for (const Json& o : composed) {
+    if (ResourceName(o) != "igw") continue;
+    for (const Json& c : o["status"]["conditions"]) {
+      if (c.value("type", "") == "Ready") gateway_ready = c.value("lastTransitionTime", "");
+    }
+  }
+  ASSERT_FALSE(gateway_ready.empty());
+  for (const Json& o : composed) {
+    if (o["kind"] != "NATGateway") continue;
+    EXPECT_GE(o["metadata"].value("creationTimestamp", ""), gateway_ready) << Key(o);
+  }
 
   // The XR's status carries the ids of what was made, the claim's too.
   std::map<std::string, std::string> ids;
@@ -243,6 +259,8 @@ TEST_F(CrossplaneTest, AnEnvironmentClaimBecomesReadyWithTheIdsOfItsNetwork) {
     private_subnets.push_back(ids[std::string("subnet-private-") + zone]);
   }
   EXPECT_EQ(xr["status"].value("privateSubnetIds", Json::array()), Json(private_subnets));
+  EXPECT_EQ(xr["status"]["gatewayEndpoints"]["s3"]["routeTableIds"].size(), 4u)
+      << xr["status"].dump(2);
 
   Kubectl({"delete", kEnvironmentClaim, "payments-prod", "-n", "team-payments", "--wait=false"});
 }
