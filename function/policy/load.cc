@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "function/policy/defaults.h"
 #include "function/policy/policy.h"
+#include "function/policy/tags.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
@@ -403,22 +403,11 @@ absl::Status OverlayTags(const Fields& policy, Draft& d) {
   const std::string path = JoinPath(policy.path(), "tags");
   for (auto& [key, value] : tags) {
     const std::string at = sdk::Cat(path, "[", key, "]");
-    if (key.empty()) return FieldError(at, "a tag key must not be empty");
     if (key.starts_with(kPlatformTagPrefix)) {
       return FieldError(at, sdk::Cat("keys under ", kPlatformTagPrefix,
                                      " are the platform's own and cannot be set here"));
     }
-    if (absl::AsciiStrToLower(key.substr(0, 4)) == "aws:") {
-      return FieldError(at, "keys starting with aws: are reserved by AWS");
-    }
-    if (key.size() > internal::kMaxTagKeyBytes) {
-      return FieldError(at, sdk::Cat("a tag key must be at most ", internal::kMaxTagKeyBytes,
-                                     " bytes long, not ", key.size()));
-    }
-    if (value.size() > internal::kMaxTagValueBytes) {
-      return FieldError(at, sdk::Cat("a tag value must be at most ", internal::kMaxTagValueBytes,
-                                     " bytes long, not ", value.size()));
-    }
+    if (std::string why = CheckTag(key, value); !why.empty()) return FieldError(at, why);
     d.tags[key] = std::move(value);
   }
   if (d.tags.size() > static_cast<std::size_t>(internal::kMaxExtraTags)) {

@@ -227,6 +227,18 @@ class Policies {
   // mandated tags. Keys under platform.terraforming.io/ are the platform's.
   sdk::Json MandatedTags(const Subject& subject) const;
 
+  // AWS's 50 tags per resource, counting the mandated ones. With `rsp`, the
+  // most tags any desired AWS resource carries (ApplyMandatedTags done);
+  // without, the XR's `user_tags` and the mandated tags alone, which every
+  // taggable resource carries: a cheap refusal before composing anything.
+  // Otherwise a FieldError on `tags_path` (the XR's spec.parameters.tags)
+  // that counts where the tags come from, e.g. "spec.parameters.tags: 44
+  // tags here, 5 mandated by the platform and 2 of its own make 51 on
+  // Subnet subnet-public-a; AWS allows 50 per resource, so at most 43 can be
+  // set here".
+  absl::Status CheckTagCount(const Subject& subject, const sdk::Json& user_tags,
+                             const sdk::Response* rsp, std::string_view tags_path) const;
+
   // Security group ids the class mandates on every workload (attached by the
   // XCluster and XDatabase renderers).
   const std::vector<std::string>& MandatedSecurityGroups(std::string_view environment_class) const;

@@ -607,9 +607,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.tags[]: a tag key must not be empty"},
         ErrorCase{"TagKeyTooLong", Json{{"tags", {{std::string(129, 'k'), "v"}}}}.dump(), "",
                   "input.policy.tags[" + std::string(129, 'k') +
-                      "]: a tag key must be at most 128 bytes long, not 129"},
+                      "]: a tag key must be at most 128 characters long, not 129"},
         ErrorCase{"TagValueTooLong", Json{{"tags", {{"k", std::string(257, 'v')}}}}.dump(), "",
-                  "input.policy.tags[k]: a tag value must be at most 256 bytes long, not 257"},
+                  "input.policy.tags[k]: a tag value must be at most 256 characters long, not 257"},
         ErrorCase{"TagValueNotAString", R"({"tags": {"owner": 1}})", "",
                   "input.policy.tags[owner]: must be a string, not an integer"},
         ErrorCase{"TooManyTags", ManyTags(31), "",

@@ -678,6 +678,12 @@ struct ErrorCase {
 
 void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
+Json ManyTags(int n) {
+  Json tags = Json::object();
+  for (int i = 0; i < n; ++i) tags[sdk::Cat("tag-", i)] = "v";
+  return tags;
+}
+
 ErrorCase Invalid(std::string name, Json params, std::string message) {
   return {std::move(name), Xr(params), std::move(message), "", ""};
 }
@@ -923,6 +929,29 @@ std::vector<ErrorCase> ErrorCases() {
       Invalid("TagReservedByAws", With(dev, {{"tags", {{"aws:cloudformation:stack-name", "x"}}}}),
               "spec.parameters.tags[aws:cloudformation:stack-name]: keys starting with aws: are "
               "reserved by AWS"),
+      // Tags AWS would refuse on every resource, refused before any is composed.
+      Invalid("TagKeyCharacter", With(dev, {{"tags", {{"cost#center", "x"}}}}),
+              "spec.parameters.tags[cost#center]: a tag key may only hold letters, digits, spaces "
+              "and _ . : / = + - @, not \"#\" (character 5)"),
+      Invalid("TagValueCharacter", With(dev, {{"tags", {{"owner", "alice; bob"}}}}),
+              "spec.parameters.tags[owner]: a tag value may only hold letters, digits, spaces "
+              "and _ . : / = + - @, not \";\" (character 6)"),
+      Invalid("TagValueTooLong", With(dev, {{"tags", {{"note", std::string(257, 'x')}}}}),
+              "spec.parameters.tags[note]: a tag value must be at most 256 characters long, not "
+              "257"),
+      Invalid("TeamIsNoTagValue", With(dev, {{"team", "payments!"}}),
+              "spec.parameters.team: is tagged on every resource: a tag value may only hold "
+              "letters, digits, spaces and _ . : / = + - @, not \"!\" (character 9)"),
+      Invalid("CostCenterIsNoTagValue", With(dev, {{"costCenter", "cc#1"}}),
+              "spec.parameters.costCenter: is tagged on every resource: a tag value may only "
+              "hold letters, digits, spaces and _ . : / = + - @, not \"#\" (character 3)"),
+      Invalid("TooManyTags", With(dev, {{"tags", ManyTags(2000)}}),
+              "spec.parameters.tags: 2000 tags here and 4 mandated by the platform make 2004 on "
+              "every resource; AWS allows 50 per resource, so at most 46 can be set here"),
+      Invalid("TooManyTagsOnOneResource", With(dev, {{"tags", ManyTags(45)}}),
+              "spec.parameters.tags: 45 tags here, 4 mandated by the platform and 2 of its own "
+              "make 51 on Subnet subnet-database-a; AWS allows 50 per resource, so at most 44 "
+              "can be set here"),
       Invalid("VpcCidrWrongType", With(dev, {{"vpcCidr", true}}),
               "spec.parameters.vpcCidr: must be a string, not a boolean"),
       Invalid("VpcCidrNotACidr", With(dev, {{"vpcCidr", "10.0.0.0"}}),
@@ -1708,7 +1737,15 @@ INSTANTIATE_TEST_SUITE_P(
                         "spec.parameters.clusters[1].name: \"apps\" is listed twice"},
         NestedErrorCase{"NoParameters",
                         {{{"name", "apps"}}},
-                        "spec.parameters.clusters[0].parameters: required"}),
+                        "spec.parameters.clusters[0].parameters: required"},
+        NestedErrorCase{"TagKey",
+                        {{{"name", "apps"}, {"parameters", {{"tags", {{"a b&c", "x"}}}}}}},
+                        "spec.parameters.clusters[0].parameters.tags[a b&c]: a tag key may only "
+                        "hold letters, digits, spaces and _ . : / = + - @, not \"&\" (character "
+                        "4)"},
+        NestedErrorCase{"TagValue",
+                        {{{"name", "apps"}, {"parameters", {{"tags", {{"owner", 3}}}}}}},
+                        "spec.parameters.clusters[0].parameters.tags[owner]: must be a string"}),
     CaseName<NestedErrorCase>);
 
 }  // namespace
