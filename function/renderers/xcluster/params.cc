@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "function/compose/aws_names.h"
 #include "function/compose/ids.h"
 #include "function/network/cidr.h"
 #include "function/sdk/status_macros.h"
@@ -326,7 +327,9 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
                       "must be 1 to 40 lower-case letters, digits or '-' (it names the "
                       "cluster's objects and their labels)");
   }
-  p.cluster_name = scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name;
+  // EKS takes at most 100 characters; a namespace and a name make up to 104.
+  p.cluster_name =
+      compose::EksClusterName(scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name);
 
   const auto& offered = policy::kKubernetesVersions;
   PLATFORM_ASSIGN_OR_RETURN(p.version, params.String("kubernetesVersion", offered[0]));

@@ -1181,6 +1181,17 @@ TEST(XEnvironmentTags, MandatedTagsWinOverUserTagsOnEveryTaggableResource) {
   EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.tags.Name"), "payments-dev-baseline");
 }
 
+// EC2 refuses group names starting with sg- (its ids' prefix).
+TEST(XEnvironmentNames, TheBaselineGroupNeverStartsWithSg) {
+  Json xr = Xr(Params());
+  xr["metadata"]["name"] = "sg-payments";
+  const Rendered r = RunOk(xr);
+  EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.name"), "platform_sg-payments-baseline");
+  EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.tags.Name"), "sg-payments-baseline");
+  EXPECT_EQ(RunOk(Xr(Params())).Get("sg-baseline", "spec.forProvider.name"),
+            "payments-dev-baseline");
+}
+
 TEST(XEnvironmentTags, UserTagsNeverSetPlatformKeys) {
   // No costCenter: the platform sets no cost-center tag, and the user's is
   // not let through in its place; nor is a tier tag on the VPC.
