@@ -83,6 +83,29 @@ bool HasAwsGroup(std::string_view api_version) {
   return IsClusterScopedAwsGroup(group) || IsNamespacedAwsGroup(group);
 }
 
+// The CAPA kinds with spec.identityRef, by group.
+struct IdentityTaker {
+  std::string_view group;
+  std::string_view kind;
+};
+constexpr IdentityTaker kIdentityTakers[] = {
+    {"controlplane.cluster.x-k8s.io", "AWSManagedControlPlane"},
+    {"infrastructure.cluster.x-k8s.io", "AWSCluster"},
+};
+
+bool TakesIdentity(std::string_view group, std::string_view kind) {
+  return std::any_of(std::begin(kIdentityTakers), std::end(kIdentityTakers),
+                     [&](const IdentityTaker& t) { return t.group == group && t.kind == kind; });
+}
+
+// spec of a desired object, created when absent; nullptr when it is
+// something other than an object.
+Json* SpecOf(Json& o) {
+  Json& spec = o["spec"];
+  if (spec.is_null()) spec = Json::object();
+  return spec.is_object() ? &spec : nullptr;
+}
+
 // The tags of a desired AWS resource of a taggable kind, or nullptr.
 const Json* TagsOf(const Json& o) {
   if (!o.is_object() || !HasAwsGroup(StringField(o, "apiVersion")) ||
@@ -215,6 +238,42 @@ void Policies::ApplyMandatedTags(const Subject& subject, sdk::Response& rsp) con
     Json& tags = for_provider["tags"];
     if (!tags.is_object()) tags = Json::object();
     for (auto it = mandated.begin(); it != mandated.end(); ++it) tags[it.key()] = it.value();
+  }
+}
+
+const Account& Policies::AccountFor(const Subject& subject) const {
+  for (const AccountRule& r : account_rules_) {
+    if (Contains(r.teams, subject.team) &&
+        (r.classes.empty() || Contains(r.classes, subject.environment_class))) {
+      return r.account;
+    }
+  }
+  return Limits(subject.environment_class).account;
+}
+
+void Policies::ApplyAccount(const Subject& subject, sdk::Response& rsp) const {
+  const Account& account = AccountFor(subject);
+  for (auto& [name, d] : rsp.mutable_desired()) {
+    Json& o = d.object;
+    if (!o.is_object()) continue;
+    const std::string api_version = StringField(o, "apiVersion");
+    const std::string_view group = GroupOf(api_version);
+    if (IsClusterScopedAwsGroup(group)) {
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["providerConfigRef"] = {{"name", account.provider_config}};
+      }
+    } else if (IsNamespacedAwsGroup(group)) {
+      // Namespaced managed resources require the kind: the platform's
+      // accounts are cluster-wide, not a team namespace's own ProviderConfig.
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["providerConfigRef"] = {{"kind", "ClusterProviderConfig"},
+                                        {"name", account.provider_config}};
+      }
+    } else if (account.HasIdentity() && TakesIdentity(group, StringField(o, "kind"))) {
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["identityRef"] = {{"kind", account.identity_kind}, {"name", account.identity_name}};
+      }
+    }
   }
 }
 

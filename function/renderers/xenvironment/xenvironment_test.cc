@@ -895,7 +895,7 @@ std::vector<ErrorCase> ErrorCases() {
              kAuthorization),
       {"PolicyInputError", Xr(dev),
        "input.policy.tag: unknown field; the fields here are environmentConfigRef, tags, "
-       "classes, authorization",
+       "classes, authorization, accounts",
        "", "", PolicyInput({{"tag", {{"a", "b"}}}})},
 
       // Malformed XRs.
