@@ -89,6 +89,7 @@ absl::Status PlatformRenderer::Render(const sdk::Request& req, sdk::Response& rs
   policies.ApplyMandatedTags(xr.subject, rsp);
   PLATFORM_RETURN_IF_ERROR(policies.CheckTagCount(xr.subject, xr.user_tags, &rsp,
                                                   sdk::JoinPath(xr.params.path(), "tags")));
+  policies.ApplyAccount(xr.subject, rsp);
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.
   PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(policies, rsp));

@@ -471,6 +471,27 @@ TEST(XCluster, EksClusterNamesFitEks) {
   EXPECT_EQ(r.Status("clusterName"), want);
 }
 
+// The account of the team: the control plane (and so the node groups CAPA
+// makes for it) in the account of its identity.
+TEST(XCluster, TheControlPlaneTakesTheIdentityOfTheAccount) {
+  const Json input = PolicyInput(
+      {{"accounts",
+        {{{"name", "payments"},
+          {"teams", {"payments"}},
+          {"providerConfig", "payments"},
+          {"clusterIdentity", {{"kind", "AWSClusterStaticIdentity"}, {"name", "payments"}}}}}}});
+  const Rendered r = RunOk(Call{
+      .xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}, .input = input});
+  ASSERT_EQ(r.names(), PoolNames({"general"}));
+  EXPECT_EQ(r.Get("controlplane", "spec.identityRef"),
+            Json({{"kind", "AWSClusterStaticIdentity"}, {"name", "payments"}}));
+  for (const auto& [name, o] : r.resources()) {
+    if (name == "controlplane") continue;
+    EXPECT_EQ(At(o, "spec.identityRef"), nullptr) << name;
+  }
+  EXPECT_EQ(RunOk(Call{.xr = Xr(Params())}).Get("controlplane", "spec.identityRef"), nullptr);
+}
+
 TEST(XCluster, BuiltinRegistryRendersXCluster) {
   EXPECT_NE(BuiltinRegistry().Find("XCluster"), nullptr);
 }

@@ -866,6 +866,10 @@ TEST(XDatabase, NamespacedXrsComposeNamespacedKindsInTheirNamespace) {
       EXPECT_EQ(At(o, "kind"), "Usage") << name;
     } else {
       EXPECT_THAT(api, HasSubstr(".aws.m.upbound.io/v1beta1")) << name;
+      // Namespaced kinds require the kind of their ProviderConfig.
+      EXPECT_EQ(At(o, "spec.providerConfigRef"),
+                Json({{"kind", "ClusterProviderConfig"}, {"name", "default"}}))
+          << name;
     }
   }
   EXPECT_EQ(r.Get("instance", "spec.forProvider.identifier"), "team-web-payments-db");

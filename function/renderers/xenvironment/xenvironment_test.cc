@@ -1708,6 +1708,112 @@ TEST(XEnvironmentNested, TheNestedNameMustFitTheNestedKind) {
             "a shorter name");
 }
 
+// --- Accounts -------------------------------------------------------------------------
+
+// The team's account, with the identity its clusters use.
+Json AccountInput() {
+  return PolicyInput(
+      {{"accounts",
+        {{{"name", "payments"},
+          {"teams", {"payments"}},
+          {"providerConfig", "payments"},
+          {"clusterIdentity", {{"kind", "AWSClusterRoleIdentity"}, {"name", "payments"}}}}}}});
+}
+
+// Every composed AWS managed resource names the account, in either scope;
+// the usages and the nested XRs name none.
+TEST(XEnvironmentAccount, EveryManagedResourceNamesTheAccount) {
+  for (const std::string ns : {"", "team-payments"}) {
+    SCOPED_TRACE(ns);
+    const Rendered r = RunOk(Call{.xr = Xr(WithCluster(Params()), ns), .input = AccountInput()});
+    const Json want = ns.empty() ? Json({{"name", "payments"}})
+                                 : Json({{"kind", "ClusterProviderConfig"}, {"name", "payments"}});
+    std::size_t named = 0;
+    for (const auto& [name, object] : r.resources()) {
+      if (IsAws(object)) {
+        EXPECT_EQ(At(object, "spec.providerConfigRef"), want) << name;
+        ++named;
+      } else {
+        EXPECT_EQ(At(object, "spec.providerConfigRef"), nullptr) << name;
+        EXPECT_EQ(At(object, "spec.identityRef"), nullptr) << name;
+      }
+    }
+    EXPECT_GE(named, 20u);  // a dev network of two zones has 25
+    // Route tables and associations too, which carry no tags.
+    EXPECT_EQ(r.Get("rta-private-a", "spec.providerConfigRef"), want);
+  }
+  // Without a policy, the default is named.
+  EXPECT_EQ(RunOk(Xr(Params())).Get("vpc", "spec.providerConfigRef"), Json({{"name", "default"}}));
+}
+
+// The environment as Crossplane returns it to the XRs it composed, once its
+// network is up.
+Json ComposingEnvironment(const Json& xr) {
+  Json env = xr;
+  env["status"] = {{"vpcId", "vpc-0env"},
+                   {"vpcCidr", "10.10.0.0/16"},
+                   {"availabilityZones", {"eu-west-1a", "eu-west-1b"}},
+                   {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+                   {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
+                   {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}},
+                   {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
+  return env;
+}
+
+// A nested XR as Crossplane creates it: what the environment desired, owned
+// by the environment.
+Json AsComposed(const Json& desired) {
+  Json xr = desired;
+  xr["metadata"]["ownerReferences"] = {{{"apiVersion", "platform.terraforming.io/v1alpha1"},
+                                        {"kind", "XEnvironment"},
+                                        {"name", kXrName},
+                                        {"uid", "0f1e2d3c"},
+                                        {"controller", true}}};
+  return xr;
+}
+
+// The clusters and databases of an environment have its class and team, so
+// the same policy puts them in its account: nothing to pass down.
+TEST(XEnvironmentAccount, NestedXrsLandInTheSameAccount) {
+  const Json env_xr = ClaimXr(
+      With(WithCluster(Params()),
+           {{"clusters",
+             {{{"name", "apps"},
+               {"parameters",
+                {{"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}}},
+              {{"name", "eks"},
+               {"parameters",
+                {{"provisioner", "AWS"},
+                 {"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}}}}},
+            {"databases", {{{"name", "orders"}, {"parameters", {{"engine", "postgres"}}}}}}}),
+      "team-payments");
+  const Rendered env = RunOk(Call{.xr = env_xr, .input = AccountInput()});
+  EXPECT_EQ(env.Get("vpc", "spec.providerConfigRef"), Json({{"name", "payments"}}));
+  const Json required = {{"network-environment", {ComposingEnvironment(env_xr)}}};
+
+  // A Cluster API cluster: its control plane takes the account's identity.
+  const Rendered capi = RunOk(Call{.xr = AsComposed(env.Resource("xcluster-apps")),
+                                   .input = AccountInput(),
+                                   .required = required});
+  EXPECT_EQ(capi.Get("controlplane", "spec.identityRef"),
+            Json({{"kind", "AWSClusterRoleIdentity"}, {"name", "payments"}}));
+
+  // An EKS cluster of managed resources, and a database: the account's
+  // ProviderConfig on each of their managed resources.
+  for (const std::string nested : {"xcluster-eks", "xdatabase-orders"}) {
+    SCOPED_TRACE(nested);
+    const Rendered r = RunOk(Call{
+        .xr = AsComposed(env.Resource(nested)), .input = AccountInput(), .required = required});
+    std::size_t named = 0;
+    for (const auto& [name, object] : r.resources()) {
+      if (!IsAws(object)) continue;
+      EXPECT_EQ(At(object, "spec.providerConfigRef"), Json({{"name", "payments"}})) << name;
+      ++named;
+    }
+    EXPECT_GT(named, 3u);
+  }
+}
+
 struct NestedErrorCase {
   std::string name;
   Json clusters;
