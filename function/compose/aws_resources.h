@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "function/compose/aws_names.h"  // for the names a kind derives for AWS
 #include "function/compose/composer.h"
 #include "function/compose/scope.h"
 #include "function/sdk/struct_json.h"

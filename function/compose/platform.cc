@@ -42,6 +42,10 @@ absl::StatusOr<Xr> ReadXr(const sdk::Fields& fields, const policy::Policies& pol
         region_path, sdk::Cat(xr.subject.environment_class, " ", names.plural, " may only use ",
                               sdk::JoinList(xr.limits->allowed_regions)));
   }
+  // Tags every resource would carry, beyond what AWS allows on one: refused
+  // before anything is composed.
+  PLATFORM_RETURN_IF_ERROR(policies.CheckTagCount(xr.subject, xr.user_tags, nullptr,
+                                                  sdk::JoinPath(xr.params.path(), "tags")));
   return xr;
 }
 
@@ -83,6 +87,9 @@ absl::Status PlatformRenderer::Render(const sdk::Request& req, sdk::Response& rs
   if (composed.waiting_for_network) return absl::OkStatus();
 
   policies.ApplyMandatedTags(xr.subject, rsp);
+  PLATFORM_RETURN_IF_ERROR(policies.CheckTagCount(xr.subject, xr.user_tags, &rsp,
+                                                  sdk::JoinPath(xr.params.path(), "tags")));
+  policies.ApplyAccount(xr.subject, rsp);
   // Passing conditions too: Crossplane keeps a custom condition until it is
   // set again, so a denial that was fixed must be cleared explicitly.
   PLATFORM_RETURN_IF_ERROR(SetPolicyConditions(policies, rsp));

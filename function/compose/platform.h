@@ -11,7 +11,10 @@
 //   3. Compose: the kind reads its own parameters and composes its
 //      resources, status and connection details (below);
 //   4. put the platform's mandated tags on every AWS resource it desired
-//      (resources of earlier pipeline steps pass through untouched),
+//      (resources of earlier pipeline steps pass through untouched) and
+//      refuse the XR if one then carries more tags than AWS allows; name
+//      the account the policy maps the XR's class or team to on every AWS
+//      managed resource (providerConfigRef) and CAPA object (identityRef);
 //      set the policy conditions, announce the resources that go and, once,
 //      the ones that are new.
 //

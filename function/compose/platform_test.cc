@@ -110,6 +110,35 @@ TEST(PlatformContract, ANewKindIsAParamsReaderAndAComposer) {
   EXPECT_THAT(r.Normal(), ElementsAre("creating 1 resources for the queue orders"));
 }
 
+// The account, named on every AWS managed resource without the kind asking:
+// the default ProviderConfig, or the one the policy maps the class to; a
+// namespaced XR's resources name a ClusterProviderConfig.
+TEST(PlatformContract, EveryManagedResourceNamesTheAccount) {
+  EXPECT_EQ(RunQueue(TestCall{.xr = Xr(Params())}).Get("queue", "spec.providerConfigRef"),
+            Json({{"name", "default"}}));
+  const Json input =
+      PolicyInput({{"classes", {{"dev", {{"account", {{"providerConfig", "dev"}}}}}}}});
+  EXPECT_EQ(
+      RunQueue(TestCall{.xr = Xr(Params()), .input = input}).Get("queue", "spec.providerConfigRef"),
+      Json({{"name", "dev"}}));
+  const Json namespaced = XrOf("XQueue", "orders", Params(), "team-payments");
+  EXPECT_EQ(
+      RunQueue(TestCall{.xr = namespaced, .input = input}).Get("queue", "spec.providerConfigRef"),
+      Json({{"kind", "ClusterProviderConfig"}, {"name", "dev"}}));
+}
+
+// AWS's 50 tags per resource, the platform's own included: refused whole,
+// nothing composed.
+TEST(PlatformContract, MoreTagsThanAwsAllowsAreRefused) {
+  Json tags = Json::object();
+  for (int i = 0; i < 2000; ++i) tags[sdk::Cat("tag-", i)] = "v";
+  const Rendered r = RunQueue(TestCall{.xr = Xr(With(Params(), {{"tags", tags}}))});
+  EXPECT_EQ(r.Fatal(),
+            "spec.parameters.tags: 2000 tags here and 4 mandated by the platform make 2004 on "
+            "every resource; AWS allows 50 per resource, so at most 46 can be set here");
+  EXPECT_EQ(r.proto().desired().resources_size(), 0);
+}
+
 TEST(PlatformContract, NothingNewIsNotAnnouncedAndObservedReadyIsReady) {
   const Json observed = {{"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
   const Rendered r = RunQueue(TestCall{.xr = Xr(Params()), .observed = {{"queue", observed}}});

@@ -2,9 +2,10 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
+#include "function/policy/tags.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -45,15 +46,22 @@ absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subje
   if (subject.team.empty())
     return sdk::FieldError(sdk::JoinPath(params.path(), "team"), "required");
   PLATFORM_ASSIGN_OR_RETURN(subject.cost_center, params.String("costCenter", ""));
+  // Both are the values of the platform's own tags on every resource.
+  for (const auto& [field, value] :
+       {std::pair{"team", &subject.team}, std::pair{"costCenter", &subject.cost_center}}) {
+    if (std::string why = policy::CheckTagValue(*value); !why.empty()) {
+      return sdk::FieldError(sdk::JoinPath(params.path(), field),
+                             sdk::Cat("is tagged on every resource: ", why));
+    }
+  }
   PLATFORM_ASSIGN_OR_RETURN(auto tags, params.StringMap("tags"));
   for (auto& [k, v] : tags) {
     // The platform's own keys are the platform's: a user value would stand
     // wherever the platform sets none (cost-center without costCenter, tier
     // on a VPC), so it is dropped.
     if (k.starts_with(policy::kPlatformTagPrefix)) continue;
-    if (absl::AsciiStrToLower(k.substr(0, 4)) == "aws:") {
-      return sdk::FieldError(sdk::Cat(sdk::JoinPath(params.path(), "tags"), "[", k, "]"),
-                             "keys starting with aws: are reserved by AWS");
+    if (std::string why = policy::CheckTag(k, v); !why.empty()) {
+      return sdk::FieldError(sdk::Cat(sdk::JoinPath(params.path(), "tags"), "[", k, "]"), why);
     }
     user_tags[k] = v;
   }

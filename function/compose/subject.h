@@ -26,7 +26,9 @@ absl::StatusOr<std::string> ReadComposingEnvironment(const sdk::Fields& xr);
 // Fills subject.environment_class, region, team and cost_center from
 // `params` (the XR's spec.parameters), and `user_tags` with the XR's extra
 // tags. Tags under the platform's prefix are dropped (they are the
-// platform's); keys starting with aws: are an error naming the key.
+// platform's); a tag AWS would refuse (policy/tags.h) is an error naming its
+// key, e.g. `spec.parameters.tags[cost#center]: a tag key may only hold ...`,
+// and so are a team or cost center that could not be a tag value.
 absl::Status ReadSubjectParams(const sdk::Fields& params, policy::Subject& subject,
                                sdk::Json& user_tags);
 

@@ -19,8 +19,6 @@ inline constexpr int kMaxVpcPrefix = 28;
 // AWS allows 50 tags per resource; the platform sets 5 of them and leaves
 // room for the renderer's own (Name, role tags) and the user's.
 inline constexpr int kMaxExtraTags = 30;
-inline constexpr std::size_t kMaxTagKeyBytes = 128;
-inline constexpr std::size_t kMaxTagValueBytes = 256;
 
 // The built-in defaults of one class.
 struct ClassDefaults {

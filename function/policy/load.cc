@@ -14,6 +14,7 @@
 #include "function/network/zones.h"
 #include "function/policy/defaults.h"
 #include "function/policy/policy.h"
+#include "function/policy/tags.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
@@ -57,21 +58,31 @@ struct ClassDraft {
   // (named when it lacks a bucket).
   NetworkPolicy network;
   std::string flow_log_destination_path;
+  // Replaced as a whole by each layer that sets it.
+  Account account;
 };
 
 struct Draft {
   std::vector<ClassDraft> classes;  // in kEnvironmentClasses order
   std::vector<AuthorizationRule> rules;
+  std::vector<AccountRule> account_rules;
   std::map<std::string, std::string> tags;
   std::map<std::string, std::vector<std::string>> region_zones;
 };
 
-constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags", "classes",
-                                              "authorization", "regionZones"};
-constexpr std::string_view kClassFields[] = {
-    "allowedRegions", "maxZones",     "allowedNatStrategies", "defaultNatStrategy",
-    "minVpcPrefix",   "maxVpcPrefix", "securityGroupIds",     "cluster",
-    "database",       "network"};
+constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags",        "classes",
+                                              "authorization",        "regionZones", "accounts"};
+constexpr std::string_view kClassFields[] = {"allowedRegions",
+                                             "maxZones",
+                                             "allowedNatStrategies",
+                                             "defaultNatStrategy",
+                                             "minVpcPrefix",
+                                             "maxVpcPrefix",
+                                             "securityGroupIds",
+                                             "cluster",
+                                             "database",
+                                             "network",
+                                             "account"};
 constexpr std::string_view kNetworkFields[] = {"gatewayEndpoints", "flowLogs"};
 constexpr std::string_view kFlowLogFields[] = {"enabled",       "destination",
                                                "retentionDays", "s3BucketArn",
@@ -83,6 +94,10 @@ constexpr std::string_view kClusterFields[] = {"kubernetesVersions", "maxNodesPe
                                                "endpointAccess", "instanceFamilies"};
 constexpr std::string_view kRefFields[] = {"name", "optional"};
 constexpr std::string_view kRuleFields[] = {"name", "teams", "namespaces", "classes", "regions"};
+constexpr std::string_view kAccountFields[] = {"providerConfig", "clusterIdentity"};
+constexpr std::string_view kAccountRuleFields[] = {"name", "teams", "classes", "providerConfig",
+                                                   "clusterIdentity"};
+constexpr std::string_view kIdentityFields[] = {"kind", "name"};
 
 // The path of `key` below `base`, bracketed when the key holds '.', '[' or
 // ']', as Fields shows such keys.
@@ -101,6 +116,10 @@ std::string List(const Range& items) {
 }
 
 std::string Quoted(std::string_view s) { return sdk::Cat("\"", s, "\""); }
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 absl::Status CheckKnownFields(const Fields& object, std::span<const std::string_view> known) {
   const Json& v = object.value();
@@ -256,6 +275,48 @@ absl::StatusOr<std::vector<std::string>> CheckedList(const Fields& f, std::strin
   return items;
 }
 
+// The account fields of `f` (a class's `account`, or an account rule):
+// providerConfig, required, and clusterIdentity, optional.
+absl::StatusOr<Account> ReadAccount(const Fields& f) {
+  Account a;
+  PLATFORM_ASSIGN_OR_RETURN(a.provider_config, f.String("providerConfig"));
+  if (!IsDnsSubdomain(a.provider_config)) {
+    return FieldError(JoinPath(f.path(), "providerConfig"),
+                      sdk::Cat("must be the name of a ProviderConfig (lower case letters, digits, "
+                               "'-' and '.'), not ",
+                               Quoted(a.provider_config)));
+  }
+  if (!f.Has("clusterIdentity")) return a;
+  PLATFORM_ASSIGN_OR_RETURN(Fields id, f.Object("clusterIdentity"));
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(id, kIdentityFields));
+  PLATFORM_ASSIGN_OR_RETURN(a.identity_kind, id.String("kind"));
+  if (std::find(std::begin(kClusterIdentityKinds), std::end(kClusterIdentityKinds),
+                a.identity_kind) == std::end(kClusterIdentityKinds)) {
+    return FieldError(JoinPath(id.path(), "kind"),
+                      sdk::Cat("must be one of ", List(kClusterIdentityKinds), ", not ",
+                               Quoted(a.identity_kind)));
+  }
+  PLATFORM_ASSIGN_OR_RETURN(a.identity_name, id.String("name"));
+  const std::string name_path = JoinPath(id.path(), "name");
+  if (a.identity_kind == "AWSClusterControllerIdentity" &&
+      a.identity_name != kControllerIdentityName) {
+    return FieldError(name_path,
+                      sdk::Cat("an AWSClusterControllerIdentity is the singleton named ",
+                               kControllerIdentityName, ", not ", Quoted(a.identity_name)));
+  }
+  if (!IsDnsSubdomain(a.identity_name)) {
+    return FieldError(name_path, sdk::Cat("must be the name of an ", a.identity_kind,
+                                          " (lower case letters, digits, '-' and '.'), not ",
+                                          Quoted(a.identity_name)));
+  }
+  return a;
+}
+
+bool Covers(const std::vector<std::string>& wide, const std::vector<std::string>& narrow) {
+  return std::all_of(narrow.begin(), narrow.end(),
+                     [&](const std::string& s) { return Contains(wide, s); });
+}
+
 absl::Status OverlayList(const Fields& f, std::string_view rel, int layer, ItemCheck check,
                          Setting<std::vector<std::string>>& out) {
   if (!f.Has(rel)) return absl::OkStatus();
@@ -272,10 +333,6 @@ absl::Status OverlayInt(const Fields& f, std::string_view rel, int layer, int lo
   if (v < lo || v > hi) return FieldError(path, sdk::Cat("must be between ", lo, " and ", hi));
   out = {static_cast<int>(v), layer, std::move(path)};
   return absl::OkStatus();
-}
-
-bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 bool Forbidden(const internal::ClassDefaults& d, std::string_view nat) {
@@ -484,6 +541,13 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
     PLATFORM_ASSIGN_OR_RETURN(Fields n, c.Object("network"));
     PLATFORM_RETURN_IF_ERROR(OverlayNetwork(n, d));
   }
+  if (c.Has("account")) {
+    // One account is one whole: an identity of one layer never goes with
+    // the ProviderConfig of another.
+    PLATFORM_ASSIGN_OR_RETURN(Fields a, c.Object("account"));
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(a, kAccountFields));
+    PLATFORM_ASSIGN_OR_RETURN(d.account, ReadAccount(a));
+  }
   return absl::OkStatus();
 }
 
@@ -492,22 +556,11 @@ absl::Status OverlayTags(const Fields& policy, Draft& d) {
   const std::string path = JoinPath(policy.path(), "tags");
   for (auto& [key, value] : tags) {
     const std::string at = sdk::Cat(path, "[", key, "]");
-    if (key.empty()) return FieldError(at, "a tag key must not be empty");
     if (key.starts_with(kPlatformTagPrefix)) {
       return FieldError(at, sdk::Cat("keys under ", kPlatformTagPrefix,
                                      " are the platform's own and cannot be set here"));
     }
-    if (absl::AsciiStrToLower(key.substr(0, 4)) == "aws:") {
-      return FieldError(at, "keys starting with aws: are reserved by AWS");
-    }
-    if (key.size() > internal::kMaxTagKeyBytes) {
-      return FieldError(at, sdk::Cat("a tag key must be at most ", internal::kMaxTagKeyBytes,
-                                     " bytes long, not ", key.size()));
-    }
-    if (value.size() > internal::kMaxTagValueBytes) {
-      return FieldError(at, sdk::Cat("a tag value must be at most ", internal::kMaxTagValueBytes,
-                                     " bytes long, not ", value.size()));
-    }
+    if (std::string why = CheckTag(key, value); !why.empty()) return FieldError(at, why);
     d.tags[key] = std::move(value);
   }
   if (d.tags.size() > static_cast<std::size_t>(internal::kMaxExtraTags)) {
@@ -587,6 +640,49 @@ absl::Status OverlayRegionZones(const Fields& policy, Draft& d) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<AccountRule>> ReadAccountRules(const Fields& policy) {
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<Fields> items, policy.ObjectList("accounts"));
+  const std::string list_path = JoinPath(policy.path(), "accounts");
+  std::vector<AccountRule> rules;
+  rules.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Fields& f = items[i];
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(f, kAccountRuleFields));
+    AccountRule r;
+    PLATFORM_ASSIGN_OR_RETURN(r.name, f.String("name"));
+    if (r.name.empty()) return FieldError(JoinPath(f.path(), "name"), "must not be empty");
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      if (rules[j].name == r.name) {
+        return FieldError(JoinPath(f.path(), "name"),
+                          sdk::Cat("account rule ", Quoted(r.name), " is defined twice, also at ",
+                                   Item(list_path, j)));
+      }
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.teams, CheckedList(f, "teams", CheckTeam));
+    if (r.teams.empty()) {
+      return FieldError(JoinPath(f.path(), "teams"),
+                        "must list at least one team; a class's own account is "
+                        "classes.<class>.account");
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.classes, CheckedList(f, "classes", CheckClassName));
+    PLATFORM_ASSIGN_OR_RETURN(r.account, ReadAccount(f));
+    // The first rule that matches wins: one that an earlier rule always
+    // wins over is a mistake, not a rule.
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      const AccountRule& e = rules[j];
+      if (Covers(e.teams, r.teams) &&
+          (e.classes.empty() || (!r.classes.empty() && Covers(e.classes, r.classes)))) {
+        return FieldError(Item(list_path, i),
+                          sdk::Cat("account rule ", Quoted(r.name), " never applies: rule ",
+                                   Quoted(e.name), " at ", Item(list_path, j),
+                                   " comes first and matches all its teams and classes"));
+      }
+    }
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
 // Reads one layer's `policy` object over what the layers below set.
 absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(policy, kPolicyFields));
@@ -628,6 +724,9 @@ absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
     PLATFORM_ASSIGN_OR_RETURN(d.rules, ReadRules(policy));
   }
   PLATFORM_RETURN_IF_ERROR(OverlayRegionZones(policy, d));
+  if (policy.Has("accounts")) {
+    PLATFORM_ASSIGN_OR_RETURN(d.account_rules, ReadAccountRules(policy));
+  }
   return absl::OkStatus();
 }
 
@@ -780,9 +879,11 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
     l.cluster.instance_families = std::move(c.instance_families.value);
     l.database = std::move(c.database);
     l.network = std::move(c.network);
+    l.account = std::move(c.account);
     p.classes_.push_back(std::move(l));
   }
   p.rules_ = std::move(d.rules);
+  p.account_rules_ = std::move(d.account_rules);
   p.extra_tags_.assign(std::make_move_iterator(d.tags.begin()),
                        std::make_move_iterator(d.tags.end()));
   p.region_zones_.assign(std::make_move_iterator(d.region_zones.begin()),

@@ -10,7 +10,9 @@
 
 #include "absl/strings/cord.h"
 #include "function/policy/defaults.h"
+#include "function/policy/tags.h"
 #include "function/sdk/errors.h"
+#include "function/sdk/fields.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn::policy {
@@ -62,16 +64,60 @@ std::string Who(const Subject& s) {
   return sdk::Cat("team \"", s.team, "\" (namespace \"", s.origin_namespace, "\")");
 }
 
-bool HasAwsGroup(std::string_view api_version) {
-  const std::size_t slash = api_version.find('/');
-  if (slash == std::string_view::npos) return false;  // the core group
-  const std::string_view group = api_version.substr(0, slash);
-  return group.ends_with(".aws.upbound.io") || group.ends_with(".aws.m.upbound.io");
-}
-
 std::string StringField(const Json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The API group of an apiVersion; empty for the core group.
+std::string_view GroupOf(std::string_view api_version) {
+  const std::size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
+}
+
+bool IsClusterScopedAwsGroup(std::string_view group) { return group.ends_with(".aws.upbound.io"); }
+bool IsNamespacedAwsGroup(std::string_view group) { return group.ends_with(".aws.m.upbound.io"); }
+
+bool HasAwsGroup(std::string_view api_version) {
+  const std::string_view group = GroupOf(api_version);
+  return IsClusterScopedAwsGroup(group) || IsNamespacedAwsGroup(group);
+}
+
+// The CAPA kinds with spec.identityRef, by group.
+struct IdentityTaker {
+  std::string_view group;
+  std::string_view kind;
+};
+constexpr IdentityTaker kIdentityTakers[] = {
+    {"controlplane.cluster.x-k8s.io", "AWSManagedControlPlane"},
+    {"infrastructure.cluster.x-k8s.io", "AWSCluster"},
+};
+
+bool TakesIdentity(std::string_view group, std::string_view kind) {
+  return std::any_of(std::begin(kIdentityTakers), std::end(kIdentityTakers),
+                     [&](const IdentityTaker& t) { return t.group == group && t.kind == kind; });
+}
+
+// spec of a desired object, created when absent; nullptr when it is
+// something other than an object.
+Json* SpecOf(Json& o) {
+  Json& spec = o["spec"];
+  if (spec.is_null()) spec = Json::object();
+  return spec.is_object() ? &spec : nullptr;
+}
+
+// The tags of a desired AWS resource of a taggable kind, or nullptr.
+const Json* TagsOf(const Json& o) {
+  if (!o.is_object() || !HasAwsGroup(StringField(o, "apiVersion")) ||
+      !Policies::IsTaggableKind(StringField(o, "kind"))) {
+    return nullptr;
+  }
+  auto spec = o.find("spec");
+  if (spec == o.end() || !spec->is_object()) return nullptr;
+  auto fp = spec->find("forProvider");
+  if (fp == spec->end() || !fp->is_object()) return nullptr;
+  auto tags = fp->find("tags");
+  return tags != fp->end() && tags->is_object() ? &*tags : nullptr;
 }
 
 }  // namespace
@@ -200,6 +246,104 @@ void Policies::ApplyMandatedTags(const Subject& subject, sdk::Response& rsp) con
     if (!tags.is_object()) tags = Json::object();
     for (auto it = mandated.begin(); it != mandated.end(); ++it) tags[it.key()] = it.value();
   }
+}
+
+const Account& Policies::AccountFor(const Subject& subject) const {
+  for (const AccountRule& r : account_rules_) {
+    if (Contains(r.teams, subject.team) &&
+        (r.classes.empty() || Contains(r.classes, subject.environment_class))) {
+      return r.account;
+    }
+  }
+  return Limits(subject.environment_class).account;
+}
+
+void Policies::ApplyAccount(const Subject& subject, sdk::Response& rsp) const {
+  const Account& account = AccountFor(subject);
+  for (auto& [name, d] : rsp.mutable_desired()) {
+    Json& o = d.object;
+    if (!o.is_object()) continue;
+    const std::string api_version = StringField(o, "apiVersion");
+    const std::string_view group = GroupOf(api_version);
+    if (IsClusterScopedAwsGroup(group)) {
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["providerConfigRef"] = {{"name", account.provider_config}};
+      }
+    } else if (IsNamespacedAwsGroup(group)) {
+      // Namespaced managed resources require the kind: the platform's
+      // accounts are cluster-wide, not a team namespace's own ProviderConfig.
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["providerConfigRef"] = {{"kind", "ClusterProviderConfig"},
+                                        {"name", account.provider_config}};
+      }
+    } else if (account.HasIdentity() && TakesIdentity(group, StringField(o, "kind"))) {
+      if (Json* spec = SpecOf(o)) {
+        (*spec)["identityRef"] = {{"kind", account.identity_kind}, {"name", account.identity_name}};
+      }
+    }
+  }
+}
+
+absl::Status Policies::CheckTagCount(const Subject& subject, const Json& user_tags,
+                                     const sdk::Response* rsp, std::string_view tags_path) const {
+  const Json mandated = MandatedTags(subject);
+  // Where the tags of `tags` come from: mandated (the platform's, whoever
+  // else set them too), the XR's, or the resource's own.
+  struct Count {
+    std::size_t mandated = 0;
+    std::size_t user = 0;
+    std::size_t own = 0;
+    std::size_t total() const { return mandated + user + own; }
+  };
+  auto count = [&](const Json& tags) {
+    Count c;
+    for (auto it = tags.begin(); it != tags.end(); ++it) {
+      if (mandated.contains(it.key())) {
+        ++c.mandated;
+      } else if (user_tags.contains(it.key())) {
+        ++c.user;
+      } else {
+        ++c.own;
+      }
+    }
+    return c;
+  };
+  Json every = user_tags;
+  every.update(mandated);
+  Count c = count(every);
+  std::string where = "every resource";
+  if (rsp != nullptr) {
+    // The resource with the most; only looked into when it has too many.
+    const Json* most = nullptr;
+    const Json* most_object = nullptr;
+    std::string_view most_name;
+    for (const auto& [name, d] : rsp->desired()) {
+      const Json* tags = TagsOf(d.object);
+      if (tags != nullptr && (most == nullptr || tags->size() > most->size())) {
+        most = tags;
+        most_object = &d.object;
+        most_name = name;
+      }
+    }
+    if (most == nullptr || most->size() <= kMaxTagsPerResource) return absl::OkStatus();
+    c = count(*most);
+    where = sdk::Cat(StringField(*most_object, "kind"), " ", most_name);
+  }
+  if (c.total() <= kMaxTagsPerResource) return absl::OkStatus();
+  std::size_t repeated = 0;  // the XR's tags of mandated keys: counted once, as mandated
+  for (auto it = user_tags.begin(); it != user_tags.end(); ++it) {
+    if (mandated.contains(it.key())) ++repeated;
+  }
+  const std::size_t room = kMaxTagsPerResource - std::min(kMaxTagsPerResource, c.mandated + c.own);
+  return sdk::FieldError(
+      tags_path,
+      sdk::Cat(c.user, " tags here",
+               repeated == 0 ? std::string()
+                             : sdk::Cat(" (not counting ", repeated, " the platform mandates too)"),
+               c.own == 0 ? " and " : ", ", c.mandated, " mandated by the platform",
+               c.own == 0 ? std::string() : sdk::Cat(" and ", c.own, " of its own"), " make ",
+               c.total(), " on ", where, "; AWS allows ", kMaxTagsPerResource,
+               " per resource, so at most ", room, " can be set here"));
 }
 
 absl::Status Violation(absl::StatusCode code, std::string_view condition_type,

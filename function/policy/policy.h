@@ -1,7 +1,7 @@
 // The platform team's policies, applied by the function to every XR it
 // renders: mutate (mandated tags and security groups), validate (limits per
-// environment class) and authorize (which teams may create which classes in
-// which regions).
+// environment class), authorize (which teams may create which classes in
+// which regions) and place (which AWS account a class or team uses).
 //
 // Policies come from the pipeline step's input (`policy:` in the Input of
 // platform.fn.terraforming.io/v1beta1), optionally overlaid by the `data` of
@@ -58,6 +58,16 @@ inline constexpr std::string_view kTagCostCenter = "platform.terraforming.io/cos
 inline constexpr std::string_view kTagManagedBy = "platform.terraforming.io/managed-by";
 inline constexpr std::string_view kTagComposite = "platform.terraforming.io/composite";
 inline constexpr std::string_view kManagedBy = "function-platform";
+
+// The kinds of CAPA identity a cluster's AWS objects may be reconciled with
+// (identityRef of AWSManagedControlPlane and AWSCluster). The controller
+// identity is a singleton named kControllerIdentityName.
+inline constexpr std::string_view kClusterIdentityKinds[] = {
+    "AWSClusterControllerIdentity", "AWSClusterRoleIdentity", "AWSClusterStaticIdentity"};
+inline constexpr std::string_view kControllerIdentityName = "default";
+// The ProviderConfig every managed resource uses unless the policy maps its
+// class or team to another: provider-aws's own default.
+inline constexpr std::string_view kDefaultProviderConfig = "default";
 
 // Condition types and reasons of policy violations.
 inline constexpr std::string_view kConditionAuthorized = "Authorized";
@@ -158,6 +168,33 @@ struct NetworkPolicy {
   FlowLogPolicy flow_logs;
 };
 
+// The AWS account (and credential) an XR's resources are made in: the
+// provider-aws config its managed resources name, and the CAPA identity its
+// Cluster API objects name. Default: ProviderConfig "default", no identity
+// (CAPA's controller credentials), as without a policy.
+struct Account {
+  // spec.providerConfigRef.name of every AWS managed resource: a
+  // ProviderConfig (aws.upbound.io) for cluster-scoped kinds, a
+  // ClusterProviderConfig (aws.m.upbound.io) for namespaced ones.
+  std::string provider_config = std::string(kDefaultProviderConfig);
+  // spec.identityRef of the CAPA objects that take one; no identityRef when
+  // the kind is empty.
+  std::string identity_kind;
+  std::string identity_name;
+
+  bool HasIdentity() const { return !identity_kind.empty(); }
+  friend bool operator==(const Account&, const Account&) = default;
+};
+
+// An account rule: XRs of any of `teams` (spec.parameters.team, exactly),
+// and of `classes` when it is not empty, are made in `account`.
+struct AccountRule {
+  std::string name;  // unique, e.g. "payments-prod"
+  std::vector<std::string> teams;
+  std::vector<std::string> classes;
+  Account account;
+};
+
 // What an environment class may have. Defaults per class; the input and the
 // EnvironmentConfig may override any field of any class. Load() guarantees:
 // 1 <= max_zones <= 6; 16 <= min_vpc_prefix <= max_vpc_prefix <= 28;
@@ -184,6 +221,8 @@ struct ClassLimits {
   DatabaseLimits database;
   // What its networks carry.
   NetworkPolicy network;
+  // The account its XRs are made in unless an account rule says otherwise.
+  Account account;
 
   bool AllowsRegion(std::string_view region) const;
   bool AllowsNatStrategy(std::string_view strategy) const;
@@ -218,11 +257,12 @@ class Policies {
   // Reads the policies from the step input (the whole Input object, as
   // Request::Input() returns it) and, when given, an EnvironmentConfig whose
   // `data.policy` overlays the input's `policy` field by field: a class's
-  // fields replace the input's, `authorization` replaces the input's list
-  // when present, `tags` merge (the EnvironmentConfig wins), a region's
-  // `regionZones` replace the input's for that region. Errors name the
-  // field and the rule, e.g. "input.policy.classes.prod.maxZones: must be
-  // between 1 and 6" or "environmentconfig/<name>.data.policy.tags[x]: ...".
+  // fields replace the input's (a class's `account` as a whole),
+  // `authorization` and `accounts` replace the input's lists when present,
+  // `tags` merge (the EnvironmentConfig wins), a region's `regionZones`
+  // replace the input's for that region. Errors name the field and the rule,
+  // e.g. "input.policy.classes.prod.maxZones: must be between 1 and 6" or
+  // "environmentconfig/<name>.data.policy.tags[x]: ...".
   // Unknown fields are errors, so a typo does not silently weaken a policy.
   static absl::StatusOr<Policies> Load(const sdk::Json& input, const sdk::Json* environment_config);
 
@@ -261,6 +301,33 @@ class Policies {
   // mandated tags. Keys under platform.terraforming.io/ are the platform's.
   sdk::Json MandatedTags(const Subject& subject) const;
 
+  // The account the subject's resources are made in: the first rule of
+  // `accounts` that lists its team (and, when the rule lists classes, its
+  // class); else its class's `account`; else the default (Account).
+  const Account& AccountFor(const Subject& subject) const;
+
+  // Names AccountFor(subject) on every desired composed resource in `rsp`:
+  // spec.providerConfigRef {name} on cluster-scoped AWS managed resources
+  // (API group *.aws.upbound.io), {kind: ClusterProviderConfig, name} on
+  // namespaced ones (*.aws.m.upbound.io), always, the default included; and
+  // spec.identityRef {kind, name} on the CAPA objects that take one
+  // (AWSManagedControlPlane, AWSCluster) when the account has an identity.
+  // The policy's values win over any already there; other objects are left
+  // alone.
+  void ApplyAccount(const Subject& subject, sdk::Response& rsp) const;
+
+  // AWS's 50 tags per resource, counting the mandated ones. With `rsp`, the
+  // most tags any desired AWS resource carries (ApplyMandatedTags done);
+  // without, the XR's `user_tags` and the mandated tags alone, which every
+  // taggable resource carries: a cheap refusal before composing anything.
+  // Otherwise a FieldError on `tags_path` (the XR's spec.parameters.tags)
+  // that counts where the tags come from, e.g. "spec.parameters.tags: 44
+  // tags here, 5 mandated by the platform and 2 of its own make 51 on
+  // Subnet subnet-public-a; AWS allows 50 per resource, so at most 43 can be
+  // set here".
+  absl::Status CheckTagCount(const Subject& subject, const sdk::Json& user_tags,
+                             const sdk::Response* rsp, std::string_view tags_path) const;
+
   // Security group ids the class mandates on every workload (attached by the
   // XCluster and XDatabase renderers).
   const std::vector<std::string>& MandatedSecurityGroups(std::string_view environment_class) const;
@@ -277,6 +344,7 @@ class Policies {
   static bool IsTaggableKind(std::string_view kind);
 
   const std::vector<AuthorizationRule>& authorization_rules() const { return rules_; }
+  const std::vector<AccountRule>& account_rules() const { return account_rules_; }
   // The input's extra mandated tags after the overlay, in key order.
   const std::vector<std::pair<std::string, std::string>>& extra_tags() const { return extra_tags_; }
 
@@ -294,6 +362,7 @@ class Policies {
  private:
   std::vector<ClassLimits> classes_;
   std::vector<AuthorizationRule> rules_;
+  std::vector<AccountRule> account_rules_;
   std::vector<std::pair<std::string, std::string>> extra_tags_;
   std::vector<std::pair<std::string, std::vector<std::string>>> region_zones_;
   std::string missing_policy_note_;

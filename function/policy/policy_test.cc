@@ -523,7 +523,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy: must be an object, not a string"},
         ErrorCase{"UnknownPolicyField", R"({"tag": {}})", "",
                   "input.policy.tag: unknown field; the fields here are environmentConfigRef, "
-                  "tags, classes, authorization, regionZones"},
+                  "tags, classes, authorization, regionZones, accounts"},
         ErrorCase{"UnknownClass", R"({"classes": {"staging": {"maxZones": 2}}})", "",
                   "input.policy.classes.staging: unknown environment class; the classes are dev, "
                   "test, sandbox, prod"},
@@ -534,10 +534,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.classes: must be an object, not a list"},
         ErrorCase{"ClassNotAnObject", R"({"classes": {"dev": 3}})", "",
                   "input.policy.classes.dev: must be an object, not an integer"},
-        ErrorCase{"UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
-                  "input.policy.classes.dev.maxZone: unknown field; the fields here are "
-                  "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
-                  "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster, database, network"},
+        ErrorCase{
+            "UnknownClassField", R"({"classes": {"dev": {"maxZone": 2}}})", "",
+            "input.policy.classes.dev.maxZone: unknown field; the fields here are "
+            "allowedRegions, maxZones, allowedNatStrategies, defaultNatStrategy, "
+            "minVpcPrefix, maxVpcPrefix, securityGroupIds, cluster, database, network, account"},
         // Network extras.
         ErrorCase{"UnknownGatewayEndpoint",
                   R"({"classes": {"dev": {"network": {"gatewayEndpoints": ["s3", "ec2"]}}}})", "",
@@ -732,9 +733,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.tags[]: a tag key must not be empty"},
         ErrorCase{"TagKeyTooLong", Json{{"tags", {{std::string(129, 'k'), "v"}}}}.dump(), "",
                   "input.policy.tags[" + std::string(129, 'k') +
-                      "]: a tag key must be at most 128 bytes long, not 129"},
+                      "]: a tag key must be at most 128 characters long, not 129"},
         ErrorCase{"TagValueTooLong", Json{{"tags", {{"k", std::string(257, 'v')}}}}.dump(), "",
-                  "input.policy.tags[k]: a tag value must be at most 256 bytes long, not 257"},
+                  "input.policy.tags[k]: a tag value must be at most 256 characters long, not 257"},
         ErrorCase{"TagValueNotAString", R"({"tags": {"owner": 1}})", "",
                   "input.policy.tags[owner]: must be a string, not an integer"},
         ErrorCase{"TooManyTags", ManyTags(31), "",
@@ -803,7 +804,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "environmentconfig/platform-policy.data.policy: must be an object, not a list"},
         ErrorCase{"EnvironmentConfigUnknownField", "", R"({"class": {}})",
                   EcPath(".class: unknown field; the fields here are environmentConfigRef, tags, "
-                         "classes, authorization, regionZones")},
+                         "classes, authorization, regionZones, accounts")},
         // Zones an account sees.
         ErrorCase{"RegionZonesNotAnObject", R"({"regionZones": ["us-west-1"]})", "",
                   "input.policy.regionZones: must be an object, not a list"},
@@ -1163,6 +1164,353 @@ TEST(PolicyApplyMandatedTags, TaggableKinds) {
                            "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration"}) {
     EXPECT_FALSE(Policies::IsTaggableKind(kind)) << kind;
   }
+}
+
+// --- Accounts -------------------------------------------------------------------------
+
+Json ToJson(const Account& a) {
+  Json j = {{"providerConfig", a.provider_config}};
+  if (a.HasIdentity())
+    j["clusterIdentity"] = {{"kind", a.identity_kind}, {"name", a.identity_name}};
+  return j;
+}
+
+TEST(PolicyAccounts, DefaultIsProviderConfigDefaultWithoutIdentity) {
+  const Account want;
+  EXPECT_EQ(want.provider_config, "default");
+  EXPECT_FALSE(want.HasIdentity());
+  for (const Policies& p : {Policies(), *Policies::Load(Input("{}"), nullptr)}) {
+    for (std::string_view cls : kEnvironmentClasses) {
+      SCOPED_TRACE(cls);
+      EXPECT_EQ(p.Limits(cls).account, want);
+      EXPECT_EQ(p.AccountFor(Who("web", "", std::string(cls), "eu-west-1")), want);
+    }
+    EXPECT_TRUE(p.account_rules().empty());
+  }
+  // An unknown class too: composing for it is refused before, but nothing
+  // would go to another account.
+  EXPECT_EQ(Policies().AccountFor(Who("web", "", "staging", "eu-west-1")), want);
+}
+
+// Precedence: the first rule of `accounts` listing the team (and the class,
+// when the rule lists classes), then the class's account, then the default.
+constexpr char kAccounts[] = R"({
+  "classes": {
+    "prod": {"account": {"providerConfig": "prod-shared",
+                         "clusterIdentity": {"kind": "AWSClusterRoleIdentity", "name": "prod"}}},
+    "test": {"account": {"providerConfig": "nonprod"}}},
+  "accounts": [
+    {"name": "payments-prod", "teams": ["payments", "billing"], "classes": ["prod"],
+     "providerConfig": "payments-prod",
+     "clusterIdentity": {"kind": "AWSClusterStaticIdentity", "name": "payments-prod"}},
+    {"name": "payments", "teams": ["payments"], "providerConfig": "payments-nonprod"},
+    {"name": "ops", "teams": ["ops"], "classes": ["dev", "test"], "providerConfig": "ops",
+     "clusterIdentity": {"kind": "AWSClusterControllerIdentity", "name": "default"}}]})";
+
+struct AccountCase {
+  std::string name;
+  std::string team;
+  std::string cls;
+  std::string want;  // ToJson of the account
+};
+
+void PrintTo(const AccountCase& c, std::ostream* os) { *os << c.name; }
+
+class PolicyAccountForTest : public ::testing::TestWithParam<AccountCase> {};
+
+TEST_P(PolicyAccountForTest, Resolves) {
+  const AccountCase& c = GetParam();
+  absl::StatusOr<Policies> p = LoadFrom(kAccounts, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ToJson(p->AccountFor(Who(c.team, "team-ns", c.cls, "eu-west-1"))), Json::parse(c.want));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, PolicyAccountForTest,
+    ::testing::Values(
+        AccountCase{"TeamAndClassRule", "payments", "prod",
+                    R"({"providerConfig": "payments-prod", "clusterIdentity":
+                        {"kind": "AWSClusterStaticIdentity", "name": "payments-prod"}})"},
+        AccountCase{"SecondTeamOfTheRule", "billing", "prod",
+                    R"({"providerConfig": "payments-prod", "clusterIdentity":
+                        {"kind": "AWSClusterStaticIdentity", "name": "payments-prod"}})"},
+        // The first rule is for prod only: the team's next rule applies.
+        AccountCase{"TeamRuleForAnyClass", "payments", "dev",
+                    R"({"providerConfig": "payments-nonprod"})"},
+        // A team rule wins over the class's account.
+        AccountCase{"TeamRuleWinsOverTheClass", "payments", "test",
+                    R"({"providerConfig": "payments-nonprod"})"},
+        // billing's only rule is for prod: its test XRs go to test's account.
+        AccountCase{"ClassAccount", "billing", "test", R"({"providerConfig": "nonprod"})"},
+        AccountCase{"ClassAccountWithIdentity", "web", "prod",
+                    R"({"providerConfig": "prod-shared", "clusterIdentity":
+                        {"kind": "AWSClusterRoleIdentity", "name": "prod"}})"},
+        AccountCase{"ControllerIdentity", "ops", "dev",
+                    R"({"providerConfig": "ops", "clusterIdentity":
+                        {"kind": "AWSClusterControllerIdentity", "name": "default"}})"},
+        AccountCase{"NoRuleNoClassAccount", "web", "sandbox", R"({"providerConfig": "default"})"},
+        // Teams match exactly, as in authorization.
+        AccountCase{"TeamsAreExact", "Payments", "dev", R"({"providerConfig": "default"})"}),
+    CaseName<AccountCase>);
+
+TEST(PolicyAccounts, RulesAreReadInOrder) {
+  absl::StatusOr<Policies> p = LoadFrom(kAccounts, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->account_rules().size(), 3u);
+  const AccountRule& r = p->account_rules()[0];
+  EXPECT_EQ(r.name, "payments-prod");
+  EXPECT_THAT(r.teams, ElementsAre("payments", "billing"));
+  EXPECT_THAT(r.classes, ElementsAre("prod"));
+  EXPECT_EQ(r.account.provider_config, "payments-prod");
+  EXPECT_EQ(r.account.identity_kind, "AWSClusterStaticIdentity");
+  EXPECT_TRUE(p->account_rules()[1].classes.empty());
+}
+
+TEST(PolicyAccounts, EnvironmentConfigReplacesAClassAccountWhole) {
+  // The input's identity does not survive beside the EnvironmentConfig's
+  // ProviderConfig: they would name two accounts.
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"prod": {"maxZones": 4, "account": {"providerConfig": "prod-a",
+          "clusterIdentity": {"kind": "AWSClusterRoleIdentity", "name": "prod-a"}}}}})",
+      R"({"classes": {"prod": {"account": {"providerConfig": "prod-b"}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ToJson(p->Limits("prod").account), Json({{"providerConfig", "prod-b"}}));
+  EXPECT_EQ(p->Limits("prod").max_zones, 4);  // other fields of the class stay
+}
+
+TEST(PolicyAccounts, ClassAccountKeptWhenTheEnvironmentConfigSetsNone) {
+  absl::StatusOr<Policies> p =
+      LoadFrom(R"({"classes": {"prod": {"account": {"providerConfig": "prod-a"}}}})",
+               R"({"classes": {"prod": {"maxZones": 2}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->Limits("prod").account.provider_config, "prod-a");
+}
+
+TEST(PolicyAccounts, EnvironmentConfigReplacesTheRules) {
+  const std::string input =
+      R"({"accounts": [{"name": "a", "teams": ["web"], "providerConfig": "web"}]})";
+  absl::StatusOr<Policies> replaced = LoadFrom(
+      input, R"({"accounts": [{"name": "b", "teams": ["data"], "providerConfig": "data"}]})");
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  ASSERT_EQ(replaced->account_rules().size(), 1u);
+  EXPECT_EQ(replaced->account_rules()[0].name, "b");
+  EXPECT_EQ(replaced->AccountFor(Who("web", "", "dev", "eu-west-1")).provider_config, "default");
+
+  absl::StatusOr<Policies> kept = LoadFrom(input, R"({"tags": {"a": "b"}})");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->AccountFor(Who("web", "", "dev", "eu-west-1")).provider_config, "web");
+
+  absl::StatusOr<Policies> emptied = LoadFrom(input, R"({"accounts": []})");
+  ASSERT_TRUE(emptied.ok()) << emptied.status();
+  EXPECT_TRUE(emptied->account_rules().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    PolicyAccounts, PolicyLoadErrorTest,
+    ::testing::Values(
+        // A class's account.
+        ErrorCase{"AccountNotAnObject", R"({"classes": {"prod": {"account": "prod"}}})", "",
+                  "input.policy.classes.prod.account: must be an object, not a string"},
+        ErrorCase{"AccountUnknownField",
+                  R"({"classes": {"prod": {"account": {"providerConfigRef": {"name": "p"}}}}})", "",
+                  "input.policy.classes.prod.account.providerConfigRef: unknown field; the "
+                  "fields here are providerConfig, clusterIdentity"},
+        ErrorCase{"AccountWithoutProviderConfig",
+                  R"({"classes": {"prod": {"account": {"clusterIdentity":
+                      {"kind": "AWSClusterRoleIdentity", "name": "prod"}}}}})",
+                  "", "input.policy.classes.prod.account.providerConfig: required"},
+        ErrorCase{"AccountProviderConfigNotAName",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "Prod_Account"}}}})", "",
+                  "input.policy.classes.prod.account.providerConfig: must be the name of a "
+                  "ProviderConfig (lower case letters, digits, '-' and '.'), not "
+                  "\"Prod_Account\""},
+        ErrorCase{"AccountProviderConfigEmpty",
+                  R"({"classes": {"prod": {"account": {"providerConfig": ""}}}})", "",
+                  "input.policy.classes.prod.account.providerConfig: must be the name of a "
+                  "ProviderConfig (lower case letters, digits, '-' and '.'), not \"\""},
+        ErrorCase{"IdentityUnknownKind",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"kind": "AWSClusterIdentity", "name": "prod"}}}}})",
+                  "",
+                  "input.policy.classes.prod.account.clusterIdentity.kind: must be one of "
+                  "AWSClusterControllerIdentity, AWSClusterRoleIdentity, "
+                  "AWSClusterStaticIdentity, not \"AWSClusterIdentity\""},
+        ErrorCase{"IdentityWithoutKind",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"name": "prod"}}}}})",
+                  "", "input.policy.classes.prod.account.clusterIdentity.kind: required"},
+        ErrorCase{"IdentityWithoutName",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"kind": "AWSClusterRoleIdentity"}}}}})",
+                  "", "input.policy.classes.prod.account.clusterIdentity.name: required"},
+        ErrorCase{"IdentityNameNotAName",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"kind": "AWSClusterStaticIdentity", "name": "Prod"}}}}})",
+                  "",
+                  "input.policy.classes.prod.account.clusterIdentity.name: must be the name of an "
+                  "AWSClusterStaticIdentity (lower case letters, digits, '-' and '.'), not "
+                  "\"Prod\""},
+        ErrorCase{"ControllerIdentityNotDefault",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"kind": "AWSClusterControllerIdentity",
+                                          "name": "prod"}}}}})",
+                  "",
+                  "input.policy.classes.prod.account.clusterIdentity.name: an "
+                  "AWSClusterControllerIdentity is the singleton named default, not \"prod\""},
+        ErrorCase{"IdentityUnknownField",
+                  R"({"classes": {"prod": {"account": {"providerConfig": "prod",
+                      "clusterIdentity": {"kind": "AWSClusterRoleIdentity", "name": "prod",
+                                          "namespace": "x"}}}}})",
+                  "",
+                  "input.policy.classes.prod.account.clusterIdentity.namespace: unknown field; "
+                  "the fields here are kind, name"},
+        ErrorCase{"EnvironmentConfigAccountError", "",
+                  R"({"classes": {"dev": {"account": {"providerConfig": "dev_1"}}}})",
+                  EcPath(".classes.dev.account.providerConfig: must be the name of a "
+                         "ProviderConfig (lower case letters, digits, '-' and '.'), not "
+                         "\"dev_1\"")},
+        // Account rules.
+        ErrorCase{"AccountsNotAList", R"({"accounts": {"name": "x"}})", "",
+                  "input.policy.accounts: must be a list, not an object"},
+        ErrorCase{"AccountRuleUnknownField",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "providerConfig": "web",
+                                    "namespaces": ["web-*"]}]})",
+                  "",
+                  "input.policy.accounts[0].namespaces: unknown field; the fields here are name, "
+                  "teams, classes, providerConfig, clusterIdentity"},
+        ErrorCase{"AccountRuleWithoutName",
+                  R"({"accounts": [{"teams": ["web"], "providerConfig": "web"}]})", "",
+                  "input.policy.accounts[0].name: required"},
+        ErrorCase{"AccountRuleNameTwice",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "providerConfig": "web"},
+                                   {"name": "a", "teams": ["data"], "providerConfig": "data"}]})",
+                  "",
+                  "input.policy.accounts[1].name: account rule \"a\" is defined twice, also at "
+                  "input.policy.accounts[0]"},
+        ErrorCase{"AccountRuleWithoutTeams",
+                  R"({"accounts": [{"name": "prod", "classes": ["prod"],
+                                    "providerConfig": "prod"}]})",
+                  "",
+                  "input.policy.accounts[0].teams: must list at least one team; a class's own "
+                  "account is classes.<class>.account"},
+        ErrorCase{"AccountRuleEmptyTeam",
+                  R"({"accounts": [{"name": "a", "teams": [""], "providerConfig": "web"}]})", "",
+                  "input.policy.accounts[0].teams[0]: must not be empty"},
+        ErrorCase{"AccountRuleUnknownClass",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "classes": ["staging"],
+                                    "providerConfig": "web"}]})",
+                  "",
+                  "input.policy.accounts[0].classes[0]: must be one of dev, test, sandbox, prod, "
+                  "not \"staging\""},
+        ErrorCase{"AccountRuleWithoutProviderConfig",
+                  R"({"accounts": [{"name": "a", "teams": ["web"]}]})", "",
+                  "input.policy.accounts[0].providerConfig: required"},
+        ErrorCase{"AccountRuleBadIdentity",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "providerConfig": "web",
+                      "clusterIdentity": {"kind": "AWSClusterControllerIdentity",
+                                          "name": "web"}}]})",
+                  "",
+                  "input.policy.accounts[0].clusterIdentity.name: an "
+                  "AWSClusterControllerIdentity is the singleton named default, not \"web\""},
+        // First match wins: a rule an earlier one always wins over is refused.
+        ErrorCase{"AccountRuleShadowedByAnyClass",
+                  R"({"accounts": [{"name": "web", "teams": ["web", "data"], "providerConfig": "a"},
+                                   {"name": "web-prod", "teams": ["web"], "classes": ["prod"],
+                                    "providerConfig": "b"}]})",
+                  "",
+                  "input.policy.accounts[1]: account rule \"web-prod\" never applies: rule "
+                  "\"web\" at input.policy.accounts[0] comes first and matches all its teams and "
+                  "classes"},
+        ErrorCase{"AccountRuleShadowedBySameClasses",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "classes": ["dev", "test"],
+                                    "providerConfig": "a"},
+                                   {"name": "b", "teams": ["web"], "classes": ["test"],
+                                    "providerConfig": "b"}]})",
+                  "",
+                  "input.policy.accounts[1]: account rule \"b\" never applies: rule \"a\" at "
+                  "input.policy.accounts[0] comes first and matches all its teams and classes"},
+        ErrorCase{"EnvironmentConfigAccountRuleError", "",
+                  R"({"accounts": [{"name": "a", "teams": ["web"], "providerConfig": "A"}]})",
+                  EcPath(".accounts[0].providerConfig: must be the name of a ProviderConfig "
+                         "(lower case letters, digits, '-' and '.'), not \"A\"")}),
+    CaseName<ErrorCase>);
+
+// --- Applying the account ----------------------------------------------------------------
+
+// Applies the account of `subject` to `desired` (name -> object) and returns
+// the objects as they end up.
+Json ApplyAccountTo(const Policies& p, const Subject& s, const Json& desired) {
+  pb::RunFunctionRequest req;
+  sdk::Response rsp(req, absl::Seconds(60));
+  for (auto it = desired.begin(); it != desired.end(); ++it) rsp.SetDesired(it.key(), it.value());
+  p.ApplyAccount(s, rsp);
+  Json out = Json::object();
+  for (const auto& [name, d] : rsp.desired()) out[name] = d.object;
+  return out;
+}
+
+constexpr char kDesiredOfEveryKind[] = R"({
+  "vpc": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC",
+          "spec": {"forProvider": {"region": "eu-west-1"}}},
+  "route": {"apiVersion": "ec2.aws.upbound.io/v1beta2", "kind": "Route",
+            "spec": {"forProvider": {}, "providerConfigRef": {"name": "someone-elses"}}},
+  "role": {"apiVersion": "iam.aws.upbound.io/v1beta1", "kind": "Role"},
+  "subnet": {"apiVersion": "ec2.aws.m.upbound.io/v1beta1", "kind": "Subnet",
+             "metadata": {"namespace": "web-dev"}, "spec": {"forProvider": {}}},
+  "controlplane": {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+                   "kind": "AWSManagedControlPlane", "spec": {"region": "eu-west-1"}},
+  "awscluster": {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSCluster",
+                 "spec": {}},
+  "awsmanagedcluster": {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2",
+                        "kind": "AWSManagedCluster", "spec": {}},
+  "kubeadm": {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+              "kind": "KubeadmControlPlane", "spec": {}},
+  "xcluster": {"apiVersion": "platform.terraforming.io/v1alpha1", "kind": "XCluster",
+               "spec": {"parameters": {}}},
+  "usage": {"apiVersion": "protection.crossplane.io/v1beta1", "kind": "ClusterUsage",
+            "spec": {"of": {"kind": "VPC"}}},
+  "providerconfig": {"apiVersion": "aws.upbound.io/v1beta1", "kind": "ProviderConfig",
+                     "spec": {}},
+  "lookalike": {"apiVersion": "ec2.aws.upbound.io.example.org/v1", "kind": "VPC", "spec": {}},
+  "spec-not-object": {"apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC", "spec": "odd"}
+})";
+
+TEST(PolicyApplyAccount, EveryAwsManagedResourceNamesTheAccount) {
+  absl::StatusOr<Policies> p = LoadFrom(kAccounts, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Json desired = Json::parse(kDesiredOfEveryKind);
+  const Json got = ApplyAccountTo(*p, Who("payments", "", "prod", "eu-west-1"), desired);
+  const Json cluster_scoped = {{"name", "payments-prod"}};
+  const Json namespaced = {{"kind", "ClusterProviderConfig"}, {"name", "payments-prod"}};
+  const Json identity = {{"kind", "AWSClusterStaticIdentity"}, {"name", "payments-prod"}};
+  // Taggable or not, whatever was there.
+  EXPECT_EQ(got["vpc"]["spec"]["providerConfigRef"], cluster_scoped);
+  EXPECT_EQ(got["route"]["spec"]["providerConfigRef"], cluster_scoped);
+  EXPECT_EQ(got["role"]["spec"]["providerConfigRef"], cluster_scoped);
+  EXPECT_EQ(got["subnet"]["spec"]["providerConfigRef"], namespaced);
+  EXPECT_EQ(got["vpc"]["spec"]["forProvider"], desired["vpc"]["spec"]["forProvider"]);
+  // The CAPA kinds that take an identity, and only those.
+  EXPECT_EQ(got["controlplane"]["spec"]["identityRef"], identity);
+  EXPECT_EQ(got["controlplane"]["spec"]["region"], "eu-west-1");
+  EXPECT_EQ(got["awscluster"]["spec"]["identityRef"], identity);
+  EXPECT_FALSE(got["controlplane"]["spec"].contains("providerConfigRef"));
+  for (const char* name : {"awsmanagedcluster", "kubeadm", "xcluster", "usage", "providerconfig",
+                           "lookalike", "spec-not-object"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(got[name], desired[name]);
+  }
+}
+
+TEST(PolicyApplyAccount, TheDefaultIsNamedToo) {
+  const Json desired = Json::parse(kDesiredOfEveryKind);
+  const Json got = ApplyAccountTo(Policies(), Who("web", "", "dev", "eu-west-1"), desired);
+  EXPECT_EQ(got["vpc"]["spec"]["providerConfigRef"], Json({{"name", "default"}}));
+  EXPECT_EQ(got["route"]["spec"]["providerConfigRef"], Json({{"name", "default"}}));
+  EXPECT_EQ(got["subnet"]["spec"]["providerConfigRef"],
+            Json({{"kind", "ClusterProviderConfig"}, {"name", "default"}}));
+  // No identity: CAPA uses its controller's credentials, as before.
+  EXPECT_EQ(got["controlplane"], desired["controlplane"]);
+  EXPECT_EQ(got["awscluster"], desired["awscluster"]);
 }
 
 // --- Violations ---------------------------------------------------------------------

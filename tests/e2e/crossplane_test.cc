@@ -824,9 +824,9 @@ TEST_F(CrossplaneTest, AFunctionKilledMidReconcileIsRestartedAndNothingIsDuplica
   for (const auto& [name, n] : by_name) EXPECT_EQ(n, 1) << name;
   std::size_t managed = 0;
   for (const Json& o : composed) managed += o["kind"] != "ClusterUsage";
-  // The dev network (2 zones, one NAT gateway): 35 resources, 10 of them
+  // The dev network (2 zones, one NAT gateway): 40 resources, 12 of them
   // ClusterUsages.
-  EXPECT_EQ(managed, 25u);
+  EXPECT_EQ(managed, 28u);
   Kubectl({"delete", kEnvironmentClaim, "payments-kill", "-n", "team-payments", "--wait=false"});
 }
 

@@ -312,6 +312,33 @@ TEST(Aws, NamespacedXrsComposeNamespacedKindsInTheirNamespace) {
   }
 }
 
+// Every managed resource, in either scope, names the account's ProviderConfig;
+// the usages name none.
+TEST(Aws, EveryManagedResourceNamesTheAccount) {
+  const Json input =
+      PolicyInput({{"classes", {{"dev", {{"account", {{"providerConfig", "dev"}}}}}}}});
+  for (const std::string ns : {"", "team-web"}) {
+    SCOPED_TRACE(ns);
+    const Rendered r = RunOk(Call{.xr = Xr(Full(), ns),
+                                  .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}},
+                                  .input = input});
+    const Json want = ns.empty() ? Json({{"name", "dev"}})
+                                 : Json({{"kind", "ClusterProviderConfig"}, {"name", "dev"}});
+    for (const KindCase& k : Kinds()) {
+      EXPECT_EQ(r.Get(k.resource, "spec.providerConfigRef"), want) << k.resource;
+    }
+    for (const auto& [name, o] : r.resources()) {
+      if (name.starts_with("usage-")) {
+        EXPECT_EQ(At(o, "spec.providerConfigRef"), nullptr) << name;
+      } else {
+        EXPECT_EQ(At(o, "spec.providerConfigRef"), want) << name;
+      }
+    }
+  }
+  // Without a policy: the default, named.
+  EXPECT_EQ(RenderAll().Get("controlplane", "spec.providerConfigRef"), Json({{"name", "default"}}));
+}
+
 // --- The control plane and the node groups --------------------------------------------
 
 TEST(Aws, VersionIsReallySetOnTheClusterAndTheNodeGroups) {

@@ -471,6 +471,27 @@ TEST(XClusterKubeadm, MandatedTagsWinOverUserTags) {
   }
 }
 
+// --- Account ------------------------------------------------------------------------
+
+TEST(XClusterKubeadm, TheAwsClusterTakesTheIdentityOfTheAccount) {
+  const Json input = PolicyInput(
+      {{"classes",
+        {{"dev",
+          {{"account",
+            {{"providerConfig", "nonprod"},
+             {"clusterIdentity", {{"kind", "AWSClusterRoleIdentity"}, {"name", "nonprod"}}}}}}}}}});
+  const Rendered r = RunReady(Params(), input);
+  EXPECT_EQ(r.Get("awscluster", "spec.identityRef"),
+            Json({{"kind", "AWSClusterRoleIdentity"}, {"name", "nonprod"}}));
+  for (const auto& [name, o] : r.resources()) {
+    if (name == "awscluster") continue;
+    EXPECT_EQ(At(o, "spec.identityRef"), nullptr) << name;
+    EXPECT_EQ(At(o, "spec.providerConfigRef"), nullptr) << name;
+  }
+  // Without an identity CAPA uses its controller's credentials, as before.
+  EXPECT_EQ(RunReady(Params()).Get("awscluster", "spec.identityRef"), nullptr);
+}
+
 // --- Deletion order -----------------------------------------------------------------
 
 TEST(XClusterKubeadm, WorkersAreDeletedBeforeTheControlPlane) {

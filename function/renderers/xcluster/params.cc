@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "function/compose/aws_names.h"
 #include "function/compose/ids.h"
 #include "function/network/cidr.h"
 #include "function/sdk/status_macros.h"
@@ -377,7 +378,9 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
 std::string KubernetesClusterName(const compose::Scope& scope, std::string_view xr_name,
                                   Provisioner provisioner) {
   if (provisioner == Provisioner::kCapiKubeadm) return std::string(xr_name);
-  return scope.namespaced ? sdk::Cat(scope.namespace_, "-", xr_name) : std::string(xr_name);
+  // EKS takes at most 100 characters; a namespace and a name make up to 104.
+  return compose::EksClusterName(scope.namespaced ? sdk::Cat(scope.namespace_, "-", xr_name)
+                                                  : std::string(xr_name));
 }
 
 }  // namespace platform::fn::renderers::xcluster

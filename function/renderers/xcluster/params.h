@@ -92,7 +92,8 @@ struct Params {
   // metadata.name of the Cluster API objects: the XR's name.
   std::string name;
   // The cluster's name in AWS: the XR's name, prefixed by the namespace for
-  // namespaced XRs so two namespaces can use one name.
+  // namespaced XRs so two namespaces can use one name; shortened with a hash
+  // beyond EKS's 100 characters (compose::EksClusterName).
   std::string cluster_name;
   std::string version;          // MAJOR.MINOR, e.g. 1.34
   std::string endpoint_access;  // Private | PublicAndPrivate | Public

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "function/compose/aws_names.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
@@ -450,8 +451,46 @@ INSTANTIATE_TEST_SUITE_P(
                                 Xr(With(Params(), {{"namespace", "clusters"}}), "", ""), "clusters",
                                 "payments-eks"},
                       ScopeCase{"Namespaced", Xr(Params(), "team-web"), "team-web",
-                                "team-web-payments-eks"}),
+                                "team-web-payments-eks"},
+                      // A namespace of 63 and the name make 76: kept whole.
+                      ScopeCase{"LongNamespace", Xr(Params(), std::string(63, 'n')),
+                                std::string(63, 'n'), std::string(63, 'n') + "-payments-eks"}),
     CaseName<ScopeCase>);
+
+// A namespace of 63 and a name of 40 make 104 characters, more than the 100
+// EKS takes: shortened with a hash, the same in every call.
+TEST(XCluster, EksClusterNamesFitEks) {
+  const std::string ns(63, 'n');
+  Json xr = Xr(Params(), ns);
+  xr["metadata"]["name"] = std::string(40, 'c');
+  const Rendered r = RunOk(Call{.xr = xr});
+  const std::string want = compose::EksClusterName(ns + "-" + std::string(40, 'c'));
+  EXPECT_EQ(want.size(), 100u);
+  EXPECT_TRUE(want.starts_with(ns + "-" + std::string(27, 'c') + "-")) << want;
+  EXPECT_EQ(r.Get("controlplane", "spec.eksClusterName"), want);
+  EXPECT_EQ(r.Status("clusterName"), want);
+}
+
+// The account of the team: the control plane (and so the node groups CAPA
+// makes for it) in the account of its identity.
+TEST(XCluster, TheControlPlaneTakesTheIdentityOfTheAccount) {
+  const Json input = PolicyInput(
+      {{"accounts",
+        {{{"name", "payments"},
+          {"teams", {"payments"}},
+          {"providerConfig", "payments"},
+          {"clusterIdentity", {{"kind", "AWSClusterStaticIdentity"}, {"name", "payments"}}}}}}});
+  const Rendered r = RunOk(Call{
+      .xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}, .input = input});
+  ASSERT_EQ(r.names(), PoolNames({"general"}));
+  EXPECT_EQ(r.Get("controlplane", "spec.identityRef"),
+            Json({{"kind", "AWSClusterStaticIdentity"}, {"name", "payments"}}));
+  for (const auto& [name, o] : r.resources()) {
+    if (name == "controlplane") continue;
+    EXPECT_EQ(At(o, "spec.identityRef"), nullptr) << name;
+  }
+  EXPECT_EQ(RunOk(Call{.xr = Xr(Params())}).Get("controlplane", "spec.identityRef"), nullptr);
+}
 
 TEST(XCluster, BuiltinRegistryRendersXCluster) {
   EXPECT_NE(BuiltinRegistry().Find("XCluster"), nullptr);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "function/compose/aws_names.h"
 #include "function/compose/aws_resources.h"
 #include "function/compose/environment.h"
 #include "function/compose/object.h"
@@ -115,6 +116,22 @@ Json Kms(const Params& p, std::string_view ids_field, std::string_view selector_
   return {{std::string(selector_field), Resources::Select(kKmsKey)}};
 }
 
+// The parameter group's name in RDS, its external name. Left to Crossplane
+// it is the group's generated metadata.name, <XR name>-<suffix>, which RDS
+// refuses for an XR name with a digit first, a dot or two hyphens in a row
+// (a letter first, then letters, digits and single hyphens). A new group is
+// named <identifier>-params, which RDS always takes; a group that exists
+// keeps the name it has, whoever chose it.
+Json ParameterGroupAnnotations(const Params& p, const compose::Composer& c) {
+  if (const Json* observed = c.Observed(kParameterGroup); observed != nullptr) {
+    const std::string name =
+        compose::StringAt(*observed, sdk::Cat("metadata.annotations[", kExternalName, "]"));
+    if (name.empty()) return Json::object();
+    return {{std::string(kExternalName), name}};
+  }
+  return {{std::string(kExternalName), sdk::Cat(p.identifier, "-params")}};
+}
+
 void ComposeShared(const Params& p, Resources& r) {
   if (p.kms_key_arn.empty()) {
     Json spec = Json::object();
@@ -140,7 +157,7 @@ void ComposeShared(const Params& p, Resources& r) {
   // No inline rules: only the clients below may connect, and only on the
   // engine's port; no egress (the provider removes AWS's default rule).
   r.Add(kSecurityGroup, kSecurityGroupKind,
-        {{"name", sdk::Cat(p.identifier, "-db")},
+        {{"name", compose::SecurityGroupName(sdk::Cat(p.identifier, "-db"))},
          {"description", sdk::Cat("Database ", p.identifier, ": only its clients may connect")},
          {"vpcId", p.network.vpc_id},
          {"revokeRulesOnDelete", true}});
@@ -168,7 +185,8 @@ void ComposeShared(const Params& p, Resources& r) {
     r.Add(kParameterGroup, kParameterGroupKind,
           {{"family", p.parameter_family},
            {"description", sdk::Cat("Parameters of the database ", p.identifier)},
-           {"parameter", std::move(params)}});
+           {"parameter", std::move(params)}},
+          Json::object(), ParameterGroupAnnotations(p, r.composer()));
   }
 }
 

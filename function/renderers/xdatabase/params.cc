@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "function/compose/aws_names.h"
 #include "function/compose/ids.h"
 #include "function/compose/subject.h"
 #include "function/network/cidr.h"
@@ -79,29 +80,6 @@ bool IsNumericVersion(std::string_view v) {
     }
   }
   return true;
-}
-
-// RDS identifiers: a letter first, then lower-case letters, digits and
-// single hyphens, no hyphen last.
-std::string Identifier(std::string_view base) {
-  std::string out;
-  for (char c : base) {
-    const char l = absl::ascii_tolower(static_cast<unsigned char>(c));
-    const bool ok = absl::ascii_islower(static_cast<unsigned char>(l)) ||
-                    absl::ascii_isdigit(static_cast<unsigned char>(l));
-    if (ok) {
-      out.push_back(l);
-    } else if (!out.empty() && out.back() != '-') {
-      out.push_back('-');
-    }
-  }
-  if (out.empty() || !absl::ascii_islower(static_cast<unsigned char>(out.front()))) {
-    out = "db-" + out;
-  }
-  constexpr std::size_t kMax = 60;
-  if (out.size() > kMax) out = sdk::Cat(out.substr(0, kMax - 9), "-", compose::ShortHash(base));
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
 }
 
 bool IsPrivate(const Cidr& c) {
@@ -421,7 +399,8 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   const policy::Subject& s = p.subject;
   const bool prod = s.environment_class == "prod";
 
-  p.identifier = Identifier(scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name);
+  p.identifier =
+      compose::RdsIdentifier(scope.namespaced ? sdk::Cat(scope.namespace_, "-", p.name) : p.name);
   p.secret_namespace =
       scope.namespaced ? std::string()
                        : (s.origin_namespace.empty() ? "crossplane-system" : s.origin_namespace);

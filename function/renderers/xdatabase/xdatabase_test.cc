@@ -893,6 +893,10 @@ TEST(XDatabase, NamespacedXrsComposeNamespacedKindsInTheirNamespace) {
       EXPECT_EQ(At(o, "kind"), "Usage") << name;
     } else {
       EXPECT_THAT(api, HasSubstr(".aws.m.upbound.io/v1beta1")) << name;
+      // Namespaced kinds require the kind of their ProviderConfig.
+      EXPECT_EQ(At(o, "spec.providerConfigRef"),
+                Json({{"kind", "ClusterProviderConfig"}, {"name", "default"}}))
+          << name;
     }
   }
   EXPECT_EQ(r.Get("instance", "spec.forProvider.identifier"), "team-web-payments-db");
@@ -916,6 +920,50 @@ TEST(XDatabase, ClaimBasedXrsComposeClusterScopedKinds) {
       EXPECT_THAT(api, HasSubstr(".aws.upbound.io/")) << name;
     }
   }
+}
+
+// --- Names in AWS -----------------------------------------------------------------
+
+TEST(XDatabaseNames, TheSecurityGroupNeverStartsWithSg) {
+  EXPECT_EQ(RunOk(Call{.xr = Xr(Params())}).Get("securitygroup", "spec.forProvider.name"),
+            "payments-db-db");
+  Json xr = Xr(Params());
+  xr["metadata"]["name"] = "sg-orders";
+  const Rendered r = RunOk(Call{.xr = xr});
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.identifier"), "sg-orders");
+  EXPECT_EQ(r.Get("securitygroup", "spec.forProvider.name"), "platform_sg-orders-db");
+}
+
+TEST(XDatabaseNames, TheIdentifierIsOneRdsTakes) {
+  Json xr = Xr(Params());
+  xr["metadata"]["name"] = "2024.orders--eu";
+  const Rendered r = RunOk(Call{.xr = xr});
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.identifier"), "db-2024-orders-eu");
+  EXPECT_EQ(r.Status("identifier"), "db-2024-orders-eu");
+}
+
+// Left to Crossplane, the group would be named <XR name>-<suffix>, which RDS
+// refuses for this XR's name (a digit first, a dot).
+TEST(XDatabaseNames, ANewParameterGroupIsNamedAfterTheIdentifier) {
+  Json xr = Xr(With(Params(), {{"parameters", {{"log_statement", "ddl"}}}}));
+  xr["metadata"]["name"] = "2024.orders";
+  const Rendered r = RunOk(Call{.xr = xr});
+  EXPECT_EQ(r.Get("parametergroup", "metadata.annotations[crossplane.io/external-name]"),
+            "db-2024-orders-params");
+}
+
+TEST(XDatabaseNames, AnExistingParameterGroupKeepsItsName) {
+  const Json xr = Xr(With(Params(), {{"parameters", {{"log_statement", "ddl"}}}}));
+  Json observed = ReadyObject();
+  observed["metadata"] = {{"name", "payments-db-x7k2p"},
+                          {"annotations", {{"crossplane.io/external-name", "payments-db-x7k2p"}}}};
+  const Rendered r = RunOk(Call{.xr = xr, .observed = {{"parametergroup", observed}}});
+  EXPECT_EQ(r.Get("parametergroup", "metadata.annotations[crossplane.io/external-name]"),
+            "payments-db-x7k2p");
+  // Observed before the provider named it: left to the provider.
+  observed["metadata"].erase("annotations");
+  const Rendered unnamed = RunOk(Call{.xr = xr, .observed = {{"parametergroup", observed}}});
+  EXPECT_EQ(unnamed.Get("parametergroup", "metadata.annotations"), nullptr);
 }
 
 TEST(XDatabase, SecretsOfABareXrGoToCrossplaneSystem) {

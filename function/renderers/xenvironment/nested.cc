@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "function/policy/tags.h"
 #include "function/sdk/status_macros.h"
 #include "function/sdk/strings.h"
 
@@ -90,6 +91,16 @@ absl::StatusOr<std::vector<NestedXr>> ReadNestedXrs(const sdk::Fields& params,
     if (p.contains("tags")) {
       if (!p["tags"].is_object()) {
         return FieldError(JoinPath(nested_params.path(), "tags"), "must be an object");
+      }
+      // Checked here as the nested XR checks its own, so the environment is
+      // refused naming the entry rather than composing an XR that is.
+      for (const auto& [key, value] : p["tags"].items()) {
+        const std::string at = sdk::Cat(JoinPath(nested_params.path(), "tags"), "[", key, "]");
+        if (!value.is_string()) return FieldError(at, "must be a string");
+        if (key.starts_with(policy::kPlatformTagPrefix)) continue;  // dropped by the nested XR
+        if (std::string why = policy::CheckTag(key, value.get<std::string>()); !why.empty()) {
+          return FieldError(at, why);
+        }
       }
       tags.update(p["tags"]);
     }

@@ -667,7 +667,7 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
   // nothing may come in from anywhere else, least of all 0.0.0.0/0.
   c.Add("sg-baseline", kSecurityGroup,
         {{"vpcIdSelector", Resources::Select("vpc")},
-         {"name", sdk::Cat(p.subject.xr_name, "-baseline")},
+         {"name", compose::SecurityGroupName(sdk::Cat(p.subject.xr_name, "-baseline"))},
          {"description", "Baseline for workloads of this environment: no ingress from outside"},
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-baseline")}}}});
   c.Add("sgr-baseline-self", kIngressRule,

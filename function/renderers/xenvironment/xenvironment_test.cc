@@ -903,6 +903,12 @@ struct ErrorCase {
 
 void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
+Json ManyTags(int n) {
+  Json tags = Json::object();
+  for (int i = 0; i < n; ++i) tags[sdk::Cat("tag-", i)] = "v";
+  return tags;
+}
+
 ErrorCase Invalid(std::string name, Json params, std::string message) {
   return {std::move(name), Xr(params), std::move(message), "", ""};
 }
@@ -1181,7 +1187,7 @@ std::vector<ErrorCase> ErrorCases() {
              kAuthorization),
       {"PolicyInputError", Xr(dev),
        "input.policy.tag: unknown field; the fields here are environmentConfigRef, tags, "
-       "classes, authorization, regionZones",
+       "classes, authorization, regionZones, accounts",
        "", "", PolicyInput({{"tag", {{"a", "b"}}}})},
 
       // Malformed XRs.
@@ -1215,6 +1221,29 @@ std::vector<ErrorCase> ErrorCases() {
       Invalid("TagReservedByAws", With(dev, {{"tags", {{"aws:cloudformation:stack-name", "x"}}}}),
               "spec.parameters.tags[aws:cloudformation:stack-name]: keys starting with aws: are "
               "reserved by AWS"),
+      // Tags AWS would refuse on every resource, refused before any is composed.
+      Invalid("TagKeyCharacter", With(dev, {{"tags", {{"cost#center", "x"}}}}),
+              "spec.parameters.tags[cost#center]: a tag key may only hold letters, digits, spaces "
+              "and _ . : / = + - @, not \"#\" (character 5)"),
+      Invalid("TagValueCharacter", With(dev, {{"tags", {{"owner", "alice; bob"}}}}),
+              "spec.parameters.tags[owner]: a tag value may only hold letters, digits, spaces "
+              "and _ . : / = + - @, not \";\" (character 6)"),
+      Invalid("TagValueTooLong", With(dev, {{"tags", {{"note", std::string(257, 'x')}}}}),
+              "spec.parameters.tags[note]: a tag value must be at most 256 characters long, not "
+              "257"),
+      Invalid("TeamIsNoTagValue", With(dev, {{"team", "payments!"}}),
+              "spec.parameters.team: is tagged on every resource: a tag value may only hold "
+              "letters, digits, spaces and _ . : / = + - @, not \"!\" (character 9)"),
+      Invalid("CostCenterIsNoTagValue", With(dev, {{"costCenter", "cc#1"}}),
+              "spec.parameters.costCenter: is tagged on every resource: a tag value may only "
+              "hold letters, digits, spaces and _ . : / = + - @, not \"#\" (character 3)"),
+      Invalid("TooManyTags", With(dev, {{"tags", ManyTags(2000)}}),
+              "spec.parameters.tags: 2000 tags here and 4 mandated by the platform make 2004 on "
+              "every resource; AWS allows 50 per resource, so at most 46 can be set here"),
+      Invalid("TooManyTagsOnOneResource", With(dev, {{"tags", ManyTags(45)}}),
+              "spec.parameters.tags: 45 tags here, 4 mandated by the platform and 3 of its own "
+              "make 52 on Subnet subnet-private-a; AWS allows 50 per resource, so at most 43 "
+              "can be set here"),
       Invalid("VpcCidrWrongType", With(dev, {{"vpcCidr", true}}),
               "spec.parameters.vpcCidr: must be a string, not a boolean"),
       Invalid("VpcCidrNotACidr", With(dev, {{"vpcCidr", "10.0.0.0"}}),
@@ -1462,6 +1491,17 @@ TEST(XEnvironmentTags, MandatedTagsWinOverUserTagsOnEveryTaggableResource) {
   EXPECT_EQ(r.Get("subnet-private-a", "spec.forProvider.tags[platform.terraforming.io/tier]"),
             "private");
   EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.tags.Name"), "payments-dev-baseline");
+}
+
+// EC2 refuses group names starting with sg- (its ids' prefix).
+TEST(XEnvironmentNames, TheBaselineGroupNeverStartsWithSg) {
+  Json xr = Xr(Params());
+  xr["metadata"]["name"] = "sg-payments";
+  const Rendered r = RunOk(xr);
+  EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.name"), "platform_sg-payments-baseline");
+  EXPECT_EQ(r.Get("sg-baseline", "spec.forProvider.tags.Name"), "sg-payments-baseline");
+  EXPECT_EQ(RunOk(Xr(Params())).Get("sg-baseline", "spec.forProvider.name"),
+            "payments-dev-baseline");
 }
 
 TEST(XEnvironmentTags, UserTagsNeverSetPlatformKeys) {
@@ -2058,6 +2098,112 @@ TEST(XEnvironmentNested, TheNestedNameMustFitTheNestedKind) {
             "a shorter name");
 }
 
+// --- Accounts -------------------------------------------------------------------------
+
+// The team's account, with the identity its clusters use.
+Json AccountInput() {
+  return PolicyInput(
+      {{"accounts",
+        {{{"name", "payments"},
+          {"teams", {"payments"}},
+          {"providerConfig", "payments"},
+          {"clusterIdentity", {{"kind", "AWSClusterRoleIdentity"}, {"name", "payments"}}}}}}});
+}
+
+// Every composed AWS managed resource names the account, in either scope;
+// the usages and the nested XRs name none.
+TEST(XEnvironmentAccount, EveryManagedResourceNamesTheAccount) {
+  for (const std::string ns : {"", "team-payments"}) {
+    SCOPED_TRACE(ns);
+    const Rendered r = RunOk(Call{.xr = Xr(WithCluster(Params()), ns), .input = AccountInput()});
+    const Json want = ns.empty() ? Json({{"name", "payments"}})
+                                 : Json({{"kind", "ClusterProviderConfig"}, {"name", "payments"}});
+    std::size_t named = 0;
+    for (const auto& [name, object] : r.resources()) {
+      if (IsAws(object)) {
+        EXPECT_EQ(At(object, "spec.providerConfigRef"), want) << name;
+        ++named;
+      } else {
+        EXPECT_EQ(At(object, "spec.providerConfigRef"), nullptr) << name;
+        EXPECT_EQ(At(object, "spec.identityRef"), nullptr) << name;
+      }
+    }
+    EXPECT_GE(named, 20u);  // a dev network of two zones has 25
+    // Route tables and associations too, which carry no tags.
+    EXPECT_EQ(r.Get("rta-private-a", "spec.providerConfigRef"), want);
+  }
+  // Without a policy, the default is named.
+  EXPECT_EQ(RunOk(Xr(Params())).Get("vpc", "spec.providerConfigRef"), Json({{"name", "default"}}));
+}
+
+// The environment as Crossplane returns it to the XRs it composed, once its
+// network is up.
+Json ComposingEnvironment(const Json& xr) {
+  Json env = xr;
+  env["status"] = {{"vpcId", "vpc-0env"},
+                   {"vpcCidr", "10.10.0.0/16"},
+                   {"availabilityZones", {"eu-west-1a", "eu-west-1b"}},
+                   {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+                   {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
+                   {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}},
+                   {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
+  return env;
+}
+
+// A nested XR as Crossplane creates it: what the environment desired, owned
+// by the environment.
+Json AsComposed(const Json& desired) {
+  Json xr = desired;
+  xr["metadata"]["ownerReferences"] = {{{"apiVersion", "platform.terraforming.io/v1alpha1"},
+                                        {"kind", "XEnvironment"},
+                                        {"name", kXrName},
+                                        {"uid", "0f1e2d3c"},
+                                        {"controller", true}}};
+  return xr;
+}
+
+// The clusters and databases of an environment have its class and team, so
+// the same policy puts them in its account: nothing to pass down.
+TEST(XEnvironmentAccount, NestedXrsLandInTheSameAccount) {
+  const Json env_xr = ClaimXr(
+      With(WithCluster(Params()),
+           {{"clusters",
+             {{{"name", "apps"},
+               {"parameters",
+                {{"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}}},
+              {{"name", "eks"},
+               {"parameters",
+                {{"provisioner", "AWS"},
+                 {"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}}}}},
+            {"databases", {{{"name", "orders"}, {"parameters", {{"engine", "postgres"}}}}}}}),
+      "team-payments");
+  const Rendered env = RunOk(Call{.xr = env_xr, .input = AccountInput()});
+  EXPECT_EQ(env.Get("vpc", "spec.providerConfigRef"), Json({{"name", "payments"}}));
+  const Json required = {{"network-environment", {ComposingEnvironment(env_xr)}}};
+
+  // A Cluster API cluster: its control plane takes the account's identity.
+  const Rendered capi = RunOk(Call{.xr = AsComposed(env.Resource("xcluster-apps")),
+                                   .input = AccountInput(),
+                                   .required = required});
+  EXPECT_EQ(capi.Get("controlplane", "spec.identityRef"),
+            Json({{"kind", "AWSClusterRoleIdentity"}, {"name", "payments"}}));
+
+  // An EKS cluster of managed resources, and a database: the account's
+  // ProviderConfig on each of their managed resources.
+  for (const std::string nested : {"xcluster-eks", "xdatabase-orders"}) {
+    SCOPED_TRACE(nested);
+    const Rendered r = RunOk(Call{
+        .xr = AsComposed(env.Resource(nested)), .input = AccountInput(), .required = required});
+    std::size_t named = 0;
+    for (const auto& [name, object] : r.resources()) {
+      if (!IsAws(object)) continue;
+      EXPECT_EQ(At(object, "spec.providerConfigRef"), Json({{"name", "payments"}})) << name;
+      ++named;
+    }
+    EXPECT_GT(named, 3u);
+  }
+}
+
 struct NestedErrorCase {
   std::string name;
   Json clusters;
@@ -2098,7 +2244,15 @@ INSTANTIATE_TEST_SUITE_P(
                         "spec.parameters.clusters[1].name: \"apps\" is listed twice"},
         NestedErrorCase{"NoParameters",
                         {{{"name", "apps"}}},
-                        "spec.parameters.clusters[0].parameters: required"}),
+                        "spec.parameters.clusters[0].parameters: required"},
+        NestedErrorCase{"TagKey",
+                        {{{"name", "apps"}, {"parameters", {{"tags", {{"a b&c", "x"}}}}}}},
+                        "spec.parameters.clusters[0].parameters.tags[a b&c]: a tag key may only "
+                        "hold letters, digits, spaces and _ . : / = + - @, not \"&\" (character "
+                        "4)"},
+        NestedErrorCase{"TagValue",
+                        {{{"name", "apps"}, {"parameters", {{"tags", {{"owner", 3}}}}}}},
+                        "spec.parameters.clusters[0].parameters.tags[owner]: must be a string"}),
     CaseName<NestedErrorCase>);
 
 // --- Gateway endpoints ------------------------------------------------------------
