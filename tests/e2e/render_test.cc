@@ -180,16 +180,24 @@ INSTANTIATE_TEST_SUITE_P(
                    {},
                    "",
                    2},
-        GoldenCase{"prod", "examples/xenvironment/xr-prod.yaml", "compositions/xenvironment.yaml"},
+        // With the delivered policy of examples/xenvironment/required: its own
+        // account, S3 and DynamoDB endpoints.
+        GoldenCase{
+            "prod",
+            "examples/xenvironment/xr-prod.yaml",
+            "compositions/xenvironment.yaml",
+            false,
+            {"--required-resources=" + kSource + "/examples/xenvironment/required/xr-prod.yaml"}},
         // Once the internet gateway is attached: the NAT gateways, and the
         // whole network ready.
-        GoldenCase{"prod-observed",
-                   "examples/xenvironment/xr-prod.yaml",
-                   "compositions/xenvironment.yaml",
-                   true,
-                   {},
-                   "",
-                   2},
+        GoldenCase{
+            "prod-observed",
+            "examples/xenvironment/xr-prod.yaml",
+            "compositions/xenvironment.yaml",
+            true,
+            {"--required-resources=" + kSource + "/examples/xenvironment/required/xr-prod.yaml"},
+            "",
+            2},
         GoldenCase{"test-2zones", "examples/xenvironment/xr-test-2zones.yaml",
                    "compositions/xenvironment.yaml"},
         GoldenCase{"prod-4zones", "examples/xenvironment/xr-prod-4zones.yaml",
