@@ -64,6 +64,18 @@ inline sdk::Json PolicyInput(const sdk::Json& policy) {
       {"apiVersion", "platform.fn.terraforming.io/v1beta1"}, {"kind", "Input"}, {"policy", policy}};
 }
 
+// What an XEnvironment in eu-west-1 (zones a and b) publishes in its status
+// once its network is up, with VPC block `vpc_cidr`.
+inline sdk::Json PublishedNetwork(const std::string& vpc_cidr) {
+  return {{"vpcId", "vpc-0env"},
+          {"vpcCidr", vpc_cidr},
+          {"availabilityZones", {"eu-west-1a", "eu-west-1b"}},
+          {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+          {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
+          {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}},
+          {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
+}
+
 }  // namespace platform::fn::testing
 
 #endif  // PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_

@@ -468,13 +468,7 @@ Json Environment(const std::string& cls = "dev", bool with_status = true) {
                   {"crossplane.io/claim-namespace", "team-payments"}}}}},
               {"spec", {{"parameters", {{"environment", cls}, {"region", "eu-west-1"}}}}}};
   if (with_status) {
-    env["status"] = {{"vpcId", "vpc-0env"},
-                     {"vpcCidr", "10.0.0.0/16"},
-                     {"availabilityZones", {"eu-west-1a", "eu-west-1b"}},
-                     {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
-                     {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
-                     {"databaseSubnetIds", {"subnet-0db1", "subnet-0db2"}},
-                     {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
+    env["status"] = ::platform::fn::testing::PublishedNetwork("10.0.0.0/16");
   }
   return env;
 }
