@@ -89,6 +89,8 @@ const Example kExamples[] = {
      {"--required-resources=" + kSource + "/examples/xenvironment/required/xr-prod.yaml"}},
     {"TwoZoneTestEnvironment", "examples/xenvironment/xr-test-2zones.yaml",
      "compositions/xenvironment.yaml", ""},
+    {"ZoneIdEnvironment", "examples/xenvironment/xr-zone-ids.yaml",
+     "compositions/xenvironment.yaml", ""},
     {"FourZoneProdEnvironment", "examples/xenvironment/xr-prod-4zones.yaml",
      "compositions/xenvironment.yaml", ""},
     {"EnvironmentWithCluster", "examples/xenvironment/xr-with-cluster.yaml",

@@ -200,6 +200,8 @@ INSTANTIATE_TEST_SUITE_P(
             2},
         GoldenCase{"test-2zones", "examples/xenvironment/xr-test-2zones.yaml",
                    "compositions/xenvironment.yaml"},
+        GoldenCase{"zone-ids", "examples/xenvironment/xr-zone-ids.yaml",
+                   "compositions/xenvironment.yaml"},
         GoldenCase{"prod-4zones", "examples/xenvironment/xr-prod-4zones.yaml",
                    "compositions/xenvironment.yaml"},
         // An environment nesting a cluster, everything observed ready.
