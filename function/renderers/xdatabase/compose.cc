@@ -197,8 +197,9 @@ void Lifecycle(const Params& p, Json& fp) {
   fp["copyTagsToSnapshot"] = true;
   fp["skipFinalSnapshot"] = !p.final_snapshot;
   if (p.final_snapshot) fp["finalSnapshotIdentifier"] = sdk::Cat(p.identifier, "-final");
-  // A major version the class allows is an upgrade RDS may make.
-  fp["allowMajorVersionUpgrade"] = true;
+  // Only when the spec asks for a major other than the one RDS runs: never
+  // because a policy now allows a newer one.
+  fp["allowMajorVersionUpgrade"] = p.allow_major_upgrade;
 }
 
 absl::Status ComposeInstance(const Params& p, Resources& r, const compose::Composer& c,

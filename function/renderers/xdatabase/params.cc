@@ -102,7 +102,12 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
   }
   const bool aurora = p.mode == Mode::kAurora;
   PLATFORM_ASSIGN_OR_RETURN(std::string version, params.String("engineVersion", ""));
-  if (version.empty()) {
+  if (version.empty() && !p.running_major.empty()) {
+    // Chosen once, when it was created: a policy allowing a newer major
+    // upgrades nothing until the spec asks for it.
+    p.major = p.running_major;
+    version = p.major;
+  } else if (version.empty()) {
     // The newest major the class allows (that Aurora runs, for Aurora).
     for (const std::string& v : *allowed) {
       if (aurora && AuroraDefaultOf(p.engine, v) == nullptr) continue;
@@ -132,10 +137,14 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
     p.version_pinned = p.major != version;
   }
   if (std::find(allowed->begin(), allowed->end(), p.major) == allowed->end()) {
+    const bool running = p.major == p.running_major && !params.Has("engineVersion");
     return policy::FieldViolation(
-        version_path, sdk::Cat(subject.environment_class, " databases may use ", p.engine, " ",
-                               JoinList(*allowed), ", not ", p.major));
+        version_path,
+        sdk::Cat(subject.environment_class, " databases may use ", p.engine, " ",
+                 JoinList(*allowed), ", not ", p.major,
+                 running ? " (the major it runs); set engineVersion to upgrade it" : ""));
   }
+  p.allow_major_upgrade = !p.running_major.empty() && p.running_major != p.major;
   if (!aurora) {
     p.rds_engine = p.engine;
     p.engine_version = version;
@@ -384,7 +393,7 @@ absl::Status CheckClientsInVpc(const Params& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view running_version) {
   Params p;
   p.scope = xr.scope;
   p.subject = xr.subject;
@@ -414,6 +423,7 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
                       "Aurora runs postgres and mysql only; mariadb needs mode Instance");
   }
   p.port = p.engine == "postgres" ? 5432 : 3306;
+  if (!running_version.empty()) p.running_major = MajorOf(p.engine, running_version);
   PLATFORM_RETURN_IF_ERROR(ReadVersion(params, limits, s, p));
   PLATFORM_RETURN_IF_ERROR(ReadInstanceClass(params, limits, s, p));
   PLATFORM_RETURN_IF_ERROR(ReadStorage(params, limits, s, p));

@@ -60,7 +60,13 @@ struct Params {
   // The version given to RDS: the major (RDS picks and upgrades the minor),
   // a full version as given, or for Aurora a full default for the major.
   std::string engine_version;
-  bool version_pinned = false;   // a full version was asked for
+  bool version_pinned = false;  // a full version was asked for
+  // The major RDS runs now (read from the observed instance or cluster), or
+  // "" before it exists. Without an engineVersion the database stays on it:
+  // a policy that allows a newer major upgrades nothing by itself.
+  std::string running_major;
+  // Only when the spec asks for a major other than the running one.
+  bool allow_major_upgrade = false;
   std::string parameter_family;  // postgres16, aurora-mysql8.0, ...
   int port = 5432;
 
@@ -89,7 +95,9 @@ struct Params {
 // Reads and validates the XR's own parameters; `xr` was read and authorized
 // by the platform contract (platform.h). Errors name the field; limits of
 // the class are policy violations.
-absl::StatusOr<Params> ReadParams(const compose::Xr& xr);
+// `running_version` is the engine version the observed instance or cluster
+// reports (status.atProvider, else its spec), "" before it exists.
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view running_version = "");
 
 // The clients' CIDR blocks must lie inside the VPC's block when it is known
 // (from the environment or network.vpcCidr); errors name the client.

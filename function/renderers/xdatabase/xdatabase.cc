@@ -219,13 +219,29 @@ absl::Status WriteStatus(const Params& p, const Outcome& o, const sdk::Request& 
   return absl::OkStatus();
 }
 
+// The engine version the observed instance or Aurora cluster runs, or ""
+// before either exists.
+std::string RunningVersion(const sdk::Request& req) {
+  for (std::string_view resource : {xdatabase::kInstance, xdatabase::kCluster}) {
+    const sdk::Observed* o = req.ObservedResource(resource);
+    if (o == nullptr) continue;
+    for (std::string_view path :
+         {"status.atProvider.engineVersionActual", "status.atProvider.engineVersion",
+          "spec.forProvider.engineVersion", "spec.initProvider.engineVersion"}) {
+      std::string version = compose::StringAt(o->object, path);
+      if (!version.empty()) return version;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 XDatabase::XDatabase() : PlatformRenderer({.noun = "database", .plural = "databases"}) {}
 
 absl::StatusOr<compose::Composed> XDatabase::Compose(const compose::Xr& xr,
                                                      compose::RenderContext& call) const {
-  PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr));
+  PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr, RunningVersion(call.req())));
   if (!p.network.environment.empty()) {
     // Without clients of its own it admits the environment's baseline group.
     // Aurora places its instances in the environment's zones: an environment

@@ -285,6 +285,57 @@ TEST(XDatabase, PinnedVersionsAreNotUpgradedByRds) {
   EXPECT_EQ(major.Get("instance-1", "spec.forProvider.autoMinorVersionUpgrade"), true);
 }
 
+// A policy that starts allowing a newer major upgrades no database that runs:
+// the major is chosen once, when the database is created.
+TEST(XDatabaseMajor, AWiderPolicyUpgradesNothingThatRuns) {
+  const auto policy = [](const Json& majors) {
+    return PolicyInput(
+        {{"classes", {{"dev", {{"database", {{"engineVersions", {{"postgres", majors}}}}}}}}}});
+  };
+  const Json xr = Xr(With(Params(), {{"parameters", {{"work_mem", "64MB"}}}}));
+  const Rendered first = RunOk(Call{.xr = xr, .input = policy({"16", "15"})});
+  EXPECT_EQ(first.Get("instance", "spec.forProvider.engineVersion"), "16");
+  EXPECT_EQ(first.Get("instance", "spec.forProvider.allowMajorVersionUpgrade"), false);
+  EXPECT_EQ(first.Get("parametergroup", "spec.forProvider.family"), "postgres16");
+
+  // Running 16.4; the policy now allows 17 too.
+  Json running = first.Resource("instance");
+  running.update(ReadyObject({{"engineVersionActual", "16.4"}}));
+  const Rendered later =
+      RunOk(Call{.xr = xr, .observed = {{"instance", running}}, .input = policy({"17", "16"})});
+  EXPECT_EQ(later.Get("instance", "spec.forProvider.engineVersion"), "16");
+  EXPECT_EQ(later.Get("instance", "spec.forProvider.allowMajorVersionUpgrade"), false);
+  EXPECT_EQ(later.Get("parametergroup", "spec.forProvider.family"), "postgres16");
+
+  // The spec asks for 17: now, and only now, a major upgrade.
+  const Rendered asked = RunOk(Call{
+      .xr = Xr(With(Params(), {{"engineVersion", "17"}, {"parameters", {{"work_mem", "64MB"}}}})),
+      .observed = {{"instance", running}},
+      .input = policy({"17", "16"})});
+  EXPECT_EQ(asked.Get("instance", "spec.forProvider.engineVersion"), "17");
+  EXPECT_EQ(asked.Get("instance", "spec.forProvider.allowMajorVersionUpgrade"), true);
+  EXPECT_EQ(asked.Get("parametergroup", "spec.forProvider.family"), "postgres17");
+
+  // A policy that no longer allows the running major says so, and changes
+  // nothing (a FATAL result keeps the composed resources as they are).
+  const pb::RunFunctionResponse dropped =
+      RunProto(Call{.xr = xr, .observed = {{"instance", running}}, .input = policy({"17"})});
+  ASSERT_EQ(dropped.results_size(), 1);
+  EXPECT_EQ(dropped.results(0).message(),
+            "spec.parameters.engineVersion: dev databases may use postgres 17, not 16 (the major "
+            "it runs); set engineVersion to upgrade it");
+}
+
+TEST(XDatabaseMajor, AuroraKeepsTheMajorItRuns) {
+  const Json xr = Xr(With(Params(), {{"mode", "Aurora"}, {"engine", "mysql"}}));
+  Json running = RunOk(Call{.xr = xr}).Resource("cluster");
+  running.update(ReadyObject({{"engineVersionActual", "8.0.mysql_aurora.3.08.0"}}));
+  const Rendered r = RunOk(Call{.xr = xr, .observed = {{"cluster", running}}});
+  EXPECT_EQ(r.Get("cluster", "spec.forProvider.allowMajorVersionUpgrade"), false);
+  EXPECT_EQ(r.Get("cluster", "spec.initProvider.engineVersion"),
+            RunOk(Call{.xr = xr}).Get("cluster", "spec.initProvider.engineVersion"));
+}
+
 TEST(XDatabase, AuroraClusterCarriesTheDatabaseSettings) {
   const Rendered r =
       RunOk(Call{.xr = Xr(With(Params("prod"), {{"mode", "Aurora"}, {"databaseName", "ledger"}}))});
