@@ -172,8 +172,7 @@ Json NodeGroupForProvider(const Params& p, const NodePool& pool, std::string_vie
       {"capacityType", pool.capacity_type},
       {"diskSize", pool.disk_size},
       // AL2 images are not published for Kubernetes 1.33 and later.
-      {"amiType",
-       IsArm(Family(pool.instance_type)) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"},
+      {"amiType", AmiType(Family(pool.instance_type))},
       {"version", version},
   };
   if (!pool.labels.empty()) fp["labels"] = pool.labels;

@@ -90,8 +90,7 @@ Json AwsMachinePoolSpec(const Params& p, const NodePool& pool, const Json& tags)
       {"scaling", {{"minSize", pool.min}, {"maxSize", pool.max}}},
       {"capacityType", pool.capacity_type == "SPOT" ? "spot" : "onDemand"},
       // AL2 images are not published for Kubernetes 1.33 and later.
-      {"amiType",
-       IsArm(Family(pool.instance_type)) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"},
+      {"amiType", AmiType(Family(pool.instance_type))},
       {"subnetIDs", p.network.private_subnet_ids},
       {"additionalTags", tags},
   };

@@ -270,11 +270,26 @@ std::string_view Family(std::string_view instance_type) {
 }
 
 bool IsArm(std::string_view family) {
+  if (family == "a1") return true;  // the first Graviton
   std::size_t i = 0;
   while (i < family.size() && absl::ascii_isalpha(static_cast<unsigned char>(family[i]))) ++i;
   const std::size_t digits = i;
   while (i < family.size() && absl::ascii_isdigit(static_cast<unsigned char>(family[i]))) ++i;
   return i > digits && i < family.size() && family[i] == 'g';
+}
+
+std::string_view AmiType(std::string_view family) {
+  const bool arm = IsArm(family);
+  std::size_t letters = 0;
+  while (letters < family.size() &&
+         absl::ascii_isalpha(static_cast<unsigned char>(family[letters]))) {
+    ++letters;
+  }
+  const std::string_view series = family.substr(0, letters);
+  if (series == "inf" || series == "trn") return "AL2023_x86_64_NEURON";
+  const bool nvidia = series == "p" || series == "gr" || (series == "g" && family != "g4ad");
+  if (nvidia) return arm ? "AL2023_ARM_64_NVIDIA" : "AL2023_x86_64_NVIDIA";
+  return arm ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD";
 }
 
 absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {

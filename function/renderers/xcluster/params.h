@@ -120,6 +120,10 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr);
 std::string_view Family(std::string_view instance_type);
 // Graviton families have a `g` right after the generation: m7g, t4g, c7gn.
 bool IsArm(std::string_view family);
+// The EKS AMI type (AL2023) for nodes of an instance family: ARM for
+// Graviton and a1, NVIDIA for the p and g GPU families (not AMD's g4ad),
+// Neuron for Inferentia and Trainium, standard otherwise.
+std::string_view AmiType(std::string_view family);
 bool IsDnsLabel(std::string_view s);
 
 }  // namespace platform::fn::renderers::xcluster

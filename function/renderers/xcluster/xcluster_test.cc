@@ -17,6 +17,7 @@
 #include "function/compose/aws_names.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
+#include "function/renderers/xcluster/params.h"
 #include "function/runner.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/strings.h"
@@ -157,6 +158,28 @@ TEST(XCluster, PoolFieldsMapToCapa) {
   EXPECT_EQ(r.Get(amp, "spec.taints"),
             Json::array({{{"key", "batch"}, {"value", "true"}, {"effect", "no-schedule"}}}));
   EXPECT_EQ(r.Get("machinepool-batch", "spec.replicas"), 3);
+}
+
+TEST(XCluster, AmiTypeFollowsTheInstanceFamily) {
+  struct Case {
+    std::string family;
+    std::string ami;
+  };
+  for (const Case& c :
+       {Case{"m7i", "AL2023_x86_64_STANDARD"}, Case{"m7g", "AL2023_ARM_64_STANDARD"},
+        Case{"c7gn", "AL2023_ARM_64_STANDARD"}, Case{"a1", "AL2023_ARM_64_STANDARD"},
+        Case{"g5", "AL2023_x86_64_NVIDIA"}, Case{"g6e", "AL2023_x86_64_NVIDIA"},
+        Case{"gr6", "AL2023_x86_64_NVIDIA"}, Case{"p5", "AL2023_x86_64_NVIDIA"},
+        Case{"p4d", "AL2023_x86_64_NVIDIA"}, Case{"g5g", "AL2023_ARM_64_NVIDIA"},
+        Case{"g4ad", "AL2023_x86_64_STANDARD"}, Case{"inf2", "AL2023_x86_64_NEURON"},
+        Case{"trn1", "AL2023_x86_64_NEURON"}, Case{"trn2", "AL2023_x86_64_NEURON"}}) {
+    EXPECT_EQ(xcluster::AmiType(c.family), c.ami) << c.family;
+  }
+  // As CAPA's managed machine pool gets it (the AWS provisioner's node group too).
+  const Json pools = {{{"name", "gpu"}, {"instanceType", "g6.xlarge"}}};
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params("prod"), {{"nodePools", pools}})),
+                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  EXPECT_EQ(r.Get("awsmachinepool-gpu", "spec.amiType"), "AL2023_x86_64_NVIDIA");
 }
 
 TEST(XCluster, SecurityGroupsGoThroughALaunchTemplate) {
