@@ -15,6 +15,15 @@ std::string AwsResources::ApiVersion(const AwsKind& k) const {
                            : scope_.AwsApiVersion(k.service, k.cluster_version);
 }
 
+std::string TrustPolicy(std::string_view service) {
+  return Json({{"Version", "2012-10-17"},
+               {"Statement",
+                {{{"Effect", "Allow"},
+                  {"Principal", {{"Service", service}}},
+                  {"Action", "sts:AssumeRole"}}}}})
+      .dump();
+}
+
 Json AwsResources::Select(std::string_view resource) { return SelectComposed(resource); }
 
 void AwsResources::Add(std::string_view resource, const AwsKind& k, Json for_provider, Json spec,

@@ -17,6 +17,14 @@
 
 namespace platform::fn::compose {
 
+// The annotation naming a managed resource's AWS resource, for kinds whose
+// AWS name is their external name (IAM roles, log groups, EKS clusters, ...).
+inline constexpr std::string_view kExternalName = "crossplane.io/external-name";
+
+// An IAM trust policy (assumeRolePolicy) that lets `service` (e.g.
+// "eks.amazonaws.com") assume the role, as JSON text.
+std::string TrustPolicy(std::string_view service);
+
 // One kind of the AWS provider.
 struct AwsKind {
   std::string_view service;          // ec2, eks, iam, rds, kms

@@ -42,7 +42,6 @@ constexpr std::string_view kRoleControlPlane = "role-controlplane";
 constexpr std::string_view kRoleNodes = "role-nodes";
 constexpr std::string_view kOidc = "oidc";
 constexpr std::string_view kClusterAuthResource = "clusterauth";
-constexpr std::string_view kExternalName = "crossplane.io/external-name";
 // The key of the kubeconfig in ClusterAuth's connection details (and so in
 // the Secret it writes).
 constexpr std::string_view kKubeconfigKey = "kubeconfig";
@@ -71,15 +70,6 @@ std::string AccessEntryResource(std::string_view arn) {
 }
 std::string AccessPolicyResource(std::string_view arn) {
   return sdk::Cat("accesspolicy-", compose::ShortHash(arn));
-}
-
-std::string TrustPolicy(std::string_view service) {
-  return Json({{"Version", "2012-10-17"},
-               {"Statement",
-                {{{"Effect", "Allow"},
-                  {"Principal", {{"Service", service}}},
-                  {"Action", "sts:AssumeRole"}}}}})
-      .dump();
 }
 
 // EKS spells taint effects in upper snake case.
@@ -116,11 +106,11 @@ using Resources = compose::AwsResources;
 
 void ComposeIam(Resources& r) {
   r.Add(kRoleControlPlane, kRole,
-        {{"assumeRolePolicy", TrustPolicy("eks.amazonaws.com")},
+        {{"assumeRolePolicy", compose::TrustPolicy("eks.amazonaws.com")},
          {"description", "EKS control plane"},
          {"forceDetachPolicies", true}});
   r.Add(kRoleNodes, kRole,
-        {{"assumeRolePolicy", TrustPolicy("ec2.amazonaws.com")},
+        {{"assumeRolePolicy", compose::TrustPolicy("ec2.amazonaws.com")},
          {"description", "EKS managed node groups"},
          {"forceDetachPolicies", true}});
   for (const Attachment& a : kAttachments) {
@@ -199,7 +189,7 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::C
   Resources r(p.scope, p.subject.region, tags, c);
   ComposeIam(r);
   r.Add(kControlPlane, kCluster, ClusterForProvider(p), Json::object(),
-        {{std::string(kExternalName), p.cluster_name}});
+        {{std::string(compose::kExternalName), p.cluster_name}});
   // The roles and their policies outlive the cluster: EKS needs them to
   // delete what it created (network interfaces, security groups, nodes).
   r.Use(kRoleControlPlane, kRole, kControlPlane, kCluster);
@@ -246,7 +236,7 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::C
     // person) owns it, and the function never scales the group back.
     r.Add(ng, kNodeGroup, NodeGroupForProvider(p, pool, node_version),
           {{"initProvider", {{"scalingConfig", {{"desiredSize", pool.desired}}}}}},
-          {{std::string(kExternalName), pool.name}});
+          {{std::string(compose::kExternalName), pool.name}});
     // EKS refuses to delete a cluster that has node groups.
     r.Use(kControlPlane, kCluster, ng, kNodeGroup);
     r.Use(kRoleNodes, kRole, ng, kNodeGroup);

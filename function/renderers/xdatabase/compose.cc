@@ -33,8 +33,6 @@ constexpr Kind kInstanceKind{"rds", "Instance", "v1beta3"};
 constexpr Kind kClusterKind{"rds", "Cluster", "v1beta2"};
 constexpr Kind kClusterInstanceKind{"rds", "ClusterInstance", "v1beta1"};
 
-constexpr std::string_view kExternalName = "crossplane.io/external-name";
-
 // The managed resources of one database: each labelled with its composition
 // resource name, in the XR's namespace when it has one, with the region and
 // (on taggable kinds) the tags.
@@ -124,12 +122,12 @@ Json Kms(const Params& p, std::string_view ids_field, std::string_view selector_
 // keeps the name it has, whoever chose it.
 Json ParameterGroupAnnotations(const Params& p, const compose::Composer& c) {
   if (const Json* observed = c.Observed(kParameterGroup); observed != nullptr) {
-    const std::string name =
-        compose::StringAt(*observed, sdk::Cat("metadata.annotations[", kExternalName, "]"));
+    const std::string name = compose::StringAt(
+        *observed, sdk::Cat("metadata.annotations[", compose::kExternalName, "]"));
     if (name.empty()) return Json::object();
-    return {{std::string(kExternalName), name}};
+    return {{std::string(compose::kExternalName), name}};
   }
-  return {{std::string(kExternalName), sdk::Cat(p.identifier, "-params")}};
+  return {{std::string(compose::kExternalName), sdk::Cat(p.identifier, "-params")}};
 }
 
 void ComposeShared(const Params& p, Resources& r) {
@@ -272,7 +270,7 @@ absl::Status ComposeAurora(const Params& p, Resources& r, const compose::Compose
     spec["managementPolicies"] = {"Observe", "Create", "Update", "Delete"};
   }
   r.Add(kCluster, kClusterKind, std::move(fp), std::move(spec),
-        {{std::string(kExternalName), p.identifier}});
+        {{std::string(compose::kExternalName), p.identifier}});
   r.Use(kSubnetGroup, kSubnetGroupKind, kCluster, kClusterKind);
   r.Use(kSecurityGroup, kSecurityGroupKind, kCluster, kClusterKind);
   if (p.kms_key_arn.empty()) r.Use(kKmsKey, kKeyKind, kCluster, kClusterKind);
@@ -297,7 +295,7 @@ absl::Status ComposeAurora(const Params& p, Resources& r, const compose::Compose
       ifp["dbParameterGroupNameSelector"] = Resources::Select(kParameterGroup);
     }
     r.Add(name, kClusterInstanceKind, std::move(ifp), Json::object(),
-          {{std::string(kExternalName), sdk::Cat(p.identifier, "-", i)}});
+          {{std::string(compose::kExternalName), sdk::Cat(p.identifier, "-", i)}});
     r.Use(kCluster, kClusterKind, name, kClusterInstanceKind);
     if (!p.parameters.empty()) {
       r.Use(kParameterGroup, kParameterGroupKind, name, kClusterInstanceKind);

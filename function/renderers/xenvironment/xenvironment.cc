@@ -390,8 +390,6 @@ constexpr Kind kLogGroup{"cloudwatchlogs", "Group", "v1beta1"};
 constexpr Kind kRole{"iam", "Role", "v1beta1"};
 constexpr Kind kRolePolicy{"iam", "RolePolicy", "v1beta1"};
 
-constexpr std::string_view kExternalName = "crossplane.io/external-name";
-
 // The subnet tags the AWS load balancer controller and the cloud provider
 // select subnets by, and the tag of each cluster that uses a subnet.
 constexpr std::string_view kPublicElbTag = "kubernetes.io/role/elb";
@@ -496,14 +494,9 @@ void ComposeFlowLogs(const Params& p, Resources& c) {
   c.Add("flowlog-group", kLogGroup,
         {{"retentionInDays", logs.retention_days},
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-flow-logs")}}}},
-        Json::object(), {{std::string(kExternalName), group}});
-  const Json trust = {{"Version", "2012-10-17"},
-                      {"Statement",
-                       {{{"Effect", "Allow"},
-                         {"Principal", {{"Service", "vpc-flow-logs.amazonaws.com"}}},
-                         {"Action", "sts:AssumeRole"}}}}};
+        Json::object(), {{std::string(compose::kExternalName), group}});
   c.Add("flowlog-role", kRole,
-        {{"assumeRolePolicy", trust.dump()},
+        {{"assumeRolePolicy", compose::TrustPolicy("vpc-flow-logs.amazonaws.com")},
          {"description", sdk::Cat("VPC flow logs of ", p.subject.xr_name, " to CloudWatch Logs")},
          {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-flow-logs")}}}});
   // Only the group's streams: the role can write nowhere else.
