@@ -75,6 +75,10 @@ AWS_EXTRA_CRDS=(
   cloudwatchlogs.aws.m.upbound.io_groups
   iam.aws.upbound.io_rolepolicies
   iam.aws.m.upbound.io_rolepolicies
+  ec2.aws.upbound.io_launchtemplates
+  ec2.aws.m.upbound.io_launchtemplates
+  eks.aws.upbound.io_podidentityassociations
+  eks.aws.m.upbound.io_podidentityassociations
 )
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]

@@ -67,6 +67,24 @@ constexpr ClassDefaults kDefaults[] = {
      true,           365},
 };
 
+// How the clusters of a class run beside their limits: EKS support policy,
+// control-plane logs, VPC CNI permissions. Production keeps its version
+// until someone upgrades it, logs who did what, and keeps the CNI's
+// permissions off the nodes.
+struct ClusterOperationDefaults {
+  std::string_view environment_class;
+  std::string_view upgrade_policy;
+  std::span<const std::string_view> control_plane_logs;
+  bool vpc_cni_pod_identity;
+};
+constexpr std::string_view kProdLogs[] = {"api", "audit", "authenticator"};
+constexpr ClusterOperationDefaults kClusterOperations[] = {
+    {"dev", "Standard", {}, false},
+    {"test", "Standard", {}, false},
+    {"sandbox", "Standard", {}, false},
+    {"prod", "Extended", kProdLogs, true},
+};
+
 // Kinds of the AWS providers that have no tags: associations, attachments,
 // rules and sub-resources of something taggable. Any other kind in an AWS
 // API group is tagged.
@@ -130,6 +148,12 @@ ClassLimits DefaultLimits(const ClassDefaults& d) {
   l.database.max_storage_gib = d.max_storage_gib;
   l.database.require_multi_az = d.require_multi_az;
   l.database.require_deletion_protection = d.require_deletion_protection;
+  for (const ClusterOperationDefaults& o : kClusterOperations) {
+    if (o.environment_class != d.environment_class) continue;
+    l.cluster.upgrade_policy = std::string(o.upgrade_policy);
+    l.cluster.control_plane_logs.assign(o.control_plane_logs.begin(), o.control_plane_logs.end());
+    l.cluster.vpc_cni_pod_identity = o.vpc_cni_pod_identity;
+  }
   l.network.flow_logs.enabled = d.flow_logs;
   l.network.flow_logs.retention_days = d.flow_log_retention_days;
   return l;

@@ -52,6 +52,9 @@ struct ClassDraft {
   Setting<int> max_nodes_per_pool;
   Setting<std::vector<std::string>> endpoint_access;
   Setting<std::vector<std::string>> instance_families;
+  std::string upgrade_policy;
+  std::vector<std::string> control_plane_logs;
+  bool vpc_cni_pod_identity = false;
   // Database limits.
   DatabaseLimits database;
   // Network extras, and the field that last set the flow log destination
@@ -66,12 +69,14 @@ struct Draft {
   std::vector<ClassDraft> classes;  // in kEnvironmentClasses order
   std::vector<AuthorizationRule> rules;
   std::vector<AccountRule> account_rules;
+  std::vector<ClusterAccessRule> cluster_access_rules;
   std::map<std::string, std::string> tags;
   std::map<std::string, std::vector<std::string>> region_zones;
 };
 
 constexpr std::string_view kPolicyFields[] = {"environmentConfigRef", "tags",        "classes",
-                                              "authorization",        "regionZones", "accounts"};
+                                              "authorization",        "regionZones", "accounts",
+                                              "clusterAccess"};
 constexpr std::string_view kClassFields[] = {"allowedRegions",
                                              "maxZones",
                                              "allowedNatStrategies",
@@ -90,8 +95,11 @@ constexpr std::string_view kFlowLogFields[] = {"enabled",       "destination",
 constexpr std::string_view kDatabaseFields[] = {"engineVersions", "instanceFamilies",
                                                 "maxStorageGiB", "requireMultiAZ",
                                                 "requireDeletionProtection"};
-constexpr std::string_view kClusterFields[] = {"kubernetesVersions", "maxNodesPerPool",
-                                               "endpointAccess", "instanceFamilies"};
+constexpr std::string_view kClusterFields[] = {
+    "kubernetesVersions", "maxNodesPerPool",  "endpointAccess",   "instanceFamilies",
+    "upgradePolicy",      "controlPlaneLogs", "vpcCniPodIdentity"};
+constexpr std::string_view kClusterAccessFields[] = {"name",         "teams",        "classes",
+                                                     "principalArn", "accessPolicy", "namespaces"};
 constexpr std::string_view kRefFields[] = {"name", "optional"};
 constexpr std::string_view kRuleFields[] = {"name", "teams", "namespaces", "classes", "regions"};
 constexpr std::string_view kAccountFields[] = {"providerConfig", "clusterIdentity"};
@@ -237,6 +245,36 @@ std::string CheckDbInstanceFamily(std::string_view s) {
     return {};
   }
   return sdk::Cat("must be an RDS instance class family such as db.r7g (no size), not ", Quoted(s));
+}
+
+std::string CheckControlPlaneLog(std::string_view s) {
+  if (std::find(std::begin(kControlPlaneLogTypes), std::end(kControlPlaneLogTypes), s) !=
+      std::end(kControlPlaneLogTypes)) {
+    return {};
+  }
+  return sdk::Cat("must be one of ", List(kControlPlaneLogTypes), ", not ", Quoted(s));
+}
+
+// arn:<partition>:iam::<account>:role/<path/name> or :user/...
+std::string CheckIamPrincipal(std::string_view s) {
+  const std::string_view rule =
+      "must be the ARN of an IAM role or user, arn:aws:iam::<12-digit account>:role/<name>";
+  const std::size_t iam = s.find(":iam::");
+  if (!s.starts_with("arn:aws") || iam == std::string_view::npos) return std::string(rule);
+  const std::string_view partition = s.substr(4, iam - 4);
+  if (partition != "aws" && partition != "aws-cn" && partition != "aws-us-gov") {
+    return std::string(rule);
+  }
+  const std::string_view rest = s.substr(iam + 6);
+  const std::size_t colon = rest.find(':');
+  if (colon != 12 || !IsDigits(rest.substr(0, 12))) return std::string(rule);
+  const std::string_view resource = rest.substr(13);
+  for (std::string_view type : {"role/", "user/"}) {
+    if (resource.starts_with(type) && resource.size() > type.size() && !resource.ends_with('/')) {
+      return {};
+    }
+  }
+  return std::string(rule);
 }
 
 std::string CheckTeam(std::string_view s) {
@@ -532,6 +570,16 @@ absl::Status OverlayClass(const Fields& c, int layer, ClassDraft& d) {
     }
     PLATFORM_RETURN_IF_ERROR(
         OverlayList(k, "instanceFamilies", layer, CheckInstanceFamily, d.instance_families));
+    if (k.Has("upgradePolicy")) {
+      PLATFORM_ASSIGN_OR_RETURN(d.upgrade_policy,
+                                k.Enum("upgradePolicy", {"Standard", "Extended"}));
+    }
+    if (k.Has("controlPlaneLogs")) {
+      PLATFORM_ASSIGN_OR_RETURN(d.control_plane_logs,
+                                CheckedList(k, "controlPlaneLogs", CheckControlPlaneLog));
+    }
+    PLATFORM_ASSIGN_OR_RETURN(d.vpc_cni_pod_identity,
+                              k.Bool("vpcCniPodIdentity", d.vpc_cni_pod_identity));
   }
   if (c.Has("database")) {
     PLATFORM_ASSIGN_OR_RETURN(Fields db, c.Object("database"));
@@ -683,6 +731,70 @@ absl::StatusOr<std::vector<AccountRule>> ReadAccountRules(const Fields& policy) 
   return rules;
 }
 
+absl::StatusOr<std::vector<ClusterAccessRule>> ReadClusterAccess(const Fields& policy) {
+  PLATFORM_ASSIGN_OR_RETURN(std::vector<Fields> items, policy.ObjectList("clusterAccess"));
+  const std::string list_path = JoinPath(policy.path(), "clusterAccess");
+  std::vector<ClusterAccessRule> rules;
+  rules.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Fields& f = items[i];
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(f, kClusterAccessFields));
+    ClusterAccessRule r;
+    PLATFORM_ASSIGN_OR_RETURN(r.name, f.String("name"));
+    if (r.name.empty()) return FieldError(JoinPath(f.path(), "name"), "must not be empty");
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      if (rules[j].name == r.name) {
+        return FieldError(JoinPath(f.path(), "name"),
+                          sdk::Cat("cluster access rule ", Quoted(r.name),
+                                   " is defined twice, also at ", Item(list_path, j)));
+      }
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.teams, CheckedList(f, "teams", CheckTeam));
+    if (r.teams.empty()) {
+      return FieldError(JoinPath(f.path(), "teams"), "must list at least one team");
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.classes, CheckedList(f, "classes", CheckClassName));
+    PLATFORM_ASSIGN_OR_RETURN(r.principal_arn, f.String("principalArn"));
+    if (std::string why = CheckIamPrincipal(r.principal_arn); !why.empty()) {
+      return FieldError(JoinPath(f.path(), "principalArn"), why);
+    }
+    PLATFORM_ASSIGN_OR_RETURN(r.access_policy,
+                              f.Enum("accessPolicy", {"ClusterAdmin", "Admin", "Edit", "View"}));
+    PLATFORM_ASSIGN_OR_RETURN(r.namespaces, CheckedList(f, "namespaces", [](std::string_view s) {
+                                return IsDnsLabel(s)
+                                           ? std::string()
+                                           : sdk::Cat("must be a namespace name, not ", Quoted(s));
+                              }));
+    if (r.access_policy == "ClusterAdmin" && !r.namespaces.empty()) {
+      return FieldError(JoinPath(f.path(), "namespaces"),
+                        "ClusterAdmin applies to the whole cluster; use Admin for namespaces");
+    }
+    // Two rules that give one principal access to the same cluster would
+    // make two access entries for it, which EKS refuses.
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      const ClusterAccessRule& e = rules[j];
+      const auto overlaps = [](const std::vector<std::string>& a,
+                               const std::vector<std::string>& b) {
+        return a.empty() || b.empty() || std::any_of(a.begin(), a.end(), [&](const std::string& s) {
+                 return Contains(b, s);
+               });
+      };
+      if (e.principal_arn == r.principal_arn &&
+          std::any_of(r.teams.begin(), r.teams.end(),
+                      [&](const std::string& t) { return Contains(e.teams, t); }) &&
+          overlaps(e.classes, r.classes)) {
+        return FieldError(JoinPath(f.path(), "principalArn"),
+                          sdk::Cat(r.principal_arn, " already has access through rule ",
+                                   Quoted(e.name), " at ", Item(list_path, j),
+                                   " for some of the same teams and classes; EKS takes one access "
+                                   "entry per principal"));
+      }
+    }
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
 // Reads one layer's `policy` object over what the layers below set.
 absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(policy, kPolicyFields));
@@ -726,6 +838,9 @@ absl::Status Overlay(const Fields& policy, int layer, Draft& d) {
   PLATFORM_RETURN_IF_ERROR(OverlayRegionZones(policy, d));
   if (policy.Has("accounts")) {
     PLATFORM_ASSIGN_OR_RETURN(d.account_rules, ReadAccountRules(policy));
+  }
+  if (policy.Has("clusterAccess")) {
+    PLATFORM_ASSIGN_OR_RETURN(d.cluster_access_rules, ReadClusterAccess(policy));
   }
   return absl::OkStatus();
 }
@@ -781,6 +896,9 @@ Draft DefaultDraft() {
     c.max_nodes_per_pool.value = l.cluster.max_nodes_per_pool;
     c.endpoint_access.value = l.cluster.endpoint_access;
     c.instance_families.value = l.cluster.instance_families;
+    c.upgrade_policy = l.cluster.upgrade_policy;
+    c.control_plane_logs = l.cluster.control_plane_logs;
+    c.vpc_cni_pod_identity = l.cluster.vpc_cni_pod_identity;
     c.database = l.database;
     c.network = l.network;
     d.classes.push_back(std::move(c));
@@ -877,6 +995,9 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
     l.cluster.max_nodes_per_pool = c.max_nodes_per_pool.value;
     l.cluster.endpoint_access = std::move(c.endpoint_access.value);
     l.cluster.instance_families = std::move(c.instance_families.value);
+    l.cluster.upgrade_policy = std::move(c.upgrade_policy);
+    l.cluster.control_plane_logs = std::move(c.control_plane_logs);
+    l.cluster.vpc_cni_pod_identity = c.vpc_cni_pod_identity;
     l.database = std::move(c.database);
     l.network = std::move(c.network);
     l.account = std::move(c.account);
@@ -884,6 +1005,7 @@ absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,
   }
   p.rules_ = std::move(d.rules);
   p.account_rules_ = std::move(d.account_rules);
+  p.cluster_access_rules_ = std::move(d.cluster_access_rules);
   p.extra_tags_.assign(std::make_move_iterator(d.tags.begin()),
                        std::make_move_iterator(d.tags.end()));
   p.region_zones_.assign(std::make_move_iterator(d.region_zones.begin()),

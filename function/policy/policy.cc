@@ -258,6 +258,17 @@ const Account& Policies::AccountFor(const Subject& subject) const {
   return Limits(subject.environment_class).account;
 }
 
+std::vector<const ClusterAccessRule*> Policies::ClusterAccessFor(const Subject& subject) const {
+  std::vector<const ClusterAccessRule*> out;
+  for (const ClusterAccessRule& r : cluster_access_rules_) {
+    if (Contains(r.teams, subject.team) &&
+        (r.classes.empty() || Contains(r.classes, subject.environment_class))) {
+      out.push_back(&r);
+    }
+  }
+  return out;
+}
+
 void Policies::ApplyAccount(const Subject& subject, sdk::Response& rsp) const {
   const Account& account = AccountFor(subject);
   for (auto& [name, d] : rsp.mutable_desired()) {

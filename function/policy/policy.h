@@ -105,11 +105,34 @@ struct ClusterLimits {
   std::vector<std::string> endpoint_access;
   // EC2 instance families (m6i of m6i.large) allowed; empty allows any.
   std::vector<std::string> instance_families;
+  // What EKS does at the end of a version's standard support, of
+  // kUpgradePolicies: Standard upgrades the control plane to the next
+  // version, Extended keeps it for up to a year more at extended-support
+  // prices. Default Extended for prod (no unplanned upgrade of production),
+  // Standard for the others (no silent extended-support bill).
+  std::string upgrade_policy = "Standard";
+  // The control-plane logs EKS sends to CloudWatch Logs, of
+  // kControlPlaneLogTypes. Default: api, audit and authenticator for prod,
+  // none for the others.
+  std::vector<std::string> control_plane_logs;
+  // The VPC CNI gets its AWS permissions from EKS Pod Identity (its own
+  // role) rather than from the nodes' role, as AWS recommends: no pod on a
+  // node can then use the CNI's permissions. Default on for prod.
+  bool vpc_cni_pod_identity = false;
 
   bool AllowsVersion(std::string_view version) const;
   bool AllowsEndpointAccess(std::string_view access) const;
   bool AllowsInstanceFamily(std::string_view family) const;
 };
+
+// EKS support policies, as the policy spells them.
+inline constexpr std::string_view kUpgradePolicies[] = {"Standard", "Extended"};
+// The EKS control-plane log types, as the eks Cluster's enabledClusterLogTypes
+// spells them.
+inline constexpr std::string_view kControlPlaneLogTypes[] = {"api", "audit", "authenticator",
+                                                             "controllerManager", "scheduler"};
+// The EKS access policies an access entry may grant (AmazonEKS<name>Policy).
+inline constexpr std::string_view kAccessPolicies[] = {"ClusterAdmin", "Admin", "Edit", "View"};
 
 // The database engines the XDatabase XRD offers, and the major versions each
 // may ever use (postgres: MAJOR; mysql, mariadb: MAJOR.MINOR).
@@ -245,6 +268,20 @@ struct AuthorizationRule {
   std::vector<std::string> regions;
 };
 
+// A cluster access rule: every EKS cluster of `teams` (and of `classes`
+// when it is not empty) gives `principal_arn` an access entry with
+// `access_policy`, cluster-wide or in `namespaces`. Typically each team's
+// own IAM role, with Edit in prod and Admin elsewhere. Every rule that
+// matches applies.
+struct ClusterAccessRule {
+  std::string name;  // unique, e.g. "payments-prod"
+  std::vector<std::string> teams;
+  std::vector<std::string> classes;
+  std::string principal_arn;           // an IAM role or user
+  std::string access_policy = "View";  // of kAccessPolicies
+  std::vector<std::string> namespaces;
+};
+
 class Policies {
  public:
   // The selector of the EnvironmentConfig the input names under
@@ -328,6 +365,10 @@ class Policies {
   absl::Status CheckTagCount(const Subject& subject, const sdk::Json& user_tags,
                              const sdk::Response* rsp, std::string_view tags_path) const;
 
+  // The cluster access rules that apply to the subject's team and class,
+  // in the order the policy lists them.
+  std::vector<const ClusterAccessRule*> ClusterAccessFor(const Subject& subject) const;
+
   // Security group ids the class mandates on every workload (attached by the
   // XCluster and XDatabase renderers).
   const std::vector<std::string>& MandatedSecurityGroups(std::string_view environment_class) const;
@@ -345,6 +386,9 @@ class Policies {
 
   const std::vector<AuthorizationRule>& authorization_rules() const { return rules_; }
   const std::vector<AccountRule>& account_rules() const { return account_rules_; }
+  const std::vector<ClusterAccessRule>& cluster_access_rules() const {
+    return cluster_access_rules_;
+  }
   // The input's extra mandated tags after the overlay, in key order.
   const std::vector<std::pair<std::string, std::string>>& extra_tags() const { return extra_tags_; }
 
@@ -363,6 +407,7 @@ class Policies {
   std::vector<ClassLimits> classes_;
   std::vector<AuthorizationRule> rules_;
   std::vector<AccountRule> account_rules_;
+  std::vector<ClusterAccessRule> cluster_access_rules_;
   std::vector<std::pair<std::string, std::string>> extra_tags_;
   std::vector<std::pair<std::string, std::vector<std::string>>> region_zones_;
   std::string missing_policy_note_;

@@ -182,6 +182,64 @@ TEST(PolicyClusterLimits, InputThenEnvironmentConfigFieldByField) {
   EXPECT_EQ(p->Limits("test").cluster.max_nodes_per_pool, 10);
 }
 
+// How a class's clusters run: EKS support policy, control-plane logs, the
+// VPC CNI's own role. Production by default keeps its version, logs who
+// did what and keeps the CNI's permissions off the nodes.
+TEST(PolicyClusterOperations, DefaultsAndOverlay) {
+  const Policies d;
+  for (const char* cls : {"dev", "test", "sandbox"}) {
+    EXPECT_EQ(d.Limits(cls).cluster.upgrade_policy, "Standard") << cls;
+    EXPECT_TRUE(d.Limits(cls).cluster.control_plane_logs.empty()) << cls;
+    EXPECT_FALSE(d.Limits(cls).cluster.vpc_cni_pod_identity) << cls;
+  }
+  EXPECT_EQ(d.Limits("prod").cluster.upgrade_policy, "Extended");
+  EXPECT_EQ(d.Limits("prod").cluster.control_plane_logs,
+            std::vector<std::string>({"api", "audit", "authenticator"}));
+  EXPECT_TRUE(d.Limits("prod").cluster.vpc_cni_pod_identity);
+
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"dev": {"cluster": {"upgradePolicy": "Extended",
+                                           "controlPlaneLogs": ["audit"]}}}})",
+      R"({"classes": {"dev": {"cluster": {"vpcCniPodIdentity": true}},
+                      "prod": {"cluster": {"controlPlaneLogs": []}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->Limits("dev").cluster.upgrade_policy, "Extended");
+  EXPECT_EQ(p->Limits("dev").cluster.control_plane_logs, std::vector<std::string>({"audit"}));
+  EXPECT_TRUE(p->Limits("dev").cluster.vpc_cni_pod_identity);
+  EXPECT_TRUE(p->Limits("prod").cluster.control_plane_logs.empty());
+  EXPECT_EQ(p->Limits("prod").cluster.upgrade_policy, "Extended");
+}
+
+Subject Who(std::string team, std::string ns, std::string cls, std::string region);
+
+// Team access to clusters: every rule that lists the team (and its class,
+// when the rule lists classes) applies, in the policy's order.
+TEST(PolicyClusterAccess, EveryMatchingRuleApplies) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"clusterAccess": [
+           {"name": "payments-nonprod", "teams": ["payments"], "classes": ["dev", "test"],
+            "principalArn": "arn:aws:iam::123456789012:role/payments", "accessPolicy": "Admin"},
+           {"name": "payments-prod", "teams": ["payments"], "classes": ["prod"],
+            "principalArn": "arn:aws:iam::123456789012:role/payments", "accessPolicy": "Edit",
+            "namespaces": ["payments"]},
+           {"name": "sre", "teams": ["payments", "web"],
+            "principalArn": "arn:aws:iam::123456789012:role/sre", "accessPolicy": "ClusterAdmin"}]})",
+      "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto names = [&](const std::string& team, const std::string& cls) {
+    std::vector<std::string> out;
+    for (const ClusterAccessRule* r : p->ClusterAccessFor(Who(team, "", cls, "eu-west-1"))) {
+      out.push_back(r->name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names("payments", "dev"), std::vector<std::string>({"payments-nonprod", "sre"}));
+  EXPECT_EQ(names("payments", "prod"), std::vector<std::string>({"payments-prod", "sre"}));
+  EXPECT_EQ(names("web", "prod"), std::vector<std::string>({"sre"}));
+  EXPECT_TRUE(names("search", "dev").empty());
+  EXPECT_TRUE(Policies().ClusterAccessFor(Who("payments", "", "dev", "eu-west-1")).empty());
+}
+
 // --- Database limits ------------------------------------------------------------------
 
 TEST(PolicyDatabaseLimits, Defaults) {
@@ -523,7 +581,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy: must be an object, not a string"},
         ErrorCase{"UnknownPolicyField", R"({"tag": {}})", "",
                   "input.policy.tag: unknown field; the fields here are environmentConfigRef, "
-                  "tags, classes, authorization, regionZones, accounts"},
+                  "tags, classes, authorization, regionZones, accounts, clusterAccess"},
         ErrorCase{"UnknownClass", R"({"classes": {"staging": {"maxZones": 2}}})", "",
                   "input.policy.classes.staging: unknown environment class; the classes are dev, "
                   "test, sandbox, prod"},
@@ -570,10 +628,49 @@ INSTANTIATE_TEST_SUITE_P(
                   "input.policy.classes.prod.network.flowLogs.destination: flow logs of prod go to "
                   "S3, so flowLogs.s3BucketArn must name the bucket"},
         // Cluster limits.
-        ErrorCase{"ClusterUnknownField", R"({"classes": {"dev": {"cluster": {"maxNodes": 3}}}})",
+        ErrorCase{
+            "ClusterUnknownField", R"({"classes": {"dev": {"cluster": {"maxNodes": 3}}}})", "",
+            "input.policy.classes.dev.cluster.maxNodes: unknown field; the fields here are "
+            "kubernetesVersions, maxNodesPerPool, endpointAccess, instanceFamilies, upgradePolicy, "
+            "controlPlaneLogs, vpcCniPodIdentity"},
+        ErrorCase{"UpgradePolicyUnknown",
+                  R"({"classes": {"prod": {"cluster": {"upgradePolicy": "Auto"}}}})", "",
+                  "input.policy.classes.prod.cluster.upgradePolicy: must be one of Standard, "
+                  "Extended, not \"Auto\""},
+        ErrorCase{"ControlPlaneLogUnknown",
+                  R"({"classes": {"prod": {"cluster": {"controlPlaneLogs": ["api", "kubelet"]}}}})",
                   "",
-                  "input.policy.classes.dev.cluster.maxNodes: unknown field; the fields here are "
-                  "kubernetesVersions, maxNodesPerPool, endpointAccess, instanceFamilies"},
+                  "input.policy.classes.prod.cluster.controlPlaneLogs[1]: must be one of api, "
+                  "audit, authenticator, controllerManager, scheduler, not \"kubelet\""},
+        ErrorCase{"ClusterAccessBadPrincipal",
+                  R"({"clusterAccess": [{"name": "a", "teams": ["web"],
+                      "principalArn": "arn:aws:iam::12345:role/web", "accessPolicy": "Edit"}]})",
+                  "",
+                  "input.policy.clusterAccess[0].principalArn: must be the ARN of an IAM role or "
+                  "user, arn:aws:iam::<12-digit account>:role/<name>"},
+        ErrorCase{"ClusterAccessNoTeams",
+                  R"({"clusterAccess": [{"name": "a", "teams": [],
+                      "principalArn": "arn:aws:iam::123456789012:role/web",
+                      "accessPolicy": "Edit"}]})",
+                  "", "input.policy.clusterAccess[0].teams: must list at least one team"},
+        ErrorCase{"ClusterAccessClusterAdminInNamespaces",
+                  R"({"clusterAccess": [{"name": "a", "teams": ["web"],
+                      "principalArn": "arn:aws:iam::123456789012:role/web",
+                      "accessPolicy": "ClusterAdmin", "namespaces": ["web"]}]})",
+                  "",
+                  "input.policy.clusterAccess[0].namespaces: ClusterAdmin applies to the whole "
+                  "cluster; use Admin for namespaces"},
+        ErrorCase{"ClusterAccessPrincipalTwiceForOneCluster",
+                  R"({"clusterAccess": [
+                      {"name": "a", "teams": ["web"], "classes": ["dev", "prod"],
+                       "principalArn": "arn:aws:iam::123456789012:role/web", "accessPolicy": "Edit"},
+                      {"name": "b", "teams": ["web", "api"], "classes": ["prod"],
+                       "principalArn": "arn:aws:iam::123456789012:role/web",
+                       "accessPolicy": "View"}]})",
+                  "",
+                  "input.policy.clusterAccess[1].principalArn: arn:aws:iam::123456789012:role/web "
+                  "already has access through rule \"a\" at input.policy.clusterAccess[0] for "
+                  "some of the same teams and classes; EKS takes one access entry per principal"},
         ErrorCase{"ClusterVersionNotOffered",
                   R"({"classes": {"dev": {"cluster": {"kubernetesVersions": ["1.29"]}}}})", "",
                   "input.policy.classes.dev.cluster.kubernetesVersions[0]: must be one of 1.34, "
@@ -804,7 +901,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "environmentconfig/platform-policy.data.policy: must be an object, not a list"},
         ErrorCase{"EnvironmentConfigUnknownField", "", R"({"class": {}})",
                   EcPath(".class: unknown field; the fields here are environmentConfigRef, tags, "
-                         "classes, authorization, regionZones, accounts")},
+                         "classes, authorization, regionZones, accounts, clusterAccess")},
         // Zones an account sees.
         ErrorCase{"RegionZonesNotAnObject", R"({"regionZones": ["us-west-1"]})", "",
                   "input.policy.regionZones: must be an object, not a list"},
