@@ -16,6 +16,8 @@
 #include "function/compose/usage.h"
 #include "function/policy/policy.h"
 #include "function/renderers/xcluster/compose.h"
+#include "function/renderers/xcluster/pod_identity.h"
+#include "function/sdk/fields.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn::renderers::xcluster {
@@ -36,6 +38,7 @@ constexpr Kind kAddon{"eks", "Addon", "v1beta1"};
 constexpr Kind kAccessEntry{"eks", "AccessEntry", "v1beta1"};
 constexpr Kind kAccessPolicyAssociation{"eks", "AccessPolicyAssociation", "v1beta1"};
 constexpr Kind kClusterAuth{"eks", "ClusterAuth", "v1beta1"};
+constexpr Kind kLaunchTemplate{"ec2", "LaunchTemplate", "v1beta1"};
 
 constexpr std::string_view kControlPlane = "controlplane";
 constexpr std::string_view kRoleControlPlane = "role-controlplane";
@@ -58,8 +61,14 @@ constexpr Attachment kAttachments[] = {
     {"rpa-nodes-cni", kRoleNodes, "AmazonEKS_CNI_Policy"},
     {"rpa-nodes-ecr", kRoleNodes, "AmazonEC2ContainerRegistryReadOnly"},
 };
+// The nodes' CNI permissions, which the VPC CNI's own role replaces where
+// the class gives it one through Pod Identity.
+constexpr std::string_view kNodesCni = "rpa-nodes-cni";
 
 std::string NodeGroupResource(std::string_view pool) { return sdk::Cat("nodegroup-", pool); }
+// Short: the usage of a template by its node group is named after both, and
+// a label value takes 63 characters (pool names take 20).
+std::string LaunchTemplateResource(std::string_view pool) { return sdk::Cat("lt-", pool); }
 std::string AddonResource(std::string_view addon) { return sdk::Cat("addon-", addon); }
 // Access entries are named by their principal, not their position, so
 // removing or reordering one never touches the others (a principal cannot
@@ -104,7 +113,15 @@ std::optional<std::pair<int, int>> MinorVersion(std::string_view v) {
 
 using Resources = compose::AwsResources;
 
-void ComposeIam(Resources& r) {
+// The attachments the roles carry: all of them, but the nodes' CNI policy
+// only where the CNI has no role of its own, or where the cluster has it
+// already (its running aws-node pods may still use it; take it away by
+// hand once they run with Pod Identity, see docs/xcluster.md).
+bool HasAttachment(const Params& p, const compose::Composer& c, const Attachment& a) {
+  return a.resource != kNodesCni || !p.limits->vpc_cni_pod_identity || c.Exists(kNodesCni);
+}
+
+void ComposeIam(const Params& p, Resources& r) {
   r.Add(kRoleControlPlane, kRole,
         {{"assumeRolePolicy", compose::TrustPolicy("eks.amazonaws.com")},
          {"description", "EKS control plane"},
@@ -114,6 +131,7 @@ void ComposeIam(Resources& r) {
          {"description", "EKS managed node groups"},
          {"forceDetachPolicies", true}});
   for (const Attachment& a : kAttachments) {
+    if (!HasAttachment(p, r.composer(), a)) continue;
     r.Add(a.resource, kRolePolicyAttachment,
           {{"roleSelector", Resources::Select(a.role)},
            {"policyArn", sdk::Cat("arn:aws:iam::aws:policy/", a.policy)}});
@@ -138,7 +156,10 @@ Json ClusterForProvider(const Params& p) {
             {"bootstrapClusterCreatorAdminPermissions", true}}},
           // vpc-cni, coredns and kube-proxy as EKS installs them; listed with
           // a version they become Addons below.
-          {"bootstrapSelfManagedAddons", true}};
+          {"bootstrapSelfManagedAddons", true},
+          {"upgradePolicy",
+           {{"supportType", p.limits->upgrade_policy == "Extended" ? "EXTENDED" : "STANDARD"}}},
+          {"enabledClusterLogTypes", p.limits->control_plane_logs}};
 }
 
 // Node groups run the version asked for, but never one ahead of the
@@ -151,20 +172,68 @@ std::string NodeVersion(const Params& p, std::string_view observed) {
   return p.version;
 }
 
-Json NodeGroupForProvider(const Params& p, const NodePool& pool, std::string_view version) {
+// The launch template of a pool's nodes: what EKS would put in its own,
+// plus the security groups (the cluster's, which EKS adds only when there
+// is no launch template, then the environment's baseline and the XR's and
+// class's), IMDSv2 only, an encrypted root volume and the tags on the
+// instances and their volumes.
+Json LaunchTemplateForProvider(const Params& p, const NodePool& pool,
+                               const std::string& cluster_security_group, const Json& tags) {
+  Json groups = Json::array({cluster_security_group});
+  for (const std::string& sg : p.network.security_group_ids) groups.push_back(sg);
+  return {
+      {"description", sdk::Cat("EKS node group ", pool.name, " of ", p.cluster_name)},
+      {"instanceType", pool.instance_type},
+      // /dev/xvda is the root device of the EKS AL2023 images.
+      {"blockDeviceMappings",
+       {{{"deviceName", "/dev/xvda"},
+         {"ebs",
+          {{{"volumeSize", pool.disk_size},
+            {"volumeType", "gp3"},
+            {"encrypted", "true"},
+            {"deleteOnTermination", "true"}}}}}}},
+      {"vpcSecurityGroupIds", std::move(groups)},
+      // Two hops, as EKS's own template: pods without Pod Identity still
+      // reach the metadata service, with a session token only.
+      {"metadataOptions",
+       {{{"httpEndpoint", "enabled"}, {"httpTokens", "required"}, {"httpPutResponseHopLimit", 2}}}},
+      {"tagSpecifications",
+       {{{"resourceType", "instance"}, {"tags", tags}},
+        {{"resourceType", "volume"}, {"tags", tags}}}},
+      // The node group names the version; a new one rolls its nodes.
+      {"updateDefaultVersion", true},
+  };
+}
+
+// A node group made before node groups had launch templates keeps its
+// shape: EKS cannot add a launch template to an existing node group, so the
+// provider would fail every update. Replace the pool (a new name) to move it.
+bool HasLegacyShape(const compose::Composer& c, std::string_view ng) {
+  const Json* observed = c.Observed(ng);
+  return observed != nullptr &&
+         compose::StringAt(*observed, "spec.forProvider.launchTemplate.id").empty() &&
+         !compose::StringAt(*observed, "spec.forProvider.instanceTypes[0]").empty();
+}
+
+Json NodeGroupForProvider(const Params& p, const NodePool& pool, std::string_view version,
+                          const Json& launch_template) {
   Json fp = {
       {"clusterNameSelector", Resources::Select(kControlPlane)},
       {"nodeRoleArnSelector", Resources::Select(kRoleNodes)},
       // Nodes only ever in the private subnets.
       {"subnetIds", p.network.private_subnet_ids},
       {"scalingConfig", {{"minSize", pool.min}, {"maxSize", pool.max}}},
-      {"instanceTypes", {pool.instance_type}},
       {"capacityType", pool.capacity_type},
-      {"diskSize", pool.disk_size},
       // AL2 images are not published for Kubernetes 1.33 and later.
       {"amiType", AmiType(Family(pool.instance_type))},
       {"version", version},
   };
+  if (launch_template.is_null()) {
+    fp["instanceTypes"] = {pool.instance_type};
+    fp["diskSize"] = pool.disk_size;
+  } else {
+    fp["launchTemplate"] = launch_template;
+  }
   if (!pool.labels.empty()) fp["labels"] = pool.labels;
   if (!pool.taints.empty()) fp["taint"] = EksTaints(pool.taints);
   return fp;
@@ -187,13 +256,14 @@ std::optional<std::string> Kubeconfig(const compose::Composer& c) {
 
 absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::Composer& c) {
   Resources r(p.scope, p.subject.region, tags, c);
-  ComposeIam(r);
+  ComposeIam(p, r);
   r.Add(kControlPlane, kCluster, ClusterForProvider(p), Json::object(),
         {{std::string(compose::kExternalName), p.cluster_name}});
   // The roles and their policies outlive the cluster: EKS needs them to
   // delete what it created (network interfaces, security groups, nodes).
   r.Use(kRoleControlPlane, kRole, kControlPlane, kCluster);
   for (const Attachment& a : kAttachments) {
+    if (!HasAttachment(p, c, a)) continue;
     r.Use(a.resource, kRolePolicyAttachment, kControlPlane, kCluster);
   }
 
@@ -223,20 +293,86 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::C
     return false;
   };
 
+  // Pod Identity for the add-ons that call AWS; each add-on, and with the
+  // CNI's own role every node group, waits for its association.
+  const std::vector<std::string> identities = ComposePodIdentity(
+      p, out.control_plane_ready, {{"clusterNameSelector", Resources::Select(kControlPlane)}}, r);
+  const auto identity_ready = [&](std::string_view addon) {
+    for (const PodIdentityWorkload* w : PodIdentityWorkloads(p)) {
+      if (w->addon == addon) {
+        return std::find(identities.begin(), identities.end(), addon) != identities.end();
+      }
+    }
+    return true;
+  };
+  for (const PodIdentityWorkload* w : PodIdentityWorkloads(p)) {
+    r.Use(kControlPlane, kCluster, PodIdentityAssociationResource(*w), kPodIdentityAssociation);
+  }
+
   const std::string node_version = NodeVersion(p, out.version);
+  const std::string cluster_sg =
+      c.Observed(kControlPlane) == nullptr
+          ? std::string()
+          : compose::StringAt(*c.Observed(kControlPlane),
+                              "status.atProvider.vpcConfig.clusterSecurityGroupId");
   for (const NodePool& pool : p.pools) {
     const std::string ng = NodeGroupResource(pool.name);
+    const std::string lt = LaunchTemplateResource(pool.name);
     const std::string usage_cp = compose::UsageResource(kControlPlane, ng);
     const std::string usage_role = compose::UsageResource(kRoleNodes, ng);
-    if (!staged({ng, usage_cp, usage_role})) {
+    // Once any of a pool's node group or its usages exists it stays
+    // desired. A new one waits for the control plane and, with the CNI's
+    // own role, for its association, so every aws-node pod starts with the
+    // CNI's credentials.
+    const bool exists = c.Exists(ng) || c.Exists(usage_cp) || c.Exists(usage_role);
+    const bool may_create = out.control_plane_ready && identity_ready("vpc-cni");
+    const bool legacy = HasLegacyShape(c, ng);
+    // The launch template comes first and is kept once made. It needs the
+    // cluster's group, known once the control plane is observed; a template
+    // made keeps the group it was made with.
+    const Json* made = c.Observed(lt);
+    bool template_composed = false;
+    if (!legacy && (exists || may_create || made != nullptr)) {
+      std::string group = cluster_sg;
+      if (group.empty() && made != nullptr) {
+        group = compose::StringAt(*made, "spec.forProvider.vpcSecurityGroupIds[0]");
+      }
+      if (!group.empty() || made != nullptr) {
+        r.Add(lt, kLaunchTemplate, LaunchTemplateForProvider(p, pool, group, tags));
+        template_composed = true;
+      }
+    }
+    if (!exists && !may_create) {
       out.waiting.push_back(pool.name);
       continue;
     }
+    // The node group's launch template: null for one made without (see
+    // HasLegacyShape).
+    Json launch_template;
+    if (!legacy) {
+      const std::string id =
+          made == nullptr ? std::string() : compose::StringAt(*made, "status.atProvider.id");
+      const std::optional<std::int64_t> latest =
+          made == nullptr ? std::nullopt : compose::IntAt(*made, "status.atProvider.latestVersion");
+      if (!id.empty() && latest) {
+        launch_template = {{"id", id}, {"version", std::to_string(*latest)}};
+      } else if (const Json* had = c.Observed(ng); had != nullptr) {
+        // A node group is never dropped: it keeps the template it has.
+        absl::StatusOr<const Json*> ref = sdk::Fields(*had).Find("spec.forProvider.launchTemplate");
+        if (ref.ok() && *ref != nullptr) launch_template = **ref;
+      } else {
+        out.waiting.push_back(pool.name);
+        continue;
+      }
+    }
     // desiredSize only on create: afterwards the cluster autoscaler (or a
     // person) owns it, and the function never scales the group back.
-    r.Add(ng, kNodeGroup, NodeGroupForProvider(p, pool, node_version),
+    r.Add(ng, kNodeGroup, NodeGroupForProvider(p, pool, node_version, launch_template),
           {{"initProvider", {{"scalingConfig", {{"desiredSize", pool.desired}}}}}},
           {{std::string(compose::kExternalName), pool.name}});
+    // The node group goes before its template: EKS refuses to delete a
+    // template in use.
+    if (template_composed) r.Use(lt, kLaunchTemplate, ng, kNodeGroup);
     // EKS refuses to delete a cluster that has node groups.
     r.Use(kControlPlane, kCluster, ng, kNodeGroup);
     r.Use(kRoleNodes, kRole, ng, kNodeGroup);
@@ -257,6 +393,7 @@ absl::StatusOr<Outcome> ComposeAws(const Params& p, const Json& tags, compose::C
     const std::string addon = AddonResource(a.name);
     const std::string usage = compose::UsageResource(kControlPlane, addon);
     if (!staged({addon, usage})) continue;
+    if (!c.Exists(addon) && !identity_ready(a.name)) continue;
     r.Add(addon, kAddon,
           {{"clusterNameSelector", Resources::Select(kControlPlane)},
            {"addonName", a.name},

@@ -106,7 +106,16 @@ Json Cluster(bool ready, const std::string& version = "1.33", const std::string&
     s["atProvider"]["endpoint"] = "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com";
   }
   if (!issuer.empty()) s["atProvider"]["identity"] = {{{"oidc", {{{"issuer", issuer}}}}}};
+  if (!version.empty()) s["atProvider"]["vpcConfig"] = {{"clusterSecurityGroupId", "sg-0cluster"}};
   return Obj(std::move(s));
+}
+
+// A pool's launch template once the provider made it.
+Json LaunchTemplate(const std::string& pool = "general", std::int64_t latest = 1) {
+  Json o = ReadyObj();
+  o["spec"] = {{"forProvider", {{"vpcSecurityGroupIds", {"sg-0cluster"}}}}};
+  o["status"]["atProvider"] = {{"id", "lt-0" + pool}, {"latestVersion", latest}};
+  return o;
 }
 
 // What is there from the first call on.
@@ -124,8 +133,9 @@ const Names kBase = {
     "usage-rpa-nodes-cni-by-controlplane",
     "usage-rpa-nodes-ecr-by-controlplane",
 };
-const Names kPool = {"nodegroup-general", "usage-controlplane-by-nodegroup-general",
-                     "usage-role-nodes-by-nodegroup-general"};
+const Names kPool = {"lt-general", "nodegroup-general", "usage-controlplane-by-nodegroup-general",
+                     "usage-role-nodes-by-nodegroup-general",
+                     "usage-lt-general-by-nodegroup-general"};
 const Names kAddon = {"addon-coredns", "usage-controlplane-by-addon-coredns"};
 const Names kEntry = {"accessentry-bb782724", "accesspolicy-bb782724",
                       "usage-controlplane-by-accessentry-bb782724",
@@ -168,13 +178,14 @@ INSTANTIATE_TEST_SUITE_P(
         StageCase{"NothingObserved", Json::object(), kBase, true},
         StageCase{"ControlPlaneCreating", {{"controlplane", Cluster(false, "")}}, kBase, true},
         StageCase{"ControlPlaneReady",
-                  {{"controlplane", Cluster(true)}},
+                  {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}},
                   Union({kBase, kPool, kAddon, kEntry, kAuth}),
                   false},
-        StageCase{"ControlPlaneReadyWithIssuer",
-                  {{"controlplane", Cluster(true, "1.33", kIssuer)}},
-                  Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
-                  false},
+        StageCase{
+            "ControlPlaneReadyWithIssuer",
+            {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true, "1.33", kIssuer)}},
+            Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
+            false},
         // The OIDC provider needs the issuer, not readiness.
         StageCase{"IssuerBeforeReady",
                   {{"controlplane", Cluster(false, "1.33", kIssuer)}},
@@ -186,11 +197,13 @@ INSTANTIATE_TEST_SUITE_P(
                   {{"controlplane", Cluster(false)}, {"nodegroup-general", ReadyObj()}},
                   Union({kBase, kPool}),
                   false},
+        // A node group needs its launch template: a usage alone (it guards
+        // nothing) brings back the template, and the pool waits for it.
         StageCase{"FlappedWithOnlyAUsageOfThePoolObserved",
                   {{"controlplane", Cluster(false)},
                    {"usage-role-nodes-by-nodegroup-general", ReadyObj()}},
-                  Union({kBase, kPool}),
-                  false},
+                  Union({kBase, {"lt-general"}}),
+                  true},
         StageCase{"FlappedWithAddonObserved",
                   {{"controlplane", Cluster(false)}, {"addon-coredns", ReadyObj()}},
                   Union({kBase, kAddon}),
@@ -213,7 +226,7 @@ INSTANTIATE_TEST_SUITE_P(
                   Union({kBase, kPool, kAddon, kEntry, kAuth, kOidc}),
                   false},
         StageCase{"ControlPlaneGoneButNodeGroupObserved",
-                  {{"nodegroup-general", ReadyObj()}},
+                  {{"nodegroup-general", ReadyObj()}, {"lt-general", LaunchTemplate()}},
                   Union({kBase, kPool}),
                   false}),
     CaseName<StageCase>);
@@ -234,14 +247,16 @@ TEST(Aws, OnlyUnobservedPoolsWaitWhenTheControlPlaneFlaps) {
 TEST(Aws, TheOidcProviderKeepsItsUrlWhenTheIssuerGoesMissing) {
   const Rendered r =
       RunOk(Call{.xr = Xr(Params()),
-                 .observed = {{"controlplane", Cluster(true, "1.33")},
+                 .observed = {{"lt-general", LaunchTemplate()},
+                              {"controlplane", Cluster(true, "1.33")},
                               {"oidc", {{"spec", {{"forProvider", {{"url", kIssuer}}}}}}}}});
   EXPECT_EQ(r.Get("oidc", "spec.forProvider.url"), kIssuer);
 }
 
 TEST(Aws, TheOidcProviderTrustsTheIssuerForSts) {
-  const Rendered r = RunOk(
-      Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  const Rendered r = RunOk(Call{.xr = Xr(Params()),
+                                .observed = {{"lt-general", LaunchTemplate()},
+                                             {"controlplane", Cluster(true, "1.33", kIssuer)}}});
   EXPECT_EQ(r.Get("oidc", "spec.forProvider.url"), kIssuer);
   EXPECT_EQ(r.Get("oidc", "spec.forProvider.clientIdList"), Json({"sts.amazonaws.com"}));
   EXPECT_EQ(r.Get("oidc", "kind"), "OpenIDConnectProvider");
@@ -278,8 +293,9 @@ const std::vector<KindCase>& Kinds() {
 }
 
 Rendered RenderAll(const std::string& ns = "") {
-  return RunOk(
-      Call{.xr = Xr(Full(), ns), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  return RunOk(Call{.xr = Xr(Full(), ns),
+                    .observed = {{"lt-general", LaunchTemplate()},
+                                 {"controlplane", Cluster(true, "1.33", kIssuer)}}});
 }
 
 TEST(Aws, ClaimBasedXrsComposeClusterScopedKinds) {
@@ -320,7 +336,8 @@ TEST(Aws, EveryManagedResourceNamesTheAccount) {
   for (const std::string ns : {"", "team-web"}) {
     SCOPED_TRACE(ns);
     const Rendered r = RunOk(Call{.xr = Xr(Full(), ns),
-                                  .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}},
+                                  .observed = {{"lt-general", LaunchTemplate()},
+                                               {"controlplane", Cluster(true, "1.33", kIssuer)}},
                                   .input = input});
     const Json want = ns.empty() ? Json({{"name", "dev"}})
                                  : Json({{"kind", "ClusterProviderConfig"}, {"name", "dev"}});
@@ -343,8 +360,9 @@ TEST(Aws, EveryManagedResourceNamesTheAccount) {
 
 TEST(Aws, VersionIsReallySetOnTheClusterAndTheNodeGroups) {
   for (const std::string v : {"1.31", "1.32", "1.33", "1.34"}) {
-    const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", v}})),
-                                  .observed = {{"controlplane", Cluster(true, v)}}});
+    const Rendered r = RunOk(
+        Call{.xr = Xr(With(Params(), {{"kubernetesVersion", v}})),
+             .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true, v)}}});
     EXPECT_EQ(r.Get("controlplane", "spec.forProvider.version"), v);
     EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.version"), v);
   }
@@ -365,8 +383,9 @@ class AwsUpgradeTest : public ::testing::TestWithParam<UpgradeCase> {};
 
 TEST_P(AwsUpgradeTest, NodeGroupsNeverRunAheadOfTheControlPlane) {
   const UpgradeCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", "1.34"}})),
-                                .observed = {{"controlplane", Cluster(true, c.observed)}}});
+  const Rendered r = RunOk(Call{
+      .xr = Xr(With(Params(), {{"kubernetesVersion", "1.34"}})),
+      .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true, c.observed)}}});
   EXPECT_EQ(r.Get("controlplane", "spec.forProvider.version"), "1.34");
   EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.version"), c.want);
 }
@@ -381,8 +400,9 @@ INSTANTIATE_TEST_SUITE_P(Aws, AwsUpgradeTest,
 TEST(Aws, NodesAndControlPlaneOnlyInPrivateSubnets) {
   const Json params =
       With(Full(), {{"network", {{"publicSubnetIds", {"subnet-0pub1", "subnet-0pub2"}}}}});
-  const Rendered r =
-      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  const Rendered r = RunOk(Call{.xr = Xr(params),
+                                .observed = {{"lt-general", LaunchTemplate()},
+                                             {"controlplane", Cluster(true, "1.33", kIssuer)}}});
   const Json priv = {"subnet-0a", "subnet-0b", "subnet-0c"};
   EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.subnetIds"), priv);
   EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.subnetIds"), priv);
@@ -427,27 +447,90 @@ TEST(Aws, TheClusterNamesItsRoleAndBootstrapsAccessAndAddons) {
   EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.securityGroupIds"), nullptr);
 }
 
-TEST(Aws, SecurityGroupsGoOnTheControlPlane) {
+// The nodes are in the cluster's group (which EKS adds only to node groups
+// without a launch template), the environment's baseline and every other
+// group: a database that admits the baseline admits the pods.
+TEST(Aws, SecurityGroupsGoOnTheControlPlaneAndTheNodes) {
   const Rendered r =
       RunOk(Call{.xr = Xr(With(Params(), {{"network", {{"securityGroupIds", {"sg-0user"}}}}})),
-                 .observed = {{"controlplane", Cluster(true)}},
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}},
                  .input = PolicyInput(
                      {{"classes", {{"dev", {{"securityGroupIds", {"sg-0123456789abcdef0"}}}}}}})});
   EXPECT_EQ(r.Get("controlplane", "spec.forProvider.vpcConfig.securityGroupIds"),
             Json({"sg-0user", "sg-0123456789abcdef0"}));
-  // No launch template among our kinds: node groups cannot carry them.
+  EXPECT_EQ(r.Get("lt-general", "spec.forProvider.vpcSecurityGroupIds"),
+            Json({"sg-0cluster", "sg-0user", "sg-0123456789abcdef0"}));
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.launchTemplate"),
+            Json({{"id", "lt-0general"}, {"version", "1"}}));
+  EXPECT_EQ(r.Get("lt-general", "kind"), "LaunchTemplate");
+  EXPECT_EQ(r.Get("lt-general", "apiVersion"), "ec2.aws.upbound.io/v1beta1");
+}
+
+// The template holds the instance type and disk (EKS refuses them beside
+// one), IMDSv2 only, an encrypted gp3 root volume, and tags the instances
+// and volumes as the platform tags everything else.
+TEST(Aws, TheLaunchTemplateHoldsTheMachine) {
+  const Rendered r = RunOk(Call{
+      .xr = Xr(Params()),
+      .observed = {{"lt-general", LaunchTemplate("general", 3)}, {"controlplane", Cluster(true)}}});
+  const Json fp = r.Get("lt-general", "spec.forProvider");
+  EXPECT_EQ(fp["instanceType"], "m6i.large");
+  EXPECT_EQ(fp["blockDeviceMappings"],
+            Json::parse(R"([{"deviceName": "/dev/xvda", "ebs": [{"volumeSize": 50,
+              "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}]}])"));
+  EXPECT_EQ(fp["metadataOptions"][0]["httpTokens"], "required");
+  EXPECT_EQ(fp["updateDefaultVersion"], true);
+  ASSERT_EQ(fp["tagSpecifications"].size(), 2u);
+  for (const Json& spec : fp["tagSpecifications"]) {
+    EXPECT_EQ(spec["tags"]["platform.terraforming.io/team"], "payments") << spec;
+  }
+  EXPECT_EQ(fp["tags"]["platform.terraforming.io/team"], "payments");
+  const Json ng = r.Get("nodegroup-general", "spec.forProvider");
+  EXPECT_EQ(ng["launchTemplate"], Json({{"id", "lt-0general"}, {"version", "3"}}));
+  EXPECT_FALSE(ng.contains("instanceTypes"));
+  EXPECT_FALSE(ng.contains("diskSize"));
+  EXPECT_TRUE(r.Has("usage-lt-general-by-nodegroup-general"));
+}
+
+// The template needs the cluster's group, the node group the template's id
+// and version: each waits for the one before.
+TEST(Aws, NodeGroupsWaitForTheirLaunchTemplate) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  EXPECT_TRUE(r.Has("lt-general"));
+  EXPECT_FALSE(r.Has("nodegroup-general"));
+  EXPECT_EQ(r.Status("nodePools.general.phase"), "WaitingForControlPlane");
+  EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
+  // Before the control plane reports its group, not even the template.
+  Json creating = Cluster(true);
+  creating["status"]["atProvider"].erase("vpcConfig");
+  const Rendered early = RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", creating}}});
+  EXPECT_FALSE(early.Has("lt-general"));
+}
+
+// EKS cannot add a launch template to an existing node group: one made
+// without keeps its shape rather than fail every update.
+TEST(Aws, ANodeGroupMadeWithoutALaunchTemplateKeepsItsShape) {
+  Json legacy = ReadyObj();
+  legacy["spec"] = {{"forProvider", {{"instanceTypes", {"m6i.large"}}, {"diskSize", 50}}}};
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"controlplane", Cluster(true)}, {"nodegroup-general", legacy}}});
+  EXPECT_FALSE(r.Has("lt-general"));
+  EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.instanceTypes"), Json({"m6i.large"}));
   EXPECT_EQ(r.Get("nodegroup-general", "spec.forProvider.launchTemplate"), nullptr);
 }
 
 TEST(Aws, ExternalNamesAreTheEksNames) {
   const Rendered claim =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(claim.Get("controlplane", "metadata.annotations[crossplane.io/external-name]"),
             "payments-eks");
   EXPECT_EQ(claim.Get("nodegroup-general", "metadata.annotations[crossplane.io/external-name]"),
             "general");
   const Rendered ns =
-      RunOk(Call{.xr = Xr(Params(), "team-web"), .observed = {{"controlplane", Cluster(true)}}});
+      RunOk(Call{.xr = Xr(Params(), "team-web"),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(ns.Get("controlplane", "metadata.annotations[crossplane.io/external-name]"),
             "team-web-payments-eks");
   EXPECT_EQ(ns.Status("clusterName"), "team-web-payments-eks");
@@ -470,11 +553,14 @@ TEST(Aws, PoolFieldsMapToTheNodeGroup) {
                          {{"key", "c"}, {"value", "3"}, {"effect", "PreferNoSchedule"}}}}},
                       {{"name", "general"}, {"instanceType", "m6i.large"}}};
   const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"nodePools", pools}})),
-                                .observed = {{"controlplane", Cluster(true)}}});
+                                .observed = {{"lt-general", LaunchTemplate()},
+                                             {"lt-batch", LaunchTemplate("batch")},
+                                             {"controlplane", Cluster(true)}}});
   const std::string ng = "nodegroup-batch";
-  EXPECT_EQ(r.Get(ng, "spec.forProvider.instanceTypes"), Json({"m7g.large"}));
+  EXPECT_EQ(r.Get("lt-batch", "spec.forProvider.instanceType"), "m7g.large");
+  EXPECT_EQ(r.Get("lt-batch", "spec.forProvider.blockDeviceMappings[0].ebs[0].volumeSize"), 100);
+  EXPECT_EQ(r.Get(ng, "spec.forProvider.launchTemplate.id"), "lt-0batch");
   EXPECT_EQ(r.Get(ng, "spec.forProvider.capacityType"), "SPOT");
-  EXPECT_EQ(r.Get(ng, "spec.forProvider.diskSize"), 100);
   EXPECT_EQ(r.Get(ng, "spec.forProvider.amiType"), "AL2023_ARM_64_STANDARD");
   EXPECT_EQ(r.Get(ng, "spec.forProvider.labels"), Json({{"workload", "batch"}}));
   EXPECT_EQ(r.Get(ng, "spec.forProvider.taint"),
@@ -534,8 +620,9 @@ class AwsAccessEntryTest : public ::testing::TestWithParam<EntryCase> {};
 
 TEST_P(AwsAccessEntryTest, EntryAndPolicyAssociation) {
   const EntryCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {c.entry}}})),
-                                .observed = {{"controlplane", Cluster(true)}}});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {c.entry}}})),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   std::string entry, policy;
   for (const std::string& n : r.names()) {
     if (n.starts_with("accessentry-")) entry = n;
@@ -562,12 +649,15 @@ TEST(AwsAccessEntries, NamedByPrincipalNotPosition) {
     }
     return out;
   };
-  const Rendered both = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {admins, devs}}})),
-                                   .observed = {{"controlplane", Cluster(true)}}});
-  const Rendered swapped = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs, admins}}})),
-                                      .observed = {{"controlplane", Cluster(true)}}});
-  const Rendered devs_only = RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs}}})),
-                                        .observed = {{"controlplane", Cluster(true)}}});
+  const Rendered both =
+      RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {admins, devs}}})),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
+  const Rendered swapped =
+      RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs, admins}}})),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
+  const Rendered devs_only =
+      RunOk(Call{.xr = Xr(With(Params(), {{"accessEntries", {devs}}})),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(entries(both), Names({"accessentry-bb782724", "accessentry-b4c6f40e"}));
   EXPECT_EQ(entries(swapped), entries(both));
   EXPECT_EQ(entries(devs_only), Names({"accessentry-b4c6f40e"}));
@@ -662,6 +752,8 @@ const std::vector<UsageCase>& Usages() {
        "eks.aws.upbound.io/v1beta2"},
       {"role-nodes", "Role", "iam.aws.upbound.io/v1beta1", "nodegroup-general", "NodeGroup",
        "eks.aws.upbound.io/v1beta2"},
+      {"lt-general", "LaunchTemplate", "ec2.aws.upbound.io/v1beta1", "nodegroup-general",
+       "NodeGroup", "eks.aws.upbound.io/v1beta2"},
       {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "addon-coredns", "Addon",
        "eks.aws.upbound.io/v1beta1"},
       {"controlplane", "Cluster", "eks.aws.upbound.io/v1beta2", "accessentry-bb782724",
@@ -720,8 +812,9 @@ TEST(Aws, DeletionOrderThroughUsagesOfTheComposedVersions) {
 TEST(Aws, TaggableKindsCarryUserAndMandatedTagsOthersNone) {
   const Json params =
       With(Full(), {{"tags", {{"owner", "oncall"}, {"platform.terraforming.io/team", "evil"}}}});
-  const Rendered r =
-      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", Cluster(true, "1.33", kIssuer)}}});
+  const Rendered r = RunOk(Call{.xr = Xr(params),
+                                .observed = {{"lt-general", LaunchTemplate()},
+                                             {"controlplane", Cluster(true, "1.33", kIssuer)}}});
   const std::set<std::string> untaggable = {"RolePolicyAttachment", "AccessPolicyAssociation",
                                             "ClusterAuth", "ClusterUsage"};
   int tagged = 0;
@@ -739,8 +832,9 @@ TEST(Aws, TaggableKindsCarryUserAndMandatedTagsOthersNone) {
     EXPECT_EQ(tags["platform.terraforming.io/managed-by"], "function-platform") << name;
     EXPECT_EQ(tags["platform.terraforming.io/composite"], kXrName) << name;
   }
-  // Roles, cluster, node group, add-on, access entry, OIDC provider.
-  EXPECT_EQ(tagged, 7);
+  // Roles, cluster, launch template, node group, add-on, access entry, OIDC
+  // provider.
+  EXPECT_EQ(tagged, 8);
 }
 
 TEST(Aws, RegionOnRegionalKindsOnlyIamIsGlobal) {
@@ -767,7 +861,7 @@ class AwsReadyTest : public ::testing::TestWithParam<ReadyCase> {};
 
 TEST_P(AwsReadyTest, ReadyConditionDecides) {
   const ReadyCase& c = GetParam();
-  Json observed = {{"controlplane", Cluster(true)}};
+  Json observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}};
   if (!c.observed.is_null()) observed[c.resource] = c.observed;
   const Rendered r = RunOk(Call{.xr = Xr(Full()), .observed = observed});
   EXPECT_EQ(r.Ready(c.resource), c.want);
@@ -798,6 +892,7 @@ TEST(Aws, StatusPublishesWhatTheClusterReports) {
   const Rendered r = RunOk(
       Call{.xr = Xr(Params()),
            .observed = {
+               {"lt-general", LaunchTemplate()},
                {"controlplane", Cluster(true, "1.33", kIssuer)},
                {"nodegroup-general",
                 Obj({{"atProvider",
@@ -826,7 +921,8 @@ TEST(Aws, StatusBeforeAnythingIsObserved) {
             Json({{"phase", "WaitingForControlPlane"}, {"ready", false}}));
   // A composed node group not yet reported on.
   const Rendered pending =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(pending.Status("nodePools.general"), Json({{"phase", "Pending"}, {"ready", false}}));
 }
 
@@ -836,7 +932,7 @@ TEST(Aws, AnnouncesNewResourcesOnce) {
   EXPECT_THAT(first.Normal()[0],
               HasSubstr("creating 12 resources for the EKS cluster payments-eks (AWS provider)"));
   EXPECT_THAT(first.Normal()[0], HasSubstr("node pools general wait for the control plane"));
-  Json all = {{"controlplane", Cluster(true)}};
+  Json all = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}};
   for (const std::string& n : Union({kBase, kPool, kAuth})) {
     if (n != "controlplane") all[n] = ReadyObj();
   }
@@ -850,11 +946,13 @@ TEST(Aws, AnnouncesNewResourcesOnce) {
 
 TEST(AwsKubeconfig, ClusterAuthWritesItNextToTheClaim) {
   const Rendered claim =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(claim.Get("clusterauth", "spec.writeConnectionSecretToRef"),
             Json({{"name", "payments-eks-kubeconfig"}, {"namespace", "team-payments"}}));
   const Rendered ns =
-      RunOk(Call{.xr = Xr(Params(), "team-web"), .observed = {{"controlplane", Cluster(true)}}});
+      RunOk(Call{.xr = Xr(Params(), "team-web"),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   // Namespaced managed resources write to their own namespace.
   EXPECT_EQ(ns.Get("clusterauth", "spec.writeConnectionSecretToRef"),
             Json({{"name", "payments-eks-kubeconfig"}}));
@@ -863,7 +961,9 @@ TEST(AwsKubeconfig, ClusterAuthWritesItNextToTheClaim) {
 TEST(AwsKubeconfig, PublishedFromClusterAuthsConnectionDetails) {
   const Rendered r = RunWithDetails(
       Call{.xr = Xr(Params()),
-           .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}},
+           .observed = {{"lt-general", LaunchTemplate()},
+                        {"controlplane", Cluster(true)},
+                        {"clusterauth", ReadyObj()}}},
       {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}, {"endpoint", "https://x"}}}});
   const auto& details = r.proto().desired().composite().connection_details();
   ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
@@ -874,16 +974,19 @@ TEST(AwsKubeconfig, PublishedFromClusterAuthsConnectionDetails) {
 }
 
 TEST(AwsKubeconfig, NotPublishedForNamespacedXrs) {
-  const Rendered r = RunWithDetails(
-      Call{.xr = Xr(Params(), "team-web"),
-           .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}},
-      {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}}}});
+  const Rendered r = RunWithDetails(Call{.xr = Xr(Params(), "team-web"),
+                                         .observed = {{"lt-general", LaunchTemplate()},
+                                                      {"controlplane", Cluster(true)},
+                                                      {"clusterauth", ReadyObj()}}},
+                                    {{"clusterauth", {{"kubeconfig", "apiVersion: v1\n"}}}});
   EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
   EXPECT_FALSE(r.proto().has_requirements());
 }
 
 TEST(AwsKubeconfig, NothingBeforeClusterAuthExists) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", Cluster(true)}}});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(Params()),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
   EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
   EXPECT_FALSE(r.proto().has_requirements());
 }
@@ -898,7 +1001,9 @@ TEST(AwsKubeconfig, NotPublishedWhileTheControlPlaneIsNotReady) {
 
 TEST(AwsKubeconfig, ReadFromTheSecretWhenCrossplanePassesNoConnectionDetails) {
   const Call call{.xr = Xr(Params()),
-                  .observed = {{"controlplane", Cluster(true)}, {"clusterauth", ReadyObj()}}};
+                  .observed = {{"lt-general", LaunchTemplate()},
+                               {"controlplane", Cluster(true)},
+                               {"clusterauth", ReadyObj()}}};
   const Rendered asked = RunOk(call);
   ASSERT_EQ(asked.proto().requirements().resources().count("kubeconfig"), 1u)
       << asked.proto().DebugString();
@@ -919,6 +1024,149 @@ TEST(AwsKubeconfig, ReadFromTheSecretWhenCrossplanePassesNoConnectionDetails) {
   const auto& details = r.proto().desired().composite().connection_details();
   ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
   EXPECT_EQ(details.at("kubeconfig"), "apiVersion: v1\n");
+}
+
+// --- IAM: Pod Identity, support policy, logs, team access -----------------------------
+
+const Json kAgent = {{"name", "eks-pod-identity-agent"}, {"version", "v1.3.4-eksbuild.1"}};
+const Json kEbs = {{"name", "aws-ebs-csi-driver"}, {"version", "v1.44.0-eksbuild.1"}};
+
+// The EBS CSI driver gets a role EKS Pod Identity may assume, with AWS's
+// policy for it, associated with its controller's service account once the
+// cluster exists; the add-on installs once the association is ready.
+TEST(Aws, TheEbsCsiDriverGetsItsRoleThroughPodIdentity) {
+  const Json params = With(Params(), {{"addons", {kAgent, kEbs}}});
+  const Rendered first = RunOk(Call{.xr = Xr(params)});
+  EXPECT_TRUE(first.Has("role-ebs-csi"));
+  EXPECT_EQ(first.Get("rpa-ebs-csi", "spec.forProvider.policyArn"),
+            "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
+  EXPECT_EQ(Json::parse(first.Get("role-ebs-csi", "spec.forProvider.assumeRolePolicy")
+                            .get<std::string>())["Statement"][0],
+            Json::parse(R"({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                            "Action": ["sts:AssumeRole", "sts:TagSession"]})"));
+  EXPECT_FALSE(first.Has("podidentity-ebs-csi"));
+
+  const Rendered ready =
+      RunOk(Call{.xr = Xr(params),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}}});
+  const Json fp = ready.Get("podidentity-ebs-csi", "spec.forProvider");
+  EXPECT_EQ(fp["clusterNameSelector"]["matchLabels"][kLabel], "controlplane");
+  EXPECT_EQ(fp["namespace"], "kube-system");
+  EXPECT_EQ(fp["serviceAccount"], "ebs-csi-controller-sa");
+  EXPECT_EQ(fp["roleArnSelector"]["matchLabels"][kLabel], "role-ebs-csi");
+  EXPECT_EQ(ready.Get("podidentity-ebs-csi", "apiVersion"), "eks.aws.upbound.io/v1beta1");
+  EXPECT_TRUE(ready.Has("usage-controlplane-by-podidentity-ebs-csi"));
+  EXPECT_TRUE(ready.Has("addon-eks-pod-identity-agent"));
+  EXPECT_FALSE(ready.Has("addon-aws-ebs-csi-driver"));
+
+  const Rendered associated = RunOk(Call{.xr = Xr(params),
+                                         .observed = {{"lt-general", LaunchTemplate()},
+                                                      {"controlplane", Cluster(true)},
+                                                      {"podidentity-ebs-csi", ReadyObj()}}});
+  EXPECT_EQ(associated.Get("addon-aws-ebs-csi-driver", "spec.forProvider.addonName"),
+            "aws-ebs-csi-driver");
+}
+
+TEST(Aws, PodIdentityNeedsItsAgent) {
+  const pb::RunFunctionResponse rsp =
+      RunProto(Call{.xr = Xr(With(Params(), {{"addons", {kEbs}}}))});
+  ASSERT_EQ(rsp.results_size(), 1);
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.addons: aws-ebs-csi-driver gets its AWS permissions through EKS Pod "
+            "Identity; list eks-pod-identity-agent (with a version) too");
+  const pb::RunFunctionResponse prod =
+      RunProto(Call{.xr = Xr(With(Params(), {{"environment", "prod"}}))});
+  ASSERT_EQ(prod.results_size(), 1);
+  EXPECT_THAT(prod.results(0).message(),
+              HasSubstr("prod clusters give the VPC CNI its AWS permissions through EKS Pod "
+                        "Identity (policy classes.prod.cluster.vpcCniPodIdentity)"));
+}
+
+// Where the class gives the CNI its own role, the nodes' role never gets the
+// CNI policy, and the node groups come after the association, so every
+// aws-node pod starts with the CNI's own credentials.
+TEST(Aws, TheCniGetsItsOwnRoleWhereTheClassAsks) {
+  const Json params = With(Params(), {{"environment", "prod"}, {"addons", {kAgent}}});
+  const Rendered first = RunOk(Call{.xr = Xr(params)});
+  EXPECT_FALSE(first.Has("rpa-nodes-cni"));
+  EXPECT_FALSE(first.Has("usage-rpa-nodes-cni-by-controlplane"));
+  EXPECT_EQ(first.Get("rpa-vpc-cni", "spec.forProvider.policyArn"),
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy");
+
+  const Json cp_ready = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}};
+  const Rendered waiting = RunOk(Call{.xr = Xr(params), .observed = cp_ready});
+  EXPECT_EQ(waiting.Get("podidentity-vpc-cni", "spec.forProvider.serviceAccount"), "aws-node");
+  EXPECT_FALSE(waiting.Has("nodegroup-general"));
+  EXPECT_EQ(waiting.Status("nodePools.general.phase"), "WaitingForControlPlane");
+
+  Json associated = cp_ready;
+  associated["podidentity-vpc-cni"] = ReadyObj();
+  EXPECT_TRUE(RunOk(Call{.xr = Xr(params), .observed = associated}).Has("nodegroup-general"));
+
+  // A cluster made with the policy on its nodes keeps it: its running
+  // aws-node pods may still use it.
+  Json had = cp_ready;
+  had["rpa-nodes-cni"] = ReadyObj();
+  EXPECT_TRUE(RunOk(Call{.xr = Xr(params), .observed = had}).Has("rpa-nodes-cni"));
+  // Without the class's word, the nodes' role has it as before.
+  EXPECT_TRUE(RunOk(Call{.xr = Xr(Params())}).Has("rpa-nodes-cni"));
+}
+
+TEST(Aws, SupportPolicyAndControlPlaneLogsFollowTheClass) {
+  const Rendered dev = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_EQ(dev.Get("controlplane", "spec.forProvider.upgradePolicy"),
+            Json({{"supportType", "STANDARD"}}));
+  EXPECT_EQ(dev.Get("controlplane", "spec.forProvider.enabledClusterLogTypes"), Json::array());
+  const Rendered prod =
+      RunOk(Call{.xr = Xr(With(Params(), {{"environment", "prod"}, {"addons", {kAgent}}}))});
+  EXPECT_EQ(prod.Get("controlplane", "spec.forProvider.upgradePolicy"),
+            Json({{"supportType", "EXTENDED"}}));
+  EXPECT_EQ(prod.Get("controlplane", "spec.forProvider.enabledClusterLogTypes"),
+            Json({"api", "audit", "authenticator"}));
+  const Rendered chosen =
+      RunOk(Call{.xr = Xr(Params()),
+                 .input = PolicyInput({{"classes",
+                                        {{"dev",
+                                          {{"cluster",
+                                            {{"upgradePolicy", "Extended"},
+                                             {"controlPlaneLogs", {"audit", "scheduler"}}}}}}}}})});
+  EXPECT_EQ(chosen.Get("controlplane", "spec.forProvider.upgradePolicy.supportType"), "EXTENDED");
+  EXPECT_EQ(chosen.Get("controlplane", "spec.forProvider.enabledClusterLogTypes"),
+            Json({"audit", "scheduler"}));
+}
+
+// The policy's cluster access rules give the team's role its entry on every
+// EKS cluster of the team; for a principal the XR lists too, the policy's
+// access wins (EKS takes one entry per principal).
+TEST(Aws, TheTeamsRoleGetsTheAccessThePolicyGives) {
+  const Json input = PolicyInput({{"clusterAccess",
+                                   {{{"name", "payments-dev"},
+                                     {"teams", {"payments"}},
+                                     {"classes", {"dev"}},
+                                     {"principalArn", "arn:aws:iam::123456789012:role/payments"},
+                                     {"accessPolicy", "Edit"},
+                                     {"namespaces", {"payments"}}},
+                                    {{"name", "web"},
+                                     {"teams", {"web"}},
+                                     {"principalArn", "arn:aws:iam::123456789012:role/web"},
+                                     {"accessPolicy", "Admin"}}}}});
+  const Json params =
+      With(Params(), {{"accessEntries",
+                       {{{"principalArn", "arn:aws:iam::123456789012:role/payments"},
+                         {"policy", "ClusterAdmin"}}}}});
+  const Rendered r =
+      RunOk(Call{.xr = Xr(params),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}},
+                 .input = input});
+  std::vector<std::string> entries;
+  for (const auto& [name, o] : r.resources()) {
+    if (name.starts_with("accesspolicy-")) entries.push_back(name);
+  }
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(r.Get(entries[0], "spec.forProvider.policyArn"),
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy");
+  EXPECT_EQ(r.Get(entries[0], "spec.forProvider.accessScope"),
+            Json({{"type", "namespace"}, {"namespaces", {"payments"}}}));
 }
 
 }  // namespace

@@ -2,13 +2,18 @@
 // plane, its add-ons and access entries) with an AWSManagedCluster, and per
 // node pool a MachinePool with an AWSManagedMachinePool (an EKS managed node
 // group). See docs/xcluster.md.
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
+#include "function/compose/aws_resources.h"
 #include "function/compose/object.h"
 #include "function/compose/usage.h"
 #include "function/renderers/xcluster/compose.h"
+#include "function/renderers/xcluster/pod_identity.h"
+#include "function/sdk/fields.h"
 #include "function/sdk/strings.h"
 
 namespace platform::fn::renderers::xcluster {
@@ -29,7 +34,22 @@ std::string PoolObjectName(const Params& p, const NodePool& pool) {
   return sdk::Cat(p.name, "-", pool.name);
 }
 
-Json ControlPlaneSpec(const Params& p, const Json& tags) {
+// CAPA's logging switches, named as EKS's log types.
+Json Logging(const std::vector<std::string>& types) {
+  Json out = Json::object();
+  for (const auto& [type, field] :
+       {std::pair{"api", "apiServer"}, std::pair{"audit", "audit"},
+        std::pair{"authenticator", "authenticator"},
+        std::pair{"controllerManager", "controllerManager"}, std::pair{"scheduler", "scheduler"}}) {
+    out[field] = std::find(types.begin(), types.end(), type) != types.end();
+  }
+  return out;
+}
+
+// `installable(addon)` says whether an add-on may be listed yet: one that
+// gets AWS permissions through Pod Identity waits for its association.
+template <typename Installable>
+Json ControlPlaneSpec(const Params& p, const Json& tags, Installable installable) {
   Json subnets = Json::array();
   for (const std::string& id : p.network.private_subnet_ids) subnets.push_back({{"id", id}});
   Json spec = {
@@ -46,6 +66,11 @@ Json ControlPlaneSpec(const Params& p, const Json& tags) {
        {{"authenticationMode", "api_and_config_map"},
         {"bootstrapClusterCreatorAdminPermissions", true}}},
       {"additionalTags", tags},
+      // An IAM identity provider for the cluster's service accounts (IRSA),
+      // for the teams' workloads; the platform's add-ons use Pod Identity.
+      {"associateOIDCProvider", true},
+      {"upgradePolicy", p.limits->upgrade_policy == "Extended" ? "extended" : "standard"},
+      {"logging", Logging(p.limits->control_plane_logs)},
   };
   if (!p.public_access_cidrs.empty()) {
     spec["endpointAccess"]["publicCIDRs"] = p.public_access_cidrs;
@@ -53,6 +78,7 @@ Json ControlPlaneSpec(const Params& p, const Json& tags) {
   Json addons = Json::array();
   for (const Addon& a : p.addons) {
     if (a.version.empty()) continue;  // EKS's own, see IsSelfManagedAddon
+    if (!installable(a.name)) continue;
     addons.push_back({{"name", a.name}, {"version", a.version}});
   }
   if (!addons.empty()) spec["addons"] = std::move(addons);
@@ -125,9 +151,36 @@ Json MachinePoolSpec(const Params& p, const NodePool& pool) {
                 {"name", PoolObjectName(p, pool)}}}}}}}};
 }
 
+// The add-ons the observed control plane lists already.
+bool Listed(const compose::Composer& c, std::string_view addon) {
+  const Json* cp = c.Observed(kControlPlaneResource);
+  if (cp == nullptr) return false;
+  absl::StatusOr<const Json*> addons = sdk::Fields(*cp).Find("spec.addons");
+  if (!addons.ok() || *addons == nullptr || !(*addons)->is_array()) return false;
+  return std::any_of((*addons)->begin(), (*addons)->end(),
+                     [&](const Json& a) { return a.is_object() && a.value("name", "") == addon; });
+}
+
 }  // namespace
 
 absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, compose::Composer& c) {
+  const bool control_plane_ready = c.IsReady(kControlPlaneResource, ReadyFlagOrCondition);
+  // The add-ons' roles and associations are AWS managed resources; the
+  // association names the cluster by its EKS name, which CAPA gives it.
+  compose::AwsResources aws(p.scope, p.subject.region, tags, c);
+  const std::vector<std::string> identities =
+      ComposePodIdentity(p, control_plane_ready, {{"clusterName", p.cluster_name}}, aws);
+  const auto identity_ready = [&](std::string_view addon) {
+    for (const PodIdentityWorkload* w : PodIdentityWorkloads(p)) {
+      if (w->addon == addon) {
+        return std::find(identities.begin(), identities.end(), addon) != identities.end();
+      }
+    }
+    return true;
+  };
+  const auto installable = [&](std::string_view addon) {
+    return identity_ready(addon) || Listed(c, addon);
+  };
   c.Add(
       std::string(kClusterResource),
       CapiObject(p, kClusterResource, kCapiVersion, "Cluster", p.name,
@@ -144,7 +197,7 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, compos
         ReadyFlagOrCondition);
   c.Add(std::string(kControlPlaneResource),
         CapiObject(p, kControlPlaneResource, kControlPlaneVersion, "AWSManagedControlPlane",
-                   ControlPlaneName(p), ControlPlaneSpec(p, tags)),
+                   ControlPlaneName(p), ControlPlaneSpec(p, tags, installable)),
         ReadyFlagOrCondition);
 
   Outcome out;
@@ -152,7 +205,7 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, compos
   out.kubeconfig_secret = sdk::Cat(p.name, "-kubeconfig");
   out.kubeconfig_key = "value";
   out.user_kubeconfig_secret = sdk::Cat(p.name, "-user-kubeconfig");
-  out.control_plane_ready = c.IsReady(kControlPlaneResource, ReadyFlagOrCondition);
+  out.control_plane_ready = control_plane_ready;
   out.control_plane_usage_ref = {{"apiVersion", kControlPlaneVersion},
                                  {"kind", "AWSManagedControlPlane"},
                                  {"resourceRef", {{"name", ControlPlaneName(p)}}}};
@@ -171,7 +224,10 @@ absl::StatusOr<Outcome> ComposeCapiEks(const Params& p, const Json& tags, compos
     const std::string amp = AwsMachinePoolResource(pool.name);
     // Once a pool's objects exist they stay desired, whatever the control
     // plane's readiness does: dropping them would delete the node group.
-    if (!out.control_plane_ready && !c.Exists(mp) && !c.Exists(amp)) {
+    // With the CNI's own role, nodes come after its association, so every
+    // aws-node pod starts with the CNI's credentials.
+    if ((!out.control_plane_ready || !identity_ready("vpc-cni")) && !c.Exists(mp) &&
+        !c.Exists(amp)) {
       out.waiting.push_back(pool.name);
       continue;
     }

@@ -87,7 +87,8 @@ absl::Status ReadPool(const sdk::Fields& f, const policy::Subject& subject,
   return absl::OkStatus();
 }
 
-absl::Status ReadAccessEntries(const sdk::Fields& params, Params& p) {
+absl::Status ReadAccessEntries(const sdk::Fields& params, const policy::Policies& policies,
+                               Params& p) {
   PLATFORM_ASSIGN_OR_RETURN(std::vector<sdk::Fields> entries, params.ObjectList("accessEntries"));
   std::set<std::string> seen;
   for (const sdk::Fields& e : entries) {
@@ -110,6 +111,24 @@ absl::Status ReadAccessEntries(const sdk::Fields& params, Params& p) {
                         "ClusterAdmin applies to the whole cluster; use Admin for namespaces");
     }
     p.access_entries.push_back(std::move(a));
+  }
+  // The platform's own entries (policy clusterAccess, typically the team's
+  // role) go on every EKS cluster of the team; for a principal the XR lists
+  // too, the policy's access wins: EKS takes one entry per principal.
+  if (p.provisioner == Provisioner::kCapiKubeadm) return absl::OkStatus();
+  for (const policy::ClusterAccessRule* r : policies.ClusterAccessFor(p.subject)) {
+    AccessEntry a{.principal_arn = r->principal_arn,
+                  .policy = r->access_policy,
+                  .namespaces = r->namespaces,
+                  .rule = r->name};
+    auto same =
+        std::find_if(p.access_entries.begin(), p.access_entries.end(),
+                     [&](const AccessEntry& e) { return e.principal_arn == a.principal_arn; });
+    if (same != p.access_entries.end()) {
+      *same = std::move(a);
+    } else {
+      p.access_entries.push_back(std::move(a));
+    }
   }
   return absl::OkStatus();
 }
@@ -185,6 +204,26 @@ absl::Status ReadAddons(const sdk::Fields& params, Params& p) {
                         sdk::Cat("required for ", a.name, ": EKS does not install it by itself"));
     }
     p.addons.push_back(std::move(a));
+  }
+  // Add-ons that call AWS get their permissions from EKS Pod Identity, whose
+  // agent must run on the nodes to hand them out.
+  if (p.provisioner == Provisioner::kCapiKubeadm || names.contains("eks-pod-identity-agent")) {
+    return absl::OkStatus();
+  }
+  const std::string path = JoinPath(params.path(), "addons");
+  if (names.contains("aws-ebs-csi-driver")) {
+    return FieldError(path,
+                      "aws-ebs-csi-driver gets its AWS permissions through EKS Pod Identity; "
+                      "list eks-pod-identity-agent (with a version) too");
+  }
+  if (p.limits->vpc_cni_pod_identity) {
+    return policy::FieldViolation(
+        path, sdk::Cat(p.subject.environment_class,
+                       " clusters give the VPC CNI its AWS permissions through EKS Pod Identity "
+                       "(policy classes.",
+                       p.subject.environment_class,
+                       ".cluster.vpcCniPodIdentity); list eks-pod-identity-agent (with a "
+                       "version) in the add-ons"));
   }
   return absl::OkStatus();
 }
@@ -386,7 +425,7 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
     p.pools.push_back(std::move(pool));
   }
   PLATFORM_RETURN_IF_ERROR(ReadAddons(params, p));
-  PLATFORM_RETURN_IF_ERROR(ReadAccessEntries(params, p));
+  PLATFORM_RETURN_IF_ERROR(ReadAccessEntries(params, policies, p));
   return p;
 }
 

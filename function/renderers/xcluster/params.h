@@ -57,6 +57,8 @@ struct AccessEntry {
   std::string principal_arn;
   std::string policy;  // ClusterAdmin | Admin | Edit | View
   std::vector<std::string> namespaces;
+  // The policy's cluster access rule that gave it, or empty for the XR's own.
+  std::string rule;
 };
 
 struct Network {

@@ -76,6 +76,9 @@ Json ReadyControlPlane() {
 Json NotReadyControlPlane() { return Obj({{"ready", false}}); }
 
 const Names kBase = {"cluster", "awsmanagedcluster", "controlplane"};
+// The Pod Identity agent, which prod clusters need for the VPC CNI's role.
+const Json kPodIdentityAgent = {
+    {{"name", "eks-pod-identity-agent"}, {"version", "v1.3.4-eksbuild.1"}}};
 
 Names PoolNames(const std::vector<std::string>& pools) {
   Names n = kBase;
@@ -177,8 +180,10 @@ TEST(XCluster, AmiTypeFollowsTheInstanceFamily) {
   }
   // As CAPA's managed machine pool gets it (the AWS provisioner's node group too).
   const Json pools = {{{"name", "gpu"}, {"instanceType", "g6.xlarge"}}};
-  const Rendered r = RunOk(Call{.xr = Xr(With(Params("prod"), {{"nodePools", pools}})),
-                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  const Rendered r = RunOk(
+      Call{.xr = Xr(With(Params("prod"), {{"nodePools", pools}, {"addons", kPodIdentityAgent}})),
+           .observed = {{"controlplane", ReadyControlPlane()},
+                        {"podidentity-vpc-cni", Obj(ReadyCondition())}}});
   EXPECT_EQ(r.Get("awsmachinepool-gpu", "spec.amiType"), "AL2023_x86_64_NVIDIA");
 }
 
@@ -240,6 +245,7 @@ TEST(XCluster, EndpointAccessAddonsAndAccessEntries) {
        {"addons",
         {{{"name", "vpc-cni"}},
          {{"name", "coredns"}, {"version", "v1.11.4-eksbuild.2"}},
+         {{"name", "eks-pod-identity-agent"}, {"version", "v1.3.4-eksbuild.1"}},
          {{"name", "aws-ebs-csi-driver"}, {"version", "v1.44.0-eksbuild.1"}}}},
        {"accessEntries",
         {{{"principalArn", "arn:aws:iam::123456789012:role/admins"}, {"policy", "ClusterAdmin"}},
@@ -249,10 +255,16 @@ TEST(XCluster, EndpointAccessAddonsAndAccessEntries) {
   const Rendered r = RunOk(Call{.xr = Xr(params)});
   EXPECT_EQ(r.Get("controlplane", "spec.endpointAccess"),
             Json({{"public", true}, {"private", true}}));
-  // vpc-cni without a version stays EKS's own.
-  EXPECT_EQ(r.Get("controlplane", "spec.addons"),
-            Json::array({{{"name", "coredns"}, {"version", "v1.11.4-eksbuild.2"}},
-                         {{"name", "aws-ebs-csi-driver"}, {"version", "v1.44.0-eksbuild.1"}}}));
+  // vpc-cni without a version stays EKS's own; the EBS CSI driver waits for
+  // its Pod Identity association, so its pods start with their credentials.
+  const Json coredns = {{"name", "coredns"}, {"version", "v1.11.4-eksbuild.2"}};
+  const Json agent = {{"name", "eks-pod-identity-agent"}, {"version", "v1.3.4-eksbuild.1"}};
+  const Json ebs = {{"name", "aws-ebs-csi-driver"}, {"version", "v1.44.0-eksbuild.1"}};
+  EXPECT_EQ(r.Get("controlplane", "spec.addons"), Json::array({coredns, agent}));
+  const Rendered later = RunOk(Call{.xr = Xr(params),
+                                    .observed = {{"controlplane", ReadyControlPlane()},
+                                                 {"podidentity-ebs-csi", Obj(ReadyCondition())}}});
+  EXPECT_EQ(later.Get("controlplane", "spec.addons"), Json::array({coredns, agent, ebs}));
   const Json entries = r.Get("controlplane", "spec.accessEntries");
   ASSERT_EQ(entries.size(), 2u) << entries.dump();
   EXPECT_EQ(entries[0]["principalARN"], "arn:aws:iam::123456789012:role/admins");
@@ -1010,6 +1022,53 @@ INSTANTIATE_TEST_SUITE_P(
                          "crossplane.io/claim-namespace label: the kubeconfig Secret (and Cluster "
                          "API objects) are namespaced"}),
     [](const ::testing::TestParamInfo<NetworkErrorCase>& p) { return p.param.name; });
+
+// --- IAM, support policy and logs of the Cluster API EKS flavour ---------------------
+
+// CAPA makes the IAM identity provider of the cluster (for the teams' IRSA
+// roles), follows the class's support policy and sends its logs.
+TEST(XCluster, OidcProviderSupportPolicyAndLogs) {
+  const Rendered dev = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_EQ(dev.Get("controlplane", "spec.associateOIDCProvider"), true);
+  EXPECT_EQ(dev.Get("controlplane", "spec.upgradePolicy"), "standard");
+  EXPECT_EQ(dev.Get("controlplane", "spec.logging"), Json({{"apiServer", false},
+                                                           {"audit", false},
+                                                           {"authenticator", false},
+                                                           {"controllerManager", false},
+                                                           {"scheduler", false}}));
+  const Rendered prod =
+      RunOk(Call{.xr = Xr(With(Params("prod"), {{"addons", kPodIdentityAgent}}))});
+  EXPECT_EQ(prod.Get("controlplane", "spec.upgradePolicy"), "extended");
+  EXPECT_EQ(prod.Get("controlplane", "spec.logging"), Json({{"apiServer", true},
+                                                            {"audit", true},
+                                                            {"authenticator", true},
+                                                            {"controllerManager", false},
+                                                            {"scheduler", false}}));
+}
+
+// The add-ons' roles are AWS managed resources beside the Cluster API
+// objects; the association names the cluster by the EKS name CAPA gives it.
+// With the CNI's own role (prod), machine pools wait for its association.
+TEST(XCluster, PodIdentityForTheCapiFlavour) {
+  const Json params = With(Params("prod"), {{"addons", kPodIdentityAgent}});
+  const Rendered first = RunOk(Call{.xr = Xr(params)});
+  EXPECT_EQ(first.Get("role-vpc-cni", "apiVersion"), "iam.aws.upbound.io/v1beta1");
+  EXPECT_FALSE(first.Has("podidentity-vpc-cni"));
+  const Rendered ready =
+      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}});
+  EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.clusterName"), "payments-eks");
+  EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.serviceAccount"), "aws-node");
+  EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.region"), "eu-west-1");
+  EXPECT_FALSE(ready.Has("machinepool-general"));
+  const Rendered associated =
+      RunOk(Call{.xr = Xr(params),
+                 .observed = {{"controlplane", ReadyControlPlane()},
+                              {"podidentity-vpc-cni", Obj(ReadyCondition())}}});
+  EXPECT_TRUE(associated.Has("machinepool-general"));
+  // Dev keeps the CNI on the nodes' role: nothing to wait for.
+  EXPECT_TRUE(RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}})
+                  .Has("machinepool-general"));
+}
 
 }  // namespace
 }  // namespace platform::fn::renderers

@@ -1187,7 +1187,7 @@ std::vector<ErrorCase> ErrorCases() {
              kAuthorization),
       {"PolicyInputError", Xr(dev),
        "input.policy.tag: unknown field; the fields here are environmentConfigRef, tags, "
-       "classes, authorization, regionZones, accounts",
+       "classes, authorization, regionZones, accounts, clusterAccess",
        "", "", PolicyInput({{"tag", {{"a", "b"}}}})},
 
       // Malformed XRs.
