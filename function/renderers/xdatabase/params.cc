@@ -38,6 +38,9 @@ constexpr AuroraDefault kAuroraDefaults[] = {
     {"postgres", "13", "13.18"}, {"mysql", "8.0", "8.0.mysql_aurora.3.08.0"},
 };
 
+// What sets an Aurora MySQL release apart from a MySQL version.
+constexpr std::string_view kAuroraMysqlInfix = ".mysql_aurora.";
+
 const AuroraDefault* AuroraDefaultOf(std::string_view engine, std::string_view major) {
   for (const AuroraDefault& d : kAuroraDefaults) {
     if (d.engine == engine && d.major == major) return &d;
@@ -119,6 +122,26 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
                                  JoinList(*allowed), ", none of which Aurora runs"));
     }
     version = p.major;
+  } else if (const std::size_t at = version.find(kAuroraMysqlInfix); at != std::string::npos) {
+    // An Aurora MySQL release (8.0.mysql_aurora.3.08.0): MySQL's MAJOR.MINOR,
+    // then Aurora's own MAJOR.MINOR.PATCH. Always pinned.
+    if (p.engine != "mysql" || !aurora) {
+      return FieldError(version_path,
+                        sdk::Cat(version,
+                                 " is an Aurora MySQL release: only for engine mysql in "
+                                 "mode Aurora"));
+    }
+    const std::string mysql = version.substr(0, at);
+    const std::string release = version.substr(at + kAuroraMysqlInfix.size());
+    if (!IsNumericVersion(mysql) || Split(mysql, '.').size() != 2 || !IsNumericVersion(release) ||
+        Split(release, '.').size() != 3) {
+      return FieldError(version_path,
+                        sdk::Cat("\"", version,
+                                 "\" is not an Aurora MySQL release (MAJOR.MINOR.mysql_aurora."
+                                 "X.Y.Z, e.g. 8.0.mysql_aurora.3.08.0)"));
+    }
+    p.major = mysql;
+    p.version_pinned = true;
   } else {
     if (!IsNumericVersion(version)) {
       return FieldError(version_path, sdk::Cat("\"", version, "\" is not a version"));
@@ -159,10 +182,18 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
                                              "; use mode Instance, or a major Aurora runs"));
   }
   if (p.version_pinned && p.engine == "mysql") {
-    return FieldError(
-        version_path,
-        sdk::Cat("Aurora MySQL names its versions 8.0.mysql_aurora.3.x, not ", version,
-                 "; give the major version 8.0 (created with ", d->version, ")"));
+    // Aurora MySQL runs its own releases, not MySQL's: 8.0.36 is none of
+    // them. Its release numbers belong to one MySQL major each (3.x: 8.0).
+    const std::string_view family =
+        std::string_view(d->version).substr(0, d->version.rfind('.', d->version.rfind('.') - 1));
+    if (version.find(kAuroraMysqlInfix) == std::string::npos || !version.starts_with(family) ||
+        version[family.size()] != '.') {
+      return FieldError(version_path, sdk::Cat("Aurora MySQL names its versions ", family,
+                                               ".x.y (e.g. ", d->version, "), not ", version,
+                                               "; give one of those, or the "
+                                               "major version ",
+                                               p.major, " (created with ", d->version, ")"));
+    }
   }
   p.engine_version = p.version_pinned ? version : std::string(d->version);
   return absl::OkStatus();

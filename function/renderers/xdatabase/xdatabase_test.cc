@@ -1277,5 +1277,84 @@ TEST(XDatabase, StatusFromTheObservedDatabase) {
   EXPECT_EQ(a.Status("engineVersion"), "17.4");
 }
 
+// --- Aurora versions -----------------------------------------------------------------
+
+TEST(XDatabaseVersions, AuroraFullVersionsArePinned) {
+  const Rendered pg =
+      RunOk(Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}, {"engineVersion", "16.6"}}))});
+  EXPECT_EQ(pg.Get("cluster", "spec.forProvider.engineVersion"), "16.6");
+  EXPECT_EQ(pg.Get("cluster", "spec.forProvider.engine"), "aurora-postgresql");
+  EXPECT_EQ(pg.Get("instance-1", "spec.forProvider.autoMinorVersionUpgrade"), false);
+
+  const Rendered my =
+      RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"},
+                                          {"mode", "Aurora"},
+                                          {"engineVersion", "8.0.mysql_aurora.3.08.0"}}))});
+  EXPECT_EQ(my.Get("cluster", "spec.forProvider.engineVersion"), "8.0.mysql_aurora.3.08.0");
+  EXPECT_EQ(my.Get("cluster", "spec.initProvider"), nullptr);
+  EXPECT_EQ(my.Get("instance-1", "spec.forProvider.autoMinorVersionUpgrade"), false);
+  // Another release of the same major.
+  EXPECT_EQ(RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"},
+                                                {"mode", "Aurora"},
+                                                {"engineVersion", "8.0.mysql_aurora.3.04.3"}}))})
+                .Get("cluster", "spec.forProvider.engineVersion"),
+            "8.0.mysql_aurora.3.04.3");
+}
+
+struct RefusedVersion {
+  std::string name;
+  Json patch;
+  std::string message;
+};
+
+void PrintTo(const RefusedVersion& c, std::ostream* os) { *os << c.name; }
+
+class XDatabaseRefusedVersionTest : public ::testing::TestWithParam<RefusedVersion> {};
+
+TEST_P(XDatabaseRefusedVersionTest, FailsNamingEngineVersion) {
+  const RefusedVersion& c = GetParam();
+  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = Xr(With(Params(), c.patch))});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), c.message);
+  EXPECT_EQ(rsp.desired().resources_size(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    XDatabase, XDatabaseRefusedVersionTest,
+    ::testing::Values(
+        RefusedVersion{"AuroraMysqlCommunityVersion",
+                       {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.36"}},
+                       "spec.parameters.engineVersion: Aurora MySQL names its versions "
+                       "8.0.mysql_aurora.3.x.y (e.g. 8.0.mysql_aurora.3.08.0), not 8.0.36; give "
+                       "one of those, or the major version 8.0 (created with "
+                       "8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{
+            "AuroraMysqlReleaseOfAnotherMajor",
+            {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.mysql_aurora.2.11.2"}},
+            "spec.parameters.engineVersion: Aurora MySQL names its versions "
+            "8.0.mysql_aurora.3.x.y (e.g. 8.0.mysql_aurora.3.08.0), not "
+            "8.0.mysql_aurora.2.11.2; give one of those, or the major version 8.0 "
+            "(created with 8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{"AuroraReleaseInModeInstance",
+                       {{"engine", "mysql"}, {"engineVersion", "8.0.mysql_aurora.3.08.0"}},
+                       "spec.parameters.engineVersion: 8.0.mysql_aurora.3.08.0 is an Aurora "
+                       "MySQL release: only for engine mysql in mode Aurora"},
+        RefusedVersion{"AuroraReleaseForPostgres",
+                       {{"mode", "Aurora"}, {"engineVersion", "16.mysql_aurora.3.08.0"}},
+                       "spec.parameters.engineVersion: 16.mysql_aurora.3.08.0 is an Aurora "
+                       "MySQL release: only for engine mysql in mode Aurora"},
+        RefusedVersion{
+            "AuroraReleaseMalformed",
+            {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.mysql_aurora.3.08"}},
+            "spec.parameters.engineVersion: \"8.0.mysql_aurora.3.08\" is not an Aurora "
+            "MySQL release (MAJOR.MINOR.mysql_aurora.X.Y.Z, e.g. "
+            "8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{"AuroraPostgresThreeParts",
+                       {{"mode", "Aurora"}, {"engineVersion", "16.6.1"}},
+                       "spec.parameters.engineVersion: postgres versions are MAJOR or "
+                       "MAJOR.MINOR, not 16.6.1"}),
+    CaseName<RefusedVersion>);
+
 }  // namespace
 }  // namespace platform::fn::renderers
