@@ -394,6 +394,26 @@ absl::Status ReadKmsKey(const sdk::Fields& params, Params& p) {
   return absl::OkStatus();
 }
 
+// Where the master password lives is chosen when the database is created:
+// moving it between a Kubernetes Secret the provider generates and Secrets
+// Manager would need a new password set by hand one way, and would leave
+// the applications reading the old place the other way.
+absl::Status ReadManagedPassword(const sdk::Fields& params, const Running& running, Params& p) {
+  PLATFORM_ASSIGN_OR_RETURN(p.managed_password, params.Bool("manageMasterUserPassword", false));
+  if (!running.managed_password || *running.managed_password == p.managed_password) {
+    return absl::OkStatus();
+  }
+  return FieldError(
+      JoinPath(params.path(), "manageMasterUserPassword"),
+      *running.managed_password
+          ? std::string("the database keeps its master password in Secrets Manager, chosen when "
+                        "it was created; it cannot go back to a generated password Secret (set "
+                        "it to true, or create a new database)")
+          : std::string("the database's master password is in the Secret the provider "
+                        "generated, chosen when it was created; it cannot move to Secrets "
+                        "Manager (set it to false, or create a new database)"));
+}
+
 }  // namespace
 
 std::string MajorOf(std::string_view engine, std::string_view version) {
@@ -424,7 +444,8 @@ absl::Status CheckClientsInVpc(const Params& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view running_version) {
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr, const Running& running) {
+  const std::string_view running_version = running.version;
   Params p;
   p.scope = xr.scope;
   p.subject = xr.subject;
@@ -475,6 +496,10 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view runnin
         sdk::Cat(s.environment_class, " databases must have deletion protection"));
   }
   p.final_snapshot = prod;
+  if (p.final_snapshot) {
+    PLATFORM_ASSIGN_OR_RETURN(std::string uid, xr.fields.String("metadata.uid", ""));
+    p.final_snapshot_identifier = compose::FinalSnapshotIdentifier(p.identifier, uid);
+  }
   PLATFORM_ASSIGN_OR_RETURN(p.backup_retention_days,
                             params.Int("backupRetentionDays", prod                            ? 14
                                                               : s.environment_class == "test" ? 7
@@ -501,6 +526,12 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view runnin
       return FieldError(JoinPath(params.path(), "parameters"), "parameter names may not be empty");
     }
   }
+  PLATFORM_RETURN_IF_ERROR(ReadManagedPassword(params, running, p));
+  p.performance_insights = limits.performance_insights;
+  p.performance_insights_retention_days = limits.performance_insights_retention_days;
+  p.monitoring_interval = limits.monitoring_interval;
+  p.log_exports = limits.LogExportsOf(p.rds_engine);
+  p.iam_authentication = limits.iam_authentication;
   PLATFORM_RETURN_IF_ERROR(ReadKmsKey(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadNetwork(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadClients(params, p));
