@@ -53,6 +53,22 @@ std::string RdsIdentifier(std::string_view name) {
   return out;
 }
 
+std::string FinalSnapshotIdentifier(std::string_view identifier, std::string_view incarnation) {
+  constexpr std::size_t kMax = 255;
+  std::string out = sdk::Cat(identifier, "-final");
+  if (!incarnation.empty()) out.push_back('-');
+  for (char c : incarnation) {
+    const char l = ToLower(c);
+    if (IsLower(l) || IsDigit(l)) {
+      out.push_back(l);
+    } else if (out.back() != '-') {
+      out.push_back('-');
+    }
+  }
+  while (out.back() == '-') out.pop_back();
+  return Shorten(out, kMax);
+}
+
 std::string EksClusterName(std::string_view name) {
   constexpr std::size_t kMax = 100;
   std::string out;

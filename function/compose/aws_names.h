@@ -35,6 +35,17 @@ std::string SecurityGroupName(std::string_view name);
 // letter gets "db-" in front; a longer one is shortened with a hash.
 std::string RdsIdentifier(std::string_view name);
 
+// The identifier of an RDS database's final snapshot: `identifier` (an
+// RdsIdentifier), "-final" and, when given, "-" and `incarnation` (the XR's
+// metadata.uid). RDS keeps a final snapshot after the database is gone, so
+// a name of its own alone would collide once a database of the same name is
+// created and deleted again; the uid differs per incarnation and stays the
+// same for one. Snapshot identifier rules: at most 255 characters, a letter
+// first, lower-case letters, digits and single hyphens, no hyphen last.
+// Other characters of `incarnation` become '-'; a longer result is
+// shortened with a hash.
+std::string FinalSnapshotIdentifier(std::string_view identifier, std::string_view incarnation);
+
 // An EKS cluster name: at most 100 characters of letters, digits, '-' and
 // '_', a letter or digit first. Other characters become '-'; a longer name
 // is shortened with a hash.

@@ -82,6 +82,71 @@ INSTANTIATE_TEST_SUITE_P(
         NameCase{"EksTooLong", EksClusterName, k120, std::string(91, 'c') + "-" + ShortHash(k120)}),
     CaseName<NameCase>);
 
+struct SnapshotCase {
+  std::string name;
+  std::string identifier;
+  std::string incarnation;
+  std::string want;
+};
+
+void PrintTo(const SnapshotCase& c, std::ostream* os) { *os << c.name; }
+
+class FinalSnapshotTest : public ::testing::TestWithParam<SnapshotCase> {};
+
+// RDS's rules for snapshot identifiers.
+bool IsSnapshotIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > 255 || !(s[0] >= 'a' && s[0] <= 'z') || s.back() == '-') {
+    return false;
+  }
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    if (c == '-' && i > 0 && s[i - 1] == '-') return false;
+  }
+  return true;
+}
+
+TEST_P(FinalSnapshotTest, IsUniquePerIncarnationAndOneRdsTakes) {
+  const SnapshotCase& c = GetParam();
+  const std::string got = FinalSnapshotIdentifier(c.identifier, c.incarnation);
+  EXPECT_EQ(got, c.want);
+  EXPECT_TRUE(IsSnapshotIdentifier(got)) << got;
+  EXPECT_EQ(FinalSnapshotIdentifier(c.identifier, c.incarnation), got);
+}
+
+const std::string kUid = "3f1c2a9e-7b4d-4e2a-9c1f-0a1b2c3d4e5f";
+const std::string k60 = std::string(60, 'i');
+
+INSTANTIATE_TEST_SUITE_P(
+    AwsNames, FinalSnapshotTest,
+    ::testing::Values(SnapshotCase{"WithTheUid", "payments-db", kUid, "payments-db-final-" + kUid},
+                      // Without a uid (an XR rendered from a file): the name alone, as before.
+                      SnapshotCase{"WithoutAUid", "payments-db", "", "payments-db-final"},
+                      // The longest identifier and a uid: 60 + 7 + 36 characters.
+                      SnapshotCase{"LongestIdentifier", k60, kUid, k60 + "-final-" + kUid},
+                      SnapshotCase{"UpperCaseUid", "payments-db", "3F1C2A9E-7B4D",
+                                   "payments-db-final-3f1c2a9e-7b4d"},
+                      SnapshotCase{"OddCharactersNeverTwoHyphens", "payments-db", "-a__b.-c-",
+                                   "payments-db-final-a-b-c"},
+                      SnapshotCase{"UidOfHyphensOnly", "payments-db", "--", "payments-db-final"},
+                      // 255 exactly is kept; one more is shortened with a hash.
+                      SnapshotCase{"Of255", k60, std::string(255 - 67, 'u'),
+                                   k60 + "-final-" + std::string(255 - 67, 'u')},
+                      SnapshotCase{"Of256", k60, std::string(256 - 67, 'u'),
+                                   k60 + "-final-" + std::string(255 - 67 - 9, 'u') + "-" +
+                                       ShortHash(k60 + "-final-" + std::string(256 - 67, 'u'))},
+                      // Shortened where a hyphen falls: never a hyphen before the hash's.
+                      SnapshotCase{
+                          "Of256CutAtAHyphen", k60, std::string(178, 'u') + "-vvvvvvvvvv",
+                          k60 + "-final-" + std::string(178, 'u') + "-" +
+                              ShortHash(k60 + "-final-" + std::string(178, 'u') + "-vvvvvvvvvv")}),
+    CaseName<SnapshotCase>);
+
+TEST(AwsNames, EveryIncarnationHasItsOwnFinalSnapshot) {
+  EXPECT_NE(FinalSnapshotIdentifier("payments-db", kUid),
+            FinalSnapshotIdentifier("payments-db", "9d8e7f60-1a2b-4c3d-8e9f-001122334455"));
+}
+
 TEST(AwsNames, ShortenKeepsShortNames) {
   EXPECT_EQ(Shorten("abc", 10), "abc");
   EXPECT_EQ(Shorten("abcdefghij", 10), "abcdefghij");

@@ -33,6 +33,7 @@ constexpr std::string_view kTestDbFamilies[] = {"db.t4g", "db.t3", "db.m7g", "db
 constexpr ClassDefaults kDefaults[] = {
     // class  zones  NAT allowed  default  VPC prefix  never  | Kubernetes  nodes  access  families
     //   | postgres  mysql  mariadb  db families  storage  multi-AZ  deletion protection
+    //   | flow logs  retention  database observability
     {"dev",
      2,
      kNoneSingle,
@@ -52,19 +53,38 @@ constexpr ClassDefaults kDefaults[] = {
      false,
      false,
      false,
-     30},
+     30,
+     false},
     {"test",          3,   kAllNat,    "Single",       16,        20,     {},
      kVersions,       10,  kAnyAccess, kSmallFamilies, kPostgres, kMysql, kMariadb,
-     kTestDbFamilies, 500, false,      false,          false,     30},
+     kTestDbFamilies, 500, false,      false,          false,     30,     false},
     {"sandbox",        2,   kNoneSingle, "Single",       16,        20,     {},
      kVersions,        5,   kAnyAccess,  kSmallFamilies, kPostgres, kMysql, kMariadb,
-     kSmallDbFamilies, 100, false,       false,          false,     30},
+     kSmallDbFamilies, 100, false,       false,          false,     30,     false},
     // A prod network always has NAT; a prod cluster's API is never public
     // only, and runs a supported version; a prod database survives a zone
     // and an accidental delete.
-    {"prod",         6,  kSinglePerZone, "PerZone", 16,           20, kNone, kProdVersions, 100,
-     kPrivateAccess, {}, kProdPostgres,  kMysql,    kProdMariadb, {}, 16384, true,          true,
-     true,           365},
+    {"prod",
+     6,
+     kSinglePerZone,
+     "PerZone",
+     16,
+     20,
+     kNone,
+     kProdVersions,
+     100,
+     kPrivateAccess,
+     {},
+     kProdPostgres,
+     kMysql,
+     kProdMariadb,
+     {},
+     16384,
+     true,
+     true,
+     true,
+     365,
+     true},
 };
 
 // How the clusters of a class run beside their limits: EKS support policy,
@@ -153,6 +173,16 @@ ClassLimits DefaultLimits(const ClassDefaults& d) {
     l.cluster.upgrade_policy = std::string(o.upgrade_policy);
     l.cluster.control_plane_logs.assign(o.control_plane_logs.begin(), o.control_plane_logs.end());
     l.cluster.vpc_cni_pod_identity = o.vpc_cni_pod_identity;
+  }
+  if (d.db_observability) {
+    l.database.performance_insights = true;
+    l.database.performance_insights_retention_days = 7;
+    l.database.monitoring_interval = 60;
+    for (const RdsLogEngine& e : kRdsLogEngines) {
+      l.database.log_exports.emplace_back(std::string(e.engine),
+                                          std::vector<std::string>(e.logs.begin(), e.logs.end()));
+    }
+    l.database.iam_authentication = true;
   }
   l.network.flow_logs.enabled = d.flow_logs;
   l.network.flow_logs.retention_days = d.flow_log_retention_days;

@@ -47,6 +47,9 @@ struct ClassDefaults {
   // Flow logs on by default.
   bool flow_logs;
   int flow_log_retention_days;
+  // Databases observed in depth: Performance Insights (7 days), enhanced
+  // monitoring every 60 s, every log exported, IAM authentication.
+  bool db_observability;
 };
 
 // The retention periods CloudWatch Logs accepts, in days.

@@ -92,9 +92,16 @@ constexpr std::string_view kNetworkFields[] = {"gatewayEndpoints", "flowLogs"};
 constexpr std::string_view kFlowLogFields[] = {"enabled",       "destination",
                                                "retentionDays", "s3BucketArn",
                                                "trafficType",   "maxAggregationInterval"};
-constexpr std::string_view kDatabaseFields[] = {"engineVersions", "instanceFamilies",
-                                                "maxStorageGiB", "requireMultiAZ",
-                                                "requireDeletionProtection"};
+constexpr std::string_view kDatabaseFields[] = {"engineVersions",
+                                                "instanceFamilies",
+                                                "maxStorageGiB",
+                                                "requireMultiAZ",
+                                                "requireDeletionProtection",
+                                                "performanceInsights",
+                                                "monitoringInterval",
+                                                "logExports",
+                                                "iamAuthentication"};
+constexpr std::string_view kPerformanceInsightsFields[] = {"enabled", "retentionDays"};
 constexpr std::string_view kClusterFields[] = {
     "kubernetesVersions", "maxNodesPerPool",  "endpointAccess",   "instanceFamilies",
     "upgradePolicy",      "controlPlaneLogs", "vpcCniPodIdentity"};
@@ -378,6 +385,74 @@ bool Forbidden(const internal::ClassDefaults& d, std::string_view nat) {
          d.forbidden_nat_strategies.end();
 }
 
+// What every database of the class is observed with. performanceInsights'
+// fields each replace the one below; logExports replaces the engines it
+// lists (an empty list exports none) and keeps the others.
+absl::Status OverlayDatabaseObservability(const Fields& db, DatabaseLimits& d) {
+  if (db.Has("performanceInsights")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields pi, db.Object("performanceInsights"));
+    PLATFORM_RETURN_IF_ERROR(CheckKnownFields(pi, kPerformanceInsightsFields));
+    PLATFORM_ASSIGN_OR_RETURN(d.performance_insights, pi.Bool("enabled", d.performance_insights));
+    if (pi.Has("retentionDays")) {
+      PLATFORM_ASSIGN_OR_RETURN(std::int64_t days, pi.Int("retentionDays"));
+      if (days < 0 || days > 731 || !IsPerformanceInsightsRetention(static_cast<int>(days))) {
+        return FieldError(JoinPath(pi.path(), "retentionDays"),
+                          sdk::Cat("must be 7, a multiple of 31 up to 713 (months), or 731 "
+                                   "(days Performance Insights keeps), not ",
+                                   days));
+      }
+      d.performance_insights_retention_days = static_cast<int>(days);
+    }
+  }
+  if (db.Has("monitoringInterval")) {
+    PLATFORM_ASSIGN_OR_RETURN(std::int64_t seconds, db.Int("monitoringInterval"));
+    if (std::find(std::begin(kMonitoringIntervals), std::end(kMonitoringIntervals), seconds) ==
+        std::end(kMonitoringIntervals)) {
+      return FieldError(JoinPath(db.path(), "monitoringInterval"),
+                        sdk::Cat("must be one of ", List(kMonitoringIntervals),
+                                 " (seconds between enhanced monitoring samples; 0 turns it "
+                                 "off), not ",
+                                 seconds));
+    }
+    d.monitoring_interval = static_cast<int>(seconds);
+  }
+  if (db.Has("logExports")) {
+    PLATFORM_ASSIGN_OR_RETURN(Fields le, db.Object("logExports"));
+    for (auto it = le.value().begin(); it != le.value().end(); ++it) {
+      const std::string path = Child(le.path(), it.key());
+      const RdsLogEngine* engine = nullptr;
+      for (const RdsLogEngine& e : kRdsLogEngines) {
+        if (e.engine == it.key()) engine = &e;
+      }
+      if (engine == nullptr) {
+        std::vector<std::string_view> engines;
+        for (const RdsLogEngine& e : kRdsLogEngines) engines.push_back(e.engine);
+        return FieldError(path, sdk::Cat("unknown RDS engine; the engines are ", List(engines)));
+      }
+      PLATFORM_ASSIGN_OR_RETURN(
+          std::vector<std::string> logs,
+          CheckedList(le, it.key(), [](std::string_view) { return std::string(); }));
+      for (std::size_t i = 0; i < logs.size(); ++i) {
+        if (std::find(engine->logs.begin(), engine->logs.end(), logs[i]) == engine->logs.end()) {
+          return FieldError(Item(path, i), sdk::Cat(it.key(), " exports ", List(engine->logs),
+                                                    ", not ", Quoted(logs[i])));
+        }
+      }
+      auto have = std::find_if(d.log_exports.begin(), d.log_exports.end(),
+                               [&](const auto& e) { return e.first == it.key(); });
+      if (have != d.log_exports.end()) {
+        have->second = std::move(logs);
+      } else {
+        d.log_exports.emplace_back(it.key(), std::move(logs));
+      }
+    }
+  }
+  if (db.Has("iamAuthentication")) {
+    PLATFORM_ASSIGN_OR_RETURN(d.iam_authentication, db.Bool("iamAuthentication"));
+  }
+  return absl::OkStatus();
+}
+
 // A class's database limits; each field given replaces the one below it.
 absl::Status OverlayDatabase(const Fields& db, std::string_view cls, DatabaseLimits& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(db, kDatabaseFields));
@@ -430,7 +505,7 @@ absl::Status OverlayDatabase(const Fields& db, std::string_view cls, DatabaseLim
     }
     *value = v;
   }
-  return absl::OkStatus();
+  return OverlayDatabaseObservability(db, d);
 }
 
 std::string CheckGatewayEndpoint(std::string_view s) {

@@ -153,6 +153,17 @@ bool DatabaseLimits::AllowsInstanceFamily(std::string_view family) const {
   return instance_families.empty() || Contains(instance_families, family);
 }
 
+std::vector<std::string> DatabaseLimits::LogExportsOf(std::string_view rds_engine) const {
+  for (const auto& [e, logs] : log_exports) {
+    if (e == rds_engine) return logs;
+  }
+  return {};
+}
+
+bool IsPerformanceInsightsRetention(int days) {
+  return days == 7 || days == 731 || (days > 0 && days <= 713 && days % 31 == 0);
+}
+
 Policies::Policies() {
   for (std::string_view name : kEnvironmentClasses) {
     classes_.push_back(internal::DefaultLimits(*internal::DefaultsFor(name)));

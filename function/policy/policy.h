@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -154,11 +155,50 @@ struct DatabaseLimits {
   int max_storage_gib = 100;
   bool require_multi_az = false;
   bool require_deletion_protection = false;
+  // What a database of the class is observed with: not limits the XR may
+  // pick within, but what every database of the class gets. Defaults:
+  //
+  //   class              Performance Insights  enhanced monitoring  log exports  IAM auth
+  //   dev, test, sandbox off                   off (0)              none         off
+  //   prod               on, 7 days            60 s                 every log    on
+  bool performance_insights = false;
+  // Days Performance Insights keeps its data: 7, or 31 times 1 to 23, or 731.
+  int performance_insights_retention_days = 7;
+  // Seconds between enhanced monitoring samples, of kMonitoringIntervals;
+  // 0 turns it off.
+  int monitoring_interval = 0;
+  // Per RDS engine (kRdsLogEngines), the logs exported to CloudWatch Logs;
+  // an engine not listed exports none.
+  std::vector<std::pair<std::string, std::vector<std::string>>> log_exports;
+  // IAM database authentication (beside the master password).
+  bool iam_authentication = false;
 
   // The allowed major versions of `engine`, or nullptr when the engine is not allowed.
   const std::vector<std::string>* VersionsOf(std::string_view engine) const;
   bool AllowsInstanceFamily(std::string_view family) const;
+  // The logs `rds_engine` (postgres, aurora-mysql, ...) exports; empty for none.
+  std::vector<std::string> LogExportsOf(std::string_view rds_engine) const;
 };
+
+// Enhanced monitoring's sampling intervals RDS accepts, in seconds (0: off).
+inline constexpr int kMonitoringIntervals[] = {0, 1, 5, 10, 15, 30, 60};
+// The RDS engines whose CloudWatch log exports a class sets, and the logs
+// each can export.
+struct RdsLogEngine {
+  std::string_view engine;
+  std::span<const std::string_view> logs;
+};
+inline constexpr std::string_view kPostgresLogs[] = {"postgresql", "upgrade"};
+inline constexpr std::string_view kMysqlLogs[] = {"audit", "error", "general", "slowquery"};
+inline constexpr std::string_view kAuroraPostgresLogs[] = {"postgresql"};
+inline constexpr RdsLogEngine kRdsLogEngines[] = {{"postgres", kPostgresLogs},
+                                                  {"mysql", kMysqlLogs},
+                                                  {"mariadb", kMysqlLogs},
+                                                  {"aurora-postgresql", kAuroraPostgresLogs},
+                                                  {"aurora-mysql", kMysqlLogs}};
+// Whether Performance Insights keeps its data `days`: 7 (the free tier),
+// a multiple of 31 up to 713 (months), or 731 (two years).
+bool IsPerformanceInsightsRetention(int days);
 
 // The gateway VPC endpoints an environment may have.
 inline constexpr std::string_view kGatewayEndpointServices[] = {"s3", "dynamodb"};

@@ -278,6 +278,58 @@ TEST(PolicyDatabaseLimits, InputThenEnvironmentConfig) {
   EXPECT_EQ(p->Limits("test").database.max_storage_gib, 500);
 }
 
+TEST(PolicyDatabaseObservability, ProdObservesEverythingTheOthersNothing) {
+  const Policies p;
+  for (std::string_view cls : {"dev", "test", "sandbox"}) {
+    SCOPED_TRACE(cls);
+    const DatabaseLimits& d = p.Limits(cls).database;
+    EXPECT_FALSE(d.performance_insights);
+    EXPECT_EQ(d.monitoring_interval, 0);
+    EXPECT_TRUE(d.LogExportsOf("postgres").empty());
+    EXPECT_FALSE(d.iam_authentication);
+  }
+  const DatabaseLimits& prod = p.Limits("prod").database;
+  EXPECT_TRUE(prod.performance_insights);
+  EXPECT_EQ(prod.performance_insights_retention_days, 7);
+  EXPECT_EQ(prod.monitoring_interval, 60);
+  EXPECT_TRUE(prod.iam_authentication);
+  EXPECT_EQ(prod.LogExportsOf("postgres"), std::vector<std::string>({"postgresql", "upgrade"}));
+  EXPECT_EQ(prod.LogExportsOf("mariadb"),
+            std::vector<std::string>({"audit", "error", "general", "slowquery"}));
+  EXPECT_EQ(prod.LogExportsOf("aurora-postgresql"), std::vector<std::string>({"postgresql"}));
+  EXPECT_EQ(prod.LogExportsOf("aurora-mysql"),
+            std::vector<std::string>({"audit", "error", "general", "slowquery"}));
+}
+
+TEST(PolicyDatabaseObservability, InputThenEnvironmentConfig) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {"dev": {"database": {"performanceInsights": {"enabled": true},
+                                            "monitoringInterval": 30,
+                                            "logExports": {"postgres": ["postgresql"]}}}}})",
+      R"({"classes": {"dev": {"database": {"performanceInsights": {"retentionDays": 62},
+                                            "iamAuthentication": true}},
+                      "prod": {"database": {"logExports": {"mysql": []}}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const DatabaseLimits& dev = p->Limits("dev").database;
+  // Each field of performanceInsights replaces only itself.
+  EXPECT_TRUE(dev.performance_insights);
+  EXPECT_EQ(dev.performance_insights_retention_days, 62);
+  EXPECT_EQ(dev.monitoring_interval, 30);
+  EXPECT_EQ(dev.LogExportsOf("postgres"), std::vector<std::string>({"postgresql"}));
+  EXPECT_TRUE(dev.iam_authentication);
+  // logExports replaces the engines it lists and keeps the others.
+  const DatabaseLimits& prod = p->Limits("prod").database;
+  EXPECT_TRUE(prod.LogExportsOf("mysql").empty());
+  EXPECT_EQ(prod.LogExportsOf("postgres"), std::vector<std::string>({"postgresql", "upgrade"}));
+}
+
+TEST(PolicyDatabaseObservability, PerformanceInsightsRetentions) {
+  for (int days : {7, 31, 62, 403, 713, 731}) EXPECT_TRUE(IsPerformanceInsightsRetention(days));
+  for (int days : {0, 1, 8, 30, 32, 365, 730, 744, -31}) {
+    EXPECT_FALSE(IsPerformanceInsightsRetention(days)) << days;
+  }
+}
+
 TEST(PolicyNetwork, Defaults) {
   const Policies p;
   for (std::string_view cls : kEnvironmentClasses) {
@@ -701,7 +753,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "",
                   "input.policy.classes.dev.database.engines: unknown field; the fields here are "
                   "engineVersions, instanceFamilies, maxStorageGiB, requireMultiAZ, "
-                  "requireDeletionProtection"},
+                  "requireDeletionProtection, performanceInsights, monitoringInterval, "
+                  "logExports, iamAuthentication"},
         ErrorCase{"DatabaseUnknownEngine",
                   R"({"classes": {"dev": {"database": {"engineVersions": {"oracle": ["19"]}}}}})",
                   "",
@@ -729,6 +782,52 @@ INSTANTIATE_TEST_SUITE_P(
             "DatabaseProdWithoutMultiAz", "",
             R"({"classes": {"prod": {"database": {"requireMultiAZ": false}}}})",
             EcPath(".classes.prod.database.requireMultiAZ") + ": prod databases always require it"},
+        // Database observability.
+        ErrorCase{
+            "PerformanceInsightsRetentionNotAMonth",
+            R"({"classes": {"prod": {"database": {"performanceInsights": {"retentionDays": 30}}}}})",
+            "",
+            "input.policy.classes.prod.database.performanceInsights.retentionDays: must be 7, "
+            "a multiple of 31 up to 713 (months), or 731 (days Performance Insights keeps), "
+            "not 30"},
+        ErrorCase{
+            "PerformanceInsightsRetentionTooLong",
+            R"({"classes": {"prod": {"database": {"performanceInsights": {"retentionDays": 744}}}}})",
+            "",
+            "input.policy.classes.prod.database.performanceInsights.retentionDays: must be 7, "
+            "a multiple of 31 up to 713 (months), or 731 (days Performance Insights keeps), "
+            "not 744"},
+        ErrorCase{"PerformanceInsightsUnknownField",
+                  R"({"classes": {"prod": {"database": {"performanceInsights": {"on": true}}}}})",
+                  "",
+                  "input.policy.classes.prod.database.performanceInsights.on: unknown field; the "
+                  "fields here are enabled, retentionDays"},
+        ErrorCase{"MonitoringIntervalNotOneRdsTakes", "",
+                  R"({"classes": {"dev": {"database": {"monitoringInterval": 20}}}})",
+                  EcPath(".classes.dev.database.monitoringInterval") +
+                      ": must be one of 0, 1, 5, 10, 15, 30, 60 (seconds between enhanced "
+                      "monitoring samples; 0 turns it off), not 20"},
+        ErrorCase{
+            "LogExportOfAnotherEngine",
+            R"({"classes": {"dev": {"database": {"logExports": {"postgres": ["postgresql", "slowquery"]}}}}})",
+            "",
+            "input.policy.classes.dev.database.logExports.postgres[1]: postgres exports "
+            "postgresql, upgrade, not \"slowquery\""},
+        ErrorCase{
+            "LogExportAuroraPostgresUpgrade",
+            R"({"classes": {"dev": {"database": {"logExports": {"aurora-postgresql": ["upgrade"]}}}}})",
+            "",
+            "input.policy.classes.dev.database.logExports.aurora-postgresql[0]: "
+            "aurora-postgresql exports postgresql, not \"upgrade\""},
+        ErrorCase{"LogExportUnknownEngine",
+                  R"({"classes": {"dev": {"database": {"logExports": {"oracle": ["alert"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.database.logExports.oracle: unknown RDS engine; the "
+                  "engines are postgres, mysql, mariadb, aurora-postgresql, aurora-mysql"},
+        ErrorCase{"IamAuthenticationNotABool",
+                  R"({"classes": {"dev": {"database": {"iamAuthentication": "yes"}}}})", "",
+                  "input.policy.classes.dev.database.iamAuthentication: must be a boolean, not a "
+                  "string"},
         // Class fields.
         ErrorCase{"MaxZonesTooMany", R"({"classes": {"prod": {"maxZones": 7}}})", "",
                   "input.policy.classes.prod.maxZones: must be between 1 and 6"},

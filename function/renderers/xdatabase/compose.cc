@@ -32,6 +32,8 @@ constexpr Kind kParameterGroupKind{"rds", "ParameterGroup", "v1beta1"};
 constexpr Kind kInstanceKind{"rds", "Instance", "v1beta3"};
 constexpr Kind kClusterKind{"rds", "Cluster", "v1beta2"};
 constexpr Kind kClusterInstanceKind{"rds", "ClusterInstance", "v1beta1"};
+constexpr Kind kRoleKind{"iam", "Role", "v1beta1"};
+constexpr Kind kRolePolicyAttachmentKind{"iam", "RolePolicyAttachment", "v1beta1"};
 
 // The managed resources of one database: each labelled with its composition
 // resource name, in the XR's namespace when it has one, with the region and
@@ -194,10 +196,56 @@ void Lifecycle(const Params& p, Json& fp) {
   fp["deletionProtection"] = p.deletion_protection;
   fp["copyTagsToSnapshot"] = true;
   fp["skipFinalSnapshot"] = !p.final_snapshot;
-  if (p.final_snapshot) fp["finalSnapshotIdentifier"] = sdk::Cat(p.identifier, "-final");
+  if (p.final_snapshot) fp["finalSnapshotIdentifier"] = p.final_snapshot_identifier;
   // Only when the spec asks for a major other than the one RDS runs: never
   // because a policy now allows a newer one.
   fp["allowMajorVersionUpgrade"] = p.allow_major_upgrade;
+}
+
+// Enhanced monitoring's role: RDS (monitoring.rds.amazonaws.com) assumes it
+// to publish the samples to CloudWatch Logs, with AWS's managed policy for
+// exactly that. Only while the class monitors its databases.
+void ComposeMonitoringRole(const Params& p, Resources& r) {
+  if (p.monitoring_interval == 0) return;
+  r.Add(kMonitoringRole, kRoleKind,
+        {{"assumeRolePolicy", compose::TrustPolicy("monitoring.rds.amazonaws.com")},
+         {"description", sdk::Cat("Enhanced monitoring of the database ", p.identifier)},
+         {"forceDetachPolicies", true}});
+  r.Add(
+      kMonitoringPolicy, kRolePolicyAttachmentKind,
+      {{"roleSelector", Resources::Select(kMonitoringRole)}, {"policyArn", kMonitoringPolicyArn}});
+}
+
+// The monitoring role and its policy outlive what RDS monitors with them:
+// deleted first, the last samples of a deletion would fail to publish.
+void UseMonitoringRole(const Params& p, Resources& r, std::string_view by, const Kind& by_kind) {
+  if (p.monitoring_interval == 0) return;
+  r.Use(kMonitoringRole, kRoleKind, by, by_kind);
+  r.Use(kMonitoringPolicy, kRolePolicyAttachmentKind, by, by_kind);
+}
+
+// Performance Insights and enhanced monitoring, as the class says: on an
+// instance, or on each of Aurora's instances. Always stated, off included,
+// so a class that stops observing turns them off rather than leaving what
+// late initialization copied. Performance Insights' data (SQL text
+// included) is encrypted with the database's own key.
+void Observability(const Params& p, Json& fp) {
+  fp["performanceInsightsEnabled"] = p.performance_insights;
+  if (p.performance_insights) {
+    fp["performanceInsightsRetentionPeriod"] = p.performance_insights_retention_days;
+    fp.update(Kms(p, "performanceInsightsKmsKeyId", "performanceInsightsKmsKeyIdSelector"));
+  }
+  fp["monitoringInterval"] = p.monitoring_interval;
+  if (p.monitoring_interval > 0) {
+    fp["monitoringRoleArnSelector"] = Resources::Select(kMonitoringRole);
+  }
+}
+
+// CloudWatch log exports and IAM authentication: on the instance, or on
+// Aurora's cluster.
+void LogsAndIam(const Params& p, Json& fp) {
+  fp["enabledCloudwatchLogsExports"] = p.log_exports;
+  fp["iamDatabaseAuthenticationEnabled"] = p.iam_authentication;
 }
 
 absl::Status ComposeInstance(const Params& p, Resources& r, const compose::Composer& c,
@@ -221,10 +269,16 @@ absl::Status ComposeInstance(const Params& p, Resources& r, const compose::Compo
              {"publiclyAccessible", false},
              {"dbSubnetGroupNameSelector", Resources::Select(kSubnetGroup)},
              {"dbName", p.database_name},
-             {"username", kUsername},
-             {"autoGeneratePassword", true},
-             {"passwordSecretRef", r.SecretRef(sdk::Cat(p.name, "-password"), kPasswordKey)}};
+             {"username", kUsername}};
+  if (p.managed_password) {
+    fp["manageMasterUserPassword"] = true;
+  } else {
+    fp["autoGeneratePassword"] = true;
+    fp["passwordSecretRef"] = r.SecretRef(sdk::Cat(p.name, "-password"), kPasswordKey);
+  }
   if (p.max_storage_gib > 0) fp["maxAllocatedStorage"] = p.max_storage_gib;
+  Observability(p, fp);
+  LogsAndIam(p, fp);
   fp.update(Kms(p, "kmsKeyId", "kmsKeyIdSelector"));
   fp.update(*groups);
   if (!p.parameters.empty()) {
@@ -237,6 +291,7 @@ absl::Status ComposeInstance(const Params& p, Resources& r, const compose::Compo
   r.Use(kSecurityGroup, kSecurityGroupKind, kInstance, kInstanceKind);
   if (!p.parameters.empty()) r.Use(kParameterGroup, kParameterGroupKind, kInstance, kInstanceKind);
   if (p.kms_key_arn.empty()) r.Use(kKmsKey, kKeyKind, kInstance, kInstanceKind);
+  UseMonitoringRole(p, r, kInstance, kInstanceKind);
   r.UseEnvironment(kInstance, kInstanceKind);
   return absl::OkStatus();
 }
@@ -252,10 +307,15 @@ absl::Status ComposeAurora(const Params& p, Resources& r, const compose::Compose
   Json fp = {{"engine", p.rds_engine},
              {"databaseName", p.database_name},
              {"masterUsername", kUsername},
-             {"autoGeneratePassword", true},
-             {"masterPasswordSecretRef", r.SecretRef(sdk::Cat(p.name, "-password"), kPasswordKey)},
              {"storageEncrypted", true},
              {"dbSubnetGroupNameSelector", Resources::Select(kSubnetGroup)}};
+  if (p.managed_password) {
+    fp["manageMasterUserPassword"] = true;
+  } else {
+    fp["autoGeneratePassword"] = true;
+    fp["masterPasswordSecretRef"] = r.SecretRef(sdk::Cat(p.name, "-password"), kPasswordKey);
+  }
+  LogsAndIam(p, fp);
   fp.update(Kms(p, "kmsKeyId", "kmsKeyIdSelector"));
   fp.update(*groups);
   Lifecycle(p, fp);
@@ -294,12 +354,14 @@ absl::Status ComposeAurora(const Params& p, Resources& r, const compose::Compose
     if (!p.parameters.empty()) {
       ifp["dbParameterGroupNameSelector"] = Resources::Select(kParameterGroup);
     }
+    Observability(p, ifp);
     r.Add(name, kClusterInstanceKind, std::move(ifp), Json::object(),
           {{std::string(compose::kExternalName), sdk::Cat(p.identifier, "-", i)}});
     r.Use(kCluster, kClusterKind, name, kClusterInstanceKind);
     if (!p.parameters.empty()) {
       r.Use(kParameterGroup, kParameterGroupKind, name, kClusterInstanceKind);
     }
+    UseMonitoringRole(p, r, name, kClusterInstanceKind);
   }
   return absl::OkStatus();
 }
@@ -311,6 +373,7 @@ absl::StatusOr<Outcome> ComposeDatabase(const Params& p, const Json& tags, compo
   Outcome out;
   out.connection_secret = sdk::Cat(p.name, "-rds");
   ComposeShared(p, r);
+  ComposeMonitoringRole(p, r);
   if (p.mode == Mode::kAurora) {
     out.rds_resource = std::string(kCluster);
     out.description =

@@ -22,6 +22,12 @@ inline constexpr std::string_view kInstance = "instance";
 inline constexpr std::string_view kCluster = "cluster";
 inline constexpr std::string_view kConnectionSecret = "connection-secret";
 inline constexpr std::string_view kEnvironmentUsage = "usage-environment";
+// Enhanced monitoring's role, which RDS assumes to publish the samples.
+inline constexpr std::string_view kMonitoringRole = "monitoring-role";
+inline constexpr std::string_view kMonitoringPolicy = "monitoring-role-policy";
+// The AWS managed policy enhanced monitoring's role needs.
+inline constexpr std::string_view kMonitoringPolicyArn =
+    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
 
 // The user the provider creates, and the key of the password in the Secret
 // it generates.

@@ -38,6 +38,9 @@ constexpr AuroraDefault kAuroraDefaults[] = {
     {"postgres", "13", "13.18"}, {"mysql", "8.0", "8.0.mysql_aurora.3.08.0"},
 };
 
+// What sets an Aurora MySQL release apart from a MySQL version.
+constexpr std::string_view kAuroraMysqlInfix = ".mysql_aurora.";
+
 const AuroraDefault* AuroraDefaultOf(std::string_view engine, std::string_view major) {
   for (const AuroraDefault& d : kAuroraDefaults) {
     if (d.engine == engine && d.major == major) return &d;
@@ -119,6 +122,26 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
                                  JoinList(*allowed), ", none of which Aurora runs"));
     }
     version = p.major;
+  } else if (const std::size_t at = version.find(kAuroraMysqlInfix); at != std::string::npos) {
+    // An Aurora MySQL release (8.0.mysql_aurora.3.08.0): MySQL's MAJOR.MINOR,
+    // then Aurora's own MAJOR.MINOR.PATCH. Always pinned.
+    if (p.engine != "mysql" || !aurora) {
+      return FieldError(version_path,
+                        sdk::Cat(version,
+                                 " is an Aurora MySQL release: only for engine mysql in "
+                                 "mode Aurora"));
+    }
+    const std::string mysql = version.substr(0, at);
+    const std::string release = version.substr(at + kAuroraMysqlInfix.size());
+    if (!IsNumericVersion(mysql) || Split(mysql, '.').size() != 2 || !IsNumericVersion(release) ||
+        Split(release, '.').size() != 3) {
+      return FieldError(version_path,
+                        sdk::Cat("\"", version,
+                                 "\" is not an Aurora MySQL release (MAJOR.MINOR.mysql_aurora."
+                                 "X.Y.Z, e.g. 8.0.mysql_aurora.3.08.0)"));
+    }
+    p.major = mysql;
+    p.version_pinned = true;
   } else {
     if (!IsNumericVersion(version)) {
       return FieldError(version_path, sdk::Cat("\"", version, "\" is not a version"));
@@ -159,10 +182,18 @@ absl::Status ReadVersion(const sdk::Fields& params, const policy::DatabaseLimits
                                              "; use mode Instance, or a major Aurora runs"));
   }
   if (p.version_pinned && p.engine == "mysql") {
-    return FieldError(
-        version_path,
-        sdk::Cat("Aurora MySQL names its versions 8.0.mysql_aurora.3.x, not ", version,
-                 "; give the major version 8.0 (created with ", d->version, ")"));
+    // Aurora MySQL runs its own releases, not MySQL's: 8.0.36 is none of
+    // them. Its release numbers belong to one MySQL major each (3.x: 8.0).
+    const std::string_view family =
+        std::string_view(d->version).substr(0, d->version.rfind('.', d->version.rfind('.') - 1));
+    if (version.find(kAuroraMysqlInfix) == std::string::npos || !version.starts_with(family) ||
+        version[family.size()] != '.') {
+      return FieldError(version_path, sdk::Cat("Aurora MySQL names its versions ", family,
+                                               ".x.y (e.g. ", d->version, "), not ", version,
+                                               "; give one of those, or the "
+                                               "major version ",
+                                               p.major, " (created with ", d->version, ")"));
+    }
   }
   p.engine_version = p.version_pinned ? version : std::string(d->version);
   return absl::OkStatus();
@@ -363,6 +394,26 @@ absl::Status ReadKmsKey(const sdk::Fields& params, Params& p) {
   return absl::OkStatus();
 }
 
+// Where the master password lives is chosen when the database is created:
+// moving it between a Kubernetes Secret the provider generates and Secrets
+// Manager would need a new password set by hand one way, and would leave
+// the applications reading the old place the other way.
+absl::Status ReadManagedPassword(const sdk::Fields& params, const Running& running, Params& p) {
+  PLATFORM_ASSIGN_OR_RETURN(p.managed_password, params.Bool("manageMasterUserPassword", false));
+  if (!running.managed_password || *running.managed_password == p.managed_password) {
+    return absl::OkStatus();
+  }
+  return FieldError(
+      JoinPath(params.path(), "manageMasterUserPassword"),
+      *running.managed_password
+          ? std::string("the database keeps its master password in Secrets Manager, chosen when "
+                        "it was created; it cannot go back to a generated password Secret (set "
+                        "it to true, or create a new database)")
+          : std::string("the database's master password is in the Secret the provider "
+                        "generated, chosen when it was created; it cannot move to Secrets "
+                        "Manager (set it to false, or create a new database)"));
+}
+
 }  // namespace
 
 std::string MajorOf(std::string_view engine, std::string_view version) {
@@ -393,7 +444,8 @@ absl::Status CheckClientsInVpc(const Params& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view running_version) {
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr, const Running& running) {
+  const std::string_view running_version = running.version;
   Params p;
   p.scope = xr.scope;
   p.subject = xr.subject;
@@ -444,6 +496,10 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view runnin
         sdk::Cat(s.environment_class, " databases must have deletion protection"));
   }
   p.final_snapshot = prod;
+  if (p.final_snapshot) {
+    PLATFORM_ASSIGN_OR_RETURN(std::string uid, xr.fields.String("metadata.uid", ""));
+    p.final_snapshot_identifier = compose::FinalSnapshotIdentifier(p.identifier, uid);
+  }
   PLATFORM_ASSIGN_OR_RETURN(p.backup_retention_days,
                             params.Int("backupRetentionDays", prod                            ? 14
                                                               : s.environment_class == "test" ? 7
@@ -470,6 +526,12 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view runnin
       return FieldError(JoinPath(params.path(), "parameters"), "parameter names may not be empty");
     }
   }
+  PLATFORM_RETURN_IF_ERROR(ReadManagedPassword(params, running, p));
+  p.performance_insights = limits.performance_insights;
+  p.performance_insights_retention_days = limits.performance_insights_retention_days;
+  p.monitoring_interval = limits.monitoring_interval;
+  p.log_exports = limits.LogExportsOf(p.rds_engine);
+  p.iam_authentication = limits.iam_authentication;
   PLATFORM_RETURN_IF_ERROR(ReadKmsKey(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadNetwork(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadClients(params, p));

@@ -4,6 +4,7 @@
 #define PLATFORM_FUNCTION_RENDERERS_XDATABASE_PARAMS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,10 +77,26 @@ struct Params {
   bool multi_az = false;
   bool deletion_protection = false;
   bool final_snapshot = false;  // prod: a final snapshot on delete
+  // Its identifier: unique per incarnation of the XR (its metadata.uid), so
+  // a database re-created under the same name and deleted again never
+  // collides with the snapshot the first one left.
+  std::string final_snapshot_identifier;
   std::int64_t backup_retention_days = 1;
   std::string database_name;
   std::vector<std::pair<std::string, std::string>> parameters;  // in name order
   std::string kms_key_arn;                                      // empty: a key is composed
+
+  // What the class observes every database with (policy::DatabaseLimits).
+  bool performance_insights = false;
+  int performance_insights_retention_days = 7;
+  int monitoring_interval = 0;           // seconds; 0: no enhanced monitoring
+  std::vector<std::string> log_exports;  // to CloudWatch Logs, of rds_engine
+  bool iam_authentication = false;
+
+  // RDS keeps the master password in Secrets Manager (manageMasterUserPassword)
+  // instead of the provider generating it into a Kubernetes Secret. Chosen
+  // when the database is created.
+  bool managed_password = false;
 
   Network network;
   std::vector<Client> clients;
@@ -92,12 +109,18 @@ struct Params {
   std::string secret_namespace;
 };
 
+// What the observed instance or cluster says, before it exists all empty.
+struct Running {
+  // The engine version it reports (status.atProvider, else its spec).
+  std::string version;
+  // Whether RDS manages its master password; nullopt before it exists.
+  std::optional<bool> managed_password;
+};
+
 // Reads and validates the XR's own parameters; `xr` was read and authorized
 // by the platform contract (platform.h). Errors name the field; limits of
 // the class are policy violations.
-// `running_version` is the engine version the observed instance or cluster
-// reports (status.atProvider, else its spec), "" before it exists.
-absl::StatusOr<Params> ReadParams(const compose::Xr& xr, std::string_view running_version = "");
+absl::StatusOr<Params> ReadParams(const compose::Xr& xr, const Running& running = {});
 
 // The clients' CIDR blocks must lie inside the VPC's block when it is known
 // (from the environment or network.vpcCidr); errors name the client.

@@ -53,15 +53,24 @@ struct Connection {
   std::string host;
   std::string port;
   std::string username;
-  std::string password;
+  std::string password;  // empty when RDS manages it in Secrets Manager
+  // The Secrets Manager secret holding the password, when RDS manages it.
+  std::string secret_arn;
 };
+
+// The ARN of the Secrets Manager secret RDS keeps the master password in,
+// from the observed instance or cluster; "" until known or without one.
+std::string MasterUserSecretArn(const Json& rds) {
+  return compose::StringAt(rds, "status.atProvider.masterUserSecret[0].secretArn");
+}
 
 // From the keys the provider publishes: an Instance's endpoint (host:port),
 // address, port, username, password; a Cluster's endpoint (the writer's
-// host), port, master_username, password. nullopt until host and password
-// are known.
+// host), port, master_username, password. With a password RDS manages,
+// there is none: `secret_arn` says where it is instead. nullopt until host
+// and password (or secret ARN) are known.
 template <typename Get>
-std::optional<Connection> ConnectionFrom(bool aurora, const Get& get) {
+std::optional<Connection> ConnectionFrom(bool aurora, std::string_view secret_arn, const Get& get) {
   Connection c;
   c.port = get("port");
   if (aurora) {
@@ -76,8 +85,12 @@ std::optional<Connection> ConnectionFrom(bool aurora, const Get& get) {
   }
   c.username = get("username");
   if (c.username.empty()) c.username = get("master_username");
-  c.password = get("password");
-  if (c.host.empty() || c.password.empty()) return std::nullopt;
+  if (!secret_arn.empty()) {
+    c.secret_arn = std::string(secret_arn);
+  } else {
+    c.password = get("password");
+  }
+  if (c.host.empty() || (c.password.empty() && c.secret_arn.empty())) return std::nullopt;
   return c;
 }
 
@@ -90,9 +103,15 @@ absl::StatusOr<std::optional<Connection>> FindConnection(const Params& p, const 
   const bool aurora = p.mode == Mode::kAurora;
   const sdk::Observed* rds = req.ObservedResource(o.rds_resource);
   if (rds == nullptr) return std::nullopt;
+  std::string secret_arn;
+  if (p.managed_password) {
+    secret_arn = MasterUserSecretArn(rds->object);
+    // Nothing to tell the applications until RDS says where the password is.
+    if (secret_arn.empty()) return std::nullopt;
+  }
   if (rds->connection_details != nullptr && !rds->connection_details->empty()) {
     const auto& details = *rds->connection_details;
-    std::optional<Connection> c = ConnectionFrom(aurora, [&](const char* key) {
+    std::optional<Connection> c = ConnectionFrom(aurora, secret_arn, [&](const char* key) {
       auto it = details.find(std::string(key));
       return it == details.end() ? std::string() : it->second;
     });
@@ -108,7 +127,7 @@ absl::StatusOr<std::optional<Connection>> FindConnection(const Params& p, const 
   if (!found || found->empty()) return std::nullopt;
   const sdk::Fields secret(found->front(), sdk::Cat("required resource ", kConnectionRequirement));
   absl::Status error = absl::OkStatus();
-  std::optional<Connection> c = ConnectionFrom(aurora, [&](const char* key) {
+  std::optional<Connection> c = ConnectionFrom(aurora, secret_arn, [&](const char* key) {
     const std::string path = sdk::Cat("data[", key, "]");
     absl::StatusOr<std::string> encoded = secret.String(path, "");
     std::string decoded;
@@ -123,9 +142,21 @@ absl::StatusOr<std::optional<Connection>> FindConnection(const Params& p, const 
   return c;
 }
 
+// The password, or with a password RDS manages, the ARN of the Secrets
+// Manager secret that holds it (masterUserSecretArn): the applications read
+// it from there, and RDS rotates it there.
 Json ConnectionData(const Params& p, const Connection& c) {
-  return {{"endpoint", c.endpoint}, {"host", c.host},         {"port", c.port},
-          {"username", c.username}, {"password", c.password}, {"database", p.database_name}};
+  Json data = {{"endpoint", c.endpoint},
+               {"host", c.host},
+               {"port", c.port},
+               {"username", c.username},
+               {"database", p.database_name}};
+  if (c.secret_arn.empty()) {
+    data["password"] = c.password;
+  } else {
+    data["masterUserSecretArn"] = c.secret_arn;
+  }
+  return data;
 }
 
 // Claim-based XRs publish the connection as their connection details, which
@@ -151,10 +182,10 @@ std::string PublishConnection(const Params& p, const Outcome& o, const std::opti
     // so `crossplane render`, which prints no connection details, shows it).
     if (changed) {
       rsp.Normal("PublishConnectionDetails",
-                 sdk::Cat("connection details endpoint, host, port, username, password, "
-                          "database from ",
-                          o.description, ": endpoint ", c->endpoint, ", user ", c->username,
-                          ", database ", p.database_name));
+                 sdk::Cat("connection details endpoint, host, port, username, ",
+                          c->secret_arn.empty() ? "password" : "masterUserSecretArn",
+                          ", database from ", o.description, ": endpoint ", c->endpoint, ", user ",
+                          c->username, ", database ", p.database_name));
     }
     return "";
   }
@@ -213,26 +244,40 @@ absl::Status WriteStatus(const Params& p, const Outcome& o, const sdk::Request& 
   if (port) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("port", *port));
   const std::string arn = compose::StringAt(obj, "status.atProvider.arn");
   if (!arn.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("arn", arn));
+  if (p.managed_password) {
+    const std::string secret = MasterUserSecretArn(obj);
+    if (!secret.empty()) {
+      PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("masterUserSecretArn", secret));
+    }
+  }
   std::string version = compose::StringAt(obj, "status.atProvider.engineVersionActual");
   if (version.empty()) version = compose::StringAt(obj, "status.atProvider.engineVersion");
   if (!version.empty()) PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("engineVersion", version));
   return absl::OkStatus();
 }
 
-// The engine version the observed instance or Aurora cluster runs, or ""
-// before either exists.
-std::string RunningVersion(const sdk::Request& req) {
+// What the observed instance or Aurora cluster runs: its engine version,
+// and whether RDS manages its master password (either said so in its
+// status or asked for in its spec), all empty before either exists.
+xdatabase::Running RunningDatabase(const sdk::Request& req) {
+  xdatabase::Running running;
   for (std::string_view resource : {xdatabase::kInstance, xdatabase::kCluster}) {
     const sdk::Observed* o = req.ObservedResource(resource);
     if (o == nullptr) continue;
     for (std::string_view path :
          {"status.atProvider.engineVersionActual", "status.atProvider.engineVersion",
           "spec.forProvider.engineVersion", "spec.initProvider.engineVersion"}) {
-      std::string version = compose::StringAt(o->object, path);
-      if (!version.empty()) return version;
+      running.version = compose::StringAt(o->object, path);
+      if (!running.version.empty()) break;
     }
+    if (!running.managed_password) {
+      running.managed_password =
+          compose::TrueAt(o->object, "status.atProvider.manageMasterUserPassword") ||
+          compose::TrueAt(o->object, "spec.forProvider.manageMasterUserPassword");
+    }
+    if (!running.version.empty()) break;
   }
-  return "";
+  return running;
 }
 
 }  // namespace
@@ -241,7 +286,7 @@ XDatabase::XDatabase() : PlatformRenderer({.noun = "database", .plural = "databa
 
 absl::StatusOr<compose::Composed> XDatabase::Compose(const compose::Xr& xr,
                                                      compose::RenderContext& call) const {
-  PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr, RunningVersion(call.req())));
+  PLATFORM_ASSIGN_OR_RETURN(Params p, xdatabase::ReadParams(xr, RunningDatabase(call.req())));
   if (!p.network.environment.empty()) {
     // Without clients of its own it admits the environment's baseline group.
     // Aurora places its instances in the environment's zones: an environment

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
@@ -1276,6 +1277,328 @@ TEST(XDatabase, StatusFromTheObservedDatabase) {
   EXPECT_EQ(a.Status("readerEndpoint"), "r.example");
   EXPECT_EQ(a.Status("engineVersion"), "17.4");
 }
+
+// --- Observability (class policy) ----------------------------------------------------
+
+TEST(XDatabaseObservability, ProdInstanceIsObservedInDepth) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params("prod"))});
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsEnabled"), true);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsRetentionPeriod"), 7);
+  EXPECT_EQ(r.Get("instance",
+                  "spec.forProvider.performanceInsightsKmsKeyIdSelector.matchLabels"
+                  "[platform.terraforming.io/resource]"),
+            "kms-key");
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.monitoringInterval"), 60);
+  EXPECT_EQ(r.Get("instance",
+                  "spec.forProvider.monitoringRoleArnSelector.matchLabels"
+                  "[platform.terraforming.io/resource]"),
+            "monitoring-role");
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.enabledCloudwatchLogsExports"),
+            Json({"postgresql", "upgrade"}));
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.iamDatabaseAuthenticationEnabled"), true);
+
+  // The role RDS assumes to publish the samples, with AWS's policy for it.
+  EXPECT_EQ(r.Get("monitoring-role", "apiVersion"), "iam.aws.upbound.io/v1beta1");
+  EXPECT_EQ(r.Get("monitoring-role", "kind"), "Role");
+  const Json trust =
+      Json::parse(r.Get("monitoring-role", "spec.forProvider.assumeRolePolicy").get<std::string>());
+  EXPECT_EQ(At(trust, "Statement[0].Principal.Service"), "monitoring.rds.amazonaws.com");
+  EXPECT_EQ(At(trust, "Statement[0].Action"), "sts:AssumeRole");
+  EXPECT_EQ(r.Get("monitoring-role", "spec.forProvider.region"), nullptr);  // IAM is global
+  EXPECT_EQ(r.Get("monitoring-role-policy", "kind"), "RolePolicyAttachment");
+  EXPECT_EQ(r.Get("monitoring-role-policy", "spec.forProvider.policyArn"),
+            "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole");
+  EXPECT_EQ(r.Get("monitoring-role-policy",
+                  "spec.forProvider.roleSelector.matchLabels[platform.terraforming.io/resource]"),
+            "monitoring-role");
+  // Both outlive the instance.
+  EXPECT_EQ(r.Get("usage-monitoring-role-by-instance", "spec.of.kind"), "Role");
+  EXPECT_EQ(r.Get("usage-monitoring-role-by-instance", "spec.by.kind"), "Instance");
+  EXPECT_EQ(r.Get("usage-monitoring-role-policy-by-instance", "spec.of.kind"),
+            "RolePolicyAttachment");
+}
+
+TEST(XDatabaseObservability, DevStatesEverythingOff) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsEnabled"), false);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsRetentionPeriod"), nullptr);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.monitoringInterval"), 0);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.monitoringRoleArnSelector"), nullptr);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.enabledCloudwatchLogsExports"), Json::array());
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.iamDatabaseAuthenticationEnabled"), false);
+  EXPECT_EQ(r.names().count("monitoring-role"), 0u);
+  EXPECT_EQ(r.names().count("monitoring-role-policy"), 0u);
+}
+
+TEST(XDatabaseObservability, AuroraClusterLogsAndIamInstancesInsightsAndMonitoring) {
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params("prod"), {{"mode", "Aurora"}}))});
+  EXPECT_EQ(r.Get("cluster", "spec.forProvider.enabledCloudwatchLogsExports"),
+            Json({"postgresql"}));
+  EXPECT_EQ(r.Get("cluster", "spec.forProvider.iamDatabaseAuthenticationEnabled"), true);
+  EXPECT_EQ(r.Get("cluster", "spec.forProvider.monitoringInterval"), nullptr);
+  EXPECT_EQ(r.Get("cluster", "spec.forProvider.performanceInsightsEnabled"), nullptr);
+  for (const std::string n : {"instance-1", "instance-2"}) {
+    EXPECT_EQ(r.Get(n, "spec.forProvider.performanceInsightsEnabled"), true) << n;
+    EXPECT_EQ(r.Get(n, "spec.forProvider.performanceInsightsRetentionPeriod"), 7) << n;
+    EXPECT_EQ(r.Get(n, "spec.forProvider.monitoringInterval"), 60) << n;
+    EXPECT_EQ(r.Get(n,
+                    "spec.forProvider.monitoringRoleArnSelector.matchLabels"
+                    "[platform.terraforming.io/resource]"),
+              "monitoring-role")
+        << n;
+    EXPECT_EQ(r.Get(n, "spec.forProvider.enabledCloudwatchLogsExports"), nullptr) << n;
+    EXPECT_EQ(r.Get("usage-monitoring-role-by-" + n, "spec.by.kind"), "ClusterInstance") << n;
+  }
+  const Rendered mysql =
+      RunOk(Call{.xr = Xr(With(Params("prod"), {{"mode", "Aurora"}, {"engine", "mysql"}}))});
+  EXPECT_EQ(mysql.Get("cluster", "spec.forProvider.enabledCloudwatchLogsExports"),
+            Json({"audit", "error", "general", "slowquery"}));
+}
+
+TEST(XDatabaseObservability, TheClassPolicyDecides) {
+  const Json input =
+      PolicyInput({{"classes",
+                    {{"dev",
+                      {{"database",
+                        {{"performanceInsights", {{"enabled", true}, {"retentionDays", 93}}},
+                         {"monitoringInterval", 15},
+                         {"logExports", {{"mysql", {"error", "slowquery"}}}},
+                         {"iamAuthentication", true}}}}}}}});
+  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"}})), .input = input});
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsEnabled"), true);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.performanceInsightsRetentionPeriod"), 93);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.monitoringInterval"), 15);
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.enabledCloudwatchLogsExports"),
+            Json({"error", "slowquery"}));
+  EXPECT_EQ(r.Get("instance", "spec.forProvider.iamDatabaseAuthenticationEnabled"), true);
+  EXPECT_EQ(r.names().count("monitoring-role"), 1u);
+  // A prod class that turns monitoring off composes no role.
+  const Json off =
+      PolicyInput({{"classes", {{"prod", {{"database", {{"monitoringInterval", 0}}}}}}}});
+  const Rendered prod = RunOk(Call{.xr = Xr(Params("prod")), .input = off});
+  EXPECT_EQ(prod.Get("instance", "spec.forProvider.monitoringInterval"), 0);
+  EXPECT_EQ(prod.names().count("monitoring-role"), 0u);
+  EXPECT_EQ(prod.names().count("usage-monitoring-role-by-instance"), 0u);
+}
+
+TEST(XDatabaseObservability, NamespacedXrsComposeTheNamespacedRole) {
+  const Rendered r = RunOk(Call{.xr = Xr(Params("prod"), "team-web")});
+  EXPECT_EQ(r.Get("monitoring-role", "apiVersion"), "iam.aws.m.upbound.io/v1beta1");
+  EXPECT_EQ(r.Get("monitoring-role", "metadata.namespace"), "team-web");
+  EXPECT_EQ(r.Get("usage-monitoring-role-by-instance", "kind"), "Usage");
+}
+
+// --- Master password in Secrets Manager ----------------------------------------------
+
+TEST(XDatabasePassword, GeneratedIntoASecretByDefault) {
+  for (const Json& patch : {Json::object(), Json({{"mode", "Aurora"}})}) {
+    const Rendered r = RunOk(Call{.xr = Xr(With(Params(), patch))});
+    const std::string rds = patch.empty() ? "instance" : "cluster";
+    const std::string ref = patch.empty() ? "passwordSecretRef" : "masterPasswordSecretRef";
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.autoGeneratePassword"), true) << rds;
+    EXPECT_EQ(r.Get(rds, "spec.forProvider." + ref + ".name"), "payments-db-password") << rds;
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.manageMasterUserPassword"), nullptr) << rds;
+  }
+}
+
+TEST(XDatabasePassword, ManagedBySecretsManagerWhenAsked) {
+  for (const Json& patch : {Json::object(), Json({{"mode", "Aurora"}})}) {
+    const Rendered r =
+        RunOk(Call{.xr = Xr(With(With(Params(), patch), {{"manageMasterUserPassword", true}}))});
+    const std::string rds = patch.empty() ? "instance" : "cluster";
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.manageMasterUserPassword"), true) << rds;
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.autoGeneratePassword"), nullptr) << rds;
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.passwordSecretRef"), nullptr) << rds;
+    EXPECT_EQ(r.Get(rds, "spec.forProvider.masterPasswordSecretRef"), nullptr) << rds;
+  }
+}
+
+constexpr char kSecretArn[] =
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf";
+
+TEST(XDatabasePassword, TheConnectionAndStatusNameTheSecret) {
+  Json observed = ReadyObject({{"address", "db.example"},
+                               {"port", 5432},
+                               {"manageMasterUserPassword", true},
+                               {"masterUserSecret", {{{"secretArn", kSecretArn}}}}});
+  observed["spec"]["forProvider"]["manageMasterUserPassword"] = true;
+  const Rendered r =
+      RunWithDetails(Call{.xr = Xr(With(Params(), {{"manageMasterUserPassword", true}})),
+                          .observed = {{"instance", observed}}},
+                     "instance",
+                     {{"endpoint", "db.example:5432"},
+                      {"address", "db.example"},
+                      {"port", "5432"},
+                      {"username", "dbadmin"}});
+  EXPECT_EQ(r.Details(), (std::map<std::string, std::string>{{"endpoint", "db.example:5432"},
+                                                             {"host", "db.example"},
+                                                             {"port", "5432"},
+                                                             {"username", "dbadmin"},
+                                                             {"masterUserSecretArn", kSecretArn},
+                                                             {"database", "app"}}));
+  EXPECT_EQ(r.Status("masterUserSecretArn"), kSecretArn);
+  // Namespaced: the Secret beside the XR names it too.
+  const Rendered ns = RunWithDetails(
+      Call{.xr = Xr(With(Params(), {{"manageMasterUserPassword", true}}), "team-web"),
+           .observed = {{"instance", observed}}},
+      "instance", {{"address", "db.example"}, {"port", "5432"}, {"username", "dbadmin"}});
+  EXPECT_EQ(ns.Get("connection-secret", "data.masterUserSecretArn"),
+            absl::Base64Escape(kSecretArn));
+  EXPECT_EQ(ns.Get("connection-secret", "data.password"), nullptr);
+}
+
+TEST(XDatabasePassword, NothingToPublishUntilRdsSaysWhereThePasswordIs) {
+  Json observed = ReadyObject({{"address", "db.example"}});
+  observed["spec"]["forProvider"]["manageMasterUserPassword"] = true;
+  const Rendered r = RunWithDetails(
+      Call{.xr = Xr(With(Params(), {{"manageMasterUserPassword", true}})),
+           .observed = {{"instance", observed}}},
+      "instance", {{"address", "db.example"}, {"port", "5432"}, {"username", "dbadmin"}});
+  EXPECT_TRUE(r.Details().empty());
+  EXPECT_EQ(r.Status("masterUserSecretArn"), nullptr);
+}
+
+TEST(XDatabasePassword, WhereThePasswordLivesIsChosenAtCreation) {
+  Json generated = ReadyObject();
+  generated["spec"]["forProvider"] = {{"autoGeneratePassword", true}};
+  const pb::RunFunctionResponse to_managed =
+      RunProto(Call{.xr = Xr(With(Params(), {{"manageMasterUserPassword", true}})),
+                    .observed = {{"instance", generated}}});
+  ASSERT_EQ(to_managed.results_size(), 1) << to_managed.DebugString();
+  EXPECT_EQ(to_managed.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_THAT(to_managed.results(0).message(),
+              ::testing::StartsWith("spec.parameters.manageMasterUserPassword: the database's "
+                                    "master password is in the Secret the provider generated"));
+
+  const Json managed = ReadyObject({{"manageMasterUserPassword", true}});
+  const pb::RunFunctionResponse to_generated = RunProto(
+      Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}})), .observed = {{"cluster", managed}}});
+  ASSERT_EQ(to_generated.results_size(), 1) << to_generated.DebugString();
+  EXPECT_THAT(to_generated.results(0).message(),
+              ::testing::StartsWith("spec.parameters.manageMasterUserPassword: the database keeps "
+                                    "its master password in Secrets Manager"));
+  // Unchanged either way: fine.
+  EXPECT_EQ(RunOk(Call{.xr = Xr(Params()), .observed = {{"instance", generated}}})
+                .Get("instance", "spec.forProvider.autoGeneratePassword"),
+            true);
+  EXPECT_EQ(
+      RunOk(Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}, {"manageMasterUserPassword", true}})),
+                 .observed = {{"cluster", managed}}})
+          .Get("cluster", "spec.forProvider.manageMasterUserPassword"),
+      true);
+}
+
+// --- Final snapshots -----------------------------------------------------------------
+
+TEST(XDatabaseSnapshot, UniquePerIncarnationStableAcrossRenders) {
+  Json xr = Xr(Params("prod"));
+  xr["metadata"]["uid"] = "3f1c2a9e-7b4d-4e2a-9c1f-0a1b2c3d4e5f";
+  const std::string want = "payments-db-final-3f1c2a9e-7b4d-4e2a-9c1f-0a1b2c3d4e5f";
+  EXPECT_EQ(RunOk(Call{.xr = xr}).Get("instance", "spec.forProvider.finalSnapshotIdentifier"),
+            want);
+  EXPECT_EQ(RunOk(Call{.xr = xr, .observed = {{"instance", ReadyObject()}}})
+                .Get("instance", "spec.forProvider.finalSnapshotIdentifier"),
+            want);
+  // The database created again under the same name: another snapshot.
+  xr["metadata"]["uid"] = "9d8e7f60-1a2b-4c3d-8e9f-001122334455";
+  EXPECT_EQ(RunOk(Call{.xr = xr}).Get("instance", "spec.forProvider.finalSnapshotIdentifier"),
+            "payments-db-final-9d8e7f60-1a2b-4c3d-8e9f-001122334455");
+  Json aurora = Xr(With(Params("prod"), {{"mode", "Aurora"}}));
+  aurora["metadata"]["uid"] = "9d8e7f60-1a2b-4c3d-8e9f-001122334455";
+  EXPECT_EQ(RunOk(Call{.xr = aurora}).Get("cluster", "spec.forProvider.finalSnapshotIdentifier"),
+            "payments-db-final-9d8e7f60-1a2b-4c3d-8e9f-001122334455");
+}
+
+TEST(XDatabaseSnapshot, TheLongestIdentifierStillFits) {
+  Json xr = Xr(Params("prod"), "team-web");
+  xr["metadata"]["name"] = std::string(63, 'p');
+  xr["metadata"]["uid"] = "3f1c2a9e-7b4d-4e2a-9c1f-0a1b2c3d4e5f";
+  const Rendered r = RunOk(Call{.xr = xr});
+  const std::string id = r.Get("instance", "spec.forProvider.identifier");
+  EXPECT_EQ(id.size(), 60u);
+  const std::string snapshot = r.Get("instance", "spec.forProvider.finalSnapshotIdentifier");
+  EXPECT_EQ(snapshot, id + "-final-3f1c2a9e-7b4d-4e2a-9c1f-0a1b2c3d4e5f");
+  EXPECT_LE(snapshot.size(), 255u);
+}
+
+// --- Aurora versions -----------------------------------------------------------------
+
+TEST(XDatabaseVersions, AuroraFullVersionsArePinned) {
+  const Rendered pg =
+      RunOk(Call{.xr = Xr(With(Params(), {{"mode", "Aurora"}, {"engineVersion", "16.6"}}))});
+  EXPECT_EQ(pg.Get("cluster", "spec.forProvider.engineVersion"), "16.6");
+  EXPECT_EQ(pg.Get("cluster", "spec.forProvider.engine"), "aurora-postgresql");
+  EXPECT_EQ(pg.Get("instance-1", "spec.forProvider.autoMinorVersionUpgrade"), false);
+
+  const Rendered my =
+      RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"},
+                                          {"mode", "Aurora"},
+                                          {"engineVersion", "8.0.mysql_aurora.3.08.0"}}))});
+  EXPECT_EQ(my.Get("cluster", "spec.forProvider.engineVersion"), "8.0.mysql_aurora.3.08.0");
+  EXPECT_EQ(my.Get("cluster", "spec.initProvider"), nullptr);
+  EXPECT_EQ(my.Get("instance-1", "spec.forProvider.autoMinorVersionUpgrade"), false);
+  // Another release of the same major.
+  EXPECT_EQ(RunOk(Call{.xr = Xr(With(Params(), {{"engine", "mysql"},
+                                                {"mode", "Aurora"},
+                                                {"engineVersion", "8.0.mysql_aurora.3.04.3"}}))})
+                .Get("cluster", "spec.forProvider.engineVersion"),
+            "8.0.mysql_aurora.3.04.3");
+}
+
+struct RefusedVersion {
+  std::string name;
+  Json patch;
+  std::string message;
+};
+
+void PrintTo(const RefusedVersion& c, std::ostream* os) { *os << c.name; }
+
+class XDatabaseRefusedVersionTest : public ::testing::TestWithParam<RefusedVersion> {};
+
+TEST_P(XDatabaseRefusedVersionTest, FailsNamingEngineVersion) {
+  const RefusedVersion& c = GetParam();
+  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = Xr(With(Params(), c.patch))});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(), c.message);
+  EXPECT_EQ(rsp.desired().resources_size(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    XDatabase, XDatabaseRefusedVersionTest,
+    ::testing::Values(
+        RefusedVersion{"AuroraMysqlCommunityVersion",
+                       {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.36"}},
+                       "spec.parameters.engineVersion: Aurora MySQL names its versions "
+                       "8.0.mysql_aurora.3.x.y (e.g. 8.0.mysql_aurora.3.08.0), not 8.0.36; give "
+                       "one of those, or the major version 8.0 (created with "
+                       "8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{
+            "AuroraMysqlReleaseOfAnotherMajor",
+            {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.mysql_aurora.2.11.2"}},
+            "spec.parameters.engineVersion: Aurora MySQL names its versions "
+            "8.0.mysql_aurora.3.x.y (e.g. 8.0.mysql_aurora.3.08.0), not "
+            "8.0.mysql_aurora.2.11.2; give one of those, or the major version 8.0 "
+            "(created with 8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{"AuroraReleaseInModeInstance",
+                       {{"engine", "mysql"}, {"engineVersion", "8.0.mysql_aurora.3.08.0"}},
+                       "spec.parameters.engineVersion: 8.0.mysql_aurora.3.08.0 is an Aurora "
+                       "MySQL release: only for engine mysql in mode Aurora"},
+        RefusedVersion{"AuroraReleaseForPostgres",
+                       {{"mode", "Aurora"}, {"engineVersion", "16.mysql_aurora.3.08.0"}},
+                       "spec.parameters.engineVersion: 16.mysql_aurora.3.08.0 is an Aurora "
+                       "MySQL release: only for engine mysql in mode Aurora"},
+        RefusedVersion{
+            "AuroraReleaseMalformed",
+            {{"engine", "mysql"}, {"mode", "Aurora"}, {"engineVersion", "8.0.mysql_aurora.3.08"}},
+            "spec.parameters.engineVersion: \"8.0.mysql_aurora.3.08\" is not an Aurora "
+            "MySQL release (MAJOR.MINOR.mysql_aurora.X.Y.Z, e.g. "
+            "8.0.mysql_aurora.3.08.0)"},
+        RefusedVersion{"AuroraPostgresThreeParts",
+                       {{"mode", "Aurora"}, {"engineVersion", "16.6.1"}},
+                       "spec.parameters.engineVersion: postgres versions are MAJOR or "
+                       "MAJOR.MINOR, not 16.6.1"}),
+    CaseName<RefusedVersion>);
 
 }  // namespace
 }  // namespace platform::fn::renderers
