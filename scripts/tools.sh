@@ -75,6 +75,8 @@ AWS_EXTRA_CRDS=(
   cloudwatchlogs.aws.m.upbound.io_groups
   iam.aws.upbound.io_rolepolicies
   iam.aws.m.upbound.io_rolepolicies
+  ec2.aws.upbound.io_transitgatewayvpcattachments
+  ec2.aws.m.upbound.io_transitgatewayvpcattachments
 )
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
