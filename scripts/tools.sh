@@ -79,6 +79,8 @@ AWS_EXTRA_CRDS=(
   ec2.aws.m.upbound.io_launchtemplates
   eks.aws.upbound.io_podidentityassociations
   eks.aws.m.upbound.io_podidentityassociations
+  ec2.aws.upbound.io_transitgatewayvpcattachments
+  ec2.aws.m.upbound.io_transitgatewayvpcattachments
 )
 
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]

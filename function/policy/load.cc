@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "function/network/cidr.h"
 #include "function/network/zones.h"
 #include "function/policy/defaults.h"
 #include "function/policy/policy.h"
@@ -88,7 +89,11 @@ constexpr std::string_view kClassFields[] = {"allowedRegions",
                                              "database",
                                              "network",
                                              "account"};
-constexpr std::string_view kNetworkFields[] = {"gatewayEndpoints", "flowLogs"};
+constexpr std::string_view kNetworkFields[] = {"gatewayEndpoints", "flowLogs", "managementPath"};
+constexpr std::string_view kManagementPathFields[] = {"transitGatewayId", "cidrs"};
+// Each management block becomes a route in every private route table, which
+// AWS caps at 50 routes (the NAT route and the endpoints' take some).
+constexpr std::size_t kMaxManagementCidrs = 20;
 constexpr std::string_view kFlowLogFields[] = {"enabled",       "destination",
                                                "retentionDays", "s3BucketArn",
                                                "trafficType",   "maxAggregationInterval"};
@@ -534,6 +539,60 @@ std::string CheckS3BucketArn(std::string_view s) {
   return "";
 }
 
+// tgw- and 8 or 17 lower-case hex digits, as AWS makes transit gateway ids.
+std::string CheckTransitGatewayId(std::string_view s) {
+  const std::string_view id = s.substr(std::min<std::size_t>(4, s.size()));
+  if (s.starts_with("tgw-") && (id.size() == 8 || id.size() == 17) && IsLowerHex(id)) return {};
+  return sdk::Cat("must be a transit gateway id such as tgw-0123456789abcdef0, not ", Quoted(s));
+}
+
+// A management block: routed from every private route table, so never the
+// default route, which goes to the NAT gateways.
+std::string CheckManagementCidr(std::string_view s) {
+  absl::StatusOr<network::Cidr> c = network::Cidr::Parse(s);
+  if (!c.ok()) return std::string(c.status().message());
+  if (c->prefix() == 0) {
+    return "must not be 0.0.0.0/0: the private subnets' default route goes to their NAT gateway";
+  }
+  return {};
+}
+
+// The management path, replaced as a whole by each layer that sets it (a
+// gateway of one layer never goes with the blocks of another); null removes
+// it.
+absl::Status OverlayManagementPath(const Fields& n, NetworkPolicy& out) {
+  const Json& v = n.value();
+  const auto given = v.find("managementPath");
+  if (given == v.end()) return absl::OkStatus();
+  if (given->is_null()) {
+    out.management_path = ManagementPath();
+    return absl::OkStatus();
+  }
+  PLATFORM_ASSIGN_OR_RETURN(Fields m, n.Object("managementPath"));
+  PLATFORM_RETURN_IF_ERROR(CheckKnownFields(m, kManagementPathFields));
+  ManagementPath path;
+  PLATFORM_ASSIGN_OR_RETURN(path.transit_gateway_id, m.String("transitGatewayId"));
+  if (std::string why = CheckTransitGatewayId(path.transit_gateway_id); !why.empty()) {
+    return FieldError(JoinPath(m.path(), "transitGatewayId"), why);
+  }
+  PLATFORM_ASSIGN_OR_RETURN(path.cidrs, CheckedList(m, "cidrs", CheckManagementCidr));
+  const std::string cidrs_path = JoinPath(m.path(), "cidrs");
+  if (path.cidrs.empty()) {
+    return FieldError(cidrs_path,
+                      "must list at least one CIDR block of the management network, which the "
+                      "environments route to the transit gateway");
+  }
+  if (path.cidrs.size() > kMaxManagementCidrs) {
+    return FieldError(
+        cidrs_path,
+        sdk::Cat("lists ", path.cidrs.size(), " blocks, more than ", kMaxManagementCidrs,
+                 ": each is a route in every private route table, which holds "
+                 "at most 50"));
+  }
+  out.management_path = std::move(path);
+  return absl::OkStatus();
+}
+
 // A class's network extras; each field given replaces the one below it.
 absl::Status OverlayNetwork(const Fields& n, ClassDraft& d) {
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(n, kNetworkFields));
@@ -542,6 +601,7 @@ absl::Status OverlayNetwork(const Fields& n, ClassDraft& d) {
     PLATFORM_ASSIGN_OR_RETURN(out.gateway_endpoints,
                               CheckedList(n, "gatewayEndpoints", CheckGatewayEndpoint));
   }
+  PLATFORM_RETURN_IF_ERROR(OverlayManagementPath(n, out));
   if (!n.Has("flowLogs")) return absl::OkStatus();
   PLATFORM_ASSIGN_OR_RETURN(Fields f, n.Object("flowLogs"));
   PLATFORM_RETURN_IF_ERROR(CheckKnownFields(f, kFlowLogFields));

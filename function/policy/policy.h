@@ -222,13 +222,30 @@ struct FlowLogPolicy {
   int max_aggregation_interval = 600;  // seconds: 60 or 600
 };
 
+// How the management cluster (Cluster API core and CAPA) reaches the
+// private API endpoints of a class's clusters: a transit gateway the
+// platform team shares with the class's accounts, and the management
+// network's CIDR blocks behind it. Each environment attaches its VPC to the
+// gateway and routes the blocks there; each Cluster API cluster admits them
+// on its endpoint. Unset by default: Cluster API clusters of the class then
+// cannot have a Private endpoint, which nothing outside their VPC reaches.
+struct ManagementPath {
+  std::string transit_gateway_id;  // tgw-...
+  // IPv4 blocks, none twice, none 0.0.0.0/0; at least one when set.
+  std::vector<std::string> cidrs;
+
+  bool configured() const { return !transit_gateway_id.empty(); }
+};
+
 // What the network of a class's environments carries beside subnets and
-// routes. Defaults: an S3 gateway endpoint everywhere, flow logs as above.
+// routes. Defaults: an S3 gateway endpoint everywhere, flow logs as above,
+// no management path.
 struct NetworkPolicy {
   // Services reached through gateway endpoints associated with every
   // private and database route table, of kGatewayEndpointServices.
   std::vector<std::string> gateway_endpoints = {"s3"};
   FlowLogPolicy flow_logs;
+  ManagementPath management_path;
 };
 
 // The AWS account (and credential) an XR's resources are made in: the

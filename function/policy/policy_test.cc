@@ -360,6 +360,42 @@ TEST(PolicyNetwork, InputThenEnvironmentConfigFieldByField) {
   EXPECT_FALSE(p->Limits("dev").network.flow_logs.enabled);
 }
 
+TEST(PolicyNetwork, NoManagementPathByDefault) {
+  const Policies p;
+  for (std::string_view cls : kEnvironmentClasses) {
+    SCOPED_TRACE(cls);
+    EXPECT_FALSE(p.Limits(cls).network.management_path.configured());
+  }
+}
+
+TEST(PolicyNetwork, ManagementPathPerClassReplacedWholeByEachLayer) {
+  absl::StatusOr<Policies> p = LoadFrom(
+      R"({"classes": {
+            "dev": {"network": {"managementPath": {"transitGatewayId": "tgw-0123456789abcdef0",
+                                                   "cidrs": ["10.100.0.0/16", "10.101.0.0/24"]}}},
+            "test": {"network": {"managementPath": {"transitGatewayId": "tgw-0123456789abcdef0",
+                                                    "cidrs": ["10.100.0.0/16"]}}},
+            "prod": {"network": {"managementPath": {"transitGatewayId": "tgw-0123456789abcdef0",
+                                                    "cidrs": ["10.100.0.0/16"]}}}}})",
+      R"({"classes": {
+            "test": {"network": {"managementPath": null}},
+            "prod": {"network": {"managementPath": {"transitGatewayId": "tgw-01234567",
+                                                    "cidrs": ["10.200.0.0/16"]}}}}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const ManagementPath& dev = p->Limits("dev").network.management_path;
+  EXPECT_TRUE(dev.configured());
+  EXPECT_EQ(dev.transit_gateway_id, "tgw-0123456789abcdef0");
+  EXPECT_EQ(dev.cidrs, std::vector<std::string>({"10.100.0.0/16", "10.101.0.0/24"}));
+  // The EnvironmentConfig removes one and replaces another whole.
+  EXPECT_FALSE(p->Limits("test").network.management_path.configured());
+  const ManagementPath& prod = p->Limits("prod").network.management_path;
+  EXPECT_EQ(prod.transit_gateway_id, "tgw-01234567");
+  EXPECT_EQ(prod.cidrs, std::vector<std::string>({"10.200.0.0/16"}));
+  EXPECT_FALSE(p->Limits("sandbox").network.management_path.configured());
+  // The other network fields are untouched.
+  EXPECT_EQ(p->Limits("dev").network.gateway_endpoints, std::vector<std::string>({"s3"}));
+}
+
 // --- Input and EnvironmentConfig overlay --------------------------------------------
 
 struct OverlayCase {
@@ -654,6 +690,60 @@ INSTANTIATE_TEST_SUITE_P(
                   R"({"classes": {"dev": {"network": {"gatewayEndpoints": ["s3", "ec2"]}}}})", "",
                   "input.policy.classes.dev.network.gatewayEndpoints[1]: must be one of s3, "
                   "dynamodb, not \"ec2\""},
+        ErrorCase{"UnknownNetworkField",
+                  R"({"classes": {"dev": {"network": {"transitGateway": "tgw-01234567"}}}})", "",
+                  "input.policy.classes.dev.network.transitGateway: unknown field; the fields "
+                  "here are gatewayEndpoints, flowLogs, managementPath"},
+        ErrorCase{"UnknownManagementPathField",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-01234567", "cidrs": ["10.100.0.0/16"],
+                      "routeTables": ["private"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.network.managementPath.routeTables: unknown field; "
+                  "the fields here are transitGatewayId, cidrs"},
+        ErrorCase{"ManagementPathWithoutGateway",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "cidrs": ["10.100.0.0/16"]}}}}})",
+                  "", "input.policy.classes.dev.network.managementPath.transitGatewayId: required"},
+        ErrorCase{
+            "ManagementPathGatewayNotATransitGateway",
+            R"({"classes": {"prod": {"network": {"managementPath": {
+                      "transitGatewayId": "vgw-0123456789abcdef0", "cidrs": ["10.100.0.0/16"]}}}}})",
+            "",
+            "input.policy.classes.prod.network.managementPath.transitGatewayId: must be a "
+            "transit gateway id such as tgw-0123456789abcdef0, not \"vgw-0123456789abcdef0\""},
+        ErrorCase{"ManagementPathGatewayUpperCase", "",
+                  R"({"classes": {"prod": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-0123456789ABCDEF0", "cidrs": ["10.100.0.0/16"]}}}}})",
+                  "environmentconfig/platform-policy.data.policy.classes.prod.network."
+                  "managementPath.transitGatewayId: must be a transit gateway id such as "
+                  "tgw-0123456789abcdef0, not \"tgw-0123456789ABCDEF0\""},
+        ErrorCase{"ManagementPathWithoutCidrs",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-01234567", "cidrs": []}}}}})",
+                  "",
+                  "input.policy.classes.dev.network.managementPath.cidrs: must list at least one "
+                  "CIDR block of the management network, which the environments route to the "
+                  "transit gateway"},
+        ErrorCase{"ManagementPathCidrNotACidr",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-01234567", "cidrs": ["10.100.0.0/16", "10.1.0.0"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.network.managementPath.cidrs[1]: \"10.1.0.0\" is not "
+                  "an IPv4 CIDR block: expected a.b.c.d/n"},
+        ErrorCase{"ManagementPathDefaultRoute",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-01234567", "cidrs": ["0.0.0.0/0"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.network.managementPath.cidrs[0]: must not be "
+                  "0.0.0.0/0: the private subnets' default route goes to their NAT gateway"},
+        ErrorCase{"ManagementPathCidrTwice",
+                  R"({"classes": {"dev": {"network": {"managementPath": {
+                      "transitGatewayId": "tgw-01234567",
+                      "cidrs": ["10.100.0.0/16", "10.100.0.0/16"]}}}}})",
+                  "",
+                  "input.policy.classes.dev.network.managementPath.cidrs[1]: \"10.100.0.0/16\" is "
+                  "listed twice, also at [0]"},
         ErrorCase{"UnknownFlowLogField",
                   R"({"classes": {"dev": {"network": {"flowLogs": {"retention": 3}}}}})", "",
                   "input.policy.classes.dev.network.flowLogs.retention: unknown field; the fields "

@@ -75,6 +75,13 @@ Json ControlPlaneSpec(const Params& p, const Json& tags, Installable installable
   if (!p.public_access_cidrs.empty()) {
     spec["endpointAccess"]["publicCIDRs"] = p.public_access_cidrs;
   }
+  if (p.endpoint_access == "Private" && p.management_path.configured()) {
+    // The private endpoint's network interfaces carry the cluster security
+    // group, which admits only the cluster itself: Cluster API and CAPA
+    // reach them from the management network through the transit gateway.
+    spec["network"]["additionalControlPlaneIngressRules"] = Json::array(
+        {ApiIngressRule("the management cluster (transit gateway)", 443, p.management_path.cidrs)});
+  }
   Json addons = Json::array();
   for (const Addon& a : p.addons) {
     if (a.version.empty()) continue;  // EKS's own, see IsSelfManagedAddon

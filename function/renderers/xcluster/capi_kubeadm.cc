@@ -67,10 +67,8 @@ absl::StatusOr<std::string> PatchVersion(std::string_view minor) {
                          sdk::Cat("flavor Kubeadm knows no patch release of Kubernetes ", minor));
 }
 
-// Pods get CAPA's (and Calico's) default block, services EKS's default: both
-// outside the 10.x VPCs XEnvironments make, so no VPC address is shadowed.
-constexpr std::string_view kPodsCidr = "192.168.0.0/16";
-constexpr std::string_view kServicesCidr = "172.20.0.0/16";
+// The API server's port behind CAPA's load balancer.
+constexpr int kApiServerPort = 6443;
 
 // The node name the AWS cloud provider expects: the instance's private DNS
 // name, read by cloud-init from the instance metadata (CAPA's templates).
@@ -238,7 +236,8 @@ Json NodeRegistration(const Json& kubelet_labels) {
 Json ClusterSpec(const Params& p) {
   return {
       {"clusterNetwork",
-       {{"pods", {{"cidrBlocks", {kPodsCidr}}}}, {"services", {{"cidrBlocks", {kServicesCidr}}}}}},
+       {{"pods", {{"cidrBlocks", {p.cluster_network.pod_cidr}}}},
+        {"services", {{"cidrBlocks", {p.cluster_network.service_cidr}}}}}},
       {"controlPlaneRef",
        {{"apiGroup", kControlPlaneGroup},
         {"kind", "KubeadmControlPlane"},
@@ -252,16 +251,28 @@ Json AwsClusterSpec(const Params& p, const Json& tags) {
   Json subnets = Json::array();
   for (const std::string& id : p.network.private_subnet_ids) subnets.push_back({{"id", id}});
   for (const std::string& id : p.network.public_subnet_ids) subnets.push_back({{"id", id}});
+  // CAPA's template: an NLB checking the API server over HTTPS. Without
+  // explicit subnets CAPA puts it in one subnet per zone, private ones for
+  // `internal`, public ones for `internet-facing`.
+  Json load_balancer = {
+      {"loadBalancerType", "nlb"},
+      {"healthCheckProtocol", "HTTPS"},
+      {"scheme", p.endpoint_access == "Private" ? "internal" : "internet-facing"}};
+  if (p.endpoint_access == "Private" && p.management_path.configured()) {
+    // Rules given here replace CAPA's default one (anyone on 6443): the
+    // management network through the transit gateway, and the VPC itself
+    // when its block is known, may reach the internal load balancer.
+    Json rules = Json::array({ApiIngressRule("the management cluster (transit gateway)",
+                                             kApiServerPort, p.management_path.cidrs)});
+    if (!p.network.vpc_cidr.empty()) {
+      rules.push_back(ApiIngressRule("the cluster's VPC", kApiServerPort, {p.network.vpc_cidr}));
+    }
+    load_balancer["ingressRules"] = std::move(rules);
+  }
   return {
       {"region", p.subject.region},
       {"network", {{"vpc", {{"id", p.network.vpc_id}}}, {"subnets", std::move(subnets)}}},
-      // CAPA's template: an NLB checking the API server over HTTPS. Without
-      // explicit subnets CAPA puts it in one subnet per zone, private ones
-      // for `internal`, public ones for `internet-facing`.
-      {"controlPlaneLoadBalancer",
-       {{"loadBalancerType", "nlb"},
-        {"healthCheckProtocol", "HTTPS"},
-        {"scheme", p.endpoint_access == "Private" ? "internal" : "internet-facing"}}},
+      {"controlPlaneLoadBalancer", std::move(load_balancer)},
       // An empty name is no SSH key (omitted would be CAPA's "default" key).
       {"sshKeyName", ""},
       {"additionalTags", tags},

@@ -30,8 +30,6 @@ using ::platform::fn::testing::CaseName;
 using ::platform::fn::testing::Names;
 using ::platform::fn::testing::PolicyInput;
 using ::platform::fn::testing::Rendered;
-using ::platform::fn::testing::RunOk;
-using ::platform::fn::testing::RunProto;
 using ::platform::fn::testing::With;
 using ::platform::fn::testing::XrOf;
 using ::testing::HasSubstr;
@@ -39,6 +37,35 @@ using ::testing::HasSubstr;
 using sdk::Json;
 
 constexpr char kXrName[] = "payments-kubeadm";
+
+// The platform of these tests has a management path for every class (the
+// policy's classes.<class>.network.managementPath), as a Cluster API cluster
+// with the default Private endpoint needs. An input that says otherwise for
+// a class (a managementPath of its own, or null) keeps it.
+constexpr char kTransitGateway[] = "tgw-0123456789abcdef0";
+constexpr char kManagementCidr[] = "10.100.0.0/16";
+
+Json WithManagementPath(Json input) {
+  if (input.is_null()) input = PolicyInput(Json::object());
+  for (std::string_view cls : policy::kEnvironmentClasses) {
+    Json& network = input["policy"]["classes"][std::string(cls)]["network"];
+    if (!network.contains("managementPath")) {
+      network["managementPath"] = {{"transitGatewayId", kTransitGateway},
+                                   {"cidrs", {kManagementCidr}}};
+    }
+  }
+  return input;
+}
+
+Rendered RunWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return ::platform::fn::testing::RunOk(c);
+}
+
+pb::RunFunctionResponse RunProtoWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return ::platform::fn::testing::RunProto(c);
+}
 
 // --- Requests ---------------------------------------------------------------------
 
@@ -95,7 +122,7 @@ Names PoolNames(const std::vector<std::string>& pools) {
 }
 
 Rendered RunReady(const Json& params, const Json& input = nullptr) {
-  return RunOk(
+  return RunWithPath(
       Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}, .input = input});
 }
 
@@ -113,7 +140,7 @@ class XClusterKubeadmStagingTest : public ::testing::TestWithParam<StageCase> {}
 
 TEST_P(XClusterKubeadmStagingTest, NodePoolsWaitForTheControlPlaneAndStayOnceObserved) {
   const StageCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = c.observed});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()), .observed = c.observed});
   EXPECT_EQ(r.names(), c.pools_desired ? PoolNames({"general"}) : kBase);
   EXPECT_EQ(r.Status("nodePools.general.phase") == "WaitingForControlPlane", !c.pools_desired);
   EXPECT_EQ(r.Status("controlPlaneReady"), c.observed.contains("controlplane") &&
@@ -157,9 +184,9 @@ TEST(XClusterKubeadm, OnlyUnobservedPoolsWaitWhenTheControlPlaneFlaps) {
                                        {{{"name", "general"}, {"instanceType", "m6i.large"}},
                                         {{"name", "extra"}, {"instanceType", "m6i.large"}}}}});
   const Rendered r =
-      RunOk(Call{.xr = Xr(params),
-                 .observed = {{"controlplane", NotReadyControlPlane()},
-                              {"machinedeployment-general", Obj({{"phase", "Running"}})}}});
+      RunWithPath(Call{.xr = Xr(params),
+                       .observed = {{"controlplane", NotReadyControlPlane()},
+                                    {"machinedeployment-general", Obj({{"phase", "Running"}})}}});
   EXPECT_EQ(r.names(), PoolNames({"general"}));
   EXPECT_EQ(r.Status("nodePools.extra.phase"), "WaitingForControlPlane");
   EXPECT_EQ(r.Status("nodePools.general.phase"), "Running");
@@ -167,7 +194,7 @@ TEST(XClusterKubeadm, OnlyUnobservedPoolsWaitWhenTheControlPlaneFlaps) {
 }
 
 TEST(XClusterKubeadm, AnnouncesItsResources) {
-  const Rendered first = RunOk(Call{.xr = Xr(Params())});
+  const Rendered first = RunWithPath(Call{.xr = Xr(Params())});
   ASSERT_EQ(first.Normal().size(), 1u);
   EXPECT_THAT(first.Normal()[0], HasSubstr("creating 4 resources for the Kubeadm cluster "
                                            "payments-kubeadm (Cluster API)"));
@@ -180,7 +207,7 @@ TEST(XClusterKubeadm, AnnouncesItsResources) {
 // --- The cluster, its infrastructure and control plane -----------------------------
 
 TEST(XClusterKubeadm, ClusterReferencesTheKubeadmControlPlaneAndTheAwsCluster) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(r.Get("cluster", "apiVersion"), "cluster.x-k8s.io/v1beta2");
   EXPECT_EQ(r.Get("cluster", "kind"), "Cluster");
   EXPECT_EQ(r.Get("cluster", "metadata.name"), kXrName);
@@ -197,6 +224,82 @@ TEST(XClusterKubeadm, ClusterReferencesTheKubeadmControlPlaneAndTheAwsCluster) {
                   {"services", {{"cidrBlocks", {"172.20.0.0/16"}}}}}));
 }
 
+TEST(XClusterKubeadm, PodAndServiceBlocksComeFromTheParameters) {
+  const Rendered r = RunWithPath(Call{
+      .xr = Xr(With(Params(), {{"clusterNetwork",
+                                {{"podCidr", "100.64.0.0/16"}, {"serviceCidr", "10.96.0.0/16"}}},
+                               {"network", {{"vpcCidr", "10.10.0.0/16"}}}}))});
+  EXPECT_EQ(r.Get("cluster", "spec.clusterNetwork"),
+            Json({{"pods", {{"cidrBlocks", {"100.64.0.0/16"}}}},
+                  {"services", {{"cidrBlocks", {"10.96.0.0/16"}}}}}));
+  // One given, the other keeps its default.
+  const Rendered pods_only = RunWithPath(
+      Call{.xr = Xr(With(Params(), {{"clusterNetwork", {{"podCidr", "100.64.0.0/16"}}}}))});
+  EXPECT_EQ(pods_only.Get("cluster", "spec.clusterNetwork.services.cidrBlocks"),
+            Json({"172.20.0.0/16"}));
+}
+
+TEST(XClusterKubeadm, ThePrivateLoadBalancerAdmitsTheManagementNetworkAndTheVpcOn6443) {
+  const Json input = PolicyInput({{"classes",
+                                   {{"dev",
+                                     {{"network",
+                                       {{"managementPath",
+                                         {{"transitGatewayId", kTransitGateway},
+                                          {"cidrs", {"10.100.0.0/16", "10.101.4.0/24"}}}}}}}}}}});
+  const Rendered r = ::platform::fn::testing::RunOk(
+      Call{.xr = Xr(With(Params(), {{"network", {{"vpcCidr", "10.10.0.0/16"}}}})), .input = input});
+  EXPECT_EQ(r.Get("awscluster", "spec.controlPlaneLoadBalancer.ingressRules"),
+            Json::parse(R"json([{"description": "the management cluster (transit gateway)",
+                             "protocol": "tcp", "fromPort": 6443, "toPort": 6443,
+                             "cidrBlocks": ["10.100.0.0/16", "10.101.4.0/24"]},
+                            {"description": "the cluster's VPC",
+                             "protocol": "tcp", "fromPort": 6443, "toPort": 6443,
+                             "cidrBlocks": ["10.10.0.0/16"]}])json"));
+  // An internet-facing one keeps CAPA's own rules.
+  const Rendered public_lb = ::platform::fn::testing::RunOk(
+      Call{.xr = Xr(With(Params(), {{"endpointAccess", "PublicAndPrivate"},
+                                    {"network", {{"publicSubnetIds", {"subnet-1a"}}}}})),
+           .input = input});
+  EXPECT_EQ(public_lb.Get("awscluster", "spec.controlPlaneLoadBalancer.ingressRules"), nullptr);
+}
+
+// The XEnvironment named network.environment, publishing VPC block `vpc_cidr`.
+Json Environment(const std::string& vpc_cidr) {
+  return {{"apiVersion", "platform.terraforming.io/v1alpha1"},
+          {"kind", "XEnvironment"},
+          {"metadata",
+           {{"name", "payments-net-x7k2p"},
+            {"labels",
+             {{"crossplane.io/claim-name", "payments-net"},
+              {"crossplane.io/claim-namespace", "team-payments"}}}}},
+          {"spec", {{"parameters", {{"environment", "dev"}, {"region", "eu-west-1"}}}}},
+          {"status",
+           {{"vpcId", "vpc-0env"},
+            {"vpcCidr", vpc_cidr},
+            {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+            {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}}}}};
+}
+
+TEST(XClusterKubeadm, ServiceBlockMayNotOverlapTheEnvironmentsVpc) {
+  Json params = Params();
+  params["network"] = {{"environment", "payments-net"}};
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(Call{
+      .xr = Xr(params), .required = {{"network-environment", {Environment("172.20.0.0/20")}}}});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.clusterNetwork.serviceCidr: the default 172.20.0.0/16 overlaps the "
+            "VPC's block 172.20.0.0/20 (the environment payments-net's status.vpcCidr): "
+            "addresses of the VPC would be shadowed inside the cluster; choose a block outside "
+            "it");
+  EXPECT_EQ(rsp.desired().resources_size(), 0);
+  // Outside it, the environment's cluster renders, its VPC admitted too.
+  const Rendered ok = RunWithPath(
+      Call{.xr = Xr(params), .required = {{"network-environment", {Environment("10.10.0.0/16")}}}});
+  EXPECT_EQ(ok.Get("awscluster", "spec.controlPlaneLoadBalancer.ingressRules[1].cidrBlocks"),
+            Json({"10.10.0.0/16"}));
+}
+
 struct EndpointCase {
   std::string name;
   Json network;
@@ -211,7 +314,7 @@ class XClusterKubeadmEndpointTest : public ::testing::TestWithParam<EndpointCase
 
 TEST_P(XClusterKubeadmEndpointTest, AwsClusterUsesTheGivenNetworkAndLoadBalancerScheme) {
   const EndpointCase& c = GetParam();
-  const Rendered r = RunOk(Call{
+  const Rendered r = RunWithPath(Call{
       .xr = Xr(With(Params(), {{"network", c.network}, {"endpointAccess", c.endpoint_access}}))});
   EXPECT_EQ(r.Get("awscluster", "apiVersion"), "infrastructure.cluster.x-k8s.io/v1beta2");
   EXPECT_EQ(r.Get("awscluster", "kind"), "AWSCluster");
@@ -220,9 +323,18 @@ TEST_P(XClusterKubeadmEndpointTest, AwsClusterUsesTheGivenNetworkAndLoadBalancer
   // Bring your own VPC: only ids, nothing for CAPA to create.
   EXPECT_EQ(r.Get("awscluster", "spec.network"),
             Json({{"vpc", {{"id", "vpc-0abc"}}}, {"subnets", c.subnets}}));
-  EXPECT_EQ(
-      r.Get("awscluster", "spec.controlPlaneLoadBalancer"),
-      Json({{"loadBalancerType", "nlb"}, {"healthCheckProtocol", "HTTPS"}, {"scheme", c.scheme}}));
+  Json load_balancer =
+      Json({{"loadBalancerType", "nlb"}, {"healthCheckProtocol", "HTTPS"}, {"scheme", c.scheme}});
+  // An internal load balancer admits the management network (the VPC's
+  // block is not given here).
+  if (c.scheme == "internal") {
+    load_balancer["ingressRules"] = {{{"description", "the management cluster (transit gateway)"},
+                                      {"protocol", "tcp"},
+                                      {"fromPort", 6443},
+                                      {"toPort", 6443},
+                                      {"cidrBlocks", {kManagementCidr}}}};
+  }
+  EXPECT_EQ(r.Get("awscluster", "spec.controlPlaneLoadBalancer"), load_balancer);
   EXPECT_EQ(r.Get("awscluster", "spec.sshKeyName"), "");
   EXPECT_EQ(r.Get("awscluster", "spec.bastion"), nullptr);
 }
@@ -261,7 +373,7 @@ INSTANTIATE_TEST_SUITE_P(XClusterKubeadm, XClusterKubeadmEndpointTest,
                          CaseName<EndpointCase>);
 
 TEST(XClusterKubeadm, ControlPlaneRunsKubeadmWithTheExternalCloudProvider) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(r.Get("controlplane", "apiVersion"), "controlplane.cluster.x-k8s.io/v1beta2");
   EXPECT_EQ(r.Get("controlplane", "kind"), "KubeadmControlPlane");
   EXPECT_EQ(r.Get("controlplane", "metadata.name"), "payments-kubeadm-control-plane");
@@ -282,7 +394,7 @@ TEST(XClusterKubeadm, ControlPlaneRunsKubeadmWithTheExternalCloudProvider) {
 }
 
 TEST(XClusterKubeadm, ControlPlaneMachinesFollowControlPlaneParameters) {
-  const Rendered r = RunOk(Call{
+  const Rendered r = RunWithPath(Call{
       .xr = Xr(With(Params(),
                     {{"controlPlane", {{"instanceType", "m7i.xlarge"}, {"diskSize", 120}}}}))});
   const std::string t = "awsmachinetemplate-controlplane";
@@ -296,7 +408,7 @@ TEST(XClusterKubeadm, ControlPlaneMachinesFollowControlPlaneParameters) {
   EXPECT_EQ(r.Get(t, "spec.template.spec.publicIP"), false);
   EXPECT_EQ(r.Get(t, "spec.template.spec.sshKeyName"), "");
   // Defaults.
-  const Rendered d = RunOk(Call{.xr = Xr(Params())});
+  const Rendered d = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(d.Get(t, "spec.template.spec.instanceType"), "m6i.large");
   EXPECT_EQ(d.Get(t, "spec.template.spec.rootVolume.size"), 50);
 }
@@ -317,7 +429,7 @@ TEST(XClusterKubeadm, EveryOfferedVersionBecomesItsPatchReleaseEverywhere) {
     EXPECT_EQ(r.Get("controlplane", "spec.version"), kPatches.at(v));
     EXPECT_EQ(r.Get("machinedeployment-general", "spec.template.spec.version"), kPatches.at(v));
   }
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(r.Get("controlplane", "spec.version"), "v1.34.4");
 }
 
@@ -336,7 +448,7 @@ TEST_P(XClusterKubeadmReplicasTest, ControlPlaneReplicas) {
   const ReplicasCase& c = GetParam();
   Json params = Params(c.environment);
   if (!c.control_plane.is_null()) params["controlPlane"] = c.control_plane;
-  const Rendered r = RunOk(Call{.xr = Xr(params)});
+  const Rendered r = RunWithPath(Call{.xr = Xr(params)});
   EXPECT_EQ(r.Get("controlplane", "spec.replicas"), c.want);
 }
 
@@ -515,7 +627,7 @@ TEST(XClusterKubeadm, WorkersAreDeletedBeforeTheControlPlane) {
 // --- Scope ----------------------------------------------------------------------------
 
 TEST(XClusterKubeadm, NamespacedXrComposesIntoItsNamespace) {
-  const Rendered r = RunOk(
+  const Rendered r = RunWithPath(
       Call{.xr = Xr(Params(), "team-web"), .observed = {{"controlplane", ReadyControlPlane()}}});
   ASSERT_EQ(r.names(), PoolNames({"general"}));
   for (const auto& [name, o] : r.resources()) {
@@ -551,7 +663,7 @@ TEST_P(XClusterKubeadmReadyTest, FollowsTheRulesOfTheDocs) {
   } else {
     observed[c.resource] = c.observed;
   }
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = observed});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()), .observed = observed});
   EXPECT_EQ(r.Ready(c.resource), c.want);
 }
 
@@ -600,7 +712,7 @@ TEST(XClusterKubeadm, ReadyOnceEverythingIsObservedReady) {
   Json all = Json::object();
   for (const std::string& n : PoolNames({"general"})) all[n] = Obj(Conditions("Ready", "True"));
   all["controlplane"] = ReadyControlPlane();
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = all});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()), .observed = all});
   for (const std::string& n : PoolNames({"general"})) EXPECT_EQ(r.Ready(n), pb::READY_TRUE) << n;
   // Crossplane decides from the resources; the function does not hold it back.
   EXPECT_EQ(r.CompositeReady(), pb::READY_UNSPECIFIED);
@@ -614,7 +726,7 @@ TEST(XClusterKubeadm, StatusPublishesWhatConsumersNeed) {
   cluster["spec"] = {
       {"controlPlaneEndpoint",
        {{"host", "internal-payments-apiserver.elb.eu-west-1.amazonaws.com"}, {"port", 6443}}}};
-  const Rendered r = RunOk(
+  const Rendered r = RunWithPath(
       Call{.xr = Xr(Params()),
            .observed = {{"cluster", cluster},
                         {"controlplane", ReadyControlPlane()},
@@ -637,14 +749,14 @@ TEST(XClusterKubeadm, EndpointFromTheAwsClusterBeforeTheClusterHasIt) {
   Json aws = Obj({{"ready", true}});
   aws["spec"] = {{"controlPlaneEndpoint", {{"host", "api.example.com"}, {"port", 443}}}};
   const Rendered r =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"cluster", Obj()}, {"awscluster", aws}}});
+      RunWithPath(Call{.xr = Xr(Params()), .observed = {{"cluster", Obj()}, {"awscluster", aws}}});
   EXPECT_EQ(r.Status("endpoint"), "https://api.example.com");
   EXPECT_EQ(r.Status("version"), nullptr);
   EXPECT_EQ(r.Status("controlPlaneReady"), false);
 }
 
 TEST(XClusterKubeadm, KubeconfigIsAskedForOnceTheControlPlaneIsReady) {
-  const Rendered before = RunOk(Call{.xr = Xr(Params())});
+  const Rendered before = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_FALSE(before.proto().has_requirements());
   const Rendered r = RunReady(Params());
   ASSERT_EQ(r.proto().requirements().resources().count("kubeconfig"), 1u)
@@ -706,6 +818,46 @@ std::vector<ErrorCase> ErrorCases() {
        Xr(With(Params(),
                Pools({{"taints", {{{"key", "-bad"}, {"value", "x"}, {"effect", "NoSchedule"}}}}}))),
        "spec.parameters.nodePools[0].taints[0].key: is not a Kubernetes taint key"},
+      {"PodCidrOverlapsTheVpc",
+       Xr(With(Params(), {{"clusterNetwork", {{"podCidr", "10.10.128.0/17"}}},
+                          {"network", {{"vpcCidr", "10.10.0.0/16"}}}})),
+       "spec.parameters.clusterNetwork.podCidr: 10.10.128.0/17 overlaps the VPC's block "
+       "10.10.0.0/16 "
+       "(spec.parameters.network.vpcCidr): addresses of the VPC would be shadowed inside the "
+       "cluster"},
+      {"DefaultPodCidrOverlapsTheVpc",
+       Xr(With(Params(), {{"network", {{"vpcCidr", "192.168.0.0/16"}}}})),
+       "spec.parameters.clusterNetwork.podCidr: the default 192.168.0.0/16 overlaps the VPC's "
+       "block 192.168.0.0/16"},
+      {"PodCidrOverlapsTheManagementNetwork",
+       Xr(With(Params(), {{"clusterNetwork", {{"podCidr", "10.100.128.0/17"}}}})),
+       "spec.parameters.clusterNetwork.podCidr: 10.100.128.0/17 overlaps the management network "
+       "10.100.0.0/16 (policy classes.dev.network.managementPath.cidrs): the cluster would never "
+       "answer it; choose another block"},
+      {"DefaultServiceCidrOverlapsTheManagementNetwork", Xr(Params()),
+       "spec.parameters.clusterNetwork.serviceCidr: the default 172.20.0.0/16 overlaps the "
+       "management network 172.16.0.0/12",
+       "",
+       PolicyInput(
+           {{"classes",
+             {{"dev",
+               {{"network",
+                 {{"managementPath",
+                   {{"transitGatewayId", kTransitGateway}, {"cidrs", {"172.16.0.0/12"}}}}}}}}}}})},
+      {"PodsAndServicesOverlap",
+       Xr(With(Params(), {{"clusterNetwork", {{"serviceCidr", "192.168.128.0/20"}}}})),
+       "spec.parameters.clusterNetwork.serviceCidr: pods (192.168.0.0/16) and services "
+       "(192.168.128.0/20) need blocks apart from each other"},
+      {"PodCidrNotACidr", Xr(With(Params(), {{"clusterNetwork", {{"podCidr", "10.1.2.3/16"}}}})),
+       "spec.parameters.clusterNetwork.podCidr: \"10.1.2.3/16\" is not an IPv4 CIDR block"},
+      {"VpcCidrWithAnEnvironment",
+       Xr(With(Params(), {{"network",
+                           {{"vpcId", nullptr},
+                            {"privateSubnetIds", nullptr},
+                            {"environment", "payments-net"},
+                            {"vpcCidr", "10.10.0.0/16"}}}})),
+       "spec.parameters.network.vpcCidr: only with vpcId: the environment publishes its own "
+       "block"},
       {"BadTaintValue",
        Xr(With(Params(),
                Pools({{"taints", {{{"key", "k"}, {"value", "a b"}, {"effect", "NoExecute"}}}}}))),
@@ -717,7 +869,7 @@ class XClusterKubeadmErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(XClusterKubeadmErrorTest, FailsNamingTheField) {
   const ErrorCase& c = GetParam();
-  const pb::RunFunctionResponse rsp = RunProto(
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(
       Call{.xr = c.xr, .observed = {{"controlplane", ReadyControlPlane()}}, .input = c.input});
   ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
   EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);

@@ -72,4 +72,12 @@ Json NamespacedUsage(const Params& p, std::string_view usage_resource, std::stri
                         compose::UsageEndByName(by.api_version, by.kind, by.name));
 }
 
+Json ApiIngressRule(std::string_view description, int port, const std::vector<std::string>& cidrs) {
+  return {{"description", description},
+          {"protocol", "tcp"},
+          {"fromPort", port},
+          {"toPort", port},
+          {"cidrBlocks", cidrs}};
+}
+
 }  // namespace platform::fn::renderers::xcluster

@@ -61,6 +61,12 @@ struct ObjectRef {
 sdk::Json NamespacedUsage(const Params& p, std::string_view usage_resource,
                           std::string_view by_resource, const ObjectRef& of, const ObjectRef& by);
 
+// A CAPA ingress rule (AWSCluster's load balancer ingressRules,
+// AWSManagedControlPlane's additionalControlPlaneIngressRules): TCP on
+// `port` from `cidrs`.
+sdk::Json ApiIngressRule(std::string_view description, int port,
+                         const std::vector<std::string>& cidrs);
+
 // --- Outcome ----------------------------------------------------------------------
 
 struct PoolState {

@@ -14,6 +14,7 @@ compose::NetworkNeed NeedPublicSubnets(const Params& p) {
 void UseNetwork(compose::EnvironmentNetwork network, Params& p) {
   p.network.environment_object = std::move(network.object_name);
   p.network.vpc_id = std::move(network.vpc_id);
+  p.network.vpc_cidr = std::move(network.vpc_cidr);
   p.network.private_subnet_ids = std::move(network.private_subnet_ids);
   p.network.public_subnet_ids = std::move(network.public_subnet_ids);
   // Nodes join the environment's baseline group, which admits only its own

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -144,6 +145,17 @@ absl::Status ReadNetwork(const sdk::Fields& params, const policy::Policies& poli
                             compose::ReadAwsIds(net, "publicSubnetIds", "subnet-", "subnet"));
   PLATFORM_ASSIGN_OR_RETURN(n.security_group_ids,
                             compose::ReadAwsIds(net, "securityGroupIds", "sg-", "security group"));
+  PLATFORM_ASSIGN_OR_RETURN(n.vpc_cidr, net.String("vpcCidr", ""));
+  if (!n.vpc_cidr.empty()) {
+    if (!n.environment.empty()) {
+      return FieldError(JoinPath(net.path(), "vpcCidr"),
+                        "only with vpcId: the environment publishes its own block");
+    }
+    absl::StatusOr<network::Cidr> c = network::Cidr::Parse(n.vpc_cidr);
+    if (!c.ok()) {
+      return FieldError(JoinPath(net.path(), "vpcCidr"), std::string(c.status().message()));
+    }
+  }
   if (!n.environment.empty()) {
     if (!IsDnsLabel(n.environment)) {
       return FieldError(JoinPath(net.path(), "environment"),
@@ -261,6 +273,80 @@ absl::Status ReadControlPlane(const sdk::Fields& params, Params& p) {
   PLATFORM_ASSIGN_OR_RETURN(c.disk_size, cp.Int("diskSize", 50));
   if (c.disk_size < 20 || c.disk_size > 16384) {
     return FieldError(JoinPath(cp.path(), "diskSize"), "must be between 20 and 16384 (GiB)");
+  }
+  return absl::OkStatus();
+}
+
+// A Cluster API cluster is reconciled from the management cluster, which
+// must reach its API server: a Private endpoint only through the class's
+// management path. The AWS provisioner needs none: the AWS provider
+// manages its cluster through the AWS API, never through the API server.
+absl::Status CheckManagementPath(const sdk::Fields& params, const Params& p) {
+  if (p.provisioner == Provisioner::kAws || p.endpoint_access != "Private" ||
+      p.management_path.configured()) {
+    return absl::OkStatus();
+  }
+  return FieldError(
+      JoinPath(params.path(), "endpointAccess"),
+      sdk::Cat("a Private endpoint of a Cluster API cluster is out of reach of Cluster API "
+               "and CAPA in the management cluster unless the ",
+               p.subject.environment_class,
+               " policy gives a management path: the platform team sets policy.classes.",
+               p.subject.environment_class,
+               ".network.managementPath (transitGatewayId, cidrs); until then use endpoint "
+               "access PublicAndPrivate, or provisioner AWS"));
+}
+
+// The blocks a Kubeadm cluster gives its pods and services: apart from each
+// other and from the management network (the VPC's block is checked once
+// the network is resolved, CheckClusterNetworkInVpc).
+absl::Status ReadClusterNetwork(const sdk::Fields& params, Params& p) {
+  const std::string base = JoinPath(params.path(), "clusterNetwork");
+  if (!params.Has("clusterNetwork")) {
+    if (p.provisioner != Provisioner::kCapiKubeadm) return absl::OkStatus();
+  } else {
+    if (p.provisioner != Provisioner::kCapiKubeadm) {
+      return FieldError(base,
+                        "only for flavor Kubeadm: EKS gives pods VPC addresses (vpc-cni) and "
+                        "chooses the service block itself");
+    }
+    PLATFORM_ASSIGN_OR_RETURN(sdk::Fields f, params.Object("clusterNetwork"));
+    ClusterNetwork& c = p.cluster_network;
+    c.pod_cidr_given = f.Has("podCidr");
+    c.service_cidr_given = f.Has("serviceCidr");
+    PLATFORM_ASSIGN_OR_RETURN(c.pod_cidr, f.String("podCidr", c.pod_cidr));
+    PLATFORM_ASSIGN_OR_RETURN(c.service_cidr, f.String("serviceCidr", c.service_cidr));
+  }
+  const ClusterNetwork& c = p.cluster_network;
+  struct Block {
+    std::string_view field;
+    const std::string& cidr;
+    bool given;
+  };
+  const Block blocks[] = {{"podCidr", c.pod_cidr, c.pod_cidr_given},
+                          {"serviceCidr", c.service_cidr, c.service_cidr_given}};
+  std::vector<network::Cidr> parsed;
+  for (const Block& b : blocks) {
+    const std::string path = JoinPath(base, b.field);
+    absl::StatusOr<network::Cidr> block = network::Cidr::Parse(b.cidr);
+    if (!block.ok()) return FieldError(path, std::string(block.status().message()));
+    for (const std::string& m : p.management_path.cidrs) {
+      absl::StatusOr<network::Cidr> mgmt = network::Cidr::Parse(m);
+      if (mgmt.ok() && mgmt->Overlaps(*block)) {
+        return FieldError(
+            path,
+            sdk::Cat(b.given ? "" : "the default ", b.cidr, " overlaps the management network ", m,
+                     " (policy classes.", p.subject.environment_class,
+                     ".network.managementPath.cidrs): the cluster would never answer it; "
+                     "choose another block"));
+      }
+    }
+    parsed.push_back(*block);
+  }
+  if (parsed[0].Overlaps(parsed[1])) {
+    return FieldError(JoinPath(base, c.service_cidr_given ? "serviceCidr" : "podCidr"),
+                      sdk::Cat("pods (", c.pod_cidr, ") and services (", c.service_cidr,
+                               ") need blocks apart from each other"));
   }
   return absl::OkStatus();
 }
@@ -406,9 +492,13 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
                  JoinList(p.limits->endpoint_access), ", not ", p.endpoint_access));
   }
 
+  p.management_path = xr.limits->network.management_path;
+  PLATFORM_RETURN_IF_ERROR(CheckManagementPath(params, p));
+
   PLATFORM_RETURN_IF_ERROR(ReadPublicAccessCidrs(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadNetwork(params, policies, p));
   PLATFORM_RETURN_IF_ERROR(ReadControlPlane(params, p));
+  PLATFORM_RETURN_IF_ERROR(ReadClusterNetwork(params, p));
 
   PLATFORM_ASSIGN_OR_RETURN(std::vector<sdk::Fields> pools, params.ObjectList("nodePools"));
   if (pools.empty()) {
@@ -427,6 +517,31 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
   PLATFORM_RETURN_IF_ERROR(ReadAddons(params, p));
   PLATFORM_RETURN_IF_ERROR(ReadAccessEntries(params, policies, p));
   return p;
+}
+
+absl::Status CheckClusterNetworkInVpc(const Params& p) {
+  if (p.provisioner != Provisioner::kCapiKubeadm || p.network.vpc_cidr.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<network::Cidr> vpc = network::Cidr::Parse(p.network.vpc_cidr);
+  if (!vpc.ok()) return absl::OkStatus();  // an environment's own error, not this XR's
+  const std::string vpc_origin =
+      p.network.environment.empty()
+          ? std::string("spec.parameters.network.vpcCidr")
+          : sdk::Cat("the environment ", p.network.environment, "'s status.vpcCidr");
+  const ClusterNetwork& c = p.cluster_network;
+  for (const auto& [field, cidr, given] :
+       {std::tuple{"podCidr", c.pod_cidr, c.pod_cidr_given},
+        std::tuple{"serviceCidr", c.service_cidr, c.service_cidr_given}}) {
+    absl::StatusOr<network::Cidr> block = network::Cidr::Parse(cidr);
+    if (!block.ok() || !block->Overlaps(*vpc)) continue;
+    return FieldError(sdk::Cat("spec.parameters.clusterNetwork.", field),
+                      sdk::Cat(given ? "" : "the default ", cidr, " overlaps the VPC's block ",
+                               p.network.vpc_cidr, " (", vpc_origin,
+                               "): addresses of the VPC would be shadowed inside the cluster; "
+                               "choose a block outside it"));
+  }
+  return absl::OkStatus();
 }
 
 std::string KubernetesClusterName(const compose::Scope& scope, std::string_view xr_name,

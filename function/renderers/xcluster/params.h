@@ -74,6 +74,21 @@ struct Network {
   std::vector<std::string> public_subnet_ids;
   // Extra groups for every node: the user's, then the class's mandated ones.
   std::vector<std::string> security_group_ids;
+  // The VPC's block: the environment's status.vpcCidr, or
+  // spec.parameters.network.vpcCidr with ids (may stay empty then).
+  std::string vpc_cidr;
+};
+
+// The blocks of a Kubeadm cluster's pods and services
+// (spec.parameters.clusterNetwork), which must not overlap the VPC nor the
+// management network: a packet to either would stay in the cluster.
+struct ClusterNetwork {
+  std::string pod_cidr = "192.168.0.0/16";
+  std::string service_cidr = "172.20.0.0/16";
+  // Which fields set them, for errors: the given field, or the same path
+  // marked as the default.
+  bool pod_cidr_given = false;
+  bool service_cidr_given = false;
 };
 
 // The self-managed control plane of the Kubeadm flavor.
@@ -102,7 +117,11 @@ struct Params {
   // Who may reach a public endpoint; empty: anyone (EKS's default).
   std::vector<std::string> public_access_cidrs;
   Network network;
+  // The class's way from the management cluster to a private endpoint
+  // (policy classes.<class>.network.managementPath); unset when it has none.
+  policy::ManagementPath management_path;
   KubeadmControlPlane control_plane;
+  ClusterNetwork cluster_network;
   std::vector<NodePool> pools;
   std::vector<Addon> addons;
   std::vector<AccessEntry> access_entries;
@@ -117,6 +136,11 @@ struct Params {
 // Reads and validates the XR's own parameters against the class's limits;
 // `xr` was read and authorized by the platform contract (platform.h).
 absl::StatusOr<Params> ReadParams(const compose::Xr& xr);
+
+// The checks that need the VPC's block, once the network is resolved: a
+// Kubeadm cluster's pod and service blocks must lie outside it. OK when the
+// block is unknown (ids without network.vpcCidr).
+absl::Status CheckClusterNetworkInVpc(const Params& p);
 
 // The family of an instance type: "m6i" of "m6i.large".
 std::string_view Family(std::string_view instance_type);

@@ -158,6 +158,7 @@ absl::StatusOr<compose::Composed> XCluster::Compose(const compose::Xr& xr,
     if (!network) return compose::Composed::WaitingForNetwork();
     xcluster::UseNetwork(std::move(*network), p);
   }
+  PLATFORM_RETURN_IF_ERROR(xcluster::CheckClusterNetworkInVpc(p));
 
   const Json tags = call.Tags();
   Composer& composer = call.composer();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "function/compose/aws_names.h"
+#include "function/policy/policy.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/renderers/xcluster/params.h"
@@ -35,8 +36,6 @@ using ::platform::fn::testing::Names;
 using ::platform::fn::testing::PolicyInput;
 using ::platform::fn::testing::Rendered;
 using ::platform::fn::testing::RequestOf;
-using ::platform::fn::testing::RunOk;
-using ::platform::fn::testing::RunProto;
 using ::platform::fn::testing::With;
 using ::platform::fn::testing::XrOf;
 
@@ -47,6 +46,35 @@ using ::testing::HasSubstr;
 using sdk::Json;
 
 constexpr char kXrName[] = "payments-eks";
+
+// The platform of these tests has a management path for every class (the
+// policy's classes.<class>.network.managementPath), as a Cluster API cluster
+// with the default Private endpoint needs. An input that says otherwise for
+// a class (a managementPath of its own, or null) keeps it.
+constexpr char kTransitGateway[] = "tgw-0123456789abcdef0";
+constexpr char kManagementCidr[] = "10.100.0.0/16";
+
+Json WithManagementPath(Json input) {
+  if (input.is_null()) input = PolicyInput(Json::object());
+  for (std::string_view cls : policy::kEnvironmentClasses) {
+    Json& network = input["policy"]["classes"][std::string(cls)]["network"];
+    if (!network.contains("managementPath")) {
+      network["managementPath"] = {{"transitGatewayId", kTransitGateway},
+                                   {"cidrs", {kManagementCidr}}};
+    }
+  }
+  return input;
+}
+
+Rendered RunWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return ::platform::fn::testing::RunOk(c);
+}
+
+pb::RunFunctionResponse RunProtoWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return ::platform::fn::testing::RunProto(c);
+}
 
 Json Xr(const Json& parameters, const std::string& ns = "",
         const std::string& claim_ns = "team-payments") {
@@ -105,8 +133,8 @@ class XClusterPoolTest : public ::testing::TestWithParam<PoolCase> {};
 
 TEST_P(XClusterPoolTest, ComposesAMachinePoolAndANodeGroupPerPool) {
   const PoolCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"nodePools", c.pools}})),
-                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(With(Params(), {{"nodePools", c.pools}})),
+                                      .observed = {{"controlplane", ReadyControlPlane()}}});
   EXPECT_EQ(r.names(), PoolNames(c.expected));
   for (const std::string& p : c.expected) {
     const std::string object = std::string(kXrName) + "-" + p;
@@ -149,8 +177,8 @@ TEST(XCluster, PoolFieldsMapToCapa) {
        {"diskSize", 100},
        {"labels", {{"workload", "batch"}}},
        {"taints", {{{"key", "batch"}, {"value", "true"}, {"effect", "NoSchedule"}}}}}};
-  const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"nodePools", pools}})),
-                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(With(Params(), {{"nodePools", pools}})),
+                                      .observed = {{"controlplane", ReadyControlPlane()}}});
   const std::string amp = "awsmachinepool-batch";
   EXPECT_EQ(r.Get(amp, "spec.instanceType"), "m7g.large");
   EXPECT_EQ(r.Get(amp, "spec.diskSize"), 100);
@@ -180,7 +208,7 @@ TEST(XCluster, AmiTypeFollowsTheInstanceFamily) {
   }
   // As CAPA's managed machine pool gets it (the AWS provisioner's node group too).
   const Json pools = {{{"name", "gpu"}, {"instanceType", "g6.xlarge"}}};
-  const Rendered r = RunOk(
+  const Rendered r = RunWithPath(
       Call{.xr = Xr(With(Params("prod"), {{"nodePools", pools}, {"addons", kPodIdentityAgent}})),
            .observed = {{"controlplane", ReadyControlPlane()},
                         {"podidentity-vpc-cni", Obj(ReadyCondition())}}});
@@ -188,11 +216,11 @@ TEST(XCluster, AmiTypeFollowsTheInstanceFamily) {
 }
 
 TEST(XCluster, SecurityGroupsGoThroughALaunchTemplate) {
-  const Rendered r =
-      RunOk(Call{.xr = Xr(With(Params(), {{"network", {{"securityGroupIds", {"sg-0user"}}}}})),
-                 .observed = {{"controlplane", ReadyControlPlane()}},
-                 .input = PolicyInput(
-                     {{"classes", {{"dev", {{"securityGroupIds", {"sg-0123456789abcdef0"}}}}}}})});
+  const Rendered r = RunWithPath(Call{
+      .xr = Xr(With(Params(), {{"network", {{"securityGroupIds", {"sg-0user"}}}}})),
+      .observed = {{"controlplane", ReadyControlPlane()}},
+      .input =
+          PolicyInput({{"classes", {{"dev", {{"securityGroupIds", {"sg-0123456789abcdef0"}}}}}}})});
   const std::string amp = "awsmachinepool-general";
   EXPECT_EQ(r.Get(amp, "spec.instanceType"), nullptr);
   EXPECT_EQ(r.Get(amp, "spec.diskSize"), nullptr);
@@ -208,15 +236,15 @@ TEST(XCluster, SecurityGroupsGoThroughALaunchTemplate) {
 
 TEST(XCluster, VersionIsSetOnTheControlPlane) {
   for (const std::string v : {"1.31", "1.32", "1.33", "1.34"}) {
-    const Rendered r = RunOk(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", v}}))});
+    const Rendered r = RunWithPath(Call{.xr = Xr(With(Params(), {{"kubernetesVersion", v}}))});
     EXPECT_EQ(r.Get("controlplane", "spec.version"), "v" + v);
   }
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(r.Get("controlplane", "spec.version"), "v1.34");
 }
 
 TEST(XCluster, ClusterReferencesItsControlPlaneAndInfrastructure) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(r.Get("cluster", "apiVersion"), "cluster.x-k8s.io/v1beta2");
   EXPECT_EQ(r.Get("cluster", "spec.controlPlaneRef"),
             Json({{"apiGroup", "controlplane.cluster.x-k8s.io"},
@@ -233,7 +261,14 @@ TEST(XCluster, ClusterReferencesItsControlPlaneAndInfrastructure) {
   EXPECT_EQ(
       r.Get("controlplane", "spec.network"),
       Json({{"vpc", {{"id", "vpc-0abc"}}},
-            {"subnets", {{{"id", "subnet-0a"}}, {{"id", "subnet-0b"}}, {{"id", "subnet-0c"}}}}}));
+            {"subnets", {{{"id", "subnet-0a"}}, {{"id", "subnet-0b"}}, {{"id", "subnet-0c"}}}},
+            // The Private endpoint admits the management network.
+            {"additionalControlPlaneIngressRules",
+             {{{"description", "the management cluster (transit gateway)"},
+               {"protocol", "tcp"},
+               {"fromPort", 443},
+               {"toPort", 443},
+               {"cidrBlocks", {kManagementCidr}}}}}}));
   EXPECT_EQ(r.Get("controlplane", "spec.endpointAccess"),
             Json({{"public", false}, {"private", true}}));
 }
@@ -252,7 +287,7 @@ TEST(XCluster, EndpointAccessAddonsAndAccessEntries) {
          {{"principalArn", "arn:aws:iam::123456789012:role/devs"},
           {"policy", "Edit"},
           {"namespaces", {"payments"}}}}}});
-  const Rendered r = RunOk(Call{.xr = Xr(params)});
+  const Rendered r = RunWithPath(Call{.xr = Xr(params)});
   EXPECT_EQ(r.Get("controlplane", "spec.endpointAccess"),
             Json({{"public", true}, {"private", true}}));
   // vpc-cni without a version stays EKS's own; the EBS CSI driver waits for
@@ -280,7 +315,7 @@ TEST(XCluster, MandatedTagsWinOverUserTags) {
   const Json params =
       With(Params(), {{"tags", {{"owner", "oncall"}, {"platform.terraforming.io/team", "evil"}}}});
   const Rendered r =
-      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}});
+      RunWithPath(Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}});
   for (const std::string name : {"controlplane", "awsmachinepool-general"}) {
     const Json tags = r.Get(name, "spec.additionalTags");
     EXPECT_EQ(tags["owner"], "oncall") << name;
@@ -305,7 +340,7 @@ class XClusterStagingTest : public ::testing::TestWithParam<StageCase> {};
 
 TEST_P(XClusterStagingTest, NodePoolsWaitForTheControlPlaneAndStayOnceObserved) {
   const StageCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = c.observed});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()), .observed = c.observed});
   EXPECT_EQ(r.names(), c.pools_desired ? PoolNames({"general"}) : kBase);
   EXPECT_EQ(r.Status("nodePools.general.phase") == "WaitingForControlPlane", !c.pools_desired);
   if (!c.pools_desired) {
@@ -336,9 +371,9 @@ TEST(XCluster, OnlyUnobservedPoolsWaitWhenTheControlPlaneFlaps) {
                                        {{{"name", "general"}, {"instanceType", "m6i.large"}},
                                         {{"name", "extra"}, {"instanceType", "m6i.large"}}}}});
   const Rendered r =
-      RunOk(Call{.xr = Xr(params),
-                 .observed = {{"controlplane", NotReadyControlPlane()},
-                              {"machinepool-general", Obj({{"phase", "Running"}})}}});
+      RunWithPath(Call{.xr = Xr(params),
+                       .observed = {{"controlplane", NotReadyControlPlane()},
+                                    {"machinepool-general", Obj({{"phase", "Running"}})}}});
   Names want = PoolNames({"general"});
   EXPECT_EQ(r.names(), want);
   EXPECT_EQ(r.Status("nodePools.extra.phase"), "WaitingForControlPlane");
@@ -362,7 +397,7 @@ TEST_P(XClusterReadyTest, FollowsTheRulesOfTheDocs) {
   const ReadyCase& c = GetParam();
   Json observed = {{"controlplane", ReadyControlPlane()}};
   observed[c.resource] = c.observed;
-  const Rendered r = RunOk(Call{.xr = Xr(Params()), .observed = observed});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()), .observed = observed});
   EXPECT_EQ(r.Ready(c.resource), c.want);
 }
 
@@ -403,7 +438,7 @@ TEST(XCluster, StatusPublishesWhatConsumersNeed) {
   Json cp = ReadyControlPlane();
   cp["spec"] = {
       {"controlPlaneEndpoint", {{"host", "ABC.gr7.eu-west-1.eks.amazonaws.com"}, {"port", 443}}}};
-  const Rendered r = RunOk(
+  const Rendered r = RunWithPath(
       Call{.xr = Xr(Params()),
            .observed = {{"controlplane", cp},
                         {"machinepool-general",
@@ -419,14 +454,14 @@ TEST(XCluster, StatusPublishesWhatConsumersNeed) {
 }
 
 TEST(XCluster, AnnouncesNewResourcesOnce) {
-  const Rendered first = RunOk(Call{.xr = Xr(Params())});
+  const Rendered first = RunWithPath(Call{.xr = Xr(Params())});
   ASSERT_EQ(first.Normal().size(), 1u);
   EXPECT_THAT(first.Normal()[0],
               HasSubstr("creating 3 resources for the EKS cluster payments-eks"));
   EXPECT_THAT(first.Normal()[0], HasSubstr("node pools general wait for the control plane"));
   Json all = Json::object();
   for (const std::string& n : PoolNames({"general"})) all[n] = Obj(ReadyCondition());
-  const Rendered steady = RunOk(Call{.xr = Xr(Params()), .observed = all});
+  const Rendered steady = RunWithPath(Call{.xr = Xr(Params()), .observed = all});
   EXPECT_TRUE(steady.Normal().empty());
   EXPECT_EQ(steady.CompositeReady(), pb::READY_UNSPECIFIED);
 }
@@ -435,7 +470,7 @@ TEST(XCluster, AnnouncesNewResourcesOnce) {
 
 TEST(XCluster, NodePoolsAreDeletedBeforeTheControlPlane) {
   const Rendered r =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}});
+      RunWithPath(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}});
   for (const auto& [by, kind, api] :
        {std::tuple<std::string, std::string, std::string>{"machinepool-general", "MachinePool",
                                                           "cluster.x-k8s.io/v1beta2"},
@@ -469,7 +504,8 @@ class XClusterScopeTest : public ::testing::TestWithParam<ScopeCase> {};
 
 TEST_P(XClusterScopeTest, EveryObjectLandsInOneNamespace) {
   const ScopeCase& c = GetParam();
-  const Rendered r = RunOk(Call{.xr = c.xr, .observed = {{"controlplane", ReadyControlPlane()}}});
+  const Rendered r =
+      RunWithPath(Call{.xr = c.xr, .observed = {{"controlplane", ReadyControlPlane()}}});
   ASSERT_EQ(r.names(), PoolNames({"general"}));
   for (const auto& [name, o] : r.resources()) {
     EXPECT_EQ(At(o, "metadata.namespace"), c.ns) << name;
@@ -498,7 +534,7 @@ TEST(XCluster, EksClusterNamesFitEks) {
   const std::string ns(63, 'n');
   Json xr = Xr(Params(), ns);
   xr["metadata"]["name"] = std::string(40, 'c');
-  const Rendered r = RunOk(Call{.xr = xr});
+  const Rendered r = RunWithPath(Call{.xr = xr});
   const std::string want = compose::EksClusterName(ns + "-" + std::string(40, 'c'));
   EXPECT_EQ(want.size(), 100u);
   EXPECT_TRUE(want.starts_with(ns + "-" + std::string(27, 'c') + "-")) << want;
@@ -515,7 +551,7 @@ TEST(XCluster, TheControlPlaneTakesTheIdentityOfTheAccount) {
           {"teams", {"payments"}},
           {"providerConfig", "payments"},
           {"clusterIdentity", {{"kind", "AWSClusterStaticIdentity"}, {"name", "payments"}}}}}}});
-  const Rendered r = RunOk(Call{
+  const Rendered r = RunWithPath(Call{
       .xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}, .input = input});
   ASSERT_EQ(r.names(), PoolNames({"general"}));
   EXPECT_EQ(r.Get("controlplane", "spec.identityRef"),
@@ -524,7 +560,7 @@ TEST(XCluster, TheControlPlaneTakesTheIdentityOfTheAccount) {
     if (name == "controlplane") continue;
     EXPECT_EQ(At(o, "spec.identityRef"), nullptr) << name;
   }
-  EXPECT_EQ(RunOk(Call{.xr = Xr(Params())}).Get("controlplane", "spec.identityRef"), nullptr);
+  EXPECT_EQ(RunWithPath(Call{.xr = Xr(Params())}).Get("controlplane", "spec.identityRef"), nullptr);
 }
 
 TEST(XCluster, BuiltinRegistryRendersXCluster) {
@@ -583,6 +619,10 @@ std::vector<ErrorCase> ErrorCases() {
        "spec.parameters.kubernetesVersion: prod clusters may use Kubernetes 1.34, 1.33, 1.32, "
        "not 1.31",
        "PolicyCompliant"},
+      {"ClusterNetworkForEks",
+       Xr(With(Params(), {{"clusterNetwork", {{"podCidr", "100.64.0.0/16"}}}})),
+       "spec.parameters.clusterNetwork: only for flavor Kubeadm: EKS gives pods VPC addresses "
+       "(vpc-cni) and chooses the service block itself"},
       {"ProdPublicEndpoint", Xr(With(Params("prod"), {{"endpointAccess", "Public"}})),
        "spec.parameters.endpointAccess: prod clusters may use endpoint access Private, "
        "PublicAndPrivate, not Public",
@@ -655,7 +695,7 @@ class XClusterErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(XClusterErrorTest, FailsNamingTheField) {
   const ErrorCase& c = GetParam();
-  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = c.xr, .input = c.input});
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(Call{.xr = c.xr, .input = c.input});
   ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
   EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
   EXPECT_THAT(rsp.results(0).message(), ::testing::StartsWith(c.message));
@@ -672,8 +712,75 @@ TEST_P(XClusterErrorTest, FailsNamingTheField) {
 INSTANTIATE_TEST_SUITE_P(XCluster, XClusterErrorTest, ::testing::ValuesIn(ErrorCases()),
                          CaseName<ErrorCase>);
 
+// --- The management path -------------------------------------------------------------
+
+// What the error says for a Private endpoint of a dev cluster without a path.
+constexpr char kNoPathMessage[] =
+    "spec.parameters.endpointAccess: a Private endpoint of a Cluster API cluster is out of reach "
+    "of Cluster API and CAPA in the management cluster unless the dev policy gives a management "
+    "path: the platform team sets policy.classes.dev.network.managementPath (transitGatewayId, "
+    "cidrs); until then use endpoint access PublicAndPrivate, or provisioner AWS";
+
+TEST(XClusterManagementPath, APrivateEndpointWithoutAPathIsRefusedNamingBothFields) {
+  for (const Json& params : {Params(), With(Params(), {{"endpointAccess", "Private"}}),
+                             With(Params(), {{"flavor", "Kubeadm"}})}) {
+    SCOPED_TRACE(params.dump());
+    // No input at all: the defaults have no path.
+    const pb::RunFunctionResponse rsp = ::platform::fn::testing::RunProto(Call{.xr = Xr(params)});
+    ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+    EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+    EXPECT_EQ(rsp.results(0).message(), kNoPathMessage);
+    EXPECT_EQ(rsp.desired().resources_size(), 0);
+  }
+  // A path for another class does not help, and an EnvironmentConfig-style
+  // null removes the class's own.
+  const Json prod_only = PolicyInput(
+      {{"classes",
+        {{"prod",
+          {{"network",
+            {{"managementPath",
+              {{"transitGatewayId", kTransitGateway}, {"cidrs", {kManagementCidr}}}}}}}}}}});
+  EXPECT_EQ(::platform::fn::testing::RunProto(Call{.xr = Xr(Params()), .input = prod_only})
+                .results(0)
+                .message(),
+            kNoPathMessage);
+  const Json removed =
+      PolicyInput({{"classes", {{"dev", {{"network", {{"managementPath", nullptr}}}}}}}});
+  EXPECT_EQ(RunProtoWithPath(Call{.xr = Xr(Params()), .input = removed}).results(0).message(),
+            kNoPathMessage);
+}
+
+TEST(XClusterManagementPath, NotNeededByPublicEndpointsNorTheAwsProvisioner) {
+  for (const Json& params :
+       {With(Params(), {{"endpointAccess", "PublicAndPrivate"}}),
+        With(Params(), {{"endpointAccess", "Public"}}), With(Params(), {{"provisioner", "AWS"}})}) {
+    SCOPED_TRACE(params.dump());
+    const Rendered r = ::platform::fn::testing::RunOk(Call{.xr = Xr(params)});
+    EXPECT_FALSE(r.names().empty());
+  }
+}
+
+TEST(XClusterManagementPath, ThePrivateEndpointAdmitsTheManagementNetworkOn443) {
+  const Json input = PolicyInput({{"classes",
+                                   {{"dev",
+                                     {{"network",
+                                       {{"managementPath",
+                                         {{"transitGatewayId", kTransitGateway},
+                                          {"cidrs", {"10.100.0.0/16", "10.101.4.0/24"}}}}}}}}}}});
+  const Rendered r = ::platform::fn::testing::RunOk(Call{.xr = Xr(Params()), .input = input});
+  EXPECT_EQ(r.Get("controlplane", "spec.network.additionalControlPlaneIngressRules"),
+            Json::parse(R"json([{"description": "the management cluster (transit gateway)",
+                             "protocol": "tcp", "fromPort": 443, "toPort": 443,
+                             "cidrBlocks": ["10.100.0.0/16", "10.101.4.0/24"]}])json"));
+  // A public endpoint is reached the public way: no rule.
+  const Rendered public_too = ::platform::fn::testing::RunOk(
+      Call{.xr = Xr(With(Params(), {{"endpointAccess", "PublicAndPrivate"}})), .input = input});
+  EXPECT_EQ(public_too.Get("controlplane", "spec.network.additionalControlPlaneIngressRules"),
+            nullptr);
+}
+
 TEST(XCluster, PoliciesPassedAreReported) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   std::map<std::string, pb::Status> conditions;
   for (const pb::Condition& c : r.proto().conditions()) conditions[c.type()] = c.status();
   EXPECT_EQ(conditions["Authorized"], pb::STATUS_CONDITION_TRUE);
@@ -696,14 +803,14 @@ Json KubeconfigSecret(const std::string& value_base64) {
 }
 
 TEST(XClusterKubeconfig, NotAskedForBeforeTheControlPlaneIsReady) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_FALSE(r.proto().has_requirements());
   EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
 }
 
 TEST(XClusterKubeconfig, AskedForOnceTheControlPlaneIsReady) {
   const Rendered r =
-      RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}});
+      RunWithPath(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}});
   ASSERT_TRUE(r.proto().has_requirements()) << r.proto().DebugString();
   const auto& wanted = r.proto().requirements().resources();
   ASSERT_EQ(wanted.count("kubeconfig"), 1u);
@@ -718,9 +825,9 @@ TEST(XClusterKubeconfig, AskedForOnceTheControlPlaneIsReady) {
 TEST(XClusterKubeconfig, PublishedAsConnectionDetailsWhenTheSecretIsThere) {
   // "apiVersion: v1\n" in base64.
   const Rendered r =
-      RunOk(Call{.xr = Xr(Params()),
-                 .observed = {{"controlplane", ReadyControlPlane()}},
-                 .required = {{"kubeconfig", {KubeconfigSecret("YXBpVmVyc2lvbjogdjEK")}}}});
+      RunWithPath(Call{.xr = Xr(Params()),
+                       .observed = {{"controlplane", ReadyControlPlane()}},
+                       .required = {{"kubeconfig", {KubeconfigSecret("YXBpVmVyc2lvbjogdjEK")}}}});
   const auto& details = r.proto().desired().composite().connection_details();
   ASSERT_EQ(details.count("kubeconfig"), 1u) << r.proto().DebugString();
   EXPECT_EQ(details.at("kubeconfig"), "apiVersion: v1\n");
@@ -729,40 +836,40 @@ TEST(XClusterKubeconfig, PublishedAsConnectionDetailsWhenTheSecretIsThere) {
 }
 
 TEST(XClusterKubeconfig, NotYetWrittenMeansNoConnectionDetails) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params()),
-                                .observed = {{"controlplane", ReadyControlPlane()}},
-                                .required = {{"kubeconfig", Json::array()}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params()),
+                                      .observed = {{"controlplane", ReadyControlPlane()}},
+                                      .required = {{"kubeconfig", Json::array()}}});
   EXPECT_EQ(r.proto().desired().composite().connection_details_size(), 0);
 }
 
 TEST(XClusterKubeconfig, BadBase64IsFatalNamingTheField) {
   const pb::RunFunctionResponse rsp =
-      RunProto(Call{.xr = Xr(Params()),
-                    .observed = {{"controlplane", ReadyControlPlane()}},
-                    .required = {{"kubeconfig", {KubeconfigSecret("not base64!")}}}});
+      RunProtoWithPath(Call{.xr = Xr(Params()),
+                            .observed = {{"controlplane", ReadyControlPlane()}},
+                            .required = {{"kubeconfig", {KubeconfigSecret("not base64!")}}}});
   ASSERT_EQ(rsp.results_size(), 1);
   EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
   EXPECT_EQ(rsp.results(0).message(), "required resource kubeconfig.data.value: must be base64");
 }
 
 TEST(XClusterKubeconfig, NamespacedXrsDoNotAskForIt) {
-  const Rendered r = RunOk(Call{.xr = Xr(Params(), "team-payments"),
-                                .observed = {{"controlplane", ReadyControlPlane()}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(Params(), "team-payments"),
+                                      .observed = {{"controlplane", ReadyControlPlane()}}});
   EXPECT_FALSE(r.proto().has_requirements());
 }
 
 // --- Class limits from the platform's policy ------------------------------------------
 
 TEST(XClusterEndpoint, PublicAccessLimitedToTheGivenBlocks) {
-  const Rendered eks =
-      RunOk(Call{.xr = Xr(With(Params(), {{"endpointAccess", "PublicAndPrivate"},
-                                          {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
+  const Rendered eks = RunWithPath(
+      Call{.xr = Xr(With(Params(), {{"endpointAccess", "PublicAndPrivate"},
+                                    {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
   EXPECT_EQ(eks.Get("controlplane", "spec.endpointAccess"),
             Json({{"public", true}, {"private", true}, {"publicCIDRs", {"203.0.113.0/24"}}}));
-  const Rendered aws =
-      RunOk(Call{.xr = Xr(With(Params(), {{"provisioner", "AWS"},
-                                          {"endpointAccess", "Public"},
-                                          {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
+  const Rendered aws = RunWithPath(
+      Call{.xr = Xr(With(Params(), {{"provisioner", "AWS"},
+                                    {"endpointAccess", "Public"},
+                                    {"endpointPublicAccessCidrs", {"203.0.113.0/24"}}}))});
   EXPECT_EQ(aws.Get("controlplane", "spec.forProvider.vpcConfig.publicAccessCidrs"),
             Json({"203.0.113.0/24"}));
 }
@@ -771,18 +878,18 @@ TEST(XClusterPolicy, ClusterLimitsComeFromTheInput) {
   const Json input = PolicyInput(
       {{"classes",
         {{"dev", {{"cluster", {{"maxNodesPerPool", 2}, {"instanceFamilies", {"t4g"}}}}}}}}});
-  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = Xr(Params()), .input = input});
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(Call{.xr = Xr(Params()), .input = input});
   ASSERT_EQ(rsp.results_size(), 1);
   EXPECT_EQ(rsp.results(0).message(),
             "spec.parameters.nodePools[0].instanceType: dev clusters may use instance families "
             "t4g, not m6i");
-  const Rendered r = RunOk(Call{
+  const Rendered r = RunWithPath(Call{
       .xr = Xr(With(
           Params(),
           {{"nodePools", {{{"name", "arm"}, {"instanceType", "t4g.large"}, {"maxSize", 2}}}}})),
       .input = input});
   EXPECT_EQ(r.names(), kBase);
-  const pb::RunFunctionResponse too_big = RunProto(Call{
+  const pb::RunFunctionResponse too_big = RunProtoWithPath(Call{
       .xr = Xr(With(Params(), {{"nodePools", {{{"name", "arm"}, {"instanceType", "t4g.large"}}}}})),
       .input = input});
   ASSERT_EQ(too_big.results_size(), 1);
@@ -820,7 +927,7 @@ Json Environment(const std::string& cls = "dev", const std::string& region = "eu
 }
 
 TEST(XClusterNetwork, AsksForTheClaimedEnvironmentInTheClaimsNamespace) {
-  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams())});
+  const Rendered r = RunWithPath(Call{.xr = Xr(EnvironmentParams())});
   // Nothing is composed until Crossplane answers (it calls again at once).
   EXPECT_TRUE(r.names().empty());
   EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
@@ -833,7 +940,7 @@ TEST(XClusterNetwork, AsksForTheClaimedEnvironmentInTheClaimsNamespace) {
 }
 
 TEST(XClusterNetwork, AsksForTheNamespacedEnvironmentInItsOwnNamespace) {
-  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams(), "team-payments")});
+  const Rendered r = RunWithPath(Call{.xr = Xr(EnvironmentParams(), "team-payments")});
   const pb::ResourceSelector& s = r.proto().requirements().resources().at("network-environment");
   EXPECT_EQ(s.api_version(), "platform.m.terraforming.io/v1alpha1");
   EXPECT_EQ(s.match_name(), "payments-net");
@@ -842,7 +949,7 @@ TEST(XClusterNetwork, AsksForTheNamespacedEnvironmentInItsOwnNamespace) {
 
 TEST(XClusterNetwork, ABareXrNamesTheXEnvironmentItself) {
   const Rendered r =
-      RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"namespace", "clusters"}}), "", "")});
+      RunWithPath(Call{.xr = Xr(With(EnvironmentParams(), {{"namespace", "clusters"}}), "", "")});
   const pb::ResourceSelector& s = r.proto().requirements().resources().at("network-environment");
   EXPECT_EQ(s.api_version(), "platform.terraforming.io/v1alpha1");
   EXPECT_EQ(s.match_name(), "payments-net");
@@ -850,9 +957,9 @@ TEST(XClusterNetwork, ABareXrNamesTheXEnvironmentItself) {
 }
 
 TEST(XClusterNetwork, UsesTheIdsTheEnvironmentPublishes) {
-  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams()),
-                                .observed = {{"controlplane", ReadyControlPlane()}},
-                                .required = {{"network-environment", {Environment()}}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(EnvironmentParams()),
+                                      .observed = {{"controlplane", ReadyControlPlane()}},
+                                      .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.names(), PoolNames({"general"}));
   EXPECT_EQ(r.Get("controlplane", "spec.network.vpc.id"), "vpc-0env");
   EXPECT_EQ(r.Get("controlplane", "spec.network.subnets"),
@@ -869,8 +976,8 @@ TEST(XClusterNetwork, TheNamespacedEnvironmentIsKeptUntilTheControlPlaneIsGone) 
   Json env = Environment("sandbox", "eu-west-1");
   env["apiVersion"] = "platform.m.terraforming.io/v1alpha1";
   env["metadata"] = {{"name", "payments-net"}, {"namespace", "team-payments"}};
-  const Rendered r = RunOk(Call{.xr = Xr(EnvironmentParams("sandbox"), "team-payments"),
-                                .required = {{"network-environment", {env}}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(EnvironmentParams("sandbox"), "team-payments"),
+                                      .required = {{"network-environment", {env}}}});
   Names want = kBase;
   want.insert("usage-environment-by-controlplane");
   EXPECT_EQ(r.names(), want);
@@ -886,8 +993,8 @@ TEST(XClusterNetwork, TheNamespacedEnvironmentIsKeptUntilTheControlPlaneIsGone) 
 }
 
 TEST(XClusterNetwork, TheClaimedEnvironmentIsKeptUntilTheEksClusterIsGone) {
-  const Rendered r = RunOk(Call{.xr = Xr(With(EnvironmentParams(), {{"provisioner", "AWS"}})),
-                                .required = {{"network-environment", {Environment()}}}});
+  const Rendered r = RunWithPath(Call{.xr = Xr(With(EnvironmentParams(), {{"provisioner", "AWS"}})),
+                                      .required = {{"network-environment", {Environment()}}}});
   const std::string u = "usage-environment-by-controlplane";
   ASSERT_EQ(r.names().count(u), 1u);
   EXPECT_EQ(r.Get(u, "kind"), "ClusterUsage");
@@ -911,7 +1018,7 @@ TEST(XClusterNetwork, AClusterNamedLikeItsEnvironmentKeepsItsUsage) {
   Json xr = Xr(params, "team-payments");
   xr["metadata"]["name"] = "payments";
   xr["metadata"]["labels"]["crossplane.io/composite"] = "payments";
-  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  const Rendered r = RunWithPath(Call{.xr = xr, .required = {{"network-environment", {env}}}});
   EXPECT_EQ(r.names().count("usage-environment-by-controlplane"), 1u);
   EXPECT_EQ(r.Get("usage-environment-by-controlplane", "spec.of.resourceRef.name"), "payments");
 }
@@ -928,20 +1035,20 @@ TEST(XClusterNetwork, NoUsageOfTheEnvironmentThatComposedTheCluster) {
                                         {"uid", "7f1c2b3a-0000-4000-8000-000000000001"},
                                         {"controller", true},
                                         {"blockOwnerDeletion", true}}};
-  const Rendered r = RunOk(Call{.xr = xr, .required = {{"network-environment", {env}}}});
+  const Rendered r = RunWithPath(Call{.xr = xr, .required = {{"network-environment", {env}}}});
   EXPECT_EQ(r.names(), kBase);
 }
 
 TEST(XClusterNetwork, NoUsageFromANamespacedControlPlaneToAClusterScopedEnvironment) {
-  const Rendered r = RunOk(
+  const Rendered r = RunWithPath(
       Call{.xr = Xr(EnvironmentParams()), .required = {{"network-environment", {Environment()}}}});
   EXPECT_EQ(r.names(), kBase);
 }
 
 TEST(XClusterNetwork, WaitsWhileTheEnvironmentPublishesNoNetworkYet) {
-  const Rendered r =
-      RunOk(Call{.xr = Xr(EnvironmentParams()),
-                 .required = {{"network-environment", {Environment("dev", "eu-west-1", false)}}}});
+  const Rendered r = RunWithPath(
+      Call{.xr = Xr(EnvironmentParams()),
+           .required = {{"network-environment", {Environment("dev", "eu-west-1", false)}}}});
   EXPECT_TRUE(r.names().empty());
   EXPECT_EQ(r.CompositeReady(), pb::READY_FALSE);
   ASSERT_EQ(r.Normal().size(), 1u);
@@ -953,7 +1060,7 @@ TEST(XClusterNetwork, WaitsWhileTheEnvironmentPublishesNoNetworkYet) {
 TEST(XClusterNetwork, NeverDropsAnExistingClusterWhenTheNetworkIsGone) {
   // The cluster exists; its environment lost its status: FATAL (Crossplane
   // then keeps every composed resource), never an empty desired state.
-  const pb::RunFunctionResponse rsp = RunProto(
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(
       Call{.xr = Xr(EnvironmentParams()),
            .observed = {{"controlplane", ReadyControlPlane()}},
            .required = {{"network-environment", {Environment("dev", "eu-west-1", false)}}}});
@@ -979,7 +1086,7 @@ class XClusterNetworkErrorTest : public ::testing::TestWithParam<NetworkErrorCas
 
 TEST_P(XClusterNetworkErrorTest, FailsNamingTheField) {
   const NetworkErrorCase& c = GetParam();
-  const pb::RunFunctionResponse rsp = RunProto(Call{.xr = c.xr, .required = c.required});
+  const pb::RunFunctionResponse rsp = RunProtoWithPath(Call{.xr = c.xr, .required = c.required});
   ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
   EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
   EXPECT_EQ(rsp.results(0).message(), c.want);
@@ -1028,7 +1135,7 @@ INSTANTIATE_TEST_SUITE_P(
 // CAPA makes the IAM identity provider of the cluster (for the teams' IRSA
 // roles), follows the class's support policy and sends its logs.
 TEST(XCluster, OidcProviderSupportPolicyAndLogs) {
-  const Rendered dev = RunOk(Call{.xr = Xr(Params())});
+  const Rendered dev = RunWithPath(Call{.xr = Xr(Params())});
   EXPECT_EQ(dev.Get("controlplane", "spec.associateOIDCProvider"), true);
   EXPECT_EQ(dev.Get("controlplane", "spec.upgradePolicy"), "standard");
   EXPECT_EQ(dev.Get("controlplane", "spec.logging"), Json({{"apiServer", false},
@@ -1037,7 +1144,7 @@ TEST(XCluster, OidcProviderSupportPolicyAndLogs) {
                                                            {"controllerManager", false},
                                                            {"scheduler", false}}));
   const Rendered prod =
-      RunOk(Call{.xr = Xr(With(Params("prod"), {{"addons", kPodIdentityAgent}}))});
+      RunWithPath(Call{.xr = Xr(With(Params("prod"), {{"addons", kPodIdentityAgent}}))});
   EXPECT_EQ(prod.Get("controlplane", "spec.upgradePolicy"), "extended");
   EXPECT_EQ(prod.Get("controlplane", "spec.logging"), Json({{"apiServer", true},
                                                             {"audit", true},
@@ -1051,23 +1158,24 @@ TEST(XCluster, OidcProviderSupportPolicyAndLogs) {
 // With the CNI's own role (prod), machine pools wait for its association.
 TEST(XCluster, PodIdentityForTheCapiFlavour) {
   const Json params = With(Params("prod"), {{"addons", kPodIdentityAgent}});
-  const Rendered first = RunOk(Call{.xr = Xr(params)});
+  const Rendered first = RunWithPath(Call{.xr = Xr(params)});
   EXPECT_EQ(first.Get("role-vpc-cni", "apiVersion"), "iam.aws.upbound.io/v1beta1");
   EXPECT_FALSE(first.Has("podidentity-vpc-cni"));
   const Rendered ready =
-      RunOk(Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}});
+      RunWithPath(Call{.xr = Xr(params), .observed = {{"controlplane", ReadyControlPlane()}}});
   EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.clusterName"), "payments-eks");
   EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.serviceAccount"), "aws-node");
   EXPECT_EQ(ready.Get("podidentity-vpc-cni", "spec.forProvider.region"), "eu-west-1");
   EXPECT_FALSE(ready.Has("machinepool-general"));
   const Rendered associated =
-      RunOk(Call{.xr = Xr(params),
-                 .observed = {{"controlplane", ReadyControlPlane()},
-                              {"podidentity-vpc-cni", Obj(ReadyCondition())}}});
+      RunWithPath(Call{.xr = Xr(params),
+                       .observed = {{"controlplane", ReadyControlPlane()},
+                                    {"podidentity-vpc-cni", Obj(ReadyCondition())}}});
   EXPECT_TRUE(associated.Has("machinepool-general"));
   // Dev keeps the CNI on the nodes' role: nothing to wait for.
-  EXPECT_TRUE(RunOk(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}})
-                  .Has("machinepool-general"));
+  EXPECT_TRUE(
+      RunWithPath(Call{.xr = Xr(Params()), .observed = {{"controlplane", ReadyControlPlane()}}})
+          .Has("machinepool-general"));
 }
 
 }  // namespace

@@ -364,6 +364,19 @@ absl::StatusOr<Params> ReadParams(const compose::Xr& xr) {
     p.kubernetes_clusters.push_back(xcluster::KubernetesClusterName(xr.scope, n.object_name, kind));
   }
   p.network = limits.network;
+  // The private subnets route the management blocks to the transit
+  // gateway; a block inside the VPC would never leave it.
+  for (const std::string& block : p.network.management_path.cidrs) {
+    const absl::StatusOr<Cidr> m = Cidr::Parse(block);
+    if (m.ok() && m->Overlaps(p.vpc)) {
+      return FieldError(
+          JoinPath(params.path(), "vpcCidr"),
+          sdk::Cat(p.vpc.ToString(), " overlaps the management network ", block, " that the ",
+                   p.subject.environment_class,
+                   " policy routes to the transit gateway (network.managementPath); choose a "
+                   "VPC block outside it"));
+    }
+  }
   return p;
 }
 
@@ -388,6 +401,9 @@ constexpr Kind kDefaultSecurityGroup{"ec2", "DefaultSecurityGroup", "v1beta1"};
 constexpr Kind kFlowLog{"ec2", "FlowLog", "v1beta1"};
 constexpr Kind kLogGroup{"cloudwatchlogs", "Group", "v1beta1"};
 constexpr Kind kRole{"iam", "Role", "v1beta1"};
+constexpr Kind kTransitGatewayVpcAttachment{"ec2", "TransitGatewayVPCAttachment", "v1beta1"};
+
+constexpr std::string_view kManagementAttachment = "tgw-attachment-management";
 constexpr Kind kRolePolicy{"iam", "RolePolicy", "v1beta1"};
 
 // The subnet tags the AWS load balancer controller and the cloud provider
@@ -426,15 +442,21 @@ std::string SubnetName(Tier tier, const Zone& z) {
   return sdk::Cat("subnet-", network::TierName(tier), "-", z.Key());
 }
 
-// The private and database route tables: where gateway endpoints are
-// associated.
-std::vector<std::string> InnerRouteTables(const Params& p) {
+// The private route tables: one, or one per zone for PerZone NAT.
+std::vector<std::string> PrivateRouteTables(const Params& p) {
   std::vector<std::string> tables;
   if (p.nat == "PerZone") {
     for (const Zone& z : p.zones) tables.push_back(sdk::Cat("rt-private-", z.Key()));
   } else {
     tables.emplace_back("rt-private");
   }
+  return tables;
+}
+
+// The private and database route tables: where gateway endpoints are
+// associated.
+std::vector<std::string> InnerRouteTables(const Params& p) {
+  std::vector<std::string> tables = PrivateRouteTables(p);
   tables.emplace_back("rt-database");
   return tables;
 }
@@ -461,6 +483,82 @@ void ComposeGatewayEndpoints(const Params& p, Resources& c) {
       c.Add(EndpointAssociationResource(service, table), kVpcEndpointRouteTableAssociation,
             {{"vpcEndpointIdSelector", Resources::Select(endpoint)},
              {"routeTableIdSelector", Resources::Select(table)}});
+    }
+  }
+}
+
+// route-private-a-management-10-100-0-0-16: one per private table and block.
+std::string ManagementRouteResource(std::string_view table, std::string_view cidr) {
+  std::string block(cidr);
+  std::replace(block.begin(), block.end(), '.', '-');
+  std::replace(block.begin(), block.end(), '/', '-');
+  return sdk::Cat("route-", table.substr(3), "-management-", block);
+}
+
+// A string of an observed resource's status.atProvider, or "".
+std::string Observed(const sdk::Request& req, std::string_view name, std::string_view field) {
+  const sdk::Observed* o = req.ObservedResource(name);
+  if (o == nullptr) return "";
+  const sdk::Fields f(o->object, sdk::Cat("observed.resources[", name, "]"));
+  return f.String(sdk::Cat("status.atProvider.", field), "").value_or("");
+}
+
+// The id of an observed resource (status.atProvider.id), or "".
+std::string ObservedId(const sdk::Request& req, std::string_view name) {
+  return Observed(req, name, "id");
+}
+
+// The management path of the class's policy: the VPC attached to the
+// platform's transit gateway in its private subnets (one per zone, as an
+// attachment takes), and each management block routed there from every
+// private route table, so that Cluster API and CAPA in the management
+// cluster reach the private API endpoints of the clusters in it.
+void ComposeManagementPath(const Params& p, const sdk::Request& req, Resources& c) {
+  const policy::ManagementPath& path = p.network.management_path;
+  if (!path.configured()) return;
+  // The attachment names its subnets by id, once every private subnet has
+  // one: attached to some zones only, the others' clusters would be out of
+  // reach. Once observed it stays, with the subnets it was given until
+  // every zone's id is known again (a new zone joins then).
+  Json subnets = Json::array();
+  for (const Zone& z : p.zones) {
+    const std::string id = ObservedId(req, SubnetName(Tier::kPrivate, z));
+    if (id.empty()) {
+      subnets = nullptr;
+      break;
+    }
+    subnets.push_back(id);
+  }
+  if (subnets.is_null()) {
+    const sdk::Observed* attachment = req.ObservedResource(kManagementAttachment);
+    if (attachment == nullptr) return;
+    subnets = sdk::Fields(attachment->object)
+                  .StringList("spec.forProvider.subnetIds")
+                  .value_or(std::vector<std::string>());
+  }
+  c.Add(kManagementAttachment, kTransitGatewayVpcAttachment,
+        {{"vpcIdSelector", Resources::Select("vpc")},
+         {"subnetIds", std::move(subnets)},
+         {"transitGatewayId", path.transit_gateway_id},
+         {"tags", {{"Name", sdk::Cat(p.subject.xr_name, "-management")}}}});
+  // Its network interfaces sit in the private subnets, which AWS does not
+  // delete before it.
+  for (const Zone& z : p.zones) {
+    c.Use(SubnetName(Tier::kPrivate, z), kSubnet, kManagementAttachment,
+          kTransitGatewayVpcAttachment);
+  }
+  // AWS refuses a route to a transit gateway the VPC is not attached to
+  // yet: the routes wait for the attachment to be ready, and stay once
+  // observed.
+  const bool attached = req.ObservedReady(kManagementAttachment);
+  for (const std::string& table : PrivateRouteTables(p)) {
+    for (const std::string& block : path.cidrs) {
+      const std::string route = ManagementRouteResource(table, block);
+      if (!attached && req.ObservedResource(route) == nullptr) continue;
+      c.Add(route, kRoute,
+            {{"routeTableIdSelector", Resources::Select(table)},
+             {"destinationCidrBlock", block},
+             {"transitGatewayId", path.transit_gateway_id}});
     }
   }
 }
@@ -684,22 +782,10 @@ void ComposeEnvironment(const Params& p, const sdk::Request& req, Resources& c) 
 
   ComposeGatewayEndpoints(p, c);
   ComposeFlowLogs(p, c);
+  ComposeManagementPath(p, req, c);
 
   for (const NestedXr& n : p.clusters) c.Nested(n);
   for (const NestedXr& n : p.databases) c.Nested(n);
-}
-
-// A string of an observed resource's status.atProvider, or "".
-std::string Observed(const sdk::Request& req, std::string_view name, std::string_view field) {
-  const sdk::Observed* o = req.ObservedResource(name);
-  if (o == nullptr) return "";
-  const sdk::Fields f(o->object, sdk::Cat("observed.resources[", name, "]"));
-  return f.String(sdk::Cat("status.atProvider.", field), "").value_or("");
-}
-
-// The id of an observed resource (status.atProvider.id), or "".
-std::string ObservedId(const sdk::Request& req, std::string_view name) {
-  return Observed(req, name, "id");
 }
 
 // The zones' names ("us-east-1a") in zone order: the letters' in the
@@ -747,6 +833,7 @@ absl::Status WriteStatus(const Params& p, const sdk::Request& req, sdk::Response
   }
   PLATFORM_RETURN_IF_ERROR(rsp.SetCompositeStatus("natStrategy", p.nat));
   PLATFORM_RETURN_IF_ERROR(set_if("internetGatewayId", "igw"));
+  PLATFORM_RETURN_IF_ERROR(set_if("transitGatewayAttachmentId", kManagementAttachment));
   PLATFORM_RETURN_IF_ERROR(set_if("s3EndpointId", "vpce-s3"));
   // Each gateway endpoint, and the route tables it is associated with so
   // far (an association counts once it is ready).

@@ -2171,14 +2171,17 @@ TEST(XEnvironmentAccount, NestedXrsLandInTheSameAccount) {
                  {"nodePools", {{{"name", "general"}, {"instanceType", "t3.large"}}}}}}}}},
             {"databases", {{{"name", "orders"}, {"parameters", {{"engine", "postgres"}}}}}}}),
       "team-payments");
-  const Rendered env = RunOk(Call{.xr = env_xr, .input = AccountInput()});
+  // The Cluster API cluster's Private endpoint needs the class's management path.
+  Json input = AccountInput();
+  input["policy"]["classes"]["dev"]["network"]["managementPath"] = {
+      {"transitGatewayId", "tgw-0123456789abcdef0"}, {"cidrs", {"10.100.0.0/16"}}};
+  const Rendered env = RunOk(Call{.xr = env_xr, .input = input});
   EXPECT_EQ(env.Get("vpc", "spec.providerConfigRef"), Json({{"name", "payments"}}));
   const Json required = {{"network-environment", {ComposingEnvironment(env_xr)}}};
 
   // A Cluster API cluster: its control plane takes the account's identity.
-  const Rendered capi = RunOk(Call{.xr = AsComposed(env.Resource("xcluster-apps")),
-                                   .input = AccountInput(),
-                                   .required = required});
+  const Rendered capi = RunOk(
+      Call{.xr = AsComposed(env.Resource("xcluster-apps")), .input = input, .required = required});
   EXPECT_EQ(capi.Get("controlplane", "spec.identityRef"),
             Json({{"kind", "AWSClusterRoleIdentity"}, {"name", "payments"}}));
 
@@ -2186,8 +2189,8 @@ TEST(XEnvironmentAccount, NestedXrsLandInTheSameAccount) {
   // ProviderConfig on each of their managed resources.
   for (const std::string nested : {"xcluster-eks", "xdatabase-orders"}) {
     SCOPED_TRACE(nested);
-    const Rendered r = RunOk(Call{
-        .xr = AsComposed(env.Resource(nested)), .input = AccountInput(), .required = required});
+    const Rendered r =
+        RunOk(Call{.xr = AsComposed(env.Resource(nested)), .input = input, .required = required});
     std::size_t named = 0;
     for (const auto& [name, object] : r.resources()) {
       if (!IsAws(object)) continue;
@@ -2440,6 +2443,129 @@ TEST(XEnvironmentHygiene, NatGatewaysWaitForTheAttachedInternetGateway) {
   observed["igw"] = Observe(first.Resource("igw"), "igw-1", "False");
   const Rendered later = RunOk(Call{.xr = xr, .observed = observed});
   EXPECT_EQ(later.names(), ready.names());
+}
+
+// --- The management path ----------------------------------------------------------------
+
+constexpr char kTransitGateway[] = "tgw-0123456789abcdef0";
+constexpr char kAttachment[] = "tgw-attachment-management";
+
+// A policy whose `cls` routes `cidrs` to the platform's transit gateway.
+Json ManagementPathInput(const std::string& cls, const std::vector<std::string>& cidrs) {
+  return PolicyInput(
+      {{"classes",
+        {{cls,
+          {{"network",
+            {{"managementPath", {{"transitGatewayId", kTransitGateway}, {"cidrs", cidrs}}}}}}}}}});
+}
+
+TEST(XEnvironmentManagementPath, AttachesThePrivateSubnetsThenRoutesTheBlocksThere) {
+  const Json xr = Xr(Params("dev"));
+  const Json input = ManagementPathInput("dev", {"10.100.0.0/16", "10.101.4.0/24"});
+  const std::vector<std::string> routes = {"route-private-management-10-100-0-0-16",
+                                           "route-private-management-10-101-4-0-24"};
+  // Not before every private subnet has an id: an attachment takes them by id.
+  const Rendered first = RunAttached(xr, input);
+  EXPECT_TRUE(first.OfKind("TransitGatewayVPCAttachment").empty());
+  Json observed =
+      ObserveAll(first, [](const std::string& name) { return name != "subnet-private-b"; });
+  EXPECT_TRUE(RunOk(Call{.xr = xr, .observed = observed, .input = input})
+                  .OfKind("TransitGatewayVPCAttachment")
+                  .empty());
+
+  // Every private subnet observed: the attachment, but no route before it is ready.
+  observed = ObserveAll(first);
+  const Rendered attaching = RunOk(Call{.xr = xr, .observed = observed, .input = input});
+  EXPECT_EQ(attaching.OfKind("TransitGatewayVPCAttachment"), Names({kAttachment}));
+  EXPECT_EQ(attaching.Get(kAttachment, "apiVersion"), "ec2.aws.upbound.io/v1beta1");
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.subnetIds"),
+            Json({"id-subnet-private-a", "id-subnet-private-b"}));
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.transitGatewayId"), kTransitGateway);
+  EXPECT_EQ(attaching.TargetOf(kAttachment, "spec.forProvider.vpcIdSelector"), "vpc");
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.region"), "eu-west-1");
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.tags[Name]"), "payments-dev-management");
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.tags[platform.terraforming.io/team]"),
+            "payments");
+  for (const std::string z : {"a", "b"}) {
+    const std::string usage = "usage-subnet-private-" + z + "-by-" + kAttachment;
+    EXPECT_EQ(Target(attaching.Get(usage, "spec.of.resourceSelector")), "subnet-private-" + z);
+    EXPECT_EQ(Target(attaching.Get(usage, "spec.by.resourceSelector")), kAttachment);
+  }
+  for (const std::string& route : routes) EXPECT_FALSE(attaching.names().contains(route));
+  observed[kAttachment] = Observe(attaching.Resource(kAttachment), "tgw-attach-0abc", "False");
+  const Rendered pending = RunOk(Call{.xr = xr, .observed = observed, .input = input});
+  for (const std::string& route : routes) EXPECT_FALSE(pending.names().contains(route));
+  EXPECT_EQ(pending.Status("transitGatewayAttachmentId"), "tgw-attach-0abc");
+
+  // Ready: each block routed from the private table to the transit gateway.
+  observed[kAttachment] = Observe(attaching.Resource(kAttachment), "tgw-attach-0abc", "True");
+  const Rendered routed = RunOk(Call{.xr = xr, .observed = observed, .input = input});
+  for (const auto& [route, block] :
+       {std::pair{routes[0], "10.100.0.0/16"}, std::pair{routes[1], "10.101.4.0/24"}}) {
+    SCOPED_TRACE(route);
+    EXPECT_EQ(routed.Get(route, "kind"), "Route");
+    EXPECT_EQ(routed.TargetOf(route, "spec.forProvider.routeTableIdSelector"), "rt-private");
+    EXPECT_EQ(routed.Get(route, "spec.forProvider.destinationCidrBlock"), block);
+    EXPECT_EQ(routed.Get(route, "spec.forProvider.transitGatewayId"), kTransitGateway);
+    EXPECT_TRUE(routed.Get(route, "spec.forProvider.tags").is_null());
+  }
+  EXPECT_GT(CheckWiring(routed), 0);
+
+  // Once they exist they stay, whatever the attachment's state; and the
+  // attachment keeps the subnets it was given while their ids are unknown.
+  Json later = ObserveAll(routed);
+  later[kAttachment] = Observe(routed.Resource(kAttachment), "tgw-attach-0abc", "False");
+  later.erase("subnet-private-a");
+  const Rendered kept = RunOk(Call{.xr = xr, .observed = later, .input = input});
+  EXPECT_EQ(kept.names(), routed.names());
+  EXPECT_EQ(kept.Get(kAttachment, "spec.forProvider.subnetIds"),
+            Json({"id-subnet-private-a", "id-subnet-private-b"}));
+}
+
+TEST(XEnvironmentManagementPath, PerZoneNatRoutesFromEveryPrivateTable) {
+  const Json xr = Xr(With(Params("test"), {{"natStrategy", "PerZone"}}));
+  const Json input = ManagementPathInput("test", {"10.100.0.0/16"});
+  Json observed = ObserveAll(RunAttached(xr, input));
+  const Rendered attaching = RunOk(Call{.xr = xr, .observed = observed, .input = input});
+  EXPECT_EQ(attaching.Get(kAttachment, "spec.forProvider.subnetIds"),
+            Json({"id-subnet-private-a", "id-subnet-private-b", "id-subnet-private-c"}));
+  observed[kAttachment] = Observe(attaching.Resource(kAttachment), "tgw-attach-0abc", "True");
+  const Rendered r = RunOk(Call{.xr = xr, .observed = observed, .input = input});
+  Names routes;
+  for (const std::string& route : r.OfKind("Route")) {
+    if (!r.Get(route, "spec.forProvider.transitGatewayId").is_null()) routes.insert(route);
+  }
+  EXPECT_EQ(routes, Names({"route-private-a-management-10-100-0-0-16",
+                           "route-private-b-management-10-100-0-0-16",
+                           "route-private-c-management-10-100-0-0-16"}));
+  EXPECT_EQ(r.TargetOf("route-private-c-management-10-100-0-0-16",
+                       "spec.forProvider.routeTableIdSelector"),
+            "rt-private-c");
+}
+
+TEST(XEnvironmentManagementPath, NoneWithoutAPathInThePolicy) {
+  const Json xr = Xr(Params("prod"));
+  const Rendered r = RunOk(Call{.xr = xr, .observed = ObserveAll(RunAttached(xr))});
+  EXPECT_TRUE(r.OfKind("TransitGatewayVPCAttachment").empty());
+  EXPECT_TRUE(r.Status("transitGatewayAttachmentId").is_null());
+  // The class's path is its own: another class's does not apply.
+  const Rendered other = RunOk(Call{.xr = xr,
+                                    .observed = ObserveAll(RunAttached(xr)),
+                                    .input = ManagementPathInput("dev", {"10.100.0.0/16"})});
+  EXPECT_TRUE(other.OfKind("TransitGatewayVPCAttachment").empty());
+}
+
+TEST(XEnvironmentManagementPath, AVpcOverlappingTheManagementNetworkIsRefused) {
+  const pb::RunFunctionResponse rsp =
+      RunProto(Call{.xr = Xr(With(Params("dev"), {{"vpcCidr", "10.100.0.0/18"}})),
+                    .input = ManagementPathInput("dev", {"10.96.0.0/12"})});
+  ASSERT_EQ(rsp.results_size(), 1) << rsp.DebugString();
+  EXPECT_EQ(rsp.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(rsp.results(0).message(),
+            "spec.parameters.vpcCidr: 10.100.0.0/18 overlaps the management network 10.96.0.0/12 "
+            "that the dev policy routes to the transit gateway (network.managementPath); choose "
+            "a VPC block outside it");
+  EXPECT_EQ(rsp.desired().resources_size(), 0);
 }
 
 // --- Flow logs ------------------------------------------------------------------------
