@@ -217,11 +217,18 @@ INSTANTIATE_TEST_SUITE_P(
         GoldenCase{"namespaced", "examples/xenvironment/xr-namespaced.yaml",
                    "compositions/xenvironment-namespaced.yaml"},
         // Before the control plane is ready: no node pools yet.
-        GoldenCase{"xcluster-eks", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml"},
+        GoldenCase{"xcluster-eks",
+                   "examples/xcluster/xr.yaml",
+                   "compositions/xcluster.yaml",
+                   false,
+                   {"--required-resources=" + kSource + "/examples/xcluster/required/xr.yaml"}},
         // Everything observed ready (a Ready condition, which the control
         // plane's readiness rule accepts): the node pools and their usages.
-        GoldenCase{"xcluster-eks-ready", "examples/xcluster/xr.yaml", "compositions/xcluster.yaml",
-                   true},
+        GoldenCase{"xcluster-eks-ready",
+                   "examples/xcluster/xr.yaml",
+                   "compositions/xcluster.yaml",
+                   true,
+                   {"--required-resources=" + kSource + "/examples/xcluster/required/xr.yaml"}},
         GoldenCase{"xcluster-namespaced", "examples/xcluster/xr-namespaced.yaml",
                    "compositions/xcluster-namespaced.yaml"},
         // The batch pool removed from a cluster whose pools all exist: its
@@ -230,7 +237,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "tests/e2e/testdata/xcluster-pool-removed.yaml",
                    "compositions/xcluster.yaml",
                    true,
-                   {},
+                   {"--required-resources=" + kSource + "/examples/xcluster/required/xr.yaml"},
                    "examples/xcluster/xr.yaml"},
         // The network from the team's Environment claim, read as a required
         // resource; everything observed ready: node pools in its baseline group.
@@ -262,10 +269,18 @@ INSTANTIATE_TEST_SUITE_P(
                    {"--required-resources=" + kSource +
                     "/examples/xdatabase/required/xr-namespaced.yaml"}},
         // Cluster API, flavor Kubeadm: before and after the control plane.
-        GoldenCase{"xcluster-kubeadm", "examples/xcluster/xr-kubeadm.yaml",
-                   "compositions/xcluster.yaml"},
-        GoldenCase{"xcluster-kubeadm-ready", "examples/xcluster/xr-kubeadm.yaml",
-                   "compositions/xcluster.yaml", true},
+        GoldenCase{
+            "xcluster-kubeadm",
+            "examples/xcluster/xr-kubeadm.yaml",
+            "compositions/xcluster.yaml",
+            false,
+            {"--required-resources=" + kSource + "/examples/xcluster/required/xr-kubeadm.yaml"}},
+        GoldenCase{
+            "xcluster-kubeadm-ready",
+            "examples/xcluster/xr-kubeadm.yaml",
+            "compositions/xcluster.yaml",
+            true,
+            {"--required-resources=" + kSource + "/examples/xcluster/required/xr-kubeadm.yaml"}},
         // Provisioner AWS (the AWS provider's eks and iam kinds).
         GoldenCase{"xcluster-aws", "examples/xcluster/xr-aws.yaml", "compositions/xcluster.yaml"},
         GoldenCase{"xcluster-aws-ready", "examples/xcluster/xr-aws.yaml",
@@ -278,6 +293,15 @@ INSTANTIATE_TEST_SUITE_P(
                    false,
                    {"--observed-resources=" + kSource +
                     "/tests/e2e/testdata/xcluster-aws-controlplane-ready.yaml"}},
+        // A prod cluster observed with its control plane, launch template and
+        // Pod Identity associations ready: nodes in the cluster's and the
+        // environment's groups, the add-ons' roles, Extended support, logs.
+        GoldenCase{"xcluster-aws-prod",
+                   "examples/xcluster/xr-aws-prod.yaml",
+                   "compositions/xcluster.yaml",
+                   false,
+                   {"--observed-resources=" + kSource +
+                    "/tests/e2e/testdata/xcluster-aws-prod-observed.yaml"}},
         GoldenCase{"xcluster-aws-namespaced", "examples/xcluster/xr-aws-namespaced.yaml",
                    "compositions/xcluster-namespaced.yaml", true}),
     [](const ::testing::TestParamInfo<GoldenCase>& p) {

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <set>
@@ -1167,6 +1168,49 @@ TEST(Aws, TheTeamsRoleGetsTheAccessThePolicyGives) {
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy");
   EXPECT_EQ(r.Get(entries[0], "spec.forProvider.accessScope"),
             Json({{"type", "namespace"}, {"namespaces", {"payments"}}}));
+}
+
+// Environment + AWS cluster + database, as a team composes them: the
+// database admits the environment's baseline group (it has no clients of its
+// own) and the nodes are in it, so pods reach the database.
+TEST(Aws, TheEnvironmentsDatabaseAdmitsTheNodes) {
+  const Json environment = {
+      {"apiVersion", "platform.terraforming.io/v1alpha1"},
+      {"kind", "XEnvironment"},
+      {"metadata",
+       {{"name", "payments-net-x7k2p"},
+        {"labels",
+         {{"crossplane.io/claim-name", "payments-net"},
+          {"crossplane.io/claim-namespace", "team-payments"}}}}},
+      {"spec", {{"parameters", {{"environment", "dev"}, {"region", "eu-west-1"}}}}},
+      {"status", ::platform::fn::testing::PublishedNetwork("10.0.0.0/16")}};
+  const Json required = {{"network-environment", {environment}}};
+  const Rendered cluster =
+      RunOk(Call{.xr = Xr(With(Params(), {{"network",
+                                           {{"environment", "payments-net"},
+                                            {"vpcId", nullptr},
+                                            {"privateSubnetIds", nullptr}}}})),
+                 .observed = {{"lt-general", LaunchTemplate()}, {"controlplane", Cluster(true)}},
+                 .required = required});
+  const Json nodes = cluster.Get("lt-general", "spec.forProvider.vpcSecurityGroupIds");
+  EXPECT_EQ(nodes, Json({"sg-0cluster", "sg-0baseline"}));
+  EXPECT_EQ(cluster.Get("nodegroup-general", "spec.forProvider.launchTemplate.id"), "lt-0general");
+
+  const Rendered database = RunOk(Call{.xr = XrOf("XDatabase", "payments-db",
+                                                  {{"environment", "dev"},
+                                                   {"region", "eu-west-1"},
+                                                   {"team", "payments"},
+                                                   {"engine", "postgres"},
+                                                   {"network", {{"environment", "payments-net"}}}}),
+                                       .required = required});
+  Names admitted;
+  for (const auto& [name, o] : database.resources()) {
+    if (At(o, "kind") == "SecurityGroupIngressRule") {
+      admitted.insert(At(o, "spec.forProvider.referencedSecurityGroupId").get<std::string>());
+    }
+  }
+  ASSERT_EQ(admitted, Names({"sg-0baseline"}));
+  EXPECT_NE(std::find(nodes.begin(), nodes.end(), Json(*admitted.begin())), nodes.end());
 }
 
 }  // namespace
