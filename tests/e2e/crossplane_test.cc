@@ -445,6 +445,9 @@ spec:
     region: eu-west-1
     team: payments
     costCenter: cc-1234
+    # The delivered policy names no management path: a private Cluster API
+    # endpoint would be refused (docs/xcluster.md).
+    endpointAccess: PublicAndPrivate
     network:
       vpcId: vpc-0a1b2c3d4e5f67890
       privateSubnetIds:
@@ -644,6 +647,9 @@ spec:
     environment: sandbox
     region: eu-west-1
     team: blue
+    # The delivered policy names no management path: a private Cluster API
+    # endpoint would be refused (docs/xcluster.md).
+    endpointAccess: PublicAndPrivate
     network:
       environment: blue
     nodePools:
@@ -760,6 +766,9 @@ spec:
     environment: sandbox
     region: eu-west-1
     team: pools
+    # The delivered policy names no management path: a private Cluster API
+    # endpoint would be refused (docs/xcluster.md).
+    endpointAccess: PublicAndPrivate
     network:
       vpcId: vpc-0123456789abcdef0
       privateSubnetIds:

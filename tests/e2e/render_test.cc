@@ -416,7 +416,10 @@ TEST_F(RenderTest, NestedClusterFindsItsEnvironmentsNetwork) {
 
   RunResult r =
       Render(dir().Write("xcluster.yaml", cluster), kSource + "/compositions/xcluster.yaml",
-             {"--required-resources=" + dir().Write("environment.yaml", environment)});
+             {"--required-resources=" + dir().Write("environment.yaml", environment),
+              // The platform policy with a management path for the private
+              // Cluster API endpoint.
+              "--required-resources=" + kSource + "/examples/xcluster/required/xr.yaml"});
   ASSERT_EQ(r.exit_code, 0) << r.err << "\nfunction log:\n" << ReadLog();
   Rendered out = Parse(r.out);
   const YAML::Node cp = out.resources["controlplane"];

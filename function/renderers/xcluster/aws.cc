@@ -181,22 +181,25 @@ Json LaunchTemplateForProvider(const Params& p, const NodePool& pool,
                                const std::string& cluster_security_group, const Json& tags) {
   Json groups = Json::array({cluster_security_group});
   for (const std::string& sg : p.network.security_group_ids) groups.push_back(sg);
+  // The cluster-scoped kind's storage version (v1beta1) wraps each nested
+  // block in a list of one; the namespaced kind has plain objects.
+  const auto block = [&](Json o) { return p.scope.namespaced ? o : Json::array({std::move(o)}); };
   return {
       {"description", sdk::Cat("EKS node group ", pool.name, " of ", p.cluster_name)},
       {"instanceType", pool.instance_type},
       // /dev/xvda is the root device of the EKS AL2023 images.
       {"blockDeviceMappings",
        {{{"deviceName", "/dev/xvda"},
-         {"ebs",
-          {{{"volumeSize", pool.disk_size},
-            {"volumeType", "gp3"},
-            {"encrypted", "true"},
-            {"deleteOnTermination", "true"}}}}}}},
+         {"ebs", block({{"volumeSize", pool.disk_size},
+                        {"volumeType", "gp3"},
+                        {"encrypted", "true"},
+                        {"deleteOnTermination", "true"}})}}}},
       {"vpcSecurityGroupIds", std::move(groups)},
       // Two hops, as EKS's own template: pods without Pod Identity still
       // reach the metadata service, with a session token only.
-      {"metadataOptions",
-       {{{"httpEndpoint", "enabled"}, {"httpTokens", "required"}, {"httpPutResponseHopLimit", 2}}}},
+      {"metadataOptions", block({{"httpEndpoint", "enabled"},
+                                 {"httpTokens", "required"},
+                                 {"httpPutResponseHopLimit", 2}})},
       {"tagSpecifications",
        {{{"resourceType", "instance"}, {"tags", tags}},
         {{"resourceType", "volume"}, {"tags", tags}}}},
