@@ -1054,6 +1054,21 @@ std::optional<pb::ResourceSelector> Policies::EnvironmentConfigSelector(const sd
   return selector;
 }
 
+namespace {
+
+// The context a render in CI passes (crossplane composition render
+// --context-values): {"requirePolicy": true} turns a missing optional policy
+// into an error. The control plane never sets it.
+bool RequiresPolicy(const Json& context) {
+  if (!context.is_object()) return false;
+  const auto it = context.find(std::string(kRenderContextKey));
+  if (it == context.end() || !it->is_object()) return false;
+  const auto require = it->find("requirePolicy");
+  return require != it->end() && require->is_boolean() && require->get<bool>();
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request& req,
                                                               sdk::Response& rsp) {
   const sdk::Json& input = req.Input();
@@ -1072,6 +1087,16 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
         return FieldError(
             "input.policy.environmentConfigRef.name",
             sdk::Cat("EnvironmentConfig \"", selector->match_name(), "\" does not exist"));
+      }
+      // An app team's CI asks for the policy it deploys under: a render
+      // without it must fail there, not pass on the built-in defaults.
+      if (RequiresPolicy(req.Context())) {
+        return FieldError(
+            "input.policy.environmentConfigRef.name",
+            sdk::Cat("EnvironmentConfig \"", selector->match_name(),
+                     "\" was not given, and this render requires the platform's policy (context ",
+                     kRenderContextKey,
+                     ".requirePolicy); pass the stage's policy with --required-resources"));
       }
       // The input's policy and the defaults apply. The PolicyCompliant
       // condition says so for as long as it lasts; a Warning says it once,

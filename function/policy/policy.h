@@ -70,6 +70,10 @@ inline constexpr std::string_view kControllerIdentityName = "default";
 // class or team to another: provider-aws's own default.
 inline constexpr std::string_view kDefaultProviderConfig = "default";
 
+// The pipeline context key of a render in CI: {"requirePolicy": true} makes
+// a missing optional policy EnvironmentConfig an error (docs/render-in-ci.md).
+inline constexpr std::string_view kRenderContextKey = "platform.terraforming.io/render";
+
 // Condition types and reasons of policy violations.
 inline constexpr std::string_view kConditionAuthorized = "Authorized";
 inline constexpr std::string_view kReasonDenied = "Denied";

@@ -496,6 +496,29 @@ spec:
   EXPECT_EQ(Fatal(r), "spec.parameters.region: required") << r.err;
 }
 
+// An app team's CI asks for the policy through the pipeline context (as
+// docs/render-in-ci.md shows): forgotten, the render fails, where it would
+// otherwise pass on the built-in defaults; given, it renders.
+TEST_F(RenderTest, ACiRenderThatRequiresThePolicyFailsWithoutIt) {
+  const std::string xr = kSource + "/examples/xenvironment/xr.yaml";
+  const std::string composition = kSource + "/compositions/xenvironment.yaml";
+  const std::string strict =
+      R"(--context-values=platform.terraforming.io/render={"requirePolicy": true})";
+  RunResult lenient = Render(xr, composition);
+  ASSERT_EQ(lenient.exit_code, 0) << lenient.err;
+  RunResult missing = Render(xr, composition, {strict});
+  EXPECT_EQ(Fatal(missing),
+            "input.policy.environmentConfigRef.name: EnvironmentConfig \"platform-policy\" was "
+            "not given, and this render requires the platform's policy (context "
+            "platform.terraforming.io/render.requirePolicy); pass the stage's policy with "
+            "--required-resources")
+      << missing.err;
+  RunResult given =
+      Render(xr, composition,
+             {strict, "--required-resources=" + kSource + "/examples/xcluster/required/xr.yaml"});
+  EXPECT_EQ(given.exit_code, 0) << given.err;
+}
+
 TEST_F(RenderTest, UnknownKindFailsRenderNamingTheKind) {
   const std::string xr = dir().Write("xr.yaml", R"(apiVersion: example.org/v1
 kind: XBucket

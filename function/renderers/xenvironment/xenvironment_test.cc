@@ -2004,6 +2004,48 @@ TEST(XEnvironmentPolicy, AMissingOptionalEnvironmentConfigWarnsAndTheDefaultsApp
             "not exist");
 }
 
+// A render in CI that asks for the policy (the context a CI run passes with
+// --context-values) fails without it; with it, or on the control plane
+// (no such context), the optional reference behaves as before.
+TEST(XEnvironmentPolicy, ARenderThatRequiresThePolicyFailsWithoutIt) {
+  const Json input =
+      PolicyInput({{"environmentConfigRef", {{"name", "platform-policy"}, {"optional", true}}}});
+  const Json context = {{"platform.terraforming.io/render", {{"requirePolicy", true}}}};
+  const pb::RunFunctionResponse missing = RunProto(Call{.xr = Xr(Params()),
+                                                        .input = input,
+                                                        .required = {{kPolicyKey, Json::array()}},
+                                                        .context = context});
+  ASSERT_EQ(missing.results_size(), 1);
+  EXPECT_EQ(missing.results(0).severity(), pb::SEVERITY_FATAL);
+  EXPECT_EQ(missing.results(0).message(),
+            "input.policy.environmentConfigRef.name: EnvironmentConfig \"platform-policy\" was "
+            "not given, and this render requires the platform's policy (context "
+            "platform.terraforming.io/render.requirePolicy); pass the stage's policy with "
+            "--required-resources");
+  EXPECT_EQ(missing.desired().resources_size(), 0);
+  const Json policy = {{"apiVersion", "apiextensions.crossplane.io/v1beta1"},
+                       {"kind", "EnvironmentConfig"},
+                       {"metadata", {{"name", "platform-policy"}}},
+                       {"data", {{"policy", Json::object()}}}};
+  const pb::RunFunctionResponse given = RunProto(Call{.xr = Xr(Params()),
+                                                      .input = input,
+                                                      .required = {{kPolicyKey, {policy}}},
+                                                      .context = context});
+  for (const pb::Result& r : given.results()) {
+    EXPECT_NE(r.severity(), pb::SEVERITY_FATAL) << r.message();
+  }
+  EXPECT_GT(given.desired().resources_size(), 10);
+  // false, or another shape, changes nothing.
+  for (const Json& other : {Json{{"requirePolicy", false}}, Json("yes")}) {
+    const pb::RunFunctionResponse lenient =
+        RunProto(Call{.xr = Xr(Params()),
+                      .input = input,
+                      .required = {{kPolicyKey, Json::array()}},
+                      .context = {{"platform.terraforming.io/render", other}}});
+    EXPECT_GT(lenient.desired().resources_size(), 10) << other;
+  }
+}
+
 // --- Nested clusters ------------------------------------------------------------------
 
 Json WithCluster(const Json& base,
