@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "bench/request.h"
 #include "function/log.h"
+#include "function/metrics/metrics.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
@@ -66,6 +67,9 @@ ABSL_FLAG(std::string, api, "v1", "Protocol package to call: v1 or v1beta1.");
 ABSL_FLAG(int, channels, 1,
           "gRPC channels (TCP connections) to spread the calls over; Crossplane uses one.");
 ABSL_FLAG(bool, json, false, "Print the results as one JSON object.");
+ABSL_FLAG(bool, metrics, false,
+          "Count and time every call of the in-process server in Prometheus metrics, as "
+          "function-platform --metrics-address does.");
 ABSL_FLAG(bool, in_process_only, false,
           "Call the handler directly (decode, Runner::Run, encode, free), without gRPC.");
 
@@ -335,10 +339,15 @@ int RunGrpc(const BenchRequest& built, Report& report) {
   std::unique_ptr<Registry> registry;
   std::unique_ptr<Runner> runner;
   std::unique_ptr<FunctionServer> server;
+  std::unique_ptr<Metrics> metrics;
   if (target.empty()) {
     registry = std::make_unique<Registry>(BuiltinRegistry());
     runner = std::make_unique<Runner>(*registry);
     ServerOptions options;
+    if (absl::GetFlag(FLAGS_metrics)) {
+      metrics = std::make_unique<Metrics>(registry->Kinds());
+      options.metrics = metrics.get();
+    }
     options.address = "127.0.0.1:0";
     options.insecure = true;
     const auto needed_mib = static_cast<int>(report.request_bytes >> 20) + 2;
@@ -351,7 +360,8 @@ int RunGrpc(const BenchRequest& built, Report& report) {
     }
     server = *std::move(started);
     target = Cat("127.0.0.1:", server->port());
-    report.target = Cat("in-process function-platform server on ", target);
+    report.target = Cat("in-process function-platform server on ", target,
+                        metrics != nullptr ? ", with metrics" : "");
   } else {
     report.target = target;
     report.cpu_includes_server = false;

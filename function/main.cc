@@ -2,20 +2,27 @@
 //
 // Usage: function-platform [--insecure] [--tls-certs-dir DIR] [--address HOST:PORT]
 //                          [--debug] [--max-recv-message-size MIB] [--log-format text|json]
+//                          [--shutdown-grace-seconds N] [--metrics-address [HOST]:PORT]
+//        function-platform --help | --version
+//
+// Exit codes: 0 after SIGTERM or SIGINT, --help and --version; 2 for a bad
+// command line or when it cannot start.
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "absl/flags/reflection.h"
 #include "absl/time/time.h"
-#include "common/flags.h"
+#include "function/cli.h"
 #include "function/log.h"
+#include "function/metrics/http.h"
+#include "function/metrics/metrics.h"
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
@@ -32,6 +39,16 @@ ABSL_FLAG(int, max_recv_message_size, 4, "Largest request accepted, in MiB.");
 ABSL_FLAG(std::string, log_format, "text", "Log format: text or json.");
 ABSL_FLAG(int, shutdown_grace_seconds, 30,
           "How long calls in flight may run after SIGTERM or SIGINT.");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Serve Prometheus metrics over HTTP at /metrics on this address, e.g. :8080 "
+          "(every interface) or 127.0.0.1:8080. Off when empty (the default).");
+
+#ifndef FUNCTION_PLATFORM_VERSION
+#define FUNCTION_PLATFORM_VERSION "0.0.0-dev"
+#endif
+#ifndef FUNCTION_PLATFORM_COMMIT
+#define FUNCTION_PLATFORM_COMMIT "unknown"
+#endif
 
 namespace {
 
@@ -49,13 +66,30 @@ sigset_t BlockShutdownSignals() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Crossplane composition function for XEnvironment, XCluster and XDatabase.\n"
-      "Serves apiextensions.fn.proto.v1 and v1beta1 RunFunction over gRPC.");
-  std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  const std::vector<absl::CommandLineFlag*> flags =
+      platform::fn::FlagsDefinedWith(*absl::FindCommandLineFlag("address"));
+  const platform::fn::CommandLine cli =
+      platform::fn::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc), flags);
+  switch (cli.action) {
+    case platform::fn::CommandLine::kHelp:
+      fputs(platform::fn::Usage(
+                "Usage: function-platform [flags]\n\n"
+                "Crossplane composition function for XEnvironment, XCluster and XDatabase.\n"
+                "Serves apiextensions.fn.proto.v1 and v1beta1 RunFunction over gRPC.",
+                flags)
+                .c_str(),
+            stdout);
+      return 0;
+    case platform::fn::CommandLine::kVersion:
+      printf("function-platform %s (%s)\n", FUNCTION_PLATFORM_VERSION, FUNCTION_PLATFORM_COMMIT);
+      return 0;
+    case platform::fn::CommandLine::kError:
+      fprintf(stderr, "function-platform: %s\nRun function-platform --help for the flags.\n",
+              cli.error.c_str());
+      return 2;
+    case platform::fn::CommandLine::kRun:
+      break;
+  }
 
   if (absl::Status s =
           platform::fn::SetUpLogging(absl::GetFlag(FLAGS_log_format), absl::GetFlag(FLAGS_debug));
@@ -76,18 +110,39 @@ int main(int argc, char** argv) {
   const sigset_t signals = BlockShutdownSignals();
   const platform::fn::Registry registry = platform::fn::BuiltinRegistry();
   const platform::fn::Runner runner(registry);
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  std::unique_ptr<platform::fn::Metrics> metrics;
+  if (!metrics_address.empty()) {
+    metrics = std::make_unique<platform::fn::Metrics>(
+        registry.Kinds(),
+        platform::fn::BuildInfo{FUNCTION_PLATFORM_VERSION, FUNCTION_PLATFORM_COMMIT});
+    options.metrics = metrics.get();
+  }
   auto server = platform::fn::FunctionServer::Start(runner, options);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", std::string(server.status().message()));
     return 2;
   }
-  spdlog::info("serving RunFunction (v1, v1beta1) on {} port {} with {}", options.address,
+  spdlog::info("function-platform {} ({}) serving RunFunction (v1, v1beta1) on {} port {} with {}",
+               FUNCTION_PLATFORM_VERSION, FUNCTION_PLATFORM_COMMIT, options.address,
                (*server)->port(), options.insecure ? "no TLS" : "mutual TLS");
+  std::unique_ptr<platform::fn::MetricsHttpServer> metrics_server;
+  if (metrics != nullptr) {
+    auto started = platform::fn::MetricsHttpServer::Start(*metrics, metrics_address);
+    if (!started.ok()) {
+      spdlog::error("cannot start: {}", std::string(started.status().message()));
+      return 2;
+    }
+    metrics_server = *std::move(started);
+    spdlog::info("serving metrics at /metrics on {} port {}", metrics_address,
+                 metrics_server->port());
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, finishing calls in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  metrics_server.reset();
   spdlog::info("stopped");
   return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
@@ -29,18 +30,47 @@ namespace {
 namespace v1 = ::apiextensions::fn::proto::v1;
 namespace v1beta1 = ::apiextensions::fn::proto::v1beta1;
 
-// Decodes, runs and encodes one call. Shared by both services.
-grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::ByteBuffer* out) {
-  // Copying a ByteBuffer takes references to its slices, not the bytes.
-  grpc::ByteBuffer buffer(in);
-  pb::RunFunctionRequest req;
-  {
-    grpc::ProtoBufferReader reader(&buffer);
-    if (!req.ParseFromZeroCopyStream(&reader)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
+// The XR's kind as the request names it; "" when it names none. The runner
+// moves the desired state and context out of the request, not the observed.
+std::string_view ObservedKind(const pb::RunFunctionRequest& req) {
+  const auto& fields = req.observed().composite().resource().fields();
+  const auto kind = fields.find("kind");
+  if (kind == fields.end() || !kind->second.has_string_value()) return {};
+  return kind->second.string_value();
+}
+
+ResultCounts CountResults(const pb::RunFunctionResponse& rsp) {
+  ResultCounts counts;
+  for (const pb::Result& r : rsp.results()) {
+    switch (r.severity()) {
+      case pb::SEVERITY_FATAL:
+        ++counts.fatal;
+        break;
+      case pb::SEVERITY_WARNING:
+        ++counts.warning;
+        break;
+      case pb::SEVERITY_NORMAL:
+        ++counts.normal;
+        break;
+      default:
+        break;
     }
   }
-  pb::RunFunctionResponse rsp = runner.Run(req);
+  return counts;
+}
+
+// Decodes the request into a message the call owns.
+grpc::Status Decode(const grpc::ByteBuffer& in, pb::RunFunctionRequest& req) {
+  // Copying a ByteBuffer takes references to its slices, not the bytes.
+  grpc::ByteBuffer buffer(in);
+  grpc::ProtoBufferReader reader(&buffer);
+  if (!req.ParseFromZeroCopyStream(&reader)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Encode(const pb::RunFunctionResponse& rsp, grpc::ByteBuffer* out) {
   // Deterministic: map entries in key order. Crossplane compares each
   // response's requirements with the previous one's to decide whether to
   // call again; a caller that does not know a field keeps it as unknown
@@ -62,6 +92,33 @@ grpc::Status Handle(const Runner& runner, const grpc::ByteBuffer& in, grpc::Byte
   return grpc::Status::OK;
 }
 
+// Decodes, runs and encodes one call, and counts it in `metrics` (when not
+// null). Shared by both services.
+grpc::Status Handle(const Runner& runner, Metrics* metrics, const grpc::ByteBuffer& in,
+                    grpc::ByteBuffer* out) {
+  const auto start = std::chrono::steady_clock::now();
+  pb::RunFunctionRequest req;
+  if (grpc::Status decoded = Decode(in, req); !decoded.ok()) {
+    if (metrics != nullptr) {
+      metrics->Record(metrics->UnknownKind(), Outcome::kError,
+                      std::chrono::steady_clock::now() - start, {});
+    }
+    return decoded;
+  }
+  pb::RunFunctionResponse rsp = runner.Run(req);
+  grpc::Status encoded = Encode(rsp, out);
+  if (metrics != nullptr) {
+    // A response that cannot be sent delivers no results.
+    const ResultCounts results = encoded.ok() ? CountResults(rsp) : ResultCounts{};
+    const Outcome outcome = !encoded.ok()        ? Outcome::kError
+                            : results.fatal != 0 ? Outcome::kFatal
+                                                 : Outcome::kSuccess;
+    metrics->Record(metrics->KindIndex(ObservedKind(req)), outcome,
+                    std::chrono::steady_clock::now() - start, results);
+  }
+  return encoded;
+}
+
 }  // namespace
 
 // One RunFunction service, v1 or v1beta1, registered with raw byte handling.
@@ -76,24 +133,25 @@ namespace {
 template <typename Generated>
 class RawService final : public FunctionServer::Service {
  public:
-  explicit RawService(const Runner& runner) : impl_(runner) {}
+  RawService(const Runner& runner, Metrics* metrics) : impl_(runner, metrics) {}
   grpc::Service* service() override { return &impl_; }
 
  private:
   class Impl final
       : public Generated::template WithRawCallbackMethod_RunFunction<typename Generated::Service> {
    public:
-    explicit Impl(const Runner& runner) : runner_(&runner) {}
+    Impl(const Runner& runner, Metrics* metrics) : runner_(&runner), metrics_(metrics) {}
     grpc::ServerUnaryReactor* RunFunction(grpc::CallbackServerContext* ctx,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override {
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(Handle(*runner_, *request, response));
+      reactor->Finish(Handle(*runner_, metrics_, *request, response));
       return reactor;
     }
 
    private:
     const Runner* runner_;
+    Metrics* metrics_;
   };
   Impl impl_;
 };
@@ -157,8 +215,9 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
   }
 
   std::unique_ptr<FunctionServer> server(new FunctionServer());
-  server->v1_ = std::make_unique<RawService<v1::FunctionRunnerService>>(runner);
-  server->v1beta1_ = std::make_unique<RawService<v1beta1::FunctionRunnerService>>(runner);
+  server->v1_ = std::make_unique<RawService<v1::FunctionRunnerService>>(runner, options.metrics);
+  server->v1beta1_ =
+      std::make_unique<RawService<v1beta1::FunctionRunnerService>>(runner, options.metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

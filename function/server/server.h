@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "function/metrics/metrics.h"
 #include "function/runner.h"
 
 namespace platform::fn {
@@ -29,6 +30,9 @@ struct ServerOptions {
   std::string tls_certs_dir;
   // Largest request (and response) accepted, in MiB.
   int max_message_mib = 4;
+  // Where every call is counted and timed (by XR kind, outcome and result
+  // severity); none when null. Must outlive the server.
+  Metrics* metrics = nullptr;
 };
 
 class FunctionServer {

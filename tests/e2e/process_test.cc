@@ -2,6 +2,7 @@
 // and environment, how it refuses to start, how it stops on signals, and
 // what it logs.
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/grpcpp.h>
@@ -18,12 +19,14 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
+#include "function/testing/prometheus_text.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 
@@ -31,6 +34,8 @@ namespace platform::testing {
 namespace {
 
 namespace v1 = ::apiextensions::fn::proto::v1;
+using platform::testing::Exposition;
+using platform::testing::ParseExposition;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -76,11 +81,12 @@ int WaitForExit(Background& process, milliseconds timeout) {
 
 // A request for a kind no renderer handles: the built-in registry answers it
 // with a FATAL result naming the kind, which shows the real handler ran.
-v1::RunFunctionRequest ProbeRequest(const std::string& tag, const std::string& name = "probe") {
+v1::RunFunctionRequest ProbeRequest(const std::string& tag, const std::string& name = "probe",
+                                    const std::string& kind = "XProbe") {
   v1::RunFunctionRequest req;
   req.mutable_meta()->set_tag(tag);
   const nlohmann::json xr = {
-      {"apiVersion", "example.org/v1"}, {"kind", "XProbe"}, {"metadata", {{"name", name}}}};
+      {"apiVersion", "example.org/v1"}, {"kind", kind}, {"metadata", {{"name", name}}}};
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
                   xr.dump(), req.mutable_observed()->mutable_composite()->mutable_resource())
                   .ok());
@@ -401,6 +407,169 @@ TEST_F(ProcessTest, BadMaxRecvMessageSizeRefusesToStartNamingTheFlag) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.exit_code, -1) << "killed instead of exiting:\n" << r.err;
   EXPECT_TRUE(Contains(r.err, "--max-recv-message-size")) << r.err;
+}
+
+// --- the command line ---
+
+TEST_F(ProcessTest, HelpExitsZeroAndListsTheFlagsAsTheDocsSpellThem) {
+  RunResult r = RunCommand({kBin, "--help"}, seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(Contains(r.out, "Usage: function-platform [flags]")) << r.out;
+  for (const char* flag : {"  --address string\n", "  --insecure\n", "  --tls-certs-dir string\n",
+                           "  -d, --debug\n", "  --max-recv-message-size int\n",
+                           "  --log-format string\n", "  --shutdown-grace-seconds int\n",
+                           "  --metrics-address string\n", "  -h, --help\n", "  --version\n"}) {
+    EXPECT_TRUE(Contains(r.out, flag)) << flag << "\nin:\n" << r.out;
+  }
+  EXPECT_TRUE(Contains(r.out, "(default \"0.0.0.0:9443\")")) << r.out;
+  // Only its own flags, with dashes: none of Abseil's (--flagfile, --helpfull).
+  for (const std::string& line : Lines(r.out)) {
+    if (line.rfind("  -", 0) == 0) {
+      EXPECT_EQ(line.find('_'), std::string::npos) << line;
+    }
+  }
+  EXPECT_FALSE(Contains(r.out, "--flagfile")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "--helpfull")) << r.out;
+  EXPECT_EQ(RunCommand({kBin, "-h"}, seconds(30)).out, r.out);
+}
+
+TEST_F(ProcessTest, VersionPrintsTheVersionAndCommit) {
+  RunResult r = RunCommand({kBin, "--version"}, seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(
+      std::regex_match(r.out, std::regex(R"(function-platform \S+ \(([0-9a-f]+|unknown)\)\n)")))
+      << r.out;
+  EXPECT_EQ(r.out, std::string("function-platform ") + FUNCTION_PLATFORM_VERSION + " (" +
+                       FUNCTION_PLATFORM_COMMIT + ")\n");
+}
+
+TEST_F(ProcessTest, UnknownFlagExitsTwoNamingIt) {
+  RunResult r = RunCommand({kBin, "--insecure", "--bogus-flag=1"}, seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(Contains(r.err, "unknown flag --bogus-flag")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "--help")) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(ProcessTest, BadFlagValueOrStrayArgumentExitsTwo) {
+  RunResult bad = RunCommand({kBin, "--insecure", "--max-recv-message-size=lots"}, seconds(30));
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_TRUE(Contains(bad.err, "invalid value \"lots\" for flag --max-recv-message-size"))
+      << bad.err;
+  RunResult stray = RunCommand({kBin, "--insecure", "serve"}, seconds(30));
+  EXPECT_EQ(stray.exit_code, 2) << stray.err;
+  EXPECT_TRUE(Contains(stray.err, "unexpected argument \"serve\"")) << stray.err;
+}
+
+// --- metrics ---
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// GET `url`; the status code (0 when the request failed) and body.
+std::pair<long, std::string> HttpGet(const std::string& url) {
+  std::string body;
+  long code = 0;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  }
+  curl_easy_cleanup(curl);
+  return {code, body};
+}
+
+TEST_F(ProcessTest, MetricsAddressServesCallCountsByKindOutcomeAndSeverity) {
+  const int metrics_port = FreePort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  StartInsecure({"--metrics-address=127.0.0.1:" + std::to_string(metrics_port)});
+  ASSERT_TRUE(WaitForPort(metrics_port, seconds(15))) << Log();
+
+  const std::string calls = "function_platform_run_function_calls_total";
+  const std::string xcluster_fatal = calls + "{kind=\"XCluster\",outcome=\"fatal\"}";
+  const std::string unknown_fatal = calls + "{kind=\"unknown\",outcome=\"fatal\"}";
+  const std::string unknown_count =
+      "function_platform_run_function_duration_seconds_count{kind=\"unknown\"}";
+  const std::string fatal_results =
+      "function_platform_run_function_results_total{kind=\"unknown\",severity=\"fatal\"}";
+
+  auto [code, before_text] = HttpGet(url);
+  ASSERT_EQ(code, 200) << Log();
+  const Exposition before = ParseExposition(before_text);
+  ASSERT_EQ(before.error, "") << before_text;
+  EXPECT_EQ(before.Value(unknown_fatal), 0) << before_text;
+  EXPECT_EQ(before.Value(xcluster_fatal), 0) << before_text;
+
+  // Two calls for a kind it does not render and one XCluster without its
+  // parameters: all three answered with a FATAL result.
+  v1::RunFunctionResponse rsp;
+  for (const char* tag : {"m1", "m2"}) {
+    ExpectProbeAnswered(Call(Target(), grpc::InsecureChannelCredentials(), ProbeRequest(tag), &rsp),
+                        rsp, tag);
+  }
+  ASSERT_TRUE(Call(Target(), grpc::InsecureChannelCredentials(),
+                   ProbeRequest("m3", "broken", "XCluster"), &rsp)
+                  .ok());
+
+  auto [code_after, after_text] = HttpGet(url);
+  ASSERT_EQ(code_after, 200) << Log();
+  const Exposition after = ParseExposition(after_text);
+  ASSERT_EQ(after.error, "") << after_text;
+  EXPECT_EQ(after.Value(unknown_fatal), 2) << after_text;
+  EXPECT_EQ(after.Value(unknown_count), 2) << after_text;
+  EXPECT_EQ(after.Value(fatal_results), 2) << after_text;
+  EXPECT_EQ(after.Value(xcluster_fatal), 1) << after_text;
+  EXPECT_EQ(after.Value(calls + "{kind=\"XCluster\",outcome=\"success\"}"), 0) << after_text;
+  EXPECT_GT(after.Value("function_platform_run_function_duration_seconds_sum{kind=\"unknown\"}"), 0)
+      << after_text;
+  EXPECT_EQ(
+      after.Value(std::string("function_platform_build_info{commit=\"") + FUNCTION_PLATFORM_COMMIT +
+                  "\",version=\"" + FUNCTION_PLATFORM_VERSION + "\"}"),
+      1)
+      << after_text;
+  EXPECT_GT(after.Value("process_resident_memory_bytes"), 0) << after_text;
+  EXPECT_EQ(HttpGet("http://127.0.0.1:" + std::to_string(metrics_port) + "/healthz").first, 200);
+  EXPECT_TRUE(Contains(Log(), "serving metrics at /metrics")) << Log();
+  EXPECT_EQ(Signal(SIGTERM), 0) << Log();
+}
+
+TEST_F(ProcessTest, WithoutMetricsAddressNoMetricsAreServed) {
+  StartInsecure();
+  EXPECT_FALSE(Contains(Log(), "metrics")) << Log();
+  EXPECT_EQ(Signal(SIGTERM), 0) << Log();
+}
+
+TEST_F(ProcessTest, MetricsAddressInUseRefusesToStartNamingIt) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  RunResult r =
+      RunCommand({kBin, "--insecure", "--address", "127.0.0.1:" + std::to_string(FreePort()),
+                  "--metrics-address", address},
+                 seconds(30));
+  close(fd);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(Contains(r.err, "cannot serve metrics on " + address)) << r.err;
+}
+
+TEST_F(ProcessTest, MalformedMetricsAddressRefusesToStart) {
+  RunResult r = RunCommand(
+      {kBin, "--insecure", "--address", "127.0.0.1:0", "--metrics-address", "8080"}, seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(Contains(r.err, "--metrics-address")) << r.err;
 }
 
 }  // namespace
