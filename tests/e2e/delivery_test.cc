@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,7 +27,7 @@ namespace fs = std::filesystem;
 const std::string kSource = PLATFORM_SOURCE_DIR;
 const std::string kDeploy = kSource + "/deploy";
 const std::string kChart = kDeploy + "/helm/platform";
-const std::vector<std::string> kStages = {"dev", "test", "sandbox"};
+const std::vector<std::string> kStages = {"dev", "test", "sandbox", "prod"};
 
 // One parsed document of a YAML stream, with its original text.
 struct Doc {
@@ -404,6 +405,8 @@ TEST_F(DeliveryTest, OverlaysChangeThePolicyAsIntended) {
       {"sandbox", "classes.sandbox.cluster.maxNodesPerPool", "'3'", "'2'"},
       {"sandbox", "classes.sandbox.database.maxStorageGiB", "'50'", "'20'"},
       {"sandbox", "tags.expires-after", "<undefined>", "'14d'"},
+      {"prod", "tags.stage", "<undefined>", "'prod'"},
+      {"prod", "tags.cost-allocation", "<undefined>", "'platform-prod'"},
   };
   // What no overlay touches stays as in the base.
   const char* kept[] = {"tags.owner", "classes.prod.allowedRegions",
@@ -433,6 +436,24 @@ TEST_F(DeliveryTest, OverlaysChangeThePolicyAsIntended) {
   ASSERT_TRUE(sandbox["authorization"].IsSequence());
   ASSERT_EQ(sandbox["authorization"].size(), 1u);
   EXPECT_EQ(Str(sandbox["authorization"][0], {"name"}), "everyone-sandbox");
+  // The prod control plane authorizes production work only.
+  const YAML::Node prod =
+      At(Find(Kustomize("overlays/prod"), "EnvironmentConfig").node, {"data", "policy"});
+  ASSERT_TRUE(prod["authorization"].IsSequence());
+  ASSERT_EQ(prod["authorization"].size(), 1u);
+  EXPECT_EQ(Canonical(prod["authorization"][0]["classes"]), "['prod',]");
+}
+
+// Only prod runs more than one function pod.
+TEST_F(DeliveryTest, ProdOverlayRunsTwoFunctionPods) {
+  for (const std::string& stage : kStages) {
+    const Doc drc = Find(Kustomize("overlays/" + stage), "DeploymentRuntimeConfig",
+                         "terraforming-function-platform");
+    ASSERT_TRUE(drc.node.IsDefined()) << stage;
+    EXPECT_EQ(Str(drc.node, {"spec", "deploymentTemplate", "spec", "replicas"}),
+              stage == "prod" ? "2" : "1")
+        << stage;
+  }
 }
 
 // Every policy we ship is a valid function input: wrapped in an Input, the
@@ -533,10 +554,11 @@ TEST_F(DeliveryTest, HelmLintPassesAndCanFail) {
         Helm({"lint", "--strict", kChart, "-f", kDeploy + "/helm/environments/" + stage + ".yaml"});
     EXPECT_EQ(s.exit_code, 0) << stage << ":\n" << s.out << s.err;
   }
-  // The check can fail: lint refuses a name the API server would.
+  // The check can fail: lint refuses a name the API server would (the
+  // values' schema names the value).
   RunResult bad = Helm({"lint", "--strict", kChart, "--set", "function.name=Not_Valid"});
   EXPECT_NE(bad.exit_code, 0) << bad.out;
-  EXPECT_NE(bad.out.find("does not conform to Kubernetes naming"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("at '/function/name'"), std::string::npos) << bad.out;
   // And the chart refuses a policy naming an EnvironmentConfig.
   RunResult ref =
       Helm({"template", "platform", kChart, "--set", "policy.environmentConfigRef.name=x"});
@@ -580,21 +602,17 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
   EXPECT_EQ(Canonical(Find(docs, "ClusterRole").node["rules"]),
             Canonical(Find(base, "ClusterRole").node["rules"]));
 
-  // The Helm test: a Pod that applies the example claim from a ConfigMap
-  // with kubectl (image from the values), then waits for it to be Ready.
+  // The Helm test, by default: a Pod whose one container sends the example
+  // claim (from a ConfigMap) as a server-side dry run (HelmTestIsADryRunByDefault
+  // runs it).
   const Doc pod = Find(docs, "Pod");
   ASSERT_TRUE(pod.node.IsDefined()) << r.out;
   EXPECT_EQ(Str(pod.node, {"metadata", "annotations", "helm.sh/hook"}), "test");
-  const YAML::Node init = At(pod.node, {"spec", "initContainers"});
+  EXPECT_FALSE(At(pod.node, {"spec", "initContainers"}).IsDefined());
   const YAML::Node main = At(pod.node, {"spec", "containers"});
-  ASSERT_TRUE(init.IsSequence() && init.size() == 1u && main.IsSequence() && main.size() == 1u);
-  EXPECT_EQ(Str(init[0], {"image"}), "registry.k8s.io/kubectl:v1.35.4");
-  EXPECT_EQ(Canonical(init[0]["args"][0]), "'apply'");
-  std::string wait_args;
-  for (const YAML::Node& a : main[0]["args"]) wait_args += a.Scalar() + " ";
-  EXPECT_NE(wait_args.find("wait "), std::string::npos) << wait_args;
-  EXPECT_NE(wait_args.find("--for=condition=Ready "), std::string::npos) << wait_args;
-  EXPECT_NE(wait_args.find("-f /claim/claim.yaml"), std::string::npos) << wait_args;
+  ASSERT_TRUE(main.IsSequence() && main.size() == 1u);
+  EXPECT_EQ(Str(main[0], {"image"}), "registry.k8s.io/kubectl:v1.35.4");
+  EXPECT_EQ(Canonical(main[0]["args"][0]), "'apply'");
 
   const Doc cm = Find(docs, "ConfigMap");
   ASSERT_TRUE(cm.node.IsDefined());
@@ -652,7 +670,7 @@ TEST_F(DeliveryTest, HelmProviderValues) {
 TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
   const std::string version = ServerVersion();
   ASSERT_FALSE(version.empty());
-  for (const std::string env : {"default", "dev", "test", "sandbox"}) {
+  for (const std::string env : {"default", "dev", "test", "sandbox", "prod"}) {
     SCOPED_TRACE(env);
     RunResult r = Helmfile({"--environment", env, "template", "--skip-deps", "--skip-tests",
                             "--args", "--kube-version=" + version});
@@ -764,7 +782,6 @@ TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
     SCOPED_TRACE(app.name());
     EXPECT_EQ(Str(app.node, {"spec", "project"}), "platform");
     EXPECT_TRUE(repos.count(Str(app.node, {"spec", "source", "repoURL"})));
-    EXPECT_EQ(Str(app.node, {"spec", "source", "targetRevision"}), "main");
     EXPECT_TRUE(destinations.count(Str(app.node, {"spec", "destination", "name"}) + "/" +
                                    Str(app.node, {"spec", "destination", "namespace"})));
     const std::string path = Str(app.node, {"spec", "source", "path"});
@@ -774,6 +791,8 @@ TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
   const Doc root = Find(docs, "Application", "platform");
   ASSERT_TRUE(root.node.IsDefined());
   EXPECT_EQ(check_app(root), "deploy/argocd/apps");
+  // The root follows main: the stages' pins live there.
+  EXPECT_EQ(Str(root.node, {"spec", "source", "targetRevision"}), "main");
 
   std::set<std::string> paths;
   for (const Doc& app : children) {
@@ -806,6 +825,262 @@ spec:
 )")});
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.err.find("destination"), std::string::npos) << r.err;
+}
+
+// Promotion: each stage's Application syncs from a revision of its own.
+// Only dev follows a branch (main); every other stage names an immutable
+// release tag or commit, so a merge to main reaches dev alone and the others
+// move only by a change of their targetRevision. deploy/README.md's table
+// says the same revisions.
+TEST_F(DeliveryTest, EachArgoCdStagePinsItsOwnRevision) {
+  const std::regex immutable("^(v[0-9]+\\.[0-9]+\\.[0-9]+|[0-9a-f]{40})$");
+  const std::string readme = ReadFile(kDeploy + "/README.md");
+  std::set<std::string> stages;
+  for (const auto& e : fs::directory_iterator(kDeploy + "/argocd/apps")) {
+    const Doc app = Docs(ReadFile(e.path().string())).at(0);
+    SCOPED_TRACE(app.name());
+    ASSERT_EQ(app.kind(), "Application");
+    const std::string stage =
+        Str(app.node, {"metadata", "labels", "platform.terraforming.io/stage"});
+    stages.insert(stage);
+    EXPECT_EQ(app.name(), "platform-" + stage);
+    EXPECT_EQ(Str(app.node, {"spec", "source", "path"}), "deploy/kustomize/overlays/" + stage);
+    // One source, so exactly one revision decides what the stage runs.
+    EXPECT_FALSE(At(app.node, {"spec", "sources"}).IsDefined());
+    const std::string revision = Str(app.node, {"spec", "source", "targetRevision"});
+    if (stage == "dev") {
+      EXPECT_EQ(revision, "main");
+    } else {
+      EXPECT_TRUE(std::regex_match(revision, immutable))
+          << revision << " is not a release tag or a commit: a merge could move " << stage;
+    }
+    const std::string row = "| `" + app.name() + "` |";
+    const std::size_t at = readme.find(row);
+    ASSERT_NE(at, std::string::npos) << "deploy/README.md has no row for " << app.name();
+    const std::string line = readme.substr(at, readme.find('\n', at) - at);
+    EXPECT_NE(line.find("`" + revision + "`"), std::string::npos) << line;
+  }
+  std::set<std::string> want(kStages.begin(), kStages.end());
+  EXPECT_EQ(stages, want);
+}
+
+// Argo CD judges Crossplane's kinds with its built-in health checks: nothing
+// we ship or document overrides them (an argocd-cm script for a
+// *.crossplane.io kind, wildcards included, would replace the built-ins).
+// The argocd-cm settings deploy/README.md gives are valid and hold
+// Crossplane's guidance: annotation tracking, ProviderConfigUsage excluded.
+TEST_F(DeliveryTest, ArgoCdSettingsLeaveCrossplaneHealthToArgoCd) {
+  const std::regex override_health(
+      "resource\\.customizations\\.health\\.[a-z0-9.*_-]*crossplane\\.io|"
+      "crossplane\\.io/\\*\"?:|health\\.lua");
+  for (const std::string& dir : {kDeploy, kSource + "/docs"}) {
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      const std::string text = ReadFile(e.path().string());
+      std::smatch m;
+      EXPECT_FALSE(std::regex_search(text, m, override_health))
+          << e.path().string() << ": " << m.str();
+    }
+  }
+
+  // The ```yaml block of the README that sets the tracking method.
+  const std::string readme = ReadFile(kDeploy + "/README.md");
+  const std::size_t key = readme.find("application.resourceTrackingMethod:");
+  ASSERT_NE(key, std::string::npos) << "deploy/README.md gives no tracking method";
+  const std::size_t open = readme.rfind("```yaml\n", key);
+  const std::size_t close = readme.find("```", key);
+  ASSERT_TRUE(open != std::string::npos && close != std::string::npos);
+  const YAML::Node settings = YAML::Load(readme.substr(open + 8, close - open - 8));
+  EXPECT_EQ(Str(settings, {"data", "application.resourceTrackingMethod"}), "annotation");
+  for (const auto& kv : settings["data"]) {
+    EXPECT_FALSE(kv.first.Scalar().starts_with("resource.customizations")) << kv.first.Scalar();
+  }
+  const YAML::Node exclusions = YAML::Load(Str(settings, {"data", "resource.exclusions"}));
+  ASSERT_TRUE(exclusions.IsSequence()) << Str(settings, {"data", "resource.exclusions"});
+  bool usages = false;
+  for (const YAML::Node& x : exclusions) {
+    usages |= Canonical(x["kinds"]) == "['ProviderConfigUsage',]" &&
+              Canonical(x["apiGroups"]) == "['*',]";
+  }
+  EXPECT_TRUE(usages) << "ProviderConfigUsage is not excluded";
+
+  // As a ConfigMap the API server takes it.
+  EnsureNamespace("platform-delivery");
+  YAML::Node cm = YAML::Clone(settings);
+  cm["apiVersion"] = "v1";
+  cm["kind"] = "ConfigMap";
+  cm["metadata"]["name"] = "argocd-cm";
+  cm["metadata"]["namespace"] = "platform-delivery";
+  ExpectAccepted(Docs(YAML::Dump(cm) + "\n"), "the README's argocd-cm");
+}
+
+// `helm test` by default has no side effect: its Pod sends the claim as a
+// server-side dry run. The Pod's own kubectl arguments, run here against
+// the API server, are accepted and leave no claim behind; its Role cannot
+// watch or list. Mode apply is the real test: apply, then wait for Ready.
+TEST_F(DeliveryTest, HelmTestIsADryRunByDefault) {
+  EnsureNamespace("platform-delivery");
+  auto render = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"template",
+                                     "platform",
+                                     kChart,
+                                     "--namespace",
+                                     "platform-delivery",
+                                     "--show-only",
+                                     "templates/tests/claim.yaml"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = Helm(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Docs(r.out);
+  };
+  const std::vector<Doc> docs = render({});
+  ASSERT_EQ(docs.size(), 5u);
+  for (const Doc& d : docs) {
+    EXPECT_EQ(Str(d.node, {"metadata", "annotations", "helm.sh/hook"}), "test") << d.kind();
+  }
+  const Doc pod = Find(docs, "Pod");
+  ASSERT_TRUE(pod.node.IsDefined());
+  EXPECT_FALSE(At(pod.node, {"spec", "initContainers"}).IsDefined());
+  const YAML::Node containers = At(pod.node, {"spec", "containers"});
+  ASSERT_TRUE(containers.IsSequence() && containers.size() == 1u);
+  std::vector<std::string> args;
+  for (const YAML::Node& a : containers[0]["args"]) args.push_back(a.Scalar());
+  EXPECT_TRUE(std::find(args.begin(), args.end(), "--dry-run=server") != args.end())
+      << "the default helm test is not a dry run";
+  for (const std::string& a : args) EXPECT_NE(a, "wait");
+  for (const YAML::Node& rule : Find(docs, "Role").node["rules"]) {
+    for (const YAML::Node& verb : rule["verbs"]) {
+      EXPECT_TRUE(verb.Scalar() == "get" || verb.Scalar() == "create" || verb.Scalar() == "patch")
+          << verb.Scalar();
+    }
+  }
+
+  // Run what the Pod runs, with the ConfigMap's claim.
+  const std::string claim_text = Str(Find(docs, "ConfigMap").node, {"data", "claim.yaml"});
+  const YAML::Node claim = YAML::Load(claim_text);
+  const std::string claim_file = dir_.Write("helm-test-claim.yaml", claim_text);
+  std::vector<std::string> run;
+  for (const std::string& a : args) {
+    if (a.starts_with("--cache-dir=")) continue;
+    run.push_back(a == "/claim/claim.yaml" ? claim_file : a);
+  }
+  RunResult dry = Kubectl(run);
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("(server dry run)"), std::string::npos) << dry.out;
+  const std::string kind = Str(claim, {"kind"});
+  const std::string name = Str(claim, {"metadata", "name"});
+  RunResult get = Kubectl({"get", kind, name, "-n", "platform-delivery"});
+  EXPECT_NE(get.exit_code, 0) << "the dry run left a claim: " << get.out;
+  EXPECT_NE(get.err.find("NotFound"), std::string::npos) << get.err;
+
+  // The real test is opt-in: mode apply creates the claim, then waits.
+  const std::vector<Doc> real = render({"--set", "tests.mode=apply"});
+  const Doc real_pod = Find(real, "Pod");
+  ASSERT_TRUE(real_pod.node.IsDefined());
+  const YAML::Node init = At(real_pod.node, {"spec", "initContainers"});
+  const YAML::Node wait = At(real_pod.node, {"spec", "containers"});
+  ASSERT_TRUE(init.IsSequence() && init.size() == 1u && wait.IsSequence() && wait.size() == 1u);
+  std::string apply_args, wait_args;
+  for (const YAML::Node& a : init[0]["args"]) apply_args += a.Scalar() + " ";
+  for (const YAML::Node& a : wait[0]["args"]) wait_args += a.Scalar() + " ";
+  EXPECT_EQ(apply_args.find("--dry-run"), std::string::npos) << apply_args;
+  EXPECT_TRUE(apply_args.starts_with("apply --server-side ")) << apply_args;
+  EXPECT_TRUE(wait_args.starts_with("wait ")) << wait_args;
+  EXPECT_NE(wait_args.find("--for=condition=Ready "), std::string::npos) << wait_args;
+  EXPECT_NE(wait_args.find("--timeout=30m "), std::string::npos) << wait_args;
+  EXPECT_NE(wait_args.find("-f /claim/claim.yaml"), std::string::npos) << wait_args;
+
+  // Off: no test at all.
+  RunResult off = Helm({"template", "platform", kChart, "--set", "tests.enabled=false"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_FALSE(Find(Docs(off.out), "Pod").node.IsDefined());
+}
+
+// values.schema.json: every shipped set of values passes; lint and template
+// refuse values the schema rules out.
+TEST_F(DeliveryTest, HelmValuesSchemaRejectsBadValues) {
+  ASSERT_TRUE(fs::exists(kChart + "/values.schema.json"));
+  for (const std::string env : {"default", "dev", "test", "sandbox", "prod"}) {
+    RunResult r =
+        Helm({"lint", "--strict", kChart, "-f", kDeploy + "/helm/environments/" + env + ".yaml"});
+    EXPECT_EQ(r.exit_code, 0) << env << ":\n" << r.out << r.err;
+  }
+  const struct {
+    std::string set;
+    std::string says;  // in helm's message
+  } bad[] = {
+      {"tests.mode=create", "/tests/mode"},
+      {"runtime.replicas=0", "/runtime/replicas"},
+      {"funtion.name=x", "funtion"},
+      {"provider.version=latest!", "/provider/version"},
+      {"provider.providerConfigs.state.history=21", "/provider/providerConfigs/state/history"},
+  };
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.set);
+    RunResult lint = Helm({"lint", "--strict", kChart, "--set", b.set});
+    EXPECT_NE(lint.exit_code, 0) << lint.out;
+    EXPECT_NE((lint.out + lint.err).find(b.says), std::string::npos) << lint.out << lint.err;
+    RunResult tmpl = Helm({"template", "platform", kChart, "--set", b.set});
+    EXPECT_NE(tmpl.exit_code, 0) << tmpl.out;
+  }
+}
+
+// templates/NOTES.txt is rendered on install: the packages, the key Secret
+// and what helm test does, following the values.
+TEST_F(DeliveryTest, HelmNotesAreRendered) {
+  auto notes = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"install",          "platform",    kChart,
+                                     "--dry-run=client", "--namespace", "crossplane-system"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = Helm(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::size_t at = r.out.find("\nNOTES:\n");
+    EXPECT_NE(at, std::string::npos) << r.out;
+    return at == std::string::npos ? std::string() : r.out.substr(at);
+  };
+  const std::string d = notes({});
+  for (const char* want : {"xpkg.crossplane.io/terraforming/function-platform:",
+                           "xpkg.crossplane.io/terraforming/configuration-platform:",
+                           "xpkg.crossplane.io/terraforming/provider-workloads:",
+                           "create secret generic provider-workloads-state-key",
+                           "helm test platform -n crossplane-system", "server-side dry run"}) {
+    EXPECT_NE(d.find(want), std::string::npos) << want << "\n" << d;
+  }
+  EXPECT_EQ(d.find("{{"), std::string::npos) << d;
+
+  const std::string prod = notes({"-f", kDeploy + "/helm/environments/prod.yaml", "--set",
+                                  "tests.mode=apply", "--set", "provider.enabled=false"});
+  EXPECT_NE(prod.find("of stage prod"), std::string::npos) << prod;
+  EXPECT_NE(prod.find("for real"), std::string::npos) << prod;
+  EXPECT_EQ(prod.find("provider-workloads"), std::string::npos) << prod;
+  EXPECT_EQ(prod.find("server-side dry run"), std::string::npos) << prod;
+}
+
+// The chart's README is what chart-readme.py makes of values.yaml now; the
+// check fails when a value changes without it.
+TEST_F(DeliveryTest, HelmChartReadmeIsCurrent) {
+  const std::string script = kDeploy + "/helm/chart-readme.py";
+  RunResult check = RunCommand({script, "--check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  const std::string fresh = dir_.path() + "/README.md";
+  RunResult gen = RunCommand({script, fresh});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::string readme = ReadFile(kChart + "/README.md");
+  EXPECT_EQ(ReadFile(fresh), readme) << "run deploy/helm/chart-readme.py";
+  for (const char* value : {"`tests.mode`", "`function.version`", "`provider.args`", "`policy`"}) {
+    EXPECT_NE(readme.find(value), std::string::npos) << value;
+  }
+
+  // A copy of the chart with one more value: its README is stale.
+  const std::string copy = dir_.path() + "/chart";
+  fs::copy(kChart, copy, fs::copy_options::recursive);
+  const std::string values = ReadFile(copy + "/values.yaml");
+  dir_.Write("chart/values.yaml", values + "\n# A value the README does not list.\nextra: 1\n");
+  RunResult stale = RunCommand({script, "--chart", copy, "--check"});
+  EXPECT_NE(stale.exit_code, 0) << stale.out;
+  EXPECT_NE(stale.out.find("+| `extra` | `1` | A value the README does not list. |"),
+            std::string::npos)
+      << stale.out;
 }
 
 }  // namespace
