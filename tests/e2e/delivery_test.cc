@@ -320,6 +320,12 @@ void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
           << kind << "." << resource;
     }
   }
+  // Metrics on :8080, which the probes ask too (docs/operations.md).
+  ASSERT_TRUE(container["args"].IsSequence()) << "function-platform has no args";
+  EXPECT_EQ(container["args"][0].as<std::string>(), "--metrics-address=:8080");
+  EXPECT_EQ(Str(container, {"livenessProbe", "httpGet", "path"}), "/healthz");
+  EXPECT_EQ(Str(container, {"readinessProbe", "httpGet", "path"}), "/readyz");
+  EXPECT_EQ(Str(container, {"readinessProbe", "httpGet", "port"}), "8080");
 
   const Doc configuration = Find(docs, "Configuration", "configuration-platform");
   ASSERT_TRUE(configuration.node.IsDefined()) << "no Configuration configuration-platform";
