@@ -67,7 +67,8 @@ NS=crossplane-system
 # The version the stand-in AWS provider packages carry: the release the
 # upstream CRDs under ../shared/crds/provider-aws come from.
 AWS_PROVIDER_VERSION=v2.6.0
-PLATFORM_VERSION=v0.1.0
+# The version our packages are pushed as: the release version (VERSION).
+PLATFORM_VERSION=v$("$repo/scripts/version.sh" print)
 
 up() {
   local build=${1:?usage: $0 up <state-dir> <build-dir>}
