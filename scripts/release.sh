@@ -15,8 +15,8 @@
 #      scripts (image.sh, package.sh, provider-image.sh, provider-package.sh);
 #   4. copies them to <build dir>/release/<name>-<arch>.{xpkg,tar}, makes an
 #      SPDX SBOM of each image when syft is installed (the workflow always
-#      does), and lists every artifact with its sha256 and the OCI digest the
-#      registry will give it (SHA256SUMS-<arch>, artifacts-<arch>.txt);
+#      does), and lists every artifact with its sha256 and image ID
+#      (SHA256SUMS-<arch>, artifacts-<arch>.txt);
 #   5. with --push, and only then, pushes (the second form).
 #
 # The second form pushes the packages found in the release folders, one per
@@ -127,16 +127,23 @@ if command -v "${SYFT:-syft}" >/dev/null; then
 else
   log "no syft here: the SBOMs are made by the release workflow"
 fi
-crane=$(scripts/tools.sh crane)
 shopt -s nullglob
 (cd "$out" && sha256sum -- *.tar *.xpkg *.spdx.json >"SHA256SUMS-${arch}")
-# The manifest digest is what a registry names the image or package by once
-# pushed (a multi-platform push adds an index over these).
+# The image ID (the config's digest) names an image or package across a
+# push: `crossplane xpkg push` annotates the layers, so the manifest digest is
+# only known once pushed (pushed.txt), but the config stays the same.
+config_digest() {  # <docker-archive or xpkg tarball>
+  tar -xOf "$1" manifest.json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]
+c = c.rsplit("/", 1)[-1].removesuffix(".json")
+print(c if c.startswith("sha256:") else "sha256:" + c)'
+}
 {
-  printf '%-45s %-10s %-71s %s\n' artifact bytes sha256 "manifest digest"
+  printf '%-45s %-10s %-71s %s\n' artifact bytes sha256 "image ID (config digest)"
   for f in "$out"/*.tar "$out"/*.xpkg; do
     printf '%-45s %-10s sha256:%-64s %s\n' "$(basename "$f")" "$(stat -c %s "$f")" \
-      "$(sha256sum "$f" | cut -d' ' -f1)" "$("$crane" digest --tarball "$f")"
+      "$(sha256sum "$f" | cut -d' ' -f1)" "$(config_digest "$f")"
   done
 } | tee "$out/artifacts-${arch}.txt"
 log "artifacts of v${version} (${arch}) in ${out}"
