@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/image.sh <build dir>}
-image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v0.1.0}
+# The tag is the release version (VERSION), so a release builds what it names.
+image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v$(scripts/version.sh print)}
 binary="${build_dir}/function/function-platform"
 out="${build_dir}/image"
 [[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }

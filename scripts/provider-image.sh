@@ -23,7 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/provider-image.sh <build dir>}
-image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v0.1.0}
+# The tag is the release version (VERSION), so a release builds what it names.
+image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v$(scripts/version.sh print)}
 binary="${build_dir}/provider/provider-workloads"
 out="${build_dir}/provider-image"
 debs=${PLATFORM_DEB_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/terraforming-platform/debs}

@@ -10,7 +10,8 @@
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
-# HELM_BIN, HELMFILE_BIN, TOFU_BIN or CRANE_BIN.
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN or CRANE_BIN; for folders of CRDs,
+# AWS_EXTRA_CRDS_DIR or PLATFORM_SHARED_CRDS.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -327,8 +328,19 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  # The folder of upstream CRDs the tests load (scripts/upstream-crds.lock):
+  # $PLATFORM_SHARED_CRDS if set, the snapshot beside the clone
+  # (../shared/crds) if there is one, else a copy fetched and checked by
+  # scripts/fetch-crds.sh into the tools cache, one folder per lock.
+  upstream-crds)
+    if [[ -n "${PLATFORM_SHARED_CRDS:-}" ]]; then echo "$PLATFORM_SHARED_CRDS"; exit 0; fi
+    if [[ -d "$repo/../shared/crds" ]]; then (cd "$repo/../shared/crds" && pwd); exit 0; fi
+    out="${tools_dir}/upstream-crds-$(sha256sum "$repo/scripts/upstream-crds.lock" | cut -c1-12)"
+    "$repo/scripts/fetch-crds.sh" "$out"
+    echo "$out"
+    ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|aws-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac

@@ -14,8 +14,9 @@
 #
 # `up` records the processes it starts in <state-dir>/pids; `down` stops only
 # those, so it is safe to run when a test failed half-way or never started.
-# Upstream CRDs come from ../shared/crds beside the clone (override with
-# PLATFORM_SHARED_CRDS); they are read, never changed.
+# Upstream CRDs come from `scripts/tools.sh upstream-crds`: PLATFORM_SHARED_CRDS,
+# else ../shared/crds beside the clone, else a copy fetched and checked by
+# scripts/fetch-crds.sh; they are read, never changed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -176,7 +177,8 @@ up() {
 
 load_crds() {  # <kubectl> <kubeconfig>
   local kubectl=$1 kubeconfig=$2
-  local shared=${PLATFORM_SHARED_CRDS:-$repo/../shared/crds}
+  local shared
+  shared=$("$repo/scripts/tools.sh" upstream-crds)
   [[ -d "$shared" ]] || { log "no upstream CRDs at $shared (set PLATFORM_SHARED_CRDS)"; return 1; }
   local dirs=("$shared/crossplane" "$shared/provider-aws" "$shared/capi" "$shared/argocd")
   # The AWS kinds we compose that the snapshot lacks (scripts/tools.sh aws-crds).

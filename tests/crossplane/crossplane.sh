@@ -62,12 +62,14 @@ spawn() {  # <name> <command...>
   echo $! >>"$state/pids"
 }
 
-SHARED_CRDS=${PLATFORM_SHARED_CRDS:-$repo/../shared/crds}
+# The upstream CRDs: PLATFORM_SHARED_CRDS, ../shared/crds, or a fetched copy.
+SHARED_CRDS=
 NS=crossplane-system
 # The version the stand-in AWS provider packages carry: the release the
 # upstream CRDs under ../shared/crds/provider-aws come from.
 AWS_PROVIDER_VERSION=v2.6.0
-PLATFORM_VERSION=v0.1.0
+# The version our packages are pushed as: the release version (VERSION).
+PLATFORM_VERSION=v$("$repo/scripts/version.sh" print)
 
 up() {
   local build=${1:?usage: $0 up <state-dir> <build-dir>}
@@ -86,6 +88,7 @@ up() {
     "$build/tests/external-package-runtime"; do
     [[ -e "$f" ]] || { log "missing $f: build first (make package)"; return 1; }
   done
+  SHARED_CRDS=$(tool upstream-crds)
   [[ -d "$SHARED_CRDS" ]] || { log "no upstream CRDs at $SHARED_CRDS (set PLATFORM_SHARED_CRDS)"; return 1; }
   if python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",8080))' 2>/dev/null; then :; else
     log "port 8080 is in use: crossplane rbac start always serves its metrics there"

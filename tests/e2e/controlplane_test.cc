@@ -23,9 +23,14 @@ namespace fs = std::filesystem;
 
 const std::string kSource = PLATFORM_SOURCE_DIR;
 
+// The upstream CRDs: $PLATFORM_SHARED_CRDS, else the folder CMake was given
+// (the Makefile passes `scripts/tools.sh upstream-crds`), else the snapshot
+// beside the clone.
 std::string SharedCrds() {
   const std::string env = Tool("PLATFORM_SHARED_CRDS");
-  return env.empty() ? kSource + "/../shared/crds" : env;
+  if (!env.empty()) return env;
+  const std::string configured = PLATFORM_SHARED_CRDS_DIR;
+  return configured.empty() ? kSource + "/../shared/crds" : configured;
 }
 
 // Every YAML manifest we ship. deploy/kustomize and deploy/helm are sources

@@ -34,9 +34,14 @@ constexpr const char* kModernAnsibleGroup = "ansible.workloads.m.terraforming.io
 // Namespaced objects made by these tests go here.
 constexpr const char* kTestNamespace = "provider-crds-test";
 
+// The upstream CRDs: $PLATFORM_SHARED_CRDS, else the folder CMake was given
+// (the Makefile passes `scripts/tools.sh upstream-crds`), else the snapshot
+// beside the clone.
 std::string SharedCrds() {
   const std::string env = Tool("PLATFORM_SHARED_CRDS");
-  return env.empty() ? kSource + "/../shared/crds" : env;
+  if (!env.empty()) return env;
+  const std::string configured = PLATFORM_SHARED_CRDS_DIR;
+  return configured.empty() ? kSource + "/../shared/crds" : configured;
 }
 
 // The first lines of a manifest of ours: apiVersion, kind and metadata.
