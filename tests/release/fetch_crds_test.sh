@@ -47,6 +47,10 @@ rm "$tmp/www/bad/$t_repo/$t_commit/$t_upstream" "$tmp/www/bad/$m_repo/$m_commit/
 
 # One server on a free loopback port (port 0: the kernel picks it); its
 # first line says which.
+# The files exist before the server starts: a background job opens its
+# redirections only once forked, after the loop below may have looked.
+: >"$tmp/server.out"
+: >"$tmp/server.log"
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$tmp/www" >"$tmp/server.out" 2>"$tmp/server.log" &
 server=$!
 for _ in $(seq 100); do
