@@ -84,6 +84,22 @@ AWS_EXTRA_CRDS=(
   ec2.aws.m.upbound.io_transitgatewayvpcattachments
 )
 
+# Reads `go build -v` on stdin: a line every 100 packages with the time so
+# far, so that a first build of several minutes does not look stuck; any
+# other line (a compiler error) is passed on as it is.
+go_progress() {  # <name>
+  local name=$1 n=0 start=$SECONDS line
+  while IFS= read -r line; do
+    if [[ "$line" =~ ^[A-Za-z0-9._~/-]+$ ]]; then
+      n=$((n + 1))
+      ((n % 100 == 0)) && echo "  ${name}: ${n} packages compiled ($((SECONDS - start)) s)" >&2
+    else
+      echo "$line" >&2
+    fi
+  done
+  echo "  ${name}: done, ${n} packages compiled in $((SECONDS - start)) s" >&2
+}
+
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
   local src="${tools_dir}/src/${name}-${version}"
@@ -96,7 +112,7 @@ go_build() {  # <name> <version> <module@version> <main package> <output> [ldfla
     cd "$src"
     export GOTOOLCHAIN=local GOFLAGS=-mod=mod
     go get -tool "$modver" >&2
-    go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" >&2
+    go build -v -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" 2>&1 | go_progress "$name"
   )
   mv "$out.tmp" "$out"
 }
@@ -177,7 +193,7 @@ go_build_in() {  # <name> <version> <src> <pkg> <output> [ldflags]
   (
     cd "$src"
     export GOTOOLCHAIN=local GOFLAGS=-mod=mod
-    go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" >&2
+    go build -v -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" 2>&1 | go_progress "$name"
   )
   mv "$out.tmp" "$out"
 }
