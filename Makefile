@@ -20,7 +20,7 @@ tools: deps
 	  scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPLATFORM_TESTS=ON \
 	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DCROSSPLANE_CORE_BIN=$$(scripts/tools.sh crossplane-core) \
 	  -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
 	  -DHELM_BIN=$$(scripts/tools.sh helm) -DHELMFILE_BIN=$$(scripts/tools.sh helmfile) \
@@ -83,7 +83,7 @@ demo: deps
 	@echo "make demo 1/4: the crossplane CLI and Crossplane core, Go, into the tools cache (first run only: about 8 and 3 minutes on 2 cores)"
 	@scripts/tools.sh crossplane >/dev/null && scripts/tools.sh crossplane-core >/dev/null
 	@echo "make demo 2/4: function-platform, C++ (first build about 6 minutes on 2 cores, seconds with ccache)"
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPLATFORM_TESTS=OFF \
 	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DCROSSPLANE_CORE_BIN=$$(scripts/tools.sh crossplane-core) \
 	  >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target function-platform
