@@ -83,9 +83,7 @@ demo: deps
 	@echo "make demo 1/4: the crossplane CLI and Crossplane core, Go, into the tools cache (first run only: about 8 and 3 minutes on 2 cores)"
 	@scripts/tools.sh crossplane >/dev/null && scripts/tools.sh crossplane-core >/dev/null
 	@echo "make demo 2/4: function-platform, C++ (first build about 6 minutes on 2 cores, seconds with ccache)"
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPLATFORM_TESTS=OFF \
-	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DCROSSPLANE_CORE_BIN=$$(scripts/tools.sh crossplane-core) \
-	  >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPLATFORM_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target function-platform
 	@echo "make demo 3/4: every bundled example through crossplane composition render"
 	@scripts/demo.sh $(BUILD_DIR)
