@@ -153,7 +153,7 @@ find "$top" -exec touch -h -d "@${epoch}" {} +
 
 # The SBOM, from the image's dpkg status and the libraries of the top layer.
 version=$(cat VERSION 2>/dev/null || echo "${image##*:}")
-tofu_version=v$("$tofu" version -json 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["terraform_version"])')
+tofu_version=$("$tofu" version 2>/dev/null | sed -n 's/^OpenTofu \(v[0-9][^ ]*\).*/\1/p' | head -1)
 scripts/sbom.py --image "$image" --output "${out}/provider-workloads.spdx.json" --created "$epoch" \
   --dpkg-root "$debian" --host-files "$top" \
   --component provider-workloads "$version" "pkg:generic/provider-workloads@${version}" Apache-2.0 \
