@@ -222,8 +222,9 @@ TEST(SbomTest, FunctionSbomIsValidSpdxAndListsThePackageOfEveryLibrary) {
   const Packages libs = HostLibraryPackages(root, &unowned);
   EXPECT_TRUE(unowned.empty()) << "libraries of no Debian package: " << unowned.front();
   EXPECT_GT(libs.size(), 10u);  // gRPC, protobuf, Abseil, OpenSSL, libc...
+  const std::string arch = Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0);
   const std::string libc6 = Cmd({"dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Version}",
-                                 "libc6:amd64"}).out;
+                                 "libc6:" + arch}).out;
   EXPECT_TRUE(libs.contains(libc6)) << "the loader and libc come from " << libc6;
 
   const json doc = json::parse(ReadFile(kFunctionSbom));
@@ -252,7 +253,8 @@ TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
     EXPECT_TRUE(found) << p << " is not in the image's dpkg status";
   }
   EXPECT_TRUE(fs::exists(root + "/var/lib/dpkg/info/dash.list"));
-  EXPECT_TRUE(fs::exists(root + "/var/lib/dpkg/info/libc6:amd64.md5sums"));
+  const std::string arch = Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0);
+  EXPECT_TRUE(fs::exists(root + "/var/lib/dpkg/info/libc6:" + arch + ".md5sums"));
   const std::set<std::string> owned = DpkgOwned(root);
   EXPECT_TRUE(owned.contains("/bin/dash"));
   EXPECT_FALSE(owned.contains("/usr/local/bin/provider-workloads"));
