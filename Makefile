@@ -16,7 +16,7 @@ deps:
 	@scripts/install-deps.sh
 
 tools: deps
-	@for t in crossplane crossplane-core crane kube-apiserver kubectl kube-controller-manager etcd helm helmfile tofu aws-crds upstream-crds; do \
+	@for t in crossplane crossplane-core crane kube-apiserver kubectl kube-controller-manager etcd helm helmfile tofu spdx-tools aws-crds upstream-crds; do \
 	  scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools

@@ -9,7 +9,9 @@
 # Writes <build dir>/image/function-platform.tar (docker-archive, what
 # `crossplane xpkg build --embed-runtime-image-tarball` takes) and leaves the
 # image in podman's store as $PLATFORM_IMAGE, the name examples and the
-# Function package use.
+# Function package use; and <build dir>/image/function-platform.spdx.json,
+# its SBOM (scripts/sbom.py): the Debian packages its libraries come from and
+# the function itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/image.sh <build dir>}
@@ -34,6 +36,13 @@ ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' 
 printf 'root:x:0:0::/:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$rootfs/etc/group"
 find "$rootfs" -exec touch -h -d "@${epoch}" {} +
+
+# The SBOM: the package of every library, as installed here, and the function
+# at the project's version (else the image's tag).
+version=$(scripts/version.sh print)
+scripts/sbom.py --image "$image" --output "${out}/function-platform.spdx.json" --created "$epoch" \
+  --host-files "$rootfs" \
+  --component function-platform "$version" "pkg:generic/function-platform@${version}" Apache-2.0
 
 cat >"${out}/Containerfile" <<'CONTAINERFILE'
 FROM scratch

@@ -19,7 +19,10 @@
 #
 # Writes <build dir>/provider-image/provider-workloads.tar (docker-archive,
 # what `crossplane xpkg build --embed-runtime-image-tarball` takes) and leaves
-# the image in podman's store as $PROVIDER_IMAGE.
+# the image in podman's store as $PROVIDER_IMAGE; and
+# <build dir>/provider-image/provider-workloads.spdx.json, its SBOM
+# (scripts/sbom.py): every package of its dpkg status database, the packages
+# of the libraries copied from this machine, the provider and OpenTofu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/provider-image.sh <build dir>}
@@ -55,6 +58,42 @@ if ((${#missing[@]})); then
   (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "${missing[@]}" >&2)
 fi
 
+# A dpkg status database in <root>, as dpkg would have left it for the .debs
+# unpacked there: each package's control stanza marked installed in
+# /var/lib/dpkg/status, and in /var/lib/dpkg/info the files it put in the
+# image (<package>.list, <package>.md5sums, without what was dropped above)
+# and its conffiles. What scanners (Trivy, Syft, Grype) read to find the
+# packages of an image.
+write_dpkg_database() {  # <root>
+  local root=$1 f name ctrl path
+  local db="${root}/var/lib/dpkg"
+  ctrl=$(mktemp -d)
+  mkdir -p "${db}/info" "${db}/updates"
+  : >"${db}/status"
+  for f in "${files[@]}"; do
+    rm -rf "${ctrl:?}"/*
+    dpkg-deb -e "${debs}/${f}" "$ctrl"
+    awk '/^Package:/ {print; print "Status: install ok installed"; next} NF {print} END {print ""}' \
+      "${ctrl}/control" >>"${db}/status"
+    # dpkg names the files of a Multi-Arch: same package <package>:<arch>.
+    name=$(dpkg-deb -f "${debs}/${f}" Package)
+    if [[ "$(dpkg-deb -f "${debs}/${f}" Multi-Arch)" == same ]]; then
+      name+=":$(dpkg-deb -f "${debs}/${f}" Architecture)"
+    fi
+    dpkg-deb --fsys-tarfile "${debs}/${f}" | tar -t | sed 's|^\.||; s|/$||; s|^$|/.|' |
+      while IFS= read -r path; do
+        if [[ -e "${root}${path}" || -L "${root}${path}" ]]; then printf '%s\n' "$path"; fi
+      done >"${db}/info/${name}.list"
+    if [[ -f "${ctrl}/md5sums" ]]; then
+      while IFS= read -r line; do
+        if [[ -e "${root}/${line#*  }" ]]; then printf '%s\n' "$line"; fi
+      done <"${ctrl}/md5sums" >"${db}/info/${name}.md5sums"
+    fi
+    if [[ -f "${ctrl}/conffiles" ]]; then cp "${ctrl}/conffiles" "${db}/info/${name}.conffiles"; fi
+  done
+  rm -rf "$ctrl"
+}
+
 # The Debian userland, unpacked again only when the package set or this
 # script changed.
 debian="${out}/debian"
@@ -87,6 +126,7 @@ if [[ "$(cat "${out}/debian.stamp" 2>/dev/null)" != "$stamp" ]]; then
   else
     echo "no host Python 3.11: the image carries no byte-compiled Python" >&2
   fi
+  write_dpkg_database "$debian"
   find "$debian" -exec touch -h -d "@${epoch}" {} +
   echo "$stamp" >"${out}/debian.stamp"
 fi
@@ -111,6 +151,14 @@ printf '%s\n' 'root:x:0:0::/root:/usr/sbin/nologin' \
   'nonroot:x:65532:65532::/tmp:/usr/sbin/nologin' >"$top/etc/passwd"
 printf '%s\n' 'root:x:0:' 'provider:x:2000:' 'nonroot:x:65532:' >"$top/etc/group"
 find "$top" -exec touch -h -d "@${epoch}" {} +
+
+# The SBOM, from the image's dpkg status and the libraries of the top layer.
+version=$(scripts/version.sh print)
+tofu_version=$("$tofu" version 2>/dev/null | sed -n 's/^OpenTofu \(v[0-9][^ ]*\).*/\1/p' | head -1)
+scripts/sbom.py --image "$image" --output "${out}/provider-workloads.spdx.json" --created "$epoch" \
+  --dpkg-root "$debian" --host-files "$top" \
+  --component provider-workloads "$version" "pkg:generic/provider-workloads@${version}" Apache-2.0 \
+  --component opentofu "$tofu_version" "pkg:golang/github.com/opentofu/opentofu@${tofu_version}" MPL-2.0
 
 # TMPDIR puts the working folders under /tmp/provider-workloads/{work,cache}
 # (the provider's defaults), whatever arguments a DeploymentRuntimeConfig

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prints the path of a Go-built test tool, building it first if the tools
-# cache does not have it yet.
+# Prints the path of a test tool (Go-built; spdx-tools: a Python virtualenv),
+# building it first if the tools cache does not have it yet.
 #
 #   scripts/tools.sh crossplane
 #
@@ -10,8 +10,8 @@
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
-# HELM_BIN, HELMFILE_BIN, TOFU_BIN or CRANE_BIN; for folders of CRDs,
-# AWS_EXTRA_CRDS_DIR or PLATFORM_SHARED_CRDS.
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN, CRANE_BIN or PYSPDXTOOLS_BIN; for folders
+# of CRDs, AWS_EXTRA_CRDS_DIR or PLATFORM_SHARED_CRDS.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +58,11 @@ HELMFILE_VERSION=v1.7.4
 # hashicorp/hcl/v2 with OpenTofu's fork (and sets two godebug keys); `go get`
 # ignores both in a dependency, so the wrapper module repeats them.
 TOFU_VERSION=v1.12.6
+
+# spdx-tools (the SPDX project's own Python parser and validator, pyspdxtools),
+# which checks the images' SBOMs: a virtualenv in the tools cache, installed
+# with pip from the package index.
+SPDX_TOOLS_VERSION=0.8.5
 
 # Upstream CRDs of the AWS provider kinds the function composes that the
 # snapshot beside the clone (../shared/crds/provider-aws) lacks: taken from
@@ -324,6 +329,21 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  # pyspdxtools of SPDX_TOOLS_VERSION, in a virtualenv of its own.
+  spdx-tools)
+    if [[ -n "${PYSPDXTOOLS_BIN:-}" ]]; then echo "$PYSPDXTOOLS_BIN"; exit 0; fi
+    venv="${tools_dir}/spdx-tools-${SPDX_TOOLS_VERSION}"
+    out="${venv}/bin/pyspdxtools"
+    if [[ ! -x "$out" ]]; then
+      echo "installing spdx-tools ${SPDX_TOOLS_VERSION} into ${venv} (first run only)" >&2
+      # In place (a virtualenv's scripts name its folder); a failed install
+      # leaves no pyspdxtools, so the next run starts again.
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "spdx-tools==${SPDX_TOOLS_VERSION}" >&2
+    fi
+    echo "$out"
+    ;;
   # A folder of the CRDs in AWS_EXTRA_CRDS (override: AWS_EXTRA_CRDS_DIR).
   aws-crds)
     if [[ -n "${AWS_EXTRA_CRDS_DIR:-}" ]]; then echo "$AWS_EXTRA_CRDS_DIR"; exit 0; fi
@@ -356,7 +376,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|aws-crds|upstream-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|spdx-tools|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac
