@@ -142,7 +142,8 @@ Packages HostLibraryPackages(const std::string& root, std::vector<std::string>* 
   }
   Packages out;
   if (names.empty()) return out;
-  std::vector<std::string> argv = {"dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Version}\n"};
+  std::vector<std::string> argv = {"dpkg-query", "-W", "-f",
+                                   "${Package}:${Architecture} ${Version}\n"};
   argv.insert(argv.end(), names.begin(), names.end());
   RunResult r = Cmd(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -223,8 +224,8 @@ TEST(SbomTest, FunctionSbomIsValidSpdxAndListsThePackageOfEveryLibrary) {
   EXPECT_TRUE(unowned.empty()) << "libraries of no Debian package: " << unowned.front();
   EXPECT_GT(libs.size(), 10u);  // gRPC, protobuf, Abseil, OpenSSL, libc...
   const std::string arch = Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0);
-  const std::string libc6 = Cmd({"dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Version}",
-                                 "libc6:" + arch}).out;
+  const std::string libc6 =
+      Cmd({"dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Version}", "libc6:" + arch}).out;
   EXPECT_TRUE(libs.contains(libc6)) << "the loader and libc come from " << libc6;
 
   const json doc = json::parse(ReadFile(kFunctionSbom));
@@ -237,7 +238,8 @@ TEST(SbomTest, FunctionSbomIsValidSpdxAndListsThePackageOfEveryLibrary) {
 
 #ifdef PLATFORM_HAS_PROVIDER
 TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
-  ASSERT_TRUE(fs::exists(kProviderSbom)) << kProviderSbom << " is missing: run `make provider-image`";
+  ASSERT_TRUE(fs::exists(kProviderSbom))
+      << kProviderSbom << " is missing: run `make provider-image`";
   RunResult valid = Validate(kProviderSbom);
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
   EXPECT_EQ(valid.out + valid.err, "");
