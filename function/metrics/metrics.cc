@@ -86,22 +86,6 @@ ProcessStats ReadProcessStats() {
 
 }  // namespace
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Metrics::Metrics(const std::vector<std::string>& kinds, BuildInfo build)
     : kinds_(kinds), build_(std::move(build)) {
   kinds_.push_back("unknown");

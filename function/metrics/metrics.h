@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/prometheus.h"
+
 namespace platform::fn {
 
 // How a call ended: "success" (a response without a FATAL result), "fatal" (a
@@ -76,9 +78,7 @@ class Metrics {
   BuildInfo build_;
 };
 
-// A label value escaped for the exposition format: backslash, double quote
-// and newline.
-std::string EscapeLabelValue(std::string_view value);
+using ::platform::common::EscapeLabelValue;  // common/prometheus.h
 
 }  // namespace platform::fn
 

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "function/policy/policy.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/struct_json.h"
 #include "function/testing/render_test_util.h"
@@ -165,6 +166,35 @@ inline Rendered RunOk(const Call& c) {
   return r;
 }
 inline Rendered RunOk(const sdk::Json& xr) { return RunOk(Call{.xr = xr}); }
+
+// A platform with a management path for every class (the policy's
+// classes.<class>.network.managementPath), as a Cluster API cluster with the
+// default Private endpoint needs. A class the input gives a managementPath
+// of its own (or null) keeps it.
+inline constexpr char kTransitGateway[] = "tgw-0123456789abcdef0";
+inline constexpr char kManagementCidr[] = "10.100.0.0/16";
+
+inline sdk::Json WithManagementPath(sdk::Json input) {
+  if (input.is_null()) input = PolicyInput(sdk::Json::object());
+  for (std::string_view cls : policy::kEnvironmentClasses) {
+    sdk::Json& network = input["policy"]["classes"][std::string(cls)]["network"];
+    if (!network.contains("managementPath")) {
+      network["managementPath"] = {{"transitGatewayId", kTransitGateway},
+                                   {"cidrs", {kManagementCidr}}};
+    }
+  }
+  return input;
+}
+
+// RunOk and RunProto on that platform.
+inline Rendered RunWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return RunOk(c);
+}
+inline pb::RunFunctionResponse RunProtoWithPath(Call c) {
+  c.input = WithManagementPath(std::move(c.input));
+  return RunProto(c);
+}
 
 }  // namespace platform::fn::testing
 

@@ -10,24 +10,10 @@
 #include <stdexcept>
 
 #include "absl/strings/numbers.h"
+#include "common/prometheus.h"
 
 namespace runtime {
 namespace {
-
-std::string Escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string Number(double v) {
   if (std::isnan(v)) return "NaN";
@@ -94,7 +80,7 @@ std::string Metrics::Render() {
         out += "{";
         bool first = true;
         for (const auto& [k, v] : labels) {
-          out += (first ? "" : ",") + k + "=\"" + Escape(v) + "\"";
+          out += (first ? "" : ",") + k + "=\"" + ::platform::common::EscapeLabelValue(v) + "\"";
           first = false;
         }
         out += "}";

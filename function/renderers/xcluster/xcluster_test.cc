@@ -47,34 +47,10 @@ using sdk::Json;
 
 constexpr char kXrName[] = "payments-eks";
 
-// The platform of these tests has a management path for every class (the
-// policy's classes.<class>.network.managementPath), as a Cluster API cluster
-// with the default Private endpoint needs. An input that says otherwise for
-// a class (a managementPath of its own, or null) keeps it.
-constexpr char kTransitGateway[] = "tgw-0123456789abcdef0";
-constexpr char kManagementCidr[] = "10.100.0.0/16";
-
-Json WithManagementPath(Json input) {
-  if (input.is_null()) input = PolicyInput(Json::object());
-  for (std::string_view cls : policy::kEnvironmentClasses) {
-    Json& network = input["policy"]["classes"][std::string(cls)]["network"];
-    if (!network.contains("managementPath")) {
-      network["managementPath"] = {{"transitGatewayId", kTransitGateway},
-                                   {"cidrs", {kManagementCidr}}};
-    }
-  }
-  return input;
-}
-
-Rendered RunWithPath(Call c) {
-  c.input = WithManagementPath(std::move(c.input));
-  return ::platform::fn::testing::RunOk(c);
-}
-
-pb::RunFunctionResponse RunProtoWithPath(Call c) {
-  c.input = WithManagementPath(std::move(c.input));
-  return ::platform::fn::testing::RunProto(c);
-}
+using ::platform::fn::testing::kManagementCidr;
+using ::platform::fn::testing::kTransitGateway;
+using ::platform::fn::testing::RunProtoWithPath;
+using ::platform::fn::testing::RunWithPath;
 
 Json Xr(const Json& parameters, const std::string& ns = "",
         const std::string& claim_ns = "team-payments") {
