@@ -76,6 +76,24 @@ inline sdk::Json PublishedNetwork(const std::string& vpc_cidr) {
           {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
 }
 
+// The XEnvironment a cluster's or database's `network.environment:
+// payments-net` names, as Crossplane returns it for the requirement: the XR
+// of claim team-payments/payments-net, class `cls` in `region`, with `status`
+// (none when null).
+inline sdk::Json ObservedEnvironment(const std::string& cls, const std::string& region,
+                                     sdk::Json status) {
+  sdk::Json env = {{"apiVersion", "platform.terraforming.io/v1alpha1"},
+                   {"kind", "XEnvironment"},
+                   {"metadata",
+                    {{"name", "payments-net-x7k2p"},
+                     {"labels",
+                      {{"crossplane.io/claim-name", "payments-net"},
+                       {"crossplane.io/claim-namespace", "team-payments"}}}}},
+                   {"spec", {{"parameters", {{"environment", cls}, {"region", region}}}}}};
+  if (!status.is_null()) env["status"] = std::move(status);
+  return env;
+}
+
 }  // namespace platform::fn::testing
 
 #endif  // PLATFORM_FUNCTION_TESTING_RENDER_TEST_UTIL_H_

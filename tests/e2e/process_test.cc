@@ -216,6 +216,34 @@ bool PortIsFree(int port) {
   return ok;
 }
 
+// A plain socket listening on 127.0.0.1 at a port of the kernel's choosing,
+// holding it for the test; closed on destruction.
+class HeldPort {
+ public:
+  HeldPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        listen(fd_, 1) == 0 && getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    }
+  }
+  ~HeldPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  // "127.0.0.1:<port>"; "" when the socket could not be made.
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
 // True when the kernel has a socket listening on `port` on every interface:
 // 0.0.0.0 in /proc/net/tcp, or [::] in /proc/net/tcp6 (gRPC binds a wildcard
 // address as one dual-stack socket, which takes IPv4 connections too).
@@ -304,19 +332,10 @@ TEST_F(ProcessTest, CertsDirFromEnvironmentWithoutCaRefusesToStartNamingIt) {
 }
 
 TEST_F(ProcessTest, AddressInUseRefusesToStartNamingTheAddress) {
-  // A plain listening socket holds the port.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const HeldPort held;
+  const std::string& address = held.address();
+  ASSERT_FALSE(address.empty());
   RunResult r = RunCommand({kBin, "--insecure", "--address", address}, seconds(30));
-  close(fd);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.exit_code, -1) << "killed instead of exiting:\n" << r.err;
   EXPECT_TRUE(Contains(r.err, "cannot listen on " + address)) << r.err;
@@ -546,21 +565,13 @@ TEST_F(ProcessTest, WithoutMetricsAddressNoMetricsAreServed) {
 }
 
 TEST_F(ProcessTest, MetricsAddressInUseRefusesToStartNamingIt) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const HeldPort held;
+  const std::string& address = held.address();
+  ASSERT_FALSE(address.empty());
   RunResult r =
       RunCommand({kBin, "--insecure", "--address", "127.0.0.1:" + std::to_string(FreePort()),
                   "--metrics-address", address},
                  seconds(30));
-  close(fd);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(Contains(r.err, "cannot serve metrics on " + address)) << r.err;
 }

@@ -1174,16 +1174,8 @@ TEST(Aws, TheTeamsRoleGetsTheAccessThePolicyGives) {
 // database admits the environment's baseline group (it has no clients of its
 // own) and the nodes are in it, so pods reach the database.
 TEST(Aws, TheEnvironmentsDatabaseAdmitsTheNodes) {
-  const Json environment = {
-      {"apiVersion", "platform.terraforming.io/v1alpha1"},
-      {"kind", "XEnvironment"},
-      {"metadata",
-       {{"name", "payments-net-x7k2p"},
-        {"labels",
-         {{"crossplane.io/claim-name", "payments-net"},
-          {"crossplane.io/claim-namespace", "team-payments"}}}}},
-      {"spec", {{"parameters", {{"environment", "dev"}, {"region", "eu-west-1"}}}}},
-      {"status", ::platform::fn::testing::PublishedNetwork("10.0.0.0/16")}};
+  const Json environment = ::platform::fn::testing::ObservedEnvironment(
+      "dev", "eu-west-1", ::platform::fn::testing::PublishedNetwork("10.0.0.0/16"));
   const Json required = {{"network-environment", {environment}}};
   const Rendered cluster =
       RunOk(Call{.xr = Xr(With(Params(), {{"network",

@@ -241,19 +241,12 @@ TEST(XClusterKubeadm, ThePrivateLoadBalancerAdmitsTheManagementNetworkAndTheVpcO
 
 // The XEnvironment named network.environment, publishing VPC block `vpc_cidr`.
 Json Environment(const std::string& vpc_cidr) {
-  return {{"apiVersion", "platform.terraforming.io/v1alpha1"},
-          {"kind", "XEnvironment"},
-          {"metadata",
-           {{"name", "payments-net-x7k2p"},
-            {"labels",
-             {{"crossplane.io/claim-name", "payments-net"},
-              {"crossplane.io/claim-namespace", "team-payments"}}}}},
-          {"spec", {{"parameters", {{"environment", "dev"}, {"region", "eu-west-1"}}}}},
-          {"status",
-           {{"vpcId", "vpc-0env"},
-            {"vpcCidr", vpc_cidr},
-            {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
-            {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}}}}};
+  return ::platform::fn::testing::ObservedEnvironment(
+      "dev", "eu-west-1",
+      {{"vpcId", "vpc-0env"},
+       {"vpcCidr", vpc_cidr},
+       {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+       {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}}});
 }
 
 TEST(XClusterKubeadm, ServiceBlockMayNotOverlapTheEnvironmentsVpc) {

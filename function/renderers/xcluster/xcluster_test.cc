@@ -885,21 +885,13 @@ Json EnvironmentParams(const std::string& environment = "dev") {
 // The XEnvironment as Crossplane returns it for the requirement.
 Json Environment(const std::string& cls = "dev", const std::string& region = "eu-west-1",
                  bool with_status = true) {
-  Json env = {{"apiVersion", "platform.terraforming.io/v1alpha1"},
-              {"kind", "XEnvironment"},
-              {"metadata",
-               {{"name", "payments-net-x7k2p"},
-                {"labels",
-                 {{"crossplane.io/claim-name", "payments-net"},
-                  {"crossplane.io/claim-namespace", "team-payments"}}}}},
-              {"spec", {{"parameters", {{"environment", cls}, {"region", region}}}}}};
-  if (with_status) {
-    env["status"] = {{"vpcId", "vpc-0env"},
-                     {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
-                     {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
-                     {"securityGroupIds", {{"baseline", "sg-0baseline"}}}};
-  }
-  return env;
+  if (!with_status) return ::platform::fn::testing::ObservedEnvironment(cls, region, nullptr);
+  return ::platform::fn::testing::ObservedEnvironment(
+      cls, region,
+      {{"vpcId", "vpc-0env"},
+       {"privateSubnetIds", {"subnet-0p1", "subnet-0p2"}},
+       {"publicSubnetIds", {"subnet-0u1", "subnet-0u2"}},
+       {"securityGroupIds", {{"baseline", "sg-0baseline"}}}});
 }
 
 TEST(XClusterNetwork, AsksForTheClaimedEnvironmentInTheClaimsNamespace) {

@@ -511,18 +511,9 @@ TEST(XDatabase, MandatedSecurityGroupsJoinOnceTheOwnGroupIsKnown) {
 
 // The XEnvironment as Crossplane returns it for the requirement.
 Json Environment(const std::string& cls = "dev", bool with_status = true) {
-  Json env = {{"apiVersion", "platform.terraforming.io/v1alpha1"},
-              {"kind", "XEnvironment"},
-              {"metadata",
-               {{"name", "payments-net-x7k2p"},
-                {"labels",
-                 {{"crossplane.io/claim-name", "payments-net"},
-                  {"crossplane.io/claim-namespace", "team-payments"}}}}},
-              {"spec", {{"parameters", {{"environment", cls}, {"region", "eu-west-1"}}}}}};
-  if (with_status) {
-    env["status"] = ::platform::fn::testing::PublishedNetwork("10.0.0.0/16");
-  }
-  return env;
+  return ::platform::fn::testing::ObservedEnvironment(
+      cls, "eu-west-1",
+      with_status ? ::platform::fn::testing::PublishedNetwork("10.0.0.0/16") : Json());
 }
 
 Json EnvironmentParams(const std::string& cls = "dev") {
