@@ -10,8 +10,9 @@
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
-# HELM_BIN, HELMFILE_BIN, TOFU_BIN, CRANE_BIN or PYSPDXTOOLS_BIN; for folders
-# of CRDs, AWS_EXTRA_CRDS_DIR or PLATFORM_SHARED_CRDS.
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN or
+# PYSPDXTOOLS_BIN; for folders of CRDs, AWS_EXTRA_CRDS_DIR or
+# PLATFORM_SHARED_CRDS.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -329,6 +330,20 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  # OpenTofu for the arm64 provider image: the same version, cross-compiled
+  # (pure Go, no cgo), in a folder of its own.
+  tofu-arm64)
+    if [[ -n "${TOFU_ARM64_BIN:-}" ]]; then echo "$TOFU_ARM64_BIN"; exit 0; fi
+    out="${tools_dir}/tofu-${TOFU_VERSION}/linux-arm64/tofu"
+    if [[ ! -x "$out" ]]; then
+      tofu_wrapper "${tools_dir}/src/tofu-${TOFU_VERSION}"
+      # The name picks the source folder: the wrapper module of `tofu`.
+      GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go_build tofu "$TOFU_VERSION" \
+        "github.com/opentofu/opentofu/cmd/tofu@${TOFU_VERSION}" github.com/opentofu/opentofu/cmd/tofu "$out" \
+        "-X 'github.com/opentofu/opentofu/version.dev=no'"
+    fi
+    echo "$out"
+    ;;
   # pyspdxtools of SPDX_TOOLS_VERSION, in a virtualenv of its own.
   spdx-tools)
     if [[ -n "${PYSPDXTOOLS_BIN:-}" ]]; then echo "$PYSPDXTOOLS_BIN"; exit 0; fi
@@ -376,7 +391,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|spdx-tools|aws-crds|upstream-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|spdx-tools|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac
