@@ -5,7 +5,12 @@
 # the image itself carry the time of the last commit.
 #
 #   scripts/image.sh <build dir>
+#   PLATFORM_ARCH=arm64 scripts/image.sh <arm64 build dir>
 #
+# PLATFORM_ARCH (scripts/arch.sh) names the image's architecture, default
+# this machine's; for arm64 the build dir holds a cross-build
+# (scripts/cross-build.sh) and the image is tagged <tag>-arm64 in podman's
+# store, beside the native one.
 # Writes <build dir>/image/function-platform.tar (docker-archive, what
 # `crossplane xpkg build --embed-runtime-image-tarball` takes) and leaves the
 # image in podman's store as $PLATFORM_IMAGE, the name examples and the
@@ -15,8 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/image.sh <build dir>}
+source scripts/arch.sh
 # The tag is the release version (VERSION), so a release builds what it names.
-image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v$(scripts/version.sh print)}
+suffix=""
+[[ "$arch" == "$host_arch" ]] || suffix="-${arch}"
+image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v$(scripts/version.sh print)${suffix}}
 binary="${build_dir}/function/function-platform"
 out="${build_dir}/image"
 [[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
@@ -27,9 +35,9 @@ rm -rf "$rootfs"
 mkdir -p "$rootfs/etc" "$rootfs/tmp"
 chmod 1777 "$rootfs/tmp"
 install -m 0755 "$binary" "$rootfs/function-platform"
-strip --strip-unneeded "$rootfs/function-platform"
-# The loader and every library ldd resolves, at the paths the binary asks for.
-ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u |
+"$strip" --strip-unneeded "$rootfs/function-platform"
+# The loader and every library it resolves, at the paths the binary asks for.
+shared_libraries "$binary" |
   while read -r lib; do
     install -D -m 0755 "$(readlink -f "$lib")" "${rootfs}${lib}"
   done
@@ -52,7 +60,7 @@ EXPOSE 9443
 ENTRYPOINT ["/function-platform"]
 CONTAINERFILE
 
-scripts/podman.sh build --quiet --timestamp "$epoch" --tag "$image" --file "${out}/Containerfile" "$out" >/dev/null
+scripts/podman.sh build --quiet --timestamp "$epoch" --platform "linux/${arch}" --tag "$image" --file "${out}/Containerfile" "$out" >/dev/null
 rm -f "${out}/function-platform.tar"
 scripts/podman.sh save --quiet --format docker-archive --output "${out}/function-platform.tar" "$image"
 echo "${image} $(scripts/podman.sh image inspect --format '{{.Id}}' "$image")"

@@ -6,6 +6,14 @@
 # stripped provider binary, the libraries it loads and OpenTofu.
 #
 #   scripts/provider-image.sh <build dir>
+#   PLATFORM_ARCH=arm64 scripts/provider-image.sh <arm64 build dir>
+#
+# PLATFORM_ARCH (scripts/arch.sh) names the image's architecture, default
+# this machine's. For arm64 the userland comes from the arm64 .debs (dpkg
+# multiarch: apt downloads them on any machine), the build dir holds a
+# cross-build (scripts/cross-build.sh), OpenTofu is cross-compiled
+# (scripts/tools.sh tofu-arm64), and the image is tagged <tag>-arm64 in
+# podman's store, beside the native one.
 #
 # Two layers: the Debian userland (unchanged while the package versions are)
 # and the provider's own files. The .debs are downloaded once into a cache
@@ -26,13 +34,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/provider-image.sh <build dir>}
+source scripts/arch.sh
 # The tag is the release version (VERSION), so a release builds what it names.
-image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v$(scripts/version.sh print)}
+suffix=""
+[[ "$arch" == "$host_arch" ]] || suffix="-${arch}"
+image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v$(scripts/version.sh print)${suffix}}
 binary="${build_dir}/provider/provider-workloads"
 out="${build_dir}/provider-image"
 debs=${PLATFORM_DEB_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/terraforming-platform/debs}
 [[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
-tofu=${TOFU:-$(scripts/tools.sh tofu)}
+if [[ "$arch" == "$host_arch" ]]; then
+  tofu=${TOFU:-$(scripts/tools.sh tofu)}
+else
+  tofu=${TOFU:-$(scripts/tools.sh "tofu-${arch}")}
+fi
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 mkdir -p "$out" "$debs"
 
@@ -41,9 +56,43 @@ mkdir -p "$out" "$debs"
 # git and ssh, the CA bundle. Their Depends and Pre-Depends, recursively;
 # virtual names (<...>) are dropped, the real packages providing them are
 # listed by apt-cache as alternatives.
+#
+# On a multiarch machine apt-cache also lists the other architectures' builds
+# (<name>:<arch>) as alternatives; only the target's are kept. For a foreign
+# target, each package is asked for as <name>:<arch>, or by its bare name
+# when it is Architecture: all (it has no <name>:<arch>); a dependency apt
+# names bare (perl's modules, through Multi-Arch: allowed) is qualified too,
+# and the closure taken again until nothing changes.
 roots=(dash coreutils libc-bin ansible-core git openssh-client ca-certificates)
-mapfile -t packages < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-  --no-breaks --no-replaces --no-enhances "${roots[@]}" | grep -v '^[ <]' | LC_ALL=C sort -u)
+closure() {  # <name>...: the names of the target's packages, sorted
+  apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances "$@" | grep -v '^[ <]' | LC_ALL=C sort -u |
+    if [[ "$arch" == "$host_arch" ]]; then
+      grep -v ':'
+    else
+      grep -E "^[^:]+(:${arch})?\$" | qualify
+    fi
+}
+qualify() {  # names on stdin: bare ones that are not Architecture: all get :<arch>
+  local names=() all
+  mapfile -t names
+  ((${#names[@]})) || return 0
+  all=$(apt-cache show --no-all-versions "${names[@]%:"${arch}"}" 2>/dev/null |
+    awk '/^Package:/ {p = $2} /^Architecture: all$/ {print p}' | LC_ALL=C sort -u)
+  for n in "${names[@]}"; do
+    if [[ "$n" == *:* ]] || grep -qxF "$n" <<<"$all"; then echo "$n"; else echo "$n:${arch}"; fi
+  done | LC_ALL=C sort -u
+}
+if [[ "$arch" == "$host_arch" ]]; then
+  mapfile -t packages < <(closure "${roots[@]}")
+else
+  mapfile -t packages < <(printf '%s\n' "${roots[@]}" | qualify)
+  for _ in 1 2 3 4; do
+    mapfile -t next < <(closure "${packages[@]}")
+    [[ "${next[*]}" == "${packages[*]}" ]] && break
+    packages=("${next[@]}")
+  done
+fi
 # The candidate version of each: the .deb file name apt-get download writes.
 mapfile -t files < <(apt-cache show --no-all-versions "${packages[@]}" 2>/dev/null | awk '
   /^Package:/ {p = $2} /^Version:/ {v = $2} /^Architecture:/ {a = $2}
@@ -51,7 +100,11 @@ mapfile -t files < <(apt-cache show --no-all-versions "${packages[@]}" 2>/dev/nu
   END {if (p != "") {gsub(/:/, "%3a", v); print p "_" v "_" a ".deb"}}' | LC_ALL=C sort -u)
 missing=()
 for f in "${files[@]}"; do
-  [[ -s "${debs}/${f}" ]] || missing+=("${f%%_*}")
+  # <name>_<version>_<arch>.deb: a foreign build is downloaded as <name>:<arch>.
+  a=${f##*_}
+  a=${a%.deb}
+  if [[ -s "${debs}/${f}" ]]; then continue; fi
+  if [[ "$a" == all || "$a" == "$host_arch" ]]; then missing+=("${f%%_*}"); else missing+=("${f%%_*}:${a}"); fi
 done
 if ((${#missing[@]})); then
   echo "downloading ${#missing[@]} of ${#files[@]} Debian packages into ${debs}" >&2
@@ -138,9 +191,9 @@ rm -rf "$top"
 mkdir -p "$top/etc" "$top/tmp" "$top/usr/local/bin"
 chmod 1777 "$top/tmp"
 install -m 0755 "$binary" "$top/usr/local/bin/provider-workloads"
-strip --strip-unneeded "$top/usr/local/bin/provider-workloads"
+"$strip" --strip-unneeded "$top/usr/local/bin/provider-workloads"
 install -m 0755 "$tofu" "$top/usr/local/bin/tofu"
-ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | LC_ALL=C sort -u |
+shared_libraries "$binary" |
   while read -r lib; do
     # Debian's own copy wins (at either side of the /usr merge).
     [[ -e "${debian}${lib}" || -e "${debian}/usr${lib}" || -e "${debian}${lib#/usr}" ]] && continue
@@ -176,7 +229,7 @@ ENTRYPOINT ["/usr/local/bin/provider-workloads"]
 CONTAINERFILE
 
 rm -f "${out}/provider-workloads.tar"
-scripts/podman.sh build --quiet --timestamp "$epoch" --tag "$image" --file "${out}/Containerfile" \
+scripts/podman.sh build --quiet --timestamp "$epoch" --platform "linux/${arch}" --tag "$image" --file "${out}/Containerfile" \
   "$out" >/dev/null
 scripts/podman.sh save --quiet --format docker-archive --output "${out}/provider-workloads.tar" "$image"
 echo "${image} $(scripts/podman.sh image inspect --format '{{.Id}} {{.Size}}' "$image")"
