@@ -5,7 +5,9 @@
 // (not podman's store, whose tags other checkouts share): the provider's SBOM
 // lists exactly the packages of the image's dpkg status database plus the
 // packages of the libraries copied from the build machine; the function's
-// lists the package of every shared library in it.
+// lists the package of every shared library in it. Both architectures: the
+// native images (`make image provider-image`) and the arm64 ones, whose
+// libraries come from this machine's arm64 packages (`make arm64`).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -26,10 +28,7 @@ using nlohmann::json;
 
 const std::string kSource = PLATFORM_SOURCE_DIR;
 const std::string kBuild = PLATFORM_BUILD_DIR;
-const std::string kFunctionTar = kBuild + "/image/function-platform.tar";
-const std::string kFunctionSbom = kBuild + "/image/function-platform.spdx.json";
-const std::string kProviderTar = kBuild + "/provider-image/provider-workloads.tar";
-const std::string kProviderSbom = kBuild + "/provider-image/provider-workloads.spdx.json";
+const std::string kArm64Build = PLATFORM_ARM64_BUILD_DIR;
 
 RunResult Cmd(const std::vector<std::string>& argv) {
   return RunCommand(argv, std::chrono::seconds(300));
@@ -196,6 +195,17 @@ json Component(const json& doc, const std::string& name) {
   return json();
 }
 
+// The architecture of a docker-archive's image (its config), a Debian name.
+std::string ImageArch(const std::string& tar) {
+  TempDir dir;
+  RunResult r = Cmd({"tar", "-xf", tar, "-C", dir.path(), "manifest.json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string config = json::parse(ReadFile(dir.path() + "/manifest.json"))[0]["Config"];
+  r = Cmd({"tar", "-xOf", tar, config});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out).value("architecture", "");
+}
+
 std::string ExpectedVersion(const std::string& tar) {
   if (fs::exists(kSource + "/VERSION")) {
     std::string v = ReadFile(kSource + "/VERSION");
@@ -210,42 +220,56 @@ std::string ExpectedVersion(const std::string& tar) {
   return tag.substr(tag.rfind(':') + 1);
 }
 
-TEST(SbomTest, FunctionSbomIsValidSpdxAndListsThePackageOfEveryLibrary) {
-  ASSERT_TRUE(fs::exists(kFunctionSbom)) << kFunctionSbom << " is missing: run `make image`";
-  RunResult valid = Validate(kFunctionSbom);
+// The images of one build folder: the native build or the arm64 one.
+class SbomTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  const std::string& build() const { return GetParam(); }
+  std::string made_by() const { return build() == kBuild ? "`make image`" : "`make arm64`"; }
+  const std::string function_tar_ = build() + "/image/function-platform.tar";
+  const std::string function_sbom_ = build() + "/image/function-platform.spdx.json";
+  const std::string provider_tar_ = build() + "/provider-image/provider-workloads.tar";
+  const std::string provider_sbom_ = build() + "/provider-image/provider-workloads.spdx.json";
+};
+
+TEST_P(SbomTest, FunctionSbomIsValidSpdxAndListsThePackageOfEveryLibrary) {
+  ASSERT_TRUE(fs::exists(function_sbom_)) << function_sbom_ << " is missing: run " << made_by();
+  RunResult valid = Validate(function_sbom_);
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
   EXPECT_EQ(valid.out + valid.err, "");
 
   TempDir dir;
-  const std::string root = Unpack(kFunctionTar, dir);
+  const std::string root = Unpack(function_tar_, dir);
   EXPECT_FALSE(fs::exists(root + "/var/lib/dpkg")) << "the function image has no dpkg database";
   std::vector<std::string> unowned;
   const Packages libs = HostLibraryPackages(root, &unowned);
   EXPECT_TRUE(unowned.empty()) << "libraries of no Debian package: " << unowned.front();
   EXPECT_GT(libs.size(), 10u);  // gRPC, protobuf, Abseil, OpenSSL, libc...
-  const std::string arch = Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0);
+  const std::string arch = ImageArch(function_tar_);
+  EXPECT_EQ(arch, build() == kBuild ? Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0)
+                                    : std::string("arm64"));
   const std::string libc6 =
       Cmd({"dpkg-query", "-W", "-f", "${Package}:${Architecture} ${Version}", "libc6:" + arch}).out;
   EXPECT_TRUE(libs.contains(libc6)) << "the loader and libc come from " << libc6;
 
-  const json doc = json::parse(ReadFile(kFunctionSbom));
+  const json doc = json::parse(ReadFile(function_sbom_));
   EXPECT_EQ(doc["spdxVersion"], "SPDX-2.3");
   EXPECT_EQ(Compare(doc, libs), "");
   const json fn = Component(doc, "function-platform");
   ASSERT_TRUE(fn.is_object()) << "the function itself is listed";
-  EXPECT_EQ(fn["versionInfo"], ExpectedVersion(kFunctionTar));
+  EXPECT_EQ(fn["versionInfo"], ExpectedVersion(function_tar_));
 }
 
 #ifdef PLATFORM_HAS_PROVIDER
-TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
-  ASSERT_TRUE(fs::exists(kProviderSbom))
-      << kProviderSbom << " is missing: run `make provider-image`";
-  RunResult valid = Validate(kProviderSbom);
+TEST_P(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
+  ASSERT_TRUE(fs::exists(provider_sbom_))
+      << provider_sbom_ << " is missing: run "
+      << (build() == kBuild ? "`make provider-image`" : made_by());
+  RunResult valid = Validate(provider_sbom_);
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
   EXPECT_EQ(valid.out + valid.err, "");
 
   TempDir dir;
-  const std::string root = Unpack(kProviderTar, dir);
+  const std::string root = Unpack(provider_tar_, dir);
   // What a scanner reads: dpkg's own database, with the files of each package.
   const Packages status = DpkgStatus(root);
   EXPECT_GT(status.size(), 100u);
@@ -255,7 +279,12 @@ TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
     EXPECT_TRUE(found) << p << " is not in the image's dpkg status";
   }
   EXPECT_TRUE(fs::exists(root + "/var/lib/dpkg/info/dash.list"));
-  const std::string arch = Lines(Cmd({"dpkg", "--print-architecture"}).out).at(0);
+  const std::string arch = ImageArch(provider_tar_);
+  // Every package of the image is of its architecture (or of none).
+  for (const std::string& p : status) {
+    const std::string a = p.substr(p.find(':') + 1, p.find(' ') - p.find(':') - 1);
+    EXPECT_TRUE(a == arch || a == "all") << p << " in a " << arch << " image";
+  }
   EXPECT_TRUE(fs::exists(root + "/var/lib/dpkg/info/libc6:" + arch + ".md5sums"));
   const std::set<std::string> owned = DpkgOwned(root);
   EXPECT_TRUE(owned.contains("/bin/dash"));
@@ -265,11 +294,11 @@ TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
   Packages expected = HostLibraryPackages(root, &unowned);
   EXPECT_TRUE(unowned.empty()) << "libraries of no Debian package: " << unowned.front();
   expected.insert(status.begin(), status.end());
-  const json doc = json::parse(ReadFile(kProviderSbom));
+  const json doc = json::parse(ReadFile(provider_sbom_));
   EXPECT_EQ(Compare(doc, expected), "");
   const json provider = Component(doc, "provider-workloads");
   ASSERT_TRUE(provider.is_object());
-  EXPECT_EQ(provider["versionInfo"], ExpectedVersion(kProviderTar));
+  EXPECT_EQ(provider["versionInfo"], ExpectedVersion(provider_tar_));
   EXPECT_TRUE(Component(doc, "opentofu").is_object());
 }
 #endif
@@ -277,13 +306,13 @@ TEST(SbomTest, ProviderSbomIsValidSpdxAndListsExactlyTheImagesDpkgPackages) {
 // The negative control: the function's SBOM without one package (and its
 // relationship) is still valid SPDX, so only the completeness check catches
 // it; a dangling relationship is caught by the parser.
-TEST(SbomTest, ASbomMissingAPackageFailsTheCheck) {
-  ASSERT_TRUE(fs::exists(kFunctionSbom)) << kFunctionSbom << " is missing: run `make image`";
+TEST_P(SbomTest, ASbomMissingAPackageFailsTheCheck) {
+  ASSERT_TRUE(fs::exists(function_sbom_)) << function_sbom_ << " is missing: run " << made_by();
   TempDir dir;
-  const std::string root = Unpack(kFunctionTar, dir);
+  const std::string root = Unpack(function_tar_, dir);
   std::vector<std::string> unowned;
   const Packages libs = HostLibraryPackages(root, &unowned);
-  json doc = json::parse(ReadFile(kFunctionSbom));
+  json doc = json::parse(ReadFile(function_sbom_));
   ASSERT_EQ(Compare(doc, libs), "");
 
   json& packages = doc["packages"];
@@ -319,6 +348,11 @@ TEST(SbomTest, ASbomMissingAPackageFailsTheCheck) {
   EXPECT_NE((invalid.out + invalid.err).find(removed_id), std::string::npos)
       << invalid.out << invalid.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(Images, SbomTest, ::testing::Values(kBuild, kArm64Build),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param == kBuild ? "native" : "arm64";
+                         });
 
 }  // namespace
 }  // namespace platform::testing

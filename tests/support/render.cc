@@ -160,6 +160,16 @@ FunctionUnderTest::FunctionUnderTest(const std::string& binary) {
                                "127.0.0.1:" + std::to_string(port)},
       log_);
   ok_ = WaitForPort(port, std::chrono::seconds(10));
+  WriteFunctions(port);
+}
+
+FunctionUnderTest::FunctionUnderTest(int port) {
+  log_ = dir_.path() + "/function.log";
+  ok_ = WaitForPort(port, std::chrono::seconds(60));
+  WriteFunctions(port);
+}
+
+void FunctionUnderTest::WriteFunctions(int port) {
   functions_ = dir_.Write("functions.yaml", R"(apiVersion: pkg.crossplane.io/v1
 kind: Function
 metadata:

@@ -94,6 +94,10 @@ class FunctionUnderTest {
  public:
   // Starts `binary`; check ok() and error() afterwards.
   explicit FunctionUnderTest(const std::string& binary);
+  // Renders through a function already serving plaintext gRPC on
+  // 127.0.0.1:`port` (in a container, say); starts nothing. ok() when the
+  // port answers.
+  explicit FunctionUnderTest(int port);
   ~FunctionUnderTest();
 
   bool ok() const { return ok_; }
@@ -119,6 +123,10 @@ class FunctionUnderTest {
   std::string functions_;
   std::unique_ptr<Background> process_;
   bool ok_ = false;
+
+  // functions.yaml naming the function at 127.0.0.1:`port`, the Development
+  // runtime's way.
+  void WriteFunctions(int port);
 };
 
 }  // namespace platform::testing
