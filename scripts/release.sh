@@ -3,14 +3,17 @@
 # machine: everything up to the push needs no network, so a release can be
 # rehearsed (and its artifacts inspected) before a tag exists.
 #
-#   scripts/release.sh [--arch amd64] [--tag vX.Y.Z] [--push] [<build dir>]
+#   scripts/release.sh [--arch amd64|arm64] [--tag vX.Y.Z] [--push] [<build dir>]
 #   scripts/release.sh push <release dir>...
 #
 # The first form:
 #   1. checks the version: VERSION is X.Y.Z, every place that names it agrees
 #      (scripts/version.sh check), and --tag, if given, is v<VERSION>;
 #   2. builds function-platform and provider-workloads (Release, no tests) in
-#      <build dir> (default build-release);
+#      <build dir> (default build-release-<arch>): natively for this
+#      machine's architecture, cross-built for the other
+#      (scripts/cross-build.sh; scripts/install-deps.sh arm64 installs the
+#      toolchain);
 #   3. builds both runtime images and all three packages with the project's
 #      scripts (image.sh, package.sh, provider-image.sh, provider-package.sh);
 #   4. copies them to <build dir>/release/<name>-<arch>.{xpkg,tar}, makes an
@@ -27,9 +30,8 @@
 # <reference>@<digest> per package, which the workflow signs. It refuses to
 # push a version CHANGELOG.md has no section for.
 #
-# ARCH: only amd64 for now. The image scripts build for the machine they run
-# on and have no cross-build yet, so --arch arm64 is refused rather than
-# producing an amd64 image with an arm64 name.
+# ARCH: amd64 (default) or arm64, on an amd64 machine; the image scripts
+# take it as PLATFORM_ARCH (scripts/arch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,10 +79,10 @@ if [[ "${1:-}" == push ]]; then
   exit 0
 fi
 
-arch=amd64 tag= do_push=0 build_dir=build-release
+arch=amd64 tag= do_push=0 build_dir=
 while (($#)); do
   case "$1" in
-    --arch) arch=${2:?--arch needs amd64}; shift 2 ;;
+    --arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
     --tag) tag=${2:?--tag needs vX.Y.Z}; shift 2 ;;
     --push) do_push=1; shift ;;
     -*) die "unknown option $1" ;;
@@ -88,9 +90,11 @@ while (($#)); do
   esac
 done
 host_arch=$(dpkg --print-architecture)
-[[ "$arch" == amd64 ]] ||
-  die "--arch ${arch}: the image scripts cannot cross-build yet (they build for this machine, ${host_arch})"
-[[ "$host_arch" == "$arch" ]] || die "--arch ${arch} on a ${host_arch} machine: no cross-build yet"
+[[ "$arch" == amd64 || "$arch" == arm64 ]] || die "--arch ${arch}: amd64 or arm64"
+[[ "$arch" == "$host_arch" || "$host_arch" == amd64 ]] ||
+  die "--arch ${arch} on a ${host_arch} machine: cross-builds run on amd64"
+build_dir=${build_dir:-build-release-${arch}}
+export PLATFORM_ARCH=$arch
 
 # 1. The version.
 check_version "$tag"
@@ -100,10 +104,14 @@ grep -q "^## \[${version}\]" CHANGELOG.md ||
 
 # 2. The two programs: a build of their own, without the tests (which need
 # tools a release does not).
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLATFORM_TESTS=OFF >/dev/null
+if [[ "$arch" == "$host_arch" ]]; then
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLATFORM_TESTS=OFF >/dev/null
+  fi
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform provider-workloads >&2
+else
+  scripts/cross-build.sh "$arch" "$build_dir" >&2
 fi
-cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform provider-workloads >&2
 
 # 3. Images and packages, by the scripts `make test` tests.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
