@@ -127,7 +127,15 @@ class FakeClient : public Client {
     }
     const Json current = *std::move(found);
     if (type == PatchType::kJson) {
-      return ApiError(415, "UnsupportedMediaType", "json patch").ToStatus();
+      // RFC 6902, test operations included; a failing one is the API
+      // server's 422.
+      Json patched;
+      try {
+        patched = current.patch(patch);
+      } catch (const Json::exception& e) {
+        return ApiError(422, "Invalid", std::string("json patch: ") + e.what()).ToStatus();
+      }
+      return StoreOrFinalize(r, key, std::move(patched));
     }
     Json merged = current;
     if (opts.subresource == "status") {

@@ -1,0 +1,163 @@
+#include "admission/evaluator.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "function/policy/policy.h"
+#include "function/runner.h"
+#include "function/sdk/proto.h"
+#include "function/sdk/struct_json.h"
+
+namespace platform::admission {
+namespace {
+
+// Crossplane's claim labels on the XR of a claim.
+constexpr const char* kClaimName = "crossplane.io/claim-name";
+constexpr const char* kClaimNamespace = "crossplane.io/claim-namespace";
+
+bool Judged(const std::string& operation) { return operation == "CREATE" || operation == "UPDATE"; }
+
+// The claim of XR kind X<Kind> is <Kind>: the registry knows XR kinds.
+std::string XrKindOf(const fn::Registry& registry, const std::string& kind) {
+  if (registry.Find(kind) != nullptr) return kind;
+  if (registry.Find("X" + kind) != nullptr) return "X" + kind;
+  return "";
+}
+
+const Json* Path(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* at = &j;
+  for (const char* k : keys) {
+    if (!at->is_object()) return nullptr;
+    const auto it = at->find(k);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
+}  // namespace
+
+Evaluator::Evaluator(const fn::Registry& registry, Json step_input, EvaluatorOptions options)
+    : registry_(registry), input_(std::move(step_input)), options_(std::move(options)) {
+  if (const std::optional<fn::pb::ResourceSelector> selector =
+          fn::policy::Policies::EnvironmentConfigSelector(input_)) {
+    policy_name_ = selector->match_name();
+  }
+}
+
+bool Evaluator::IsPlatformKind(const Review& review) const {
+  return !XrKindOf(registry_, review.kind).empty();
+}
+
+Json Evaluator::CompositeOf(const Review& review) {
+  const Json& object = review.object;
+  const std::string kind = object.value("kind", review.kind);
+  if (kind.starts_with("X")) return object;
+  // A claim: Crossplane makes a cluster-scoped XR of kind X<Kind> with the
+  // claim's spec, and names the claim in its labels.
+  Json xr = Json::object();
+  xr["apiVersion"] = object.value("apiVersion", "");
+  xr["kind"] = "X" + kind;
+  Json metadata = Json::object();
+  std::string name = review.name;
+  if (const Json* n = Path(object, {"metadata", "name"}); n != nullptr && n->is_string()) {
+    name = n->get<std::string>();
+  }
+  if (name.empty()) {
+    if (const Json* g = Path(object, {"metadata", "generateName"});
+        g != nullptr && g->is_string()) {
+      name = g->get<std::string>();
+    }
+  }
+  metadata["name"] = name;
+  Json labels = Json::object();
+  if (const Json* l = Path(object, {"metadata", "labels"}); l != nullptr && l->is_object()) {
+    labels = *l;
+  }
+  labels[kClaimName] = name;
+  labels[kClaimNamespace] = review.ns;
+  metadata["labels"] = std::move(labels);
+  xr["metadata"] = std::move(metadata);
+  if (const Json* spec = Path(object, {"spec"}); spec != nullptr) xr["spec"] = *spec;
+  return xr;
+}
+
+Decision Evaluator::Mutate(const Review& review, const ClusterView& view) const {
+  if (!Judged(review.operation) || !IsPlatformKind(review) || options_.team_label.empty() ||
+      review.ns.empty() || view.namespace_object == nullptr) {
+    return Decision::Allow();
+  }
+  const Json* team = Path(review.object, {"spec", "parameters", "team"});
+  if (team != nullptr && !(team->is_string() && team->get<std::string>().empty()) &&
+      !team->is_null()) {
+    return Decision::Allow();
+  }
+  const Json* label =
+      Path(*view.namespace_object, {"metadata", "labels", options_.team_label.c_str()});
+  if (label == nullptr || !label->is_string() || label->get<std::string>().empty()) {
+    return Decision::Allow();
+  }
+  const std::string value = label->get<std::string>();
+  Decision d;
+  const Json* spec = Path(review.object, {"spec"});
+  const Json* params = Path(review.object, {"spec", "parameters"});
+  if (spec == nullptr || !spec->is_object()) {
+    d.patch.push_back(
+        {{"op", "add"}, {"path", "/spec"}, {"value", {{"parameters", {{"team", value}}}}}});
+  } else if (params == nullptr || !params->is_object()) {
+    d.patch.push_back({{"op", "add"}, {"path", "/spec/parameters"}, {"value", {{"team", value}}}});
+  } else {
+    d.patch.push_back({{"op", "add"}, {"path", "/spec/parameters/team"}, {"value", value}});
+  }
+  d.warnings.push_back(absl::StrCat("spec.parameters.team: set to \"", value, "\" from label ",
+                                    options_.team_label, " of namespace ", review.ns));
+  return d;
+}
+
+Decision Evaluator::Validate(const Review& review, const ClusterView& view) const {
+  if (!Judged(review.operation) || !IsPlatformKind(review)) return Decision::Allow();
+
+  fn::pb::RunFunctionRequest req;
+  req.mutable_meta()->set_tag("admission");
+  req.mutable_meta()->add_capabilities(fn::pb::CAPABILITY_CAPABILITIES);
+  req.mutable_meta()->add_capabilities(fn::pb::CAPABILITY_REQUIRED_RESOURCES);
+  if (absl::Status s =
+          fn::sdk::ToStruct(CompositeOf(review), "object",
+                            req.mutable_observed()->mutable_composite()->mutable_resource());
+      !s.ok()) {
+    return Decision::Deny(400, "BadRequest", std::string(s.message()));
+  }
+  if (absl::Status s = fn::sdk::ToStruct(input_, "input", req.mutable_input()); !s.ok()) {
+    return Decision::Deny(500, "InternalError", std::string(s.message()));
+  }
+  if (!policy_name_.empty()) {
+    fn::pb::Resources& configs =
+        (*req.mutable_required_resources())[std::string(fn::policy::Policies::RequirementKey())];
+    if (view.policy != nullptr) {
+      if (absl::Status s =
+              fn::sdk::ToStruct(*view.policy, "policy", configs.add_items()->mutable_resource());
+          !s.ok()) {
+        return Decision::Deny(500, "InternalError", std::string(s.message()));
+      }
+    }
+  }
+
+  const fn::pb::RunFunctionResponse rsp = fn::Runner(registry_).Run(req);
+  Decision d;
+  for (const fn::pb::Result& r : rsp.results()) {
+    if (r.severity() == fn::pb::SEVERITY_FATAL) {
+      // The function's condition says whether it is a denial (Authorized)
+      // or a violation of the rules (PolicyCompliant).
+      bool denied = false;
+      for (const fn::pb::Condition& c : rsp.conditions()) {
+        denied |= c.reason() == fn::policy::kReasonDenied;
+      }
+      return denied ? Decision::Deny(403, "Forbidden", r.message())
+                    : Decision::Deny(422, "Invalid", r.message());
+    }
+    if (r.severity() == fn::pb::SEVERITY_WARNING) d.warnings.push_back(r.message());
+  }
+  return d;
+}
+
+}  // namespace platform::admission
