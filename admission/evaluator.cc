@@ -35,6 +35,13 @@ const Json* Path(const Json& j, std::initializer_list<const char*> keys) {
   return at;
 }
 
+// The string at `keys`; "" when absent or not a string. Objects under review
+// may hold anything: nothing here throws on a wrong type.
+std::string StringAt(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* v = Path(j, keys);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : "";
+}
+
 }  // namespace
 
 Evaluator::Evaluator(const fn::Registry& registry, Json step_input, EvaluatorOptions options)
@@ -51,24 +58,18 @@ bool Evaluator::IsPlatformKind(const Review& review) const {
 
 Json Evaluator::CompositeOf(const Review& review) {
   const Json& object = review.object;
-  const std::string kind = object.value("kind", review.kind);
+  std::string kind = StringAt(object, {"kind"});
+  if (kind.empty()) kind = review.kind;
   if (kind.starts_with("X")) return object;
   // A claim: Crossplane makes a cluster-scoped XR of kind X<Kind> with the
   // claim's spec, and names the claim in its labels.
   Json xr = Json::object();
-  xr["apiVersion"] = object.value("apiVersion", "");
+  xr["apiVersion"] = StringAt(object, {"apiVersion"});
   xr["kind"] = "X" + kind;
   Json metadata = Json::object();
-  std::string name = review.name;
-  if (const Json* n = Path(object, {"metadata", "name"}); n != nullptr && n->is_string()) {
-    name = n->get<std::string>();
-  }
-  if (name.empty()) {
-    if (const Json* g = Path(object, {"metadata", "generateName"});
-        g != nullptr && g->is_string()) {
-      name = g->get<std::string>();
-    }
-  }
+  std::string name = StringAt(object, {"metadata", "name"});
+  if (name.empty()) name = review.name;
+  if (name.empty()) name = StringAt(object, {"metadata", "generateName"});
   metadata["name"] = name;
   Json labels = Json::object();
   if (const Json* l = Path(object, {"metadata", "labels"}); l != nullptr && l->is_object()) {

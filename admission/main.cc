@@ -23,6 +23,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/cert_manager.h"
@@ -99,6 +100,12 @@ bool WaitForSignal(const sigset_t& signals, std::chrono::seconds d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] {
+    return std::string("platform-admission " PLATFORM_ADMISSION_VERSION
+                       " (" PLATFORM_ADMISSION_COMMIT ")\n");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Admission webhook for the platform's claims and XRs: refuses what the composition "
       "function would refuse, with its words, and defaults spec.parameters.team.");

@@ -56,7 +56,17 @@ struct WebhookHandler {
         return Reply(connection, MHD_HTTP_BAD_REQUEST,
                      absl::StrCat(review.status().message(), "\n"), "text/plain");
       }
-      const Decision decision = server->options_.handler(url, *review);
+      Decision decision;
+      try {
+        decision = server->options_.handler(url, *review);
+      } catch (const std::exception& e) {
+        // A defect, not the request's fault: the API server's failurePolicy
+        // decides, and the process keeps serving.
+        spdlog::error("{} {}/{} {}/{}: internal error: {}", url, review->group, review->kind,
+                      review->ns, review->name, e.what());
+        return Reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     absl::StrCat("internal error: ", e.what(), "\n"), "text/plain");
+      }
       if (!decision.allowed) {
         spdlog::info("{} {} {}/{} {}/{} by {}: refused: {}", url, review->operation, review->group,
                      review->kind, review->ns, review->name, review->username, decision.message);

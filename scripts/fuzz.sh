@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds runfunction_fuzzer (clang, libFuzzer, ASan, UBSan, LSan) and fuzzes
-# the request handler for a bounded time. `make fuzz` and `make test` run it.
+# the request handler for a bounded time, then admission_review_fuzzer, the
+# admission webhook's request path, for $FUZZ_ADMISSION_SECONDS (default 20).
+# `make fuzz` and `make test` run it.
 #
 #   scripts/fuzz.sh [build-dir] [seconds]     defaults: build-fuzz 60
 #
@@ -48,7 +50,8 @@ if ! CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DPLATFORM_FUZZ=ON
   cat "${out}/configure.log" >&2
   fail "cmake configure (log: ${out}/configure.log)"
 fi
-cmake --build "$build_dir" --target runfunction_fuzzer -j "$jobs" || fail "build"
+cmake --build "$build_dir" --target runfunction_fuzzer admission_review_fuzzer -j "$jobs" ||
+  fail "build"
 
 # --- 2. seeds ---------------------------------------------------------------
 protoc=$(sed -n 's/^Protobuf_PROTOC_EXECUTABLE:[A-Z]*=//p' "${build_dir}/CMakeCache.txt")
@@ -147,3 +150,30 @@ corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$done_line")
 echo "fuzz: OK runfunction_fuzzer ${seconds}s: $(final_stat number_of_executed_units) execs" \
   "($(final_stat average_exec_per_sec)/s), cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?}" \
   "(+$(final_stat new_units_added) new), peak rss $(final_stat peak_rss_mb) MB, no crashes, leaks or timeouts"
+
+# --- 5. the admission webhook's request path ---------------------------------
+# JSON bodies: the seeds are fuzz/admission-corpus/*.json as they are.
+admission_seconds=${FUZZ_ADMISSION_SECONDS:-20}
+fuzzer="${out}/admission_review_fuzzer"
+admission_corpus="${out}/admission-corpus"
+mkdir -p "$admission_corpus"
+cp fuzz/admission-corpus/*.json "$admission_corpus/"
+seed_log="${out}/admission-seeds.log"
+if ! "$fuzzer" -runs=0 -artifact_prefix="${artifacts}/" fuzz/admission-corpus/*.json \
+  >"$seed_log" 2>&1; then
+  report "$seed_log"
+  fail "an admission seed failed (log: ${seed_log})"
+fi
+fuzz_log="${out}/admission-fuzz.log"
+status=0
+# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
+"$fuzzer" -max_total_time="$admission_seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 \
+  -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix="${artifacts}/" \
+  ${FUZZ_ARGS:-} "$admission_corpus" >"$fuzz_log" 2>&1 || status=$?
+if [[ $status -ne 0 ]]; then
+  report "$fuzz_log"
+  fail "admission_review_fuzzer exited with status ${status} (log: ${fuzz_log})"
+fi
+echo "fuzz: OK admission_review_fuzzer ${admission_seconds}s: $(final_stat number_of_executed_units)" \
+  "execs ($(final_stat average_exec_per_sec)/s), peak rss $(final_stat peak_rss_mb) MB, no crashes," \
+  "leaks or timeouts"
