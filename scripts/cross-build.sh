@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Cross-builds function-platform and provider-workloads for another
-# architecture on this one, with Debian's cross toolchain and the target's
-# libraries installed beside the native ones (scripts/install-deps.sh <arch>
-# installs both; cmake/toolchains/ says how CMake uses them).
+# Cross-builds function-platform, platform-admission and provider-workloads
+# for another architecture on this one, with Debian's cross toolchain and the
+# target's libraries installed beside the native ones
+# (scripts/install-deps.sh <arch> installs both; cmake/toolchains/ says how
+# CMake uses them).
 #
 #   scripts/cross-build.sh arm64 <build dir>
 #
@@ -50,5 +51,5 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLATFORM_TESTS=
 # ccache sees paths under the clone as relative ones, so another clone (CI's)
 # reuses what this one compiled.
 export CCACHE_BASEDIR=$PWD
-echo "building function-platform and provider-workloads for ${arch} (about 20 minutes the first time)" >&2
-cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform provider-workloads
+echo "building function-platform, platform-admission and provider-workloads for ${arch} (about 20 minutes the first time)" >&2
+cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform platform-admission provider-workloads

@@ -25,9 +25,14 @@ source scripts/arch.sh
 suffix=""
 [[ "$arch" == "$host_arch" ]] || suffix="-${arch}"
 image=${PLATFORM_IMAGE:-xpkg.crossplane.io/terraforming/function-platform:v$(scripts/version.sh print)${suffix}}
+# The function, and the admission webhook (docs/admission.md), which runs
+# from the same image: one image to build, sign, scan and pull.
 binary="${build_dir}/function/function-platform"
+admission="${build_dir}/admission/platform-admission"
 out="${build_dir}/image"
-[[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
+for b in "$binary" "$admission"; do
+  [[ -x "$b" ]] || { echo "no ${b}: build first (make build)" >&2; exit 1; }
+done
 
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 rootfs="${out}/rootfs"
@@ -35,9 +40,13 @@ rm -rf "$rootfs"
 mkdir -p "$rootfs/etc" "$rootfs/tmp"
 chmod 1777 "$rootfs/tmp"
 install -m 0755 "$binary" "$rootfs/function-platform"
-"$strip" --strip-unneeded "$rootfs/function-platform"
-# The loader and every library it resolves, at the paths the binary asks for.
-shared_libraries "$binary" |
+install -m 0755 "$admission" "$rootfs/platform-admission"
+"$strip" --strip-unneeded "$rootfs/function-platform" "$rootfs/platform-admission"
+# The loader and every library they resolve, at the paths the binaries ask for.
+{
+  shared_libraries "$binary"
+  shared_libraries "$admission"
+} | LC_ALL=C sort -u |
   while read -r lib; do
     install -D -m 0755 "$(readlink -f "$lib")" "${rootfs}${lib}"
   done
@@ -50,7 +59,8 @@ find "$rootfs" -exec touch -h -d "@${epoch}" {} +
 version=$(scripts/version.sh print)
 scripts/sbom.py --image "$image" --output "${out}/function-platform.spdx.json" --created "$epoch" \
   --host-files "$rootfs" \
-  --component function-platform "$version" "pkg:generic/function-platform@${version}" Apache-2.0
+  --component function-platform "$version" "pkg:generic/function-platform@${version}" Apache-2.0 \
+  --component platform-admission "$version" "pkg:generic/platform-admission@${version}" Apache-2.0
 
 cat >"${out}/Containerfile" <<'CONTAINERFILE'
 FROM scratch

@@ -108,7 +108,8 @@ if [[ "$arch" == "$host_arch" ]]; then
   if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
     cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLATFORM_TESTS=OFF >/dev/null
   fi
-  cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform provider-workloads >&2
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target function-platform platform-admission \
+    provider-workloads >&2
 else
   scripts/cross-build.sh "$arch" "$build_dir" >&2
 fi
