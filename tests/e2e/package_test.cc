@@ -113,8 +113,9 @@ TEST_F(PackageTest, ImageIsTheBinaryAndItsLibrariesRunAsNonRoot) {
   EXPECT_EQ(config["Entrypoint"][0].as<std::string>(), "/function-platform");
   EXPECT_FALSE(config["Cmd"] && config["Cmd"].size() > 0) << "no default arguments";
 
-  // Nothing but the binary, the loader, the libraries it loads and the
-  // user database: no shell, no package manager.
+  // Nothing but the function and the admission webhook (docs/admission.md),
+  // the loader, the libraries they load and the user database: no shell, no
+  // package manager.
   RunResult created = Cmd({Podman(), "create", kImage});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   const std::string id = created.out.substr(0, created.out.find('\n'));
@@ -134,14 +135,24 @@ TEST_F(PackageTest, ImageIsTheBinaryAndItsLibrariesRunAsNonRoot) {
     files.insert(f);
   }
   EXPECT_TRUE(files.contains("function-platform"));
+  EXPECT_TRUE(files.contains("platform-admission"));
   EXPECT_TRUE(files.contains("etc/passwd"));
   for (const std::string& f : files) {
-    if (f == "function-platform" || f == "etc/passwd" || f == "etc/group") continue;
+    if (f == "function-platform" || f == "platform-admission" || f == "etc/passwd" ||
+        f == "etc/group") {
+      continue;
+    }
     // Podman adds these mount points to every container.
     if (f == "etc/hosts" || f == "etc/resolv.conf" || f == "run/.containerenv") continue;
     EXPECT_NE(f.find(".so"), std::string::npos) << "unexpected file in the image: " << f;
   }
   EXPECT_FALSE(files.contains("bin/sh"));
+
+  // The webhook runs from the image as its Deployment runs it.
+  RunResult admission =
+      Cmd({Podman(), "run", "--rm", "--entrypoint", "/platform-admission", kImage, "--version"});
+  EXPECT_EQ(admission.exit_code, 0) << admission.err;
+  EXPECT_EQ(admission.out.rfind("platform-admission ", 0), 0u) << admission.out;
 }
 
 TEST_F(PackageTest, ImageBuildIsReproducible) {
