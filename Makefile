@@ -9,6 +9,7 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
+        bench-admission \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
         helmfile-lock faults faults-long arm64
 
@@ -111,6 +112,11 @@ demo-provider: build
 
 bench: build
 	@$(BUILD_DIR)/bench/runfunction_bench $(ARGS)
+
+# platform-admission's latency at a constant rate (vegeta), on a private
+# control plane: make bench-admission ARGS='build 200 30'.
+bench-admission: build
+	@scripts/bench-admission.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
 
 bench-provider: build
 	@$(BUILD_DIR)/bench/provider_bench $(ARGS)

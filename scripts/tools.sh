@@ -10,7 +10,7 @@
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
-# HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN or
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN, VEGETA_BIN or
 # PYSPDXTOOLS_BIN; for folders of CRDs, AWS_EXTRA_CRDS_DIR or
 # PLATFORM_SHARED_CRDS.
 set -euo pipefail
@@ -64,6 +64,10 @@ TOFU_VERSION=v1.12.6
 # which checks the images' SBOMs: a virtualenv in the tools cache, installed
 # with pip from the package index.
 SPDX_TOOLS_VERSION=0.8.5
+
+# vegeta: the HTTP load generator of the admission benchmark (constant rate,
+# latency percentiles); scripts/bench-admission.sh.
+VEGETA_VERSION=v12.13.0
 
 # Upstream CRDs of the AWS provider kinds the function composes that the
 # snapshot beside the clone (../shared/crds/provider-aws) lacks: taken from
@@ -344,6 +348,15 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  vegeta)
+    if [[ -n "${VEGETA_BIN:-}" ]]; then echo "$VEGETA_BIN"; exit 0; fi
+    out="${tools_dir}/vegeta-${VEGETA_VERSION}/vegeta"
+    if [[ ! -x "$out" ]]; then
+      go_build vegeta "$VEGETA_VERSION" "github.com/tsenart/vegeta/v12@${VEGETA_VERSION}" \
+        github.com/tsenart/vegeta/v12 "$out" "-X main.Version=${VEGETA_VERSION}"
+    fi
+    echo "$out"
+    ;;
   # pyspdxtools of SPDX_TOOLS_VERSION, in a virtualenv of its own.
   spdx-tools)
     if [[ -n "${PYSPDXTOOLS_BIN:-}" ]]; then echo "$PYSPDXTOOLS_BIN"; exit 0; fi
@@ -391,7 +404,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|spdx-tools|aws-crds|upstream-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|vegeta|spdx-tools|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac
