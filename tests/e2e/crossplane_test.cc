@@ -718,6 +718,88 @@ spec:
   Kubectl({"delete", kEnvironmentClaim, "payments-us", "-n", "team-payments", "--wait=false"});
 }
 
+// The same claim, refused at `kubectl apply` by platform-admission (the
+// webhook registered by URL for claims labelled for this test only), in the
+// words Crossplane shows on the claim the function denied.
+TEST_F(CrossplaneTest, TheAdmissionWebhookRefusesWithTheWordsCrossplaneShows) {
+  EnsureNamespace("team-payments");
+  EnsureNamespace("admission-test");
+  const std::string claim = R"(apiVersion: platform.terraforming.io/v1alpha1
+kind: Environment
+metadata:
+  name: NAME
+  namespace: team-payments
+  labels: {admission-test: "true"}
+spec:
+  parameters:
+    environment: prod
+    region: us-east-1
+    team: payments
+    costCenter: cc-1234
+)";
+  auto named = [&](const std::string& name) {
+    std::string yaml = claim;
+    yaml.replace(yaml.find("NAME"), 4, name);
+    return yaml;
+  };
+  // Without the webhook: Crossplane composes it through the function, which
+  // denies it on the claim.
+  Apply(named("payments-us-composed"));
+  Json composed;
+  ASSERT_TRUE(Eventually(seconds(120), [&] {
+    composed = Get(kEnvironmentClaim, "payments-us-composed", "team-payments");
+    return Status(composed, "Authorized") == "False";
+  })) << Conditions(composed);
+  const std::string shown = ConditionMessage(composed, "Authorized");
+  ASSERT_EQ(shown.rfind("Denied: ", 0), 0u) << shown;
+  const std::string function_says = shown.substr(std::string("Denied: ").size());
+  Kubectl(
+      {"delete", kEnvironmentClaim, "payments-us-composed", "-n", "team-payments", "--wait=false"});
+
+  // With it: refused at apply.
+  const int port = FreePort();
+  Background admission({PLATFORM_ADMISSION_BIN, "--kubeconfig=" + kKubeconfig,
+                        "--address=127.0.0.1:" + std::to_string(port), "--namespace=admission-test",
+                        "--hosts=127.0.0.1", "--validating-webhook-configurations=admission-test",
+                        "--mutating-webhook-configurations="},
+                       dir_.path() + "/admission.log");
+  Apply(R"(apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: admission-test
+webhooks:
+  - name: validate.platform.terraforming.io
+    clientConfig:
+      url: https://127.0.0.1:)" +
+        std::to_string(port) + R"(/validate
+    rules:
+      - apiGroups: [platform.terraforming.io]
+        apiVersions: ["*"]
+        operations: [CREATE]
+        resources: [environments]
+    objectSelector:
+      matchLabels: {admission-test: "true"}
+    failurePolicy: Fail
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    timeoutSeconds: 5
+)");
+  RunResult refused;
+  // Until the webhook is up and its CA trusted, the call fails otherwise.
+  const bool said = Eventually(seconds(60), [&] {
+    refused = Kubectl({"apply", "-f", dir_.Write("claim.yaml", named("payments-us-refused"))});
+    return refused.exit_code != 0 && refused.err.find("denied the request") != std::string::npos;
+  });
+  Kubectl({"delete", "validatingwebhookconfiguration", "admission-test", "--wait=false"});
+  ASSERT_TRUE(said) << refused.err << ReadFile(dir_.path() + "/admission.log");
+  EXPECT_NE(refused.err.find("admission webhook \"validate.platform.terraforming.io\" denied the "
+                             "request: " +
+                             function_says),
+            std::string::npos)
+      << "kubectl:   " << refused.err << "\nCrossplane: " << function_says;
+  EXPECT_TRUE(Get(kEnvironmentClaim, "payments-us-refused", "team-payments").is_null());
+}
+
 // --- 7. Updates in place; a removed node pool -----------------------------------------
 
 std::map<std::string, std::string> UidsByResourceName(const std::vector<Json>& objects) {
