@@ -84,34 +84,43 @@ Json Evaluator::CompositeOf(const Review& review) {
 }
 
 Decision Evaluator::Mutate(const Review& review, const ClusterView& view) const {
-  if (!Judged(review.operation) || !IsPlatformKind(review) || options_.team_label.empty() ||
-      review.ns.empty() || view.namespace_object == nullptr) {
+  if (!Judged(review.operation) || !IsPlatformKind(review) || review.ns.empty() ||
+      view.namespace_object == nullptr) {
     return Decision::Allow();
   }
-  const Json* team = Path(review.object, {"spec", "parameters", "team"});
-  if (team != nullptr && !(team->is_string() && team->get<std::string>().empty()) &&
-      !team->is_null()) {
-    return Decision::Allow();
-  }
-  const Json* label =
-      Path(*view.namespace_object, {"metadata", "labels", options_.team_label.c_str()});
-  if (label == nullptr || !label->is_string() || label->get<std::string>().empty()) {
-    return Decision::Allow();
-  }
-  const std::string value = label->get<std::string>();
+  // Each parameter the object leaves unset (absent, null or "") whose
+  // namespace label is set.
+  Json defaults = Json::object();
   Decision d;
+  for (const auto& [parameter, label_key] :
+       {std::pair<const char*, const std::string*>{"environment", &options_.class_label},
+        {"team", &options_.team_label}}) {
+    if (label_key->empty()) continue;
+    const Json* current = Path(review.object, {"spec", "parameters", parameter});
+    if (current != nullptr && !current->is_null() &&
+        !(current->is_string() && current->get<std::string>().empty())) {
+      continue;
+    }
+    const std::string value =
+        StringAt(*view.namespace_object, {"metadata", "labels", label_key->c_str()});
+    if (value.empty()) continue;
+    defaults[parameter] = value;
+    d.warnings.push_back(absl::StrCat("spec.parameters.", parameter, ": set to \"", value,
+                                      "\" from label ", *label_key, " of namespace ", review.ns));
+  }
+  if (defaults.empty()) return Decision::Allow();
   const Json* spec = Path(review.object, {"spec"});
   const Json* params = Path(review.object, {"spec", "parameters"});
   if (spec == nullptr || !spec->is_object()) {
-    d.patch.push_back(
-        {{"op", "add"}, {"path", "/spec"}, {"value", {{"parameters", {{"team", value}}}}}});
+    d.patch.push_back({{"op", "add"}, {"path", "/spec"}, {"value", {{"parameters", defaults}}}});
   } else if (params == nullptr || !params->is_object()) {
-    d.patch.push_back({{"op", "add"}, {"path", "/spec/parameters"}, {"value", {{"team", value}}}});
+    d.patch.push_back({{"op", "add"}, {"path", "/spec/parameters"}, {"value", defaults}});
   } else {
-    d.patch.push_back({{"op", "add"}, {"path", "/spec/parameters/team"}, {"value", value}});
+    for (auto it = defaults.begin(); it != defaults.end(); ++it) {
+      d.patch.push_back(
+          {{"op", "add"}, {"path", "/spec/parameters/" + it.key()}, {"value", it.value()}});
+    }
   }
-  d.warnings.push_back(absl::StrCat("spec.parameters.team: set to \"", value, "\" from label ",
-                                    options_.team_label, " of namespace ", review.ns));
   return d;
 }
 

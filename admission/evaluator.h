@@ -30,10 +30,16 @@ struct ClusterView {
   const Json* namespace_object = nullptr;
 };
 
+// What may be defaulted at admission, from labels of the object's namespace:
+// a platform team labels a team's namespaces once, and the team's claims
+// need not repeat it. A label key "" defaults nothing.
 struct EvaluatorOptions {
-  // The namespace label whose value becomes spec.parameters.team of a claim
-  // or namespaced XR that names no team; "" defaults nothing.
+  // Its value becomes spec.parameters.team of a claim or namespaced XR that
+  // names no team.
   std::string team_label = "platform.terraforming.io/team";
+  // Its value becomes spec.parameters.environment (the environment class)
+  // of one that names none.
+  std::string class_label = "platform.terraforming.io/environment";
 };
 
 class Evaluator {
@@ -50,8 +56,9 @@ class Evaluator {
   bool IsPlatformKind(const Review& review) const;
 
   // The mutating webhook: a JSON patch setting what may be defaulted at
-  // admission (spec.parameters.team from the namespace's team label), with a
-  // warning saying so; allowed and empty otherwise. Never refuses.
+  // admission (EvaluatorOptions: the team and the environment class from
+  // the namespace's labels), with a warning for each; allowed and empty
+  // otherwise. Never refuses.
   Decision Mutate(const Review& review, const ClusterView& view) const;
 
   // The validating webhook: refused with the function's message when the

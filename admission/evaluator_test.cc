@@ -200,6 +200,29 @@ TEST(Evaluator, DefaultsTheTeamFromTheNamespacesLabel) {
   EXPECT_EQ(e.Mutate(ReviewOf(bare), ClusterView{nullptr, &ns}).patch[0]["path"], "/spec");
 }
 
+TEST(Evaluator, DefaultsTheClassFromTheNamespacesLabelToo) {
+  const Evaluator e(TheRegistry(), DefaultStepInput());
+  const Json ns = Namespace({{"platform.terraforming.io/team", "payments"},
+                             {"platform.terraforming.io/environment", "test"}});
+  Json claim = Claim("", "");
+  claim["spec"]["parameters"].erase("environment");
+  const Decision d = e.Mutate(ReviewOf(claim), ClusterView{nullptr, &ns});
+  EXPECT_EQ(d.patch, Json::parse(R"([
+      {"op": "add", "path": "/spec/parameters/environment", "value": "test"},
+      {"op": "add", "path": "/spec/parameters/team", "value": "payments"}])"));
+  ASSERT_EQ(d.warnings.size(), 2u);
+  EXPECT_EQ(d.warnings[0],
+            "spec.parameters.environment: set to \"test\" from label "
+            "platform.terraforming.io/environment of namespace team-payments");
+  // Both in one object when there is no spec.parameters yet.
+  claim["spec"].erase("parameters");
+  EXPECT_EQ(e.Mutate(ReviewOf(claim), ClusterView{nullptr, &ns}).patch,
+            Json::parse(R"([{"op": "add", "path": "/spec/parameters",
+                             "value": {"environment": "test", "team": "payments"}}])"));
+  // A class of its own is kept.
+  EXPECT_TRUE(e.Mutate(ReviewOf(Claim("prod", "web")), ClusterView{nullptr, &ns}).patch.empty());
+}
+
 TEST(Evaluator, DefaultsNothingElse) {
   const Evaluator e(TheRegistry(), DefaultStepInput());
   const Json ns = Namespace({{"platform.terraforming.io/team", "payments"}});
@@ -215,7 +238,8 @@ TEST(Evaluator, DefaultsNothingElse) {
   xr["metadata"].erase("namespace");
   EXPECT_TRUE(e.Mutate(ReviewOf(xr), ClusterView{nullptr, &ns}).patch.empty());
   // The label is a flag: empty turns the defaulting off.
-  const Evaluator off(TheRegistry(), DefaultStepInput(), EvaluatorOptions{.team_label = ""});
+  const Evaluator off(TheRegistry(), DefaultStepInput(),
+                      EvaluatorOptions{.team_label = "", .class_label = ""});
   EXPECT_TRUE(off.Mutate(ReviewOf(Claim("dev", "")), ClusterView{nullptr, &ns}).patch.empty());
 }
 

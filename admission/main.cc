@@ -6,7 +6,7 @@
 // Usage: platform-admission [--address :9443] [--kubeconfig FILE]
 //          [--namespace NS] [--tls-secret NAME] [--service NAME] [--hosts a,b]
 //          [--validating-webhook-configurations a,b] [--mutating-webhook-configurations a,b]
-//          [--step-input FILE] [--team-label KEY] [--ca-validity 87600h]
+//          [--step-input FILE] [--team-label KEY] [--class-label KEY] [--ca-validity 87600h]
 //          [--cert-validity 8760h] [--renew-before 720h] [--cert-check-interval 1h]
 //          [--log-format text|json] [--debug]
 #include <signal.h>
@@ -60,6 +60,9 @@ ABSL_FLAG(std::string, step_input, "",
           "Compositions' own: the policy from EnvironmentConfig platform-policy, optional).");
 ABSL_FLAG(std::string, team_label, "platform.terraforming.io/team",
           "Namespace label whose value defaults spec.parameters.team; empty defaults nothing.");
+ABSL_FLAG(std::string, class_label, "platform.terraforming.io/environment",
+          "Namespace label whose value defaults spec.parameters.environment; empty defaults "
+          "nothing.");
 ABSL_FLAG(absl::Duration, ca_validity, absl::Hours(24 * 365 * 10), "Lifetime of a new CA.");
 ABSL_FLAG(absl::Duration, cert_validity, absl::Hours(24 * 365),
           "Lifetime of a new serving certificate.");
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
   const platform::fn::Registry registry = platform::fn::BuiltinRegistry();
   platform::admission::EvaluatorOptions evaluator_options;
   evaluator_options.team_label = absl::GetFlag(FLAGS_team_label);
+  evaluator_options.class_label = absl::GetFlag(FLAGS_class_label);
   const platform::admission::Evaluator evaluator(registry, *std::move(input), evaluator_options);
   platform::admission::ClusterState state(client, evaluator.policy_name());
   state.Start();
