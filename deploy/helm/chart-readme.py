@@ -32,7 +32,10 @@ What a Crossplane v2.2+ control plane needs to run the platform: the Function
 `terraforming-function-platform` and the Configuration `configuration-platform` (the XRDs and
 Compositions), each package run by its own DeploymentRuntimeConfig; the policy EnvironmentConfig
 `platform-policy` the function reads; the ClusterRole that lets Crossplane compose Cluster API
-objects; and `provider-workloads` with its default ProviderConfigs. The defaults install what
+objects; `provider-workloads` with its default ProviderConfigs; and `platform-admission`, the
+admission webhook that refuses at `kubectl apply` the claims and XRs the function would refuse
+(its RBAC, Deployment, Service, PodDisruptionBudget and webhook configurations, in the
+release's namespace; it makes its own certificates and caBundle). The defaults install what
 `deploy/kustomize/base` installs; `deploy/helm/environments/` holds each stage's changes for
 helmfile. The repository's `deploy/README.md` describes the three ways of delivering it.
 

@@ -13,6 +13,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -204,6 +205,11 @@ bool HasArg(const std::vector<std::string>& args, const std::string& prefix) {
                      [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
 }
 
+// A Helm hook (the chart's test): not part of the install.
+bool IsHook(const Doc& d) {
+  return !Str(d.node, {"metadata", "annotations", "helm.sh/hook"}).empty();
+}
+
 // The Argo CD sync wave of a document.
 int Wave(const Doc& d) {
   return std::stoi(Str(d.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}));
@@ -293,6 +299,276 @@ void ExpectProvider(const std::vector<Doc>& docs) {
   for (const Doc& d : docs) EXPECT_NE(d.kind(), "Secret") << d.name();
 }
 
+// platform-admission: every object of it bears this name, the program's
+// default for its Service, Secret (with -tls) and webhook configurations.
+const std::string kAdmission = "platform-admission";
+// The API groups of the platform's claims and cluster-scoped XRs, and of
+// its namespaced XRs.
+const std::set<std::string> kPlatformGroups = {"platform.terraforming.io",
+                                               "platform.m.terraforming.io"};
+// Namespaces the webhook must never judge.
+const std::set<std::string> kSystemNamespaces = {"kube-system", "kube-public", "kube-node-lease",
+                                                 "crossplane-system"};
+
+std::set<std::string> Strings(const YAML::Node& seq) {
+  std::set<std::string> out;
+  if (seq.IsDefined() && seq.IsSequence()) {
+    for (const YAML::Node& item : seq) out.insert(item.Scalar());
+  }
+  return out;
+}
+
+// A copy of an object without metadata.labels (the chart's labels differ
+// from kustomize's by design).
+YAML::Node WithoutLabels(const YAML::Node& node) {
+  YAML::Node copy = YAML::Clone(node);
+  if (copy["metadata"].IsMap()) copy["metadata"].remove("labels");
+  return copy;
+}
+
+// What RBAC rules grant, one "group/resource verb" (with " name" when the
+// rule names its objects) per grant, so a rule that grants more shows.
+std::set<std::string> Grants(const YAML::Node& rules) {
+  std::set<std::string> out;
+  for (const YAML::Node& rule : rules) {
+    for (const std::string& group : Strings(rule["apiGroups"])) {
+      for (const std::string& resource : Strings(rule["resources"])) {
+        for (const std::string& verb : Strings(rule["verbs"])) {
+          const std::string grant = group + "/" + resource + " " + verb;
+          const std::set<std::string> names = Strings(rule["resourceNames"]);
+          if (names.empty()) out.insert(grant);
+          for (const std::string& name : names) out.insert(grant + " " + name);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// platform-admission's registrations, as a rendering (namespace `ns`) has
+// them: one webhook each, called through the Service (whose names the
+// serving certificate carries) and never by URL, with no caBundle (the
+// webhook writes its own CA there); CREATE and UPDATE of every kind and
+// version of the platform's two groups and nothing else; never the system
+// namespaces or the webhook's own; failurePolicy Fail, no side effects.
+void ExpectWebhookConfigurations(const std::vector<Doc>& docs, const std::string& ns) {
+  const struct {
+    const char* kind;
+    const char* webhook;
+    const char* path;
+  } configs[] = {
+      {"ValidatingWebhookConfiguration", "validate.platform.terraforming.io", "/validate"},
+      {"MutatingWebhookConfiguration", "mutate.platform.terraforming.io", "/mutate"},
+  };
+  for (const auto& c : configs) {
+    SCOPED_TRACE(c.kind);
+    const Doc config = Find(docs, c.kind, kAdmission);
+    ASSERT_TRUE(config.node.IsDefined()) << "no " << c.kind << " " << kAdmission;
+    EXPECT_EQ(Str(config.node, {"apiVersion"}), "admissionregistration.k8s.io/v1");
+    const YAML::Node webhooks = config.node["webhooks"];
+    ASSERT_TRUE(webhooks.IsSequence() && webhooks.size() == 1u) << config.text;
+    const YAML::Node w = webhooks[0];
+    EXPECT_EQ(Str(w, {"name"}), c.webhook);
+    EXPECT_FALSE(At(w, {"clientConfig", "caBundle"}).IsDefined())
+        << "the webhook writes its CA into caBundle itself";
+    EXPECT_EQ(Canonical(At(w, {"clientConfig"})), "{service:{name:'" + kAdmission +
+                                                      "',namespace:'" + ns + "',path:'" + c.path +
+                                                      "',port:'443',},}");
+    ASSERT_TRUE(w["rules"].IsSequence() && w["rules"].size() == 1u) << config.text;
+    const YAML::Node rule = w["rules"][0];
+    EXPECT_EQ(Strings(rule["apiGroups"]), kPlatformGroups);
+    EXPECT_EQ(Strings(rule["operations"]), (std::set<std::string>{"CREATE", "UPDATE"}));
+    EXPECT_EQ(Canonical(rule["apiVersions"]), "['*',]");
+    // The objects, not their status (a subresource would be "*/status").
+    EXPECT_EQ(Canonical(rule["resources"]), "['*',]");
+    EXPECT_EQ(Str(rule, {"scope"}), "*");
+    EXPECT_EQ(Str(w, {"matchPolicy"}), "Equivalent");
+    // Namespaces by their immutable name label; no other selector narrows
+    // what is judged.
+    EXPECT_FALSE(w["objectSelector"].IsDefined());
+    EXPECT_FALSE(At(w, {"namespaceSelector", "matchLabels"}).IsDefined());
+    const YAML::Node expressions = At(w, {"namespaceSelector", "matchExpressions"});
+    ASSERT_TRUE(expressions.IsSequence() && expressions.size() == 1u) << config.text;
+    EXPECT_EQ(Str(expressions[0], {"key"}), "kubernetes.io/metadata.name");
+    EXPECT_EQ(Str(expressions[0], {"operator"}), "NotIn");
+    const std::set<std::string> excluded = Strings(expressions[0]["values"]);
+    for (const std::string& system : kSystemNamespaces) {
+      EXPECT_TRUE(excluded.count(system)) << system << " is judged";
+    }
+    EXPECT_TRUE(excluded.count(ns)) << "the webhook's own namespace " << ns << " is judged";
+    for (const char* judged : {"default", "payments"}) EXPECT_FALSE(excluded.count(judged));
+    EXPECT_EQ(Str(w, {"failurePolicy"}), "Fail");
+    EXPECT_EQ(Str(w, {"sideEffects"}), "None");
+    EXPECT_EQ(Canonical(w["admissionReviewVersions"]), "['v1',]");
+    EXPECT_EQ(Str(w, {"timeoutSeconds"}), "5");
+    if (std::string(c.kind) == "MutatingWebhookConfiguration") {
+      EXPECT_EQ(Str(w, {"reinvocationPolicy"}), "Never");
+    }
+  }
+}
+
+// platform-admission in a rendering of the install: its pods (the
+// Function package's image, hardened, probed over HTTPS on :9443), Service,
+// disruption budget, RBAC (no more than it needs) and registrations, in the
+// sync waves that let its pods serve before the API server calls them.
+void ExpectAdmission(const std::vector<Doc>& docs) {
+  const Doc deployment = Find(docs, "Deployment", kAdmission);
+  ASSERT_TRUE(deployment.node.IsDefined()) << "no Deployment " << kAdmission;
+  EXPECT_EQ(Str(deployment.node, {"apiVersion"}), "apps/v1");
+  const std::string ns = Str(deployment.node, {"metadata", "namespace"});
+  ASSERT_FALSE(ns.empty()) << "the Deployment names no namespace";
+  // Its namespaced objects, in one namespace; everything else is
+  // cluster-scoped.
+  for (const char* kind :
+       {"ServiceAccount", "Role", "RoleBinding", "Service", "PodDisruptionBudget"}) {
+    const Doc d = Find(docs, kind, kAdmission);
+    ASSERT_TRUE(d.node.IsDefined()) << "no " << kind << " " << kAdmission;
+    EXPECT_EQ(Str(d.node, {"metadata", "namespace"}), ns) << kind;
+  }
+  for (const Doc& d : docs) {
+    const std::string in = Str(d.node, {"metadata", "namespace"});
+    if (!in.empty() && !IsHook(d)) {
+      EXPECT_EQ(d.name() + " in " + in, kAdmission + " in " + ns) << d.kind();
+    }
+  }
+
+  // Two pods, spread over nodes, selected by labels their template has.
+  const YAML::Node spec = deployment.node["spec"];
+  EXPECT_EQ(Str(spec, {"replicas"}), "2");
+  const YAML::Node selector = At(spec, {"selector", "matchLabels"});
+  ASSERT_TRUE(selector.IsMap() && selector.size() > 0u) << deployment.text;
+  const YAML::Node template_labels = At(spec, {"template", "metadata", "labels"});
+  ASSERT_TRUE(template_labels.IsMap()) << deployment.text;
+  for (const auto& kv : selector) {
+    const YAML::Node value = template_labels[kv.first.Scalar()];
+    EXPECT_TRUE(value.IsDefined() && value.IsScalar() && value.Scalar() == kv.second.Scalar())
+        << kv.first.Scalar();
+  }
+  const YAML::Node pod = At(spec, {"template", "spec"});
+  EXPECT_EQ(Str(pod, {"serviceAccountName"}), kAdmission);
+  bool spread = false;
+  for (const YAML::Node& t : pod["topologySpreadConstraints"]) {
+    spread |= Str(t, {"topologyKey"}) == "kubernetes.io/hostname" &&
+              Canonical(At(t, {"labelSelector", "matchLabels"})) == Canonical(selector);
+  }
+  EXPECT_TRUE(spread) << "the pods are not spread over nodes";
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsNonRoot"}), "true");
+  EXPECT_EQ(Str(pod, {"securityContext", "runAsUser"}), "65532");
+  EXPECT_EQ(Str(pod, {"securityContext", "seccompProfile", "type"}), "RuntimeDefault");
+  ASSERT_TRUE(pod["containers"].IsSequence() && pod["containers"].size() == 1u);
+  EXPECT_FALSE(pod["initContainers"].IsDefined());
+  const YAML::Node c = pod["containers"][0];
+  // The program ships in the function's runtime image: the image is the
+  // Function package's reference, run with its own entry point.
+  const Doc function = Find(docs, "Function", "terraforming-function-platform");
+  ASSERT_TRUE(function.node.IsDefined());
+  EXPECT_EQ(Str(c, {"image"}), Str(function.node, {"spec", "package"}));
+  EXPECT_EQ(Canonical(c["command"]), "['/platform-admission',]");
+  std::vector<std::string> args;
+  for (const YAML::Node& a : c["args"]) args.push_back(a.Scalar());
+  EXPECT_TRUE(HasArg(args, "--log-format=json"));
+  // The names stay the program's defaults, which the RBAC names too.
+  for (const char* fixed :
+       {"--namespace", "--tls-secret", "--service", "--hosts",
+        "--validating-webhook-configurations", "--mutating-webhook-configurations"}) {
+    EXPECT_FALSE(HasArg(args, fixed)) << fixed;
+  }
+  bool pod_namespace = false;
+  for (const YAML::Node& e : c["env"]) {
+    pod_namespace |= Str(e, {"name"}) == "POD_NAMESPACE" &&
+                     Str(e, {"valueFrom", "fieldRef", "fieldPath"}) == "metadata.namespace";
+  }
+  EXPECT_TRUE(pod_namespace) << "POD_NAMESPACE is not the pod's namespace";
+  EXPECT_EQ(Str(c, {"securityContext", "allowPrivilegeEscalation"}), "false");
+  EXPECT_EQ(Str(c, {"securityContext", "readOnlyRootFilesystem"}), "true");
+  EXPECT_EQ(Canonical(At(c, {"securityContext", "capabilities", "drop"})), "['ALL',]");
+  EXPECT_FALSE(At(c, {"securityContext", "capabilities", "add"}).IsDefined());
+  EXPECT_FALSE(At(c, {"securityContext", "privileged"}).IsDefined());
+  for (const char* kind : {"requests", "limits"}) {
+    for (const char* resource : {"cpu", "memory"}) {
+      EXPECT_FALSE(Str(c, {"resources", kind, resource}).empty()) << kind << "." << resource;
+    }
+  }
+  std::string port_name;
+  for (const YAML::Node& p : c["ports"]) {
+    if (Str(p, {"containerPort"}) == "9443") port_name = Str(p, {"name"});
+  }
+  EXPECT_FALSE(port_name.empty()) << "no container port 9443";
+  for (const auto& [probe, path] :
+       {std::pair<const char*, const char*>{"livenessProbe", "/healthz"},
+        {"readinessProbe", "/readyz"}}) {
+    EXPECT_EQ(Str(c, {probe, "httpGet", "path"}), path) << probe;
+    EXPECT_EQ(Str(c, {probe, "httpGet", "port"}), "9443") << probe;
+    EXPECT_EQ(Str(c, {probe, "httpGet", "scheme"}), "HTTPS") << probe;
+  }
+
+  // The Service the webhook configurations name: 443 to the pods' 9443.
+  const Doc service = Find(docs, "Service", kAdmission);
+  const YAML::Node ports = At(service.node, {"spec", "ports"});
+  ASSERT_TRUE(ports.IsSequence() && ports.size() == 1u) << service.text;
+  EXPECT_EQ(Str(ports[0], {"port"}), "443");
+  const std::string target = Str(ports[0], {"targetPort"});
+  EXPECT_TRUE(target == "9443" || target == port_name) << target;
+  EXPECT_EQ(Canonical(At(service.node, {"spec", "selector"})), Canonical(selector));
+  // A drain leaves one pod serving.
+  const Doc pdb = Find(docs, "PodDisruptionBudget", kAdmission);
+  EXPECT_EQ(Str(pdb.node, {"apiVersion"}), "policy/v1");
+  EXPECT_EQ(Str(pdb.node, {"spec", "minAvailable"}), "1");
+  EXPECT_EQ(Canonical(At(pdb.node, {"spec", "selector", "matchLabels"})), Canonical(selector));
+
+  // RBAC: read the policy and the namespaces, patch only its own
+  // registrations, and touch only its own Secret (create cannot be limited
+  // to a name).
+  EXPECT_EQ(Grants(Find(docs, "ClusterRole", kAdmission).node["rules"]),
+            (std::set<std::string>{
+                "apiextensions.crossplane.io/environmentconfigs get",
+                "apiextensions.crossplane.io/environmentconfigs list",
+                "apiextensions.crossplane.io/environmentconfigs watch",
+                "/namespaces get",
+                "/namespaces list",
+                "/namespaces watch",
+                "admissionregistration.k8s.io/mutatingwebhookconfigurations get " + kAdmission,
+                "admissionregistration.k8s.io/mutatingwebhookconfigurations patch " + kAdmission,
+                "admissionregistration.k8s.io/validatingwebhookconfigurations get " + kAdmission,
+                "admissionregistration.k8s.io/validatingwebhookconfigurations patch " + kAdmission,
+            }));
+  EXPECT_EQ(Grants(Find(docs, "Role", kAdmission).node["rules"]),
+            (std::set<std::string>{"/secrets create", "/secrets get " + kAdmission + "-tls",
+                                   "/secrets update " + kAdmission + "-tls"}));
+  for (const auto& [binding, role] :
+       {std::pair<const char*, const char*>{"ClusterRoleBinding", "ClusterRole"},
+        {"RoleBinding", "Role"}}) {
+    const Doc b = Find(docs, binding, kAdmission);
+    ASSERT_TRUE(b.node.IsDefined()) << "no " << binding << " " << kAdmission;
+    EXPECT_EQ(Canonical(b.node["roleRef"]), "{apiGroup:'rbac.authorization.k8s.io',kind:'" +
+                                                std::string(role) + "',name:'" + kAdmission + "',}")
+        << binding;
+    EXPECT_EQ(Canonical(b.node["subjects"]),
+              "[{kind:'ServiceAccount',name:'" + kAdmission + "',namespace:'" + ns + "',},]")
+        << binding;
+  }
+
+  ExpectWebhookConfigurations(docs, ns);
+
+  // Sync waves: RBAC before the pods, the pods with the function, and the
+  // registrations last: after the Configuration (the kinds they judge) and
+  // after the pods are available.
+  for (const char* kind :
+       {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}) {
+    EXPECT_LT(Wave(Find(docs, kind, kAdmission)), Wave(deployment)) << kind;
+  }
+  EXPECT_EQ(Wave(deployment), Wave(function));
+  EXPECT_EQ(Wave(service), Wave(deployment));
+  EXPECT_EQ(Wave(pdb), Wave(deployment));
+  for (const char* kind : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}) {
+    const int last = Wave(Find(docs, kind, kAdmission));
+    for (const Doc& d : docs) {
+      if (d.kind().ends_with("WebhookConfiguration") || IsHook(d)) continue;
+      EXPECT_LT(Wave(d), last) << kind << " is not after " << d.kind() << " " << d.name();
+    }
+  }
+}
+
 // What every rendering of the install (kustomize base or overlay, chart,
 // helmfile environment) must hold.
 void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
@@ -361,6 +637,7 @@ void ExpectInstall(const std::vector<Doc>& docs, const std::string& what) {
   EXPECT_LT(Wave(configuration), Wave(ec));
 
   ExpectProvider(docs);
+  ExpectAdmission(docs);
 }
 
 TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
@@ -368,11 +645,20 @@ TEST_F(DeliveryTest, KustomizeBaseAndEveryOverlayAreAcceptedByTheApiServer) {
   for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
   for (const std::string& d : dirs) {
     const std::vector<Doc> docs = Kustomize(d);
-    ASSERT_EQ(docs.size(), 9u) << d;
+    ASSERT_EQ(docs.size(), 19u) << d;
     ExpectInstall(docs, d);
     ExpectAccepted(docs, d);
     // Only dev logs every reconcile.
     EXPECT_EQ(HasArg(ProviderArgs(docs), "--debug"), d == "overlays/dev") << d;
+    if (d == "base") {
+      // deploy/README.md's table names every object the base installs.
+      const std::string readme = ReadFile(kDeploy + "/README.md");
+      for (const Doc& doc : docs) {
+        const std::string row = "| `" + doc.kind() + "` (`" + Str(doc.node, {"apiVersion"}) +
+                                "`) | `" + doc.name() + "` |";
+        EXPECT_NE(readme.find(row), std::string::npos) << "deploy/README.md has no row " << row;
+      }
+    }
     if (d != "base") {
       const std::string stage = d.substr(d.find('/') + 1);
       for (const Doc& doc : docs) {
@@ -605,8 +891,31 @@ TEST_F(DeliveryTest, HelmTemplateIsAcceptedAndMatchesTheKustomizeBase) {
   }
   EXPECT_EQ(Canonical(At(Find(docs, "EnvironmentConfig").node, {"data"})),
             Canonical(At(Find(base, "EnvironmentConfig").node, {"data"})));
-  EXPECT_EQ(Canonical(Find(docs, "ClusterRole").node["rules"]),
-            Canonical(Find(base, "ClusterRole").node["rules"]));
+  EXPECT_EQ(Canonical(Find(docs, "ClusterRole", "crossplane:composite:cluster-api").node["rules"]),
+            Canonical(Find(base, "ClusterRole", "crossplane:composite:cluster-api").node["rules"]));
+  // platform-admission follows the release's namespace.
+  EXPECT_EQ(Str(Find(docs, "Deployment", kAdmission).node, {"metadata", "namespace"}),
+            "platform-delivery");
+
+  // platform-admission's objects, rendered into the base's namespace, are
+  // the base's, whole (but for the chart's labels): RBAC, pods, Service,
+  // disruption budget and both webhook configurations.
+  RunResult in_base_ns = Helm({"template", "platform", kChart, "--namespace", "crossplane-system",
+                               "--kube-version", version, "--skip-tests"});
+  ASSERT_EQ(in_base_ns.exit_code, 0) << in_base_ns.err;
+  const std::vector<Doc> chart_admission = Docs(in_base_ns.out);
+  std::size_t admission_objects = 0;
+  for (const Doc& k : base) {
+    if (k.name() != kAdmission) continue;
+    ++admission_objects;
+    const Doc chart = Find(chart_admission, k.kind(), kAdmission);
+    ASSERT_TRUE(chart.node.IsDefined()) << "the chart has no " << k.kind() << " " << kAdmission;
+    EXPECT_EQ(Canonical(WithoutLabels(chart.node)), Canonical(WithoutLabels(k.node)))
+        << k.kind() << "\nchart:\n"
+        << chart.text << "\nkustomize:\n"
+        << k.text;
+  }
+  EXPECT_EQ(admission_objects, 10u);
 
   // The Helm test, by default: a Pod whose one container sends the example
   // claim (from a ConfigMap) as a server-side dry run (HelmTestIsADryRunByDefault
@@ -647,7 +956,7 @@ TEST_F(DeliveryTest, HelmProviderValues) {
       Helm({"template", "platform", kChart, "--skip-tests", "--set", "provider.enabled=false"});
   ASSERT_EQ(off.exit_code, 0) << off.err;
   const std::vector<Doc> without = Docs(off.out);
-  EXPECT_EQ(without.size(), 5u) << off.out;
+  EXPECT_EQ(without.size(), 15u) << off.out;
   for (const Doc& d : without) EXPECT_NE(d.name(), "provider-workloads") << d.kind();
   for (const char* kind : {"Provider", "ProviderConfig", "ClusterProviderConfig"}) {
     EXPECT_FALSE(Find(without, kind).node.IsDefined()) << kind;
@@ -673,6 +982,190 @@ TEST_F(DeliveryTest, HelmProviderValues) {
   }
 }
 
+// platform-admission's registrations judge the platform's claims and XRs
+// and nothing else: in the base and every overlay they select only the
+// platform's groups, leave the system namespaces alone, fail closed, have no
+// side effects and no caBundle (ExpectWebhookConfigurations). The API
+// server agrees: the base's two configurations, registered for real but
+// narrowed to objects with a label of this test (so no other test's object
+// is ever sent to them), send a claim, a namespaced XR and a cluster-scoped
+// XR to the webhook (which does not run here: the call fails and,
+// failurePolicy Fail, the request is refused), but not a claim in a system
+// namespace nor another group's object. Argo CD ignores the caBundle the
+// webhook writes, and keeps it on sync.
+TEST_F(DeliveryTest, AdmissionWebhooksJudgeOnlyThePlatformsObjects) {
+  std::vector<std::string> dirs = {"base"};
+  for (const std::string& s : kStages) dirs.push_back("overlays/" + s);
+  std::map<std::string, std::vector<Doc>> rendered;
+  for (const std::string& d : dirs) {
+    SCOPED_TRACE(d);
+    rendered[d] = Kustomize(d);
+    ExpectWebhookConfigurations(rendered[d], "crossplane-system");
+  }
+
+  // The base's configurations, for real, for this test's label only.
+  const std::string probe = "platform-delivery-probe";
+  const std::string label = "platform.terraforming.io/delivery-probe";
+  std::string stream;
+  for (const Doc& d : rendered["base"]) {
+    if (!d.kind().ends_with("WebhookConfiguration")) continue;
+    YAML::Node config = YAML::Clone(d.node);
+    config["metadata"] = YAML::Node(YAML::NodeType::Map);
+    config["metadata"]["name"] = probe;
+    for (YAML::Node w : config["webhooks"]) w["objectSelector"]["matchLabels"][label] = probe;
+    stream += "---\n" + YAML::Dump(config) + "\n";
+  }
+  auto remove = [&] {
+    return Kubectl({"delete", "validatingwebhookconfiguration,mutatingwebhookconfiguration", probe,
+                    "--ignore-not-found", "--wait=false"});
+  };
+  remove();
+  RunResult registered = Kubectl({"create", "-f", dir_.Write("probe-webhooks.yaml", stream)});
+  ASSERT_EQ(registered.exit_code, 0) << registered.err << "\n" << stream;
+
+  const std::string team = "platform-delivery-team";
+  EnsureNamespace(team);
+  EnsureNamespace("crossplane-system");
+  const YAML::Node example = YAML::LoadFile(kSource + "/examples/xenvironment/claim.yaml");
+  auto object = [&](const std::string& api, const std::string& kind, const std::string& ns) {
+    YAML::Node o;
+    o["apiVersion"] = api;
+    o["kind"] = kind;
+    o["metadata"]["name"] = "delivery-probe";
+    if (!ns.empty()) o["metadata"]["namespace"] = ns;
+    o["metadata"]["labels"][label] = probe;
+    if (kind == "ConfigMap") {
+      o["data"]["k"] = "v";
+    } else {
+      o["spec"] = YAML::Clone(example["spec"]);
+    }
+    return dir_.Write("probe-" + std::to_string(files_++) + ".yaml", YAML::Dump(o) + "\n");
+  };
+  auto dry_run = [&](const std::string& file) {
+    return Kubectl({"create", "--dry-run=server", "-o", "name", "-f", file});
+  };
+  const std::string claim_api = Str(example, {"apiVersion"});
+  const std::string claim_kind = Str(example, {"kind"});
+  const struct {
+    std::string what;
+    std::string file;
+  } judged[] = {
+      {"a claim in a team namespace", object(claim_api, claim_kind, team)},
+      {"a namespaced XR", object("platform.m.terraforming.io/v1alpha1", "XEnvironment", team)},
+      {"a cluster-scoped XR", object("platform.terraforming.io/v1alpha1", "XEnvironment", "")},
+  };
+  // The API server learns of new configurations asynchronously: wait until
+  // the first object is sent to the webhook.
+  for (int i = 0; i < 50 && dry_run(judged[0].file).exit_code == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (const auto& j : judged) {
+    RunResult r = dry_run(j.file);
+    EXPECT_NE(r.exit_code, 0) << j.what << " was not sent to the webhook: " << r.out;
+    EXPECT_NE(r.err.find("failed calling webhook"), std::string::npos) << j.what << ": " << r.err;
+    EXPECT_NE(r.err.find("platform-admission"), std::string::npos) << j.what << ": " << r.err;
+  }
+  for (const std::string& system : kSystemNamespaces) {
+    EnsureNamespace(system);
+    RunResult r = dry_run(object(claim_api, claim_kind, system));
+    EXPECT_EQ(r.exit_code, 0) << "a claim in " << system << " was sent to the webhook: " << r.err;
+  }
+  RunResult other = dry_run(object("v1", "ConfigMap", team));
+  EXPECT_EQ(other.exit_code, 0) << "another group's object was sent to the webhook: " << other.err;
+  RunResult removed = remove();
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+
+  // Argo CD: every stage's Application ignores the caBundle of each of its
+  // overlay's webhooks, and only that, and a sync keeps the cluster's.
+  for (const auto& e : fs::directory_iterator(kDeploy + "/argocd/apps")) {
+    const Doc app = Docs(ReadFile(e.path().string())).at(0);
+    SCOPED_TRACE(app.name());
+    const std::string path = Str(app.node, {"spec", "source", "path"});
+    const std::string dir = path.substr(std::string("deploy/kustomize/").size());
+    ASSERT_TRUE(rendered.count(dir)) << path;
+    const YAML::Node ignored = At(app.node, {"spec", "ignoreDifferences"});
+    ASSERT_TRUE(ignored.IsSequence()) << "no ignoreDifferences";
+    for (const YAML::Node& i : ignored) {
+      for (const YAML::Node& pointer : i["jsonPointers"]) {
+        EXPECT_TRUE(pointer.Scalar().ends_with("/clientConfig/caBundle")) << pointer.Scalar();
+      }
+      EXPECT_FALSE(i["jqPathExpressions"].IsDefined() || i["managedFieldsManagers"].IsDefined());
+    }
+    for (const Doc& config : rendered[dir]) {
+      if (!config.kind().ends_with("WebhookConfiguration")) continue;
+      std::set<std::string> pointers;
+      for (const YAML::Node& i : ignored) {
+        if (Str(i, {"group"}) == "admissionregistration.k8s.io" &&
+            Str(i, {"kind"}) == config.kind() &&
+            (Str(i, {"name"}).empty() || Str(i, {"name"}) == config.name())) {
+          const std::set<std::string> more = Strings(i["jsonPointers"]);
+          pointers.insert(more.begin(), more.end());
+        }
+      }
+      for (std::size_t w = 0; w < config.node["webhooks"].size(); ++w) {
+        const std::string want = "/webhooks/" + std::to_string(w) + "/clientConfig/caBundle";
+        EXPECT_TRUE(pointers.count(want)) << config.kind() << ": " << want << " is not ignored";
+      }
+    }
+    EXPECT_TRUE(Strings(At(app.node, {"spec", "syncPolicy", "syncOptions"}))
+                    .count("RespectIgnoreDifferences=true"))
+        << "a sync would remove the caBundle";
+  }
+}
+
+// The chart's admission values: off leaves every platform-admission object
+// out and the rest in; the image is the Function package's unless set; the
+// replicas, failurePolicy, timeout and excluded namespaces (the release's
+// always among them) reach the objects, and the namespace is the release's.
+TEST_F(DeliveryTest, HelmAdmissionValues) {
+  RunResult off =
+      Helm({"template", "platform", kChart, "--skip-tests", "--set", "admission.enabled=false"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  const std::vector<Doc> without = Docs(off.out);
+  EXPECT_EQ(without.size(), 9u) << off.out;
+  for (const Doc& d : without) EXPECT_NE(d.name(), kAdmission) << d.kind();
+  EXPECT_TRUE(Find(without, "Function", "terraforming-function-platform").node.IsDefined());
+
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  RunResult other =
+      Helm({"template", "platform", kChart, "--skip-tests", "--namespace", "platform-delivery",
+            "--set", "function.version=" + digest, "--set", "admission.replicas=3", "--set",
+            "admission.failurePolicy=Ignore", "--set", "admission.timeoutSeconds=10", "--set",
+            "admission.excludedNamespaces={kube-system,legacy}"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const std::vector<Doc> docs = Docs(other.out);
+  ExpectAccepted(docs, "helm template with other admission values");
+  const Doc deployment = Find(docs, "Deployment", kAdmission);
+  ASSERT_TRUE(deployment.node.IsDefined()) << other.out;
+  const YAML::Node container = At(deployment.node, {"spec", "template", "spec", "containers"})[0];
+  EXPECT_EQ(Str(container, {"image"}),
+            "xpkg.crossplane.io/terraforming/function-platform@" + digest);
+  EXPECT_EQ(Str(deployment.node, {"spec", "replicas"}), "3");
+  for (const char* kind : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}) {
+    const Doc config = Find(docs, kind, kAdmission);
+    ASSERT_TRUE(config.node.IsDefined()) << kind;
+    const YAML::Node w = config.node["webhooks"][0];
+    EXPECT_EQ(Str(w, {"failurePolicy"}), "Ignore") << kind;
+    EXPECT_EQ(Str(w, {"timeoutSeconds"}), "10") << kind;
+    EXPECT_EQ(Str(w, {"clientConfig", "service", "namespace"}), "platform-delivery") << kind;
+    EXPECT_FALSE(At(w, {"clientConfig", "caBundle"}).IsDefined()) << kind;
+    EXPECT_EQ(Strings(At(w, {"namespaceSelector", "matchExpressions"})[0]["values"]),
+              (std::set<std::string>{"kube-system", "legacy", "platform-delivery"}))
+        << kind;
+  }
+  EXPECT_EQ(Str(Find(docs, "ClusterRoleBinding", kAdmission).node["subjects"][0], {"namespace"}),
+            "platform-delivery");
+
+  // A full reference replaces the Function package's.
+  RunResult own = Helm({"template", "platform", kChart, "--skip-tests", "--set",
+                        "admission.image=registry.example.org/platform/function-platform:test"});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_EQ(Str(At(Find(Docs(own.out), "Deployment", kAdmission).node,
+                   {"spec", "template", "spec", "containers"})[0],
+                {"image"}),
+            "registry.example.org/platform/function-platform:test");
+}
+
 TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
   const std::string version = ServerVersion();
   ASSERT_FALSE(version.empty());
@@ -682,7 +1175,7 @@ TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
                             "--args", "--kube-version=" + version});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     const std::vector<Doc> docs = Docs(r.out);
-    ASSERT_EQ(docs.size(), 9u) << r.out;
+    ASSERT_EQ(docs.size(), 19u) << r.out;
     ExpectInstall(docs, "helmfile -e " + env);
     ExpectAccepted(docs, "helmfile -e " + env);
     // The same policies and runtime as the matching kustomize overlay.
@@ -700,6 +1193,13 @@ TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
       EXPECT_EQ(Canonical(At(Find(docs, kind).node, {"spec"})),
                 Canonical(At(Find(k, kind).node, {"spec"})))
           << kind;
+    }
+    // And platform-admission's objects, whole but for labels.
+    for (const Doc& o : k) {
+      if (o.name() != kAdmission) continue;
+      EXPECT_EQ(Canonical(WithoutLabels(Find(docs, o.kind(), kAdmission).node)),
+                Canonical(WithoutLabels(o.node)))
+          << o.kind();
     }
     if (env != "default") {
       EXPECT_EQ(Str(Find(docs, "Function").node,
@@ -773,7 +1273,7 @@ TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
 
   const Doc project = Find(docs, "AppProject", "platform");
   ASSERT_TRUE(project.node.IsDefined());
-  std::set<std::string> repos, destinations, kinds;
+  std::set<std::string> repos, destinations, kinds, namespaced_kinds;
   for (const YAML::Node& r : project.node["spec"]["sourceRepos"]) repos.insert(r.Scalar());
   for (const YAML::Node& d : project.node["spec"]["destinations"]) {
     destinations.insert(Str(d, {"name"}) + "/" + Str(d, {"namespace"}));
@@ -781,8 +1281,14 @@ TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
   for (const YAML::Node& k : project.node["spec"]["clusterResourceWhitelist"]) {
     kinds.insert(Str(k, {"group"}) + "/" + Str(k, {"kind"}));
   }
+  for (const YAML::Node& k : project.node["spec"]["namespaceResourceWhitelist"]) {
+    namespaced_kinds.insert(Str(k, {"group"}) + "/" + Str(k, {"kind"}));
+  }
   EXPECT_FALSE(repos.count("*")) << "the project takes any repository";
   EXPECT_FALSE(kinds.count("*/*")) << "the project takes any kind";
+  EXPECT_FALSE(namespaced_kinds.count("*/*")) << "the project takes any namespaced kind";
+  // Secrets are made out of band (the state key) or by the webhook itself.
+  EXPECT_FALSE(namespaced_kinds.count("/Secret")) << "the project takes Secrets";
 
   auto check_app = [&](const Doc& app) {
     SCOPED_TRACE(app.name());
@@ -807,11 +1313,21 @@ TEST_F(DeliveryTest, ArgoCdAppOfAppsCoversEveryOverlay) {
     paths.insert(path);
     EXPECT_FALSE(Str(app.node, {"metadata", "annotations", "argocd.argoproj.io/sync-wave"}).empty())
         << app.name();
-    // Every kind the overlay ships is one the project allows.
+    // Every kind the overlay ships is one the project allows, cluster-scoped
+    // or namespaced (those in the Application's destination namespace).
     for (const Doc& d : Kustomize(path.substr(std::string("deploy/kustomize/").size()))) {
       const std::string api = Str(d.node, {"apiVersion"});
-      const std::string kind = api.substr(0, api.find('/')) + "/" + d.kind();
-      EXPECT_TRUE(kinds.count(kind)) << path << ": " << kind << " is not in the project";
+      const std::size_t slash = api.find('/');
+      const std::string kind =
+          (slash == std::string::npos ? "" : api.substr(0, slash)) + "/" + d.kind();
+      const std::string ns = Str(d.node, {"metadata", "namespace"});
+      if (ns.empty()) {
+        EXPECT_TRUE(kinds.count(kind)) << path << ": " << kind << " is not in the project";
+      } else {
+        EXPECT_TRUE(namespaced_kinds.count(kind))
+            << path << ": " << kind << " (namespaced) is not in the project";
+        EXPECT_EQ(ns, Str(app.node, {"spec", "destination", "namespace"})) << kind;
+      }
     }
   }
   std::set<std::string> want;
@@ -1020,6 +1536,10 @@ TEST_F(DeliveryTest, HelmValuesSchemaRejectsBadValues) {
       {"funtion.name=x", "funtion"},
       {"provider.version=latest!", "/provider/version"},
       {"provider.providerConfigs.state.history=21", "/provider/providerConfigs/state/history"},
+      {"admission.replicas=0", "/admission/replicas"},
+      {"admission.failurePolicy=Sometimes", "/admission/failurePolicy"},
+      {"admission.timeoutSeconds=31", "/admission/timeoutSeconds"},
+      {"admission.excludedNamespaces={Kube_System}", "/admission/excludedNamespaces"},
   };
   for (const auto& b : bad) {
     SCOPED_TRACE(b.set);
@@ -1049,16 +1569,20 @@ TEST_F(DeliveryTest, HelmNotesAreRendered) {
                            "xpkg.crossplane.io/terraforming/configuration-platform:",
                            "xpkg.crossplane.io/terraforming/provider-workloads:",
                            "create secret generic provider-workloads-state-key",
-                           "helm test platform -n crossplane-system", "server-side dry run"}) {
+                           "helm test platform -n crossplane-system", "server-side dry run",
+                           "rollout status deployment/platform-admission", "failurePolicy Fail",
+                           "kube-system, kube-public, kube-node-lease"}) {
     EXPECT_NE(d.find(want), std::string::npos) << want << "\n" << d;
   }
   EXPECT_EQ(d.find("{{"), std::string::npos) << d;
 
-  const std::string prod = notes({"-f", kDeploy + "/helm/environments/prod.yaml", "--set",
-                                  "tests.mode=apply", "--set", "provider.enabled=false"});
+  const std::string prod =
+      notes({"-f", kDeploy + "/helm/environments/prod.yaml", "--set", "tests.mode=apply", "--set",
+             "provider.enabled=false", "--set", "admission.enabled=false"});
   EXPECT_NE(prod.find("of stage prod"), std::string::npos) << prod;
   EXPECT_NE(prod.find("for real"), std::string::npos) << prod;
   EXPECT_EQ(prod.find("provider-workloads"), std::string::npos) << prod;
+  EXPECT_EQ(prod.find("platform-admission"), std::string::npos) << prod;
   EXPECT_EQ(prod.find("server-side dry run"), std::string::npos) << prod;
 }
 
@@ -1073,7 +1597,8 @@ TEST_F(DeliveryTest, HelmChartReadmeIsCurrent) {
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   const std::string readme = ReadFile(kChart + "/README.md");
   EXPECT_EQ(ReadFile(fresh), readme) << "run deploy/helm/chart-readme.py";
-  for (const char* value : {"`tests.mode`", "`function.version`", "`provider.args`", "`policy`"}) {
+  for (const char* value : {"`tests.mode`", "`function.version`", "`provider.args`", "`policy`",
+                            "`admission.failurePolicy`", "`admission.excludedNamespaces`"}) {
     EXPECT_NE(readme.find(value), std::string::npos) << value;
   }
 

@@ -32,3 +32,9 @@ argocd.argoproj.io/sync-wave: {{ . | quote }}
 {{- define "platform.testNamespace" -}}
 {{ default .Release.Namespace .Values.tests.namespace }}
 {{- end }}
+
+{{/* Labels on platform-admission's objects. */}}
+{{- define "platform.admissionLabels" -}}
+{{ include "platform.labels" . }}
+app.kubernetes.io/component: admission-webhook
+{{- end }}
