@@ -114,6 +114,7 @@ TEST_F(Arm64Test, TheImagesAndPackagesAreForArm64) {
   EXPECT_EQ(function.tag(),
             "xpkg.crossplane.io/terraforming/function-platform:v" + Version() + "-arm64");
   EXPECT_EQ(function.ElfMachine("/function-platform"), kElfAarch64);
+  EXPECT_EQ(function.ElfMachine("/platform-admission"), kElfAarch64);
   EXPECT_EQ(function.ElfMachine("/lib/ld-linux-aarch64.so.1"), kElfAarch64);
   const Archive provider(kProviderTar);
   for (const char* p : {"/usr/local/bin/provider-workloads", "/usr/local/bin/tofu", "/bin/dash",
