@@ -61,9 +61,38 @@ CertManager::CertManager(kube::Client& client, CertManagerOptions options, const
     : client_(client), options_(std::move(options)), clock_(clock) {}
 
 absl::StatusOr<Certificates> CertManager::Reconcile() {
+  if (options_.external) return ReadExternal();
   absl::StatusOr<Certificates> certs = ReconcileSecret();
   if (!certs.ok()) return certs.status();
   if (absl::Status s = PublishBundle(certs->ca_bundle); !s.ok()) return s;
+  return certs;
+}
+
+absl::StatusOr<Certificates> CertManager::ReadExternal() {
+  const std::string where = absl::StrCat("secret ", options_.ns, "/", options_.secret);
+  absl::StatusOr<kube::Json> secret =
+      client_.Get(kSecrets, kube::ObjectKey{options_.ns, options_.secret});
+  if (kube::IsNotFound(secret.status())) {
+    return absl::UnavailableError(
+        absl::StrCat(where, " does not exist yet; its issuer (cert-manager) makes it"));
+  }
+  if (!secret.ok()) {
+    return absl::Status(secret.status().code(),
+                        absl::StrCat(where, ": ", secret.status().message()));
+  }
+  Certificates certs;
+  certs.serving = {SecretValue(*secret, kTlsCert), SecretValue(*secret, kTlsKey)};
+  certs.ca_bundle = SecretValue(*secret, kCaCert);
+  absl::StatusOr<CertInfo> info = ReadCert(certs.serving.cert_pem);
+  if (!info.ok() || certs.serving.key_pem.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat(where, " holds no readable tls.crt and tls.key yet"));
+  }
+  if (info->not_after <= clock_.Now()) {
+    return absl::UnavailableError(absl::StrCat(where,
+                                               ": its certificate has expired; its "
+                                               "issuer has not renewed it"));
+  }
   return certs;
 }
 

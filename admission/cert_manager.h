@@ -25,6 +25,10 @@ namespace platform::admission {
 struct CertManagerOptions {
   std::string ns;      // the Secret's namespace
   std::string secret;  // and name
+  // Another issuer keeps the Secret (cert-manager: a kubernetes.io/tls
+  // Secret with tls.crt, tls.key and ca.crt) and the caBundles
+  // (cert-manager's CA injector): only read it, never write anything.
+  bool external = false;
   // The serving certificate's names: the Service's DNS names (and, in
   // tests, 127.0.0.1).
   std::vector<std::string> hosts;
@@ -54,10 +58,13 @@ class CertManager {
   // due for renewal, and stores it; then makes every configuration's
   // caBundle the CA bundle. A configuration that does not exist yet is
   // skipped (the next call tries again). Errors name the object.
+  // With `external`, only reads what the other issuer stored: Unavailable
+  // until the Secret holds a serving certificate and its key.
   absl::StatusOr<Certificates> Reconcile();
 
  private:
   absl::StatusOr<Certificates> ReconcileSecret();
+  absl::StatusOr<Certificates> ReadExternal();
   absl::Status PublishBundle(const std::string& ca_bundle);
 
   kube::Client& client_;

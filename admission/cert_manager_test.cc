@@ -172,5 +172,45 @@ TEST_F(CertManagerTest, AMissingConfigurationIsSkippedUntilItExists) {
   EXPECT_EQ(CaBundleOf(client_, kMutating, 0), c.ca_bundle);
 }
 
+// cert-manager keeps the Secret and the caBundles: the webhook only reads.
+TEST_F(CertManagerTest, WithAnExternalIssuerItOnlyReads) {
+  CertManagerOptions external = Options();
+  external.external = true;
+  CertManager m(client_, external, clock_);
+  absl::StatusOr<Certificates> missing = m.Reconcile();
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(missing.status().message().find("does not exist yet"), std::string::npos);
+  EXPECT_FALSE(client_.Get(kSecrets, {"crossplane-system", "platform-admission-tls"}).ok())
+      << "it made the Secret itself";
+
+  // What cert-manager writes: a kubernetes.io/tls Secret with ca.crt.
+  const KeyPair ca = *MakeCa("cert-manager-ca", clock_.now, hours(24 * 90));
+  const KeyPair serving = *IssueServing(ca, external.hosts, clock_.now, hours(24 * 30));
+  ASSERT_TRUE(client_
+                  .Create(kSecrets, {{"apiVersion", "v1"},
+                                     {"kind", "Secret"},
+                                     {"type", "kubernetes.io/tls"},
+                                     {"metadata",
+                                      {{"name", "platform-admission-tls"},
+                                       {"namespace", "crossplane-system"}}},
+                                     {"data",
+                                      {{"tls.crt", absl::Base64Escape(serving.cert_pem)},
+                                       {"tls.key", absl::Base64Escape(serving.key_pem)},
+                                       {"ca.crt", absl::Base64Escape(ca.cert_pem)}}}})
+                  .ok());
+  absl::StatusOr<Certificates> c = m.Reconcile();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->serving.cert_pem, serving.cert_pem);
+  EXPECT_EQ(c->ca_bundle, ca.cert_pem);
+  // Nothing written: not the Secret, not the caBundles, even near expiry.
+  clock_.now += hours(24 * 29);
+  ASSERT_TRUE(m.Reconcile().ok());
+  EXPECT_EQ(Stored(client_, "tls.crt"), serving.cert_pem);
+  EXPECT_EQ(CaBundleOf(client_, kValidating, 0), "");
+  // An expired certificate is refused, not served.
+  clock_.now += hours(24 * 2);
+  EXPECT_EQ(m.Reconcile().status().code(), absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace platform::admission

@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, namespace, "",
           "crossplane-system).");
 ABSL_FLAG(std::string, tls_secret, "platform-admission-tls",
           "Secret that keeps the webhook's CA and serving certificate.");
+ABSL_FLAG(std::string, certificates, "self",
+          "Who keeps the certificates: self (this program: it makes and renews them in "
+          "--tls-secret and writes the caBundles) or cert-manager (it only reads --tls-secret, "
+          "which cert-manager issues, and cert-manager's CA injector writes the caBundles).");
 ABSL_FLAG(std::string, service, "platform-admission",
           "Service in front of the webhook: its DNS names go on the serving certificate.");
 ABSL_FLAG(std::string, hosts, "",
@@ -133,6 +137,12 @@ int main(int argc, char** argv) {
   platform::admission::CertManagerOptions cert_options;
   cert_options.ns = ns;
   cert_options.secret = absl::GetFlag(FLAGS_tls_secret);
+  const std::string issuer = absl::GetFlag(FLAGS_certificates);
+  if (issuer != "self" && issuer != "cert-manager") {
+    spdlog::error("--certificates: must be self or cert-manager, not \"{}\"", issuer);
+    return 2;
+  }
+  cert_options.external = issuer == "cert-manager";
   cert_options.hosts = List(absl::GetFlag(FLAGS_hosts));
   if (cert_options.hosts.empty()) {
     const std::string service = absl::GetFlag(FLAGS_service);

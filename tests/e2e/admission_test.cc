@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "admission/certs.h"
 #include "tests/support/kubectl.h"
 #include "tests/support/render.h"
 #include "tests/support/subprocess.h"
@@ -436,6 +437,63 @@ TEST_F(AdmissionTest, TheCertificatesAreRotatedAndTheCaBundleFollows) {
   r = Apply("claim", Claim("after-ca-renewal", "payments"));
   EXPECT_EQ(r.exit_code, 0) << r.err << ReadFile(log_);
   EXPECT_TRUE(server_->running());
+}
+
+// With --certificates=cert-manager the webhook serves the Secret another
+// issuer keeps, follows it when it is renewed, and writes nothing: the test
+// plays cert-manager (the Secret) and its CA injector (the caBundles).
+TEST_F(AdmissionTest, WithCertManagerItServesTheSecretItIsGiven) {
+  SetPolicy({"web", "payments"});
+  const auto now = std::chrono::system_clock::now();
+  const admission::KeyPair ca = *admission::MakeCa("cert-manager", now, std::chrono::hours(1));
+  auto issue = [&] {
+    return *admission::IssueServing(ca, {"127.0.0.1"}, now, std::chrono::hours(1));
+  };
+  auto store = [&](const admission::KeyPair& serving) {
+    RunResult r = Apply("secret", R"(apiVersion: v1
+kind: Secret
+metadata:
+  name: webhook-tls
+  namespace: )" + system_ns_ + R"(
+type: kubernetes.io/tls
+data:
+  tls.crt: )" + absl::Base64Escape(serving.cert_pem) +
+                                      R"(
+  tls.key: )" + absl::Base64Escape(serving.key_pem) +
+                                      R"(
+  ca.crt: )" + absl::Base64Escape(ca.cert_pem) +
+                                      "\n");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  const admission::KeyPair first = issue();
+  store(first);
+  const std::string bundle = absl::Base64Escape(ca.cert_pem);
+  for (const char* kind : {"validatingwebhookconfiguration", "mutatingwebhookconfiguration"}) {
+    RunResult r = Kubectl({"patch", kind, id_, "--type=json", "-p",
+                           R"([{"op": "add", "path": "/webhooks/0/clientConfig/caBundle",
+                                "value": ")" +
+                               bundle + R"("}])"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  StartServer({"--certificates=cert-manager", "--cert-check-interval=1s"});
+  EXPECT_EQ(ServedCertificate(), first.cert_pem);
+  RunResult r = Apply("claim", Claim("payments-dev", "payments"));
+  EXPECT_EQ(r.exit_code, 0) << r.err << ReadFile(log_);
+
+  // cert-manager renews: the webhook serves the new one.
+  const admission::KeyPair second = issue();
+  store(second);
+  std::string served;
+  for (int i = 0; i < 40 && (served = ServedCertificate()) != second.cert_pem; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_EQ(served, second.cert_pem) << ReadFile(log_);
+  r = Apply("claim", Claim("payments-renewed", "payments"));
+  EXPECT_EQ(r.exit_code, 0) << r.err << ReadFile(log_);
+  // It wrote nothing of its own.
+  EXPECT_EQ(SecretKey("tls.crt"), second.cert_pem);
+  EXPECT_EQ(CaBundle("validatingwebhookconfiguration"), ca.cert_pem);
+  EXPECT_EQ(CaBundle("mutatingwebhookconfiguration"), ca.cert_pem);
 }
 
 TEST_F(AdmissionTest, AMalformedReviewGetsAnErrorNotACrash) {

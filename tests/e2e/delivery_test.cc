@@ -1166,6 +1166,38 @@ TEST_F(DeliveryTest, HelmAdmissionValues) {
             "registry.example.org/platform/function-platform:test");
 }
 
+// admission.certManager.enabled: cert-manager issues the serving certificate
+// into the webhook's Secret, its CA injector fills the caBundles, and the
+// webhook only reads (--certificates=cert-manager). Not applied here: the
+// control plane has no cert-manager CRDs.
+TEST_F(DeliveryTest, HelmAdmissionWithCertManager) {
+  RunResult plain = Helm({"template", "platform", kChart, "--skip-tests"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find("cert-manager.io"), std::string::npos) << "cert-manager by default";
+  RunResult r = Helm({"template", "platform", kChart, "--skip-tests", "--namespace",
+                      "platform-delivery", "--set", "admission.certManager.enabled=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<Doc> docs = Docs(r.out);
+  const Doc serving = Find(docs, "Certificate", kAdmission);
+  ASSERT_TRUE(serving.node.IsDefined()) << r.out;
+  EXPECT_EQ(Str(serving.node, {"spec", "secretName"}), "platform-admission-tls");
+  EXPECT_EQ(Strings(At(serving.node, {"spec", "dnsNames"})),
+            (std::set<std::string>{"platform-admission.platform-delivery.svc",
+                                   "platform-admission.platform-delivery.svc.cluster.local"}));
+  EXPECT_EQ(Str(serving.node, {"spec", "issuerRef", "name"}), "platform-admission-ca");
+  EXPECT_TRUE(Find(docs, "Issuer", "platform-admission-ca").node.IsDefined());
+  EXPECT_TRUE(Find(docs, "Certificate", "platform-admission-ca").node.IsDefined());
+  const YAML::Node args = At(Find(docs, "Deployment", kAdmission).node,
+                             {"spec", "template", "spec", "containers"})[0]["args"];
+  EXPECT_TRUE(Strings(args).contains("--certificates=cert-manager"));
+  for (const char* kind : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}) {
+    EXPECT_EQ(Str(Find(docs, kind, kAdmission).node,
+                  {"metadata", "annotations", "cert-manager.io/inject-ca-from"}),
+              "platform-delivery/platform-admission")
+        << kind;
+  }
+}
+
 TEST_F(DeliveryTest, HelmfileTemplatesEveryEnvironmentOfflineLikeTheOverlays) {
   const std::string version = ServerVersion();
   ASSERT_FALSE(version.empty());
