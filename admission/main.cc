@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/str_split.h"
@@ -33,6 +32,7 @@
 #include "admission/step_input.h"
 #include "common/flags.h"
 #include "common/log_format.h"
+#include "common/signals.h"
 #include "function/renderers/builtin.h"
 #include "provider/kube/config.h"
 #include "provider/kube/rest_client.h"
@@ -116,10 +116,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Admission webhook for the platform's claims and XRs: refuses what the composition "
       "function would refuse, with its words, and defaults spec.parameters.team.");
-  std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  platform::ParseDashedFlags(argc, argv);
   if (!platform::SetUpLogger("platform-admission", absl::GetFlag(FLAGS_log_format),
                              absl::GetFlag(FLAGS_debug))) {
     std::fprintf(stderr, "platform-admission: --log-format: must be text or json\n");
@@ -164,11 +161,7 @@ int main(int argc, char** argv) {
   }
 
   // SIGTERM and SIGINT are waited for by main; every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = platform::BlockShutdownSignals();
 
   absl::StatusOr<kube::Config> kube_config = kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig));
   if (!kube_config.ok()) {

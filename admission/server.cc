@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/mhd_reply.h"
 #include "spdlog/spdlog.h"
 
 namespace platform::admission {
@@ -43,18 +44,19 @@ struct WebhookHandler {
         return MHD_YES;
       }
       if (std::strcmp(url, "/validate") != 0 && std::strcmp(url, "/mutate") != 0) {
-        return Reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+        return platform::MhdReply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
       }
       if (upload->too_large) {
-        return Reply(connection, MHD_HTTP_CONTENT_TOO_LARGE,
-                     absl::StrCat("body: larger than ", kMaxReviewBytes, " bytes\n"), "text/plain");
+        return platform::MhdReply(connection, MHD_HTTP_CONTENT_TOO_LARGE,
+                                  absl::StrCat("body: larger than ", kMaxReviewBytes, " bytes\n"),
+                                  "text/plain");
       }
       absl::StatusOr<Review> review = ParseReview(upload->body);
       if (!review.ok()) {
         spdlog::warn("{} from {}: {}", url, Peer(connection),
                      std::string(review.status().message()));
-        return Reply(connection, MHD_HTTP_BAD_REQUEST,
-                     absl::StrCat(review.status().message(), "\n"), "text/plain");
+        return platform::MhdReply(connection, MHD_HTTP_BAD_REQUEST,
+                                  absl::StrCat(review.status().message(), "\n"), "text/plain");
       }
       Decision decision;
       try {
@@ -64,33 +66,34 @@ struct WebhookHandler {
         // decides, and the process keeps serving.
         spdlog::error("{} {}/{} {}/{}: internal error: {}", url, review->group, review->kind,
                       review->ns, review->name, e.what());
-        return Reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                     absl::StrCat("internal error: ", e.what(), "\n"), "text/plain");
+        return platform::MhdReply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                  absl::StrCat("internal error: ", e.what(), "\n"), "text/plain");
       }
       if (!decision.allowed) {
         spdlog::info("{} {} {}/{} {}/{} by {}: refused: {}", url, review->operation, review->group,
                      review->kind, review->ns, review->name, review->username, decision.message);
       }
-      return Reply(connection, MHD_HTTP_OK, EncodeResponse(review->uid, decision),
-                   "application/json");
+      return platform::MhdReply(connection, MHD_HTTP_OK, EncodeResponse(review->uid, decision),
+                                "application/json");
     }
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
-      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
+      return platform::MhdReply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+                                "text/plain");
     }
     if (std::strcmp(url, "/healthz") == 0)
-      return Reply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
+      return platform::MhdReply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
     if (std::strcmp(url, "/readyz") == 0) {
       const bool ready = !server->options_.ready || server->options_.ready();
-      return ready
-                 ? Reply(connection, MHD_HTTP_OK, "ok\n", "text/plain")
-                 : Reply(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                         "not ready: the policy and namespaces are not loaded yet\n", "text/plain");
+      return ready ? platform::MhdReply(connection, MHD_HTTP_OK, "ok\n", "text/plain")
+                   : platform::MhdReply(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                        "not ready: the policy and namespaces are not loaded yet\n",
+                                        "text/plain");
     }
     if (std::strcmp(url, "/metrics") == 0 && server->options_.metrics) {
-      return Reply(connection, MHD_HTTP_OK, server->options_.metrics(),
-                   "text/plain; version=0.0.4; charset=utf-8");
+      return platform::MhdReply(connection, MHD_HTTP_OK, server->options_.metrics(),
+                                "text/plain; version=0.0.4; charset=utf-8");
     }
-    return Reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+    return platform::MhdReply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
   }
 
   static void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
@@ -109,17 +112,6 @@ struct WebhookHandler {
     const auto* in = reinterpret_cast<const sockaddr_in*>(info->client_addr);
     inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
     return text;
-  }
-
-  static MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
-                          const char* type) {
-    MHD_Response* response = MHD_create_response_from_buffer(
-        body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
-    if (response == nullptr) return MHD_NO;
-    MHD_add_response_header(response, "Content-Type", type);
-    const MHD_Result r = MHD_queue_response(connection, code, response);
-    MHD_destroy_response(response);
-    return r;
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 
 namespace platform {
@@ -36,6 +37,13 @@ std::vector<std::string> UnderscoreFlagNames(int argc, char** argv) {
     if (!negated && !inline_value && !flag->IsOfType<bool>()) ++i;
   }
   return args;
+}
+
+void ParseDashedFlags(int argc, char** argv) {
+  std::vector<std::string> args = UnderscoreFlagNames(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& a : args) pointers.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
 }
 
 }  // namespace platform

@@ -15,6 +15,10 @@ namespace platform {
 // values, unknown flags and everything after "--" are left as they are.
 std::vector<std::string> UnderscoreFlagNames(int argc, char** argv);
 
+// Parses the command line with Abseil after UnderscoreFlagNames: what a
+// program's main calls first.
+void ParseDashedFlags(int argc, char** argv);
+
 }  // namespace platform
 
 #endif  // PLATFORM_COMMON_FLAGS_H_

@@ -19,6 +19,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/time/time.h"
+#include "common/signals.h"
 #include "function/cli.h"
 #include "function/log.h"
 #include "function/metrics/http.h"
@@ -50,20 +51,7 @@ ABSL_FLAG(std::string, metrics_address, "",
 #define FUNCTION_PLATFORM_COMMIT "unknown"
 #endif
 
-namespace {
-
-// Blocks SIGTERM and SIGINT in every thread (gRPC's included, since they are
-// created later) so that main can wait for them with sigwait.
-sigset_t BlockShutdownSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<absl::CommandLineFlag*> flags =
@@ -107,7 +95,7 @@ int main(int argc, char** argv) {
   }
   options.max_message_mib = absl::GetFlag(FLAGS_max_recv_message_size);
 
-  const sigset_t signals = BlockShutdownSignals();
+  const sigset_t signals = platform::BlockShutdownSignals();
   const platform::fn::Registry registry = platform::fn::BuiltinRegistry();
   const platform::fn::Runner runner(registry);
   const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);

@@ -25,21 +25,12 @@
 #include "admission/review.h"
 #include "admission/step_input.h"
 #include "function/renderers/builtin.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 namespace adm = ::platform::admission;
 using adm::Json;
-
-#define FUZZ_CHECK(cond, what)                                                    \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "\ninvariant violated: %s\n  check: %s\n  at %s:%d\n", \
-                   std::string(what).c_str(), #cond, __FILE__, __LINE__);         \
-      std::fflush(stderr);                                                        \
-      __builtin_trap();                                                           \
-    }                                                                             \
-  } while (0)
 
 const adm::Evaluator& TheEvaluator() {
   static const platform::fn::Registry* const registry =

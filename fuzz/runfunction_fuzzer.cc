@@ -45,22 +45,13 @@
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
 #include "function/sdk/proto.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 namespace fn = ::platform::fn;
 namespace pb = ::platform::fn::pb;
 using google::protobuf::Struct;
-
-#define FUZZ_CHECK(cond, what)                                                    \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "\ninvariant violated: %s\n  check: %s\n  at %s:%d\n", \
-                   std::string(what).c_str(), #cond, __FILE__, __LINE__);         \
-      std::fflush(stderr);                                                        \
-      __builtin_trap();                                                           \
-    }                                                                             \
-  } while (false)
 
 // The names of the desired composed resources the renderers set during the
 // current call. The fuzzer is single-threaded.

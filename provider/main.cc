@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/flags.h"
 #include "common/log_format.h"
+#include "common/signals.h"
 #include "provider/ansible/setup.h"
 #include "provider/exec/init.h"
 #include "provider/kube/config.h"
@@ -250,10 +250,7 @@ int main(int argc, char** argv) {
       "Crossplane provider for OpenTofu workspaces and Ansible runs: Workspace "
       "(terraform.workloads.terraforming.io, terraform.workloads.m.terraforming.io) and "
       "AnsibleRun (ansible.workloads.terraforming.io, ansible.workloads.m.terraforming.io).");
-  std::vector<std::string> args = platform::UnderscoreFlagNames(argc, argv);
-  std::vector<char*> arg_ptrs;
-  for (std::string& a : args) arg_ptrs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  platform::ParseDashedFlags(argc, argv);
   // First, before any thread: in a container the provider is also its init.
   if (::getpid() == 1 &&
       !exec::RunAsInit(DurationFlag("init-grace", absl::GetFlag(FLAGS_init_grace)))) {
@@ -281,11 +278,7 @@ int main(int argc, char** argv) {
   }
 
   // SIGTERM and SIGINT are waited for by main; every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = platform::BlockShutdownSignals();
 
   absl::StatusOr<kube::Config> kube_config = kube::ResolveConfig(absl::GetFlag(FLAGS_kubeconfig));
   if (!kube_config.ok()) {

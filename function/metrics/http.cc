@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/mhd_reply.h"
 
 namespace platform::fn {
 
@@ -16,27 +17,17 @@ struct MetricsHttpHandler {
                            const char* method, const char*, const char*, size_t*, void**) {
     const auto* server = static_cast<const MetricsHttpServer*>(cls);
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
-      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
+      return platform::MhdReply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+                                "text/plain");
     }
     if (std::strcmp(url, "/metrics") == 0) {
-      return Reply(connection, MHD_HTTP_OK, server->metrics_.Render(),
-                   "text/plain; version=0.0.4; charset=utf-8");
+      return platform::MhdReply(connection, MHD_HTTP_OK, server->metrics_.Render(),
+                                "text/plain; version=0.0.4; charset=utf-8");
     }
     if (std::strcmp(url, "/healthz") == 0 || std::strcmp(url, "/readyz") == 0) {
-      return Reply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
+      return platform::MhdReply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
     }
-    return Reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
-  }
-
-  static MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
-                          const char* type) {
-    MHD_Response* response = MHD_create_response_from_buffer(
-        body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
-    if (response == nullptr) return MHD_NO;
-    MHD_add_response_header(response, "Content-Type", type);
-    const MHD_Result r = MHD_queue_response(connection, code, response);
-    MHD_destroy_response(response);
-    return r;
+    return platform::MhdReply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
   }
 };
 

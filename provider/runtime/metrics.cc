@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "absl/strings/numbers.h"
+#include "common/mhd_reply.h"
 #include "common/prometheus.h"
 
 namespace runtime {
@@ -96,30 +97,22 @@ struct MetricsHandler {
                            const char* method, const char*, const char*, size_t*, void**) {
     auto* server = static_cast<MetricsServer*>(cls);
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
-      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain");
+      return platform::MhdReply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+                                "text/plain");
     }
     const std::string path = url;
     if (path == "/metrics") {
-      return Reply(connection, MHD_HTTP_OK, server->metrics_.Render(),
-                   "text/plain; version=0.0.4; charset=utf-8");
+      return platform::MhdReply(connection, MHD_HTTP_OK, server->metrics_.Render(),
+                                "text/plain; version=0.0.4; charset=utf-8");
     }
-    if (path == "/healthz") return Reply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
+    if (path == "/healthz")
+      return platform::MhdReply(connection, MHD_HTTP_OK, "ok\n", "text/plain");
     if (path == "/readyz") {
       const bool ready = !server->ready_ || server->ready_();
-      return Reply(connection, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                   ready ? "ok\n" : "not ready\n", "text/plain");
+      return platform::MhdReply(connection, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                                ready ? "ok\n" : "not ready\n", "text/plain");
     }
-    return Reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
-  }
-
-  static MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
-                          const char* type) {
-    MHD_Response* response = MHD_create_response_from_buffer(
-        body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(response, "Content-Type", type);
-    const MHD_Result r = MHD_queue_response(connection, code, response);
-    MHD_destroy_response(response);
-    return r;
+    return platform::MhdReply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
   }
 };
 
