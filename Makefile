@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
-        bench-admission \
+        bench-admission bench-peers \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
         helmfile-lock faults faults-long arm64
 
@@ -117,6 +117,11 @@ bench: build
 # control plane: make bench-admission ARGS='build 200 30'.
 bench-admission: build
 	@scripts/bench-admission.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
+
+# function-platform side by side with function-patch-and-transform composing
+# the same resources: make bench-peers ARGS='build 8 20'.
+bench-peers: build
+	@scripts/bench-peers.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
 
 bench-provider: build
 	@$(BUILD_DIR)/bench/provider_bench $(ARGS)

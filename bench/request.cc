@@ -1,7 +1,11 @@
 #include "bench/request.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -456,6 +460,13 @@ std::optional<std::string> CheckResponse(const pb::RunFunctionResponse& rsp,
   if (rsp.meta().tag() != expected.tag) {
     return Cat("meta.tag is \"", rsp.meta().tag(), "\", want \"", expected.tag, "\"");
   }
+  if (expected.min_desired >= 0) {
+    if (rsp.desired().resources_size() < expected.min_desired) {
+      return Cat(rsp.desired().resources_size(), " desired composed resources, want at least ",
+                 expected.min_desired);
+    }
+    return std::nullopt;
+  }
   // Every resource the earlier step asked for must still be there; the
   // function may add its own.
   const auto& resources = rsp.desired().resources();
@@ -483,6 +494,24 @@ std::optional<std::string> CheckResponse(const pb::RunFunctionResponse& rsp,
     return Cat("context[", expected.context_key, "] missing");
   }
   return std::nullopt;
+}
+
+absl::StatusOr<BenchRequest> ReadRequest(const std::string& path, int min_desired) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(Cat(path, ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  BenchRequest out;
+  const google::protobuf::util::Status parsed =
+      google::protobuf::util::JsonStringToMessage(text.str(), &out.request);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        Cat(path, ": not a RunFunctionRequest: ", std::string(parsed.message())));
+  }
+  if (out.request.meta().tag().empty()) out.request.mutable_meta()->set_tag("bench");
+  out.expected.tag = out.request.meta().tag();
+  out.expected.min_desired = min_desired;
+  return out;
 }
 
 }  // namespace platform::fn::bench

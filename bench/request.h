@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "function/sdk/proto.h"
 
 namespace platform::fn::bench {
@@ -24,6 +25,10 @@ namespace platform::fn::bench {
 // What every correct response to the request must carry.
 struct Expected {
   std::string tag;
+  // A request read from a file (--request, for any function): only no
+  // FATAL result, the tag echoed and at least this many desired composed
+  // resources are checked.
+  int min_desired = -1;
   // The earlier step's desired composed resources. Each must be in the
   // response: passed through, or replaced ("vpc") by the function's own.
   std::vector<std::string> desired_names;
@@ -41,6 +46,12 @@ struct BenchRequest {
 // Builds the request with `resources` (at least 1) composed resources. The
 // first is always the VPC.
 BenchRequest MakeRequest(int resources);
+
+// The request in `path`, a RunFunctionRequest in protobuf's JSON mapping
+// (what scripts/bench-peers.sh writes for both servers), whose responses must
+// carry at least `min_desired` desired composed resources. meta.tag is set
+// when the file has none.
+absl::StatusOr<BenchRequest> ReadRequest(const std::string& path, int min_desired);
 
 // Checks one response against `expected`; nullopt when it is correct, else
 // what is wrong.

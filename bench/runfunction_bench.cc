@@ -58,6 +58,11 @@
 ABSL_FLAG(std::string, target, "",
           "host:port of a running function-platform (plaintext) to drive instead of starting "
           "one in this process.");
+ABSL_FLAG(std::string, request, "",
+          "Send this RunFunctionRequest (protobuf JSON) instead of the built-in one, to any "
+          "function (--target); responses are checked for no FATAL result, the tag and "
+          "--min-desired composed resources.");
+ABSL_FLAG(int, min_desired, 1, "With --request: desired composed resources each response needs.");
 ABSL_FLAG(int, concurrency, 8, "Calls in flight at once (one client thread each).");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "How long to measure, e.g. 10s, 1m.");
 ABSL_FLAG(int64_t, requests, 0, "Measure this many calls instead of running for --duration.");
@@ -538,7 +543,19 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  const BenchRequest built = MakeRequest(report.resources);
+  BenchRequest built;
+  if (const std::string file = absl::GetFlag(FLAGS_request); !file.empty()) {
+    absl::StatusOr<BenchRequest> read = ReadRequest(file, absl::GetFlag(FLAGS_min_desired));
+    if (!read.ok()) {
+      fmt::print(stderr, "runfunction_bench: --request: {}\n",
+                 std::string(read.status().message()));
+      return 2;
+    }
+    built = *std::move(read);
+    report.resources = built.request.observed().resources_size();
+  } else {
+    built = MakeRequest(report.resources);
+  }
   report.request_bytes = built.request.ByteSizeLong();
   if (absl::GetFlag(FLAGS_in_process_only)) {
     report.mode = "handler";

@@ -10,7 +10,7 @@
 # that modules with replace lines build too; the Go build cache is kept.
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
-# HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN, VEGETA_BIN or
+# HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN, VEGETA_BIN, PT_BIN or
 # PYSPDXTOOLS_BIN; for folders of CRDs, AWS_EXTRA_CRDS_DIR or
 # PLATFORM_SHARED_CRDS.
 set -euo pipefail
@@ -64,6 +64,11 @@ TOFU_VERSION=v1.12.6
 # which checks the images' SBOMs: a virtualenv in the tools cache, installed
 # with pip from the package index.
 SPDX_TOOLS_VERSION=0.8.5
+
+# function-patch-and-transform, the benchmark's peer (make bench-peers,
+# docs/performance.md): its module is refused by the module proxy, so it is
+# built from the source snapshot beside the clone ($PLATFORM_THIRD_PARTY).
+PT_VERSION=v0.10.8
 
 # vegeta: the HTTP load generator of the admission benchmark (constant rate,
 # latency percentiles); scripts/bench-admission.sh.
@@ -348,6 +353,23 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  patch-and-transform)
+    if [[ -n "${PT_BIN:-}" ]]; then echo "$PT_BIN"; exit 0; fi
+    out="${tools_dir}/function-patch-and-transform-${PT_VERSION}/function-patch-and-transform"
+    if [[ ! -x "$out" ]]; then
+      third_party=${PLATFORM_THIRD_PARTY:-$repo/../shared/third_party}
+      snapshot="$third_party/function-patch-and-transform-${PT_VERSION}-src.tar.gz"
+      [[ -f "$snapshot" ]] || { echo "no ${snapshot}: the benchmark peer needs its source" >&2; exit 1; }
+      src="${tools_dir}/src/function-patch-and-transform-${PT_VERSION}"
+      if [[ ! -f "$src/go.mod" ]]; then
+        rm -rf "$src.tmp" && mkdir -p "$src.tmp"
+        tar -xzf "$snapshot" -C "$src.tmp" --strip-components=1
+        mv "$src.tmp" "$src"
+      fi
+      go_build_in function-patch-and-transform "$PT_VERSION" "$src" . "$out"
+    fi
+    echo "$out"
+    ;;
   vegeta)
     if [[ -n "${VEGETA_BIN:-}" ]]; then echo "$VEGETA_BIN"; exit 0; fi
     out="${tools_dir}/vegeta-${VEGETA_VERSION}/vegeta"
@@ -404,7 +426,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|vegeta|spdx-tools|aws-crds|upstream-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|vegeta|patch-and-transform|spdx-tools|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac
