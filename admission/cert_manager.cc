@@ -64,7 +64,9 @@ absl::StatusOr<Certificates> CertManager::Reconcile() {
   if (options_.external) return ReadExternal();
   absl::StatusOr<Certificates> certs = ReconcileSecret();
   if (!certs.ok()) return certs.status();
-  if (absl::Status s = PublishBundle(certs->ca_bundle); !s.ok()) return s;
+  if (absl::Status s = PublishBundle(certs->ca_bundle, certs->configurations_missing); !s.ok()) {
+    return s;
+  }
   return certs;
 }
 
@@ -182,7 +184,7 @@ absl::StatusOr<Certificates> CertManager::ReconcileSecret() {
       absl::StrCat(where, ": changed by others ", kAttempts, " times in a row; will try again"));
 }
 
-absl::Status CertManager::PublishBundle(const std::string& ca_bundle) {
+absl::Status CertManager::PublishBundle(const std::string& ca_bundle, bool& missing) {
   const std::string encoded = absl::Base64Escape(ca_bundle);
   for (const auto& [resource, names] :
        {std::pair<const kube::Resource*, const std::vector<std::string>*>{
@@ -195,6 +197,7 @@ absl::Status CertManager::PublishBundle(const std::string& ca_bundle) {
         if (kube::IsNotFound(config.status())) {
           spdlog::warn("certificates: {} does not exist yet; its caBundle is set once it does",
                        where);
+          missing = true;
           break;
         }
         if (!config.ok()) {

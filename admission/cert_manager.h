@@ -47,6 +47,8 @@ struct Certificates {
   std::string ca_bundle;  // PEM: the current CA, then the previous one while valid
   KeyPair serving;
   bool renewed = false;  // this call made a new CA or serving certificate
+  // A configuration to publish the bundle to does not exist yet.
+  bool configurations_missing = false;
 };
 
 class CertManager {
@@ -65,7 +67,8 @@ class CertManager {
  private:
   absl::StatusOr<Certificates> ReconcileSecret();
   absl::StatusOr<Certificates> ReadExternal();
-  absl::Status PublishBundle(const std::string& ca_bundle);
+  // Sets `missing` when a configuration does not exist yet.
+  absl::Status PublishBundle(const std::string& ca_bundle, bool& missing);
 
   kube::Client& client_;
   CertManagerOptions options_;

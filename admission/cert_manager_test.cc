@@ -166,9 +166,12 @@ TEST_F(CertManagerTest, AMissingConfigurationIsSkippedUntilItExists) {
   ASSERT_TRUE(client_.Delete(kMutating, {"", "platform-admission"}).ok());
   CertManager m(client_, Options(), clock_);
   const Certificates c = *m.Reconcile();
+  EXPECT_TRUE(c.configurations_missing);
   EXPECT_EQ(CaBundleOf(client_, kValidating, 0), c.ca_bundle);
   ASSERT_TRUE(client_.Create(kMutating, Configuration("MutatingWebhookConfiguration", 1)).ok());
-  ASSERT_TRUE(m.Reconcile().ok());
+  absl::StatusOr<Certificates> again = m.Reconcile();
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->configurations_missing);
   EXPECT_EQ(CaBundleOf(client_, kMutating, 0), c.ca_bundle);
 }
 

@@ -221,13 +221,18 @@ int main(int argc, char** argv) {
                evaluator.policy_name().empty() ? std::string("the step input's")
                                                : "EnvironmentConfig " + evaluator.policy_name());
 
-  // Until SIGTERM: keep the certificates current; serve a renewed pair.
-  while (!WaitForSignal(signals, check)) {
+  // Until SIGTERM: keep the certificates current; serve a renewed pair. While
+  // a webhook configuration is missing (created after the pods, as Argo CD's
+  // waves and Helm do), look again every few seconds, not every interval:
+  // without its caBundle the API server cannot call the webhook.
+  bool missing = current->configurations_missing;
+  while (!WaitForSignal(signals, missing ? std::min(check, std::chrono::seconds(5)) : check)) {
     absl::StatusOr<platform::admission::Certificates> next = certs.Reconcile();
     if (!next.ok()) {
       spdlog::error("certificates: {}", std::string(next.status().message()));
       continue;
     }
+    missing = next->configurations_missing;
     if (next->serving.cert_pem != current->serving.cert_pem) {
       if (absl::Status s = (*server)->Rotate(next->serving); !s.ok()) {
         spdlog::error("certificates: cannot serve the renewed certificate: {}",

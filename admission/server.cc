@@ -4,6 +4,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -96,6 +98,17 @@ struct WebhookHandler {
     return platform::MhdReply(connection, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
   }
 
+  // libmicrohttpd's messages (a client that fails the TLS handshake, say,
+  // an API server that does not trust the certificate yet) at debug level:
+  // the API server reports the failure itself.
+  static void Log(void*, const char* format, va_list args) {
+    char text[512];
+    std::vsnprintf(text, sizeof(text), format, args);
+    std::string line(text);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    spdlog::debug("https: {}", line);
+  }
+
   static void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
     delete static_cast<Upload*>(*con_cls);
     *con_cls = nullptr;
@@ -158,14 +171,16 @@ absl::StatusOr<MHD_Daemon*> WebhookServer::Listen(const KeyPair& serving, int po
                 reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_HTTPS_MEM_CERT, pem.cert_pem.c_str(),
                 MHD_OPTION_HTTPS_MEM_KEY, pem.key_pem.c_str(), MHD_OPTION_THREAD_POOL_SIZE,
                 options_.threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-                &WebhookHandler::Completed, nullptr, MHD_OPTION_END)
+                &WebhookHandler::Completed, nullptr, MHD_OPTION_EXTERNAL_LOGGER,
+                &WebhookHandler::Log, nullptr, MHD_OPTION_END)
           : MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
                 nullptr, nullptr, &WebhookHandler::Handle, this, MHD_OPTION_LISTEN_SOCKET,
                 listen_fd, MHD_OPTION_HTTPS_MEM_CERT, pem.cert_pem.c_str(),
                 MHD_OPTION_HTTPS_MEM_KEY, pem.key_pem.c_str(), MHD_OPTION_THREAD_POOL_SIZE,
                 options_.threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-                &WebhookHandler::Completed, nullptr, MHD_OPTION_END);
+                &WebhookHandler::Completed, nullptr, MHD_OPTION_EXTERNAL_LOGGER,
+                &WebhookHandler::Log, nullptr, MHD_OPTION_END);
   if (daemon == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot serve HTTPS on ", options_.address,
                                                " (the port is taken, or the certificate and key "

@@ -756,13 +756,9 @@ spec:
   Kubectl(
       {"delete", kEnvironmentClaim, "payments-us-composed", "-n", "team-payments", "--wait=false"});
 
-  // With it: refused at apply.
+  // With it: refused at apply. The configuration first, so the webhook
+  // finds it when it starts and writes its caBundle at once.
   const int port = FreePort();
-  Background admission({PLATFORM_ADMISSION_BIN, "--kubeconfig=" + kKubeconfig,
-                        "--address=127.0.0.1:" + std::to_string(port), "--namespace=admission-test",
-                        "--hosts=127.0.0.1", "--validating-webhook-configurations=admission-test",
-                        "--mutating-webhook-configurations="},
-                       dir_.path() + "/admission.log");
   Apply(R"(apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata:
@@ -784,6 +780,11 @@ webhooks:
     admissionReviewVersions: [v1]
     timeoutSeconds: 5
 )");
+  Background admission({PLATFORM_ADMISSION_BIN, "--kubeconfig=" + kKubeconfig,
+                        "--address=127.0.0.1:" + std::to_string(port), "--namespace=admission-test",
+                        "--hosts=127.0.0.1", "--validating-webhook-configurations=admission-test",
+                        "--mutating-webhook-configurations=", "--cert-check-interval=1s"},
+                       dir_.path() + "/admission.log");
   RunResult refused;
   // Until the webhook is up and its CA trusted, the call fails otherwise.
   const bool said = Eventually(seconds(60), [&] {
