@@ -86,9 +86,9 @@ run() {  # <name> <port> <pid> <request>
   local before after
   before=$(cpu_ticks "$3")
   "$bench" --target "127.0.0.1:$2" --request "$4" --min-desired "$resources" \
-    --concurrency "$concurrency" --duration "${seconds}s" --warmup 2s --json >"${work}/$1.json"
+    --concurrency "$concurrency" --duration "${seconds}s" --warmup 2s --json >"${work}/$1.report.json"
   after=$(cpu_ticks "$3")
-  python3 - "${work}/$1.json" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kb "$3")" <<'PY'
+  python3 - "${work}/$1.report.json" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kb "$3")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 ticks, hz, rss = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -107,7 +107,7 @@ PY
 run ours "$ours_port" "$ours_pid" "${work}/ours.json"
 run peer "$peer_port" "$peer_pid" "${work}/peer.json"
 
-python3 - "${work}/ours.json" "${work}/peer.json" "$concurrency" "$seconds" "$counts" \
+python3 - "${work}/ours.report.json" "${work}/peer.report.json" "$concurrency" "$seconds" "$counts" \
   "${work}/floor.json" <<'PY'
 import json, sys
 ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
