@@ -2,7 +2,8 @@
 // and Ansible playbooks as managed resources.
 //
 // Usage: provider-workloads [--kubeconfig FILE] [--poll 10m] [--poll-jitter 1m]
-//          [--max-reconcile-rate 2] [--timeout 20m] [--leader-election] [--debug]
+//          [--max-reconcile-rate 2] [--timeout 20m] [--leader-election | --sharding]
+//          [--shards 32] [--sharding-lease-duration 15s] [--debug]
 //          [--metrics-address :8080] [--work-dir DIR] [--cache-dir DIR]
 //          [--state-namespace NS] [--state-lock-duration 60s] [--tofu PATH]
 //          [--ansible-playbook PATH] [--stop-grace-period 5m] [--reconcile-margin 5m]
@@ -40,6 +41,7 @@
 #include "provider/runtime/managed.h"
 #include "provider/runtime/metrics.h"
 #include "provider/runtime/providerconfig.h"
+#include "provider/runtime/sharding.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/setup.h"
 
@@ -56,6 +58,16 @@ ABSL_FLAG(std::string, timeout, "20m",
 ABSL_FLAG(bool, leader_election, false, "Run only while holding the leader Lease (for HA).");
 ABSL_FLAG(std::string, leader_election_namespace, "",
           "Namespace of the leader Lease (default: $POD_NAMESPACE, else crossplane-system).");
+ABSL_FLAG(bool, sharding, false,
+          "Share the managed resources among every replica run with --sharding (scale-out): each "
+          "object is reconciled by one live replica, membership through Leases in the "
+          "--leader-election-namespace. Not with --leader-election.");
+ABSL_FLAG(int, shards, 32,
+          "With --sharding: the shards objects are hashed to (the same on every replica; at "
+          "least the replicas you run).");
+ABSL_FLAG(std::string, sharding_lease_duration, "15s",
+          "With --sharding: a replica whose member Lease has not been renewed for this long is "
+          "counted dead and its shards are taken over.");
 ABSL_FLAG(bool, debug, false, "Log every reconcile.");
 ABSL_FLAG(std::string, log_format, "text", "Log format: text or json.");
 ABSL_FLAG(std::string, metrics_address, ":8080", "Where to serve /metrics, /healthz and /readyz.");
@@ -277,6 +289,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const bool sharded = absl::GetFlag(FLAGS_sharding);
+  const auto member_lease =
+      DurationFlag("sharding-lease-duration", absl::GetFlag(FLAGS_sharding_lease_duration));
+  if (sharded && absl::GetFlag(FLAGS_leader_election)) {
+    spdlog::error("--sharding and --leader-election: choose one (sharding needs no leader)");
+    return 2;
+  }
+  if (sharded && (absl::GetFlag(FLAGS_shards) < 1 || absl::GetFlag(FLAGS_shards) > 4096 ||
+                  member_lease < std::chrono::seconds(2))) {
+    spdlog::error("--shards must be 1 to 4096 and --sharding-lease-duration at least 2s");
+    return 2;
+  }
+
   // SIGTERM and SIGINT are waited for by main; every thread inherits the mask.
   const sigset_t signals = platform::BlockShutdownSignals();
 
@@ -344,6 +369,8 @@ int main(int argc, char** argv) {
     for (const auto& [gvk, controller] : gauges) CollectStates(m, gvk, *controller);
   });
 
+  // Before the metrics server, whose collectors read it until it stops.
+  std::unique_ptr<runtime::Sharding> sharding;
   std::atomic<bool> running{false};
   absl::StatusOr<std::unique_ptr<runtime::MetricsServer>> started =
       runtime::MetricsServer::Start(metrics, absl::GetFlag(FLAGS_metrics_address), [&] {
@@ -370,12 +397,40 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<kube::LeaderElector> elector;
   std::thread election;
-  if (absl::GetFlag(FLAGS_leader_election)) {
-    const std::string ns = absl::GetFlag(FLAGS_leader_election_namespace).empty()
-                               ? DefaultNamespace()
-                               : absl::GetFlag(FLAGS_leader_election_namespace);
+  const std::string lease_namespace = absl::GetFlag(FLAGS_leader_election_namespace).empty()
+                                          ? DefaultNamespace()
+                                          : absl::GetFlag(FLAGS_leader_election_namespace);
+  if (sharded) {
+    runtime::ShardingOptions so;
+    so.ns = lease_namespace;
+    so.shards = absl::GetFlag(FLAGS_shards);
+    so.lease_duration = std::chrono::duration_cast<std::chrono::seconds>(member_lease);
+    sharding = std::make_unique<runtime::Sharding>(*client, clock, identity, so);
+    for (auto& c : controllers) c->ShareWith(sharding.get());
+    metrics.AddCollector([&sharding](runtime::Metrics& m) {
+      m.Set("provider_workloads_shards_held", {}, static_cast<double>(sharding->Held().size()),
+            "Shards whose objects this replica reconciles.");
+      m.Set("provider_workloads_sharding_members", {},
+            static_cast<double>(sharding->Members().size()), "Live replicas sharing the objects.");
+    });
+    start();
+    const absl::Status joined = sharding->Start(
+        [&] {
+          for (auto& c : controllers) c->Resync();
+        },
+        [](const std::string& why) {
+          // The others count this replica dead soon and take its shards:
+          // stop at once, as a leader that lost its lease does.
+          spdlog::error("lost the sharding member lease ({}); exiting", why);
+          std::_Exit(1);
+        });
+    if (!joined.ok()) {
+      spdlog::error("{}", std::string(joined.message()));
+      return 1;
+    }
+  } else if (absl::GetFlag(FLAGS_leader_election)) {
     elector = std::make_unique<kube::LeaderElector>(
-        *client, clock, kube::ObjectKey{ns, "provider-workloads-leader"}, identity);
+        *client, clock, kube::ObjectKey{lease_namespace, "provider-workloads-leader"}, identity);
     election = std::thread([&] {
       elector->Run(start, [] {
         // Another instance leads now: stop at once, as controller-runtime does.
@@ -392,6 +447,13 @@ int main(int argc, char** argv) {
   spdlog::info("received {}; stopping (runs in progress are interrupted and their state kept)",
                strsignal(sig));
   g_stop = true;
+  // Starts nothing new, and hands each shard over as soon as its runs in
+  // flight (interrupted now) have stopped: the others need not wait for
+  // the member lease to expire, nor for the informers to stop.
+  if (sharding) {
+    sharding->Stop(DurationFlag("stop-grace-period", absl::GetFlag(FLAGS_stop_grace_period)) +
+                   std::chrono::seconds(30));
+  }
   for (auto& c : controllers) c->Stop();
   if (elector) {
     elector->Stop();

@@ -13,6 +13,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+}  // namespace
+
 std::string HolderOf(const Json& lease) {
   const Json spec = lease.value("spec", Json::object());
   const Json holder = spec.value("holderIdentity", Json());
@@ -29,8 +31,6 @@ std::string RecordOf(const Json& lease) {
   return HolderOf(lease) + "\n" + (renew.is_string() ? renew.get<std::string>() : "") + "\n" +
          (rv.is_string() ? rv.get<std::string>() : "");
 }
-
-}  // namespace
 
 MonoTime LeaseObservations::Observe(const std::string& key, const std::string& record,
                                     MonoTime now) {

@@ -44,6 +44,12 @@ class LeaseObservations {
   std::map<std::string, std::pair<std::string, MonoTime>> seen_;
 };
 
+// A lease's spec.holderIdentity ("" when free).
+std::string HolderOf(const Json& lease);
+// What identifies one version of a lease: it changes with every renewal and
+// every change of holder (what LeaseObservations records).
+std::string RecordOf(const Json& lease);
+
 class LeaseLock {
  public:
   // `observations` (when not null) outlives the lock and is shared with the

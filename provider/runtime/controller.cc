@@ -100,8 +100,20 @@ std::vector<kube::Json> Controller::Objects() const {
   return primary_ ? primary_->List() : std::vector<kube::Json>{};
 }
 
+void Controller::Resync() {
+  if (!primary_) return;
+  for (const kube::Json& object : primary_->List()) queue_.Add(kube::KeyOf(object));
+}
+
 void Controller::Work() {
   while (auto key = queue_.Get()) {
+    // Another replica's object: dropped until its shard is ours (Resync).
+    const std::string shard_key = sharding_ != nullptr ? ShardKey(*key) : "";
+    if (sharding_ != nullptr && !sharding_->Owns(shard_key)) {
+      queue_.Forget(*key);
+      queue_.Done(*key);
+      continue;
+    }
     // A slot first, then a token: a token is not spent waiting for a slot.
     if (concurrency_ != nullptr && !concurrency_->Acquire(stop_)) {
       queue_.Done(*key);
@@ -111,6 +123,13 @@ void Controller::Work() {
       if (concurrency_ != nullptr) concurrency_->Release();
       queue_.Done(*key);
       break;
+    }
+    // Counted in flight from here: its shard is not handed over meanwhile.
+    if (sharding_ != nullptr && !sharding_->Begin(shard_key)) {
+      if (concurrency_ != nullptr) concurrency_->Release();
+      queue_.Forget(*key);
+      queue_.Done(*key);
+      continue;
     }
     const auto start = std::chrono::steady_clock::now();
     Result result;
@@ -124,6 +143,7 @@ void Controller::Work() {
       result = Result::Backoff();
     }
     if (concurrency_ != nullptr) concurrency_->Release();
+    if (sharding_ != nullptr) sharding_->End(shard_key);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string outcome;

@@ -18,6 +18,7 @@
 #include "provider/kube/informer.h"
 #include "provider/runtime/managed.h"
 #include "provider/runtime/metrics.h"
+#include "provider/runtime/sharding.h"
 #include "provider/runtime/workqueue.h"
 
 namespace runtime {
@@ -45,6 +46,11 @@ class Controller {
 
   // Also reconcile when objects of `resource` change (before Start).
   void Watch(const kube::Resource& resource, MapFn map);
+  // Reconcile only the objects whose shard this replica holds (before
+  // Start); the others are dropped from the queue until Resync.
+  void ShareWith(Sharding* sharding) { sharding_ = sharding; }
+  // Queues every cached object again (shards were gained).
+  void Resync();
 
   void Start();
   void Stop();
@@ -56,6 +62,8 @@ class Controller {
  private:
   void Work();
   void OnPrimary(const kube::Json& object);
+  // The key sharding knows an object by: the controller and the object.
+  std::string ShardKey(const kube::ObjectKey& key) const { return name_ + "/" + key.String(); }
 
   std::string name_;
   kube::Client& client_;
@@ -65,6 +73,7 @@ class Controller {
   TokenBucket* limiter_;
   Metrics* metrics_;
   ConcurrencyLimit* concurrency_;
+  Sharding* sharding_ = nullptr;
   WorkQueue queue_;
   std::unique_ptr<kube::Informer> primary_;
   std::vector<std::unique_ptr<kube::Informer>> secondary_;
