@@ -185,6 +185,7 @@ bool Sharding::Tick() {
   const std::vector<std::string> members(live.begin(), live.end());
   std::vector<std::string> owners = AssignShards(static_cast<int>(shards_.size()), members);
   bool gained = false;
+  std::set<std::string> confirmed_dead;
   {
     std::lock_guard lock(mu_);
     if (members != members_) {
@@ -204,7 +205,7 @@ bool Sharding::Tick() {
                         h->second == identity_;
       if (!free) continue;  // its holder is handing it over
       lock.unlock();
-      if (Take(i)) {
+      if (Take(i, confirmed_dead)) {
         lock.lock();
         s.mine = true;
         gained = true;
@@ -223,7 +224,17 @@ bool Sharding::Tick() {
   return gained;
 }
 
-bool Sharding::Take(int shard) {
+// Whether `holder` is dead by its member lease read afresh.
+bool Sharding::ConfirmDead(const std::string& holder) {
+  const std::string member = MemberLeaseName(holder);
+  absl::StatusOr<kube::Json> fresh = client_.Get(kube::kLeases, {options_.ns, member});
+  if (!fresh.ok()) return kube::IsNotFound(fresh.status());
+  const kube::MonoTime at = clock_.Monotonic();
+  const kube::MonoTime first = observations_.Observe(member, kube::RecordOf(*fresh), at);
+  return kube::HolderOf(*fresh).empty() || at - first > DurationOf(*fresh, options_.lease_duration);
+}
+
+bool Sharding::Take(int shard, std::set<std::string>& confirmed_dead) {
   const kube::ObjectKey key{options_.ns, LeaseName(shard)};
   const std::string now = kube::Rfc3339Micro(clock_.Now());
   const kube::Json spec = {{"holderIdentity", identity_},
@@ -251,19 +262,12 @@ bool Sharding::Take(int shard) {
         std::lock_guard lock(mu_);
         if (std::find(members_.begin(), members_.end(), holder) != members_.end()) return false;
       }
-      // Counted dead from the watch: read its member lease afresh, so a
-      // watch that fell behind never hands a live replica's shard over.
-      const std::string member = MemberLeaseName(holder);
-      absl::StatusOr<kube::Json> fresh = client_.Get(kube::kLeases, {options_.ns, member});
-      if (fresh.ok()) {
-        const kube::MonoTime at = clock_.Monotonic();
-        const kube::MonoTime first = observations_.Observe(member, kube::RecordOf(*fresh), at);
-        if (!kube::HolderOf(*fresh).empty() &&
-            at - first <= DurationOf(*fresh, options_.lease_duration)) {
-          return false;
-        }
-      } else if (!kube::IsNotFound(fresh.status())) {
-        return false;
+      // Counted dead from the watch: read its member lease afresh (once per
+      // pass), so a watch that fell behind never hands a live replica's
+      // shard over.
+      if (confirmed_dead.count(holder) == 0) {
+        if (!ConfirmDead(holder)) return false;
+        confirmed_dead.insert(holder);
       }
     }
     kube::Json& s = lease["spec"];

