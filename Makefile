@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
-        bench-admission bench-peers \
+        bench-admission bench-peers bench-leak \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
         helmfile-lock faults faults-long arm64
 
@@ -122,6 +122,11 @@ bench-admission: build
 # the same resources: make bench-peers ARGS='build 8 20'.
 bench-peers: build
 	@scripts/bench-peers.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
+
+# Whether function-platform's RSS keeps growing under 10 minutes of load:
+# make bench-leak ARGS='build 10 8' (build dir, minutes, calls in flight).
+bench-leak: build
+	@scripts/bench-leak.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
 
 bench-provider: build
 	@$(BUILD_DIR)/bench/provider_bench $(ARGS)

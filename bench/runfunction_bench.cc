@@ -16,6 +16,8 @@
 //
 // Flags may be spelled with dashes or underscores: --in-process-only and
 // --in_process_only are the same flag.
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
@@ -88,6 +90,11 @@ enum Phase : int { kWarmup, kMeasure, kStop };
 
 // The steps of one call to the handler, as the server makes them.
 constexpr std::array<const char*, 4> kSteps = {"decode", "run", "encode", "free"};
+// The floor: what any server of these bytes does with protobuf's own types
+// and nothing else. It decodes the request into a RunFunctionRequest (every
+// Struct in full), encodes a RunFunctionResponse holding the response's
+// content, and frees both.
+constexpr std::array<const char*, 3> kFloorSteps = {"decode", "encode", "free"};
 
 // Tells workers whether to go on and whether the next call is measured.
 class Control {
@@ -120,6 +127,7 @@ struct WorkerResult {
   // calls (see kSteps). CPU time rather than wall time, so that the split
   // holds on a machine shared with other work.
   std::array<std::int64_t, kSteps.size()> step_cpu_ns{};
+  std::array<std::int64_t, kFloorSteps.size()> floor_cpu_ns{};
 
   void Record(bool measured, Clock::duration took, std::optional<std::string> error) {
     if (error) {
@@ -148,6 +156,13 @@ std::int64_t ThreadCpuNs() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// The runner's options as function-platform's main sets them.
+RunnerOptions ServerRunnerOptions() {
+  RunnerOptions options;
+  options.encode_for_wire = true;
+  return options;
 }
 
 // Runs `concurrency` workers: warm-up, then measurement until --duration has
@@ -182,7 +197,9 @@ struct Report {
   std::string api;
   int concurrency = 0;
   int channels = 0;
-  int resources = 0;
+  int resources = 0;  // observed composed resources
+  int desired = 0;    // desired composed resources from earlier steps
+  std::string kind;   // the XR's
   std::size_t request_bytes = 0;
   std::size_t response_bytes = 0;
   double warmup_s = 0;
@@ -206,6 +223,7 @@ int Print(const Report& r) {
   std::int64_t errors = 0;
   std::int64_t warmup_errors = 0;
   std::array<double, kSteps.size()> step_cpu_us{};
+  std::array<double, kFloorSteps.size()> floor_cpu_us{};
   std::optional<std::string> first_error;
   for (const WorkerResult& w : r.workers) {
     lat.insert(lat.end(), w.latency_ns.begin(), w.latency_ns.end());
@@ -213,6 +231,9 @@ int Print(const Report& r) {
     warmup_errors += w.warmup_errors;
     for (std::size_t i = 0; i < kSteps.size(); ++i) {
       step_cpu_us[i] += static_cast<double>(w.step_cpu_ns[i]) / 1e3;
+    }
+    for (std::size_t i = 0; i < kFloorSteps.size(); ++i) {
+      floor_cpu_us[i] += static_cast<double>(w.floor_cpu_ns[i]) / 1e3;
     }
     if (!first_error && w.first_error) first_error = w.first_error;
   }
@@ -228,6 +249,11 @@ int Print(const Report& r) {
   const double p99 = Percentile(lat, 0.99);
   const double max = lat.empty() ? 0 : static_cast<double>(lat.back()) / 1e3;
   for (double& v : step_cpu_us) v /= ok_d;
+  for (double& v : floor_cpu_us) v /= ok_d;
+  double handler_us = 0;
+  double floor_us = 0;
+  for (double v : step_cpu_us) handler_us += v;
+  for (double v : floor_cpu_us) floor_us += v;
   const double cpu_per_call_us = r.cpu_s / ok_d * 1e6;
   const double cores_busy = r.elapsed_s > 0 ? r.cpu_s / r.elapsed_s : 0;
 
@@ -238,6 +264,7 @@ int Print(const Report& r) {
         {"api", r.api},
         {"concurrency", r.concurrency},
         {"resources", r.resources},
+        {"kind", r.kind},
         {"request_bytes", r.request_bytes},
         {"response_bytes", r.response_bytes},
         {"warmup_seconds", r.warmup_s},
@@ -257,6 +284,13 @@ int Print(const Report& r) {
     if (r.mode == "handler") {
       nlohmann::json& steps = j["handler_cpu_us_per_request"];
       for (std::size_t i = 0; i < kSteps.size(); ++i) steps[kSteps[i]] = step_cpu_us[i];
+      nlohmann::json& floor = j["floor_cpu_us_per_request"];
+      for (std::size_t i = 0; i < kFloorSteps.size(); ++i) {
+        floor[kFloorSteps[i]] = floor_cpu_us[i];
+      }
+      j["handler_cpu_us"] = handler_us;
+      j["floor_cpu_us"] = floor_us;
+      j["handler_over_floor"] = floor_us > 0 ? handler_us / floor_us : 0;
     }
     if (first_error) j["first_error"] = *first_error;
     fmt::print("{}\n", j.dump(2));
@@ -267,9 +301,9 @@ int Print(const Report& r) {
       fmt::print("RunFunction handler alone (decode, Runner::Run, encode, free; no gRPC)\n");
     }
     fmt::print(
-        "request:       XEnvironment, {} observed + {} desired composed resources, {} bytes "
+        "request:       {}, {} observed + {} desired composed resources, {} bytes "
         "(response {} bytes)\n",
-        r.resources, r.resources, r.request_bytes, r.response_bytes);
+        r.kind, r.resources, r.desired, r.request_bytes, r.response_bytes);
     if (r.mode == "grpc") {
       fmt::print(
           "load:          {} calls in flight on {} channel{}, {:.1f}s warm-up, {:.2f}s "
@@ -288,6 +322,12 @@ int Print(const Report& r) {
           "handler cpu:   decode {:.0f}  run {:.0f}  encode {:.0f}  free {:.0f}  (us per "
           "request, this thread's CPU time)\n",
           step_cpu_us[0], step_cpu_us[1], step_cpu_us[2], step_cpu_us[3]);
+      fmt::print(
+          "floor cpu:     decode {:.0f}  encode {:.0f}  free {:.0f}  (us per request: protobuf's "
+          "own types, no rendering)\n",
+          floor_cpu_us[0], floor_cpu_us[1], floor_cpu_us[2]);
+      fmt::print("handler:       {:.0f} us per request, {:.2f}x the floor ({:.0f} us)\n",
+                 handler_us, floor_us > 0 ? handler_us / floor_us : 0, floor_us);
     }
     fmt::print("cpu:           {:.2f} cores busy, {:.0f} us per request ({})\n", cores_busy,
                cpu_per_call_us,
@@ -347,7 +387,7 @@ int RunGrpc(const BenchRequest& built, Report& report) {
   std::unique_ptr<Metrics> metrics;
   if (target.empty()) {
     registry = std::make_unique<Registry>(BuiltinRegistry());
-    runner = std::make_unique<Runner>(*registry);
+    runner = std::make_unique<Runner>(*registry, ServerRunnerOptions());
     ServerOptions options;
     if (absl::GetFlag(FLAGS_metrics)) {
       metrics = std::make_unique<Metrics>(registry->Kinds());
@@ -429,17 +469,36 @@ int RunGrpc(const BenchRequest& built, Report& report) {
   return Print(report);
 }
 
+// The response's bytes as the server sends them: map entries in key order.
+std::string Serialize(const pb::RunFunctionResponse& rsp) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  rsp.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
 int RunHandler(const BenchRequest& built, Report& report) {
   const Registry registry = BuiltinRegistry();
-  const Runner runner(registry);
+  const Runner runner(registry, ServerRunnerOptions());
   const std::string encoded = built.request.SerializeAsString();
   report.target = "platform::fn::Runner::Run";
+  std::string response_bytes;
   {
     pb::RunFunctionRequest req;
     req.ParseFromString(encoded);
     pb::RunFunctionResponse rsp = runner.Run(req);
-    report.response_bytes = rsp.ByteSizeLong();
-    if (auto error = CheckResponse(rsp, built.expected)) {
+    response_bytes = Serialize(rsp);
+    report.response_bytes = response_bytes.size();
+    // Checked as a client sees it: decoded from the bytes sent.
+    pb::RunFunctionResponse sent;
+    if (!sent.ParseFromString(response_bytes)) {
+      fmt::print(stderr, "runfunction_bench: the first response does not decode\n");
+      return 1;
+    }
+    if (auto error = CheckResponse(sent, built.expected)) {
       fmt::print(stderr, "runfunction_bench: the first call failed: {}\n", *error);
       return 1;
     }
@@ -451,6 +510,8 @@ int RunHandler(const BenchRequest& built, Report& report) {
         std::string bytes;
         std::optional<pb::RunFunctionRequest> req;
         std::optional<pb::RunFunctionResponse> rsp;
+        std::string floor_bytes;
+        std::optional<pb::RunFunctionResponse> floor_rsp;
         while (control.Next(&measured)) {
           // The server's steps: decode into a message the call owns, run,
           // encode, and free both messages before the call completes.
@@ -463,21 +524,56 @@ int RunHandler(const BenchRequest& built, Report& report) {
           rsp.emplace(runner.Run(*req));
           cpu[2] = ThreadCpuNs();
           bytes.clear();
-          rsp->SerializeToString(&bytes);
+          {
+            google::protobuf::io::StringOutputStream stream(&bytes);
+            google::protobuf::io::CodedOutputStream coded(&stream);
+            coded.SetSerializationDeterministic(true);
+            rsp->SerializeToCodedStream(&coded);
+          }
           cpu[3] = ThreadCpuNs();
           const Clock::time_point t1 = Clock::now();
           // Checking is not part of the handler: it is left out of the times.
-          std::optional<std::string> error =
-              decoded ? CheckResponse(*rsp, built.expected) : "cannot decode the request";
+          std::optional<std::string> error;
+          if (!decoded) {
+            error = "cannot decode the request";
+          } else if (pb::RunFunctionResponse sent; !sent.ParseFromString(bytes)) {
+            error = "cannot decode the response";
+          } else {
+            error = CheckResponse(sent, built.expected);
+          }
           const Clock::time_point t2 = Clock::now();
           const std::int64_t free_start = ThreadCpuNs();
           req.reset();
           rsp.reset();
           cpu[4] = cpu[3] + (ThreadCpuNs() - free_start);
           const Clock::time_point t3 = Clock::now();
+
+          // The floor for the same bytes. The response message is built
+          // from the bytes the handler sent, outside the times.
+          std::array<std::int64_t, kFloorSteps.size() + 1> floor{};
+          floor_rsp.emplace();
+          floor_rsp->ParseFromString(response_bytes);
+          floor[0] = ThreadCpuNs();
+          req.emplace();
+          req->ParseFromString(encoded);
+          floor[1] = ThreadCpuNs();
+          floor_bytes.clear();
+          {
+            google::protobuf::io::StringOutputStream stream(&floor_bytes);
+            google::protobuf::io::CodedOutputStream coded(&stream);
+            coded.SetSerializationDeterministic(true);
+            floor_rsp->SerializeToCodedStream(&coded);
+          }
+          floor[2] = ThreadCpuNs();
+          req.reset();
+          floor_rsp.reset();
+          floor[3] = ThreadCpuNs();
           if (measured && !error) {
             for (std::size_t i = 0; i < kSteps.size(); ++i) {
               out.step_cpu_ns[i] += cpu[i + 1] - cpu[i];
+            }
+            for (std::size_t i = 0; i < kFloorSteps.size(); ++i) {
+              out.floor_cpu_ns[i] += floor[i + 1] - floor[i];
             }
           }
           out.Record(measured, (t1 - t0) + (t3 - t2), std::move(error));
@@ -507,6 +603,7 @@ std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string
 }
 
 int Main(int argc, char** argv) {
+  TuneAllocator();  // as function-platform's main does
   absl::SetProgramUsageMessage(
       "Load for function-platform's RunFunction: starts the server in this process (or drives "
       "--target) and reports throughput and latency.\n"
@@ -557,6 +654,12 @@ int Main(int argc, char** argv) {
     built = MakeRequest(report.resources);
   }
   report.request_bytes = built.request.ByteSizeLong();
+  report.desired = built.request.desired().resources_size();
+  {
+    const auto& fields = built.request.observed().composite().resource().fields();
+    const auto kind = fields.find("kind");
+    report.kind = kind != fields.end() ? kind->second.string_value() : "(no kind)";
+  }
   if (absl::GetFlag(FLAGS_in_process_only)) {
     report.mode = "handler";
     return RunHandler(built, report);

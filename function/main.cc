@@ -54,6 +54,7 @@ ABSL_FLAG(std::string, metrics_address, "",
 namespace {}  // namespace
 
 int main(int argc, char** argv) {
+  platform::fn::TuneAllocator();
   const std::vector<absl::CommandLineFlag*> flags =
       platform::fn::FlagsDefinedWith(*absl::FindCommandLineFlag("address"));
   const platform::fn::CommandLine cli =
@@ -97,7 +98,11 @@ int main(int argc, char** argv) {
 
   const sigset_t signals = platform::BlockShutdownSignals();
   const platform::fn::Registry registry = platform::fn::BuiltinRegistry();
-  const platform::fn::Runner runner(registry);
+  // Responses are only serialized and sent: composed resources go straight
+  // from JSON to their wire bytes.
+  platform::fn::RunnerOptions runner_options;
+  runner_options.encode_for_wire = true;
+  const platform::fn::Runner runner(registry, runner_options);
   const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
   std::unique_ptr<platform::fn::Metrics> metrics;
   if (!metrics_address.empty()) {

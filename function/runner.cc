@@ -100,6 +100,7 @@ pb::RunFunctionResponse Runner::Run(pb::RunFunctionRequest& req) const noexcept 
     }
 
     sdk::Response response(req, *ttl);
+    if (options_.encode_for_wire) response.EncodeResourcesForWire();
     absl::Status rendered = renderer->Render(request, response);
     if (!rendered.ok()) {
       std::string msg = Bounded(std::string(rendered.message()), kMaxMessageBytes);

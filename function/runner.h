@@ -16,6 +16,10 @@ namespace platform::fn {
 struct RunnerOptions {
   // How long Crossplane may cache a response before calling again.
   absl::Duration ttl = absl::Seconds(60);
+  // The response is only serialized and sent (the server): composed
+  // resources are encoded straight from JSON to their wire bytes instead of
+  // built as Struct messages (sdk::Response::EncodeResourcesForWire).
+  bool encode_for_wire = false;
 };
 
 class Runner {

@@ -4,8 +4,12 @@
 #
 #   scripts/bench-peers.sh [build dir] [concurrency] [seconds]   defaults: build 8 20
 #
-# For the prod XEnvironment (examples/xenvironment/xr-prod.yaml with its
-# policy):
+# For each of three XRs: the prod XEnvironment (examples/xenvironment/xr-prod.yaml
+# with its policy), an XCluster that takes its network from an Environment
+# (examples/xcluster/xr-environment.yaml, with that XEnvironment and the
+# policy as required resources) and a namespaced XDatabase in an
+# XEnvironment's network (examples/xdatabase/xr-namespaced.yaml, with the
+# XEnvironment and its connection Secret):
 #  1. our function renders it through `crossplane composition render`;
 #  2. bench/peers/peer_input.py turns what it rendered into a P&T input that
 #     composes the same resources (each a base, every value taken from the XR
@@ -16,8 +20,10 @@
 #  4. each server's CPU time over its run (/proc/<pid>/stat) per call, its
 #     RSS after the run, and the client's throughput and latency are printed
 #     with the ratios;
-#  5. the floor: our handler alone, in process, its CPU split into the
-#     protobuf decode, encode and free of these very bytes and the rest.
+#  5. the floor: our handler alone, in process, against the protobuf decode,
+#     encode and free of these very request and response bytes with
+#     protobuf's own types, which any server of them does.
+# Then one table of all three, with the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
@@ -51,13 +57,19 @@ start() {  # <name> <port> <binary> [args]: starts a server, records its pid in 
   wait_port "$port" || { tail -20 "${work}/${name}.log" >&2; echo "bench-peers: ${name} did not start" >&2; exit 1; }
 }
 
-xr=examples/xenvironment/xr-prod.yaml
-composition=compositions/xenvironment.yaml
-required=examples/xenvironment/required/xr-prod.yaml
+# <label> <xr> <composition> <xrd> <required>
+cases=(
+  "XEnvironment examples/xenvironment/xr-prod.yaml compositions/xenvironment.yaml xrds/xenvironment.yaml examples/xenvironment/required/xr-prod.yaml"
+  "XCluster examples/xcluster/xr-environment.yaml compositions/xcluster.yaml xrds/xcluster.yaml examples/xcluster/required/xr-environment.yaml"
+  "XDatabase examples/xdatabase/xr-namespaced.yaml compositions/xdatabase-namespaced.yaml xrds/xdatabase-namespaced.yaml examples/xdatabase/required/xr-namespaced.yaml"
+)
 
 ours_port=$(free_port)
 start ours "$ours_port" "$ours_bin" --insecure --address "127.0.0.1:${ours_port}"
 ours_pid=$started
+peer_port=$(free_port)
+start peer "$peer_port" "$peer_bin" --insecure --address "127.0.0.1:${peer_port}"
+peer_pid=$started
 cat >"${work}/functions.yaml" <<YAML
 apiVersion: pkg.crossplane.io/v1
 kind: Function
@@ -69,26 +81,16 @@ metadata:
 spec:
   package: function-platform
 YAML
-"$crossplane" composition render "$xr" "$composition" "${work}/functions.yaml" \
-  --required-resources="$required" --xrd=xrds/xenvironment.yaml --crossplane-binary="$core" \
-  >"${work}/rendered.yaml"
-counts=$(bench/peers/peer_input.py "${work}/rendered.yaml" "$xr" "$composition" "$required" "$work")
-echo "bench-peers: prod XEnvironment: ${counts}" >&2
-resources=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["resources"])' "${work}/counts.json")
-
-peer_port=$(free_port)
-start peer "$peer_port" "$peer_bin" --insecure --address "127.0.0.1:${peer_port}"
-peer_pid=$started
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-run() {  # <name> <port> <pid> <request>
+run() {  # <dir> <name> <port> <pid> <request> <resources>
   local before after
-  before=$(cpu_ticks "$3")
-  "$bench" --target "127.0.0.1:$2" --request "$4" --min-desired "$resources" \
-    --concurrency "$concurrency" --duration "${seconds}s" --warmup 2s --json >"${work}/$1.report.json"
-  after=$(cpu_ticks "$3")
-  python3 - "${work}/$1.report.json" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kb "$3")" <<'PY'
+  before=$(cpu_ticks "$4")
+  "$bench" --target "127.0.0.1:$3" --request "$5" --min-desired "$6" \
+    --concurrency "$concurrency" --duration "${seconds}s" --warmup 2s --json >"$1/$2.report.json"
+  after=$(cpu_ticks "$4")
+  python3 - "$1/$2.report.json" "$((after - before))" "$(getconf CLK_TCK)" "$(rss_kb "$4")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 ticks, hz, rss = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -99,48 +101,71 @@ r["server_rss_mb"] = rss / 1024
 json.dump(r, open(sys.argv[1], "w"))
 PY
 }
-# The floor: our handler in this process (no gRPC), its CPU split into the
-# protobuf work every server of these bytes must do (decode the request,
-# encode the response, free both) and the rest.
-"$bench" --in-process-only --request "${work}/ours.json" --min-desired "$resources" \
-  --concurrency 1 --duration "${seconds}s" --warmup 2s --json >"${work}/floor.json"
-run ours "$ours_port" "$ours_pid" "${work}/ours.json"
-run peer "$peer_port" "$peer_pid" "${work}/peer.json"
 
-python3 - "${work}/ours.report.json" "${work}/peer.report.json" "$concurrency" "$seconds" "$counts" \
-  "${work}/floor.json" <<'PY'
-import json, sys
-ours, peer = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-c, s, counts = sys.argv[3], sys.argv[4], sys.argv[5]
+for c in "${cases[@]}"; do
+  read -r label xr composition xrd required <<<"$c"
+  dir="${work}/${label}"
+  mkdir -p "$dir"
+  "$crossplane" composition render "$xr" "$composition" "${work}/functions.yaml" \
+    --required-resources="$required" --xrd="$xrd" --crossplane-binary="$core" >"${dir}/rendered.yaml"
+  counts=$(bench/peers/peer_input.py "${dir}/rendered.yaml" "$xr" "$composition" "$required" "$dir")
+  echo "bench-peers: ${label} (${xr}): ${counts}" >&2
+  resources=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["resources"])' "${dir}/counts.json")
+  echo "$counts" >"${dir}/counts.txt"
+  # The floor: our handler in this process (no gRPC) against protobuf's
+  # own decode, encode and free of the same bytes.
+  "$bench" --in-process-only --request "${dir}/ours.json" --min-desired "$resources" \
+    --concurrency 1 --duration "${seconds}s" --warmup 2s --json >"${dir}/floor.json"
+  run "$dir" ours "$ours_port" "$ours_pid" "${dir}/ours.json" "$resources"
+  run "$dir" peer "$peer_port" "$peer_pid" "${dir}/peer.json" "$resources"
+done
+
+labels=()
+for c in "${cases[@]}"; do read -r label _ <<<"$c"; labels+=("$label"); done
+python3 - "$work" "$concurrency" "$seconds" "$(cut -d' ' -f1 /proc/loadavg)" "${labels[@]}" <<'PY'
+import json, os, sys
+work, c, s, load, labels = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+def load_case(label):
+    d = os.path.join(work, label)
+    return {n: json.load(open(os.path.join(d, f"{n}.json"))) for n in ("ours.report", "peer.report", "floor")} | {
+        "counts": open(os.path.join(d, "counts.txt")).read().strip()}
+cases = {label: load_case(label) for label in labels}
 rows = [
-    ("server CPU per call", "server_cpu_ms_per_call", "ms", True),
-    (f"calls/s at {c} in flight", "throughput_rps", "", False),
-    ("p50 latency", ("latency_us", "p50"), "ms", True),
-    ("p99 latency", ("latency_us", "p99"), "ms", True),
-    ("RSS after the run", "server_rss_mb", "MB", True),
-    ("response size", "response_bytes", "KB", True),
+    ("server CPU per call", lambda r: r["server_cpu_ms_per_call"], "ms", True),
+    (f"calls/s at {c} in flight", lambda r: r["throughput_rps"], "", False),
+    ("p50 latency", lambda r: r["latency_us"]["p50"] / 1e3, "ms", True),
+    ("p99 latency", lambda r: r["latency_us"]["p99"] / 1e3, "ms", True),
+    ("RSS after the run", lambda r: r["server_rss_mb"], "MB", True),
+    ("response size", lambda r: r["response_bytes"] / 1e3, "KB", None),
 ]
-def get(r, key):
-    v = r[key[0]][key[1]] if isinstance(key, tuple) else r[key]
-    return v / 1e3 if key in (("latency_us", "p50"), ("latency_us", "p99"), "response_bytes") else v
-print(f"{'':<26} {'function-platform':>18} {'patch-and-transform':>20} {'ratio':>7}")
-for label, key, unit, lower_is_better in rows:
-    a, b = get(ours, key), get(peer, key)
-    ratio = (b / a if lower_is_better else a / b) if a and b else float("nan")
-    if key == "response_bytes":
-        ratio = b / a
-    print(f"{label:<26} {a:>15.2f} {unit:<2} {b:>17.2f} {unit:<2} {ratio:>6.1f}x")
-print(f"(the prod XEnvironment: {counts}; {s}s per server, {c} calls in flight, the same client;"
-      f" ratio: how many times better function-platform is, and for the response the peer's size"
-      f" over ours)")
-floor = json.load(open(sys.argv[6]))
-steps = floor["handler_cpu_us_per_request"]
-proto = steps["decode"] + steps["encode"] + steps["free"]
-total = proto + steps["run"]
-print(f"\nthe floor, in process: handler {total / 1e3:.3f} ms per call = protobuf decode, encode and"
-      f" free {proto / 1e3:.3f} ms + rendering {steps['run'] / 1e3:.3f} ms;"
-      f" the handler is {total / proto:.1f}x the floor")
-for name, r in (("function-platform", ours), ("patch-and-transform", peer), ("in process", floor)):
-    if r["errors"]:
-        sys.exit(f"bench-peers: {name}: {r['errors']} wrong responses: {r.get('first_error')}")
+print(f"{'':<14} {'':<24} {'function-platform':>18} {'patch-and-transform':>20} {'ratio':>7}")
+for label in labels:
+    k = cases[label]
+    ours, peer = k["ours.report"], k["peer.report"]
+    for i, (name, get, unit, lower_is_better) in enumerate(rows):
+        a, b = get(ours), get(peer)
+        if lower_is_better is None:
+            ratio = b / a if a else float("nan")
+        elif a and b:
+            ratio = b / a if lower_is_better else a / b
+        else:
+            ratio = float("nan")
+        print(f"{label if i == 0 else '':<14} {name:<24} {a:>15.2f} {unit:<2} {b:>17.2f} {unit:<2}"
+              f" {ratio:>6.1f}x")
+    f = k["floor"]
+    print(f"{'':<14} {'handler / floor':<24} {f['handler_cpu_us'] / 1e3:>12.3f} ms"
+          f" / {f['floor_cpu_us'] / 1e3:.3f} ms = {f['handler_over_floor']:.2f}x"
+          f"  ({k['counts']})")
+print(f"({s}s per server and kind, {c} calls in flight, the same client; load average {load}"
+      f" at the end on {os.cpu_count()} CPUs; ratio: how many times better function-platform"
+      f" is, and for the response the peer's size over ours. Floor: protobuf's own decode,"
+      f" encode and free of the same request and response bytes, in process, 1 thread.)")
+failed = [(label, name, r) for label in labels for name, r in
+          (("function-platform", cases[label]["ours.report"]),
+           ("patch-and-transform", cases[label]["peer.report"]),
+           ("in process", cases[label]["floor"])) if r["errors"]]
+for label, name, r in failed:
+    print(f"bench-peers: {label}: {name}: {r['errors']} wrong responses: {r.get('first_error')}",
+          file=sys.stderr)
+sys.exit(1 if failed else 0)
 PY

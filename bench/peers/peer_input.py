@@ -7,8 +7,13 @@ RENDERED is what `crossplane composition render` printed for XR through our
 function. From it:
 
 - OUT_DIR/ours.json: the request Crossplane sends our function for XR: the XR
-  as observed composite, our Composition's step input, and the policy
-  EnvironmentConfig (REQUIRED, when given) answering its requirement.
+  as observed composite, our Composition's step input, the capabilities
+  Crossplane v2.2 advertises, and the objects in REQUIRED (when given)
+  answering the function's requirements: the policy EnvironmentConfig under
+  platform-policy, the XEnvironment a cluster or database takes its network
+  from under network-environment, a database's connection Secret under
+  rds-connection-secret. The policy requirement is answered (with nothing)
+  even when REQUIRED holds no policy, as Crossplane answers it.
 - OUT_DIR/peer.json: the request for function-patch-and-transform composing
   the same resources: a `Resources` input with every rendered resource as a
   base (Crossplane's own metadata taken off), and, for every string in a base
@@ -24,6 +29,18 @@ import sys
 import yaml
 
 CROSSPLANE_PREFIXES = ("crossplane.io/",)
+
+# The requirement key our function asks under for each kind of required
+# object, by the XR's kind (function/policy/policy.h,
+# function/compose/environment.h, function/renderers/xdatabase/xdatabase.cc).
+REQUIREMENTS = {
+    "EnvironmentConfig": "platform-policy",
+    "XEnvironment": "network-environment",
+    ("XDatabase", "Secret"): "rds-connection-secret",
+}
+CAPABILITIES = ["CAPABILITY_CAPABILITIES", "CAPABILITY_REQUIRED_RESOURCES",
+                "CAPABILITY_CREDENTIALS", "CAPABILITY_CONDITIONS",
+                "CAPABILITY_REQUIRED_SCHEMAS"]
 
 
 def documents(path):
@@ -112,13 +129,16 @@ def main(argv):
         patches += len(p)
         resources.append(entry)
 
-    meta = {"tag": "bench"}
+    meta = {"tag": "bench", "capabilities": CAPABILITIES}
     observed = {"composite": {"resource": xr}}
     ours = {"meta": meta, "observed": observed, "input": step["input"]}
-    if required:
-        ours["requiredResources"] = {"platform-policy": {"items": [{"resource": documents(required)[0]}]}}
-    else:
-        ours["requiredResources"] = {"platform-policy": {}}
+    answers = {"platform-policy": []}
+    for doc in documents(required) if required else []:
+        key = REQUIREMENTS.get(doc["kind"]) or REQUIREMENTS.get((xr["kind"], doc["kind"]))
+        if not key:
+            sys.exit(f"{required}: no requirement of {xr['kind']} asks for a {doc['kind']}")
+        answers.setdefault(key, []).append({"resource": doc})
+    ours["requiredResources"] = {k: {"items": v} for k, v in answers.items()}
     peer = {"meta": meta, "observed": observed,
             "input": {"apiVersion": "pt.fn.crossplane.io/v1beta1", "kind": "Resources",
                       "resources": resources}}

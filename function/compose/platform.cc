@@ -76,7 +76,7 @@ absl::StatusOr<std::optional<EnvironmentNetwork>> RenderContext::Network(
 }
 
 absl::Status PlatformRenderer::Render(const sdk::Request& req, sdk::Response& rsp) const {
-  PLATFORM_ASSIGN_OR_RETURN(std::optional<policy::Policies> loaded,
+  PLATFORM_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Policies> loaded,
                             policy::Policies::FromRequest(req, rsp));
   if (!loaded) return absl::OkStatus();  // Crossplane calls again with the EnvironmentConfig
   const policy::Policies& policies = *loaded;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -1069,8 +1071,8 @@ bool RequiresPolicy(const Json& context) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request& req,
-                                                              sdk::Response& rsp) {
+absl::StatusOr<std::shared_ptr<const Policies>> Policies::FromRequest(const sdk::Request& req,
+                                                                      sdk::Response& rsp) {
   const sdk::Json& input = req.Input();
   std::optional<std::vector<Json>> configs;
   const sdk::Json* environment_config = nullptr;
@@ -1078,7 +1080,7 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
   if (std::optional<pb::ResourceSelector> selector = EnvironmentConfigSelector(input)) {
     configs = req.RequiredResources(RequirementKey());
     rsp.RequireResources(std::string(RequirementKey()), *selector);
-    if (!configs) return std::nullopt;
+    if (!configs) return nullptr;
     if (configs->empty()) {
       const bool optional = Fields(input, "input")
                                 .Bool("policy.environmentConfigRef.optional", false)
@@ -1111,10 +1113,41 @@ absl::StatusOr<std::optional<Policies>> Policies::FromRequest(const sdk::Request
       environment_config = &configs->front();
     }
   }
+  return LoadOrReuse(input, environment_config, std::move(missing));
+}
+
+absl::StatusOr<std::shared_ptr<const Policies>> Policies::LoadOrReuse(
+    const sdk::Json& input, const sdk::Json* environment_config, std::string missing_note) {
+  struct Loaded {
+    Json input;
+    std::optional<Json> environment_config;
+    std::string missing_note;
+    std::shared_ptr<const Policies> policies;
+  };
+  // Per thread, so calls share nothing; most recent first.
+  constexpr std::size_t kKept = 4;
+  thread_local std::vector<Loaded> kept;
+  for (auto it = kept.begin(); it != kept.end(); ++it) {
+    const bool same_config =
+        environment_config == nullptr
+            ? !it->environment_config
+            : it->environment_config && *it->environment_config == *environment_config;
+    if (same_config && it->missing_note == missing_note && it->input == input) {
+      std::rotate(kept.begin(), it, it + 1);
+      return kept.front().policies;
+    }
+  }
   absl::StatusOr<Policies> loaded = Load(input, environment_config);
   if (!loaded.ok()) return loaded.status();
-  loaded->missing_policy_note_ = std::move(missing);
-  return std::optional<Policies>(*std::move(loaded));
+  loaded->missing_policy_note_ = missing_note;
+  auto policies = std::make_shared<const Policies>(*std::move(loaded));
+  if (kept.size() == kKept) kept.pop_back();
+  kept.insert(kept.begin(),
+              Loaded{input,
+                     environment_config == nullptr ? std::nullopt
+                                                   : std::optional<Json>(*environment_config),
+                     std::move(missing_note), policies});
+  return policies;
 }
 
 absl::StatusOr<Policies> Policies::Load(const sdk::Json& input,

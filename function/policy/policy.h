@@ -23,6 +23,7 @@
 #define PLATFORM_FUNCTION_POLICY_POLICY_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -366,15 +367,21 @@ class Policies {
 
   // Load() from a RunFunction call: the step input and, when the input names
   // one, the EnvironmentConfig Crossplane provides as a required resource
-  // (asked for on every call, so the requirements stay the same). nullopt
+  // (asked for on every call, so the requirements stay the same). nullptr
   // while Crossplane has not provided it yet: it calls again at once, so the
   // renderer returns without composing. An EnvironmentConfig that does not
   // exist is an error naming input.policy.environmentConfigRef.name, unless
   // the reference says `optional: true`: then the input's policy and the
   // defaults apply, missing_policy_note() says so, and a Warning result says
   // it when the XR's PolicyCompliant condition does not yet.
-  static absl::StatusOr<std::optional<Policies>> FromRequest(const sdk::Request& req,
-                                                             sdk::Response& rsp);
+  //
+  // Crossplane calls with the same input and EnvironmentConfig again and
+  // again, so each thread keeps the policies of the last few distinct ones
+  // it loaded and hands them out again while both are equal (the built-in
+  // defaults and every overlay and check of Load() cost more than the rest
+  // of a small XR's render). Errors are not kept: they are found again.
+  static absl::StatusOr<std::shared_ptr<const Policies>> FromRequest(const sdk::Request& req,
+                                                                     sdk::Response& rsp);
 
   // The built-in defaults alone, as Load() of an empty input gives them.
   Policies();
@@ -465,6 +472,11 @@ class Policies {
   }
 
  private:
+  // Load(), or the policies this thread loaded last from the same input,
+  // EnvironmentConfig and note.
+  static absl::StatusOr<std::shared_ptr<const Policies>> LoadOrReuse(
+      const sdk::Json& input, const sdk::Json* environment_config, std::string missing_note);
+
   std::vector<ClassLimits> classes_;
   std::vector<AuthorizationRule> rules_;
   std::vector<AccountRule> account_rules_;

@@ -107,30 +107,50 @@ absl::Status FieldError(std::string_view path, std::string_view rule) {
 
 Fields::Fields(const Json& root, std::string path) : root_(&root), path_(std::move(path)) {}
 
+namespace {
+
+// The path of the first `count` segments below `base`, as errors name it.
+// Built only for an error: reading a field that is there builds no string.
+std::string WalkedPath(const std::string& base, const std::vector<PathSegment>& segments,
+                       std::size_t count) {
+  std::string walked = base;
+  for (std::size_t i = 0; i < count; ++i) {
+    const PathSegment& seg = segments[i];
+    if (seg.is_index) {
+      walked = sdk::Cat(walked, "[", seg.index, "]");
+    } else {
+      walked = seg.key.find_first_of(".[]") == std::string::npos
+                   ? JoinPath(walked, seg.key)
+                   : sdk::Cat(walked, "[", seg.key, "]");
+    }
+  }
+  return walked;
+}
+
+}  // namespace
+
 absl::StatusOr<const Json*> Fields::Find(std::string_view rel) const {
   absl::StatusOr<std::vector<PathSegment>> segments = ParseFieldPath(rel);
   if (!segments.ok()) return segments.status();
   const Json* cur = root_;
-  std::string walked = path_;
-  for (const PathSegment& seg : *segments) {
+  for (std::size_t i = 0; i < segments->size(); ++i) {
+    const PathSegment& seg = (*segments)[i];
     if (cur->is_null()) return nullptr;
     if (seg.is_index) {
       if (!cur->is_array()) {
-        return FieldError(walked, sdk::Cat("must be a list, not ", TypeName(*cur)));
+        return FieldError(WalkedPath(path_, *segments, i),
+                          sdk::Cat("must be a list, not ", TypeName(*cur)));
       }
       if (seg.index >= cur->size()) return nullptr;
       cur = &(*cur)[seg.index];
-      walked = sdk::Cat(walked, "[", seg.index, "]");
     } else {
       if (!cur->is_object()) {
-        return FieldError(walked, sdk::Cat("must be an object, not ", TypeName(*cur)));
+        return FieldError(WalkedPath(path_, *segments, i),
+                          sdk::Cat("must be an object, not ", TypeName(*cur)));
       }
       auto it = cur->find(seg.key);
       if (it == cur->end()) return nullptr;
       cur = &*it;
-      walked = seg.key.find_first_of(".[]") == std::string::npos
-                   ? JoinPath(walked, seg.key)
-                   : sdk::Cat(walked, "[", seg.key, "]");
     }
   }
   return cur->is_null() ? nullptr : cur;

@@ -1,10 +1,13 @@
 #include "function/sdk/response.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "function/sdk/fields.h"
 #include "function/sdk/strings.h"
+#include "function/sdk/struct_wire.h"
 
 namespace platform::fn::sdk {
 namespace {
@@ -142,9 +145,15 @@ absl::StatusOr<pb::RunFunctionResponse> Response::Finish() && {
   resources.reserve(desired_.size());
   for (auto& [name, d] : desired_) {
     pb::Resource r;
-    absl::Status s =
-        ToStruct(d.object, sdk::Cat("desired.resources[", name, "]"), r.mutable_resource());
-    if (!s.ok()) return s;
+    const std::string path = sdk::Cat("desired.resources[", name, "]");
+    if (encode_for_wire_) {
+      std::string bytes;
+      if (absl::Status s = EncodeStruct(d.object, path, &bytes); !s.ok()) return s;
+      *r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(
+          pb::Resource::kResourceFieldNumber) = std::move(bytes);
+    } else if (absl::Status s = ToStruct(d.object, path, r.mutable_resource()); !s.ok()) {
+      return s;
+    }
     r.set_ready(d.ready);
     resources.emplace_back(name, std::move(r));
   }

@@ -96,6 +96,15 @@ class Response {
   // Sets a key of the context handed to the next step.
   void SetContext(const std::string& key, Json value);
 
+  // Finish() hands the resources this step sets over as Struct messages,
+  // which is what callers in this process read. After this call it hands
+  // them over encoded instead, for a response that is serialized and sent
+  // without being read: each Resource then holds its Struct's bytes as an
+  // unknown field with the number of `resource`, which serializes to the
+  // same message on the wire (after `ready` rather than before it, an order
+  // every protobuf decoder accepts) without building and freeing a Struct.
+  void EncodeResourcesForWire() { encode_for_wire_ = true; }
+
   // Assembles the response. Errors name the field that could not be
   // converted (an integer beyond 2^53, for instance).
   absl::StatusOr<pb::RunFunctionResponse> Finish() &&;
@@ -114,6 +123,7 @@ class Response {
  private:
   pb::RunFunctionRequest* req_;
   absl::Duration ttl_;
+  bool encode_for_wire_ = false;
   pb::RunFunctionResponse rsp_;
   std::map<std::string, DesiredResource, std::less<>> desired_;
   Json composite_status_ = Json::object();

@@ -78,6 +78,21 @@ TEST_P(ResponseBuildTest, Builds) {
   EXPECT_TRUE(EqualsProto(FromJson<pb::RunFunctionResponse>(c.want), *got));
 }
 
+// As the server builds it: the resources encoded for the wire decode to the
+// same response.
+TEST_P(ResponseBuildTest, EncodedForTheWireDecodesToTheSame) {
+  const BuildCase& c = GetParam();
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(c.request);
+  Response rsp(req, c.ttl);
+  rsp.EncodeResourcesForWire();
+  c.build(rsp);
+  absl::StatusOr<pb::RunFunctionResponse> got = std::move(rsp).Finish();
+  ASSERT_TRUE(got.ok()) << got.status();
+  pb::RunFunctionResponse sent;
+  ASSERT_TRUE(sent.ParseFromString(WireBytes(*got)));
+  EXPECT_TRUE(EqualsProto(FromJson<pb::RunFunctionResponse>(c.want), sent));
+}
+
 void Nothing(Response&) {}
 
 INSTANTIATE_TEST_SUITE_P(
@@ -506,6 +521,22 @@ TEST_P(ResponseFinishErrorTest, LeavesRequestIntact) {
   EXPECT_EQ(fatal.meta().tag(), "t-123");
   EXPECT_TRUE(EqualsProto(original.desired(), fatal.desired()));
   EXPECT_TRUE(EqualsProto(original.context(), fatal.context()));
+}
+
+// The same refusal, with the same message, when the resources are encoded
+// for the wire.
+TEST_P(ResponseFinishErrorTest, EncodedForTheWireRefusesTheSame) {
+  const FinishErrorCase& c = GetParam();
+  pb::RunFunctionRequest req = FromJson<pb::RunFunctionRequest>(kLaterStep);
+  const pb::RunFunctionRequest original = req;
+  Response r(req, absl::Seconds(60));
+  r.EncodeResourcesForWire();
+  c.build(r);
+  absl::StatusOr<pb::RunFunctionResponse> rsp = std::move(r).Finish();
+  ASSERT_FALSE(rsp.ok()) << rsp->DebugString();
+  EXPECT_EQ(rsp.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(rsp.status().message()), StartsWith(c.want_error));
+  EXPECT_TRUE(EqualsProto(original, req));
 }
 
 constexpr std::int64_t kTooBig = kMaxExactInteger + 1;

@@ -11,6 +11,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -248,5 +249,7 @@ void FunctionServer::Shutdown(absl::Duration grace) {
 FunctionServer::~FunctionServer() {
   if (server_ != nullptr) Shutdown(absl::ZeroDuration());
 }
+
+void TuneAllocator() { mallopt(M_MXFAST, 0); }
 
 }  // namespace platform::fn

@@ -51,11 +51,20 @@ inline pb::RunFunctionRequest RequestOf(const Call& c) {
   return FromJson<pb::RunFunctionRequest>(req.dump());
 }
 
-// Runs `c` through the Runner with BuiltinRegistry().
+// Runs `c` through the Runner with BuiltinRegistry(). Every call also runs
+// the way the server does (RunnerOptions::encode_for_wire) and checks that
+// what it sends decodes to exactly this response.
 inline pb::RunFunctionResponse RunProto(const Call& c) {
   static const Registry* const registry = new Registry(BuiltinRegistry());
   pb::RunFunctionRequest req = RequestOf(c);
-  return Runner(*registry).Run(req);
+  pb::RunFunctionRequest for_wire = req;
+  pb::RunFunctionResponse rsp = Runner(*registry).Run(req);
+  RunnerOptions server;
+  server.encode_for_wire = true;
+  pb::RunFunctionResponse sent;
+  EXPECT_TRUE(sent.ParseFromString(WireBytes(Runner(*registry, server).Run(for_wire))));
+  EXPECT_EQ(WireBytes(sent), WireBytes(rsp)) << "the response encoded for the wire differs";
+  return rsp;
 }
 
 // The step input with a `policy` object.
