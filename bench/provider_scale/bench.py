@@ -383,9 +383,12 @@ def wait_all_ready(p, total, what):
         time.sleep(1)
 
 
-def wait_quiet(p, settle=15, limit=1800):
+def wait_quiet(p, settle=15, limit=6 * 3600):
     """Until nothing is queued and no reconcile has finished for `settle`
-    seconds (a reconcile in flight ends within that for trivial runs)."""
+    seconds (a reconcile in flight ends within that for trivial runs). After
+    the create phase every object is observed once more (after a create the
+    object is requeued through the rate limiter): at 2,000 objects that pass
+    alone takes about as long as the create, so the limit is hours."""
     last_total, last_change = None, now()
     deadline = now() + limit
     while now() < deadline:
