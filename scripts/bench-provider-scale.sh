@@ -32,8 +32,10 @@ provider="${build_dir}/provider/provider-workloads"
 [[ -x "$provider" ]] || { echo "no ${provider}: build first (make build)" >&2; exit 1; }
 kubectl=$(scripts/tools.sh kubectl)
 tofu=$(scripts/tools.sh tofu)
-ansible_playbook=$(command -v ansible-playbook) ||
-  { echo "no ansible-playbook in PATH (scripts/install-deps.sh installs ansible-core)" >&2; exit 1; }
+ansible_playbook=$(command -v ansible-playbook) || {
+  echo "no ansible-playbook in PATH (scripts/install-deps.sh installs ansible-core)" >&2
+  exit 1
+}
 
 work=$(mktemp -d)
 state="${work}/controlplane"
@@ -95,7 +97,8 @@ printf '%s\0' --audit-policy-file="${work}/audit-policy.yaml" \
 tests/controlplane/controlplane.sh start-apiserver "$state" >/dev/null
 
 "$kubectl" --kubeconfig "$kubeconfig" create -f provider/package/crds >/dev/null
-"$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Established --timeout=120s crd --all >/dev/null
+"$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Established --timeout=120s crd --all \
+  >/dev/null
 
 python3 bench/provider_scale/bench.py \
   --provider "$provider" --tofu "$tofu" --ansible-playbook "$ansible_playbook" \
