@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
-        bench-admission bench-peers bench-leak \
+        bench-admission bench-peers bench-leak bench-provider-scale \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
         helmfile-lock faults faults-long arm64
 
@@ -130,6 +130,12 @@ bench-leak: build
 
 bench-provider: build
 	@$(BUILD_DIR)/bench/provider_bench $(ARGS)
+
+# provider-workloads with many Workspaces and AnsibleRuns on a private control
+# plane: RSS, API requests at rest, resync time, overhead per run
+# (docs/provider-scale.md). make bench-provider-scale WORKSPACES=100 ANSIBLE_RUNS=100
+bench-provider-scale: build
+	@scripts/bench-provider-scale.sh $(if $(ARGS),$(ARGS),$(BUILD_DIR))
 
 # A control plane to poke at by hand, with every CRD the tests load.
 CONTROLPLANE_DIR ?= $(BUILD_DIR)/controlplane-manual
