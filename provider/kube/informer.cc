@@ -85,6 +85,18 @@ bool Informer::Pause(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
+namespace {
+
+// What the cache keeps of an object: everything but metadata.managedFields,
+// the server-side apply bookkeeping no handler reads, which is often the
+// larger part of a small object (a reconcile reads the object afresh).
+void Trim(Json& object) {
+  const auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+}
+
+}  // namespace
+
 absl::Status Informer::Relist() {
   std::map<ObjectKey, Json> fresh;
   std::string version;
@@ -102,6 +114,7 @@ absl::Status Informer::Relist() {
       // Items of a list carry no apiVersion and kind.
       item["apiVersion"] = resource_.ApiVersion();
       item["kind"] = resource_.kind;
+      Trim(item);
       const ObjectKey key = Key(item);
       fresh[key] = std::move(item);
     }
@@ -203,13 +216,15 @@ absl::Status Informer::WatchOnce(bool& expired, bool& changes) {
     }
     const ObjectKey key = Key(e.object);
     if (e.type == "ADDED" || e.type == "MODIFIED") {
+      Json object = e.object;
+      Trim(object);
       {
         std::lock_guard lock(mu_);
-        cache_[key] = e.object;
+        cache_[key] = object;
         if (!version.empty()) resource_version_ = version;
       }
       changes = true;
-      if (handlers_.on_upsert) handlers_.on_upsert(e.object);
+      if (handlers_.on_upsert) handlers_.on_upsert(object);
     } else if (e.type == "DELETED") {
       {
         std::lock_guard lock(mu_);

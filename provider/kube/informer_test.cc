@@ -96,6 +96,28 @@ TEST(Informer, ListsThenFollowsWatch) {
   informer.Stop();
 }
 
+TEST(Informer, CachesObjectsWithoutTheirManagedFields) {
+  FakeClient fake;
+  Json listed = ConfigMap("ns", "listed");
+  listed["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}}});
+  listed["metadata"]["labels"] = {{"kept", "yes"}};
+  fake.Seed(kConfigMaps, listed);
+  Informer informer(fake, kConfigMaps, "ns", "", {}, Fast());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(2s));
+  std::optional<Json> got = informer.Get({"ns", "listed"});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE((*got)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*got)["metadata"]["labels"]["kept"], "yes");
+
+  Json watched = ConfigMap("ns", "watched");
+  watched["metadata"]["managedFields"] = Json::array({{{"manager", "provider"}}});
+  ASSERT_TRUE(fake.Create(kConfigMaps, watched).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.Get({"ns", "watched"}).has_value(); }));
+  EXPECT_FALSE((*informer.Get({"ns", "watched"}))["metadata"].contains("managedFields"));
+  informer.Stop();
+}
+
 TEST(Informer, RelistsAfterCompactionAndReportsVanished) {
   FakeClient fake;
   fake.Seed(kConfigMaps, ConfigMap("ns", "keep"));
