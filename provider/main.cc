@@ -145,11 +145,12 @@ std::string TempRoot() {
 // Crossplane's managed-resource state gauges, from a controller's cache.
 void CollectStates(runtime::Metrics& m, const std::string& gvk, const runtime::Controller& c) {
   double exists = 0, ready = 0, synced = 0;
-  for (const auto& o : c.Objects()) {
+  // Counted in the cache: a scrape copies no object.
+  c.ForEachObject([&](const kube::Json& o) {
     ++exists;
     if (runtime::GetCondition(o, "Ready").value("status", "") == "True") ++ready;
     if (runtime::GetCondition(o, "Synced").value("status", "") == "True") ++synced;
-  }
+  });
   m.Set("crossplane_managed_resource_exists", {{"gvk", gvk}}, exists,
         "The number of managed resources that exist.");
   m.Set("crossplane_managed_resource_ready", {{"gvk", gvk}}, ready,

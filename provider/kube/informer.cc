@@ -69,6 +69,11 @@ std::vector<Json> Informer::List() const {
   return out;
 }
 
+void Informer::ForEach(const std::function<void(const Json&)>& visit) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [key, object] : cache_) visit(object);
+}
+
 std::string Informer::ResourceVersion() const {
   std::lock_guard lock(mu_);
   return resource_version_;

@@ -62,6 +62,9 @@ class Informer {
 
   std::optional<Json> Get(const ObjectKey& key) const;
   std::vector<Json> List() const;
+  // Visits every cached object without copying it, under the cache's lock:
+  // `visit` must be quick and must not call back into the informer.
+  void ForEach(const std::function<void(const Json&)>& visit) const;
   // The resource version the cache is at.
   std::string ResourceVersion() const;
 

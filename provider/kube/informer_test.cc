@@ -115,6 +115,12 @@ TEST(Informer, CachesObjectsWithoutTheirManagedFields) {
   ASSERT_TRUE(fake.Create(kConfigMaps, watched).ok());
   ASSERT_TRUE(Eventually([&] { return informer.Get({"ns", "watched"}).has_value(); }));
   EXPECT_FALSE((*informer.Get({"ns", "watched"}))["metadata"].contains("managedFields"));
+  int visited = 0;
+  informer.ForEach([&](const Json& o) {
+    ++visited;
+    EXPECT_FALSE(o["metadata"].contains("managedFields"));
+  });
+  EXPECT_EQ(visited, 2);
   informer.Stop();
 }
 

@@ -100,6 +100,10 @@ std::vector<kube::Json> Controller::Objects() const {
   return primary_ ? primary_->List() : std::vector<kube::Json>{};
 }
 
+void Controller::ForEachObject(const std::function<void(const kube::Json&)>& visit) const {
+  if (primary_) primary_->ForEach(visit);
+}
+
 void Controller::Resync() {
   if (!primary_) return;
   for (const kube::Json& object : primary_->List()) queue_.Add(kube::KeyOf(object));

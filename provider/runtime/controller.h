@@ -58,6 +58,8 @@ class Controller {
   const std::string& name() const { return name_; }
   // The primary resource's cached objects.
   std::vector<kube::Json> Objects() const;
+  // Visits them without copying (see kube::Informer::ForEach).
+  void ForEachObject(const std::function<void(const kube::Json&)>& visit) const;
 
  private:
   void Work();
