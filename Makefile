@@ -11,7 +11,7 @@ BUILD_TYPE ?= RelWithDebInfo
 .PHONY: all deps tools build image package test unit e2e golden fuzz demo bench format bench-provider demo-provider \
         bench-admission bench-peers bench-leak bench-provider-scale \
         format-check clean controlplane-up controlplane-down crossplane-up crossplane-down delivery \
-        helmfile-lock faults faults-long arm64
+        helmfile-lock faults faults-long arm64 deps-arm64
 
 all: build
 
@@ -45,8 +45,13 @@ package: image
 # (Debian's cross toolchain and arm64 libraries, OpenTofu cross-compiled),
 # into $(ARM64_BUILD_DIR); the images also in podman's store, tagged
 # <version>-arm64. qemu-user-static, registered with binfmt_misc, runs them.
-arm64: build
+# The arm64 libraries before anything is built: on a machine without them,
+# installing them upgrades the native libraries to the same versions
+# (Multi-Arch), which must not happen after the native images were made.
+deps-arm64: deps
 	@scripts/install-deps.sh arm64
+
+arm64: deps-arm64 build
 	@scripts/binfmt.sh
 	@scripts/cross-build.sh arm64 $(ARM64_BUILD_DIR)
 	@PLATFORM_ARCH=arm64 scripts/image.sh $(ARM64_BUILD_DIR)
@@ -56,7 +61,7 @@ arm64: build
 
 # Every test: unit, gRPC, end to end with the real crossplane CLI, the images
 # and packages of both architectures, then a bounded fuzzing run.
-test: build image package provider-image provider-package arm64
+test: deps-arm64 build image package provider-image provider-package arm64
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
 
