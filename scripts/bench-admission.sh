@@ -14,11 +14,12 @@
 # webhook's CPU time per review.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 build_dir=${1:-build}
 rate=${2:-200}
 seconds=${3:-30}
 admission="${build_dir}/admission/platform-admission"
-[[ -x "$admission" ]] || { echo "no ${admission}: build first (make build)" >&2; exit 1; }
+require_built "$admission"
 vegeta=$(scripts/tools.sh vegeta)
 kubectl=$(scripts/tools.sh kubectl)
 
@@ -55,7 +56,7 @@ data:
       - {name: payments-nonprod, teams: [payments], classes: [dev, test]}
 YAML
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$admission" --kubeconfig="$kubeconfig" --address="127.0.0.1:${port}" --namespace=bench-admission \
   --hosts=127.0.0.1 --log-format=json >"${work}/admission.log" 2>&1 &
 server=$!

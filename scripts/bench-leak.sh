@@ -16,14 +16,13 @@
 # $LEAK_SAMPLES when set (seconds and KiB per line).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 build_dir=${1:-build}
 minutes=${2:-10}
 concurrency=${3:-8}
 server="${build_dir}/function/function-platform"
 bench="${build_dir}/bench/runfunction_bench"
-for b in "$server" "$bench"; do
-  [[ -x "$b" ]] || { echo "no ${b}: build first (make build)" >&2; exit 1; }
-done
+require_built "$server" "$bench"
 
 work=$(mktemp -d)
 pids=()
@@ -32,11 +31,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$server" --insecure --address "127.0.0.1:${port}" >"${work}/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null && break; sleep 0.1; done
+wait_port "$port" || { echo "function-platform did not listen on ${port}" >&2; exit 1; }
 
 seconds=$((minutes * 60))
 "$bench" --target "127.0.0.1:${port}" --concurrency "$concurrency" --warmup 0s \

@@ -26,14 +26,13 @@
 # Then one table of all three, with the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 build_dir=${1:-build}
 concurrency=${2:-8}
 seconds=${3:-20}
 ours_bin="${build_dir}/function/function-platform"
 bench="${build_dir}/bench/runfunction_bench"
-for b in "$ours_bin" "$bench"; do
-  [[ -x "$b" ]] || { echo "no ${b}: build first (make build)" >&2; exit 1; }
-done
+require_built "$ours_bin" "$bench"
 crossplane=$(scripts/tools.sh crossplane)
 core=$(scripts/tools.sh crossplane-core)
 peer_bin=$(scripts/tools.sh patch-and-transform)
@@ -45,8 +44,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 start() {  # <name> <port> <binary> [args]: starts a server, records its pid in $started
   local name=$1 port=$2
