@@ -96,10 +96,6 @@ bool Controller::Synced() const {
   return true;
 }
 
-std::vector<kube::Json> Controller::Objects() const {
-  return primary_ ? primary_->List() : std::vector<kube::Json>{};
-}
-
 void Controller::ForEachObject(const std::function<void(const kube::Json&)>& visit) const {
   if (primary_) primary_->ForEach(visit);
 }

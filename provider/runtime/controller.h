@@ -56,9 +56,8 @@ class Controller {
   void Stop();
   bool Synced() const;
   const std::string& name() const { return name_; }
-  // The primary resource's cached objects.
-  std::vector<kube::Json> Objects() const;
-  // Visits them without copying (see kube::Informer::ForEach).
+  // Visits the primary resource's cached objects without copying them (see
+  // kube::Informer::ForEach).
   void ForEachObject(const std::function<void(const kube::Json&)>& visit) const;
 
  private:
