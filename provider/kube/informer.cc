@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -102,6 +103,17 @@ void Trim(Json& object) {
 
 }  // namespace
 
+void Informer::Keep(Json& object) const {
+  Trim(object);
+  if (options_.transform) options_.transform(object);
+}
+
+std::chrono::seconds Informer::NextWatchTimeout() {
+  const int64_t base = std::max<int64_t>(options_.watch_timeout.count(), 1);
+  std::uniform_int_distribution<int64_t> extra(0, base - 1);
+  return std::chrono::seconds(base + extra(random_));
+}
+
 absl::Status Informer::Relist() {
   std::map<ObjectKey, Json> fresh;
   std::string version;
@@ -119,7 +131,7 @@ absl::Status Informer::Relist() {
       // Items of a list carry no apiVersion and kind.
       item["apiVersion"] = resource_.ApiVersion();
       item["kind"] = resource_.kind;
-      Trim(item);
+      Keep(item);
       const ObjectKey key = Key(item);
       fresh[key] = std::move(item);
     }
@@ -132,14 +144,16 @@ absl::Status Informer::Relist() {
     for (const auto& [key, object] : cache_) {
       if (fresh.count(key) == 0) gone.push_back(object);
     }
-    cache_ = fresh;
+    cache_ = std::move(fresh);
     resource_version_ = version;
   }
   for (const Json& object : gone) {
     if (handlers_.on_delete) handlers_.on_delete(object);
   }
+  // Without the lock: this thread is the cache's only writer, and readers
+  // only read.
   if (handlers_.on_upsert) {
-    for (const auto& [key, object] : fresh) handlers_.on_upsert(object);
+    for (const auto& [key, object] : cache_) handlers_.on_upsert(object);
   }
   // Synced once the handlers have seen the first list.
   {
@@ -199,7 +213,7 @@ absl::Status Informer::WatchOnce(bool& expired, bool& changes) {
   opts.label_selector = label_selector_;
   opts.resource_version = ResourceVersion();
   opts.allow_bookmarks = true;
-  opts.timeout = options_.watch_timeout;
+  opts.timeout = NextWatchTimeout();
   std::optional<ApiError> failure;
   RETURN_IF_ERROR(client_.Watch(resource_, ns_, opts, [&](const WatchEvent& e) {
     if (stopping_) return false;
@@ -222,7 +236,7 @@ absl::Status Informer::WatchOnce(bool& expired, bool& changes) {
     const ObjectKey key = Key(e.object);
     if (e.type == "ADDED" || e.type == "MODIFIED") {
       Json object = e.object;
-      Trim(object);
+      Keep(object);
       {
         std::lock_guard lock(mu_);
         cache_[key] = object;

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,13 +24,20 @@ namespace kube {
 struct InformerOptions {
   int page_size = 500;
   // Server-side timeout of each watch (the watch then restarts from the last
-  // resource version).
-  std::chrono::seconds watch_timeout{60};
+  // resource version): drawn anew for each watch from [watch_timeout,
+  // 2 x watch_timeout), as client-go's reflector does, so that a provider's
+  // watches neither end together nor cost requests at rest.
+  std::chrono::seconds watch_timeout{300};
   std::chrono::milliseconds min_backoff{1000};
   std::chrono::milliseconds max_backoff{30000};
   // A watch that ended at once is restarted after this pause (a server that
   // closes watches immediately must not make us spin).
   std::chrono::milliseconds rewatch_pause{1000};
+  // What the cache keeps of each object (and the on_upsert handler sees):
+  // applied after metadata.managedFields is dropped. A cache read only for a
+  // few fields keeps only those, which at thousands of objects is most of
+  // the process's memory. Must not throw.
+  std::function<void(Json&)> transform;
 };
 
 class Informer {
@@ -79,6 +87,10 @@ class Informer {
   // Waits up to `d`; false when stopping.
   bool Pause(std::chrono::milliseconds d);
   ObjectKey Key(const Json& object) const;
+  // Trims `object` to what the cache keeps of it.
+  void Keep(Json& object) const;
+  // The next watch's server-side timeout (informer thread only).
+  std::chrono::seconds NextWatchTimeout();
 
   Client& client_;
   const Resource resource_;
@@ -94,6 +106,7 @@ class Informer {
   bool synced_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::mt19937_64 random_{std::random_device{}()};
 };
 
 }  // namespace kube

@@ -124,6 +124,53 @@ TEST(Informer, CachesObjectsWithoutTheirManagedFields) {
   informer.Stop();
 }
 
+TEST(Informer, KeepsWhatItsTransformLeavesAndHandsThatToItsHandlers) {
+  FakeClient fake;
+  Json listed = ConfigMap("ns", "listed");
+  listed["data"] = {{"big", std::string(4096, 'x')}, {"small", "y"}};
+  fake.Seed(kConfigMaps, listed);
+  std::atomic<int> seen_big{0};
+  Informer::Handlers h;
+  h.on_upsert = [&](const Json& o) { seen_big += o["data"].contains("big") ? 1 : 0; };
+  InformerOptions options = Fast();
+  options.transform = [](Json& o) { o["data"].erase("big"); };
+  Informer informer(fake, kConfigMaps, "ns", "", h, options);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(2s));
+  Json watched = ConfigMap("ns", "watched");
+  watched["data"] = {{"big", "z"}, {"small", "w"}};
+  ASSERT_TRUE(fake.Create(kConfigMaps, watched).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.Get({"ns", "watched"}).has_value(); }));
+  for (const char* name : {"listed", "watched"}) {
+    const Json got = *informer.Get({"ns", name});
+    EXPECT_FALSE(got["data"].contains("big")) << name;
+    EXPECT_TRUE(got["data"].contains("small")) << name;
+  }
+  EXPECT_EQ(seen_big, 0);
+  informer.Stop();
+}
+
+TEST(Informer, EachWatchAsksForATimeoutBetweenOnceAndTwiceTheOption) {
+  FakeClient fake;
+  InformerOptions options = Fast();
+  options.watch_timeout = 100s;
+  Informer informer(fake, kConfigMaps, "ns", "", {}, options);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(2s));
+  // The fake's watches end at once: the informer watches again every 10 ms.
+  std::this_thread::sleep_for(300ms);
+  informer.Stop();
+  ASSERT_GE(fake.watch_timeouts.size(), 5u);
+  std::set<int64_t> distinct;
+  for (const auto t : fake.watch_timeouts) {
+    EXPECT_GE(t, 100s);
+    EXPECT_LT(t, 200s);
+    distinct.insert(t.count());
+  }
+  // Drawn, not fixed: five alike of a hundred values is a 1e-8 chance.
+  EXPECT_GT(distinct.size(), 1u);
+}
+
 TEST(Informer, RelistsAfterCompactionAndReportsVanished) {
   FakeClient fake;
   fake.Seed(kConfigMaps, ConfigMap("ns", "keep"));

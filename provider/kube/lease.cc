@@ -43,6 +43,24 @@ MonoTime LeaseObservations::Observe(const std::string& key, const std::string& r
 void LeaseObservations::Forget(const std::string& key) {
   std::lock_guard lock(mu_);
   seen_.erase(key);
+  released_.erase(key);
+}
+
+void LeaseObservations::KeepReleased(const std::string& key, std::string lease) {
+  // Bounded: past this many, the next takes simply read their lease first.
+  constexpr size_t kMaxKept = 20000;
+  std::lock_guard lock(mu_);
+  if (released_.size() >= kMaxKept) released_.clear();
+  released_[key] = std::move(lease);
+}
+
+std::optional<std::string> LeaseObservations::TakeReleased(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = released_.find(key);
+  if (it == released_.end()) return std::nullopt;
+  std::string lease = std::move(it->second);
+  released_.erase(it);
+  return lease;
 }
 
 std::chrono::milliseconds RenewDeadline(std::chrono::seconds duration) {
@@ -92,8 +110,44 @@ absl::Status LeaseLock::Write(Json lease) {
   return absl::OkStatus();
 }
 
+void LeaseLock::Claim(Json& lease, const std::string& now) const {
+  Json& spec = lease["spec"];
+  if (!spec.is_object()) spec = Json::object();
+  if (HolderOf(lease) != identity_) {
+    spec["holderIdentity"] = identity_;
+    spec["acquireTime"] = now;
+    const Json transitions = spec.value("leaseTransitions", Json());
+    spec["leaseTransitions"] =
+        (transitions.is_number_integer() ? transitions.get<int64_t>() : int64_t{0}) + 1;
+    for (const auto& [k, v] : labels_) lease["metadata"]["labels"][k] = v;
+  }
+  spec["renewTime"] = now;
+  spec["leaseDurationSeconds"] = duration_.count();
+}
+
+bool LeaseLock::Unclaim(Json& lease) const {
+  if (HolderOf(lease) != identity_) return false;
+  lease["spec"]["holderIdentity"] = nullptr;
+  lease["spec"].erase("acquireTime");
+  lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
+  lease["spec"]["leaseDurationSeconds"] = 1;
+  return true;
+}
+
 absl::StatusOr<bool> LeaseLock::TryAcquire() {
   const std::string now = kube::Rfc3339Micro(clock_.Now());
+  // Released by this host last: taken with one update conditional on that
+  // version; whatever changed it since (another holder) makes it a conflict,
+  // and the lease is then read as below.
+  if (std::optional<std::string> kept = observations_->TakeReleased(key_.String())) {
+    Json lease = Json::parse(*kept, nullptr, false);
+    if (lease.is_object() && HolderOf(lease).empty()) {
+      Claim(lease, now);
+      const absl::Status written = Write(std::move(lease));
+      if (written.ok()) return true;
+      if (!kube::IsConflict(written) && !kube::IsNotFound(written)) return written;
+    }
+  }
   absl::StatusOr<Json> got = client_.Get(kLeases, key_);
   if (!got.ok()) {
     if (!kube::IsNotFound(got.status())) return got.status();
@@ -121,18 +175,7 @@ absl::StatusOr<bool> LeaseLock::TryAcquire() {
   Remember(lease);
   const std::string holder = HolderOf(lease);
   if (holder != identity_ && !holder.empty() && !Expired(lease)) return false;
-  Json& spec = lease["spec"];
-  if (!spec.is_object()) spec = Json::object();
-  if (holder != identity_) {
-    spec["holderIdentity"] = identity_;
-    spec["acquireTime"] = now;
-    const Json transitions = spec.value("leaseTransitions", Json());
-    spec["leaseTransitions"] =
-        (transitions.is_number_integer() ? transitions.get<int64_t>() : int64_t{0}) + 1;
-    for (const auto& [k, v] : labels_) lease["metadata"]["labels"][k] = v;
-  }
-  spec["renewTime"] = now;
-  spec["leaseDurationSeconds"] = duration_.count();
+  Claim(lease, now);
   const absl::Status written = Write(std::move(lease));
   if (kube::IsConflict(written)) return false;
   RETURN_IF_ERROR(written);
@@ -173,16 +216,32 @@ absl::Status LeaseLock::RenewOrStatus() {
 
 void LeaseLock::Release() {
   const absl::Status released = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Json lease, client_.Get(kLeases, key_));
+    Json lease;
+    {
+      std::lock_guard lock(mu_);
+      lease = last_;
+    }
+    // Our copy, as last renewed: current unless someone wrote since (then
+    // a conflict, and the lease is read).
+    if (!lease.is_null() && Unclaim(lease)) {
+      const absl::Status written = Write(std::move(lease));
+      if (!kube::IsConflict(written)) return written;
+    }
+    ASSIGN_OR_RETURN(lease, client_.Get(kLeases, key_));
     Remember(lease);
-    if (HolderOf(lease) != identity_) return absl::OkStatus();
-    lease["spec"]["holderIdentity"] = nullptr;
-    lease["spec"].erase("acquireTime");
-    lease["spec"]["renewTime"] = kube::Rfc3339Micro(clock_.Now());
-    lease["spec"]["leaseDurationSeconds"] = 1;
+    if (!Unclaim(lease)) return absl::OkStatus();
     return Write(std::move(lease));
   }();
-  if (released.ok() || kube::IsNotFound(released)) return;
+  if (released.ok()) {
+    std::lock_guard lock(mu_);
+    if (!last_.is_null() && HolderOf(last_).empty()) {
+      Json kept = last_;
+      if (kept["metadata"].is_object()) kept["metadata"].erase("managedFields");
+      observations_->KeepReleased(key_.String(), kept.dump());
+    }
+    return;
+  }
+  if (kube::IsNotFound(released)) return;
   spdlog::warn("lease {}: release by {} failed: {}", key_.String(), identity_,
                std::string(released.message()));
 }

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,10 +39,16 @@ class LeaseObservations {
   MonoTime Observe(const std::string& key, const std::string& record, MonoTime now);
   // Drops what is known of `key` (a deleted lease).
   void Forget(const std::string& key);
+  // The lease `key` as this host last released it (its JSON): the next take
+  // of it can then be one update conditional on that version, with no read
+  // first. TakeReleased hands it out once; nullopt when none is kept.
+  void KeepReleased(const std::string& key, std::string lease);
+  std::optional<std::string> TakeReleased(const std::string& key);
 
  private:
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, MonoTime>> seen_;
+  std::map<std::string, std::string> released_;
 };
 
 // A lease's spec.holderIdentity ("" when free).
@@ -67,8 +74,9 @@ class LeaseLock {
   // Extends our hold; false when the lease is no longer ours. Other API
   // errors are returned.
   absl::StatusOr<bool> Renew();
-  // Gives the lease up (clears holderIdentity) if it is still ours.
-  // Failures are logged (the lease then simply expires).
+  // Gives the lease up (clears holderIdentity) if it is still ours: one
+  // update when our last copy is current. Failures are logged (the lease
+  // then simply expires).
   void Release();
 
   // The holder last seen on the lease ("" when free or not yet read).
@@ -82,6 +90,10 @@ class LeaseLock {
   bool Expired(const Json& lease) const;
   void Remember(Json lease);       // sets last_, records the observation
   absl::Status Write(Json lease);  // Update, remembering the result
+  // Makes `lease` ours as of `now` (holder, times, transitions, labels).
+  void Claim(Json& lease, const std::string& now) const;
+  // Clears our hold in `lease`: false when it is not ours.
+  bool Unclaim(Json& lease) const;
   // Renew's work: Cancelled when the lease is another identity's.
   absl::Status RenewOrStatus();
 

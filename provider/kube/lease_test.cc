@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
@@ -162,6 +164,71 @@ TEST(LeaseLock, ReleaseFreesTheLease) {
   EXPECT_TRUE(lease["spec"]["holderIdentity"].is_null());
   ASSERT_TRUE(b.TryAcquire().value());  // free at once, no waiting for expiry
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 1);
+}
+
+TEST(LeaseLock, ALeaseThisHostReleasedIsTakenAndReleasedWithOneRequestEach) {
+  FakeClient fake;
+  FakeClock clock;
+  LeaseObservations seen;
+  {
+    LeaseLock first(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(first.TryAcquire().value());  // get (not found), create
+    fake.calls.clear();
+    first.Release();
+    EXPECT_EQ(fake.calls, std::vector<std::string>{"update leases ns/state-lock"});
+  }
+  fake.calls.clear();
+  LeaseLock again(fake, clock, kKey, "a", 60s, {}, &seen);
+  ASSERT_TRUE(again.TryAcquire().value());
+  EXPECT_EQ(fake.calls, std::vector<std::string>{"update leases ns/state-lock"});
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "a");
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 1);
+  again.Release();
+  EXPECT_TRUE(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"].is_null());
+}
+
+TEST(LeaseLock, ALeaseTakenElsewhereSinceThisHostReleasedItIsReadNotOverwritten) {
+  FakeClient fake;
+  FakeClock clock;
+  LeaseObservations seen;
+  {
+    LeaseLock first(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(first.TryAcquire().value());
+    first.Release();
+  }
+  // Another host takes it meanwhile and holds it.
+  LeaseLock other(fake, clock, kKey, "b", 60s);
+  ASSERT_TRUE(other.TryAcquire().value());
+  fake.calls.clear();
+  LeaseLock again(fake, clock, kKey, "a", 60s, {}, &seen);
+  EXPECT_FALSE(again.TryAcquire().value());
+  // The conditional update failed, the lease was read: b still holds it.
+  EXPECT_EQ(fake.calls,
+            (std::vector<std::string>{"update leases ns/state-lock", "get leases ns/state-lock"}));
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "b");
+  // Once b lets go, a takes it (read first: what a kept was handed out once).
+  other.Release();
+  EXPECT_TRUE(again.TryAcquire().value());
+  EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "a");
+}
+
+TEST(LeaseLock, ReleaseRereadsWhenItsCopyIsStale) {
+  FakeClient fake;
+  FakeClock clock;
+  LeaseLock a(fake, clock, kKey, "a", 60s);
+  ASSERT_TRUE(a.TryAcquire().value());
+  // Someone touches the lease (a label, say): a's copy is stale.
+  Json touched = fake.Peek(kLeases, kKey);
+  touched["metadata"]["labels"]["touched"] = "yes";
+  ASSERT_TRUE(fake.Update(kLeases, touched).ok());
+  fake.calls.clear();
+  a.Release();
+  EXPECT_EQ(fake.calls,
+            (std::vector<std::string>{"update leases ns/state-lock", "get leases ns/state-lock",
+                                      "update leases ns/state-lock"}));
+  const Json lease = fake.Peek(kLeases, kKey);
+  EXPECT_TRUE(lease["spec"]["holderIdentity"].is_null());
+  EXPECT_EQ(lease["metadata"]["labels"]["touched"], "yes");
 }
 
 TEST(LeaseLock, ConflictMeansSomeoneElseWon) {

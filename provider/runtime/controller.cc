@@ -19,6 +19,35 @@ std::string DesiredState(const kube::Json& object) {
       .dump();
 }
 
+void KeepForManagedCache(kube::Json& object) {
+  kube::Json kept = kube::Json::object();
+  for (const char* field : {"apiVersion", "kind"}) {
+    if (auto it = object.find(field); it != object.end()) kept[field] = std::move(*it);
+  }
+  if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
+    kube::Json& m = kept["metadata"] = kube::Json::object();
+    for (const char* field : {"name", "namespace", "uid", "resourceVersion", "generation", "labels",
+                              "annotations", "deletionTimestamp", "finalizers"}) {
+      if (auto it = meta->find(field); it != meta->end()) m[field] = std::move(*it);
+    }
+    if (auto a = m.find("annotations"); a != m.end() && a->is_object()) {
+      a->erase("kubectl.kubernetes.io/last-applied-configuration");
+    }
+  }
+  if (auto status = object.find("status"); status != object.end() && status->is_object()) {
+    if (auto c = status->find("conditions"); c != status->end() && c->is_array()) {
+      kube::Json conditions = kube::Json::array();
+      for (const kube::Json& condition : *c) {
+        if (!condition.is_object()) continue;
+        conditions.push_back({{"type", condition.value("type", kube::Json())},
+                              {"status", condition.value("status", kube::Json())}});
+      }
+      kept["status"]["conditions"] = std::move(conditions);
+    }
+  }
+  object = std::move(kept);
+}
+
 Controller::Controller(std::string name, kube::Client& client, kube::Resource resource,
                        ReconcileFn reconcile, int workers, TokenBucket* limiter, Metrics* metrics,
                        ConcurrencyLimit* concurrency)
@@ -33,13 +62,14 @@ Controller::Controller(std::string name, kube::Client& client, kube::Resource re
 
 Controller::~Controller() { Stop(); }
 
-void Controller::Watch(const kube::Resource& resource, MapFn map) {
-  watches_.emplace_back(resource, std::move(map));
+void Controller::Watch(const kube::Resource& resource, MapFn map,
+                       std::function<void(kube::Json&)> transform) {
+  watches_.push_back({resource, std::move(map), std::move(transform)});
 }
 
 void Controller::OnPrimary(const kube::Json& object) {
   const kube::ObjectKey key = kube::KeyOf(object);
-  const std::string state = DesiredState(object);
+  const size_t state = std::hash<std::string>{}(DesiredState(object));
   {
     std::lock_guard lock(seen_mu_);
     auto it = seen_.find(key);
@@ -56,15 +86,20 @@ void Controller::Start() {
     std::lock_guard lock(seen_mu_);
     seen_.erase(kube::KeyOf(o));
   };
-  primary_ = std::make_unique<kube::Informer>(client_, resource_, "", "", handlers);
-  for (auto& [resource, map] : watches_) {
+  kube::InformerOptions primary_options;
+  primary_options.transform = primary_transform_;
+  primary_ =
+      std::make_unique<kube::Informer>(client_, resource_, "", "", handlers, primary_options);
+  for (const Watched& w : watches_) {
     kube::Informer::Handlers h;
-    auto enqueue = [this, m = map](const kube::Json& o) {
+    auto enqueue = [this, m = w.map](const kube::Json& o) {
       if (auto key = m(o)) queue_.Add(*key);
     };
     h.on_upsert = enqueue;
     h.on_delete = enqueue;
-    secondary_.push_back(std::make_unique<kube::Informer>(client_, resource, "", "", h));
+    kube::InformerOptions options;
+    options.transform = w.transform;
+    secondary_.push_back(std::make_unique<kube::Informer>(client_, w.resource, "", "", h, options));
   }
   primary_->Start();
   for (auto& s : secondary_) s->Start();
@@ -100,9 +135,39 @@ void Controller::ForEachObject(const std::function<void(const kube::Json&)>& vis
   if (primary_) primary_->ForEach(visit);
 }
 
+const kube::Informer* Controller::CacheOf(const kube::Resource& resource) const {
+  const kube::Informer* informer = nullptr;
+  if (resource == resource_) {
+    informer = primary_.get();
+  } else {
+    for (size_t i = 0; i < watches_.size() && i < secondary_.size(); ++i) {
+      if (watches_[i].resource == resource) informer = secondary_[i].get();
+    }
+  }
+  return informer != nullptr && informer->HasSynced() ? informer : nullptr;
+}
+
+std::optional<kube::Json> Controller::Cached(const kube::Resource& resource,
+                                             const kube::ObjectKey& key) const {
+  const kube::Informer* informer = CacheOf(resource);
+  if (informer == nullptr) return std::nullopt;
+  return informer->Get(key);
+}
+
+std::optional<int64_t> Controller::CountCached(
+    const kube::Resource& resource, const std::function<bool(const kube::Json&)>& match) const {
+  const kube::Informer* informer = CacheOf(resource);
+  if (informer == nullptr) return std::nullopt;
+  int64_t n = 0;
+  informer->ForEach([&](const kube::Json& o) { n += match(o) ? 1 : 0; });
+  return n;
+}
+
 void Controller::Resync() {
   if (!primary_) return;
-  for (const kube::Json& object : primary_->List()) queue_.Add(kube::KeyOf(object));
+  std::vector<kube::ObjectKey> keys;
+  primary_->ForEach([&](const kube::Json& object) { keys.push_back(kube::KeyOf(object)); });
+  for (const kube::ObjectKey& key : keys) queue_.Add(key);
 }
 
 void Controller::Work() {

@@ -28,6 +28,12 @@ namespace runtime {
 // deleted.
 std::string DesiredState(const kube::Json& object);
 
+// Trims a managed resource to what its controller reads from the cache:
+// its key, the fields of DesiredState (kubectl's last-applied-configuration
+// annotation aside, a copy of the spec) and the type and status of its
+// conditions (the state gauges). A reconcile reads the object afresh.
+void KeepForManagedCache(kube::Json& object);
+
 class Controller {
  public:
   using ReconcileFn = std::function<Result(const kube::ObjectKey&)>;
@@ -44,8 +50,15 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  // Also reconcile when objects of `resource` change (before Start).
-  void Watch(const kube::Resource& resource, MapFn map);
+  // Also reconcile when objects of `resource` change (before Start);
+  // `transform` (optional) trims what its cache keeps (InformerOptions).
+  void Watch(const kube::Resource& resource, MapFn map,
+             std::function<void(kube::Json&)> transform = nullptr);
+  // What the primary resource's cache keeps of each object (before Start;
+  // default: all but managedFields).
+  void KeepInCache(std::function<void(kube::Json&)> transform) {
+    primary_transform_ = std::move(transform);
+  }
   // Reconcile only the objects whose shard this replica holds (before
   // Start); the others are dropped from the queue until Resync.
   void ShareWith(Sharding* sharding) { sharding_ = sharding; }
@@ -59,12 +72,22 @@ class Controller {
   // Visits the primary resource's cached objects without copying them (see
   // kube::Informer::ForEach).
   void ForEachObject(const std::function<void(const kube::Json&)>& visit) const;
+  // Object `key` of `resource` (the primary one or a watched one) as cached;
+  // nullopt when it is not cached or when that cache has not synced yet.
+  std::optional<kube::Json> Cached(const kube::Resource& resource,
+                                   const kube::ObjectKey& key) const;
+  // How many cached objects of `resource` `match`; nullopt when this
+  // controller has no synced cache of it.
+  std::optional<int64_t> CountCached(const kube::Resource& resource,
+                                     const std::function<bool(const kube::Json&)>& match) const;
 
  private:
   void Work();
   void OnPrimary(const kube::Json& object);
   // The key sharding knows an object by: the controller and the object.
   std::string ShardKey(const kube::ObjectKey& key) const { return name_ + "/" + key.String(); }
+  // The synced informer of `resource`, or null.
+  const kube::Informer* CacheOf(const kube::Resource& resource) const;
 
   std::string name_;
   kube::Client& client_;
@@ -78,9 +101,16 @@ class Controller {
   WorkQueue queue_;
   std::unique_ptr<kube::Informer> primary_;
   std::vector<std::unique_ptr<kube::Informer>> secondary_;
-  std::vector<std::pair<kube::Resource, MapFn>> watches_;
+  struct Watched {
+    kube::Resource resource;
+    MapFn map;
+    std::function<void(kube::Json&)> transform;
+  };
+  std::vector<Watched> watches_;
+  std::function<void(kube::Json&)> primary_transform_;
   std::mutex seen_mu_;
-  std::map<kube::ObjectKey, std::string> seen_;
+  // A hash of each object's DesiredState when last queued.
+  std::map<kube::ObjectKey, size_t> seen_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
 };

@@ -65,6 +65,42 @@ int MostAtOnce(ConcurrencyLimit* limit) {
   return most;
 }
 
+TEST(KeepForManagedCacheTest, KeepsTheKeyTheDesiredStateAndTheConditionsStatuses) {
+  const kube::Json full = kube::Json::parse(R"({
+    "apiVersion": "terraform.workloads.terraforming.io/v1alpha1", "kind": "Workspace",
+    "metadata": {"name": "w", "uid": "u-1", "resourceVersion": "7", "generation": 3,
+      "labels": {"team": "a"}, "finalizers": ["finalizer.managedresource.crossplane.io"],
+      "deletionTimestamp": "2026-12-06T10:00:00Z", "creationTimestamp": "2026-12-06T09:00:00Z",
+      "ownerReferences": [{"name": "xr"}],
+      "annotations": {"crossplane.io/external-name": "w",
+        "kubectl.kubernetes.io/last-applied-configuration": "a copy of the spec"}},
+    "spec": {"forProvider": {"module": "a very long module"}},
+    "status": {"atProvider": {"outputs": {"x": 1}}, "conditions": [
+      {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "t"},
+      {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "long"}]}
+  })");
+  kube::Json kept = full;
+  KeepForManagedCache(kept);
+  const kube::Json want = kube::Json::parse(R"({
+    "apiVersion": "terraform.workloads.terraforming.io/v1alpha1", "kind": "Workspace",
+    "metadata": {"name": "w", "uid": "u-1", "resourceVersion": "7", "generation": 3,
+      "labels": {"team": "a"}, "finalizers": ["finalizer.managedresource.crossplane.io"],
+      "deletionTimestamp": "2026-12-06T10:00:00Z",
+      "annotations": {"crossplane.io/external-name": "w"}},
+    "status": {"conditions": [{"type": "Ready", "status": "True"},
+                              {"type": "Synced", "status": "False"}]}
+  })");
+  EXPECT_EQ(kept, want) << kept.dump(2);
+  // What decides a reconcile is the same, kubectl's copy of the spec aside.
+  kube::Json without_copy = full;
+  without_copy["metadata"]["annotations"].erase("kubectl.kubernetes.io/last-applied-configuration");
+  EXPECT_EQ(DesiredState(kept), DesiredState(without_copy));
+  // Objects of odd shapes are kept as far as they go.
+  kube::Json odd = {{"metadata", "not an object"}, {"status", {{"conditions", "none"}}}};
+  KeepForManagedCache(odd);
+  EXPECT_EQ(odd, kube::Json::object());
+}
+
 TEST(ControllerTest, ASharedLimitBoundsReconcilesAcrossControllers) {
   ConcurrencyLimit limit(2);
   EXPECT_EQ(MostAtOnce(&limit), 2);

@@ -26,6 +26,10 @@ absl::StatusOr<kube::Json> ProviderConfigs::Resolve(const kube::Json& mr) const 
                                         "\" is not a ProviderConfig kind of this provider");
     }
   }
+  if (cache_ != nullptr && cache_->get) {
+    if (std::optional<kube::Json> cached = cache_->get(*kind, {ns, name}))
+      return *std::move(cached);
+  }
   absl::StatusOr<kube::Json> pc = client_.Get(*kind, {ns, name});
   if (pc.ok()) return pc;
   const std::string what = kind->kind + " \"" + (ns.empty() ? name : ns + "/" + name) + "\"";
@@ -59,6 +63,17 @@ absl::Status ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json&
                         {"kind", mr.value("kind", "")},
                         {"name", mr["metadata"].value("name", "")}}}};
   if (!ns.empty()) usage["metadata"]["namespace"] = ns;
+  auto current_enough = [&](const kube::Json& current) {
+    return current.value("providerConfigRef", kube::Json()) == ref &&
+           current["metadata"].value("labels", kube::Json()) == labels;
+  };
+  // Seen by the usages' watch as it should be: nothing to write.
+  if (cache_ != nullptr && cache_->get) {
+    if (const std::optional<kube::Json> cached = cache_->get(kinds_.usage, {ns, uid});
+        cached && current_enough(*cached)) {
+      return absl::OkStatus();
+    }
+  }
   const absl::StatusOr<kube::Json> got = client_.Get(kinds_.usage, {ns, uid});
   if (!got.ok()) {
     if (!kube::IsNotFound(got.status())) return got.status();
@@ -66,10 +81,7 @@ absl::Status ProviderConfigs::TrackUsage(const kube::Json& mr, const kube::Json&
     return kube::IsAlreadyExists(created) ? absl::OkStatus() : created;
   }
   const kube::Json& current = *got;
-  if (current.value("providerConfigRef", kube::Json()) == ref &&
-      current["metadata"].value("labels", kube::Json()) == labels) {
-    return absl::OkStatus();
-  }
+  if (current_enough(current)) return absl::OkStatus();
   usage["metadata"]["resourceVersion"] = current["metadata"].value("resourceVersion", "");
   return client_.Update(kinds_.usage, usage).status();
 }
@@ -135,6 +147,19 @@ absl::StatusOr<std::string> SshKnownHosts(kube::Client& client, const kube::Json
   return known_hosts;
 }
 
+void KeepForUsageCache(kube::Json& usage) {
+  kube::Json kept = {{"metadata", kube::Json::object()}};
+  for (const char* field : {"apiVersion", "kind", "providerConfigRef", "resourceRef"}) {
+    if (auto it = usage.find(field); it != usage.end()) kept[field] = std::move(*it);
+  }
+  if (auto meta = usage.find("metadata"); meta != usage.end() && meta->is_object()) {
+    for (const char* field : {"name", "namespace", "uid", "resourceVersion", "labels"}) {
+      if (auto it = meta->find(field); it != meta->end()) kept["metadata"][field] = std::move(*it);
+    }
+  }
+  usage = std::move(kept);
+}
+
 bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {
   absl::StatusOr<kube::Json> got = client_.Get(config_, key);
   if (!got.ok()) return kube::IsNotFound(got.status());
@@ -143,17 +168,38 @@ bool ProviderConfigReconciler::Reconcile(const kube::ObjectKey& key) {
   return Update(key, pc).ok();
 }
 
-absl::Status ProviderConfigReconciler::Update(const kube::ObjectKey& key, kube::Json& pc) {
-  std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
-  if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
+absl::StatusOr<int64_t> ProviderConfigReconciler::CountUsers(const kube::ObjectKey& key,
+                                                             bool live) const {
   // A namespaced ProviderConfig is used from its own namespace only.
   const std::string ns = config_.namespaced ? key.ns : "";
+  if (!live && cache_ != nullptr && cache_->count) {
+    const std::optional<int64_t> n = cache_->count(usage_, [&](const kube::Json& usage) {
+      const kube::Json& meta = usage["metadata"];
+      if (!ns.empty() && meta.value("namespace", "") != ns) return false;
+      const kube::Json labels = meta.value("labels", kube::Json::object());
+      if (!labels.is_object() || labels.value(kProviderConfigLabel, "") != key.name) return false;
+      return !modern_ || labels.value(kProviderConfigKindLabel, "") == config_.kind;
+    });
+    if (n) return *n;
+  }
+  std::string selector = std::string(kProviderConfigLabel) + "=" + key.name;
+  if (modern_) selector += std::string(",") + kProviderConfigKindLabel + "=" + config_.kind;
   kube::ListOptions opts;
   opts.label_selector = selector;
   ASSIGN_OR_RETURN(const kube::Json list, client_.List(usage_, ns, opts));
-  const int64_t users = static_cast<int64_t>(list.value("items", kube::Json::array()).size());
+  return static_cast<int64_t>(list.value("items", kube::Json::array()).size());
+}
 
+absl::Status ProviderConfigReconciler::Update(const kube::ObjectKey& key, kube::Json& pc) {
   kube::Json& meta = pc["metadata"];
+  const bool deleting = meta.contains("deletionTimestamp");
+  ASSIGN_OR_RETURN(int64_t users, CountUsers(key, false));
+  // The cache may not have seen a usage created a moment ago: the finalizer
+  // goes only once the API server agrees that none is left.
+  if (deleting && users == 0) {
+    ASSIGN_OR_RETURN(users, CountUsers(key, true));
+  }
+
   kube::Json finalizers = meta.value("finalizers", kube::Json::array());
   auto has_finalizer = [&] {
     for (const auto& f : finalizers) {
@@ -161,7 +207,7 @@ absl::Status ProviderConfigReconciler::Update(const kube::ObjectKey& key, kube::
     }
     return false;
   };
-  if (meta.contains("deletionTimestamp")) {
+  if (deleting) {
     if (users > 0) {
       const std::string message = "Blocking deletion while usages still exist";
       const kube::Json before = GetCondition(pc, "Terminating");

@@ -4,6 +4,8 @@
 #ifndef PROVIDER_RUNTIME_PROVIDERCONFIG_H_
 #define PROVIDER_RUNTIME_PROVIDERCONFIG_H_
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,6 +33,20 @@ struct ProviderConfigKinds {
   bool modern = false;
 };
 
+// Reads from the caches the provider's controllers keep of the
+// ProviderConfig kinds and their usages, so that a reconcile need not ask the
+// API server for what a watch already told it. Each answers nullopt when no
+// synced cache holds the answer (the caller then asks the API server).
+struct ConfigCache {
+  std::function<std::optional<kube::Json>(const kube::Resource&, const kube::ObjectKey&)> get;
+  std::function<std::optional<int64_t>(const kube::Resource&,
+                                       const std::function<bool(const kube::Json&)>&)>
+      count;
+};
+
+// What a usage's cache keeps: its key, labels and references.
+void KeepForUsageCache(kube::Json& usage);
+
 class ProviderConfigs {
  public:
   ProviderConfigs(kube::Client& client, ProviderConfigKinds kinds)
@@ -53,9 +69,15 @@ class ProviderConfigs {
 
   const ProviderConfigKinds& kinds() const { return kinds_; }
 
+  // Resolve and TrackUsage read from `cache` first (before any reconcile;
+  // it outlives this object). A ProviderConfig or usage not in it is read
+  // from the API server.
+  void UseCache(const ConfigCache* cache) { cache_ = cache; }
+
  private:
   kube::Client& client_;
   ProviderConfigKinds kinds_;
+  const ConfigCache* cache_ = nullptr;
 };
 
 // The files a ProviderConfig's spec.credentials describe, as (file name,
@@ -89,8 +111,16 @@ class ProviderConfigReconciler {
   // controller's worker, one key at a time; idempotent.
   bool Reconcile(const kube::ObjectKey& key);
 
+  // Counts users in `cache` (the usages' informer) instead of listing them
+  // on every change; a deleted config's last user is still confirmed with
+  // the API server before its finalizer goes. Before any reconcile.
+  void UseCache(const ConfigCache* cache) { cache_ = cache; }
+
  private:
   absl::Status Update(const kube::ObjectKey& key, kube::Json& pc);
+  // Usages that name `key`: from the cache when it can tell, else listed
+  // (`live` lists always).
+  absl::StatusOr<int64_t> CountUsers(const kube::ObjectKey& key, bool live) const;
 
   kube::Client& client_;
   EventSink& events_;
@@ -98,6 +128,7 @@ class ProviderConfigReconciler {
   kube::Resource config_;
   kube::Resource usage_;
   bool modern_;
+  const ConfigCache* cache_ = nullptr;
 };
 
 }  // namespace runtime

@@ -180,6 +180,7 @@ class FakeClient : public Client {
     {
       std::lock_guard lock(mu_);
       RETURN_IF_ERROR(Call("watch", r, {ns, ""}));
+      watch_timeouts.push_back(opts.timeout);
       int64_t from = rv_;
       if (!opts.resource_version.empty() && !absl::SimpleAtoi(opts.resource_version, &from)) {
         return ApiError(400, "BadRequest", "resource version " + opts.resource_version).ToStatus();
@@ -243,7 +244,8 @@ class FakeClient : public Client {
   }
 
   Hook hook;
-  std::vector<std::string> calls;  // "verb plural ns/name"
+  std::vector<std::string> calls;                    // "verb plural ns/name"
+  std::vector<std::chrono::seconds> watch_timeouts;  // each watch's timeoutSeconds
   std::string deletion_timestamp = "2026-01-01T00:00:00Z";
 
  private:
