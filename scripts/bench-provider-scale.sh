@@ -107,4 +107,4 @@ python3 bench/provider_scale/bench.py \
   --workspaces "${WORKSPACES:-1000}" --ansible-runs "${ANSIBLE_RUNS:-1000}" \
   --rate "${RATE:-2}" --rest-seconds "${REST_SECONDS:-120}" --long-poll "${LONG_POLL:-24h}" \
   --default-poll "${DEFAULT_POLL:-1}" --default-poll-seconds "${DEFAULT_POLL_SECONDS:-600}" \
-  --single "${SINGLE:-10}"
+  --single "${SINGLE:-10}" --paused "${PAUSED:-0}"

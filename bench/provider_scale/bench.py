@@ -20,6 +20,12 @@ an audit log of the provider's own requests) and loads the CRDs. Phases:
             --poll-jitter 1m: after its first pass, the requests over a
             window (a full poll period covers every object once).
 
+With --paused (PAUSED=1) only what the cache costs is measured, in minutes
+whatever the count: the objects are created paused (crossplane.io/paused),
+each with the ProviderConfigUsage a reconcile would have made and a status of
+the shape a Ready one has; the provider starts, reconciles each once (marks it
+paused: no run) and rests: its RSS and requests at rest.
+
 Prints a table of figures against the targets of issue 21.
 """
 import argparse
@@ -131,7 +137,23 @@ class Api:
         return out
 
 
-def create_objects(api, n_ws, n_ar):
+# The status of a Ready object as the provider writes it (the cache's share
+# of a real one), for the objects of --paused.
+def ready_status(kind):
+    t = "2026-12-06T12:00:00Z"
+    conditions = [{"type": "Ready", "status": "True", "reason": "Available",
+                   "lastTransitionTime": t, "observedGeneration": 1},
+                  {"type": "Synced", "status": "True", "reason": "ReconcileSuccess",
+                   "lastTransitionTime": t, "observedGeneration": 1}]
+    if kind == "Workspace":
+        at = {"outputs": {"greeting": "hello"}, "checksum": "0" * 64,
+              "plan": {"plannedAt": t, "add": 0, "change": 0, "destroy": 0}}
+    else:
+        at = {"lastRun": {"at": t, "ok": 1, "changed": 0, "failed": 0}, "checksum": "0" * 64}
+    return {"conditions": conditions, "atProvider": at}
+
+
+def create_objects(api, n_ws, n_ar, paused=False):
     api.must("POST", "/api/v1/namespaces",
              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": STATE_NS}})
     api.must("POST", f"/api/v1/namespaces/{STATE_NS}/secrets",
@@ -157,6 +179,9 @@ def create_objects(api, n_ws, n_ar):
                       "metadata": {"name": f"ar-{i:05d}"},
                       "spec": {"providerConfigRef": {"name": "default"},
                                "forProvider": {"source": "Inline", "playbook": PLAYBOOK}}}))
+    if paused:
+        for _, body in jobs:
+            body["metadata"]["annotations"] = {"crossplane.io/paused": "true"}
     uids = {}
     lock = threading.Lock()
 
@@ -165,6 +190,23 @@ def create_objects(api, n_ws, n_ar):
             out = api.must("POST", path, body)
             with lock:
                 uids[out["metadata"]["uid"]] = out["metadata"]["name"]
+            if not paused:
+                continue
+            meta = out["metadata"]
+            out["status"] = ready_status(out["kind"])
+            api.must("PUT", f"{path}/{meta['name']}/status", out, ok=(200,))
+            # Both kinds' usages are of the Workspace group's kind.
+            api.must("POST", f"/apis/{WS_GROUP}/{VERSION}/providerconfigusages",
+                     {"apiVersion": f"{WS_GROUP}/{VERSION}", "kind": "ProviderConfigUsage",
+                      "metadata": {"name": meta["uid"],
+                                   "labels": {"crossplane.io/provider-config": "default"},
+                                   "ownerReferences": [{
+                                       "apiVersion": out["apiVersion"], "kind": out["kind"],
+                                       "name": meta["name"], "uid": meta["uid"],
+                                       "controller": True, "blockOwnerDeletion": True}]},
+                      "providerConfigRef": {"name": "default"},
+                      "resourceRef": {"apiVersion": out["apiVersion"], "kind": out["kind"],
+                                      "name": meta["name"]}})
 
     threads = [threading.Thread(target=worker, args=(jobs[k::8],)) for k in range(8)]
     for t in threads:
@@ -582,7 +624,10 @@ def main():
     ap.add_argument("--default-poll", type=int, default=1)
     ap.add_argument("--default-poll-seconds", type=int, default=600)
     ap.add_argument("--single", type=int, default=10)
+    ap.add_argument("--paused", type=int, default=0)
     args = ap.parse_args()
+    if args.paused:
+        return cache_only(args)
 
     timings = os.path.join(args.work, "tools.log")
     args.tofu_wrapper = os.path.join(args.work, "tofu")
@@ -689,6 +734,40 @@ def main():
     fig["total_s"] = now() - started
     save()
     report(args, fig)
+
+
+def cache_only(args):
+    """--paused: the cache's cost alone (see the module's docstring)."""
+    timings = os.path.join(args.work, "tools.log")
+    args.tofu_wrapper = os.path.join(args.work, "tofu")
+    args.ansible_wrapper = os.path.join(args.work, "ansible-playbook")
+    write_wrapper(args.tofu_wrapper, args.tofu, timings)
+    write_wrapper(args.ansible_wrapper, args.ansible_playbook, timings)
+    api = Api(args.state)
+    audit = Audit(args.audit_log)
+    total = args.workspaces + args.ansible_runs
+    log(f"creating {args.workspaces} Workspaces and {args.ansible_runs} AnsibleRuns, paused, "
+        "with their usages")
+    uids = create_objects(api, args.workspaces, args.ansible_runs, paused=True)
+    load = loadavg()
+    p = Provider(args, "paused", args.long_poll, "0s")
+    t_all = wait_each_reconciled(p, sorted(uids.values()), "paused")
+    peak = max(r for t, r in p.samples if t <= t_all + 1) / 1024
+    rest = rest_window(p, audit, args.rest_seconds, "rest, paused")
+    anon = (p.status_field("RssAnon") or 0) / 1024
+    p.stop()
+    if os.path.exists(timings) and os.path.getsize(timings) > 0:
+        raise RuntimeError("a paused object ran OpenTofu or Ansible")
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"provider-workloads, cache only: {args.workspaces} Workspaces + {args.ansible_runs} "
+          f"AnsibleRuns (paused) and their {total} usages, --max-reconcile-rate {args.rate}, "
+          f"{os.cpu_count()} cores, {date}; load average {load} / {rest['load']}")
+    print(f"  every object reconciled once (marked paused) in {t_all - p.started:.0f} s, "
+          f"peak RSS meanwhile {peak:.1f} MB")
+    print(f"  RSS at rest: {rest['rss_max_mb']:.1f} MB max (RssAnon {anon:.1f} MB), "
+          f"target < 50 MB: {'yes' if rest['rss_max_mb'] < 50 else 'NO'}")
+    print(f"  API requests at rest: {rest['per_second']:.3f}/s ({rest['requests']} in "
+          f"{rest['seconds']:.0f} s: {rest['breakdown'] or 'none'})")
 
 
 def report(args, fig):
