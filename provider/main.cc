@@ -29,6 +29,7 @@
 #include "common/log_format.h"
 #include "common/signals.h"
 #include "provider/ansible/setup.h"
+#include "provider/changelogs/grpc_change_log.h"
 #include "provider/exec/init.h"
 #include "provider/kube/config.h"
 #include "provider/kube/events.h"
@@ -97,6 +98,23 @@ ABSL_FLAG(std::string, init_grace, "10m",
           "their state before the container stops.");
 ABSL_FLAG(std::string, ansible_playbook, "ansible-playbook",
           "The ansible-playbook binary (ansible-galaxy is looked up beside it, then in PATH).");
+// Crossplane's change-log flags, with the names and environment variables
+// every Crossplane provider uses.
+ABSL_FLAG(
+    bool, enable_changelogs,
+    [] {
+      const char* v = std::getenv("ENABLE_CHANGE_LOGS");
+      return v != nullptr && std::string(v) == "true";
+    }(),
+    "Send an entry for every create, update and delete (and drift an observe-only resource shows) "
+    "to the change-log sidecar (env ENABLE_CHANGE_LOGS).");
+ABSL_FLAG(
+    std::string, changelogs_socket_path,
+    [] {
+      const char* v = std::getenv("CHANGELOGS_SOCKET_PATH");
+      return std::string(v != nullptr && *v != '\0' ? v : "/var/run/changelogs/changelogs.sock");
+    }(),
+    "The change-log sidecar's Unix socket (env CHANGELOGS_SOCKET_PATH).");
 
 namespace {
 
@@ -219,12 +237,14 @@ ansible::AnsibleOptions AnsibleFlags(const workspace::WorkspaceOptions& wo,
 }
 
 // A controller per ProviderConfig kind; each also wakes up when its usages
-// change.
+// change. Their caches (each config kind, its usages) answer `cache`, through
+// `cached_by`.
 void AddProviderConfigControllers(
     kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
     runtime::Metrics& metrics,
     std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>>& reconcilers,
-    std::vector<std::unique_ptr<runtime::Controller>>& controllers) {
+    std::vector<std::unique_ptr<runtime::Controller>>& controllers,
+    const runtime::ConfigCache& cache, std::vector<const runtime::Controller*>& cached_by) {
   struct ConfigKind {
     kube::Resource config;
     kube::Resource usage;
@@ -246,13 +266,19 @@ void AddProviderConfigControllers(
         },
         1, nullptr, &metrics);
     const kube::Resource& config = k.config;
-    c->Watch(k.usage, [config](const kube::Json& usage) -> std::optional<kube::ObjectKey> {
-      const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
-      // Legacy usages name no kind: theirs is always the ProviderConfig.
-      if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
-      return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "", ref.value("name", "")};
-    });
+    c->Watch(
+        k.usage,
+        [config](const kube::Json& usage) -> std::optional<kube::ObjectKey> {
+          const kube::Json ref = usage.value("providerConfigRef", kube::Json::object());
+          // Legacy usages name no kind: theirs is always the ProviderConfig.
+          if (ref.value("kind", "ProviderConfig") != config.kind) return std::nullopt;
+          return kube::ObjectKey{config.namespaced ? kube::KeyOf(usage).ns : "",
+                                 ref.value("name", "")};
+        },
+        runtime::KeepForUsageCache);
+    rec->UseCache(&cache);
     controllers.push_back(std::move(c));
+    cached_by.push_back(controllers.back().get());
   }
 }
 
@@ -330,10 +356,39 @@ int main(int argc, char** argv) {
   const workspace::WorkspaceOptions& wo = *workspace_options;
   const ansible::AnsibleOptions ao = AnsibleFlags(wo, timeout);
 
+  // The ProviderConfig controllers' caches, read by every reconcile (the
+  // controllers are added below).
+  std::vector<const runtime::Controller*> config_controllers;
+  runtime::ConfigCache config_cache;
+  config_cache.get = [&config_controllers](const kube::Resource& r, const kube::ObjectKey& k) {
+    std::optional<kube::Json> found;
+    for (const runtime::Controller* c : config_controllers) {
+      if ((found = c->Cached(r, k))) break;
+    }
+    return found;
+  };
+  config_cache.count = [&config_controllers](const kube::Resource& r,
+                                             const std::function<bool(const kube::Json&)>& match) {
+    std::optional<int64_t> n;
+    for (const runtime::Controller* c : config_controllers) {
+      if ((n = c->CountCached(r, match))) break;
+    }
+    return n;
+  };
+  std::unique_ptr<changelogs::GrpcChangeLog> change_log;
+  if (absl::GetFlag(FLAGS_enable_changelogs)) {
+    changelogs::GrpcChangeLogOptions co;
+    co.socket_path = absl::GetFlag(FLAGS_changelogs_socket_path);
+    co.provider = std::string("provider-workloads:") + PROVIDER_WORKLOADS_VERSION;
+    change_log = std::make_unique<changelogs::GrpcChangeLog>(co);
+    spdlog::info("change logs go to the sidecar at {}", co.socket_path);
+  }
   runtime::ProviderConfigs legacy_configs(*client, workspace::LegacyConfigKinds());
   runtime::ProviderConfigs modern_configs(*client, workspace::ModernConfigKinds());
-  const runtime::KindContext context{*client,        events, clock, legacy_configs,
-                                     modern_configs, poll,   jitter};
+  legacy_configs.UseCache(&config_cache);
+  modern_configs.UseCache(&config_cache);
+  const runtime::KindContext context{*client,        events, clock,  legacy_configs,
+                                     modern_configs, poll,   jitter, change_log.get()};
   const std::vector<KindSetup> kinds = {
       {"Workspace",
        [&](const runtime::KindContext& c) { return workspace::RegisterWorkspaces(c, wo); }},
@@ -359,16 +414,32 @@ int main(int argc, char** argv) {
           "managed/" + r.plural + "." + r.group, *client, r,
           [rec](const kube::ObjectKey& k) { return rec->Reconcile(k); }, rate, &limiter, &metrics,
           &concurrency));
+      controllers.back()->KeepInCache(runtime::KeepForManagedCache);
       gauges.emplace_back(m.Gvk(), controllers.back().get());
       spdlog::debug("{}: reconciling {}", kind.name, m.Gvk());
       managed.push_back(std::move(m));
     }
   }
   std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>> config_reconcilers;
-  AddProviderConfigControllers(*client, events, clock, metrics, config_reconcilers, controllers);
+  AddProviderConfigControllers(*client, events, clock, metrics, config_reconcilers, controllers,
+                               config_cache, config_controllers);
   metrics.AddCollector([&](runtime::Metrics& m) {
     for (const auto& [gvk, controller] : gauges) CollectStates(m, gvk, *controller);
   });
+  if (change_log) {
+    metrics.AddCollector([&change_log, sent = uint64_t{0},
+                          dropped = uint64_t{0}](runtime::Metrics& m) mutable {
+      const uint64_t now_sent = change_log->sent(), now_dropped = change_log->dropped();
+      m.Add("provider_workloads_changelog_entries_total", {{"result", "sent"}},
+            static_cast<double>(now_sent - sent), "Change-log entries, by what became of them.");
+      m.Add("provider_workloads_changelog_entries_total", {{"result", "dropped"}},
+            static_cast<double>(now_dropped - dropped));
+      sent = now_sent;
+      dropped = now_dropped;
+      m.Set("provider_workloads_changelog_pending", {}, static_cast<double>(change_log->pending()),
+            "Change-log entries waiting for the sidecar.");
+    });
+  }
 
   // Before the metrics server, whose collectors read it until it stops.
   std::unique_ptr<runtime::Sharding> sharding;
@@ -456,6 +527,8 @@ int main(int argc, char** argv) {
                    std::chrono::seconds(30));
   }
   for (auto& c : controllers) c->Stop();
+  // What the runs just stopped recorded reaches the sidecar if it can.
+  if (change_log) change_log->Stop(std::chrono::seconds(5));
   if (elector) {
     elector->Stop();
     if (election.joinable()) election.join();

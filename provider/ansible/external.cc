@@ -362,7 +362,13 @@ class AnsibleClient : public runtime::ExternalClient {
                          Plural(run.ok_count, "ok"));
     }
     runtime::SetCondition(mr, runtime::Available(), clock_.Now());
-    return runtime::ExternalResult{Details(outputs)};
+    runtime::ExternalResult result{Details(outputs), {}};
+    result.summary = {{"ok", std::to_string(run.ok_count)},
+                      {"changed", std::to_string(run.changed)},
+                      {"failed", std::to_string(run.failed)},
+                      {"skipped", std::to_string(run.skipped)},
+                      {"unreachable", std::to_string(run.unreachable)}};
+    return result;
   }
 
   void RecordRun(Json& mr, const std::string& mode, const Result& run, kube::Time started) {

@@ -31,6 +31,8 @@ struct KindContext {
   const ProviderConfigs& modern_configs;
   std::chrono::milliseconds poll{std::chrono::minutes(1)};
   std::chrono::milliseconds poll_jitter{0};
+  // Where changes are recorded (--enable-changelogs); none when null.
+  ChangeLog* change_log = nullptr;
 
   // ManagedOptions for `resource` with main's poll settings; `legacy` for
   // the cluster-scoped kind with spec.deletionPolicy.
@@ -40,6 +42,7 @@ struct KindContext {
     o.legacy = legacy;
     o.poll = poll;
     o.poll_jitter = poll_jitter;
+    o.change_log = change_log;
     return o;
   }
   const ProviderConfigs& Configs(bool legacy) const {

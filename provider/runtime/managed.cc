@@ -320,7 +320,10 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       return Result::Backoff();
     }
     if (observation.exists && policies.ShouldDelete()) {
-      if (const absl::Status s = external->Delete(mr); !s.ok()) {
+      const Json before = options_.change_log != nullptr ? ChangeSnapshot(mr) : Json();
+      const absl::Status deleted = external->Delete(mr);
+      if (!kube::IsConflict(deleted)) LogChange(ChangeOperation::kDelete, before, deleted);
+      if (const absl::Status& s = deleted; !s.ok()) {
         if (kube::IsConflict(s)) return s;
         const std::string message = "delete failed: " + Message(s);
         warn("CannotDeleteExternalResource", message);
@@ -373,7 +376,10 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       return WriteStatus(mr, Result::Backoff());
     }
 
+    const Json before = options_.change_log != nullptr ? ChangeSnapshot(mr) : Json();
     absl::StatusOr<ExternalResult> created = external->Create(mr);
+    LogChange(ChangeOperation::kCreate, before, created.status(),
+              created.ok() ? created->summary : std::map<std::string, std::string>{});
     if (!created.ok()) {
       const std::string message = "create failed: " + Message(created.status());
       warn("CannotCreateExternalResource", message);
@@ -427,11 +433,19 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
   }
 
   if (observation.up_to_date || !policies.ShouldUpdate()) {
+    // An observe-only resource whose external resource drifted: nothing is
+    // changed, but the audit trail shows it on each poll that sees it.
+    if (!observation.up_to_date && observation.exists) {
+      LogChange(ChangeOperation::kObservedDrift, ChangeSnapshot(mr), absl::OkStatus());
+    }
     set(ReconcileSuccess());
     return WriteStatus(mr, Result::After(PollInterval(mr)));
   }
 
+  const Json before = options_.change_log != nullptr ? ChangeSnapshot(mr) : Json();
   absl::StatusOr<ExternalResult> updated = external->Update(mr);
+  LogChange(ChangeOperation::kUpdate, before, updated.status(),
+            updated.ok() ? updated->summary : std::map<std::string, std::string>{});
   if (!updated.ok()) {
     const std::string message = "update failed: " + Message(updated.status());
     warn("CannotUpdateExternalResource", message);
@@ -448,6 +462,19 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
   normal("UpdatedExternalResource", "Successfully requested update of external resource");
   set(ReconcileSuccess());
   return WriteStatus(mr, Result::After(PollInterval(mr)));
+}
+
+void ManagedReconciler::LogChange(ChangeOperation operation, const Json& before,
+                                  const absl::Status& status,
+                                  const std::map<std::string, std::string>& summary) const {
+  if (options_.change_log == nullptr) return;
+  ChangeEntry entry;
+  entry.at = clock_.Now();
+  entry.operation = operation;
+  entry.snapshot = before;
+  if (!status.ok()) entry.error = Message(status);
+  entry.details = summary;
+  options_.change_log->Record(std::move(entry));
 }
 
 }  // namespace runtime

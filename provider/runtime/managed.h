@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
+#include "provider/runtime/changelog.h"
 #include "provider/runtime/connection.h"
 #include "provider/runtime/events.h"
 #include "provider/runtime/providerconfig.h"
@@ -45,6 +47,9 @@ struct Observation {
 
 struct ExternalResult {
   ConnectionDetails details;
+  // What a change log entry says of the change (a plan's or a run's
+  // counts); never a secret.
+  std::map<std::string, std::string> summary;
 };
 
 // Talks to the external system for one resource during one reconcile, as
@@ -119,6 +124,9 @@ struct ManagedOptions {
   // outcome was never recorded can safely be retried.
   bool deterministic_external_name = false;
   bool management_policies = true;
+  // Where each create, update and delete (and drift an observe-only
+  // resource shows) is recorded; none when null.
+  ChangeLog* change_log = nullptr;
 };
 
 // What the controller does next with the object.
@@ -178,6 +186,10 @@ class ManagedReconciler {
   bool WithinCreationGrace(const kube::Json& mr) const;
   std::chrono::milliseconds PollInterval(const kube::Json& mr) const;
   absl::Status RemoveFinalizer(kube::Json& mr);
+  // Records a change (options().change_log); `before` is the resource
+  // just before it.
+  void LogChange(ChangeOperation operation, const kube::Json& before, const absl::Status& status,
+                 const std::map<std::string, std::string>& summary = {}) const;
 
   kube::Client& client_;
   EventSink& events_;

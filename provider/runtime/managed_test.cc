@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
+#include <map>
 
 #include "provider/kube/resources.h"
 #include "provider/runtime/conditions.h"
@@ -85,7 +88,7 @@ class ScriptedClient : public ExternalClient {
         api_.Peek(r_, kube::KeyOf(mr))["metadata"].value("annotations", Json::object());
     if (!s_.create_error.empty()) return absl::UnknownError(s_.create_error);
     if (!s_.set_ready.empty()) SetCondition(mr, Available(), kube::Time{});
-    return ExternalResult{s_.create_details};
+    return ExternalResult{s_.create_details, {}};
   }
   absl::StatusOr<ExternalResult> Update(Json&) override {
     s_.calls.push_back("update");
@@ -295,6 +298,50 @@ TEST_F(ManagedTest, ConnectRecordsProviderConfigUsage) {
   EXPECT_TRUE(usage["metadata"]["ownerReferences"][0]["controller"].get<bool>());
 }
 
+// A cache that serves what `objects` holds, keyed by plural and key.
+ConfigCache MapCache(std::map<std::pair<std::string, kube::ObjectKey>, Json>& objects) {
+  ConfigCache cache;
+  cache.get = [&objects](const kube::Resource& r, const kube::ObjectKey& k) -> std::optional<Json> {
+    auto it = objects.find({r.plural, k});
+    if (it == objects.end()) return std::nullopt;
+    return it->second;
+  };
+  return cache;
+}
+
+TEST_F(ManagedTest, TheProviderConfigAndAnUpToDateUsageAreReadFromTheCache) {
+  Json w = Widget();
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Reconcile({"", "w1"});  // the usage is created
+  const kube::ObjectKey usage_key{"", w["metadata"]["uid"]};
+  std::map<std::pair<std::string, kube::ObjectKey>, Json> cached = {
+      {{kConfigs.plural, {"", "default"}},
+       {{"metadata", {{"name", "default"}}}, {"spec", {{"from", "cache"}}}}},
+      {{kUsages.plural, usage_key}, api.Peek(kUsages, usage_key)}};
+  KeepForUsageCache(cached[{kUsages.plural, usage_key}]);
+  const ConfigCache cache = MapCache(cached);
+  configs.UseCache(&cache);
+  api.calls.clear();
+  script.calls.clear();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(script.calls.front(), "connect default");
+  for (const std::string& call : api.calls) {
+    EXPECT_EQ(call.find("providerconfig"), std::string::npos) << call;
+  }
+  // A usage the cache has not seen yet (or out of date) is read and written.
+  cached.erase({kUsages.plural, usage_key});
+  ASSERT_TRUE(api.Delete(kUsages, usage_key).ok());
+  r.Reconcile({"", "w1"});
+  EXPECT_TRUE(api.Has(kUsages, usage_key));
+  // A ProviderConfig the cache lacks is read from the API server.
+  cached.clear();
+  api.calls.clear();
+  r.Reconcile({"", "w1"});
+  EXPECT_NE(std::find(api.calls.begin(), api.calls.end(), "get providerconfigs default"),
+            api.calls.end());
+}
+
 TEST_F(ManagedTest, ConnectorErrorsAreReported) {
   Widget();
   script.connect_error = "no credentials";
@@ -461,6 +508,56 @@ TEST_F(ManagedTest, PoliciesWithoutUpdateOnlyObserveDrift) {
   EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
 }
 
+struct RecordingChangeLog : ChangeLog {
+  void Record(ChangeEntry entry) override { entries.push_back(std::move(entry)); }
+  std::vector<ChangeEntry> entries;
+};
+
+TEST_F(ManagedTest, EveryChangeAndEveryFailedChangeIsLoggedWithTheResourceAsItWas) {
+  RecordingChangeLog log;
+  ManagedOptions o;
+  o.change_log = &log;
+  Json w = Widget({{"forProvider", {{"size", 1}}}});
+  w["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}}});
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
+  script.observations = {Observation{}, Exists(false), Exists()};
+  auto r = Reconciler(o);
+  r.Reconcile({"", "w1"});  // created
+  ASSERT_EQ(log.entries.size(), 1u);
+  EXPECT_EQ(log.entries[0].operation, ChangeOperation::kCreate);
+  EXPECT_TRUE(log.entries[0].error.empty());
+  EXPECT_EQ(log.entries[0].snapshot["spec"]["forProvider"]["size"], 1);
+  EXPECT_FALSE(log.entries[0].snapshot["metadata"].contains("managedFields"));
+  // As it was before the change: the create-pending annotation was set just
+  // before Create ran, the succeeded one after.
+  EXPECT_TRUE(log.entries[0].snapshot["metadata"]["annotations"].contains(kCreatePending));
+  EXPECT_FALSE(log.entries[0].snapshot["metadata"]["annotations"].contains(kCreateSucceeded));
+
+  script.update_error = "apply failed";
+  r.Reconcile({"", "w1"});  // drifted: the update fails
+  ASSERT_EQ(log.entries.size(), 2u);
+  EXPECT_EQ(log.entries[1].operation, ChangeOperation::kUpdate);
+  EXPECT_EQ(log.entries[1].error, "apply failed");
+
+  r.Reconcile({"", "w1"});  // up to date: nothing to log
+  EXPECT_EQ(log.entries.size(), 2u);
+}
+
+TEST_F(ManagedTest, DriftOfAnObserveOnlyResourceIsLoggedAsSeenNotChanged) {
+  RecordingChangeLog log;
+  ManagedOptions o;
+  o.change_log = &log;
+  Widget({{"managementPolicies", {"Observe"}}});
+  script.observations = {Exists(false), Exists(true)};
+  auto r = Reconciler(o);
+  r.Reconcile({"", "w1"});
+  ASSERT_EQ(log.entries.size(), 1u);
+  EXPECT_EQ(log.entries[0].operation, ChangeOperation::kObservedDrift);
+  r.Reconcile({"", "w1"});  // in sync again: nothing
+  EXPECT_EQ(log.entries.size(), 1u);
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "update"), 0);
+}
+
 TEST_F(ManagedTest, PoliciesWithoutCreateNeverCreate) {
   Widget({{"managementPolicies", {"Observe", "Update"}}});
   auto r = Reconciler();
@@ -494,6 +591,21 @@ TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
   EXPECT_FALSE(api.Has(kWidgets, {"", "w1"})) << "the finalizer went, so did the object";
   EXPECT_TRUE(api.All(kUsages).empty()) << "its ProviderConfigUsage goes with it";
+}
+
+TEST_F(DeletionTest, TheDeleteIsLogged) {
+  RecordingChangeLog log;
+  ManagedOptions o;
+  o.change_log = &log;
+  Delete();
+  script.observations = {Exists(), Observation{}};
+  auto r = Reconciler(o);
+  r.Reconcile({"", "w1"});
+  ASSERT_EQ(log.entries.size(), 1u);
+  EXPECT_EQ(log.entries[0].operation, ChangeOperation::kDelete);
+  EXPECT_TRUE(log.entries[0].snapshot["metadata"].contains("deletionTimestamp"));
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);  // gone: nothing more
+  EXPECT_EQ(log.entries.size(), 1u);
 }
 
 TEST_F(DeletionTest, AJustCreatedResourceIsReleasedWithoutWaitingForTheGracePeriod) {
@@ -695,6 +807,42 @@ TEST(ProviderConfigReconcilerTest, CountsUsersAndHoldsDeletionWhileUsed) {
   EXPECT_EQ(GetCondition(pc, "Terminating")["reason"], "InUse");
   EXPECT_TRUE(sink.Has("UsageAccounting"));
 
+  ASSERT_TRUE(api.Delete(kUsages, {"", "u1"}).ok());
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  EXPECT_FALSE(api.Has(kConfigs, {"", "default"}));
+}
+
+TEST(ProviderConfigReconcilerTest, CountsUsersInTheCacheButConfirmsTheLastOneWithTheApi) {
+  FakeClient api;
+  FakeClock clock;
+  RecordingSink sink;
+  api.Seed(kConfigs, {{"metadata", {{"name", "default"}}}});
+  api.Seed(kUsages,
+           {{"metadata", {{"name", "u1"}, {"labels", {{kProviderConfigLabel, "default"}}}}},
+            {"providerConfigRef", {{"name", "default"}}}});
+  // The cache: two users of default, one of another config.
+  std::vector<Json> cached = {
+      {{"metadata", {{"name", "a"}, {"labels", {{kProviderConfigLabel, "default"}}}}}},
+      {{"metadata", {{"name", "b"}, {"labels", {{kProviderConfigLabel, "default"}}}}}},
+      {{"metadata", {{"name", "c"}, {"labels", {{kProviderConfigLabel, "other"}}}}}}};
+  ConfigCache cache;
+  cache.count = [&](const kube::Resource& r, const std::function<bool(const Json&)>& match) {
+    EXPECT_EQ(r, kUsages);
+    return std::optional<int64_t>(std::count_if(cached.begin(), cached.end(), match));
+  };
+  ProviderConfigReconciler r(api, sink, clock, kConfigs, kUsages, false);
+  r.UseCache(&cache);
+  api.calls.clear();
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  EXPECT_EQ(api.Peek(kConfigs, {"", "default"})["status"]["users"], 2);
+  for (const std::string& call : api.calls) EXPECT_NE(call.rfind("list", 0), 0u) << call;
+
+  // Deleted while the cache has seen no user yet but the API server has
+  // one: the finalizer stays.
+  cached.clear();
+  ASSERT_TRUE(api.Delete(kConfigs, {"", "default"}).ok());
+  ASSERT_TRUE(r.Reconcile({"", "default"}));
+  EXPECT_EQ(GetCondition(api.Peek(kConfigs, {"", "default"}), "Terminating")["reason"], "InUse");
   ASSERT_TRUE(api.Delete(kUsages, {"", "u1"}).ok());
   ASSERT_TRUE(r.Reconcile({"", "default"}));
   EXPECT_FALSE(api.Has(kConfigs, {"", "default"}));

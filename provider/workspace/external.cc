@@ -749,9 +749,13 @@ class WorkspaceClient : public runtime::ExternalClient {
           {"versions", versions}};
     }
     const Json plan = ObjectAt(ObjectAt(ObjectAt(mr, "status"), "atProvider"), "plan");
-    events_.Normal(mr, "Applied",
-                   "Applied: " + PlanSummary(plan.value("add", 0), plan.value("change", 0),
-                                             plan.value("destroy", 0)));
+    const std::string summary =
+        PlanSummary(plan.value("add", 0), plan.value("change", 0), plan.value("destroy", 0));
+    events_.Normal(mr, "Applied", "Applied: " + summary);
+    result.summary = {{"plan", summary},
+                      {"add", std::to_string(plan.value("add", 0))},
+                      {"change", std::to_string(plan.value("change", 0))},
+                      {"destroy", std::to_string(plan.value("destroy", 0))}};
     runtime::SetCondition(mr, runtime::Available(), clock_.Now());
     return result;
   }
