@@ -195,7 +195,7 @@ std::vector<std::string> ProviderArgs(const std::vector<Doc>& docs) {
   const YAML::Node list =
       At(Find(docs, "DeploymentRuntimeConfig", "provider-workloads").node,
          {"spec", "deploymentTemplate", "spec", "template", "spec", "containers"});
-  if (!list.IsSequence() || list.size() != 1u || !list[0]["args"].IsSequence()) return args;
+  if (!list.IsSequence() || list.size() < 1u || !list[0]["args"].IsSequence()) return args;
   for (const YAML::Node& a : list[0]["args"]) args.push_back(a.Scalar());
   return args;
 }
@@ -235,8 +235,28 @@ void ExpectProvider(const std::vector<Doc>& docs) {
   EXPECT_EQ(Str(pod, {"securityContext", "runAsUser"}), "2000");
   EXPECT_EQ(Str(pod, {"securityContext", "runAsGroup"}), "2000");
   EXPECT_EQ(Str(pod, {"securityContext", "seccompProfile", "type"}), "RuntimeDefault");
-  ASSERT_TRUE(pod["containers"].IsSequence() && pod["containers"].size() == 1u);
+  // The provider, and with change logs on, Crossplane's change-log sidecar
+  // sharing a volume for its socket.
+  ASSERT_TRUE(pod["containers"].IsSequence() &&
+              (pod["containers"].size() == 1u || pod["containers"].size() == 2u));
   const YAML::Node c = pod["containers"][0];
+  if (pod["containers"].size() == 2u) {
+    const YAML::Node sidecar = pod["containers"][1];
+    EXPECT_EQ(Str(sidecar, {"name"}), "changelogs-sidecar");
+    EXPECT_EQ(Str(sidecar, {"image"}).rfind("xpkg.crossplane.io/crossplane/changelogs-sidecar:", 0),
+              0u);
+    EXPECT_EQ(Str(sidecar, {"securityContext", "readOnlyRootFilesystem"}), "true");
+    EXPECT_EQ(Canonical(sidecar["volumeMounts"]),
+              "[{mountPath:'/var/run/changelogs',name:'changelogs',},]");
+    std::vector<std::string> args;
+    for (const YAML::Node& a : c["args"]) args.push_back(a.Scalar());
+    EXPECT_NE(std::find(args.begin(), args.end(), "--enable-changelogs"), args.end());
+    bool mounted = false;
+    for (const YAML::Node& m : c["volumeMounts"]) {
+      mounted |= Str(m, {"name"}) == "changelogs" && Str(m, {"mountPath"}) == "/var/run/changelogs";
+    }
+    EXPECT_TRUE(mounted) << "the provider does not see the sidecar's socket";
+  }
   EXPECT_EQ(Str(c, {"name"}), "package-runtime");
   EXPECT_EQ(Str(c, {"securityContext", "runAsUser"}), "2000");
   EXPECT_EQ(Str(c, {"securityContext", "allowPrivilegeEscalation"}), "false");
