@@ -110,6 +110,9 @@ void Controller::Start() {
     });
   }
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
+  // From here other threads (other controllers' reconciles, a metrics
+  // scrape) may read the informers.
+  started_.store(true, std::memory_order_release);
   spdlog::info("controller {} started with {} workers", name_, workers_);
 }
 
@@ -124,7 +127,7 @@ void Controller::Stop() {
 }
 
 bool Controller::Synced() const {
-  if (!primary_ || !primary_->HasSynced()) return false;
+  if (!started_.load(std::memory_order_acquire) || !primary_->HasSynced()) return false;
   for (const auto& s : secondary_) {
     if (!s->HasSynced()) return false;
   }
@@ -132,10 +135,11 @@ bool Controller::Synced() const {
 }
 
 void Controller::ForEachObject(const std::function<void(const kube::Json&)>& visit) const {
-  if (primary_) primary_->ForEach(visit);
+  if (started_.load(std::memory_order_acquire)) primary_->ForEach(visit);
 }
 
 const kube::Informer* Controller::CacheOf(const kube::Resource& resource) const {
+  if (!started_.load(std::memory_order_acquire)) return nullptr;
   const kube::Informer* informer = nullptr;
   if (resource == resource_) {
     informer = primary_.get();
@@ -164,7 +168,7 @@ std::optional<int64_t> Controller::CountCached(
 }
 
 void Controller::Resync() {
-  if (!primary_) return;
+  if (!started_.load(std::memory_order_acquire)) return;
   std::vector<kube::ObjectKey> keys;
   primary_->ForEach([&](const kube::Json& object) { keys.push_back(kube::KeyOf(object)); });
   for (const kube::ObjectKey& key : keys) queue_.Add(key);

@@ -113,6 +113,8 @@ class Controller {
   std::map<kube::ObjectKey, size_t> seen_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
+  // Set once Start has made the informers (they are read from other threads).
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace runtime
