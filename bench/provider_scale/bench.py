@@ -218,6 +218,17 @@ def create_objects(api, n_ws, n_ar, paused=False):
     return uids
 
 
+def setup_wrappers(args):
+    """The timing wrappers of tofu and ansible-playbook the provider runs
+    (args.tofu_wrapper, args.ansible_wrapper); returns their log's path."""
+    timings = os.path.join(args.work, "tools.log")
+    args.tofu_wrapper = os.path.join(args.work, "tofu")
+    args.ansible_wrapper = os.path.join(args.work, "ansible-playbook")
+    write_wrapper(args.tofu_wrapper, args.tofu, timings)
+    write_wrapper(args.ansible_wrapper, args.ansible_playbook, timings)
+    return timings
+
+
 def write_wrapper(path, real, timings):
     """A wrapper that runs `real` and logs start, end, exit code, folder and
     arguments (bash: its own start-up, a few milliseconds, counts as the
@@ -626,14 +637,9 @@ def main():
     ap.add_argument("--single", type=int, default=10)
     ap.add_argument("--paused", type=int, default=0)
     args = ap.parse_args()
+    timings = setup_wrappers(args)
     if args.paused:
-        return cache_only(args)
-
-    timings = os.path.join(args.work, "tools.log")
-    args.tofu_wrapper = os.path.join(args.work, "tofu")
-    args.ansible_wrapper = os.path.join(args.work, "ansible-playbook")
-    write_wrapper(args.tofu_wrapper, args.tofu, timings)
-    write_wrapper(args.ansible_wrapper, args.ansible_playbook, timings)
+        return cache_only(args, timings)
 
     api = Api(args.state)
     audit = Audit(args.audit_log)
@@ -736,13 +742,8 @@ def main():
     report(args, fig)
 
 
-def cache_only(args):
+def cache_only(args, timings):
     """--paused: the cache's cost alone (see the module's docstring)."""
-    timings = os.path.join(args.work, "tools.log")
-    args.tofu_wrapper = os.path.join(args.work, "tofu")
-    args.ansible_wrapper = os.path.join(args.work, "ansible-playbook")
-    write_wrapper(args.tofu_wrapper, args.tofu, timings)
-    write_wrapper(args.ansible_wrapper, args.ansible_playbook, timings)
     api = Api(args.state)
     audit = Audit(args.audit_log)
     total = args.workspaces + args.ansible_runs

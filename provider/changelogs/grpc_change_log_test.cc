@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "provider/runtime/changelog.h"
+#include "provider/testing/changelog_sidecar.h"
 
 namespace changelogs {
 namespace {
@@ -21,40 +22,7 @@ using namespace std::chrono_literals;
 namespace pb = proto::v1alpha1;
 namespace fs = std::filesystem;
 
-// A change-log sidecar of our own: keeps every entry it is sent.
-class Recorder final : public pb::ChangeLogService::Service {
- public:
-  grpc::Status SendChangeLog(grpc::ServerContext*, const pb::SendChangeLogRequest* request,
-                             pb::SendChangeLogResponse*) override {
-    std::lock_guard lock(mu_);
-    entries_.push_back(request->entry());
-    return grpc::Status::OK;
-  }
-  std::vector<pb::ChangeLogEntry> entries() const {
-    std::lock_guard lock(mu_);
-    return entries_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<pb::ChangeLogEntry> entries_;
-};
-
-class Sidecar {
- public:
-  explicit Sidecar(const std::string& socket) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
-    builder.RegisterService(&recorder);
-    server_ = builder.BuildAndStart();
-  }
-  ~Sidecar() { server_->Shutdown(std::chrono::system_clock::now() + 1s); }
-  bool up() const { return server_ != nullptr; }
-  Recorder recorder;
-
- private:
-  std::unique_ptr<grpc::Server> server_;
-};
+using Sidecar = kube::testing::ChangeLogSidecar;
 
 class ChangeLogTest : public ::testing::Test {
  protected:
@@ -120,8 +88,8 @@ TEST_F(ChangeLogTest, TheSidecarGetsEachEntryInOrderWithItsFields) {
   log.Record(failed);
   log.Record(Entry(runtime::ChangeOperation::kDelete, "c"));
   log.Record(Entry(runtime::ChangeOperation::kObservedDrift, "d"));
-  ASSERT_TRUE(Eventually([&] { return sidecar.recorder.entries().size() == 4; }));
-  const std::vector<pb::ChangeLogEntry> got = sidecar.recorder.entries();
+  ASSERT_TRUE(Eventually([&] { return sidecar.entries().size() == 4; }));
+  const std::vector<pb::ChangeLogEntry> got = sidecar.entries();
   EXPECT_EQ(got[0].operation(), pb::OPERATION_TYPE_CREATE);
   EXPECT_EQ(got[1].operation(), pb::OPERATION_TYPE_UPDATE);
   EXPECT_EQ(got[2].operation(), pb::OPERATION_TYPE_DELETE);
@@ -169,9 +137,9 @@ TEST_F(ChangeLogTest, EntriesWaitForASidecarThatIsAwayAndArriveOnceItIsBack) {
   EXPECT_EQ(log.pending(), 2u);
   Sidecar sidecar(socket_);
   ASSERT_TRUE(sidecar.up());
-  ASSERT_TRUE(Eventually([&] { return sidecar.recorder.entries().size() == 2; }, 10s));
-  EXPECT_EQ(sidecar.recorder.entries()[0].name(), "a");
-  EXPECT_EQ(sidecar.recorder.entries()[1].name(), "b");
+  ASSERT_TRUE(Eventually([&] { return sidecar.entries().size() == 2; }, 10s));
+  EXPECT_EQ(sidecar.entries()[0].name(), "a");
+  EXPECT_EQ(sidecar.entries()[1].name(), "b");
   EXPECT_TRUE(Eventually([&] { return log.pending() == 0u; }));
   EXPECT_EQ(log.dropped(), 0u);
 }
@@ -186,9 +154,9 @@ TEST_F(ChangeLogTest, AFullBufferDropsTheOldestAndCountsThem) {
   EXPECT_EQ(log.dropped(), 2u);
   Sidecar sidecar(socket_);
   ASSERT_TRUE(sidecar.up());
-  ASSERT_TRUE(Eventually([&] { return sidecar.recorder.entries().size() == 3; }, 10s));
+  ASSERT_TRUE(Eventually([&] { return sidecar.entries().size() == 3; }, 10s));
   std::vector<std::string> names;
-  for (const auto& e : sidecar.recorder.entries()) names.push_back(e.name());
+  for (const auto& e : sidecar.entries()) names.push_back(e.name());
   // The newest two, after the oldest left: "c", or "a" when "a" was being
   // sent as the buffer filled (an entry in flight is not dropped).
   ASSERT_EQ(names.size(), 3u);
@@ -196,7 +164,7 @@ TEST_F(ChangeLogTest, AFullBufferDropsTheOldestAndCountsThem) {
   EXPECT_EQ(names[1], "d");
   EXPECT_EQ(names[2], "e");
   std::this_thread::sleep_for(200ms);  // nothing else arrives
-  EXPECT_EQ(sidecar.recorder.entries().size(), 3u);
+  EXPECT_EQ(sidecar.entries().size(), 3u);
   EXPECT_TRUE(Eventually([&] { return log.sent() == 3u; }));
 }
 
@@ -209,7 +177,7 @@ TEST_F(ChangeLogTest, StopSendsWhatIsBufferedWithinItsDeadlineAndCountsTheRest) 
       log.Record(Entry(runtime::ChangeOperation::kUpdate, "w" + std::to_string(i)));
     }
     log.Stop(5s);
-    EXPECT_EQ(sidecar.recorder.entries().size(), 20u);
+    EXPECT_EQ(sidecar.entries().size(), 20u);
     EXPECT_EQ(log.dropped(), 0u);
     log.Record(Entry(runtime::ChangeOperation::kUpdate, "late"));  // after Stop: counted
     EXPECT_EQ(log.dropped(), 1u);

@@ -2,38 +2,19 @@
 // change-log sidecar of our own (Crossplane's ChangeLogService on a Unix
 // socket, as the real sidecar serves it) records what the provider sends
 // while a Workspace is created, changed and deleted.
-#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "changelogs/proto/v1alpha1/changelog.grpc.pb.h"
+#include "provider/testing/changelog_sidecar.h"
 #include "tests/e2e/provider_fixture.h"
 
 namespace platform::testing {
 namespace {
 
 namespace pb = changelogs::proto::v1alpha1;
-
-class Recorder final : public pb::ChangeLogService::Service {
- public:
-  grpc::Status SendChangeLog(grpc::ServerContext*, const pb::SendChangeLogRequest* request,
-                             pb::SendChangeLogResponse*) override {
-    std::lock_guard lock(mu_);
-    entries_.push_back(request->entry());
-    return grpc::Status::OK;
-  }
-  std::vector<pb::ChangeLogEntry> Entries() const {
-    std::lock_guard lock(mu_);
-    return entries_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<pb::ChangeLogEntry> entries_;
-};
 
 // The entries of `operation` for the Workspace `name`.
 std::vector<pb::ChangeLogEntry> Of(const std::vector<pb::ChangeLogEntry>& all,
@@ -55,12 +36,8 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   // Short: a Unix socket's path is at most 107 bytes.
   const std::string socket = "/tmp/changelogs-" + suffix_ + ".sock";
   fs::remove(socket);
-  Recorder recorder;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
-  builder.RegisterService(&recorder);
-  std::unique_ptr<grpc::Server> sidecar = builder.BuildAndStart();
-  ASSERT_NE(sidecar, nullptr);
+  auto sidecar = std::make_unique<kube::testing::ChangeLogSidecar>(socket);
+  ASSERT_TRUE(sidecar->up());
   StartProvider({"--enable-changelogs", "--changelogs-socket-path=" + socket});
 
   const std::string name = "logged-" + suffix_;
@@ -74,9 +51,9 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   };
   Apply("ws", workspace("hello"));
   ASSERT_TRUE(Eventually([&] {
-    return !Of(recorder.Entries(), pb::OPERATION_TYPE_CREATE, name).empty();
+    return !Of(sidecar->entries(), pb::OPERATION_TYPE_CREATE, name).empty();
   })) << Get(kWs, name).dump(2);
-  const pb::ChangeLogEntry created = Of(recorder.Entries(), pb::OPERATION_TYPE_CREATE, name)[0];
+  const pb::ChangeLogEntry created = Of(sidecar->entries(), pb::OPERATION_TYPE_CREATE, name)[0];
   EXPECT_EQ(created.provider().rfind("provider-workloads:", 0), 0u) << created.provider();
   EXPECT_EQ(created.api_version(), "terraform.workloads.terraforming.io/v1alpha1");
   EXPECT_EQ(created.kind(), "Workspace");
@@ -98,8 +75,8 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   ASSERT_TRUE(Eventually([&] { return ReadyAndSynced(Get(kWs, name)); }));
   Apply("ws", workspace("hello again"));
   ASSERT_TRUE(
-      Eventually([&] { return !Of(recorder.Entries(), pb::OPERATION_TYPE_UPDATE, name).empty(); }));
-  const pb::ChangeLogEntry updated = Of(recorder.Entries(), pb::OPERATION_TYPE_UPDATE, name)[0];
+      Eventually([&] { return !Of(sidecar->entries(), pb::OPERATION_TYPE_UPDATE, name).empty(); }));
+  const pb::ChangeLogEntry updated = Of(sidecar->entries(), pb::OPERATION_TYPE_UPDATE, name)[0];
   EXPECT_NE(updated.snapshot()
                 .fields()
                 .at("spec")
@@ -118,11 +95,11 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
   ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); }));
   ASSERT_TRUE(
-      Eventually([&] { return !Of(recorder.Entries(), pb::OPERATION_TYPE_DELETE, name).empty(); }));
-  EXPECT_EQ(Of(recorder.Entries(), pb::OPERATION_TYPE_DELETE, name).size(), 1u);
-  EXPECT_EQ(Of(recorder.Entries(), pb::OPERATION_TYPE_CREATE, name).size(), 1u);
+      Eventually([&] { return !Of(sidecar->entries(), pb::OPERATION_TYPE_DELETE, name).empty(); }));
+  EXPECT_EQ(Of(sidecar->entries(), pb::OPERATION_TYPE_DELETE, name).size(), 1u);
+  EXPECT_EQ(Of(sidecar->entries(), pb::OPERATION_TYPE_CREATE, name).size(), 1u);
   provider_->Stop();
-  sidecar->Shutdown();
+  sidecar.reset();
   fs::remove(socket);
 }
 
