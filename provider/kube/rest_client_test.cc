@@ -6,11 +6,13 @@
 #include <microhttpd.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -43,9 +45,10 @@ struct Seen {
 class Server {
  public:
   Server() {
-    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                               nullptr, nullptr, &Server::Handle, this, MHD_OPTION_SOCK_ADDR,
-                               nullptr, MHD_OPTION_END);
+    daemon_ =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+                         nullptr, nullptr, &Server::Handle, this, MHD_OPTION_SOCK_ADDR, nullptr,
+                         MHD_OPTION_NOTIFY_CONNECTION, &Server::Connected, this, MHD_OPTION_END);
     const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
     port_ = info->port;
   }
@@ -60,8 +63,15 @@ class Server {
     std::lock_guard lock(mu_);
     return seen_;
   }
+  // Connections clients opened so far.
+  int connections() const { return connections_; }
 
  private:
+  static void Connected(void* self_ptr, MHD_Connection*, void**,
+                        MHD_ConnectionNotificationCode code) {
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) ++static_cast<Server*>(self_ptr)->connections_;
+  }
+
   static std::string Header(MHD_Connection* c, MHD_ValueKind kind, const char* name) {
     const char* v = MHD_lookup_connection_value(c, kind, name);
     return v == nullptr ? "" : v;
@@ -93,6 +103,8 @@ class Server {
     }
     delete body;
     *state = nullptr;
+    // A request that holds its connection for a while, as a watch does.
+    if (std::string(url).find("/slow") != std::string::npos) std::this_thread::sleep_for(1500ms);
     MHD_Response* r = MHD_create_response_from_buffer(reply.body.size(), reply.body.data(),
                                                       MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "application/json");
@@ -109,6 +121,7 @@ class Server {
   std::mutex mu_;
   std::deque<Reply> replies_;
   std::vector<Seen> seen_;
+  std::atomic<int> connections_{0};
 };
 
 RestOptions Fast() {
@@ -130,6 +143,25 @@ TEST(RestClient, PathsAndEscaping) {
             "/apis/coordination.k8s.io/v1/namespaces/ns/leases/l/status");
   EXPECT_EQ(HttpClient::Path(kSecrets, ""), "/api/v1/secrets");
   EXPECT_EQ(HttpClient::Escape("a in (x,y)&b=c"), "a%20in%20%28x%2Cy%29%26b%3Dc");
+}
+
+TEST(RestClient, RequestsReuseConnectionsWhileManyOthersAreOpen) {
+  Server server;
+  Config config;
+  config.server = server.url();
+  HttpClient client(config, Fast());
+  // Eight long requests hold eight connections, as a provider's watches do.
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.emplace_back([&] { (void)client.Get(kSecrets, {"ns", "slow"}); });
+  }
+  std::this_thread::sleep_for(300ms);
+  const int before = server.connections();
+  ASSERT_GE(before, 8);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.Get(kSecrets, {"ns", "fast"}).ok());
+  // One new connection, reused for all ten (not one each).
+  EXPECT_LE(server.connections() - before, 1);
+  for (auto& t : slow) t.join();
 }
 
 TEST(RestClient, RetriesReadsOnServerErrors) {
