@@ -146,27 +146,26 @@ void GrpcChangeLog::Run() {
   for (;;) {
     uint64_t seq = 0;
     pb::SendChangeLogRequest request;
+    std::chrono::system_clock::time_point deadline;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, all sent
-      if (stopping_ && std::chrono::steady_clock::now() >= flush_until_) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (stopping_ && now >= flush_until_) return;
+      deadline = std::chrono::system_clock::now() + options_.send_timeout;
+      // Stopping: no send outlives the flush deadline.
+      if (stopping_) {
+        deadline =
+            std::min(deadline,
+                     std::chrono::system_clock::now() +
+                         std::chrono::duration_cast<std::chrono::milliseconds>(flush_until_ - now));
+      }
       seq = queue_.front().first;
       request = queue_.front().second;
       in_flight_ = seq;
     }
     grpc::ClientContext context;
-    auto deadline = std::chrono::system_clock::now() + options_.send_timeout;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) {
-        // Not past the flush deadline with a send.
-        const auto left = flush_until_ - std::chrono::steady_clock::now();
-        deadline = std::min(deadline, std::chrono::system_clock::now() +
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::max(left, decltype(left)::zero())));
-      }
-    }
     context.set_deadline(deadline);
     pb::SendChangeLogResponse response;
     const grpc::Status status = stub_->SendChangeLog(&context, request, &response);

@@ -111,17 +111,7 @@ TEST_F(ChangeLogTest, TheSidecarGetsEachEntryInOrderWithItsFields) {
                 .fields()
                 .count("kubectl.kubernetes.io/last-applied-configuration"),
             0u);
-  EXPECT_EQ(a.snapshot()
-                .fields()
-                .at("spec")
-                .struct_value()
-                .fields()
-                .at("forProvider")
-                .struct_value()
-                .fields()
-                .at("source")
-                .string_value(),
-            "Inline");
+  EXPECT_EQ(kube::testing::SnapshotString(a, {"spec", "forProvider", "source"}), "Inline");
   EXPECT_EQ(got[1].error_message(), "apply failed: exit status 1");
   // (Counted once the reply is back, a moment after the sidecar has it.)
   EXPECT_TRUE(Eventually([&] { return log.sent() == 4u; }));

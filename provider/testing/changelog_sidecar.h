@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +15,21 @@
 #include "changelogs/proto/v1alpha1/changelog.grpc.pb.h"
 
 namespace kube::testing {
+
+// The string at `path` (field names) of an entry's snapshot; "" when absent.
+inline std::string SnapshotString(const changelogs::proto::v1alpha1::ChangeLogEntry& entry,
+                                  std::initializer_list<std::string> path) {
+  const google::protobuf::Struct* at = &entry.snapshot();
+  const google::protobuf::Value* value = nullptr;
+  for (const std::string& field : path) {
+    if (at == nullptr) return "";
+    const auto it = at->fields().find(field);
+    if (it == at->fields().end()) return "";
+    value = &it->second;
+    at = value->has_struct_value() ? &value->struct_value() : nullptr;
+  }
+  return value != nullptr ? value->string_value() : "";
+}
 
 class ChangeLogSidecar final : public changelogs::proto::v1alpha1::ChangeLogService::Service {
  public:

@@ -60,10 +60,8 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   EXPECT_EQ(created.external_name(), name);
   EXPECT_FALSE(created.has_error_message());
   EXPECT_EQ(created.additional_details().at("plan"), "0 to add, 0 to change, 0 to destroy");
-  const auto& spec = created.snapshot().fields().at("spec").struct_value().fields();
-  EXPECT_NE(
-      spec.at("forProvider").struct_value().fields().at("module").string_value().find("hello"),
-      std::string::npos);
+  EXPECT_NE(kube::testing::SnapshotString(created, {"spec", "forProvider", "module"}).find("hello"),
+            std::string::npos);
   const auto& meta = created.snapshot().fields().at("metadata").struct_value().fields();
   EXPECT_EQ(meta.count("managedFields"), 0u);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -77,18 +75,9 @@ TEST_F(ProviderChangeLogTest, EveryCreateUpdateAndDeleteReachesTheSidecar) {
   ASSERT_TRUE(
       Eventually([&] { return !Of(sidecar->entries(), pb::OPERATION_TYPE_UPDATE, name).empty(); }));
   const pb::ChangeLogEntry updated = Of(sidecar->entries(), pb::OPERATION_TYPE_UPDATE, name)[0];
-  EXPECT_NE(updated.snapshot()
-                .fields()
-                .at("spec")
-                .struct_value()
-                .fields()
-                .at("forProvider")
-                .struct_value()
-                .fields()
-                .at("module")
-                .string_value()
-                .find("hello again"),
-            std::string::npos)
+  EXPECT_NE(
+      kube::testing::SnapshotString(updated, {"spec", "forProvider", "module"}).find("hello again"),
+      std::string::npos)
       << "the snapshot is the resource as the update found it";
 
   // Deleted: destroyed, and logged once.
