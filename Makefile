@@ -19,7 +19,7 @@ deps:
 	@scripts/install-deps.sh
 
 tools: deps
-	@for t in crossplane crossplane-core crane kube-apiserver kubectl kube-controller-manager etcd helm helmfile tofu spdx-tools aws-crds upstream-crds; do \
+	@for t in crossplane crossplane-core crane kube-apiserver kubectl kube-controller-manager etcd helm helmfile tofu spdx-tools moto aws-crds upstream-crds; do \
 	  scripts/tools.sh $$t >/dev/null; done
 
 build: deps tools
@@ -27,7 +27,7 @@ build: deps tools
 	  -DCROSSPLANE_BIN=$$(scripts/tools.sh crossplane) -DCROSSPLANE_CORE_BIN=$$(scripts/tools.sh crossplane-core) \
 	  -DKUBECTL_BIN=$$(scripts/tools.sh kubectl) \
 	  -DHELM_BIN=$$(scripts/tools.sh helm) -DHELMFILE_BIN=$$(scripts/tools.sh helmfile) \
-	  -DTOFU_BIN=$$(scripts/tools.sh tofu) -DAWS_EXTRA_CRDS_DIR=$$(scripts/tools.sh aws-crds) \
+	  -DTOFU_BIN=$$(scripts/tools.sh tofu) -DMOTO_SERVER_BIN=$$(scripts/tools.sh moto) -DAWS_EXTRA_CRDS_DIR=$$(scripts/tools.sh aws-crds) \
 	  -DPLATFORM_SHARED_CRDS=$$(scripts/tools.sh upstream-crds) \
 	  >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -17,7 +17,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libgtest-dev libgmock-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libexpat1-dev
   clang libclang-rt-14-dev clang-format
   golang-go python3-yaml ansible-core
   # a real sshd serving a private Git repository to the provider's tests
@@ -38,7 +38,7 @@ if [[ "${1:-}" == arm64 ]]; then
     crossbuild-essential-arm64 qemu-user-static
     libgrpc++-dev:arm64 libprotobuf-dev:arm64 libabsl-dev:arm64 libyaml-cpp0.7:arm64
     libspdlog-dev:arm64 libfmt-dev:arm64 libssl-dev:arm64 libcurl4-openssl-dev:arm64
-    libmicrohttpd-dev:arm64 zlib1g-dev:arm64
+    libmicrohttpd-dev:arm64 zlib1g-dev:arm64 libexpat1-dev:arm64
   )
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     echo "adding the arm64 architecture to dpkg (multiarch)" >&2

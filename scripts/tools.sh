@@ -11,7 +11,7 @@
 # To use binaries of your own, set CROSSPLANE_BIN, CROSSPLANE_CORE_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, KUBE_CONTROLLER_MANAGER_BIN, ETCD_BIN,
 # HELM_BIN, HELMFILE_BIN, TOFU_BIN, TOFU_ARM64_BIN, CRANE_BIN, VEGETA_BIN, PT_BIN or
-# PYSPDXTOOLS_BIN; for folders of CRDs, AWS_EXTRA_CRDS_DIR or
+# PYSPDXTOOLS_BIN or MOTO_SERVER_BIN; for folders of CRDs, AWS_EXTRA_CRDS_DIR or
 # PLATFORM_SHARED_CRDS.
 set -euo pipefail
 
@@ -64,6 +64,9 @@ TOFU_VERSION=v1.12.6
 # which checks the images' SBOMs: a virtualenv in the tools cache, installed
 # with pip from the package index.
 SPDX_TOOLS_VERSION=0.8.5
+# moto's server: a real S3-protocol server on loopback for the state
+# backup tests (PyPI, in a virtualenv of its own like spdx-tools).
+MOTO_VERSION=5.2.6
 
 # function-patch-and-transform, the benchmark's peer (make bench-peers,
 # docs/performance.md): its module is refused by the module proxy, so it is
@@ -394,6 +397,19 @@ case "${1:-}" in
     fi
     echo "$out"
     ;;
+  # moto_server of MOTO_VERSION, in a virtualenv of its own.
+  moto)
+    if [[ -n "${MOTO_SERVER_BIN:-}" ]]; then echo "$MOTO_SERVER_BIN"; exit 0; fi
+    venv="${tools_dir}/moto-${MOTO_VERSION}"
+    out="${venv}/bin/moto_server"
+    if [[ ! -x "$out" ]]; then
+      echo "installing moto ${MOTO_VERSION} into ${venv} (first run only)" >&2
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}" >&2
+    fi
+    echo "$out"
+    ;;
   # A folder of the CRDs in AWS_EXTRA_CRDS (override: AWS_EXTRA_CRDS_DIR).
   aws-crds)
     if [[ -n "${AWS_EXTRA_CRDS_DIR:-}" ]]; then echo "$AWS_EXTRA_CRDS_DIR"; exit 0; fi
@@ -426,7 +442,7 @@ case "${1:-}" in
     echo "$out"
     ;;
   *)
-    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|vegeta|patch-and-transform|spdx-tools|aws-crds|upstream-crds" >&2
+    echo "usage: $0 crossplane|crossplane-core|crossplane-cluster|crane|kube-apiserver|kubectl|kube-controller-manager|etcd|helm|helmfile|tofu|tofu-arm64|vegeta|patch-and-transform|spdx-tools|moto|aws-crds|upstream-crds" >&2
     exit 2
     ;;
 esac
