@@ -22,9 +22,9 @@ std::string Lower(std::string s) {
 // Calls `on_end(path, text)` at the end of each element of `xml`, with the
 // names of the elements open (the ended one last) and its text. False when
 // the document is not well-formed XML.
-bool WalkXml(const std::string& xml,
-             const std::function<void(const std::vector<std::string>&, const std::string&)>&
-                 on_end) {
+bool WalkXml(
+    const std::string& xml,
+    const std::function<void(const std::vector<std::string>&, const std::string&)>& on_end) {
   struct Walk {
     std::vector<std::string> path;
     std::string text;
@@ -79,8 +79,7 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* out) {
     const size_t begin = value.find_first_not_of(" \t");
     const size_t end = value.find_last_not_of(" \t\r\n");
     value = begin == std::string::npos ? "" : value.substr(begin, end - begin + 1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[Lower(line.substr(0, colon))] =
-        value;
+    (*static_cast<std::map<std::string, std::string>*>(out))[Lower(line.substr(0, colon))] = value;
   }
   return size * n;
 }
@@ -158,8 +157,8 @@ absl::StatusOr<S3Client::Response> S3Client::Send(
   std::string url = scheme + "://" + host + UriEncode(request.path, true);
   std::string encoded_query;
   for (const auto& [k, v] : query) {
-    encoded_query += (encoded_query.empty() ? "?" : "&") + UriEncode(k, false) + "=" +
-                     UriEncode(v, false);
+    encoded_query +=
+        (encoded_query.empty() ? "?" : "&") + UriEncode(k, false) + "=" + UriEncode(v, false);
   }
   url += encoded_query;
 
@@ -210,8 +209,8 @@ absl::StatusOr<S3Client::Response> S3Client::Send(
 
 absl::Status S3Client::Refused(const std::string& what, const std::string& key,
                                const Response& r) const {
-  std::string message = what + " s3://" + options_.bucket + "/" + key + ": HTTP " +
-                        std::to_string(r.status);
+  std::string message =
+      what + " s3://" + options_.bucket + "/" + key + ": HTTP " + std::to_string(r.status);
   if (const std::string error = ErrorOf(r.body); !error.empty()) message += " (" + error + ")";
   switch (r.status) {
     case 400:
@@ -284,8 +283,8 @@ absl::StatusOr<std::vector<S3Object>> S3Client::List(const std::string& prefix) 
     if (r->status != 200) return Refused("list", prefix + "*", *r);
     absl::StatusOr<S3ListPage> page = ParseListObjects(r->body);
     if (!page.ok()) {
-      return absl::DataLossError("list s3://" + options_.bucket + "/" + prefix + "*: " +
-                                 std::string(page.status().message()));
+      return absl::DataLossError("list s3://" + options_.bucket + "/" + prefix +
+                                 "*: " + std::string(page.status().message()));
     }
     for (S3Object& o : page->objects) out.push_back(std::move(o));
     if (!page->truncated || page->next_token.empty()) break;

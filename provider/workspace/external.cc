@@ -27,6 +27,7 @@
 #include "provider/runtime/duration.h"
 #include "provider/runtime/providerconfig.h"
 #include "provider/runtime/refs.h"
+#include "provider/workspace/backup.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/state_store.h"
 #include "provider/workspace/tofu.h"
@@ -57,6 +58,7 @@ struct Settings {
   std::vector<std::string> old_keys;
   std::vector<std::pair<std::string, std::string>> files;  // credentials, provider-config.tf
   bool plugin_cache = true;
+  std::optional<BackupOptions> backup;  // spec.state.backup
 
   std::string source;
   std::string module;
@@ -83,6 +85,69 @@ bool ParseInt(const std::string& text, int64_t* out) {
   if (end == text.c_str() || *end != '\0' || errno == ERANGE) return false;
   *out = value;
   return true;
+}
+
+// A ProviderConfig's spec.state.backup, with its credentials read from
+// their Secret (a namespaced ProviderConfig reads its own namespace only).
+absl::StatusOr<BackupOptions> ResolveBackup(kube::Client& client, const Json& backup,
+                                            const std::string& pc_ns,
+                                            std::vector<std::string>& secrets) {
+  const std::string field = "ProviderConfig spec.state.backup";
+  BackupOptions o;
+  o.s3.endpoint = StringAt(backup, "endpoint");
+  o.s3.bucket = StringAt(backup, "bucket");
+  if (o.s3.endpoint.empty() || o.s3.bucket.empty()) {
+    return absl::InvalidArgumentError(field + ": endpoint and bucket are required");
+  }
+  if (!o.s3.endpoint.starts_with("http://") && !o.s3.endpoint.starts_with("https://")) {
+    return absl::InvalidArgumentError(field + ".endpoint: \"" + o.s3.endpoint +
+                                      "\" is not an http:// or https:// URL");
+  }
+  if (const std::string region = StringAt(backup, "region"); !region.empty()) {
+    o.s3.region = region;
+  }
+  o.s3.path_style = backup.value("pathStyle", true);
+  o.prefix = StringAt(backup, "prefix");
+  if (!o.prefix.empty() && !o.prefix.ends_with("/")) o.prefix += "/";
+  o.keep = backup.value("keep", 30);
+  if (o.keep < 0) return absl::InvalidArgumentError(field + ".keep: must not be negative");
+  if (const std::string interval = StringAt(backup, "interval"); !interval.empty()) {
+    const absl::StatusOr<std::chrono::milliseconds> parsed = runtime::ParseDuration(interval);
+    if (!parsed.ok() || parsed->count() <= 0) {
+      return absl::InvalidArgumentError(field + ".interval: \"" + interval +
+                                        "\" is not a duration like 30m or 1h");
+    }
+    o.interval = *parsed;
+  }
+  const std::string restore = StringAt(backup, "restore");
+  if (!restore.empty() && restore != "Never" && restore != "IfMissing") {
+    return absl::InvalidArgumentError(field + ".restore: \"" + restore +
+                                      "\" is not Never or IfMissing");
+  }
+  o.restore_if_missing = restore == "IfMissing";
+  const Json ref = ObjectAt(backup, "credentialsSecretRef");
+  if (ref.empty()) {
+    return absl::InvalidArgumentError(field + ".credentialsSecretRef is required");
+  }
+  auto key = [&](const char* name) {
+    Json with_key = ref;
+    with_key["key"] = name;
+    return ReadKey(client, true, with_key, pc_ns,
+                   field + ".credentialsSecretRef (key " + name + ")");
+  };
+  ASSIGN_OR_RETURN(o.s3.credentials.access_key_id, key("accessKeyId"));
+  ASSIGN_OR_RETURN(o.s3.credentials.secret_access_key, key("secretAccessKey"));
+  absl::StatusOr<std::string> token = key("sessionToken");
+  if (token.ok()) {
+    o.s3.credentials.session_token = *std::move(token);
+  } else if (!absl::IsNotFound(token.status())) {
+    return token.status();
+  }
+  for (const std::string* v :
+       {&o.s3.credentials.secret_access_key, &o.s3.credentials.session_token}) {
+    if (!v->empty()) secrets.push_back(*v);
+  }
+  return o;
 }
 
 // The text of a file a run wrote ("" when there is none).
@@ -116,6 +181,9 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
                              "ProviderConfig spec.state.previousEncryptionKeySecretRefs[" +
                                  std::to_string(i) + "]"));
     s.old_keys.push_back(std::move(old_key));
+  }
+  if (state.contains("backup")) {
+    ASSIGN_OR_RETURN(s.backup, ResolveBackup(client, ObjectAt(state, "backup"), pc_ns, s.secrets));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
   s.stop_grace = options.default_stop_grace;
@@ -252,15 +320,9 @@ class WorkspaceClient : public runtime::ExternalClient {
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid),
         deadline_(std::chrono::steady_clock::now() + s_.timeout + options.reconcile_margin),
-        store_(client, StateStore::Options{
-                           s_.state_ns,
-                           s_.uid,
-                           s_.history,
-                           s_.key,
-                           s_.old_keys,
-                           {{"workloads.terraforming.io/workspace", kube::KeyOf(mr).String()},
-                            {"workloads.terraforming.io/kind",
-                             mr.value("apiVersion", "") + "/" + mr.value("kind", "")}}}) {}
+        store_(client, StoreOptions(s_, mr)) {
+    if (s_.backup) backup_.emplace(*s_.backup, kube::KeyOf(mr));
+  }
 
   ~WorkspaceClient() override { Release(); }
 
@@ -270,6 +332,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     RETURN_IF_ERROR(Rollback(mr));
     ASSIGN_OR_RETURN(current_, store_.Load());
     if (!current_) RETURN_IF_ERROR(Adopt(mr));
+    if (!current_) RETURN_IF_ERROR(RestoreBackup(mr));
 
     runtime::Observation o;
     o.exists = current_.has_value();
@@ -281,6 +344,7 @@ class WorkspaceClient : public runtime::ExternalClient {
                      {"lineage", current_->lineage},
                      {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
                      {"versions", current_->versions}};
+      BackUp(mr);
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
       // Deleting: Delete destroys from the state; no plan is needed, unless
@@ -336,6 +400,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     // approved, nothing a fresh destroy would plan since.
     const absl::Status run = destroy_planned_ ? tofu_->Apply(kDestroyPlanFile) : tofu_->Destroy();
     ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
+    BackUp(mr);
     if (!run.ok()) {
       const std::string error(run.message());
       RecordRun(mr, "Destroy", false, started, error);
@@ -525,16 +590,26 @@ class WorkspaceClient : public runtime::ExternalClient {
     const kube::ObjectKey owner =
         ParseKey(annotations.value("workloads.terraforming.io/workspace", ""));
     const std::string owner_kind = annotations.value("workloads.terraforming.io/kind", "");
+    // A state imported from outside the cluster (bootstrap/bootstrap.sh
+    // handover: the first apply's local state) names its origin instead of
+    // a Workspace; there is no Workspace to ask about.
+    const std::string imported = annotations.value(kImportedFromAnnotation, "");
+    if (owner.name.empty() && imported.empty()) {
+      return refuse("it names neither the Workspace it was written for nor, with " +
+                    std::string(kImportedFromAnnotation) + ", where it was imported from");
+    }
     if (!owner.ns.empty() && owner.ns != kube::KeyOf(mr).ns) {
       return refuse("it was written for Workspace " + owner.String() +
                     ", not one in this Workspace's namespace");
     }
-    const kube::Resource& kind =
-        owner_kind.starts_with(std::string(kModernGroup) + "/") ? kModernWorkspaces : kWorkspaces;
-    ASSIGN_OR_RETURN(const Json live, GetOrNull(kind, owner));
-    if (!live.is_null() && live["metadata"].value("uid", "") == old_uid) {
-      return refuse("Workspace " + owner.String() + " (uid " + old_uid +
-                    ") still exists and uses it; delete it with deletionPolicy Orphan first");
+    if (!owner.name.empty()) {
+      const kube::Resource& kind =
+          owner_kind.starts_with(std::string(kModernGroup) + "/") ? kModernWorkspaces : kWorkspaces;
+      ASSIGN_OR_RETURN(const Json live, GetOrNull(kind, owner));
+      if (!live.is_null() && live["metadata"].value("uid", "") == old_uid) {
+        return refuse("Workspace " + owner.String() + " (uid " + old_uid +
+                      ") still exists and uses it; delete it with deletionPolicy Orphan first");
+      }
     }
     StateStore::Options options;
     options.ns = s_.state_ns;
@@ -548,10 +623,149 @@ class WorkspaceClient : public runtime::ExternalClient {
     RETURN_IF_ERROR(store_.Save(state->json, state->lock_file).status());
     RETURN_IF_ERROR(earlier.Remove());
     ASSIGN_OR_RETURN(current_, store_.Load());
-    events_.Normal(mr, "AdoptedState",
-                   "Adopted state serial " + std::to_string(state->serial) + " of Workspace " +
-                       owner.String() + " (uid " + old_uid + ") from Secret " + secret);
+    events_.Normal(
+        mr, "AdoptedState",
+        "Adopted state serial " + std::to_string(state->serial) +
+            (owner.name.empty() ? " imported from " + imported
+                                : " of Workspace " + owner.String() + " (uid " + old_uid + ")") +
+            " from Secret " + secret);
     return absl::OkStatus();
+  }
+
+  static StateStore::Options StoreOptions(const Settings& s, const Json& mr) {
+    StateStore::Options o;
+    o.ns = s.state_ns;
+    o.uid = s.uid;
+    o.history = s.history;
+    o.key = s.key;
+    o.old_keys = s.old_keys;
+    o.annotations = {{"workloads.terraforming.io/workspace", kube::KeyOf(mr).String()},
+                     {"workloads.terraforming.io/kind",
+                      mr.value("apiVersion", "") + "/" + mr.value("kind", "")}};
+    o.keep_sealed = s.backup.has_value();
+    return o;
+  }
+
+  // With no state of its own: the latest backup (or the serial
+  // kRestoreBackupAnnotation names), when the annotation asks for it or the
+  // ProviderConfig says restore: IfMissing. Its bytes are checked against
+  // the SHA-256 recorded at upload, its plaintext against the state
+  // checksum, before it is stored. A bucket that cannot be read stops the
+  // reconcile: planning from no state would create everything again.
+  absl::Status RestoreBackup(Json& mr) {
+    const std::string want = runtime::Annotation(mr, kRestoreBackupAnnotation);
+    const std::string field = std::string("annotation ") + kRestoreBackupAnnotation;
+    if (want.empty() && !(backup_ && backup_->options().restore_if_missing)) {
+      return absl::OkStatus();
+    }
+    if (!backup_) {
+      return absl::FailedPreconditionError(
+          field + ": the ProviderConfig has no spec.state.backup to restore from");
+    }
+    std::optional<int64_t> serial;
+    if (!want.empty() && want != "latest") {
+      int64_t parsed = 0;
+      if (!ParseInt(want, &parsed) || parsed < 0) {
+        return absl::InvalidArgumentError(field + ": \"" + want +
+                                          "\" is neither latest nor a state serial");
+      }
+      serial = parsed;
+    }
+    absl::StatusOr<FetchedBackup> fetched = backup_->Fetch(serial);
+    if (absl::IsNotFound(fetched.status()) && want.empty()) {
+      return absl::OkStatus();  // IfMissing, and nothing was ever backed up: a new Workspace
+    }
+    if (!fetched.ok()) {
+      return absl::Status(fetched.status().code(), "cannot restore the state from its backup: " +
+                                                       std::string(fetched.status().message()) +
+                                                       "; nothing is planned until it can be read");
+    }
+    const std::string where = "s3://" + backup_->options().s3.bucket + "/" + fetched->record.object;
+    absl::StatusOr<std::string> plaintext = store_.OpenSealed(fetched->blob);
+    if (!plaintext.ok()) {
+      return absl::Status(plaintext.status().code(), "cannot open the backup " + where + ": " +
+                                                         std::string(plaintext.status().message()));
+    }
+    ASSIGN_OR_RETURN(const State restored, ParseState(*plaintext));
+    if (restored.checksum != fetched->record.checksum ||
+        restored.serial != fetched->record.serial) {
+      return absl::DataLossError("the backup " + where + " holds serial " +
+                                 std::to_string(restored.serial) + " with checksum " +
+                                 restored.checksum + ", not the serial " +
+                                 std::to_string(fetched->record.serial) + " and checksum " +
+                                 fetched->record.checksum + " recorded with it");
+    }
+    RETURN_IF_ERROR(store_.Save(*plaintext).status());
+    ASSIGN_OR_RETURN(current_, store_.Load());
+    Json& at = mr["status"]["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    at["backup"]["restoredFrom"] = where;
+    events_.Normal(mr, "RestoredState",
+                   "Restored state serial " + std::to_string(restored.serial) + " (lineage " +
+                       restored.lineage + ") from " + where + ", checksum verified");
+    return absl::OkStatus();
+  }
+
+  // Copies the current state to the bucket when the bucket does not have it
+  // yet: a new serial, or a check on the schedule that finds it gone. A
+  // failure never fails the reconcile (the state is stored in the cluster
+  // already): the BackedUp condition turns False, a warning is recorded, and
+  // the next reconcile tries again.
+  void BackUp(Json& mr) {
+    if (!backup_ || !store_.sealed()) return;
+    const SealedState& sealed = *store_.sealed();
+    Json& at = mr["status"]["atProvider"];
+    if (!at.is_object()) at = Json::object();
+    Json& status = at["backup"];
+    if (!status.is_object()) status = Json::object();
+    const kube::Time now = clock_.Now();
+    const bool failing =
+        StringAt(runtime::GetCondition(mr, kBackedUpCondition), "status") == "False";
+    BackupRecord last{StringAt(status, "object"), status.value("serial", int64_t{-1}),
+                      StringAt(status, "lineage"), StringAt(status, "checksum"),
+                      StringAt(status, "sha256")};
+    const bool same = last.serial == sealed.serial && last.lineage == sealed.lineage &&
+                      last.checksum == sealed.checksum;
+    std::optional<kube::Time> checked;
+    if (const std::string at_text = StringAt(status, "checkedAt"); !at_text.empty()) {
+      if (const absl::StatusOr<kube::Time> t = kube::ParseRfc3339(at_text); t.ok()) checked = *t;
+    }
+    const bool due = !checked || now - *checked >= backup_->options().interval;
+    if (same && !failing && !due) return;
+    const absl::Status done = [&]() -> absl::Status {
+      if (same && !failing) {
+        ASSIGN_OR_RETURN(const bool present, backup_->Present(last));
+        if (present) return absl::OkStatus();
+        events_.Warning(mr, "BackupMissing",
+                        "The backup " + last.object + " is gone from the bucket; uploading again");
+      }
+      ASSIGN_OR_RETURN(const BackupRecord uploaded, backup_->Upload(sealed, s_.uid));
+      status["object"] = uploaded.object;
+      status["serial"] = uploaded.serial;
+      status["lineage"] = uploaded.lineage;
+      status["checksum"] = uploaded.checksum;
+      status["sha256"] = uploaded.sha256;
+      status["uploadedAt"] = kube::Rfc3339(now);
+      return absl::OkStatus();
+    }();
+    if (!done.ok()) {
+      const std::string message =
+          "state serial " + std::to_string(sealed.serial) +
+          " is stored in the cluster but not backed up: " + std::string(done.message()) +
+          "; retrying on the next reconcile";
+      spdlog::warn("workspace {}: {}", s_.uid, message);
+      events_.Warning(mr, "BackupFailed", message);
+      runtime::SetCondition(
+          mr, {kBackedUpCondition, "False", "BackupFailed", runtime::Truncate(message)}, now);
+      return;
+    }
+    status["checkedAt"] = kube::Rfc3339(now);
+    if (failing) {
+      events_.Normal(mr, "BackedUp",
+                     "The backup caught up: state serial " + std::to_string(sealed.serial) +
+                         " is in " + StringAt(status, "object"));
+    }
+    runtime::SetCondition(mr, {kBackedUpCondition, "True", "Uploaded", ""}, now);
   }
 
   absl::StatusOr<Json> GetOrNull(const kube::Resource& r, const kube::ObjectKey& key) {
@@ -727,6 +941,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     // Whatever happened, what tofu recorded is kept: a failed apply may
     // still have created things.
     ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
+    BackUp(mr);
     if (!run.ok()) {
       const std::string error(run.message());
       ReportUntracked(mr, after.empty() && current_ ? current_->json : after);
@@ -844,6 +1059,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   // past it.
   std::chrono::steady_clock::time_point deadline_;
   StateStore store_;
+  std::optional<StateBackup> backup_;  // spec.state.backup
   std::unique_ptr<kube::LeaseHolder> holder_;
   std::optional<State> current_;
   std::optional<std::string> lock_file_;  // what the last init left

@@ -48,6 +48,16 @@ inline constexpr char kUpgradeProvidersAnnotation[] = "workloads.terraforming.io
 // a backup, moved from the cluster-scoped kind to the namespaced one): that
 // state is moved to this Workspace before its first plan.
 inline constexpr char kAdoptStateAnnotation[] = "workloads.terraforming.io/adopt-state-of";
+// On a state Secret made outside the provider (a state imported from a
+// local apply, bootstrap/bootstrap.sh handover): where it came from. Such a
+// Secret names no Workspace, and kAdoptStateAnnotation adopts it as it would
+// an earlier Workspace's.
+inline constexpr char kImportedFromAnnotation[] = "workloads.terraforming.io/imported-from";
+// "latest" or a state serial: a Workspace with no state of its own takes
+// that version from the ProviderConfig's backup bucket (spec.state.backup).
+inline constexpr char kRestoreBackupAnnotation[] = "workloads.terraforming.io/restore-backup";
+// The condition that says whether the current state is in the backup bucket.
+inline constexpr char kBackedUpCondition[] = "BackedUp";
 
 }  // namespace workspace
 

@@ -226,12 +226,28 @@ absl::StatusOr<std::string> StateStore::Fetch(const Entry& entry) {
   return blob;
 }
 
-absl::StatusOr<std::string> StateStore::Decode(const Entry& entry, bool* needs_reseal) {
+absl::StatusOr<std::string> StateStore::Decode(const Entry& entry, bool* needs_reseal,
+                                               std::string* stored) {
   absl::StatusOr<std::string> blob = Fetch(entry);
+  if (blob.ok() && stored != nullptr) *stored = *blob;
   if (blob.ok()) blob = Unseal(*std::move(blob), needs_reseal);
   if (blob.ok()) return blob;
   return absl::Status(blob.status().code(), "state Secret " + Key().String() + ": " +
                                                 std::string(blob.status().message()));
+}
+
+absl::StatusOr<std::string> StateStore::OpenSealed(const std::string& blob) const {
+  bool reseal = false;
+  return Unseal(blob, &reseal);
+}
+
+SealedState StateStore::SealedAsConfigured(std::string blob, const State& state) const {
+  return SealedState{std::move(blob),
+                     state.serial,
+                     state.lineage,
+                     state.checksum,
+                     options_.key ? "aes-256-gcm" : "none",
+                     options_.key ? KeyId(*options_.key) : ""};
 }
 
 absl::StatusOr<std::string> StateStore::Unseal(std::string blob, bool* needs_reseal) const {
@@ -419,7 +435,9 @@ absl::StatusOr<std::optional<State>> StateStore::Load() {
     ASSIGN_OR_RETURN(const Index index, ReadIndex());
     if (!index.current) return std::optional<State>();
     bool reseal = false;
-    absl::StatusOr<std::string> json = Decode(*index.current, &reseal);
+    std::string stored;
+    absl::StatusOr<std::string> json =
+        Decode(*index.current, &reseal, options_.keep_sealed ? &stored : nullptr);
     if (!json.ok()) {
       // Chunks go only after an index that no longer names them: one that
       // is missing now was replaced meanwhile, unless the index is the same.
@@ -438,6 +456,23 @@ absl::StatusOr<std::optional<State>> StateStore::Load() {
     state.checksum = Annotation(*index.secret, kChecksumAnnotation);
     for (const auto& [serial, entry] : index.history) state.versions.push_back(serial);
     state.lock_file = index.lock_file;
+    if (options_.keep_sealed) {
+      // A version written before the checksum annotation existed has none.
+      std::string checksum = state.checksum;
+      if (checksum.empty()) {
+        ASSIGN_OR_RETURN(const State full, ParseState(*json));
+        checksum = full.checksum;
+      }
+      sealed_ = SealedState{std::move(stored),
+                            state.serial,
+                            state.lineage,
+                            std::move(checksum),
+                            Annotation(*index.secret, kEncryptionAnnotation),
+                            Annotation(*index.secret, kKeyIdAnnotation)};
+      if (sealed_->encryption.empty()) {
+        sealed_->encryption = provider::IsSealed(sealed_->blob) ? "aes-256-gcm" : "none";
+      }
+    }
     return std::optional<State>(std::move(state));
   }
 }
@@ -469,6 +504,7 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json,
                                           lock_file ? lock_file : index.lock_file);
       if (kube::IsAlreadyExists(created) || kube::IsConflict(created)) continue;
       RETURN_IF_ERROR(created);
+      if (options_.keep_sealed) sealed_ = SealedAsConfigured(fresh, state);
       return true;
     }
     const Json& existing = *index.secret;
@@ -521,8 +557,9 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json,
       }
     }
     Entry next;
-    if (same && !reseal) {
-      next = *index.current;  // only the lock file changes
+    const bool rewritten = !same || reseal;  // else only the lock file changes
+    if (!rewritten) {
+      next = *index.current;
     } else {
       ASSIGN_OR_RETURN(const std::string fresh, encoded());
       ASSIGN_OR_RETURN(next, Place(fresh, index.version, true));
@@ -531,6 +568,7 @@ absl::StatusOr<bool> StateStore::Save(const std::string& state_json,
                                         lock_file ? lock_file : index.lock_file);
     if (kube::IsConflict(updated)) continue;
     RETURN_IF_ERROR(updated);
+    if (options_.keep_sealed && rewritten) sealed_ = SealedAsConfigured(*blob, state);
     return true;
   }
   return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +

@@ -57,6 +57,17 @@ struct State {
   std::optional<std::string> lock_file;
 };
 
+// A state version as it is stored (gzip, then AES-256-GCM when a key is
+// set), with what names it: what a backup copies.
+struct SealedState {
+  std::string blob;
+  int64_t serial = 0;
+  std::string lineage;
+  std::string checksum;    // SHA-256 of the plaintext in canonical JSON
+  std::string encryption;  // "aes-256-gcm" or "none"
+  std::string key_id;      // KeyId of the key that sealed it ("" without)
+};
+
 // The serial and lineage of an OpenTofu state document (0 and "" when absent);
 // DataLoss when it is not a JSON object.
 // Without `with_checksum` the checksum stays empty (it costs a canonical dump
@@ -82,6 +93,9 @@ class StateStore {
     // The most all kept versions together may take stored: the oldest are
     // dropped to stay under it.
     size_t max_stored_bytes = kMaxStoredBytes;
+    // Keep the stored bytes of the current version that Load and Save see
+    // (sealed()), for backups.
+    bool keep_sealed = false;
   };
 
   // The most a Secret's data may take (Kubernetes allows 1 MiB in all).
@@ -120,6 +134,14 @@ class StateStore {
   // is (the first Save carries it).
   absl::StatusOr<bool> SaveLockFile(const std::string& lock_file);
 
+  // With keep_sealed: the current version as stored, as the last Load or
+  // Save saw it (nullopt before either, or when nothing is stored).
+  const std::optional<SealedState>& sealed() const { return sealed_; }
+
+  // The plaintext of a stored version (a backup's), opened with the
+  // configured key or an old one. crypto.h's errors.
+  absl::StatusOr<std::string> OpenSealed(const std::string& blob) const;
+
   // Serials of the previous versions kept, ascending.
   absl::StatusOr<std::vector<int64_t>> Versions();
 
@@ -145,8 +167,13 @@ class StateStore {
   absl::StatusOr<Index> ReadIndex();
   // gzip, then sealed with the key when one is configured.
   absl::StatusOr<std::string> Encode(const std::string& plaintext) const;
-  // The plaintext of a stored version; errors name the Secret.
-  absl::StatusOr<std::string> Decode(const Entry& entry, bool* needs_reseal);
+  // The plaintext of a stored version; errors name the Secret. `stored`
+  // (optional) receives the bytes as stored.
+  absl::StatusOr<std::string> Decode(const Entry& entry, bool* needs_reseal,
+                                     std::string* stored = nullptr);
+  // What sealed() reports for `blob`, the stored bytes of `state`, sealed
+  // as configured.
+  SealedState SealedAsConfigured(std::string blob, const State& state) const;
   absl::StatusOr<std::string> Unseal(std::string blob, bool* needs_reseal) const;
   // The stored bytes of a version: inline, or its chunks put together.
   absl::StatusOr<std::string> Fetch(const Entry& entry);
@@ -169,6 +196,7 @@ class StateStore {
 
   kube::Client& client_;
   Options options_;
+  std::optional<SealedState> sealed_;
 };
 
 }  // namespace workspace

@@ -770,3 +770,44 @@ TEST_F(StateStoreTest, KeepsTheDependencyLockFileWithTheState) {
 
 }  // namespace
 }  // namespace workspace
+
+namespace workspace {
+namespace {
+
+TEST_F(StateStoreTest, KeepsTheStoredBytesOfTheCurrentVersionForBackups) {
+  StateStore::Options o = Opts();
+  o.key = "backup-key";
+  o.keep_sealed = true;
+  StateStore store(client, o);
+  EXPECT_FALSE(store.sealed().has_value());
+  ASSERT_TRUE(store.Save(StateJson(1)).value());
+  ASSERT_TRUE(store.sealed().has_value());
+  const SealedState saved = *store.sealed();
+  EXPECT_EQ(saved.serial, 1);
+  EXPECT_EQ(saved.lineage, kLineage);
+  EXPECT_EQ(saved.encryption, "aes-256-gcm");
+  EXPECT_EQ(saved.key_id, KeyId("backup-key"));
+  EXPECT_TRUE(provider::IsSealed(saved.blob));
+  EXPECT_EQ(store.OpenSealed(saved.blob).value(), StateJson(1));
+  EXPECT_EQ(saved.checksum, ParseState(StateJson(1)).value().checksum);
+
+  // What a reader in another reconcile sees is the same bytes.
+  StateStore reader(client, o);
+  ASSERT_TRUE(reader.Load().value().has_value());
+  ASSERT_TRUE(reader.sealed().has_value());
+  EXPECT_EQ(reader.sealed()->blob, saved.blob);
+  EXPECT_EQ(reader.sealed()->checksum, saved.checksum);
+  EXPECT_EQ(reader.sealed()->key_id, saved.key_id);
+
+  // A new version replaces it; without keep_sealed nothing is kept.
+  ASSERT_TRUE(store.Save(StateJson(2)).value());
+  EXPECT_EQ(store.sealed()->serial, 2);
+  EXPECT_EQ(store.OpenSealed(store.sealed()->blob).value(), StateJson(2));
+  o.keep_sealed = false;
+  StateStore plain(client, o);
+  ASSERT_TRUE(plain.Load().ok());
+  EXPECT_FALSE(plain.sealed().has_value());
+}
+
+}  // namespace
+}  // namespace workspace
