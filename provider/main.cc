@@ -18,8 +18,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,9 +48,16 @@
 #include "provider/runtime/metrics.h"
 #include "provider/runtime/providerconfig.h"
 #include "provider/runtime/sharding.h"
+#include "provider/workspace/backup.h"
 #include "provider/workspace/kinds.h"
 #include "provider/workspace/setup.h"
 
+ABSL_FLAG(std::string, open_backup, "",
+          "Print the state JSON of this state backup object (a file downloaded from the "
+          "backup bucket) and exit; see --open-backup-key-file.");
+ABSL_FLAG(std::string, open_backup_key_file, "",
+          "With --open-backup: a file holding the state key material (the value in the "
+          "ProviderConfig's encryptionKeySecretRef) the backup is sealed with.");
 ABSL_FLAG(std::string, kubeconfig, "",
           "Kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then "
           "~/.kube/config).");
@@ -286,12 +296,49 @@ void AddProviderConfigControllers(
 
 }  // namespace
 
+// The bytes of `path`; nullopt with a message when it cannot be read.
+std::optional<std::string> Slurp(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (in) bytes << in.rdbuf();
+  if (!in) {
+    fprintf(stderr, "provider-workloads: %s: cannot read %s: %s\n", flag.c_str(), path.c_str(),
+            strerror(errno));
+    return std::nullopt;
+  }
+  return bytes.str();
+}
+
+// --open-backup: the state JSON of a backup object on stdout (disaster
+// recovery, docs/operations.md); 1 with the reason when it cannot be opened.
+int OpenBackupFile(const std::string& path, const std::string& key_file) {
+  const std::optional<std::string> blob = Slurp("--open-backup", path);
+  if (!blob) return 1;
+  std::string key;
+  if (!key_file.empty()) {
+    const std::optional<std::string> read = Slurp("--open-backup-key-file", key_file);
+    if (!read) return 1;
+    key = *read;
+  }
+  const absl::StatusOr<std::string> state = workspace::OpenBackup(*blob, key);
+  if (!state.ok()) {
+    fprintf(stderr, "provider-workloads: --open-backup %s: %s\n", path.c_str(),
+            std::string(state.status().message()).c_str());
+    return 1;
+  }
+  fwrite(state->data(), 1, state->size(), stdout);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Crossplane provider for OpenTofu workspaces and Ansible runs: Workspace "
       "(terraform.workloads.terraforming.io, terraform.workloads.m.terraforming.io) and "
       "AnsibleRun (ansible.workloads.terraforming.io, ansible.workloads.m.terraforming.io).");
   platform::ParseDashedFlags(argc, argv);
+  if (const std::string backup = absl::GetFlag(FLAGS_open_backup); !backup.empty()) {
+    return OpenBackupFile(backup, absl::GetFlag(FLAGS_open_backup_key_file));
+  }
   // First, before any thread: in a container the provider is also its init.
   if (::getpid() == 1 &&
       !exec::RunAsInit(DurationFlag("init-grace", absl::GetFlag(FLAGS_init_grace)))) {

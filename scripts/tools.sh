@@ -118,6 +118,22 @@ go_progress() {  # <name>
   echo "  ${name}: done, ${n} packages compiled in $((SECONDS - start)) s" >&2
 }
 
+# Prints <tools>/<name>-<version>/bin/<program>, installing <requirement>
+# from PyPI into that virtualenv first if it is not there yet.
+pip_tool() {  # <name> <version> <requirement> <program>
+  local venv="${tools_dir}/$1-$2"
+  local out="${venv}/bin/$4"
+  if [[ ! -x "$out" ]]; then
+    echo "installing $1 $2 into ${venv} (first run only)" >&2
+    # In place (a virtualenv's scripts name its folder); a failed install
+    # leaves no program, so the next run starts again.
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$3" >&2
+  fi
+  echo "$out"
+}
+
 go_build() {  # <name> <version> <module@version> <main package> <output> [ldflags]
   local name=$1 version=$2 modver=$3 pkg=$4 out=$5 ldflags=${6:-}
   local src="${tools_dir}/src/${name}-${version}"
@@ -385,30 +401,12 @@ case "${1:-}" in
   # pyspdxtools of SPDX_TOOLS_VERSION, in a virtualenv of its own.
   spdx-tools)
     if [[ -n "${PYSPDXTOOLS_BIN:-}" ]]; then echo "$PYSPDXTOOLS_BIN"; exit 0; fi
-    venv="${tools_dir}/spdx-tools-${SPDX_TOOLS_VERSION}"
-    out="${venv}/bin/pyspdxtools"
-    if [[ ! -x "$out" ]]; then
-      echo "installing spdx-tools ${SPDX_TOOLS_VERSION} into ${venv} (first run only)" >&2
-      # In place (a virtualenv's scripts name its folder); a failed install
-      # leaves no pyspdxtools, so the next run starts again.
-      rm -rf "$venv"
-      python3 -m venv "$venv" >&2
-      "$venv/bin/pip" install --quiet --disable-pip-version-check "spdx-tools==${SPDX_TOOLS_VERSION}" >&2
-    fi
-    echo "$out"
+    pip_tool spdx-tools "$SPDX_TOOLS_VERSION" "spdx-tools==${SPDX_TOOLS_VERSION}" pyspdxtools
     ;;
   # moto_server of MOTO_VERSION, in a virtualenv of its own.
   moto)
     if [[ -n "${MOTO_SERVER_BIN:-}" ]]; then echo "$MOTO_SERVER_BIN"; exit 0; fi
-    venv="${tools_dir}/moto-${MOTO_VERSION}"
-    out="${venv}/bin/moto_server"
-    if [[ ! -x "$out" ]]; then
-      echo "installing moto ${MOTO_VERSION} into ${venv} (first run only)" >&2
-      rm -rf "$venv"
-      python3 -m venv "$venv" >&2
-      "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}" >&2
-    fi
-    echo "$out"
+    pip_tool moto "$MOTO_VERSION" "moto[server]==${MOTO_VERSION}" moto_server
     ;;
   # A folder of the CRDs in AWS_EXTRA_CRDS (override: AWS_EXTRA_CRDS_DIR).
   aws-crds)

@@ -28,8 +28,7 @@ class S3Server {
   // so a test can name the endpoint of a server that is down.
   explicit S3Server(int port = 0)
       : port_(port != 0 ? port : platform::testing::FreePort()),
-        log_(std::filesystem::temp_directory_path() /
-             ("moto-" + std::to_string(port_) + ".log")) {}
+        log_(std::filesystem::temp_directory_path() / ("moto-" + std::to_string(port_) + ".log")) {}
   S3Server(const S3Server&) = delete;
   S3Server& operator=(const S3Server&) = delete;
 

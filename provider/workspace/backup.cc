@@ -41,6 +41,23 @@ std::string Where(const provider::S3Options& s3, const std::string& key) {
 
 }  // namespace
 
+absl::StatusOr<std::string> OpenBackup(const std::string& blob, const std::string& key_material) {
+  std::string gzipped = blob;
+  if (provider::IsSealed(blob)) {
+    absl::StatusOr<std::string> opened = provider::Open(key_material, blob);
+    if (!opened.ok() && key_material.ends_with("\n")) {
+      absl::StatusOr<std::string> trimmed =
+          provider::Open(key_material.substr(0, key_material.size() - 1), blob);
+      if (trimmed.ok()) opened = std::move(trimmed);
+    }
+    if (!opened.ok()) return opened.status();
+    gzipped = *std::move(opened);
+  }
+  ASSIGN_OR_RETURN(std::string json, provider::Gunzip(gzipped));
+  RETURN_IF_ERROR(ParseState(json, false).status());
+  return json;
+}
+
 StateBackup::StateBackup(BackupOptions options, const kube::ObjectKey& workspace)
     : options_(std::move(options)),
       base_(options_.prefix +

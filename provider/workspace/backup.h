@@ -55,6 +55,13 @@ struct FetchedBackup {
   std::string blob;
 };
 
+// The state JSON of a backup object's bytes, outside any cluster (disaster
+// recovery: `provider-workloads --open-backup=<file> --open-backup-key-file=
+// <file>`): opened with `key_material` when sealed (also tried without one
+// trailing newline, which a key file written by hand often has), then
+// gunzipped. crypto.h's errors; DataLoss when the result is not a state.
+absl::StatusOr<std::string> OpenBackup(const std::string& blob, const std::string& key_material);
+
 class StateBackup {
  public:
   StateBackup(BackupOptions options, const kube::ObjectKey& workspace);

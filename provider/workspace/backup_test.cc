@@ -114,5 +114,18 @@ TEST_F(StateBackupTest, ASerialInSeveralLineagesIsTakenFromTheLatests) {
   EXPECT_EQ(got->record.lineage, "b");
 }
 
+TEST(OpenBackup, OpensWhatTheStoreSealedWithTheKeyFromAFile) {
+  const std::string state = R"({"version": 4, "serial": 3, "lineage": "L", "resources": []})";
+  const std::string sealed = provider::Seal("key material", provider::Gzip(state).value()).value();
+  EXPECT_EQ(OpenBackup(sealed, "key material").value(), state);
+  EXPECT_EQ(OpenBackup(sealed, "key material\n").value(), state) << "a file's trailing newline";
+  EXPECT_FALSE(OpenBackup(sealed, "another key").ok());
+  EXPECT_FALSE(OpenBackup(sealed, "").ok());
+  // Unencrypted (no key configured): only gzipped.
+  EXPECT_EQ(OpenBackup(provider::Gzip(state).value(), "").value(), state);
+  EXPECT_EQ(OpenBackup(provider::Gzip("[1, 2]").value(), "").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace workspace

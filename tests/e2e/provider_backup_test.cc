@@ -104,6 +104,21 @@ TEST_F(ProviderBackupTest, EverySaveReachesTheBucketAndALostClusterGetsItBack) {
   EXPECT_EQ(stored->body.find(id), std::string::npos);
   EXPECT_EQ(stored->metadata.at("serial"), std::to_string(first));
   EXPECT_EQ(stored->metadata.at("sha256"), provider::Sha256Hex(stored->body));
+  // Outside any cluster, the provider binary opens it with the key from a
+  // file (disaster recovery, docs/operations.md).
+  const std::string object_file = dir_.Write("backup.tfstate", stored->body);
+  const std::string key_file = dir_.Write("key", "correct-horse-battery-staple\n");
+  const RunResult opened =
+      RunCommand({kProvider, "--open-backup=" + object_file, "--open-backup-key-file=" + key_file});
+  ASSERT_EQ(opened.exit_code, 0) << opened.err;
+  const Json plain = Json::parse(opened.out, nullptr, false);
+  ASSERT_TRUE(plain.is_object()) << opened.out;
+  EXPECT_EQ(plain.value("serial", int64_t{-1}), first);
+  EXPECT_EQ(plain["outputs"]["id"].value("value", ""), id);
+  const RunResult wrong_key = RunCommand(
+      {kProvider, "--open-backup=" + object_file, "--open-backup-key-file=" + object_file});
+  EXPECT_EQ(wrong_key.exit_code, 1);
+  EXPECT_NE(wrong_key.err.find("--open-backup"), std::string::npos) << wrong_key.err;
 
   // A change is applied and its new serial backed up too.
   Apply("ws", Workspace(name, "two"));
