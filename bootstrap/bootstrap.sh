@@ -136,31 +136,85 @@ varmap() {
   if [[ -f "$vars" ]]; then python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$vars"; else echo '{}'; fi
 }
 
+# The Workspace's status as one word, from one read: adopted (Ready, the
+# plan of <ref> made after <since> empty), changes: <summary>, error:
+# <Synced message>, or waiting. A plan counts when the commit it checked out
+# is <ref> (a commit), else when it was made after <since> (RFC 3339).
+verdict() {  # <ref> <since>
+  "$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" -o json 2>/dev/null |
+    python3 -c '
+import json, re, sys
+ref, since = sys.argv[1], sys.argv[2]
+try:
+    ws = json.load(sys.stdin)
+except ValueError:
+    print("waiting"); sys.exit()
+status = ws.get("status", {})
+conds = {c["type"]: c for c in status.get("conditions", [])}
+at = status.get("atProvider", {})
+plan = at.get("plan")
+synced = conds.get("Synced", {})
+if plan is not None:
+    if re.fullmatch("[0-9a-f]{40}", ref):
+        current = at.get("source", {}).get("commit") == ref
+    else:
+        current = plan.get("plannedAt", "") >= since
+    if not current:
+        plan = None
+if synced.get("status") == "False":
+    print("error: " + synced.get("message", ""))
+elif plan is None or "state" not in at:
+    print("waiting")
+elif plan.get("add") or plan.get("change") or plan.get("destroy"):
+    print("changes: {} to add, {} to change, {} to destroy".format(plan.get("add"), plan.get("change"), plan.get("destroy")))
+elif conds.get("Ready", {}).get("status") == "True":
+    print("adopted")
+else:
+    print("waiting")' "$1" "$2"
+}
+
+# Whether the Workspace holds a state already (adopted earlier).
+holds_state() {
+  "$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" \
+    -o jsonpath='{.status.atProvider.state.serial}' 2>/dev/null | grep -q .
+}
+
 handover() {
   local state="$dir/terraform.tfstate"
-  [[ -f "$state" ]] || die "no local state at $state: run '$0 apply' first (or it was handed over already)"
   local ref=${GIT_REF:-$(git -C "$repo" rev-parse HEAD)}
-  local lineage id
-  lineage=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["lineage"])' "$state")
-  id="bootstrap-${lineage:0:8}"
-
-  # The state, gzipped as the provider stores it, in a Secret that names its
-  # origin; the Workspace adopts it (copies it into its own Secret, sealed
-  # with the ProviderConfig's key) and deletes it.
-  if ! "$kubectl" -n "$state_ns" get secret "tfstate-$id" >/dev/null 2>&1; then
-    say "importing the local state (lineage $lineage) as $state_ns/tfstate-$id"
-    "$kubectl" -n "$state_ns" create secret generic "tfstate-$id" \
-      --from-file=tfstate=<(gzip -9nc "$state") --dry-run=client -o json |
-      python3 -c 'import json, sys
+  local id=""
+  if holds_state; then
+    # Adopted by an earlier run: only the Workspace is applied again (a
+    # fixed module, a new GIT_REF), never the local state.
+    say "Workspace $workspace holds its state already; applying it again"
+    id=$("$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" \
+      -o jsonpath='{.metadata.annotations.workloads\.terraforming\.io/adopt-state-of}')
+  else
+    [[ -f "$state" ]] || die "no local state at $state: run '$0 apply' first"
+    local lineage
+    lineage=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["lineage"])' "$state")
+    id="bootstrap-${lineage:0:8}"
+    # The state, gzipped as the provider stores it, in a Secret that names
+    # its origin; the Workspace adopts it (copies it into its own Secret,
+    # sealed with the ProviderConfig's key) and deletes it. Created, not
+    # applied: apply would copy the whole state into an annotation.
+    if ! "$kubectl" -n "$state_ns" get secret "tfstate-$id" >/dev/null 2>&1; then
+      say "importing the local state (lineage $lineage) as $state_ns/tfstate-$id"
+      "$kubectl" -n "$state_ns" create secret generic "tfstate-$id" \
+        --from-file=tfstate=<(gzip -9nc "$state") --dry-run=client -o json |
+        python3 -c 'import json, sys
 s = json.load(sys.stdin)
 s["metadata"]["annotations"] = {"workloads.terraforming.io/imported-from": "bootstrap/terraform (local apply)"}
-print(json.dumps(s))' | "$kubectl" apply -f - >&2
+print(json.dumps(s))' | "$kubectl" create -f - >&2
+    fi
   fi
 
   # deletionPolicy Orphan: deleting this Workspace must never destroy the
   # cluster it runs in. requireApproval: every later change to the
   # management cluster waits for a person.
   say "applying Workspace $workspace ($git_url $ref, $git_path)"
+  local applied
+  applied=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   "$kubectl" apply -f - >&2 <<EOF
 apiVersion: terraform.workloads.terraforming.io/v1alpha1
 kind: Workspace
@@ -182,50 +236,46 @@ spec:
     requireApproval: true
 EOF
 
-  say "waiting for the Workspace's first plan"
-  local deadline=$((SECONDS + timeout)) verdict=""
+  say "waiting for the Workspace's plan of $ref"
+  local deadline=$((SECONDS + timeout)) now="" last=""
   while ((SECONDS < deadline)); do
-    verdict=$("$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" -o json | python3 -c '
-import json, sys
-ws = json.load(sys.stdin)
-status = ws.get("status", {})
-conds = {c["type"]: c for c in status.get("conditions", [])}
-plan = status.get("atProvider", {}).get("plan")
-synced = conds.get("Synced", {})
-if synced.get("status") == "False":
-    print("error: " + synced.get("message", ""))
-elif plan is None or "state" not in status.get("atProvider", {}):
-    print("waiting")
-elif plan.get("add") or plan.get("change") or plan.get("destroy"):
-    print("changes: {} to add, {} to change, {} to destroy".format(plan.get("add"), plan.get("change"), plan.get("destroy")))
-elif conds.get("Ready", {}).get("status") == "True":
-    print("adopted")
-else:
-    print("waiting")')
-    case "$verdict" in
-      adopted) break ;;
-      changes:*)
-        die "Workspace $workspace adopted the state, but its plan has ${verdict#changes: }: the module at $ref or its variables differ from what was applied. Nothing was applied (requireApproval); the local state is kept" ;;
-      error:*) say "${verdict}" ;;
-    esac
+    now=$(verdict "$ref" "$applied")
+    [[ "$now" == adopted || "$now" == changes:* ]] && break
+    if [[ "$now" == error:* && "$now" != "$last" ]]; then say "$now"; fi
+    last=$now
     sleep 5
   done
-  [[ "$verdict" == adopted ]] || die "gave up after ${timeout}s waiting for Workspace $workspace (last: $verdict)"
-
-  # The cluster holds the state now: the local copy must not be applied
-  # again, or two writers would diverge.
-  local kept
-  kept="$state.handed-over-$(date -u +%Y%m%dT%H%M%SZ)"
-  mv "$state" "$kept"
-  rm -f "$state.backup"
-  say "handed over: Workspace $workspace manages the management cluster; the local state is kept as $kept (do not apply it again)"
+  # Once the cluster holds the state, the local copy must never be applied
+  # again: two writers would diverge.
+  if [[ -f "$state" ]] && holds_state; then
+    local kept
+    kept="$state.handed-over-$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$state" "$kept"
+    rm -f "$state.backup"
+    say "the cluster holds the state now; the local copy is kept as $kept (never apply it again)"
+  fi
+  case "$now" in
+    adopted)
+      say "handed over: Workspace $workspace manages the management cluster"
+      ;;
+    changes:*)
+      die "Workspace $workspace holds the state, but its plan of $ref has ${now#changes: }: the module or its variables differ from what was applied. Nothing was applied (requireApproval). Fix the module in Git and run handover again with the new GIT_REF, or approve the plan (workloads.terraforming.io/approve-plan)"
+      ;;
+    *)
+      die "gave up after ${timeout}s waiting for Workspace $workspace (last: $now)"
+      ;;
+  esac
 }
 
 case "${1:-}" in
   apply) apply ;;
   install) install ;;
   handover) handover ;;
-  all) apply && install && handover ;;
+  all)
+    apply
+    install
+    handover
+    ;;
   *)
     echo "usage: $0 apply|install|handover|all" >&2
     exit 2

@@ -54,6 +54,15 @@ bool WalkXml(
          XML_STATUS_OK;
 }
 
+// The <Code> of S3's <Error> document ("" when there is none).
+std::string ErrorCode(const std::string& xml) {
+  std::string code;
+  WalkXml(xml, [&](const std::vector<std::string>& path, const std::string& text) {
+    if (path.size() == 2 && path[0] == "Error" && path[1] == "Code") code = text;
+  });
+  return code;
+}
+
 // S3's <Error><Code>..</Code><Message>..</Message></Error>, as "Code: Message".
 std::string ErrorOf(const std::string& xml) {
   std::string code, message;
@@ -103,7 +112,14 @@ absl::Status ParseEndpoint(const std::string& endpoint, std::string* scheme, std
     return absl::InvalidArgumentError("endpoint \"" + endpoint + "\" is not an http(s) URL");
   }
   *host = part(CURLUPART_HOST);
-  if (const std::string port = part(CURLUPART_PORT); !port.empty()) *host += ":" + port;
+  // A default port (https://host:443) is left out, as curl leaves it out
+  // of the Host header it sends: the signed host must be the one sent.
+  char* port = nullptr;
+  if (curl_url_get(url.get(), CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK &&
+      port != nullptr) {
+    *host += std::string(":") + port;
+  }
+  curl_free(port);
   return absl::OkStatus();
 }
 
@@ -219,7 +235,10 @@ absl::Status S3Client::Refused(const std::string& what, const std::string& key,
     case 403:
       return absl::PermissionDeniedError(message);
     case 404:
-      return absl::NotFoundError(message);
+      // Only a missing object is NotFound: a missing bucket, or an endpoint
+      // that is not S3, must never read as "nothing was stored".
+      if (ErrorCode(r.body) == "NoSuchKey") return absl::NotFoundError(message);
+      return absl::FailedPreconditionError(message);
     case 409:
       return absl::FailedPreconditionError(message);
     default:
@@ -230,7 +249,11 @@ absl::Status S3Client::Refused(const std::string& what, const std::string& key,
 absl::Status S3Client::Put(const std::string& key, const std::string& body,
                            const std::map<std::string, std::string>& metadata) {
   std::map<std::string, std::string> headers{{"content-type", "application/octet-stream"}};
-  for (const auto& [k, v] : metadata) headers["x-amz-meta-" + Lower(k)] = v;
+  // Empty values are left out: curl drops a header without a value, and
+  // a signed header that is not sent fails the signature.
+  for (const auto& [k, v] : metadata) {
+    if (!v.empty()) headers["x-amz-meta-" + Lower(k)] = v;
+  }
   absl::StatusOr<Response> r = Send("PUT", key, {}, body, headers);
   if (!r.ok()) return r.status();
   if (r->status != 200) return Refused("put", key, *r);

@@ -49,7 +49,10 @@ class S3Client {
   explicit S3Client(S3Options options) : options_(std::move(options)) {}
 
   // Stores `body` under `key` with `metadata` (names lower case, values
-  // ASCII: sent as x-amz-meta-<name>).
+  // ASCII: sent as x-amz-meta-<name>; empty values are not sent).
+  // Errors: NotFound only for a missing object (S3's NoSuchKey), never for
+  // a missing bucket (FailedPrecondition); Unavailable when the server
+  // cannot be reached or answers 5xx.
   absl::Status Put(const std::string& key, const std::string& body,
                    const std::map<std::string, std::string>& metadata = {});
   // NotFound when there is no such object.

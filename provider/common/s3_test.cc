@@ -61,7 +61,11 @@ TEST_F(S3ClientTest, PutsGetsListsAndDeletes) {
   for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 7);
   ASSERT_TRUE(s3.Put("states/ns one/ws+1/0001.tfstate", binary, {{"Serial", "1"}}).ok());
   ASSERT_TRUE(s3.Put("states/ns one/ws+1/0002.tfstate", "two", {{"serial", "2"}}).ok());
-  ASSERT_TRUE(s3.Put("other/x", "x").ok());
+  ASSERT_TRUE(s3.Put("other/x", "x", {{"empty", ""}, {"set", "1"}}).ok());
+  const auto other = s3.Head("other/x");
+  ASSERT_TRUE(other.ok() && other->has_value()) << other.status();
+  EXPECT_EQ((**other).count("empty"), 0u) << "an empty value is not sent";
+  EXPECT_EQ((**other).at("set"), "1");
 
   const absl::StatusOr<S3Got> got = s3.Get("states/ns one/ws+1/0001.tfstate");
   ASSERT_TRUE(got.ok()) << got.status();
@@ -103,7 +107,9 @@ TEST_F(S3ClientTest, ListsEveryPage) {
 TEST_F(S3ClientTest, NamesTheBucketAndS3sCodeWhenRefused) {
   S3Client s3(OptionsFor(server_, "no-such-bucket"));
   const absl::Status put = s3.Put("k", "v");
-  EXPECT_EQ(put.code(), absl::StatusCode::kNotFound) << put;
+  // Not NotFound: a missing bucket is no "nothing stored here".
+  EXPECT_EQ(put.code(), absl::StatusCode::kFailedPrecondition) << put;
+  EXPECT_EQ(s3.Get("k").status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(put.message().find("s3://no-such-bucket/k"), std::string::npos) << put;
   EXPECT_NE(put.message().find("NoSuchBucket"), std::string::npos) << put;
 }

@@ -73,6 +73,22 @@ std::string StateBackup::ObjectKey(const std::string& lineage, int64_t serial) c
 
 absl::StatusOr<BackupRecord> StateBackup::Upload(const SealedState& sealed,
                                                  const std::string& uid) {
+  // latest.json of another lineage, written by another Workspace and not
+  // marked deleted: two Workspaces of one name back up here (two clusters
+  // sharing a prefix), or an earlier one's history stands. Neither is
+  // replaced silently.
+  absl::StatusOr<Pointer> latest = Latest();
+  if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest.status();
+  if (latest.ok() && !latest->deleted && latest->record.lineage != sealed.lineage &&
+      latest->uid != uid) {
+    return absl::FailedPreconditionError(
+        Where(options_.s3, base_ + kLatest) + " belongs to state lineage " +
+        latest->record.lineage + " (Workspace uid " + latest->uid + "), not this state's " +
+        sealed.lineage +
+        ": another Workspace of this name backs up here (clusters sharing a prefix?) or an "
+        "earlier one's backups remain. Give the ProviderConfig its own prefix, restore from "
+        "that backup, or delete latest.json to start a new history there");
+  }
   BackupRecord record{ObjectKey(sealed.lineage, sealed.serial), sealed.serial, sealed.lineage,
                       sealed.checksum, provider::Sha256Hex(sealed.blob)};
   RETURN_IF_ERROR(s3_.Put(record.object, sealed.blob,
@@ -83,28 +99,27 @@ absl::StatusOr<BackupRecord> StateBackup::Upload(const SealedState& sealed,
                            {"encryption", sealed.encryption},
                            {"key-id", sealed.key_id},
                            {"workspace-uid", uid}}));
-  const Json latest = {{"object", record.object},   {"serial", record.serial},
-                       {"lineage", record.lineage}, {"checksum", record.checksum},
-                       {"sha256", record.sha256},   {"encryption", sealed.encryption},
-                       {"keyId", sealed.key_id},    {"workspaceUid", uid}};
-  RETURN_IF_ERROR(s3_.Put(base_ + kLatest, latest.dump(2) + "\n", {}));
+  const Json pointer = {{"object", record.object},   {"serial", record.serial},
+                        {"lineage", record.lineage}, {"checksum", record.checksum},
+                        {"sha256", record.sha256},   {"encryption", sealed.encryption},
+                        {"keyId", sealed.key_id},    {"workspaceUid", uid}};
+  RETURN_IF_ERROR(s3_.Put(base_ + kLatest, pointer.dump(2) + "\n", {}));
   RETURN_IF_ERROR(Trim(record));
   return record;
 }
 
 absl::Status StateBackup::Trim(const BackupRecord& newest) {
   if (options_.keep <= 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const std::vector<provider::S3Object> objects, s3_.List(base_));
+  // Only the newest's lineage: another lineage's objects are another
+  // state's history, never this one's to drop.
+  const std::string lineage = newest.lineage.empty() ? "no-lineage" : newest.lineage;
+  ASSIGN_OR_RETURN(const std::vector<provider::S3Object> objects, s3_.List(base_ + lineage + "/"));
   std::vector<Parsed> versions;
   for (const provider::S3Object& o : objects) {
     if (std::optional<Parsed> p = ParseObject(base_, o.key)) versions.push_back(*std::move(p));
   }
   if (versions.size() <= static_cast<size_t>(options_.keep)) return absl::OkStatus();
-  // Oldest first: other lineages (superseded), then the newest's by serial.
-  const std::string current = newest.lineage.empty() ? "no-lineage" : newest.lineage;
-  std::sort(versions.begin(), versions.end(), [&](const Parsed& a, const Parsed& b) {
-    const bool a_current = a.lineage == current, b_current = b.lineage == current;
-    if (a_current != b_current) return !a_current;
+  std::sort(versions.begin(), versions.end(), [](const Parsed& a, const Parsed& b) {
     return a.serial != b.serial ? a.serial < b.serial : a.key < b.key;
   });
   for (size_t i = 0; i + options_.keep < versions.size(); ++i) {
@@ -121,28 +136,64 @@ absl::StatusOr<bool> StateBackup::Present(const BackupRecord& record) {
   return sha != metadata->end() && sha->second == record.sha256;
 }
 
-absl::StatusOr<BackupRecord> StateBackup::Latest() {
+absl::StatusOr<StateBackup::Pointer> StateBackup::Latest() {
   ASSIGN_OR_RETURN(const provider::S3Got got, s3_.Get(base_ + kLatest));
   const Json latest = Json::parse(got.body, nullptr, false);
-  if (latest.is_discarded() || !latest.is_object() || !latest["object"].is_string() ||
-      !latest["sha256"].is_string()) {
+  auto text = [&](const char* name) -> std::string {
+    const auto it = latest.find(name);
+    return it != latest.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!latest.is_object() || text("object").empty() || text("sha256").empty()) {
     return absl::DataLossError(Where(options_.s3, base_ + kLatest) +
                                " is not a backup pointer (object and sha256 are required)");
   }
-  return BackupRecord{latest["object"], latest.value("serial", int64_t{0}),
-                      latest.value("lineage", ""), latest.value("checksum", ""), latest["sha256"]};
+  Pointer p;
+  p.record = BackupRecord{text("object"), 0, text("lineage"), text("checksum"), text("sha256")};
+  if (const auto serial = latest.find("serial");
+      serial != latest.end() && serial->is_number_integer()) {
+    p.record.serial = serial->get<int64_t>();
+  }
+  p.uid = text("workspaceUid");
+  const auto deleted = latest.find("deleted");
+  p.deleted = deleted != latest.end() && deleted->is_boolean() && deleted->get<bool>();
+  return p;
+}
+
+absl::Status StateBackup::MarkDeleted(const std::string& lineage) {
+  absl::StatusOr<Pointer> latest = Latest();
+  if (absl::IsNotFound(latest.status())) return absl::OkStatus();
+  RETURN_IF_ERROR(latest.status());
+  if (latest->deleted || latest->record.lineage != lineage) return absl::OkStatus();
+  const Json marked = {{"object", latest->record.object},
+                       {"serial", latest->record.serial},
+                       {"lineage", latest->record.lineage},
+                       {"checksum", latest->record.checksum},
+                       {"sha256", latest->record.sha256},
+                       {"workspaceUid", latest->uid},
+                       {"deleted", true}};
+  return s3_.Put(base_ + kLatest, marked.dump(2) + "\n", {});
 }
 
 absl::StatusOr<FetchedBackup> StateBackup::Fetch(std::optional<int64_t> serial) {
-  absl::StatusOr<BackupRecord> latest = Latest();
-  if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest.status();
+  absl::StatusOr<Pointer> pointer = Latest();
+  if (!pointer.ok() && !absl::IsNotFound(pointer.status())) return pointer.status();
+  std::optional<BackupRecord> latest;
+  if (pointer.ok()) latest = pointer->record;
   std::string object;
+  int64_t highest = 0;
   if (!serial) {
-    if (!latest.ok()) {
+    if (!latest) {
       return absl::NotFoundError("no backup of this Workspace in " +
                                  Where(options_.s3, base_ + kLatest));
     }
+    if (pointer->deleted) {
+      return absl::NotFoundError(
+          "the Workspace backed up in " + Where(options_.s3, base_) +
+          " was deleted after destroying everything; name a serial to restore one of its "
+          "versions all the same");
+    }
     object = latest->object;
+    highest = latest->serial;
   } else {
     ASSIGN_OR_RETURN(const std::vector<provider::S3Object> objects, s3_.List(base_));
     std::vector<Parsed> matches;
@@ -150,10 +201,16 @@ absl::StatusOr<FetchedBackup> StateBackup::Fetch(std::optional<int64_t> serial) 
       std::optional<Parsed> p = ParseObject(base_, o.key);
       if (p && p->serial == *serial) matches.push_back(*std::move(p));
     }
+    std::string lineage;
     for (const Parsed& p : matches) {
-      if (latest.ok() && p.lineage == latest->lineage) object = p.key;
+      if (latest && p.lineage == latest->lineage) object = p.key, lineage = p.lineage;
     }
-    if (object.empty() && matches.size() == 1) object = matches[0].key;
+    if (object.empty() && matches.size() == 1)
+      object = matches[0].key, lineage = matches[0].lineage;
+    for (const provider::S3Object& o : objects) {
+      const std::optional<Parsed> p = ParseObject(base_, o.key);
+      if (p && p->lineage == lineage) highest = std::max(highest, p->serial);
+    }
     if (object.empty()) {
       return matches.empty()
                  ? absl::NotFoundError("no backup of serial " + std::to_string(*serial) + " in " +
@@ -173,6 +230,7 @@ absl::StatusOr<FetchedBackup> StateBackup::Fetch(std::optional<int64_t> serial) 
   fetched.record = BackupRecord{object, std::strtoll(meta("serial").c_str(), nullptr, 10),
                                 meta("lineage"), meta("checksum"), meta("sha256")};
   const std::string actual = provider::Sha256Hex(got.body);
+  fetched.highest_serial = std::max(highest, fetched.record.serial);
   if (fetched.record.sha256.empty() || actual != fetched.record.sha256 ||
       (!serial && actual != latest->sha256)) {
     return absl::DataLossError(Where(options_.s3, object) + ": its bytes have SHA-256 " + actual +

@@ -10,8 +10,8 @@
 //                                            (serial, lineage, checksum,
 //                                            sha256, encryption, key-id)
 //   latest.json                              the version uploaded last
-// Retention keeps the newest `keep` versions: those of older lineages go
-// first, then the lowest serials.
+// Retention keeps the newest `keep` versions of the current lineage; the
+// objects of another lineage are left alone.
 #ifndef PROVIDER_WORKSPACE_BACKUP_H_
 #define PROVIDER_WORKSPACE_BACKUP_H_
 
@@ -53,6 +53,9 @@ struct BackupRecord {
 struct FetchedBackup {
   BackupRecord record;
   std::string blob;
+  // The highest serial backed up in its lineage: a restored older version
+  // must be stored above it, or the next save would overwrite a newer copy.
+  int64_t highest_serial = 0;
 };
 
 // The state JSON of a backup object's bytes, outside any cluster (disaster
@@ -71,20 +74,37 @@ class StateBackup {
   const BackupOptions& options() const { return options_; }
 
   // Copies `sealed` to the bucket, points latest.json at it, then drops the
-  // versions retention no longer keeps. Errors name the bucket and object.
+  // versions of its lineage retention no longer keeps. FailedPrecondition
+  // when latest.json names another lineage written by another Workspace
+  // (`uid`) and not marked deleted. Errors name the bucket and object.
   absl::StatusOr<BackupRecord> Upload(const SealedState& sealed, const std::string& uid);
 
   // Whether `record`'s object is still in the bucket with its checksum.
   absl::StatusOr<bool> Present(const BackupRecord& record);
 
+  // Marks latest.json deleted when it names `lineage` (the Workspace
+  // destroyed everything and its state is gone): a Workspace of the same
+  // name later starts anew instead of taking it back, and may back up a
+  // new lineage there. The objects stay until retention or lifecycle rules
+  // remove them.
+  absl::Status MarkDeleted(const std::string& lineage);
+
   // The latest version (serial nullopt) or the one of `serial` (in the
   // latest's lineage when several lineages hold it). NotFound when the bucket
-  // holds none; DataLoss when the bytes do not match their SHA-256.
+  // holds none, or when latest.json is marked deleted and no serial is
+  // named; DataLoss when the bytes do not match their SHA-256.
   absl::StatusOr<FetchedBackup> Fetch(std::optional<int64_t> serial = std::nullopt);
 
  private:
+  // What latest.json says.
+  struct Pointer {
+    BackupRecord record;
+    std::string uid;  // the Workspace that wrote it
+    bool deleted = false;
+  };
   std::string ObjectKey(const std::string& lineage, int64_t serial) const;
-  absl::StatusOr<BackupRecord> Latest();
+  // NotFound when there is none; DataLoss when it is not a pointer.
+  absl::StatusOr<Pointer> Latest();
   absl::Status Trim(const BackupRecord& newest);
 
   BackupOptions options_;

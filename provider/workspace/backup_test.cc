@@ -67,26 +67,78 @@ TEST_F(StateBackupTest, NamesObjectsAfterTheWorkspaceNotItsUid) {
   EXPECT_EQ(cluster.Fetch().status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(StateBackupTest, KeepsTheNewestVersionsOlderLineagesFirstOut) {
+TEST_F(StateBackupTest, KeepsTheNewestVersionsOfTheCurrentLineage) {
   options_.keep = 3;
   StateBackup b(options_, {"", "db"});
-  ASSERT_TRUE(b.Upload(Version(50, "old"), "u1").ok());
-  for (int64_t serial = 1; serial <= 4; ++serial) {
+  for (int64_t serial = 1; serial <= 5; ++serial) {
     ASSERT_TRUE(b.Upload(Version(serial, "new"), "u2").ok());
   }
-  // The old lineage's serial 50 went first, then serial 1 of the new one.
   EXPECT_EQ(
       Keys("prod/cluster/db/"),
       (std::vector<std::string>{
-          "prod/cluster/db/latest.json", "prod/cluster/db/new/000000000002.tfstate",
-          "prod/cluster/db/new/000000000003.tfstate", "prod/cluster/db/new/000000000004.tfstate"}));
+          "prod/cluster/db/latest.json", "prod/cluster/db/new/000000000003.tfstate",
+          "prod/cluster/db/new/000000000004.tfstate", "prod/cluster/db/new/000000000005.tfstate"}));
   const absl::StatusOr<FetchedBackup> latest = b.Fetch();
   ASSERT_TRUE(latest.ok()) << latest.status();
-  EXPECT_EQ(latest->record.serial, 4);
+  EXPECT_EQ(latest->record.serial, 5);
+  EXPECT_EQ(latest->highest_serial, 5);
   const absl::StatusOr<FetchedBackup> three = b.Fetch(3);
   ASSERT_TRUE(three.ok()) << three.status();
   EXPECT_EQ(three->blob, Version(3, "new").blob);
+  EXPECT_EQ(three->highest_serial, 5) << "a restore of 3 must be stored above 5";
   EXPECT_EQ(b.Fetch(1).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StateBackupTest, AnotherWorkspacesLineageIsNeitherReplacedNorTrimmed) {
+  options_.keep = 1;
+  StateBackup b(options_, {"", "net"});
+  ASSERT_TRUE(b.Upload(Version(7, "first"), "uid-first").ok());
+  // Another Workspace of the same name (another cluster, the same prefix).
+  const absl::Status other = b.Upload(Version(1, "second"), "uid-second").status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition) << other;
+  EXPECT_NE(other.message().find("lineage first"), std::string::npos) << other;
+  EXPECT_EQ(b.Fetch().value().record.lineage, "first");
+  // The same Workspace, or one that restored that lineage, goes on.
+  EXPECT_TRUE(b.Upload(Version(8, "first"), "uid-restored").ok());
+
+  // Its Workspace destroyed everything: latest.json says so, a restore of
+  // "latest" finds nothing, and a new lineage may start; the old lineage's
+  // objects stay (retention trims only the lineage uploaded).
+  ASSERT_TRUE(b.MarkDeleted("first").ok());
+  EXPECT_EQ(b.Fetch().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(b.Fetch(8).ok()) << "a named serial is still there";
+  ASSERT_TRUE(b.Upload(Version(1, "second"), "uid-second").ok());
+  ASSERT_TRUE(b.Upload(Version(2, "second"), "uid-second").ok());
+  EXPECT_EQ(Keys("prod/cluster/net/"),
+            (std::vector<std::string>{"prod/cluster/net/first/000000000008.tfstate",
+                                      "prod/cluster/net/latest.json",
+                                      "prod/cluster/net/second/000000000002.tfstate"}));
+  EXPECT_EQ(b.Fetch().value().record.lineage, "second");
+}
+
+TEST_F(StateBackupTest, AMalformedPointerIsAnErrorNotACrash) {
+  StateBackup b(options_, {"", "odd"});
+  provider::S3Client s3(options_.s3);
+  for (const std::string body : {"not json", "[]", R"({"object": 5})", R"({"sha256": "x"})"}) {
+    SCOPED_TRACE(body);
+    ASSERT_TRUE(s3.Put("prod/cluster/odd/latest.json", body).ok());
+    EXPECT_EQ(b.Fetch().status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(b.Upload(Version(1, "L"), "u").status().code(), absl::StatusCode::kDataLoss)
+        << "nothing is written over what cannot be read";
+  }
+  // Fields of the wrong type are read as absent.
+  ASSERT_TRUE(s3.Put("prod/cluster/odd/latest.json",
+                     R"({"object": "k", "sha256": "x", "serial": "7", "deleted": "yes"})")
+                  .ok());
+  EXPECT_EQ(b.Fetch().status().code(), absl::StatusCode::kNotFound);  // no object k
+}
+
+TEST_F(StateBackupTest, AMissingBucketIsNotAMissingBackup) {
+  options_.s3.bucket = "no-such-bucket";
+  StateBackup b(options_, {"", "app"});
+  const absl::Status fetched = b.Fetch().status();
+  EXPECT_EQ(fetched.code(), absl::StatusCode::kFailedPrecondition) << fetched;
+  EXPECT_NE(fetched.message().find("NoSuchBucket"), std::string::npos) << fetched;
 }
 
 TEST_F(StateBackupTest, RefusesBytesThatDoNotMatchTheirChecksum) {
@@ -108,6 +160,7 @@ TEST_F(StateBackupTest, RefusesBytesThatDoNotMatchTheirChecksum) {
 TEST_F(StateBackupTest, ASerialInSeveralLineagesIsTakenFromTheLatests) {
   StateBackup b(options_, {"", "net"});
   ASSERT_TRUE(b.Upload(Version(3, "a"), "u1").ok());
+  ASSERT_TRUE(b.MarkDeleted("a").ok());
   ASSERT_TRUE(b.Upload(Version(3, "b"), "u2").ok());
   const absl::StatusOr<FetchedBackup> got = b.Fetch(3);
   ASSERT_TRUE(got.ok()) << got.status();

@@ -47,6 +47,14 @@ constexpr char kPlanFile[] = "tfplan";
 // OpenTofu's dependency lock file in the root module.
 constexpr char kStoredLockFile[] = ".terraform.lock.hcl";
 constexpr char kDestroyPlanFile[] = "tfplan-destroy";
+// What a ProviderConfig's spec.inheritPodIdentity passes to runs.
+constexpr const char* kPodIdentityVariables[] = {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                                 "AWS_ROLE_ARN",
+                                                 "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                                 "AWS_REGION",
+                                                 "AWS_DEFAULT_REGION",
+                                                 "AWS_STS_REGIONAL_ENDPOINTS"};
 
 // Everything a run needs, read from the Workspace, its ProviderConfig and
 // the Secrets and ConfigMaps they name, before any run starts.
@@ -58,6 +66,7 @@ struct Settings {
   std::vector<std::string> old_keys;
   std::vector<std::pair<std::string, std::string>> files;  // credentials, provider-config.tf
   bool plugin_cache = true;
+  bool inherit_identity = false;        // spec.inheritPodIdentity
   std::optional<BackupOptions> backup;  // spec.state.backup
 
   std::string source;
@@ -186,6 +195,12 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
     ASSIGN_OR_RETURN(s.backup, ResolveBackup(client, ObjectAt(state, "backup"), pc_ns, s.secrets));
   }
   s.plugin_cache = pc_spec.value("pluginCache", true);
+  s.inherit_identity = pc_spec.value("inheritPodIdentity", false);
+  if (s.inherit_identity && !pc_ns.empty()) {
+    return absl::InvalidArgumentError(
+        "ProviderConfig spec.inheritPodIdentity: a namespaced ProviderConfig cannot give its "
+        "runs the provider's own cloud identity; use a ClusterProviderConfig");
+  }
   s.stop_grace = options.default_stop_grace;
   if (const std::string grace = StringAt(pc_spec, "stopGracePeriod"); !grace.empty()) {
     const absl::StatusOr<std::chrono::milliseconds> parsed = runtime::ParseDuration(grace);
@@ -409,9 +424,17 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
     RecordRun(mr, "Destroy", true, started, "");
     if (after.empty() || ResourceCount(after) == 0) {
-      // Nothing is left: the state and its lock go with the Workspace.
+      // Nothing is left: the state and its lock go with the Workspace, and
+      // its backups say so (a Workspace of the same name starts anew).
       RETURN_IF_ERROR(store_.Remove());
       remove_lease_ = true;
+      if (backup_ && store_.sealed()) {
+        if (const absl::Status marked = backup_->MarkDeleted(store_.sealed()->lineage);
+            !marked.ok()) {
+          spdlog::warn("workspace {}: cannot mark its backups deleted: {}", s_.uid,
+                       std::string(marked.message()));
+        }
+      }
     }
     events_.Normal(mr, "Destroyed", "Destroyed every resource of the workspace");
     return absl::OkStatus();
@@ -598,6 +621,15 @@ class WorkspaceClient : public runtime::ExternalClient {
       return refuse("it names neither the Workspace it was written for nor, with " +
                     std::string(kImportedFromAnnotation) + ", where it was imported from");
     }
+    // An imported state names no owner to check: a namespaced Workspace
+    // takes one only from its own namespace (a shared state namespace holds
+    // other tenants' and the platform's).
+    if (owner.name.empty() && !kube::KeyOf(mr).ns.empty() && kube::KeyOf(mr).ns != s_.state_ns) {
+      return refuse(
+          "an imported state is adopted by a cluster-scoped Workspace, or by a "
+          "namespaced one from its own namespace; this one's state namespace is " +
+          s_.state_ns);
+    }
     if (!owner.ns.empty() && owner.ns != kube::KeyOf(mr).ns) {
       return refuse("it was written for Workspace " + owner.String() +
                     ", not one in this Workspace's namespace");
@@ -658,6 +690,9 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (want.empty() && !(backup_ && backup_->options().restore_if_missing)) {
       return absl::OkStatus();
     }
+    // A Workspace being deleted whose state is gone has destroyed what it
+    // had: bringing a state back would only start the destroy again.
+    if (mr["metadata"].contains("deletionTimestamp")) return absl::OkStatus();
     if (!backup_) {
       return absl::FailedPreconditionError(
           field + ": the ProviderConfig has no spec.state.backup to restore from");
@@ -695,14 +730,25 @@ class WorkspaceClient : public runtime::ExternalClient {
                                  std::to_string(fetched->record.serial) + " and checksum " +
                                  fetched->record.checksum + " recorded with it");
     }
-    RETURN_IF_ERROR(store_.Save(*plaintext).status());
+    // An older version goes in above the newest one backed up (as a
+    // rollback does), so the next save never overwrites a newer copy.
+    std::string text = *std::move(plaintext);
+    std::string stored_as;
+    if (fetched->highest_serial > restored.serial) {
+      Json doc = Json::parse(text);
+      doc["serial"] = fetched->highest_serial + 1;
+      text = doc.dump(2) + "\n";
+      stored_as = ", stored as serial " + std::to_string(fetched->highest_serial + 1) +
+                  " above the newest backed up";
+    }
+    RETURN_IF_ERROR(store_.Save(text).status());
     ASSIGN_OR_RETURN(current_, store_.Load());
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
     at["backup"]["restoredFrom"] = where;
     events_.Normal(mr, "RestoredState",
                    "Restored state serial " + std::to_string(restored.serial) + " (lineage " +
-                       restored.lineage + ") from " + where + ", checksum verified");
+                       restored.lineage + ") from " + where + ", checksum verified" + stored_as);
     return absl::OkStatus();
   }
 
@@ -877,6 +923,13 @@ class WorkspaceClient : public runtime::ExternalClient {
       if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
     }
     env.push_back("HOME=" + (fs::path(options_.cache_root) / "home").string());
+    if (s_.inherit_identity) {
+      // The pod's workload identity (EKS Pod Identity, IRSA): paths and
+      // URLs the AWS SDKs read, no secret values.
+      for (const char* name : kPodIdentityVariables) {
+        if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+      }
+    }
     if (s_.plugin_cache) {
       const fs::path cache = fs::path(options_.cache_root) / "plugins";
       std::error_code ec;

@@ -999,7 +999,32 @@ TEST_F(DeliveryTest, HelmProviderValues) {
     EXPECT_EQ(Canonical(At(pc.node, {"spec", "state", "encryptionKeySecretRef"})),
               "{key:'key',name:'state-key',namespace:'workloads-state',}")
         << kind;
+    EXPECT_FALSE(At(pc.node, {"spec", "state", "backup"}).IsDefined()) << "no bucket, no backups";
   }
+
+  // State backups: both configs name the bucket, and the API server takes
+  // them as the CRDs define the field.
+  RunResult backup =
+      Helm({"template", "platform", kChart, "--skip-tests", "--set",
+            "provider.providerConfigs.backup.endpoint=https://s3.eu-west-1.amazonaws.com", "--set",
+            "provider.providerConfigs.backup.region=eu-west-1", "--set",
+            "provider.providerConfigs.backup.bucket=acme-state", "--set",
+            "provider.providerConfigs.backup.prefix=prod/", "--set",
+            "provider.providerConfigs.backup.restore=IfMissing"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const std::vector<Doc> backed = Docs(backup.out);
+  std::vector<Doc> configs;
+  for (const char* kind : {"ProviderConfig", "ClusterProviderConfig"}) {
+    const Doc pc = Find(backed, kind, "default");
+    ASSERT_TRUE(pc.node.IsDefined()) << kind;
+    EXPECT_EQ(Canonical(At(pc.node, {"spec", "state", "backup"})),
+              "{bucket:'acme-state',credentialsSecretRef:{name:'provider-workloads-state-backup',"
+              "namespace:'crossplane-system',},endpoint:'https://s3.eu-west-1.amazonaws.com',"
+              "interval:'1h',keep:'30',prefix:'prod/',region:'eu-west-1',restore:'IfMissing',}")
+        << kind;
+    configs.push_back(pc);
+  }
+  ExpectAccepted(configs, "helm template with provider.providerConfigs.backup");
 }
 
 // platform-admission's registrations judge the platform's claims and XRs
@@ -1588,6 +1613,10 @@ TEST_F(DeliveryTest, HelmValuesSchemaRejectsBadValues) {
       {"funtion.name=x", "funtion"},
       {"provider.version=latest!", "/provider/version"},
       {"provider.providerConfigs.state.history=21", "/provider/providerConfigs/state/history"},
+      {"provider.providerConfigs.backup.restore=Always",
+       "/provider/providerConfigs/backup/restore"},
+      {"provider.providerConfigs.backup.bucket=b-without-endpoint",
+       "/provider/providerConfigs/backup/endpoint"},
       {"admission.replicas=0", "/admission/replicas"},
       {"admission.failurePolicy=Sometimes", "/admission/failurePolicy"},
       {"admission.timeoutSeconds=31", "/admission/timeoutSeconds"},

@@ -169,6 +169,15 @@ TEST_F(ProviderBackupTest, EverySaveReachesTheBucketAndALostClusterGetsItBack) {
   EXPECT_EQ(plan.value("change", -1), 0) << plan.dump();
   EXPECT_EQ(plan.value("destroy", -1), 0) << plan.dump();
   EXPECT_NE(Backup(ws).value("restoredFrom", "").find(base), std::string::npos) << ws.dump(2);
+
+  // Deleted for real: destroyed, gone (restore: IfMissing does not bring
+  // the state back while it is deleted), and its backups say so.
+  ASSERT_EQ(Kubectl({"delete", kWs, name, "--wait=false"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] { return !Get(kWs, name).is_object(); })) << Get(kWs, name).dump(2);
+  EXPECT_TRUE(HasEvent(name, "default", "Destroyed"));
+  const absl::StatusOr<provider::S3Got> latest = bucket.Get(base + "latest.json");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_TRUE(Json::parse(latest->body).value("deleted", false)) << latest->body;
   provider_->Stop();
 }
 

@@ -109,10 +109,12 @@ TEST_F(ProviderBootstrapTest, TheFirstApplysStateIsHandedOverAndPlansNoChanges) 
   }
   EXPECT_TRUE(kept);
 
-  // Running it again finds no local state: it refuses, and changes nothing.
+  // Running it again finds the state in the cluster: nothing is imported,
+  // the Workspace stays as it is.
   const RunResult again = Handover(module_dir, vars, repo, ref, name);
-  EXPECT_NE(again.exit_code, 0);
-  EXPECT_NE(again.err.find("no local state"), std::string::npos) << again.err;
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("holds its state already"), std::string::npos) << again.err;
+  EXPECT_EQ(Get(kWs, name)["status"]["atProvider"]["outputs"].value("id", ""), id);
   provider_->Stop();
 }
 
@@ -151,12 +153,36 @@ TEST_F(ProviderBootstrapTest, AModuleThatDiffersFromTheAppliedOneIsNotApplied) {
   const RunResult handed = Handover(module_dir, vars, repo, ref, name);
   EXPECT_NE(handed.exit_code, 0);
   EXPECT_NE(handed.err.find("differ from what was applied"), std::string::npos) << handed.err;
-  EXPECT_TRUE(fs::exists(module_dir + "/terraform.tfstate")) << "the local state is kept";
-  // Adopted, planned, and held for approval: the resource is untouched.
-  const Json ws = Get(kWs, name);
-  const Json at = ws["status"]["atProvider"];
-  EXPECT_EQ(at["plan"].value("change", -1) + at["plan"].value("add", -1) > 0, true) << at.dump(2);
+  // Adopted, planned, and held for approval: the resource is untouched, and
+  // the local state, which the cluster holds now, is retired.
+  Json ws = Get(kWs, name);
+  Json at = ws["status"]["atProvider"];
+  EXPECT_GT(at["plan"].value("change", 0) + at["plan"].value("add", 0), 0) << at.dump(2);
   EXPECT_TRUE(at["plan"].value("awaitingApproval", false)) << at.dump(2);
+  EXPECT_EQ(at["outputs"].value("id", ""), id);
+  EXPECT_FALSE(fs::exists(module_dir + "/terraform.tfstate"));
+
+  // The module is put back as it was applied, in a new commit: the next
+  // hand-over plans it and finds nothing to change.
+  dir_.Write("repo/stack/main.tf",
+             "resource \"terraform_data\" \"a\" {\n  input = \"one\"\n}\n"
+             "output \"id\" {\n  value = terraform_data.a.id\n}\n");
+  for (const std::vector<std::string>& step :
+       {std::vector<std::string>{"add", "."}, {"commit", "-q", "-m", "as applied"}}) {
+    std::vector<std::string> argv = git;
+    argv.insert(argv.end(), step.begin(), step.end());
+    Must(argv);
+  }
+  std::string fixed = Must({"git", "-C", repo, "rev-parse", "HEAD"}).out;
+  fixed.erase(fixed.find_last_not_of("\n ") + 1);
+  const RunResult again = Handover(module_dir, vars, repo, fixed, name);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("holds its state already"), std::string::npos) << again.err;
+  ws = Get(kWs, name);
+  at = ws["status"]["atProvider"];
+  EXPECT_TRUE(ReadyAndSynced(ws)) << ws.dump(2);
+  EXPECT_EQ(at["source"].value("commit", ""), fixed);
+  EXPECT_EQ(at["plan"].value("change", -1), 0) << at.dump(2);
   EXPECT_EQ(at["outputs"].value("id", ""), id);
   provider_->Stop();
 }
