@@ -114,6 +114,36 @@ TEST_F(S3ClientTest, NamesTheBucketAndS3sCodeWhenRefused) {
   EXPECT_NE(put.message().find("NoSuchBucket"), std::string::npos) << put;
 }
 
+// moto with authentication on computes each request's SigV4 signature
+// itself and compares: every operation, keys and prefixes that need
+// encoding, and the error a wrong secret gets.
+TEST(S3ClientSigning, AServerThatChecksSignaturesAcceptsOursAndRefusesAWrongKey) {
+  testing::S3Server server;
+  ASSERT_TRUE(server.Start(/*authenticated=*/true));
+  S3Options o = OptionsFor(server, "signed");
+  o.credentials = {server.access_key(), server.secret_key(), ""};
+  S3Client s3(o);
+  ASSERT_TRUE(s3.CreateBucket().ok());
+  const std::string key = "prod/namespaces/team a/net+1/L~x/000000000001.tfstate";
+  ASSERT_TRUE(s3.Put(key, "sealed", {{"serial", "1"}, {"sha256", "abc"}}).ok());
+  const absl::StatusOr<S3Got> got = s3.Get(key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->body, "sealed");
+  EXPECT_EQ(got->metadata.at("sha256"), "abc");
+  const auto head = s3.Head(key);
+  ASSERT_TRUE(head.ok() && head->has_value()) << head.status();
+  const absl::StatusOr<std::vector<S3Object>> listed = s3.List("prod/namespaces/team a/");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, key);
+  ASSERT_TRUE(s3.Delete(key).ok());
+
+  o.credentials.secret_access_key = "not-the-secret";
+  const absl::Status refused = S3Client(o).Put("k", "v");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_NE(refused.message().find("SignatureDoesNotMatch"), std::string::npos) << refused;
+}
+
 TEST(S3Client, AServerThatIsDownIsUnavailable) {
   testing::S3Server down;  // never started
   S3Client s3(OptionsFor(down, "b"));

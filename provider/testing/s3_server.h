@@ -33,30 +33,67 @@ class S3Server {
   S3Server& operator=(const S3Server&) = delete;
 
   // Starts the server and waits until it answers; false (with a test
-  // failure) when it does not.
-  bool Start() {
+  // failure) when it does not. With `authenticated`, the server checks
+  // every request's signature and the user's IAM policy: an IAM user
+  // allowed s3:* is made first, whose keys access_key() and secret_key()
+  // return.
+  bool Start(bool authenticated = false) {
     if (Binary().empty() || !std::filesystem::exists(Binary())) {
       ADD_FAILURE() << "MOTO_SERVER names no moto_server (scripts/tools.sh moto installs it)";
       return false;
     }
-    process_ = std::make_unique<platform::testing::Background>(
-        std::vector<std::string>{Binary(), "-H", "127.0.0.1", "-p", std::to_string(port_)},
-        log_.string());
+    std::vector<std::string> argv = {Binary(), "-H", "127.0.0.1", "-p", std::to_string(port_)};
+    // moto authenticates every request after the first N; the three that
+    // make the user go before.
+    if (authenticated) argv.insert(argv.begin(), {"env", "INITIAL_NO_AUTH_ACTION_COUNT=3"});
+    process_ = std::make_unique<platform::testing::Background>(argv, log_.string());
     if (!platform::testing::WaitForPort(port_, std::chrono::seconds(30))) {
       ADD_FAILURE() << "moto_server did not listen on " << port_ << ": "
                     << platform::testing::ReadFile(log_.string());
       return false;
     }
-    return true;
+    return !authenticated || MakeUser();
   }
   void Stop() { process_.reset(); }
+  const std::string& access_key() const { return access_key_; }
+  const std::string& secret_key() const { return secret_key_; }
   bool running() const { return process_ != nullptr; }
 
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
+  // The IAM user, through boto3 from moto's own virtualenv (its first
+  // three requests need no signature).
+  bool MakeUser() {
+    const std::string python = (std::filesystem::path(Binary()).parent_path() / "python").string();
+    const platform::testing::RunResult r = platform::testing::RunCommand(
+        {python, "-c",
+         "import boto3, json, sys\n"
+         "iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',\n"
+         "    aws_access_key_id='bootstrap', aws_secret_access_key='bootstrap')\n"
+         "iam.create_user(UserName='backup')\n"
+         "iam.put_user_policy(UserName='backup', PolicyName='s3', PolicyDocument=json.dumps(\n"
+         "    {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*',\n"
+         "     'Resource': '*'}]}))\n"
+         "k = iam.create_access_key(UserName='backup')['AccessKey']\n"
+         "print(k['AccessKeyId'], k['SecretAccessKey'])\n",
+         endpoint()});
+    const size_t space = r.out.find(' ');
+    if (r.exit_code != 0 || space == std::string::npos) {
+      ADD_FAILURE() << "cannot make moto's IAM user: " << r.err;
+      return false;
+    }
+    access_key_ = r.out.substr(0, space);
+    secret_key_ = r.out.substr(space + 1);
+    while (!secret_key_.empty() && (secret_key_.back() == '\n' || secret_key_.back() == ' ')) {
+      secret_key_.pop_back();
+    }
+    return true;
+  }
+
   int port_;
+  std::string access_key_, secret_key_;
   std::filesystem::path log_;
   std::unique_ptr<platform::testing::Background> process_;
 };

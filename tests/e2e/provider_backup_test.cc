@@ -30,20 +30,21 @@ std::string Module(const std::string& input) {
 class ProviderBackupTest : public ProviderTest {
  protected:
   // The bucket's credentials and a ProviderConfig backing up to `endpoint`.
-  void BackupConfig(const std::string& endpoint, const std::string& restore) {
-    Apply(
-        "backup-config",
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bucket-creds\n  namespace: " + state_ns_ +
-            "\nstringData:\n  accessKeyId: AKIDEXAMPLE\n  secretAccessKey: "
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n---\n"
-            "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: ProviderConfig\n"
-            "metadata:\n  name: bpc-" +
-            suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ +
-            "\n    encryptionKeySecretRef: {namespace: " + state_ns_ +
-            ", name: state-key, key: key}\n    backup:\n      endpoint: " + endpoint +
-            "\n      bucket: states\n      prefix: e2e-" + suffix_ +
-            "\n      keep: 3\n      restore: " + restore +
-            "\n      credentialsSecretRef: {namespace: " + state_ns_ + ", name: bucket-creds}\n");
+  void BackupConfig(const std::string& endpoint, const std::string& restore,
+                    const provider::SigV4Credentials& keys = kKeys) {
+    Apply("backup-config",
+          "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bucket-creds\n  namespace: " +
+              state_ns_ + "\nstringData:\n  accessKeyId: " + keys.access_key_id +
+              "\n  secretAccessKey: " + keys.secret_access_key +
+              "\n---\n"
+              "apiVersion: terraform.workloads.terraforming.io/v1alpha1\nkind: ProviderConfig\n"
+              "metadata:\n  name: bpc-" +
+              suffix_ + "\nspec:\n  state:\n    namespace: " + state_ns_ +
+              "\n    encryptionKeySecretRef: {namespace: " + state_ns_ +
+              ", name: state-key, key: key}\n    backup:\n      endpoint: " + endpoint +
+              "\n      bucket: states\n      prefix: e2e-" + suffix_ +
+              "\n      keep: 3\n      restore: " + restore +
+              "\n      credentialsSecretRef: {namespace: " + state_ns_ + ", name: bucket-creds}\n");
     created_.emplace_back("providerconfigs.terraform.workloads.terraforming.io", "bpc-" + suffix_);
   }
 
@@ -54,11 +55,20 @@ class ProviderBackupTest : public ProviderTest {
            "}\n  forProvider:\n    source: Inline\n    module: |\n" + Indent(Module(input), 6);
   }
 
-  provider::S3Client Bucket(const provider::testing::S3Server& server) {
+  // moto without authentication takes any key.
+  static inline const provider::SigV4Credentials kKeys = {
+      "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+
+  static provider::SigV4Credentials KeysOf(const provider::testing::S3Server& server) {
+    return {server.access_key(), server.secret_key(), ""};
+  }
+
+  provider::S3Client Bucket(const provider::testing::S3Server& server,
+                            const provider::SigV4Credentials& keys = kKeys) {
     provider::S3Options o;
     o.endpoint = server.endpoint();
     o.bucket = "states";
-    o.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+    o.credentials = keys;
     return provider::S3Client(o);
   }
 
@@ -74,11 +84,12 @@ class ProviderBackupTest : public ProviderTest {
 };
 
 TEST_F(ProviderBackupTest, EverySaveReachesTheBucketAndALostClusterGetsItBack) {
+  // A server that checks every request's signature and its IAM policy.
   provider::testing::S3Server server;
-  ASSERT_TRUE(server.Start());
-  provider::S3Client bucket = Bucket(server);
+  ASSERT_TRUE(server.Start(/*authenticated=*/true));
+  provider::S3Client bucket = Bucket(server, KeysOf(server));
   ASSERT_TRUE(bucket.CreateBucket().ok());
-  BackupConfig(server.endpoint(), "IfMissing");
+  BackupConfig(server.endpoint(), "IfMissing", KeysOf(server));
   StartProvider();
 
   const std::string name = "backed-" + suffix_;
