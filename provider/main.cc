@@ -18,11 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -30,6 +28,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
+// Angle brackets: a quoted "common/files.h" would find provider/common/files.h.
+#include <common/files.h>
+
 #include "common/flags.h"
 #include "common/log_format.h"
 #include "common/signals.h"
@@ -296,27 +297,26 @@ void AddProviderConfigControllers(
 
 }  // namespace
 
-// The bytes of `path`; nullopt with a message when it cannot be read.
-std::optional<std::string> Slurp(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  if (in) bytes << in.rdbuf();
-  if (!in) {
-    fprintf(stderr, "provider-workloads: %s: cannot read %s: %s\n", flag.c_str(), path.c_str(),
-            strerror(errno));
+// The bytes of `path`; nullopt with a message naming `flag` when it cannot
+// be read.
+std::optional<std::string> ReadFlagFile(const std::string& flag, const std::string& path) {
+  absl::StatusOr<std::string> bytes = platform::ReadFile(path);
+  if (!bytes.ok()) {
+    fprintf(stderr, "provider-workloads: %s: %s\n", flag.c_str(),
+            std::string(bytes.status().message()).c_str());
     return std::nullopt;
   }
-  return bytes.str();
+  return *std::move(bytes);
 }
 
 // --open-backup: the state JSON of a backup object on stdout (disaster
 // recovery, docs/operations.md); 1 with the reason when it cannot be opened.
 int OpenBackupFile(const std::string& path, const std::string& key_file) {
-  const std::optional<std::string> blob = Slurp("--open-backup", path);
+  const std::optional<std::string> blob = ReadFlagFile("--open-backup", path);
   if (!blob) return 1;
   std::string key;
   if (!key_file.empty()) {
-    const std::optional<std::string> read = Slurp("--open-backup-key-file", key_file);
+    const std::optional<std::string> read = ReadFlagFile("--open-backup-key-file", key_file);
     if (!read) return 1;
     key = *read;
   }

@@ -4,20 +4,15 @@
 #include <expat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <memory>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "provider/common/crypto.h"
 
 namespace provider {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Calls `on_end(path, text)` at the end of each element of `xml`, with the
 // names of the elements open (the ended one last) and its text. False when
@@ -88,7 +83,8 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* out) {
     const size_t begin = value.find_first_not_of(" \t");
     const size_t end = value.find_last_not_of(" \t\r\n");
     value = begin == std::string::npos ? "" : value.substr(begin, end - begin + 1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[Lower(line.substr(0, colon))] = value;
+    (*static_cast<std::map<std::string, std::string>*>(
+        out))[absl::AsciiStrToLower(line.substr(0, colon))] = value;
   }
   return size * n;
 }
@@ -107,7 +103,7 @@ absl::Status ParseEndpoint(const std::string& endpoint, std::string* scheme, std
     curl_free(value);
     return out;
   };
-  *scheme = Lower(part(CURLUPART_SCHEME));
+  *scheme = absl::AsciiStrToLower(part(CURLUPART_SCHEME));
   if (*scheme != "http" && *scheme != "https") {
     return absl::InvalidArgumentError("endpoint \"" + endpoint + "\" is not an http(s) URL");
   }
@@ -252,7 +248,7 @@ absl::Status S3Client::Put(const std::string& key, const std::string& body,
   // Empty values are left out: curl drops a header without a value, and
   // a signed header that is not sent fails the signature.
   for (const auto& [k, v] : metadata) {
-    if (!v.empty()) headers["x-amz-meta-" + Lower(k)] = v;
+    if (!v.empty()) headers["x-amz-meta-" + absl::AsciiStrToLower(k)] = v;
   }
   absl::StatusOr<Response> r = Send("PUT", key, {}, body, headers);
   if (!r.ok()) return r.status();

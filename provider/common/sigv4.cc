@@ -3,10 +3,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <algorithm>
 #include <cctype>
 #include <ctime>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "provider/common/crypto.h"
 
 namespace provider {
@@ -30,26 +32,9 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // Leading and trailing spaces gone, runs of spaces inside made one.
 std::string TrimValue(const std::string& v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return out;
+  return absl::StrJoin(absl::StrSplit(v, absl::ByAnyChar(" \t"), absl::SkipEmpty()), " ");
 }
 
 std::string Format(std::chrono::system_clock::time_point t, const char* format) {
@@ -87,7 +72,7 @@ SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credenti
   const std::string date = s.amz_date.substr(0, 8);
 
   std::map<std::string, std::string> headers;
-  for (const auto& [k, v] : request.headers) headers[Lower(k)] = TrimValue(v);
+  for (const auto& [k, v] : request.headers) headers[absl::AsciiStrToLower(k)] = TrimValue(v);
   headers["x-amz-date"] = s.amz_date;
   headers["x-amz-content-sha256"] = request.payload_sha256;
   if (!credentials.session_token.empty()) {

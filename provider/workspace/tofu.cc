@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
@@ -43,19 +45,10 @@ void ForEachMessage(const std::string& lines, const char* type, Fn fn) {
   }
 }
 
+// `text` on one line: runs of blanks and line breaks made one space, none at
+// either end.
 std::string OneLine(const std::string& text) {
-  std::string out;
-  bool space = false;
-  for (char c : text) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return out;
+  return absl::StrJoin(absl::StrSplit(text, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty()), " ");
 }
 
 std::string Cap(std::string text) {
