@@ -603,7 +603,7 @@ std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string
 }
 
 int Main(int argc, char** argv) {
-  TuneAllocator();  // as function-platform's main does
+  TuneAllocator(argv);  // as function-platform's main does
   absl::SetProgramUsageMessage(
       "Load for function-platform's RunFunction: starts the server in this process (or drives "
       "--target) and reports throughput and latency.\n"

@@ -54,7 +54,7 @@ ABSL_FLAG(std::string, metrics_address, "",
 namespace {}  // namespace
 
 int main(int argc, char** argv) {
-  platform::fn::TuneAllocator();
+  platform::fn::TuneAllocator(argv);
   const std::vector<absl::CommandLineFlag*> flags =
       platform::fn::FlagsDefinedWith(*absl::FindCommandLineFlag("address"));
   const platform::fn::CommandLine cli =
@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   spdlog::info("function-platform {} ({}) serving RunFunction (v1, v1beta1) on {} port {} with {}",
                FUNCTION_PLATFORM_VERSION, FUNCTION_PLATFORM_COMMIT, options.address,
                (*server)->port(), options.insecure ? "no TLS" : "mutual TLS");
+  const char* tunables = getenv("GLIBC_TUNABLES");
+  spdlog::info("malloc tunables: {}", tunables != nullptr ? tunables : "glibc's defaults");
   std::unique_ptr<platform::fn::MetricsHttpServer> metrics_server;
   if (metrics != nullptr) {
     auto started = platform::fn::MetricsHttpServer::Start(*metrics, metrics_address);

@@ -13,12 +13,15 @@
 #include <grpcpp/support/proto_buffer_writer.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
 #include "common/files.h"
@@ -250,6 +253,23 @@ FunctionServer::~FunctionServer() {
   if (server_ != nullptr) Shutdown(absl::ZeroDuration());
 }
 
-void TuneAllocator() { mallopt(M_MXFAST, 0); }
+void TuneAllocator(char** argv) {
+  static constexpr char kVariable[] = "GLIBC_TUNABLES";
+  static constexpr char kCacheCount[] = "glibc.malloc.tcache_count";
+  const char* set = getenv(kVariable);
+  const std::string before = set != nullptr ? set : "";
+  if (argv != nullptr && before.find(kCacheCount) == std::string::npos) {
+    const std::string count = absl::StrCat(kCacheCount, "=", kMallocCacheCount);
+    setenv(kVariable, (before.empty() ? count : absl::StrCat(before, ":", count)).c_str(), 1);
+    execv("/proc/self/exe", argv);
+    // Still here: no /proc. Go on with glibc's cache and the variable as it was.
+    if (set != nullptr) {
+      setenv(kVariable, before.c_str(), 1);
+    } else {
+      unsetenv(kVariable);
+    }
+  }
+  mallopt(M_MXFAST, 0);
+}
 
 }  // namespace platform::fn

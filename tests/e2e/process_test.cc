@@ -19,6 +19,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -162,6 +163,17 @@ class ProcessTest : public ::testing::Test {
 
   std::string Target() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string Log() const { return ReadFile(log_); }
+
+  // Whether the log shows `text` within 10 s (it is written after the port
+  // opens).
+  bool LogShows(const std::string& text) const {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (!Contains(Log(), text)) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return true;
+  }
 
   // Sends `sig` and returns the exit code (-2: did not exit in time).
   int Signal(int sig) {
@@ -574,6 +586,37 @@ TEST_F(ProcessTest, MetricsAddressInUseRefusesToStartNamingIt) {
                  seconds(30));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(Contains(r.err, "cannot serve metrics on " + address)) << r.err;
+}
+
+// The process executes itself again with glibc's per-thread malloc cache
+// raised (TuneAllocator, docs/performance.md), keeping its pid, and serves.
+// (glibc's loader cuts the copy /proc/<pid>/environ shows at the first
+// tunable, so the check is the process's own account in its log.)
+TEST_F(ProcessTest, RunsWithALargerMallocCacheThanGlibcsDefault) {
+  unsetenv("GLIBC_TUNABLES");
+  StartInsecure();
+  EXPECT_TRUE(LogShows("malloc tunables: glibc.malloc.tcache_count=4096\n")) << Log();
+  v1::RunFunctionResponse rsp;
+  ExpectProbeAnswered(
+      Call(Target(), grpc::InsecureChannelCredentials(), ProbeRequest("tuned"), &rsp), rsp,
+      "tuned");
+}
+
+TEST_F(ProcessTest, AMallocCacheCountFromTheEnvironmentIsKept) {
+  const ScopedEnv env("GLIBC_TUNABLES", "glibc.malloc.tcache_count=7");
+  StartInsecure();
+  EXPECT_TRUE(LogShows("malloc tunables: glibc.malloc.tcache_count=7\n")) << Log();
+}
+
+TEST_F(ProcessTest, OtherMallocTunablesAreKeptAndTheCacheCountAdded) {
+  const ScopedEnv env("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1048576");
+  StartInsecure();
+  EXPECT_TRUE(LogShows(
+      "malloc tunables: glibc.malloc.trim_threshold=1048576:glibc.malloc.tcache_count=4096\n"))
+      << Log();
+  v1::RunFunctionResponse rsp;
+  ExpectProbeAnswered(
+      Call(Target(), grpc::InsecureChannelCredentials(), ProbeRequest("kept"), &rsp), rsp, "kept");
 }
 
 TEST_F(ProcessTest, MalformedMetricsAddressRefusesToStart) {
