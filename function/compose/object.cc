@@ -1,5 +1,7 @@
 #include "function/compose/object.h"
 
+#include <utility>
+
 #include "function/sdk/fields.h"
 
 namespace platform::fn::compose {
@@ -7,8 +9,14 @@ namespace platform::fn::compose {
 using sdk::Json;
 
 Json SelectComposed(std::string_view resource) {
-  return {{"matchControllerRef", true},
-          {"matchLabels", {{std::string(kResourceLabel), std::string(resource)}}}};
+  // Built member by member: nlohmann's nested initializer lists copy every
+  // element, and a render selects a few hundred times.
+  Json labels(Json::value_t::object);
+  labels.emplace(kResourceLabel, resource);
+  Json out(Json::value_t::object);
+  out.emplace("matchControllerRef", true);
+  out.emplace("matchLabels", std::move(labels));
+  return out;
 }
 
 bool ConditionTrue(const Json& object, std::string_view type) {

@@ -9,9 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -323,6 +326,27 @@ INSTANTIATE_TEST_SUITE_P(
                       "requirements": {"schemas": {"vpc": {
                         "apiVersion": "ec2.aws.upbound.io/v1beta1", "kind": "VPC"}}}})"}),
     CaseName<BuildCase>);
+
+// --- Cat ---------------------------------------------------------------------------
+
+// Text and integers take Cat's direct path; everything must read as fmt's
+// "{}" writes it.
+TEST(Cat, WritesEveryArgumentAsFmtDoes) {
+  const std::string s = "subnet";
+  const std::string_view v = "private";
+  EXPECT_EQ(Cat(s, "-", v, '-', 3), "subnet-private-3");
+  EXPECT_EQ(Cat(std::numeric_limits<std::int64_t>::min(), " ",
+                std::numeric_limits<std::uint64_t>::max(), " ", -7, " ", 0u),
+            fmt::format("{} {} {} {}", std::numeric_limits<std::int64_t>::min(),
+                        std::numeric_limits<std::uint64_t>::max(), -7, 0u));
+  EXPECT_EQ(Cat(true, false, 'x', 2.5), fmt::format("{}{}{}{}", true, false, 'x', 2.5));
+  EXPECT_EQ(Cat(static_cast<unsigned char>(200), static_cast<std::int8_t>(-5)),
+            fmt::format("{}{}", static_cast<unsigned char>(200), static_cast<std::int8_t>(-5)));
+  EXPECT_EQ(Cat(), "");
+  std::string out = "a";
+  Append(out, "b", 1, std::string("c"));
+  EXPECT_EQ(out, "ab1c");
+}
 
 // --- UTF-8 ------------------------------------------------------------------------
 

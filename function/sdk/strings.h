@@ -6,23 +6,48 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
 #include <iterator>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace platform::fn::sdk {
+
+namespace strings_internal {
+
+// Text and integers are appended directly, since building names and
+// selectors is a good part of a render; everything else (bool, char,
+// floating point, types with a formatter) as fmt's "{}" writes it. Both
+// give the same text.
+template <typename T>
+void AppendOne(std::string& out, const T& value) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    out.append(std::string_view(value));
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                       !std::is_same_v<T, char>) {
+    char digits[24];
+    const std::to_chars_result end = std::to_chars(digits, digits + sizeof(digits), value);
+    out.append(digits, end.ptr);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  }
+}
+
+}  // namespace strings_internal
 
 // Concatenates the text form of every argument.
 template <typename... Args>
 std::string Cat(const Args&... args) {
   std::string out;
-  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+  (strings_internal::AppendOne(out, args), ...);
   return out;
 }
 
 // Appends the text form of every argument to `out`.
 template <typename... Args>
 void Append(std::string& out, const Args&... args) {
-  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+  (strings_internal::AppendOne(out, args), ...);
 }
 
 // The items joined with ", ", or "none" for an empty list, for messages
