@@ -64,9 +64,12 @@ std::string Who(const Subject& s) {
   return sdk::Cat("team \"", s.team, "\" (namespace \"", s.origin_namespace, "\")");
 }
 
-std::string StringField(const Json& object, const char* key) {
+// The string at `key` of `object`, viewed in place; empty when it is absent
+// or not a string.
+std::string_view StringField(const Json& object, const char* key) {
   auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  return it != object.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                               : std::string_view();
 }
 
 // The API group of an apiVersion; empty for the core group.
@@ -285,7 +288,7 @@ void Policies::ApplyAccount(const Subject& subject, sdk::Response& rsp) const {
   for (auto& [name, d] : rsp.mutable_desired()) {
     Json& o = d.object;
     if (!o.is_object()) continue;
-    const std::string api_version = StringField(o, "apiVersion");
+    const std::string_view api_version = StringField(o, "apiVersion");
     const std::string_view group = GroupOf(api_version);
     if (IsClusterScopedAwsGroup(group)) {
       if (Json* spec = SpecOf(o)) {
