@@ -130,6 +130,25 @@ std::string WalkedPath(const std::string& base, const std::vector<PathSegment>& 
 }  // namespace
 
 absl::StatusOr<const Json*> Fields::Find(std::string_view rel) const {
+  // Most paths are well-formed dotted names ("spec.parameters.region"):
+  // those are walked in place, without parsing them into segments. Any
+  // other path, and a walk that meets something other than an object (an
+  // error naming the walked path), go the parsed way below.
+  if (!rel.empty() && rel.front() != '.' && rel.back() != '.' &&
+      rel.find("..") == std::string_view::npos &&
+      rel.find_first_of("[]") == std::string_view::npos) {
+    const Json* cur = root_;
+    for (std::size_t start = 0;;) {
+      if (cur->is_null()) return nullptr;
+      if (!cur->is_object()) break;
+      const std::size_t dot = rel.find('.', start);
+      auto it = cur->find(rel.substr(start, dot == std::string_view::npos ? dot : dot - start));
+      if (it == cur->end()) return nullptr;
+      cur = &*it;
+      if (dot == std::string_view::npos) return cur->is_null() ? nullptr : cur;
+      start = dot + 1;
+    }
+  }
   absl::StatusOr<std::vector<PathSegment>> segments = ParseFieldPath(rel);
   if (!segments.ok()) return segments.status();
   const Json* cur = root_;

@@ -166,6 +166,33 @@ const Json& Doc() {
   return doc;
 }
 
+// Dotted paths are walked in place, others parsed: both must find the same
+// value, nothing, or the same error.
+TEST(FieldsFind, DottedPathsFindWhatTheirBracketedSpellingFinds) {
+  const Fields f(Doc(), "x");
+  auto describe = [](const absl::StatusOr<const Json*>& v) -> std::string {
+    if (!v.ok()) return "error: " + std::string(v.status().message());
+    return *v == nullptr ? "nothing" : (*v)->dump();
+  };
+  const std::vector<std::pair<std::string, std::string>> same = {
+      {"spec.nested.deep.x", "spec[nested].deep[x]"},
+      {"spec.nested", "spec[nested]"},
+      {"spec.missing.x", "spec[missing].x"},
+      {"spec.nothing.x", "spec[nothing].x"},
+      {"spec.name.x", "spec[name].x"},
+      {"spec.zones.x", "spec[zones].x"},
+      {"list.a", "list[a]"},
+      {"spec.labels.app", "spec[labels][app]"},
+  };
+  for (const auto& [dotted, bracketed] : same) {
+    EXPECT_EQ(describe(f.Find(dotted)), describe(f.Find(bracketed))) << dotted;
+  }
+  EXPECT_EQ(describe(f.Find("spec.nested.deep.x")), "\"y\"");
+  EXPECT_EQ(describe(f.Find("spec.name.x")), "error: x.spec.name: must be an object, not a string");
+  EXPECT_EQ(describe(f.Find("spec..x")), "error: invalid field path \"spec..x\": empty field name");
+  EXPECT_EQ(describe(f.Find("spec.nothing")), "nothing");
+}
+
 // One read through some accessor; the error message, or "ok: <value>".
 using Read = std::function<std::string(const Fields&)>;
 
