@@ -21,9 +21,14 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -48,6 +53,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "bench/request.h"
 #include "function/log.h"
 #include "function/metrics/metrics.h"
@@ -79,6 +85,10 @@ ABSL_FLAG(bool, metrics, false,
           "function-platform --metrics-address does.");
 ABSL_FLAG(bool, in_process_only, false,
           "Call the handler directly (decode, Runner::Run, encode, free), without gRPC.");
+ABSL_FLAG(std::string, serve_floor, "",
+          "Serve the floor over plaintext gRPC on this address until SIGTERM or SIGINT: "
+          "RunFunction that decodes the request and encodes the response our handler gives "
+          "for it, and does nothing else (for scripts/bench-peers.sh).");
 
 namespace platform::fn::bench {
 namespace {
@@ -584,6 +594,79 @@ int RunHandler(const BenchRequest& built, Report& report) {
 }
 
 // absl spells flags with underscores; accept dashes too.
+// --serve-floor: the floor of RunHandler, served the way function-platform
+// serves (raw byte buffers, the same decode and deterministic encode, the
+// same builder options), so that its CPU per call is what any gRPC server of
+// these bytes spends: protobuf's decode of the request, encode of the
+// response, gRPC's own work per call, and no rendering.
+class FloorService final : public pb::FunctionRunnerService::WithRawCallbackMethod_RunFunction<
+                               pb::FunctionRunnerService::Service> {
+ public:
+  explicit FloorService(pb::RunFunctionResponse response) : response_(std::move(response)) {}
+
+  grpc::ServerUnaryReactor* RunFunction(grpc::CallbackServerContext* ctx,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    pb::RunFunctionRequest req;
+    grpc::ByteBuffer in(*request);
+    grpc::ProtoBufferReader reader(&in);
+    if (!req.ParseFromZeroCopyStream(&reader)) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode"));
+      return reactor;
+    }
+    const auto size = static_cast<int>(response_.ByteSizeLong());
+    grpc::ProtoBufferWriter writer(response, grpc::kProtoBufferWriterMaxBufferLength, size);
+    google::protobuf::io::CodedOutputStream coded(&writer);
+    coded.SetSerializationDeterministic(true);
+    response_.SerializeWithCachedSizes(&coded);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  const pb::RunFunctionResponse response_;
+};
+
+int ServeFloor(const BenchRequest& built, const std::string& kind, const std::string& address) {
+  // Stop signals are taken by sigwait below, in no thread of gRPC's.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  const Registry registry = BuiltinRegistry();
+  const Runner runner(registry, ServerRunnerOptions());
+  pb::RunFunctionRequest request = built.request;
+  pb::RunFunctionResponse sent;
+  if (!sent.ParseFromString(Serialize(runner.Run(request)))) {
+    fmt::print(stderr, "runfunction_bench: the handler's response does not decode\n");
+    return 1;
+  }
+  if (auto error = CheckResponse(sent, built.expected)) {
+    fmt::print(stderr, "runfunction_bench: the handler's response is wrong: {}\n", *error);
+    return 1;
+  }
+  FloorService service(std::move(sent));
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    fmt::print(stderr, "runfunction_bench: --serve-floor: cannot listen on {}\n", address);
+    return 2;
+  }
+  fmt::print(stderr, "runfunction_bench: serving the floor of {} on {}\n", kind, address);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return 0;
+}
+
 std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string>& storage) {
   storage.assign(argv, argv + argc);
   for (std::size_t i = 1; i < storage.size(); ++i) {
@@ -659,6 +742,9 @@ int Main(int argc, char** argv) {
     const auto& fields = built.request.observed().composite().resource().fields();
     const auto kind = fields.find("kind");
     report.kind = kind != fields.end() ? kind->second.string_value() : "(no kind)";
+  }
+  if (const std::string address = absl::GetFlag(FLAGS_serve_floor); !address.empty()) {
+    return ServeFloor(built, report.kind, address);
   }
   if (absl::GetFlag(FLAGS_in_process_only)) {
     report.mode = "handler";

@@ -22,7 +22,11 @@
 #     with the ratios;
 #  5. the floor: our handler alone, in process, against the protobuf decode,
 #     encode and free of these very request and response bytes with
-#     protobuf's own types, which any server of them does.
+#     protobuf's own types, which any server of them does;
+#  6. the gRPC floor: a server that does only that over gRPC, served as ours
+#     serves (runfunction_bench --serve-floor), driven by the same client: its
+#     CPU per call is what any gRPC server of these bytes spends, so P&T's CPU
+#     over it is the most any server could be better than P&T.
 # Then one table of all three, with the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -115,6 +119,13 @@ for c in "${cases[@]}"; do
     --concurrency 1 --duration "${seconds}s" --warmup 2s --json >"${dir}/floor.json"
   run "$dir" ours "$ours_port" "$ours_pid" "${dir}/ours.json" "$resources"
   run "$dir" peer "$peer_port" "$peer_pid" "${dir}/peer.json" "$resources"
+  floor_port=$(free_port)
+  start "${label}-floor" "$floor_port" "$bench" --serve-floor "127.0.0.1:${floor_port}" \
+    --request "${dir}/ours.json" --min-desired "$resources"
+  floor_pid=$started
+  run "$dir" grpc-floor "$floor_port" "$floor_pid" "${dir}/ours.json" "$resources"
+  kill "$floor_pid"
+  wait "$floor_pid" 2>/dev/null || true
 done
 
 labels=()
@@ -124,7 +135,8 @@ import json, os, sys
 work, c, s, load, labels = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 def load_case(label):
     d = os.path.join(work, label)
-    return {n: json.load(open(os.path.join(d, f"{n}.json"))) for n in ("ours.report", "peer.report", "floor")} | {
+    return {n: json.load(open(os.path.join(d, f"{n}.json")))
+            for n in ("ours.report", "peer.report", "floor", "grpc-floor.report")} | {
         "counts": open(os.path.join(d, "counts.txt")).read().strip()}
 cases = {label: load_case(label) for label in labels}
 rows = [
@@ -153,14 +165,19 @@ for label in labels:
     print(f"{'':<14} {'handler / floor':<24} {f['handler_cpu_us'] / 1e3:>12.3f} ms"
           f" / {f['floor_cpu_us'] / 1e3:.3f} ms = {f['handler_over_floor']:.2f}x"
           f"  ({k['counts']})")
+    g = k["grpc-floor.report"]["server_cpu_ms_per_call"]
+    print(f"{'':<14} {'gRPC floor, server CPU':<24} {g:>15.2f} ms: ours {ours['server_cpu_ms_per_call'] / g:.2f}x"
+          f" it; P&T / gRPC floor {peer['server_cpu_ms_per_call'] / g:.1f}x (the most any server could reach)")
 print(f"({s}s per server and kind, {c} calls in flight, the same client; load average {load}"
       f" at the end on {os.cpu_count()} CPUs; ratio: how many times better function-platform"
       f" is, and for the response the peer's size over ours. Floor: protobuf's own decode,"
-      f" encode and free of the same request and response bytes, in process, 1 thread.)")
+      f" encode and free of the same request and response bytes, in process, 1 thread; gRPC"
+      f" floor: a server doing only that over gRPC, driven as the others.)")
 failed = [(label, name, r) for label in labels for name, r in
           (("function-platform", cases[label]["ours.report"]),
            ("patch-and-transform", cases[label]["peer.report"]),
-           ("in process", cases[label]["floor"])) if r["errors"]]
+           ("in process", cases[label]["floor"]),
+           ("gRPC floor", cases[label]["grpc-floor.report"])) if r["errors"]]
 for label, name, r in failed:
     print(f"bench-peers: {label}: {name}: {r['errors']} wrong responses: {r.get('first_error')}",
           file=sys.stderr)
