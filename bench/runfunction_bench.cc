@@ -593,12 +593,12 @@ int RunHandler(const BenchRequest& built, Report& report) {
   return Print(report);
 }
 
-// absl spells flags with underscores; accept dashes too.
 // --serve-floor: the floor of RunHandler, served the way function-platform
 // serves (raw byte buffers, the same decode and deterministic encode, the
 // same builder options), so that its CPU per call is what any gRPC server of
-// these bytes spends: protobuf's decode of the request, encode of the
-// response, gRPC's own work per call, and no rendering.
+// these bytes with protobuf's generated types on grpc++ spends: the decode
+// of the request, the encode of the response, gRPC's own work per call, and
+// no rendering.
 class FloorService final : public pb::FunctionRunnerService::WithRawCallbackMethod_RunFunction<
                                pb::FunctionRunnerService::Service> {
  public:
@@ -667,6 +667,7 @@ int ServeFloor(const BenchRequest& built, const std::string& kind, const std::st
   return 0;
 }
 
+// absl spells flags with underscores; accept dashes too.
 std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string>& storage) {
   storage.assign(argv, argv + argc);
   for (std::size_t i = 1; i < storage.size(); ++i) {
@@ -686,7 +687,11 @@ std::vector<char*> NormalizeFlags(int argc, char** argv, std::vector<std::string
 }
 
 int Main(int argc, char** argv) {
-  TuneAllocator(argv);  // as function-platform's main does
+  // As function-platform's main does.
+  if (const std::string untuned = TuneAllocator(argv); !untuned.empty()) {
+    fmt::print(stderr, "runfunction_bench: malloc: glibc's default per-thread cache: {}\n",
+               untuned);
+  }
   absl::SetProgramUsageMessage(
       "Load for function-platform's RunFunction: starts the server in this process (or drives "
       "--target) and reports throughput and latency.\n"

@@ -54,7 +54,7 @@ ABSL_FLAG(std::string, metrics_address, "",
 namespace {}  // namespace
 
 int main(int argc, char** argv) {
-  platform::fn::TuneAllocator(argv);
+  const std::string untuned = platform::fn::TuneAllocator(argv);
   const std::vector<absl::CommandLineFlag*> flags =
       platform::fn::FlagsDefinedWith(*absl::FindCommandLineFlag("address"));
   const platform::fn::CommandLine cli =
@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
                (*server)->port(), options.insecure ? "no TLS" : "mutual TLS");
   const char* tunables = getenv("GLIBC_TUNABLES");
   spdlog::info("malloc tunables: {}", tunables != nullptr ? tunables : "glibc's defaults");
+  if (!untuned.empty()) spdlog::warn("malloc: glibc's default per-thread cache: {}", untuned);
   std::unique_ptr<platform::fn::MetricsHttpServer> metrics_server;
   if (metrics != nullptr) {
     auto started = platform::fn::MetricsHttpServer::Start(*metrics, metrics_address);

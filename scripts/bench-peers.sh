@@ -25,8 +25,9 @@
 #     protobuf's own types, which any server of them does;
 #  6. the gRPC floor: a server that does only that over gRPC, served as ours
 #     serves (runfunction_bench --serve-floor), driven by the same client: its
-#     CPU per call is what any gRPC server of these bytes spends, so P&T's CPU
-#     over it is the most any server could be better than P&T.
+#     CPU per call is what a grpc++ server that decodes and encodes these
+#     bytes with protobuf's generated types spends, so P&T's CPU over it is
+#     the most such a server could be better than P&T.
 # Then one table of all three, with the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -166,8 +167,10 @@ for label in labels:
           f" / {f['floor_cpu_us'] / 1e3:.3f} ms = {f['handler_over_floor']:.2f}x"
           f"  ({k['counts']})")
     g = k["grpc-floor.report"]["server_cpu_ms_per_call"]
-    print(f"{'':<14} {'gRPC floor, server CPU':<24} {g:>15.2f} ms: ours {ours['server_cpu_ms_per_call'] / g:.2f}x"
-          f" it; P&T / gRPC floor {peer['server_cpu_ms_per_call'] / g:.1f}x (the most any server could reach)")
+    if g > 0:
+        print(f"{'':<14} {'gRPC floor, server CPU':<24} {g:>15.2f} ms: ours is"
+              f" {ours['server_cpu_ms_per_call'] / g:.2f}x that; P&T {peer['server_cpu_ms_per_call'] / g:.1f}x"
+              f" (the most a server decoding and encoding as ours does could reach)")
 print(f"({s}s per server and kind, {c} calls in flight, the same client; load average {load}"
       f" at the end on {os.cpu_count()} CPUs; ratio: how many times better function-platform"
       f" is, and for the response the peer's size over ours. Floor: protobuf's own decode,"

@@ -16,17 +16,22 @@ namespace platform::fn::sdk {
 
 namespace strings_internal {
 
-// Text and integers are appended directly, since building names and
-// selectors is a good part of a render; everything else (bool, char,
-// floating point, types with a formatter) as fmt's "{}" writes it. Both
-// give the same text.
+template <typename T>
+inline constexpr bool kIsCharacter =
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+
+// Text and integers up to 64 bits are appended directly, since building
+// names and selectors is a good part of a render; everything else (bool,
+// characters, floating point, types with a formatter) as fmt's "{}" writes
+// it. For strings and integers both give the same text.
 template <typename T>
 void AppendOne(std::string& out, const T& value) {
   if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     out.append(std::string_view(value));
-  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                       !std::is_same_v<T, char>) {
-    char digits[24];
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && !kIsCharacter<T> &&
+                       sizeof(T) <= 8) {
+    char digits[24];  // 20 digits and a sign at most
     const std::to_chars_result end = std::to_chars(digits, digits + sizeof(digits), value);
     out.append(digits, end.ptr);
   } else {

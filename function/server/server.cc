@@ -11,12 +11,16 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
+#include <limits.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -253,23 +257,41 @@ FunctionServer::~FunctionServer() {
   if (server_ != nullptr) Shutdown(absl::ZeroDuration());
 }
 
-void TuneAllocator(char** argv) {
+std::string TuneAllocator(char** argv) {
   static constexpr char kVariable[] = "GLIBC_TUNABLES";
   static constexpr char kCacheCount[] = "glibc.malloc.tcache_count";
+  // Set for the one execution again: never a second.
+  static constexpr char kExecuted[] = "FUNCTION_PLATFORM_MALLOC_REEXECUTED";
+  mallopt(M_MXFAST, 0);
   const char* set = getenv(kVariable);
   const std::string before = set != nullptr ? set : "";
-  if (argv != nullptr && before.find(kCacheCount) == std::string::npos) {
-    const std::string count = absl::StrCat(kCacheCount, "=", kMallocCacheCount);
-    setenv(kVariable, (before.empty() ? count : absl::StrCat(before, ":", count)).c_str(), 1);
-    execv("/proc/self/exe", argv);
-    // Still here: no /proc. Go on with glibc's cache and the variable as it was.
-    if (set != nullptr) {
-      setenv(kVariable, before.c_str(), 1);
-    } else {
-      unsetenv(kVariable);
-    }
+  const bool counted = before.find(kCacheCount) != std::string::npos;
+  if (getenv(kExecuted) != nullptr) {
+    unsetenv(kExecuted);
+    return counted ? "" : "glibc dropped glibc.malloc.tcache_count from GLIBC_TUNABLES";
   }
-  mallopt(M_MXFAST, 0);
+  if (counted || argv == nullptr) return "";
+  // With raised privileges (setuid, file capabilities) glibc ignores the
+  // tunable.
+  if (getauxval(AT_SECURE) != 0) return "raised privileges: glibc ignores GLIBC_TUNABLES";
+  // The binary's own path rather than /proc/self/exe, which would become
+  // the process's name ("exe").
+  char path[PATH_MAX];
+  const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (length <= 0) return absl::StrCat("cannot read /proc/self/exe: ", strerror(errno));
+  path[length] = '\0';
+  const std::string count = absl::StrCat(kCacheCount, "=", kMallocCacheCount);
+  setenv(kVariable, (before.empty() ? count : absl::StrCat(before, ":", count)).c_str(), 1);
+  setenv(kExecuted, "1", 1);
+  execv(path, argv);
+  const int error = errno;
+  unsetenv(kExecuted);
+  if (set != nullptr) {
+    setenv(kVariable, before.c_str(), 1);
+  } else {
+    unsetenv(kVariable);
+  }
+  return absl::StrCat("cannot execute ", path, " again: ", strerror(error));
 }
 
 }  // namespace platform::fn

@@ -82,14 +82,17 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir);
 //    reaching the arena's bins: 23% of a prod XEnvironment's render. glibc
 //    reads this only from GLIBC_TUNABLES when a process starts, so when the
 //    variable does not set glibc.malloc.tcache_count, the process adds it
-//    and executes itself again through /proc/self/exe with the same `argv`
-//    (same pid). A GLIBC_TUNABLES that sets the count is left alone, so an
+//    and executes its own binary again with the same `argv` (same pid and
+//    name), once. A GLIBC_TUNABLES that sets the count is left alone, so an
 //    operator can choose another (glibc.malloc.tcache_count=7 is glibc's
-//    own); without /proc the process goes on with glibc's default.
+//    own).
 //  - No fastbins (mallopt): with them, the first large allocation after the
 //    frees merges every small chunk freed so far (malloc_consolidate), which
 //    perf showed at 10% of the render.
-void TuneAllocator(char** argv);
+// Returns why the cache could not be raised (the process then runs with
+// glibc's), to be logged once logging is set up; empty when it was, or when
+// GLIBC_TUNABLES already set the count.
+std::string TuneAllocator(char** argv);
 inline constexpr int kMallocCacheCount = 4096;
 
 }  // namespace platform::fn

@@ -590,16 +590,33 @@ TEST_F(ProcessTest, MetricsAddressInUseRefusesToStartNamingIt) {
 
 // The process executes itself again with glibc's per-thread malloc cache
 // raised (TuneAllocator, docs/performance.md), keeping its pid, and serves.
-// (glibc's loader cuts the copy /proc/<pid>/environ shows at the first
-// tunable, so the check is the process's own account in its log.)
+// (glibc's loader, before 2.39, cuts the copy /proc/<pid>/environ shows at
+// the first tunable, so the check is the process's own account in its log.)
 TEST_F(ProcessTest, RunsWithALargerMallocCacheThanGlibcsDefault) {
   unsetenv("GLIBC_TUNABLES");
   StartInsecure();
   EXPECT_TRUE(LogShows("malloc tunables: glibc.malloc.tcache_count=4096\n")) << Log();
+  EXPECT_FALSE(Contains(Log(), "warn")) << Log();
+  // Its own binary was executed, not /proc/self/exe: the name stays (the
+  // kernel keeps its first 15 characters).
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(process_->pid()) + "/comm"), "function-platfo\n");
   v1::RunFunctionResponse rsp;
   ExpectProbeAnswered(
       Call(Target(), grpc::InsecureChannelCredentials(), ProbeRequest("tuned"), &rsp), rsp,
       "tuned");
+}
+
+// Executed once at most: a process that already was, and still has no
+// count (glibc dropped it), runs with glibc's cache and says so.
+TEST_F(ProcessTest, ExecutesItselfAgainOnlyOnce) {
+  unsetenv("GLIBC_TUNABLES");
+  const ScopedEnv executed("FUNCTION_PLATFORM_MALLOC_REEXECUTED", "1");
+  StartInsecure();
+  EXPECT_TRUE(LogShows("malloc tunables: glibc's defaults\n")) << Log();
+  EXPECT_TRUE(
+      LogShows("malloc: glibc's default per-thread cache: glibc dropped "
+               "glibc.malloc.tcache_count from GLIBC_TUNABLES"))
+      << Log();
 }
 
 TEST_F(ProcessTest, AMallocCacheCountFromTheEnvironmentIsKept) {
