@@ -26,7 +26,6 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/proto_buffer_reader.h>
-#include <grpcpp/support/proto_buffer_writer.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -594,8 +593,8 @@ int RunHandler(const BenchRequest& built, Report& report) {
 }
 
 // --serve-floor: the floor of RunHandler, served the way function-platform
-// serves (raw byte buffers, the same decode and deterministic encode, the
-// same builder options), so that its CPU per call is what any gRPC server of
+// serves (raw byte buffers; the server's own DecodeRequest, EncodeResponse
+// and ConfigureServerBuilder), so that its CPU per call is what any gRPC server of
 // these bytes with protobuf's generated types on grpc++ spends: the decode
 // of the request, the encode of the response, gRPC's own work per call, and
 // no rendering.
@@ -609,18 +608,9 @@ class FloorService final : public pb::FunctionRunnerService::WithRawCallbackMeth
                                         grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     pb::RunFunctionRequest req;
-    grpc::ByteBuffer in(*request);
-    grpc::ProtoBufferReader reader(&in);
-    if (!req.ParseFromZeroCopyStream(&reader)) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode"));
-      return reactor;
-    }
-    const auto size = static_cast<int>(response_.ByteSizeLong());
-    grpc::ProtoBufferWriter writer(response, grpc::kProtoBufferWriterMaxBufferLength, size);
-    google::protobuf::io::CodedOutputStream coded(&writer);
-    coded.SetSerializationDeterministic(true);
-    response_.SerializeWithCachedSizes(&coded);
-    reactor->Finish(grpc::Status::OK);
+    grpc::Status status = DecodeRequest(*request, req);
+    if (status.ok()) status = EncodeResponse(response_, response);
+    reactor->Finish(status);
     return reactor;
   }
 
@@ -650,11 +640,9 @@ int ServeFloor(const BenchRequest& built, const std::string& kind, const std::st
   }
   FloorService service(std::move(sent));
   grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ConfigureServerBuilder(builder, ServerOptions{}.max_message_mib * 1024 * 1024);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(-1);
-  builder.SetMaxSendMessageSize(-1);
   const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     fmt::print(stderr, "runfunction_bench: --serve-floor: cannot listen on {}\n", address);
@@ -692,6 +680,7 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "runfunction_bench: malloc: glibc's default per-thread cache: {}\n",
                untuned);
   }
+  DisableLockOrderChecks();
   absl::SetProgramUsageMessage(
       "Load for function-platform's RunFunction: starts the server in this process (or drives "
       "--target) and reports throughput and latency.\n"

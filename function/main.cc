@@ -55,6 +55,7 @@ namespace {}  // namespace
 
 int main(int argc, char** argv) {
   const std::string untuned = platform::fn::TuneAllocator(argv);
+  platform::fn::DisableLockOrderChecks();
   const std::vector<absl::CommandLineFlag*> flags =
       platform::fn::FlagsDefinedWith(*absl::FindCommandLineFlag("address"));
   const platform::fn::CommandLine cli =

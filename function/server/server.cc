@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
 #include "common/files.h"
@@ -67,46 +68,13 @@ ResultCounts CountResults(const pb::RunFunctionResponse& rsp) {
   return counts;
 }
 
-// Decodes the request into a message the call owns.
-grpc::Status Decode(const grpc::ByteBuffer& in, pb::RunFunctionRequest& req) {
-  // Copying a ByteBuffer takes references to its slices, not the bytes.
-  grpc::ByteBuffer buffer(in);
-  grpc::ProtoBufferReader reader(&buffer);
-  if (!req.ParseFromZeroCopyStream(&reader)) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status Encode(const pb::RunFunctionResponse& rsp, grpc::ByteBuffer* out) {
-  // Deterministic: map entries in key order. Crossplane compares each
-  // response's requirements with the previous one's to decide whether to
-  // call again; a caller that does not know a field keeps it as unknown
-  // bytes and compares those, so a map serialized in hash order (required
-  // resources under two keys, to crossplane render v1.x) would differ from
-  // call to call and never settle.
-  const std::size_t size = rsp.ByteSizeLong();
-  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "response too large");
-  }
-  grpc::ProtoBufferWriter writer(out, grpc::kProtoBufferWriterMaxBufferLength,
-                                 static_cast<int>(size));
-  google::protobuf::io::CodedOutputStream coded(&writer);
-  coded.SetSerializationDeterministic(true);
-  rsp.SerializeWithCachedSizes(&coded);
-  if (coded.HadError()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot encode RunFunctionResponse");
-  }
-  return grpc::Status::OK;
-}
-
 // Decodes, runs and encodes one call, and counts it in `metrics` (when not
 // null). Shared by both services.
 grpc::Status Handle(const Runner& runner, Metrics* metrics, const grpc::ByteBuffer& in,
                     grpc::ByteBuffer* out) {
   const auto start = std::chrono::steady_clock::now();
   pb::RunFunctionRequest req;
-  if (grpc::Status decoded = Decode(in, req); !decoded.ok()) {
+  if (grpc::Status decoded = DecodeRequest(in, req); !decoded.ok()) {
     if (metrics != nullptr) {
       metrics->Record(metrics->UnknownKind(), Outcome::kError,
                       std::chrono::steady_clock::now() - start, {});
@@ -114,7 +82,7 @@ grpc::Status Handle(const Runner& runner, Metrics* metrics, const grpc::ByteBuff
     return decoded;
   }
   pb::RunFunctionResponse rsp = runner.Run(req);
-  grpc::Status encoded = Encode(rsp, out);
+  grpc::Status encoded = EncodeResponse(rsp, out);
   if (metrics != nullptr) {
     // A response that cannot be sent delivers no results.
     const ResultCounts results = encoded.ok() ? CountResults(rsp) : ResultCounts{};
@@ -183,6 +151,50 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir) {
   return files;
 }
 
+grpc::Status DecodeRequest(const grpc::ByteBuffer& in, pb::RunFunctionRequest& req) {
+  // Copying a ByteBuffer takes references to its slices, not the bytes.
+  grpc::ByteBuffer buffer(in);
+  grpc::ProtoBufferReader reader(&buffer);
+  if (!req.ParseFromZeroCopyStream(&reader)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EncodeResponse(const pb::RunFunctionResponse& rsp, grpc::ByteBuffer* out) {
+  // Deterministic: map entries in key order. Crossplane compares each
+  // response's requirements with the previous one's to decide whether to
+  // call again; a caller that does not know a field keeps it as unknown
+  // bytes and compares those, so a map serialized in hash order (required
+  // resources under two keys, to crossplane render v1.x) would differ from
+  // call to call and never settle.
+  const std::size_t size = rsp.ByteSizeLong();
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "response too large");
+  }
+  grpc::ProtoBufferWriter writer(out, grpc::kProtoBufferWriterMaxBufferLength,
+                                 static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&writer);
+  coded.SetSerializationDeterministic(true);
+  rsp.SerializeWithCachedSizes(&coded);
+  if (coded.HadError()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "cannot encode RunFunctionResponse");
+  }
+  return grpc::Status::OK;
+}
+
+void ConfigureServerBuilder(grpc::ServerBuilder& builder, int max_message_bytes) {
+  // gRPC sets SO_REUSEPORT by default, which lets a second server bind the
+  // port of a running one and silently share its connections. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(max_message_bytes);
+}
+
+void DisableLockOrderChecks() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
     const Runner& runner, const ServerOptions& options) {
   std::shared_ptr<grpc::ServerCredentials> creds;
@@ -230,15 +242,10 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  // gRPC sets SO_REUSEPORT by default, which lets a second server bind the
-  // port of a running one and silently share its connections. Refuse instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ConfigureServerBuilder(builder, options.max_message_mib * 1024 * 1024);
   builder.AddListeningPort(options.address, creds, &server->port_);
   builder.RegisterService(server->v1_->service());
   builder.RegisterService(server->v1beta1_->service());
-  const int max_bytes = options.max_message_mib * 1024 * 1024;
-  builder.SetMaxReceiveMessageSize(max_bytes);
-  builder.SetMaxSendMessageSize(max_bytes);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(sdk::Cat("cannot listen on ", options.address));

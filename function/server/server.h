@@ -9,6 +9,9 @@
 #define PLATFORM_FUNCTION_SERVER_SERVER_H_
 
 #include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/status.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +20,7 @@
 #include "absl/time/time.h"
 #include "function/metrics/metrics.h"
 #include "function/runner.h"
+#include "function/sdk/proto.h"
 
 namespace platform::fn {
 
@@ -71,6 +75,26 @@ struct TlsFiles {
   std::string ca;
 };
 absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir);
+
+// The server's wire codec, also what the benchmark's gRPC floor serves with.
+// DecodeRequest parses the request from gRPC's slices, without flattening
+// them, into a message the call owns. EncodeResponse serializes
+// deterministically (map entries in key order): Crossplane compares each
+// response's requirements with the previous one's to decide whether to call
+// again, and a map in hash order would never settle.
+grpc::Status DecodeRequest(const grpc::ByteBuffer& in, pb::RunFunctionRequest& req);
+grpc::Status EncodeResponse(const pb::RunFunctionResponse& rsp, grpc::ByteBuffer* out);
+
+// The options every RunFunction server of ours is built with: SO_REUSEPORT
+// off (a second server must not silently share a running one's port) and
+// the largest message in either direction.
+void ConfigureServerBuilder(grpc::ServerBuilder& builder, int max_message_bytes);
+
+// Turns off Abseil's lock-order (deadlock cycle) checks, process-wide. The
+// Abseil that Debian ships keeps them on, and gRPC core takes absl::Mutex
+// locks many times a call: the checks' bookkeeping (GraphCycles) was 2 to 4%
+// of a gRPC server's CPU per call. Call once, first thing in main.
+void DisableLockOrderChecks();
 
 // Sets glibc malloc up for a RunFunction server; call once, first thing in
 // main, before any thread starts. A call builds and frees thousands of small
