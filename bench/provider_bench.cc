@@ -6,17 +6,22 @@
 //   reconcile  one pass of the managed reconciler for an up-to-date resource
 //           with an external client that answers at once: the contract's
 //           bookkeeping (policies, conditions, usage, status write)
+//   process  one run of a program that exits at once (/bin/true) as the
+//           provider runs OpenTofu (a supervisor, output to files): the wall
+//           time from the call to its return
 //
 // Usage: provider_bench [--resources N] [--iterations N]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/status_macros.h"
+#include "provider/exec/process.h"
 #include "provider/kube/resources.h"
 #include "provider/runtime/managed.h"
 #include "provider/testing/fake_client.h"
@@ -157,6 +162,31 @@ int main(int argc, char** argv) {
     const auto t1 = Clock::now();
     std::printf("reconcile (up to date, in-memory API server): %8.1f us per pass\n",
                 Micros(t1 - t0, iterations * 10));
+  }
+
+  {
+    char dir[] = "/tmp/provider-bench-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    exec::ProcessSpec spec;
+    spec.argv = {"/bin/true"};
+    spec.stdout_file = std::string(dir) + "/out";
+    spec.stderr_file = std::string(dir) + "/err";
+    const auto t0 = Clock::now();
+    for (int i = 0; i < iterations; ++i) {
+      const absl::StatusOr<exec::ProcessResult> ran = exec::Run(spec);
+      Check(ran, "run /bin/true");
+      if (ran->exit_code != 0) {
+        std::fprintf(stderr, "/bin/true exited with %d: %s\n", ran->exit_code, ran->err.c_str());
+        return 1;
+      }
+    }
+    const auto t1 = Clock::now();
+    std::printf("process (/bin/true, supervised, output to files): %8.1f us per run\n",
+                Micros(t1 - t0, iterations));
+    std::filesystem::remove_all(dir);
   }
   return 0;
 }
