@@ -311,7 +311,28 @@ void Policies::ApplyAccount(const Subject& subject, sdk::Response& rsp) const {
 
 absl::Status Policies::CheckTagCount(const Subject& subject, const Json& user_tags,
                                      const sdk::Response* rsp, std::string_view tags_path) const {
+  // With the rendered resources: the one with the most tags, looked into
+  // only when it has too many.
+  const Json* most = nullptr;
+  const Json* most_object = nullptr;
+  std::string_view most_name;
+  if (rsp != nullptr) {
+    for (const auto& [name, d] : rsp->desired()) {
+      const Json* tags = TagsOf(d.object);
+      if (tags != nullptr && (most == nullptr || tags->size() > most->size())) {
+        most = tags;
+        most_object = &d.object;
+        most_name = name;
+      }
+    }
+    if (most == nullptr || most->size() <= kMaxTagsPerResource) return absl::OkStatus();
+  }
   const Json mandated = MandatedTags(subject);
+  // Before rendering: the XR's tags and the mandated ones, at most this many
+  // together.
+  if (rsp == nullptr && user_tags.size() + mandated.size() <= kMaxTagsPerResource) {
+    return absl::OkStatus();
+  }
   // Where the tags of `tags` come from: mandated (the platform's, whoever
   // else set them too), the XR's, or the resource's own.
   struct Count {
@@ -333,24 +354,14 @@ absl::Status Policies::CheckTagCount(const Subject& subject, const Json& user_ta
     }
     return c;
   };
-  Json every = user_tags;
-  every.update(mandated);
-  Count c = count(every);
-  std::string where = "every resource";
-  if (rsp != nullptr) {
-    // The resource with the most; only looked into when it has too many.
-    const Json* most = nullptr;
-    const Json* most_object = nullptr;
-    std::string_view most_name;
-    for (const auto& [name, d] : rsp->desired()) {
-      const Json* tags = TagsOf(d.object);
-      if (tags != nullptr && (most == nullptr || tags->size() > most->size())) {
-        most = tags;
-        most_object = &d.object;
-        most_name = name;
-      }
-    }
-    if (most == nullptr || most->size() <= kMaxTagsPerResource) return absl::OkStatus();
+  Count c;
+  std::string where;
+  if (rsp == nullptr) {
+    Json every = user_tags;
+    every.update(mandated);
+    c = count(every);
+    where = "every resource";
+  } else {
     c = count(*most);
     where = sdk::Cat(StringField(*most_object, "kind"), " ", most_name);
   }
