@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -165,19 +166,28 @@ int main(int argc, char** argv) {
   }
 
   {
-    char dir[] = "/tmp/provider-bench-XXXXXX";
-    if (::mkdtemp(dir) == nullptr) {
+    std::string dir = (std::filesystem::temp_directory_path() / "provider-bench-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) {
       std::perror("mkdtemp");
       return 1;
     }
+    // Removed however this block is left.
+    const std::unique_ptr<const std::string, void (*)(const std::string*)> remove_dir(
+        &dir, [](const std::string* d) {
+          std::error_code ec;
+          std::filesystem::remove_all(*d, ec);
+        });
     exec::ProcessSpec spec;
     spec.argv = {"/bin/true"};
-    spec.stdout_file = std::string(dir) + "/out";
-    spec.stderr_file = std::string(dir) + "/err";
+    spec.stdout_file = dir + "/out";
+    spec.stderr_file = dir + "/err";
     const auto t0 = Clock::now();
     for (int i = 0; i < iterations; ++i) {
       const absl::StatusOr<exec::ProcessResult> ran = exec::Run(spec);
-      Check(ran, "run /bin/true");
+      if (!ran.ok()) {
+        std::fprintf(stderr, "run /bin/true: %s\n", std::string(ran.status().message()).c_str());
+        return 1;
+      }
       if (ran->exit_code != 0) {
         std::fprintf(stderr, "/bin/true exited with %d: %s\n", ran->exit_code, ran->err.c_str());
         return 1;
@@ -186,7 +196,6 @@ int main(int argc, char** argv) {
     const auto t1 = Clock::now();
     std::printf("process (/bin/true, supervised, output to files): %8.1f us per run\n",
                 Micros(t1 - t0, iterations));
-    std::filesystem::remove_all(dir);
   }
   return 0;
 }

@@ -640,7 +640,9 @@ int ServeFloor(const BenchRequest& built, const std::string& kind, const std::st
   }
   FloorService service(std::move(sent));
   grpc::ServerBuilder builder;
-  ConfigureServerBuilder(builder, ServerOptions{}.max_message_mib * 1024 * 1024);
+  // As the in-process server: room for the request, 4 MiB at least.
+  const int max_mib = std::clamp(static_cast<int>(built.request.ByteSizeLong() >> 20) + 2, 4, 1024);
+  ConfigureServerBuilder(builder, max_mib * 1024 * 1024);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
   const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

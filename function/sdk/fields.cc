@@ -127,10 +127,6 @@ std::string WalkedPath(const std::string& base, const std::vector<PathSegment>& 
   return walked;
 }
 
-}  // namespace
-
-namespace {
-
 // Names separated by single dots, no brackets: one pass over the path.
 // (string_view::find_first_of calls memchr once per character of the path.)
 bool PlainDotted(std::string_view rel) {

@@ -9,7 +9,6 @@
 #define PLATFORM_FUNCTION_SERVER_SERVER_H_
 
 #include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
@@ -21,6 +20,10 @@
 #include "function/metrics/metrics.h"
 #include "function/runner.h"
 #include "function/sdk/proto.h"
+
+namespace grpc {
+class ServerBuilder;
+}  // namespace grpc
 
 namespace platform::fn {
 
@@ -92,9 +95,8 @@ void ConfigureServerBuilder(grpc::ServerBuilder& builder, int max_message_bytes)
 
 // Turns off Abseil's lock-order (deadlock cycle) checks, process-wide. The
 // Abseil that Debian ships keeps them on, and gRPC core takes absl::Mutex
-// locks many times a call: the checks' bookkeeping (GraphCycles) was 1 to 2%
-// of our server's CPU samples under load, 2 to 3% of a server that only
-// decodes and encodes. Call once, first thing in main.
+// locks many times a call, each fed to the checks' graph (its share of the
+// profile: docs/performance.md). Call once in main, after TuneAllocator.
 void DisableLockOrderChecks();
 
 // Sets glibc malloc up for a RunFunction server; call once, first thing in

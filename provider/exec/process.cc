@@ -257,11 +257,10 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
               fail_w.get(), spec.stop_signal);
   }
   ::setpgid(pid, pid);  // also in the parent: no race with the signals below
-  // Readable as soon as the child has exited, so that the wait below ends
-  // then instead of at its next look (it looked every 10 ms, which was most
-  // of the time between two OpenTofu commands). -1 where the kernel refuses
-  // (before Linux 5.3, or a seccomp profile): the wait then looks every 10 ms.
-  // Close-on-exec, as pidfd_open makes it.
+  // Readable once the child has exited: the wait for its exit below wakes
+  // then, not at its next look. -1 where the kernel refuses (before Linux
+  // 5.3, or a seccomp profile): the wait then looks every 10 ms. Close-on-exec,
+  // as pidfd_open makes it.
   const Fd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   out_w.Close();
   err_w.Close();
@@ -394,11 +393,16 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
       exited = true;
       break;
     }
+    if (w < 0 && errno != EINTR) {
+      // Reaped elsewhere, or SIGCHLD ignored: its exit status is gone, and
+      // its pidfd would stay readable.
+      const int error = errno;
+      ::killpg(pid, SIGKILL);
+      return ErrnoStatus(error, "waitpid");
+    }
     enforce();
-    if (exit_fd.get() >= 0) {
-      pollfd exit_poll{exit_fd.get(), POLLIN, 0};
-      ::poll(&exit_poll, 1, 10);
-    } else {
+    pollfd exit_poll{exit_fd.get(), POLLIN, 0};
+    if (exit_fd.get() < 0 || (::poll(&exit_poll, 1, 10) < 0 && errno != EINTR)) {
       ::usleep(10000);
     }
   }
