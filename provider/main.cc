@@ -250,14 +250,15 @@ ansible::AnsibleOptions AnsibleFlags(const workspace::WorkspaceOptions& wo,
 }
 
 // A controller per ProviderConfig kind; each also wakes up when its usages
-// change. Their caches (each config kind, its usages) answer `cache`, through
+// change, and counts them in its own cache of them. Their caches (each config
+// kind, its usages) answer the managed reconcilers' ConfigCache, through
 // `cached_by`.
 void AddProviderConfigControllers(
     kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
     runtime::Metrics& metrics,
     std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>>& reconcilers,
     std::vector<std::unique_ptr<runtime::Controller>>& controllers,
-    const runtime::ConfigCache& cache, std::vector<const runtime::Controller*>& cached_by) {
+    std::vector<const runtime::Controller*>& cached_by) {
   struct ConfigKind {
     kube::Resource config;
     kube::Resource usage;
@@ -289,7 +290,15 @@ void AddProviderConfigControllers(
                                  ref.value("name", "")};
         },
         runtime::KeepForUsageCache);
-    rec->UseCache(&cache);
+    // Two of these controllers watch the same usages (the namespaced
+    // ProviderConfigs' and the ClusterProviderConfigs'), each with its own
+    // informer: a reconcile counts in the one whose event woke it.
+    runtime::ConfigCache own;
+    own.count = [watcher = c.get()](const kube::Resource& r,
+                                    const std::function<bool(const kube::Json&)>& match) {
+      return watcher->CountCached(r, match);
+    };
+    rec->UseCache(std::move(own));
     controllers.push_back(std::move(c));
     cached_by.push_back(controllers.back().get());
   }
@@ -471,7 +480,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<runtime::ProviderConfigReconciler>> config_reconcilers;
   AddProviderConfigControllers(*client, events, clock, metrics, config_reconcilers, controllers,
-                               config_cache, config_controllers);
+                               config_controllers);
   metrics.AddCollector([&](runtime::Metrics& m) {
     for (const auto& [gvk, controller] : gauges) CollectStates(m, gvk, *controller);
   });

@@ -831,7 +831,7 @@ TEST(ProviderConfigReconcilerTest, CountsUsersInTheCacheButConfirmsTheLastOneWit
     return std::optional<int64_t>(std::count_if(cached.begin(), cached.end(), match));
   };
   ProviderConfigReconciler r(api, sink, clock, kConfigs, kUsages, false);
-  r.UseCache(&cache);
+  r.UseCache(cache);
   api.calls.clear();
   ASSERT_TRUE(r.Reconcile({"", "default"}));
   EXPECT_EQ(api.Peek(kConfigs, {"", "default"})["status"]["users"], 2);

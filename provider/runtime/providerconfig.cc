@@ -172,8 +172,8 @@ absl::StatusOr<int64_t> ProviderConfigReconciler::CountUsers(const kube::ObjectK
                                                              bool live) const {
   // A namespaced ProviderConfig is used from its own namespace only.
   const std::string ns = config_.namespaced ? key.ns : "";
-  if (!live && cache_ != nullptr && cache_->count) {
-    const std::optional<int64_t> n = cache_->count(usage_, [&](const kube::Json& usage) {
+  if (!live && cache_.count) {
+    const std::optional<int64_t> n = cache_.count(usage_, [&](const kube::Json& usage) {
       const kube::Json& meta = usage["metadata"];
       if (!ns.empty() && meta.value("namespace", "") != ns) return false;
       const kube::Json labels = meta.value("labels", kube::Json::object());

@@ -113,8 +113,11 @@ class ProviderConfigReconciler {
 
   // Counts users in `cache` (the usages' informer) instead of listing them
   // on every change; a deleted config's last user is still confirmed with
-  // the API server before its finalizer goes. Before any reconcile.
-  void UseCache(const ConfigCache* cache) { cache_ = cache; }
+  // the API server before its finalizer goes. Before any reconcile. The
+  // cache must be the informer whose changes wake this reconciler: another
+  // informer of the same usages may not have seen a new usage yet when this
+  // one's event comes, and no later event would correct the count.
+  void UseCache(ConfigCache cache) { cache_ = std::move(cache); }
 
  private:
   absl::Status Update(const kube::ObjectKey& key, kube::Json& pc);
@@ -128,7 +131,7 @@ class ProviderConfigReconciler {
   kube::Resource config_;
   kube::Resource usage_;
   bool modern_;
-  const ConfigCache* cache_ = nullptr;
+  ConfigCache cache_;
 };
 
 }  // namespace runtime
