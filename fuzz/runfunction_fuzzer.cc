@@ -17,7 +17,10 @@
 //     the context keeps every key it came with;
 //   - after a FATAL result, the desired state and the context pass through
 //     unchanged;
-//   - the response serializes and parses back (Crossplane would accept it).
+//   - the response serializes and parses back (Crossplane would accept it);
+//   - parsed as the server parses it (the observed and required resources'
+//     bodies deferred, function/sdk/deferred.h), the request parses too and
+//     gets the same response, byte for byte.
 //
 // A violation prints what broke and traps, so libFuzzer saves the input.
 // ASan, UBSan and LeakSanitizer catch the memory errors and leaks.
@@ -44,6 +47,7 @@
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
+#include "function/sdk/deferred.h"
 #include "function/sdk/proto.h"
 #include "fuzz/fuzz_check.h"
 
@@ -225,6 +229,18 @@ void CheckResponse(const Handler& h, const pb::RunFunctionRequest& req,
   }
 }
 
+// Map entries in key order, so that equal messages give equal bytes.
+std::string Deterministic(const pb::RunFunctionResponse& rsp) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    rsp.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
@@ -259,5 +275,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (dump) std::fprintf(stderr, "--- response\n%s", rsp.DebugString().c_str());
 
   CheckResponse(h, original, rsp);
+
+  std::string deferred_wire(reinterpret_cast<const char*>(data), size);
+  if (fn::sdk::DeferResourceBodies(deferred_wire) > 0) {
+    pb::RunFunctionRequest deferred;
+    FUZZ_CHECK(deferred.ParseFromString(deferred_wire),
+               "a request that parses must parse deferred");
+    Emitted().clear();
+    FUZZ_CHECK(Deterministic(h.runner->Run(deferred)) == Deterministic(sent),
+               "the request parsed with deferred bodies must get the same response");
+  }
   return 0;
 }

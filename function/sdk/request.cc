@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "function/sdk/deferred.h"
+
 namespace platform::fn::sdk {
 
 Request::Request(const pb::RunFunctionRequest& req) : req_(&req) {}
@@ -14,7 +16,7 @@ bool Request::HasCapability(pb::Capability capability) const {
 }
 
 const Json& Request::ObservedComposite() const {
-  if (!composite_) composite_ = FromStruct(req_->observed().composite().resource());
+  if (!composite_) composite_ = ResourceJson(req_->observed().composite());
   return *composite_;
 }
 
@@ -44,7 +46,7 @@ const Observed* Request::ObservedResource(std::string_view name) const {
   auto it = resources.find(std::string(name));
   if (it == resources.end()) return nullptr;
   Observed& o = observed_[std::string(name)];
-  o.object = FromStruct(it->second.resource());
+  o.object = ResourceJson(it->second);
   o.connection_details = &it->second.connection_details();
   return &o;
 }
@@ -78,7 +80,7 @@ std::optional<std::vector<Json>> Request::RequiredResources(std::string_view key
   if (found == nullptr) return std::nullopt;
   std::vector<Json> out;
   out.reserve(static_cast<std::size_t>(found->items_size()));
-  for (const pb::Resource& r : found->items()) out.push_back(FromStruct(r.resource()));
+  for (const pb::Resource& r : found->items()) out.push_back(ResourceJson(r));
   return out;
 }
 

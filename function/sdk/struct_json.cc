@@ -7,9 +7,6 @@
 #include "function/sdk/strings.h"
 
 namespace platform::fn::sdk {
-namespace {
-
-using google::protobuf::Value;
 
 Json FromNumber(double v) {
   if (!std::isfinite(v)) return nullptr;
@@ -18,6 +15,10 @@ Json FromNumber(double v) {
   }
   return v;
 }
+
+namespace {
+
+using google::protobuf::Value;
 
 // Builds the dotted path of the field being converted only when an error
 // needs it, so the happy path allocates nothing for paths.

@@ -29,6 +29,9 @@ inline constexpr std::int64_t kMaxExactInteger = std::int64_t{1} << 53;
 // JSON cannot carry, become null.
 Json FromStruct(const google::protobuf::Struct& in);
 Json FromValue(const google::protobuf::Value& in);
+// A Value's number as FromValue converts it: an integer when it is one that
+// a double holds exactly, null when not finite.
+Json FromNumber(double v);
 
 // Converts a JSON object to a Struct. `path` names the object in errors, e.g.
 // `desired.resources[vpc]`; a failure names the offending field below it.

@@ -30,6 +30,7 @@
 #include "apiextensions/fn/proto/v1/run_function.grpc.pb.h"
 #include "apiextensions/fn/proto/v1beta1/run_function.grpc.pb.h"
 #include "common/files.h"
+#include "function/sdk/deferred.h"
 #include "function/sdk/strings.h"
 #include "function/server/tls.h"
 
@@ -41,11 +42,8 @@ namespace v1beta1 = ::apiextensions::fn::proto::v1beta1;
 
 // The XR's kind as the request names it; "" when it names none. The runner
 // moves the desired state and context out of the request, not the observed.
-std::string_view ObservedKind(const pb::RunFunctionRequest& req) {
-  const auto& fields = req.observed().composite().resource().fields();
-  const auto kind = fields.find("kind");
-  if (kind == fields.end() || !kind->second.has_string_value()) return {};
-  return kind->second.string_value();
+std::string ObservedKind(const pb::RunFunctionRequest& req) {
+  return sdk::ResourceString(req.observed().composite(), "kind");
 }
 
 ResultCounts CountResults(const pb::RunFunctionResponse& rsp) {
@@ -152,10 +150,20 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const std::string& dir) {
 }
 
 grpc::Status DecodeRequest(const grpc::ByteBuffer& in, pb::RunFunctionRequest& req) {
-  // Copying a ByteBuffer takes references to its slices, not the bytes.
-  grpc::ByteBuffer buffer(in);
-  grpc::ProtoBufferReader reader(&buffer);
-  if (!req.ParseFromZeroCopyStream(&reader)) {
+  // One copy of the bytes, in which the observed and required resources'
+  // bodies are deferred (function/sdk/deferred.h): they are decoded straight
+  // to JSON when a renderer reads them, never built as Structs.
+  std::vector<grpc::Slice> slices;
+  if (!in.Dump(&slices).ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot read RunFunctionRequest");
+  }
+  std::string wire;
+  wire.reserve(in.Length());
+  for (const grpc::Slice& slice : slices) {
+    wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  sdk::DeferResourceBodies(wire);
+  if (!req.ParseFromString(wire)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode RunFunctionRequest");
   }
   return grpc::Status::OK;

@@ -7,6 +7,7 @@
 #include "function/registry.h"
 #include "function/renderers/builtin.h"
 #include "function/runner.h"
+#include "function/sdk/deferred.h"
 #include "function/sdk/proto.h"
 #include "function/sdk/struct_json.h"
 #include "function/testing/proto_test_util.h"
@@ -52,12 +53,18 @@ inline pb::RunFunctionRequest RequestOf(const Call& c) {
 }
 
 // Runs `c` through the Runner with BuiltinRegistry(). Every call also runs
-// the way the server does (RunnerOptions::encode_for_wire) and checks that
-// what it sends decodes to exactly this response.
+// the way the server does (the observed and required bodies deferred,
+// RunnerOptions::encode_for_wire) and checks that what it sends decodes to
+// exactly this response.
 inline pb::RunFunctionResponse RunProto(const Call& c) {
   static const Registry* const registry = new Registry(BuiltinRegistry());
   pb::RunFunctionRequest req = RequestOf(c);
-  pb::RunFunctionRequest for_wire = req;
+  // As the server decodes it: observed and required bodies deferred.
+  std::string request_wire = WireBytes(req);
+  const int deferred = sdk::DeferResourceBodies(request_wire);
+  EXPECT_TRUE(deferred > 0 || !req.observed().has_composite()) << "nothing deferred";
+  pb::RunFunctionRequest for_wire;
+  EXPECT_TRUE(for_wire.ParseFromString(request_wire));
   pb::RunFunctionResponse rsp = Runner(*registry).Run(req);
   RunnerOptions server;
   server.encode_for_wire = true;

@@ -12,8 +12,10 @@
 //
 // FAULT_TRIALS (default 30) and FAULT_IMAGE_TRIALS (default 10) set the
 // number of kill trials; `make faults-long` runs 100 and 30.
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -475,13 +477,21 @@ TEST_F(ProviderFaultTest, AFullWorkingVolumeLosesNothing) {
   const std::string name = "full-" + suffix_;
   StartProvider();
   ASSERT_NO_FATAL_FAILURE(ConvergeThenBeginApply(name));
-  // Every byte left, taken.
+  // Every byte left, taken at once: a writer that kept going would also
+  // take the room the provider hands to OpenTofu when the volume runs low
+  // (which a loaded machine showed, the filler still writing 50 ms on).
   const std::string filler = work + "/filler";
   {
-    std::ofstream out(filler, std::ios::binary);
-    const std::string block(64 * 1024, 'x');
-    while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
-    }
+    struct statvfs st {};
+    ASSERT_EQ(::statvfs(work.c_str(), &st), 0);
+    const auto free = static_cast<off_t>(st.f_bavail * st.f_frsize);
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    // OpenTofu writes meanwhile: a little less, until it fits.
+    off_t taken = free;
+    while (taken > 0 && ::posix_fallocate(fd, 0, taken) != 0) taken -= 64 * 1024;
+    ::close(fd);
+    EXPECT_GT(taken, 0);
   }
   EXPECT_EQ(WaitConverged(name, 1), "") << log_;
 
