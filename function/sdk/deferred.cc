@@ -88,37 +88,37 @@ bool ValidUtf8(std::string_view s) {
   return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
 }
 
-// Reads one map entry of a Struct in the plain form: the key, then the
-// value, each once.
-bool PlainEntry(std::string_view entry, std::string_view& key, std::string_view& value) {
-  Reader r(entry);
-  int field = 0;
-  int type = 0;
-  if (!r.Tag(field, type) || field != 1 || type != kLengthDelimited || !r.Delimited(key)) {
-    return false;
+// Calls `on(key, value)` with each entry of a Struct in the plain form (the
+// key, then the value, each once), in order. False when `body` is not in that
+// form, or when `on` returns false.
+template <typename F>
+bool ForEachEntry(std::string_view body, F&& on) {
+  Reader r(body);
+  while (!r.done()) {
+    int field = 0;
+    int type = 0;
+    std::string_view entry, key, value;
+    if (!r.Tag(field, type) || field != 1 || type != kLengthDelimited || !r.Delimited(entry)) {
+      return false;
+    }
+    Reader e(entry);
+    if (!e.Tag(field, type) || field != 1 || type != kLengthDelimited || !e.Delimited(key) ||
+        !e.Tag(field, type) || field != 2 || type != kLengthDelimited || !e.Delimited(value) ||
+        !e.done() || !on(key, value)) {
+      return false;
+    }
   }
-  if (!r.Tag(field, type) || field != 2 || type != kLengthDelimited || !r.Delimited(value)) {
-    return false;
-  }
-  return r.done();
+  return true;
 }
 
 bool PlainValue(std::string_view body, int depth);
 
 // `depth`: how many objects and lists deep `body` is.
 bool PlainStruct(std::string_view body, int depth) {
-  if (depth > kMaxDeferredDepth) return false;
-  Reader r(body);
-  while (!r.done()) {
-    int field = 0;
-    int type = 0;
-    std::string_view entry, key, value;
-    if (!r.Tag(field, type) || field != 1 || type != kLengthDelimited || !r.Delimited(entry) ||
-        !PlainEntry(entry, key, value) || !ValidUtf8(key) || !PlainValue(value, depth)) {
-      return false;
-    }
-  }
-  return true;
+  return depth <= kMaxDeferredDepth &&
+         ForEachEntry(body, [depth](std::string_view key, std::string_view value) {
+           return ValidUtf8(key) && PlainValue(value, depth);
+         });
 }
 
 bool PlainList(std::string_view body, int depth) {
@@ -251,14 +251,10 @@ Json DecodeValue(std::string_view body);
 // Decodes a plain Struct's entries into `out`; a key met again replaces the
 // value, as protobuf's map does.
 void DecodeStructInto(std::string_view body, Json& out) {
-  Reader r(body);
-  while (!r.done()) {
-    int field = 0;
-    int type = 0;
-    std::string_view entry, key, value;
-    if (!r.Tag(field, type) || !r.Delimited(entry) || !PlainEntry(entry, key, value)) return;
+  ForEachEntry(body, [&out](std::string_view key, std::string_view value) {
     out[std::string(key)] = DecodeValue(value);
-  }
+    return true;
+  });
 }
 
 Json DecodeValue(std::string_view body) {
@@ -353,17 +349,16 @@ Json ResourceJson(const pb::Resource& resource) {
 std::string ResourceString(const pb::Resource& resource, std::string_view key) {
   std::string found;
   const bool deferred = ForEachDeferred(resource, [&](std::string_view body) {
-    Reader r(body);
-    while (!r.done()) {
+    // A later body's field replaces an earlier one's, as when merged.
+    ForEachEntry(body, [&](std::string_view k, std::string_view value) {
+      if (k != key) return true;
+      Reader v(value);
       int field = 0;
       int type = 0;
-      std::string_view entry, k, value;
-      if (!r.Tag(field, type) || !r.Delimited(entry) || !PlainEntry(entry, k, value)) return;
-      if (k != key) continue;
-      Reader v(value);
       std::string_view text;
       found = v.Tag(field, type) && field == 3 && v.Delimited(text) ? std::string(text) : "";
-    }
+      return true;
+    });
   });
   if (deferred) return found;
   const auto& fields = resource.resource().fields();
