@@ -161,7 +161,10 @@ constexpr int kCallerGone = SIGUSR2;
   if (::prctl(PR_SET_PDEATHSIG, kCallerGone) != 0) fail(2);
   if (::getppid() != parent) ::_exit(127);  // the caller is already gone
 
-  const pid_t program = ::fork();
+  // vfork: the program's process borrows this one's memory until its exec
+  // instead of copying its page tables (which are the caller's, and large).
+  // This process waits meanwhile; Exec only makes system calls.
+  const pid_t program = ::vfork();
   if (program < 0) fail(2);
   if (program == 0) Exec(path, argv, envp, cwd, out_fd, err_fd, fail_fd);
   // The supervisor keeps no descriptor: the caller sees the pipes' end and
