@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <random>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 #include "common/status_macros.h"
 #include "provider/runtime/conditions.h"
@@ -30,21 +32,44 @@ bool Has(const Json& list, const std::string& value) {
   return false;
 }
 
-// Runs Disconnect when the reconcile is over, whatever way it ends.
+// Runs Disconnect when the reconcile is over, whatever way it ends, or
+// from Begin on, on a thread of its own: a Workspace's Disconnect releases
+// its state lock, one API request that then overlaps the status write.
 class Disconnector {
  public:
   explicit Disconnector(ExternalClient* c) : c_(c) {}
   ~Disconnector() {
-    if (c_ == nullptr) return;
-    if (const absl::Status s = c_->Disconnect(); !s.ok()) {
-      spdlog::warn("cannot disconnect from provider: {}", std::string(s.message()));
+    if (thread_.joinable()) {
+      thread_.join();
+    } else {
+      Run();
     }
   }
   Disconnector(const Disconnector&) = delete;
   Disconnector& operator=(const Disconnector&) = delete;
 
+  // After the reconcile's last call on the client. Where no thread can be
+  // started, the destructor disconnects as before.
+  void Begin() {
+    if (thread_.joinable()) return;
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error& e) {
+      spdlog::debug("disconnecting without a thread of its own: {}", e.what());
+    }
+  }
+
  private:
+  void Run() {
+    if (c_ == nullptr) return;
+    ExternalClient* c = std::exchange(c_, nullptr);
+    if (const absl::Status s = c->Disconnect(); !s.ok()) {
+      spdlog::warn("cannot disconnect from provider: {}", std::string(s.message()));
+    }
+  }
+
   ExternalClient* c_;
+  std::thread thread_;
 };
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
@@ -334,6 +359,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       normal("DeletedExternalResource", "Successfully requested deletion of external resource");
       set(Deleting());
       set(ReconcileSuccess());
+      disconnect.Begin();
       // Observe again, through the rate limiter: the finalizer goes once
       // the resource is gone, and a destroy that leaves resources behind
       // is retried with a growing delay, not in a tight loop.
@@ -417,6 +443,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     // runtime only marks a resource Creating when the client said nothing.
     if (GetCondition(mr, "Ready").empty()) set(Creating());
     set(ReconcileSuccess());
+    disconnect.Begin();
     // Observe again, through the rate limiter: a create that does not make
     // the resource exist (a module whose state goes elsewhere) is retried
     // with a growing delay, not in a tight loop.
@@ -439,6 +466,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       LogChange(ChangeOperation::kObservedDrift, ChangeSnapshot(mr), absl::OkStatus());
     }
     set(ReconcileSuccess());
+    disconnect.Begin();
     return WriteStatus(mr, Result::After(PollInterval(mr)));
   }
 
@@ -461,6 +489,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
   }
   normal("UpdatedExternalResource", "Successfully requested update of external resource");
   set(ReconcileSuccess());
+  disconnect.Begin();
   return WriteStatus(mr, Result::After(PollInterval(mr)));
 }
 

@@ -94,8 +94,11 @@ class ExternalClient {
   // deleted, after Observe said it exists. Must be idempotent: it is called
   // again until Observe reports the resource gone.
   virtual absl::Status Delete(kube::Json& mr) = 0;
-  // Called at the end of every reconcile that connected, whatever happened;
-  // releases what Connect took (locks, folders). An error is logged only.
+  // Called once in every reconcile that connected, whatever happened, after
+  // its last call above; releases what Connect took (locks, folders). An
+  // error is logged only. After a success it runs on a thread of its own
+  // while the reconciler writes the resource's status; it must not touch the
+  // `mr` the calls above were given.
   virtual absl::Status Disconnect() { return absl::OkStatus(); }
 };
 

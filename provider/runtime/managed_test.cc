@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 
 #include "provider/kube/resources.h"
 #include "provider/runtime/conditions.h"
@@ -70,6 +73,7 @@ struct Script {
   std::vector<std::string> calls;
   Json annotations_seen_at_create;  // what the API server held when Create ran
   std::string set_ready;            // Ready reason to set in Create/Update
+  std::function<void()> on_disconnect;
 };
 
 class ScriptedClient : public ExternalClient {
@@ -102,6 +106,7 @@ class ScriptedClient : public ExternalClient {
   }
   absl::Status Disconnect() override {
     s_.calls.push_back("disconnect");
+    if (s_.on_disconnect) s_.on_disconnect();
     return absl::OkStatus();
   }
 
@@ -447,6 +452,43 @@ TEST_F(ManagedTest, CreationGracePeriodWaits) {
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
   EXPECT_TRUE(sink.Has("PendingExternalResource"));
   EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "create"), 0);
+}
+
+// The lock release in a Workspace's Disconnect is one more API request at
+// the end of every reconcile: after a success it goes alongside the status
+// write. Here the status write waits for Disconnect to begin, which it
+// never would if Disconnect came after it.
+TEST_F(ManagedTest, DisconnectOverlapsTheStatusWriteAfterASuccess) {
+  Widget();
+  script.observations = {Exists()};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool disconnecting = false;
+  script.on_disconnect = [&] {
+    std::lock_guard lock(mu);
+    disconnecting = true;
+    cv.notify_all();
+  };
+  bool overlapped = false;
+  api.hook = [&](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
+    if (verb != "status") return absl::OkStatus();
+    std::unique_lock lock(mu);
+    overlapped = cv.wait_for(lock, 10s, [&] { return disconnecting; });
+    return absl::OkStatus();
+  };
+  EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).kind, Result::Kind::kAfter);
+  EXPECT_TRUE(overlapped);
+  EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "disconnect"), 1);
+
+  // After a failure it still comes last, once.
+  script.calls.clear();
+  script.on_disconnect = nullptr;
+  api.hook = nullptr;
+  script.observe_error = "plan failed: boom";
+  EXPECT_EQ(Reconciler().Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(script.calls.back(), "disconnect");
+  EXPECT_EQ(std::count(script.calls.begin(), script.calls.end(), "disconnect"), 1);
 }
 
 TEST_F(ManagedTest, UpToDateWaitsAPollWithJitterAndTheAnnotation) {
