@@ -37,6 +37,7 @@
 #include "provider/ansible/setup.h"
 #include "provider/changelogs/grpc_change_log.h"
 #include "provider/exec/init.h"
+#include "provider/exec/process.h"
 #include "provider/kube/config.h"
 #include "provider/kube/events.h"
 #include "provider/kube/lease.h"
@@ -140,6 +141,24 @@ std::chrono::milliseconds DurationFlag(const std::string& name, const std::strin
     std::exit(2);
   }
   return *d;
+}
+
+// Each tool's supervisor: provider-workloads-supervisor next to this program
+// (the image has it there), started with posix_spawn; without it, a fork of
+// this process, which copies its page tables for every tool it runs.
+void ChooseSupervisor() {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path program =
+      ec ? std::filesystem::path() : self.parent_path() / "provider-workloads-supervisor";
+  if (!program.empty() && ::access(program.c_str(), X_OK) == 0) {
+    exec::UseSupervisor(program.string());
+    spdlog::debug("tools run under {}", program.string());
+    return;
+  }
+  spdlog::info(
+      "no provider-workloads-supervisor next to this program: each tool's supervisor is a fork "
+      "of the provider");
 }
 
 std::string DefaultNamespace() {
@@ -359,6 +378,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "provider-workloads: --log-format: must be text or json\n");
     return 2;
   }
+  ChooseSupervisor();
 
   const int rate = absl::GetFlag(FLAGS_max_reconcile_rate);
   if (rate < 1) {

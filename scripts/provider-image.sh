@@ -3,7 +3,8 @@
 # and without pulling a base image: the root filesystem is unpacked from the
 # Debian packages the provider runs at run time (OpenTofu's local-exec needs
 # /bin/sh; ansible-core with Python; git and ssh for Git sources), plus the
-# stripped provider binary, the libraries it loads and OpenTofu.
+# stripped provider binary and its supervisor program, the libraries the
+# provider loads and OpenTofu.
 #
 #   scripts/provider-image.sh <build dir>
 #   PLATFORM_ARCH=arm64 scripts/provider-image.sh <arm64 build dir>
@@ -40,9 +41,12 @@ suffix=""
 [[ "$arch" == "$host_arch" ]] || suffix="-${arch}"
 image=${PROVIDER_IMAGE:-xpkg.crossplane.io/terraforming/provider-workloads:v$(scripts/version.sh print)${suffix}}
 binary="${build_dir}/provider/provider-workloads"
+supervisor="${build_dir}/provider/provider-workloads-supervisor"
 out="${build_dir}/provider-image"
 debs=${PLATFORM_DEB_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/terraforming-platform/debs}
-[[ -x "$binary" ]] || { echo "no ${binary}: build first (make build)" >&2; exit 1; }
+for b in "$binary" "$supervisor"; do
+  [[ -x "$b" ]] || { echo "no ${b}: build first (make build)" >&2; exit 1; }
+done
 if [[ "$arch" == "$host_arch" ]]; then
   tofu=${TOFU:-$(scripts/tools.sh tofu)}
 else
@@ -192,6 +196,9 @@ mkdir -p "$top/etc" "$top/tmp" "$top/usr/local/bin"
 chmod 1777 "$top/tmp"
 install -m 0755 "$binary" "$top/usr/local/bin/provider-workloads"
 "$strip" --strip-unneeded "$top/usr/local/bin/provider-workloads"
+# Next to the provider, which starts each tool's supervisor as this program.
+install -m 0755 "$supervisor" "$top/usr/local/bin/provider-workloads-supervisor"
+"$strip" --strip-unneeded "$top/usr/local/bin/provider-workloads-supervisor"
 install -m 0755 "$tofu" "$top/usr/local/bin/tofu"
 shared_libraries "$binary" |
   while read -r lib; do

@@ -3,8 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,20 +11,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <system_error>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "provider/exec/supervise.h"
 
 namespace exec {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using supervise::ChildFailure;
 
-// Why the child could not exec, sent to the parent over a close-on-exec pipe.
-struct ChildFailure {
-  int stage;  // 0 = chdir, 1 = exec, 2 = setup
-  int error;
-};
+using Clock = std::chrono::steady_clock;
 
 class Fd {
  public:
@@ -81,135 +79,81 @@ std::string Resolve(const std::string& program, const std::vector<std::string>& 
   return program;
 }
 
-// The signal a supervisor gets when the caller dies (PR_SET_PDEATHSIG).
-constexpr int kCallerGone = SIGUSR2;
-
-// In the program's process: signals and descriptors as a fresh program
-// expects them, then exec. Only async-signal-safe calls (the caller may have
-// threads).
-[[noreturn]] void Exec(const char* path, char* const* argv, char* const* envp, const char* cwd,
-                       int out_fd, int err_fd, int fail_fd) {
-  auto fail = [fail_fd](int stage) {
-    ChildFailure f{stage, errno};
-    ssize_t ignored = ::write(fail_fd, &f, sizeof f);
-    (void)ignored;
-    ::_exit(127);
-  };
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction sa {};
-    sa.sa_handler = SIG_DFL;
-    ::sigaction(sig, &sa, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0) fail(2);
-  if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(2);
-  // Everything but 0-2 and the failure pipe (close-on-exec) goes.
-  const int keep = fail_fd;
-  for (int range = 0; range < 2; ++range) {
-    const unsigned first = range == 0 ? 3u : static_cast<unsigned>(keep) + 1;
-    const unsigned last = range == 0 ? static_cast<unsigned>(keep) - 1 : ~0u;
-    if (first > last) continue;
-    if (::syscall(SYS_close_range, first, last, 0) != 0) {
-      const long max = ::sysconf(_SC_OPEN_MAX);
-      const unsigned limit = max > 0 ? static_cast<unsigned>(max) : 65536u;
-      for (unsigned fd = first; fd <= last && fd < limit; ++fd) ::close(static_cast<int>(fd));
-    }
-  }
-  if (cwd != nullptr && ::chdir(cwd) != 0) fail(0);
-  ::execve(path, argv, envp);
-  fail(1);
-  ::_exit(127);
-}
-
-// The forked child: a single-threaded supervisor that leads the process
-// group, starts the program in it and ends as the program ended.
-//
-// It exists to interrupt the program exactly once when the caller dies. With
-// PR_SET_PDEATHSIG on the program itself, a caller with many threads
-// interrupts it many times: as each of the caller's threads exits the kernel
-// hands the child to the next one and sends the signal again, and OpenTofu
-// takes a second SIGINT as "exit at once", leaving its state unwritten. The
-// supervisor has one thread; it takes the parent-death signal and any stop
-// signal sent to the group (which reached the program too) without dying, and
-// forwards `stop_signal` to the program only if the program has not had one.
-//
-// Only async-signal-safe calls: the caller may have threads.
-[[noreturn]] void Supervise(pid_t parent, const char* path, char* const* argv, char* const* envp,
-                            const char* cwd, int out_fd, int err_fd, int fail_fd, int stop_signal) {
-  auto fail = [fail_fd](int stage) {
-    ChildFailure f{stage, errno};
-    ssize_t ignored = ::write(fail_fd, &f, sizeof f);
-    (void)ignored;
-    ::_exit(127);
-  };
-  ::setpgid(0, 0);
-  // Blocked, then taken with sigwaitinfo: none of these ends the supervisor.
-  sigset_t watched;
-  sigemptyset(&watched);
-  for (int sig : {SIGCHLD, kCallerGone, stop_signal, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
-    sigaddset(&watched, sig);
-  }
-  ::sigprocmask(SIG_BLOCK, &watched, nullptr);
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGCHLD, &dfl, nullptr);  // not SIG_IGN: the program must stay waitable
-  if (::prctl(PR_SET_PDEATHSIG, kCallerGone) != 0) fail(2);
-  if (::getppid() != parent) ::_exit(127);  // the caller is already gone
-
-  // vfork: the program's process borrows this one's memory until its exec
-  // instead of copying its page tables (which are the caller's, and large).
-  // This process waits meanwhile; Exec only makes system calls.
-  const pid_t program = ::vfork();
-  if (program < 0) fail(2);
-  if (program == 0) Exec(path, argv, envp, cwd, out_fd, err_fd, fail_fd);
-  // The supervisor keeps no descriptor: the caller sees the pipes' end and
-  // the failure pipe's end when the program does.
-  if (::syscall(SYS_close_range, 3u, ~0u, 0) != 0) {
-    const long max = ::sysconf(_SC_OPEN_MAX);
-    for (long fd = 3; fd < (max > 0 ? max : 65536); ++fd) ::close(static_cast<int>(fd));
-  }
-
-  bool interrupted = false;
-  for (;;) {
-    siginfo_t info;
-    const int sig = ::sigwaitinfo(&watched, &info);
-    if (sig < 0) continue;
-    if (sig == kCallerGone) {
-      if (!interrupted) ::kill(program, stop_signal);
-      interrupted = true;
-    } else if (sig != SIGCHLD) {
-      interrupted = true;  // sent to the group: the program had it too
-    } else {
-      int status = 0;
-      if (::waitpid(program, &status, WNOHANG) != program) continue;
-      if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
-      // End by the same signal, without a core dump of the supervisor.
-      const int fatal = WTERMSIG(status);
-      const struct rlimit no_core { 0, 0 };
-      ::setrlimit(RLIMIT_CORE, &no_core);
-      ::sigaction(fatal, &dfl, nullptr);
-      sigset_t only;
-      sigemptyset(&only);
-      sigaddset(&only, fatal);
-      ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
-      ::kill(::getpid(), fatal);
-      ::_exit(128 + fatal);
-    }
-  }
-}
-
 // Appends data to buf, keeping at most `max` bytes (the last ones).
 void Append(std::string* buf, const char* data, size_t n, size_t max) {
   buf->append(data, n);
   if (buf->size() > max + max / 2 + 4096) buf->erase(0, buf->size() - max);
 }
 
+// The supervisor program UseSupervisor named ("" for none).
+std::mutex supervisor_mu;
+std::string supervisor_program;
+
+std::string SupervisorProgram() {
+  std::lock_guard lock(supervisor_mu);
+  return supervisor_program;
+}
+
+// Starts the supervisor program with posix_spawn, which copies nothing of
+// the caller's memory, with the tool's stdout, stderr and failure pipe as
+// its descriptors 1, 2 and 3. Returns posix_spawn's error number (0 when
+// started).
+int SpawnSupervisor(const std::string& program, pid_t parent, const std::string& path,
+                    const ProcessSpec& spec, char* const* envp, int out_fd, int err_fd, int fail_fd,
+                    pid_t* pid) {
+  std::vector<std::string> args = {program, std::to_string(parent),
+                                   std::to_string(spec.stop_signal), spec.cwd, path};
+  args.insert(args.end(), spec.argv.begin(), spec.argv.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  if (int e = ::posix_spawn_file_actions_init(&actions); e != 0) return e;
+  if (int e = ::posix_spawnattr_init(&attr); e != 0) {
+    ::posix_spawn_file_actions_destroy(&actions);
+    return e;
+  }
+  // The sources are all above 3 (the caller checks), so no target is a
+  // later source.
+  int e = ::posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  if (e == 0) e = ::posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  if (e == 0) e = ::posix_spawn_file_actions_adddup2(&actions, fail_fd, 3);
+  if (e == 0) e = ::posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  if (e == 0) {
+    // Its own process group, as the fork below makes it, with no blocked
+    // signals and every signal at its default.
+    e = ::posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  }
+  if (e == 0) e = ::posix_spawnattr_setpgroup(&attr, 0);
+  if (e == 0) e = ::posix_spawnattr_setsigmask(&attr, &none);
+  if (e == 0) e = ::posix_spawnattr_setsigdefault(&attr, &all);
+  if (e == 0) e = ::posix_spawn(pid, program.c_str(), &actions, &attr, argv.data(), envp);
+  ::posix_spawnattr_destroy(&attr);
+  ::posix_spawn_file_actions_destroy(&actions);
+  return e;
+}
+
+// posix_spawn's errors that say the supervisor program itself cannot run
+// (not that the system is out of processes or memory).
+bool ProgramUnusable(int error) {
+  return error == ENOENT || error == EACCES || error == ENOEXEC || error == ENOTDIR ||
+         error == ELOOP || error == ETXTBSY || error == EPERM;
+}
+
 }  // namespace
+
+void UseSupervisor(std::string program) {
+  std::lock_guard lock(supervisor_mu);
+  supervisor_program = std::move(program);
+}
+
+std::string Supervisor() { return SupervisorProgram(); }
 
 std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
   const std::string prefix = name + "=";
@@ -253,13 +197,28 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
   const int child_err = err_file.get() >= 0 ? err_file.get() : err_w.get();
 
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus(errno, "fork");
-  if (pid == 0) {
-    Supervise(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out, child_err,
-              fail_w.get(), spec.stop_signal);
+  pid_t pid = -1;
+  const std::string program = SupervisorProgram();
+  if (!program.empty() && child_out > 3 && child_err > 3 && fail_w.get() > 3) {
+    const int error = SpawnSupervisor(program, parent, path, spec, envp.data(), child_out,
+                                      child_err, fail_w.get(), &pid);
+    if (error != 0) {
+      pid = -1;
+      if (!ProgramUnusable(error)) return ErrnoStatus(error, "posix_spawn " + program);
+      // Gone or broken: from now on (and for this tool) a fork supervises.
+      std::lock_guard lock(supervisor_mu);
+      if (supervisor_program == program) supervisor_program.clear();
+    }
   }
-  ::setpgid(pid, pid);  // also in the parent: no race with the signals below
+  if (pid < 0) {
+    pid = ::fork();
+    if (pid < 0) return ErrnoStatus(errno, "fork");
+    if (pid == 0) {
+      supervise::Supervise(parent, path.c_str(), argv.data(), envp.data(), cwd, child_out,
+                           child_err, fail_w.get(), spec.stop_signal);
+    }
+    ::setpgid(pid, pid);  // also in the parent: no race with the signals below
+  }
   // Readable once the child has exited: the wait for its exit below wakes
   // then, not at its next look. -1 where the kernel refuses (before Linux
   // 5.3, or a seccomp profile): the wait then looks every 10 ms. Close-on-exec,
@@ -281,8 +240,10 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     result.exit_code = 127;
-    const char* what = failure.stage == 0 ? "chdir " : failure.stage == 1 ? "exec " : "start ";
-    const std::string object = failure.stage == 0 ? spec.cwd : spec.argv[0];
+    const char* what = failure.stage == supervise::kChdir  ? "chdir "
+                       : failure.stage == supervise::kExec ? "exec "
+                                                           : "start ";
+    const std::string object = failure.stage == supervise::kChdir ? spec.cwd : spec.argv[0];
     result.err = std::string(what) + object + ": " + std::strerror(failure.error);
     return result;
   }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -61,7 +62,56 @@ bool DeadWithin(pid_t pid, milliseconds limit) {
   return Dead(pid);
 }
 
-TEST(ProcessTest, CapturesOutputAndExitCode) {
+// Every test runs with each kind of supervisor: provider-workloads-supervisor
+// started with posix_spawn (the provider as its image runs it) and a fork of
+// the caller (the provider without that program).
+class ProcessTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { UseSupervisor(Expected()); }
+  void TearDown() override {
+    // The program was used throughout: Run forgets it only when it cannot
+    // be run.
+    EXPECT_EQ(Supervisor(), Expected());
+    UseSupervisor("");
+  }
+  std::string Expected() const { return GetParam() ? SUPERVISOR : ""; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Supervisors, ProcessTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Program" : "Fork";
+                         });
+
+TEST_P(ProcessTest, TheSupervisorIsTheProgramOrAForkOfTheCaller) {
+  const ProcessResult r = exec::Run(Shell("readlink /proc/$PPID/exe")).value();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  EXPECT_EQ(r.out, (GetParam() ? std::string(SUPERVISOR) : self) + "\n");
+}
+
+TEST(SupervisorTest, WithoutItsProgramAForkSupervisesFromThenOn) {
+  UseSupervisor("/nonexistent/provider-workloads-supervisor");
+  const ProcessResult r = exec::Run(Shell("echo ok")).value();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok\n");
+  EXPECT_EQ(Supervisor(), "");
+}
+
+TEST(SupervisorTest, TheProgramRefusesBadArguments) {
+  ProcessSpec spec;
+  spec.env = kEnv;
+  spec.argv = {SUPERVISOR, "1", "15"};
+  ProcessResult r = exec::Run(spec).value();
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.err.find("usage: provider-workloads-supervisor PARENT"), std::string::npos) << r.err;
+  for (const auto& [parent, signal] : {std::pair{"x", "15"}, {"1", "0"}, {"1", "999"}}) {
+    spec.argv = {SUPERVISOR, parent, signal, "", "/bin/true", "true"};
+    r = exec::Run(spec).value();
+    EXPECT_EQ(r.exit_code, 127) << parent << " " << signal;
+  }
+}
+
+TEST_P(ProcessTest, CapturesOutputAndExitCode) {
   const ProcessResult r = exec::Run(Shell("echo out; echo err >&2; exit 3")).value();
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "out\n");
@@ -71,7 +121,7 @@ TEST(ProcessTest, CapturesOutputAndExitCode) {
   EXPECT_TRUE(exec::Run(Shell("true")).value().ok());
 }
 
-TEST(ProcessTest, PassesExactlyTheGivenEnvironment) {
+TEST_P(ProcessTest, PassesExactlyTheGivenEnvironment) {
   ProcessSpec spec;
   spec.argv = {"/usr/bin/env"};
   spec.env = {"A=1", "B=two words"};
@@ -80,21 +130,21 @@ TEST(ProcessTest, PassesExactlyTheGivenEnvironment) {
   EXPECT_EQ(r.out, "A=1\nB=two words\n");
 }
 
-TEST(ProcessTest, LooksUpTheProgramInTheGivenPath) {
+TEST_P(ProcessTest, LooksUpTheProgramInTheGivenPath) {
   ProcessSpec spec;
   spec.argv = {"echo", "hi"};
   spec.env = kEnv;
   EXPECT_EQ(exec::Run(spec).value().out, "hi\n");
 }
 
-TEST(ProcessTest, RunsInTheWorkingFolderWithStdinClosed) {
+TEST_P(ProcessTest, RunsInTheWorkingFolderWithStdinClosed) {
   ProcessSpec spec = Shell("pwd; cat; echo done");
   spec.cwd = "/tmp";
   const ProcessResult r = exec::Run(spec).value();
   EXPECT_EQ(r.out, "/tmp\ndone\n");
 }
 
-TEST(ProcessTest, ClosesTheCallersDescriptors) {
+TEST_P(ProcessTest, ClosesTheCallersDescriptors) {
   const int fd = ::dup(1);
   ASSERT_GE(fd, 3);
   const ProcessResult r = exec::Run(Shell("test -e /proc/self/fd/" + std::to_string(fd) +
@@ -104,7 +154,7 @@ TEST(ProcessTest, ClosesTheCallersDescriptors) {
   EXPECT_EQ(r.out, "closed\n");
 }
 
-TEST(ProcessTest, ReportsExecFailure) {
+TEST_P(ProcessTest, ReportsExecFailure) {
   ProcessSpec spec;
   spec.argv = {"/nonexistent/tool", "x"};
   spec.env = kEnv;
@@ -125,7 +175,7 @@ TEST(ProcessTest, ReportsExecFailure) {
   EXPECT_NE(r.err.find("chdir /nonexistent/dir"), std::string::npos) << r.err;
 }
 
-TEST(ProcessTest, TimeoutKillsTheChildAndItsGrandchild) {
+TEST_P(ProcessTest, TimeoutKillsTheChildAndItsGrandchild) {
   ProcessSpec spec = Shell("sleep 30 & echo $!; wait");
   spec.timeout = milliseconds(300);
   spec.grace = milliseconds(2000);
@@ -139,7 +189,7 @@ TEST(ProcessTest, TimeoutKillsTheChildAndItsGrandchild) {
   EXPECT_TRUE(DeadWithin(grandchild, milliseconds(1000)));
 }
 
-TEST(ProcessTest, TimeoutEscalatesToSigkillAfterGrace) {
+TEST_P(ProcessTest, TimeoutEscalatesToSigkillAfterGrace) {
   ProcessSpec spec = Shell("trap '' TERM; sleep 30 & echo $!; while :; do sleep 0.05; done");
   spec.timeout = milliseconds(200);
   spec.grace = milliseconds(300);
@@ -153,7 +203,7 @@ TEST(ProcessTest, TimeoutEscalatesToSigkillAfterGrace) {
   EXPECT_TRUE(DeadWithin(std::stoi(r.out), milliseconds(1000)));
 }
 
-TEST(ProcessTest, CancelInterruptsTheChild) {
+TEST_P(ProcessTest, CancelInterruptsTheChild) {
   std::atomic<bool> cancel{false};
   ProcessSpec spec = Shell("echo started; exec sleep 30");
   spec.cancel = &cancel;
@@ -168,7 +218,7 @@ TEST(ProcessTest, CancelInterruptsTheChild) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
 }
 
-TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
+TEST_P(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
   const provider::testing::TempDir temp;
   const std::string pid_file = temp.path() + "/pid";
   const pid_t caller = ::fork();
@@ -189,7 +239,7 @@ TEST(ProcessTest, ChildIsInterruptedWhenTheCallerDies) {
 // one dying thread to the next and repeats the parent-death signal at each
 // step. OpenTofu takes a second SIGINT as "exit now, without writing the
 // state", so the child must get the stop signal exactly once.
-TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
+TEST_P(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
   const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   const pid_t caller = ::fork();
@@ -231,7 +281,7 @@ TEST(ProcessTest, AChildOfAManyThreadedCallerIsInterruptedExactlyOnce) {
   EXPECT_TRUE(DeadWithin(tool, milliseconds(2000)));
 }
 
-TEST(ProcessTest, StopSignalIsConfigurable) {
+TEST_P(ProcessTest, StopSignalIsConfigurable) {
   ProcessSpec spec =
       Shell("trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done");
   spec.timeout = milliseconds(200);
@@ -243,7 +293,7 @@ TEST(ProcessTest, StopSignalIsConfigurable) {
   EXPECT_EQ(r.out, "ready\ngot INT\n");
 }
 
-TEST(ProcessTest, StreamsStdoutLines) {
+TEST_P(ProcessTest, StreamsStdoutLines) {
   std::vector<std::string> lines;
   ProcessSpec spec = Shell("printf 'a\\nb\\nlast'");
   spec.on_stdout_line = [&](const std::string& line) { lines.push_back(line); };
@@ -252,7 +302,7 @@ TEST(ProcessTest, StreamsStdoutLines) {
   EXPECT_EQ(r.out, "a\nb\nlast");
 }
 
-TEST(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
+TEST_P(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
   ProcessSpec spec = Shell("head -c 300000 /dev/zero | tr '\\0' x; echo; echo tail");
   spec.max_output = 1000;
   const ProcessResult r = exec::Run(spec).value();
@@ -261,7 +311,7 @@ TEST(ProcessTest, KeepsTheLastBytesOfLargeOutput) {
   EXPECT_EQ(r.out.substr(r.out.size() - 5), "tail\n");
 }
 
-TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
+TEST_P(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
   const auto start = std::chrono::steady_clock::now();
   const ProcessResult r = exec::Run(Shell("sleep 30 & echo bye")).value();
   EXPECT_EQ(r.exit_code, 0);
@@ -269,7 +319,7 @@ TEST(ProcessTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
 }
 
-TEST(ProcessTest, OutputFilesAreReadBack) {
+TEST_P(ProcessTest, OutputFilesAreReadBack) {
   const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   std::vector<std::string> lines;
@@ -287,7 +337,7 @@ TEST(ProcessTest, OutputFilesAreReadBack) {
 // With pipes, a child that logs after its caller died is killed by SIGPIPE
 // before it can finish; with output files it handles the stop signal and
 // finishes its work (OpenTofu writing its state).
-TEST(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
+TEST_P(ProcessTest, WithOutputFilesTheChildFinishesAfterTheCallerDies) {
   const provider::testing::TempDir temp;
   const std::string& dir = temp.path();
   const pid_t caller = ::fork();

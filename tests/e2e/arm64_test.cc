@@ -117,8 +117,9 @@ TEST_F(Arm64Test, TheImagesAndPackagesAreForArm64) {
   EXPECT_EQ(function.ElfMachine("/platform-admission"), kElfAarch64);
   EXPECT_EQ(function.ElfMachine("/lib/ld-linux-aarch64.so.1"), kElfAarch64);
   const Archive provider(kProviderTar);
-  for (const char* p : {"/usr/local/bin/provider-workloads", "/usr/local/bin/tofu", "/bin/dash",
-                        "/usr/bin/python3.11", "/usr/bin/git"}) {
+  for (const char* p :
+       {"/usr/local/bin/provider-workloads", "/usr/local/bin/provider-workloads-supervisor",
+        "/usr/local/bin/tofu", "/bin/dash", "/usr/bin/python3.11", "/usr/bin/git"}) {
     EXPECT_EQ(provider.ElfMachine(p), kElfAarch64) << p;
   }
 }

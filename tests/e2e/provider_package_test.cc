@@ -184,6 +184,12 @@ TEST_F(ProviderImageWorkTest, WorkspaceAndAnsibleRunBecomeReady) {
   ASSERT_TRUE(ready) << Get(kWs, ws).dump(2) << "\n" << Get(kRuns, run).dump(2);
   EXPECT_EQ(Get(kWs, ws)["status"]["atProvider"]["outputs"]["greeting"], "hello-from-tofu");
   EXPECT_EQ(Get(kRuns, run)["status"]["atProvider"]["outputs"]["greeting"], "hello-from-ansible");
+  // The tools ran under the supervisor program next to the provider, not a
+  // fork of the provider.
+  const std::string log = ReadFile(log_);
+  EXPECT_NE(log.find("tools run under /usr/local/bin/provider-workloads-supervisor"),
+            std::string::npos)
+      << log;
 
   // Deleting both runs their delete (OpenTofu destroy, the absent pass).
   ASSERT_EQ(Kubectl({"delete", kWs, ws, "--wait=false"}).exit_code, 0);
