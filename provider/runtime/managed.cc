@@ -74,6 +74,15 @@ class Disconnector {
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
+// Metadata as the reconciler keeps it: without managedFields. The updates
+// it sends then carry none, and the API server keeps the stored ones (it
+// reads them from the stored object when a request has none), while the
+// request and its decoding are about half as long.
+Json WithoutManagedFields(Json metadata) {
+  if (metadata.is_object()) metadata.erase("managedFields");
+  return metadata;
+}
+
 }  // namespace
 
 std::string Annotation(const Json& object, const std::string& key) {
@@ -118,6 +127,9 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
     return Result::Backoff();
   }
   Json mr = *std::move(got);
+  if (auto meta = mr.find("metadata"); meta != mr.end() && meta->is_object()) {
+    meta->erase("managedFields");
+  }
   const absl::StatusOr<Result> result = ReconcileObject(mr);
   if (result.ok()) return *result;
   // A conflict means someone else wrote the object: the watch brings the
@@ -140,13 +152,13 @@ Result ManagedReconciler::WriteStatus(Json& mr, Result result) {
     }
     return Result::Backoff();
   }
-  mr["metadata"] = (*updated)["metadata"];
+  mr["metadata"] = WithoutManagedFields((*updated)["metadata"]);
   return result;
 }
 
 absl::Status ManagedReconciler::UpdateObject(Json& mr) {
   ASSIGN_OR_RETURN(const Json updated, client_.Update(options_.resource, mr));
-  mr["metadata"] = updated["metadata"];
+  mr["metadata"] = WithoutManagedFields(updated["metadata"]);
   if (updated.contains("spec")) mr["spec"] = updated["spec"];
   return absl::OkStatus();
 }
@@ -161,7 +173,7 @@ absl::Status ManagedReconciler::PersistAnnotations(
     if (kube::IsConflict(updated)) {
       // Someone else wrote the object: take theirs and put ours back on.
       ASSIGN_OR_RETURN(const Json fresh, client_.Get(options_.resource, kube::KeyOf(mr)));
-      mr["metadata"] = fresh["metadata"];
+      mr["metadata"] = WithoutManagedFields(fresh["metadata"]);
       mr["spec"] = fresh.value("spec", Json::object());
       for (const auto& [k, v] : annotations) SetAnnotation(mr, k, v);
     }

@@ -142,6 +142,24 @@ TEST_F(ProviderWorkspaceTest, BecomesReadyAppliesChangesCorrectsDriftAndDestroys
   EXPECT_EQ(ws["metadata"]["annotations"]["crossplane.io/external-name"], name);
   EXPECT_TRUE(ws["status"]["atProvider"]["lastRun"]["result"] == "Succeeded");
 
+  // The provider's updates carry no managedFields: the API server keeps its
+  // record of what the provider set, in the object and in its status.
+  RunResult shown = Kubectl({"get", kWs, name, "-o", "json", "--show-managed-fields"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  bool object_fields = false, status_fields = false;
+  for (const Json& f : Json::parse(shown.out)["metadata"].value("managedFields", Json::array())) {
+    if (f.value("manager", "") != "provider-workloads" || !f["fieldsV1"].is_object()) continue;
+    const Json& v1 = f["fieldsV1"];
+    if (f.value("subresource", "") == "status") {
+      status_fields =
+          status_fields || v1.value("f:status", Json::object()).contains("f:atProvider");
+    } else {
+      object_fields =
+          object_fields || v1.value("f:metadata", Json::object()).contains("f:finalizers");
+    }
+  }
+  EXPECT_TRUE(object_fields && status_fields) << shown.out;
+
   // State: in a Secret keyed by the uid, encrypted, the Lease released.
   const std::string secret = StateSecret(ws);
   Json state = Get("secret", secret, state_ns_);
