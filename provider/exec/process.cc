@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -143,8 +144,13 @@ int SpawnSupervisor(const std::string& program, pid_t parent, const std::string&
 // (not that the system is out of processes or memory).
 bool ProgramUnusable(int error) {
   return error == ENOENT || error == EACCES || error == ENOEXEC || error == ENOTDIR ||
-         error == ELOOP || error == ETXTBSY || error == EPERM;
+         error == ELOOP || error == EPERM;
 }
+
+// posix_spawn's errors after which a fork still supervises this one tool:
+// the program is being written (ETXTBSY), or the tool's arguments are too
+// long (the fork reports that as the tool's exec failure, exit code 127).
+bool ForkThisOnce(int error) { return error == ETXTBSY || error == E2BIG; }
 
 }  // namespace
 
@@ -204,10 +210,19 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec) {
                                       child_err, fail_w.get(), &pid);
     if (error != 0) {
       pid = -1;
-      if (!ProgramUnusable(error)) return ErrnoStatus(error, "posix_spawn " + program);
-      // Gone or broken: from now on (and for this tool) a fork supervises.
-      std::lock_guard lock(supervisor_mu);
-      if (supervisor_program == program) supervisor_program.clear();
+      if (ProgramUnusable(error)) {
+        // Gone or broken: from now on (and for this tool) a fork supervises.
+        std::lock_guard lock(supervisor_mu);
+        if (supervisor_program == program) {
+          supervisor_program.clear();
+          spdlog::warn(
+              "cannot run the supervisor program {}: {}; from now on each tool's supervisor is a "
+              "fork of the provider",
+              program, std::strerror(error));
+        }
+      } else if (!ForkThisOnce(error)) {
+        return ErrnoStatus(error, "posix_spawn " + program);
+      }
     }
   }
   if (pid < 0) {

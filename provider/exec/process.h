@@ -74,7 +74,8 @@ absl::StatusOr<ProcessResult> Run(const ProcessSpec& spec);
 // each child's supervisor as that program, with posix_spawn, instead of as a
 // fork of the caller, whose page tables a fork copies (2.3 against 1.3 ms a
 // run of /bin/true in provider_bench). "" (the default) forks. If the program
-// cannot be run, Run forks, from then on. Thread-safe.
+// cannot be run (gone, not executable), Run logs it once and forks from then
+// on. Thread-safe.
 void UseSupervisor(std::string program);
 // The supervisor program in use ("" when a fork supervises).
 std::string Supervisor();

@@ -93,11 +93,20 @@ namespace {
   // instead of copying its page tables (in a fork of the caller, the
   // caller's, and large). This process waits meanwhile; Exec only makes
   // system calls.
+  // Every signal is blocked until Exec has set each one to its default:
+  // a handler of the caller's would otherwise run in the child, on this
+  // process's memory.
+  sigset_t all, kept;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &kept);
   const pid_t program = ::vfork();
-  if (program < 0) fail(kSetup);
   if (program == 0) Exec(path, argv, envp, cwd, out_fd, err_fd, fail_fd);
-  // The supervisor keeps no descriptor: the caller sees the pipes' end and
-  // the failure pipe's end when the program does.
+  ::sigprocmask(SIG_SETMASK, &kept, nullptr);
+  if (program < 0) fail(kSetup);
+  // The supervisor keeps no descriptor above 2 (in a fork of the caller, it
+  // had the caller's): the caller sees the failure pipe's end when the
+  // program has started, and, with output in pipes, their end when the
+  // program and the supervisor have exited.
   if (::syscall(SYS_close_range, 3u, ~0u, 0) != 0) {
     const long max = ::sysconf(_SC_OPEN_MAX);
     for (long fd = 3; fd < (max > 0 ? max : 65536); ++fd) ::close(static_cast<int>(fd));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 
 #include "provider/exec/supervise.h"
@@ -23,13 +24,21 @@ namespace {
 
 constexpr int kFailFd = 3;
 
-// A positive decimal number, or -1.
+// A decimal number from 1 to INT_MAX, or -1.
 long Number(const char* text) {
   char* end = nullptr;
   errno = 0;
   const long n = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || n <= 0) return -1;
+  if (errno != 0 || end == text || *end != '\0' || n <= 0 || n > INT_MAX) return -1;
   return n;
+}
+
+// A signal the supervisor can block and wait for (not one the C library
+// keeps for itself).
+bool Blockable(long signal) {
+  sigset_t set;
+  sigemptyset(&set);
+  return signal > 0 && signal < NSIG && sigaddset(&set, static_cast<int>(signal)) == 0;
 }
 
 }  // namespace
@@ -45,7 +54,7 @@ int main(int argc, char** argv) {
   }
   const long parent = Number(argv[1]);
   const long stop_signal = Number(argv[2]);
-  const bool valid = parent > 0 && stop_signal > 0 && stop_signal < NSIG;
+  const bool valid = parent > 0 && Blockable(stop_signal);
   if (!valid || ::fcntl(kFailFd, F_SETFD, FD_CLOEXEC) != 0) {
     exec::supervise::ChildFailure f{exec::supervise::kSetup, valid ? errno : EINVAL};
     ssize_t ignored = ::write(kFailFd, &f, sizeof f);

@@ -42,9 +42,9 @@ std::string AllCommandLines() {
   if (proc == nullptr) return all;
   while (dirent* e = ::readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    all += line + "\n";
+    // ReadFile, not a stream iterator: a process that exits while it is read
+    // fails the read (ESRCH), which an iterator would throw.
+    all += ReadFile(std::string("/proc/") + e->d_name + "/cmdline") + "\n";
   }
   ::closedir(proc);
   return all;
