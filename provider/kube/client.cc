@@ -11,6 +11,11 @@ ObjectKey KeyOf(const Json& object) {
   return {meta.value("namespace", ""), meta.value("name", "")};
 }
 
+void DropManagedFields(Json& object) {
+  const auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+}
+
 Json ControllerReference(const Json& owner) {
   const Json& meta = owner.value("metadata", Json::object());
   return {{"apiVersion", owner.value("apiVersion", "")},

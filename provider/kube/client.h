@@ -42,6 +42,11 @@ struct ObjectKey {
 
 ObjectKey KeyOf(const Json& object);
 
+// Drops metadata.managedFields, the server's record of who set which field:
+// no part of the provider reads it, it is often most of a small object, and
+// an update without it leaves the stored one as it is.
+void DropManagedFields(Json& object);
+
 // An ownerReferences entry making `owner` the controller of another object
 // (controller and blockOwnerDeletion set): garbage collection removes that
 // object with its owner.

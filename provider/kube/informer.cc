@@ -91,20 +91,10 @@ bool Informer::Pause(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
-namespace {
-
 // What the cache keeps of an object: everything but metadata.managedFields,
-// the server-side apply bookkeeping no handler reads, which is often the
-// larger part of a small object (a reconcile reads the object afresh).
-void Trim(Json& object) {
-  const auto meta = object.find("metadata");
-  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
-}
-
-}  // namespace
-
+// which no handler reads (a reconcile reads the object afresh).
 void Informer::Keep(Json& object) const {
-  Trim(object);
+  DropManagedFields(object);
   if (options_.transform) options_.transform(object);
 }
 

@@ -236,7 +236,7 @@ void LeaseLock::Release() {
     std::lock_guard lock(mu_);
     if (!last_.is_null() && HolderOf(last_).empty()) {
       Json kept = last_;
-      if (kept["metadata"].is_object()) kept["metadata"].erase("managedFields");
+      DropManagedFields(kept);
       observations_->KeepReleased(key_.String(), kept.dump());
     }
     return;

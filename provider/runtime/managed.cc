@@ -74,15 +74,6 @@ class Disconnector {
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
-// Metadata as the reconciler keeps it: without managedFields. The updates
-// it sends then carry none, and the API server keeps the stored ones (it
-// reads them from the stored object when a request has none), while the
-// request and its decoding are about half as long.
-Json WithoutManagedFields(Json metadata) {
-  if (metadata.is_object()) metadata.erase("managedFields");
-  return metadata;
-}
-
 }  // namespace
 
 std::string Annotation(const Json& object, const std::string& key) {
@@ -127,9 +118,10 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
     return Result::Backoff();
   }
   Json mr = *std::move(got);
-  if (auto meta = mr.find("metadata"); meta != mr.end() && meta->is_object()) {
-    meta->erase("managedFields");
-  }
+  // Kept without managedFields (here and wherever the metadata is read back
+  // below): the updates then send none, the API server keeps the stored
+  // ones, and each request is about half as long.
+  kube::DropManagedFields(mr);
   const absl::StatusOr<Result> result = ReconcileObject(mr);
   if (result.ok()) return *result;
   // A conflict means someone else wrote the object: the watch brings the
@@ -152,13 +144,15 @@ Result ManagedReconciler::WriteStatus(Json& mr, Result result) {
     }
     return Result::Backoff();
   }
-  mr["metadata"] = WithoutManagedFields((*updated)["metadata"]);
+  mr["metadata"] = (*updated)["metadata"];
+  kube::DropManagedFields(mr);
   return result;
 }
 
 absl::Status ManagedReconciler::UpdateObject(Json& mr) {
   ASSIGN_OR_RETURN(const Json updated, client_.Update(options_.resource, mr));
-  mr["metadata"] = WithoutManagedFields(updated["metadata"]);
+  mr["metadata"] = updated["metadata"];
+  kube::DropManagedFields(mr);
   if (updated.contains("spec")) mr["spec"] = updated["spec"];
   return absl::OkStatus();
 }
@@ -173,7 +167,8 @@ absl::Status ManagedReconciler::PersistAnnotations(
     if (kube::IsConflict(updated)) {
       // Someone else wrote the object: take theirs and put ours back on.
       ASSIGN_OR_RETURN(const Json fresh, client_.Get(options_.resource, kube::KeyOf(mr)));
-      mr["metadata"] = WithoutManagedFields(fresh["metadata"]);
+      mr["metadata"] = fresh["metadata"];
+      kube::DropManagedFields(mr);
       mr["spec"] = fresh.value("spec", Json::object());
       for (const auto& [k, v] : annotations) SetAnnotation(mr, k, v);
     }
