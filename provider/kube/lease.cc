@@ -54,6 +54,11 @@ void LeaseObservations::KeepReleased(const std::string& key, std::string lease) 
   released_[key] = std::move(lease);
 }
 
+bool LeaseObservations::HasReleased(const std::string& key) {
+  std::lock_guard lock(mu_);
+  return released_.count(key) != 0;
+}
+
 std::optional<std::string> LeaseObservations::TakeReleased(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = released_.find(key);
@@ -87,6 +92,11 @@ LeaseLock::LeaseLock(Client& client, const kube::Clock& clock, ObjectKey lease,
 std::string LeaseLock::Holder() const {
   std::lock_guard lock(mu_);
   return last_.is_null() ? "" : HolderOf(last_);
+}
+
+bool LeaseLock::Reclaimed() const {
+  std::lock_guard lock(mu_);
+  return reclaimed_;
 }
 
 bool LeaseLock::Expired(const Json& lease) const {
@@ -139,12 +149,20 @@ absl::StatusOr<bool> LeaseLock::TryAcquire() {
   // Released by this host last: taken with one update conditional on that
   // version; whatever changed it since (another holder) makes it a conflict,
   // and the lease is then read as below.
+  {
+    std::lock_guard lock(mu_);
+    reclaimed_ = false;
+  }
   if (std::optional<std::string> kept = observations_->TakeReleased(key_.String())) {
     Json lease = Json::parse(*kept, nullptr, false);
     if (lease.is_object() && HolderOf(lease).empty()) {
       Claim(lease, now);
       const absl::Status written = Write(std::move(lease));
-      if (written.ok()) return true;
+      if (written.ok()) {
+        std::lock_guard lock(mu_);
+        reclaimed_ = true;
+        return true;
+      }
       if (!kube::IsConflict(written) && !kube::IsNotFound(written)) return written;
     }
   }

@@ -44,6 +44,9 @@ class LeaseObservations {
   // first. TakeReleased hands it out once; nullopt when none is kept.
   void KeepReleased(const std::string& key, std::string lease);
   std::optional<std::string> TakeReleased(const std::string& key);
+  // Whether a released copy of `key` is kept: its next take may reclaim it
+  // (LeaseLock::Reclaimed).
+  bool HasReleased(const std::string& key);
 
  private:
   std::mutex mu_;
@@ -81,6 +84,10 @@ class LeaseLock {
 
   // The holder last seen on the lease ("" when free or not yet read).
   std::string Holder() const;
+  // Whether the last successful TryAcquire took the lease back from this
+  // host's own release (LeaseObservations::KeepReleased) with the one update
+  // conditional on that version: nobody held or wrote the lease in between.
+  bool Reclaimed() const;
   const std::string& identity() const { return identity_; }
   std::chrono::seconds duration() const { return duration_; }
   const ObjectKey& key() const { return key_; }
@@ -109,6 +116,7 @@ class LeaseLock {
   mutable std::mutex mu_;
   Json last_;             // the lease as last read or written
   MonoTime last_seen_{};  // when this host first saw last_'s record
+  bool reclaimed_ = false;
 };
 
 // The timing of a lock of `duration`, in the ratios of client-go's leader
@@ -193,6 +201,9 @@ class LeaseHolder {
   bool Regain();
   // The holder seen last (another identity when acquiring failed).
   std::string Holder() const { return lock_.Holder(); }
+  // Acquired straight from this host's own release, unchanged since (see
+  // LeaseLock::Reclaimed): whatever the lease guards is as this host left it.
+  bool Reclaimed() const { return acquired_ && lock_.Reclaimed(); }
   // Why acquiring failed when an API error was the last answer.
   const std::string& error() const { return error_; }
 

@@ -166,6 +166,15 @@ TEST(LeaseLock, ReleaseFreesTheLease) {
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 1);
 }
 
+// Takes the lease as `identity` and lets it go again; `seen` (that host's
+// observations) keeps the released copy.
+void HoldOnce(FakeClient& fake, FakeClock& clock, const std::string& identity,
+              LeaseObservations* seen = nullptr) {
+  LeaseLock lock(fake, clock, kKey, identity, 60s, {}, seen);
+  ASSERT_TRUE(lock.TryAcquire().value());
+  lock.Release();
+}
+
 TEST(LeaseLock, ALeaseThisHostReleasedIsTakenAndReleasedWithOneRequestEach) {
   FakeClient fake;
   FakeClock clock;
@@ -173,6 +182,7 @@ TEST(LeaseLock, ALeaseThisHostReleasedIsTakenAndReleasedWithOneRequestEach) {
   {
     LeaseLock first(fake, clock, kKey, "a", 60s, {}, &seen);
     ASSERT_TRUE(first.TryAcquire().value());  // get (not found), create
+    EXPECT_FALSE(first.Reclaimed());          // created: nothing is known of before
     fake.calls.clear();
     first.Release();
     EXPECT_EQ(fake.calls, std::vector<std::string>{"update leases ns/state-lock"});
@@ -181,6 +191,7 @@ TEST(LeaseLock, ALeaseThisHostReleasedIsTakenAndReleasedWithOneRequestEach) {
   LeaseLock again(fake, clock, kKey, "a", 60s, {}, &seen);
   ASSERT_TRUE(again.TryAcquire().value());
   EXPECT_EQ(fake.calls, std::vector<std::string>{"update leases ns/state-lock"});
+  EXPECT_TRUE(again.Reclaimed());  // nobody held it since this host let go
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "a");
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["leaseTransitions"], 1);
   again.Release();
@@ -191,11 +202,7 @@ TEST(LeaseLock, ALeaseTakenElsewhereSinceThisHostReleasedItIsReadNotOverwritten)
   FakeClient fake;
   FakeClock clock;
   LeaseObservations seen;
-  {
-    LeaseLock first(fake, clock, kKey, "a", 60s, {}, &seen);
-    ASSERT_TRUE(first.TryAcquire().value());
-    first.Release();
-  }
+  HoldOnce(fake, clock, "a", &seen);
   // Another host takes it meanwhile and holds it.
   LeaseLock other(fake, clock, kKey, "b", 60s);
   ASSERT_TRUE(other.TryAcquire().value());
@@ -210,6 +217,26 @@ TEST(LeaseLock, ALeaseTakenElsewhereSinceThisHostReleasedItIsReadNotOverwritten)
   other.Release();
   EXPECT_TRUE(again.TryAcquire().value());
   EXPECT_EQ(fake.Peek(kLeases, kKey)["spec"]["holderIdentity"], "a");
+  // Acquired, but not reclaimed: b held it in between.
+  EXPECT_FALSE(again.Reclaimed());
+}
+
+TEST(LeaseLock, ALeaseHeldAndReleasedElsewhereSinceIsNotReclaimed) {
+  FakeClient fake;
+  FakeClock clock;
+  LeaseObservations seen;
+  HoldOnce(fake, clock, "a", &seen);
+  // Another host takes it and lets it go before this host comes back: the
+  // lease is free again, but what it guards may have changed.
+  HoldOnce(fake, clock, "b");
+  LeaseLock again(fake, clock, kKey, "a", 60s, {}, &seen);
+  ASSERT_TRUE(again.TryAcquire().value());
+  EXPECT_FALSE(again.Reclaimed());
+  // Released by this host again, it is reclaimed on the next take.
+  again.Release();
+  LeaseLock third(fake, clock, kKey, "a", 60s, {}, &seen);
+  ASSERT_TRUE(third.TryAcquire().value());
+  EXPECT_TRUE(third.Reclaimed());
 }
 
 TEST(LeaseLock, ReleaseRereadsWhenItsCopyIsStale) {

@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <random>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "common/files.h"
@@ -342,10 +344,37 @@ class WorkspaceClient : public runtime::ExternalClient {
   ~WorkspaceClient() override { Release(); }
 
   absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
-    RETURN_IF_ERROR(Lock());
+    // The state is read while the lock is taken, and that read counts only
+    // when the lock is reclaimed: taken back from this provider's own
+    // release with nothing written to the lease since. Then nobody else has
+    // held it, and the state is what this provider stored last, which a
+    // read sent after it sees. Otherwise (another replica held it meanwhile)
+    // it is read again under the lock. Not read early at all where the lock
+    // cannot be reclaimed (none released here yet: the first reconcile
+    // after a start), or where an interrupted run's folder or a rollback
+    // may change the state first.
+    std::error_code ec;
+    std::future<absl::StatusOr<std::optional<State>>> early;
+    if (options_.lease_observations &&
+        options_.lease_observations->HasReleased(LockKey().String()) && !fs::exists(dir_, ec) &&
+        !ec && !RollbackPending(mr)) {
+      try {
+        early = std::async(std::launch::async, [this] { return store_.Load(); });
+      } catch (const std::system_error&) {
+        // No thread to spare: read under the lock.
+      }
+    }
+    const absl::Status locked = Lock();
+    std::optional<absl::StatusOr<std::optional<State>>> loaded;
+    if (early.valid()) loaded = early.get();
+    RETURN_IF_ERROR(locked);
     RETURN_IF_ERROR(Recover(mr));
     RETURN_IF_ERROR(Rollback(mr));
-    ASSIGN_OR_RETURN(current_, store_.Load());
+    if (loaded && loaded->ok() && holder_->Reclaimed()) {
+      current_ = **std::move(loaded);
+    } else {
+      ASSIGN_OR_RETURN(current_, store_.Load());
+    }
     if (!current_) RETURN_IF_ERROR(Adopt(mr));
     if (!current_) RETURN_IF_ERROR(RestoreBackup(mr));
 
@@ -574,12 +603,20 @@ class WorkspaceClient : public runtime::ExternalClient {
     events_.Warning(mr, "UntrackedResources", message);
   }
 
-  absl::Status Rollback(Json& mr) {
+  // A rollback the annotation asks for that is not done yet.
+  static bool RollbackPending(const Json& mr) {
     const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
-    if (want.empty()) return absl::OkStatus();
+    if (want.empty()) return false;
+    const Json::json_pointer done("/status/atProvider/lastRollback");
+    return !mr.contains(done) || !mr[done].is_string() ||
+           mr[done].get_ref<const std::string&>() != want;
+  }
+
+  absl::Status Rollback(Json& mr) {
+    if (!RollbackPending(mr)) return absl::OkStatus();
+    const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
-    if (StringAt(at, "lastRollback") == want) return absl::OkStatus();
     int64_t serial = 0;
     if (!ParseInt(want, &serial)) {
       return absl::InvalidArgumentError(std::string("annotation ") + kRollbackAnnotation + ": \"" +

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "provider/kube/lease.h"
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
 #include "provider/testing/fake_clock.h"
@@ -255,6 +257,81 @@ TEST_F(WorkspaceClientTest, ARunStopsAtTheReconcileDeadline) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(o.status())) << o.status();
   EXPECT_NE(o.status().message().find("deadline"), std::string::npos) << o.status();
   EXPECT_NE(FileContent(Log()).find("interrupted"), std::string::npos) << FileContent(Log());
+}
+
+TEST_F(WorkspaceClientTest, TheStateReadAlongsideTheLockCountsOnlyWhenTheLockWasReclaimed) {
+  StoreState(kStoredState);
+  const std::string state_get = "get secrets state/tfstate-uid-1";
+  auto reconcile = [&](int64_t* serial, int* state_reads) {
+    client.calls.clear();
+    Json mr = Workspace();
+    auto external = Connect(mr, Config());
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    ASSERT_TRUE((*external)->Disconnect().ok());
+    *serial = mr["status"]["atProvider"]["state"].value("serial", int64_t{-1});
+    *state_reads =
+        static_cast<int>(std::count(client.calls.begin(), client.calls.end(), state_get));
+  };
+  int64_t serial = 0;
+  int reads = 0;
+  // The first take creates the lease: nothing is read early.
+  reconcile(&serial, &reads);
+  EXPECT_EQ(serial, 1);
+  EXPECT_EQ(reads, 1);
+  // Taken back from this provider's own release: one read, alongside.
+  reconcile(&serial, &reads);
+  EXPECT_EQ(serial, 1);
+  EXPECT_EQ(reads, 1);
+
+  // Another replica holds the lock meanwhile and stores a newer state.
+  {
+    kube::LeaseLock other(client, clock, {"state", "tflock-uid-1"}, "other-host-7-bbbb",
+                          std::chrono::seconds(60));
+    ASSERT_TRUE(other.TryAcquire().value());
+    std::string newer = kStoredState;
+    newer.replace(newer.find("\"serial\":1"), 10, "\"serial\":3");
+    StoreState(newer);
+    other.Release();
+  }
+  // The lease changed since this provider let it go: read again, under the
+  // lock, and the newer state is what the run gets.
+  reconcile(&serial, &reads);
+  EXPECT_EQ(serial, 3);
+  EXPECT_EQ(reads, 2);
+
+  // An early read that fails is read again under the lock.
+  bool failed = false;
+  client.hook = [&](const std::string& verb, const kube::Resource& r, const kube::ObjectKey& key) {
+    if (!failed && verb == "get" && r.plural == "secrets" && key.name == "tfstate-uid-1") {
+      failed = true;
+      return kube::ApiError(500, "InternalError", "etcd is away").ToStatus();
+    }
+    return absl::OkStatus();
+  };
+  reconcile(&serial, &reads);
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(serial, 3);
+  EXPECT_EQ(reads, 2);
+  client.hook = nullptr;
+
+  // A rollback to apply: read under the lock only, after it (the lock is
+  // reclaimed, yet the rollback changes the state first).
+  {
+    client.calls.clear();
+    Json mr = Workspace();
+    mr["metadata"]["annotations"][kRollbackAnnotation] = "1";
+    auto external = Connect(mr, Config());
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    ASSERT_TRUE((*external)->Disconnect().ok());
+    // Serial 1 restored as the next serial: what the early read would have
+    // missed.
+    EXPECT_EQ(mr["status"]["atProvider"]["state"].value("serial", int64_t{-1}), 4);
+    EXPECT_TRUE(HasEvent("RolledBack", "serial 1"));
+  }
 }
 
 TEST_F(WorkspaceClientTest, WithRequireApprovalADestroyWaitsForItsPlanToBeApproved) {
