@@ -39,9 +39,11 @@ class LeaseObservations {
   MonoTime Observe(const std::string& key, const std::string& record, MonoTime now);
   // Drops what is known of `key` (a deleted lease).
   void Forget(const std::string& key);
-  // The lease `key` as this host last released it (its JSON): the next take
-  // of it can then be one update conditional on that version, with no read
-  // first. TakeReleased hands it out once; nullopt when none is kept.
+  // The lease `key` free, as this host last saw it when releasing it (its
+  // JSON): usually the version its own release wrote; one another holder
+  // released, when this host's release found that. The next take of it can
+  // then be one update conditional on that version, with no read first.
+  // TakeReleased hands it out once; nullopt when none is kept.
   void KeepReleased(const std::string& key, std::string lease);
   std::optional<std::string> TakeReleased(const std::string& key);
   // Whether a released copy of `key` is kept: its next take may reclaim it
@@ -84,9 +86,10 @@ class LeaseLock {
 
   // The holder last seen on the lease ("" when free or not yet read).
   std::string Holder() const;
-  // Whether the last successful TryAcquire took the lease back from this
-  // host's own release (LeaseObservations::KeepReleased) with the one update
-  // conditional on that version: nobody held or wrote the lease in between.
+  // Whether the last successful TryAcquire took the lease back as this host
+  // left it at its release (LeaseObservations::KeepReleased), with the one
+  // update conditional on that version: nobody held or wrote the lease in
+  // between.
   bool Reclaimed() const;
   const std::string& identity() const { return identity_; }
   std::chrono::seconds duration() const { return duration_; }
@@ -201,8 +204,9 @@ class LeaseHolder {
   bool Regain();
   // The holder seen last (another identity when acquiring failed).
   std::string Holder() const { return lock_.Holder(); }
-  // Acquired straight from this host's own release, unchanged since (see
-  // LeaseLock::Reclaimed): whatever the lease guards is as this host left it.
+  // Acquired straight from the version this host left at its release,
+  // unchanged since (see LeaseLock::Reclaimed): nobody else has held it
+  // since, so whatever only holders write is as it was at that release.
   bool Reclaimed() const { return acquired_ && lock_.Reclaimed(); }
   // Why acquiring failed when an API error was the last answer.
   const std::string& error() const { return error_; }

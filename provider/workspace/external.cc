@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <future>
 #include <limits>
@@ -345,14 +346,14 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
     // The state is read while the lock is taken, and that read counts only
-    // when the lock is reclaimed: taken back from this provider's own
-    // release with nothing written to the lease since. Then nobody else has
-    // held it, and the state is what this provider stored last, which a
-    // read sent after it sees. Otherwise (another replica held it meanwhile)
-    // it is read again under the lock. Not read early at all where the lock
-    // cannot be reclaimed (none released here yet: the first reconcile
-    // after a start), or where an interrupted run's folder or a rollback
-    // may change the state first.
+    // when the lock is reclaimed: taken back as this provider left it at its
+    // release, with nothing written to the lease since. Then nobody else has
+    // held it since, and the state is what was stored before that release,
+    // which a read sent after it sees. Otherwise (another replica held it
+    // meanwhile) it is read again under the lock. Not read early at all
+    // where the lock cannot be reclaimed (none released here yet: the first
+    // reconcile after a start), or where an interrupted run's folder or a
+    // rollback may change the state first.
     std::error_code ec;
     std::future<absl::StatusOr<std::optional<State>>> early;
     if (options_.lease_observations &&
@@ -366,7 +367,14 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
     const absl::Status locked = Lock();
     std::optional<absl::StatusOr<std::optional<State>>> loaded;
-    if (early.valid()) loaded = early.get();
+    if (early.valid()) {
+      try {
+        loaded = early.get();
+      } catch (const std::exception& e) {
+        // Read again under the lock, where a failure is reported.
+        spdlog::warn("workspace {}: the early read of the state failed: {}", s_.uid, e.what());
+      }
+    }
     RETURN_IF_ERROR(locked);
     RETURN_IF_ERROR(Recover(mr));
     RETURN_IF_ERROR(Rollback(mr));

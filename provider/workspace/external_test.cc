@@ -332,6 +332,15 @@ TEST_F(WorkspaceClientTest, TheStateReadAlongsideTheLockCountsOnlyWhenTheLockWas
     EXPECT_EQ(mr["status"]["atProvider"]["state"].value("serial", int64_t{-1}), 4);
     EXPECT_TRUE(HasEvent("RolledBack", "serial 1"));
   }
+
+  // An interrupted run's folder with a newer state: Recover stores it first,
+  // so nothing is read early (the lock is reclaimed here too).
+  std::string interrupted = kStoredState;
+  interrupted.replace(interrupted.find("\"serial\":1"), 10, "\"serial\":5");
+  root.Write("work/uid-1/terraform.tfstate", interrupted);
+  reconcile(&serial, &reads);
+  EXPECT_TRUE(HasEvent("RecoveredState", "serial 5"));
+  EXPECT_EQ(serial, 5);
 }
 
 TEST_F(WorkspaceClientTest, WithRequireApprovalADestroyWaitsForItsPlanToBeApproved) {

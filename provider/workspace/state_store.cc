@@ -433,7 +433,10 @@ absl::Status StateStore::DeleteOrphans(const std::set<std::string>& named,
 absl::StatusOr<std::optional<State>> StateStore::Load() {
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(const Index index, ReadIndex());
-    if (!index.current) return std::optional<State>();
+    if (!index.current) {
+      sealed_.reset();  // nothing stored: nothing an earlier Load saw stands
+      return std::optional<State>();
+    }
     bool reseal = false;
     std::string stored;
     absl::StatusOr<std::string> json =
