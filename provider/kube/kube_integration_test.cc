@@ -117,6 +117,37 @@ TEST_F(KubeTest, SecretCreateGetUpdateConflictDelete) {
   EXPECT_EQ(CodeOf(client_->Delete(kSecrets, {ns_, "s1"})), 404);
 }
 
+// GetNotOlderThan after each write returns that write (the watch cache
+// waits for it), and a version the server has not reached yet is read from
+// etcd once the cache has waited for it in vain.
+TEST_F(KubeTest, AReadNotOlderThanAVersionSeesAtLeastThatVersion) {
+  Json cm = Object(ns_, "c1");
+  cm["data"] = {{"n", "0"}};
+  cm = client_->Create(kConfigMaps, cm).value();
+  for (int i = 1; i <= 20; ++i) {
+    cm["data"]["n"] = std::to_string(i);
+    cm = client_->Update(kConfigMaps, cm).value();
+    const std::string written = cm["metadata"]["resourceVersion"];
+    const Json read = client_->GetNotOlderThan(kConfigMaps, {ns_, "c1"}, written).value();
+    ASSERT_EQ(read["metadata"]["resourceVersion"], written) << "write " << i;
+    ASSERT_EQ(read["data"]["n"], std::to_string(i));
+  }
+  // No version given: a plain read.
+  EXPECT_EQ(client_->GetNotOlderThan(kConfigMaps, {ns_, "c1"}, "").value()["data"]["n"], "20");
+
+  const std::string current = cm["metadata"]["resourceVersion"];
+  const std::string ahead = std::to_string(std::stoll(current) + 1000000);
+  const auto started = std::chrono::steady_clock::now();
+  const absl::StatusOr<Json> later = client_->GetNotOlderThan(kConfigMaps, {ns_, "c1"}, ahead);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ((*later)["metadata"]["resourceVersion"], current);
+  // The server waited for its cache (so the version was asked for), once.
+  EXPECT_GT(std::chrono::steady_clock::now() - started, 2s) << "no wait for the cache";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "waited more than once";
+
+  EXPECT_EQ(CodeOf(client_->GetNotOlderThan(kConfigMaps, {ns_, "none"}, current).status()), 404);
+}
+
 TEST_F(KubeTest, ConfigMapPatches) {
   Json cm = Object(ns_, "cm");
   cm["data"] = {{"a", "1"}, {"b", "2"}};

@@ -133,6 +133,10 @@ class StringSink : public Sink {
 enum class RetryPolicy {
   kAlways,     // reads and guarded writes (GET, PUT, PATCH, DELETE)
   kIfNotSent,  // POST: only when the request never reached the server
+  // A read from the watch cache: as kAlways, except for a 504, which here
+  // means the cache did not reach the version asked for in time; the
+  // caller then reads from etcd at once rather than wait again.
+  kCachedRead,
 };
 
 struct Request {
@@ -506,13 +510,14 @@ struct HttpClient::Impl {
       bool retry = false;
       if (resp.result != CURLE_OK) {
         retry = !resp.aborted && RetryableTransport(resp.result) &&
-                (policy == RetryPolicy::kAlways || !resp.sent);
+                (policy != RetryPolicy::kIfNotSent || !resp.sent);
       } else if (resp.code == 429) {
         // The server turned the request away unprocessed (API priority and
         // fairness): safe for any verb.
         retry = true;
       } else if (resp.code == 500 || resp.code == 502 || resp.code == 503 || resp.code == 504) {
-        retry = policy == RetryPolicy::kAlways;
+        retry = policy == RetryPolicy::kAlways ||
+                (policy == RetryPolicy::kCachedRead && resp.code != 504);
       }
       if (!retry || attempt >= options.max_retries || !sink->Reset()) return resp;
       std::this_thread::sleep_for(Backoff(attempt, resp));
@@ -592,6 +597,22 @@ absl::StatusOr<Json> HttpClient::Get(const Resource& r, const ObjectKey& key) {
   Request req;
   req.path = Path(r, impl_->Namespace(r, key.ns), key.name);
   return impl_->Call(req, RetryPolicy::kAlways);
+}
+
+absl::StatusOr<Json> HttpClient::GetNotOlderThan(const Resource& r, const ObjectKey& key,
+                                                 const std::string& resource_version) {
+  if (resource_version.empty()) return Get(r, key);
+  Request req;
+  Query q;
+  q.Add("resourceVersion", resource_version);
+  req.path = Path(r, impl_->Namespace(r, key.ns), key.name) + q.str();
+  absl::StatusOr<Json> got = impl_->Call(req, RetryPolicy::kCachedRead);
+  // 504: the watch cache is behind the version (the server waits about
+  // 3 s for it); etcd has it.
+  if (const std::optional<ApiError> e = ApiErrorOf(got.status()); e && e->code() == 504) {
+    return Get(r, key);
+  }
+  return got;
 }
 
 absl::StatusOr<Json> HttpClient::List(const Resource& r, const std::string& ns,

@@ -37,6 +37,8 @@ class HttpClient : public Client {
   HttpClient& operator=(const HttpClient&) = delete;
 
   absl::StatusOr<Json> Get(const Resource& r, const ObjectKey& key) override;
+  absl::StatusOr<Json> GetNotOlderThan(const Resource& r, const ObjectKey& key,
+                                       const std::string& resource_version) override;
   absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
                             const ListOptions& opts) override;
   absl::StatusOr<Json> Create(const Resource& r, const Json& object) override;

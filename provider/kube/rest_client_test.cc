@@ -39,6 +39,7 @@ struct Seen {
   std::string authorization;
   std::string label_selector;
   std::string body;
+  std::string resource_version;
 };
 
 // Answers requests with the scripted replies in order (then 200 {}).
@@ -95,7 +96,8 @@ class Server {
       std::lock_guard lock(self->mu_);
       self->seen_.push_back({method, url, Header(c, MHD_HEADER_KIND, "Content-Type"),
                              Header(c, MHD_HEADER_KIND, "Authorization"),
-                             Header(c, MHD_GET_ARGUMENT_KIND, "labelSelector"), *body});
+                             Header(c, MHD_GET_ARGUMENT_KIND, "labelSelector"), *body,
+                             Header(c, MHD_GET_ARGUMENT_KIND, "resourceVersion")});
       if (!self->replies_.empty()) {
         reply = self->replies_.front();
         self->replies_.pop_front();
@@ -172,6 +174,31 @@ TEST(RestClient, RetriesReadsOnServerErrors) {
   HttpClient client(config, Fast());
   EXPECT_EQ(client.Get(kSecrets, {"ns", "s"}).value()["kind"], "Secret");
   EXPECT_EQ(server.seen().size(), 3u);
+}
+
+// A read from the watch cache: a 504 (the cache did not reach the version)
+// is not retried but read again from etcd (no version); other server
+// errors are retried as for any read.
+TEST(RestClient, AReadNotOlderThanAVersionFallsBackToAPlainReadOnA504) {
+  const std::string timeout =
+      R"({"kind":"Status","status":"Failure","reason":"Timeout","code":504})";
+  Server server;
+  server.Script({{503, kUnavailable}, {504, timeout}, {200, R"({"kind":"Secret"})"}});
+  Config config;
+  config.server = server.url();
+  HttpClient client(config, Fast());
+  EXPECT_EQ(client.GetNotOlderThan(kSecrets, {"ns", "s"}, "42").value()["kind"], "Secret");
+  const std::vector<Seen> seen = server.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].resource_version, "42");
+  EXPECT_EQ(seen[1].resource_version, "42") << "a 503 is retried";
+  EXPECT_EQ(seen[2].resource_version, "") << "after the 504, a plain read";
+  EXPECT_EQ(seen[2].path, "/api/v1/namespaces/ns/secrets/s");
+
+  // No version: a plain read at once.
+  server.Script({{200, R"({"kind":"Secret"})"}});
+  EXPECT_TRUE(client.GetNotOlderThan(kSecrets, {"ns", "s"}, "").ok());
+  EXPECT_EQ(server.seen().back().resource_version, "");
 }
 
 TEST(RestClient, DoesNotRetryACreateTheServerReceived) {

@@ -37,6 +37,16 @@ class FakeClient : public Client {
     return Find(r, key);
   }
 
+  // Always the current object (a cache that is never behind), logged as a
+  // "get" in `calls` and with the version asked for in `not_older_than`.
+  absl::StatusOr<Json> GetNotOlderThan(const Resource& r, const ObjectKey& key,
+                                       const std::string& resource_version) override {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(Call("get", r, key));
+    not_older_than.push_back(r.plural + " " + key.String() + " " + resource_version);
+    return Find(r, key);
+  }
+
   absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
                             const ListOptions& opts) override {
     std::lock_guard lock(mu_);
@@ -245,6 +255,7 @@ class FakeClient : public Client {
 
   Hook hook;
   std::vector<std::string> calls;                    // "verb plural ns/name"
+  std::vector<std::string> not_older_than;           // "plural ns/name version"
   std::vector<std::chrono::seconds> watch_timeouts;  // each watch's timeoutSeconds
   std::string deletion_timestamp = "2026-01-01T00:00:00Z";
 
