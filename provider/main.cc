@@ -563,6 +563,12 @@ int main(int argc, char** argv) {
       m.Set("provider_workloads_sharding_members", {},
             static_cast<double>(sharding->Members().size()), "Live replicas sharing the objects.");
     });
+    // A shard handed over may be written by another replica before it
+    // comes back: the objects' known versions go with it (all of them:
+    // hand-overs are rare), so each is first read afresh when it returns.
+    sharding->OnReleased([&managed](int) {
+      for (runtime::ManagedKind& m : managed) m.reconciler->ForgetVersions();
+    });
     start();
     const absl::Status joined = sharding->Start(
         [&] {

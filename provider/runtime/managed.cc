@@ -109,10 +109,34 @@ ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events,
   }
 }
 
+std::string ManagedReconciler::KnownVersion(const std::string& key) const {
+  std::lock_guard lock(versions_mu_);
+  const auto it = versions_.find(key);
+  return it == versions_.end() ? std::string() : it->second;
+}
+
+void ManagedReconciler::Remember(const std::string& key, const std::string& version) {
+  std::lock_guard lock(versions_mu_);
+  if (version.empty()) {
+    versions_.erase(key);
+  } else {
+    versions_[key] = version;
+  }
+}
+
+void ManagedReconciler::ForgetVersions() {
+  std::lock_guard lock(versions_mu_);
+  versions_.clear();
+}
+
 Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
-  absl::StatusOr<Json> got = client_.Get(options_.resource, key);
+  const std::string id = key.String();
+  absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, KnownVersion(id));
   if (!got.ok()) {
-    if (kube::IsNotFound(got.status())) return Result::Done();
+    if (kube::IsNotFound(got.status())) {
+      Remember(id, "");
+      return Result::Done();
+    }
     spdlog::warn("cannot get {} {}: {}", options_.resource.kind, key.String(),
                  Message(got.status()));
     return Result::Backoff();
@@ -122,6 +146,25 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   // below): the updates then send none, the API server keeps the stored
   // ones, and each request is about half as long.
   kube::DropManagedFields(mr);
+  // However the pass ends (an exception included), the version it read or
+  // last wrote is what the next read must not be older than; after a
+  // failed write, that is the version read. An object whose finalizer this
+  // pass removed is forgotten.
+  struct RecordOnExit {
+    ManagedReconciler& self;
+    const std::string& id;
+    const Json& mr;
+    ~RecordOnExit() {
+      try {
+        const Json& meta = mr.at("metadata");
+        const bool released = meta.contains("deletionTimestamp") &&
+                              !Has(meta.value("finalizers", Json::array()), kFinalizer);
+        self.Remember(id, released ? "" : meta.value("resourceVersion", ""));
+      } catch (const Json::exception&) {
+        self.Remember(id, "");
+      }
+    }
+  } record{*this, id, mr};
   const absl::StatusOr<Result> result = ReconcileObject(mr);
   if (result.ok()) return *result;
   // A conflict means someone else wrote the object: the watch brings the

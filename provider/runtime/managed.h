@@ -16,7 +16,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -156,8 +158,21 @@ struct Result {
 // Idempotent: reconciling the same version twice converges to the same
 // state (a second pass finds the external resource up to date). Threads:
 // Reconcile may run on many threads at once for different keys (the
-// controller's queue never hands one key to two workers); the reconciler
-// keeps no per-object state between calls.
+// controller's queue never hands one key to two workers). Between calls it
+// keeps one thing per object: the resource version it last read or wrote.
+//
+// Reads: the object comes from the API server's watch cache, not older than
+// that version (Client::GetNotOlderThan), so a reconcile never sees the
+// object as it was before this reconciler's own last read or write (a
+// rollback or a create it recorded), and the object is not read from etcd.
+// The first read of an object by this process is a plain Get, and so is the
+// first after this replica handed the object's shard over and took it back
+// (ForgetVersions). A write someone else made may be missed if the cache
+// has not reached it yet (milliseconds with one API server; more with
+// several, each with its own cache): the pass then works from the version
+// before it, as a plain read sent a moment earlier would, and its next
+// write of the object, guarded by the version read, ends it with a
+// Conflict; the watch brings the change and another pass.
 //
 // Errors never escape: each becomes a condition, an event or a log line,
 // and the Result says when to come back (Backoff after a failure, After the
@@ -171,6 +186,12 @@ class ManagedReconciler {
   Result Reconcile(const kube::ObjectKey& key);
 
   const ManagedOptions& options() const { return options_; }
+
+  // Forgets every object's known version: the next read of each is a plain
+  // read. For a replica that handed a shard over (--sharding): another
+  // replica may write its objects before it comes back. Call it when no
+  // reconcile of those objects is in flight.
+  void ForgetVersions();
 
  private:
   // An error is one that ends the reconcile without a condition (a
@@ -194,6 +215,11 @@ class ManagedReconciler {
   void LogChange(ChangeOperation operation, const kube::Json& before, const absl::Status& status,
                  const std::map<std::string, std::string>& summary = {}) const;
 
+  // The version of `key` this reconciler last read or wrote ("" if none),
+  // and recording it (an empty `version` forgets the object).
+  std::string KnownVersion(const std::string& key) const;
+  void Remember(const std::string& key, const std::string& version);
+
   kube::Client& client_;
   EventSink& events_;
   const kube::Clock& clock_;
@@ -201,6 +227,12 @@ class ManagedReconciler {
   const ProviderConfigs& configs_;
   ManagedOptions options_;
   std::function<double()> random01_;
+  // Per object ("namespace/name"): the resource version last read or
+  // written here. An object leaves it when it is gone (NotFound) or its
+  // finalizer was removed; one deleted while another replica held it stays
+  // (a version string and a key) until the process restarts.
+  mutable std::mutex versions_mu_;
+  std::unordered_map<std::string, std::string> versions_;
 };
 
 // Annotation helpers.

@@ -74,6 +74,7 @@ struct Script {
   Json annotations_seen_at_create;  // what the API server held when Create ran
   std::string set_ready;            // Ready reason to set in Create/Update
   std::function<void()> on_disconnect;
+  bool observe_throws = false;
 };
 
 class ScriptedClient : public ExternalClient {
@@ -81,6 +82,7 @@ class ScriptedClient : public ExternalClient {
   ScriptedClient(Script& s, FakeClient& api, const kube::Resource& r) : s_(s), api_(api), r_(r) {}
   absl::StatusOr<Observation> Observe(Json&) override {
     s_.calls.push_back("observe");
+    if (s_.observe_throws) throw std::runtime_error("observe threw");
     if (!s_.observe_error.empty()) return absl::UnknownError(s_.observe_error);
     Observation o = s_.observations.front();
     if (s_.observations.size() > 1) s_.observations.pop_front();
@@ -531,6 +533,68 @@ TEST_F(ManagedTest, DriftIsUpdated) {
   EXPECT_EQ(Reason("Synced"), "ReconcileSuccess");
 }
 
+// Each read of the object asks for a version no older than what the last
+// pass read or wrote (Client::GetNotOlderThan); the first read, and the
+// first after the object was gone, asks for none: a plain read.
+TEST_F(ManagedTest, EachReadIsNotOlderThanWhatTheLastPassReadOrWrote) {
+  Widget({}, {{kExternalName, "w1"}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  const auto asked = [&] { return api.not_older_than.back(); };
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(asked(), "widgets w1 ");
+  const std::string written = Get()["metadata"]["resourceVersion"];
+
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(asked(), "widgets w1 " + written) << "the version of the first pass's status write";
+
+  // Someone else writes it, then this pass's status write fails: the next
+  // read is not older than the version this pass read (its own write did
+  // not happen).
+  Json labelled = Get();
+  labelled["metadata"]["labels"] = {{"team", "a"}};
+  ASSERT_TRUE(api.Update(kWidgets, labelled).ok());
+  const std::string read = Get()["metadata"]["resourceVersion"];
+  api.hook = [](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
+    return verb == "status" ? kube::ApiError(409, "Conflict", "modified").ToStatus()
+                            : absl::OkStatus();
+  };
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  api.hook = nullptr;
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(asked(), "widgets w1 " + read);
+
+  // Its shard handed over: another replica may write it before it returns.
+  r.ForgetVersions();
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(asked(), "widgets w1 ");
+
+  // Gone, then made again: the new object's first read is a plain one.
+  ASSERT_TRUE(api.Delete(kWidgets, {"", "w1"}).ok());
+  Json w = Get();
+  w["metadata"]["finalizers"] = Json::array();
+  ASSERT_TRUE(api.Update(kWidgets, w).ok());
+  ASSERT_FALSE(api.Has(kWidgets, {"", "w1"}));
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
+  Widget({}, {{kExternalName, "w1"}});
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(asked(), "widgets w1 ");
+}
+
+// A pass that throws after it wrote the object (here the external-name
+// annotation) still records that write's version.
+TEST_F(ManagedTest, APassThatThrowsStillRecordsWhatItWrote) {
+  Widget();
+  script.observe_throws = true;
+  auto r = Reconciler();
+  EXPECT_THROW(r.Reconcile({"", "w1"}), std::runtime_error);
+  const std::string written = Get()["metadata"]["resourceVersion"];
+  ASSERT_EQ(Get()["metadata"]["annotations"][kExternalName], "w1");
+  script.observe_throws = false;
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(api.not_older_than.back(), "widgets w1 " + written);
+}
+
 TEST_F(ManagedTest, UpdateErrorsAreReported) {
   Widget();
   script.observations = {Exists(false)};
@@ -633,6 +697,12 @@ TEST_F(DeletionTest, DeletesThenReleasesTheFinalizer) {
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kDone);
   EXPECT_FALSE(api.Has(kWidgets, {"", "w1"})) << "the finalizer went, so did the object";
   EXPECT_TRUE(api.All(kUsages).empty()) << "its ProviderConfigUsage goes with it";
+
+  // Its version is forgotten with it: one made again under the same name is
+  // first read with a plain read.
+  Widget({}, {{kExternalName, "w1"}});
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(api.not_older_than.back(), "widgets w1 ");
 }
 
 TEST_F(DeletionTest, TheDeleteIsLogged) {

@@ -215,6 +215,7 @@ bool Sharding::Tick() {
       if (s.in_flight > 0) continue;
       lock.unlock();
       if (Release(i)) {
+        if (on_released_) on_released_(i);
         lock.lock();
         s.mine = false;
         s.draining = false;

@@ -78,6 +78,12 @@ class Sharding {
   // reconciled. `on_lost` runs once when the member lease is lost: the
   // process must stop working at once.
   absl::Status Start(std::function<void()> on_gained, std::function<void(std::string)> on_lost);
+  // Runs (on the sharding thread) with each shard handed over: none of its
+  // reconciles is in flight then, and none starts until it is taken again.
+  // Set before Start.
+  void OnReleased(std::function<void(int shard)> on_released) {
+    on_released_ = std::move(on_released);
+  }
   // Leaves: starts nothing new, hands every shard back once its reconciles
   // in flight ended (up to `drain`), and deletes the member lease.
   void Stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
@@ -124,6 +130,7 @@ class Sharding {
   std::unique_ptr<kube::Informer> leases_;
   std::function<void()> on_gained_;
   std::function<void(std::string)> on_lost_;
+  std::function<void(int)> on_released_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -159,11 +159,23 @@ TEST_F(ShardingTest, ALoneReplicaTakesEveryShardAndAJoinerGetsItsShare) {
 
 TEST_F(ShardingTest, AShardIsHandedOverOnlyOnceItsReconcilesEnded) {
   auto a = Member("replica-a");
+  // The moving shard's release is reported, and only once its reconcile
+  // in flight ended.
+  const std::string moving = KeyAssignedTo("replica-b", {"replica-a", "replica-b"});
+  std::atomic<int> released_moving{0};
+  std::atomic<bool> released_in_flight{false};
+  std::atomic<bool> in_flight{false};
+  a->OnReleased([&](int shard) {
+    if (shard != ShardOf(moving, 8)) return;
+    ++released_moving;
+    if (in_flight) released_in_flight = true;
+  });
   ASSERT_TRUE(a->Start([] {}, [](const std::string&) {}).ok());
   ASSERT_TRUE(Eventually([&] { return a->Held().size() == 8; }));
-  const std::string moving = KeyAssignedTo("replica-b", {"replica-a", "replica-b"});
+  EXPECT_EQ(released_moving.load(), 0);
   const std::string staying = KeyAssignedTo("replica-a", {"replica-a", "replica-b"});
   ASSERT_TRUE(a->Begin(moving));  // a reconcile in flight
+  in_flight = true;
 
   auto b = Member("replica-b");
   std::atomic<int> gained_b{0};
@@ -176,9 +188,13 @@ TEST_F(ShardingTest, AShardIsHandedOverOnlyOnceItsReconcilesEnded) {
   EXPECT_FALSE(b->Owns(moving)) << "B took a shard with a reconcile in flight";
   EXPECT_EQ(HolderOfShard(*a, shard), "replica-a");
   EXPECT_FALSE(a->Begin(moving));
+  EXPECT_EQ(released_moving.load(), 0);
 
+  in_flight = false;
   a->End(moving);
   ASSERT_TRUE(Eventually([&] { return b->Owns(moving); }));
+  EXPECT_EQ(released_moving.load(), 1) << "the hand-over was not reported once";
+  EXPECT_FALSE(released_in_flight.load());
   EXPECT_EQ(HolderOfShard(*a, shard), "replica-b");
   EXPECT_GE(gained_b.load(), 1);
   EXPECT_FALSE(a->Owns(moving));
