@@ -137,8 +137,7 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
       Remember(id, "");
       return Result::Done();
     }
-    spdlog::warn("cannot get {} {}: {}", options_.resource.kind, key.String(),
-                 Message(got.status()));
+    spdlog::warn("cannot get {} {}: {}", options_.resource.kind, id, Message(got.status()));
     return Result::Backoff();
   }
   Json mr = *std::move(got);

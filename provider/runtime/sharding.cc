@@ -370,6 +370,7 @@ void Sharding::Stop(std::chrono::milliseconds drain) {
       }
       lock.unlock();
       if (Release(i)) {
+        if (on_released_) on_released_(i);
         lock.lock();
         s.mine = false;
       } else {
