@@ -407,11 +407,15 @@ class AnsibleClient : public runtime::ExternalClient {
 
 AnsibleConnector::AnsibleConnector(kube::Client& client, runtime::EventSink& events,
                                    const kube::Clock& clock, AnsibleOptions options)
-    : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
+    : client_(client),
+      inputs_(client),
+      events_(events),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> AnsibleConnector::Connect(Json& mr,
                                                                                    const Json& pc) {
-  ASSIGN_OR_RETURN(Settings settings, Resolve(client_, mr, pc, options_));
+  ASSIGN_OR_RETURN(Settings settings, Resolve(inputs_, mr, pc, options_));
   return std::make_unique<AnsibleClient>(events_, clock_, options_, std::move(settings));
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "provider/kube/cached_reads.h"
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
 #include "provider/runtime/events.h"
@@ -39,6 +40,9 @@ class AnsibleConnector : public runtime::Connector {
 
  private:
   kube::Client& client_;
+  // The resource's inputs (keys, credentials, variable files), read from
+  // the API server's watch cache after their first read.
+  kube::CachedReads inputs_;
   runtime::EventSink& events_;
   const kube::Clock& clock_;
   AnsibleOptions options_;

@@ -109,32 +109,14 @@ ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events,
   }
 }
 
-std::string ManagedReconciler::KnownVersion(const std::string& key) const {
-  std::lock_guard lock(versions_mu_);
-  const auto it = versions_.find(key);
-  return it == versions_.end() ? std::string() : it->second;
-}
-
-void ManagedReconciler::Remember(const std::string& key, const std::string& version) {
-  std::lock_guard lock(versions_mu_);
-  if (version.empty()) {
-    versions_.erase(key);
-  } else {
-    versions_[key] = version;
-  }
-}
-
-void ManagedReconciler::ForgetVersions() {
-  std::lock_guard lock(versions_mu_);
-  versions_.clear();
-}
+void ManagedReconciler::ForgetVersions() { versions_.Clear(); }
 
 Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   const std::string id = key.String();
-  absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, KnownVersion(id));
+  absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, versions_.Of(id));
   if (!got.ok()) {
     if (kube::IsNotFound(got.status())) {
-      Remember(id, "");
+      versions_.Remember(id, "");
       return Result::Done();
     }
     spdlog::warn("cannot get {} {}: {}", options_.resource.kind, id, Message(got.status()));
@@ -158,9 +140,9 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
         const Json& meta = mr.at("metadata");
         const bool released = meta.contains("deletionTimestamp") &&
                               !Has(meta.value("finalizers", Json::array()), kFinalizer);
-        self.Remember(id, released ? "" : meta.value("resourceVersion", ""));
+        self.versions_.Remember(id, released ? "" : meta.value("resourceVersion", ""));
       } catch (const Json::exception&) {
-        self.Remember(id, "");
+        self.versions_.Remember(id, "");
       }
     }
   } record{*this, id, mr};

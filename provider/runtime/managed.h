@@ -16,12 +16,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "provider/kube/cached_reads.h"
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
 #include "provider/runtime/changelog.h"
@@ -215,11 +214,6 @@ class ManagedReconciler {
   void LogChange(ChangeOperation operation, const kube::Json& before, const absl::Status& status,
                  const std::map<std::string, std::string>& summary = {}) const;
 
-  // The version of `key` this reconciler last read or wrote ("" if none),
-  // and recording it (an empty `version` forgets the object).
-  std::string KnownVersion(const std::string& key) const;
-  void Remember(const std::string& key, const std::string& version);
-
   kube::Client& client_;
   EventSink& events_;
   const kube::Clock& clock_;
@@ -231,8 +225,7 @@ class ManagedReconciler {
   // written here. An object leaves it when it is gone (NotFound) or its
   // finalizer was removed; one deleted while another replica held it stays
   // (a version string and a key) until the process restarts.
-  mutable std::mutex versions_mu_;
-  std::unordered_map<std::string, std::string> versions_;
+  kube::KnownVersions versions_;
 };
 
 // Annotation helpers.

@@ -1206,11 +1206,15 @@ bool HolderIsGone(const std::string& holder, const std::string& self) {
 
 WorkspaceConnector::WorkspaceConnector(kube::Client& client, runtime::EventSink& events,
                                        const kube::Clock& clock, WorkspaceOptions options)
-    : client_(client), events_(events), clock_(clock), options_(std::move(options)) {}
+    : client_(client),
+      inputs_(client),
+      events_(events),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> WorkspaceConnector::Connect(
     Json& mr, const Json& pc) {
-  ASSIGN_OR_RETURN(Settings settings, Resolve(client_, mr, pc, options_));
+  ASSIGN_OR_RETURN(Settings settings, Resolve(inputs_, mr, pc, options_));
   return std::make_unique<WorkspaceClient>(client_, events_, clock_, options_, std::move(settings),
                                            mr);
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "provider/kube/cached_reads.h"
 #include "provider/kube/client.h"
 #include "provider/kube/clock.h"
 #include "provider/kube/lease.h"
@@ -59,6 +60,9 @@ class WorkspaceConnector : public runtime::Connector {
 
  private:
   kube::Client& client_;
+  // The resource's inputs (keys, credentials, variable files), read from
+  // the API server's watch cache after their first read.
+  kube::CachedReads inputs_;
   runtime::EventSink& events_;
   const kube::Clock& clock_;
   WorkspaceOptions options_;

@@ -196,6 +196,38 @@ TEST_F(WorkspaceClientTest, AStopGracePeriodThatIsNoDurationNamesTheField) {
       << external.status();
 }
 
+TEST_F(WorkspaceClientTest, InputsAreReadNotOlderThanTheConnectorsLastReadOfThem) {
+  const Json key = client.Seed(
+      kube::kSecrets, {{"apiVersion", "v1"},
+                       {"kind", "Secret"},
+                       {"metadata", {{"namespace", "state"}, {"name", "state-key"}}},
+                       {"data", {{"key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}}});
+  const Json vars =
+      client.Seed(kube::kConfigMaps, {{"apiVersion", "v1"},
+                                      {"kind", "ConfigMap"},
+                                      {"metadata", {{"namespace", "team"}, {"name", "vars"}}},
+                                      {"data", {{"vars.json", R"({"size": 1})"}}}});
+  Json mr = Workspace();
+  mr["spec"]["forProvider"]["varFiles"] =
+      Json::array({{{"source", "ConfigMapKey"},
+                    {"format", "JSON"},
+                    {"configMapKeyRef", {{"name", "vars"}, {"key", "vars.json"}}}}});
+  const Json pc = Config({{"state",
+                           {{"encryptionKeySecretRef",
+                             {{"namespace", "state"}, {"name", "state-key"}, {"key", "key"}}}}}});
+  connector = std::make_unique<WorkspaceConnector>(client, events, clock, options);
+  ASSERT_TRUE(connector->Connect(mr, pc).ok());
+  ASSERT_TRUE(connector->Connect(mr, pc).ok());
+  // The first read of each input is a plain one; the connector's next
+  // reads are not older than what it returned (from the watch cache).
+  const std::string key_version = key["metadata"]["resourceVersion"];
+  const std::string vars_version = vars["metadata"]["resourceVersion"];
+  EXPECT_EQ(client.not_older_than,
+            (std::vector<std::string>{"secrets state/state-key ", "configmaps team/vars ",
+                                      "secrets state/state-key " + key_version,
+                                      "configmaps team/vars " + vars_version}));
+}
+
 TEST_F(WorkspaceClientTest, TheLockWaitEndsAtTheReconcileDeadline) {
   // A live holder on another host: its lock is waited for.
   ASSERT_TRUE(
