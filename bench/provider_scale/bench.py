@@ -512,6 +512,42 @@ def describe(requests):
     return ", ".join(f"{k} {v}" for k, v in by.most_common(8))
 
 
+def server_times(requests):
+    """The API server's time for each kind of the provider's requests, from
+    the audit log (received to response complete): {kind: (count, median
+    ms)}. A get with a resourceVersion was answered from the watch cache."""
+    by = collections.defaultdict(list)
+    for e in requests:
+        ref = e.get("objectRef", {})
+        res = ref.get("resource", "?")
+        if ref.get("subresource"):
+            res += "/" + ref["subresource"]
+        verb = e["verb"]
+        if verb in ("watch", "list"):
+            continue
+        if verb == "get" and "resourceVersion=" in e.get("requestURI", ""):
+            verb = "get (cache)"
+        by[f"{verb} {res}"].append(
+            (parse_ts(e["stageTimestamp"]) - parse_ts(e["requestReceivedTimestamp"])) * 1e3)
+    return {k: (len(v), statistics.median(v)) for k, v in sorted(by.items())}
+
+
+def read_to_first_tool(requests, tool_runs):
+    """For each read of a Workspace, the time to the start of the first tool
+    run for it (`init`) within 0.1 s, in ms: the requests and the work a
+    reconcile does before OpenTofu starts."""
+    spans = []
+    for e in requests:
+        ref = e.get("objectRef", {})
+        if e["verb"] != "get" or ref.get("resource") != "workspaces":
+            continue
+        t = parse_ts(e["requestReceivedTimestamp"])
+        starts = [s for s, _, _ in tool_runs.get(ref.get("name", ""), []) if t < s < t + 0.1]
+        if starts:
+            spans.append((min(starts) - t) * 1e3)
+    return spans
+
+
 def rest_window(p, audit, seconds, what):
     wait_quiet(p)
     t0 = now()
@@ -682,6 +718,12 @@ def main():
     for key, prefix, t0, t1 in (("single_ws", "ws-", s0, s1), ("single_ar", "ar-", a0, a1),
                                 ("create_ws", "ws-", 0, t_ready), ("create_ar", "ar-", 0, t_ready)):
         fig[key] = overhead_summary(split_reconciles(p.reconciles, runs, prefix, t0, t1), extra)
+    single = audit.requests(s0, s1)
+    fig["single_ws_server_ms"] = server_times(single)
+    spans = read_to_first_tool(single, runs)
+    if spans:
+        fig["single_ws_read_to_init_ms"] = {"n": len(spans), "median": statistics.median(spans),
+                                            "min": min(spans), "max": max(spans)}
     log(f"single: {fig['single_ws']} {fig['single_ar']}")
     save()
 
@@ -759,6 +801,11 @@ def cache_only(args, timings):
     p.stop()
     if os.path.exists(timings) and os.path.getsize(timings) > 0:
         raise RuntimeError("a paused object ran OpenTofu or Ansible")
+    span = fig.get("single_ws_read_to_init_ms")
+    if span:
+        row("  read of the Workspace to the start of init, idle (median)",
+            f"{span['median']:.2f} ms ({span['min']:.2f} to {span['max']:.2f}; n={span['n']})")
+
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"provider-workloads, cache only: {args.workspaces} Workspaces + {args.ansible_runs} "
           f"AnsibleRuns (paused) and their {total} usages, --max-reconcile-rate {args.rate}, "
@@ -847,6 +894,10 @@ def report(args, fig):
     print(f"requests at rest (after create): {r1['breakdown']}")
     print(f"requests at rest (after resync): {r2['breakdown']}")
     print(f"requests in the resync: {fig['restart_breakdown']}")
+    if fig.get("single_ws_server_ms"):
+        print("the API server's time per request, idle Workspace reconciles (median): " +
+              ", ".join(f"{k} {ms:.2f} ms (n={n})"
+                        for k, (n, ms) in fig["single_ws_server_ms"].items()))
     if "default" in fig:
         print(f"requests at default poll: {fig['default']['breakdown']}")
 

@@ -27,6 +27,12 @@ class KnownVersions {
   std::string Of(const std::string& key) const;
   // Remembers `version` for `key`; an empty `version` forgets the key.
   void Remember(const std::string& key, const std::string& version);
+  // Remembers `version`, returned by a read not older than `sent`, unless
+  // another read remembered a later one meanwhile: it is remembered when
+  // `key` still has `sent` (or nothing), or when both versions are decimal
+  // integers, as the API server's are, and `version` is the greater. For
+  // readers of one key on several threads.
+  void Advance(const std::string& key, const std::string& sent, const std::string& version);
   void Clear();
   std::size_t size() const;
 
@@ -42,8 +48,10 @@ class KnownVersions {
 // not older than the version this reader last returned for it
 // (GetNotOlderThan); the first read of an object, and the first after it was
 // NotFound, is a plain read from etcd. So the reader never sees an input go
-// back in time, and later reads cost the API server no read from etcd. It
-// may miss a change made in the last moments, until the cache has it
+// back in time, and later reads normally cost the API server no read from
+// etcd (a cache that does not reach the version in time is bypassed). It
+// may miss a change made in the last moments, by anyone (this process's
+// own writes through another client included), until the cache has it
 // (milliseconds with one API server), as a plain read sent a moment earlier
 // would. Not for objects a decision needs current (a lock, a state).
 //

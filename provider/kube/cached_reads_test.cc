@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "provider/kube/resources.h"
@@ -48,6 +50,57 @@ TEST(KnownVersions, OneObjectOverItsCapacityForgetsTheOthers) {
   EXPECT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions.Of("a"), "");
   EXPECT_EQ(versions.Of("c"), "4");
+}
+
+TEST(KnownVersions, AnAnswerAdvancesFromWhatWasSentOrToALaterRevision) {
+  KnownVersions versions;
+  versions.Advance("a", "", "5");  // nothing known: taken
+  EXPECT_EQ(versions.Of("a"), "5");
+  versions.Advance("a", "5", "7");  // still what was sent: taken
+  EXPECT_EQ(versions.Of("a"), "7");
+  versions.Advance("a", "5", "6");  // another answer moved it on to 7 meanwhile
+  EXPECT_EQ(versions.Of("a"), "7");
+  versions.Advance("a", "5", "9");  // a later revision than the one known
+  EXPECT_EQ(versions.Of("a"), "9");
+  versions.Advance("a", "", "");  // no version: nothing changes
+  EXPECT_EQ(versions.Of("a"), "9");
+  versions.Remember("b", "x-2");
+  versions.Advance("b", "x-1", "x-3");  // not revisions: the one known stays
+  EXPECT_EQ(versions.Of("b"), "x-2");
+  versions.Advance("b", "x-2", "x-3");
+  EXPECT_EQ(versions.Of("b"), "x-3");
+}
+
+// Answers each read of a Secret with a scripted resource version; a read
+// can run another read before it answers, as a slower request overtaken by
+// a later one on another thread.
+class ScriptedVersions : public FakeClient {
+ public:
+  absl::StatusOr<Json> GetNotOlderThan(const Resource& r, const ObjectKey& key,
+                                       const std::string& resource_version) override {
+    sent.push_back(resource_version);
+    const std::string version = answers.at(sent.size() - 1);
+    if (overtaken_by) std::exchange(overtaken_by, nullptr)();
+    Json object = Secret(key.ns, key.name, "YQ==");
+    object["metadata"]["resourceVersion"] = version;
+    (void)r;
+    return object;
+  }
+  std::vector<std::string> answers;
+  std::vector<std::string> sent;
+  std::function<void()> overtaken_by;
+};
+
+TEST(CachedReads, AnAnswerOvertakenByALaterOneDoesNotTakeItsPlace) {
+  ScriptedVersions scripted;
+  CachedReads reads(scripted);
+  scripted.answers = {"5", "7", "9", "9"};
+  ASSERT_TRUE(reads.Get(kSecrets, {"team", "key"}).ok());  // 5
+  // The next read (answered 7) is overtaken by one answered 9.
+  scripted.overtaken_by = [&] { ASSERT_TRUE(reads.Get(kSecrets, {"team", "key"}).ok()); };
+  ASSERT_TRUE(reads.Get(kSecrets, {"team", "key"}).ok());
+  ASSERT_TRUE(reads.Get(kSecrets, {"team", "key"}).ok());
+  EXPECT_EQ(scripted.sent, (std::vector<std::string>{"", "5", "5", "9"}));
 }
 
 TEST(CachedReads, EachReadIsNotOlderThanTheLastOneReturned) {

@@ -222,10 +222,19 @@ TEST_F(WorkspaceClientTest, InputsAreReadNotOlderThanTheConnectorsLastReadOfThem
   // reads are not older than what it returned (from the watch cache).
   const std::string key_version = key["metadata"]["resourceVersion"];
   const std::string vars_version = vars["metadata"]["resourceVersion"];
-  EXPECT_EQ(client.not_older_than,
-            (std::vector<std::string>{"secrets state/state-key ", "configmaps team/vars ",
-                                      "secrets state/state-key " + key_version,
-                                      "configmaps team/vars " + vars_version}));
+  const std::vector<std::string> inputs = {"secrets state/state-key ", "configmaps team/vars ",
+                                           "secrets state/state-key " + key_version,
+                                           "configmaps team/vars " + vars_version};
+  EXPECT_EQ(client.not_older_than, inputs);
+  // The state and its lock are read as they are now, never from the cache.
+  auto external = connector->Connect(mr, pc);
+  ASSERT_TRUE(external.ok()) << external.status();
+  client.not_older_than.clear();
+  ASSERT_TRUE((*external)->Observe(mr).ok());
+  EXPECT_TRUE(client.not_older_than.empty()) << ::testing::PrintToString(client.not_older_than);
+  EXPECT_NE(std::find(client.calls.begin(), client.calls.end(),
+                      "get secrets state/" + StateStore::SecretName("uid-1")),
+            client.calls.end());
 }
 
 TEST_F(WorkspaceClientTest, TheLockWaitEndsAtTheReconcileDeadline) {
