@@ -73,13 +73,6 @@ std::string VersionKey(const Resource& r, const ObjectKey& key) {
   return r.group + "/" + r.plural + "/" + key.String();
 }
 
-std::string VersionOf(const Json& object) {
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return "";
-  const auto version = meta->find("resourceVersion");
-  return version != meta->end() && version->is_string() ? version->get<std::string>() : "";
-}
-
 }  // namespace
 
 absl::StatusOr<Json> CachedReads::Get(const Resource& r, const ObjectKey& key) {
@@ -94,7 +87,7 @@ absl::StatusOr<Json> CachedReads::GetNotOlderThan(const Resource& r, const Objec
   if (got.ok()) {
     // Workers may read one input at once: a slower answer must not replace
     // a later version another one remembered meanwhile.
-    versions_.Advance(id, sent, VersionOf(*got));
+    versions_.Advance(id, sent, ResourceVersionOf(*got));
   } else if (kube::IsNotFound(got.status())) {
     versions_.Remember(id, "");
   }

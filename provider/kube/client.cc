@@ -11,6 +11,13 @@ ObjectKey KeyOf(const Json& object) {
   return {meta.value("namespace", ""), meta.value("name", "")};
 }
 
+std::string ResourceVersionOf(const Json& object) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  const auto version = meta->find("resourceVersion");
+  return version != meta->end() && version->is_string() ? version->get<std::string>() : "";
+}
+
 void DropManagedFields(Json& object) {
   const auto meta = object.find("metadata");
   if (meta != object.end() && meta->is_object()) meta->erase("managedFields");

@@ -42,6 +42,10 @@ struct ObjectKey {
 
 ObjectKey KeyOf(const Json& object);
 
+// metadata.resourceVersion of `object`; "" when it has none (or it is not
+// a string).
+std::string ResourceVersionOf(const Json& object);
+
 // Drops metadata.managedFields, the server's record of who set which field:
 // no part of the provider reads it, it is often most of a small object, and
 // an update without it leaves the stored one as it is.

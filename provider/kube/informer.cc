@@ -10,15 +10,6 @@
 #include "provider/kube/rest_client.h"
 
 namespace kube {
-namespace {
-
-std::string VersionOf(const Json& object) {
-  const Json meta = object.value("metadata", Json::object());
-  return meta.value("resourceVersion", "");
-}
-
-}  // namespace
-
 Informer::Informer(Client& client, Resource resource, std::string ns, std::string label_selector,
                    Handlers handlers, Options options)
     : client_(client),
@@ -217,7 +208,7 @@ absl::Status Informer::WatchOnce(bool& expired, bool& changes) {
       }
       return false;
     }
-    const std::string version = VersionOf(e.object);
+    const std::string version = ResourceVersionOf(e.object);
     if (e.type == "BOOKMARK") {
       std::lock_guard lock(mu_);
       if (!version.empty()) resource_version_ = version;
