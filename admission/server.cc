@@ -16,6 +16,8 @@
 
 namespace platform::admission {
 
+constexpr char kNotReady[] = "not ready: the policy and namespaces are not loaded yet\n";
+
 // One request's body, gathered across the access handler's calls.
 struct Upload {
   std::string body;
@@ -53,6 +55,15 @@ struct WebhookHandler {
                                   absl::StrCat("body: larger than ", kMaxReviewBytes, " bytes\n"),
                                   "text/plain");
       }
+      // Until the policy and namespaces are loaded, a decision would be made
+      // without them (a team read from a namespace not seen yet, no policy at
+      // all) and could let through what the function denies. Unavailable:
+      // the API server's failurePolicy decides, as when no replica is up.
+      if (server->options_.ready && !server->options_.ready()) {
+        spdlog::warn("{} from {}: not ready, answered 503", url, Peer(connection));
+        return platform::MhdReply(connection, MHD_HTTP_SERVICE_UNAVAILABLE, kNotReady,
+                                  "text/plain");
+      }
       absl::StatusOr<Review> review = ParseReview(upload->body);
       if (!review.ok()) {
         spdlog::warn("{} from {}: {}", url, Peer(connection),
@@ -87,8 +98,7 @@ struct WebhookHandler {
     if (std::strcmp(url, "/readyz") == 0) {
       const bool ready = !server->options_.ready || server->options_.ready();
       return ready ? platform::MhdReply(connection, MHD_HTTP_OK, "ok\n", "text/plain")
-                   : platform::MhdReply(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                        "not ready: the policy and namespaces are not loaded yet\n",
+                   : platform::MhdReply(connection, MHD_HTTP_SERVICE_UNAVAILABLE, kNotReady,
                                         "text/plain");
     }
     if (std::strcmp(url, "/metrics") == 0 && server->options_.metrics) {

@@ -1,5 +1,6 @@
 // The webhook's HTTPS endpoint (libmicrohttpd with TLS):
-//   POST /validate, POST /mutate   AdmissionReview v1 in, AdmissionReview out
+//   POST /validate, POST /mutate   AdmissionReview v1 in, AdmissionReview out;
+//                                  503 until ready() (the failurePolicy decides)
 //   GET  /healthz                  "ok" while the process runs
 //   GET  /readyz                   "ok" once ready() says so (the policy and
 //                                  namespaces are loaded), 503 before

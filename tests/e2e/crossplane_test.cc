@@ -785,14 +785,20 @@ webhooks:
                         "--hosts=127.0.0.1", "--validating-webhook-configurations=admission-test",
                         "--mutating-webhook-configurations=", "--cert-check-interval=1s"},
                        dir_.path() + "/admission.log");
+  const std::string file = dir_.Write("claim.yaml", named("payments-us-refused"));
+  // Until the webhook is up, its CA trusted and the configuration seen by the
+  // API server, a create fails otherwise or, before the API server sees the
+  // configuration, succeeds. Dry runs on the server until one is denied, so
+  // nothing is created early.
   RunResult refused;
-  // Until the webhook is up and its CA trusted, the call fails otherwise.
-  const bool said = Eventually(seconds(60), [&] {
-    refused = Kubectl({"apply", "-f", dir_.Write("claim.yaml", named("payments-us-refused"))});
+  const bool up = Eventually(seconds(60), [&] {
+    refused = Kubectl({"create", "--dry-run=server", "-f", file});
     return refused.exit_code != 0 && refused.err.find("denied the request") != std::string::npos;
   });
+  if (up) refused = Kubectl({"apply", "-f", file});
   Kubectl({"delete", "validatingwebhookconfiguration", "admission-test", "--wait=false"});
-  ASSERT_TRUE(said) << refused.err << ReadFile(dir_.path() + "/admission.log");
+  ASSERT_TRUE(up) << refused.err << ReadFile(dir_.path() + "/admission.log");
+  ASSERT_NE(refused.exit_code, 0) << "the claim was created:\n" << refused.out;
   EXPECT_NE(refused.err.find("admission webhook \"validate.platform.terraforming.io\" denied the "
                              "request: " +
                              function_says),
