@@ -136,15 +136,17 @@ varmap() {
   if [[ -f "$vars" ]]; then python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$vars"; else echo '{}'; fi
 }
 
-# The Workspace's status as one word, from one read: adopted (Ready, the
-# plan of <ref> made after <since> empty), changes: <summary>, error:
+# The Workspace's status as one word, from one read: adopted (Ready, its
+# current plan of <ref> empty), changes: <summary>, error:
 # <Synced message>, or waiting. A plan counts when the commit it checked out
-# is <ref> (a commit), else when it was made after <since> (RFC 3339).
-verdict() {  # <ref> <since>
+# is <ref> (a commit), else when it comes from the reconcile that handled the
+# request <token> (the crossplane.io/reconcile-requested-at annotation; the
+# plan's plannedAt only moves when its result does).
+verdict() {  # <ref> <token>
   "$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" -o json 2>/dev/null |
     python3 -c '
 import json, re, sys
-ref, since = sys.argv[1], sys.argv[2]
+ref, token = sys.argv[1], sys.argv[2]
 try:
     ws = json.load(sys.stdin)
 except ValueError:
@@ -158,7 +160,7 @@ if plan is not None:
     if re.fullmatch("[0-9a-f]{40}", ref):
         current = at.get("source", {}).get("commit") == ref
     else:
-        current = plan.get("plannedAt", "") >= since
+        current = status.get("lastHandledReconcileAt") == token
     if not current:
         plan = None
 if synced.get("status") == "False":
@@ -213,8 +215,8 @@ print(json.dumps(s))' | "$kubectl" create -f - >&2
   # cluster it runs in. requireApproval: every later change to the
   # management cluster waits for a person.
   say "applying Workspace $workspace ($git_url $ref, $git_path)"
-  local applied
-  applied=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local token
+  token="handover-$(date -u +%Y%m%dT%H%M%SZ)-$$-${RANDOM}"
   "$kubectl" apply -f - >&2 <<EOF
 apiVersion: terraform.workloads.terraforming.io/v1alpha1
 kind: Workspace
@@ -222,6 +224,7 @@ metadata:
   name: ${workspace}
   annotations:
     workloads.terraforming.io/adopt-state-of: "${id}"
+    crossplane.io/reconcile-requested-at: "${token}"
 spec:
   deletionPolicy: Orphan
   providerConfigRef:
@@ -239,7 +242,7 @@ EOF
   say "waiting for the Workspace's plan of $ref"
   local deadline=$((SECONDS + timeout)) now="" last=""
   while ((SECONDS < deadline)); do
-    now=$(verdict "$ref" "$applied")
+    now=$(verdict "$ref" "$token")
     [[ "$now" == adopted || "$now" == changes:* ]] && break
     if [[ "$now" == error:* && "$now" != "$last" ]]; then say "$now"; fi
     last=$now

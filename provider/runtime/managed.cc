@@ -146,7 +146,9 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
       }
     }
   } record{*this, id, mr};
-  const absl::StatusOr<Result> result = ReconcileObject(mr);
+  // The status as read: a pass that leaves it as it was writes nothing.
+  const Json read_status = mr.value("status", Json());
+  const absl::StatusOr<Result> result = ReconcileObject(mr, read_status);
   if (result.ok()) return *result;
   // A conflict means someone else wrote the object: the watch brings the
   // new version, and it is simply reconciled again.
@@ -157,8 +159,12 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   return Result::Backoff();
 }
 
-Result ManagedReconciler::WriteStatus(Json& mr, Result result) {
+Result ManagedReconciler::WriteStatus(Json& mr, const Json& read_status, Result result) {
   mr["status"]["observedGeneration"] = mr["metadata"].value("generation", int64_t{0});
+  // Nothing to say that the object does not say already (an idle poll that
+  // found the resource as it was): no write, which would cost the API
+  // server and etcd as much as one that changes something.
+  if (mr["status"] == read_status) return result;
   const absl::StatusOr<Json> updated = client_.UpdateStatus(options_.resource, mr);
   if (!updated.ok()) {
     if (kube::IsNotFound(updated.status())) return Result::Done();
@@ -249,7 +255,7 @@ absl::Status ManagedReconciler::RemoveFinalizer(Json& mr) {
   return configs_.ReleaseUsage(mr);
 }
 
-absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
+absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr, const Json& read_status) {
   const kube::Time now = clock_.Now();
   const Policies policies(mr, options_.legacy, options_.management_policies);
   auto set = [&](const Condition& c) { SetCondition(mr, c, now); };
@@ -269,7 +275,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       normal("ReconciliationPaused", kPausedMessage);
     }
     set(ReconcilePaused());
-    return WriteStatus(mr, Result::Done());
+    return WriteStatus(mr, read_status, Result::Done());
   }
 
   // An on-demand reconcile: acknowledge the token on this pass's status.
@@ -283,7 +289,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
   if (const std::string invalid = policies.Validate(); !invalid.empty()) {
     warn("CannotUseInvalidManagementPolicy", invalid);
     set(ReconcileError(invalid));
-    return WriteStatus(mr, Result::Done());
+    return WriteStatus(mr, read_status, Result::Done());
   }
 
   const bool deleting = mr["metadata"].contains("deletionTimestamp");
@@ -299,7 +305,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       if (kube::IsConflict(s)) return s;
       warn("CannotInitializeManagedResource", Message(s));
       set(ReconcileError("cannot initialize managed resource: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
   }
 
@@ -309,7 +315,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       warn("CannotInitializeManagedResource", kCreateIncompleteMessage);
       set(Creating());
       set(ReconcileError(kCreateIncompleteMessage));
-      return WriteStatus(mr, Result::Done());
+      return WriteStatus(mr, read_status, Result::Done());
     }
     spdlog::info(
         "{} {}: the last create's outcome was not recorded; its external name is deterministic, "
@@ -327,7 +333,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     const std::string message = "connect failed: " + Message(connected.status());
     warn("CannotConnectToProvider", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
   const std::unique_ptr<ExternalClient> external = *std::move(connected);
   Disconnector disconnect(external.get());
@@ -339,7 +345,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     const std::string message = "observe failed: " + Message(observed.status());
     warn("CannotObserveExternalResource", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
   const Observation observation = *std::move(observed);
 
@@ -353,7 +359,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       if (kube::IsConflict(s)) return s;
       warn("CannotUpdateManagedResource", Message(s));
       set(ReconcileError("cannot update managed resource: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
   }
 
@@ -361,7 +367,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     const std::string message = "observe failed: external resource does not exist";
     warn("CannotObserveExternalResource", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::After(PollInterval(mr)));
+    return WriteStatus(mr, read_status, Result::After(PollInterval(mr)));
   }
 
   // (Not while deleting: there a resource that is gone is the goal.)
@@ -385,7 +391,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
         warn("CannotDeleteExternalResource", message);
         set(Deleting());
         set(ReconcileError(message));
-        return WriteStatus(mr, Result::Backoff());
+        return WriteStatus(mr, read_status, Result::Backoff());
       }
       normal("DeletedExternalResource", "Successfully requested deletion of external resource");
       set(Deleting());
@@ -394,7 +400,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       // Observe again, through the rate limiter: the finalizer goes once
       // the resource is gone, and a destroy that leaves resources behind
       // is retried with a growing delay, not in a tight loop.
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
     RETURN_IF_ERROR(RemoveFinalizer(mr));
     return Result::Done();
@@ -408,7 +414,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     const std::string message = "cannot publish connection details: " + Message(s);
     warn("CannotPublishConnectionDetails", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
 
   if (!Has(mr["metadata"].value("finalizers", Json::array()), kFinalizer)) {
@@ -418,7 +424,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     if (const absl::Status s = UpdateObject(mr); !s.ok()) {
       if (kube::IsConflict(s)) return s;
       set(ReconcileError("cannot add finalizer: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
   }
 
@@ -430,7 +436,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       warn("CannotUpdateManagedResource", Message(s));
       set(Creating());
       set(ReconcileError("cannot update managed resource: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
 
     const Json before = options_.change_log != nullptr ? ChangeSnapshot(mr) : Json();
@@ -449,7 +455,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       }
       set(Creating());
       set(ReconcileError(message));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
 
     SetAnnotation(mr, kCreateSucceeded, kube::Rfc3339(clock_.Now()));
@@ -460,14 +466,14 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       warn("CannotUpdateManagedResource", Message(s));
       set(Creating());
       set(ReconcileError("cannot update managed resource: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
     if (const absl::Status s = PublishConnectionDetails(client_, mr, created->details).status();
         !s.ok()) {
       const std::string message = "cannot publish connection details: " + Message(s);
       warn("CannotPublishConnectionDetails", message);
       set(ReconcileError(message));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
     normal("CreatedExternalResource", "Successfully requested creation of external resource");
     // The provider's own Ready condition (Available, say) stands; the
@@ -478,7 +484,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     // Observe again, through the rate limiter: a create that does not make
     // the resource exist (a module whose state goes elsewhere) is retried
     // with a growing delay, not in a tight loop.
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
 
   if (observation.late_initialized && policies.ShouldLateInitialize()) {
@@ -486,7 +492,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
       if (kube::IsConflict(s)) return s;
       warn("CannotUpdateManagedResource", Message(s));
       set(ReconcileError("cannot update managed resource: " + Message(s)));
-      return WriteStatus(mr, Result::Backoff());
+      return WriteStatus(mr, read_status, Result::Backoff());
     }
   }
 
@@ -498,7 +504,7 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     }
     set(ReconcileSuccess());
     disconnect.Begin();
-    return WriteStatus(mr, Result::After(PollInterval(mr)));
+    return WriteStatus(mr, read_status, Result::After(PollInterval(mr)));
   }
 
   const Json before = options_.change_log != nullptr ? ChangeSnapshot(mr) : Json();
@@ -509,19 +515,19 @@ absl::StatusOr<Result> ManagedReconciler::ReconcileObject(Json& mr) {
     const std::string message = "update failed: " + Message(updated.status());
     warn("CannotUpdateExternalResource", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
   if (const absl::Status s = PublishConnectionDetails(client_, mr, updated->details).status();
       !s.ok()) {
     const std::string message = "cannot publish connection details: " + Message(s);
     warn("CannotPublishConnectionDetails", message);
     set(ReconcileError(message));
-    return WriteStatus(mr, Result::Backoff());
+    return WriteStatus(mr, read_status, Result::Backoff());
   }
   normal("UpdatedExternalResource", "Successfully requested update of external resource");
   set(ReconcileSuccess());
   disconnect.Begin();
-  return WriteStatus(mr, Result::After(PollInterval(mr)));
+  return WriteStatus(mr, read_status, Result::After(PollInterval(mr)));
 }
 
 void ManagedReconciler::LogChange(ChangeOperation operation, const Json& before,

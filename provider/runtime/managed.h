@@ -195,10 +195,11 @@ class ManagedReconciler {
  private:
   // An error is one that ends the reconcile without a condition (a
   // conflict, or an API error writing the resource itself).
-  absl::StatusOr<Result> ReconcileObject(kube::Json& mr);
-  // Writes status (and observedGeneration); returns `result`, or Backoff
-  // when the write failed.
-  Result WriteStatus(kube::Json& mr, Result result);
+  // `read_status`: the object's status as read, before this pass.
+  absl::StatusOr<Result> ReconcileObject(kube::Json& mr, const kube::Json& read_status);
+  // Writes status (and observedGeneration) unless it is `read_status`
+  // unchanged; returns `result`, or Backoff when the write failed.
+  Result WriteStatus(kube::Json& mr, const kube::Json& read_status, Result result);
   // A plain update of the whole object; keeps our status in memory.
   absl::Status UpdateObject(kube::Json& mr);
   // Persists the create annotations whatever it takes: re-reads and

@@ -74,14 +74,16 @@ struct Script {
   Json annotations_seen_at_create;  // what the API server held when Create ran
   std::string set_ready;            // Ready reason to set in Create/Update
   std::function<void()> on_disconnect;
+  std::function<void(Json&)> on_observe;  // may change the object in Observe
   bool observe_throws = false;
 };
 
 class ScriptedClient : public ExternalClient {
  public:
   ScriptedClient(Script& s, FakeClient& api, const kube::Resource& r) : s_(s), api_(api), r_(r) {}
-  absl::StatusOr<Observation> Observe(Json&) override {
+  absl::StatusOr<Observation> Observe(Json& mr) override {
     s_.calls.push_back("observe");
+    if (s_.on_observe) s_.on_observe(mr);
     if (s_.observe_throws) throw std::runtime_error("observe threw");
     if (!s_.observe_error.empty()) return absl::UnknownError(s_.observe_error);
     Observation o = s_.observations.front();
@@ -548,11 +550,13 @@ TEST_F(ManagedTest, EachReadIsNotOlderThanWhatTheLastPassReadOrWrote) {
   r.Reconcile({"", "w1"});
   EXPECT_EQ(asked(), "widgets w1 " + written) << "the version of the first pass's status write";
 
-  // Someone else writes it, then this pass's status write fails: the next
+  // Someone else writes it (asking for a reconcile, which this pass's
+  // status acknowledges), then this pass's status write fails: the next
   // read is not older than the version this pass read (its own write did
   // not happen).
   Json labelled = Get();
   labelled["metadata"]["labels"] = {{"team", "a"}};
+  SetAnnotation(labelled, kReconcileRequestedAt, "now");
   ASSERT_TRUE(api.Update(kWidgets, labelled).ok());
   const std::string read = Get()["metadata"]["resourceVersion"];
   api.hook = [](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
@@ -838,6 +842,39 @@ TEST_F(ManagedTest, UnchangedConditionsKeepTheirTransitionTime) {
   r.Reconcile({"", "w1"});
   EXPECT_EQ(Condition("Synced")["lastTransitionTime"], first);
   EXPECT_EQ(Get()["status"]["observedGeneration"], 1);
+}
+
+// A pass that leaves the status as it read it (an idle poll) sends no
+// status write; one that changes anything, a condition or a field the
+// client sets, does.
+TEST_F(ManagedTest, APassThatChangesNoStatusWritesNone) {
+  Widget({}, {{kExternalName, "w1"}});
+  int writes = 0;
+  api.hook = [&](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
+    if (verb == "status") ++writes;
+    return absl::OkStatus();
+  };
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kAfter);
+  EXPECT_EQ(writes, 1);
+  const std::string version = Get()["metadata"]["resourceVersion"];
+
+  clock.now += 1h;
+  EXPECT_EQ(r.Reconcile({"", "w1"}).after, 10min) << "an unwritten pass still polls";
+  EXPECT_EQ(writes, 1);
+  EXPECT_EQ(Get()["metadata"]["resourceVersion"], version);
+
+  script.on_observe = [](Json& mr) { mr["status"]["atProvider"]["seen"] = 2; };
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(writes, 2) << "a field the client changed";
+  EXPECT_EQ(Get()["status"]["atProvider"]["seen"], 2);
+
+  script.on_observe = nullptr;
+  script.observe_error = "plan failed: boom";
+  EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
+  EXPECT_EQ(writes, 3) << "a condition";
+  EXPECT_EQ(Reason("Synced"), "ReconcileError");
 }
 
 // Namespaced resources: typed ProviderConfig references, a ClusterProviderConfig

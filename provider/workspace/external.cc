@@ -414,6 +414,8 @@ class WorkspaceClient : public runtime::ExternalClient {
       return o;
     }
 
+    const Json previous_plan = ObjectAt(at, "plan");
+    const Json previous_source = ObjectAt(at, "source");
     RETURN_IF_ERROR(Prepare(mr));
     const kube::Time started = clock_.Now();
     const absl::StatusOr<PlanResult> planned = tofu_->Plan(kPlanFile);
@@ -424,7 +426,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
     const PlanResult& plan = *planned;
     planned_ = true;
-    const std::string previous_fingerprint = StringAt(ObjectAt(at, "plan"), "fingerprint");
+    const std::string previous_fingerprint = StringAt(previous_plan, "fingerprint");
     at["plan"] = {{"add", plan.add},
                   {"change", plan.change},
                   {"destroy", plan.destroy},
@@ -438,6 +440,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (plan.changes && s_.require_approval) {
       RETURN_IF_ERROR(AwaitApproval(mr, at, previous_fingerprint, o));
     }
+    KeepPlannedAt(mr, previous_plan, previous_source);
     return o;
   }
 
@@ -988,6 +991,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   // left true): plans the destroy and awaits the approval of that plan
   // (Delete applies it, or refuses until it is approved).
   absl::Status PlanDestroy(Json& mr, Json& at, runtime::Observation& o) {
+    const Json previous_plan = ObjectAt(at, "plan");
+    const Json previous_source = ObjectAt(at, "source");
     RETURN_IF_ERROR(Prepare(mr));
     const kube::Time started = clock_.Now();
     const absl::StatusOr<PlanResult> planned = tofu_->Plan(kDestroyPlanFile, true);
@@ -995,14 +1000,49 @@ class WorkspaceClient : public runtime::ExternalClient {
       RecordRun(mr, "Plan", false, started, std::string(planned.status().message()));
       return planned.status();
     }
-    const std::string previous_fingerprint = StringAt(ObjectAt(at, "plan"), "fingerprint");
+    const std::string previous_fingerprint = StringAt(previous_plan, "fingerprint");
     at["plan"] = {{"add", planned->add},
                   {"change", planned->change},
                   {"destroy", planned->destroy},
                   {"plannedAt", kube::Rfc3339(clock_.Now())}};
     destroy_planned_ = true;
-    if (!planned->changes) return absl::OkStatus();
-    return AwaitApproval(mr, at, previous_fingerprint, o, kDestroyPlanFile, "destroy plan ");
+    if (planned->changes) {
+      RETURN_IF_ERROR(
+          AwaitApproval(mr, at, previous_fingerprint, o, kDestroyPlanFile, "destroy plan "));
+    }
+    KeepPlannedAt(mr, previous_plan, previous_source);
+    return absl::OkStatus();
+  }
+
+  // A plan that finds what the last one found (the same counts, the same
+  // fingerprint and wait for approval) keeps the last one's plannedAt: the
+  // time the result was first seen. An idle poll then leaves the status as
+  // it was, and the reconciler writes nothing (a timestamp that moved on
+  // every poll cost each Workspace one status write per poll). It moves
+  // anyway when what the plan rests on moved since: the spec (the status
+  // observed an older generation), the commit checked out, or a run that
+  // finished after it (a failed plan or an apply in between).
+  static void KeepPlannedAt(Json& mr, const Json& previous_plan, const Json& previous_source) {
+    const std::string kept = StringAt(previous_plan, "plannedAt");
+    const absl::StatusOr<kube::Time> planned_at = kube::ParseRfc3339(kept);
+    if (!planned_at.ok()) return;
+    const Json& meta = mr["metadata"];
+    Json& status = mr["status"];
+    Json& at = status["atProvider"];
+    const Json generation = meta.value("generation", Json());
+    const Json observed = status.value("observedGeneration", Json());
+    if (generation.is_number() && observed.is_number() && generation != observed) return;
+    if (ObjectAt(at, "source") != previous_source) return;
+    if (const std::string finished = StringAt(ObjectAt(at, "lastRun"), "finishedAt");
+        !finished.empty()) {
+      const absl::StatusOr<kube::Time> run = kube::ParseRfc3339(finished);
+      if (!run.ok() || *run > *planned_at) return;
+    }
+    Json now = at["plan"];
+    now.erase("plannedAt");
+    Json before = previous_plan;
+    before.erase("plannedAt");
+    if (now == before) at["plan"]["plannedAt"] = kept;
   }
 
   // Approval of a plan with changes: applied only when the approve-plan

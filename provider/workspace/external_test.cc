@@ -34,8 +34,8 @@ using provider::testing::TempDir;
 
 // Logs its subcommand to $FAKE_LOG. plan: sleeps $PLAN_SLEEP (if set); on
 // SIGINT logs "interrupted", takes $STOP_TAKES seconds, logs "stopped" and
-// fails; else reports one change. show: a fixed plan. apply and destroy:
-// leave a state of the same lineage holding nothing.
+// fails; else reports $PLAN_REMOVE (default 1) resources to destroy. show: a fixed plan. apply and
+// destroy: leave a state of the same lineage holding nothing.
 constexpr char kFakeTofu[] = R"(#!/bin/bash
 echo "$*" >> "$FAKE_LOG"
 case "$1" in
@@ -43,7 +43,7 @@ case "$1" in
   plan)
     trap 'echo interrupted >> "$FAKE_LOG"; sleep "${STOP_TAKES:-0}"; echo stopped >> "$FAKE_LOG"; exit 1' INT
     if [ -n "$PLAN_SLEEP" ]; then sleep "$PLAN_SLEEP" & wait $!; fi
-    echo '{"type":"change_summary","changes":{"add":0,"change":0,"remove":1}}'
+    echo '{"type":"change_summary","changes":{"add":0,"change":0,"remove":'"${PLAN_REMOVE:-1}"'}}'
     exit 2 ;;
   show)
     echo '{"resource_changes":[{"address":"terraform_data.x","change":{"actions":["delete"],"before":{"id":"1"},"after":null}}]}'
@@ -382,6 +382,56 @@ TEST_F(WorkspaceClientTest, TheStateReadAlongsideTheLockCountsOnlyWhenTheLockWas
   reconcile(&serial, &reads);
   EXPECT_TRUE(HasEvent("RecoveredState", "serial 5"));
   EXPECT_EQ(serial, 5);
+}
+
+// plannedAt is when a plan first gave the result the status shows: a plan
+// that finds the same leaves the status as it was (so an idle poll writes
+// nothing), and one that finds something else moves it.
+TEST_F(WorkspaceClientTest, APlanThatFindsWhatTheLastFoundKeepsItsPlannedAt) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  auto observe = [&] {
+    auto external = Connect(mr, Config());
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    ASSERT_TRUE((*external)->Disconnect().ok());
+  };
+  const std::string first = kube::Rfc3339(clock.now);
+  observe();
+  const Json status = mr["status"];
+  EXPECT_EQ(status["atProvider"]["plan"].value("plannedAt", ""), first) << status.dump();
+
+  clock.now += std::chrono::minutes(1);
+  observe();
+  EXPECT_EQ(mr["status"], status) << "the same plan changed the status";
+
+  const auto planned_at = [&] { return mr["status"]["atProvider"]["plan"].value("plannedAt", ""); };
+  Env(mr, "PLAN_REMOVE", "2");
+  clock.now += std::chrono::minutes(1);
+  observe();
+  EXPECT_EQ(mr["status"]["atProvider"]["plan"].value("destroy", 0), 2);
+  EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "another result";
+
+  // The same result, but of a newer spec than the status observed.
+  mr["metadata"]["generation"] = 2;
+  mr["status"]["observedGeneration"] = 1;
+  clock.now += std::chrono::minutes(1);
+  observe();
+  EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "a newer generation";
+  mr["status"]["observedGeneration"] = 2;
+  const std::string kept = planned_at();
+  clock.now += std::chrono::minutes(1);
+  observe();
+  EXPECT_EQ(planned_at(), kept) << "the generation the status observed";
+
+  // The same result after a run that finished since (a failed plan, say).
+  clock.now += std::chrono::minutes(1);
+  mr["status"]["atProvider"]["lastRun"] = {
+      {"operation", "Plan"}, {"result", "Failed"}, {"finishedAt", kube::Rfc3339(clock.now)}};
+  clock.now += std::chrono::minutes(1);
+  observe();
+  EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "a run in between";
 }
 
 TEST_F(WorkspaceClientTest, WithRequireApprovalADestroyWaitsForItsPlanToBeApproved) {
