@@ -871,9 +871,16 @@ TEST_F(ManagedTest, APassThatChangesNoStatusWritesNone) {
   EXPECT_EQ(Get()["status"]["atProvider"]["seen"], 2);
 
   script.on_observe = nullptr;
+  Json changed = Get();
+  changed["spec"]["size"] = 2;
+  ASSERT_TRUE(api.Update(kWidgets, changed).ok());
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(writes, 3) << "a newer generation observed";
+  EXPECT_EQ(Get()["status"]["observedGeneration"], 2);
+
   script.observe_error = "plan failed: boom";
   EXPECT_EQ(r.Reconcile({"", "w1"}).kind, Result::Kind::kBackoff);
-  EXPECT_EQ(writes, 3) << "a condition";
+  EXPECT_EQ(writes, 4) << "a condition";
   EXPECT_EQ(Reason("Synced"), "ReconcileError");
 }
 
