@@ -138,10 +138,11 @@ varmap() {
 
 # The Workspace's status as one word, from one read: adopted (Ready, its
 # current plan of <ref> empty), changes: <summary>, error:
-# <Synced message>, or waiting. A plan counts when the commit it checked out
-# is <ref> (a commit), else when it comes from the reconcile that handled the
-# request <token> (the crossplane.io/reconcile-requested-at annotation; the
-# plan's plannedAt only moves when its result does).
+# <Synced message>, or waiting. A plan counts when it comes from the
+# reconcile that handled the request <token> (the
+# crossplane.io/reconcile-requested-at annotation this run applied; the
+# plan's plannedAt only moves when its result does), and, for a commit, when
+# it checked out <ref>.
 verdict() {  # <ref> <token>
   "$kubectl" get workspaces.terraform.workloads.terraforming.io "$workspace" -o json 2>/dev/null |
     python3 -c '
@@ -157,10 +158,9 @@ at = status.get("atProvider", {})
 plan = at.get("plan")
 synced = conds.get("Synced", {})
 if plan is not None:
+    current = status.get("lastHandledReconcileAt") == token
     if re.fullmatch("[0-9a-f]{40}", ref):
-        current = at.get("source", {}).get("commit") == ref
-    else:
-        current = status.get("lastHandledReconcileAt") == token
+        current = current and at.get("source", {}).get("commit") == ref
     if not current:
         plan = None
 if synced.get("status") == "False":

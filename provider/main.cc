@@ -492,7 +492,12 @@ int main(int argc, char** argv) {
           "managed/" + r.plural + "." + r.group, *client, r,
           [rec](const kube::ObjectKey& k) { return rec->Reconcile(k); }, rate, &limiter, &metrics,
           &concurrency));
-      controllers.back()->KeepInCache(runtime::KeepForManagedCache);
+      // Each version the watch brings bounds the next read (Saw), before
+      // the cache keeps its share of the object.
+      controllers.back()->KeepInCache([rec](kube::Json& object) {
+        rec->Saw(object);
+        runtime::KeepForManagedCache(object);
+      });
       gauges.emplace_back(m.Gvk(), controllers.back().get());
       spdlog::debug("{}: reconciling {}", kind.name, m.Gvk());
       managed.push_back(std::move(m));

@@ -55,6 +55,16 @@ void KnownVersions::Advance(const std::string& key, const std::string& sent,
   if (known && got && *got > *known) it->second = version;
 }
 
+void KnownVersions::Raise(const std::string& key, const std::string& version) {
+  const std::optional<std::uint64_t> got = Revision(version);
+  if (!got) return;
+  std::lock_guard lock(mu_);
+  const auto it = versions_.find(key);
+  if (it == versions_.end()) return;
+  const std::optional<std::uint64_t> known = Revision(it->second);
+  if (known && *got > *known) it->second = version;
+}
+
 void KnownVersions::Clear() {
   std::lock_guard lock(mu_);
   versions_.clear();

@@ -33,6 +33,10 @@ class KnownVersions {
   // integers, as the API server's are, and `version` is the greater. For
   // readers of one key on several threads.
   void Advance(const std::string& key, const std::string& sent, const std::string& version);
+  // Raises the version of a key already known to `version` when both are
+  // decimal integers and `version` is the greater; an unknown key stays
+  // unknown (its next read is a plain one).
+  void Raise(const std::string& key, const std::string& version);
   void Clear();
   std::size_t size() const;
 

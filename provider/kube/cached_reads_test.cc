@@ -71,6 +71,19 @@ TEST(KnownVersions, AnAnswerAdvancesFromWhatWasSentOrToALaterRevision) {
   EXPECT_EQ(versions.Of("b"), "x-3");
 }
 
+TEST(KnownVersions, RaiseMovesAKnownKeyToALaterRevisionOnly) {
+  KnownVersions versions;
+  versions.Raise("a", "5");  // unknown: stays unknown (its next read is plain)
+  EXPECT_EQ(versions.Of("a"), "");
+  versions.Remember("a", "5");
+  versions.Raise("a", "4");
+  EXPECT_EQ(versions.Of("a"), "5");
+  versions.Raise("a", "8");
+  EXPECT_EQ(versions.Of("a"), "8");
+  versions.Raise("a", "x-9");  // not a revision
+  EXPECT_EQ(versions.Of("a"), "8");
+}
+
 // Answers each read of a Secret with a scripted resource version; a read
 // can run another read before it answers, as a slower request overtaken by
 // a later one on another thread.

@@ -111,9 +111,14 @@ ManagedReconciler::ManagedReconciler(kube::Client& client, EventSink& events,
 
 void ManagedReconciler::ForgetVersions() { versions_.Clear(); }
 
+void ManagedReconciler::Saw(const Json& object) {
+  versions_.Raise(kube::KeyOf(object).String(), kube::ResourceVersionOf(object));
+}
+
 Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   const std::string id = key.String();
-  absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, versions_.Of(id));
+  const std::string bound = versions_.Of(id);
+  absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, bound);
   if (!got.ok()) {
     if (kube::IsNotFound(got.status())) {
       versions_.Remember(id, "");
@@ -129,23 +134,29 @@ Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::DropManagedFields(mr);
   // However the pass ends (an exception included), the version it read or
   // last wrote is what the next read must not be older than; after a
-  // failed write, that is the version read. An object whose finalizer this
-  // pass removed is forgotten.
+  // failed write, that is the version read. A later version the watch saw
+  // meanwhile (Saw) stays. An object whose finalizer this pass removed is
+  // forgotten.
   struct RecordOnExit {
     ManagedReconciler& self;
     const std::string& id;
+    const std::string& bound;
     const Json& mr;
     ~RecordOnExit() {
       try {
         const Json& meta = mr.at("metadata");
         const bool released = meta.contains("deletionTimestamp") &&
                               !Has(meta.value("finalizers", Json::array()), kFinalizer);
-        self.versions_.Remember(id, released ? "" : meta.value("resourceVersion", ""));
+        if (released) {
+          self.versions_.Remember(id, "");
+        } else {
+          self.versions_.Advance(id, bound, meta.value("resourceVersion", ""));
+        }
       } catch (const Json::exception&) {
         self.versions_.Remember(id, "");
       }
     }
-  } record{*this, id, mr};
+  } record{*this, id, bound, mr};
   // The status as read: a pass that leaves it as it was writes nothing.
   const Json read_status = mr.value("status", Json());
   const absl::StatusOr<Result> result = ReconcileObject(mr, read_status);

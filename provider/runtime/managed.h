@@ -171,7 +171,10 @@ struct Result {
 // several, each with its own cache): the pass then works from the version
 // before it, as a plain read sent a moment earlier would, and its next
 // write of the object, guarded by the version read, ends it with a
-// Conflict; the watch brings the change and another pass.
+// Conflict; the watch brings the change and another pass. A pass that
+// writes nothing (its status unchanged) has no such guard, so the version
+// the watch saw counts too (Saw): the pass the watch event queues reads
+// at least that version.
 //
 // Errors never escape: each becomes a condition, an event or a log line,
 // and the Result says when to come back (Backoff after a failure, After the
@@ -185,6 +188,13 @@ class ManagedReconciler {
   Result Reconcile(const kube::ObjectKey& key);
 
   const ManagedOptions& options() const { return options_; }
+
+  // The object as its controller's watch saw it, before the controller
+  // queues it (runtime::Controller::KeepInCache): the next read of an
+  // object this reconciler knows is not older than that, so a change the
+  // watch brought is read even from an API server whose cache lags the one
+  // that sent the watch event.
+  void Saw(const kube::Json& object);
 
   // Forgets every object's known version: the next read of each is a plain
   // read. For a replica that handed a shard over (--sharding): another

@@ -844,6 +844,28 @@ TEST_F(ManagedTest, UnchangedConditionsKeepTheirTransitionTime) {
   EXPECT_EQ(Get()["status"]["observedGeneration"], 1);
 }
 
+// A change the watch brought (Saw) bounds the next read, also when a pass
+// in flight ends after it with an older version; an object the reconciler
+// does not know yet is still read plainly.
+TEST_F(ManagedTest, AVersionTheWatchSawBoundsTheNextRead) {
+  Widget({}, {{kExternalName, "w1"}});
+  script.observations = {Exists()};
+  auto r = Reconciler();
+  r.Saw(Get());
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(api.not_older_than.back(), "widgets w1 ") << "unknown: a plain read";
+  const std::string read = Get()["metadata"]["resourceVersion"];
+
+  Json later = Get();
+  later["metadata"]["resourceVersion"] = std::to_string(std::stoll(read) + 10);
+  script.on_observe = [&](Json&) { r.Saw(later); };  // arrives mid-pass
+  r.Reconcile({"", "w1"});
+  script.on_observe = nullptr;
+  r.Reconcile({"", "w1"});
+  EXPECT_EQ(api.not_older_than.back(),
+            "widgets w1 " + later["metadata"]["resourceVersion"].get<std::string>());
+}
+
 // A pass that leaves the status as it read it (an idle poll) sends no
 // status write; one that changes anything, a condition or a field the
 // client sets, does.

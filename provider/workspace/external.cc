@@ -430,7 +430,8 @@ class WorkspaceClient : public runtime::ExternalClient {
     at["plan"] = {{"add", plan.add},
                   {"change", plan.change},
                   {"destroy", plan.destroy},
-                  {"plannedAt", kube::Rfc3339(clock_.Now())}};
+                  {"plannedAt", kube::Rfc3339(clock_.Now())},
+                  {"generation", mr["metadata"].value("generation", int64_t{0})}};
     if (plan.changes) {
       events_.Normal(mr, "PlannedChanges",
                      "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
@@ -1004,7 +1005,8 @@ class WorkspaceClient : public runtime::ExternalClient {
     at["plan"] = {{"add", planned->add},
                   {"change", planned->change},
                   {"destroy", planned->destroy},
-                  {"plannedAt", kube::Rfc3339(clock_.Now())}};
+                  {"plannedAt", kube::Rfc3339(clock_.Now())},
+                  {"generation", mr["metadata"].value("generation", int64_t{0})}};
     destroy_planned_ = true;
     if (planned->changes) {
       RETURN_IF_ERROR(
@@ -1015,28 +1017,24 @@ class WorkspaceClient : public runtime::ExternalClient {
   }
 
   // A plan that finds what the last one found (the same counts, the same
-  // fingerprint and wait for approval) keeps the last one's plannedAt: the
-  // time the result was first seen. An idle poll then leaves the status as
-  // it was, and the reconciler writes nothing (a timestamp that moved on
-  // every poll cost each Workspace one status write per poll). It moves
-  // anyway when what the plan rests on moved since: the spec (the status
-  // observed an older generation), the commit checked out, or a run that
-  // finished after it (a failed plan or an apply in between).
+  // fingerprint and wait for approval, of the same generation of the spec)
+  // keeps the last one's plannedAt: the time the result was first seen. An
+  // idle poll then leaves the status as it was, and the reconciler writes
+  // nothing (a timestamp that moved on every poll cost each Workspace one
+  // status write per poll). It moves anyway when what the plan rests on
+  // moved since: the commit checked out, or a run that finished when or
+  // after it was made (a failed plan or an apply in between; times are in
+  // whole seconds).
   static void KeepPlannedAt(Json& mr, const Json& previous_plan, const Json& previous_source) {
     const std::string kept = StringAt(previous_plan, "plannedAt");
     const absl::StatusOr<kube::Time> planned_at = kube::ParseRfc3339(kept);
     if (!planned_at.ok()) return;
-    const Json& meta = mr["metadata"];
-    Json& status = mr["status"];
-    Json& at = status["atProvider"];
-    const Json generation = meta.value("generation", Json());
-    const Json observed = status.value("observedGeneration", Json());
-    if (generation.is_number() && observed.is_number() && generation != observed) return;
+    Json& at = mr["status"]["atProvider"];
     if (ObjectAt(at, "source") != previous_source) return;
     if (const std::string finished = StringAt(ObjectAt(at, "lastRun"), "finishedAt");
         !finished.empty()) {
       const absl::StatusOr<kube::Time> run = kube::ParseRfc3339(finished);
-      if (!run.ok() || *run > *planned_at) return;
+      if (!run.ok() || *run >= *planned_at) return;
     }
     Json now = at["plan"];
     now.erase("plannedAt");

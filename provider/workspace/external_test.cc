@@ -413,25 +413,32 @@ TEST_F(WorkspaceClientTest, APlanThatFindsWhatTheLastFoundKeepsItsPlannedAt) {
   EXPECT_EQ(mr["status"]["atProvider"]["plan"].value("destroy", 0), 2);
   EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "another result";
 
-  // The same result, but of a newer spec than the status observed.
+  // The same result, but of a newer spec.
   mr["metadata"]["generation"] = 2;
-  mr["status"]["observedGeneration"] = 1;
   clock.now += std::chrono::minutes(1);
   observe();
   EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "a newer generation";
-  mr["status"]["observedGeneration"] = 2;
+  EXPECT_EQ(mr["status"]["atProvider"]["plan"].value("generation", 0), 2);
   const std::string kept = planned_at();
   clock.now += std::chrono::minutes(1);
   observe();
-  EXPECT_EQ(planned_at(), kept) << "the generation the status observed";
+  EXPECT_EQ(planned_at(), kept) << "the same generation";
 
-  // The same result after a run that finished since (a failed plan, say).
-  clock.now += std::chrono::minutes(1);
-  mr["status"]["atProvider"]["lastRun"] = {
-      {"operation", "Plan"}, {"result", "Failed"}, {"finishedAt", kube::Rfc3339(clock.now)}};
+  // The same result after a run that finished since (a failed plan, say),
+  // or in the same second as the plan.
+  for (const std::chrono::seconds after : {std::chrono::seconds(30), std::chrono::seconds(0)}) {
+    mr["status"]["atProvider"]["lastRun"] = {
+        {"operation", "Plan"},
+        {"result", "Failed"},
+        {"finishedAt", kube::Rfc3339(*kube::ParseRfc3339(planned_at()) + after)}};
+    clock.now += std::chrono::minutes(1);
+    observe();
+    EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "a run in between";
+  }
+  const std::string settled = planned_at();
   clock.now += std::chrono::minutes(1);
   observe();
-  EXPECT_EQ(planned_at(), kube::Rfc3339(clock.now)) << "a run in between";
+  EXPECT_EQ(planned_at(), settled) << "a run before the plan";
 }
 
 TEST_F(WorkspaceClientTest, WithRequireApprovalADestroyWaitsForItsPlanToBeApproved) {

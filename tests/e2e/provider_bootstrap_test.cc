@@ -110,12 +110,15 @@ TEST_F(ProviderBootstrapTest, TheFirstApplysStateIsHandedOverAndPlansNoChanges) 
   EXPECT_TRUE(kept);
 
   // Running it again finds the state in the cluster: nothing is imported,
-  // the Workspace stays as it is. By branch this time: the plan that counts
-  // is the one of the reconcile that handled this run's request (the plan
-  // finds what the last one did, so its plannedAt does not move).
-  const RunResult again = Handover(module_dir, vars, repo, "main", name);
-  EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.err.find("holds its state already"), std::string::npos) << again.err;
+  // the Workspace stays as it is. By branch this time, twice: the second
+  // applies the same spec, and its plan finds what the last one did (its
+  // plannedAt does not move). What counts is the plan of the reconcile that
+  // handled the run's own request.
+  for (int run = 0; run < 2; ++run) {
+    const RunResult again = Handover(module_dir, vars, repo, "main", name);
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.err.find("holds its state already"), std::string::npos) << again.err;
+  }
   EXPECT_EQ(Get(kWs, name)["status"]["atProvider"]["outputs"].value("id", ""), id);
   provider_->Stop();
 }
