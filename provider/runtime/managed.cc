@@ -118,12 +118,16 @@ void ManagedReconciler::Saw(const Json& object) {
 Result ManagedReconciler::Reconcile(const kube::ObjectKey& key) {
   const std::string id = key.String();
   const std::string bound = versions_.Of(id);
+  // An object not known yet is read plainly; meanwhile "0" makes it known,
+  // so a version the watch brings during this first pass is kept (Saw).
+  if (bound.empty()) versions_.Remember(id, "0");
   absl::StatusOr<Json> got = client_.GetNotOlderThan(options_.resource, key, bound);
   if (!got.ok()) {
     if (kube::IsNotFound(got.status())) {
       versions_.Remember(id, "");
       return Result::Done();
     }
+    if (bound.empty()) versions_.Remember(id, "");  // a plain read again next time
     spdlog::warn("cannot get {} {}: {}", options_.resource.kind, id, Message(got.status()));
     return Result::Backoff();
   }

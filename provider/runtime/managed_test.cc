@@ -844,26 +844,43 @@ TEST_F(ManagedTest, UnchangedConditionsKeepTheirTransitionTime) {
   EXPECT_EQ(Get()["status"]["observedGeneration"], 1);
 }
 
-// A change the watch brought (Saw) bounds the next read, also when a pass
-// in flight ends after it with an older version; an object the reconciler
-// does not know yet is still read plainly.
+// A change the watch brought (Saw) bounds the next read, also when it came
+// during a pass that then ends with an older version, the object's first
+// pass included (which still reads plainly).
 TEST_F(ManagedTest, AVersionTheWatchSawBoundsTheNextRead) {
   Widget({}, {{kExternalName, "w1"}});
   script.observations = {Exists()};
   auto r = Reconciler();
-  r.Saw(Get());
-  r.Reconcile({"", "w1"});
-  EXPECT_EQ(api.not_older_than.back(), "widgets w1 ") << "unknown: a plain read";
-  const std::string read = Get()["metadata"]["resourceVersion"];
+  const auto later_than_now = [&](int64_t by) {
+    Json later = Get();
+    later["metadata"]["resourceVersion"] =
+        std::to_string(std::stoll(later["metadata"]["resourceVersion"].get<std::string>()) + by);
+    return later;
+  };
+  for (const char* pass : {"the first pass", "a later pass"}) {
+    SCOPED_TRACE(pass);
+    const Json later = later_than_now(10);
+    script.on_observe = [&](Json&) { r.Saw(later); };  // arrives mid-pass
+    r.Reconcile({"", "w1"});
+    if (std::string(pass) == "the first pass") {
+      EXPECT_EQ(api.not_older_than.back(), "widgets w1 ") << "unknown: a plain read";
+    }
+    script.on_observe = nullptr;
+    r.Reconcile({"", "w1"});
+    EXPECT_EQ(api.not_older_than.back(),
+              "widgets w1 " + later["metadata"]["resourceVersion"].get<std::string>());
+  }
 
-  Json later = Get();
-  later["metadata"]["resourceVersion"] = std::to_string(std::stoll(read) + 10);
-  script.on_observe = [&](Json&) { r.Saw(later); };  // arrives mid-pass
-  r.Reconcile({"", "w1"});
-  script.on_observe = nullptr;
-  r.Reconcile({"", "w1"});
-  EXPECT_EQ(api.not_older_than.back(),
-            "widgets w1 " + later["metadata"]["resourceVersion"].get<std::string>());
+  // A failed first read leaves the object unknown: the next read is plain.
+  api.Seed(kWidgets, {{"metadata", {{"name", "w2"}}}, {"spec", Json::object()}});
+  api.hook = [](const std::string& verb, const kube::Resource&, const kube::ObjectKey&) {
+    return verb == "get" ? kube::ApiError(500, "InternalError", "boom").ToStatus()
+                         : absl::OkStatus();
+  };
+  EXPECT_EQ(r.Reconcile({"", "w2"}).kind, Result::Kind::kBackoff);
+  api.hook = nullptr;
+  r.Reconcile({"", "w2"});
+  EXPECT_EQ(api.not_older_than.back(), "widgets w2 ");
 }
 
 // A pass that leaves the status as it read it (an idle poll) sends no
