@@ -54,9 +54,11 @@ void LeaseObservations::KeepReleased(const std::string& key, std::string lease) 
   released_[key] = std::move(lease);
 }
 
-bool LeaseObservations::HasReleased(const std::string& key) {
+std::optional<std::string> LeaseObservations::Released(const std::string& key) {
   std::lock_guard lock(mu_);
-  return released_.count(key) != 0;
+  auto it = released_.find(key);
+  if (it == released_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<std::string> LeaseObservations::TakeReleased(const std::string& key) {

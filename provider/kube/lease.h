@@ -46,9 +46,9 @@ class LeaseObservations {
   // TakeReleased hands it out once; nullopt when none is kept.
   void KeepReleased(const std::string& key, std::string lease);
   std::optional<std::string> TakeReleased(const std::string& key);
-  // Whether a released copy of `key` is kept: its next take may reclaim it
-  // (LeaseLock::Reclaimed).
-  bool HasReleased(const std::string& key);
+  // The released copy of `key` kept for its next take (which may then
+  // reclaim it: LeaseLock::Reclaimed), left in place; nullopt when none is.
+  std::optional<std::string> Released(const std::string& key);
 
  private:
   std::mutex mu_;

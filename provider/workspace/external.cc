@@ -344,48 +344,187 @@ class WorkspaceClient : public runtime::ExternalClient {
 
   ~WorkspaceClient() override { Release(); }
 
+  // An idle poll plans without the state lock where it can, and takes the
+  // lock only once the plan (or the working folder, or a backup) calls for
+  // a write: see ObserveUnlocked. Otherwise, and whenever that cannot be
+  // trusted, it all happens under the lock.
   absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
-    // The state is read while the lock is taken, and that read counts only
-    // when the lock is reclaimed: taken back as this provider left it at its
-    // release, with nothing written to the lease since. Then nobody else has
-    // held it since, and the state is what was stored before that release,
-    // which a read sent after it sees. Otherwise (another replica held it
-    // meanwhile) it is read again under the lock. Not read early at all
-    // where the lock cannot be reclaimed (none released here yet: the first
-    // reconcile after a start), or where an interrupted run's folder or a
-    // rollback may change the state first.
-    std::error_code ec;
-    std::future<absl::StatusOr<std::optional<State>>> early;
-    if (options_.lease_observations &&
-        options_.lease_observations->HasReleased(LockKey().String()) && !fs::exists(dir_, ec) &&
-        !ec && !RollbackPending(mr)) {
-      try {
-        early = std::async(std::launch::async, [this] { return store_.Load(); });
-      } catch (const std::system_error&) {
-        // No thread to spare: read under the lock.
+    if (const std::optional<std::string> released = PlanUnlockedFrom(mr)) {
+      std::optional<Json> status;
+      if (const auto it = mr.find("status"); it != mr.end()) status = *it;
+      absl::StatusOr<std::optional<runtime::Observation>> unlocked = ObserveUnlocked(mr, *released);
+      if (!unlocked.ok()) return unlocked.status();
+      if (*unlocked) return **std::move(unlocked);
+      // Nothing to plan from without the lock, or the state moved since it
+      // was read: all again, under the lock, from the status as it was.
+      if (status) {
+        mr["status"] = *std::move(status);
+      } else {
+        mr.erase("status");
       }
+      StartOver();
     }
-    const absl::Status locked = Lock();
-    std::optional<absl::StatusOr<std::optional<State>>> loaded;
-    if (early.valid()) {
-      try {
-        loaded = early.get();
-      } catch (const std::exception& e) {
-        // Read again under the lock, where a failure is reported.
-        spdlog::warn("workspace {}: the early read of the state failed: {}", s_.uid, e.what());
-      }
-    }
-    RETURN_IF_ERROR(locked);
+    if (!holder_) RETURN_IF_ERROR(Lock());
     RETURN_IF_ERROR(Recover(mr));
     RETURN_IF_ERROR(Rollback(mr));
-    if (loaded && loaded->ok() && holder_->Reclaimed()) {
-      current_ = **std::move(loaded);
-    } else {
-      ASSIGN_OR_RETURN(current_, store_.Load());
-    }
+    ASSIGN_OR_RETURN(current_, store_.Load());
     if (!current_) RETURN_IF_ERROR(Adopt(mr));
     if (!current_) RETURN_IF_ERROR(RestoreBackup(mr));
+    return ObserveState(mr);
+  }
 
+  absl::StatusOr<runtime::ExternalResult> Create(Json& mr) override { return Apply(mr); }
+  absl::StatusOr<runtime::ExternalResult> Update(Json& mr) override { return Apply(mr); }
+
+  absl::Status Delete(Json& mr) override {
+    if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
+    RETURN_IF_ERROR(HoldLock());  // held since Observe: a deletion plans under it
+    if (!tofu_) RETURN_IF_ERROR(Prepare(mr));
+    const kube::Time started = clock_.Now();
+    // An approved destroy plan is applied as it is: exactly what was
+    // approved, nothing a fresh destroy would plan since.
+    const absl::Status run = destroy_planned_ ? tofu_->Apply(kDestroyPlanFile) : tofu_->Destroy();
+    ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
+    BackUp(mr);
+    if (!run.ok()) {
+      const std::string error(run.message());
+      RecordRun(mr, "Destroy", false, started, error);
+      events_.Warning(mr, "DestroyFailed", error);
+      return run;
+    }
+    RecordRun(mr, "Destroy", true, started, "");
+    if (after.empty() || ResourceCount(after) == 0) {
+      // Nothing is left: the state and its lock go with the Workspace, and
+      // its backups say so (a Workspace of the same name starts anew).
+      RETURN_IF_ERROR(store_.Remove());
+      remove_lease_ = true;
+      if (backup_ && store_.sealed()) {
+        if (const absl::Status marked = backup_->MarkDeleted(store_.sealed()->lineage);
+            !marked.ok()) {
+          spdlog::warn("workspace {}: cannot mark its backups deleted: {}", s_.uid,
+                       std::string(marked.message()));
+        }
+      }
+    }
+    events_.Normal(mr, "Destroyed", "Destroyed every resource of the workspace");
+    return absl::OkStatus();
+  }
+
+  absl::Status Disconnect() override {
+    Release();
+    return absl::OkStatus();
+  }
+
+ private:
+  // The lease as this provider left it at its release (LeaseObservations),
+  // when this reconcile may plan without the lock: an existing Workspace,
+  // not being deleted, with no interrupted run's folder to recover and no
+  // rollback to apply first (both write the state before anything is
+  // planned). nullopt otherwise, and where nothing was released here yet
+  // (the first reconcile after a start).
+  std::optional<std::string> PlanUnlockedFrom(const Json& mr) const {
+    if (!options_.lease_observations || mr["metadata"].contains("deletionTimestamp") ||
+        RollbackPending(mr)) {
+      return std::nullopt;
+    }
+    std::error_code ec;
+    if (fs::exists(dir_, ec) || ec) return std::nullopt;
+    return options_.lease_observations->Released(LockKey().String());
+  }
+
+  // A plan needs no lock: OpenTofu's plan reads the state and writes none,
+  // and the store's read gives a whole stored version even while a holder
+  // writes a new one. The lock fences writes, so it is taken (HoldLock) at
+  // the first one: an apply the plan calls for, a new dependency lock file
+  // after init, a backup due. An idle poll then takes nothing, and costs
+  // etcd no write at all (a take and a release were two).
+  //
+  // What the plan read was the stored state, and nobody held the lock when
+  // it was read, if the lease is still as this provider released it when
+  // read after the state (a holder writes the state only after taking the
+  // lease, which changes it). Where it is not, the lock is taken: the state
+  // read again under it is the one the plan read, and the observation
+  // stands; or it moved, and everything starts again under the lock
+  // (nullopt). nullopt also with no state (an adoption or a restore from a
+  // backup writes one under the lock) or when the read fails (it is read
+  // again under the lock, where a failure is reported).
+  absl::StatusOr<std::optional<runtime::Observation>> ObserveUnlocked(Json& mr,
+                                                                      const std::string& released) {
+    absl::StatusOr<std::optional<State>> loaded = store_.Load();
+    if (!loaded.ok() || !*loaded) return std::nullopt;
+    current_ = **std::move(loaded);
+    const std::string released_version =
+        kube::ResourceVersionOf(Json::parse(released, nullptr, false));
+    auto as_released = [this, released_version] {
+      if (released_version.empty()) return false;
+      const absl::StatusOr<Json> lease = client_.Get(kube::kLeases, LockKey());
+      return lease.ok() && kube::HolderOf(*lease).empty() &&
+             kube::ResourceVersionOf(*lease) == released_version;
+    };
+    // Read alongside init and plan: the answer is only needed at the end.
+    std::future<bool> unchanged;
+    try {
+      unchanged = std::async(std::launch::async, as_released);
+    } catch (const std::system_error&) {
+      unchanged = std::async(std::launch::deferred, as_released);
+    }
+    absl::StatusOr<runtime::Observation> o = ObserveState(mr);
+    const bool lease_unchanged = unchanged.get();
+    if (state_moved_) return std::nullopt;
+    if (!o.ok()) return o.status();
+    if (!holder_ && !lease_unchanged) {
+      spdlog::debug(
+          "workspace {}: the state lock changed since its release; checking the state "
+          "under it",
+          s_.uid);
+      const absl::Status held = HoldLock();
+      if (state_moved_) return std::nullopt;
+      RETURN_IF_ERROR(held);
+    }
+    return std::optional<runtime::Observation>(*std::move(o));
+  }
+
+  // Takes the state lock for a write, in a reconcile that planned without
+  // it. Taken back as this provider released it, nobody has written the
+  // state since, so what was read stands. Otherwise the state is read again
+  // under the lock: the same, and it stands; else state_moved_ is set and
+  // Aborted returned, and the reconcile starts again under the lock.
+  absl::Status HoldLock() {
+    if (holder_) return absl::OkStatus();
+    RETURN_IF_ERROR(Lock());
+    if (tofu_) tofu_->SetCancel(holder_->cancel());
+    if (holder_->Reclaimed()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(const std::optional<State> now, store_.Load());
+    if (now && current_ && now->json == current_->json && now->lock_file == current_->lock_file &&
+        now->versions == current_->versions) {
+      return absl::OkStatus();
+    }
+    state_moved_ = true;
+    return absl::AbortedError("the state changed while it was planned without the lock");
+  }
+
+  // Drops what a reconcile that planned without the lock prepared, so that
+  // it can start again under the lock (which it may hold already).
+  void StartOver() {
+    tofu_.reset();
+    current_.reset();
+    lock_file_.reset();
+    planned_ = false;
+    destroy_planned_ = false;
+    awaiting_.clear();
+    state_moved_ = false;
+    if (prepared_) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+      if (ec) {
+        spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
+      }
+      prepared_ = false;
+    }
+  }
+
+  // From the state read on: what the status shows of it, then the plan.
+  absl::StatusOr<runtime::Observation> ObserveState(Json& mr) {
     runtime::Observation o;
     o.exists = current_.has_value();
     Json& at = mr["status"]["atProvider"];
@@ -396,6 +535,8 @@ class WorkspaceClient : public runtime::ExternalClient {
                      {"lineage", current_->lineage},
                      {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
                      {"versions", current_->versions}};
+      // A copy to the bucket is a write of the state: under the lock.
+      if (BackupDueNow(mr)) RETURN_IF_ERROR(HoldLock());
       BackUp(mr);
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
@@ -442,51 +583,11 @@ class WorkspaceClient : public runtime::ExternalClient {
       RETURN_IF_ERROR(AwaitApproval(mr, at, previous_fingerprint, o));
     }
     KeepPlannedAt(mr, previous_plan, previous_source);
+    // Create or Update applies next: under the lock.
+    if (!o.exists || !o.up_to_date) RETURN_IF_ERROR(HoldLock());
     return o;
   }
 
-  absl::StatusOr<runtime::ExternalResult> Create(Json& mr) override { return Apply(mr); }
-  absl::StatusOr<runtime::ExternalResult> Update(Json& mr) override { return Apply(mr); }
-
-  absl::Status Delete(Json& mr) override {
-    if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
-    if (!tofu_) RETURN_IF_ERROR(Prepare(mr));
-    const kube::Time started = clock_.Now();
-    // An approved destroy plan is applied as it is: exactly what was
-    // approved, nothing a fresh destroy would plan since.
-    const absl::Status run = destroy_planned_ ? tofu_->Apply(kDestroyPlanFile) : tofu_->Destroy();
-    ASSIGN_OR_RETURN(const std::string after, SaveState(mr));
-    BackUp(mr);
-    if (!run.ok()) {
-      const std::string error(run.message());
-      RecordRun(mr, "Destroy", false, started, error);
-      events_.Warning(mr, "DestroyFailed", error);
-      return run;
-    }
-    RecordRun(mr, "Destroy", true, started, "");
-    if (after.empty() || ResourceCount(after) == 0) {
-      // Nothing is left: the state and its lock go with the Workspace, and
-      // its backups say so (a Workspace of the same name starts anew).
-      RETURN_IF_ERROR(store_.Remove());
-      remove_lease_ = true;
-      if (backup_ && store_.sealed()) {
-        if (const absl::Status marked = backup_->MarkDeleted(store_.sealed()->lineage);
-            !marked.ok()) {
-          spdlog::warn("workspace {}: cannot mark its backups deleted: {}", s_.uid,
-                       std::string(marked.message()));
-        }
-      }
-    }
-    events_.Normal(mr, "Destroyed", "Destroyed every resource of the workspace");
-    return absl::OkStatus();
-  }
-
-  absl::Status Disconnect() override {
-    Release();
-    return absl::OkStatus();
-  }
-
- private:
   // Disconnect's work, also when the client goes without one: removes the
   // working folder this run prepared and gives the state lock up. Failures
   // are logged.
@@ -801,32 +902,50 @@ class WorkspaceClient : public runtime::ExternalClient {
     return absl::OkStatus();
   }
 
+  // What the status says of the state's last backup, when the bucket is to
+  // be checked or written (BackUp): the state is not the one backed up, the
+  // last backup failed, or a check is due on the schedule.
+  struct BackupDue {
+    BackupRecord last;
+    bool same = false;     // last is the state read
+    bool failing = false;  // the BackedUp condition is False
+  };
+  std::optional<BackupDue> BackupDueNow(const Json& mr) const {
+    if (!backup_ || !store_.sealed()) return std::nullopt;
+    const SealedState& sealed = *store_.sealed();
+    const Json status = ObjectAt(ObjectAt(ObjectAt(mr, "status"), "atProvider"), "backup");
+    BackupDue due;
+    due.failing = StringAt(runtime::GetCondition(mr, kBackedUpCondition), "status") == "False";
+    due.last = {StringAt(status, "object"), status.value("serial", int64_t{-1}),
+                StringAt(status, "lineage"), StringAt(status, "checksum"),
+                StringAt(status, "sha256")};
+    due.same = due.last.serial == sealed.serial && due.last.lineage == sealed.lineage &&
+               due.last.checksum == sealed.checksum;
+    std::optional<kube::Time> checked;
+    if (const std::string at_text = StringAt(status, "checkedAt"); !at_text.empty()) {
+      if (const absl::StatusOr<kube::Time> t = kube::ParseRfc3339(at_text); t.ok()) checked = *t;
+    }
+    const bool scheduled = !checked || clock_.Now() - *checked >= backup_->options().interval;
+    if (due.same && !due.failing && !scheduled) return std::nullopt;
+    return due;
+  }
+
   // Copies the current state to the bucket when the bucket does not have it
   // yet: a new serial, or a check on the schedule that finds it gone. A
   // failure never fails the reconcile (the state is stored in the cluster
   // already): the BackedUp condition turns False, a warning is recorded, and
   // the next reconcile tries again.
   void BackUp(Json& mr) {
-    if (!backup_ || !store_.sealed()) return;
+    const std::optional<BackupDue> due = BackupDueNow(mr);
+    if (!due) return;
     const SealedState& sealed = *store_.sealed();
+    const BackupRecord& last = due->last;
+    const bool same = due->same, failing = due->failing;
     Json& at = mr["status"]["atProvider"];
     if (!at.is_object()) at = Json::object();
     Json& status = at["backup"];
     if (!status.is_object()) status = Json::object();
     const kube::Time now = clock_.Now();
-    const bool failing =
-        StringAt(runtime::GetCondition(mr, kBackedUpCondition), "status") == "False";
-    BackupRecord last{StringAt(status, "object"), status.value("serial", int64_t{-1}),
-                      StringAt(status, "lineage"), StringAt(status, "checksum"),
-                      StringAt(status, "sha256")};
-    const bool same = last.serial == sealed.serial && last.lineage == sealed.lineage &&
-                      last.checksum == sealed.checksum;
-    std::optional<kube::Time> checked;
-    if (const std::string at_text = StringAt(status, "checkedAt"); !at_text.empty()) {
-      if (const absl::StatusOr<kube::Time> t = kube::ParseRfc3339(at_text); t.ok()) checked = *t;
-    }
-    const bool due = !checked || now - *checked >= backup_->options().interval;
-    if (same && !failing && !due) return;
     const absl::Status done = [&]() -> absl::Status {
       if (same && !failing) {
         ASSIGN_OR_RETURN(const bool present, backup_->Present(last));
@@ -945,6 +1064,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     if (fs::exists(lock_path, exists_ec)) {
       lock_file_ = RunFile(lock_path);
       if (current_ && current_->lock_file != lock_file_) {
+        RETURN_IF_ERROR(HoldLock());
         if (const absl::Status saved = store_.SaveLockFile(*lock_file_).status(); !saved.ok()) {
           return absl::Status(saved.code(), "cannot store the dependency lock file: " +
                                                 std::string(saved.message()));
@@ -1071,6 +1191,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   absl::StatusOr<runtime::ExternalResult> Apply(Json& mr) {
     if (!planned_) return absl::FailedPreconditionError("no plan to apply (observe did not plan)");
     if (!awaiting_.empty()) return absl::FailedPreconditionError(awaiting_);
+    RETURN_IF_ERROR(HoldLock());  // held since Observe, which planned the apply
     RETURN_IF_ERROR(CheckPlanSize());
     const kube::Time started = clock_.Now();
     const absl::Status run = tofu_->Apply(kPlanFile);
@@ -1207,6 +1328,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;
+  // HoldLock found the state changed since it was read without the lock.
+  bool state_moved_ = false;
 };
 
 }  // namespace

@@ -32,24 +32,30 @@ using kube::testing::FakeClock;
 using provider::testing::FileContent;
 using provider::testing::TempDir;
 
-// Logs its subcommand to $FAKE_LOG. plan: sleeps $PLAN_SLEEP (if set); on
-// SIGINT logs "interrupted", takes $STOP_TAKES seconds, logs "stopped" and
-// fails; else reports $PLAN_REMOVE (default 1) resources to destroy. show: a fixed plan. apply and
-// destroy: leave a state of the same lineage holding nothing.
+// Logs its subcommand to $FAKE_LOG. init: writes $INIT_LOCK (if set) as the
+// dependency lock file. plan: sleeps $PLAN_SLEEP (if set); on SIGINT logs
+// "interrupted", takes $STOP_TAKES seconds, logs "stopped" and fails; else
+// reports $PLAN_REMOVE (default 1) resources to destroy (0: no changes).
+// show: a fixed plan. apply and destroy: leave the next serial of the same
+// lineage, holding nothing.
 constexpr char kFakeTofu[] = R"(#!/bin/bash
 echo "$*" >> "$FAKE_LOG"
 case "$1" in
-  init) exit 0 ;;
+  init)
+    if [ -n "$INIT_LOCK" ]; then echo "$INIT_LOCK" > .terraform.lock.hcl; fi
+    exit 0 ;;
   plan)
     trap 'echo interrupted >> "$FAKE_LOG"; sleep "${STOP_TAKES:-0}"; echo stopped >> "$FAKE_LOG"; exit 1' INT
     if [ -n "$PLAN_SLEEP" ]; then sleep "$PLAN_SLEEP" & wait $!; fi
     echo '{"type":"change_summary","changes":{"add":0,"change":0,"remove":'"${PLAN_REMOVE:-1}"'}}'
+    if [ "${PLAN_REMOVE:-1}" = 0 ]; then exit 0; fi
     exit 2 ;;
   show)
     echo '{"resource_changes":[{"address":"terraform_data.x","change":{"actions":["delete"],"before":{"id":"1"},"after":null}}]}'
     exit 0 ;;
   apply|destroy)
-    echo '{"version":4,"serial":2,"lineage":"lineage-1","resources":[],"outputs":{}}' > terraform.tfstate
+    serial=$(grep -o '"serial": *[0-9]*' terraform.tfstate 2>/dev/null | grep -o '[0-9]*$')
+    echo '{"version":4,"serial":'$(( ${serial:-1} + 1 ))',"lineage":"lineage-1","resources":[],"outputs":{}}' > terraform.tfstate
     exit 0 ;;
 esac
 exit 0
@@ -300,49 +306,190 @@ TEST_F(WorkspaceClientTest, ARunStopsAtTheReconcileDeadline) {
   EXPECT_NE(FileContent(Log()).find("interrupted"), std::string::npos) << FileContent(Log());
 }
 
-TEST_F(WorkspaceClientTest, TheStateReadAlongsideTheLockCountsOnlyWhenTheLockWasReclaimed) {
-  StoreState(kStoredState);
-  const std::string state_get = "get secrets state/tfstate-uid-1";
-  auto reconcile = [&](int64_t* serial, int* state_reads) {
+// What a reconcile did with the state lock and the state: lease writes
+// (create, update, delete), lease reads, state reads, and plans.
+struct LockUse {
+  int lease_writes = 0, lease_reads = 0, state_reads = 0, plans = 0;
+};
+
+class UnlockedPlanTest : public WorkspaceClientTest {
+ protected:
+  UnlockedPlanTest() { options.lock_wait = std::chrono::milliseconds(0); }
+
+  // One reconcile of `mr`: Observe, then Update when it is not up to date.
+  absl::StatusOr<runtime::Observation> Reconcile(Json& mr, LockUse* use) {
     client.calls.clear();
-    Json mr = Workspace();
+    const size_t logged = Commands().size();
     auto external = Connect(mr, Config());
-    ASSERT_TRUE(external.ok()) << external.status();
-    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
-    ASSERT_TRUE(o.ok()) << o.status();
-    ASSERT_TRUE((*external)->Disconnect().ok());
-    *serial = mr["status"]["atProvider"]["state"].value("serial", int64_t{-1});
-    *state_reads =
-        static_cast<int>(std::count(client.calls.begin(), client.calls.end(), state_get));
-  };
-  int64_t serial = 0;
-  int reads = 0;
-  // The first take creates the lease: nothing is read early.
-  reconcile(&serial, &reads);
-  EXPECT_EQ(serial, 1);
-  EXPECT_EQ(reads, 1);
-  // Taken back from this provider's own release: one read, alongside.
-  reconcile(&serial, &reads);
-  EXPECT_EQ(serial, 1);
-  EXPECT_EQ(reads, 1);
-
-  // Another replica holds the lock meanwhile and stores a newer state.
-  {
-    kube::LeaseLock other(client, clock, {"state", "tflock-uid-1"}, "other-host-7-bbbb",
-                          std::chrono::seconds(60));
-    ASSERT_TRUE(other.TryAcquire().value());
-    std::string newer = kStoredState;
-    newer.replace(newer.find("\"serial\":1"), 10, "\"serial\":3");
-    StoreState(newer);
-    other.Release();
+    if (!external.ok()) return external.status();
+    absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    if (o.ok() && !o->up_to_date) {
+      absl::StatusOr<runtime::ExternalResult> applied = (*external)->Update(mr);
+      if (!applied.ok()) o = applied.status();
+    }
+    EXPECT_TRUE((*external)->Disconnect().ok());
+    *use = {};
+    for (const std::string& call : client.calls) {
+      if (call.ends_with(" leases state/tflock-uid-1")) {
+        (call.starts_with("get ") ? use->lease_reads : use->lease_writes)++;
+      }
+      if (call == "get secrets state/tfstate-uid-1") use->state_reads++;
+    }
+    const std::vector<std::string> commands = Commands();
+    use->plans = static_cast<int>(std::count(commands.begin() + logged, commands.end(), "plan"));
+    return o;
   }
-  // The lease changed since this provider let it go: read again, under the
-  // lock, and the newer state is what the run gets.
-  reconcile(&serial, &reads);
-  EXPECT_EQ(serial, 3);
-  EXPECT_EQ(reads, 2);
+  // Another replica takes the lock, stores `serial` (unless 0) and, with
+  // `release`, lets the lock go again.
+  void OtherHolder(int64_t serial, bool release = true) {
+    other =
+        std::make_unique<kube::LeaseLock>(client, clock, kube::ObjectKey{"state", "tflock-uid-1"},
+                                          "other-host-7-bbbb", std::chrono::seconds(3600));
+    ASSERT_TRUE(other->TryAcquire().value());
+    if (serial != 0) StoreState(StateOfSerial(serial));
+    if (release) other->Release();
+  }
+  static std::string StateOfSerial(int64_t serial) {
+    std::string state = kStoredState;
+    state.replace(state.find("\"serial\":1"), 10, "\"serial\":" + std::to_string(serial));
+    return state;
+  }
+  static int64_t Serial(const Json& mr) {
+    return mr["status"]["atProvider"]["state"].value("serial", int64_t{-1});
+  }
 
-  // An early read that fails is read again under the lock.
+  std::unique_ptr<kube::LeaseLock> other;
+};
+
+// An idle poll plans without the lock once this provider has released it:
+// no lease write at all, one read of the state and one of the lease.
+TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  // The first reconcile of this process has nothing released: under the
+  // lock (created, then released).
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 2);
+  EXPECT_EQ(use.state_reads, 1);
+  const Json status = mr["status"];
+  clock.now += std::chrono::minutes(1);
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->exists && o->up_to_date);
+  EXPECT_EQ(use.lease_writes, 0) << "an idle poll took the lock";
+  EXPECT_EQ(use.lease_reads, 1);
+  EXPECT_EQ(use.state_reads, 1);
+  EXPECT_EQ(use.plans, 1);
+  EXPECT_EQ(mr["status"], status);
+  EXPECT_EQ(kube::HolderOf(client.Peek(kube::kLeases, {"state", "tflock-uid-1"})), "");
+}
+
+// A plan that calls for an apply takes the lock before it: taken back as
+// released here, the state read stands and the plan is applied.
+TEST_F(UnlockedPlanTest, APlanWithChangesTakesTheLockBeforeItsApply) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  LockUse use;
+  Env(mr, "PLAN_REMOVE", "0");
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(use.lease_writes, 2) << "the apply ran without the lock";
+  EXPECT_EQ(use.plans, 1);
+  EXPECT_EQ(Serial(mr), 2) << mr["status"].dump();
+  EXPECT_TRUE(HasEvent("Applied", "1 to destroy"));
+}
+
+// A lock someone else holds: the plan without it cannot be trusted (a run
+// of theirs may be under way, its state not stored yet), so the lock is
+// waited for, as for a plan under it.
+TEST_F(UnlockedPlanTest, ALockHeldElsewhereIsWaitedForEvenByAnIdlePlan) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  OtherHolder(0, /*release=*/false);
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsUnavailable(o.status())) << o.status();
+  EXPECT_NE(o.status().message().find("other-host-7-bbbb"), std::string::npos) << o.status();
+}
+
+// Held and released elsewhere since this provider let the lock go: the
+// state is read again under the lock. The same: the plan stands (one
+// plan). Another serial stored meanwhile, during the plan: all again
+// under the lock, which plans from the new one.
+TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheStateReadAgain) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+
+  OtherHolder(0);
+  absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_TRUE(o.ok()) << o.status();
+  // A take conditional on the version released here (a conflict), the
+  // take, the release.
+  EXPECT_EQ(use.lease_writes, 3);
+  EXPECT_EQ(use.state_reads, 2);
+  EXPECT_EQ(use.plans, 1);
+  EXPECT_EQ(Serial(mr), 1);
+
+  // The other replica stores serial 3 while this one plans changes (after
+  // its read of the state and of the lease): the apply's lock finds it, and
+  // the plan and the apply are of serial 3.
+  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  Env(mr, "PLAN_SLEEP", "1");
+  std::thread writer([&] {
+    auto plans = [&] {
+      const std::vector<std::string> commands = Commands();
+      return std::count(commands.begin(), commands.end(), "plan");
+    };
+    for (int i = 0; i < 500 && plans() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    OtherHolder(3);
+  });
+  o = Reconcile(mr, &use);
+  writer.join();
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(use.plans, 2) << "planned once without the lock, then again under it";
+  EXPECT_EQ(Serial(mr), 4) << "applied from serial 3";
+}
+
+// The dependency lock file a new init writes is stored with the state:
+// under the lock.
+TEST_F(UnlockedPlanTest, ANewDependencyLockFileIsStoredUnderTheLock) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  Env(mr, "INIT_LOCK", "# providers of the newer init");
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 2) << "the lock file was stored without the lock";
+  StateStore store(client, StateStore::Options{"state", "uid-1", 5, std::nullopt, {}, {}});
+  const absl::StatusOr<std::optional<State>> stored = store.Load();
+  ASSERT_TRUE(stored.ok() && *stored);
+  EXPECT_EQ((*stored)->lock_file.value_or(""), "# providers of the newer init\n");
+}
+
+// Where the state may change before the plan, or there is none to plan
+// from, the reconcile takes the lock first.
+TEST_F(UnlockedPlanTest, ARollbackARecoveryAnAdoptionOrAFailedReadGoesUnderTheLock) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+
+  // A read of the state that fails: read again under the lock.
   bool failed = false;
   client.hook = [&](const std::string& verb, const kube::Resource& r, const kube::ObjectKey& key) {
     if (!failed && verb == "get" && r.plural == "secrets" && key.name == "tfstate-uid-1") {
@@ -351,37 +498,48 @@ TEST_F(WorkspaceClientTest, TheStateReadAlongsideTheLockCountsOnlyWhenTheLockWas
     }
     return absl::OkStatus();
   };
-  reconcile(&serial, &reads);
-  EXPECT_TRUE(failed);
-  EXPECT_EQ(serial, 3);
-  EXPECT_EQ(reads, 2);
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
   client.hook = nullptr;
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(use.lease_writes, 2);
+  EXPECT_EQ(use.state_reads, 2);
 
-  // A rollback to apply: read under the lock only, after it (the lock is
-  // reclaimed, yet the rollback changes the state first).
-  {
-    client.calls.clear();
-    Json mr = Workspace();
-    mr["metadata"]["annotations"][kRollbackAnnotation] = "1";
-    auto external = Connect(mr, Config());
-    ASSERT_TRUE(external.ok()) << external.status();
-    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
-    ASSERT_TRUE(o.ok()) << o.status();
-    ASSERT_TRUE((*external)->Disconnect().ok());
-    // Serial 1 restored as the next serial: what the early read would have
-    // missed.
-    EXPECT_EQ(mr["status"]["atProvider"]["state"].value("serial", int64_t{-1}), 4);
-    EXPECT_TRUE(HasEvent("RolledBack", "serial 1"));
-  }
+  // A rollback to apply: under the lock, and serial 1 restored as the next
+  // serial.
+  mr["metadata"]["annotations"][kRollbackAnnotation] = "1";
+  StoreState(StateOfSerial(3));
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 2);
+  EXPECT_EQ(Serial(mr), 4);
+  EXPECT_TRUE(HasEvent("RolledBack", "serial 1"));
 
-  // An interrupted run's folder with a newer state: Recover stores it first,
-  // so nothing is read early (the lock is reclaimed here too).
-  std::string interrupted = kStoredState;
-  interrupted.replace(interrupted.find("\"serial\":1"), 10, "\"serial\":5");
-  root.Write("work/uid-1/terraform.tfstate", interrupted);
-  reconcile(&serial, &reads);
+  // An interrupted run's folder with a newer state: Recover stores it
+  // first, under the lock.
+  root.Write("work/uid-1/terraform.tfstate", StateOfSerial(5));
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 2);
   EXPECT_TRUE(HasEvent("RecoveredState", "serial 5"));
-  EXPECT_EQ(serial, 5);
+  EXPECT_EQ(Serial(mr), 5);
+
+  // No state of its own: nothing to plan from without the lock, which an
+  // adoption (here, of the state of a Workspace deleted before it) needs.
+  ASSERT_TRUE(client.Delete(kube::kSecrets, {"state", "tfstate-uid-1"}).ok());
+  StateStore earlier(
+      client, StateStore::Options{"state",
+                                  "uid-0",
+                                  5,
+                                  std::nullopt,
+                                  {},
+                                  {{"workloads.terraforming.io/workspace", "team/old"},
+                                   {"workloads.terraforming.io/kind",
+                                    "terraform.workloads.m.terraforming.io/v1alpha1/Workspace"}}});
+  ASSERT_TRUE(earlier.Save(StateOfSerial(7)).ok());
+  mr["metadata"]["annotations"][kAdoptStateAnnotation] = "uid-0";
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 2);
+  EXPECT_EQ(use.plans, 1) << "planned without the lock";
+  EXPECT_TRUE(HasEvent("AdoptedState", "serial 7"));
+  EXPECT_EQ(Serial(mr), 7);
 }
 
 // plannedAt is when a plan first gave the result the status shows: a plan

@@ -76,6 +76,10 @@ class Tofu {
 
   explicit Tofu(Options options);
 
+  // The cancel flag of the commands started from now on (a lock taken
+  // after the first of them: its loss stops the rest).
+  void SetCancel(const std::atomic<bool>* cancel) { options_.cancel = cancel; }
+
   // `tofu init`. With TF_PLUGIN_CACHE_DIR in the environment, inits on
   // that cache take turns (an exclusive flock on <cache>/.init.lock, waited
   // for within the timeout and the cancel flag).
