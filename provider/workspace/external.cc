@@ -327,6 +327,48 @@ std::string PlanSummary(int add, int change, int destroy) {
          std::to_string(destroy) + " to destroy";
 }
 
+// Events passed on to `sink`, or held meanwhile (Hold) until they are sent
+// (Send) or dropped (Drop): those of a plan made without the state lock
+// count only once what it read is confirmed.
+class HeldEvents : public runtime::EventSink {
+ public:
+  explicit HeldEvents(runtime::EventSink& sink) : sink_(sink) {}
+
+  void Event(const Json& involved, const std::string& type, const std::string& reason,
+             const std::string& message,
+             const std::map<std::string, std::string>& annotations) override {
+    if (!holding_) {
+      sink_.Event(involved, type, reason, message, annotations);
+      return;
+    }
+    Json who = Json::object();
+    for (const char* field : {"apiVersion", "kind", "metadata"}) {
+      if (const auto it = involved.find(field); it != involved.end()) who[field] = *it;
+    }
+    held_.push_back({std::move(who), type, reason, message, annotations});
+  }
+  void Hold() { holding_ = true; }
+  void Send() {
+    holding_ = false;
+    for (const Held& e : held_) sink_.Event(e.involved, e.type, e.reason, e.message, e.annotations);
+    held_.clear();
+  }
+  void Drop() {
+    holding_ = false;
+    held_.clear();
+  }
+
+ private:
+  struct Held {
+    Json involved;
+    std::string type, reason, message;
+    std::map<std::string, std::string> annotations;
+  };
+  runtime::EventSink& sink_;
+  bool holding_ = false;
+  std::vector<Held> held_;
+};
+
 class WorkspaceClient : public runtime::ExternalClient {
  public:
   WorkspaceClient(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
@@ -350,19 +392,18 @@ class WorkspaceClient : public runtime::ExternalClient {
   // trusted, it all happens under the lock.
   absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
     if (const std::optional<std::string> released = PlanUnlockedFrom(mr)) {
-      std::optional<Json> status;
-      if (const auto it = mr.find("status"); it != mr.end()) status = *it;
       absl::StatusOr<std::optional<runtime::Observation>> unlocked = ObserveUnlocked(mr, *released);
       if (!unlocked.ok()) return unlocked.status();
       if (*unlocked) return **std::move(unlocked);
       // Nothing to plan from without the lock, or the state moved since it
-      // was read: all again, under the lock, from the status as it was.
-      if (status) {
-        mr["status"] = *std::move(status);
-      } else {
-        mr.erase("status");
-      }
+      // was read: all again, under the lock (which a move leaves held).
       StartOver();
+      if (std::chrono::steady_clock::now() + s_.timeout > deadline_) {
+        return absl::UnavailableError(
+            "the state changed while it was planned without the lock, and too little of this "
+            "reconcile's deadline is left to plan it again; the next reconcile plans it under "
+            "the lock");
+      }
     }
     if (!holder_) RETURN_IF_ERROR(Lock());
     RETURN_IF_ERROR(Recover(mr));
@@ -468,39 +509,63 @@ class WorkspaceClient : public runtime::ExternalClient {
     } catch (const std::system_error&) {
       unchanged = std::async(std::launch::deferred, as_released);
     }
+    // Until the read is confirmed, the status and the events of this
+    // attempt are its own: put back and dropped when it does not count.
+    std::optional<Json> status;
+    if (const auto it = mr.find("status"); it != mr.end()) status = *it;
+    events_.Hold();
     absl::StatusOr<runtime::Observation> o = ObserveState(mr);
-    const bool lease_unchanged = unchanged.get();
-    if (state_moved_) return std::nullopt;
-    if (!o.ok()) return o.status();
-    if (!holder_ && !lease_unchanged) {
-      spdlog::debug(
-          "workspace {}: the state lock changed since its release; checking the state "
-          "under it",
-          s_.uid);
-      const absl::Status held = HoldLock();
-      if (state_moved_) return std::nullopt;
-      RETURN_IF_ERROR(held);
+    bool lease_unchanged = false;
+    try {
+      lease_unchanged = unchanged.get();
+    } catch (const std::exception& e) {
+      spdlog::warn("workspace {}: the read of the state lock failed: {}", s_.uid, e.what());
     }
+    if (!state_moved_ && !lock_status_ && !lease_unchanged) {
+      spdlog::debug(
+          "workspace {}: the state lock changed since its release; checking the state under it",
+          s_.uid);
+      HoldLock().IgnoreError();  // kept in lock_status_
+    }
+    const bool confirmed = lock_status_ ? lock_status_->ok() : lease_unchanged;
+    if (state_moved_ || !confirmed) {
+      if (status) {
+        mr["status"] = *std::move(status);
+      } else {
+        mr.erase("status");
+      }
+      events_.Drop();
+      if (state_moved_) return std::nullopt;
+      return *lock_status_;
+    }
+    events_.Send();
+    if (!o.ok()) return o.status();
     return std::optional<runtime::Observation>(*std::move(o));
   }
 
-  // Takes the state lock for a write, in a reconcile that planned without
-  // it. Taken back as this provider released it, nobody has written the
-  // state since, so what was read stands. Otherwise the state is read again
-  // under the lock: the same, and it stands; else state_moved_ is set and
-  // Aborted returned, and the reconcile starts again under the lock.
+  // The state lock, before a write. Under the lock from the start, it is
+  // held. In a reconcile that planned without it, it is taken now, once
+  // (the answer is kept in lock_status_): taken back as this provider
+  // released it, nobody has written the state since, so what was read
+  // stands. Otherwise the state is read again under the lock: the same, and
+  // it stands; else state_moved_ is set and Aborted returned, and the
+  // reconcile starts again under the lock.
   absl::Status HoldLock() {
+    if (lock_status_) return *lock_status_;
     if (holder_) return absl::OkStatus();
-    RETURN_IF_ERROR(Lock());
-    if (tofu_) tofu_->SetCancel(holder_->cancel());
-    if (holder_->Reclaimed()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(const std::optional<State> now, store_.Load());
-    if (now && current_ && now->json == current_->json && now->lock_file == current_->lock_file &&
-        now->versions == current_->versions) {
-      return absl::OkStatus();
-    }
-    state_moved_ = true;
-    return absl::AbortedError("the state changed while it was planned without the lock");
+    lock_status_ = [this]() -> absl::Status {
+      RETURN_IF_ERROR(Lock());
+      if (tofu_) tofu_->SetCancel(holder_->cancel());
+      if (holder_->Reclaimed()) return absl::OkStatus();
+      ASSIGN_OR_RETURN(const std::optional<State> now, store_.Load());
+      if (now && current_ && now->json == current_->json && now->lock_file == current_->lock_file &&
+          now->versions == current_->versions) {
+        return absl::OkStatus();
+      }
+      state_moved_ = true;
+      return absl::AbortedError("the state changed while it was planned without the lock");
+    }();
+    return *lock_status_;
   }
 
   // Drops what a reconcile that planned without the lock prepared, so that
@@ -513,6 +578,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     destroy_planned_ = false;
     awaiting_.clear();
     state_moved_ = false;
+    lock_status_.reset();
     if (prepared_) {
       std::error_code ec;
       fs::remove_all(dir_, ec);
@@ -1307,7 +1373,7 @@ class WorkspaceClient : public runtime::ExternalClient {
   }
 
   kube::Client& client_;
-  runtime::EventSink& events_;
+  HeldEvents events_;
   const kube::Clock& clock_;
   const WorkspaceOptions& options_;
   Settings s_;
@@ -1328,6 +1394,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   bool keep_dir_ = false;
   bool remove_lease_ = false;
   bool disconnected_ = false;
+  // HoldLock's answer where it took the lock late (planned without it).
+  std::optional<absl::Status> lock_status_;
   // HoldLock found the state changed since it was read without the lock.
   bool state_moved_ = false;
 };

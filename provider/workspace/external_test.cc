@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -306,6 +308,52 @@ TEST_F(WorkspaceClientTest, ARunStopsAtTheReconcileDeadline) {
   EXPECT_NE(FileContent(Log()).find("interrupted"), std::string::npos) << FileContent(Log());
 }
 
+// The in-memory API server behind a client that runs `before` and `after`
+// (when set) around each read, outside the server's lock: a test's other
+// writer acts between two requests of a reconcile.
+class SpyClient : public kube::Client {
+ public:
+  explicit SpyClient(kube::Client& inner) : inner_(inner) {}
+
+  absl::StatusOr<Json> Get(const kube::Resource& r, const kube::ObjectKey& key) override {
+    if (before) before(r, key);
+    absl::StatusOr<Json> got = inner_.Get(r, key);
+    if (after) after(r, key);
+    return got;
+  }
+  absl::StatusOr<Json> List(const kube::Resource& r, const std::string& ns,
+                            const kube::ListOptions& opts) override {
+    return inner_.List(r, ns, opts);
+  }
+  absl::StatusOr<Json> Create(const kube::Resource& r, const Json& object) override {
+    return inner_.Create(r, object);
+  }
+  absl::StatusOr<Json> Update(const kube::Resource& r, const Json& object) override {
+    return inner_.Update(r, object);
+  }
+  absl::StatusOr<Json> UpdateStatus(const kube::Resource& r, const Json& object) override {
+    return inner_.UpdateStatus(r, object);
+  }
+  absl::StatusOr<Json> Patch(const kube::Resource& r, const kube::ObjectKey& key,
+                             kube::PatchType type, const Json& patch,
+                             const kube::PatchOptions& opts) override {
+    return inner_.Patch(r, key, type, patch, opts);
+  }
+  absl::Status Delete(const kube::Resource& r, const kube::ObjectKey& key,
+                      const std::optional<std::string>& uid) override {
+    return inner_.Delete(r, key, uid);
+  }
+  absl::Status Watch(const kube::Resource& r, const std::string& ns, const kube::WatchOptions& opts,
+                     const std::function<bool(const kube::WatchEvent&)>& on_event) override {
+    return inner_.Watch(r, ns, opts, on_event);
+  }
+
+  std::function<void(const kube::Resource&r, const kube::ObjectKey&key)> before, after;
+
+ private:
+  kube::Client& inner_;
+};
+
 // What a reconcile did with the state lock and the state: lease writes
 // (create, update, delete), lease reads, state reads, and plans.
 struct LockUse {
@@ -319,8 +367,10 @@ class UnlockedPlanTest : public WorkspaceClientTest {
   // One reconcile of `mr`: Observe, then Update when it is not up to date.
   absl::StatusOr<runtime::Observation> Reconcile(Json& mr, LockUse* use) {
     client.calls.clear();
+    events.events.clear();
     const size_t logged = Commands().size();
-    auto external = Connect(mr, Config());
+    connector = std::make_unique<WorkspaceConnector>(spy, events, clock, options);
+    auto external = connector->Connect(mr, Config());
     if (!external.ok()) return external.status();
     absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
     if (o.ok() && !o->up_to_date) {
@@ -328,6 +378,8 @@ class UnlockedPlanTest : public WorkspaceClientTest {
       if (!applied.ok()) o = applied.status();
     }
     EXPECT_TRUE((*external)->Disconnect().ok());
+    spy.before = nullptr;
+    spy.after = nullptr;
     *use = {};
     for (const std::string& call : client.calls) {
       if (call.ends_with(" leases state/tflock-uid-1")) {
@@ -349,6 +401,14 @@ class UnlockedPlanTest : public WorkspaceClientTest {
     if (serial != 0) StoreState(StateOfSerial(serial));
     if (release) other->Release();
   }
+  // OtherHolder(serial) once, right after the first read of `plural`'s
+  // object `name` in the next reconcile.
+  void OtherHolderAfterRead(const std::string& plural, const std::string& name, int64_t serial) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    spy.after = [=, this](const kube::Resource& r, const kube::ObjectKey& key) {
+      if (r.plural == plural && key.name == name && !done->exchange(true)) OtherHolder(serial);
+    };
+  }
   static std::string StateOfSerial(int64_t serial) {
     std::string state = kStoredState;
     state.replace(state.find("\"serial\":1"), 10, "\"serial\":" + std::to_string(serial));
@@ -357,12 +417,17 @@ class UnlockedPlanTest : public WorkspaceClientTest {
   static int64_t Serial(const Json& mr) {
     return mr["status"]["atProvider"]["state"].value("serial", int64_t{-1});
   }
-
+  int EventsOf(const std::string& reason) const {
+    return static_cast<int>(std::count_if(events.events.begin(), events.events.end(),
+                                          [&](const Recorded& e) { return e.reason == reason; }));
+  }
+  SpyClient spy{client};
   std::unique_ptr<kube::LeaseLock> other;
 };
 
 // An idle poll plans without the lock once this provider has released it:
-// no lease write at all, one read of the state and one of the lease.
+// no lease write at all; one read of the state and, after it, one of the
+// lease.
 TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
   StoreState(kStoredState);
   Json mr = Workspace();
@@ -375,9 +440,21 @@ TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
   EXPECT_EQ(use.state_reads, 1);
   const Json status = mr["status"];
   clock.now += std::chrono::minutes(1);
+  // When the state's read returned, and when the lease's was sent.
+  std::atomic<int> order{0}, state_returned{0}, lease_sent{0};
+  spy.after = [&](const kube::Resource& r, const kube::ObjectKey& key) {
+    if (r.plural == "secrets" && key.name == "tfstate-uid-1" && state_returned == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      state_returned = ++order;
+    }
+  };
+  spy.before = [&](const kube::Resource& r, const kube::ObjectKey&) {
+    if (r.plural == "leases" && lease_sent == 0) lease_sent = ++order;
+  };
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_TRUE(o->exists && o->up_to_date);
+  EXPECT_GT(lease_sent, state_returned) << "the lease must be read once the state is";
   EXPECT_EQ(use.lease_writes, 0) << "an idle poll took the lock";
   EXPECT_EQ(use.lease_reads, 1);
   EXPECT_EQ(use.state_reads, 1);
@@ -395,34 +472,53 @@ TEST_F(UnlockedPlanTest, APlanWithChangesTakesTheLockBeforeItsApply) {
   Env(mr, "PLAN_REMOVE", "0");
   ASSERT_TRUE(Reconcile(mr, &use).ok());
   mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  // Whether the lock was taken when the state is written.
+  int writes_unlocked = 0;
+  client.hook = [&](const std::string& verb, const kube::Resource& r, const kube::ObjectKey& key) {
+    if ((verb == "create" || verb == "update") && r.plural == "secrets" &&
+        key.name.starts_with("tfstate-uid-1") &&
+        std::count(client.calls.begin(), client.calls.end(), "update leases state/tflock-uid-1") ==
+            0) {
+      ++writes_unlocked;
+    }
+    return absl::OkStatus();
+  };
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  client.hook = nullptr;
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(use.lease_writes, 2) << "the apply ran without the lock";
+  EXPECT_EQ(writes_unlocked, 0) << "the state was stored without the lock";
+  EXPECT_EQ(use.lease_writes, 2);
   EXPECT_EQ(use.plans, 1);
   EXPECT_EQ(Serial(mr), 2) << mr["status"].dump();
   EXPECT_TRUE(HasEvent("Applied", "1 to destroy"));
+  EXPECT_EQ(EventsOf("PlannedChanges"), 1);
 }
 
 // A lock someone else holds: the plan without it cannot be trusted (a run
-// of theirs may be under way, its state not stored yet), so the lock is
-// waited for, as for a plan under it.
-TEST_F(UnlockedPlanTest, ALockHeldElsewhereIsWaitedForEvenByAnIdlePlan) {
+// of theirs may be under way, its state not stored yet). The reconcile
+// fails as one under the lock would, and its plan is neither in the status
+// nor in an event.
+TEST_F(UnlockedPlanTest, ALockHeldElsewhereFailsThePlanAndLeavesTheStatusAsItWas) {
   StoreState(kStoredState);
   Json mr = Workspace();
   Env(mr, "PLAN_REMOVE", "0");
   LockUse use;
   ASSERT_TRUE(Reconcile(mr, &use).ok());
+  const Json status = mr["status"];
+  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
   OtherHolder(0, /*release=*/false);
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
   ASSERT_FALSE(o.ok());
   EXPECT_TRUE(absl::IsUnavailable(o.status())) << o.status();
   EXPECT_NE(o.status().message().find("other-host-7-bbbb"), std::string::npos) << o.status();
+  EXPECT_EQ(mr["status"], status);
+  EXPECT_EQ(EventsOf("PlannedChanges"), 0);
 }
 
 // Held and released elsewhere since this provider let the lock go: the
 // state is read again under the lock. The same: the plan stands (one
-// plan). Another serial stored meanwhile, during the plan: all again
-// under the lock, which plans from the new one.
+// plan). Another serial: all again under the lock, which plans (and
+// applies) from the new one, and reports one plan.
 TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheStateReadAgain) {
   StoreState(kStoredState);
   Json mr = Workspace();
@@ -440,27 +536,45 @@ TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheState
   EXPECT_EQ(use.plans, 1);
   EXPECT_EQ(Serial(mr), 1);
 
-  // The other replica stores serial 3 while this one plans changes (after
-  // its read of the state and of the lease): the apply's lock finds it, and
-  // the plan and the apply are of serial 3.
-  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
-  Env(mr, "PLAN_SLEEP", "1");
-  std::thread writer([&] {
-    auto plans = [&] {
-      const std::vector<std::string> commands = Commands();
-      return std::count(commands.begin(), commands.end(), "plan");
-    };
-    for (int i = 0; i < 500 && plans() < 3; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    OtherHolder(3);
-  });
+  // Serial 3 stored after the read of the state, before the lease's: the
+  // lease read finds it moved, and a plan with no changes starts again.
+  OtherHolderAfterRead("secrets", "tfstate-uid-1", 3);
   o = Reconcile(mr, &use);
-  writer.join();
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->up_to_date);
+  EXPECT_EQ(use.plans, 2) << "planned once without the lock, then again under it";
+  EXPECT_EQ(Serial(mr), 3);
+
+  // Serial 5 stored after the read of the lease too, while a plan with
+  // changes runs: the apply's lock finds it, and the plan and the apply are
+  // of serial 5.
+  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  OtherHolderAfterRead("leases", "tflock-uid-1", 5);
+  o = Reconcile(mr, &use);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(use.plans, 2) << "planned once without the lock, then again under it";
-  EXPECT_EQ(Serial(mr), 4) << "applied from serial 3";
+  EXPECT_EQ(Serial(mr), 6) << "applied from serial 5";
+  EXPECT_EQ(EventsOf("PlannedChanges"), 1) << "the plan that was dropped was reported";
+}
+
+// A start-over gets the whole timeout or waits for the next reconcile: the
+// reconcile's deadline (timeout + margin, from its start) is not spent on
+// two plans.
+TEST_F(UnlockedPlanTest, AStartOverWithLessThanTheTimeoutLeftWaitsForTheNextReconcile) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  const Json status = mr["status"];
+  options.reconcile_margin = std::chrono::seconds(0);
+  OtherHolderAfterRead("secrets", "tfstate-uid-1", 3);
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_FALSE(o.ok());
+  EXPECT_TRUE(absl::IsUnavailable(o.status())) << o.status();
+  EXPECT_NE(o.status().message().find("next reconcile"), std::string::npos) << o.status();
+  EXPECT_EQ(use.plans, 1);
+  EXPECT_EQ(mr["status"], status);
 }
 
 // The dependency lock file a new init writes is stored with the state:
@@ -537,7 +651,7 @@ TEST_F(UnlockedPlanTest, ARollbackARecoveryAnAdoptionOrAFailedReadGoesUnderTheLo
   mr["metadata"]["annotations"][kAdoptStateAnnotation] = "uid-0";
   ASSERT_TRUE(Reconcile(mr, &use).ok());
   EXPECT_EQ(use.lease_writes, 2);
-  EXPECT_EQ(use.plans, 1) << "planned without the lock";
+  EXPECT_EQ(use.plans, 1) << "planned twice";
   EXPECT_TRUE(HasEvent("AdoptedState", "serial 7"));
   EXPECT_EQ(Serial(mr), 7);
 }
