@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
-#include <future>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -396,13 +395,15 @@ class WorkspaceClient : public runtime::ExternalClient {
       if (!unlocked.ok()) return unlocked.status();
       if (*unlocked) return **std::move(unlocked);
       // Nothing to plan from without the lock, or the state moved since it
-      // was read: all again, under the lock (which a move leaves held).
+      // was read: all again, under the lock (which a move leaves held). A
+      // plan made again gets the whole timeout, or waits for the next
+      // reconcile.
+      const bool moved = state_moved_;
       StartOver();
-      if (std::chrono::steady_clock::now() + s_.timeout > deadline_) {
+      if (moved && std::chrono::steady_clock::now() + s_.timeout > deadline_) {
         return absl::UnavailableError(
-            "the state changed while it was planned without the lock, and too little of this "
-            "reconcile's deadline is left to plan it again; the next reconcile plans it under "
-            "the lock");
+            "the state changed while it was planned without the lock, and less than the timeout "
+            "is left of this reconcile to plan it again; the next reconcile plans it again");
       }
     }
     if (!holder_) RETURN_IF_ERROR(Lock());
@@ -480,54 +481,34 @@ class WorkspaceClient : public runtime::ExternalClient {
   // after init, a backup due. An idle poll then takes nothing, and costs
   // etcd no write at all (a take and a release were two).
   //
-  // What the plan read was the stored state, and nobody held the lock when
-  // it was read, if the lease is still as this provider released it when
-  // read after the state (a holder writes the state only after taking the
-  // lease, which changes it). Where it is not, the lock is taken: the state
-  // read again under it is the one the plan read, and the observation
-  // stands; or it moved, and everything starts again under the lock
-  // (nullopt). nullopt also with no state (an adoption or a restore from a
-  // backup writes one under the lock) or when the read fails (it is read
-  // again under the lock, where a failure is reported).
+  // What the plan read is the stored state, and nobody held the lock from
+  // that read to the end of the plan, if the lease is still as this
+  // provider released it when read after the plan (a holder writes the
+  // state only after taking the lease, which changes it). Where it is not,
+  // the lock is taken: the state read again under it is the one the plan
+  // read, and the observation stands; or it moved, and everything starts
+  // again under the lock (nullopt). Until then the attempt's status and
+  // events are held back. nullopt also with no state (an adoption or a
+  // restore from a backup writes one under the lock) or when the read fails
+  // (it is read again under the lock, where a failure is reported).
   absl::StatusOr<std::optional<runtime::Observation>> ObserveUnlocked(Json& mr,
                                                                       const std::string& released) {
     absl::StatusOr<std::optional<State>> loaded = store_.Load();
     if (!loaded.ok() || !*loaded) return std::nullopt;
     current_ = **std::move(loaded);
-    const std::string released_version =
-        kube::ResourceVersionOf(Json::parse(released, nullptr, false));
-    auto as_released = [this, released_version] {
-      if (released_version.empty()) return false;
-      const absl::StatusOr<Json> lease = client_.Get(kube::kLeases, LockKey());
-      return lease.ok() && kube::HolderOf(*lease).empty() &&
-             kube::ResourceVersionOf(*lease) == released_version;
-    };
-    // Read alongside init and plan: the answer is only needed at the end.
-    std::future<bool> unchanged;
-    try {
-      unchanged = std::async(std::launch::async, as_released);
-    } catch (const std::system_error&) {
-      unchanged = std::async(std::launch::deferred, as_released);
-    }
     // Until the read is confirmed, the status and the events of this
     // attempt are its own: put back and dropped when it does not count.
     std::optional<Json> status;
     if (const auto it = mr.find("status"); it != mr.end()) status = *it;
     events_.Hold();
     absl::StatusOr<runtime::Observation> o = ObserveState(mr);
-    bool lease_unchanged = false;
-    try {
-      lease_unchanged = unchanged.get();
-    } catch (const std::exception& e) {
-      spdlog::warn("workspace {}: the read of the state lock failed: {}", s_.uid, e.what());
-    }
-    if (!state_moved_ && !lock_status_ && !lease_unchanged) {
+    if (!state_moved_ && !lock_status_ && !LeaseAsReleased(released)) {
       spdlog::debug(
           "workspace {}: the state lock changed since its release; checking the state under it",
           s_.uid);
       HoldLock().IgnoreError();  // kept in lock_status_
     }
-    const bool confirmed = lock_status_ ? lock_status_->ok() : lease_unchanged;
+    const bool confirmed = !lock_status_ || lock_status_->ok();
     if (state_moved_ || !confirmed) {
       if (status) {
         mr["status"] = *std::move(status);
@@ -541,6 +522,18 @@ class WorkspaceClient : public runtime::ExternalClient {
     events_.Send();
     if (!o.ok()) return o.status();
     return std::optional<runtime::Observation>(*std::move(o));
+  }
+
+  // Whether the state lock is as this provider released it (`released`, the
+  // Lease then): nobody has taken it since. Read after the plan, just before
+  // its outputs are published: the state was read after that release, so
+  // it is the stored one, and no run of anyone else's went on meanwhile.
+  bool LeaseAsReleased(const std::string& released) {
+    const std::string version = kube::ResourceVersionOf(Json::parse(released, nullptr, false));
+    if (version.empty()) return false;
+    const absl::StatusOr<Json> lease = client_.Get(kube::kLeases, LockKey());
+    return lease.ok() && kube::HolderOf(*lease).empty() &&
+           kube::ResourceVersionOf(*lease) == version;
   }
 
   // The state lock, before a write. Under the lock from the start, it is
@@ -602,8 +595,9 @@ class WorkspaceClient : public runtime::ExternalClient {
                      {"secret", s_.state_ns + "/" + StateStore::SecretName(s_.uid)},
                      {"versions", current_->versions}};
       // A copy to the bucket is a write of the state: under the lock.
-      if (BackupDueNow(mr)) RETURN_IF_ERROR(HoldLock());
-      BackUp(mr);
+      const std::optional<BackupDue> due = BackupDueNow(mr);
+      if (due) RETURN_IF_ERROR(HoldLock());
+      BackUp(mr, due);
     }
     if (mr["metadata"].contains("deletionTimestamp")) {
       // Deleting: Delete destroys from the state; no plan is needed, unless
@@ -1001,8 +995,8 @@ class WorkspaceClient : public runtime::ExternalClient {
   // failure never fails the reconcile (the state is stored in the cluster
   // already): the BackedUp condition turns False, a warning is recorded, and
   // the next reconcile tries again.
-  void BackUp(Json& mr) {
-    const std::optional<BackupDue> due = BackupDueNow(mr);
+  void BackUp(Json& mr) { BackUp(mr, BackupDueNow(mr)); }
+  void BackUp(Json& mr, const std::optional<BackupDue>& due) {
     if (!due) return;
     const SealedState& sealed = *store_.sealed();
     const BackupRecord& last = due->last;

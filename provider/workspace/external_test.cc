@@ -440,21 +440,22 @@ TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
   EXPECT_EQ(use.state_reads, 1);
   const Json status = mr["status"];
   clock.now += std::chrono::minutes(1);
-  // When the state's read returned, and when the lease's was sent.
-  std::atomic<int> order{0}, state_returned{0}, lease_sent{0};
-  spy.after = [&](const kube::Resource& r, const kube::ObjectKey& key) {
-    if (r.plural == "secrets" && key.name == "tfstate-uid-1" && state_returned == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      state_returned = ++order;
-    }
+  // Whether the plan had run when the lease was read.
+  const auto plans = [&] {
+    const std::vector<std::string> commands = Commands();
+    return std::count(commands.begin(), commands.end(), "plan");
   };
+  const auto plans_before = plans();
+  int planned_at_lease_read = -1;
   spy.before = [&](const kube::Resource& r, const kube::ObjectKey&) {
-    if (r.plural == "leases" && lease_sent == 0) lease_sent = ++order;
+    if (r.plural == "leases" && planned_at_lease_read < 0) {
+      planned_at_lease_read = static_cast<int>(plans() - plans_before);
+    }
   };
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_TRUE(o->exists && o->up_to_date);
-  EXPECT_GT(lease_sent, state_returned) << "the lease must be read once the state is";
+  EXPECT_EQ(planned_at_lease_read, 1) << "the lease must be read after the plan";
   EXPECT_EQ(use.lease_writes, 0) << "an idle poll took the lock";
   EXPECT_EQ(use.lease_reads, 1);
   EXPECT_EQ(use.state_reads, 1);
@@ -545,16 +546,16 @@ TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheState
   EXPECT_EQ(use.plans, 2) << "planned once without the lock, then again under it";
   EXPECT_EQ(Serial(mr), 3);
 
-  // Serial 5 stored after the read of the lease too, while a plan with
-  // changes runs: the apply's lock finds it, and the plan and the apply are
-  // of serial 5.
+  // Serial 5 stored after the read of the state, before a plan with
+  // changes: the apply's lock finds it, and the plan and the apply are of
+  // serial 5.
   mr["spec"]["forProvider"]["env"].back()["value"] = "1";
-  OtherHolderAfterRead("leases", "tflock-uid-1", 5);
+  OtherHolderAfterRead("secrets", "tfstate-uid-1", 5);
   o = Reconcile(mr, &use);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(use.plans, 2) << "planned once without the lock, then again under it";
   EXPECT_EQ(Serial(mr), 6) << "applied from serial 5";
-  EXPECT_EQ(EventsOf("PlannedChanges"), 1) << "the plan that was dropped was reported";
+  EXPECT_EQ(EventsOf("PlannedChanges"), 1) << "the dropped plan must not be reported";
 }
 
 // A start-over gets the whole timeout or waits for the next reconcile: the
@@ -575,6 +576,13 @@ TEST_F(UnlockedPlanTest, AStartOverWithLessThanTheTimeoutLeftWaitsForTheNextReco
   EXPECT_NE(o.status().message().find("next reconcile"), std::string::npos) << o.status();
   EXPECT_EQ(use.plans, 1);
   EXPECT_EQ(mr["status"], status);
+
+  // Nothing planned yet (no state to plan from without the lock): the
+  // whole reconcile goes under the lock, whatever is left of it.
+  ASSERT_TRUE(client.Delete(kube::kSecrets, {"state", "tfstate-uid-1"}).ok());
+  const absl::StatusOr<runtime::Observation> created = Reconcile(mr, &use);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(use.plans, 1);
 }
 
 // The dependency lock file a new init writes is stored with the state:
