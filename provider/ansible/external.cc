@@ -183,6 +183,8 @@ class AnsibleClient : public runtime::ExternalClient {
     } else {
       // CheckOnObserve: would any task change something?
       RETURN_IF_ERROR(Prepare(mr));
+      const Json previous_run = ObjectAt(at, "lastRun");
+      const Json previous_drift = ObjectAt(at, "drift");
       const kube::Time started = clock_.Now();
       ASSIGN_OR_RETURN(const Result check, RunPlaybook(PlaybookPath(), "present", true));
       RecordRun(mr, "Check", check, started);
@@ -198,6 +200,7 @@ class AnsibleClient : public runtime::ExternalClient {
                         "A check run found " + Plural(check.changed, "task(s)") +
                             " that would change: " + tasks.dump());
       }
+      KeepCheckTimes(at, previous_run, previous_drift);
       o.up_to_date = check.changed == 0;
     }
     if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
@@ -369,6 +372,32 @@ class AnsibleClient : public runtime::ExternalClient {
                       {"skipped", std::to_string(run.skipped)},
                       {"unreachable", std::to_string(run.unreachable)}};
     return result;
+  }
+
+  // A check that finds what the last check found (the same result, stats
+  // and tasks, the same drift) keeps the last one's times in lastRun and
+  // drift.at: they say when the check first found it. An idle poll then
+  // leaves the status as it was, and the reconciler writes nothing (a time
+  // that moved on every poll cost each AnsibleRun one status write per
+  // poll). After an apply, lastRun is the apply's, and the next check's
+  // times are kept from then on.
+  static void KeepCheckTimes(Json& at, const Json& previous_run, const Json& previous_drift) {
+    if (StringAt(previous_run, "mode") != "Check" || !previous_run.contains("startedAt") ||
+        !previous_run.contains("finishedAt") || !previous_drift.contains("at")) {
+      return;
+    }
+    auto without = [](Json j, std::initializer_list<const char*> fields) {
+      for (const char* f : fields) j.erase(f);
+      return j;
+    };
+    if (without(at["lastRun"], {"startedAt", "finishedAt"}) !=
+            without(previous_run, {"startedAt", "finishedAt"}) ||
+        without(at["drift"], {"at"}) != without(previous_drift, {"at"})) {
+      return;
+    }
+    at["lastRun"]["startedAt"] = previous_run["startedAt"];
+    at["lastRun"]["finishedAt"] = previous_run["finishedAt"];
+    at["drift"]["at"] = previous_drift["at"];
   }
 
   void RecordRun(Json& mr, const std::string& mode, const Result& run, kube::Time started) {

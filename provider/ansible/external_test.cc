@@ -3,6 +3,7 @@
 #include "provider/ansible/external.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <map>
 #include <string>
@@ -71,6 +72,80 @@ TEST(AnsibleConnector, InputsAreReadNotOlderThanItsLastReadOfThem) {
             (std::vector<std::string>{"secrets ops/creds ", "configmaps team/vars ",
                                       "secrets ops/creds " + credentials_version,
                                       "configmaps team/vars " + vars_version}));
+}
+
+// Prints a run of one task on localhost, changed when the file `changed`
+// next to it holds 1.
+constexpr char kFakePlaybook[] = R"(#!/bin/bash
+changed=$(cat "$(dirname "$0")/changed" 2>/dev/null || echo 0)
+flag=false; if [ "$changed" = 1 ]; then flag=true; fi
+echo '{"plays":[{"play":{"name":"p"},"tasks":[{"task":{"name":"put the file"},"hosts":{"localhost":{"changed":'$flag'}}}]}],"stats":{"localhost":{"ok":1,"changed":'$changed',"failures":0,"unreachable":0,"skipped":0,"rescued":0,"ignored":0}},"custom_stats":{}}'
+)";
+
+// A check that finds what the last check found leaves the status as it
+// was (so an idle poll writes nothing); one that finds something else, or
+// the first after an apply, records its own times.
+TEST(AnsibleClient, ACheckThatFindsWhatTheLastFoundKeepsItsTimes) {
+  kube::testing::FakeClient client;
+  kube::testing::FakeClock clock;
+  NoEvents events;
+  provider::testing::TempDir root;
+  const std::string playbook = root.Write("bin/ansible-playbook", kFakePlaybook);
+  ::chmod(playbook.c_str(), 0755);
+  auto drift = [&](bool changed) { root.Write("bin/changed", changed ? "1" : "0"); };
+  Json mr = {{"apiVersion", "ansible.workloads.m.terraforming.io/v1alpha1"},
+             {"kind", "AnsibleRun"},
+             {"metadata", {{"name", "run"}, {"namespace", "team"}, {"uid", "uid-1"}}},
+             {"spec",
+              {{"forProvider",
+                {{"source", "Inline"}, {"playbook", "- hosts: localhost\n  tasks: []\n"}}}}}};
+  const Json pc = {{"apiVersion", "ansible.workloads.m.terraforming.io/v1alpha1"},
+                   {"kind", "ClusterProviderConfig"},
+                   {"metadata", {{"name", "default"}}},
+                   {"spec", Json::object()}};
+  AnsibleOptions options;
+  options.ansible_playbook = playbook;
+  options.work_root = root / "work";
+  options.cache_root = root / "cache";
+  AnsibleConnector connector(client, events, clock, options);
+  // One reconcile: the check (Observe), then the run when it is not up to
+  // date.
+  auto reconcile = [&] {
+    clock.now += std::chrono::minutes(10);
+    auto external = connector.Connect(mr, pc);
+    ASSERT_TRUE(external.ok()) << external.status();
+    const absl::StatusOr<runtime::Observation> o = (*external)->Observe(mr);
+    ASSERT_TRUE(o.ok()) << o.status();
+    if (!o->exists || !o->up_to_date) {
+      const absl::StatusOr<runtime::ExternalResult> ran = (*external)->Update(mr);
+      ASSERT_TRUE(ran.ok()) << ran.status();
+    }
+    ASSERT_TRUE((*external)->Disconnect().ok());
+  };
+  const auto at = [&] { return mr["status"]["atProvider"]; };
+  drift(false);
+  reconcile();  // the first run
+  ASSERT_EQ(at()["lastRun"].value("mode", ""), "Apply") << at().dump();
+  reconcile();  // the first check after it: its own times
+  EXPECT_EQ(at()["lastRun"].value("mode", ""), "Check");
+  EXPECT_EQ(at()["lastRun"].value("finishedAt", ""), kube::Rfc3339(clock.now));
+  const Json status = mr["status"];
+  reconcile();
+  EXPECT_EQ(mr["status"], status) << "the same check changed the status";
+
+  // Drift: found (its own times), put back by a run; the next check is the
+  // first after that run.
+  drift(true);
+  reconcile();
+  EXPECT_EQ(at()["lastRun"].value("mode", ""), "Apply");
+  drift(false);
+  reconcile();
+  EXPECT_EQ(at()["lastRun"].value("mode", ""), "Check");
+  EXPECT_EQ(at()["lastRun"].value("finishedAt", ""), kube::Rfc3339(clock.now));
+  EXPECT_EQ(at()["drift"].value("at", ""), kube::Rfc3339(clock.now));
+  const Json settled = mr["status"];
+  reconcile();
+  EXPECT_EQ(mr["status"], settled);
 }
 
 }  // namespace
