@@ -628,11 +628,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     const PlanResult& plan = *planned;
     planned_ = true;
     const std::string previous_fingerprint = StringAt(previous_plan, "fingerprint");
-    at["plan"] = {{"add", plan.add},
-                  {"change", plan.change},
-                  {"destroy", plan.destroy},
-                  {"plannedAt", kube::Rfc3339(clock_.Now())},
-                  {"generation", mr["metadata"].value("generation", int64_t{0})}};
+    at["plan"] = PlanStatus(plan, mr);
     if (plan.changes) {
       events_.Normal(mr, "PlannedChanges",
                      "Plan: " + PlanSummary(plan.add, plan.change, plan.destroy));
@@ -1182,11 +1178,7 @@ class WorkspaceClient : public runtime::ExternalClient {
       return planned.status();
     }
     const std::string previous_fingerprint = StringAt(previous_plan, "fingerprint");
-    at["plan"] = {{"add", planned->add},
-                  {"change", planned->change},
-                  {"destroy", planned->destroy},
-                  {"plannedAt", kube::Rfc3339(clock_.Now())},
-                  {"generation", mr["metadata"].value("generation", int64_t{0})}};
+    at["plan"] = PlanStatus(*planned, mr);
     destroy_planned_ = true;
     if (planned->changes) {
       RETURN_IF_ERROR(
@@ -1194,6 +1186,16 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
     KeepPlannedAt(mr, previous_plan, previous_source);
     return absl::OkStatus();
+  }
+
+  // status.atProvider.plan for a plan just made (AwaitApproval adds the
+  // fingerprint; KeepPlannedAt may put the last plannedAt back).
+  Json PlanStatus(const PlanResult& plan, const Json& mr) const {
+    return {{"add", plan.add},
+            {"change", plan.change},
+            {"destroy", plan.destroy},
+            {"plannedAt", kube::Rfc3339(clock_.Now())},
+            {"generation", mr["metadata"].value("generation", int64_t{0})}};
   }
 
   // A plan that finds what the last one found (the same counts, the same
