@@ -391,6 +391,25 @@ class UnlockedPlanTest : public WorkspaceClientTest {
     use->plans = static_cast<int>(std::count(commands.begin() + logged, commands.end(), "plan"));
     return o;
   }
+  // A Workspace with a stored state and a plan that finds no changes,
+  // reconciled once. The first reconcile of this process has nothing
+  // released: under the lock (created, then released), the state read once.
+  Json ReleasedOnce() {
+    StoreState(kStoredState);
+    Json mr = Workspace();
+    Env(mr, "PLAN_REMOVE", "0");
+    LockUse use;
+    EXPECT_TRUE(Reconcile(mr, &use).ok());
+    EXPECT_EQ(use.lease_writes, 2);
+    EXPECT_EQ(use.state_reads, 1);
+    return mr;
+  }
+  // What the plan finds to destroy (0: no changes).
+  static void PlanRemoves(Json& mr, int count) {
+    for (Json& var : mr["spec"]["forProvider"]["env"]) {
+      if (var["name"] == "PLAN_REMOVE") var["value"] = std::to_string(count);
+    }
+  }
   // Another replica takes the lock, stores `serial` (unless 0) and, with
   // `release`, lets the lock go again.
   void OtherHolder(int64_t serial, bool release = true) {
@@ -429,15 +448,8 @@ class UnlockedPlanTest : public WorkspaceClientTest {
 // no lease write at all; one read of the state and, after it, one of the
 // lease.
 TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  // The first reconcile of this process has nothing released: under the
-  // lock (created, then released).
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
-  EXPECT_EQ(use.lease_writes, 2);
-  EXPECT_EQ(use.state_reads, 1);
   const Json status = mr["status"];
   clock.now += std::chrono::minutes(1);
   // Whether the plan had run when the lease was read.
@@ -467,12 +479,9 @@ TEST_F(UnlockedPlanTest, AnIdlePollWritesNoLeaseOnceTheLockWasReleasedHere) {
 // A plan that calls for an apply takes the lock before it: taken back as
 // released here, the state read stands and the plan is applied.
 TEST_F(UnlockedPlanTest, APlanWithChangesTakesTheLockBeforeItsApply) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
+  Json mr = ReleasedOnce();
   LockUse use;
-  Env(mr, "PLAN_REMOVE", "0");
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
-  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  PlanRemoves(mr, 1);
   // Whether the lock was taken when the state is written.
   int writes_unlocked = 0;
   client.hook = [&](const std::string& verb, const kube::Resource& r, const kube::ObjectKey& key) {
@@ -500,13 +509,10 @@ TEST_F(UnlockedPlanTest, APlanWithChangesTakesTheLockBeforeItsApply) {
 // fails as one under the lock would, and its plan is neither in the status
 // nor in an event.
 TEST_F(UnlockedPlanTest, ALockHeldElsewhereFailsThePlanAndLeavesTheStatusAsItWas) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
   const Json status = mr["status"];
-  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  PlanRemoves(mr, 1);
   OtherHolder(0, /*release=*/false);
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
   ASSERT_FALSE(o.ok());
@@ -521,11 +527,8 @@ TEST_F(UnlockedPlanTest, ALockHeldElsewhereFailsThePlanAndLeavesTheStatusAsItWas
 // plan). Another serial: all again under the lock, which plans (and
 // applies) from the new one, and reports one plan.
 TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheStateReadAgain) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
 
   OtherHolder(0);
   absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
@@ -549,7 +552,7 @@ TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheState
   // Serial 5 stored after the read of the state, before a plan with
   // changes: the apply's lock finds it, and the plan and the apply are of
   // serial 5.
-  mr["spec"]["forProvider"]["env"].back()["value"] = "1";
+  PlanRemoves(mr, 1);
   OtherHolderAfterRead("secrets", "tfstate-uid-1", 5);
   o = Reconcile(mr, &use);
   ASSERT_TRUE(o.ok()) << o.status();
@@ -562,11 +565,8 @@ TEST_F(UnlockedPlanTest, ALockHeldElsewhereSinceItsReleaseHereIsTakenAndTheState
 // reconcile's deadline (timeout + margin, from its start) is not spent on
 // two plans.
 TEST_F(UnlockedPlanTest, AStartOverWithLessThanTheTimeoutLeftWaitsForTheNextReconcile) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
   const Json status = mr["status"];
   options.reconcile_margin = std::chrono::seconds(0);
   OtherHolderAfterRead("secrets", "tfstate-uid-1", 3);
@@ -588,11 +588,8 @@ TEST_F(UnlockedPlanTest, AStartOverWithLessThanTheTimeoutLeftWaitsForTheNextReco
 // The dependency lock file a new init writes is stored with the state:
 // under the lock.
 TEST_F(UnlockedPlanTest, ANewDependencyLockFileIsStoredUnderTheLock) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
   Env(mr, "INIT_LOCK", "# providers of the newer init");
   ASSERT_TRUE(Reconcile(mr, &use).ok());
   EXPECT_EQ(use.lease_writes, 2) << "the lock file was stored without the lock";
@@ -605,11 +602,8 @@ TEST_F(UnlockedPlanTest, ANewDependencyLockFileIsStoredUnderTheLock) {
 // Where the state may change before the plan, or there is none to plan
 // from, the reconcile takes the lock first.
 TEST_F(UnlockedPlanTest, ARollbackARecoveryAnAdoptionOrAFailedReadGoesUnderTheLock) {
-  StoreState(kStoredState);
-  Json mr = Workspace();
-  Env(mr, "PLAN_REMOVE", "0");
+  Json mr = ReleasedOnce();
   LockUse use;
-  ASSERT_TRUE(Reconcile(mr, &use).ok());
 
   // A read of the state that fails: read again under the lock.
   bool failed = false;
