@@ -182,6 +182,7 @@ class AnsibleClient : public runtime::ExternalClient {
       o.up_to_date = false;
     } else {
       // CheckOnObserve: would any task change something?
+      const Json previous_source = ObjectAt(at, "source");
       RETURN_IF_ERROR(Prepare(mr));
       const Json previous_run = ObjectAt(at, "lastRun");
       const Json previous_drift = ObjectAt(at, "drift");
@@ -200,7 +201,9 @@ class AnsibleClient : public runtime::ExternalClient {
                         "A check run found " + Plural(check.changed, "task(s)") +
                             " that would change: " + tasks.dump());
       }
-      KeepCheckTimes(at, previous_run, previous_drift);
+      if (ObjectAt(at, "source") == previous_source) {
+        KeepCheckTimes(at, previous_run, previous_drift);
+      }
       o.up_to_date = check.changed == 0;
     }
     if (o.up_to_date) runtime::SetCondition(mr, runtime::Available(), clock_.Now());
@@ -375,7 +378,7 @@ class AnsibleClient : public runtime::ExternalClient {
   }
 
   // A check that finds what the last check found (the same result, stats
-  // and tasks, the same drift) keeps the last one's times in lastRun and
+  // and tasks, the same drift, of the same commit) keeps the last one's times in lastRun and
   // drift.at: they say when the check first found it. An idle poll then
   // leaves the status as it was, and the reconciler writes nothing (a time
   // that moved on every poll cost each AnsibleRun one status write per

@@ -75,11 +75,14 @@ TEST(AnsibleConnector, InputsAreReadNotOlderThanItsLastReadOfThem) {
 }
 
 // Prints a run of one task on localhost, changed when the file `changed`
-// next to it holds 1.
+// next to it holds 1, failed (exit 2) when the file `fail` does.
 constexpr char kFakePlaybook[] = R"(#!/bin/bash
 changed=$(cat "$(dirname "$0")/changed" 2>/dev/null || echo 0)
+failed=$(cat "$(dirname "$0")/fail" 2>/dev/null || echo 0)
 flag=false; if [ "$changed" = 1 ]; then flag=true; fi
-echo '{"plays":[{"play":{"name":"p"},"tasks":[{"task":{"name":"put the file"},"hosts":{"localhost":{"changed":'$flag'}}}]}],"stats":{"localhost":{"ok":1,"changed":'$changed',"failures":0,"unreachable":0,"skipped":0,"rescued":0,"ignored":0}},"custom_stats":{}}'
+broke=false; if [ "$failed" = 1 ]; then broke=true; fi
+echo '{"plays":[{"play":{"name":"p"},"tasks":[{"task":{"name":"put the file"},"hosts":{"localhost":{"changed":'$flag',"failed":'$broke',"msg":"no"}}}]}],"stats":{"localhost":{"ok":1,"changed":'$changed',"failures":'$failed',"unreachable":0,"skipped":0,"rescued":0,"ignored":0}},"custom_stats":{}}'
+if [ "$failed" = 1 ]; then exit 2; fi
 )";
 
 // A check that finds what the last check found leaves the status as it
@@ -146,6 +149,36 @@ TEST(AnsibleClient, ACheckThatFindsWhatTheLastFoundKeepsItsTimes) {
   const Json settled = mr["status"];
   reconcile();
   EXPECT_EQ(mr["status"], settled);
+
+  // Drift that is not put back (a resource whose management policies leave
+  // out Update: Observe alone): found with its own times, then kept while
+  // the same drift is found.
+  auto observe = [&](bool ok) {
+    clock.now += std::chrono::minutes(10);
+    auto external = connector.Connect(mr, pc);
+    ASSERT_TRUE(external.ok()) << external.status();
+    EXPECT_EQ((*external)->Observe(mr).ok(), ok);
+    ASSERT_TRUE((*external)->Disconnect().ok());
+  };
+  drift(true);
+  observe(true);
+  EXPECT_TRUE(at()["drift"].value("detected", false));
+  EXPECT_EQ(at()["lastRun"].value("finishedAt", ""), kube::Rfc3339(clock.now));
+  EXPECT_EQ(at()["drift"].value("at", ""), kube::Rfc3339(clock.now));
+  const Json drifted = mr["status"];
+  observe(true);
+  EXPECT_EQ(mr["status"], drifted) << "the same drift changed the status";
+
+  // A failing check records its own times, and so does the next check that
+  // succeeds.
+  root.Write("bin/fail", "1");
+  observe(false);
+  EXPECT_EQ(at()["lastRun"].value("result", ""), "Failed");
+  EXPECT_EQ(at()["lastRun"].value("finishedAt", ""), kube::Rfc3339(clock.now));
+  root.Write("bin/fail", "0");
+  observe(true);
+  EXPECT_EQ(at()["lastRun"].value("result", ""), "Succeeded");
+  EXPECT_EQ(at()["lastRun"].value("finishedAt", ""), kube::Rfc3339(clock.now));
 }
 
 }  // namespace

@@ -1195,7 +1195,7 @@ class WorkspaceClient : public runtime::ExternalClient {
             {"change", plan.change},
             {"destroy", plan.destroy},
             {"plannedAt", kube::Rfc3339(clock_.Now())},
-            {"generation", mr["metadata"].value("generation", int64_t{0})}};
+            {"generation", ObjectAt(mr, "metadata").value("generation", int64_t{0})}};
   }
 
   // A plan that finds what the last one found (the same counts, the same

@@ -399,7 +399,9 @@ class UnlockedPlanTest : public WorkspaceClientTest {
     Json mr = Workspace();
     Env(mr, "PLAN_REMOVE", "0");
     LockUse use;
-    EXPECT_TRUE(Reconcile(mr, &use).ok());
+    const absl::StatusOr<runtime::Observation> first = Reconcile(mr, &use);
+    // A setup that failed fails the test here (the caller goes on).
+    EXPECT_TRUE(first.ok()) << first.status();
     EXPECT_EQ(use.lease_writes, 2);
     EXPECT_EQ(use.state_reads, 1);
     return mr;

@@ -785,6 +785,7 @@ TEST_F(ProviderCrdsTest, AnsibleRunStatusIsKept) {
                 "tasks": [{"name": "Write the greeting", "changed": 1, "failed": 0}]},
     "appliedSpecHash": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "appliedAt": "2026-01-02T03:00:00Z",
+    "source": {"commit": "0123456789abcdef0123456789abcdef01234567"},
     "drift": {"detected": true, "tasks": ["Write the greeting"], "at": "2026-01-02T03:04:09Z"}
   }}})";
   const std::string heads[] = {
