@@ -93,7 +93,7 @@ absl::StatusOr<Json> CachedReads::GetNotOlderThan(const Resource& r, const Objec
                                                   const std::string& resource_version) {
   const std::string id = VersionKey(r, key);
   const std::string sent = resource_version.empty() ? versions_.Of(id) : resource_version;
-  absl::StatusOr<Json> got = inner_.GetNotOlderThan(r, key, sent);
+  absl::StatusOr<Json> got = inner().GetNotOlderThan(r, key, sent);
   if (got.ok()) {
     // Workers may read one input at once: a slower answer must not replace
     // a later version another one remembered meanwhile.

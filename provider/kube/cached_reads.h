@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "provider/kube/client.h"
+#include "provider/kube/forwarding_client.h"
 
 namespace kube {
 
@@ -60,47 +61,21 @@ class KnownVersions {
 // would. Not for objects a decision needs current (a lock, a state).
 //
 // Every other call goes to `inner` unchanged. Thread-safe as `inner` is.
-class CachedReads final : public Client {
+class CachedReads final : public ForwardingClient {
  public:
   // `capacity`: how many objects' versions are kept (KnownVersions).
   explicit CachedReads(Client& inner, std::size_t capacity = 10000)
-      : inner_(inner), versions_(capacity) {}
+      : ForwardingClient(inner), versions_(capacity) {}
 
   absl::StatusOr<Json> Get(const Resource& r, const ObjectKey& key) override;
   // Not older than `resource_version` when it is set, else as Get.
   absl::StatusOr<Json> GetNotOlderThan(const Resource& r, const ObjectKey& key,
                                        const std::string& resource_version) override;
-  absl::StatusOr<Json> List(const Resource& r, const std::string& ns,
-                            const ListOptions& opts) override {
-    return inner_.List(r, ns, opts);
-  }
-  absl::StatusOr<Json> Create(const Resource& r, const Json& object) override {
-    return inner_.Create(r, object);
-  }
-  absl::StatusOr<Json> Update(const Resource& r, const Json& object) override {
-    return inner_.Update(r, object);
-  }
-  absl::StatusOr<Json> UpdateStatus(const Resource& r, const Json& object) override {
-    return inner_.UpdateStatus(r, object);
-  }
-  absl::StatusOr<Json> Patch(const Resource& r, const ObjectKey& key, PatchType type,
-                             const Json& patch, const PatchOptions& opts) override {
-    return inner_.Patch(r, key, type, patch, opts);
-  }
-  absl::Status Delete(const Resource& r, const ObjectKey& key,
-                      const std::optional<std::string>& uid = std::nullopt) override {
-    return inner_.Delete(r, key, uid);
-  }
-  absl::Status Watch(const Resource& r, const std::string& ns, const WatchOptions& opts,
-                     const std::function<bool(const WatchEvent&)>& on_event) override {
-    return inner_.Watch(r, ns, opts, on_event);
-  }
 
   // How many objects' versions are known (for tests).
   std::size_t known() const { return versions_.size(); }
 
  private:
-  Client& inner_;
   KnownVersions versions_;
 };
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "provider/kube/forwarding_client.h"
 #include "provider/kube/lease.h"
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
@@ -311,47 +312,18 @@ TEST_F(WorkspaceClientTest, ARunStopsAtTheReconcileDeadline) {
 // The in-memory API server behind a client that runs `before` and `after`
 // (when set) around each read, outside the server's lock: a test's other
 // writer acts between two requests of a reconcile.
-class SpyClient : public kube::Client {
+class SpyClient : public kube::ForwardingClient {
  public:
-  explicit SpyClient(kube::Client& inner) : inner_(inner) {}
+  explicit SpyClient(kube::Client& inner) : ForwardingClient(inner) {}
 
   absl::StatusOr<Json> Get(const kube::Resource& r, const kube::ObjectKey& key) override {
     if (before) before(r, key);
-    absl::StatusOr<Json> got = inner_.Get(r, key);
+    absl::StatusOr<Json> got = inner().Get(r, key);
     if (after) after(r, key);
     return got;
   }
-  absl::StatusOr<Json> List(const kube::Resource& r, const std::string& ns,
-                            const kube::ListOptions& opts) override {
-    return inner_.List(r, ns, opts);
-  }
-  absl::StatusOr<Json> Create(const kube::Resource& r, const Json& object) override {
-    return inner_.Create(r, object);
-  }
-  absl::StatusOr<Json> Update(const kube::Resource& r, const Json& object) override {
-    return inner_.Update(r, object);
-  }
-  absl::StatusOr<Json> UpdateStatus(const kube::Resource& r, const Json& object) override {
-    return inner_.UpdateStatus(r, object);
-  }
-  absl::StatusOr<Json> Patch(const kube::Resource& r, const kube::ObjectKey& key,
-                             kube::PatchType type, const Json& patch,
-                             const kube::PatchOptions& opts) override {
-    return inner_.Patch(r, key, type, patch, opts);
-  }
-  absl::Status Delete(const kube::Resource& r, const kube::ObjectKey& key,
-                      const std::optional<std::string>& uid) override {
-    return inner_.Delete(r, key, uid);
-  }
-  absl::Status Watch(const kube::Resource& r, const std::string& ns, const kube::WatchOptions& opts,
-                     const std::function<bool(const kube::WatchEvent&)>& on_event) override {
-    return inner_.Watch(r, ns, opts, on_event);
-  }
 
   std::function<void(const kube::Resource&r, const kube::ObjectKey&key)> before, after;
-
- private:
-  kube::Client& inner_;
 };
 
 // What a reconcile did with the state lock and the state: lease writes

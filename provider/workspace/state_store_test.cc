@@ -12,6 +12,7 @@
 
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
+#include "provider/kube/forwarding_client.h"
 #include "provider/kube/resources.h"
 #include "provider/testing/fake_client.h"
 #include "provider/testing/status.h"
@@ -217,47 +218,19 @@ TEST_F(StateStoreTest, RetriesOnConflict) {
 
 // Forwards to a FakeClient and lets another writer in before the first
 // Update (the fake's hook runs under its lock and cannot write).
-class Interloper : public kube::Client {
+class Interloper : public kube::ForwardingClient {
  public:
-  explicit Interloper(FakeClient& inner) : inner_(inner) {}
-  absl::StatusOr<Json> Get(const kube::Resource& r, const kube::ObjectKey& k) override {
-    return inner_.Get(r, k);
-  }
-  absl::StatusOr<Json> List(const kube::Resource& r, const std::string& ns,
-                            const kube::ListOptions& o) override {
-    return inner_.List(r, ns, o);
-  }
-  absl::StatusOr<Json> Create(const kube::Resource& r, const Json& o) override {
-    return inner_.Create(r, o);
-  }
+  explicit Interloper(FakeClient& inner) : ForwardingClient(inner) {}
   absl::StatusOr<Json> Update(const kube::Resource& r, const Json& o) override {
     if (!interfered) {
       interfered = true;
-      ASSIGN_OR_RETURN(Json s, inner_.Get(r, kube::KeyOf(o)));
+      ASSIGN_OR_RETURN(Json s, inner().Get(r, kube::KeyOf(o)));
       s["metadata"]["annotations"]["touched"] = "yes";
-      RETURN_IF_ERROR(inner_.Update(r, s));
+      RETURN_IF_ERROR(inner().Update(r, s));
     }
-    return inner_.Update(r, o);
-  }
-  absl::StatusOr<Json> UpdateStatus(const kube::Resource& r, const Json& o) override {
-    return inner_.UpdateStatus(r, o);
-  }
-  absl::StatusOr<Json> Patch(const kube::Resource& r, const kube::ObjectKey& k, kube::PatchType t,
-                             const Json& p, const kube::PatchOptions& o) override {
-    return inner_.Patch(r, k, t, p, o);
-  }
-  absl::Status Delete(const kube::Resource& r, const kube::ObjectKey& k,
-                      const std::optional<std::string>& uid) override {
-    return inner_.Delete(r, k, uid);
-  }
-  absl::Status Watch(const kube::Resource& r, const std::string& ns, const kube::WatchOptions& o,
-                     const std::function<bool(const kube::WatchEvent&)>& f) override {
-    return inner_.Watch(r, ns, o, f);
+    return inner().Update(r, o);
   }
   bool interfered = false;
-
- private:
-  FakeClient& inner_;
 };
 
 TEST_F(StateStoreTest, ConflictWithAnotherWriterRereads) {
