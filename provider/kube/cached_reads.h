@@ -58,7 +58,9 @@ class KnownVersions {
 // may miss a change made in the last moments, by anyone (this process's
 // own writes through another client included), until the cache has it
 // (milliseconds with one API server), as a plain read sent a moment earlier
-// would. Not for objects a decision needs current (a lock, a state).
+// would. Not for objects a decision needs current (a lock, a state; the
+// Workspace state read without the lock bounds its own read, see
+// workspace::StateStore::ReadIndexSecret).
 //
 // Every other call goes to `inner` unchanged. Thread-safe as `inner` is.
 class CachedReads final : public ForwardingClient {

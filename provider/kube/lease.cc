@@ -46,15 +46,16 @@ void LeaseObservations::Forget(const std::string& key) {
   released_.erase(key);
 }
 
-void LeaseObservations::KeepReleased(const std::string& key, std::string lease) {
+void LeaseObservations::KeepReleased(const std::string& key, std::string lease, std::string note) {
   // Bounded: past this many, the next takes simply read their lease first.
   constexpr size_t kMaxKept = 20000;
   std::lock_guard lock(mu_);
   if (released_.size() >= kMaxKept) released_.clear();
-  released_[key] = std::move(lease);
+  released_[key] = {std::move(lease), std::move(note)};
 }
 
-std::optional<std::string> LeaseObservations::Released(const std::string& key) {
+std::optional<LeaseObservations::ReleasedLease> LeaseObservations::Released(
+    const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = released_.find(key);
   if (it == released_.end()) return std::nullopt;
@@ -65,7 +66,7 @@ std::optional<std::string> LeaseObservations::TakeReleased(const std::string& ke
   std::lock_guard lock(mu_);
   auto it = released_.find(key);
   if (it == released_.end()) return std::nullopt;
-  std::string lease = std::move(it->second);
+  std::string lease = std::move(it->second.lease);
   released_.erase(it);
   return lease;
 }
@@ -154,6 +155,7 @@ absl::StatusOr<bool> LeaseLock::TryAcquire() {
   {
     std::lock_guard lock(mu_);
     reclaimed_ = false;
+    release_note_.clear();  // a note is of one hold: set it after the take
   }
   if (std::optional<std::string> kept = observations_->TakeReleased(key_.String())) {
     Json lease = Json::parse(*kept, nullptr, false);
@@ -234,7 +236,15 @@ absl::Status LeaseLock::RenewOrStatus() {
   return absl::CancelledError("the lease is held by another identity");
 }
 
+void LeaseLock::set_release_note(std::string note) {
+  std::lock_guard lock(mu_);
+  release_note_ = std::move(note);
+}
+
 void LeaseLock::Release() {
+  // Whether the release kept is one this lock wrote (from a lease that
+  // still named it): only then does its note hold.
+  bool written_here = false;
   const absl::Status released = [&]() -> absl::Status {
     Json lease;
     {
@@ -245,19 +255,23 @@ void LeaseLock::Release() {
     // a conflict, and the lease is read).
     if (!lease.is_null() && Unclaim(lease)) {
       const absl::Status written = Write(std::move(lease));
+      written_here = written.ok();
       if (!kube::IsConflict(written)) return written;
     }
     ASSIGN_OR_RETURN(lease, client_.Get(kLeases, key_));
     Remember(lease);
     if (!Unclaim(lease)) return absl::OkStatus();
-    return Write(std::move(lease));
+    const absl::Status written = Write(std::move(lease));
+    written_here = written.ok();
+    return written;
   }();
   if (released.ok()) {
     std::lock_guard lock(mu_);
     if (!last_.is_null() && HolderOf(last_).empty()) {
       Json kept = last_;
       DropManagedFields(kept);
-      observations_->KeepReleased(key_.String(), kept.dump());
+      observations_->KeepReleased(key_.String(), kept.dump(),
+                                  written_here ? release_note_ : std::string());
     }
     return;
   }

@@ -43,17 +43,24 @@ class LeaseObservations {
   // JSON): usually the version its own release wrote; one another holder
   // released, when this host's release found that. The next take of it can
   // then be one update conditional on that version, with no read first.
-  // TakeReleased hands it out once; nullopt when none is kept.
-  void KeepReleased(const std::string& key, std::string lease);
+  // TakeReleased hands it out once; nullopt when none is kept. `note` is
+  // what the lock's user noted at a release that this host wrote itself
+  // (LeaseLock::set_release_note; "" for a release found).
+  void KeepReleased(const std::string& key, std::string lease, std::string note = "");
   std::optional<std::string> TakeReleased(const std::string& key);
+  struct ReleasedLease {
+    std::string lease;  // its JSON
+    std::string note;   // "" when none
+  };
   // The released copy of `key` kept for its next take (which may then
-  // reclaim it: LeaseLock::Reclaimed), left in place; nullopt when none is.
-  std::optional<std::string> Released(const std::string& key);
+  // reclaim it: LeaseLock::Reclaimed), with its note, left in place;
+  // nullopt when none is.
+  std::optional<ReleasedLease> Released(const std::string& key);
 
  private:
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, MonoTime>> seen_;
-  std::map<std::string, std::string> released_;
+  std::map<std::string, ReleasedLease> released_;
 };
 
 // A lease's spec.holderIdentity ("" when free).
@@ -83,6 +90,13 @@ class LeaseLock {
   // update when our last copy is current. Failures are logged (the lease
   // then simply expires).
   void Release();
+  // What to keep with the released copy (LeaseObservations::KeepReleased)
+  // when Release writes the release itself: what the holder knows as of
+  // the end of its hold (a state's version, say). Not kept with a release
+  // another holder wrote; each TryAcquire (a Regain's too) drops it. That a
+  // hold was not taken over and given back in between is the caller's to
+  // know (LeaseHolder::Regain).
+  void set_release_note(std::string note);
 
   // The holder last seen on the lease ("" when free or not yet read).
   std::string Holder() const;
@@ -120,6 +134,7 @@ class LeaseLock {
   Json last_;             // the lease as last read or written
   MonoTime last_seen_{};  // when this host first saw last_'s record
   bool reclaimed_ = false;
+  std::string release_note_;
 };
 
 // The timing of a lock of `duration`, in the ratios of client-go's leader
@@ -210,6 +225,9 @@ class LeaseHolder {
   bool Reclaimed() const { return acquired_ && lock_.Reclaimed(); }
   // Why acquiring failed when an API error was the last answer.
   const std::string& error() const { return error_; }
+  // See LeaseLock::set_release_note: kept with the release this holder's
+  // end writes.
+  void set_release_note(std::string note) { lock_.set_release_note(std::move(note)); }
 
  private:
   void Keep(MonoTime renewed_at);

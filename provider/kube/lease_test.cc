@@ -258,6 +258,59 @@ TEST(LeaseLock, ReleaseRereadsWhenItsCopyIsStale) {
   EXPECT_EQ(lease["metadata"]["labels"]["touched"], "yes");
 }
 
+// The note a holder sets is kept with a release it wrote (also after a
+// stale copy was read again, the lease still naming it), never with one it
+// found: there another holder had the lease, and what the note says of its
+// own hold may be out of date.
+TEST(LeaseLock, AReleaseNoteIsKeptOnlyWithAReleaseThisLockWrote) {
+  FakeClient fake;
+  FakeClock clock;
+  LeaseObservations seen;
+  {
+    LeaseLock a(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(a.TryAcquire().value());
+    a.set_release_note("state 7");
+    a.Release();
+  }
+  ASSERT_TRUE(seen.Released(kKey.String()).has_value());
+  EXPECT_EQ(seen.Released(kKey.String())->note, "state 7");
+  {
+    LeaseLock a(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(a.TryAcquire().value());
+    // A stale copy: read again, still a's, released by a.
+    Json touched = fake.Peek(kLeases, kKey);
+    touched["metadata"]["labels"]["touched"] = "yes";
+    ASSERT_TRUE(fake.Update(kLeases, touched).ok());
+    a.set_release_note("state 8");
+    a.Release();
+  }
+  EXPECT_EQ(seen.Released(kKey.String())->note, "state 8");
+  {
+    LeaseLock a(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(a.TryAcquire().value());
+    a.set_release_note("state 9");
+    // Meanwhile a's hold ended elsewhere: b took the lease over and let it
+    // go. a's release finds it free and keeps it, without the note.
+    Json freed = fake.Peek(kLeases, kKey);
+    freed["spec"]["holderIdentity"] = nullptr;
+    ASSERT_TRUE(fake.Update(kLeases, freed).ok());
+    a.Release();
+  }
+  ASSERT_TRUE(seen.Released(kKey.String()).has_value());
+  EXPECT_EQ(seen.Released(kKey.String())->lease.find("\"holderIdentity\":\"a\""),
+            std::string::npos);
+  EXPECT_EQ(seen.Released(kKey.String())->note, "");
+  {
+    // A note is of one hold: a take after it (a regain, say) drops it.
+    LeaseLock a(fake, clock, kKey, "a", 60s, {}, &seen);
+    ASSERT_TRUE(a.TryAcquire().value());
+    a.set_release_note("state 10");
+    ASSERT_TRUE(a.TryAcquire().value());
+    a.Release();
+  }
+  EXPECT_EQ(seen.Released(kKey.String())->note, "");
+}
+
 TEST(LeaseLock, ConflictMeansSomeoneElseWon) {
   FakeClient fake;
   FakeClock clock;

@@ -11,11 +11,13 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <random>
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -164,6 +166,49 @@ absl::StatusOr<BackupOptions> ResolveBackup(kube::Client& client, const Json& ba
 // The text of a file a run wrote ("" when there is none).
 std::string RunFile(const fs::path& path) { return platform::ReadFile(path).value_or(""); }
 
+// The namespace of a Workspace's state and lock: a namespaced
+// ProviderConfig's own, else its spec.state.namespace, else the default.
+std::string StateNamespace(const Json& pc, const WorkspaceOptions& options) {
+  if (std::string ns = pc["metadata"].value("namespace", ""); !ns.empty()) return ns;
+  if (std::string ns = StringAt(ObjectAt(ObjectAt(pc, "spec"), "state"), "namespace");
+      !ns.empty()) {
+    return ns;
+  }
+  return options.default_state_namespace;
+}
+
+kube::ObjectKey LockKeyOf(const std::string& state_ns, const std::string& uid) {
+  return {state_ns, "tflock-" + uid};
+}
+
+// A rollback the annotation asks for that is not done yet.
+bool RollbackPending(const Json& mr) {
+  const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
+  if (want.empty()) return false;
+  const Json::json_pointer done("/status/atProvider/lastRollback");
+  return !mr.contains(done) || !mr[done].is_string() ||
+         mr[done].get_ref<const std::string&>() != want;
+}
+
+// The lease as this provider left it at its release (LeaseObservations),
+// with the state's version noted then (see Release), when a reconcile of
+// `mr` may plan without the lock: an existing Workspace, not being deleted,
+// with no interrupted run's folder to recover and no rollback to apply
+// first (both write the state before anything is planned). nullopt
+// otherwise, and where nothing was released here yet (the first reconcile
+// after a start).
+std::optional<kube::LeaseObservations::ReleasedLease> PlanUnlockedFrom(
+    const WorkspaceOptions& options, const Json& mr, const std::string& state_ns) {
+  if (!options.lease_observations || mr["metadata"].contains("deletionTimestamp") ||
+      RollbackPending(mr)) {
+    return std::nullopt;
+  }
+  const std::string uid = mr["metadata"].value("uid", "");
+  std::error_code ec;
+  if (fs::exists(fs::path(options.work_root) / uid, ec) || ec) return std::nullopt;
+  return options.lease_observations->Released(LockKeyOf(state_ns, uid).String());
+}
+
 absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Json& pc,
                                  const WorkspaceOptions& options) {
   Settings s;
@@ -174,8 +219,7 @@ absl::StatusOr<Settings> Resolve(kube::Client& client, const Json& mr, const Jso
 
   // ProviderConfig: where state lives, how it is protected, credentials.
   const Json state = ObjectAt(pc_spec, "state");
-  s.state_ns = !pc_ns.empty() ? pc_ns : StringAt(state, "namespace");
-  if (s.state_ns.empty()) s.state_ns = options.default_state_namespace;
+  s.state_ns = StateNamespace(pc, options);
   s.history = state.value("history", 5);
   if (state.contains("encryptionKeySecretRef")) {
     ASSIGN_OR_RETURN(s.key, ReadKey(client, true, state["encryptionKeySecretRef"], pc_ns,
@@ -370,8 +414,13 @@ class HeldEvents : public runtime::EventSink {
 
 class WorkspaceClient : public runtime::ExternalClient {
  public:
+  // `released`: PlanUnlockedFrom's answer for this reconcile; with it,
+  // `state_read` may be the read of the state's index Secret, sent at the
+  // connect (ObserveUnlocked reads it in turn when it is not).
   WorkspaceClient(kube::Client& client, runtime::EventSink& events, const kube::Clock& clock,
-                  const WorkspaceOptions& options, Settings settings, const Json& mr)
+                  const WorkspaceOptions& options, Settings settings, const Json& mr,
+                  std::optional<kube::LeaseObservations::ReleasedLease> released,
+                  std::future<StateStore::IndexRead> state_read)
       : client_(client),
         events_(events),
         clock_(clock),
@@ -379,7 +428,9 @@ class WorkspaceClient : public runtime::ExternalClient {
         s_(std::move(settings)),
         dir_(fs::path(options.work_root) / s_.uid),
         deadline_(std::chrono::steady_clock::now() + s_.timeout + options.reconcile_margin),
-        store_(client, StoreOptions(s_, mr)) {
+        store_(client, StoreOptions(s_, mr)),
+        released_(std::move(released)),
+        state_read_(std::move(state_read)) {
     if (s_.backup) backup_.emplace(*s_.backup, kube::KeyOf(mr));
   }
 
@@ -390,8 +441,9 @@ class WorkspaceClient : public runtime::ExternalClient {
   // a write: see ObserveUnlocked. Otherwise, and whenever that cannot be
   // trusted, it all happens under the lock.
   absl::StatusOr<runtime::Observation> Observe(Json& mr) override {
-    if (const std::optional<std::string> released = PlanUnlockedFrom(mr)) {
-      absl::StatusOr<std::optional<runtime::Observation>> unlocked = ObserveUnlocked(mr, *released);
+    if (const auto released = std::exchange(released_, std::nullopt)) {
+      absl::StatusOr<std::optional<runtime::Observation>> unlocked =
+          ObserveUnlocked(mr, released->lease);
       if (!unlocked.ok()) return unlocked.status();
       if (*unlocked) return **std::move(unlocked);
       // Nothing to plan from without the lock, or the state moved since it
@@ -458,22 +510,6 @@ class WorkspaceClient : public runtime::ExternalClient {
   }
 
  private:
-  // The lease as this provider left it at its release (LeaseObservations),
-  // when this reconcile may plan without the lock: an existing Workspace,
-  // not being deleted, with no interrupted run's folder to recover and no
-  // rollback to apply first (both write the state before anything is
-  // planned). nullopt otherwise, and where nothing was released here yet
-  // (the first reconcile after a start).
-  std::optional<std::string> PlanUnlockedFrom(const Json& mr) const {
-    if (!options_.lease_observations || mr["metadata"].contains("deletionTimestamp") ||
-        RollbackPending(mr)) {
-      return std::nullopt;
-    }
-    std::error_code ec;
-    if (fs::exists(dir_, ec) || ec) return std::nullopt;
-    return options_.lease_observations->Released(LockKey().String());
-  }
-
   // A plan needs no lock: OpenTofu's plan reads the state and writes none,
   // and the store's read gives a whole stored version even while a holder
   // writes a new one. The lock fences writes, so it is taken (HoldLock) at
@@ -491,9 +527,16 @@ class WorkspaceClient : public runtime::ExternalClient {
   // events are held back. nullopt also with no state (an adoption or a
   // restore from a backup writes one under the lock) or when the read fails
   // (it is read again under the lock, where a failure is reported).
+  //
+  // The read (sent at the connect) may come from the watch cache, not older
+  // than the state's version this provider noted at its release: with the
+  // lease as released, nobody wrote the state since, so that version is
+  // still the stored one. A release this provider only found (another
+  // holder's) carries no note, and the state is read from etcd.
   absl::StatusOr<std::optional<runtime::Observation>> ObserveUnlocked(Json& mr,
                                                                       const std::string& released) {
-    absl::StatusOr<std::optional<State>> loaded = store_.Load();
+    absl::StatusOr<std::optional<State>> loaded =
+        state_read_.valid() ? store_.LoadFrom(state_read_.get()) : store_.Load();
     if (!loaded.ok() || !*loaded) return std::nullopt;
     current_ = **std::move(loaded);
     // Until the read is confirmed, the status and the events of this
@@ -661,6 +704,16 @@ class WorkspaceClient : public runtime::ExternalClient {
       spdlog::warn("cannot remove the working folder of workspace {}: {}", s_.uid, ec.message());
     }
     const bool held = holder_ && holder_->held();
+    // The state's version as the store last read or wrote it, kept with the
+    // release: the next reconcile without the lock reads the state not
+    // older than it (from the watch cache). It is the stored one: the lock
+    // was held, without a loss, since a take after which the state was read
+    // from etcd, or since one that reclaimed it as released here (so the
+    // state was still at that release's note, and read not older than it),
+    // and only this store wrote it since. "" (a read from etcd) where the
+    // store does not know it; none after a loss (another holder may have
+    // written meanwhile).
+    if (held && !lock_lost_) holder_->set_release_note(store_.version());
     holder_.reset();  // stops renewing, releases the lease
     if (held && remove_lease_) {
       if (const absl::Status s = client_.Delete(kube::kLeases, LockKey()); !s.ok()) {
@@ -670,7 +723,7 @@ class WorkspaceClient : public runtime::ExternalClient {
     }
   }
 
-  kube::ObjectKey LockKey() const { return {s_.state_ns, "tflock-" + s_.uid}; }
+  kube::ObjectKey LockKey() const { return LockKeyOf(s_.state_ns, s_.uid); }
 
   // Takes the state lock (renewed in the background until Disconnect),
   // waiting a little for a live holder; a holder that is an earlier life of
@@ -770,15 +823,6 @@ class WorkspaceClient : public runtime::ExternalClient {
         list + ". Import or remove them, or they will be created again";
     spdlog::error("workspace {}: {}", s_.uid, message);
     events_.Warning(mr, "UntrackedResources", message);
-  }
-
-  // A rollback the annotation asks for that is not done yet.
-  static bool RollbackPending(const Json& mr) {
-    const std::string want = runtime::Annotation(mr, kRollbackAnnotation);
-    if (want.empty()) return false;
-    const Json::json_pointer done("/status/atProvider/lastRollback");
-    return !mr.contains(done) || !mr[done].is_string() ||
-           mr[done].get_ref<const std::string&>() != want;
   }
 
   absl::Status Rollback(Json& mr) {
@@ -1316,6 +1360,7 @@ class WorkspaceClient : public runtime::ExternalClient {
       // The run was interrupted. Its state is stored only if the lock can be
       // held again; else someone else may hold the state now and writing it
       // could undo theirs.
+      lock_lost_ = true;
       const std::string why = holder_->LostReason();
       const std::string lost = "The state lock " + LockKey().name + " was lost during the run (" +
                                why + ") and the run was interrupted; ";
@@ -1394,6 +1439,14 @@ class WorkspaceClient : public runtime::ExternalClient {
   std::optional<absl::Status> lock_status_;
   // HoldLock found the state changed since it was read without the lock.
   bool state_moved_ = false;
+  // PlanUnlockedFrom's answer at the connect (nullopt once Observe used it),
+  // and the read of the state sent then.
+  std::optional<kube::LeaseObservations::ReleasedLease> released_;
+  std::future<StateStore::IndexRead> state_read_;
+  // The lock was lost during this reconcile (and maybe held again): what
+  // the store knows of the state may be older than what another holder
+  // wrote meanwhile.
+  bool lock_lost_ = false;
 };
 
 }  // namespace
@@ -1439,9 +1492,32 @@ WorkspaceConnector::WorkspaceConnector(kube::Client& client, runtime::EventSink&
 
 absl::StatusOr<std::unique_ptr<runtime::ExternalClient>> WorkspaceConnector::Connect(
     Json& mr, const Json& pc) {
+  // A reconcile that will plan without the lock reads the state first of
+  // all: the read of its index Secret goes out now, alongside the reads of
+  // the inputs (the encryption key above all) instead of after them; chunks
+  // and the decryption come later. It may be any read of the state as it
+  // was at the release or later (ObserveUnlocked): from the watch cache, not
+  // older than the version noted at a release this provider wrote, else
+  // from etcd. When the inputs cannot be resolved, the read is waited for
+  // and thrown away.
+  const std::string state_ns = StateNamespace(pc, options_);
+  std::optional<kube::LeaseObservations::ReleasedLease> released =
+      PlanUnlockedFrom(options_, mr, state_ns);
+  std::future<StateStore::IndexRead> state_read;
+  if (released) {
+    try {
+      state_read = std::async(std::launch::async,
+                              [&client = client_, state_ns, uid = mr["metadata"].value("uid", ""),
+                               version = released->note] {
+                                return StateStore::ReadIndexSecret(client, state_ns, uid, version);
+                              });
+    } catch (const std::system_error& e) {  // no thread to spare: read in turn
+      spdlog::debug("cannot read the state alongside the inputs: {}", e.what());
+    }
+  }
   ASSIGN_OR_RETURN(Settings settings, Resolve(inputs_, mr, pc, options_));
   return std::make_unique<WorkspaceClient>(client_, events_, clock_, options_, std::move(settings),
-                                           mr);
+                                           mr, std::move(released), std::move(state_read));
 }
 
 }  // namespace workspace

@@ -9,8 +9,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -322,6 +325,13 @@ class SpyClient : public kube::ForwardingClient {
     if (after) after(r, key);
     return got;
   }
+  absl::StatusOr<Json> GetNotOlderThan(const kube::Resource& r, const kube::ObjectKey& key,
+                                       const std::string& resource_version) override {
+    if (before) before(r, key);
+    absl::StatusOr<Json> got = inner().GetNotOlderThan(r, key, resource_version);
+    if (after) after(r, key);
+    return got;
+  }
 
   std::function<void(const kube::Resource&r, const kube::ObjectKey&key)> before, after;
 };
@@ -557,6 +567,112 @@ TEST_F(UnlockedPlanTest, AStartOverWithLessThanTheTimeoutLeftWaitsForTheNextReco
   const absl::StatusOr<runtime::Observation> created = Reconcile(mr, &use);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(use.plans, 1);
+}
+
+// A reconcile that plans without the lock sends its read of the state, on
+// a thread of its own, alongside the reads of its inputs (here an
+// environment variable's Secret), not after them, and from the watch
+// cache, not older than the version at this provider's release; one under
+// the lock reads the state only once it holds it.
+TEST_F(UnlockedPlanTest, TheStateIsReadAlongsideTheInputsOnlyWithoutTheLock) {
+  Json mr = ReleasedOnce();
+  client.Seed(kube::kSecrets, {{"apiVersion", "v1"},
+                               {"kind", "Secret"},
+                               {"metadata", {{"name", "vars"}, {"namespace", "team"}}},
+                               {"data", {{"token", "dA=="}}}});
+  mr["spec"]["forProvider"]["env"].push_back(
+      {{"name", "TOKEN"}, {"secretKeyRef", {{"name", "vars"}, {"key", "token"}}}});
+  // Whether the state's read was sent, from another thread, while the
+  // input was read: the input's read waits up to `wait` for it.
+  std::mutex mu;
+  std::condition_variable sent;
+  bool state_sent = false;
+  std::optional<bool> alongside;
+  std::thread::id state_thread, input_thread;
+  const auto watch = [&](std::chrono::milliseconds wait) {
+    state_sent = false;
+    alongside.reset();
+    spy.before = [&, wait](const kube::Resource& r, const kube::ObjectKey& key) {
+      if (r.plural != "secrets") return;
+      std::unique_lock lock(mu);
+      if (key.name == "tfstate-uid-1" && !state_sent) {
+        state_sent = true;
+        state_thread = std::this_thread::get_id();
+        sent.notify_all();
+      } else if (key.name == "vars" && !alongside) {
+        input_thread = std::this_thread::get_id();
+        alongside = sent.wait_for(lock, wait, [&] { return state_sent; });
+      }
+    };
+  };
+  const std::string at_release =
+      client.Peek(kube::kSecrets, {"state", "tfstate-uid-1"})["metadata"]["resourceVersion"];
+  client.not_older_than.clear();
+  LockUse use;
+  watch(std::chrono::seconds(5));
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->exists && o->up_to_date);
+  ASSERT_TRUE(alongside.has_value());
+  EXPECT_TRUE(*alongside) << "the state was read after the inputs";
+  EXPECT_NE(state_thread, input_thread) << "the state was read before the inputs, not with them";
+  EXPECT_EQ(std::count(client.not_older_than.begin(), client.not_older_than.end(),
+                       "secrets state/tfstate-uid-1 " + at_release),
+            1);
+  EXPECT_EQ(use.state_reads, 1);
+  EXPECT_EQ(use.lease_writes, 0);
+
+  // A rollback goes under the lock, which is taken after the inputs are
+  // read: no read of the state goes out meanwhile.
+  mr["metadata"]["annotations"][kRollbackAnnotation] = "1";
+  StoreState(StateOfSerial(3));
+  watch(std::chrono::milliseconds(500));
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  ASSERT_TRUE(alongside.has_value());
+  EXPECT_FALSE(*alongside) << "the state was read before the lock was taken";
+  EXPECT_EQ(use.lease_writes, 2);
+  EXPECT_EQ(Serial(mr), 4);
+}
+
+// A release this provider found (another holder took the lock over and
+// let it go during the reconcile) notes no version: the next plan without
+// the lock reads the state from etcd.
+TEST_F(UnlockedPlanTest, AfterAReleaseFoundNotWrittenTheStateIsReadFromEtcd) {
+  StoreState(kStoredState);
+  Json mr = Workspace();
+  Env(mr, "PLAN_REMOVE", "0");
+  bool freed = false;
+  spy.after = [&](const kube::Resource& r, const kube::ObjectKey& key) {
+    if (freed || r.plural != "secrets" || key.name != "tfstate-uid-1") return;
+    freed = true;
+    Json lease = client.Peek(kube::kLeases, {"state", "tflock-uid-1"});
+    lease["spec"]["holderIdentity"] = nullptr;
+    ASSERT_TRUE(client.Update(kube::kLeases, lease).ok());
+  };
+  LockUse use;
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  ASSERT_TRUE(freed);
+  // The release's update conflicted and the lease was read again: found
+  // free (a take reads it once, as nothing was released here before).
+  EXPECT_EQ(use.lease_reads, 2);
+  const std::optional<kube::LeaseObservations::ReleasedLease> kept =
+      options.lease_observations->Released("state/tflock-uid-1");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->note, "");
+
+  client.not_older_than.clear();
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(use.lease_writes, 0) << "not planned without the lock";
+  EXPECT_EQ(use.state_reads, 1);
+  for (const std::string& read : client.not_older_than) {
+    EXPECT_FALSE(read.starts_with("secrets state/tfstate-uid-1 ")) << "from the cache: " << read;
+  }
+  // That reconcile took nothing, so the next is the same; one that holds
+  // the lock notes the version at its release again.
+  PlanRemoves(mr, 1);
+  ASSERT_TRUE(Reconcile(mr, &use).ok());
+  EXPECT_EQ(options.lease_observations->Released("state/tflock-uid-1")->note,
+            client.Peek(kube::kSecrets, {"state", "tfstate-uid-1"})["metadata"]["resourceVersion"]);
 }
 
 // The dependency lock file a new init writes is stored with the state:

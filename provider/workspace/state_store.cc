@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <utility>
 
 #include "common/status_macros.h"
 #include "provider/common/crypto.h"
@@ -126,19 +127,30 @@ StateStore::StateStore(kube::Client& client, Options options)
 
 std::string StateStore::SecretName(const std::string& uid) { return "tfstate-" + uid; }
 
-absl::StatusOr<std::optional<Json>> StateStore::Get() {
-  absl::StatusOr<Json> secret = client_.Get(kube::kSecrets, Key());
+StateStore::IndexRead StateStore::ReadIndexSecret(kube::Client& client, const std::string& ns,
+                                                  const std::string& uid,
+                                                  const std::string& not_older_than) {
+  const kube::ObjectKey key{ns, SecretName(uid)};
+  absl::StatusOr<Json> secret = not_older_than.empty()
+                                    ? client.Get(kube::kSecrets, key)
+                                    : client.GetNotOlderThan(kube::kSecrets, key, not_older_than);
   if (secret.ok()) return std::optional<Json>(*std::move(secret));
   if (kube::IsNotFound(secret.status())) return std::optional<Json>();
   return secret.status();
 }
 
-absl::StatusOr<StateStore::Index> StateStore::ReadIndex() {
+StateStore::IndexRead StateStore::Get() {
+  return ReadIndexSecret(client_, options_.ns, options_.uid);
+}
+
+absl::StatusOr<StateStore::Index> StateStore::ReadIndex(std::optional<IndexRead> given) {
+  version_.clear();
   Index index;
-  ASSIGN_OR_RETURN(index.secret, Get());
+  ASSIGN_OR_RETURN(index.secret, given ? *std::move(given) : Get());
   if (!index.secret) return index;
   const Json& secret = *index.secret;
   index.version = secret["metadata"].value("resourceVersion", "");
+  version_ = index.version;
   const Json data = secret.value("data", Json::object());
   auto corrupt = [&](const std::string& what) {
     return absl::DataLossError("state Secret " + Key().String() + ": " + what);
@@ -394,9 +406,12 @@ absl::Status StateStore::Commit(const Index& index, Entry current, const State& 
 
   // The index last: its resourceVersion makes it fail when another writer
   // went first, and only once it is written may old chunks go.
+  // A write that fails may still have been made: the version is unknown.
+  version_.clear();
   absl::StatusOr<Json> written = index.secret ? client_.Update(kube::kSecrets, secret)
                                               : client_.Create(kube::kSecrets, secret);
   RETURN_IF_ERROR(written.status());
+  version_ = (*written)["metadata"].value("resourceVersion", "");
   std::set<std::string> named(current.chunks.begin(), current.chunks.end());
   for (const auto& [serial, entry] : history)
     named.insert(entry.chunks.begin(), entry.chunks.end());
@@ -430,9 +445,12 @@ absl::Status StateStore::DeleteOrphans(const std::set<std::string>& named,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<State>> StateStore::Load() {
+absl::StatusOr<std::optional<State>> StateStore::Load() { return LoadFrom(Get()); }
+
+absl::StatusOr<std::optional<State>> StateStore::LoadFrom(IndexRead first) {
+  std::optional<IndexRead> given(std::move(first));
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(const Index index, ReadIndex());
+    ASSIGN_OR_RETURN(const Index index, ReadIndex(std::exchange(given, std::nullopt)));
     if (!index.current) {
       sealed_.reset();  // nothing stored: nothing an earlier Load saw stands
       return std::optional<State>();
@@ -589,9 +607,11 @@ absl::StatusOr<bool> StateStore::SaveLockFile(const std::string& lock_file) {
           "state Secret " + Key().String() + ": the dependency lock file (" +
           std::to_string(lock_file.size() >> 10) + " KiB) does not fit in it");
     }
-    const absl::Status updated = client_.Update(kube::kSecrets, secret).status();
-    if (kube::IsConflict(updated)) continue;
-    RETURN_IF_ERROR(updated);
+    version_.clear();
+    const absl::StatusOr<Json> updated = client_.Update(kube::kSecrets, secret);
+    if (kube::IsConflict(updated.status())) continue;
+    RETURN_IF_ERROR(updated.status());
+    version_ = (*updated)["metadata"].value("resourceVersion", "");
     return true;
   }
   return absl::AbortedError("state Secret " + Key().String() + ": gave up after " +
@@ -678,6 +698,7 @@ absl::Status StateStore::Restore(int64_t serial) {
 absl::Status StateStore::Remove() {
   // The index first: a crash after it leaves chunks nothing names (deleted
   // by the next Remove), never an index naming a missing chunk.
+  version_.clear();
   const absl::Status deleted = client_.Delete(kube::kSecrets, Key());
   if (!deleted.ok() && !kube::IsNotFound(deleted)) return deleted;
   return DeleteOrphans({}, "");

@@ -116,6 +116,18 @@ class StateStore {
   // API's.
   absl::StatusOr<std::optional<State>> Load();
 
+  // The index Secret as read from the API server: nullopt when there is none.
+  using IndexRead = absl::StatusOr<std::optional<kube::Json>>;
+  // Reads the index Secret of the Workspace `uid` in `ns`: the first request
+  // of a Load, which a caller may send alongside others (LoadFrom).
+  // With `not_older_than` (a version of it this process read or wrote), the
+  // read may come from the API server's watch cache.
+  static IndexRead ReadIndexSecret(kube::Client& client, const std::string& ns,
+                                   const std::string& uid, const std::string& not_older_than = "");
+  // Load(), starting from the index Secret as ReadIndexSecret read it; what
+  // it reads after that goes to the API server as Load's reads do.
+  absl::StatusOr<std::optional<State>> LoadFrom(IndexRead first);
+
   // Stores `state_json` as the current state, with `lock_file` as the
   // dependency lock file (nullopt: keep the stored one); the previous current
   // goes into history (the last `history` versions are kept, fewer when they
@@ -159,12 +171,19 @@ class StateStore {
   // The name prefix of this Workspace's chunk Secrets.
   std::string ChunkPrefix() const { return Key().name + "-"; }
 
+  // The resourceVersion of the index Secret as this store last read or
+  // wrote it: "" before either, when none is stored, after a read that
+  // failed, and after a write that failed (it may have been made all the
+  // same).
+  const std::string& version() const { return version_; }
+
  private:
   struct Entry;
   struct Index;
 
-  absl::StatusOr<std::optional<kube::Json>> Get();
-  absl::StatusOr<Index> ReadIndex();
+  IndexRead Get();
+  // The index read (`given`, else from the API server) and parsed.
+  absl::StatusOr<Index> ReadIndex(std::optional<IndexRead> given = std::nullopt);
   // gzip, then sealed with the key when one is configured.
   absl::StatusOr<std::string> Encode(const std::string& plaintext) const;
   // The plaintext of a stored version; errors name the Secret. `stored`
@@ -197,6 +216,7 @@ class StateStore {
   kube::Client& client_;
   Options options_;
   std::optional<SealedState> sealed_;
+  std::string version_;
 };
 
 }  // namespace workspace

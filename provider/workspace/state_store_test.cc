@@ -525,6 +525,51 @@ TEST_F(StateStoreTest, AFailedIndexWriteLeavesTheOldStateReadableAndOrphansGoLat
   EXPECT_EQ(ChunkNames(), Named());
 }
 
+// version() is the index's resourceVersion as the store last read or wrote
+// it, and nothing after a write that failed (it may have been made), a
+// removal, or a read that found nothing.
+TEST_F(StateStoreTest, KnowsTheVersionItLastReadOrWrote) {
+  StateStore store(client, Opts());
+  EXPECT_EQ(store.version(), "");
+  ASSERT_TRUE(store.Save(StateJson(1, kLineage)).ok());
+  const auto stored = [&] { return Secret()["metadata"].value("resourceVersion", ""); };
+  EXPECT_FALSE(stored().empty());
+  EXPECT_EQ(store.version(), stored());
+  // Another writer: a read catches up.
+  ASSERT_TRUE(StateStore(client, Opts()).Save(StateJson(2, kLineage)).ok());
+  EXPECT_NE(store.version(), stored());
+  ASSERT_TRUE(store.Load().ok());
+  EXPECT_EQ(store.version(), stored());
+  ASSERT_TRUE(store.SaveLockFile("# lock file\n").value());
+  EXPECT_EQ(store.version(), stored());
+  // A failed write: unknown, from before it is sent (it may be made and
+  // its answer lost).
+  client.hook = [&](const std::string& verb, const kube::Resource&, const kube::ObjectKey& key) {
+    if (verb == "update" && key.name == "tfstate-uid-a") {
+      EXPECT_EQ(store.version(), "");
+      return kube::ApiError(504, "Timeout", "no answer").ToStatus();
+    }
+    return absl::OkStatus();
+  };
+  EXPECT_FALSE(store.Save(StateJson(3, kLineage)).ok());
+  EXPECT_EQ(store.version(), "");
+  EXPECT_FALSE(store.SaveLockFile("# another\n").ok());
+  EXPECT_EQ(store.version(), "");
+  client.hook = nullptr;
+  // A read from an index read elsewhere (LoadFrom) knows its version too.
+  ASSERT_TRUE(store.LoadFrom(StateStore::ReadIndexSecret(client, "crossplane-system", "uid-a"))
+                  .value()
+                  .has_value());
+  EXPECT_EQ(store.version(), stored());
+  ASSERT_TRUE(store.Remove().ok());
+  EXPECT_EQ(store.version(), "");
+  ASSERT_TRUE(store.Save(StateJson(4, kLineage)).ok());
+  ASSERT_FALSE(store.version().empty());
+  ASSERT_TRUE(client.Delete(kube::kSecrets, store.Key()).ok());
+  EXPECT_FALSE(store.Load().value().has_value());
+  EXPECT_EQ(store.version(), "");
+}
+
 TEST_F(StateStoreTest, AConflictingWriterLosesAndItsChunksGo) {
   EXPECT_TRUE(StateStore(client, Opts()).Save(Big(1, 1024)).ok());
   Interloper interloper(client);
