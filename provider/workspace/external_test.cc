@@ -43,7 +43,8 @@ using provider::testing::TempDir;
 // "interrupted", takes $STOP_TAKES seconds, logs "stopped" and fails; else
 // reports $PLAN_REMOVE (default 1) resources to destroy (0: no changes).
 // show: a fixed plan. apply and destroy: leave the next serial of the same
-// lineage, holding nothing.
+// lineage, holding nothing, then sleep $APPLY_SLEEP (if set; on SIGINT as
+// plan does).
 constexpr char kFakeTofu[] = R"(#!/bin/bash
 echo "$*" >> "$FAKE_LOG"
 case "$1" in
@@ -62,6 +63,10 @@ case "$1" in
   apply|destroy)
     serial=$(grep -o '"serial": *[0-9]*' terraform.tfstate 2>/dev/null | grep -o '[0-9]*$')
     echo '{"version":4,"serial":'$(( ${serial:-1} + 1 ))',"lineage":"lineage-1","resources":[],"outputs":{}}' > terraform.tfstate
+    if [ -n "$APPLY_SLEEP" ]; then
+      trap 'echo interrupted >> "$FAKE_LOG"; sleep "${STOP_TAKES:-0}"; echo stopped >> "$FAKE_LOG"; exit 1' INT
+      sleep "$APPLY_SLEEP" & wait $!
+    fi
     exit 0 ;;
 esac
 exit 0
@@ -673,6 +678,61 @@ TEST_F(UnlockedPlanTest, AfterAReleaseFoundNotWrittenTheStateIsReadFromEtcd) {
   ASSERT_TRUE(Reconcile(mr, &use).ok());
   EXPECT_EQ(options.lease_observations->Released("state/tflock-uid-1")->note,
             client.Peek(kube::kSecrets, {"state", "tfstate-uid-1"})["metadata"]["resourceVersion"]);
+}
+
+// A hold lost during a run and held again notes no version at its release:
+// another holder may have written the state meanwhile, so the next plan
+// without the lock reads the state from etcd.
+TEST_F(UnlockedPlanTest, AfterALockLostAndHeldAgainTheStateIsReadFromEtcd) {
+  options.lock_duration = std::chrono::seconds(3);  // renewed every 500 ms
+  Json mr = ReleasedOnce();
+  PlanRemoves(mr, 1);
+  Env(mr, "APPLY_SLEEP", "30");
+  Env(mr, "STOP_TAKES", "1");
+  const kube::ObjectKey lock{"state", "tflock-uid-1"};
+  const auto holder_becomes = [&](const Json& holder) {
+    Json lease = client.Peek(kube::kLeases, lock);
+    lease["spec"]["holderIdentity"] = holder;
+    EXPECT_TRUE(client.Update(kube::kLeases, lease).ok());
+  };
+  std::thread elsewhere([&] {
+    const auto logged = [&](const std::string& line) {
+      for (int i = 0; i < 2000; ++i) {
+        const std::vector<std::string> commands = Commands();
+        if (std::find(commands.begin(), commands.end(), line) != commands.end()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      ADD_FAILURE() << "no " << line << " in " << FileContent(Log());
+      return false;
+    };
+    // Taken over during the apply: the next renewal finds another holder,
+    // and the apply is stopped; let go while it stops, so that the
+    // provider holds the lock again and stores the state.
+    if (!logged("apply")) return;
+    holder_becomes("other-host-7-bbbb");
+    if (!logged("interrupted")) return;
+    holder_becomes(nullptr);
+  });
+  LockUse use;
+  const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
+  elsewhere.join();
+  EXPECT_FALSE(o.ok()) << "the apply was not stopped";
+  EXPECT_TRUE(HasEvent("LockLost", "held again"));
+  const std::optional<kube::LeaseObservations::ReleasedLease> kept =
+      options.lease_observations->Released(lock.String());
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->note, "");
+
+  PlanRemoves(mr, 0);
+  client.not_older_than.clear();
+  const absl::StatusOr<runtime::Observation> idle = Reconcile(mr, &use);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(use.lease_writes, 0) << "not planned without the lock";
+  EXPECT_EQ(use.state_reads, 1);
+  EXPECT_EQ(Serial(mr), 2) << "the state the stopped apply left";
+  for (const std::string& read : client.not_older_than) {
+    EXPECT_FALSE(read.starts_with("secrets state/tfstate-uid-1 ")) << "from the cache: " << read;
+  }
 }
 
 // The dependency lock file a new init writes is stored with the state:
