@@ -43,8 +43,8 @@ using provider::testing::TempDir;
 // "interrupted", takes $STOP_TAKES seconds, logs "stopped" and fails; else
 // reports $PLAN_REMOVE (default 1) resources to destroy (0: no changes).
 // show: a fixed plan. apply and destroy: leave the next serial of the same
-// lineage, holding nothing, then sleep $APPLY_SLEEP (if set; on SIGINT as
-// plan does).
+// lineage, holding nothing, then sleep $APPLY_SLEEP (if set; on SIGINT log
+// "interrupted", wait up to 10 s for the file $GO_ON, and fail).
 constexpr char kFakeTofu[] = R"(#!/bin/bash
 echo "$*" >> "$FAKE_LOG"
 case "$1" in
@@ -64,7 +64,7 @@ case "$1" in
     serial=$(grep -o '"serial": *[0-9]*' terraform.tfstate 2>/dev/null | grep -o '[0-9]*$')
     echo '{"version":4,"serial":'$(( ${serial:-1} + 1 ))',"lineage":"lineage-1","resources":[],"outputs":{}}' > terraform.tfstate
     if [ -n "$APPLY_SLEEP" ]; then
-      trap 'echo interrupted >> "$FAKE_LOG"; sleep "${STOP_TAKES:-0}"; echo stopped >> "$FAKE_LOG"; exit 1' INT
+      trap 'echo interrupted >> "$FAKE_LOG"; for i in $(seq 1000); do [ -e "$GO_ON" ] && break; sleep 0.01; done; exit 1' INT
       sleep "$APPLY_SLEEP" & wait $!
     fi
     exit 0 ;;
@@ -688,7 +688,8 @@ TEST_F(UnlockedPlanTest, AfterALockLostAndHeldAgainTheStateIsReadFromEtcd) {
   Json mr = ReleasedOnce();
   PlanRemoves(mr, 1);
   Env(mr, "APPLY_SLEEP", "30");
-  Env(mr, "STOP_TAKES", "1");
+  const std::string go_on = root / "go-on";
+  Env(mr, "GO_ON", go_on);
   const kube::ObjectKey lock{"state", "tflock-uid-1"};
   const auto holder_becomes = [&](const Json& holder) {
     Json lease = client.Peek(kube::kLeases, lock);
@@ -712,6 +713,7 @@ TEST_F(UnlockedPlanTest, AfterALockLostAndHeldAgainTheStateIsReadFromEtcd) {
     holder_becomes("other-host-7-bbbb");
     if (!logged("interrupted")) return;
     holder_becomes(nullptr);
+    root.Write("go-on", "");
   });
   LockUse use;
   const absl::StatusOr<runtime::Observation> o = Reconcile(mr, &use);
